@@ -1,0 +1,85 @@
+/**
+ * One zod schema over the environment, parsed once at cold start.
+ *
+ * A missing or malformed variable fails the start with a ConfigError that names the variable and says what it
+ * expects, instead of failing later inside a request. In FC the AccessKey triple is injected by the runtime from the
+ * function's role (ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN); locally it comes from the local cloud.
+ */
+import { z } from "zod";
+import { ConfigError } from "./errors.js";
+
+const optionalUrl = (what: string) =>
+  z
+    .string()
+    .regex(/^(https?|wss?):\/\/[^\s]+$/, `a URL (http, https, ws or wss) for ${what}`)
+    .optional()
+    .describe(what);
+
+/** A non-empty string; `what` is said both when it is missing and when it is empty. */
+const required = (what: string) => z.string({ error: what }).min(1, what);
+
+const flag = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((v) => v === "true" || v === "1");
+
+const prefix = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((p) => p === "" || (p.endsWith("/") && !p.startsWith("/") && !p.includes("..")), "an OSS key prefix ending in '/', not starting with '/', without '..'");
+
+export const ConfigSchema = z.object({
+  REGION: z.string().regex(/^[a-z]{2}-[a-z0-9-]+$/, "an Alibaba Cloud region id such as cn-shanghai").default("cn-shanghai"),
+
+  ALIBABA_CLOUD_ACCESS_KEY_ID: required("the AccessKey ID (set by FC from the function's role)"),
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: required("the AccessKey secret (set by FC from the function's role)"),
+  ALIBABA_CLOUD_SECURITY_TOKEN: z.string().optional(),
+
+  NLS_APPKEY: required("the AppKey of the NLS project (Intelligent Speech Interaction console)"),
+  /** public: wss gateway; internal: the VPC endpoint, free of public traffic when FC runs in a VPC. */
+  NLS_NETWORK: z.enum(["public", "internal"]).default("public"),
+  NLS_GATEWAY_URL: optionalUrl("the NLS WebSocket gateway (overrides the regional endpoint)"),
+  NLS_META_ENDPOINT: optionalUrl("the NLS CreateToken endpoint (overrides the regional endpoint)"),
+
+  OSS_BUCKET: z.string({ error: "an OSS bucket name" }).regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "an OSS bucket name (3-63 lower-case letters, digits, '-')"),
+  OSS_ENDPOINT: optionalUrl("the OSS endpoint (overrides the regional endpoint)"),
+  OSS_INTERNAL: flag,
+  /** Path-style addressing: required by the local cloud, never needed on Alibaba Cloud. */
+  OSS_PATH_STYLE: flag,
+  OSS_INPUT_PREFIX: prefix("input/"),
+  OSS_OUTPUT_PREFIX: prefix("output/"),
+
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Parses an environment; throws ConfigError naming every bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = ConfigSchema.safeParse(env);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => {
+    const name = issue.path.join(".");
+    return `${name}: ${env[name] === undefined ? "missing" : "invalid"}; expected ${issue.message}`;
+  });
+  throw new ConfigError(issues);
+}
+
+
+let cached: Config | undefined;
+
+/** The process's configuration, parsed on first use and reused by every later call in the instance. */
+export function config(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** NLS endpoints for a region, as seed 000 and facts §5/§6 list them. */
+export function nlsEndpoints(cfg: Pick<Config, "REGION" | "NLS_NETWORK" | "NLS_GATEWAY_URL" | "NLS_META_ENDPOINT">): { gateway: string; meta: string } {
+  const gateway =
+    cfg.NLS_GATEWAY_URL ??
+    (cfg.NLS_NETWORK === "internal" ? `ws://nls-gateway-${cfg.REGION}-internal.aliyuncs.com:80/ws/v1` : `wss://nls-gateway-${cfg.REGION}.aliyuncs.com/ws/v1`);
+  const meta = cfg.NLS_META_ENDPOINT ?? (cfg.REGION === "ap-southeast-1" ? "https://nlsmeta.ap-southeast-1.aliyuncs.com" : `https://nls-meta.${cfg.REGION}.aliyuncs.com`);
+  return { gateway, meta };
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { nlsEndpoints, parseConfig } from "../../lib/config.js";
+import { ConfigError } from "../../lib/errors.js";
+
+const valid = { ALIBABA_CLOUD_ACCESS_KEY_ID: "AK", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "SK", NLS_APPKEY: "app", OSS_BUCKET: "tts-bucket" };
+
+describe("parseConfig", () => {
+  it("applies defaults to a minimal environment", () => {
+    const cfg = parseConfig(valid);
+    expect(cfg).toMatchObject({ REGION: "cn-shanghai", NLS_NETWORK: "public", OSS_INPUT_PREFIX: "input/", OSS_OUTPUT_PREFIX: "output/", OSS_PATH_STYLE: false });
+  });
+
+  it("names every missing variable and what it expects", () => {
+    try {
+      parseConfig({ OSS_BUCKET: "tts-bucket" });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const message = (error as ConfigError).message;
+      expect(message).toMatch(/NLS_APPKEY: missing; expected the AppKey of the NLS project/);
+      expect(message).toMatch(/ALIBABA_CLOUD_ACCESS_KEY_ID: missing/);
+    }
+  });
+
+  it("names an invalid variable", () => {
+    expect(() => parseConfig({ ...valid, OSS_BUCKET: "Bad_Bucket" })).toThrow(/OSS_BUCKET: invalid; expected an OSS bucket name/);
+    expect(() => parseConfig({ ...valid, OSS_OUTPUT_PREFIX: "/out" })).toThrow(/OSS_OUTPUT_PREFIX: invalid/);
+    expect(() => parseConfig({ ...valid, NLS_GATEWAY_URL: "nls.example" })).toThrow(/NLS_GATEWAY_URL: invalid/);
+  });
+
+  it("never echoes a secret value in its message", () => {
+    expect(() => parseConfig({ ...valid, ALIBABA_CLOUD_ACCESS_KEY_SECRET: "", NLS_APPKEY: "" })).toThrow(ConfigError);
+    try {
+      parseConfig({ ...valid, OSS_BUCKET: "SECRET-LOOKING_value" });
+    } catch (error) {
+      expect((error as Error).message).not.toMatch(/SECRET-LOOKING_value/);
+    }
+  });
+});
+
+describe("nlsEndpoints", () => {
+  it("chooses the regional public or internal gateway, or the override", () => {
+    const base = parseConfig(valid);
+    expect(nlsEndpoints(base)).toEqual({ gateway: "wss://nls-gateway-cn-shanghai.aliyuncs.com/ws/v1", meta: "https://nls-meta.cn-shanghai.aliyuncs.com" });
+    expect(nlsEndpoints({ ...base, NLS_NETWORK: "internal" }).gateway).toBe("ws://nls-gateway-cn-shanghai-internal.aliyuncs.com:80/ws/v1");
+    expect(nlsEndpoints({ ...base, NLS_GATEWAY_URL: "ws://127.0.0.1:1/ws/v1" }).gateway).toBe("ws://127.0.0.1:1/ws/v1");
+  });
+});
