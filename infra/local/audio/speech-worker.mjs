@@ -1,0 +1,113 @@
+// Worker thread of the local cloud's speech engine: espeak-ng (WASM) synthesis, resampling and encoding.
+// Plain JS so it loads unchanged under node, tsx and vitest. Runs off the main thread because one synthesis
+// blocks for 150-500 ms and the emulators must keep answering meanwhile.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { parentPort } from "node:worker_threads";
+import ESpeakNg from "espeak-ng";
+import { Mp3Encoder } from "@breezystack/lamejs";
+
+const require = createRequire(import.meta.url);
+const wasmPath = join(dirname(require.resolve("espeak-ng")), "espeak-ng.wasm");
+// Compile once; every synthesis needs a fresh instance (a reused one silently writes nothing: peers.md §7).
+const compiled = WebAssembly.compile(readFileSync(wasmPath));
+
+async function espeak(args, text) {
+  const mod = await compiled;
+  const es = await ESpeakNg({
+    arguments: [...args, "-w", "/out.wav", text],
+    print() {},
+    printErr() {},
+    instantiateWasm(imports, done) {
+      WebAssembly.instantiate(mod, imports).then((instance) => done(instance, mod));
+      return {};
+    },
+  });
+  const wav = es.FS.readFile("/out.wav");
+  return parseWav(wav);
+}
+
+function parseWav(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 12;
+  let sampleRate = 22050;
+  while (offset + 8 <= bytes.length) {
+    const id = String.fromCharCode(...bytes.subarray(offset, offset + 4));
+    const size = view.getUint32(offset + 4, true);
+    if (id === "fmt ") sampleRate = view.getUint32(offset + 12, true);
+    if (id === "data") {
+      // espeak may leave the size at 0 or past EOF when writing to a virtual FS; trust the bytes present.
+      const end = size === 0 || offset + 8 + size > bytes.length ? bytes.length : offset + 8 + size;
+      const data = bytes.slice(offset + 8, end);
+      return { pcm: new Int16Array(data.buffer, 0, Math.floor(data.length / 2)), sampleRate };
+    }
+    offset += 8 + size + (size % 2);
+  }
+  return { pcm: new Int16Array(0), sampleRate };
+}
+
+function resample(pcm, from, to) {
+  if (from === to) return pcm;
+  const out = new Int16Array(Math.floor((pcm.length * to) / from));
+  const step = from / to;
+  for (let i = 0; i < out.length; i++) {
+    const pos = i * step;
+    const j = Math.floor(pos);
+    const frac = pos - j;
+    const a = pcm[j] ?? 0;
+    const b = pcm[j + 1] ?? a;
+    out[i] = Math.round(a + (b - a) * frac);
+  }
+  return out;
+}
+
+function scale(pcm, gain) {
+  if (gain === 1) return pcm;
+  const out = new Int16Array(pcm.length);
+  for (let i = 0; i < pcm.length; i++) out[i] = Math.max(-32768, Math.min(32767, Math.round(pcm[i] * gain)));
+  return out;
+}
+
+function wavHeader(dataBytes, sampleRate) {
+  const h = Buffer.alloc(44);
+  h.write("RIFF", 0);
+  h.writeUInt32LE(36 + dataBytes, 4);
+  h.write("WAVE", 8);
+  h.write("fmt ", 12);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(sampleRate, 24);
+  h.writeUInt32LE(sampleRate * 2, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write("data", 36);
+  h.writeUInt32LE(dataBytes, 40);
+  return h;
+}
+
+function encodeMp3(pcm, sampleRate) {
+  const encoder = new Mp3Encoder(1, sampleRate, sampleRate >= 32000 ? 64 : 32);
+  const parts = [];
+  for (let i = 0; i < pcm.length; i += 1152) {
+    const out = encoder.encodeBuffer(pcm.subarray(i, i + 1152));
+    if (out.length) parts.push(Buffer.from(out.buffer, out.byteOffset, out.length));
+  }
+  const tail = encoder.flush();
+  if (tail.length) parts.push(Buffer.from(tail.buffer, tail.byteOffset, tail.length));
+  return Buffer.concat(parts);
+}
+
+parentPort.on("message", async ({ id, args, text, sampleRate, format, gain }) => {
+  try {
+    const raw = await espeak(args, text);
+    const pcm = scale(resample(raw.pcm, raw.sampleRate, sampleRate), gain);
+    const pcmBytes = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+    const audio = format === "mp3" ? encodeMp3(pcm, sampleRate) : format === "wav" ? Buffer.concat([wavHeader(pcmBytes.length, sampleRate), pcmBytes]) : pcmBytes;
+    const durationMs = Math.round((pcm.length / sampleRate) * 1000);
+    parentPort.postMessage({ id, audio, durationMs });
+  } catch (error) {
+    parentPort.postMessage({ id, error: String(error?.stack ?? error) });
+  }
+});

@@ -1,0 +1,108 @@
+/**
+ * The local cloud: protocol-faithful emulators of the Alibaba services this project calls, on 127.0.0.1, which the
+ * real client libraries (ali-oss, @alicloud/pop-core, ws, alibabacloud-nls) talk to unchanged.
+ *
+ * @example
+ * const cloud = await startLocalCloud({ dataDir: await mkdtemp(join(tmpdir(), "cloud-")) });
+ * const cfg = parseConfig(cloud.env());   // a Config pointing every client at the emulators
+ * await cloud.stop();
+ */
+import { randomBytes } from "node:crypto";
+import { SpeechEngine } from "./audio/engine.js";
+import { type AccessKey, CredentialStore } from "./credentials.js";
+import { listen } from "./http-util.js";
+import { NlsGateway } from "./nls/gateway.js";
+import { nlsMetaActions } from "./nls/meta.js";
+import { TokenRegistry } from "./nls/tokens.js";
+import { OssFaults, type OssObserver, ossHandler } from "./oss/server.js";
+import { OssAuthenticator } from "./oss/signature.js";
+import { OssStore } from "./oss/store.js";
+import { popHandler } from "./pop/server.js";
+import { RpcVerifier } from "./pop/rpc-signature.js";
+
+export interface LocalCloudOptions {
+  /** Where OSS objects live; a temp dir for tests, `.local-cloud/` for `npm start`. */
+  readonly dataDir: string;
+  readonly region?: string;
+  readonly buckets?: readonly string[];
+  /** Extra AccessKeys besides the generated default one (e.g. an STS triple). */
+  readonly accessKeys?: readonly AccessKey[];
+  readonly tokenTtlSeconds?: number;
+  readonly gateway?: { idleTimeoutMs?: number; maxConcurrent?: number; frameBytes?: number };
+  /** Fixed ports for `npm start`; tests leave them 0 (ephemeral). */
+  readonly ports?: { oss?: number; nlsMeta?: number; nlsGateway?: number };
+  readonly engine?: SpeechEngine;
+}
+
+export interface LocalCloud {
+  readonly region: string;
+  readonly bucket: string;
+  readonly appKey: string;
+  readonly accessKey: AccessKey;
+  readonly credentials: CredentialStore;
+  readonly urls: { readonly oss: string; readonly nlsMeta: string; readonly nlsGateway: string };
+  readonly oss: { readonly store: OssStore; readonly faults: OssFaults; readonly observers: Set<OssObserver> };
+  readonly nls: { readonly gateway: NlsGateway; readonly tokens: TokenRegistry };
+  readonly engine: SpeechEngine;
+  /** Environment for lib/config.ts that points every client here. */
+  env(): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  const region = options.region ?? "cn-shanghai";
+  const userId = "1000000000000001";
+  const accessKey: AccessKey = { accessKeyId: `LTAI5tLocal${randomBytes(6).toString("hex")}`, accessKeySecret: randomBytes(15).toString("base64url"), userId };
+  const credentials = new CredentialStore([accessKey, ...(options.accessKeys ?? [])]);
+  const appKey = `local${randomBytes(6).toString("hex")}`;
+  const buckets = options.buckets ?? ["tts-local"];
+
+  const store = new OssStore(`${options.dataDir}/oss`, buckets);
+  await store.init();
+  const faults = new OssFaults();
+  const observers = new Set<OssObserver>();
+  const ownsEngine = !options.engine;
+  const engine = options.engine ?? new SpeechEngine();
+  const tokens = new TokenRegistry({ ttlSeconds: options.tokenTtlSeconds ?? 86_400 });
+  const gateway = new NlsGateway({ engine, tokens, appKeys: new Map([[appKey, userId]]), ...options.gateway });
+
+  const oss = await listen(ossHandler({ store, auth: new OssAuthenticator(credentials, { region }), faults, region, observers }), options.ports?.oss);
+  const nlsMeta = await listen(popHandler({ host: `nls-meta.${region}.aliyuncs.com`, version: "2019-02-28", verifier: new RpcVerifier(credentials), actions: nlsMetaActions(tokens) }), options.ports?.nlsMeta);
+  const nlsGateway = await listen((_req, res) => void res.writeHead(404).end(), options.ports?.nlsGateway);
+  nlsGateway.server.on("upgrade", (req, socket, head) => {
+    if (!gateway.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+  });
+
+  const urls = {
+    oss: `http://localhost:${oss.port}`,
+    nlsMeta: `http://127.0.0.1:${nlsMeta.port}`,
+    nlsGateway: `ws://127.0.0.1:${nlsGateway.port}/ws/v1`,
+  };
+  return {
+    region,
+    bucket: buckets[0]!,
+    appKey,
+    accessKey,
+    credentials,
+    urls,
+    oss: { store, faults, observers },
+    nls: { gateway, tokens },
+    engine,
+    env: () => ({
+      REGION: region,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: accessKey.accessKeyId,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: accessKey.accessKeySecret,
+      NLS_APPKEY: appKey,
+      NLS_GATEWAY_URL: urls.nlsGateway,
+      NLS_META_ENDPOINT: urls.nlsMeta,
+      OSS_BUCKET: buckets[0]!,
+      OSS_ENDPOINT: urls.oss,
+      OSS_PATH_STYLE: "true",
+    }),
+    async stop() {
+      gateway.close();
+      await Promise.all([oss.close(), nlsMeta.close(), nlsGateway.close()]);
+      if (ownsEngine) await engine.close();
+    },
+  };
+}

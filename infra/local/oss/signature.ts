@@ -1,0 +1,180 @@
+/**
+ * OSS request authentication as Alibaba's servers do it (facts/peers.md §4, ali-oss lib/common/signUtils.js):
+ * V1 header (`OSS ak:sig`, HMAC-SHA1), V1 presigned URL (`OSSAccessKeyId`/`Expires`/`Signature`) and
+ * V4 header (`OSS4-HMAC-SHA256`, derived signing key).
+ */
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
+import type { CredentialStore } from "../credentials.js";
+
+export interface OssAuthError {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+  /** OSS returns what it signed so a client can compare. */
+  readonly stringToSign?: string;
+}
+
+export type OssAuthResult = { ok: true; accessKeyId: string; anonymous: boolean } | { ok: false; error: OssAuthError };
+
+export interface SignedRequest {
+  readonly method: string;
+  readonly bucket: string;
+  /** Decoded object key, "" for bucket-level requests. */
+  readonly key: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** Query parameters that V1 signs (aliyun-oss-go-sdk signKeyList plus response-* overrides). */
+const V1_SUBRESOURCES = new Set([
+  "acl", "uploads", "location", "cors", "logging", "website", "referer", "lifecycle", "delete", "append", "tagging", "objectMeta",
+  "uploadId", "partNumber", "security-token", "position", "img", "style", "styleName", "replication", "replicationProgress",
+  "replicationLocation", "cname", "bucketInfo", "comp", "qos", "live", "status", "vod", "startTime", "endTime", "symlink",
+  "x-oss-process", "response-content-type", "response-content-language", "response-expires", "response-cache-control",
+  "response-content-disposition", "response-content-encoding", "udf", "udfName", "udfImage", "udfId", "udfImageDesc",
+  "udfApplication", "udfApplicationLog", "restore", "callback", "callback-var", "versionId", "versions", "versioning",
+  "sequential", "x-oss-traffic-limit", "stat", "policy", "encryption",
+]);
+
+const header = (headers: IncomingHttpHeaders, name: string): string | undefined => {
+  const v = headers[name];
+  return Array.isArray(v) ? v.join(",") : v;
+};
+
+const rfc3986 = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function v1Resource(req: SignedRequest): string {
+  const path = req.bucket ? `/${req.bucket}/${req.key}` : "/";
+  const subs = [...new Set([...req.query.keys()].filter((k) => V1_SUBRESOURCES.has(k)))].sort();
+  if (subs.length === 0) return path;
+  return `${path}?${subs.map((k) => (req.query.get(k) ? `${k}=${req.query.get(k)}` : k)).join("&")}`;
+}
+
+export function v1StringToSign(req: SignedRequest, dateSlot: string): string {
+  const ossHeaders = Object.keys(req.headers)
+    .filter((k) => k.startsWith("x-oss-"))
+    .sort()
+    .map((k) => `${k}:${(header(req.headers, k) ?? "").trim()}`);
+  return [req.method, header(req.headers, "content-md5") ?? "", header(req.headers, "content-type") ?? "", dateSlot, ...ossHeaders, v1Resource(req)].join("\n");
+}
+
+export function v4CanonicalRequest(req: SignedRequest, additional: readonly string[]): string {
+  const uri = rfc3986(`/${req.bucket ? `${req.bucket}/` : ""}${req.key}`).replace(/%2F/g, "/");
+  const query = [...req.query.entries()]
+    .filter(([k]) => k !== "x-oss-signature")
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => (v === "" ? rfc3986(k) : `${rfc3986(k)}=${rfc3986(v)}`))
+    .join("&");
+  const names = new Set(additional);
+  for (const k of Object.keys(req.headers)) if (k === "content-type" || k === "content-md5" || k.startsWith("x-oss-")) names.add(k);
+  const canonicalHeaders = [...names]
+    .sort()
+    .map((k) => `${k}:${(header(req.headers, k) ?? "").trim()}\n`)
+    .join("");
+  return [req.method, uri, query, canonicalHeaders, additional.join(";"), header(req.headers, "x-oss-content-sha256") ?? "UNSIGNED-PAYLOAD"].join("\n");
+}
+
+function v4Signature(secret: string, day: string, region: string, stringToSign: string): string {
+  const hmac = (key: string | Buffer, data: string): Buffer => createHmac("sha256", key).update(data).digest();
+  const signingKey = hmac(hmac(hmac(hmac(`aliyun_v4${secret}`, day), region), "oss"), "aliyun_v4_request");
+  return createHmac("sha256", signingKey).update(stringToSign).digest("hex");
+}
+
+export class OssAuthenticator {
+  constructor(
+    private readonly credentials: CredentialStore,
+    private readonly opts: { region: string; now?: () => number; maxSkewMs?: number },
+  ) {}
+
+  verify(req: SignedRequest): OssAuthResult {
+    const authorization = header(req.headers, "authorization");
+    if (authorization?.startsWith("OSS4-HMAC-SHA256 ")) return this.#v4(req, authorization);
+    if (authorization?.startsWith("OSS ")) return this.#v1Header(req, authorization);
+    if (req.query.has("OSSAccessKeyId")) return this.#v1Presigned(req);
+    if (authorization) return fail(400, "InvalidArgument", "Authorization header is invalid.");
+    return { ok: true, accessKeyId: "", anonymous: true };
+  }
+
+  #key(accessKeyId: string, token: string | undefined): { secret: string } | { error: OssAuthError } {
+    const key = this.credentials.get(accessKeyId);
+    if (!key) return { error: { status: 403, code: "InvalidAccessKeyId", message: "The OSS Access Key Id you provided does not exist in our records." } };
+    if (key.securityToken !== undefined && token !== key.securityToken) return { error: { status: 403, code: "InvalidSecurityToken", message: "The security token you provided is invalid." } };
+    return { secret: key.accessKeySecret };
+  }
+
+  #v1Header(req: SignedRequest, authorization: string): OssAuthResult {
+    const m = /^OSS ([^:]+):(.+)$/.exec(authorization);
+    if (!m) return fail(400, "InvalidArgument", "Authorization header is invalid.");
+    const key = this.#key(m[1]!, header(req.headers, "x-oss-security-token"));
+    if ("error" in key) return { ok: false, error: key.error };
+    const date = header(req.headers, "date") ?? header(req.headers, "x-oss-date") ?? "";
+    const skew = this.#skew(Date.parse(date));
+    if (skew) return skew;
+    const stringToSign = v1StringToSign(req, date);
+    const expected = createHmac("sha1", key.secret).update(Buffer.from(stringToSign, "utf8")).digest("base64");
+    return safeEqual(expected, m[2]!) ? { ok: true, accessKeyId: m[1]!, anonymous: false } : signatureMismatch(stringToSign);
+  }
+
+  #v1Presigned(req: SignedRequest): OssAuthResult {
+    const expires = req.query.get("Expires") ?? "";
+    const key = this.#key(req.query.get("OSSAccessKeyId") ?? "", req.query.get("security-token") ?? undefined);
+    if ("error" in key) return { ok: false, error: key.error };
+    if (!/^\d+$/.test(expires)) return fail(403, "AccessDenied", "Invalid Expires.");
+    if (Number(expires) * 1000 < this.#now()) return fail(403, "AccessDenied", "Request has expired.");
+    const stringToSign = v1StringToSign(req, expires);
+    const expected = createHmac("sha1", key.secret).update(Buffer.from(stringToSign, "utf8")).digest("base64");
+    return safeEqual(expected, req.query.get("Signature") ?? "") ? { ok: true, accessKeyId: req.query.get("OSSAccessKeyId")!, anonymous: false } : signatureMismatch(stringToSign);
+  }
+
+  #v4(req: SignedRequest, authorization: string): OssAuthResult {
+    const fields = Object.fromEntries(
+      authorization
+        .slice("OSS4-HMAC-SHA256 ".length)
+        .split(",")
+        .map((part) => part.trim().split("=") as [string, string]),
+    );
+    const credential = fields.Credential?.split("/") ?? [];
+    const [accessKeyId, day, region, product, terminator] = credential;
+    if (credential.length !== 5 || product !== "oss" || terminator !== "aliyun_v4_request" || !fields.Signature) {
+      return fail(400, "InvalidArgument", "Authorization header is invalid.");
+    }
+    if (region !== this.opts.region) return fail(400, "InvalidArgument", `Invalid signing region in Authorization header: expected ${this.opts.region}, got ${region}.`);
+    const key = this.#key(accessKeyId!, header(req.headers, "x-oss-security-token"));
+    if ("error" in key) return { ok: false, error: key.error };
+    const date = header(req.headers, "x-oss-date") ?? "";
+    const m = /^(\d{8})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
+    if (!m || m[1] !== day) return fail(400, "InvalidArgument", "x-oss-date is missing or does not match the credential scope date.");
+    const skew = this.#skew(Date.parse(`${m[1]!.slice(0, 4)}-${m[1]!.slice(4, 6)}-${m[1]!.slice(6)}T${m[2]}:${m[3]}:${m[4]}Z`));
+    if (skew) return skew;
+    const additional = fields.AdditionalHeaders ? fields.AdditionalHeaders.split(";") : [];
+    const canonical = v4CanonicalRequest(req, additional);
+    const stringToSign = ["OSS4-HMAC-SHA256", date, `${day}/${region}/oss/aliyun_v4_request`, createHash("sha256").update(canonical).digest("hex")].join("\n");
+    const expected = v4Signature(key.secret, day!, region!, stringToSign);
+    return safeEqual(expected, fields.Signature) ? { ok: true, accessKeyId: accessKeyId!, anonymous: false } : signatureMismatch(stringToSign);
+  }
+
+  #now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  #skew(at: number): OssAuthResult | undefined {
+    if (Number.isNaN(at)) return fail(403, "AccessDenied", "The request date is missing or malformed.");
+    if (Math.abs(this.#now() - at) > (this.opts.maxSkewMs ?? 15 * 60_000)) return fail(403, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.");
+    return undefined;
+  }
+}
+
+function fail(status: number, code: string, message: string): OssAuthResult {
+  return { ok: false, error: { status, code, message } };
+}
+
+function signatureMismatch(stringToSign: string): OssAuthResult {
+  return { ok: false, error: { status: 403, code: "SignatureDoesNotMatch", message: "The request signature we calculated does not match the signature you provided. Check your key and signing method.", stringToSign } };
+}

@@ -1,0 +1,244 @@
+/**
+ * The OSS emulator's object store: objects as files on disk (written to a temp file, renamed into place, so a
+ * failed upload never leaves a partial object), metadata in memory and in a JSON sidecar per object.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+
+export interface ObjectMeta {
+  readonly key: string;
+  readonly size: number;
+  /** Quoted, upper-case hex MD5 (or MD5-of-MD5s plus "-N" for multipart), as OSS returns it. */
+  readonly etag: string;
+  readonly contentType: string;
+  readonly userMeta: Readonly<Record<string, string>>;
+  readonly lastModified: string;
+  readonly type: "Normal" | "Multipart";
+  readonly file: string;
+}
+
+export class OssFault extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Upload {
+  readonly bucket: string;
+  readonly key: string;
+  readonly contentType: string;
+  readonly userMeta: Record<string, string>;
+  readonly parts: Map<number, { file: string; etag: string; md5: Buffer; size: number }>;
+}
+
+export const MAX_OBJECT_SIZE = 5 * 1024 ** 3;
+export const MIN_PART_SIZE = 100 * 1024;
+const MAX_PARTS = 10_000;
+
+const hex = (b: Buffer): string => `"${b.toString("hex").toUpperCase()}"`;
+
+export class OssStore {
+  readonly #objects = new Map<string, Map<string, ObjectMeta>>();
+  readonly #committing = new Set<string>();
+  readonly #uploads = new Map<string, Upload>();
+
+  constructor(
+    private readonly dir: string,
+    buckets: readonly string[],
+  ) {
+    for (const b of buckets) this.#objects.set(b, new Map());
+  }
+
+  /** Loads objects left on disk by an earlier run, so `npm start` keeps its data across restarts. */
+  async init(): Promise<void> {
+    for (const [bucket, index] of this.#objects) {
+      const metaDir = join(this.dir, bucket, "meta");
+      await mkdir(metaDir, { recursive: true });
+      await mkdir(join(this.dir, bucket, "data"), { recursive: true });
+      await mkdir(join(this.dir, "tmp"), { recursive: true });
+      for (const name of await readdir(metaDir)) {
+        const meta = JSON.parse(await readFile(join(metaDir, name), "utf8")) as ObjectMeta;
+        index.set(meta.key, meta);
+      }
+    }
+  }
+
+  hasBucket(bucket: string): boolean {
+    return this.#objects.has(bucket);
+  }
+
+  head(bucket: string, key: string): ObjectMeta | undefined {
+    return this.#objects.get(bucket)?.get(key);
+  }
+
+  read(meta: ObjectMeta, range?: { start: number; end: number }): Readable {
+    return createReadStream(meta.file, range);
+  }
+
+  /** Streams a body to a temp file, hashing as it goes; nothing is visible until `commit`. */
+  async #spool(body: Readable): Promise<{ file: string; md5: Buffer; size: number }> {
+    const file = join(this.dir, "tmp", randomBytes(12).toString("hex"));
+    const md5 = createHash("md5");
+    let size = 0;
+    try {
+      await pipeline(
+        body,
+        async function* (source) {
+          for await (const chunk of source) {
+            size += (chunk as Buffer).length;
+            if (size > MAX_OBJECT_SIZE) throw new OssFault(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.");
+            md5.update(chunk as Buffer);
+            yield chunk;
+          }
+        },
+        createWriteStream(file),
+      );
+    } catch (error) {
+      await rm(file, { force: true });
+      throw error;
+    }
+    return { file, md5: md5.digest(), size };
+  }
+
+  async put(bucket: string, key: string, body: Readable, opts: { contentType: string; userMeta: Record<string, string>; forbidOverwrite: boolean; contentMd5?: string }): Promise<ObjectMeta> {
+    this.#checkWritable(bucket, key, opts.forbidOverwrite);
+    const spooled = await this.#spool(body);
+    if (opts.contentMd5 !== undefined && opts.contentMd5 !== spooled.md5.toString("base64")) {
+      await rm(spooled.file, { force: true });
+      throw new OssFault(400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
+    }
+    return this.#commit(bucket, key, spooled.file, { size: spooled.size, etag: hex(spooled.md5), contentType: opts.contentType, userMeta: opts.userMeta, type: "Normal" }, opts.forbidOverwrite);
+  }
+
+  #checkWritable(bucket: string, key: string, forbidOverwrite: boolean): void {
+    const index = this.#objects.get(bucket);
+    if (!index) throw new OssFault(404, "NoSuchBucket", "The specified bucket does not exist.");
+    if (forbidOverwrite && (index.has(key) || this.#committing.has(`${bucket}/${key}`))) throw new OssFault(409, "FileAlreadyExists", "The object you specified already exists and can not be overwritten.");
+  }
+
+  async #commit(bucket: string, key: string, tmp: string, meta: Omit<ObjectMeta, "key" | "file" | "lastModified">, forbidOverwrite: boolean): Promise<ObjectMeta> {
+    // The check and the reservation happen in one synchronous step: two racing create-if-absent writes elect one winner.
+    try {
+      this.#checkWritable(bucket, key, forbidOverwrite);
+    } catch (error) {
+      await rm(tmp, { force: true });
+      throw error;
+    }
+    const id = `${bucket}/${key}`;
+    this.#committing.add(id);
+    try {
+      const name = createHash("sha256").update(key).digest("hex");
+      const file = join(this.dir, bucket, "data", name);
+      const full: ObjectMeta = { ...meta, key, file, lastModified: new Date().toUTCString() };
+      await rename(tmp, file);
+      await writeFile(join(this.dir, bucket, "meta", `${name}.json`), JSON.stringify(full));
+      this.#objects.get(bucket)!.set(key, full);
+      return full;
+    } finally {
+      this.#committing.delete(id);
+    }
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    const index = this.#objects.get(bucket);
+    const meta = index?.get(key);
+    if (!index || !meta) return;
+    index.delete(key);
+    const name = createHash("sha256").update(key).digest("hex");
+    await rm(meta.file, { force: true });
+    await rm(join(this.dir, bucket, "meta", `${name}.json`), { force: true });
+  }
+
+  /** Keys in lexical order after `marker`, grouped by `delimiter` into common prefixes. */
+  list(bucket: string, opts: { prefix: string; marker: string; maxKeys: number; delimiter: string }): { objects: ObjectMeta[]; prefixes: string[]; truncated: boolean; next: string } {
+    const keys = [...(this.#objects.get(bucket)?.keys() ?? [])].filter((k) => k.startsWith(opts.prefix) && k > opts.marker).sort();
+    const objects: ObjectMeta[] = [];
+    const prefixes: string[] = [];
+    let last = "";
+    for (const key of keys) {
+      if (objects.length + prefixes.length >= opts.maxKeys) return { objects, prefixes, truncated: true, next: last };
+      const rest = key.slice(opts.prefix.length);
+      const cut = opts.delimiter ? rest.indexOf(opts.delimiter) : -1;
+      if (cut !== -1) {
+        const p = opts.prefix + rest.slice(0, cut + opts.delimiter.length);
+        if (!prefixes.includes(p)) prefixes.push(p);
+      } else {
+        objects.push(this.#objects.get(bucket)!.get(key)!);
+      }
+      last = key;
+    }
+    return { objects, prefixes, truncated: false, next: "" };
+  }
+
+  initUpload(bucket: string, key: string, opts: { contentType: string; userMeta: Record<string, string> }): string {
+    if (!this.#objects.has(bucket)) throw new OssFault(404, "NoSuchBucket", "The specified bucket does not exist.");
+    const id = randomBytes(16).toString("hex").toUpperCase();
+    this.#uploads.set(id, { bucket, key, ...opts, parts: new Map() });
+    return id;
+  }
+
+  #upload(bucket: string, key: string, uploadId: string): Upload {
+    const upload = this.#uploads.get(uploadId);
+    if (!upload || upload.bucket !== bucket || upload.key !== key) throw new OssFault(404, "NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.");
+    return upload;
+  }
+
+  async putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable): Promise<string> {
+    const upload = this.#upload(bucket, key, uploadId);
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) throw new OssFault(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.");
+    const spooled = await this.#spool(body);
+    const previous = upload.parts.get(partNumber);
+    if (previous) await rm(previous.file, { force: true });
+    const etag = hex(spooled.md5);
+    upload.parts.set(partNumber, { file: spooled.file, etag, md5: spooled.md5, size: spooled.size });
+    return etag;
+  }
+
+  async complete(bucket: string, key: string, uploadId: string, parts: ReadonlyArray<{ partNumber: number; etag: string }>, forbidOverwrite: boolean): Promise<ObjectMeta> {
+    const upload = this.#upload(bucket, key, uploadId);
+    if (parts.length === 0) throw new OssFault(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
+    const chosen = parts.map((p, i) => {
+      if (i > 0 && p.partNumber <= parts[i - 1]!.partNumber) throw new OssFault(400, "InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.");
+      const stored = upload.parts.get(p.partNumber);
+      if (!stored || stored.etag.toUpperCase() !== normalizeEtag(p.etag)) throw new OssFault(400, "InvalidPart", "One or more of the specified parts could not be found or the specified entity tag might not have matched the part's entity tag.");
+      return stored;
+    });
+    chosen.slice(0, -1).forEach((p) => {
+      if (p.size < MIN_PART_SIZE) throw new OssFault(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.");
+    });
+    this.#checkWritable(bucket, key, forbidOverwrite);
+    const tmp = join(this.dir, "tmp", randomBytes(12).toString("hex"));
+    const out = createWriteStream(tmp);
+    for (const part of chosen) await pipeline(createReadStream(part.file), out, { end: false });
+    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    const etag = `"${createHash("md5").update(Buffer.concat(chosen.map((p) => p.md5))).digest("hex").toUpperCase()}-${chosen.length}"`;
+    const size = chosen.reduce((s, p) => s + p.size, 0);
+    const meta = await this.#commit(bucket, key, tmp, { size, etag, contentType: upload.contentType, userMeta: upload.userMeta, type: "Multipart" }, forbidOverwrite);
+    await this.abort(bucket, key, uploadId);
+    return meta;
+  }
+
+  async abort(bucket: string, key: string, uploadId: string): Promise<void> {
+    const upload = this.#upload(bucket, key, uploadId);
+    this.#uploads.delete(uploadId);
+    await Promise.all([...upload.parts.values()].map((p) => rm(p.file, { force: true })));
+  }
+
+  /** Multipart uploads begun and neither completed nor aborted: a leak a test can see. */
+  openUploads(bucket?: string): Array<{ uploadId: string; key: string }> {
+    return [...this.#uploads].filter(([, u]) => !bucket || u.bucket === bucket).map(([uploadId, u]) => ({ uploadId, key: u.key }));
+  }
+}
+
+function normalizeEtag(etag: string): string {
+  const bare = etag.trim().replace(/^"|"$/g, "").toUpperCase();
+  return `"${bare}"`;
+}

@@ -1,0 +1,262 @@
+/**
+ * Short-text synthesis over the NLS WebSocket gateway (seed 000): one StartSynthesis frame, then binary audio frames,
+ * MetaInfo subtitles and SynthesisCompleted, or TaskFailed.
+ *
+ * Everything checkable is checked before a connection is opened (length by the seed's rule, voice, sample rate,
+ * SSML), so nothing is silently truncated by the gateway. Audio comes out as an async iterable that applies
+ * backpressure: a slow consumer pauses the socket instead of growing a buffer. Leaving the loop closes the upstream.
+ */
+import { randomUUID } from "node:crypto";
+import WebSocket from "ws";
+import { z } from "zod";
+import { InputError, ProviderError } from "../../errors.js";
+import { type RetryOptions, withRetry } from "../../retry.js";
+import { assertValidSsml, countNlsChars, escapeXml, spokenText } from "../../text/index.js";
+import { parseInput } from "../../validation.js";
+import { validateVoiceRequest } from "../../voices/index.js";
+import { NlsFormatSchema, ServerEventSchema, type StartSynthesis, type StartSynthesisPayload, type Subtitle } from "./messages.js";
+import type { TokenSource } from "./token.js";
+
+/** Seed 000: at most 300 characters per request (a Chinese character, letter, punctuation mark or space = 1). */
+export const NLS_SHORT_TEXT_LIMIT = 300;
+
+/**
+ * What a caller asks for: exactly one of `text` (plain, never interpreted as markup) or `ssml` (a <speak> document).
+ * @example { text: "你好，世界", voice: "siqi", format: "mp3", sampleRate: 16000, enableSubtitle: true }
+ */
+export const NlsSpeechInputSchema = z
+  .object({
+    text: z.string().optional(),
+    ssml: z.string().optional(),
+    voice: z.string().default("xiaoyun"),
+    format: NlsFormatSchema.default("mp3"),
+    sampleRate: z.number().int().default(16000),
+    volume: z.number().int().min(0).max(100).default(50),
+    speechRate: z.number().int().min(-500).max(500).default(0),
+    pitchRate: z.number().int().min(-500).max(500).default(0),
+    enableSubtitle: z.boolean().default(false),
+  })
+  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), { message: "give exactly one of text or ssml", path: ["text"] });
+export type NlsSpeechInput = z.input<typeof NlsSpeechInputSchema>;
+
+export type NlsSynthesisEvent = { readonly type: "audio"; readonly data: Buffer } | { readonly type: "subtitles"; readonly subtitles: readonly Subtitle[] };
+
+export interface NlsSynthesizerOptions {
+  /** Gateway URL, e.g. wss://nls-gateway-cn-shanghai.aliyuncs.com/ws/v1 */
+  readonly url: string;
+  readonly appKey: string;
+  readonly tokens: TokenSource;
+  readonly connectTimeoutMs?: number;
+  /** No frame from the gateway for this long fails the task (the gateway's own idle limit is 10 s). */
+  readonly idleTimeoutMs?: number;
+  /** Bytes queued for a slow consumer before the socket is paused. */
+  readonly highWaterMark?: number;
+  /** Retries before the first audio byte (transient codes, a refused token). Afterwards nothing is retried. */
+  readonly retry?: RetryOptions;
+}
+
+export class NlsSynthesizer {
+  constructor(private readonly opts: NlsSynthesizerOptions) {}
+
+  /** Validates and builds the wire payload; throws InputError naming the field and the limit. No I/O. */
+  prepare(input: NlsSpeechInput): StartSynthesisPayload {
+    const req = parseInput(NlsSpeechInputSchema, input);
+    const voice = validateVoiceRequest({ voice: req.voice, sampleRate: req.sampleRate, mode: "short", enableSubtitle: req.enableSubtitle });
+    const field = req.ssml !== undefined ? "ssml" : "text";
+    // Plain text containing markup characters is sent escaped inside <speak>, so it is read, never interpreted.
+    const text = req.ssml ?? (/[<&>]/.test(req.text!) ? `<speak>${escapeXml(req.text!)}</speak>` : req.text!);
+    if (spokenText(text).trim() === "") throw new InputError(field, "must contain text to speak", { code: "EmptyText" });
+    const count = countNlsChars(text);
+    if (count > NLS_SHORT_TEXT_LIMIT) {
+      throw new InputError(field, `is ${count} characters; NLS short-text synthesis takes at most ${NLS_SHORT_TEXT_LIMIT} (tags not counted): use a long-text job`, { limit: NLS_SHORT_TEXT_LIMIT, actual: count, statusCode: 413, code: "TextTooLong" });
+    }
+    if (req.ssml !== undefined) assertValidSsml(req.ssml, { flavor: "nls", emotions: voice.emotions, sampleRate: req.sampleRate }, "ssml");
+    return {
+      text,
+      voice: req.voice,
+      format: req.format,
+      sample_rate: req.sampleRate,
+      volume: req.volume,
+      speech_rate: req.speechRate,
+      pitch_rate: req.pitchRate,
+      enable_subtitle: req.enableSubtitle,
+    };
+  }
+
+  /** Streams the synthesis. Validation errors are thrown before any connection is made. */
+  async *synthesize(input: NlsSpeechInput, options: { signal?: AbortSignal } = {}): AsyncGenerator<NlsSynthesisEvent, void, undefined> {
+    const payload = this.prepare(input);
+    let refreshedToken = false;
+    // Retry only while nothing has reached the caller: a retry after audio would duplicate it.
+    const session = await withRetry(
+      async () => {
+        const token = await this.opts.tokens.token();
+        const s = new NlsSession(this.opts, token, payload, options.signal);
+        try {
+          await s.first();
+          return s;
+        } catch (error) {
+          s.close();
+          if (error instanceof ProviderError && error.needsNewToken && !refreshedToken) {
+            refreshedToken = true;
+            this.opts.tokens.invalidate(token);
+            throw new ProviderError({ provider: "nls", code: error.providerCode, upstreamMessage: error.upstreamMessage, retryable: true, cause: error });
+          }
+          throw error;
+        }
+      },
+      { attempts: 3, baseMs: 200, ...this.opts.retry, signal: options.signal },
+    );
+    try {
+      yield* session.events();
+    } finally {
+      session.close();
+    }
+  }
+
+  /** Collects a whole synthesis: for callers that want a Buffer, not a stream. */
+  async synthesizeToBuffer(input: NlsSpeechInput, options: { signal?: AbortSignal } = {}): Promise<{ audio: Buffer; subtitles: Subtitle[] }> {
+    const chunks: Buffer[] = [];
+    const subtitles: Subtitle[] = [];
+    for await (const event of this.synthesize(input, options)) {
+      if (event.type === "audio") chunks.push(event.data);
+      else subtitles.push(...event.subtitles);
+    }
+    return { audio: Buffer.concat(chunks), subtitles };
+  }
+}
+
+type Item = NlsSynthesisEvent | { readonly type: "done" } | { readonly type: "error"; readonly error: Error };
+
+/** One WebSocket task: a queue between the socket and the consumer, with pause/resume for backpressure. */
+class NlsSession {
+  readonly #ws: WebSocket;
+  readonly #queue: Item[] = [];
+  #queuedBytes = 0;
+  #wake: (() => void) | undefined;
+  #finished = false;
+  #idle: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly opts: NlsSynthesizerOptions,
+    token: string,
+    payload: StartSynthesisPayload,
+    private readonly signal?: AbortSignal,
+  ) {
+    const taskId = randomUUID().replace(/-/g, "");
+    const start: StartSynthesis = {
+      header: { message_id: randomUUID().replace(/-/g, ""), task_id: taskId, namespace: "SpeechSynthesizer", name: "StartSynthesis", appkey: opts.appKey },
+      payload,
+      context: { sdk: { name: "fc-tts-pipeline", version: "0.1.0", language: "nodejs" } },
+    };
+    this.#ws = new WebSocket(opts.url, { headers: { "X-NLS-Token": token }, perMessageDeflate: false, handshakeTimeout: opts.connectTimeoutMs ?? 10_000 });
+    this.#ws.on("open", () => {
+      this.#ws.send(JSON.stringify(start));
+      this.#armIdle();
+    });
+    this.#ws.on("message", (data: Buffer, isBinary) => {
+      this.#armIdle();
+      if (isBinary) return this.#push({ type: "audio", data });
+      this.#onText(data.toString("utf8"), taskId);
+    });
+    this.#ws.on("unexpected-response", (_req, res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      this.#fail(new ProviderError({ provider: "nls", code: status === 403 ? "403" : `HTTP${status}`, upstreamMessage: `gateway refused the connection: HTTP ${status}`, retryable: status >= 500 }));
+    });
+    this.#ws.on("error", (error: Error & { code?: string }) => {
+      this.#fail(new ProviderError({ provider: "nls", code: error.code ?? "NetworkError", upstreamMessage: `gateway connection failed: ${error.code ?? error.message}`, retryable: true, cause: error }));
+    });
+    this.#ws.on("close", (code) => {
+      this.#fail(new ProviderError({ provider: "nls", code: "ConnectionClosed", upstreamMessage: `gateway closed the connection (${code}) before SynthesisCompleted`, retryable: true }));
+    });
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  readonly #onAbort = (): void => {
+    this.#fail(Object.assign(new Error("synthesis aborted"), { name: "AbortError" }));
+    this.close();
+  };
+
+  #onText(text: string, taskId: string): void {
+    let event;
+    try {
+      event = ServerEventSchema.parse(JSON.parse(text));
+    } catch {
+      return this.#fail(new ProviderError({ provider: "nls", code: "InvalidMessage", upstreamMessage: "gateway sent a frame that is not a valid NLS event", retryable: false }));
+    }
+    const { header } = event;
+    if (header.name === "TaskFailed") {
+      return this.#fail(new ProviderError({ provider: "nls", code: header.status, upstreamMessage: header.status_text ?? header.status_message, taskId }));
+    }
+    if (header.name === "MetaInfo" && event.payload?.subtitles) return this.#push({ type: "subtitles", subtitles: event.payload.subtitles });
+    if (header.name === "SynthesisCompleted") {
+      this.#finished = true;
+      this.#enqueue({ type: "done" });
+      this.close();
+    }
+  }
+
+  #armIdle(): void {
+    clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => {
+      this.#fail(new ProviderError({ provider: "nls", code: "Timeout", upstreamMessage: `no frame from the gateway for ${this.opts.idleTimeoutMs ?? 15_000} ms`, retryable: true }));
+      this.close();
+    }, this.opts.idleTimeoutMs ?? 15_000);
+  }
+
+  #push(item: NlsSynthesisEvent): void {
+    if (this.#finished) return;
+    this.#enqueue(item);
+    if (item.type === "audio") {
+      this.#queuedBytes += item.data.length;
+      // Stop reading from the socket while the consumer is behind; TCP then slows the gateway.
+      if (this.#queuedBytes > (this.opts.highWaterMark ?? 1024 * 1024) && !this.#ws.isPaused) this.#ws.pause();
+    }
+  }
+
+  #fail(error: Error): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#enqueue({ type: "error", error });
+  }
+
+  #enqueue(item: Item): void {
+    this.#queue.push(item);
+    this.#wake?.();
+    this.#wake = undefined;
+  }
+
+  async #next(): Promise<Item> {
+    while (this.#queue.length === 0) await new Promise<void>((resolve) => (this.#wake = resolve));
+    const item = this.#queue.shift()!;
+    if (item.type === "audio") {
+      this.#queuedBytes -= item.data.length;
+      if (this.#ws.isPaused && this.#queuedBytes <= (this.opts.highWaterMark ?? 1024 * 1024) / 2) this.#ws.resume();
+    }
+    return item;
+  }
+
+  /** Waits for the first event, so connection and validation failures surface while a retry is still safe. */
+  async first(): Promise<void> {
+    const item = await this.#next();
+    if (item.type === "error") throw item.error;
+    this.#queue.unshift(item);
+    if (item.type === "audio") this.#queuedBytes += item.data.length;
+  }
+
+  async *events(): AsyncGenerator<NlsSynthesisEvent, void, undefined> {
+    for (;;) {
+      const item = await this.#next();
+      if (item.type === "done") return;
+      if (item.type === "error") throw item.error;
+      yield item;
+    }
+  }
+
+  close(): void {
+    clearTimeout(this.#idle);
+    this.signal?.removeEventListener("abort", this.#onAbort);
+    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.terminate();
+  }
+}

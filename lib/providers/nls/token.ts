@@ -1,0 +1,121 @@
+/**
+ * NLS access tokens from CreateToken (POP RPC through @alicloud/pop-core; facts §5), cached until shortly before
+ * `ExpireTime` and shared by concurrent callers.
+ *
+ * pop-core's traps (facts/peers.md §3) are handled here: its 3 s default timeout is replaced, a 500 without `Code`
+ * (which it resolves as success) fails the response schema, and its error messages, which embed the signed URL
+ * with the AccessKeyId, are never passed on.
+ */
+import Core from "@alicloud/pop-core";
+import { z } from "zod";
+import { ProviderError } from "../../errors.js";
+import { withRetry } from "../../retry.js";
+
+/**
+ * CreateToken's response (facts §5).
+ * @example {"RequestId":"0989F63E-…","NlsRequestId":"aed8c1af…","ErrMsg":"","Token":{"Id":"124fc752…","ExpireTime":1527592757,"UserId":"12345678"}}
+ */
+export const CreateTokenResponseSchema = z.object({
+  RequestId: z.string().optional(),
+  NlsRequestId: z.string().optional(),
+  ErrMsg: z.string().optional(),
+  Token: z.object({
+    Id: z.string().min(1),
+    /** Unix time in seconds. */
+    ExpireTime: z.number().int().positive(),
+    UserId: z.union([z.string(), z.number()]).optional(),
+  }),
+});
+
+export interface Credentials {
+  readonly accessKeyId: string;
+  readonly accessKeySecret: string;
+  /** STS token: FC's role credentials carry one. */
+  readonly securityToken?: string;
+}
+
+/** Fixed credentials or a function returning the current ones (STS credentials rotate). */
+export type CredentialsSource = Credentials | (() => Credentials | Promise<Credentials>);
+
+export interface TokenSource {
+  token(): Promise<string>;
+  /** Drops a token the gateway refused (40000001), so the next call fetches a fresh one. */
+  invalidate(token: string): void;
+}
+
+export interface NlsTokenClientOptions {
+  /** e.g. https://nls-meta.cn-shanghai.aliyuncs.com */
+  readonly endpoint: string;
+  readonly credentials: CredentialsSource;
+  readonly apiVersion?: string;
+  readonly timeoutMs?: number;
+  /** Fetch a new token this long before the old one expires. */
+  readonly refreshMarginMs?: number;
+  readonly now?: () => number;
+  readonly retry?: { attempts?: number; baseMs?: number };
+}
+
+const RETRYABLE_POP_CODES = /^(Throttling|ServiceUnavailable|InternalError|UnknownError)/;
+const NETWORK_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ENOTFOUND", "RequestTimeoutError"]);
+
+export class NlsTokenClient implements TokenSource {
+  readonly #client: InstanceType<typeof Core.RPCClient>;
+  #cached: { id: string; expiresAtMs: number } | undefined;
+  #inflight: Promise<string> | undefined;
+
+  constructor(private readonly opts: NlsTokenClientOptions) {
+    const source = opts.credentials;
+    // pop-core asks this provider before every request, so rotated STS credentials are picked up.
+    this.#client = new Core.RPCClient({
+      endpoint: opts.endpoint,
+      apiVersion: opts.apiVersion ?? "2019-02-28",
+      credentialsProvider: { getCredentials: async () => (typeof source === "function" ? source() : source) },
+    });
+  }
+
+  async token(): Promise<string> {
+    const now = this.opts.now?.() ?? Date.now();
+    if (this.#cached && now < this.#cached.expiresAtMs - (this.opts.refreshMarginMs ?? 5 * 60_000)) return this.#cached.id;
+    this.#inflight ??= this.#fetch().finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  invalidate(token: string): void {
+    if (this.#cached?.id === token) this.#cached = undefined;
+  }
+
+  async #fetch(): Promise<string> {
+    const response = await withRetry(() => this.#createToken(), { attempts: this.opts.retry?.attempts ?? 3, baseMs: this.opts.retry?.baseMs ?? 200 });
+    this.#cached = { id: response.Token.Id, expiresAtMs: response.Token.ExpireTime * 1000 };
+    return response.Token.Id;
+  }
+
+  async #createToken(): Promise<z.infer<typeof CreateTokenResponseSchema>> {
+    let raw: unknown;
+    try {
+      raw = await this.#client.request("CreateToken", {}, { method: "GET", timeout: this.opts.timeoutMs ?? 10_000 });
+    } catch (error) {
+      throw toProviderError(error);
+    }
+    const parsed = CreateTokenResponseSchema.safeParse(raw);
+    if (!parsed.success) {
+      throw new ProviderError({ provider: "nls", code: "InvalidTokenResponse", upstreamMessage: `CreateToken answered without a token (${parsed.error.issues[0]?.path.join(".")})`, retryable: true });
+    }
+    return parsed.data;
+  }
+}
+
+/** pop-core errors carry the signed URL in `message`; keep only the POP code and the server's own message. */
+function toProviderError(error: unknown): ProviderError {
+  const e = error as { code?: string; name?: string; data?: { Message?: string; RequestId?: string } };
+  const code = e.code ?? e.name ?? "NetworkError";
+  const network = NETWORK_ERRORS.has(code) || NETWORK_ERRORS.has(e.name ?? "") || error instanceof SyntaxError;
+  return new ProviderError({
+    provider: "nls",
+    code: error instanceof SyntaxError ? "InvalidTokenResponse" : code,
+    upstreamMessage: e.data?.Message ?? (network ? `CreateToken failed: ${code}` : "CreateToken failed"),
+    retryable: network || RETRYABLE_POP_CODES.test(code),
+  });
+}

@@ -1,0 +1,12 @@
+/** One way to turn a zod failure into an InputError that names the field (the path into the input) and the rule. */
+import type { z } from "zod";
+import { InputError } from "./errors.js";
+
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown, fieldPrefix = ""): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const path = [fieldPrefix, ...issue.path.map(String)].filter(Boolean).join(".") || "body";
+  const limit = "maximum" in issue ? Number(issue.maximum) : "minimum" in issue ? Number(issue.minimum) : undefined;
+  throw new InputError(path, issue.message, { limit });
+}

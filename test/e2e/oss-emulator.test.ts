@@ -1,0 +1,127 @@
+import OSS from "ali-oss";
+import { describe, expect, it } from "vitest";
+import { useLocalCloud } from "../helpers/local-cloud.js";
+
+const cloud = useLocalCloud();
+
+function client(opts: { v4?: boolean; secret?: string; pathStyle?: boolean; accessKeyId?: string; stsToken?: string } = {}): OSS {
+  const c = cloud();
+  const port = new URL(c.urls.oss).port;
+  return new OSS({
+    bucket: c.bucket,
+    region: `oss-${c.region}`,
+    accessKeyId: opts.accessKeyId ?? c.accessKey.accessKeyId,
+    accessKeySecret: opts.secret ?? c.accessKey.accessKeySecret,
+    ...(opts.stsToken ? { stsToken: opts.stsToken } : {}),
+    endpoint: opts.pathStyle === false ? `http://127.0.0.1:${port}` : `http://localhost:${port}`,
+    ...(opts.pathStyle === false ? {} : { sldEnable: true }),
+    authorizationV4: opts.v4 ?? false,
+    secure: false,
+  } as OSS.Options);
+}
+
+describe("OSS emulator with the real ali-oss client", () => {
+  for (const [name, opts] of [
+    ["V1, path-style", { v4: false }],
+    ["V4, path-style", { v4: true }],
+    ["V1, bucket in the Host header (IP endpoint)", { v4: false, pathStyle: false }],
+    ["V4, bucket in the Host header (IP endpoint)", { v4: true, pathStyle: false }],
+  ] as const) {
+    it(`puts, heads, gets and deletes an object with metadata (${name})`, async () => {
+      const oss = client(opts);
+      const key = `dir/测试 a+b ${name}.mp3`;
+      await oss.put(key, Buffer.from("hello audio"), { meta: { voice: "xiaoyun" } as OSS.UserMeta });
+      const head = await oss.head(key);
+      expect(head.meta).toMatchObject({ voice: "xiaoyun" });
+      expect((head.res.headers as Record<string, string>)["content-type"]).toBe("audio/mpeg");
+      expect((await oss.get(key)).content.toString()).toBe("hello audio");
+      await oss.delete(key);
+      await expect(oss.head(key)).rejects.toMatchObject({ status: 404 });
+    });
+  }
+
+  it("answers a wrong secret with 403 SignatureDoesNotMatch in OSS's XML error body", async () => {
+    for (const v4 of [false, true]) {
+      const err = await client({ v4, secret: "wrong-secret" }).put("x.txt", Buffer.from("x")).catch((e: unknown) => e);
+      expect(err).toMatchObject({ status: 403, code: "SignatureDoesNotMatch" });
+    }
+    const raw = await fetch(`${cloud().urls.oss}/${cloud().bucket}/x.txt`, { headers: { authorization: "OSS nobody:abc", "x-oss-date": new Date().toUTCString() } });
+    const body = await raw.text();
+    expect(raw.status).toBe(403);
+    expect(body).toMatch(/<Error>\s*<Code>InvalidAccessKeyId<\/Code>/);
+    expect(body).toMatch(/<RequestId>/);
+  });
+
+  it("refuses anonymous access to the private bucket", async () => {
+    await client().put("private.txt", Buffer.from("p"));
+    const res = await fetch(`${cloud().urls.oss}/${cloud().bucket}/private.txt`);
+    expect(res.status).toBe(403);
+    expect(await res.text()).toMatch(/<Code>AccessDenied<\/Code>/);
+  });
+
+  it("requires the STS security token for STS credentials", async () => {
+    const c = cloud();
+    c.credentials.add({ accessKeyId: "STS.local", accessKeySecret: "sts-secret", securityToken: "tok/with+chars=", userId: c.accessKey.userId });
+    await client({ accessKeyId: "STS.local", secret: "sts-secret", stsToken: "tok/with+chars=" }).put("sts.txt", Buffer.from("s"));
+    await expect(client({ accessKeyId: "STS.local", secret: "sts-secret" }).put("sts.txt", Buffer.from("s"))).rejects.toMatchObject({ status: 403, code: "InvalidSecurityToken" });
+  });
+
+  it("refuses to overwrite with x-oss-forbid-overwrite: 409 FileAlreadyExists", async () => {
+    const oss = client({ v4: true });
+    await oss.put("once.txt", Buffer.from("first"), { headers: { "x-oss-forbid-overwrite": "true" } });
+    await expect(oss.put("once.txt", Buffer.from("second"), { headers: { "x-oss-forbid-overwrite": "true" } })).rejects.toMatchObject({ status: 409, code: "FileAlreadyExists" });
+    expect((await oss.get("once.txt")).content.toString()).toBe("first");
+    await oss.put("once.txt", Buffer.from("third"));
+    expect((await oss.get("once.txt")).content.toString()).toBe("third");
+  });
+
+  it("assembles a multipart upload and refuses a non-last part under 100 KiB", async () => {
+    const oss = client({ v4: true });
+    const a = Buffer.alloc(100 * 1024, 1);
+    const b = Buffer.alloc(5000, 2);
+    const { uploadId } = await oss.initMultipartUpload("mp/big.bin");
+    const p1 = await oss.uploadPart("mp/big.bin", uploadId, 1, a, 0, a.length);
+    const p2 = await oss.uploadPart("mp/big.bin", uploadId, 2, b, 0, b.length);
+    await oss.completeMultipartUpload("mp/big.bin", uploadId, [{ number: 1, etag: p1.etag }, { number: 2, etag: p2.etag }]);
+    const got = (await oss.get("mp/big.bin")).content as Buffer;
+    expect(got.equals(Buffer.concat([a, b]))).toBe(true);
+
+    const small = await oss.initMultipartUpload("mp/small.bin");
+    const s1 = await oss.uploadPart("mp/small.bin", small.uploadId, 1, b, 0, b.length);
+    const s2 = await oss.uploadPart("mp/small.bin", small.uploadId, 2, b, 0, b.length);
+    await expect(oss.completeMultipartUpload("mp/small.bin", small.uploadId, [{ number: 1, etag: s1.etag }, { number: 2, etag: s2.etag }])).rejects.toMatchObject({ code: "EntityTooSmall" });
+    await oss.abortMultipartUpload("mp/small.bin", small.uploadId);
+    expect(cloud().oss.store.openUploads()).toEqual([]);
+  });
+
+  it("lists by prefix with max-keys and marker", async () => {
+    const oss = client();
+    for (const k of ["list/a", "list/b", "list/c", "other/d"]) await oss.put(k, Buffer.from(k));
+    const first = await oss.list({ prefix: "list/", "max-keys": 2 }, {});
+    expect(first.objects.map((o) => o.name)).toEqual(["list/a", "list/b"]);
+    expect(first.isTruncated).toBe(true);
+    const second = await oss.list({ prefix: "list/", "max-keys": 2, marker: first.nextMarker }, {});
+    expect(second.objects.map((o) => o.name)).toEqual(["list/c"]);
+  });
+
+  it("serves signed URLs until they expire, and refuses tampered ones", async () => {
+    const oss = client();
+    await oss.put("signed/a.txt", Buffer.from("signed content"));
+    const url = oss.signatureUrl("signed/a.txt", { expires: 60 });
+    const ok = await fetch(url);
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toBe("signed content");
+    expect((await fetch(url.replace("a.txt", "b.txt"))).status).toBe(403);
+    const expired = oss.signatureUrl("signed/a.txt", { expires: -10 });
+    const res = await fetch(expired);
+    expect(res.status).toBe(403);
+    expect(await res.text()).toMatch(/Request has expired/);
+  });
+
+  it("serves byte ranges", async () => {
+    const oss = client();
+    await oss.put("range.bin", Buffer.from("0123456789"));
+    const res = await oss.get("range.bin", { headers: { Range: "bytes=2-5" } });
+    expect(res.content.toString()).toBe("2345");
+  });
+});

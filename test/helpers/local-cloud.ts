@@ -1,0 +1,32 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from "../../infra/local/cloud.js";
+
+/** Starts a local cloud on ephemeral ports in a temp dir for the enclosing test file, and stops it afterwards. */
+export function useLocalCloud(options: Omit<LocalCloudOptions, "dataDir"> = {}): () => LocalCloud {
+  let cloud: LocalCloud | undefined;
+  let dir = "";
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "local-cloud-"));
+    cloud = await startLocalCloud({ ...options, dataDir: dir });
+  });
+  afterAll(async () => {
+    await cloud?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return () => {
+    if (!cloud) throw new Error("local cloud not started");
+    return cloud;
+  };
+}
+
+/** Waits until `check` holds, polling; fails after `ms`. */
+export async function eventually(check: () => boolean, ms = 2000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
