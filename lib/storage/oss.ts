@@ -180,7 +180,9 @@ export class OssStorage {
   /** One page of keys under a prefix; pass `next` back as `marker` for the following page. */
   async list(prefix: string, opts: { marker?: string; maxKeys?: number } = {}): Promise<{ objects: Array<{ key: string; size: number; etag: string }>; next?: string }> {
     try {
-      const res = await this.client.list({ prefix, marker: opts.marker, "max-keys": opts.maxKeys ?? 100 }, {});
+      // An undefined marker is signed by ali-oss's V4 signer but not sent, which breaks the signature: omit it.
+      const query = { prefix, "max-keys": opts.maxKeys ?? 100, ...(opts.marker ? { marker: opts.marker } : {}) };
+      const res = await this.client.list(query, {});
       return { objects: (res.objects ?? []).map((o) => ({ key: o.name, size: o.size, etag: o.etag })), next: res.isTruncated ? res.nextMarker : undefined };
     } catch (error) {
       throw toProviderError(error, `ListObjects ${prefix}`);

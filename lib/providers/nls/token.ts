@@ -115,7 +115,8 @@ function toProviderError(error: unknown): ProviderError {
   return new ProviderError({
     provider: "nls",
     code: error instanceof SyntaxError ? "InvalidTokenResponse" : code,
-    upstreamMessage: e.data?.Message ?? (network ? `CreateToken failed: ${code}` : "CreateToken failed"),
+    // POP echoes its string to sign (with the AccessKeyId) after this marker: cut it off.
+    upstreamMessage: e.data?.Message?.split(/\s*server string to sign is/i)[0] ?? (network ? `CreateToken failed: ${code}` : "CreateToken failed"),
     retryable: network || RETRYABLE_POP_CODES.test(code),
   });
 }
