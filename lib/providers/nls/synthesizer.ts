@@ -51,6 +51,8 @@ export interface NlsSynthesizerOptions {
   readonly idleTimeoutMs?: number;
   /** Bytes queued for a slow consumer before the socket is paused. */
   readonly highWaterMark?: number;
+  /** Reports the bytes waiting for the consumer after each frame: a metrics hook, and how tests see backpressure. */
+  readonly onBuffered?: (bytes: number) => void;
   /** Retries before the first audio byte (transient codes, a refused token). Afterwards nothing is retried. */
   readonly retry?: RetryOptions;
 }
@@ -210,6 +212,7 @@ class NlsSession {
     this.#enqueue(item);
     if (item.type === "audio") {
       this.#queuedBytes += item.data.length;
+      this.opts.onBuffered?.(this.#queuedBytes);
       // Stop reading from the socket while the consumer is behind; TCP then slows the gateway.
       if (this.#queuedBytes > (this.opts.highWaterMark ?? 1024 * 1024) && !this.#ws.isPaused) this.#ws.pause();
     }
