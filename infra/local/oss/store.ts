@@ -216,9 +216,10 @@ export class OssStore {
     });
     this.#checkWritable(bucket, key, forbidOverwrite);
     const tmp = join(this.dir, "tmp", randomBytes(12).toString("hex"));
-    const out = createWriteStream(tmp);
-    for (const part of chosen) await pipeline(createReadStream(part.file), out, { end: false });
-    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    // One pipeline over all parts: a pipeline per part would stack listeners on the shared write stream.
+    await pipeline(async function* () {
+      for (const part of chosen) yield* createReadStream(part.file);
+    }, createWriteStream(tmp));
     const etag = `"${createHash("md5").update(Buffer.concat(chosen.map((p) => p.md5))).digest("hex").toUpperCase()}-${chosen.length}"`;
     const size = chosen.reduce((s, p) => s + p.size, 0);
     const meta = await this.#commit(bucket, key, tmp, { size, etag, contentType: upload.contentType, userMeta: upload.userMeta, type: "Multipart" }, forbidOverwrite);
