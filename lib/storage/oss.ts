@@ -25,6 +25,8 @@ export interface OssStorageConfig {
   /** Path-style addressing; the local cloud needs it (peers.md §4). */
   readonly pathStyle?: boolean;
   readonly timeoutMs?: number;
+  /** Fresh STS credentials when the current ones near expiry (FC role credentials rotate). */
+  readonly refreshCredentials?: () => { accessKeyId: string; accessKeySecret: string; securityToken?: string };
 }
 
 export interface PutOptions {
@@ -82,6 +84,14 @@ export class OssStorage {
       accessKeyId: c.accessKeyId,
       accessKeySecret: c.accessKeySecret,
       ...(c.securityToken ? { stsToken: c.securityToken } : {}),
+      ...(c.securityToken && c.refreshCredentials
+        ? {
+            refreshSTSToken: async () => {
+              const fresh = c.refreshCredentials!();
+              return { accessKeyId: fresh.accessKeyId, accessKeySecret: fresh.accessKeySecret, stsToken: fresh.securityToken ?? "" };
+            },
+          }
+        : {}),
       ...(c.endpoint ? { endpoint: c.endpoint } : {}),
       ...(c.pathStyle ? { sldEnable: true } : {}),
       internal: c.internal ?? false,

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import { countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../../lib/text/index.js";
+import { chunkText, countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../../lib/text/index.js";
 import { findNlsVoice } from "../../../lib/voices/index.js";
 import type { AudioFormat, SpeechEngine } from "../audio/engine.js";
 import type { TokenRegistry } from "./tokens.js";
@@ -45,6 +45,9 @@ export interface GatewayStats {
 
 const NAMESPACES = new Set(["SpeechSynthesizer", "SpeechLongSynthesizer"]);
 const MAX_SHORT_TEXT = 300;
+/** A short first piece gives a quick first byte; longer later pieces keep the per-piece engine overhead low. */
+const FIRST_PIECE_CHARS = 24;
+const LATER_PIECE_CHARS = 150;
 
 export class NlsGateway {
   readonly faults = new GatewayFaults();
@@ -134,45 +137,67 @@ export class NlsGateway {
 
     this.#active.set(appKey, running + 1);
     this.stats.tasks++;
+    const sent = { bytes: 0 };
     try {
-      const result = await this.opts.engine.synthesize({
-        text: input,
-        sampleRate,
-        format: String(p.format ?? "pcm") as AudioFormat,
-        volume: Number(p.volume ?? 50),
-        speechRate: Number(p.speech_rate ?? 0),
-        pitchRate: Number(p.pitch_rate ?? 0),
-        male: / male/i.test(voice.type),
-      });
-      if (ws.readyState !== ws.OPEN) return;
-      if (p.enable_subtitle === true && voice.timestamps) send(ws, event(taskId, "MetaInfo", { subtitles: result.words }));
-      await this.#stream(ws, result.audio);
+      const format = String(p.format ?? "pcm") as AudioFormat;
+      // Like the real gateway, audio streams as it is made: sentence by sentence for pcm and mp3 (MP3 frames and raw
+      // PCM concatenate cleanly); WAV needs one header over all the data, so it is made whole.
+      const pieces = format === "wav" ? [input] : streamPieces(input);
+      let offsetMs = 0;
+      for (const piece of pieces) {
+        const result = await this.opts.engine.synthesize({
+          text: piece,
+          sampleRate,
+          format,
+          volume: Number(p.volume ?? 50),
+          speechRate: Number(p.speech_rate ?? 0),
+          pitchRate: Number(p.pitch_rate ?? 0),
+          male: / male/i.test(voice.type),
+        });
+        if (ws.readyState !== ws.OPEN) return;
+        if (p.enable_subtitle === true && voice.timestamps) {
+          const subtitles = result.words.map((w) => ({ ...w, begin_time: w.begin_time + offsetMs, end_time: w.end_time + offsetMs }));
+          send(ws, event(taskId, "MetaInfo", { subtitles }));
+        }
+        offsetMs += result.durationMs;
+        if (!(await this.#stream(ws, result.audio, sent))) return;
+      }
       if (ws.readyState === ws.OPEN) send(ws, event(taskId, "SynthesisCompleted", {}));
     } finally {
       this.#active.set(appKey, (this.#active.get(appKey) ?? 1) - 1);
     }
   }
 
-  async #stream(ws: WebSocket, audio: Buffer): Promise<void> {
+  /** Sends audio in frames; false when the connection is gone (or was dropped on purpose). */
+  async #stream(ws: WebSocket, audio: Buffer, sent: { bytes: number }): Promise<boolean> {
     const size = this.opts.frameBytes ?? 4096;
-    let sent = 0;
-    for (let i = 0; i < audio.length && ws.readyState === ws.OPEN; i += size) {
-      if (this.faults.dropAfterBytes !== undefined && sent >= this.faults.dropAfterBytes) {
+    for (let i = 0; i < audio.length; i += size) {
+      if (ws.readyState !== ws.OPEN) return false;
+      if (this.faults.dropAfterBytes !== undefined && sent.bytes >= this.faults.dropAfterBytes) {
         this.faults.dropAfterBytes = undefined;
         ws.terminate();
-        return;
+        return false;
       }
       if (this.faults.frameDelayMs > 0) await sleep(this.faults.frameDelayMs);
       const frame = audio.subarray(i, i + size);
       await new Promise<void>((resolve) => ws.send(frame, { binary: true }, () => resolve()));
-      sent += frame.length;
+      sent.bytes += frame.length;
     }
+    return ws.readyState === ws.OPEN;
   }
 
   close(): void {
     for (const client of this.#wss.clients) client.terminate();
     this.#wss.close();
   }
+}
+
+function streamPieces(text: string): string[] {
+  const [first, ...rest] = chunkText(text, { max: LATER_PIECE_CHARS });
+  if (first === undefined) return [];
+  // Consecutive <speak> documents are valid SSML, so the rest of the first piece can be joined back together.
+  const [head, ...tail] = chunkText(first, { max: FIRST_PIECE_CHARS });
+  return [head!, ...(tail.length > 0 ? [tail.join("")] : []), ...rest];
 }
 
 function validatePayload(p: Record<string, unknown>): { status: number; text: string } | undefined {

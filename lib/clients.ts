@@ -1,0 +1,47 @@
+/**
+ * Builds the shared clients from the configuration, once per instance, so every function entry wires them the
+ * same way and tests can point the same wiring at the local cloud through the environment.
+ */
+import { type Config, nlsEndpoints } from "./config.js";
+import { NlsSynthesizer } from "./providers/nls/synthesizer.js";
+import { type Credentials, NlsTokenClient } from "./providers/nls/token.js";
+import { OssStorage } from "./storage/oss.js";
+
+export interface Clients {
+  readonly tokens: NlsTokenClient;
+  readonly nls: NlsSynthesizer;
+  readonly storage: OssStorage;
+}
+
+/** FC injects the role's STS triple into the environment; reading it per call picks up a rotation. */
+export function credentialsFrom(config: Config, env: Record<string, string | undefined> = process.env): () => Credentials {
+  return () => ({
+    accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID ?? config.ALIBABA_CLOUD_ACCESS_KEY_ID,
+    accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? config.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+    securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN ?? config.ALIBABA_CLOUD_SECURITY_TOKEN,
+  });
+}
+
+export function createClients(config: Config, env: Record<string, string | undefined> = process.env): Clients {
+  const credentials = credentialsFrom(config, env);
+  const endpoints = nlsEndpoints(config);
+  const tokens = new NlsTokenClient({ endpoint: endpoints.meta, credentials });
+  const creds = credentials();
+  return {
+    tokens,
+    nls: new NlsSynthesizer({ url: endpoints.gateway, appKey: config.NLS_APPKEY, tokens }),
+    storage: new OssStorage({
+      config: {
+        bucket: config.OSS_BUCKET,
+        region: `oss-${config.REGION}`,
+        accessKeyId: creds.accessKeyId,
+        accessKeySecret: creds.accessKeySecret,
+        securityToken: creds.securityToken,
+        endpoint: config.OSS_ENDPOINT,
+        internal: config.OSS_INTERNAL,
+        pathStyle: config.OSS_PATH_STYLE,
+        refreshCredentials: credentials,
+      },
+    }),
+  };
+}
