@@ -14,11 +14,13 @@ import { type RetryOptions, withRetry } from "../../retry.js";
 import { assertValidSsml, countNlsChars, escapeXml, spokenText } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
-import { NlsFormatSchema, ServerEventSchema, type StartSynthesis, type StartSynthesisPayload, type Subtitle } from "./messages.js";
+import { NlsFormatSchema, ServerEventSchema, type StartSynthesis, type StartSynthesisPayload, StartSynthesisPayloadSchema, type Subtitle } from "./messages.js";
 import type { TokenSource } from "./token.js";
 
 /** Seed 000: at most 300 characters per request (a Chinese character, letter, punctuation mark or space = 1). */
 export const NLS_SHORT_TEXT_LIMIT = 300;
+
+const wire = StartSynthesisPayloadSchema.shape;
 
 /**
  * What a caller asks for: exactly one of `text` (plain, never interpreted as markup) or `ssml` (a <speak> document).
@@ -28,13 +30,14 @@ export const NlsSpeechInputSchema = z
   .object({
     text: z.string().optional(),
     ssml: z.string().optional(),
-    voice: z.string().default("xiaoyun"),
+    // The wire schema's ranges and defaults, under our camelCase names (mp3 rather than the gateway's pcm default).
+    voice: wire.voice,
     format: NlsFormatSchema.default("mp3"),
-    sampleRate: z.number().int().default(16000),
-    volume: z.number().int().min(0).max(100).default(50),
-    speechRate: z.number().int().min(-500).max(500).default(0),
-    pitchRate: z.number().int().min(-500).max(500).default(0),
-    enableSubtitle: z.boolean().default(false),
+    sampleRate: wire.sample_rate,
+    volume: wire.volume,
+    speechRate: wire.speech_rate,
+    pitchRate: wire.pitch_rate,
+    enableSubtitle: wire.enable_subtitle,
   })
   .refine((v) => (v.text === undefined) !== (v.ssml === undefined), { message: "give exactly one of text or ssml", path: ["text"] });
 export type NlsSpeechInput = z.input<typeof NlsSpeechInputSchema>;

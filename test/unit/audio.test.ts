@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { id3v2Size, mp3DurationMs, mp3Frames } from "../../lib/audio/mp3.js";
+import { readWav } from "../../lib/audio/wav.js";
+import { speedMultiplier } from "../../infra/local/audio/engine.js";
+
+/** An MPEG-2 Layer III frame header: 16 kHz, 32 kbit/s, no padding → 144 bytes, 576 samples. */
+function frame(): Buffer {
+  const f = Buffer.alloc(144);
+  f.set([0xff, 0xf3, 0x48, 0xc4]);
+  return f;
+}
+
+describe("mp3Frames", () => {
+  it("walks frames back to back and measures duration from them", () => {
+    const mp3 = Buffer.concat(Array.from({ length: 100 }, frame));
+    expect(mp3Frames(mp3)).toHaveLength(100);
+    expect(mp3DurationMs(mp3)).toBeCloseTo(100 * 36, 5);
+  });
+
+  it("skips a leading ID3v2 tag and stops at trailing garbage or a truncated frame", () => {
+    const tag = Buffer.from([0x49, 0x44, 0x33, 3, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5]);
+    expect(id3v2Size(tag)).toBe(15);
+    const mp3 = Buffer.concat([tag, frame(), frame(), Buffer.from("TAG"), frame()]);
+    expect(mp3Frames(mp3)).toHaveLength(2);
+    expect(mp3Frames(Buffer.concat([frame(), frame().subarray(0, 100)]))).toHaveLength(1);
+  });
+});
+
+describe("readWav", () => {
+  it("finds the data chunk after extra chunks and computes the duration", () => {
+    const fmt = Buffer.alloc(24);
+    fmt.write("fmt ", 0);
+    fmt.writeUInt32LE(16, 4);
+    fmt.writeUInt16LE(1, 8);
+    fmt.writeUInt16LE(1, 10);
+    fmt.writeUInt32LE(8000, 12);
+    fmt.writeUInt32LE(16000, 16);
+    fmt.writeUInt16LE(2, 20);
+    fmt.writeUInt16LE(16, 22);
+    const list = Buffer.concat([Buffer.from("LIST"), Buffer.from([4, 0, 0, 0]), Buffer.from("INFO")]);
+    const data = Buffer.concat([Buffer.from("data"), Buffer.from([0x80, 0x3e, 0, 0]), Buffer.alloc(16000)]);
+    const wav = Buffer.concat([Buffer.from("RIFF"), Buffer.alloc(4), Buffer.from("WAVE"), fmt, list, data]);
+    expect(readWav(wav)).toMatchObject({ sampleRate: 8000, channels: 1, bitsPerSample: 16, dataLength: 16000, durationMs: 1000 });
+    expect(readWav(Buffer.from("not a wav file"))).toBeUndefined();
+  });
+});
+
+describe("speedMultiplier", () => {
+  it("inverts seed 000's speech_rate formula", () => {
+    expect(speedMultiplier(0)).toBe(1);
+    expect(speedMultiplier(-500)).toBeCloseTo(0.5);
+    expect(speedMultiplier(500)).toBeCloseTo(2);
+    expect(speedMultiplier(-125)).toBeCloseTo(0.8);
+    expect(speedMultiplier(166)).toBeCloseTo(1.2, 1);
+  });
+});
