@@ -50,6 +50,20 @@ export const ConfigSchema = z.object({
   OSS_INPUT_PREFIX: prefix("input/"),
   OSS_OUTPUT_PREFIX: prefix("output/"),
 
+  /** Keys that clients of the speech endpoints present (Bearer, X-NLS-Token or ?token=); comma-separated. */
+  TTS_API_KEYS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? "").split(",").map((k) => k.trim()).filter(Boolean))
+    .refine((keys) => keys.every((k) => k.length >= 8), "comma-separated API keys of at least 8 characters each"),
+  TTS_TOKEN_SECRET: z.string().min(32, "at least 32 characters (HMAC key for browser tokens)").optional(),
+  /** The content-addressed speech cache in OSS; "false" turns it off. */
+  TTS_CACHE: z
+    .enum(["true", "false", "1", "0", ""])
+    .optional()
+    .transform((v) => v !== "false" && v !== "0"),
+  TTS_CACHE_PREFIX: prefix("cache/"),
+
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 

@@ -1,0 +1,87 @@
+/**
+ * The stream function's HTTP and WebSocket surface. Thin: each route parses its input with a schema, calls lib and
+ * shapes the response; auth is checked before anything else touches an upstream.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import { ApiAuth } from "../../lib/auth.js";
+import type { Clients } from "../../lib/clients.js";
+import type { Config } from "../../lib/config.js";
+import type { Logger } from "../../lib/log.js";
+import { json, readJson, streamOf } from "../../lib/http/response.js";
+import { Router } from "../../lib/http/router.js";
+import { SpeechCache } from "../../lib/speech/cache.js";
+import { serveNlsProxy } from "../../lib/speech/nls-proxy.js";
+import { OpenAiSpeechSchema, fromOpenAi } from "../../lib/speech/openai.js";
+import { type SpeechRequest, SpeechRequestSchema, fromQuery } from "../../lib/speech/request.js";
+import { type OpenedSpeech, openShortSpeech } from "../../lib/speech/short.js";
+import { parseInput } from "../../lib/validation.js";
+import { NLS_VOICES } from "../../lib/voices/index.js";
+import { PLAYGROUND_HTML } from "./playground.js";
+
+export interface StreamApp {
+  readonly router: Router;
+  /** Handles a WebSocket upgrade; false when the path is not ours. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  close(): void;
+}
+
+const EXT_TYPES: Record<string, string> = { mp3: "audio/mpeg", wav: "audio/wav", pcm: "application/octet-stream" };
+
+export function createStreamApp(config: Config, clients: Clients, log: Logger): StreamApp {
+  const auth = new ApiAuth({ keys: config.TTS_API_KEYS, tokenSecret: config.TTS_TOKEN_SECRET });
+  const cache = config.TTS_CACHE ? new SpeechCache(clients.storage, log, (key) => EXT_TYPES[key.split(".").pop() ?? ""] ?? "application/octet-stream") : undefined;
+  const authorize = (request: Request): void => auth.check(auth.credentialOf(request.headers, new URL(request.url)));
+  const speak = async (req: SpeechRequest): Promise<Response> => respond(await openShortSpeech(req, { nls: clients.nls, cache }));
+
+  const router = new Router(log)
+    .on("GET", "/", () => new Response(PLAYGROUND_HTML, { headers: { "content-type": "text/html; charset=utf-8" } }))
+    .on("GET", "/healthz", () => json(200, { ok: true }))
+    .on("GET", "/v1/voices", () => json(200, { voices: NLS_VOICES.map(({ seeds: _s, ...v }) => ({ provider: "nls", ...v })) }))
+    .on("POST", "/v1/tokens", async (request) => {
+      // Only a real key may mint: a token cannot extend itself.
+      const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
+      if (!bearer || !auth.isKey(bearer)) auth.check(undefined);
+      const body = request.headers.get("content-length") === "0" || !request.body ? {} : ((await readJson(request)) as { ttlSeconds?: unknown });
+      const ttl = typeof body === "object" && body && typeof body.ttlSeconds === "number" ? body.ttlSeconds : 300;
+      return json(201, auth.mintToken(ttl));
+    })
+    .on("POST", "/v1/stream", async (request) => {
+      authorize(request);
+      return speak(parseInput(SpeechRequestSchema, await readJson(request)));
+    })
+    .on("GET", "/v1/stream", (request) => {
+      authorize(request);
+      return speak(parseInput(SpeechRequestSchema, fromQuery(new URL(request.url).searchParams)));
+    })
+    .on("POST", "/v1/audio/speech", async (request) => {
+      authorize(request);
+      return speak(fromOpenAi(parseInput(OpenAiSpeechSchema, await readJson(request))));
+    });
+
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  return {
+    router,
+    upgrade(req, socket, head) {
+      const url = new URL(req.url ?? "/", "http://local");
+      if (url.pathname !== "/ws/v1") return false;
+      const headers = new Headers(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v] as [string, string]] : [])));
+      const credential = auth.credentialOf(headers, url);
+      const authorized = Boolean(credential && (auth.isKey(credential) || auth.isToken(credential)));
+      wss.handleUpgrade(req, socket, head, (ws) => serveNlsProxy(ws, { nls: clients.nls, log: log.child({ endpoint: "/ws/v1" }), authorized }));
+      return true;
+    },
+    close() {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+    },
+  };
+}
+
+function respond(speech: OpenedSpeech): Response {
+  const iterator = speech.body[Symbol.asyncIterator]();
+  return new Response(streamOf(iterator), {
+    headers: { "content-type": speech.contentType, "x-cache": speech.cache, "cache-control": "no-store", "x-content-type-options": "nosniff" },
+  });
+}

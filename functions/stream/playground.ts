@@ -1,0 +1,1 @@
+export const PLAYGROUND_HTML = "<!doctype html><title>tts</title>";

@@ -1,0 +1,17 @@
+/** The stream function's Node server: one HTTP server with WebSocket upgrade, as FC's custom runtime runs it. */
+import { createServer, type Server } from "node:http";
+import { createClients } from "../../lib/clients.js";
+import type { Config } from "../../lib/config.js";
+import { nodeHandler } from "../../lib/http/node.js";
+import type { Logger } from "../../lib/log.js";
+import { type StreamApp, createStreamApp } from "./app.js";
+
+export function createStreamServer(config: Config, log: Logger, env: Record<string, string | undefined> = process.env): { server: Server; app: StreamApp } {
+  const app = createStreamApp(config, createClients(config, env), log);
+  const server = createServer(nodeHandler(app.router));
+  server.on("upgrade", (req, socket, head) => {
+    if (!app.upgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+  });
+  server.on("close", () => app.close());
+  return { server, app };
+}

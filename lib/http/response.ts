@@ -1,0 +1,67 @@
+/** Response helpers and the one place that turns an error into an HTTP answer. */
+import { InputError, toErrorBody } from "../errors.js";
+import type { Logger } from "../log.js";
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+}
+
+/** 4xx errors show their message and field; anything else is logged whole and answered generically. */
+export function errorResponse(error: unknown, log?: Logger): Response {
+  const { statusCode, body } = toErrorBody(error);
+  if (statusCode >= 500) log?.error("request failed", { error });
+  else log?.info("request refused", { status: statusCode, code: body.error.code, field: body.error.field });
+  return json(statusCode, body, statusCode === 401 ? { "www-authenticate": 'Bearer realm="tts"' } : {});
+}
+
+/** Reads a JSON body, refusing more than `limit` bytes before reading them all. */
+export async function readJson(request: Request, limit = 64 * 1024): Promise<unknown> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > limit) throw new InputError("body", `is ${declared} bytes; at most ${limit} are accepted`, { limit, actual: declared, statusCode: 413, code: "BodyTooLarge" });
+  if (!request.body) throw new InputError("body", "is empty; a JSON object is expected");
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      throw new InputError("body", `is over ${limit} bytes`, { limit, statusCode: 413, code: "BodyTooLarge" });
+    }
+    chunks.push(value);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InputError("body", "is not valid JSON");
+  }
+}
+
+/**
+ * A byte stream over an async iterator that pulls only when the reader asks (so a slow client slows the source),
+ * and returns the iterator when the reader cancels (so the source closes its upstream).
+ */
+export function streamOf(source: AsyncIterator<Uint8Array>, first?: Uint8Array): ReadableStream<Uint8Array> {
+  let pending = first;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (pending) {
+          controller.enqueue(pending);
+          pending = undefined;
+          return;
+        }
+        const { value, done } = await source.next();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      async cancel() {
+        await source.return?.();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

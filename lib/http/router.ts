@@ -1,0 +1,62 @@
+/**
+ * A minimal router over WHATWG Request/Response, so an HTTP function is written once and served by FC's custom
+ * runtime, FC's HTTP trigger adapter or the local host alike (the Hono pattern, without the dependency).
+ */
+import { randomUUID } from "node:crypto";
+import type { Logger } from "../log.js";
+import { errorResponse, json } from "./response.js";
+
+export interface RequestContext {
+  readonly requestId: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly log: Logger;
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal;
+}
+
+export type Handler = (request: Request, ctx: RequestContext) => Promise<Response> | Response;
+
+interface Route {
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly keys: readonly string[];
+  readonly handler: Handler;
+}
+
+export class Router {
+  readonly #routes: Route[] = [];
+
+  constructor(private readonly log: Logger) {}
+
+  /** `path` may hold `:name` segments, e.g. `/v1/jobs/:id`. */
+  on(method: string | readonly string[], path: string, handler: Handler): this {
+    const keys: string[] = [];
+    const pattern = new RegExp(`^${path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => (keys.push(k), "([^/]+)"))}$`);
+    for (const m of typeof method === "string" ? [method] : method) this.#routes.push({ method: m, pattern, keys, handler });
+    return this;
+  }
+
+  async handle(request: Request, opts: { signal?: AbortSignal; requestId?: string } = {}): Promise<Response> {
+    const requestId = opts.requestId ?? request.headers.get("x-fc-request-id") ?? randomUUID();
+    const log = this.log.child({ requestId });
+    const path = new URL(request.url).pathname;
+    const matches = this.#routes.filter((r) => r.pattern.test(path));
+    const route = matches.find((r) => r.method === request.method || (r.method === "GET" && request.method === "HEAD"));
+    if (!route) {
+      return matches.length > 0
+        ? json(405, { error: { code: "MethodNotAllowed", message: `${request.method} is not allowed on ${path}` } }, { allow: [...new Set(matches.map((r) => r.method))].join(", ") })
+        : json(404, { error: { code: "NotFound", message: `no route for ${path}` } });
+    }
+    const values = route.pattern.exec(path)!.slice(1);
+    const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(values[i]!)]));
+    try {
+      const response = await route.handler(request, { requestId, params, log, signal: opts.signal ?? new AbortController().signal });
+      response.headers.set("x-request-id", requestId);
+      return response;
+    } catch (error) {
+      const response = errorResponse(error, log);
+      response.headers.set("x-request-id", requestId);
+      return response;
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * A content-addressed speech cache in OSS: identical requests (same provider, model, voice, format, rate, volume,
+ * speed, pitch and exact text) are synthesized once. Concurrent identical requests share one upstream synthesis.
+ */
+import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
+import type { Logger } from "../log.js";
+import type { OssStorage } from "../storage/oss.js";
+import { SharedStream } from "./shared-stream.js";
+
+export interface CacheKeyFields {
+  readonly provider: string;
+  readonly model: string;
+  readonly voice: string;
+  readonly format: string;
+  readonly sampleRate: number;
+  readonly volume: number;
+  readonly speechRate: number;
+  readonly pitchRate: number;
+  readonly text: string;
+}
+
+export function cacheKey(fields: CacheKeyFields, prefix = "cache/"): string {
+  const canonical = JSON.stringify([fields.provider, fields.model, fields.voice, fields.format, fields.sampleRate, fields.volume, fields.speechRate, fields.pitchRate, fields.text]);
+  return `${prefix}${createHash("sha256").update(canonical).digest("hex")}.${fields.format}`;
+}
+
+export interface CachedSpeech {
+  readonly cache: "hit" | "miss";
+  /** Resolves once the first audio chunk exists (or the stream is known to be empty); rejects on an early failure. */
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Reads the first chunk now, so a failure before any audio surfaces while the caller can still answer with a clean
+ * error; `return()` reaches the source even if iteration never started (a generator wrapper would drop it).
+ */
+export async function prefetched(source: AsyncIterator<Uint8Array>): Promise<AsyncIterable<Uint8Array>> {
+  let first: IteratorResult<Uint8Array> | undefined = await source.next();
+  const iterator: AsyncIterator<Uint8Array> = {
+    next: async () => {
+      if (first) {
+        const f = first;
+        first = undefined;
+        return f;
+      }
+      return source.next();
+    },
+    return: async () => {
+      first = undefined;
+      await source.return?.();
+      return { done: true, value: undefined };
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
+}
+
+export class SpeechCache {
+  /** Per key: the running synthesis, or undefined while a lookup found the object in OSS. Set before any await. */
+  readonly #flights = new Map<string, Promise<SharedStream | undefined>>();
+
+  constructor(
+    private readonly storage: OssStorage,
+    private readonly log: Logger,
+    private readonly contentType: (key: string) => string,
+  ) {}
+
+  /**
+   * Serves `key` from OSS if present; otherwise joins or starts the one synthesis for it, writing the result to OSS
+   * when it completes. `start` gets an abort signal that fires when every reader has gone.
+   */
+  async open(key: string, start: (signal: AbortSignal) => AsyncIterator<Uint8Array>): Promise<CachedSpeech> {
+    let entry = this.#flights.get(key);
+    if (!entry) {
+      entry = this.#lookupOrStart(key, start);
+      this.#flights.set(key, entry);
+      entry.then(
+        (flight) => flight ?? this.#flights.delete(key),
+        () => this.#flights.delete(key),
+      );
+    }
+    const flight = await entry;
+    if (!flight) return { cache: "hit", body: (await this.storage.getStream(key)) as Readable };
+    return { cache: "miss", body: await prefetched(flight.reader()) };
+  }
+
+  async #lookupOrStart(key: string, start: (signal: AbortSignal) => AsyncIterator<Uint8Array>): Promise<SharedStream | undefined> {
+    if (await this.storage.head(key)) return undefined;
+    const abort = new AbortController();
+    const flight = new SharedStream(start(abort.signal), () => abort.abort(new Error("all readers left")));
+    void flight.finished.then(async (chunks) => {
+      try {
+        if (chunks && chunks.length > 0) await this.storage.put(key, Buffer.concat(chunks), { ifAbsent: true, contentType: this.contentType(key) });
+      } catch (error) {
+        this.log.warn("cache write failed", { key, error });
+      } finally {
+        this.#flights.delete(key);
+      }
+    });
+    return flight;
+  }
+}

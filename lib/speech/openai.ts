@@ -1,0 +1,58 @@
+/**
+ * The OpenAI-compatible `POST /v1/audio/speech` body, mapped onto our speech request, so the official `openai` SDK
+ * (and every tool built on it) can use NLS voices without holding Alibaba credentials.
+ */
+import { z } from "zod";
+import { InputError } from "../errors.js";
+import { findNlsVoice } from "../voices/index.js";
+import type { SpeechRequest } from "./request.js";
+
+/**
+ * What the openai SDK sends (facts/peers.md §2).
+ * @example {"model":"tts-1","voice":"alloy","input":"你好 hello","response_format":"mp3","speed":1.25}
+ */
+export const OpenAiSpeechSchema = z.object({
+  model: z.string().min(1),
+  input: z.string(),
+  voice: z.union([z.string().min(1), z.object({ id: z.string().min(1) })]),
+  response_format: z.string().default("mp3"),
+  speed: z.number().min(0.25).max(4).default(1),
+  instructions: z.string().optional(),
+  stream_format: z.enum(["audio", "sse"]).optional(),
+});
+export type OpenAiSpeech = z.infer<typeof OpenAiSpeechSchema>;
+
+/** OpenAI's voice names, each given an NLS voice of a similar character; any NLS voice id works as well. */
+export const OPENAI_VOICES: Readonly<Record<string, string>> = {
+  alloy: "xiaoyun",
+  ash: "aida",
+  ballad: "aiqi",
+  coral: "aixia",
+  echo: "xiaogang",
+  fable: "sijia",
+  nova: "siqi",
+  onyx: "sicheng",
+  sage: "ruoxi",
+  shimmer: "aijia",
+  verse: "aicheng",
+};
+
+/** Seed 000: speech_rate = (1 - 1/speed) / k, with k = 0.002 below 1x and 0.001 above; NLS spans 0.5x-2x. */
+export function speedToSpeechRate(speed: number): number {
+  if (speed < 0.5 || speed > 2) throw new InputError("speed", `must be from 0.5 to 2.0 with NLS voices (got ${speed})`, { limit: "0.5-2.0", actual: speed });
+  const rate = speed < 1 ? (1 - 1 / speed) / 0.002 : (1 - 1 / speed) / 0.001;
+  return Math.max(-500, Math.min(500, Math.round(rate)));
+}
+
+export function fromOpenAi(body: OpenAiSpeech): SpeechRequest {
+  const format = body.response_format;
+  if (format !== "mp3" && format !== "wav" && format !== "pcm") {
+    throw new InputError("response_format", `"${format}" is not supported; use mp3, wav or pcm`, { code: "UnsupportedFormat" });
+  }
+  if (body.stream_format === "sse") throw new InputError("stream_format", '"sse" is not supported; audio streams as chunked bytes (stream_format "audio")');
+  const name = typeof body.voice === "string" ? body.voice : body.voice.id;
+  const voice = OPENAI_VOICES[name] ?? name;
+  // OpenAI's pcm is 24 kHz; use it where the voice has it.
+  const sampleRate = format === "pcm" && findNlsVoice(voice)?.sampleRates.includes(24000) ? 24000 : 16000;
+  return { provider: "nls", text: body.input, voice, format, sampleRate, speechRate: speedToSpeechRate(body.speed) };
+}
