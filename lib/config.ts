@@ -55,7 +55,7 @@ export const ConfigSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v ?? "").split(",").map((k) => k.trim()).filter(Boolean))
-    .refine((keys) => keys.every((k) => k.length >= 8), "comma-separated API keys of at least 8 characters each"),
+    .refine((keys) => keys.every((k) => k.length >= 6), "comma-separated API keys of at least 6 characters each"),
   TTS_TOKEN_SECRET: z.string().min(32, "at least 32 characters (HMAC key for browser tokens)").optional(),
   /** The content-addressed speech cache in OSS; "false" turns it off. */
   TTS_CACHE: z

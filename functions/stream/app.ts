@@ -24,7 +24,8 @@ export interface StreamApp {
   readonly router: Router;
   /** Handles a WebSocket upgrade; false when the path is not ours. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
-  close(): void;
+  /** Stops accepting WebSocket sessions and waits for cache writes under way. */
+  close(): Promise<void>;
 }
 
 const EXT_TYPES: Record<string, string> = { mp3: "audio/mpeg", wav: "audio/wav", pcm: "application/octet-stream" };
@@ -72,9 +73,10 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger): 
       wss.handleUpgrade(req, socket, head, (ws) => serveNlsProxy(ws, { nls: clients.nls, log: log.child({ endpoint: "/ws/v1" }), authorized }));
       return true;
     },
-    close() {
+    async close() {
       for (const ws of wss.clients) ws.terminate();
       wss.close();
+      await cache?.drain();
     },
   };
 }

@@ -12,6 +12,6 @@ export function createStreamServer(config: Config, log: Logger, env: Record<stri
   server.on("upgrade", (req, socket, head) => {
     if (!app.upgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
-  server.on("close", () => app.close());
+  server.on("close", () => void app.close());
   return { server, app };
 }

@@ -32,6 +32,8 @@ export interface LocalCloudOptions {
   /** Fixed ports for `npm start`; tests leave them 0 (ephemeral). */
   readonly ports?: { oss?: number; nlsMeta?: number; nlsGateway?: number };
   readonly engine?: SpeechEngine;
+  /** Fixed AccessKey pair (`npm start` uses local-ak/local-sk); tests get a random one. */
+  readonly accessKey?: { readonly id: string; readonly secret: string };
 }
 
 export interface LocalCloud {
@@ -52,7 +54,11 @@ export interface LocalCloud {
 export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
   const region = options.region ?? "cn-shanghai";
   const userId = "1000000000000001";
-  const accessKey: AccessKey = { accessKeyId: `LTAI5tLocal${randomBytes(6).toString("hex")}`, accessKeySecret: randomBytes(15).toString("base64url"), userId };
+  const accessKey: AccessKey = {
+    accessKeyId: options.accessKey?.id ?? `LTAI5tLocal${randomBytes(6).toString("hex")}`,
+    accessKeySecret: options.accessKey?.secret ?? randomBytes(15).toString("base64url"),
+    userId,
+  };
   const credentials = new CredentialStore([accessKey, ...(options.accessKeys ?? [])]);
   const appKey = `local${randomBytes(6).toString("hex")}`;
   const buckets = options.buckets ?? ["tts-local"];

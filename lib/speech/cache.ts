@@ -58,6 +58,7 @@ export async function prefetched(source: AsyncIterator<Uint8Array>): Promise<Asy
 export class SpeechCache {
   /** Per key: the running synthesis, or undefined while a lookup found the object in OSS. Set before any await. */
   readonly #flights = new Map<string, Promise<SharedStream | undefined>>();
+  readonly #writes = new Set<Promise<void>>();
 
   constructor(
     private readonly storage: OssStorage,
@@ -88,7 +89,7 @@ export class SpeechCache {
     if (await this.storage.head(key)) return undefined;
     const abort = new AbortController();
     const flight = new SharedStream(start(abort.signal), () => abort.abort(new Error("all readers left")));
-    void flight.finished.then(async (chunks) => {
+    const write = flight.finished.then(async (chunks) => {
       try {
         if (chunks && chunks.length > 0) await this.storage.put(key, Buffer.concat(chunks), { ifAbsent: true, contentType: this.contentType(key) });
       } catch (error) {
@@ -97,6 +98,13 @@ export class SpeechCache {
         this.#flights.delete(key);
       }
     });
+    this.#writes.add(write);
+    void write.finally(() => this.#writes.delete(write));
     return flight;
+  }
+
+  /** Waits for cache writes under way, so a shutdown does not cut them off. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.#writes]);
   }
 }

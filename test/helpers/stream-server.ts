@@ -22,10 +22,13 @@ export function useStreamServer(cloud: () => LocalCloud, env: Record<string, str
       wsUrl: `ws://127.0.0.1:${port}`,
       app,
       logs,
-      close: () => new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
+      close: async () => {
+        await app.close();
+        await new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        });
+      },
     };
   });
   afterAll(async () => state?.close());
