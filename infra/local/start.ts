@@ -50,7 +50,7 @@ log.info("synthesized", { voice: values.voice, file, bytes: mp3.length, audioMs:
 const curl = `curl -sS -X POST ${host.url}/v1/stream -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' -d '{"text":"你好，世界","voice":"xiaoyun","format":"mp3"}' -o hello.mp3`;
 process.stdout.write(
   `\nSpeech written to ${file} (${Math.round(mp3DurationMs(mp3) / 100) / 10} s of audio in ${totalMs} ms)\n` +
-    `Playground:  ${host.url}/   (API key: ${apiKey})\n` +
+    `Playground:  ${host.url}/#key=${apiKey}   (API key: ${apiKey})\n` +
     `Try it:      ${curl}\n` +
     `OpenAI SDK:  new OpenAI({ apiKey: "${apiKey}", baseURL: "${host.url}/v1" })\n` +
     `NLS SDK:     new SpeechSynthesizer({ url: "${host.url.replace("http", "ws")}/ws/v1", appkey: "any", token: "${apiKey}" })\n` +
