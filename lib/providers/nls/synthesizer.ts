@@ -16,6 +16,7 @@ import { parseInput } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
 import { NlsFormatSchema, ServerEventSchema, type StartSynthesis, type StartSynthesisPayload, StartSynthesisPayloadSchema, type Subtitle } from "./messages.js";
 import type { TokenSource } from "./token.js";
+import { SocketQueue } from "../ws-queue.js";
 
 /** Seed 000: at most 300 characters per request (a Chinese character, letter, punctuation mark or space = 1). */
 export const NLS_SHORT_TEXT_LIMIT = 300;
@@ -131,15 +132,10 @@ export class NlsSynthesizer {
   }
 }
 
-type Item = NlsSynthesisEvent | { readonly type: "done" } | { readonly type: "error"; readonly error: Error };
-
-/** One WebSocket task: a queue between the socket and the consumer, with pause/resume for backpressure. */
+/** One WebSocket task: the socket's events flow through a SocketQueue, which applies backpressure. */
 class NlsSession {
   readonly #ws: WebSocket;
-  readonly #queue: Item[] = [];
-  #queuedBytes = 0;
-  #wake: (() => void) | undefined;
-  #finished = false;
+  readonly #queue: SocketQueue<NlsSynthesisEvent>;
   #idle: NodeJS.Timeout | undefined;
 
   constructor(
@@ -155,31 +151,32 @@ class NlsSession {
       context: { sdk: { name: "fc-tts-pipeline", version: "0.1.0", language: "nodejs" } },
     };
     this.#ws = new WebSocket(opts.url, { headers: { "X-NLS-Token": token }, perMessageDeflate: false, handshakeTimeout: opts.connectTimeoutMs ?? 10_000 });
+    this.#queue = new SocketQueue(this.#ws, opts.highWaterMark ?? 1024 * 1024, opts.onBuffered);
     this.#ws.on("open", () => {
       this.#ws.send(JSON.stringify(start));
       this.#armIdle();
     });
     this.#ws.on("message", (data: Buffer, isBinary) => {
       this.#armIdle();
-      if (isBinary) return this.#push({ type: "audio", data });
+      if (isBinary) return this.#queue.push({ type: "audio", data }, data.length);
       this.#onText(data.toString("utf8"), taskId);
     });
     this.#ws.on("unexpected-response", (_req, res) => {
       const status = res.statusCode ?? 0;
       res.resume();
-      this.#fail(new ProviderError({ provider: "nls", code: status === 403 ? "403" : `HTTP${status}`, upstreamMessage: `gateway refused the connection: HTTP ${status}`, retryable: status >= 500 }));
+      this.#queue.fail(new ProviderError({ provider: "nls", code: status === 403 ? "403" : `HTTP${status}`, upstreamMessage: `gateway refused the connection: HTTP ${status}`, retryable: status >= 500 }));
     });
     this.#ws.on("error", (error: Error & { code?: string }) => {
-      this.#fail(new ProviderError({ provider: "nls", code: error.code ?? "NetworkError", upstreamMessage: `gateway connection failed: ${error.code ?? error.message}`, retryable: true, cause: error }));
+      this.#queue.fail(new ProviderError({ provider: "nls", code: error.code ?? "NetworkError", upstreamMessage: `gateway connection failed: ${error.code ?? error.message}`, retryable: true, cause: error }));
     });
     this.#ws.on("close", (code) => {
-      this.#fail(new ProviderError({ provider: "nls", code: "ConnectionClosed", upstreamMessage: `gateway closed the connection (${code}) before SynthesisCompleted`, retryable: true }));
+      this.#queue.fail(new ProviderError({ provider: "nls", code: "ConnectionClosed", upstreamMessage: `gateway closed the connection (${code}) before SynthesisCompleted`, retryable: true }));
     });
     signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
 
   readonly #onAbort = (): void => {
-    this.#fail(Object.assign(new Error("synthesis aborted"), { name: "AbortError" }));
+    this.#queue.fail(Object.assign(new Error("synthesis aborted"), { name: "AbortError" }));
     this.close();
   };
 
@@ -188,16 +185,15 @@ class NlsSession {
     try {
       event = ServerEventSchema.parse(JSON.parse(text));
     } catch {
-      return this.#fail(new ProviderError({ provider: "nls", code: "InvalidMessage", upstreamMessage: "gateway sent a frame that is not a valid NLS event", retryable: false }));
+      return this.#queue.fail(new ProviderError({ provider: "nls", code: "InvalidMessage", upstreamMessage: "gateway sent a frame that is not a valid NLS event", retryable: false }));
     }
     const { header } = event;
     if (header.name === "TaskFailed") {
-      return this.#fail(new ProviderError({ provider: "nls", code: header.status, upstreamMessage: header.status_text ?? header.status_message, taskId }));
+      return this.#queue.fail(new ProviderError({ provider: "nls", code: header.status, upstreamMessage: header.status_text ?? header.status_message, taskId }));
     }
-    if (header.name === "MetaInfo" && event.payload?.subtitles) return this.#push({ type: "subtitles", subtitles: event.payload.subtitles });
+    if (header.name === "MetaInfo" && event.payload?.subtitles) return this.#queue.push({ type: "subtitles", subtitles: event.payload.subtitles });
     if (header.name === "SynthesisCompleted") {
-      this.#finished = true;
-      this.#enqueue({ type: "done" });
+      this.#queue.end();
       this.close();
     }
   }
@@ -205,59 +201,18 @@ class NlsSession {
   #armIdle(): void {
     clearTimeout(this.#idle);
     this.#idle = setTimeout(() => {
-      this.#fail(new ProviderError({ provider: "nls", code: "Timeout", upstreamMessage: `no frame from the gateway for ${this.opts.idleTimeoutMs ?? 15_000} ms`, retryable: true }));
+      this.#queue.fail(new ProviderError({ provider: "nls", code: "Timeout", upstreamMessage: `no frame from the gateway for ${this.opts.idleTimeoutMs ?? 15_000} ms`, retryable: true }));
       this.close();
     }, this.opts.idleTimeoutMs ?? 15_000);
   }
 
-  #push(item: NlsSynthesisEvent): void {
-    if (this.#finished) return;
-    this.#enqueue(item);
-    if (item.type === "audio") {
-      this.#queuedBytes += item.data.length;
-      this.opts.onBuffered?.(this.#queuedBytes);
-      // Stop reading from the socket while the consumer is behind; TCP then slows the gateway.
-      if (this.#queuedBytes > (this.opts.highWaterMark ?? 1024 * 1024) && !this.#ws.isPaused) this.#ws.pause();
-    }
-  }
-
-  #fail(error: Error): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#enqueue({ type: "error", error });
-  }
-
-  #enqueue(item: Item): void {
-    this.#queue.push(item);
-    this.#wake?.();
-    this.#wake = undefined;
-  }
-
-  async #next(): Promise<Item> {
-    while (this.#queue.length === 0) await new Promise<void>((resolve) => (this.#wake = resolve));
-    const item = this.#queue.shift()!;
-    if (item.type === "audio") {
-      this.#queuedBytes -= item.data.length;
-      if (this.#ws.isPaused && this.#queuedBytes <= (this.opts.highWaterMark ?? 1024 * 1024) / 2) this.#ws.resume();
-    }
-    return item;
-  }
-
   /** Waits for the first event, so connection and validation failures surface while a retry is still safe. */
-  async first(): Promise<void> {
-    const item = await this.#next();
-    if (item.type === "error") throw item.error;
-    this.#queue.unshift(item);
-    if (item.type === "audio") this.#queuedBytes += item.data.length;
+  first(): Promise<void> {
+    return this.#queue.peek();
   }
 
-  async *events(): AsyncGenerator<NlsSynthesisEvent, void, undefined> {
-    for (;;) {
-      const item = await this.#next();
-      if (item.type === "done") return;
-      if (item.type === "error") throw item.error;
-      yield item;
-    }
+  events(): AsyncGenerator<NlsSynthesisEvent, void, undefined> {
+    return this.#queue.drain();
   }
 
   close(): void {
