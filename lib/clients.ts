@@ -3,6 +3,7 @@
  * same way and tests can point the same wiring at the local cloud through the environment.
  */
 import { type Config, nlsEndpoints } from "./config.js";
+import { CosyVoiceSynthesizer } from "./providers/dashscope/cosyvoice.js";
 import { NlsSynthesizer } from "./providers/nls/synthesizer.js";
 import { type Credentials, NlsTokenClient } from "./providers/nls/token.js";
 import { OssStorage } from "./storage/oss.js";
@@ -11,6 +12,8 @@ export interface Clients {
   readonly tokens: NlsTokenClient;
   readonly nls: NlsSynthesizer;
   readonly storage: OssStorage;
+  /** Present when DASHSCOPE_API_KEY is configured. */
+  readonly cosyvoice?: CosyVoiceSynthesizer;
 }
 
 /** FC injects the role's STS triple into the environment; reading it per call picks up a rotation. */
@@ -30,6 +33,9 @@ export function createClients(config: Config, env: Record<string, string | undef
   return {
     tokens,
     nls: new NlsSynthesizer({ url: endpoints.gateway, appKey: config.NLS_APPKEY, tokens }),
+    ...(config.DASHSCOPE_API_KEY
+      ? { cosyvoice: new CosyVoiceSynthesizer({ url: config.DASHSCOPE_WS_URL, apiKey: config.DASHSCOPE_API_KEY, workspace: config.DASHSCOPE_WORKSPACE, extraVoices: config.COSYVOICE_VOICES }) }
+      : {}),
     storage: new OssStorage({
       config: {
         bucket: config.OSS_BUCKET,

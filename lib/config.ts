@@ -50,6 +50,16 @@ export const ConfigSchema = z.object({
   OSS_INPUT_PREFIX: prefix("input/"),
   OSS_OUTPUT_PREFIX: prefix("output/"),
 
+  /** DashScope (Model Studio) API key for CosyVoice; without it the cosyvoice provider is off. */
+  DASHSCOPE_API_KEY: z.string().min(1).optional(),
+  DASHSCOPE_WS_URL: optionalUrl("the DashScope WebSocket inference endpoint").default("wss://dashscope.aliyuncs.com/api-ws/v1/inference"),
+  DASHSCOPE_WORKSPACE: z.string().optional(),
+  /** Extra CosyVoice system voices to accept besides those the seed names; comma-separated. */
+  COSYVOICE_VOICES: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? "").split(",").map((k) => k.trim()).filter(Boolean)),
+
   /** Keys that clients of the speech endpoints present (Bearer, X-NLS-Token or ?token=); comma-separated. */
   TTS_API_KEYS: z
     .string()

@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { SpeechEngine } from "./audio/engine.js";
 import { type AccessKey, CredentialStore } from "./credentials.js";
 import { listen } from "./http-util.js";
+import { CosyVoiceEmulator } from "./dashscope/cosyvoice.js";
 import { NlsGateway } from "./nls/gateway.js";
 import { nlsMetaActions } from "./nls/meta.js";
 import { TokenRegistry } from "./nls/tokens.js";
@@ -30,7 +31,7 @@ export interface LocalCloudOptions {
   readonly tokenTtlSeconds?: number;
   readonly gateway?: { idleTimeoutMs?: number; maxConcurrent?: number; frameBytes?: number };
   /** Fixed ports for `npm start`; tests leave them 0 (ephemeral). */
-  readonly ports?: { oss?: number; nlsMeta?: number; nlsGateway?: number };
+  readonly ports?: { oss?: number; nlsMeta?: number; nlsGateway?: number; dashscope?: number };
   readonly engine?: SpeechEngine;
   /** Fixed AccessKey pair (`npm start` uses local-ak/local-sk); tests get a random one. */
   readonly accessKey?: { readonly id: string; readonly secret: string };
@@ -42,9 +43,12 @@ export interface LocalCloud {
   readonly appKey: string;
   readonly accessKey: AccessKey;
   readonly credentials: CredentialStore;
-  readonly urls: { readonly oss: string; readonly nlsMeta: string; readonly nlsGateway: string };
+  readonly urls: { readonly oss: string; readonly nlsMeta: string; readonly nlsGateway: string; readonly dashscopeWs: string };
+  /** The DashScope API key the emulator accepts. */
+  readonly dashscopeApiKey: string;
   readonly oss: { readonly store: OssStore; readonly faults: OssFaults; readonly observers: Set<OssObserver> };
   readonly nls: { readonly gateway: NlsGateway; readonly tokens: TokenRegistry };
+  readonly dashscope: { readonly cosyvoice: CosyVoiceEmulator };
   readonly engine: SpeechEngine;
   /** Environment for lib/config.ts that points every client here. */
   env(): Record<string, string>;
@@ -72,6 +76,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const tokens = new TokenRegistry({ ttlSeconds: options.tokenTtlSeconds ?? 86_400 });
   const gateway = new NlsGateway({ engine, tokens, appKeys: new Map([[appKey, userId]]), ...options.gateway });
 
+  const dashscopeApiKey = `sk-local${randomBytes(12).toString("hex")}`;
+  const cosyvoice = new CosyVoiceEmulator({ engine, apiKeys: new Set([dashscopeApiKey]) });
   const oss = await listen(ossHandler({ store, auth: new OssAuthenticator(credentials, { region }), faults, region, observers }), options.ports?.oss);
   const nlsMeta = await listen(popHandler({ host: `nls-meta.${region}.aliyuncs.com`, version: "2019-02-28", verifier: new RpcVerifier(credentials), actions: nlsMetaActions(tokens) }), options.ports?.nlsMeta);
   const nlsGateway = await listen((_req, res) => void res.writeHead(404).end(), options.ports?.nlsGateway);
@@ -79,10 +85,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     if (!gateway.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
 
+  const dashscope = await listen((_req, res) => void res.writeHead(404).end(), options.ports?.dashscope);
+  dashscope.server.on("upgrade", (req, socket, head) => {
+    if (!cosyvoice.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+  });
+
   const urls = {
     oss: `http://localhost:${oss.port}`,
     nlsMeta: `http://127.0.0.1:${nlsMeta.port}`,
     nlsGateway: `ws://127.0.0.1:${nlsGateway.port}/ws/v1`,
+    dashscopeWs: `ws://127.0.0.1:${dashscope.port}/api-ws/v1/inference`,
   };
   return {
     region,
@@ -93,6 +105,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     urls,
     oss: { store, faults, observers },
     nls: { gateway, tokens },
+    dashscope: { cosyvoice },
+    dashscopeApiKey,
     engine,
     env: () => ({
       REGION: region,
@@ -104,10 +118,13 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       OSS_BUCKET: buckets[0]!,
       OSS_ENDPOINT: urls.oss,
       OSS_PATH_STYLE: "true",
+      DASHSCOPE_API_KEY: dashscopeApiKey,
+      DASHSCOPE_WS_URL: urls.dashscopeWs,
     }),
     async stop() {
       gateway.close();
-      await Promise.all([oss.close(), nlsMeta.close(), nlsGateway.close()]);
+      cosyvoice.close();
+      await Promise.all([oss.close(), nlsMeta.close(), nlsGateway.close(), dashscope.close()]);
       if (ownsEngine) await engine.close();
     },
   };

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { InputError } from "../errors.js";
 import { findNlsVoice } from "../voices/index.js";
+import { rateFromMultiplier } from "./rates.js";
 import type { SpeechRequest } from "./request.js";
 
 /**
@@ -37,12 +38,6 @@ export const OPENAI_VOICES: Readonly<Record<string, string>> = {
   verse: "aicheng",
 };
 
-/** Seed 000: speech_rate = (1 - 1/speed) / k, with k = 0.002 below 1x and 0.001 above; NLS spans 0.5x-2x. */
-export function speedToSpeechRate(speed: number): number {
-  if (speed < 0.5 || speed > 2) throw new InputError("speed", `must be from 0.5 to 2.0 with NLS voices (got ${speed})`, { limit: "0.5-2.0", actual: speed });
-  const rate = speed < 1 ? (1 - 1 / speed) / 0.002 : (1 - 1 / speed) / 0.001;
-  return Math.max(-500, Math.min(500, Math.round(rate)));
-}
 
 export function fromOpenAi(body: OpenAiSpeech): SpeechRequest {
   const format = body.response_format;
@@ -54,5 +49,5 @@ export function fromOpenAi(body: OpenAiSpeech): SpeechRequest {
   const voice = OPENAI_VOICES[name] ?? name;
   // OpenAI's pcm is 24 kHz; use it where the voice has it.
   const sampleRate = format === "pcm" && findNlsVoice(voice)?.sampleRates.includes(24000) ? 24000 : 16000;
-  return { provider: "nls", text: body.input, voice, format, sampleRate, speechRate: speedToSpeechRate(body.speed) };
+  return { provider: "nls", text: body.input, voice, format, sampleRate, speechRate: rateFromMultiplier(body.speed, "speed") };
 }

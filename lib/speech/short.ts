@@ -2,13 +2,16 @@
  * On-demand (short-text) speech: validate, then serve from the cache or stream a fresh synthesis.
  * Validation happens before any cache lookup or upstream connection, so bad input never costs a call.
  */
-import type { NlsSynthesisEvent, NlsSynthesizer } from "../providers/nls/synthesizer.js";
+import type { CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
+import type { NlsSynthesizer } from "../providers/nls/synthesizer.js";
 import { InputError } from "../errors.js";
-import { type SpeechCache, cacheKey, prefetched } from "./cache.js";
+import { type CacheKeyFields, type SpeechCache, cacheKey, prefetched } from "./cache.js";
+import { multiplierFromRate } from "./rates.js";
 import { type SpeechRequest, contentTypeOf } from "./request.js";
 
 export interface ShortSpeechDeps {
   readonly nls: NlsSynthesizer;
+  readonly cosyvoice?: CosyVoiceSynthesizer;
   readonly cache?: SpeechCache;
 }
 
@@ -18,26 +21,53 @@ export interface OpenedSpeech {
   readonly body: AsyncIterable<Uint8Array>;
 }
 
-async function* audioOf(events: AsyncIterable<NlsSynthesisEvent>): AsyncGenerator<Uint8Array> {
-  for await (const event of events) if (event.type === "audio") yield event.data;
+/** A validated synthesis, not yet started. */
+interface Planned {
+  readonly contentType: string;
+  readonly key: CacheKeyFields;
+  start(signal?: AbortSignal): AsyncIterator<Uint8Array>;
+}
+
+async function* audioOf(events: AsyncIterable<{ type: string; data?: Buffer }>): AsyncGenerator<Uint8Array> {
+  for await (const event of events) if (event.type === "audio" && event.data) yield event.data;
+}
+
+function planNls(req: SpeechRequest, nls: NlsSynthesizer): Planned {
+  const input = { ...(req.text !== undefined ? { text: req.text } : { ssml: req.ssml! }), voice: req.voice, format: req.format, sampleRate: req.sampleRate, volume: req.volume, speechRate: req.speechRate, pitchRate: req.pitchRate };
+  const p = nls.prepare(input);
+  return {
+    contentType: contentTypeOf(p.format, p.sample_rate),
+    key: { provider: "nls", model: "", voice: p.voice, format: p.format, sampleRate: p.sample_rate, volume: p.volume, speechRate: p.speech_rate, pitchRate: p.pitch_rate, text: p.text },
+    start: (signal) => audioOf(nls.synthesize(input, { signal }))[Symbol.asyncIterator](),
+  };
+}
+
+function planCosyVoice(req: SpeechRequest, cosyvoice: CosyVoiceSynthesizer | undefined): Planned {
+  if (!cosyvoice) throw new InputError("provider", '"cosyvoice" is not configured on this deployment (DASHSCOPE_API_KEY); use "nls"', { code: "UnsupportedProvider" });
+  // One rate scale on our API for both providers: NLS's -500..500, turned into CosyVoice's multipliers.
+  const input = {
+    ...(req.text !== undefined ? { text: req.text } : { ssml: req.ssml! }),
+    model: req.model,
+    voice: req.voice,
+    format: req.format,
+    sampleRate: req.sampleRate as 22050 | undefined,
+    volume: req.volume,
+    rate: req.speechRate === undefined ? undefined : multiplierFromRate(req.speechRate),
+    pitch: req.pitchRate === undefined ? undefined : multiplierFromRate(req.pitchRate),
+  };
+  const plan = cosyvoice.prepare(input);
+  const p = plan.parameters;
+  return {
+    contentType: contentTypeOf(req.format, p.sample_rate),
+    key: { provider: "cosyvoice", model: plan.model, voice: p.voice, format: p.format, sampleRate: p.sample_rate, volume: p.volume, speechRate: p.rate, pitchRate: p.pitch, text: plan.messages.join("") },
+    start: (signal) => audioOf(cosyvoice.synthesize(input, { signal }))[Symbol.asyncIterator](),
+  };
 }
 
 export async function openShortSpeech(req: SpeechRequest, deps: ShortSpeechDeps): Promise<OpenedSpeech> {
-  if (req.provider !== "nls") throw new InputError("provider", `"${req.provider}" is not available on this deployment; use "nls"`, { code: "UnsupportedProvider" });
-  const input = {
-    ...(req.text !== undefined ? { text: req.text } : { ssml: req.ssml! }),
-    voice: req.voice,
-    format: req.format,
-    sampleRate: req.sampleRate,
-    volume: req.volume,
-    speechRate: req.speechRate,
-    pitchRate: req.pitchRate,
-  };
-  const payload = deps.nls.prepare(input);
-  const contentType = contentTypeOf(payload.format, payload.sample_rate);
-  const start = (signal?: AbortSignal): AsyncIterator<Uint8Array> => audioOf(deps.nls.synthesize(input, { signal }))[Symbol.asyncIterator]();
-  if (!deps.cache) return { contentType, cache: "off", body: await prefetched(start()) };
-  const key = cacheKey({ provider: "nls", model: "", voice: payload.voice, format: payload.format, sampleRate: payload.sample_rate, volume: payload.volume, speechRate: payload.speech_rate, pitchRate: payload.pitch_rate, text: payload.text });
-  const opened = await deps.cache.open(key, start);
-  return { contentType, cache: opened.cache, body: opened.body };
+  if (req.provider === "nls" && req.model !== undefined) throw new InputError("model", "applies to provider cosyvoice only");
+  const planned = req.provider === "cosyvoice" ? planCosyVoice(req, deps.cosyvoice) : planNls(req, deps.nls);
+  if (!deps.cache) return { contentType: planned.contentType, cache: "off", body: await prefetched(planned.start()) };
+  const opened = await deps.cache.open(cacheKey(planned.key), (signal) => planned.start(signal));
+  return { contentType: planned.contentType, cache: opened.cache, body: opened.body };
 }

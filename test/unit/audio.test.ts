@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { id3v2Size, mp3DurationMs, mp3Frames } from "../../lib/audio/mp3.js";
 import { readWav } from "../../lib/audio/wav.js";
-import { speedMultiplier } from "../../infra/local/audio/engine.js";
+import { multiplierFromRate, rateFromMultiplier } from "../../lib/speech/rates.js";
 
 /** An MPEG-2 Layer III frame header: 16 kHz, 32 kbit/s, no padding → 144 bytes, 576 samples. */
 function frame(): Buffer {
@@ -45,12 +45,19 @@ describe("readWav", () => {
   });
 });
 
-describe("speedMultiplier", () => {
+describe("speech rate scale", () => {
   it("inverts seed 000's speech_rate formula", () => {
-    expect(speedMultiplier(0)).toBe(1);
-    expect(speedMultiplier(-500)).toBeCloseTo(0.5);
-    expect(speedMultiplier(500)).toBeCloseTo(2);
-    expect(speedMultiplier(-125)).toBeCloseTo(0.8);
-    expect(speedMultiplier(166)).toBeCloseTo(1.2, 1);
+    expect(multiplierFromRate(0)).toBe(1);
+    expect(multiplierFromRate(-500)).toBeCloseTo(0.5);
+    expect(multiplierFromRate(500)).toBeCloseTo(2);
+    expect(multiplierFromRate(-125)).toBeCloseTo(0.8);
+    expect(multiplierFromRate(166)).toBeCloseTo(1.2, 1);
+  });
+
+  it("gives the seed's worked examples and refuses speeds NLS cannot make", () => {
+    expect(rateFromMultiplier(0.8)).toBe(-125);
+    expect(rateFromMultiplier(1.2)).toBe(167);
+    expect(rateFromMultiplier(1)).toBe(0);
+    expect(() => rateFromMultiplier(3)).toThrow(/speed: must be from 0.5 to 2.0/);
   });
 });

@@ -3,6 +3,7 @@
  * what the request asks for, with word and sentence timings spread over the measured duration.
  */
 import { Worker } from "node:worker_threads";
+import { multiplierFromRate } from "../../../lib/speech/rates.js";
 import { escapeXml } from "../../../lib/text/xml.js";
 import { looksLikeSsml, tokenizeMarkup } from "../../../lib/text/markup.js";
 
@@ -36,10 +37,6 @@ export interface SpeechResult {
   readonly sentences: Timing[];
 }
 
-/** Seed 000: speech_rate r maps to a speed multiplier m by r = (1 - 1/m) / k, k = 0.002 below 1x and 0.001 above. */
-export function speedMultiplier(speechRate: number): number {
-  return speechRate <= 0 ? 1 / (1 - 0.002 * speechRate) : 1 / (1 - 0.001 * speechRate);
-}
 
 export class SpeechEngine {
   #worker: Worker | undefined;
@@ -49,7 +46,7 @@ export class SpeechEngine {
   async synthesize(req: SpeechRequest): Promise<SpeechResult> {
     const spoken = toEspeakInput(req.text);
     const chinese = /\p{Script=Han}/u.test(spoken.plain);
-    const wpm = Math.round(175 * speedMultiplier(req.speechRate ?? 0));
+    const wpm = Math.round(175 * multiplierFromRate(req.speechRate ?? 0));
     const pitch = Math.max(0, Math.min(99, Math.round(50 + (req.pitchRate ?? 0) / 10)));
     const voice = `${chinese ? "cmn" : "en-us"}+${req.male ? "m3" : "f3"}`;
     const args = ["-v", voice, "-s", String(wpm), "-p", String(pitch), ...(spoken.ssml ? ["-m"] : [])];

@@ -1,0 +1,225 @@
+/**
+ * The DashScope CosyVoice WebSocket emulator (`/api-ws/v1/inference`), faithful to seed 001 and facts §8:
+ * Bearer API key checked at the upgrade, run-task validated (model, voice, parameters), task-started, then sentences
+ * synthesized as the text arrives, each as sentence-begin / sentence-synthesis + one binary frame / sentence-end with
+ * cumulative usage.characters, and task-finished or task-failed. With enable_ssml a second continue-task fails with
+ * "Text request limit violated, expected 1."
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
+import { ContinueTaskSchema, FinishTaskSchema, RunTaskSchema } from "../../../lib/providers/dashscope/messages.js";
+import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "../../../lib/providers/dashscope/cosyvoice.js";
+import { rateFromMultiplier } from "../../../lib/speech/rates.js";
+import { chunkText, countCosyVoiceChars, cosyVoiceWeight, validateSsml } from "../../../lib/text/index.js";
+import { checkCosyVoice } from "../../../lib/voices/cosyvoice.js";
+import type { AudioFormat, SpeechEngine } from "../audio/engine.js";
+
+export class CosyVoiceFaults {
+  /** error_code/error_message the next tasks fail with, after task-started. */
+  readonly failNext: Array<{ code: string; message: string }> = [];
+}
+
+interface Task {
+  readonly id: string;
+  readonly ssml: boolean;
+  readonly format: AudioFormat;
+  readonly sampleRate: number;
+  readonly volume: number;
+  readonly rate: number;
+  readonly pitch: number;
+  readonly words: boolean;
+  pending: string;
+  continues: number;
+  characters: number;
+  /** Characters synthesized so far: usage.characters is cumulative (facts §8). */
+  billed: number;
+  sentences: number;
+  chain: Promise<void>;
+  failed: boolean;
+}
+
+const SENTENCE = /[^。！？!?.\n]*[。！？!?.\n]+/gu;
+
+export class CosyVoiceEmulator {
+  readonly faults = new CosyVoiceFaults();
+  readonly stats = { connections: 0, open: 0, tasks: 0 };
+  readonly #wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+
+  constructor(private readonly opts: { engine: SpeechEngine; apiKeys: ReadonlySet<string> }) {}
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const path = new URL(req.url ?? "/", "http://local").pathname.replace(/\/$/, "");
+    if (path !== "/api-ws/v1/inference") return false;
+    const key = /^bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    if (!key || !this.opts.apiKeys.has(key)) {
+      const body = JSON.stringify({ code: "InvalidApiKey", message: "Invalid API-key provided." });
+      socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      return true;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#session(ws));
+    return true;
+  }
+
+  #session(ws: WebSocket): void {
+    this.stats.connections++;
+    this.stats.open++;
+    let task: Task | undefined;
+    ws.on("close", () => this.stats.open--);
+    ws.on("message", (data, isBinary) => {
+      if (isBinary) return;
+      let msg: { header?: { action?: string; task_id?: string } };
+      try {
+        msg = JSON.parse(data.toString());
+      } catch {
+        return failTask(ws, "", "InvalidParameter", "Request json illegal, failed to parse request.");
+      }
+      const action = msg.header?.action;
+      const taskId = String(msg.header?.task_id ?? "");
+      if (action === "run-task") {
+        if (task && !task.failed) return failTask(ws, taskId, "InvalidParameter", "A task is already running on this connection.");
+        task = this.#run(ws, msg);
+      } else if (!task || task.id !== taskId || task.failed) {
+        failTask(ws, taskId, "InvalidParameter", `No running task ${taskId}.`);
+      } else if (action === "continue-task") {
+        this.#continue(ws, task, msg);
+      } else if (action === "finish-task") {
+        if (!FinishTaskSchema.safeParse(msg).success) return this.#fail(ws, task, "InvalidParameter", "finish-task is malformed.");
+        const t = task;
+        t.chain = t.chain.then(() => this.#flush(ws, t, true));
+      } else {
+        failTask(ws, taskId, "InvalidParameter", `Unknown action '${String(action)}'.`);
+      }
+    });
+  }
+
+  #run(ws: WebSocket, msg: unknown): Task | undefined {
+    const taskId = String((msg as { header?: { task_id?: unknown } }).header?.task_id ?? "");
+    const parsed = RunTaskSchema.safeParse(msg);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      failTask(ws, taskId, "InvalidParameter", `${issue.path.slice(1).join(".")}: ${issue.message}`);
+      return undefined;
+    }
+    const { model, parameters: p } = parsed.data.payload;
+    try {
+      checkCosyVoice(model, p.voice);
+    } catch (error) {
+      failTask(ws, taskId, "InvalidParameter", /model/.test(String(error)) && !/voice/.test(String(error)) ? "Model not exist." : "[tts:]Engine return error code: 418");
+      return undefined;
+    }
+    if (p.format === "opus") {
+      failTask(ws, taskId, "InvalidParameter", "The local emulator cannot encode opus; use pcm, wav or mp3.");
+      return undefined;
+    }
+    this.stats.tasks++;
+    const task: Task = {
+      id: taskId,
+      ssml: p.enable_ssml,
+      format: p.format,
+      sampleRate: p.sample_rate,
+      volume: p.volume,
+      rate: p.rate,
+      pitch: p.pitch,
+      words: p.word_timestamp_enabled,
+      pending: "",
+      continues: 0,
+      characters: 0,
+      billed: 0,
+      sentences: 0,
+      chain: Promise.resolve(),
+      failed: false,
+    };
+    send(ws, { header: { task_id: taskId, event: "task-started", attributes: {} }, payload: {} });
+    const injected = this.faults.failNext.shift();
+    if (injected) this.#fail(ws, task, injected.code, injected.message);
+    return task;
+  }
+
+  #continue(ws: WebSocket, task: Task, msg: unknown): void {
+    const parsed = ContinueTaskSchema.safeParse(msg);
+    if (!parsed.success) return this.#fail(ws, task, "InvalidParameter", "continue-task needs payload.input.text.");
+    task.continues++;
+    if (task.ssml && task.continues > 1) return this.#fail(ws, task, "InvalidParameter", "Text request limit violated, expected 1.");
+    const text = parsed.data.payload.input.text;
+    const weight = countCosyVoiceChars(text);
+    if (weight > COSYVOICE_MESSAGE_LIMIT) return this.#fail(ws, task, "InvalidParameter", `[tts:]text length ${weight} exceeds the limit of ${COSYVOICE_MESSAGE_LIMIT} characters per request.`);
+    if (task.characters + weight > COSYVOICE_TASK_LIMIT) return this.#fail(ws, task, "InvalidParameter", `[tts:]text length exceeds the limit of ${COSYVOICE_TASK_LIMIT} characters per task.`);
+    task.characters += weight;
+    task.pending += text;
+    task.chain = task.chain.then(() => this.#flush(ws, task, false));
+  }
+
+  /** Synthesizes the complete sentences buffered so far; at finish, the rest too, then task-finished. */
+  async #flush(ws: WebSocket, task: Task, finish: boolean): Promise<void> {
+    if (task.failed) return;
+    let ready: string[];
+    if (task.ssml) {
+      if (!finish) return;
+      if (validateSsml(task.pending, { flavor: "cosyvoice", sampleRate: task.sampleRate }).length > 0) return this.#fail(ws, task, "InvalidParameter", "[tts:]Engine return error code: 413");
+      ready = [task.pending];
+      task.pending = "";
+    } else {
+      const complete = task.pending.match(SENTENCE) ?? [];
+      const consumed = complete.join("").length;
+      ready = complete.flatMap((s) => chunkText(s, { max: 400, weight: cosyVoiceWeight }));
+      task.pending = task.pending.slice(consumed);
+      if (finish && task.pending.trim()) ready.push(task.pending);
+      if (finish) task.pending = "";
+    }
+    for (const sentence of ready.filter((s) => s.trim())) {
+      if (task.failed || ws.readyState !== ws.OPEN) return;
+      await this.#sentence(ws, task, sentence);
+    }
+    if (finish && !task.failed) send(ws, { header: { task_id: task.id, event: "task-finished", attributes: { request_uuid: randomUUID() } }, payload: { usage: { characters: task.billed } } });
+  }
+
+  async #sentence(ws: WebSocket, task: Task, text: string): Promise<void> {
+    const index = task.sentences++;
+    const generated = (output: Record<string, unknown>, usage?: number): void =>
+      send(ws, { header: { task_id: task.id, event: "result-generated", attributes: {} }, payload: { output, ...(usage === undefined ? {} : { usage: { characters: usage } }) } });
+    generated({ sentence: { index, words: [] }, type: "sentence-begin", original_text: text });
+    const result = await this.opts.engine.synthesize({
+      text,
+      sampleRate: task.sampleRate,
+      format: task.format,
+      volume: task.volume,
+      // CosyVoice's rate and pitch are multipliers; the engine takes NLS's -500..500 scale.
+      speechRate: rateFromMultiplier(task.rate, "rate"),
+      pitchRate: rateFromMultiplier(task.pitch, "pitch"),
+    });
+    if (task.failed || ws.readyState !== ws.OPEN) return;
+    generated({ sentence: { index, words: [] }, type: "sentence-synthesis" });
+    ws.send(result.audio, { binary: true });
+    let at = 0;
+    const words = task.words
+      ? result.words.map((w) => {
+          const begin = text.indexOf(w.text, at);
+          at = begin + w.text.length;
+          return { text: w.text, begin_index: begin, end_index: at, begin_time: w.begin_time, end_time: w.end_time };
+        })
+      : [];
+    task.billed += countCosyVoiceChars(text);
+    generated({ sentence: { index, words }, type: "sentence-end", original_text: text }, task.billed);
+  }
+
+  #fail(ws: WebSocket, task: Task, code: string, message: string): void {
+    if (task.failed) return;
+    task.failed = true;
+    failTask(ws, task.id, code, message);
+  }
+
+  close(): void {
+    for (const client of this.#wss.clients) client.terminate();
+    this.#wss.close();
+  }
+}
+
+function send(ws: WebSocket, body: unknown): void {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(body));
+}
+
+function failTask(ws: WebSocket, taskId: string, code: string, message: string): void {
+  send(ws, { header: { task_id: taskId, event: "task-failed", error_code: code, error_message: message, attributes: {} }, payload: {} });
+}
