@@ -12,6 +12,7 @@ import type { Logger } from "../../lib/log.js";
 import { json, readJson, streamOf } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import { SpeechCache } from "../../lib/speech/cache.js";
+import { serveCosyVoiceProxy } from "../../lib/speech/cosyvoice-proxy.js";
 import { serveNlsProxy } from "../../lib/speech/nls-proxy.js";
 import { OpenAiSpeechSchema, fromOpenAi } from "../../lib/speech/openai.js";
 import { type SpeechRequest, SpeechRequestSchema, fromQuery } from "../../lib/speech/request.js";
@@ -66,11 +67,24 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger): 
     router,
     upgrade(req, socket, head) {
       const url = new URL(req.url ?? "/", "http://local");
-      if (url.pathname !== "/ws/v1") return false;
+      const path = url.pathname.replace(/\/$/, "");
+      if (path !== "/ws/v1" && path !== "/api-ws/v1/inference") return false;
       const headers = new Headers(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v] as [string, string]] : [])));
       const credential = auth.credentialOf(headers, url);
       const authorized = Boolean(credential && (auth.isKey(credential) || auth.isToken(credential)));
-      wss.handleUpgrade(req, socket, head, (ws) => serveNlsProxy(ws, { nls: clients.nls, log: log.child({ endpoint: "/ws/v1" }), authorized }));
+      if (path === "/ws/v1") {
+        // The NLS SDK only learns of a refusal from a TaskFailed frame, so the proxy answers it after the upgrade.
+        wss.handleUpgrade(req, socket, head, (ws) => serveNlsProxy(ws, { nls: clients.nls, log: log.child({ endpoint: path }), authorized }));
+        return true;
+      }
+      if (!authorized) {
+        // DashScope refuses a bad key at the upgrade with 401; so do we, before any upstream connection.
+        const body = JSON.stringify({ error: { code: "Unauthorized", message: "missing or invalid API key or token" } });
+        socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        return true;
+      }
+      const upstream = config.DASHSCOPE_API_KEY ? { url: config.DASHSCOPE_WS_URL, apiKey: config.DASHSCOPE_API_KEY, workspace: config.DASHSCOPE_WORKSPACE } : undefined;
+      wss.handleUpgrade(req, socket, head, (ws) => serveCosyVoiceProxy(ws, { upstream, extraVoices: config.COSYVOICE_VOICES, log: log.child({ endpoint: path }) }));
       return true;
     },
     async close() {

@@ -1,0 +1,157 @@
+/**
+ * The DashScope-compatible WebSocket endpoint (`/api-ws/v1/inference`) for CosyVoice: a client speaks seed 001's
+ * protocol with one of our API keys; the proxy validates every command before it reaches DashScope (model, voice,
+ * parameters, the 20,000 / 200,000 character limits, SSML, one continue-task with enable_ssml), then relays the
+ * commands upstream with the real key and the events back.
+ */
+import WebSocket from "ws";
+import type { Logger } from "../log.js";
+import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "../providers/dashscope/cosyvoice.js";
+import { ContinueTaskSchema, RunTaskSchema } from "../providers/dashscope/messages.js";
+import { countCosyVoiceChars, validateSsml } from "../text/index.js";
+import { checkCosyVoice } from "../voices/cosyvoice.js";
+
+export interface CosyVoiceProxyOptions {
+  /** Upstream endpoint and key; absent when this deployment has no DashScope key. */
+  readonly upstream?: { readonly url: string; readonly apiKey: string; readonly workspace?: string };
+  readonly extraVoices?: readonly string[];
+  readonly log: Logger;
+  /** Pause the upstream while this many bytes wait to reach a slow client. */
+  readonly highWaterMark?: number;
+}
+
+interface TaskState {
+  readonly id: string;
+  readonly ssml: boolean;
+  readonly sampleRate: number;
+  continues: number;
+  characters: number;
+}
+
+export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptions): void {
+  let upstream: WebSocket | undefined;
+  let task: TaskState | undefined;
+  let waiting = 0;
+  const highWaterMark = opts.highWaterMark ?? 1024 * 1024;
+  const outbox: string[] = [];
+
+  const toClient = (data: Buffer | string, binary: boolean): void => {
+    if (client.readyState !== WebSocket.OPEN) return;
+    const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
+    waiting += size;
+    if (waiting > highWaterMark && upstream && !upstream.isPaused) upstream.pause();
+    client.send(data, { binary }, () => {
+      waiting -= size;
+      if (waiting <= highWaterMark / 2 && upstream?.isPaused) upstream.resume();
+    });
+  };
+  /** Closes the upstream without its close reaching the client: we replaced or failed it on purpose. */
+  const dropUpstream = (): void => {
+    const old = upstream;
+    upstream = undefined;
+    outbox.length = 0;
+    if (!old) return;
+    old.removeAllListeners();
+    old.on("error", () => undefined);
+    old.terminate();
+  };
+  const fail = (taskId: string, code: string, message: string): void => {
+    toClient(JSON.stringify({ header: { task_id: taskId, event: "task-failed", error_code: code, error_message: message, attributes: {} }, payload: {} }), false);
+    task = undefined;
+    dropUpstream();
+  };
+  const forward = (text: string): void => {
+    if (upstream?.readyState === WebSocket.OPEN) upstream.send(text);
+    else outbox.push(text);
+  };
+
+  client.on("close", dropUpstream);
+  client.on("message", (data, isBinary) => {
+    if (isBinary) return fail(task?.id ?? "", "InvalidParameter", "Binary messages are not expected.");
+    const text = data.toString("utf8");
+    let message: { header?: { action?: string; task_id?: string } };
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return fail(task?.id ?? "", "InvalidParameter", "Request json illegal, failed to parse request.");
+    }
+    const taskId = String(message.header?.task_id ?? "");
+    const action = message.header?.action;
+    if (action === "run-task") {
+      const parsed = RunTaskSchema.safeParse(message);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        return fail(taskId, "InvalidParameter", `${issue.path.slice(1).join(".")}: ${issue.message}`);
+      }
+      const { model, parameters } = parsed.data.payload;
+      try {
+        checkCosyVoice(model, parameters.voice, opts.extraVoices);
+      } catch (error) {
+        return fail(taskId, "InvalidParameter", (error as Error).message);
+      }
+      if (!opts.upstream) return fail(taskId, "InvalidParameter", "CosyVoice is not configured on this deployment.");
+      task = { id: taskId, ssml: parameters.enable_ssml, sampleRate: parameters.sample_rate, continues: 0, characters: 0 };
+      dropUpstream();
+      upstream = connect(opts.upstream, toClient, () => {
+        for (const queued of outbox.splice(0)) upstream?.send(queued);
+      }, (reason) => {
+        if (task) fail(task.id, "ConnectionClosed", reason);
+        else if (client.readyState === WebSocket.OPEN) client.close(1000);
+      }, () => (task = undefined));
+      return forward(text);
+    }
+    if (!task || task.id !== taskId) return fail(taskId, "InvalidParameter", `No running task ${taskId}; send run-task first.`);
+    if (action === "continue-task") {
+      const parsed = ContinueTaskSchema.safeParse(message);
+      if (!parsed.success) return fail(taskId, "InvalidParameter", "continue-task needs payload.input.text.");
+      task.continues++;
+      if (task.ssml && task.continues > 1) return fail(taskId, "InvalidParameter", "Text request limit violated, expected 1.");
+      const input = parsed.data.payload.input.text;
+      const weight = countCosyVoiceChars(input);
+      if (weight > COSYVOICE_MESSAGE_LIMIT) return fail(taskId, "InvalidParameter", `text: ${weight} characters in one continue-task; at most ${COSYVOICE_MESSAGE_LIMIT} (a Han character counts 2).`);
+      if (task.characters + weight > COSYVOICE_TASK_LIMIT) return fail(taskId, "InvalidParameter", `text: over ${COSYVOICE_TASK_LIMIT} characters in one task.`);
+      task.characters += weight;
+      if (task.ssml) {
+        const issues = validateSsml(input, { flavor: "cosyvoice", sampleRate: task.sampleRate });
+        if (issues.length > 0) return fail(taskId, "InvalidParameter", `ssml: ${issues.slice(0, 3).map((i) => `${i.line}:${i.column} ${i.message}`).join("; ")}`);
+      }
+      return forward(text);
+    }
+    if (action === "finish-task") return forward(text);
+    return fail(taskId, "InvalidParameter", `Unknown action '${String(action)}'.`);
+  });
+}
+
+function connect(
+  target: NonNullable<CosyVoiceProxyOptions["upstream"]>,
+  toClient: (data: Buffer | string, binary: boolean) => void,
+  onOpen: () => void,
+  onLost: (reason: string) => void,
+  onTaskEnd: () => void,
+): WebSocket {
+  const headers: Record<string, string> = { authorization: `bearer ${target.apiKey}` };
+  if (target.workspace) headers["X-DashScope-WorkSpace"] = target.workspace;
+  const ws = new WebSocket(target.url, { headers, perMessageDeflate: false });
+  let lost = false;
+  const lose = (reason: string): void => {
+    if (lost) return;
+    lost = true;
+    onLost(reason);
+  };
+  ws.on("open", onOpen);
+  ws.on("message", (data: Buffer, isBinary) => {
+    if (!isBinary) {
+      const event = /"event"\s*:\s*"(task-finished|task-failed)"/.exec(data.toString("utf8"))?.[1];
+      if (event) onTaskEnd();
+    }
+    toClient(isBinary ? data : data.toString("utf8"), isBinary);
+  });
+  // The upstream key is ours, so a refusal is our configuration problem, never the client's.
+  ws.on("unexpected-response", (_req, res) => {
+    res.resume();
+    lose(`DashScope refused the connection (HTTP ${res.statusCode}).`);
+  });
+  ws.on("error", () => lose("DashScope connection failed."));
+  ws.on("close", () => lose("DashScope closed the connection."));
+  return ws;
+}
