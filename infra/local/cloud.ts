@@ -8,7 +8,7 @@
  * await cloud.stop();
  */
 import { randomBytes } from "node:crypto";
-import { SpeechEngine } from "./audio/engine.js";
+import { SpeechEngine, type SpeechSource } from "./audio/engine.js";
 import { type AccessKey, CredentialStore } from "./credentials.js";
 import { listen } from "./http-util.js";
 import { CosyVoiceEmulator } from "./dashscope/cosyvoice.js";
@@ -30,9 +30,11 @@ export interface LocalCloudOptions {
   readonly accessKeys?: readonly AccessKey[];
   readonly tokenTtlSeconds?: number;
   readonly gateway?: { idleTimeoutMs?: number; maxConcurrent?: number; frameBytes?: number };
+  /** A fixed DashScope API key (`npm start` prints it); tests get a random one. */
+  readonly dashscopeApiKey?: string;
   /** Fixed ports for `npm start`; tests leave them 0 (ephemeral). */
   readonly ports?: { oss?: number; nlsMeta?: number; nlsGateway?: number; dashscope?: number };
-  readonly engine?: SpeechEngine;
+  readonly engine?: SpeechSource;
   /** Fixed AccessKey pair (`npm start` uses local-ak/local-sk); tests get a random one. */
   readonly accessKey?: { readonly id: string; readonly secret: string };
 }
@@ -49,7 +51,7 @@ export interface LocalCloud {
   readonly oss: { readonly store: OssStore; readonly faults: OssFaults; readonly observers: Set<OssObserver> };
   readonly nls: { readonly gateway: NlsGateway; readonly tokens: TokenRegistry };
   readonly dashscope: { readonly cosyvoice: CosyVoiceEmulator };
-  readonly engine: SpeechEngine;
+  readonly engine: SpeechSource;
   /** Environment for lib/config.ts that points every client here. */
   env(): Record<string, string>;
   stop(): Promise<void>;
@@ -72,11 +74,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const faults = new OssFaults();
   const observers = new Set<OssObserver>();
   const ownsEngine = !options.engine;
-  const engine = options.engine ?? new SpeechEngine();
+  const engine: SpeechSource = options.engine ?? new SpeechEngine();
   const tokens = new TokenRegistry({ ttlSeconds: options.tokenTtlSeconds ?? 86_400 });
   const gateway = new NlsGateway({ engine, tokens, appKeys: new Map([[appKey, userId]]), ...options.gateway });
 
-  const dashscopeApiKey = `sk-local${randomBytes(12).toString("hex")}`;
+  const dashscopeApiKey = options.dashscopeApiKey ?? `sk-local${randomBytes(12).toString("hex")}`;
   const cosyvoice = new CosyVoiceEmulator({ engine, apiKeys: new Set([dashscopeApiKey]) });
   const oss = await listen(ossHandler({ store, auth: new OssAuthenticator(credentials, { region }), faults, region, observers }), options.ports?.oss);
   const nlsMeta = await listen(popHandler({ host: `nls-meta.${region}.aliyuncs.com`, version: "2019-02-28", verifier: new RpcVerifier(credentials), actions: nlsMetaActions(tokens) }), options.ports?.nlsMeta);

@@ -86,6 +86,14 @@ describe("stream function: HTTP", () => {
     expect(await res.json()).toMatchObject({ error: { code: "UpstreamError", providerCode: "41020001", retryable: false } });
   });
 
+  it("aborts the HTTP stream, rather than ending it cleanly, when the upstream drops mid-audio", async () => {
+    const gateway = cloud().nls.gateway;
+    gateway.faults.dropAfterBytes = 4096;
+    const res = await post("/v1/stream", { text: `This stream is cut off by the upstream in the middle. ${Date.now()}`, format: "pcm" });
+    expect(res.status).toBe(200);
+    await expect(res.arrayBuffer()).rejects.toThrow();
+  });
+
   it("closes the upstream connection within a second when the client leaves mid-stream", async () => {
     const gateway = cloud().nls.gateway;
     gateway.faults.frameDelayMs = 30;
@@ -125,6 +133,13 @@ describe("stream function: official SDKs", () => {
     expect(JSON.parse(done).header).toMatchObject({ name: "SynthesisCompleted", status: 20000000 });
     expect(mp3Frames(Buffer.concat(chunks)).length).toBeGreaterThan(5);
     expect(JSON.parse(metas[0]!).payload.subtitles.length).toBeGreaterThan(0);
+  });
+
+  it("relays an upstream TaskFailed to the NLS SDK with the upstream's code", async () => {
+    cloud().nls.gateway.faults.failNext.push({ status: 41020001, text: "TTS:TtsClientError:[tts]Engine return error code: 413" });
+    const tts = new SpeechSynthesizer({ url: `${stream().wsUrl}/ws/v1`, appkey: "x", token: API_KEY });
+    const failed = await tts.start({ ...tts.defaultStartParams("xiaoyun"), text: "hi" }, false, 6000).catch((e: unknown) => e);
+    expect(JSON.parse(String(failed)).header).toMatchObject({ name: "TaskFailed", status: 41020001, status_text: expect.stringMatching(/413/) });
   });
 
   it("fails the NLS SDK with TaskFailed for a wrong key, and for text over 300 characters, without going upstream", async () => {

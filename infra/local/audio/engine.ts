@@ -38,7 +38,13 @@ export interface SpeechResult {
 }
 
 
-export class SpeechEngine {
+/** What the emulators need from a speech engine: espeak-ng here, a tone generator in benchmarks of the plumbing. */
+export interface SpeechSource {
+  synthesize(req: SpeechRequest): Promise<SpeechResult>;
+  close(): Promise<void>;
+}
+
+export class SpeechEngine implements SpeechSource {
   #worker: Worker | undefined;
   #next = 0;
   readonly #pending = new Map<number, { resolve: (r: { audio: Uint8Array; durationMs: number }) => void; reject: (e: Error) => void }>();

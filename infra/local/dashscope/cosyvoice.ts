@@ -14,7 +14,7 @@ import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "../../../lib/prov
 import { rateFromMultiplier } from "../../../lib/speech/rates.js";
 import { chunkText, countCosyVoiceChars, cosyVoiceWeight, validateSsml } from "../../../lib/text/index.js";
 import { checkCosyVoice } from "../../../lib/voices/cosyvoice.js";
-import type { AudioFormat, SpeechEngine } from "../audio/engine.js";
+import type { AudioFormat, SpeechSource } from "../audio/engine.js";
 
 export class CosyVoiceFaults {
   /** error_code/error_message the next tasks fail with, after task-started. */
@@ -47,7 +47,7 @@ export class CosyVoiceEmulator {
   readonly stats = { connections: 0, open: 0, tasks: 0 };
   readonly #wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 
-  constructor(private readonly opts: { engine: SpeechEngine; apiKeys: ReadonlySet<string> }) {}
+  constructor(private readonly opts: { engine: SpeechSource; apiKeys: ReadonlySet<string> }) {}
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const path = new URL(req.url ?? "/", "http://local").pathname.replace(/\/$/, "");

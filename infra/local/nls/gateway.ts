@@ -12,11 +12,11 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { chunkText, countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../../lib/text/index.js";
 import { findNlsVoice } from "../../../lib/voices/index.js";
-import type { AudioFormat, SpeechEngine } from "../audio/engine.js";
+import type { AudioFormat, SpeechSource } from "../audio/engine.js";
 import type { TokenRegistry } from "./tokens.js";
 
 export interface GatewayOptions {
-  readonly engine: SpeechEngine;
+  readonly engine: SpeechSource;
   readonly tokens: TokenRegistry;
   /** AppKey → owning account (UID). */
   readonly appKeys: ReadonlyMap<string, string>;
