@@ -81,11 +81,13 @@ export type Config = z.infer<typeof ConfigSchema>;
 
 /** Parses an environment; throws ConfigError naming every bad variable. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const result = ConfigSchema.safeParse(env);
+  // An empty variable means "not set": s.yaml renders ${env('X', '')} as "" for an optional secret.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = ConfigSchema.safeParse(present);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => {
     const name = issue.path.join(".");
-    return `${name}: ${env[name] === undefined ? "missing" : "invalid"}; expected ${issue.message}`;
+    return `${name}: ${present[name] === undefined ? "missing" : "invalid"}; expected ${issue.message}`;
   });
   throw new ConfigError(issues);
 }

@@ -28,6 +28,11 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ ...valid, NLS_GATEWAY_URL: "nls.example" })).toThrow(/NLS_GATEWAY_URL: invalid/);
   });
 
+  it("treats an empty variable as unset, as s.yaml renders an optional secret", () => {
+    expect(parseConfig({ ...valid, DASHSCOPE_API_KEY: "", NLS_GATEWAY_URL: "" })).toMatchObject({ DASHSCOPE_API_KEY: undefined, NLS_GATEWAY_URL: undefined });
+    expect(() => parseConfig({ ...valid, NLS_APPKEY: "" })).toThrow(/NLS_APPKEY: missing/);
+  });
+
   it("never echoes a secret value in its message", () => {
     expect(() => parseConfig({ ...valid, ALIBABA_CLOUD_ACCESS_KEY_SECRET: "", NLS_APPKEY: "" })).toThrow(ConfigError);
     try {
