@@ -11,7 +11,7 @@ import { type RetryOptions, withRetry } from "../../retry.js";
 import { assertValidSsml, chunkText, countCosyVoiceChars, cosyVoiceWeight, spokenText } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { checkCosyVoice } from "../../voices/cosyvoice.js";
-import { SocketQueue } from "../ws-queue.js";
+import { WsSession } from "../ws-session.js";
 import { type CosyVoiceParameters, CosyVoiceParametersSchema, ServerEventSchema, type WordSchema } from "./messages.js";
 
 /** Seed 001 / facts §8: per continue-task and per task, with a Han character counted twice. */
@@ -117,93 +117,61 @@ export class CosyVoiceSynthesizer {
 /** DashScope's transient errors; everything else (InvalidParameter, auth, quota) fails at once. */
 const RETRYABLE = /^(Throttling|InternalError|ServiceUnavailable|RequestTimeOut|ModelServingError)/;
 
-class CosyVoiceSession {
-  readonly #ws: WebSocket;
-  readonly #queue: SocketQueue<CosyVoiceEvent>;
+/** One CosyVoice task: run-task on open, the text after task-started, then finish-task. */
+class CosyVoiceSession extends WsSession<CosyVoiceEvent> {
   readonly #taskId = randomUUID();
-  #idle: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly opts: CosyVoiceOptions,
-    plan: CosyVoicePlan,
-    private readonly signal?: AbortSignal,
+    opts: CosyVoiceOptions,
+    private readonly plan: CosyVoicePlan,
+    signal?: AbortSignal,
   ) {
-    const headers: Record<string, string> = { authorization: `bearer ${opts.apiKey}` };
-    if (opts.workspace) headers["X-DashScope-WorkSpace"] = opts.workspace;
-    this.#ws = new WebSocket(opts.url, { headers, perMessageDeflate: false, handshakeTimeout: opts.connectTimeoutMs ?? 10_000 });
-    this.#queue = new SocketQueue(this.#ws, opts.highWaterMark ?? 1024 * 1024);
-    const header = (action: string) => ({ action, task_id: this.#taskId, streaming: "duplex" });
-    this.#ws.on("open", () => {
-      this.#send({ header: header("run-task"), payload: { task_group: "audio", task: "tts", function: "SpeechSynthesizer", model: plan.model, parameters: plan.parameters, input: {} } });
-      this.#armIdle();
+    super({
+      provider: "cosyvoice",
+      peer: "DashScope",
+      url: opts.url,
+      headers: { authorization: `bearer ${opts.apiKey}`, ...(opts.workspace ? { "X-DashScope-WorkSpace": opts.workspace } : {}) },
+      connectTimeoutMs: opts.connectTimeoutMs,
+      idleTimeoutMs: opts.idleTimeoutMs ?? 20_000,
+      highWaterMark: opts.highWaterMark,
+      signal,
+      refusal: (status) => (status === 401 ? "InvalidApiKey" : `HTTP${status}`),
+      completion: "task-finished",
     });
-    this.#ws.on("message", (data: Buffer, isBinary) => {
-      this.#armIdle();
-      if (isBinary) return this.#queue.push({ type: "audio", data }, data.length);
-      let event;
-      try {
-        event = ServerEventSchema.parse(JSON.parse(data.toString("utf8")));
-      } catch {
-        return this.#queue.fail(new ProviderError({ provider: "cosyvoice", code: "InvalidMessage", upstreamMessage: "DashScope sent a frame that is not a valid event", retryable: false }));
-      }
-      const { header: h, payload } = event;
-      if (h.event === "task-started") {
-        // The seed: wait for task-started before sending continue-task.
-        for (const text of plan.messages) this.#send({ header: header("continue-task"), payload: { input: { text } } });
-        this.#send({ header: header("finish-task"), payload: { input: {} } });
-      } else if (h.event === "task-failed") {
-        this.#queue.fail(new ProviderError({ provider: "cosyvoice", code: h.error_code ?? "TaskFailed", upstreamMessage: h.error_message ?? "", retryable: RETRYABLE.test(h.error_code ?? ""), taskId: this.#taskId }));
-        this.close();
-      } else if (h.event === "task-finished") {
-        this.#queue.end();
-        this.close();
-      } else if (payload.output?.type === "sentence-end" && payload.output.sentence?.words.length) {
-        this.#queue.push({ type: "words", words: payload.output.sentence.words });
-      }
-    });
-    this.#ws.on("unexpected-response", (_req, res) => {
-      const status = res.statusCode ?? 0;
-      res.resume();
-      this.#queue.fail(new ProviderError({ provider: "cosyvoice", code: status === 401 ? "InvalidApiKey" : `HTTP${status}`, upstreamMessage: `DashScope refused the connection: HTTP ${status}`, retryable: status >= 500 || status === 429 }));
-    });
-    this.#ws.on("error", (error: Error & { code?: string }) => {
-      this.#queue.fail(new ProviderError({ provider: "cosyvoice", code: error.code ?? "NetworkError", upstreamMessage: `DashScope connection failed: ${error.code ?? error.message}`, retryable: true, cause: error }));
-    });
-    this.#ws.on("close", (code) => {
-      this.#queue.fail(new ProviderError({ provider: "cosyvoice", code: "ConnectionClosed", upstreamMessage: `DashScope closed the connection (${code}) before task-finished`, retryable: true }));
-    });
-    signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
 
-  readonly #onAbort = (): void => {
-    this.#queue.fail(Object.assign(new Error("synthesis aborted"), { name: "AbortError" }));
-    this.close();
-  };
-
-  #send(message: unknown): void {
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(message));
+  #send(action: string, payload: unknown): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ header: { action, task_id: this.#taskId, streaming: "duplex" }, payload }));
   }
 
-  #armIdle(): void {
-    clearTimeout(this.#idle);
-    this.#idle = setTimeout(() => {
-      this.#queue.fail(new ProviderError({ provider: "cosyvoice", code: "Timeout", upstreamMessage: `no frame from DashScope for ${this.opts.idleTimeoutMs ?? 20_000} ms`, retryable: true }));
+  protected onOpen(): void {
+    this.#send("run-task", { task_group: "audio", task: "tts", function: "SpeechSynthesizer", model: this.plan.model, parameters: this.plan.parameters, input: {} });
+  }
+
+  protected audio(data: Buffer): CosyVoiceEvent {
+    return { type: "audio", data };
+  }
+
+  protected onText(text: string): void {
+    let event;
+    try {
+      event = ServerEventSchema.parse(JSON.parse(text));
+    } catch {
+      return this.queue.fail(new ProviderError({ provider: "cosyvoice", code: "InvalidMessage", upstreamMessage: "DashScope sent a frame that is not a valid event", retryable: false }));
+    }
+    const { header: h, payload } = event;
+    if (h.event === "task-started") {
+      // The seed: wait for task-started before sending continue-task.
+      for (const message of this.plan.messages) this.#send("continue-task", { input: { text: message } });
+      this.#send("finish-task", { input: {} });
+    } else if (h.event === "task-failed") {
+      this.queue.fail(new ProviderError({ provider: "cosyvoice", code: h.error_code ?? "TaskFailed", upstreamMessage: h.error_message ?? "", retryable: RETRYABLE.test(h.error_code ?? ""), taskId: this.#taskId }));
       this.close();
-    }, this.opts.idleTimeoutMs ?? 20_000);
-  }
-
-  first(): Promise<void> {
-    return this.#queue.peek();
-  }
-
-  events(): AsyncGenerator<CosyVoiceEvent, void, undefined> {
-    return this.#queue.drain();
-  }
-
-  close(): void {
-    clearTimeout(this.#idle);
-    this.signal?.removeEventListener("abort", this.#onAbort);
-    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.terminate();
+    } else if (h.event === "task-finished") {
+      this.queue.end();
+      this.close();
+    } else if (payload.output?.type === "sentence-end" && payload.output.sentence?.words.length) {
+      this.queue.push({ type: "words", words: payload.output.sentence.words });
+    }
   }
 }
-

@@ -7,7 +7,6 @@
  * backpressure: a slow consumer pauses the socket instead of growing a buffer. Leaving the loop closes the upstream.
  */
 import { randomUUID } from "node:crypto";
-import WebSocket from "ws";
 import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
 import { type RetryOptions, withRetry } from "../../retry.js";
@@ -16,7 +15,7 @@ import { parseInput } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
 import { NlsFormatSchema, ServerEventSchema, type StartSynthesis, type StartSynthesisPayload, StartSynthesisPayloadSchema, type Subtitle } from "./messages.js";
 import type { TokenSource } from "./token.js";
-import { SocketQueue } from "../ws-queue.js";
+import { WsSession } from "../ws-session.js";
 
 /** Seed 000: at most 300 characters per request (a Chinese character, letter, punctuation mark or space = 1). */
 export const NLS_SHORT_TEXT_LIMIT = 300;
@@ -132,92 +131,54 @@ export class NlsSynthesizer {
   }
 }
 
-/** One WebSocket task: the socket's events flow through a SocketQueue, which applies backpressure. */
-class NlsSession {
-  readonly #ws: WebSocket;
-  readonly #queue: SocketQueue<NlsSynthesisEvent>;
-  #idle: NodeJS.Timeout | undefined;
+/** One NLS task: StartSynthesis on open; MetaInfo, SynthesisCompleted and TaskFailed read from text frames. */
+class NlsSession extends WsSession<NlsSynthesisEvent> {
+  readonly #start: StartSynthesis;
 
-  constructor(
-    private readonly opts: NlsSynthesizerOptions,
-    token: string,
-    payload: StartSynthesisPayload,
-    private readonly signal?: AbortSignal,
-  ) {
-    const taskId = randomUUID().replace(/-/g, "");
-    const start: StartSynthesis = {
-      header: { message_id: randomUUID().replace(/-/g, ""), task_id: taskId, namespace: "SpeechSynthesizer", name: "StartSynthesis", appkey: opts.appKey },
+  constructor(opts: NlsSynthesizerOptions, token: string, payload: StartSynthesisPayload, signal?: AbortSignal) {
+    super({
+      provider: "nls",
+      peer: "gateway",
+      url: opts.url,
+      headers: { "X-NLS-Token": token },
+      connectTimeoutMs: opts.connectTimeoutMs,
+      idleTimeoutMs: opts.idleTimeoutMs ?? 15_000,
+      highWaterMark: opts.highWaterMark,
+      onBuffered: opts.onBuffered,
+      signal,
+      refusal: (status) => (status === 403 ? "403" : `HTTP${status}`),
+      completion: "SynthesisCompleted",
+    });
+    this.#start = {
+      header: { message_id: randomUUID().replace(/-/g, ""), task_id: randomUUID().replace(/-/g, ""), namespace: "SpeechSynthesizer", name: "StartSynthesis", appkey: opts.appKey },
       payload,
       context: { sdk: { name: "fc-tts-pipeline", version: "0.1.0", language: "nodejs" } },
     };
-    this.#ws = new WebSocket(opts.url, { headers: { "X-NLS-Token": token }, perMessageDeflate: false, handshakeTimeout: opts.connectTimeoutMs ?? 10_000 });
-    this.#queue = new SocketQueue(this.#ws, opts.highWaterMark ?? 1024 * 1024, opts.onBuffered);
-    this.#ws.on("open", () => {
-      this.#ws.send(JSON.stringify(start));
-      this.#armIdle();
-    });
-    this.#ws.on("message", (data: Buffer, isBinary) => {
-      this.#armIdle();
-      if (isBinary) return this.#queue.push({ type: "audio", data }, data.length);
-      this.#onText(data.toString("utf8"), taskId);
-    });
-    this.#ws.on("unexpected-response", (_req, res) => {
-      const status = res.statusCode ?? 0;
-      res.resume();
-      this.#queue.fail(new ProviderError({ provider: "nls", code: status === 403 ? "403" : `HTTP${status}`, upstreamMessage: `gateway refused the connection: HTTP ${status}`, retryable: status >= 500 }));
-    });
-    this.#ws.on("error", (error: Error & { code?: string }) => {
-      this.#queue.fail(new ProviderError({ provider: "nls", code: error.code ?? "NetworkError", upstreamMessage: `gateway connection failed: ${error.code ?? error.message}`, retryable: true, cause: error }));
-    });
-    this.#ws.on("close", (code) => {
-      this.#queue.fail(new ProviderError({ provider: "nls", code: "ConnectionClosed", upstreamMessage: `gateway closed the connection (${code}) before SynthesisCompleted`, retryable: true }));
-    });
-    signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
 
-  readonly #onAbort = (): void => {
-    this.#queue.fail(Object.assign(new Error("synthesis aborted"), { name: "AbortError" }));
-    this.close();
-  };
+  protected onOpen(): void {
+    this.ws.send(JSON.stringify(this.#start));
+  }
 
-  #onText(text: string, taskId: string): void {
+  protected audio(data: Buffer): NlsSynthesisEvent {
+    return { type: "audio", data };
+  }
+
+  protected onText(text: string): void {
     let event;
     try {
       event = ServerEventSchema.parse(JSON.parse(text));
     } catch {
-      return this.#queue.fail(new ProviderError({ provider: "nls", code: "InvalidMessage", upstreamMessage: "gateway sent a frame that is not a valid NLS event", retryable: false }));
+      return this.queue.fail(new ProviderError({ provider: "nls", code: "InvalidMessage", upstreamMessage: "gateway sent a frame that is not a valid NLS event", retryable: false }));
     }
     const { header } = event;
     if (header.name === "TaskFailed") {
-      return this.#queue.fail(new ProviderError({ provider: "nls", code: header.status, upstreamMessage: header.status_text ?? header.status_message, taskId }));
+      return this.queue.fail(new ProviderError({ provider: "nls", code: header.status, upstreamMessage: header.status_text ?? header.status_message, taskId: this.#start.header.task_id }));
     }
-    if (header.name === "MetaInfo" && event.payload?.subtitles) return this.#queue.push({ type: "subtitles", subtitles: event.payload.subtitles });
+    if (header.name === "MetaInfo" && event.payload?.subtitles) return this.queue.push({ type: "subtitles", subtitles: event.payload.subtitles });
     if (header.name === "SynthesisCompleted") {
-      this.#queue.end();
+      this.queue.end();
       this.close();
     }
-  }
-
-  #armIdle(): void {
-    clearTimeout(this.#idle);
-    this.#idle = setTimeout(() => {
-      this.#queue.fail(new ProviderError({ provider: "nls", code: "Timeout", upstreamMessage: `no frame from the gateway for ${this.opts.idleTimeoutMs ?? 15_000} ms`, retryable: true }));
-      this.close();
-    }, this.opts.idleTimeoutMs ?? 15_000);
-  }
-
-  /** Waits for the first event, so connection and validation failures surface while a retry is still safe. */
-  first(): Promise<void> {
-    return this.#queue.peek();
-  }
-
-  events(): AsyncGenerator<NlsSynthesisEvent, void, undefined> {
-    return this.#queue.drain();
-  }
-
-  close(): void {
-    clearTimeout(this.#idle);
-    this.signal?.removeEventListener("abort", this.#onAbort);
-    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.terminate();
   }
 }

@@ -1,0 +1,90 @@
+/**
+ * One synthesis task over a WebSocket, the part every provider shares: connect with a handshake timeout, an idle
+ * timer re-armed by each frame, binary frames queued as audio with backpressure, connection failures and early closes
+ * turned into retryable ProviderErrors, and abort. Subclasses say what to send on open and how to read text frames.
+ */
+import WebSocket from "ws";
+import { type Provider, ProviderError } from "../errors.js";
+import { SocketQueue } from "./ws-queue.js";
+
+export interface WsSessionOptions {
+  readonly provider: Provider;
+  /** How messages name the other side: "gateway", "DashScope". */
+  readonly peer: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly connectTimeoutMs?: number;
+  readonly idleTimeoutMs: number;
+  readonly highWaterMark?: number;
+  readonly onBuffered?: (bytes: number) => void;
+  readonly signal?: AbortSignal;
+  /** The provider's code for a refused upgrade (403 → NLS "403", 401 → DashScope "InvalidApiKey"). */
+  readonly refusal: (status: number) => string;
+  /** The event whose absence makes a close an error, for the message. */
+  readonly completion: string;
+}
+
+export abstract class WsSession<T> {
+  protected readonly ws: WebSocket;
+  protected readonly queue: SocketQueue<T>;
+  #idle: NodeJS.Timeout | undefined;
+
+  constructor(protected readonly session: WsSessionOptions) {
+    const { provider, peer } = session;
+    this.ws = new WebSocket(session.url, { headers: session.headers, perMessageDeflate: false, handshakeTimeout: session.connectTimeoutMs ?? 10_000 });
+    this.queue = new SocketQueue(this.ws, session.highWaterMark ?? 1024 * 1024, session.onBuffered);
+    this.ws.on("open", () => {
+      this.onOpen();
+      this.#armIdle();
+    });
+    this.ws.on("message", (data: Buffer, isBinary) => {
+      this.#armIdle();
+      if (isBinary) this.queue.push(this.audio(data), data.length);
+      else this.onText(data.toString("utf8"));
+    });
+    this.ws.on("unexpected-response", (_req, res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      this.queue.fail(new ProviderError({ provider, code: session.refusal(status), upstreamMessage: `${peer} refused the connection: HTTP ${status}`, retryable: status >= 500 || status === 429 }));
+    });
+    this.ws.on("error", (error: Error & { code?: string }) => {
+      this.queue.fail(new ProviderError({ provider, code: error.code ?? "NetworkError", upstreamMessage: `${peer} connection failed: ${error.code ?? error.message}`, retryable: true, cause: error }));
+    });
+    this.ws.on("close", (code) => {
+      this.queue.fail(new ProviderError({ provider, code: "ConnectionClosed", upstreamMessage: `${peer} closed the connection (${code}) before ${session.completion}`, retryable: true }));
+    });
+    session.signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  protected abstract onOpen(): void;
+  protected abstract onText(text: string): void;
+  protected abstract audio(data: Buffer): T;
+
+  readonly #onAbort = (): void => {
+    this.queue.fail(Object.assign(new Error("synthesis aborted"), { name: "AbortError" }));
+    this.close();
+  };
+
+  #armIdle(): void {
+    clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => {
+      this.queue.fail(new ProviderError({ provider: this.session.provider, code: "Timeout", upstreamMessage: `no frame from ${this.session.peer} for ${this.session.idleTimeoutMs} ms`, retryable: true }));
+      this.close();
+    }, this.session.idleTimeoutMs);
+  }
+
+  /** Waits for the first event, so connection and validation failures surface while a retry is still safe. */
+  first(): Promise<void> {
+    return this.queue.peek();
+  }
+
+  events(): AsyncGenerator<T, void, undefined> {
+    return this.queue.drain();
+  }
+
+  close(): void {
+    clearTimeout(this.#idle);
+    this.session.signal?.removeEventListener("abort", this.#onAbort);
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+  }
+}
