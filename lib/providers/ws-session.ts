@@ -5,6 +5,7 @@
  */
 import WebSocket from "ws";
 import { type Provider, ProviderError } from "../errors.js";
+import { type RetryOptions, withRetry } from "../retry.js";
 import { SocketQueue } from "./ws-queue.js";
 
 export interface WsSessionOptions {
@@ -86,5 +87,33 @@ export abstract class WsSession<T> {
     clearTimeout(this.#idle);
     this.session.signal?.removeEventListener("abort", this.#onAbort);
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+  }
+}
+
+/**
+ * Opens a session, retrying while nothing has reached the caller (a retry after audio would duplicate it), then
+ * yields its events and closes it however the caller leaves. `mapError` may turn a failure into a retryable one.
+ */
+export async function* runSession<T>(
+  open: () => Promise<WsSession<T>> | WsSession<T>,
+  opts: { retry?: RetryOptions; signal?: AbortSignal; mapError?: (error: unknown) => unknown } = {},
+): AsyncGenerator<T, void, undefined> {
+  const session = await withRetry(
+    async () => {
+      const s = await open();
+      try {
+        await s.first();
+        return s;
+      } catch (error) {
+        s.close();
+        throw opts.mapError ? opts.mapError(error) : error;
+      }
+    },
+    { attempts: 3, baseMs: 200, ...opts.retry, signal: opts.signal },
+  );
+  try {
+    yield* session.events();
+  } finally {
+    session.close();
   }
 }

@@ -7,11 +7,11 @@ import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
 import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
-import { type RetryOptions, withRetry } from "../../retry.js";
+import type { RetryOptions } from "../../retry.js";
 import { assertValidSsml, chunkText, countCosyVoiceChars, cosyVoiceWeight, spokenText } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { checkCosyVoice } from "../../voices/cosyvoice.js";
-import { WsSession } from "../ws-session.js";
+import { WsSession, runSession } from "../ws-session.js";
 import { type CosyVoiceParameters, CosyVoiceParametersSchema, ServerEventSchema, type WordSchema } from "./messages.js";
 
 /** Seed 001 / facts §8: per continue-task and per task, with a Han character counted twice. */
@@ -93,24 +93,7 @@ export class CosyVoiceSynthesizer {
 
   async *synthesize(input: CosyVoiceInput, options: { signal?: AbortSignal } = {}): AsyncGenerator<CosyVoiceEvent, void, undefined> {
     const plan = this.prepare(input);
-    const session = await withRetry(
-      async () => {
-        const s = new CosyVoiceSession(this.opts, plan, options.signal);
-        try {
-          await s.first();
-          return s;
-        } catch (error) {
-          s.close();
-          throw error;
-        }
-      },
-      { attempts: 3, baseMs: 200, ...this.opts.retry, signal: options.signal },
-    );
-    try {
-      yield* session.events();
-    } finally {
-      session.close();
-    }
+    yield* runSession(() => new CosyVoiceSession(this.opts, plan, options.signal), { retry: this.opts.retry, signal: options.signal });
   }
 }
 

@@ -9,13 +9,13 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
-import { type RetryOptions, withRetry } from "../../retry.js";
+import type { RetryOptions } from "../../retry.js";
 import { assertValidSsml, countNlsChars, escapeXml, spokenText } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
 import { NlsFormatSchema, ServerEventSchema, type StartSynthesis, type StartSynthesisPayload, StartSynthesisPayloadSchema, type Subtitle } from "./messages.js";
 import type { TokenSource } from "./token.js";
-import { WsSession } from "../ws-session.js";
+import { WsSession, runSession } from "../ws-session.js";
 
 /** Seed 000: at most 300 characters per request (a Chinese character, letter, punctuation mark or space = 1). */
 export const NLS_SHORT_TEXT_LIMIT = 300;
@@ -92,31 +92,24 @@ export class NlsSynthesizer {
   async *synthesize(input: NlsSpeechInput, options: { signal?: AbortSignal } = {}): AsyncGenerator<NlsSynthesisEvent, void, undefined> {
     const payload = this.prepare(input);
     let refreshedToken = false;
-    // Retry only while nothing has reached the caller: a retry after audio would duplicate it.
-    const session = await withRetry(
+    let token = "";
+    yield* runSession(
       async () => {
-        const token = await this.opts.tokens.token();
-        const s = new NlsSession(this.opts, token, payload, options.signal);
-        try {
-          await s.first();
-          return s;
-        } catch (error) {
-          s.close();
-          if (error instanceof ProviderError && error.needsNewToken && !refreshedToken) {
-            refreshedToken = true;
-            this.opts.tokens.invalidate(token);
-            throw new ProviderError({ provider: "nls", code: error.providerCode, upstreamMessage: error.upstreamMessage, retryable: true, cause: error });
-          }
-          throw error;
-        }
+        token = await this.opts.tokens.token();
+        return new NlsSession(this.opts, token, payload, options.signal);
       },
-      { attempts: 3, baseMs: 200, ...this.opts.retry, signal: options.signal },
+      {
+        retry: this.opts.retry,
+        signal: options.signal,
+        // A refused token (40000001/403) is worth exactly one more try, with a fresh token.
+        mapError: (error) => {
+          if (!(error instanceof ProviderError) || !error.needsNewToken || refreshedToken) return error;
+          refreshedToken = true;
+          this.opts.tokens.invalidate(token);
+          return new ProviderError({ provider: "nls", code: error.providerCode, upstreamMessage: error.upstreamMessage, retryable: true, cause: error });
+        },
+      },
     );
-    try {
-      yield* session.events();
-    } finally {
-      session.close();
-    }
   }
 
   /** Collects a whole synthesis: for callers that want a Buffer, not a stream. */
