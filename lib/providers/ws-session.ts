@@ -4,11 +4,14 @@
  * turned into retryable ProviderErrors, and abort. Subclasses say what to send on open and how to read text frames.
  */
 import WebSocket from "ws";
+import type { z } from "zod";
 import { type Provider, ProviderError } from "../errors.js";
 import { type RetryOptions, withRetry } from "../retry.js";
 import { SocketQueue } from "./ws-queue.js";
 
-export interface WsSessionOptions {
+export interface WsSessionOptions<E> {
+  /** The schema of the provider's text frames. */
+  readonly events: z.ZodType<E>;
   readonly provider: Provider;
   /** How messages name the other side: "gateway", "DashScope". */
   readonly peer: string;
@@ -25,12 +28,15 @@ export interface WsSessionOptions {
   readonly completion: string;
 }
 
-export abstract class WsSession<T> {
+/** Every provider's audio event has this shape; the rest of T is the provider's own events. */
+export type AudioEvent = { readonly type: "audio"; readonly data: Buffer };
+
+export abstract class WsSession<T extends { readonly type: string }, E = unknown> {
   protected readonly ws: WebSocket;
   protected readonly queue: SocketQueue<T>;
   #idle: NodeJS.Timeout | undefined;
 
-  constructor(protected readonly session: WsSessionOptions) {
+  constructor(protected readonly session: WsSessionOptions<E>) {
     const { provider, peer } = session;
     this.ws = new WebSocket(session.url, { headers: session.headers, perMessageDeflate: false, handshakeTimeout: session.connectTimeoutMs ?? 10_000 });
     this.queue = new SocketQueue(this.ws, session.highWaterMark ?? 1024 * 1024, session.onBuffered);
@@ -40,8 +46,14 @@ export abstract class WsSession<T> {
     });
     this.ws.on("message", (data: Buffer, isBinary) => {
       this.#armIdle();
-      if (isBinary) this.queue.push(this.audio(data), data.length);
-      else this.onText(data.toString("utf8"));
+      if (isBinary) return this.queue.push({ type: "audio", data } as AudioEvent as unknown as T, data.length);
+      let event: E;
+      try {
+        event = session.events.parse(JSON.parse(data.toString("utf8")));
+      } catch {
+        return this.queue.fail(new ProviderError({ provider, code: "InvalidMessage", upstreamMessage: `${peer} sent a frame that is not a valid event`, retryable: false }));
+      }
+      this.onEvent(event);
     });
     this.ws.on("unexpected-response", (_req, res) => {
       const status = res.statusCode ?? 0;
@@ -58,8 +70,7 @@ export abstract class WsSession<T> {
   }
 
   protected abstract onOpen(): void;
-  protected abstract onText(text: string): void;
-  protected abstract audio(data: Buffer): T;
+  protected abstract onEvent(event: E): void;
 
   readonly #onAbort = (): void => {
     this.queue.fail(Object.assign(new Error("synthesis aborted"), { name: "AbortError" }));
@@ -94,8 +105,8 @@ export abstract class WsSession<T> {
  * Opens a session, retrying while nothing has reached the caller (a retry after audio would duplicate it), then
  * yields its events and closes it however the caller leaves. `mapError` may turn a failure into a retryable one.
  */
-export async function* runSession<T>(
-  open: () => Promise<WsSession<T>> | WsSession<T>,
+export async function* runSession<T extends { readonly type: string }, E>(
+  open: () => Promise<WsSession<T, E>> | WsSession<T, E>,
   opts: { retry?: RetryOptions; signal?: AbortSignal; mapError?: (error: unknown) => unknown } = {},
 ): AsyncGenerator<T, void, undefined> {
   const session = await withRetry(

@@ -12,7 +12,7 @@ import { assertValidSsml, chunkText, countCosyVoiceChars, cosyVoiceWeight, spoke
 import { parseInput } from "../../validation.js";
 import { checkCosyVoice } from "../../voices/cosyvoice.js";
 import { WsSession, runSession } from "../ws-session.js";
-import { type CosyVoiceParameters, CosyVoiceParametersSchema, ServerEventSchema, type WordSchema } from "./messages.js";
+import { type CosyVoiceParameters, CosyVoiceParametersSchema, type CosyVoiceServerEvent, ServerEventSchema, type WordSchema } from "./messages.js";
 
 /** Seed 001 / facts §8: per continue-task and per task, with a Han character counted twice. */
 export const COSYVOICE_MESSAGE_LIMIT = 20_000;
@@ -101,7 +101,7 @@ export class CosyVoiceSynthesizer {
 const RETRYABLE = /^(Throttling|InternalError|ServiceUnavailable|RequestTimeOut|ModelServingError)/;
 
 /** One CosyVoice task: run-task on open, the text after task-started, then finish-task. */
-class CosyVoiceSession extends WsSession<CosyVoiceEvent> {
+class CosyVoiceSession extends WsSession<CosyVoiceEvent, CosyVoiceServerEvent> {
   readonly #taskId = randomUUID();
 
   constructor(
@@ -112,6 +112,7 @@ class CosyVoiceSession extends WsSession<CosyVoiceEvent> {
     super({
       provider: "cosyvoice",
       peer: "DashScope",
+      events: ServerEventSchema,
       url: opts.url,
       headers: { authorization: `bearer ${opts.apiKey}`, ...(opts.workspace ? { "X-DashScope-WorkSpace": opts.workspace } : {}) },
       connectTimeoutMs: opts.connectTimeoutMs,
@@ -131,17 +132,7 @@ class CosyVoiceSession extends WsSession<CosyVoiceEvent> {
     this.#send("run-task", { task_group: "audio", task: "tts", function: "SpeechSynthesizer", model: this.plan.model, parameters: this.plan.parameters, input: {} });
   }
 
-  protected audio(data: Buffer): CosyVoiceEvent {
-    return { type: "audio", data };
-  }
-
-  protected onText(text: string): void {
-    let event;
-    try {
-      event = ServerEventSchema.parse(JSON.parse(text));
-    } catch {
-      return this.queue.fail(new ProviderError({ provider: "cosyvoice", code: "InvalidMessage", upstreamMessage: "DashScope sent a frame that is not a valid event", retryable: false }));
-    }
+  protected onEvent(event: CosyVoiceServerEvent): void {
     const { header: h, payload } = event;
     if (h.event === "task-started") {
       // The seed: wait for task-started before sending continue-task.

@@ -13,7 +13,7 @@ import type { RetryOptions } from "../../retry.js";
 import { assertValidSsml, countNlsChars, escapeXml, spokenText } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
-import { NlsFormatSchema, ServerEventSchema, type StartSynthesis, type StartSynthesisPayload, StartSynthesisPayloadSchema, type Subtitle } from "./messages.js";
+import { NlsFormatSchema, type ServerEvent, ServerEventSchema, type StartSynthesis, type StartSynthesisPayload, StartSynthesisPayloadSchema, type Subtitle } from "./messages.js";
 import type { TokenSource } from "./token.js";
 import { WsSession, runSession } from "../ws-session.js";
 
@@ -125,13 +125,14 @@ export class NlsSynthesizer {
 }
 
 /** One NLS task: StartSynthesis on open; MetaInfo, SynthesisCompleted and TaskFailed read from text frames. */
-class NlsSession extends WsSession<NlsSynthesisEvent> {
+class NlsSession extends WsSession<NlsSynthesisEvent, ServerEvent> {
   readonly #start: StartSynthesis;
 
   constructor(opts: NlsSynthesizerOptions, token: string, payload: StartSynthesisPayload, signal?: AbortSignal) {
     super({
       provider: "nls",
       peer: "gateway",
+      events: ServerEventSchema,
       url: opts.url,
       headers: { "X-NLS-Token": token },
       connectTimeoutMs: opts.connectTimeoutMs,
@@ -153,17 +154,7 @@ class NlsSession extends WsSession<NlsSynthesisEvent> {
     this.ws.send(JSON.stringify(this.#start));
   }
 
-  protected audio(data: Buffer): NlsSynthesisEvent {
-    return { type: "audio", data };
-  }
-
-  protected onText(text: string): void {
-    let event;
-    try {
-      event = ServerEventSchema.parse(JSON.parse(text));
-    } catch {
-      return this.queue.fail(new ProviderError({ provider: "nls", code: "InvalidMessage", upstreamMessage: "gateway sent a frame that is not a valid NLS event", retryable: false }));
-    }
+  protected onEvent(event: ServerEvent): void {
     const { header } = event;
     if (header.name === "TaskFailed") {
       return this.queue.fail(new ProviderError({ provider: "nls", code: header.status, upstreamMessage: header.status_text ?? header.status_message, taskId: this.#start.header.task_id }));
