@@ -42,6 +42,13 @@ export const ConfigSchema = z.object({
   NLS_GATEWAY_URL: optionalUrl("the NLS WebSocket gateway (overrides the regional endpoint)"),
   NLS_META_ENDPOINT: optionalUrl("the NLS CreateToken endpoint (overrides the regional endpoint)"),
 
+  NLS_LONG_TEXT_URL: optionalUrl("the NLS long-text REST endpoint (overrides the regional endpoint)"),
+  /** Hosts `store` may download provider audio from (an SSRF guard): exact host[:port] or *.suffix; comma-separated. */
+  NLS_AUDIO_HOSTS: z
+    .string()
+    .default("*.aliyuncs.com")
+    .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean)),
+
   OSS_BUCKET: z.string({ error: "an OSS bucket name" }).regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "an OSS bucket name (3-63 lower-case letters, digits, '-')"),
   OSS_ENDPOINT: optionalUrl("the OSS endpoint (overrides the regional endpoint)"),
   OSS_INTERNAL: flag,
@@ -102,10 +109,13 @@ export function config(): Config {
 }
 
 /** NLS endpoints for a region, as seed 000 and facts §5/§6 list them. */
-export function nlsEndpoints(cfg: Pick<Config, "REGION" | "NLS_NETWORK" | "NLS_GATEWAY_URL" | "NLS_META_ENDPOINT">): { gateway: string; meta: string } {
+export function nlsEndpoints(cfg: Pick<Config, "REGION" | "NLS_NETWORK" | "NLS_GATEWAY_URL" | "NLS_META_ENDPOINT" | "NLS_LONG_TEXT_URL">): { gateway: string; meta: string; longText: string } {
   const gateway =
     cfg.NLS_GATEWAY_URL ??
     (cfg.NLS_NETWORK === "internal" ? `ws://nls-gateway-${cfg.REGION}-internal.aliyuncs.com:80/ws/v1` : `wss://nls-gateway-${cfg.REGION}.aliyuncs.com/ws/v1`);
   const meta = cfg.NLS_META_ENDPOINT ?? (cfg.REGION === "ap-southeast-1" ? "https://nlsmeta.ap-southeast-1.aliyuncs.com" : `https://nls-meta.${cfg.REGION}.aliyuncs.com`);
-  return { gateway, meta };
+  const longText =
+    cfg.NLS_LONG_TEXT_URL ??
+    (cfg.NLS_NETWORK === "internal" ? `http://nls-gateway-${cfg.REGION}-internal.aliyuncs.com/rest/v1/tts/async` : `https://nls-gateway-${cfg.REGION}.aliyuncs.com/rest/v1/tts/async`);
+  return { gateway, meta, longText };
 }

@@ -13,6 +13,7 @@ import { type AccessKey, CredentialStore } from "./credentials.js";
 import { listen } from "./http-util.js";
 import { CosyVoiceEmulator } from "./dashscope/cosyvoice.js";
 import { NlsGateway } from "./nls/gateway.js";
+import { LongTextService } from "./nls/long-text.js";
 import { nlsMetaActions } from "./nls/meta.js";
 import { TokenRegistry } from "./nls/tokens.js";
 import { OssFaults, type OssObserver, ossHandler } from "./oss/server.js";
@@ -30,6 +31,8 @@ export interface LocalCloudOptions {
   readonly accessKeys?: readonly AccessKey[];
   readonly tokenTtlSeconds?: number;
   readonly gateway?: { idleTimeoutMs?: number; maxConcurrent?: number; frameBytes?: number };
+  /** Long-text task timing: queued for queueMs, running for runMs (plus synthesis); audio kept retentionMs. */
+  readonly longText?: { queueMs?: number; runMs?: number; retentionMs?: number };
   /** A fixed DashScope API key (`npm start` prints it); tests get a random one. */
   readonly dashscopeApiKey?: string;
   /** Fixed ports for `npm start`; tests leave them 0 (ephemeral). */
@@ -49,7 +52,7 @@ export interface LocalCloud {
   /** The DashScope API key the emulator accepts. */
   readonly dashscopeApiKey: string;
   readonly oss: { readonly store: OssStore; readonly faults: OssFaults; readonly observers: Set<OssObserver> };
-  readonly nls: { readonly gateway: NlsGateway; readonly tokens: TokenRegistry };
+  readonly nls: { readonly gateway: NlsGateway; readonly tokens: TokenRegistry; readonly longText: LongTextService };
   readonly dashscope: { readonly cosyvoice: CosyVoiceEmulator };
   readonly engine: SpeechSource;
   /** Environment for lib/config.ts that points every client here. */
@@ -82,7 +85,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const cosyvoice = new CosyVoiceEmulator({ engine, apiKeys: new Set([dashscopeApiKey]) });
   const oss = await listen(ossHandler({ store, auth: new OssAuthenticator(credentials, { region }), faults, region, observers }), options.ports?.oss);
   const nlsMeta = await listen(popHandler({ host: `nls-meta.${region}.aliyuncs.com`, version: "2019-02-28", verifier: new RpcVerifier(credentials), actions: nlsMetaActions(tokens) }), options.ports?.nlsMeta);
-  const nlsGateway = await listen((_req, res) => void res.writeHead(404).end(), options.ports?.nlsGateway);
+  let gatewayBase = "";
+  const longText = new LongTextService({ engine, tokens, appKeys: new Map([[appKey, userId]]), dataDir: options.dataDir, publicUrl: () => gatewayBase, ...options.longText });
+  const nlsGateway = await listen((req, res) => {
+    if (!longText.handle(req, res)) res.writeHead(404).end();
+  }, options.ports?.nlsGateway);
+  gatewayBase = `http://127.0.0.1:${nlsGateway.port}`;
   nlsGateway.server.on("upgrade", (req, socket, head) => {
     if (!gateway.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
@@ -106,7 +114,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     credentials,
     urls,
     oss: { store, faults, observers },
-    nls: { gateway, tokens },
+    nls: { gateway, tokens, longText },
     dashscope: { cosyvoice },
     dashscopeApiKey,
     engine,
@@ -117,6 +125,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       NLS_APPKEY: appKey,
       NLS_GATEWAY_URL: urls.nlsGateway,
       NLS_META_ENDPOINT: urls.nlsMeta,
+      NLS_LONG_TEXT_URL: `${gatewayBase}/rest/v1/tts/async`,
+      NLS_AUDIO_HOSTS: `127.0.0.1:${nlsGateway.port}`,
       OSS_BUCKET: buckets[0]!,
       OSS_ENDPOINT: urls.oss,
       OSS_PATH_STYLE: "true",
@@ -126,6 +136,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     async stop() {
       gateway.close();
       cosyvoice.close();
+      await longText.idle();
       await Promise.all([oss.close(), nlsMeta.close(), nlsGateway.close(), dashscope.close()]);
       if (ownsEngine) await engine.close();
     },

@@ -34,3 +34,21 @@ export function readWav(buf: Uint8Array): WavInfo | undefined {
 export function pcmDurationMs(bytes: number, sampleRate: number): number {
   return (bytes / 2 / sampleRate) * 1000;
 }
+
+/** A 44-byte header for 16-bit mono PCM of `dataBytes` bytes. */
+export function wavHeader(dataBytes: number, sampleRate: number): Buffer {
+  const h = Buffer.alloc(44);
+  h.write("RIFF", 0);
+  h.writeUInt32LE(36 + dataBytes, 4);
+  h.write("WAVEfmt ", 8);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(sampleRate, 24);
+  h.writeUInt32LE(sampleRate * 2, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write("data", 36);
+  h.writeUInt32LE(dataBytes, 40);
+  return h;
+}

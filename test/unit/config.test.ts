@@ -48,7 +48,11 @@ describe("parseConfig", () => {
 describe("nlsEndpoints", () => {
   it("chooses the regional public or internal gateway, or the override", () => {
     const base = parseConfig(valid);
-    expect(nlsEndpoints(base)).toEqual({ gateway: "wss://nls-gateway-cn-shanghai.aliyuncs.com/ws/v1", meta: "https://nls-meta.cn-shanghai.aliyuncs.com" });
+    expect(nlsEndpoints(base)).toEqual({
+      gateway: "wss://nls-gateway-cn-shanghai.aliyuncs.com/ws/v1",
+      meta: "https://nls-meta.cn-shanghai.aliyuncs.com",
+      longText: "https://nls-gateway-cn-shanghai.aliyuncs.com/rest/v1/tts/async",
+    });
     expect(nlsEndpoints({ ...base, NLS_NETWORK: "internal" }).gateway).toBe("ws://nls-gateway-cn-shanghai-internal.aliyuncs.com:80/ws/v1");
     expect(nlsEndpoints({ ...base, NLS_GATEWAY_URL: "ws://127.0.0.1:1/ws/v1" }).gateway).toBe("ws://127.0.0.1:1/ws/v1");
   });

@@ -1,0 +1,239 @@
+/**
+ * The NLS long-text REST emulator (`/rest/v1/tts/async`), faithful to seed 003: token and AppKey checked, the request
+ * validated (8/16 kHz, pcm/wav/mp3, at most 100,000 characters, notify_url required with enable_notify and naming a
+ * host, not an IP), QUEUEING → RUNNING → SUCCESS over configurable delays, real audio served by URL for the retention
+ * period, sentences with enable_subtitle, and the seed's callback body POSTed to notify_url.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, rm, stat, writeFile } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
+import { wavHeader } from "../../../lib/audio/wav.js";
+import { LONG_TEXT_LIMIT, LongTextRequestSchema, type Sentence } from "../../../lib/providers/nls/long-text.js";
+import { chunkText, countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../../lib/text/index.js";
+import { findNlsVoice } from "../../../lib/voices/index.js";
+import type { SpeechSource } from "../audio/engine.js";
+import { readBody, sendJson } from "../http-util.js";
+import type { TokenRegistry } from "./tokens.js";
+
+/** Fault knobs for reliability tests. */
+export class LongTextFaults {
+  /** The next tasks fail with these codes once they run. */
+  readonly failNext: Array<{ code: number; message: string }> = [];
+  /** Callbacks to swallow (count). */
+  dropCallbacks = 0;
+  /** Extra deliveries of each callback, sent at once. */
+  duplicateCallbacks = 0;
+  delayCallbackMs = 0;
+}
+
+interface Task {
+  readonly id: string;
+  readonly appKey: string;
+  state: "QUEUEING" | "RUNNING" | "SUCCESS" | "FAILED";
+  audioFile?: string;
+  audioAddress?: string;
+  sentences?: Sentence[];
+  failure?: { code: number; message: string };
+  finishedAt?: number;
+}
+
+export interface LongTextOptions {
+  readonly engine: SpeechSource;
+  readonly tokens: TokenRegistry;
+  readonly appKeys: ReadonlyMap<string, string>;
+  readonly dataDir: string;
+  /** Base URL audio is served from, e.g. http://127.0.0.1:9102 */
+  readonly publicUrl: () => string;
+  readonly queueMs?: number;
+  readonly runMs?: number;
+  readonly retentionMs?: number;
+  readonly now?: () => number;
+}
+
+const IP_HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])$/i;
+
+export class LongTextService {
+  readonly faults = new LongTextFaults();
+  readonly stats = { submitted: 0, callbacks: 0, audioDownloads: 0 };
+  readonly #tasks = new Map<string, Task>();
+  readonly #pending = new Set<Promise<void>>();
+
+  constructor(private readonly opts: LongTextOptions) {}
+
+  /** Handles the REST API and audio downloads; false when the path is not ours. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = new URL(req.url ?? "/", "http://local");
+    if (url.pathname === "/rest/v1/tts/async") {
+      void (req.method === "POST" ? this.#submit(req, res) : req.method === "GET" ? this.#get(url, res) : Promise.resolve(fail(res, 405, 40000000, "method not allowed")));
+      return true;
+    }
+    const audio = /^\/nls-audio\/([0-9a-f]{32})\.(pcm|wav|mp3)$/.exec(url.pathname);
+    if (audio) {
+      void this.#download(audio[1]!, req, res);
+      return true;
+    }
+    return false;
+  }
+
+  async #submit(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body: unknown;
+    try {
+      body = JSON.parse((await readBody(req, 2 * 1024 * 1024)).toString("utf8"));
+    } catch {
+      return fail(res, 400, 40000002, "Gateway:MESSAGE_INVALID:Request json illegal, failed to parse request.");
+    }
+    const header = (body as { header?: { appkey?: unknown; token?: unknown } })?.header;
+    const token = this.opts.tokens.check(String(header?.token ?? ""));
+    if (!token.ok) return fail(res, 400, 40000001, token.reason === "expired" ? `Meta:ACCESS_DENIED:The token '${String(header?.token)}' has expired!` : `Meta:ACCESS_DENIED:The token '${String(header?.token)}' is invalid!`);
+    const owner = this.opts.appKeys.get(String(header?.appkey ?? ""));
+    if (owner === undefined) return fail(res, 400, 40020105, "Meta:APPKEY_NOT_EXIST:Appkey not exist!");
+    if (owner !== token.token.userId) return fail(res, 400, 40020106, "Meta:APPKEY_UID_MISMATCH:Appkey and user mismatch!");
+    const parsed = LongTextRequestSchema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      return fail(res, 400, 40000003, `PARAMETER_INVALID:${issue.path.join(".")}: ${issue.message}`);
+    }
+    const { tts_request: tts, enable_notify: notify, notify_url: notifyUrl } = parsed.data.payload;
+    const voice = findNlsVoice(tts.voice);
+    if (!voice) return fail(res, 400, 41020001, "TTS:TtsClientError:[tts]Engine return error code: 418");
+    if (spokenText(tts.text).trim() === "") return fail(res, 400, 40010003, "Gateway:DIRECTIVE_INVALID:No text specified!");
+    if (countNlsChars(tts.text) > LONG_TEXT_LIMIT) return fail(res, 400, 40000003, `PARAMETER_INVALID:text is longer than ${LONG_TEXT_LIMIT} characters`);
+    if (looksLikeSsml(tts.text) && validateSsml(tts.text, { flavor: "nls", emotions: voice.emotions }).length > 0) return fail(res, 400, 41020001, "TTS:TtsClientError:[tts]Engine return error code: 413");
+    if (notify) {
+      if (!notifyUrl || !URL.canParse(notifyUrl)) return fail(res, 400, 40000003, "PARAMETER_INVALID:notify_url is required when enable_notify is true");
+      if (IP_HOST.test(new URL(notifyUrl).hostname)) return fail(res, 400, 40000003, "PARAMETER_INVALID:notify_url host must not be an IP address");
+    }
+    const task: Task = { id: randomBytes(16).toString("hex"), appKey: String(header?.appkey), state: "QUEUEING" };
+    this.#tasks.set(task.id, task);
+    this.stats.submitted++;
+    this.#track(this.#run(task, tts, notify ? notifyUrl : undefined));
+    sendJson(res, 200, { status: 200, error_code: 20000000, error_message: "SUCCESS", request_id: randomUUID().replace(/-/g, ""), data: { task_id: task.id } }, { "x-nls-requestid": task.id });
+  }
+
+  async #run(task: Task, tts: { voice: string; sample_rate: number; format: "pcm" | "wav" | "mp3"; text: string; volume?: number; speech_rate?: number; pitch_rate?: number; enable_subtitle?: boolean }, notifyUrl: string | undefined): Promise<void> {
+    await sleep(this.opts.queueMs ?? 50);
+    task.state = "RUNNING";
+    const injected = this.faults.failNext.shift();
+    if (injected) {
+      await sleep(this.opts.runMs ?? 50);
+      task.state = "FAILED";
+      task.failure = injected;
+      return this.#notify(task, notifyUrl);
+    }
+    const voice = findNlsVoice(tts.voice)!;
+    const pieces = chunkText(tts.text, { max: 300 });
+    const parts: Buffer[] = [];
+    const sentences: Sentence[] = [];
+    let offset = 0;
+    for (const piece of pieces) {
+      const r = await this.opts.engine.synthesize({
+        text: piece,
+        sampleRate: tts.sample_rate,
+        format: tts.format === "mp3" ? "mp3" : "pcm",
+        volume: tts.volume,
+        speechRate: tts.speech_rate,
+        pitchRate: tts.pitch_rate,
+        male: / male/i.test(voice.type),
+      });
+      parts.push(r.audio);
+      for (const s of r.sentences) sentences.push({ text: s.text, begin_time: s.begin_time + offset, end_time: s.end_time + offset });
+      offset += r.durationMs;
+    }
+    const pcmOrMp3 = Buffer.concat(parts);
+    const audio = tts.format === "wav" ? Buffer.concat([wavHeader(pcmOrMp3.length, tts.sample_rate), pcmOrMp3]) : pcmOrMp3;
+    await sleep(this.opts.runMs ?? 50);
+    await mkdir(join(this.opts.dataDir, "nls-audio"), { recursive: true });
+    task.audioFile = join(this.opts.dataDir, "nls-audio", `${task.id}.${tts.format}`);
+    await writeFile(task.audioFile, audio);
+    task.audioAddress = `${this.opts.publicUrl()}/nls-audio/${task.id}.${tts.format}`;
+    task.sentences = tts.enable_subtitle ? sentences : undefined;
+    task.state = "SUCCESS";
+    task.finishedAt = this.#now();
+    await this.#notify(task, notifyUrl);
+  }
+
+  async #notify(task: Task, notifyUrl: string | undefined): Promise<void> {
+    if (!notifyUrl) return;
+    if (this.faults.dropCallbacks > 0) {
+      this.faults.dropCallbacks--;
+      return;
+    }
+    if (this.faults.delayCallbackMs > 0) await sleep(this.faults.delayCallbackMs);
+    const code = task.failure?.code ?? 20000000;
+    const body = JSON.stringify({
+      data: { audio_address: task.audioAddress ?? null, task_id: task.id },
+      request_id: randomUUID().replace(/-/g, ""),
+      status: code,
+      error_code: code,
+      error_message: task.failure?.message ?? "SUCCESS",
+    });
+    const copies = 1 + this.faults.duplicateCallbacks;
+    await Promise.all(
+      Array.from({ length: copies }, async () => {
+        this.stats.callbacks++;
+        await fetch(notifyUrl, { method: "POST", headers: { "content-type": "application/json" }, body }).then((r) => r.arrayBuffer()).catch(() => undefined);
+      }),
+    );
+  }
+
+  async #get(url: URL, res: ServerResponse): Promise<void> {
+    const token = this.opts.tokens.check(url.searchParams.get("token") ?? "");
+    if (!token.ok) return fail(res, 400, 40000001, `Meta:ACCESS_DENIED:The token '${url.searchParams.get("token")}' is ${token.reason === "expired" ? "expired" : "invalid"}!`);
+    const task = this.#tasks.get(url.searchParams.get("task_id") ?? "");
+    if (!task || task.appKey !== url.searchParams.get("appkey")) return fail(res, 400, 40000003, "PARAMETER_INVALID:task_id not found");
+    const requestId = randomUUID().replace(/-/g, "");
+    if (task.state === "FAILED") return fail(res, 400, task.failure!.code, task.failure!.message, task.id);
+    if (task.state !== "SUCCESS") {
+      const [code, message] = task.state === "QUEUEING" ? [21050002, "QUEUEING"] : [21050001, "RUNNING"];
+      return sendJson(res, 200, { status: 200, error_code: code, error_message: message, request_id: requestId, data: { task_id: task.id, audio_address: null, notify_custom: null } });
+    }
+    const data = { ...(task.sentences ? { sentences: task.sentences.map((s) => ({ text: s.text, begin_time: String(s.begin_time), end_time: String(s.end_time) })) } : {}), task_id: task.id, audio_address: task.audioAddress, notify_custom: "" };
+    sendJson(res, 200, { status: 200, error_code: 20000000, error_message: "SUCCESS", request_id: requestId, data });
+  }
+
+  async #download(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const task = this.#tasks.get(id);
+    const expired = task?.finishedAt !== undefined && this.#now() - task.finishedAt > (this.opts.retentionMs ?? 7 * 24 * 3600_000);
+    if (!task?.audioFile || expired) {
+      if (expired && task?.audioFile) await rm(task.audioFile, { force: true });
+      res.writeHead(404, { "content-type": "application/xml" }).end("<Error><Code>NoSuchKey</Code></Error>");
+      return;
+    }
+    this.stats.audioDownloads++;
+    const { size } = await stat(task.audioFile);
+    const type = task.audioFile.endsWith(".mp3") ? "audio/mpeg" : task.audioFile.endsWith(".wav") ? "audio/wav" : "application/octet-stream";
+    res.writeHead(200, { "content-type": type, "content-length": size });
+    if (req.method === "HEAD") return void res.end();
+    createReadStream(task.audioFile).pipe(res);
+  }
+
+  /** Fault knob: make a finished task's audio older than the retention period. */
+  age(taskId: string, ms: number): void {
+    const task = this.#tasks.get(taskId);
+    if (task?.finishedAt !== undefined) task.finishedAt -= ms;
+  }
+
+  #track(p: Promise<void>): void {
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+  }
+
+  /** Waits for tasks and callbacks under way (tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+  }
+
+  #now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+}
+
+function fail(res: ServerResponse, status: number, code: number, message: string, taskId?: string): void {
+  sendJson(res, status, { error_message: message, error_code: code, request_id: randomUUID().replace(/-/g, ""), url: "/rest/v1/tts/async", status, ...(taskId ? { data: { task_id: taskId } } : {}) });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,236 @@
+/**
+ * NLS long-text synthesis over REST (seed 003): POST a task to `/rest/v1/tts/async`, then learn its result by GET
+ * (or from the notify_url callback, which is only a hint). Up to 100,000 characters, 8 or 16 kHz, pcm/wav/mp3,
+ * sentence timestamps with `enable_subtitle`; audio kept 7 days, completion promised within 3 hours.
+ */
+import { request as undiciRequest, type Dispatcher } from "undici";
+import { z } from "zod";
+import { InputError, NLS_STATUS, ProviderError } from "../../errors.js";
+import { withRetry } from "../../retry.js";
+import { assertValidSsml, countNlsChars, escapeXml, spokenText } from "../../text/index.js";
+import { parseInput } from "../../validation.js";
+import { validateVoiceRequest } from "../../voices/index.js";
+import type { TokenSource } from "./token.js";
+
+export const LONG_TEXT_LIMIT = 100_000;
+/** Seed 003: results within 3 hours, audio kept 7 days. */
+export const LONG_TEXT_DEADLINE_MS = 3 * 3600_000;
+export const LONG_TEXT_RETENTION_MS = 7 * 24 * 3600_000;
+
+/**
+ * The POST body, exactly as seed 003 shows it.
+ * @example {"payload":{"tts_request":{"voice":"xiaoyun","sample_rate":16000,"format":"wav","text":"今天天气好晴朗","enable_subtitle":true},"enable_notify":false},"context":{"device_id":"my_device_id"},"header":{"appkey":"yourAppkey","token":"yourToken"}}
+ */
+export const LongTextRequestSchema = z.object({
+  payload: z.object({
+    tts_request: z.object({
+      voice: z.string().min(1),
+      sample_rate: z.union([z.literal(8000), z.literal(16000)]),
+      format: z.enum(["pcm", "wav", "mp3"]),
+      text: z.string().min(1),
+      volume: z.number().int().min(0).max(100).optional(),
+      speech_rate: z.number().int().min(-500).max(500).optional(),
+      pitch_rate: z.number().int().min(-500).max(500).optional(),
+      enable_subtitle: z.boolean().optional(),
+    }),
+    enable_notify: z.boolean(),
+    notify_url: z.string().optional(),
+  }),
+  context: z.record(z.string(), z.unknown()).optional(),
+  header: z.object({ appkey: z.string().min(1), token: z.string().min(1) }),
+});
+export type LongTextRequest = z.infer<typeof LongTextRequestSchema>;
+
+export const SentenceSchema = z.object({ text: z.string(), begin_time: z.coerce.number(), end_time: z.coerce.number() });
+export type Sentence = z.infer<typeof SentenceSchema>;
+
+/**
+ * POST and GET responses (seed 003); sentence times arrive as strings.
+ * @example {"status":200,"error_code":20000000,"error_message":"SUCCESS","request_id":"c541…","data":{"sentences":[{"text":"…","begin_time":"0","end_time":"2239"}],"task_id":"f4e9…","audio_address":"http://…","notify_custom":""}}
+ */
+export const LongTextResponseSchema = z.object({
+  status: z.number(),
+  error_code: z.number(),
+  error_message: z.string(),
+  request_id: z.string().optional(),
+  url: z.string().optional(),
+  data: z
+    .object({
+      task_id: z.string(),
+      audio_address: z.string().nullable().optional(),
+      notify_custom: z.string().nullable().optional(),
+      sentences: z.array(SentenceSchema).nullable().optional(),
+    })
+    .optional(),
+});
+export type LongTextResponse = z.infer<typeof LongTextResponseSchema>;
+
+/**
+ * The notify_url callback body (seed 003). A hint that a task ended: the audio URL is always taken from a GET.
+ * @example {"data":{"audio_address":"http://nls-cloud-cn-shanghai.oss-cn-shanghai.aliyuncs.com/…wav","task_id":"e3a0…"},"request_id":"edc6…","status":20000000,"error_code":20000000,"error_message":"SUCCESS"}
+ */
+export const LongTextCallbackSchema = z.object({
+  data: z.object({ task_id: z.string(), audio_address: z.string().nullable().optional() }).passthrough(),
+  request_id: z.string().optional(),
+  status: z.number(),
+  error_code: z.number(),
+  error_message: z.string(),
+});
+export type LongTextCallback = z.infer<typeof LongTextCallbackSchema>;
+
+export const LongTextInputSchema = z
+  .object({
+    text: z.string().optional(),
+    ssml: z.string().optional(),
+    voice: z.string().default("xiaoyun"),
+    format: z.enum(["pcm", "wav", "mp3"]).default("mp3"),
+    sampleRate: z.union([z.literal(8000), z.literal(16000)], { error: "must be 8000 or 16000 for long-text synthesis (seed 003)" }).default(16000),
+    volume: z.number().int().min(0).max(100).default(50),
+    speechRate: z.number().int().min(-500).max(500).default(0),
+    pitchRate: z.number().int().min(-500).max(500).default(0),
+    enableSubtitle: z.boolean().default(false),
+  })
+  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), { message: "give exactly one of text or ssml", path: ["text"] });
+export type LongTextInput = z.input<typeof LongTextInputSchema>;
+
+export type LongTextStatus =
+  | { readonly state: "queued" | "running"; readonly taskId: string }
+  | { readonly state: "success"; readonly taskId: string; readonly audioAddress: string; readonly sentences: Sentence[] };
+
+export interface NlsLongTextOptions {
+  /** https://nls-gateway-cn-shanghai.aliyuncs.com/rest/v1/tts/async */
+  readonly url: string;
+  readonly appKey: string;
+  readonly tokens: TokenSource;
+  readonly dispatcher?: Dispatcher;
+  readonly timeoutMs?: number;
+  readonly retry?: { attempts?: number; baseMs?: number };
+}
+
+const IP_HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])$/i;
+
+export class NlsLongTextClient {
+  constructor(private readonly opts: NlsLongTextOptions) {}
+
+  /** Validates and builds `tts_request`; throws InputError naming the field and the limit. No I/O. */
+  prepare(input: LongTextInput): LongTextRequest["payload"]["tts_request"] {
+    const req = parseInput(LongTextInputSchema, input);
+    const voice = validateVoiceRequest({ voice: req.voice, sampleRate: req.sampleRate, mode: "long", enableSubtitle: req.enableSubtitle });
+    const field = req.ssml !== undefined ? "ssml" : "text";
+    // As on the WebSocket path: plain text with markup characters is spoken, never read as SSML.
+    const text = req.ssml ?? (/[<&>]/.test(req.text!) ? `<speak>${escapeXml(req.text!)}</speak>` : req.text!);
+    if (spokenText(text).trim() === "") throw new InputError(field, "must contain text to speak", { code: "EmptyText" });
+    const count = countNlsChars(text);
+    if (count > LONG_TEXT_LIMIT) {
+      throw new InputError(field, `is ${count} characters; NLS long-text synthesis takes at most ${LONG_TEXT_LIMIT} (seed 003)`, { limit: LONG_TEXT_LIMIT, actual: count, statusCode: 413, code: "TextTooLong" });
+    }
+    if (req.ssml !== undefined) assertValidSsml(req.ssml, { flavor: "nls", emotions: voice.emotions, sampleRate: req.sampleRate }, "ssml");
+    return { voice: req.voice, sample_rate: req.sampleRate, format: req.format, text, volume: req.volume, speech_rate: req.speechRate, pitch_rate: req.pitchRate, enable_subtitle: req.enableSubtitle };
+  }
+
+  /** Submits a task; `notifyUrl` (optional) must name a host, not an IP address (seed 003). */
+  async submit(input: LongTextInput, opts: { notifyUrl?: string; context?: Record<string, unknown> } = {}): Promise<{ taskId: string; requestId?: string }> {
+    const ttsRequest = this.prepare(input);
+    if (opts.notifyUrl !== undefined) {
+      const url = URL.canParse(opts.notifyUrl) ? new URL(opts.notifyUrl) : undefined;
+      if (!url || !/^https?:$/.test(url.protocol)) throw new InputError("notifyUrl", "must be an http or https URL");
+      if (IP_HOST.test(url.hostname)) throw new InputError("notifyUrl", `must use a host name, not the IP address ${url.hostname} (seed 003)`);
+    }
+    const response = await this.#call(async (token) => {
+      const body: LongTextRequest = {
+        payload: { tts_request: ttsRequest, enable_notify: opts.notifyUrl !== undefined, ...(opts.notifyUrl ? { notify_url: opts.notifyUrl } : {}) },
+        context: opts.context ?? {},
+        header: { appkey: this.opts.appKey, token },
+      };
+      return this.#http("POST", this.opts.url, JSON.stringify(body));
+    });
+    if (!response.data?.task_id) throw new ProviderError({ provider: "nls", code: "InvalidResponse", upstreamMessage: "long-text POST answered without data.task_id", retryable: true });
+    return { taskId: response.data.task_id, requestId: response.request_id };
+  }
+
+  /** The task's state as the provider reports it now; a failed task throws its ProviderError. */
+  async status(taskId: string): Promise<LongTextStatus> {
+    const response = await this.#call((token) => {
+      const url = new URL(this.opts.url);
+      url.searchParams.set("appkey", this.opts.appKey);
+      url.searchParams.set("task_id", taskId);
+      url.searchParams.set("token", token);
+      return this.#http("GET", url.toString());
+    });
+    const state = stateOf(response);
+    if (state !== "success") return { state, taskId };
+    const audioAddress = response.data?.audio_address;
+    if (!audioAddress) return { state: "running", taskId };
+    return { state: "success", taskId, audioAddress, sentences: response.data?.sentences ?? [] };
+  }
+
+  /** Parses a callback body (a hint only); throws InputError when it is not one. */
+  parseCallback(body: unknown): LongTextCallback {
+    return parseInput(LongTextCallbackSchema, body, "callback");
+  }
+
+  /** One request with retries of transient failures and one token refresh. */
+  async #call(send: (token: string) => Promise<LongTextResponse>): Promise<LongTextResponse> {
+    let refreshed = false;
+    return withRetry(
+      async () => {
+        const token = await this.opts.tokens.token();
+        const response = await send(token);
+        const error = errorOf(response);
+        if (!error) return response;
+        if (error.needsNewToken && !refreshed) {
+          refreshed = true;
+          this.opts.tokens.invalidate(token);
+          throw new ProviderError({ provider: "nls", code: error.providerCode, upstreamMessage: error.upstreamMessage, retryable: true });
+        }
+        throw error;
+      },
+      { attempts: this.opts.retry?.attempts ?? 4, baseMs: this.opts.retry?.baseMs ?? 300 },
+    );
+  }
+
+  async #http(method: "GET" | "POST", url: string, body?: string): Promise<LongTextResponse> {
+    let res;
+    try {
+      res = await undiciRequest(url, {
+        method,
+        body,
+        headers: body ? { "content-type": "application/json" } : {},
+        dispatcher: this.opts.dispatcher,
+        headersTimeout: this.opts.timeoutMs ?? 15_000,
+        bodyTimeout: this.opts.timeoutMs ?? 15_000,
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? "NetworkError";
+      throw new ProviderError({ provider: "nls", code, upstreamMessage: `long-text ${method} failed: ${code}`, retryable: true, cause: error });
+    }
+    const text = await res.body.text();
+    const parsed = LongTextResponseSchema.safeParse(safeJson(text));
+    if (!parsed.success) {
+      throw new ProviderError({ provider: "nls", code: `HTTP${res.statusCode}`, upstreamMessage: `long-text ${method} answered HTTP ${res.statusCode} without a valid body`, retryable: res.statusCode >= 500 || res.statusCode === 429 });
+    }
+    return parsed.data;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** RUNNING and QUEUEING are states, by code (21050001/2) or, as the seed's own sample has it, by message. */
+function stateOf(response: LongTextResponse): "queued" | "running" | "success" {
+  if (response.error_code === 21050002 || response.error_message === "QUEUEING") return "queued";
+  if (response.error_code === 21050001 || response.error_message === "RUNNING") return "running";
+  return "success";
+}
+
+function errorOf(response: LongTextResponse): ProviderError | undefined {
+  const entry = NLS_STATUS[String(response.error_code)];
+  if (entry && entry.kind !== "error") return undefined;
+  if (!entry && response.status === 200 && response.error_code < 40000000) return undefined;
+  return new ProviderError({ provider: "nls", code: response.error_code, upstreamMessage: response.error_message, taskId: response.data?.task_id });
+}
