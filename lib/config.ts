@@ -81,17 +81,37 @@ export const ConfigSchema = z.object({
     .transform((v) => v !== "false" && v !== "0"),
   TTS_CACHE_PREFIX: prefix("cache/"),
 
+  /** Where job records live; must not overlap the input or output prefix. */
+  JOBS_PREFIX: prefix("jobs/"),
+  /** HMAC key for provider callback URLs (>= 32 characters); the job functions refuse to start without it. */
+  CALLBACK_SECRET: z.string().min(32, "at least 32 characters (HMAC key for callback URLs)").optional(),
+  /** Public base URL of the callback function (a host name: NLS refuses IP addresses); without it jobs are polled. */
+  CALLBACK_BASE_URL: optionalUrl("the callback function's public base URL"),
+
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** The prefixes must be disjoint, or outputs could retrigger the input pipeline and records mix with audio. */
+function checkPrefixes(cfg: Config): string[] {
+  const named = [["OSS_INPUT_PREFIX", cfg.OSS_INPUT_PREFIX], ["OSS_OUTPUT_PREFIX", cfg.OSS_OUTPUT_PREFIX], ["JOBS_PREFIX", cfg.JOBS_PREFIX], ["TTS_CACHE_PREFIX", cfg.TTS_CACHE_PREFIX]] as const;
+  const issues: string[] = [];
+  for (const [a, pa] of named)
+    for (const [b, pb] of named) if (a < b && (pa.startsWith(pb) || pb.startsWith(pa))) issues.push(`${a} and ${b}: invalid; expected prefixes that do not overlap ("${pa}", "${pb}")`);
+  return issues;
+}
 
 /** Parses an environment; throws ConfigError naming every bad variable. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
   // An empty variable means "not set": s.yaml renders ${env('X', '')} as "" for an optional secret.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const result = ConfigSchema.safeParse(present);
-  if (result.success) return result.data;
+  if (result.success) {
+    const overlaps = checkPrefixes(result.data);
+    if (overlaps.length > 0) throw new ConfigError(overlaps);
+    return result.data;
+  }
   const issues = result.error.issues.map((issue) => {
     const name = issue.path.join(".");
     return `${name}: ${present[name] === undefined ? "missing" : "invalid"}; expected ${issue.message}`;

@@ -35,6 +35,10 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ ...valid, NLS_APPKEY: "" })).toThrow(/NLS_APPKEY: missing/);
   });
 
+  it("refuses overlapping prefixes, so outputs can never retrigger the input pipeline", () => {
+    expect(() => parseConfig({ ...valid, OSS_INPUT_PREFIX: "books/", OSS_OUTPUT_PREFIX: "books/audio/" })).toThrow(/OSS_INPUT_PREFIX and OSS_OUTPUT_PREFIX: invalid/);
+  });
+
   it("never echoes a secret value in its message", () => {
     expect(() => parseConfig({ ...valid, ALIBABA_CLOUD_ACCESS_KEY_SECRET: "", NLS_APPKEY: "" })).toThrow(ConfigError);
     try {

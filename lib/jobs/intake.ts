@@ -1,0 +1,156 @@
+/**
+ * Turning requests and uploaded files into jobs: the HTTP body (`POST /v1/jobs`), an OSS object (upload trigger),
+ * their idempotency keys, output keys and per-file options; and the job as the API shows it.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { InputError } from "../errors.js";
+import type { OssStorage } from "../storage/oss.js";
+import { decodeUtf8, looksLikeSsml } from "../text/index.js";
+import { parseInput } from "../validation.js";
+import { type Job, type JobOptions, JobOptionsSchema } from "./schema.js";
+import type { JobService, NewJob } from "./service.js";
+
+/** Seed 003 allows 100,000 characters; in UTF-8 that is at most 400,000 bytes, plus room for SSML markup. */
+export const MAX_INPUT_BYTES = 2 * 1024 * 1024;
+
+const OptionFields = JobOptionsSchema.shape;
+
+/**
+ * @example {"text":"第一章……","voice":"siqi","format":"mp3","sampleRate":16000,"subtitles":["srt","vtt"],"output":{"key":"output/book/ch1.mp3"}}
+ */
+export const JobRequestSchema = z
+  .object({
+    text: z.string().optional(),
+    ssml: z.string().optional(),
+    input: z.object({ key: z.string().min(1) }).strict().optional(),
+    output: z.object({ key: z.string().min(1) }).strict().optional(),
+    ...OptionFields,
+  })
+  .strict()
+  .refine((v) => [v.text, v.ssml, v.input].filter((x) => x !== undefined).length === 1, { message: "give exactly one of text, ssml or input", path: ["text"] });
+export type JobRequest = z.infer<typeof JobRequestSchema>;
+
+const hash = (s: string): string => createHash("sha256").update(s).digest("hex");
+
+/** A key we may write: under the output prefix, without `..`, not absolute. */
+export function checkOutputKey(key: string, outputPrefix: string, field = "output.key"): string {
+  if (key.startsWith("/") || key.split("/").includes("..") || /[\u0000-\u001f]/.test(key)) throw new InputError(field, "must be a relative object key without '..' or control characters");
+  if (!key.startsWith(outputPrefix)) throw new InputError(field, `must be under the output prefix "${outputPrefix}" (so outputs can never retrigger the input pipeline)`);
+  if (Buffer.byteLength(key) > 1000) throw new InputError(field, "is longer than OSS allows (1023 bytes with the extension)", { limit: 1000 });
+  return key;
+}
+
+/** Reads and decodes an input object: refuses oversized, non-UTF-8 and empty files with the reason. */
+export async function readInputText(storage: OssStorage, key: string, field = "input.key"): Promise<{ text: string; etag: string }> {
+  const head = await storage.head(key);
+  if (!head) throw new InputError(field, `object ${key} does not exist`, { statusCode: 404, code: "NotFound" });
+  if (head.size > MAX_INPUT_BYTES) throw new InputError(field, `is ${head.size} bytes; at most ${MAX_INPUT_BYTES} are read (100,000 characters)`, { limit: MAX_INPUT_BYTES, actual: head.size, statusCode: 413, code: "TextTooLong" });
+  const bytes = (await storage.get(key)) ?? Buffer.alloc(0);
+  const text = decodeUtf8(bytes, field);
+  if (text.trim() === "") throw new InputError(field, "is empty; there is nothing to synthesize", { code: "EmptyText" });
+  return { text, etag: head.etag };
+}
+
+export async function jobFromRequest(body: unknown, idempotencyHeader: string | null, ctx: { storage: OssStorage; service: JobService; outputPrefix: string }): Promise<NewJob> {
+  const req = parseInput(JobRequestSchema, body);
+  const options = parseInput(JobOptionsSchema, pickOptions(req));
+  if (idempotencyHeader !== null && !/^[\x21-\x7e]{1,128}$/.test(idempotencyHeader)) throw new InputError("Idempotency-Key", "must be 1-128 printable ASCII characters");
+  let text: string;
+  let source: Job["source"] = { kind: "inline" };
+  if (req.input) {
+    const read = await readInputText(ctx.storage, req.input.key);
+    text = read.text;
+    source = { kind: "oss", bucket: ctx.storage.bucket, key: req.input.key, etag: read.etag };
+  } else {
+    text = (req.text ?? req.ssml)!;
+  }
+  const ssml = req.ssml !== undefined || (req.input !== undefined && req.input.key.endsWith(".ssml") && looksLikeSsml(text));
+  // Without a header, identical content is one job: a client retrying a timed-out POST does not pay twice.
+  const idempotencyKey = idempotencyHeader !== null ? `http:${idempotencyHeader}` : `content:${hash(JSON.stringify([text, ssml, options, req.output?.key ?? null]))}`;
+  const audioKey = req.output ? checkOutputKey(req.output.key, ctx.outputPrefix) : `${ctx.outputPrefix}jobs/${hash(idempotencyKey).slice(0, 24)}.${options.format}`;
+  return { text, ssml, options, audioKey, idempotencyKey, source };
+}
+
+function pickOptions(req: JobRequest): Record<string, unknown> {
+  const { text: _t, ssml: _s, input: _i, output: _o, ...options } = req;
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+}
+
+/** Options for an uploaded file: a sibling `<name>.json`, else the object's metadata (x-oss-meta-voice, …). */
+export async function optionsForObject(storage: OssStorage, key: string): Promise<JobOptions> {
+  const sibling = key.replace(/\.(txt|ssml)$/, ".json");
+  const json = await storage.get(sibling);
+  if (json) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json.toString("utf8"));
+    } catch {
+      throw new InputError(sibling, "is not valid JSON");
+    }
+    return parseInput(JobOptionsSchema, parsed, sibling);
+  }
+  const meta = (await storage.head(key))?.meta ?? {};
+  const fromMeta: Record<string, unknown> = {};
+  const number = (v: string | undefined): number | undefined => (v !== undefined && /^-?\d+$/.test(v) ? Number(v) : undefined);
+  if (meta.voice) fromMeta.voice = meta.voice;
+  if (meta.format) fromMeta.format = meta.format;
+  for (const [m, f] of [["sample-rate", "sampleRate"], ["volume", "volume"], ["speech-rate", "speechRate"], ["pitch-rate", "pitchRate"]] as const) {
+    const n = number(meta[m]);
+    if (n !== undefined) fromMeta[f] = n;
+  }
+  if (meta.subtitles !== undefined) fromMeta.subtitles = meta.subtitles.split(",").map((s) => s.trim()).filter(Boolean);
+  return parseInput(JobOptionsSchema, fromMeta, "x-oss-meta");
+}
+
+/** `input/a/b.txt` → `output/a/b.mp3`: the same relative path, the format's extension. */
+export function outputKeyFor(inputKey: string, inputPrefix: string, outputPrefix: string, format: string): string {
+  return `${outputPrefix}${inputKey.slice(inputPrefix.length).replace(/\.(txt|ssml)$/, "")}.${format}`;
+}
+
+/** An uploaded `.txt`/`.ssml` becomes a job (once per bucket + key + ETag), or a failed job naming what was wrong. */
+export async function jobFromObject(key: string, etag: string, ctx: { storage: OssStorage; service: JobService; inputPrefix: string; outputPrefix: string }): Promise<Job> {
+  const idempotencyKey = `oss:${ctx.storage.bucket}/${key}@${etag}`;
+  const source: Job["source"] = { kind: "oss", bucket: ctx.storage.bucket, key, etag };
+  let options: JobOptions = parseInput(JobOptionsSchema, {});
+  try {
+    options = await optionsForObject(ctx.storage, key);
+    const { text } = await readInputText(ctx.storage, key, key);
+    const ssml = key.endsWith(".ssml");
+    const audioKey = outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format);
+    return (await ctx.service.create({ text, ssml, options, audioKey, idempotencyKey, source })).job;
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    return ctx.service.createFailed({ options, audioKey: outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format), idempotencyKey, source, code: error.code, reason: error.message });
+  }
+}
+
+/** The job as `GET /v1/jobs/{id}` shows it: state, and output keys with signed URLs once done. */
+export function jobView(job: Job, storage: OssStorage, urlTtlSeconds = 3600): Record<string, unknown> {
+  const outputs =
+    job.state === "done"
+      ? Object.fromEntries(
+          (
+            [
+              ["audio", job.output.audioKey],
+              ["srt", job.output.srtKey],
+              ["vtt", job.output.vttKey],
+            ] as const
+          )
+            .filter(([, k]) => k)
+            .map(([name, key]) => [name, { key, url: storage.signedUrl(key!, { expiresSeconds: urlTtlSeconds }) }]),
+        )
+      : undefined;
+  return {
+    id: job.id,
+    state: job.state,
+    provider: job.provider,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+    characters: job.characters,
+    options: job.options,
+    output: job.output,
+    ...(outputs ? { outputs, size: job.result?.size } : {}),
+    ...(job.failure ? { failure: job.failure } : {}),
+  };
+}

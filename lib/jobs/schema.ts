@@ -1,0 +1,74 @@
+/**
+ * The job record: one long-text synthesis from input to stored audio and subtitles.
+ * States: queued → submitted → synthesized → stored → done, or failed with a reason from any state before done.
+ */
+import { z } from "zod";
+import { SentenceSchema } from "../providers/nls/long-text.js";
+
+export const JobStateSchema = z.enum(["queued", "submitted", "synthesized", "stored", "done", "failed"]);
+export type JobState = z.infer<typeof JobStateSchema>;
+
+/** The options a job is synthesized with (seed 003's tts_request, camelCase). */
+export const JobOptionsSchema = z
+  .object({
+    voice: z.string().default("xiaoyun"),
+    format: z.enum(["mp3", "wav", "pcm"]).default("mp3"),
+    sampleRate: z.union([z.literal(8000), z.literal(16000)], { error: "must be 8000 or 16000 for long-text synthesis (seed 003)" }).default(16000),
+    volume: z.number().int().min(0).max(100).default(50),
+    speechRate: z.number().int().min(-500).max(500).default(0),
+    pitchRate: z.number().int().min(-500).max(500).default(0),
+    subtitles: z.array(z.enum(["srt", "vtt"])).max(2).default(["srt", "vtt"]),
+  })
+  .strict();
+export type JobOptions = z.infer<typeof JobOptionsSchema>;
+
+/** Where the text came from; the decoded text itself is always kept beside the record. */
+export const JobSourceSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("inline") }),
+  /** An object in the bucket (OSS upload trigger or `input` in the request). */
+  z.object({ kind: z.literal("oss"), bucket: z.string(), key: z.string(), etag: z.string() }),
+]);
+
+export const JobSchema = z.object({
+  id: z.string().regex(/^[0-9a-z-]{8,64}$/),
+  state: JobStateSchema,
+  provider: z.literal("nls"),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  idempotencyKey: z.string(),
+  source: JobSourceSchema,
+  ssml: z.boolean(),
+  characters: z.number().int(),
+  options: JobOptionsSchema,
+  output: z.object({ audioKey: z.string(), srtKey: z.string().optional(), vttKey: z.string().optional() }),
+  task: z
+    .object({
+      id: z.string(),
+      submittedAt: z.string(),
+      checkedAt: z.string().optional(),
+      audioAddress: z.string().optional(),
+      finishedAt: z.string().optional(),
+      sentences: z.array(SentenceSchema).optional(),
+    })
+    .optional(),
+  result: z.object({ size: z.number().int(), storedAt: z.string() }).optional(),
+  failure: z.object({ code: z.string(), reason: z.string(), at: z.string() }).optional(),
+});
+export type Job = z.infer<typeof JobSchema>;
+
+const NEXT: Readonly<Record<JobState, readonly JobState[]>> = {
+  queued: ["submitted", "failed"],
+  submitted: ["synthesized", "failed"],
+  synthesized: ["stored", "failed"],
+  stored: ["done", "failed"],
+  done: [],
+  failed: [],
+};
+
+export const isTerminal = (state: JobState): boolean => state === "done" || state === "failed";
+
+/** The next record, or undefined when the move is not allowed from the current state (a stale or repeated event). */
+export function advance(job: Job, to: JobState, patch: Partial<Job>, now: Date): Job | undefined {
+  if (!NEXT[job.state].includes(to)) return undefined;
+  return { ...job, ...patch, state: to, updatedAt: now.toISOString() };
+}

@@ -1,0 +1,225 @@
+/**
+ * Long-text jobs: create (once per idempotency key), submit to NLS, follow the task (callback hint or polling), hand
+ * off to `store`, and recover whatever a lost callback, a crashed function or a failed write left behind.
+ * Every step re-reads the record and is safe to repeat; once-only steps are elected in OSS.
+ */
+import { randomUUID } from "node:crypto";
+import { AppError, AuthError, InputError, ProviderError } from "../errors.js";
+import type { Invoker } from "../invoke.js";
+import type { Logger } from "../log.js";
+import { LONG_TEXT_DEADLINE_MS, LONG_TEXT_RETENTION_MS, type NlsLongTextClient } from "../providers/nls/long-text.js";
+import type { OssStorage } from "../storage/oss.js";
+import { callbackUrl, verifyJobId } from "./callback-signature.js";
+import { type Job, type JobOptions, advance, isTerminal } from "./schema.js";
+import type { JobStore } from "./store.js";
+
+export interface JobServiceDeps {
+  readonly jobs: JobStore;
+  readonly storage: OssStorage;
+  readonly longText: NlsLongTextClient;
+  readonly invoker: Invoker;
+  readonly log: Logger;
+  readonly callbackSecret: string;
+  /** Public base URL of the callback function; without it jobs are followed by polling alone. */
+  readonly callbackBaseUrl?: string;
+  readonly outputPrefix: string;
+  readonly now?: () => Date;
+  readonly newId?: () => string;
+  /** How long a step may sit before `reconcile` re-drives it. */
+  readonly staleAfterMs?: number;
+}
+
+export interface NewJob {
+  readonly text: string;
+  readonly ssml: boolean;
+  readonly options: JobOptions;
+  readonly audioKey: string;
+  readonly idempotencyKey: string;
+  readonly source: Job["source"];
+}
+
+export class JobService {
+  constructor(private readonly deps: JobServiceDeps) {}
+
+  #now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  /** Output keys for an audio key: the subtitles sit beside the audio with the same base name. */
+  outputFor(audioKey: string, options: JobOptions): Job["output"] {
+    const base = audioKey.replace(/\.[^./]+$/, "");
+    return { audioKey, ...(options.subtitles.includes("srt") ? { srtKey: `${base}.srt` } : {}), ...(options.subtitles.includes("vtt") ? { vttKey: `${base}.vtt` } : {}) };
+  }
+
+  /**
+   * Creates and submits a job, or returns the job that already holds this idempotency key.
+   * Input is validated (by the provider's own rules) before anything is written.
+   */
+  async create(input: NewJob): Promise<{ job: Job; created: boolean }> {
+    const textField = input.ssml ? "ssml" : "text";
+    const tts = this.deps.longText.prepare({ [textField]: input.text, ...input.options, enableSubtitle: input.options.subtitles.length > 0 });
+    const id = await this.deps.jobs.claim(input.idempotencyKey, this.deps.newId?.() ?? randomUUID());
+    const existing = await this.deps.jobs.get(id);
+    if (existing) return { job: existing, created: false };
+    // Here either this call won the key, or an earlier one won it and crashed before writing the record: adopt it.
+    await this.deps.storage.put(this.deps.jobs.textKey(id), input.text, { contentType: "text/plain; charset=utf-8" });
+    const now = this.#now().toISOString();
+    const job: Job = {
+      id,
+      state: "queued",
+      provider: "nls",
+      createdAt: now,
+      updatedAt: now,
+      idempotencyKey: input.idempotencyKey,
+      source: input.source,
+      ssml: input.ssml,
+      characters: Array.from(tts.text).length,
+      options: input.options,
+      output: this.outputFor(input.audioKey, input.options),
+    };
+    await this.deps.jobs.put(job);
+    return { job: await this.submit(job), created: true };
+  }
+
+  /** Records a job that cannot run (bad file, bad options) as failed, so the failure is visible and final. */
+  async createFailed(input: Omit<NewJob, "text" | "ssml"> & { reason: string; code: string }): Promise<Job> {
+    const id = await this.deps.jobs.claim(input.idempotencyKey, this.deps.newId?.() ?? randomUUID());
+    const existing = await this.deps.jobs.get(id);
+    if (existing) return existing;
+    const now = this.#now().toISOString();
+    const job: Job = {
+      id,
+      state: "failed",
+      provider: "nls",
+      createdAt: now,
+      updatedAt: now,
+      idempotencyKey: input.idempotencyKey,
+      source: input.source,
+      ssml: false,
+      characters: 0,
+      options: input.options,
+      output: this.outputFor(input.audioKey, input.options),
+      failure: { code: input.code, reason: input.reason, at: now },
+    };
+    await this.deps.jobs.put(job);
+    return job;
+  }
+
+  /** Submits a queued job; a terminal provider error fails it, a transient one leaves it queued for `reconcile`. */
+  async submit(job: Job): Promise<Job> {
+    if (job.state !== "queued") return job;
+    const text = (await this.deps.storage.get(this.deps.jobs.textKey(job.id)))?.toString("utf8");
+    if (text === undefined) return this.fail(job, "InputMissing", "the job's text is missing from OSS");
+    const log = this.deps.log.child({ jobId: job.id });
+    try {
+      const { taskId } = await this.deps.longText.submit(
+        { [job.ssml ? "ssml" : "text"]: text, ...job.options, enableSubtitle: job.options.subtitles.length > 0 },
+        { notifyUrl: this.deps.callbackBaseUrl ? callbackUrl(this.deps.callbackBaseUrl, this.deps.callbackSecret, job.id) : undefined, context: { job_id: job.id } },
+      );
+      const latest = (await this.deps.jobs.get(job.id)) ?? job;
+      const next = advance(latest, "submitted", { task: { id: taskId, submittedAt: this.#now().toISOString() } }, this.#now());
+      if (!next) return latest;
+      await this.deps.jobs.put(next);
+      log.info("job submitted", { taskId, characters: job.characters });
+      return next;
+    } catch (error) {
+      if (error instanceof ProviderError && error.retryable) {
+        log.warn("submission failed; reconcile will retry", { error });
+        return job;
+      }
+      if (error instanceof ProviderError || error instanceof InputError) return this.fail(job, codeOf(error), reasonOf(error));
+      throw error;
+    }
+  }
+
+  /** A provider callback: authenticated by the URL's HMAC, then only a reason to ask the provider itself. */
+  async onCallback(jobId: string, signature: string | null): Promise<Job> {
+    if (!verifyJobId(this.deps.callbackSecret, jobId, signature)) throw new AuthError("invalid callback signature");
+    const job = await this.deps.jobs.get(jobId);
+    if (!job) throw new InputError("jobId", `no job ${jobId}`, { statusCode: 404, code: "NotFound" });
+    return this.check(job, { force: false });
+  }
+
+  /**
+   * Asks the provider about a submitted job. On success, exactly one caller (elected in OSS) records the result and
+   * invokes `store`; `force` (from reconcile, after a grace period) re-drives a job whose elected caller crashed.
+   */
+  async check(job: Job, opts: { force: boolean }): Promise<Job> {
+    if (job.state !== "submitted" || !job.task) return job;
+    const log = this.deps.log.child({ jobId: job.id, taskId: job.task.id });
+    let status;
+    try {
+      status = await this.deps.longText.status(job.task.id);
+    } catch (error) {
+      if (error instanceof ProviderError && !error.retryable) return this.fail(job, codeOf(error), reasonOf(error));
+      throw error;
+    }
+    if (status.state !== "success") return job;
+    const elected = await this.deps.jobs.elect(job.id, "synthesized");
+    if (!elected && !opts.force) return job;
+    const next = advance(job, "synthesized", { task: { ...job.task, audioAddress: status.audioAddress, sentences: status.sentences, finishedAt: this.#now().toISOString() } }, this.#now());
+    if (!next) return job;
+    await this.deps.jobs.put(next);
+    await this.deps.invoker.invokeAsync("store", { jobId: job.id });
+    log.info("job synthesized; store invoked", { sentences: status.sentences.length });
+    return next;
+  }
+
+  async fail(job: Job, code: string, reason: string): Promise<Job> {
+    const latest = (await this.deps.jobs.get(job.id)) ?? job;
+    const next = advance(latest, "failed", { failure: { code, reason, at: this.#now().toISOString() } }, this.#now());
+    if (!next) return latest;
+    await this.deps.jobs.put(next);
+    this.deps.log.warn("job failed", { jobId: job.id, code, reason });
+    return next;
+  }
+
+  /**
+   * Drives every pending job whose step is overdue: resubmits queued jobs, polls submitted ones (a lost callback),
+   * re-invokes `store` for synthesized ones, and fails jobs past the 3-hour promise or the 7-day audio retention.
+   */
+  async reconcile(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = { seen: 0, resubmitted: 0, polled: 0, restored: 0, failed: 0 };
+    const now = this.#now().getTime();
+    const stale = this.deps.staleAfterMs ?? 2 * 60_000;
+    for await (const id of this.deps.jobs.pending()) {
+      const job = await this.deps.jobs.get(id);
+      if (!job || isTerminal(job.state)) continue;
+      counts.seen!++;
+      const idle = now - Date.parse(job.updatedAt);
+      try {
+        if ((job.state === "queued" || job.state === "submitted") && now - Date.parse(job.createdAt) > LONG_TEXT_DEADLINE_MS) {
+          await this.fail(job, "Timeout", "NLS did not finish the task within 3 hours, the time seed 003 promises");
+          counts.failed!++;
+        } else if (job.task?.finishedAt && now - Date.parse(job.task.finishedAt) > LONG_TEXT_RETENTION_MS) {
+          await this.fail(job, "AudioExpired", "the synthesized audio was not stored within the 7 days NLS keeps it (seed 003)");
+          counts.failed!++;
+        } else if (idle < stale) {
+          continue;
+        } else if (job.state === "queued") {
+          await this.submit(job);
+          counts.resubmitted!++;
+        } else if (job.state === "submitted") {
+          await this.check(job, { force: true });
+          counts.polled!++;
+        } else {
+          await this.deps.invoker.invokeAsync("store", { jobId: job.id });
+          counts.restored!++;
+        }
+      } catch (error) {
+        this.deps.log.warn("reconcile step failed; next run retries", { jobId: id, error });
+      }
+    }
+    return counts;
+  }
+}
+
+function codeOf(error: AppError): string {
+  return error instanceof ProviderError ? error.providerCode : error.code;
+}
+
+function reasonOf(error: AppError): string {
+  if (!(error instanceof ProviderError)) return error.message;
+  return [error.upstreamMessage, error.explanation].filter(Boolean).join(" — ");
+}
+

@@ -1,0 +1,77 @@
+/**
+ * The `store` step: stream the provider's audio into the user's bucket with bounded memory, write the subtitles,
+ * check the stored size, mark the job done. Running it twice converges on the same objects and one `done`.
+ */
+import { Readable } from "node:stream";
+import { request, type Dispatcher } from "undici";
+import { toSrt, toVtt } from "../audio/subtitles.js";
+import { ProviderError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { OssStorage } from "../storage/oss.js";
+import type { JobService } from "./service.js";
+import { advance } from "./schema.js";
+import type { JobStore } from "./store.js";
+
+export interface StoreDeps {
+  readonly jobs: JobStore;
+  readonly service: JobService;
+  readonly storage: OssStorage;
+  readonly log: Logger;
+  /** Hosts audio may come from: `host[:port]` exactly, or `*.suffix` (an SSRF guard). */
+  readonly audioHosts: readonly string[];
+  readonly dispatcher?: Dispatcher;
+  readonly partSize?: number;
+  readonly now?: () => Date;
+}
+
+const CONTENT_TYPES: Record<string, string> = { mp3: "audio/mpeg", wav: "audio/wav", pcm: "application/octet-stream" };
+
+/** Whether `url` may be fetched: http(s), no credentials, and a host on the allow-list. */
+export function isAllowedAudioUrl(url: string, hosts: readonly string[]): boolean {
+  if (!URL.canParse(url)) return false;
+  const u = new URL(url);
+  if (!/^https?:$/.test(u.protocol) || u.username || u.password) return false;
+  const host = u.host.toLowerCase();
+  return hosts.some((h) => (h.startsWith("*.") ? u.hostname.toLowerCase().endsWith(h.slice(1)) : host === h));
+}
+
+export async function storeJob(jobId: string, deps: StoreDeps): Promise<"done" | "skipped"> {
+  const log = deps.log.child({ jobId });
+  const job = await deps.jobs.get(jobId);
+  if (!job || job.state === "done" || job.state === "failed") return "skipped";
+  if ((job.state !== "synthesized" && job.state !== "stored") || !job.task?.audioAddress) {
+    log.warn("store called before the job was synthesized", { state: job.state });
+    return "skipped";
+  }
+  if (!isAllowedAudioUrl(job.task.audioAddress, deps.audioHosts)) {
+    await deps.service.fail(job, "UntrustedAudioUrl", `the provider's audio address is not on an allowed host (${new URL(job.task.audioAddress).host})`);
+    return "done";
+  }
+  const res = await request(job.task.audioAddress, { method: "GET", dispatcher: deps.dispatcher, headersTimeout: 30_000, bodyTimeout: 60_000 });
+  if (res.statusCode === 404 || res.statusCode === 403) {
+    await res.body.dump();
+    await deps.service.fail(job, "AudioExpired", `the provider no longer serves the audio (HTTP ${res.statusCode}); NLS keeps it for 7 days`);
+    return "done";
+  }
+  if (res.statusCode !== 200) {
+    await res.body.dump();
+    throw new ProviderError({ provider: "nls", code: `HTTP${res.statusCode}`, upstreamMessage: `audio download answered HTTP ${res.statusCode}`, retryable: true });
+  }
+  const expected = Number(res.headers["content-length"] ?? Number.NaN);
+  const written = await deps.storage.putStream(job.output.audioKey, res.body as unknown as Readable, { contentType: CONTENT_TYPES[job.options.format], partSize: deps.partSize, meta: { jobid: job.id } });
+  const stored = await deps.storage.head(job.output.audioKey);
+  if (!stored || stored.size !== written.size || (Number.isFinite(expected) && stored.size !== expected)) {
+    throw new ProviderError({ provider: "oss", code: "SizeMismatch", upstreamMessage: `stored ${stored?.size} bytes of ${Number.isFinite(expected) ? expected : written.size}`, retryable: true });
+  }
+  const cues = (job.task.sentences ?? []).map((s) => ({ text: s.text, begin_time: s.begin_time, end_time: s.end_time }));
+  if (job.output.srtKey) await deps.storage.put(job.output.srtKey, toSrt(cues), { contentType: "application/x-subrip; charset=utf-8" });
+  if (job.output.vttKey) await deps.storage.put(job.output.vttKey, toVtt(cues), { contentType: "text/vtt; charset=utf-8" });
+  const now = deps.now?.() ?? new Date();
+  const latest = (await deps.jobs.get(jobId)) ?? job;
+  const storedJob = latest.state === "synthesized" ? advance(latest, "stored", { result: { size: stored.size, storedAt: now.toISOString() } }, now) : latest;
+  if (!storedJob || storedJob.state === "done") return "skipped";
+  const done = advance(storedJob, "done", {}, now);
+  if (done) await deps.jobs.put(done);
+  log.info("job done", { audioKey: job.output.audioKey, bytes: stored.size, cues: cues.length });
+  return "done";
+}
