@@ -4,6 +4,7 @@
  */
 import { type Config, nlsEndpoints } from "./config.js";
 import { CosyVoiceSynthesizer } from "./providers/dashscope/cosyvoice.js";
+import { NlsLongTextClient } from "./providers/nls/long-text.js";
 import { NlsSynthesizer } from "./providers/nls/synthesizer.js";
 import { type Credentials, NlsTokenClient } from "./providers/nls/token.js";
 import { OssStorage } from "./storage/oss.js";
@@ -11,6 +12,7 @@ import { OssStorage } from "./storage/oss.js";
 export interface Clients {
   readonly tokens: NlsTokenClient;
   readonly nls: NlsSynthesizer;
+  readonly longText: NlsLongTextClient;
   readonly storage: OssStorage;
   /** Present when DASHSCOPE_API_KEY is configured. */
   readonly cosyvoice?: CosyVoiceSynthesizer;
@@ -33,6 +35,7 @@ export function createClients(config: Config, env: Record<string, string | undef
   return {
     tokens,
     nls: new NlsSynthesizer({ url: endpoints.gateway, appKey: config.NLS_APPKEY, tokens }),
+    longText: new NlsLongTextClient({ url: endpoints.longText, appKey: config.NLS_APPKEY, tokens }),
     ...(config.DASHSCOPE_API_KEY
       ? { cosyvoice: new CosyVoiceSynthesizer({ url: config.DASHSCOPE_WS_URL, apiKey: config.DASHSCOPE_API_KEY, workspace: config.DASHSCOPE_WORKSPACE, extraVoices: config.COSYVOICE_VOICES }) }
       : {}),

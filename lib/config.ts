@@ -88,6 +88,13 @@ export const ConfigSchema = z.object({
   /** Public base URL of the callback function (a host name: NLS refuses IP addresses); without it jobs are polled. */
   CALLBACK_BASE_URL: optionalUrl("the callback function's public base URL"),
 
+  /** How long a job step may sit before `reconcile` re-drives it. */
+  RECONCILE_STALE_SECONDS: z
+    .string()
+    .regex(/^\d+$/, "a whole number of seconds")
+    .default("120")
+    .transform(Number),
+
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 

@@ -1,11 +1,9 @@
 /** How the local function host runs this function: its real server, mounted in-process behind the host's router. */
-import type { Config } from "../../lib/config.js";
-import type { Logger } from "../../lib/log.js";
-import type { LocalFunction } from "../../infra/local/host.js";
+import type { LocalFunction, LocalPlatform } from "../../infra/local/host.js";
 import { createStreamServer } from "./server.js";
 
-export function mount(config: Config, log: Logger, env: Record<string, string | undefined>): LocalFunction {
-  const { server, app } = createStreamServer(config, log, env);
+export function mount(p: LocalPlatform): LocalFunction {
+  const { server, app } = createStreamServer(p.config, p.log, p.env);
   return {
     // The stream function answers every path nobody more specific claims (it serves the playground at /).
     paths: ["/"],

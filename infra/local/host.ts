@@ -1,72 +1,190 @@
 /**
- * The local function host: reads s.yaml, mounts each function's real server in-process and routes HTTP and
- * WebSocket upgrades to it by path, on one port (9000 for `npm start`, ephemeral in tests).
+ * The local function host: reads s.yaml and runs each function's real entry on this machine.
+ * HTTP-triggered functions and the custom-runtime server sit behind one router (longest path prefix wins); OSS
+ * triggers fire from the OSS emulator with s.yaml's prefix/suffix filters; timers tick; async invocations run with
+ * retries as FC's queue would. Tests use `invoke`, `trigger` and `idle` to drive and await all of it.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
-import { parseConfig } from "../../lib/config.js";
+import { type Clients, createClients } from "../../lib/clients.js";
+import { type Config, parseConfig } from "../../lib/config.js";
+import type { Invoker } from "../../lib/invoke.js";
+import { type JobRuntime, createJobRuntime } from "../../lib/jobs/runtime.js";
 import type { Logger } from "../../lib/log.js";
+import type { LocalCloud } from "./cloud.js";
 import { listen } from "./http-util.js";
 
 export interface LocalFunction {
-  /** Path prefixes the function serves; the longest match wins. */
-  readonly paths: readonly string[];
-  request(req: IncomingMessage, res: ServerResponse): void;
+  /** Path prefixes the function serves over HTTP; the longest match wins. */
+  readonly paths?: readonly string[];
+  request?(req: IncomingMessage, res: ServerResponse): void;
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
-  close(): Promise<void>;
+  /** Runs the function's handler with an event (async invocation, OSS or timer trigger). */
+  invoke?(event: unknown): Promise<unknown>;
+  close?(): Promise<void>;
+}
+
+export interface LocalPlatform {
+  readonly config: Config;
+  readonly env: Record<string, string>;
+  readonly log: Logger;
+  readonly clients: Clients;
+  readonly invoker: Invoker;
+  /** The job runtime, built on first use (functions that need no jobs never require CALLBACK_SECRET). */
+  jobs(): JobRuntime;
 }
 
 interface FunctionModule {
-  mount(config: ReturnType<typeof parseConfig>, log: Logger, env: Record<string, string | undefined>): LocalFunction;
+  mount(platform: LocalPlatform): LocalFunction;
+}
+
+interface Trigger {
+  readonly triggerName: string;
+  readonly triggerType: string;
+  readonly triggerConfig?: { events?: string[]; filter?: { key?: { prefix?: string; suffix?: string } }; cronExpression?: string; payload?: string };
 }
 
 const root = new URL("../../", import.meta.url);
 
-/** The fc3 resources of s.yaml: name, function name, runtime and the trigger types. */
-export function readFunctions(file = fileURLToPath(new URL("s.yaml", root))): Array<{ resource: string; functionName: string; runtime: string; triggers: string[] }> {
-  const doc = parse(readFileSync(file, "utf8")) as { resources?: Record<string, { component?: string; props?: Record<string, unknown> }> };
-  return Object.entries(doc.resources ?? {})
-    .filter(([, r]) => r.component === "fc3")
-    .map(([resource, r]) => ({
-      resource,
-      functionName: String(r.props?.functionName ?? resource),
-      runtime: String(r.props?.runtime ?? ""),
-      triggers: ((r.props?.triggers as Array<{ triggerType?: string }> | undefined) ?? []).map((t) => String(t.triggerType)),
-    }));
+/** Resolves Serverless Devs expressions as `s preview` would: `${env('X', 'default')}`, `${vars.a.b}`, `${config('AccountID')}`. */
+function resolveExpressions(value: unknown, env: Record<string, string | undefined>, vars: Record<string, unknown>): unknown {
+  if (typeof value === "string") {
+    return value
+      .replace(/\$\{env\('([A-Za-z0-9_]+)'(?:,\s*'([^']*)')?\)\}/g, (_m, name: string, fallback?: string) => env[name] ?? fallback ?? "")
+      .replace(/\$\{config\('([A-Za-z]+)'\)\}/g, "0")
+      .replace(/\$\{vars\.([\w.]+)\}/g, (_m, path: string) => String(path.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], vars) ?? ""));
+  }
+  if (Array.isArray(value)) return value.map((v) => resolveExpressions(v, env, vars));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveExpressions(v, env, vars)]));
+  return value;
 }
 
-export async function startFunctionHost(opts: { env: Record<string, string>; log: Logger; port?: number }): Promise<{ url: string; port: number; functions: string[]; stop(): Promise<void> }> {
-  const config = parseConfig(opts.env);
-  const mounted: Array<{ name: string; fn: LocalFunction }> = [];
-  for (const f of readFunctions()) {
-    const entry = new URL(`functions/${f.resource}/local.ts`, root);
-    if (!existsSync(entry)) throw new Error(`s.yaml declares ${f.resource}, but functions/${f.resource}/local.ts does not exist`);
-    const mod = (await import(entry.href)) as FunctionModule;
-    mounted.push({ name: f.resource, fn: mod.mount(config, opts.log.child({ function: f.functionName }), opts.env) });
-  }
+/** The fc3 resources of s.yaml, with its expressions resolved from `env`. */
+export function readFunctions(env: Record<string, string | undefined> = {}, file = fileURLToPath(new URL("s.yaml", root))): Array<{ resource: string; functionName: string; runtime: string; triggers: Trigger[] }> {
+  const raw = parse(readFileSync(file, "utf8")) as { vars?: Record<string, unknown>; resources?: Record<string, unknown> };
+  const vars = resolveExpressions(raw.vars ?? {}, env, {}) as Record<string, unknown>;
+  const doc = resolveExpressions(raw, env, vars) as { resources?: Record<string, { component?: string; props?: Record<string, unknown> }> };
+  return Object.entries(doc.resources ?? {})
+    .filter(([, r]) => r.component === "fc3")
+    .map(([resource, r]) => ({ resource, functionName: String(r.props?.functionName ?? resource), runtime: String(r.props?.runtime ?? ""), triggers: (r.props?.triggers as Trigger[] | undefined) ?? [] }));
+}
+
+export interface FunctionHost {
+  readonly url: string;
+  readonly port: number;
+  readonly functions: readonly string[];
+  readonly platform: LocalPlatform;
+  /** Runs a function's handler now and returns its result (what a synchronous invocation would). */
+  invoke(name: string, event: unknown): Promise<unknown>;
+  /** Fires a timer trigger as FC would. */
+  trigger(name: string): Promise<unknown>;
+  /** Resolves when every queued async invocation (and its retries) has finished. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startFunctionHost(opts: { env: Record<string, string>; log: Logger; port?: number; cloud?: LocalCloud; timerMs?: number; asyncRetries?: number }): Promise<FunctionHost> {
+  const mounted = new Map<string, LocalFunction>();
   const route = (url: string | undefined): LocalFunction | undefined => {
     const path = new URL(url ?? "/", "http://local").pathname;
     let best: { fn: LocalFunction; length: number } | undefined;
-    for (const { fn } of mounted) for (const p of fn.paths) if (path.startsWith(p) && p.length > (best?.length ?? -1)) best = { fn, length: p.length };
+    for (const fn of mounted.values()) for (const p of fn.paths ?? []) if (path.startsWith(p) && p.length > (best?.length ?? -1)) best = { fn, length: p.length };
     return best?.fn;
   };
   const server = await listen((req, res) => {
     const fn = route(req.url);
-    if (fn) fn.request(req, res);
+    if (fn?.request) fn.request(req, res);
     else res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"NotFound","message":"no function serves this path"}}');
   }, opts.port ?? 0);
   server.server.on("upgrade", (req, socket, head) => {
     if (!route(req.url)?.upgrade?.(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
+
+  // Callbacks need a host name, not an IP (seed 003), so the local callback URL uses localhost.
+  const env = { CALLBACK_BASE_URL: `http://localhost:${server.port}`, CALLBACK_SECRET: randomBytes(24).toString("base64url"), ...opts.env };
+  const config = parseConfig(env);
+  const clients = createClients(config, env);
+  const pending = new Set<Promise<void>>();
+  const invoke = async (name: string, event: unknown): Promise<unknown> => {
+    const fn = mounted.get(name);
+    if (!fn?.invoke) throw new Error(`function ${name} cannot be invoked with an event`);
+    return fn.invoke(event);
+  };
+  // FC's async invocation: accepted at once, run later, retried on failure (maxAsyncRetryAttempts, default 2 retries).
+  const invoker: Invoker = {
+    async invokeAsync(name, payload) {
+      const run = (async () => {
+        const attempts = 1 + (opts.asyncRetries ?? 2);
+        for (let attempt = 1; attempt <= attempts; attempt++) {
+          try {
+            await new Promise((r) => setImmediate(r));
+            await invoke(name, payload);
+            return;
+          } catch (error) {
+            opts.log.warn("async invocation failed", { function: name, attempt, error });
+            if (attempt < attempts) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+          }
+        }
+      })();
+      pending.add(run);
+      void run.finally(() => pending.delete(run));
+    },
+  };
+  let jobRuntime: JobRuntime | undefined;
+  const platform: LocalPlatform = { config, env, log: opts.log, clients, invoker, jobs: () => (jobRuntime ??= createJobRuntime(config, clients, invoker, opts.log)) };
+
+  const functions = readFunctions(env);
+  for (const f of functions) {
+    const entry = new URL(`functions/${f.resource}/local.ts`, root);
+    if (!existsSync(entry)) throw new Error(`s.yaml declares ${f.resource}, but functions/${f.resource}/local.ts does not exist`);
+    const mod = (await import(entry.href)) as FunctionModule;
+    mounted.set(f.resource, mod.mount({ ...platform, log: opts.log.child({ function: f.functionName }) }));
+  }
+
+  // OSS triggers: the emulator's writes, filtered as s.yaml's prefix/suffix say, become OSS events for the function.
+  const observers: Array<() => void> = [];
+  for (const f of functions) {
+    for (const t of f.triggers.filter((t) => t.triggerType === "oss")) {
+      const { prefix = "", suffix = "" } = t.triggerConfig?.filter?.key ?? {};
+      const observer = (e: { op: string; bucket: string; key: string; status: number }): void => {
+        if ((e.op !== "PutObject" && e.op !== "CompleteMultipartUpload") || e.status !== 200 || !e.key.startsWith(prefix) || !e.key.endsWith(suffix)) return;
+        const meta = opts.cloud?.oss.store.head(e.bucket, e.key);
+        if (!meta) return;
+        const eventName = e.op === "PutObject" ? "ObjectCreated:PutObject" : "ObjectCreated:CompleteMultipartUpload";
+        void invoker.invokeAsync(f.resource, {
+          events: [{ eventName, eventSource: "acs:oss", eventTime: new Date().toISOString(), eventVersion: "1.0", region: config.REGION, oss: { bucket: { name: e.bucket, arn: `acs:oss:${config.REGION}:1:${e.bucket}` }, object: { key: e.key, eTag: meta.etag.replace(/"/g, ""), size: meta.size } } }],
+        });
+      };
+      opts.cloud?.oss.observers.add(observer);
+      observers.push(() => opts.cloud?.oss.observers.delete(observer));
+    }
+  }
+  const timers = functions.flatMap((f) => f.triggers.filter((t) => t.triggerType === "timer").map((t) => ({ name: f.resource, trigger: t })));
+  const timerEvent = (name: string): unknown => {
+    const t = timers.find((x) => x.name === name);
+    return { triggerTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"), triggerName: t?.trigger.triggerName ?? "timer", payload: t?.trigger.triggerConfig?.payload ?? "" };
+  };
+  const intervals = opts.timerMs ? timers.map((t) => setInterval(() => void invoker.invokeAsync(t.name, timerEvent(t.name)), opts.timerMs)) : [];
+
   return {
     url: `http://127.0.0.1:${server.port}`,
     port: server.port,
-    functions: mounted.map((m) => m.name),
+    functions: [...mounted.keys()],
+    platform,
+    invoke,
+    trigger: (name) => invoke(name, timerEvent(name)),
+    async idle() {
+      while (pending.size > 0) await Promise.all([...pending]);
+    },
     async stop() {
-      await Promise.all(mounted.map(({ fn }) => fn.close()));
+      intervals.forEach(clearInterval);
+      observers.forEach((off) => off());
+      while (pending.size > 0) await Promise.all([...pending]);
+      await Promise.all([...mounted.values()].map((fn) => fn.close?.()));
       await server.close();
     },
   };

@@ -31,7 +31,7 @@ await mkdir(dataDir, { recursive: true });
 const cloud = await startLocalCloud({ dataDir, accessKey: { id: "local-ak", secret: "local-sk" }, ports: { oss: cloudPort(0), nlsMeta: cloudPort(1), nlsGateway: cloudPort(2) } });
 const apiKey = (process.env.TTS_API_KEYS ?? "dev-key").split(",")[0]!.trim();
 const env = { ...cloud.env(), TTS_API_KEYS: process.env.TTS_API_KEYS ?? "dev-key" };
-const host = await startFunctionHost({ env, log, port: base === 0 ? 0 : Number(values.port) });
+const host = await startFunctionHost({ env, log, cloud, port: base === 0 ? 0 : Number(values.port), timerMs: values.once ? 0 : 60_000 });
 log.info("local stack started", { functions: host.functions, url: host.url, cloud: cloud.urls, bucket: cloud.bucket, dataDir });
 
 const started = performance.now();

@@ -1,0 +1,53 @@
+/**
+ * The speech function's routes: the job API (POST /v1/jobs, GET /v1/jobs/{id}) and POST /v1/speech, which answers
+ * short text with audio at once and long text with a 202 job. Thin: parse, call lib, shape.
+ */
+import { ApiAuth } from "../../lib/auth.js";
+import { InputError } from "../../lib/errors.js";
+import { json, readJson } from "../../lib/http/response.js";
+import { Router } from "../../lib/http/router.js";
+import { jobFromRequest, jobView } from "../../lib/jobs/intake.js";
+import type { JobRuntime } from "../../lib/jobs/runtime.js";
+import { NLS_SHORT_TEXT_LIMIT } from "../../lib/providers/nls/synthesizer.js";
+import { SpeechRequestSchema } from "../../lib/speech/request.js";
+import { openShortSpeech } from "../../lib/speech/short.js";
+import { countNlsChars } from "../../lib/text/index.js";
+import { parseInput } from "../../lib/validation.js";
+
+/** Bodies carry up to 100,000 characters (about 400 KB of UTF-8) plus options. */
+const MAX_BODY = 1024 * 1024;
+
+export function createSpeechRouter(rt: JobRuntime): Router {
+  const auth = new ApiAuth({ keys: rt.config.TTS_API_KEYS, tokenSecret: rt.config.TTS_TOKEN_SECRET });
+  const authorize = (request: Request): void => auth.check(auth.credentialOf(request.headers, new URL(request.url)));
+  const ctx = { storage: rt.clients.storage, service: rt.service, outputPrefix: rt.config.OSS_OUTPUT_PREFIX };
+
+  const submitJob = async (body: unknown, request: Request): Promise<Response> => {
+    const { job, created } = await rt.service.create(await jobFromRequest(body, request.headers.get("idempotency-key"), ctx));
+    return json(202, jobView(job, rt.clients.storage), { location: `/v1/jobs/${job.id}`, ...(created ? {} : { "idempotent-replayed": "true" }) });
+  };
+
+  return new Router(rt.log)
+    .on("POST", "/v1/jobs", async (request) => {
+      authorize(request);
+      return submitJob(await readJson(request, MAX_BODY), request);
+    })
+    .on("GET", "/v1/jobs/:id", async (request, { params }) => {
+      authorize(request);
+      const job = /^[0-9a-z-]{8,64}$/.test(params.id!) ? await rt.jobs.get(params.id!) : undefined;
+      if (!job) throw new InputError("id", `no job ${params.id}`, { statusCode: 404, code: "NotFound" });
+      return json(200, jobView(job, rt.clients.storage));
+    })
+    .on("POST", "/v1/speech", async (request) => {
+      authorize(request);
+      const body = (await readJson(request, MAX_BODY)) as Record<string, unknown>;
+      const text = typeof body?.text === "string" ? body.text : typeof body?.ssml === "string" ? body.ssml : undefined;
+      if (text === undefined || countNlsChars(text) > NLS_SHORT_TEXT_LIMIT || body.input !== undefined) return submitJob(body, request);
+      // Short text: the streaming path's synthesis, answered whole (built-in runtimes cannot stream).
+      const { subtitles: _s, output: _o, ...short } = body;
+      const speech = await openShortSpeech(parseInput(SpeechRequestSchema, short), { nls: rt.clients.nls, cosyvoice: rt.clients.cosyvoice });
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of speech.body) chunks.push(chunk);
+      return new Response(Buffer.concat(chunks), { headers: { "content-type": speech.contentType } });
+    });
+}

@@ -1,0 +1,5 @@
+/** FC entry of the store function (nodejs20, invoked asynchronously by callback and reconcile). */
+import { cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
+import { createStoreHandler } from "./app.js";
+
+export const handler = createStoreHandler(() => cloudJobRuntime("store"));

@@ -1,0 +1,27 @@
+/**
+ * The submit function's OSS-trigger handling: each uploaded `.txt`/`.ssml` under the input prefix becomes a job,
+ * once per bucket + key + ETag. The input object is only read, never changed.
+ */
+import { OssEventSchema, unwrap } from "../../lib/fc/events.js";
+import { jobFromObject } from "../../lib/jobs/intake.js";
+import type { JobRuntime } from "../../lib/jobs/runtime.js";
+
+export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => Promise<Array<{ key: string; jobId?: string; state: string }>> {
+  return async (event) => {
+    const { events } = unwrap(event, OssEventSchema);
+    const { config, clients, service } = rt();
+    const results = [];
+    for (const e of events) {
+      // facts §3.1 [U]: the key may arrive URL-encoded; OSS keys never contain '%' followed by two hex digits by accident.
+      const key = /%[0-9A-Fa-f]{2}/.test(e.oss.object.key) ? decodeURIComponent(e.oss.object.key) : e.oss.object.key;
+      if (e.oss.bucket.name !== clients.storage.bucket || !key.startsWith(config.OSS_INPUT_PREFIX) || !/\.(txt|ssml)$/.test(key)) {
+        results.push({ key, state: "ignored" });
+        continue;
+      }
+      const etag = e.oss.object.eTag ?? (await clients.storage.head(key))?.etag ?? "";
+      const job = await jobFromObject(key, etag.replace(/"/g, ""), { storage: clients.storage, service, inputPrefix: config.OSS_INPUT_PREFIX, outputPrefix: config.OSS_OUTPUT_PREFIX });
+      results.push({ key, jobId: job.id, state: job.state });
+    }
+    return results;
+  };
+}

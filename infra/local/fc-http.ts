@@ -1,0 +1,43 @@
+/**
+ * Serves a built-in-runtime HTTP handler locally the way FC 3.0 does (facts §1.2/§1.3): the Node request becomes the
+ * JSON event (body Base64-encoded unless it is text), the handler's {statusCode, headers, isBase64Encoded, body} the
+ * response.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { FcHttpResponse } from "../../lib/fc/http.js";
+import { readBody } from "./http-util.js";
+
+export type FcHttpHandler = (event: Buffer, context: { requestId: string }) => Promise<FcHttpResponse>;
+
+const TEXT = /^(text\/|application\/(json|x-www-form-urlencoded|xml))/;
+
+export function serveFcHttp(handler: FcHttpHandler): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) =>
+    void (async () => {
+      const url = new URL(req.url ?? "/", "http://local");
+      // FC's HTTP trigger caps request bodies (32 MB for the event); refuse more without reading it all.
+      const body = req.method === "GET" || req.method === "HEAD" ? Buffer.alloc(0) : await readBody(req, 32 * 1024 * 1024);
+      const textual = TEXT.test(String(req.headers["content-type"] ?? ""));
+      const requestId = `1-${randomUUID()}`;
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(",") : v;
+      const event = {
+        version: "v1",
+        rawPath: url.pathname,
+        body: body.length === 0 ? undefined : textual ? body.toString("utf8") : body.toString("base64"),
+        isBase64Encoded: body.length > 0 && !textual,
+        headers,
+        queryParameters: Object.fromEntries(url.searchParams),
+        requestContext: { requestId, domainName: headers.host ?? "localhost", http: { method: req.method ?? "GET", path: decodeURIComponent(url.pathname), protocol: "HTTP/1.1", sourceIp: req.socket.remoteAddress ?? "" } },
+      };
+      const out = await handler(Buffer.from(JSON.stringify(event)), { requestId });
+      const payload = out.isBase64Encoded ? Buffer.from(out.body, "base64") : Buffer.from(out.body, "utf8");
+      res.writeHead(out.statusCode, { ...out.headers, "content-length": payload.length, "x-fc-request-id": requestId });
+      res.end(payload);
+    })().catch((error: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      const status = (error as { code?: string }).code === "BodyTooLarge" ? 413 : 502;
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: status === 413 ? "BodyTooLarge" : "FunctionError", message: status === 413 ? "request body over 32 MB" : "the function failed" } }));
+    });
+}

@@ -1,0 +1,23 @@
+/** The job runtime as it runs on Function Compute: configuration from the environment, FC's async invocation. */
+import { createClients, credentialsFrom } from "../clients.js";
+import { config } from "../config.js";
+import { type JobRuntime, createJobRuntime } from "../jobs/runtime.js";
+import { createLogger } from "../log.js";
+import { FcInvoker } from "./invoker.js";
+
+let runtime: JobRuntime | undefined;
+
+export function cloudJobRuntime(functionName: string): JobRuntime {
+  if (runtime) return runtime;
+  const cfg = config();
+  const log = createLogger({ level: cfg.LOG_LEVEL, base: { function: functionName } });
+  const region = process.env.FC_REGION ?? cfg.REGION;
+  const invoker = new FcInvoker({
+    // Inside FC the internal endpoint avoids the public network (facts §4).
+    endpoint: process.env.FC_ENDPOINT ?? `${process.env.FC_ACCOUNT_ID}.${region}-internal.fc.aliyuncs.com`,
+    credentials: credentialsFrom(cfg),
+    functionPrefix: process.env.FC_FUNCTION_PREFIX ?? "",
+  });
+  runtime = createJobRuntime(cfg, createClients(cfg), invoker, log);
+  return runtime;
+}

@@ -1,0 +1,61 @@
+/**
+ * FC 3.0 trigger events (facts §1.2, §3.1, §3.2) as zod schemas, and one `unwrap` that turns the raw event (a Buffer
+ * in the Node.js runtime) into a parsed payload, reporting paths into the original event on failure.
+ */
+import { z } from "zod";
+import { parseInput } from "../validation.js";
+
+/** @example {"version":"v1","rawPath":"/v1/jobs","body":"{…}","isBase64Encoded":false,"headers":{…},"queryParameters":{},"requestContext":{"requestId":"1-64f…","http":{"method":"POST","path":"/v1/jobs"}}} */
+export const FcHttpEventSchema = z.object({
+  version: z.string().optional(),
+  rawPath: z.string(),
+  body: z.string().optional(),
+  isBase64Encoded: z.boolean().default(false),
+  headers: z.record(z.string(), z.string()).default({}),
+  queryParameters: z.record(z.string(), z.string()).default({}),
+  requestContext: z.object({
+    requestId: z.string().optional(),
+    domainName: z.string().optional(),
+    http: z.object({ method: z.string(), path: z.string(), sourceIp: z.string().optional() }),
+  }),
+});
+export type FcHttpEvent = z.infer<typeof FcHttpEventSchema>;
+
+/** @example {"events":[{"eventName":"ObjectCreated:PutObject","eventSource":"acs:oss","oss":{"bucket":{"name":"b"},"object":{"key":"input/a.txt","eTag":"…","size":12}},"region":"cn-shanghai"}]} */
+export const OssEventSchema = z.object({
+  events: z
+    .array(
+      z.object({
+        eventName: z.string(),
+        eventSource: z.literal("acs:oss").optional(),
+        eventTime: z.string().optional(),
+        region: z.string().optional(),
+        oss: z.object({
+          bucket: z.object({ name: z.string(), arn: z.string().optional() }),
+          object: z.object({ key: z.string(), eTag: z.string().optional(), size: z.number().optional() }),
+        }),
+      }),
+    )
+    .min(1),
+});
+export type OssEvent = z.infer<typeof OssEventSchema>;
+
+/** @example {"triggerTime":"2023-12-26T07:49:00Z","triggerName":"timer-trigger","payload":"awesome-fc"} */
+export const TimerEventSchema = z.object({ triggerTime: z.string(), triggerName: z.string(), payload: z.string().optional() });
+
+/** The async payload `callback` and `reconcile` send to `store`. */
+export const StoreEventSchema = z.object({ jobId: z.string().min(1) }).strict();
+
+/** The Node.js runtime hands events over as a Buffer; tests and the local host may pass strings or objects. */
+export function unwrap<S extends z.ZodType>(event: unknown, schema: S, what = "event"): z.infer<S> {
+  const raw = Buffer.isBuffer(event) ? event.toString("utf8") : event;
+  let value: unknown = raw;
+  if (typeof raw === "string") {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = undefined;
+    }
+  }
+  return parseInput(schema, value, what);
+}

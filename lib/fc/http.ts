@@ -1,0 +1,40 @@
+/**
+ * FC 3.0's HTTP trigger for built-in runtimes (facts §1.2/§1.3): the event becomes a WHATWG Request, the Router
+ * answers, and the Response becomes FC's {statusCode, headers, isBase64Encoded, body}. Hono's adapter pattern.
+ */
+import type { Router } from "../http/router.js";
+import { type FcHttpEvent, FcHttpEventSchema, unwrap } from "./events.js";
+
+export interface FcHttpResponse {
+  readonly statusCode: number;
+  readonly headers: Record<string, string>;
+  readonly isBase64Encoded: boolean;
+  readonly body: string;
+}
+
+export function toRequest(event: FcHttpEvent): Request {
+  const query = new URLSearchParams(event.queryParameters).toString();
+  const host = event.headers.host ?? event.requestContext.domainName ?? "fc.local";
+  const method = event.requestContext.http.method.toUpperCase();
+  const body = event.body === undefined || method === "GET" || method === "HEAD" ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64") : event.body;
+  return new Request(`https://${host}${event.rawPath}${query ? `?${query}` : ""}`, { method, headers: event.headers, body });
+}
+
+const TEXTUAL = /^(text\/|application\/(json|xml|javascript)|application\/[\w.+-]+\+(json|xml))/;
+
+export async function toFcResponse(response: Response): Promise<FcHttpResponse> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((v, k) => (headers[k] = v));
+  const bytes = Buffer.from(await response.arrayBuffer());
+  const textual = TEXTUAL.test(headers["content-type"] ?? "text/plain");
+  return { statusCode: response.status, headers, isBase64Encoded: !textual, body: textual ? bytes.toString("utf8") : bytes.toString("base64") };
+}
+
+/** A built-in-runtime handler serving `router`; the router is built on first use, once per instance. */
+export function fcHttpHandler(router: () => Router): (event: unknown, context?: { requestId?: string }) => Promise<FcHttpResponse> {
+  return async (event, context) => {
+    const parsed = unwrap(event, FcHttpEventSchema);
+    const response = await router().handle(toRequest(parsed), { requestId: context?.requestId ?? parsed.requestContext.requestId });
+    return toFcResponse(response);
+  };
+}

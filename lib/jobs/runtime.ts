@@ -1,0 +1,42 @@
+/** Everything the job functions share, built once per instance from the configuration. */
+import type { Clients } from "../clients.js";
+import type { Config } from "../config.js";
+import { ConfigError } from "../errors.js";
+import type { Invoker } from "../invoke.js";
+import type { Logger } from "../log.js";
+import { JobService } from "./service.js";
+import { type StoreDeps, storeJob } from "./store-audio.js";
+import { JobStore } from "./store.js";
+
+export interface JobRuntime {
+  readonly config: Config;
+  readonly clients: Clients;
+  readonly jobs: JobStore;
+  readonly service: JobService;
+  readonly log: Logger;
+  store(jobId: string): Promise<"done" | "skipped">;
+}
+
+export function createJobRuntime(config: Config, clients: Clients, invoker: Invoker, log: Logger, overrides: Partial<Pick<StoreDeps, "partSize">> = {}): JobRuntime {
+  if (!config.CALLBACK_SECRET) throw new ConfigError(["CALLBACK_SECRET: missing; expected at least 32 characters (HMAC key for callback URLs)"]);
+  const jobs = new JobStore(clients.storage, config.JOBS_PREFIX);
+  const service = new JobService({
+    jobs,
+    storage: clients.storage,
+    longText: clients.longText,
+    invoker,
+    log,
+    callbackSecret: config.CALLBACK_SECRET,
+    callbackBaseUrl: config.CALLBACK_BASE_URL,
+    outputPrefix: config.OSS_OUTPUT_PREFIX,
+    staleAfterMs: config.RECONCILE_STALE_SECONDS * 1000,
+  });
+  return {
+    config,
+    clients,
+    jobs,
+    service,
+    log,
+    store: (jobId) => storeJob(jobId, { jobs, service, storage: clients.storage, log, audioHosts: config.NLS_AUDIO_HOSTS, ...overrides }),
+  };
+}
