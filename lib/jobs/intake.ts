@@ -8,13 +8,13 @@ import { InputError } from "../errors.js";
 import type { OssStorage } from "../storage/oss.js";
 import { decodeUtf8, looksLikeSsml } from "../text/index.js";
 import { parseInput } from "../validation.js";
-import { type Job, type JobOptions, JobOptionsSchema } from "./schema.js";
+import { type Job, JobOptionFieldsSchema, type JobOptions, JobOptionsSchema } from "./schema.js";
 import type { JobService, NewJob } from "./service.js";
 
 /** Seed 003 allows 100,000 characters; in UTF-8 that is at most 400,000 bytes, plus room for SSML markup. */
 export const MAX_INPUT_BYTES = 2 * 1024 * 1024;
 
-const OptionFields = JobOptionsSchema.shape;
+const OptionFields = JobOptionFieldsSchema.shape;
 
 /**
  * @example {"text":"第一章……","voice":"siqi","format":"mp3","sampleRate":16000,"subtitles":["srt","vtt"],"output":{"key":"output/book/ch1.mp3"}}

@@ -4,12 +4,13 @@
  */
 import { z } from "zod";
 import { SentenceSchema } from "../providers/nls/long-text.js";
+import { findNlsVoice } from "../voices/index.js";
 
 export const JobStateSchema = z.enum(["queued", "submitted", "synthesized", "stored", "done", "failed"]);
 export type JobState = z.infer<typeof JobStateSchema>;
 
 /** The options a job is synthesized with (seed 003's tts_request, camelCase). */
-export const JobOptionsSchema = z
+export const JobOptionFieldsSchema = z
   .object({
     voice: z.string().default("xiaoyun"),
     format: z.enum(["mp3", "wav", "pcm"]).default("mp3"),
@@ -17,9 +18,15 @@ export const JobOptionsSchema = z
     volume: z.number().int().min(0).max(100).default(50),
     speechRate: z.number().int().min(-500).max(500).default(0),
     pitchRate: z.number().int().min(-500).max(500).default(0),
-    subtitles: z.array(z.enum(["srt", "vtt"])).max(2).default(["srt", "vtt"]),
+    /** Defaults to both when the voice has timestamps (seeds 000/003), to none otherwise. */
+    subtitles: z.array(z.enum(["srt", "vtt"])).max(2).optional(),
   })
   .strict();
+
+export const JobOptionsSchema = JobOptionFieldsSchema.transform((o) => ({
+  ...o,
+  subtitles: o.subtitles ?? (findNlsVoice(o.voice)?.timestamps ? ["srt" as const, "vtt" as const] : []),
+}));
 export type JobOptions = z.infer<typeof JobOptionsSchema>;
 
 /** Where the text came from; the decoded text itself is always kept beside the record. */
@@ -39,7 +46,7 @@ export const JobSchema = z.object({
   source: JobSourceSchema,
   ssml: z.boolean(),
   characters: z.number().int(),
-  options: JobOptionsSchema,
+  options: JobOptionFieldsSchema.required({ subtitles: true }),
   output: z.object({ audioKey: z.string(), srtKey: z.string().optional(), vttKey: z.string().optional() }),
   task: z
     .object({

@@ -3,7 +3,7 @@
  * failed upload never leaves a partial object), metadata in memory and in a JSON sidecar per object.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, openSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -79,8 +79,12 @@ export class OssStore {
     return this.#objects.get(bucket)?.get(key);
   }
 
+  /**
+   * Opens the object's file now, synchronously, so a reader keeps the version it was given even if a writer replaces
+   * the object a moment later (each version has its own file; the old one is unlinked after the switch).
+   */
   read(meta: ObjectMeta, range?: { start: number; end: number }): Readable {
-    return createReadStream(meta.file, range);
+    return createReadStream("", { fd: openSync(meta.file, "r"), ...range });
   }
 
   /** Streams a body to a temp file, hashing as it goes; nothing is visible until `commit`. */
@@ -136,11 +140,13 @@ export class OssStore {
     this.#committing.add(id);
     try {
       const name = createHash("sha256").update(key).digest("hex");
-      const file = join(this.dir, bucket, "data", name);
+      const file = join(this.dir, bucket, "data", `${name}-${randomBytes(6).toString("hex")}`);
       const full: ObjectMeta = { ...meta, key, file, lastModified: new Date().toUTCString() };
+      const previous = this.#objects.get(bucket)!.get(key);
       await rename(tmp, file);
       await writeFile(join(this.dir, bucket, "meta", `${name}.json`), JSON.stringify(full));
       this.#objects.get(bucket)!.set(key, full);
+      if (previous) await rm(previous.file, { force: true });
       return full;
     } finally {
       this.#committing.delete(id);

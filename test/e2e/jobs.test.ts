@@ -1,0 +1,191 @@
+import OSS from "ali-oss";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFunctionHost, type FunctionHost } from "../../infra/local/host.js";
+import { mp3Frames } from "../../lib/audio/mp3.js";
+import type { Job } from "../../lib/jobs/schema.js";
+import { createLogger } from "../../lib/log.js";
+import { useLocalCloud } from "../helpers/local-cloud.js";
+
+const cloud = useLocalCloud({ longText: { queueMs: 10, runMs: 10 } });
+const KEY = "jobs-test-key";
+let host: FunctionHost;
+
+beforeAll(async () => {
+  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, RECONCILE_STALE_SECONDS: "0" }, log: createLogger({ level: "error" }), cloud: cloud() });
+});
+afterAll(async () => host?.stop());
+
+/** The user's own client: ali-oss, as anyone uploading a chapter would use it. */
+function oss(): OSS {
+  const c = cloud();
+  return new OSS({ bucket: c.bucket, region: `oss-${c.region}`, accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret, endpoint: c.urls.oss, sldEnable: true, secure: false, authorizationV4: true } as OSS.Options);
+}
+
+/** Waits until the emulator, its callbacks and every async invocation have finished. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await host.idle();
+    await cloud().nls.longText.idle();
+  }
+  await host.idle();
+}
+
+async function jobFor(sourceKey: string): Promise<Job> {
+  const storage = host.platform.clients.storage;
+  for (const o of (await storage.list("jobs/records/", { maxKeys: 1000 })).objects) {
+    const job = JSON.parse((await storage.get(o.key))!.toString()) as Job;
+    if (job.source.kind === "oss" && job.source.key === sourceKey) return job;
+  }
+  throw new Error(`no job for ${sourceKey}`);
+}
+
+function writesTo(key: string): { count: () => number; stop: () => void } {
+  let n = 0;
+  const observer = (e: { op: string; key: string; status: number }) => {
+    if (e.key === key && (e.op === "PutObject" || e.op === "CompleteMultipartUpload") && e.status === 200) n++;
+  };
+  cloud().oss.observers.add(observer);
+  return { count: () => n, stop: () => cloud().oss.observers.delete(observer) };
+}
+
+const api = (path: string, init: RequestInit = {}) => fetch(`${host.url}${path}`, { ...init, headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json", ...(init.headers ?? {}) } });
+
+describe("long-text jobs on the local stack", () => {
+  it("turns an uploaded .txt into audio, .srt and .vtt beside it, and marks the job done", async () => {
+    const client = oss();
+    const put = await client.put("input/book/ch1.txt", Buffer.from("第一章。春天来了，花开了。Spring has come."), { meta: { voice: "siqi" } as unknown as OSS.UserMeta });
+    await settle();
+    const job = await jobFor("input/book/ch1.txt");
+    expect(job).toMatchObject({ state: "done", options: { voice: "siqi", format: "mp3" }, output: { audioKey: "output/book/ch1.mp3", srtKey: "output/book/ch1.srt", vttKey: "output/book/ch1.vtt" } });
+    const audio = (await client.get("output/book/ch1.mp3")).content as Buffer;
+    expect(mp3Frames(audio).length).toBeGreaterThan(20);
+    const srt = (await client.get("output/book/ch1.srt")).content.toString();
+    expect(srt).toMatch(/^1\n00:00:00,000 --> 00:00:0\d,\d{3}\n第一章。\n/);
+    expect((await client.get("output/book/ch1.vtt")).content.toString()).toMatch(/^WEBVTT\n\n00:00:00\.000 --> /);
+    // The input object is never changed.
+    expect((await client.head("input/book/ch1.txt")).res.headers).toMatchObject({ etag: (put.res.headers as Record<string, string>).etag });
+  });
+
+  it("stores one output and marks one done when the same callback arrives 20 times at once", async () => {
+    cloud().nls.longText.faults.duplicateCallbacks = 19;
+    const writes = writesTo("output/dup.mp3");
+    try {
+      await oss().put("input/dup.txt", Buffer.from("重复回调测试。"));
+      await settle();
+      expect(cloud().nls.longText.stats.callbacks).toBeGreaterThanOrEqual(20);
+      expect((await jobFor("input/dup.txt")).state).toBe("done");
+      expect(writes.count()).toBe(1);
+    } finally {
+      cloud().nls.longText.faults.duplicateCallbacks = 0;
+      writes.stop();
+    }
+  });
+
+  it("finishes the job through reconcile when the callback is lost", async () => {
+    cloud().nls.longText.faults.dropCallbacks = 1;
+    await oss().put("input/lost.txt", Buffer.from("回调丢失了。"));
+    await settle();
+    expect((await jobFor("input/lost.txt")).state).toBe("submitted");
+    await host.trigger("reconcile");
+    await settle();
+    expect((await jobFor("input/lost.txt")).state).toBe("done");
+    expect((await oss().head("output/lost.mp3")).status).toBe(200);
+  });
+
+  it("converges on one output and one done when store runs twice at once, and skips a finished job", async () => {
+    cloud().nls.longText.faults.dropCallbacks = 1;
+    await oss().put("input/twice.txt", Buffer.from("存储运行两次。"));
+    await settle();
+    const rt = host.platform.jobs();
+    const job = await jobFor("input/twice.txt");
+    await rt.service.check(job, { force: true });
+    const results = await Promise.all([host.invoke("store", { jobId: job.id }), host.invoke("store", { jobId: job.id })]);
+    await settle();
+    expect(results).toContainEqual({ jobId: job.id, result: "done" });
+    const done = await jobFor("input/twice.txt");
+    expect(done.state).toBe("done");
+    const audio = (await oss().get("output/twice.mp3")).content as Buffer;
+    expect(done.result?.size).toBe(audio.length);
+    expect(await host.invoke("store", { jobId: job.id })).toEqual({ jobId: job.id, result: "skipped" });
+  });
+
+  it("answers a forged callback with 401 and changes nothing", async () => {
+    cloud().nls.longText.faults.dropCallbacks = 1;
+    await oss().put("input/forged.txt", Buffer.from("伪造的回调。"));
+    await settle();
+    const before = await jobFor("input/forged.txt");
+    const res = await fetch(`${host.url}/callbacks/nls/${before.id}?sig=not-the-signature`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ data: { task_id: before.task?.id, audio_address: "http://evil.example/a.mp3" }, status: 20000000, error_code: 20000000, error_message: "SUCCESS" }) });
+    expect(res.status).toBe(401);
+    await settle();
+    expect(await jobFor("input/forged.txt")).toEqual(before);
+  });
+
+  it("fails the job with the seed's reason when NLS fails the task", async () => {
+    cloud().nls.longText.faults.failNext.push({ code: 41020001, message: "TTS:TtsClientError:[tts]Engine return error code: 418" });
+    await oss().put("input/fails.txt", Buffer.from("这个任务会失败。"));
+    await settle();
+    const job = await jobFor("input/fails.txt");
+    expect(job.state).toBe("failed");
+    expect(job.failure).toMatchObject({ code: "41020001", reason: expect.stringMatching(/418.*Unsupported voice/) });
+  });
+
+  it("fails GBK, empty and over-long files with reasons a person can act on", async () => {
+    const gbk = Buffer.from([0xc4, 0xe3, 0xba, 0xc3]); // 你好 in GBK
+    await oss().put("input/gbk.txt", gbk);
+    await oss().put("input/empty.txt", Buffer.alloc(0));
+    await oss().put("input/long.txt", Buffer.from("字".repeat(100_001)));
+    await settle();
+    expect((await jobFor("input/gbk.txt")).failure).toMatchObject({ code: "InvalidEncoding", reason: expect.stringMatching(/not valid UTF-8: bad byte 0xc4 at byte offset 0/) });
+    expect((await jobFor("input/empty.txt")).failure).toMatchObject({ reason: expect.stringMatching(/is empty/) });
+    expect((await jobFor("input/long.txt")).failure).toMatchObject({ code: "TextTooLong", reason: expect.stringMatching(/100001 characters; .*at most 100000/) });
+  });
+
+  it("does not synthesize a re-delivered upload event twice", async () => {
+    const before = cloud().nls.longText.stats.submitted;
+    await oss().put("input/once.txt", Buffer.from("只合成一次。"));
+    await settle();
+    const meta = cloud().oss.store.head(cloud().bucket, "input/once.txt")!;
+    const event = { events: [{ eventName: "ObjectCreated:PutObject", eventSource: "acs:oss", oss: { bucket: { name: cloud().bucket }, object: { key: "input/once.txt", eTag: meta.etag.replace(/"/g, ""), size: meta.size } } }] };
+    await host.invoke("submit", event);
+    await settle();
+    expect(cloud().nls.longText.stats.submitted - before).toBe(1);
+  });
+
+  it("serves the job API: 202 on POST, the same job for the same Idempotency-Key, outputs with signed URLs when done", async () => {
+    const body = JSON.stringify({ text: "通过接口提交的长文本任务。", voice: "siqi", format: "wav", sampleRate: 8000, subtitles: ["vtt"] });
+    const created = await api("/v1/jobs", { method: "POST", body, headers: { "idempotency-key": "order-42" } });
+    expect(created.status).toBe(202);
+    const job = (await created.json()) as { id: string; state: string };
+    const replay = await api("/v1/jobs", { method: "POST", body, headers: { "idempotency-key": "order-42" } });
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await replay.json()) as { id: string }).id).toBe(job.id);
+    await settle();
+    const view = (await (await api(`/v1/jobs/${job.id}`)).json()) as { state: string; outputs: { audio: { url: string }; vtt: { key: string } } };
+    expect(view.state).toBe("done");
+    expect(view.outputs.vtt.key).toMatch(/\.vtt$/);
+    const audio = await fetch(view.outputs.audio.url);
+    expect(audio.status).toBe(200);
+    expect(Buffer.from(await audio.arrayBuffer()).subarray(0, 4).toString()).toBe("RIFF");
+    expect((await api("/v1/jobs/nonexistent-job")).status).toBe(404);
+    expect((await fetch(`${host.url}/v1/jobs/${job.id}`)).status).toBe(401);
+  });
+
+  it("routes POST /v1/speech by length: short text gets audio, long text a 202 job", async () => {
+    const short = await api("/v1/speech", { method: "POST", body: JSON.stringify({ text: "短文本直接返回音频。", format: "mp3" }) });
+    expect(short.status).toBe(200);
+    expect(short.headers.get("content-type")).toBe("audio/mpeg");
+    expect(mp3Frames(Buffer.from(await short.arrayBuffer())).length).toBeGreaterThan(5);
+    const long = await api("/v1/speech", { method: "POST", body: JSON.stringify({ text: "长文本。".repeat(100), format: "mp3" }) });
+    expect(long.status).toBe(202);
+    await settle();
+  });
+
+  it("refuses bad job requests with a 4xx naming the field", async () => {
+    const bad = async (body: unknown) => (await (await api("/v1/jobs", { method: "POST", body: JSON.stringify(body) })).json()) as { error: { field: string } };
+    expect((await bad({ text: "x", sampleRate: 24000 })).error.field).toBe("sampleRate");
+    expect((await bad({ text: "x", output: { key: "input/evil.mp3" } })).error.field).toBe("output.key");
+    expect((await bad({ text: "x", output: { key: "output/../jobs/x" } })).error.field).toBe("output.key");
+    expect((await bad({ text: "x", voice: "nobody" })).error.field).toBe("voice");
+    expect((await bad({ text: "x", input: { key: "input/book/ch1.txt" } })).error.field).toBe("text");
+  });
+});
