@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, one table of measured value, reference and ratio. */
 import { benchNlsShort } from "./nls-short.js";
+import { benchStore } from "./store.js";
 import { benchStream } from "./stream.js";
 import { printTable } from "./table.js";
 
-printTable([...(await benchNlsShort()), ...(await benchStream())]);
+printTable([...(await benchNlsShort()), ...(await benchStream()), ...(await benchStore())]);

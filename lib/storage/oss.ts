@@ -37,8 +37,10 @@ export interface PutOptions {
 }
 
 export interface StreamPutOptions extends PutOptions {
-  /** Bytes per multipart part (OSS minimum 100 KiB except the last); memory use is about one part. */
+  /** Bytes per multipart part (OSS minimum 100 KiB except the last). */
   readonly partSize?: number;
+  /** Parts uploading at once while the next is read; memory use is about partSize × (partsInFlight + 1). */
+  readonly partsInFlight?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -52,7 +54,7 @@ export interface ObjectInfo {
 }
 
 export const MIN_PART_SIZE = 100 * 1024;
-const DEFAULT_PART_SIZE = 1024 * 1024;
+const DEFAULT_PART_SIZE = 4 * 1024 * 1024;
 
 /** The OSS error codes (or HTTP statuses) worth another attempt. */
 function isTransient(error: unknown): boolean {
@@ -122,8 +124,10 @@ export class OssStorage {
   async putStream(key: string, body: Readable | AsyncIterable<Uint8Array>, opts: StreamPutOptions = {}): Promise<{ created: boolean; size: number; parts: number; etag?: string }> {
     const partSize = Math.max(MIN_PART_SIZE, opts.partSize ?? DEFAULT_PART_SIZE);
     const parts: Array<{ number: number; etag: string }> = [];
+    const inFlight = new Set<Promise<void>>();
     let uploadId: string | undefined;
     let size = 0;
+    let count = 0;
     try {
       for await (const part of fixedSizeParts(body, partSize, opts.signal)) {
         size += part.length;
@@ -131,11 +135,18 @@ export class OssStorage {
           if (part.length < partSize) return { ...(await this.put(key, part, opts)), size, parts: 1 };
           uploadId = (await withRetry(() => this.client.initMultipartUpload(key, { mime: opts.contentType, meta: opts.meta as OSS.UserMeta }), { retryable: isTransient, attempts: 3 })).uploadId;
         }
-        const number = parts.length + 1;
+        const number = ++count;
         const id = uploadId;
-        const res = await withRetry(() => this.client.uploadPart(key, id, number, part, 0, part.length), { retryable: isTransient, attempts: 4, signal: opts.signal });
-        parts.push({ number, etag: res.etag });
+        // Reading the next part overlaps the uploads of the previous ones; a failed part fails the whole upload.
+        const upload = withRetry(() => this.client.uploadPart(key, id, number, part, 0, part.length), { retryable: isTransient, attempts: 4, signal: opts.signal }).then((res) => {
+          parts.push({ number, etag: res.etag });
+        });
+        inFlight.add(upload);
+        void upload.finally(() => inFlight.delete(upload)).catch(() => undefined);
+        if (inFlight.size >= Math.max(1, opts.partsInFlight ?? 2)) await Promise.race(inFlight);
       }
+      await Promise.all(inFlight);
+      parts.sort((a, b) => a.number - b.number);
       if (!uploadId) return { ...(await this.put(key, Buffer.alloc(0), opts)), size: 0, parts: 1 };
       const id = uploadId;
       const done = await withRetry(() => this.client.completeMultipartUpload(key, id, parts, { headers: this.#headers(opts) } as OSS.CompleteMultipartUploadOptions), {
@@ -145,8 +156,9 @@ export class OssStorage {
       uploadId = undefined;
       return { created: true, size, parts: parts.length, etag: (done as { etag?: string }).etag ?? etagOf(done.res) };
     } catch (error) {
+      await Promise.allSettled(inFlight);
       if (uploadId) await this.client.abortMultipartUpload(key, uploadId).catch(() => undefined);
-      if (opts.ifAbsent && isAlreadyExists(error)) return { created: false, size, parts: parts.length };
+      if (opts.ifAbsent && isAlreadyExists(error)) return { created: false, size, parts: count };
       throw toProviderError(error, `streamed upload of ${key}`);
     }
   }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFunctionHost, type FunctionHost } from "../../infra/local/host.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import type { Job } from "../../lib/jobs/schema.js";
+import { JobService } from "../../lib/jobs/service.js";
 import { createLogger } from "../../lib/log.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
@@ -107,6 +108,35 @@ describe("long-text jobs on the local stack", () => {
     const audio = (await oss().get("output/twice.mp3")).content as Buffer;
     expect(done.result?.size).toBe(audio.length);
     expect(await host.invoke("store", { jobId: job.id })).toEqual({ jobId: job.id, result: "skipped" });
+  });
+
+  it("takes per-file options from a sibling .json", async () => {
+    await oss().put("input/opts/ch2.json", Buffer.from(JSON.stringify({ voice: "aixia", format: "wav", sampleRate: 8000, subtitles: ["srt"] })));
+    await oss().put("input/opts/ch2.txt", Buffer.from("用旁边的配置文件。"));
+    await settle();
+    const job = await jobFor("input/opts/ch2.txt");
+    expect(job).toMatchObject({ state: "done", options: { voice: "aixia", format: "wav", sampleRate: 8000, subtitles: ["srt"] }, output: { audioKey: "output/opts/ch2.wav", srtKey: "output/opts/ch2.srt" } });
+    expect(job.output.vttKey).toBeUndefined();
+  });
+
+  it("fails a job NLS has not finished within the 3 hours seed 003 promises", async () => {
+    cloud().nls.longText.faults.dropCallbacks = 1;
+    await oss().put("input/slow.txt", Buffer.from("三个小时还没有完成。"));
+    await settle();
+    const rt = host.platform.jobs();
+    const later = new JobService({
+      jobs: rt.jobs,
+      storage: rt.clients.storage,
+      longText: rt.clients.longText,
+      invoker: host.platform.invoker,
+      log: rt.log,
+      callbackSecret: rt.config.CALLBACK_SECRET!,
+      outputPrefix: rt.config.OSS_OUTPUT_PREFIX,
+      now: () => new Date(Date.now() + 3 * 3600_000 + 60_000),
+    });
+    const counts = await later.reconcile();
+    expect(counts.failed).toBeGreaterThanOrEqual(1);
+    expect((await jobFor("input/slow.txt")).failure).toMatchObject({ code: "Timeout", reason: expect.stringMatching(/within 3 hours/) });
   });
 
   it("answers a forged callback with 401 and changes nothing", async () => {

@@ -1,0 +1,97 @@
+/**
+ * `npm run bench:store`: the store step copying provider audio into OSS (multipart, bounded memory) against a plain
+ * loopback copy of the same bytes, at 20 MB and 200 MB, with each copier's peak RSS (which must not grow with size).
+ */
+import { execFile } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
+import { startLocalCloud } from "../infra/local/cloud.js";
+import { createClients } from "../lib/clients.js";
+import { parseConfig } from "../lib/config.js";
+import { JobOptionsSchema } from "../lib/jobs/schema.js";
+import { JobStore } from "../lib/jobs/store.js";
+import type { Row } from "./nls-short.js";
+
+const run = promisify(execFile);
+const MB = 1024 * 1024;
+
+/** A source that streams `size` bytes of generated audio-like data without holding them. */
+function sourceServer(): Promise<{ url: (size: number) => string; close: () => void }> {
+  const chunk = Buffer.alloc(64 * 1024, 0x55);
+  const server = createServer((req, res) => {
+    const size = Number(new URL(req.url ?? "/", "http://x").searchParams.get("size"));
+    res.writeHead(200, { "content-type": "audio/mpeg", "content-length": size });
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < size) {
+        const n = Math.min(chunk.length, size - sent);
+        sent += n;
+        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once("drain", pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ url: (size) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/audio.mp3?size=${size}`, close: () => server.close() })));
+}
+
+/** A bare loopback sink: writes the request body to a file and answers with the byte count. */
+function sinkServer(dir: string): Promise<{ url: string; close: () => void }> {
+  const server = createServer((req, res) => {
+    let n = 0;
+    req.on("data", (d: Buffer) => (n += d.length));
+    void pipeline(req, createWriteStream(join(dir, "sink.bin"))).then(() => res.end(String(n)));
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sink`, close: () => server.close() })));
+}
+
+async function child(args: string[], env: Record<string, string>): Promise<{ ms: number; bytes: number; peakRssMb: number; log: string }> {
+  const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "bench/store-child.ts", ...args], { env: { ...process.env, BENCH_ENV: JSON.stringify(env) }, maxBuffer: MB });
+  return { ...JSON.parse(stdout.trim().split("\n").at(-1)!), log: stderr };
+}
+
+export async function benchStore(sizesMb = [20, 200]): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), "bench-store-"));
+  const cloud = await startLocalCloud({ dataDir: dir });
+  const source = await sourceServer();
+  const sink = await sinkServer(dir);
+  try {
+    const sourceHost = new URL(source.url(1)).host;
+    const env = { ...cloud.env(), CALLBACK_SECRET: "b".repeat(32), NLS_AUDIO_HOSTS: sourceHost };
+    const config = parseConfig(env);
+    const jobs = new JobStore(createClients(config, env).storage, config.JOBS_PREFIX);
+    const rows: Row[] = [];
+    for (const size of sizesMb) {
+      const id = `bench-store-${size}mb-${Date.now()}`;
+      const now = new Date().toISOString();
+      await jobs.put({
+        id, state: "synthesized", provider: "nls", createdAt: now, updatedAt: now, idempotencyKey: id, source: { kind: "inline" }, ssml: false, characters: 1,
+        options: JobOptionsSchema.parse({}), output: { audioKey: `output/bench/${id}.mp3` },
+        task: { id: "t", submittedAt: now, audioAddress: source.url(size * MB), finishedAt: now, sentences: [] },
+      });
+      const store = await child(["--store", id], env);
+      const plain = await child(["--plain", source.url(size * MB), sink.url], env);
+      if (store.bytes !== size * MB || plain.bytes !== size * MB) throw new Error(`copied ${store.bytes} / ${plain.bytes} bytes of ${size * MB}\n${store.log}${plain.log}`);
+      const mbps = (r: { ms: number }): number => size / (r.ms / 1000);
+      rows.push({ name: `store ${size} MB into OSS`, value: `${mbps(store).toFixed(0)} MB/s`, reference: `${mbps(plain).toFixed(0)} MB/s plain loopback copy`, ratio: (mbps(store) / mbps(plain)).toFixed(2) });
+      rows.push({ name: `store ${size} MB: peak RSS`, value: `${store.peakRssMb.toFixed(0)} MB`, reference: `${plain.peakRssMb.toFixed(0)} MB plain copy`, ratio: (store.peakRssMb / plain.peakRssMb).toFixed(2) });
+    }
+    return rows;
+  } finally {
+    source.close();
+    sink.close();
+    await cloud.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { printTable } = await import("./table.js");
+  printTable(await benchStore());
+}
