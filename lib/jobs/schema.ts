@@ -3,21 +3,23 @@
  * States: queued → submitted → synthesized → stored → done, or failed with a reason from any state before done.
  */
 import { z } from "zod";
-import { SentenceSchema } from "../providers/nls/long-text.js";
+import { LongTextInputSchema, SentenceSchema } from "../providers/nls/long-text.js";
 import { findNlsVoice } from "../voices/index.js";
 
 export const JobStateSchema = z.enum(["queued", "submitted", "synthesized", "stored", "done", "failed"]);
 export type JobState = z.infer<typeof JobStateSchema>;
 
 /** The options a job is synthesized with (seed 003's tts_request, camelCase). */
+const longText = LongTextInputSchema.shape;
+
 export const JobOptionFieldsSchema = z
   .object({
-    voice: z.string().default("xiaoyun"),
-    format: z.enum(["mp3", "wav", "pcm"]).default("mp3"),
-    sampleRate: z.union([z.literal(8000), z.literal(16000)], { error: "must be 8000 or 16000 for long-text synthesis (seed 003)" }).default(16000),
-    volume: z.number().int().min(0).max(100).default(50),
-    speechRate: z.number().int().min(-500).max(500).default(0),
-    pitchRate: z.number().int().min(-500).max(500).default(0),
+    voice: longText.voice,
+    format: longText.format,
+    sampleRate: longText.sampleRate,
+    volume: longText.volume,
+    speechRate: longText.speechRate,
+    pitchRate: longText.pitchRate,
     /** Defaults to both when the voice has timestamps (seeds 000/003), to none otherwise. */
     subtitles: z.array(z.enum(["srt", "vtt"])).max(2).optional(),
   })

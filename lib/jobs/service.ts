@@ -63,20 +63,7 @@ export class JobService {
     if (existing) return { job: existing, created: false };
     // Here either this call won the key, or an earlier one won it and crashed before writing the record: adopt it.
     await this.deps.storage.put(this.deps.jobs.textKey(id), input.text, { contentType: "text/plain; charset=utf-8" });
-    const now = this.#now().toISOString();
-    const job: Job = {
-      id,
-      state: "queued",
-      provider: "nls",
-      createdAt: now,
-      updatedAt: now,
-      idempotencyKey: input.idempotencyKey,
-      source: input.source,
-      ssml: input.ssml,
-      characters: Array.from(tts.text).length,
-      options: input.options,
-      output: this.outputFor(input.audioKey, input.options),
-    };
+    const job = this.#record(id, input, { state: "queued", ssml: input.ssml, characters: Array.from(tts.text).length });
     await this.deps.jobs.put(job);
     return { job: await this.submit(job), created: true };
   }
@@ -86,23 +73,14 @@ export class JobService {
     const id = await this.deps.jobs.claim(input.idempotencyKey, this.deps.newId?.() ?? randomUUID());
     const existing = await this.deps.jobs.get(id);
     if (existing) return existing;
-    const now = this.#now().toISOString();
-    const job: Job = {
-      id,
-      state: "failed",
-      provider: "nls",
-      createdAt: now,
-      updatedAt: now,
-      idempotencyKey: input.idempotencyKey,
-      source: input.source,
-      ssml: false,
-      characters: 0,
-      options: input.options,
-      output: this.outputFor(input.audioKey, input.options),
-      failure: { code: input.code, reason: input.reason, at: now },
-    };
+    const job = this.#record(id, input, { state: "failed", ssml: false, characters: 0, failure: { code: input.code, reason: input.reason, at: this.#now().toISOString() } });
     await this.deps.jobs.put(job);
     return job;
+  }
+
+  #record(id: string, input: Pick<NewJob, "idempotencyKey" | "source" | "options" | "audioKey">, fields: Pick<Job, "state" | "ssml" | "characters"> & Partial<Job>): Job {
+    const now = this.#now().toISOString();
+    return { id, provider: "nls", createdAt: now, updatedAt: now, idempotencyKey: input.idempotencyKey, source: input.source, options: input.options, output: this.outputFor(input.audioKey, input.options), ...fields };
   }
 
   /** Submits a queued job; a terminal provider error fails it, a transient one leaves it queued for `reconcile`. */

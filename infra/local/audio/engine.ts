@@ -3,6 +3,7 @@
  * what the request asks for, with word and sentence timings spread over the measured duration.
  */
 import { Worker } from "node:worker_threads";
+import { wavHeader } from "../../../lib/audio/wav.js";
 import { multiplierFromRate } from "../../../lib/speech/rates.js";
 import { escapeXml } from "../../../lib/text/xml.js";
 import { looksLikeSsml, tokenizeMarkup } from "../../../lib/text/markup.js";
@@ -58,7 +59,9 @@ export class SpeechEngine implements SpeechSource {
     const args = ["-v", voice, "-s", String(wpm), "-p", String(pitch), ...(spoken.ssml ? ["-m"] : [])];
     const gain = (req.volume ?? 50) / 50;
     const { audio, durationMs } = await this.#run({ args, text: spoken.input, sampleRate: req.sampleRate, format: req.format, gain });
-    return { audio: Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength), durationMs, ...timings(spoken.plain, durationMs) };
+    const bytes = Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength);
+    const encoded = req.format === "wav" ? Buffer.concat([wavHeader(bytes.length, req.sampleRate), bytes]) : bytes;
+    return { audio: encoded, durationMs, ...timings(spoken.plain, durationMs) };
   }
 
   #run(job: { args: string[]; text: string; sampleRate: number; format: AudioFormat; gain: number }): Promise<{ audio: Uint8Array; durationMs: number }> {

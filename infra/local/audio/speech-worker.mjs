@@ -69,24 +69,6 @@ function scale(pcm, gain) {
   return out;
 }
 
-function wavHeader(dataBytes, sampleRate) {
-  const h = Buffer.alloc(44);
-  h.write("RIFF", 0);
-  h.writeUInt32LE(36 + dataBytes, 4);
-  h.write("WAVE", 8);
-  h.write("fmt ", 12);
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20);
-  h.writeUInt16LE(1, 22);
-  h.writeUInt32LE(sampleRate, 24);
-  h.writeUInt32LE(sampleRate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write("data", 36);
-  h.writeUInt32LE(dataBytes, 40);
-  return h;
-}
-
 function encodeMp3(pcm, sampleRate) {
   const encoder = new Mp3Encoder(1, sampleRate, sampleRate >= 32000 ? 64 : 32);
   const parts = [];
@@ -104,7 +86,8 @@ parentPort.on("message", async ({ id, args, text, sampleRate, format, gain }) =>
     const raw = await espeak(args, text);
     const pcm = scale(resample(raw.pcm, raw.sampleRate, sampleRate), gain);
     const pcmBytes = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-    const audio = format === "mp3" ? encodeMp3(pcm, sampleRate) : format === "wav" ? Buffer.concat([wavHeader(pcmBytes.length, sampleRate), pcmBytes]) : pcmBytes;
+    // WAV is PCM here; the engine adds the header (lib/audio/wav.ts) on the main thread.
+    const audio = format === "mp3" ? encodeMp3(pcm, sampleRate) : pcmBytes;
     const durationMs = Math.round((pcm.length / sampleRate) * 1000);
     parentPort.postMessage({ id, audio, durationMs });
   } catch (error) {

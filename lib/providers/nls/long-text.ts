@@ -7,7 +7,7 @@ import { request as undiciRequest, type Dispatcher } from "undici";
 import { z } from "zod";
 import { InputError, NLS_STATUS, ProviderError } from "../../errors.js";
 import { withRetry } from "../../retry.js";
-import { assertValidSsml, countNlsChars, escapeXml, spokenText } from "../../text/index.js";
+import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
 import type { TokenSource } from "./token.js";
@@ -116,10 +116,7 @@ export class NlsLongTextClient {
   prepare(input: LongTextInput): LongTextRequest["payload"]["tts_request"] {
     const req = parseInput(LongTextInputSchema, input);
     const voice = validateVoiceRequest({ voice: req.voice, sampleRate: req.sampleRate, mode: "long", enableSubtitle: req.enableSubtitle });
-    const field = req.ssml !== undefined ? "ssml" : "text";
-    // As on the WebSocket path: plain text with markup characters is spoken, never read as SSML.
-    const text = req.ssml ?? (/[<&>]/.test(req.text!) ? `<speak>${escapeXml(req.text!)}</speak>` : req.text!);
-    if (spokenText(text).trim() === "") throw new InputError(field, "must contain text to speak", { code: "EmptyText" });
+    const { text, field } = speakable(req);
     const count = countNlsChars(text);
     if (count > LONG_TEXT_LIMIT) {
       throw new InputError(field, `is ${count} characters; NLS long-text synthesis takes at most ${LONG_TEXT_LIMIT} (seed 003)`, { limit: LONG_TEXT_LIMIT, actual: count, statusCode: 413, code: "TextTooLong" });

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
 import type { RetryOptions } from "../../retry.js";
-import { assertValidSsml, countNlsChars, escapeXml, spokenText } from "../../text/index.js";
+import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
 import { NlsFormatSchema, type ServerEvent, ServerEventSchema, type StartSynthesis, type StartSynthesisPayload, StartSynthesisPayloadSchema, type Subtitle } from "./messages.js";
@@ -67,10 +67,7 @@ export class NlsSynthesizer {
   prepare(input: NlsSpeechInput): StartSynthesisPayload {
     const req = parseInput(NlsSpeechInputSchema, input);
     const voice = validateVoiceRequest({ voice: req.voice, sampleRate: req.sampleRate, mode: "short", enableSubtitle: req.enableSubtitle });
-    const field = req.ssml !== undefined ? "ssml" : "text";
-    // Plain text containing markup characters is sent escaped inside <speak>, so it is read, never interpreted.
-    const text = req.ssml ?? (/[<&>]/.test(req.text!) ? `<speak>${escapeXml(req.text!)}</speak>` : req.text!);
-    if (spokenText(text).trim() === "") throw new InputError(field, "must contain text to speak", { code: "EmptyText" });
+    const { text, field } = speakable(req);
     const count = countNlsChars(text);
     if (count > NLS_SHORT_TEXT_LIMIT) {
       throw new InputError(field, `is ${count} characters; NLS short-text synthesis takes at most ${NLS_SHORT_TEXT_LIMIT} (tags not counted): use a long-text job`, { limit: NLS_SHORT_TEXT_LIMIT, actual: count, statusCode: 413, code: "TextTooLong" });
