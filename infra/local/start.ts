@@ -54,6 +54,7 @@ process.stdout.write(
     `Try it:      ${curl}\n` +
     `OpenAI SDK:  new OpenAI({ apiKey: "${apiKey}", baseURL: "${host.url}/v1" })\n` +
     `NLS SDK:     new SpeechSynthesizer({ url: "${host.url.replace("http", "ws")}/ws/v1", appkey: "any", token: "${apiKey}" })\n` +
+    `Long text:   upload a .txt under input/ (e.g. with ali-oss) and find .mp3/.srt/.vtt under output/, or POST ${host.url}/v1/jobs\n` +
     `Local cloud: OSS ${cloud.urls.oss} (bucket ${cloud.bucket}, AccessKey ${cloud.accessKey.accessKeyId}/${cloud.accessKey.accessKeySecret}), NLS ${cloud.urls.nlsGateway}\n` +
     (values.once ? "" : "Press Ctrl-C to stop.\n"),
 );
