@@ -4,6 +4,7 @@
  */
 import { type Config, nlsEndpoints } from "./config.js";
 import { CosyVoiceSynthesizer } from "./providers/dashscope/cosyvoice.js";
+import { IceClient } from "./providers/ice/client.js";
 import { NlsLongTextClient } from "./providers/nls/long-text.js";
 import { NlsSynthesizer } from "./providers/nls/synthesizer.js";
 import { type Credentials, NlsTokenClient } from "./providers/nls/token.js";
@@ -13,6 +14,7 @@ export interface Clients {
   readonly tokens: NlsTokenClient;
   readonly nls: NlsSynthesizer;
   readonly longText: NlsLongTextClient;
+  readonly ice: IceClient;
   readonly storage: OssStorage;
   /** Present when DASHSCOPE_API_KEY is configured. */
   readonly cosyvoice?: CosyVoiceSynthesizer;
@@ -36,6 +38,7 @@ export function createClients(config: Config, env: Record<string, string | undef
     tokens,
     nls: new NlsSynthesizer({ url: endpoints.gateway, appKey: config.NLS_APPKEY, tokens }),
     longText: new NlsLongTextClient({ url: endpoints.longText, appKey: config.NLS_APPKEY, tokens }),
+    ice: new IceClient({ endpoint: config.ICE_ENDPOINT ?? `https://ice.${config.REGION}.aliyuncs.com`, credentials }),
     ...(config.DASHSCOPE_API_KEY
       ? { cosyvoice: new CosyVoiceSynthesizer({ url: config.DASHSCOPE_WS_URL, apiKey: config.DASHSCOPE_API_KEY, workspace: config.DASHSCOPE_WORKSPACE, extraVoices: config.COSYVOICE_VOICES }) }
       : {}),

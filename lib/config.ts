@@ -49,6 +49,12 @@ export const ConfigSchema = z.object({
     .default("*.aliyuncs.com")
     .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean)),
 
+  ICE_ENDPOINT: optionalUrl("the ICE endpoint (default https://ice.<region>.aliyuncs.com)"),
+  /** SetEventCallback's AuthKey: when set, ICE callbacks must carry a valid X-ICE-SIGNATURE within 5 minutes. */
+  ICE_CALLBACK_AUTH_KEY: z.string().regex(/^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z\d]{1,32}$/, "ICE's AuthKey: at most 32 letters and digits mixing upper case, lower case and digits").optional(),
+  /** The provider of jobs that do not name one. */
+  JOBS_DEFAULT_PROVIDER: z.enum(["nls", "ice"]).default("nls"),
+
   OSS_BUCKET: z.string({ error: "an OSS bucket name" }).regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "an OSS bucket name (3-63 lower-case letters, digits, '-')"),
   OSS_ENDPOINT: optionalUrl("the OSS endpoint (overrides the regional endpoint)"),
   OSS_INTERNAL: flag,

@@ -12,6 +12,7 @@ import { SpeechEngine, type SpeechSource } from "./audio/engine.js";
 import { type AccessKey, CredentialStore } from "./credentials.js";
 import { listen } from "./http-util.js";
 import { CosyVoiceEmulator } from "./dashscope/cosyvoice.js";
+import { IceService } from "./ice/service.js";
 import { NlsGateway } from "./nls/gateway.js";
 import { LongTextService } from "./nls/long-text.js";
 import { nlsMetaActions } from "./nls/meta.js";
@@ -36,7 +37,9 @@ export interface LocalCloudOptions {
   /** A fixed DashScope API key (`npm start` prints it); tests get a random one. */
   readonly dashscopeApiKey?: string;
   /** Fixed ports for `npm start`; tests leave them 0 (ephemeral). */
-  readonly ports?: { oss?: number; nlsMeta?: number; nlsGateway?: number; dashscope?: number };
+  readonly ports?: { oss?: number; nlsMeta?: number; nlsGateway?: number; dashscope?: number; ice?: number };
+  /** ICE: SetEventCallback's AuthKey (signed callbacks) and how long a job stays Created. */
+  readonly ice?: { authKey?: string; createdMs?: number };
   readonly engine?: SpeechSource;
   /** Fixed AccessKey pair (`npm start` uses local-ak/local-sk); tests get a random one. */
   readonly accessKey?: { readonly id: string; readonly secret: string };
@@ -48,7 +51,8 @@ export interface LocalCloud {
   readonly appKey: string;
   readonly accessKey: AccessKey;
   readonly credentials: CredentialStore;
-  readonly urls: { readonly oss: string; readonly nlsMeta: string; readonly nlsGateway: string; readonly dashscopeWs: string };
+  readonly urls: { readonly oss: string; readonly nlsMeta: string; readonly nlsGateway: string; readonly dashscopeWs: string; readonly ice: string };
+  readonly ice: IceService;
   /** The DashScope API key the emulator accepts. */
   readonly dashscopeApiKey: string;
   readonly oss: { readonly store: OssStore; readonly faults: OssFaults; readonly observers: Set<OssObserver> };
@@ -84,6 +88,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const dashscopeApiKey = options.dashscopeApiKey ?? `sk-local${randomBytes(12).toString("hex")}`;
   const cosyvoice = new CosyVoiceEmulator({ engine, apiKeys: new Set([dashscopeApiKey]) });
   const oss = await listen(ossHandler({ store, auth: new OssAuthenticator(credentials, { region }), faults, region, observers }), options.ports?.oss);
+  const ice = new IceService({ engine, oss: store, ...options.ice });
+  const iceServer = await listen(popHandler({ host: `ice.${region}.aliyuncs.com`, version: "2020-11-09", verifier: new RpcVerifier(credentials), actions: ice.actions() }), options.ports?.ice);
   const nlsMeta = await listen(popHandler({ host: `nls-meta.${region}.aliyuncs.com`, version: "2019-02-28", verifier: new RpcVerifier(credentials), actions: nlsMetaActions(tokens) }), options.ports?.nlsMeta);
   let gatewayBase = "";
   const longText = new LongTextService({ engine, tokens, appKeys: new Map([[appKey, userId]]), dataDir: options.dataDir, publicUrl: () => gatewayBase, ...options.longText });
@@ -105,6 +111,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     nlsMeta: `http://127.0.0.1:${nlsMeta.port}`,
     nlsGateway: `ws://127.0.0.1:${nlsGateway.port}/ws/v1`,
     dashscopeWs: `ws://127.0.0.1:${dashscope.port}/api-ws/v1/inference`,
+    ice: `http://127.0.0.1:${iceServer.port}`,
   };
   return {
     region,
@@ -116,6 +123,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     oss: { store, faults, observers },
     nls: { gateway, tokens, longText },
     dashscope: { cosyvoice },
+    ice,
     dashscopeApiKey,
     engine,
     env: () => ({
@@ -132,12 +140,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       OSS_PATH_STYLE: "true",
       DASHSCOPE_API_KEY: dashscopeApiKey,
       DASHSCOPE_WS_URL: urls.dashscopeWs,
+      ICE_ENDPOINT: urls.ice,
+      ...(options.ice?.authKey ? { ICE_CALLBACK_AUTH_KEY: options.ice.authKey } : {}),
     }),
     async stop() {
       gateway.close();
       cosyvoice.close();
       await longText.idle();
-      await Promise.all([oss.close(), nlsMeta.close(), nlsGateway.close(), dashscope.close()]);
+      await ice.idle();
+      await Promise.all([oss.close(), nlsMeta.close(), nlsGateway.close(), dashscope.close(), iceServer.close()]);
       if (ownsEngine) await engine.close();
     },
   };
