@@ -19,7 +19,7 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
         continue;
       }
       const etag = e.oss.object.eTag ?? (await clients.storage.head(key))?.etag ?? "";
-      const job = await jobFromObject(key, etag.replace(/"/g, ""), { storage: clients.storage, service, inputPrefix: config.OSS_INPUT_PREFIX, outputPrefix: config.OSS_OUTPUT_PREFIX });
+      const job = await jobFromObject(key, etag.replace(/"/g, ""), { storage: clients.storage, service, inputPrefix: config.OSS_INPUT_PREFIX, outputPrefix: config.OSS_OUTPUT_PREFIX, defaultProvider: config.JOBS_DEFAULT_PROVIDER });
       results.push({ key, jobId: job.id, state: job.state });
     }
     return results;

@@ -9,6 +9,7 @@ import type { OssStorage } from "../storage/oss.js";
 import { decodeUtf8, looksLikeSsml } from "../text/index.js";
 import { parseInput } from "../validation.js";
 import { type Job, JobOptionFieldsSchema, type JobOptions, JobOptionsSchema } from "./schema.js";
+import type { ProviderName } from "./providers.js";
 import type { JobService, NewJob } from "./service.js";
 
 /** Seed 003 allows 100,000 characters; in UTF-8 that is at most 400,000 bytes, plus room for SSML markup. */
@@ -52,7 +53,7 @@ export async function readInputText(storage: OssStorage, key: string, field = "i
   return { text, etag: head.etag };
 }
 
-export async function jobFromRequest(body: unknown, idempotencyHeader: string | null, ctx: { storage: OssStorage; service: JobService; outputPrefix: string }): Promise<NewJob> {
+export async function jobFromRequest(body: unknown, idempotencyHeader: string | null, ctx: { storage: OssStorage; service: JobService; outputPrefix: string; defaultProvider: ProviderName }): Promise<NewJob> {
   const req = parseInput(JobRequestSchema, body);
   const options = parseInput(JobOptionsSchema, pickOptions(req));
   if (idempotencyHeader !== null && !/^[\x21-\x7e]{1,128}$/.test(idempotencyHeader)) throw new InputError("Idempotency-Key", "must be 1-128 printable ASCII characters");
@@ -69,7 +70,7 @@ export async function jobFromRequest(body: unknown, idempotencyHeader: string | 
   // Without a header, identical content is one job: a client retrying a timed-out POST does not pay twice.
   const idempotencyKey = idempotencyHeader !== null ? `http:${idempotencyHeader}` : `content:${hash(JSON.stringify([text, ssml, options, req.output?.key ?? null]))}`;
   const audioKey = req.output ? checkOutputKey(req.output.key, ctx.outputPrefix) : `${ctx.outputPrefix}jobs/${hash(idempotencyKey).slice(0, 24)}.${options.format}`;
-  return { text, ssml, options, audioKey, idempotencyKey, source };
+  return { provider: options.provider ?? ctx.defaultProvider, text, ssml, options, audioKey, idempotencyKey, source };
 }
 
 function pickOptions(req: JobRequest): Record<string, unknown> {
@@ -94,6 +95,7 @@ export async function optionsForObject(storage: OssStorage, key: string): Promis
   const fromMeta: Record<string, unknown> = {};
   const number = (v: string | undefined): number | undefined => (v !== undefined && /^-?\d+$/.test(v) ? Number(v) : undefined);
   if (meta.voice) fromMeta.voice = meta.voice;
+  if (meta.provider) fromMeta.provider = meta.provider;
   if (meta.format) fromMeta.format = meta.format;
   for (const [m, f] of [["sample-rate", "sampleRate"], ["volume", "volume"], ["speech-rate", "speechRate"], ["pitch-rate", "pitchRate"]] as const) {
     const n = number(meta[m]);
@@ -109,7 +111,7 @@ export function outputKeyFor(inputKey: string, inputPrefix: string, outputPrefix
 }
 
 /** An uploaded `.txt`/`.ssml` becomes a job (once per bucket + key + ETag), or a failed job naming what was wrong. */
-export async function jobFromObject(key: string, etag: string, ctx: { storage: OssStorage; service: JobService; inputPrefix: string; outputPrefix: string }): Promise<Job> {
+export async function jobFromObject(key: string, etag: string, ctx: { storage: OssStorage; service: JobService; inputPrefix: string; outputPrefix: string; defaultProvider: ProviderName }): Promise<Job> {
   const idempotencyKey = `oss:${ctx.storage.bucket}/${key}@${etag}`;
   const source: Job["source"] = { kind: "oss", bucket: ctx.storage.bucket, key, etag };
   let options: JobOptions = parseInput(JobOptionsSchema, {});
@@ -118,10 +120,10 @@ export async function jobFromObject(key: string, etag: string, ctx: { storage: O
     const { text } = await readInputText(ctx.storage, key, key);
     const ssml = key.endsWith(".ssml");
     const audioKey = outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format);
-    return (await ctx.service.create({ text, ssml, options, audioKey, idempotencyKey, source })).job;
+    return (await ctx.service.create({ provider: options.provider ?? ctx.defaultProvider, text, ssml, options, audioKey, idempotencyKey, source })).job;
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
-    return ctx.service.createFailed({ options, audioKey: outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format), idempotencyKey, source, code: error.code, reason: error.message });
+    return ctx.service.createFailed({ provider: options.provider ?? ctx.defaultProvider, options, audioKey: outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format), idempotencyKey, source, code: error.code, reason: error.message });
   }
 }
 

@@ -4,6 +4,7 @@ import type { Config } from "../config.js";
 import { ConfigError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
+import { iceProvider, nlsProvider } from "./providers.js";
 import { JobService } from "./service.js";
 import { type StoreDeps, storeJob } from "./store-audio.js";
 import { JobStore } from "./store.js";
@@ -23,8 +24,9 @@ export function createJobRuntime(config: Config, clients: Clients, invoker: Invo
   const service = new JobService({
     jobs,
     storage: clients.storage,
-    longText: clients.longText,
+    providers: { nls: nlsProvider(clients.longText), ice: iceProvider(clients.ice, clients.storage.bucket) },
     invoker,
+    iceAuthKey: config.ICE_CALLBACK_AUTH_KEY,
     log,
     callbackSecret: config.CALLBACK_SECRET,
     callbackBaseUrl: config.CALLBACK_BASE_URL,

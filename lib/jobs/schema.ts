@@ -20,6 +20,12 @@ export const JobOptionFieldsSchema = z
     volume: longText.volume,
     speechRate: longText.speechRate,
     pitchRate: longText.pitchRate,
+    /** nls or ice; the deployment's JOBS_DEFAULT_PROVIDER when absent. */
+    provider: z.enum(["nls", "ice"]).optional(),
+    /** ICE only: a cloned voice's VoiceId (seed 002's EditingConfig.customizedVoice). */
+    customizedVoice: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "a cloned voice's VoiceId (letters, digits, '_' or '-')").optional(),
+    /** ICE only: whether ICE may overwrite an existing output object (seed 002's Overwrite). */
+    overwrite: z.boolean().optional(),
     /** Defaults to both when the voice has timestamps (seeds 000/003), to none otherwise. */
     subtitles: z.array(z.enum(["srt", "vtt"])).max(2).optional(),
   })
@@ -41,7 +47,7 @@ export const JobSourceSchema = z.discriminatedUnion("kind", [
 export const JobSchema = z.object({
   id: z.string().regex(/^[0-9a-z-]{8,64}$/),
   state: JobStateSchema,
-  provider: z.literal("nls"),
+  provider: z.enum(["nls", "ice"]),
   createdAt: z.string(),
   updatedAt: z.string(),
   idempotencyKey: z.string(),

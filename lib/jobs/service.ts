@@ -7,17 +7,20 @@ import { randomUUID } from "node:crypto";
 import { AppError, AuthError, InputError, ProviderError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
-import { LONG_TEXT_DEADLINE_MS, LONG_TEXT_RETENTION_MS, type NlsLongTextClient } from "../providers/nls/long-text.js";
+import { LONG_TEXT_DEADLINE_MS, LONG_TEXT_RETENTION_MS } from "../providers/nls/long-text.js";
 import type { OssStorage } from "../storage/oss.js";
-import { callbackUrl, verifyJobId } from "./callback-signature.js";
+import { callbackUrl, verifyIceSignature, verifyJobId } from "./callback-signature.js";
+import type { JobProvider, ProviderName } from "./providers.js";
 import { type Job, type JobOptions, advance, isTerminal } from "./schema.js";
 import type { JobStore } from "./store.js";
 
 export interface JobServiceDeps {
   readonly jobs: JobStore;
   readonly storage: OssStorage;
-  readonly longText: NlsLongTextClient;
+  readonly providers: Readonly<Record<ProviderName, JobProvider>>;
   readonly invoker: Invoker;
+  /** ICE's callback AuthKey; when set, ICE callbacks must also carry ICE's own valid signature. */
+  readonly iceAuthKey?: string;
   readonly log: Logger;
   readonly callbackSecret: string;
   /** Public base URL of the callback function; without it jobs are followed by polling alone. */
@@ -30,6 +33,7 @@ export interface JobServiceDeps {
 }
 
 export interface NewJob {
+  readonly provider: ProviderName;
   readonly text: string;
   readonly ssml: boolean;
   readonly options: JobOptions;
@@ -56,14 +60,13 @@ export class JobService {
    * Input is validated (by the provider's own rules) before anything is written.
    */
   async create(input: NewJob): Promise<{ job: Job; created: boolean }> {
-    const textField = input.ssml ? "ssml" : "text";
-    const tts = this.deps.longText.prepare({ [textField]: input.text, ...input.options, enableSubtitle: input.options.subtitles.length > 0 });
+    const { characters } = this.deps.providers[input.provider].validate(input.text, input.ssml, input.options);
     const id = await this.deps.jobs.claim(input.idempotencyKey, this.deps.newId?.() ?? randomUUID());
     const existing = await this.deps.jobs.get(id);
     if (existing) return { job: existing, created: false };
     // Here either this call won the key, or an earlier one won it and crashed before writing the record: adopt it.
     await this.deps.storage.put(this.deps.jobs.textKey(id), input.text, { contentType: "text/plain; charset=utf-8" });
-    const job = this.#record(id, input, { state: "queued", ssml: input.ssml, characters: Array.from(tts.text).length });
+    const job = this.#record(id, input, { state: "queued", ssml: input.ssml, characters });
     await this.deps.jobs.put(job);
     return { job: await this.submit(job), created: true };
   }
@@ -78,9 +81,9 @@ export class JobService {
     return job;
   }
 
-  #record(id: string, input: Pick<NewJob, "idempotencyKey" | "source" | "options" | "audioKey">, fields: Pick<Job, "state" | "ssml" | "characters"> & Partial<Job>): Job {
+  #record(id: string, input: Pick<NewJob, "provider" | "idempotencyKey" | "source" | "options" | "audioKey">, fields: Pick<Job, "state" | "ssml" | "characters"> & Partial<Job>): Job {
     const now = this.#now().toISOString();
-    return { id, provider: "nls", createdAt: now, updatedAt: now, idempotencyKey: input.idempotencyKey, source: input.source, options: input.options, output: this.outputFor(input.audioKey, input.options), ...fields };
+    return { id, provider: input.provider, createdAt: now, updatedAt: now, idempotencyKey: input.idempotencyKey, source: input.source, options: input.options, output: this.outputFor(input.audioKey, input.options), ...fields };
   }
 
   /** Submits a queued job; a terminal provider error fails it, a transient one leaves it queued for `reconcile`. */
@@ -90,10 +93,7 @@ export class JobService {
     if (text === undefined) return this.fail(job, "InputMissing", "the job's text is missing from OSS");
     const log = this.deps.log.child({ jobId: job.id });
     try {
-      const { taskId } = await this.deps.longText.submit(
-        { [job.ssml ? "ssml" : "text"]: text, ...job.options, enableSubtitle: job.options.subtitles.length > 0 },
-        { notifyUrl: this.deps.callbackBaseUrl ? callbackUrl(this.deps.callbackBaseUrl, this.deps.callbackSecret, job.id) : undefined, context: { job_id: job.id } },
-      );
+      const taskId = await this.deps.providers[job.provider].submit(job, text, this.#callbackUrl(job));
       const latest = (await this.deps.jobs.get(job.id)) ?? job;
       const next = advance(latest, "submitted", { task: { id: taskId, submittedAt: this.#now().toISOString() } }, this.#now());
       if (!next) return latest;
@@ -110,11 +110,23 @@ export class JobService {
     }
   }
 
-  /** A provider callback: authenticated by the URL's HMAC, then only a reason to ask the provider itself. */
-  async onCallback(jobId: string, signature: string | null): Promise<Job> {
-    if (!verifyJobId(this.deps.callbackSecret, jobId, signature)) throw new AuthError("invalid callback signature");
+  #callbackUrl(job: Pick<Job, "id" | "provider">): string | undefined {
+    return this.deps.callbackBaseUrl ? callbackUrl(this.deps.callbackBaseUrl, this.deps.callbackSecret, job.id, job.provider) : undefined;
+  }
+
+  /**
+   * A provider callback: authenticated by the URL's HMAC (and, for ICE with an AuthKey, by ICE's signature within five
+   * minutes), then only a reason to ask the provider itself.
+   */
+  async onCallback(provider: ProviderName, jobId: string, auth: { signature: string | null; iceTimestamp?: string | null; iceSignature?: string | null }): Promise<Job> {
+    if (!verifyJobId(this.deps.callbackSecret, jobId, auth.signature)) throw new AuthError("invalid callback signature");
+    if (provider === "ice" && this.deps.iceAuthKey) {
+      const url = this.#callbackUrl({ id: jobId, provider }) ?? "";
+      const ok = verifyIceSignature({ url, timestamp: auth.iceTimestamp ?? null, signature: auth.iceSignature ?? null, authKey: this.deps.iceAuthKey, nowMs: this.#now().getTime() });
+      if (!ok) throw new AuthError("invalid or stale X-ICE-SIGNATURE");
+    }
     const job = await this.deps.jobs.get(jobId);
-    if (!job) throw new InputError("jobId", `no job ${jobId}`, { statusCode: 404, code: "NotFound" });
+    if (!job || job.provider !== provider) throw new InputError("jobId", `no ${provider} job ${jobId}`, { statusCode: 404, code: "NotFound" });
     return this.check(job, { force: false });
   }
 
@@ -127,7 +139,7 @@ export class JobService {
     const log = this.deps.log.child({ jobId: job.id, taskId: job.task.id });
     let status;
     try {
-      status = await this.deps.longText.status(job.task.id);
+      status = await this.deps.providers[job.provider].status(job.task.id);
     } catch (error) {
       if (error instanceof ProviderError && !error.retryable) return this.fail(job, codeOf(error), reasonOf(error));
       throw error;
@@ -135,7 +147,7 @@ export class JobService {
     if (status.state !== "success") return job;
     const elected = await this.deps.jobs.elect(job.id, "synthesized");
     if (!elected && !opts.force) return job;
-    const next = advance(job, "synthesized", { task: { ...job.task, audioAddress: status.audioAddress, sentences: status.sentences, finishedAt: this.#now().toISOString() } }, this.#now());
+    const next = advance(job, "synthesized", { task: { ...job.task, ...(status.audioAddress ? { audioAddress: status.audioAddress } : {}), sentences: status.sentences, finishedAt: this.#now().toISOString() } }, this.#now());
     if (!next) return job;
     await this.deps.jobs.put(next);
     await this.deps.invoker.invokeAsync("store", { jobId: job.id });

@@ -7,9 +7,9 @@ import { request, type Dispatcher } from "undici";
 import { toSrt, toVtt } from "../audio/subtitles.js";
 import { ProviderError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { OssStorage } from "../storage/oss.js";
+import type { ObjectInfo, OssStorage } from "../storage/oss.js";
 import type { JobService } from "./service.js";
-import { advance } from "./schema.js";
+import { type Job, advance } from "./schema.js";
 import type { JobStore } from "./store.js";
 
 export interface StoreDeps {
@@ -39,15 +39,17 @@ export async function storeJob(jobId: string, deps: StoreDeps): Promise<"done" |
   const log = deps.log.child({ jobId });
   const job = await deps.jobs.get(jobId);
   if (!job || job.state === "done" || job.state === "failed") return "skipped";
-  if ((job.state !== "synthesized" && job.state !== "stored") || !job.task?.audioAddress) {
+  if ((job.state !== "synthesized" && job.state !== "stored") || !job.task || (job.provider === "nls" && !job.task.audioAddress)) {
     log.warn("store called before the job was synthesized", { state: job.state });
     return "skipped";
   }
-  if (!isAllowedAudioUrl(job.task.audioAddress, deps.audioHosts)) {
-    await deps.service.fail(job, "UntrustedAudioUrl", `the provider's audio address is not on an allowed host (${new URL(job.task.audioAddress).host})`);
+  // ICE wrote the audio into our bucket itself: verify it is there, then write the subtitles.
+  if (job.provider === "ice") return finish(job, await deps.storage.head(job.output.audioKey), undefined, deps);
+  if (!isAllowedAudioUrl(job.task.audioAddress!, deps.audioHosts)) {
+    await deps.service.fail(job, "UntrustedAudioUrl", `the provider's audio address is not on an allowed host (${new URL(job.task.audioAddress!).host})`);
     return "done";
   }
-  const res = await request(job.task.audioAddress, { method: "GET", dispatcher: deps.dispatcher, headersTimeout: 30_000, bodyTimeout: 60_000 });
+  const res = await request(job.task.audioAddress!, { method: "GET", dispatcher: deps.dispatcher, headersTimeout: 30_000, bodyTimeout: 60_000 });
   if (res.statusCode === 404 || res.statusCode === 403) {
     await res.body.dump();
     await deps.service.fail(job, "AudioExpired", `the provider no longer serves the audio (HTTP ${res.statusCode}); NLS keeps it for 7 days`);
@@ -60,18 +62,24 @@ export async function storeJob(jobId: string, deps: StoreDeps): Promise<"done" |
   const expected = Number(res.headers["content-length"] ?? Number.NaN);
   const written = await deps.storage.putStream(job.output.audioKey, res.body as unknown as Readable, { contentType: CONTENT_TYPES[job.options.format], partSize: deps.partSize, meta: { jobid: job.id } });
   const stored = await deps.storage.head(job.output.audioKey);
-  if (!stored || stored.size !== written.size || (Number.isFinite(expected) && stored.size !== expected)) {
-    throw new ProviderError({ provider: "oss", code: "SizeMismatch", upstreamMessage: `stored ${stored?.size} bytes of ${Number.isFinite(expected) ? expected : written.size}`, retryable: true });
+  if (stored && (stored.size !== written.size || (Number.isFinite(expected) && stored.size !== expected))) {
+    throw new ProviderError({ provider: "oss", code: "SizeMismatch", upstreamMessage: `stored ${stored.size} bytes of ${Number.isFinite(expected) ? expected : written.size}`, retryable: true });
   }
-  const cues = (job.task.sentences ?? []).map((s) => ({ text: s.text, begin_time: s.begin_time, end_time: s.end_time }));
+  return finish(job, stored, written.size, deps);
+}
+
+/** Checks the stored audio, writes the subtitles and marks the job done (once, whatever the number of runs). */
+async function finish(job: Job, stored: ObjectInfo | undefined, _written: number | undefined, deps: StoreDeps): Promise<"done" | "skipped"> {
+  if (!stored || stored.size === 0) throw new ProviderError({ provider: "oss", code: "AudioMissing", upstreamMessage: `no audio at ${job.output.audioKey}`, retryable: true });
+  const cues = (job.task?.sentences ?? []).map((s) => ({ text: s.text, begin_time: s.begin_time, end_time: s.end_time }));
   if (job.output.srtKey) await deps.storage.put(job.output.srtKey, toSrt(cues), { contentType: "application/x-subrip; charset=utf-8" });
   if (job.output.vttKey) await deps.storage.put(job.output.vttKey, toVtt(cues), { contentType: "text/vtt; charset=utf-8" });
   const now = deps.now?.() ?? new Date();
-  const latest = (await deps.jobs.get(jobId)) ?? job;
+  const latest = (await deps.jobs.get(job.id)) ?? job;
   const storedJob = latest.state === "synthesized" ? advance(latest, "stored", { result: { size: stored.size, storedAt: now.toISOString() } }, now) : latest;
   if (!storedJob || storedJob.state === "done") return "skipped";
   const done = advance(storedJob, "done", {}, now);
   if (done) await deps.jobs.put(done);
-  log.info("job done", { audioKey: job.output.audioKey, bytes: stored.size, cues: cues.length });
+  deps.log.info("job done", { jobId: job.id, audioKey: job.output.audioKey, bytes: stored.size, cues: cues.length });
   return "done";
 }

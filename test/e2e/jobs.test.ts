@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFunctionHost, type FunctionHost } from "../../infra/local/host.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import type { Job } from "../../lib/jobs/schema.js";
+import { iceProvider, nlsProvider } from "../../lib/jobs/providers.js";
 import { JobService } from "../../lib/jobs/service.js";
 import { createLogger } from "../../lib/log.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
@@ -127,7 +128,7 @@ describe("long-text jobs on the local stack", () => {
     const later = new JobService({
       jobs: rt.jobs,
       storage: rt.clients.storage,
-      longText: rt.clients.longText,
+      providers: { nls: nlsProvider(rt.clients.longText), ice: iceProvider(rt.clients.ice, rt.clients.storage.bucket) },
       invoker: host.platform.invoker,
       log: rt.log,
       callbackSecret: rt.config.CALLBACK_SECRET!,

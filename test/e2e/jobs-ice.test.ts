@@ -1,0 +1,141 @@
+import { createHash } from "node:crypto";
+import OSS from "ali-oss";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
+import { mp3Frames } from "../../lib/audio/mp3.js";
+import { callbackUrl } from "../../lib/jobs/callback-signature.js";
+import type { Job } from "../../lib/jobs/schema.js";
+import { createLogger } from "../../lib/log.js";
+import { useLocalCloud } from "../helpers/local-cloud.js";
+
+const AUTH_KEY = "IceKey2026abc";
+const SECRET = "c".repeat(40);
+const KEY = "ice-test-key";
+const cloud = useLocalCloud({ ice: { authKey: AUTH_KEY, createdMs: 10 } });
+let host: FunctionHost;
+
+beforeAll(async () => {
+  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET, RECONCILE_STALE_SECONDS: "0", JOBS_DEFAULT_PROVIDER: "ice" }, log: createLogger({ level: "error" }), cloud: cloud() });
+});
+afterAll(async () => host?.stop());
+
+function oss(): OSS {
+  const c = cloud();
+  return new OSS({ bucket: c.bucket, region: `oss-${c.region}`, accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret, endpoint: c.urls.oss, sldEnable: true, secure: false } as OSS.Options);
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await host.idle();
+    await cloud().ice.idle();
+  }
+  await host.idle();
+}
+
+async function jobFor(sourceKey: string): Promise<Job> {
+  const storage = host.platform.clients.storage;
+  for (const o of (await storage.list("jobs/records/", { maxKeys: 1000 })).objects) {
+    const job = JSON.parse((await storage.get(o.key))!.toString()) as Job;
+    if (job.source.kind === "oss" && job.source.key === sourceKey) return job;
+  }
+  throw new Error(`no job for ${sourceKey}`);
+}
+
+function writesTo(key: string): { count: () => number; stop: () => void } {
+  let n = 0;
+  const observer = (e: { op: string; key: string; status: number }) => {
+    if (e.key === key && (e.op === "PutObject" || e.op === "CompleteMultipartUpload") && e.status === 200) n++;
+  };
+  cloud().oss.observers.add(observer);
+  return { count: () => n, stop: () => cloud().oss.observers.delete(observer) };
+}
+
+/** What ICE would send, signed for `timestamp`. */
+function iceCallback(jobId: string, timestamp: number, sig = callbackUrl(`http://localhost:${host.port}`, SECRET, jobId, "ice").split("sig=")[1]!) {
+  const url = callbackUrl(`http://localhost:${host.port}`, SECRET, jobId, "ice");
+  const signature = createHash("md5").update(`${url}|${timestamp}|${AUTH_KEY}`).digest("hex");
+  return fetch(`${host.url}/callbacks/ice/${jobId}?sig=${sig}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-ice-timestamp": String(timestamp), "x-ice-signature": signature },
+    body: JSON.stringify({ EventType: "AIGCAudioProduceComplete", UserId: 1, EventTime: new Date().toISOString(), MessageBody: { JobId: "x", Status: "Success" } }),
+  });
+}
+
+describe("ICE jobs on the local stack", () => {
+  it("turns an upload into ICE's audio in OSS plus .srt and .vtt from AiResult, and marks the job done", async () => {
+    const srt = writesTo("output/ice/ch1.srt");
+    try {
+      await oss().put("input/ice/ch1.txt", Buffer.from("冰的第一章。ICE writes this audio."), { meta: { voice: "siqi" } as unknown as OSS.UserMeta });
+      await settle();
+      const job = await jobFor("input/ice/ch1.txt");
+      expect(job).toMatchObject({ provider: "ice", state: "done", output: { audioKey: "output/ice/ch1.mp3" } });
+      expect(mp3Frames((await oss().get("output/ice/ch1.mp3")).content as Buffer).length).toBeGreaterThan(10);
+      expect((await oss().get("output/ice/ch1.srt")).content.toString()).toMatch(/^1\n00:00:00,000 --> .*\n冰的第一章。\n/);
+      expect((await oss().get("output/ice/ch1.vtt")).content.toString()).toMatch(/^WEBVTT\n/);
+      expect(srt.count()).toBe(1);
+    } finally {
+      srt.stop();
+    }
+  });
+
+  it("writes the subtitles once and marks one done when ICE's callback arrives 20 times", async () => {
+    cloud().ice.faults.duplicateCallbacks = 19;
+    const srt = writesTo("output/ice/dup.srt");
+    try {
+      await oss().put("input/ice/dup.txt", Buffer.from("重复的回调。"), { meta: { voice: "siqi" } as unknown as OSS.UserMeta });
+      await settle();
+      expect((await jobFor("input/ice/dup.txt")).state).toBe("done");
+      expect(srt.count()).toBe(1);
+    } finally {
+      cloud().ice.faults.duplicateCallbacks = 0;
+      srt.stop();
+    }
+  });
+
+  it("finishes through reconcile when ICE's callback is lost", async () => {
+    cloud().ice.faults.dropCallbacks = 1;
+    await oss().put("input/ice/lost.txt", Buffer.from("回调丢了。"));
+    await settle();
+    expect((await jobFor("input/ice/lost.txt")).state).toBe("submitted");
+    await host.trigger("reconcile");
+    await settle();
+    expect((await jobFor("input/ice/lost.txt")).state).toBe("done");
+  });
+
+  it("refuses forged, wrongly signed and stale ICE callbacks with 401, changing nothing", async () => {
+    cloud().ice.faults.dropCallbacks = 1;
+    await oss().put("input/ice/forged.txt", Buffer.from("伪造。"));
+    await settle();
+    const before = await jobFor("input/ice/forged.txt");
+    const now = Math.floor(Date.now() / 1000);
+    expect((await iceCallback(before.id, now, "not-our-hmac")).status).toBe(401);
+    expect((await iceCallback(before.id, now - 600)).status).toBe(401);
+    const wrongSignature = await fetch(`${host.url}/callbacks/ice/${before.id}?sig=${callbackUrl("http://x", SECRET, before.id).split("sig=")[1]}`, { method: "POST", headers: { "x-ice-timestamp": String(now), "x-ice-signature": "0".repeat(32) } });
+    expect(wrongSignature.status).toBe(401);
+    await settle();
+    expect(await jobFor("input/ice/forged.txt")).toEqual(before);
+    // The genuine article, for contrast: a fresh, correctly signed callback drives the job to done.
+    expect((await iceCallback(before.id, now)).status).toBe(200);
+    await settle();
+    expect((await jobFor("input/ice/forged.txt")).state).toBe("done");
+  });
+
+  it("fails the job with ICE's error code and message when ICE fails it", async () => {
+    cloud().ice.faults.failNext.push({ code: "InvalidParameter.Voice", message: "The voice is not authorized for this account." });
+    await oss().put("input/ice/fails.txt", Buffer.from("会失败。"));
+    await settle();
+    expect((await jobFor("input/ice/fails.txt")).failure).toMatchObject({ code: "InvalidParameter.Voice", reason: "The voice is not authorized for this account." });
+  });
+
+  it("refuses text over ICE's 10,000 characters and NLS-only misuse of ICE options, naming the field", async () => {
+    const post = (body: unknown) => fetch(`${host.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const long = await post({ provider: "ice", text: "字".repeat(10_001) });
+    expect(long.status).toBe(413);
+    expect(await long.json()).toMatchObject({ error: { field: "text", limit: 10_000 } });
+    expect(await (await post({ provider: "nls", text: "hi", customizedVoice: "clone-1" })).json()).toMatchObject({ error: { field: "customizedVoice" } });
+    expect(await (await post({ provider: "nls", text: "hi", overwrite: false })).json()).toMatchObject({ error: { field: "overwrite" } });
+    const cloned = await post({ provider: "ice", text: "克隆的声音。", customizedVoice: "clone-1", output: { key: "output/ice/cloned.mp3" } });
+    expect(cloned.status).toBe(202);
+    await settle();
+  });
+});
