@@ -6,6 +6,7 @@ import { mp3Frames } from "../../lib/audio/mp3.js";
 import { callbackUrl } from "../../lib/jobs/callback-signature.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { createLogger } from "../../lib/log.js";
+import { jobFor as findJob, settle as settleAll, writesTo as countWrites } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const AUTH_KEY = "IceKey2026abc";
@@ -13,6 +14,9 @@ const SECRET = "c".repeat(40);
 const KEY = "ice-test-key";
 const cloud = useLocalCloud({ ice: { authKey: AUTH_KEY, createdMs: 10 } });
 let host: FunctionHost;
+const settle = () => settleAll(host, cloud());
+const jobFor = (key: string) => findJob(host, key);
+const writesTo = (key: string) => countWrites(cloud(), key);
 
 beforeAll(async () => {
   host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET, RECONCILE_STALE_SECONDS: "0", JOBS_DEFAULT_PROVIDER: "ice" }, log: createLogger({ level: "error" }), cloud: cloud() });
@@ -24,31 +28,8 @@ function oss(): OSS {
   return new OSS({ bucket: c.bucket, region: `oss-${c.region}`, accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret, endpoint: c.urls.oss, sldEnable: true, secure: false } as OSS.Options);
 }
 
-async function settle(): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    await host.idle();
-    await cloud().ice.idle();
-  }
-  await host.idle();
-}
 
-async function jobFor(sourceKey: string): Promise<Job> {
-  const storage = host.platform.clients.storage;
-  for (const o of (await storage.list("jobs/records/", { maxKeys: 1000 })).objects) {
-    const job = JSON.parse((await storage.get(o.key))!.toString()) as Job;
-    if (job.source.kind === "oss" && job.source.key === sourceKey) return job;
-  }
-  throw new Error(`no job for ${sourceKey}`);
-}
 
-function writesTo(key: string): { count: () => number; stop: () => void } {
-  let n = 0;
-  const observer = (e: { op: string; key: string; status: number }) => {
-    if (e.key === key && (e.op === "PutObject" || e.op === "CompleteMultipartUpload") && e.status === 200) n++;
-  };
-  cloud().oss.observers.add(observer);
-  return { count: () => n, stop: () => cloud().oss.observers.delete(observer) };
-}
 
 /** What ICE would send, signed for `timestamp`. */
 function iceCallback(jobId: string, timestamp: number, sig = callbackUrl(`http://localhost:${host.port}`, SECRET, jobId, "ice").split("sig=")[1]!) {

@@ -6,11 +6,15 @@ import type { Job } from "../../lib/jobs/schema.js";
 import { iceProvider, nlsProvider } from "../../lib/jobs/providers.js";
 import { JobService } from "../../lib/jobs/service.js";
 import { createLogger } from "../../lib/log.js";
+import { jobFor as findJob, settle as settleAll, writesTo as countWrites } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ longText: { queueMs: 10, runMs: 10 } });
 const KEY = "jobs-test-key";
 let host: FunctionHost;
+const settle = () => settleAll(host, cloud());
+const jobFor = (key: string) => findJob(host, key);
+const writesTo = (key: string) => countWrites(cloud(), key);
 
 beforeAll(async () => {
   host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, RECONCILE_STALE_SECONDS: "0" }, log: createLogger({ level: "error" }), cloud: cloud() });
@@ -23,32 +27,8 @@ function oss(): OSS {
   return new OSS({ bucket: c.bucket, region: `oss-${c.region}`, accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret, endpoint: c.urls.oss, sldEnable: true, secure: false, authorizationV4: true } as OSS.Options);
 }
 
-/** Waits until the emulator, its callbacks and every async invocation have finished. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    await host.idle();
-    await cloud().nls.longText.idle();
-  }
-  await host.idle();
-}
 
-async function jobFor(sourceKey: string): Promise<Job> {
-  const storage = host.platform.clients.storage;
-  for (const o of (await storage.list("jobs/records/", { maxKeys: 1000 })).objects) {
-    const job = JSON.parse((await storage.get(o.key))!.toString()) as Job;
-    if (job.source.kind === "oss" && job.source.key === sourceKey) return job;
-  }
-  throw new Error(`no job for ${sourceKey}`);
-}
 
-function writesTo(key: string): { count: () => number; stop: () => void } {
-  let n = 0;
-  const observer = (e: { op: string; key: string; status: number }) => {
-    if (e.key === key && (e.op === "PutObject" || e.op === "CompleteMultipartUpload") && e.status === 200) n++;
-  };
-  cloud().oss.observers.add(observer);
-  return { count: () => n, stop: () => cloud().oss.observers.delete(observer) };
-}
 
 const api = (path: string, init: RequestInit = {}) => fetch(`${host.url}${path}`, { ...init, headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json", ...(init.headers ?? {}) } });
 

@@ -1,0 +1,33 @@
+import type { FunctionHost } from "../../infra/local/host.js";
+import type { LocalCloud } from "../../infra/local/cloud.js";
+import type { Job } from "../../lib/jobs/schema.js";
+
+/** Waits until the providers' emulators, their callbacks and every async invocation have finished. */
+export async function settle(host: FunctionHost, cloud: LocalCloud): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await host.idle();
+    await cloud.nls.longText.idle();
+    await cloud.ice.idle();
+  }
+  await host.idle();
+}
+
+/** The job made from an uploaded object. */
+export async function jobFor(host: FunctionHost, sourceKey: string): Promise<Job> {
+  const storage = host.platform.clients.storage;
+  for (const o of (await storage.list("jobs/records/", { maxKeys: 1000 })).objects) {
+    const job = JSON.parse((await storage.get(o.key))!.toString()) as Job;
+    if (job.source.kind === "oss" && job.source.key === sourceKey) return job;
+  }
+  throw new Error(`no job for ${sourceKey}`);
+}
+
+/** Counts successful writes (PutObject or a completed multipart upload) to one key. */
+export function writesTo(cloud: LocalCloud, key: string): { count: () => number; stop: () => void } {
+  let n = 0;
+  const observer = (e: { op: string; key: string; status: number }): void => {
+    if (e.key === key && (e.op === "PutObject" || e.op === "CompleteMultipartUpload") && e.status === 200) n++;
+  };
+  cloud.oss.observers.add(observer);
+  return { count: () => n, stop: () => cloud.oss.observers.delete(observer) };
+}
