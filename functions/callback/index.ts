@@ -6,3 +6,8 @@ import { createCallbackRouter } from "./app.js";
 
 let router: Router | undefined;
 export const handler = fcHttpHandler(() => (router ??= createCallbackRouter(cloudJobRuntime("callback"))));
+
+/** FC Initializer (s.yaml instanceLifecycleConfig): parse the configuration and build the clients before the first event. */
+export const initialize = async (): Promise<void> => {
+  cloudJobRuntime("callback");
+};

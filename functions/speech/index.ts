@@ -6,3 +6,8 @@ import { createSpeechRouter } from "./app.js";
 
 let router: Router | undefined;
 export const handler = fcHttpHandler(() => (router ??= createSpeechRouter(cloudJobRuntime("speech"))));
+
+/** FC Initializer (s.yaml instanceLifecycleConfig): parse the configuration and build the clients before the first event. */
+export const initialize = async (): Promise<void> => {
+  cloudJobRuntime("speech");
+};

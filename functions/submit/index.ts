@@ -3,3 +3,8 @@ import { cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
 import { createSubmitHandler } from "./app.js";
 
 export const handler = createSubmitHandler(() => cloudJobRuntime("submit"));
+
+/** FC Initializer (s.yaml instanceLifecycleConfig): parse the configuration and build the clients before the first event. */
+export const initialize = async (): Promise<void> => {
+  cloudJobRuntime("submit");
+};

@@ -1,0 +1,30 @@
+/**
+ * `npm run ram:policy`: prints the function role's least-privilege policy with this deployment's bucket, prefixes,
+ * region and account filled in, ready for `aliyun ram CreatePolicy --PolicyDocument "$(npm run -s ram:policy)"`.
+ */
+import { readFileSync } from "node:fs";
+
+export function renderPolicy(values: Record<string, string>): unknown {
+  const template = readFileSync(new URL("./policy.json", import.meta.url), "utf8");
+  const filled = template.replace(/\$\{([A-Z_]+)\}/g, (_m, name: string) => {
+    const v = values[name];
+    if (v === undefined) throw new Error(`${name} is needed to render the RAM policy`);
+    return v;
+  });
+  return JSON.parse(filled);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const env = process.env;
+  const policy = renderPolicy({
+    OSS_BUCKET: env.OSS_BUCKET ?? "",
+    OSS_INPUT_PREFIX: env.OSS_INPUT_PREFIX ?? "input/",
+    OSS_OUTPUT_PREFIX: env.OSS_OUTPUT_PREFIX ?? "output/",
+    JOBS_PREFIX: env.JOBS_PREFIX ?? "jobs/",
+    TTS_CACHE_PREFIX: env.TTS_CACHE_PREFIX ?? "cache/",
+    REGION: env.REGION ?? "cn-shanghai",
+    ACCOUNT_ID: env.ACCOUNT_ID ?? "*",
+    FC_FUNCTION_PREFIX: env.FC_FUNCTION_PREFIX ?? "",
+  });
+  console.log(JSON.stringify(policy, null, 2));
+}

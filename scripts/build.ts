@@ -1,0 +1,64 @@
+/**
+ * `npm run build`: one esbuild bundle per function in dist/<function>/ (ESM, tree-shaken, Node 20), with the size of
+ * each reported against its budget. Built-in-runtime functions get `index.mjs` (handler `index.handler`); the custom
+ * runtime (`stream`) gets `main.mjs`, started by s.yaml's `customRuntimeConfig` (`node main.mjs`).
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { build } from "esbuild";
+
+/** Bytes per bundle; the build fails over budget (cold start grows with bundle size). */
+export const BUNDLE_BUDGET = 4 * 1024 * 1024;
+
+/** Packages that must never reach a deployed bundle (dev-only: emulators, offline speech, test SDKs). */
+export const FORBIDDEN = ["espeak-ng", "@breezystack/lamejs", "alibabacloud-nls", "openai", "vitest", "playwright-core", "infra/local"];
+
+export interface BuiltFunction {
+  readonly name: string;
+  readonly file: string;
+  readonly bytes: number;
+  readonly inputs: readonly string[];
+}
+
+export async function buildAll(outdir = "dist"): Promise<BuiltFunction[]> {
+  await rm(outdir, { recursive: true, force: true });
+  const names = readdirSync("functions").filter((n) => existsSync(`functions/${n}/index.ts`) || existsSync(`functions/${n}/main.ts`));
+  const built: BuiltFunction[] = [];
+  for (const name of names) {
+    const entry = existsSync(`functions/${name}/main.ts`) ? "main" : "index";
+    const file = `${outdir}/${name}/${entry}.mjs`;
+    const result = await build({
+      entryPoints: [`functions/${name}/${entry}.ts`],
+      outfile: file,
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "esm",
+      treeShaking: true,
+      minify: true,
+      sourcemap: false,
+      metafile: true,
+      legalComments: "none",
+      // urllib (under ali-oss) requires proxy-agent only when an HTTP proxy is configured, which FC never needs.
+      external: ["proxy-agent"],
+      logLevel: "error",
+      // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
+      banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    });
+    const output = Object.values(result.metafile.outputs)[0]!;
+    built.push({ name, file, bytes: output.bytes, inputs: Object.keys(result.metafile.inputs) });
+  }
+  return built;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const built = await buildAll();
+  let failed = false;
+  for (const f of built) {
+    const leaked = FORBIDDEN.filter((p) => f.inputs.some((i) => i.includes(`node_modules/${p}/`) || i.startsWith(p)));
+    const over = f.bytes > BUNDLE_BUDGET;
+    failed ||= over || leaked.length > 0;
+    console.log(`${f.file.padEnd(28)} ${(f.bytes / 1024).toFixed(0).padStart(6)} KiB  budget ${(BUNDLE_BUDGET / 1024).toFixed(0)} KiB${over ? "  OVER BUDGET" : ""}${leaked.length ? `  DEV-ONLY CODE: ${leaked.join(", ")}` : ""}`);
+  }
+  if (failed) process.exit(1);
+}
