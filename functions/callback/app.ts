@@ -3,6 +3,7 @@
  * signature) is checked before anything else (a bad one is 401
  * and changes nothing); the body is only a hint that the task ended, so it is not even parsed: the provider is asked.
  */
+import { FcHttpEventSchema } from "../../lib/fc/events.js";
 import { json } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import type { JobRuntime } from "../../lib/jobs/runtime.js";
@@ -20,3 +21,6 @@ export function createCallbackRouter(rt: JobRuntime): Router {
     return json(200, { ok: true, state: job.state });
   });
 }
+
+/** What this function is triggered by in s.yaml, and the schema its entry parses those events with (checked by the wiring test). */
+export const EVENTS = { triggers: ["http"] as const, schema: FcHttpEventSchema };

@@ -14,3 +14,6 @@ export function createReconcileHandler(rt: () => JobRuntime): (event: unknown) =
     return counts;
   };
 }
+
+/** Timer ticks, and store's onFailure destination (an async invocation, so no trigger). */
+export const EVENTS = { triggers: ["timer"] as const, schema: z.union([TimerEventSchema, AsyncDestinationEventSchema]) };

@@ -2,6 +2,7 @@
  * The speech function's routes: the job API (POST /v1/jobs, GET /v1/jobs/{id}) and POST /v1/speech, which answers
  * short text with audio at once and long text with a 202 job. Thin: parse, call lib, shape.
  */
+import { FcHttpEventSchema } from "../../lib/fc/events.js";
 import { ApiAuth } from "../../lib/auth.js";
 import { InputError } from "../../lib/errors.js";
 import { json, readJson } from "../../lib/http/response.js";
@@ -51,3 +52,6 @@ export function createSpeechRouter(rt: JobRuntime): Router {
       return new Response(Buffer.concat(chunks), { headers: { "content-type": speech.contentType } });
     });
 }
+
+/** What this function is triggered by in s.yaml, and the schema its entry parses those events with (checked by the wiring test). */
+export const EVENTS = { triggers: ["http"] as const, schema: FcHttpEventSchema };

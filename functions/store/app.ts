@@ -8,3 +8,6 @@ export function createStoreHandler(rt: () => JobRuntime): (event: unknown) => Pr
     return { jobId, result: await rt().store(jobId) };
   };
 }
+
+/** What this function is triggered by in s.yaml, and the schema its entry parses those events with (checked by the wiring test). */
+export const EVENTS = { triggers: [] as const, schema: StoreEventSchema };

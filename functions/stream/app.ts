@@ -101,3 +101,6 @@ function respond(speech: OpenedSpeech): Response {
     headers: { "content-type": speech.contentType, "x-cache": speech.cache, "cache-control": "no-store", "x-content-type-options": "nosniff" },
   });
 }
+
+/** A custom runtime behind an HTTP trigger: FC proxies raw HTTP (and WebSocket upgrades) to the server. */
+export const EVENTS = { triggers: ["http"] as const, schema: undefined };

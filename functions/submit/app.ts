@@ -25,3 +25,6 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
     return results;
   };
 }
+
+/** What this function is triggered by in s.yaml, and the schema its entry parses those events with (checked by the wiring test). */
+export const EVENTS = { triggers: ["oss"] as const, schema: OssEventSchema };

@@ -5,17 +5,16 @@
  * retries as FC's queue would. Tests use `invoke`, `trigger` and `idle` to drive and await all of it.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { fileURLToPath } from "node:url";
-import { parse } from "yaml";
 import { type Clients, createClients } from "../../lib/clients.js";
 import { type Config, parseConfig } from "../../lib/config.js";
 import type { Invoker } from "../../lib/invoke.js";
 import { type JobRuntime, createJobRuntime } from "../../lib/jobs/runtime.js";
 import type { Logger } from "../../lib/log.js";
 import type { LocalCloud } from "./cloud.js";
+import { readResources } from "../deploy/s-yaml.js";
 import { listen } from "./http-util.js";
 
 export interface LocalFunction {
@@ -50,27 +49,14 @@ interface Trigger {
 
 const root = new URL("../../", import.meta.url);
 
-/** Resolves Serverless Devs expressions as `s preview` would: `${env('X', 'default')}`, `${vars.a.b}`, `${config('AccountID')}`. */
-function resolveExpressions(value: unknown, env: Record<string, string | undefined>, vars: Record<string, unknown>): unknown {
-  if (typeof value === "string") {
-    return value
-      .replace(/\$\{env\('([A-Za-z0-9_]+)'(?:,\s*'([^']*)')?\)\}/g, (_m, name: string, fallback?: string) => env[name] ?? fallback ?? "")
-      .replace(/\$\{config\('([A-Za-z]+)'\)\}/g, "0")
-      .replace(/\$\{vars\.([\w.]+)\}/g, (_m, path: string) => String(path.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], vars) ?? ""));
-  }
-  if (Array.isArray(value)) return value.map((v) => resolveExpressions(v, env, vars));
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveExpressions(v, env, vars)]));
-  return value;
-}
-
 /** The fc3 resources of s.yaml, with its expressions resolved from `env`. */
-export function readFunctions(env: Record<string, string | undefined> = {}, file = fileURLToPath(new URL("s.yaml", root))): Array<{ resource: string; functionName: string; runtime: string; triggers: Trigger[] }> {
-  const raw = parse(readFileSync(file, "utf8")) as { vars?: Record<string, unknown>; resources?: Record<string, unknown> };
-  const vars = resolveExpressions(raw.vars ?? {}, env, {}) as Record<string, unknown>;
-  const doc = resolveExpressions(raw, env, vars) as { resources?: Record<string, { component?: string; props?: Record<string, unknown> }> };
-  return Object.entries(doc.resources ?? {})
-    .filter(([, r]) => r.component === "fc3")
-    .map(([resource, r]) => ({ resource, functionName: String(r.props?.functionName ?? resource), runtime: String(r.props?.runtime ?? ""), triggers: (r.props?.triggers as Trigger[] | undefined) ?? [] }));
+export function readFunctions(env: Record<string, string | undefined> = {}): Array<{ resource: string; functionName: string; runtime: string; triggers: Trigger[] }> {
+  return Object.entries(readResources(env)).map(([resource, props]) => ({
+    resource,
+    functionName: String(props.functionName ?? resource),
+    runtime: String(props.runtime ?? ""),
+    triggers: (props.triggers as Trigger[] | undefined) ?? [],
+  }));
 }
 
 export interface FunctionHost {
