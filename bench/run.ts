@@ -1,7 +1,8 @@
 /** `npm run bench`: every benchmark, one table of measured value, reference and ratio. */
+import { benchColdStart } from "./coldstart.js";
 import { benchNlsShort } from "./nls-short.js";
 import { benchStore } from "./store.js";
 import { benchStream } from "./stream.js";
 import { printTable } from "./table.js";
 
-printTable([...(await benchNlsShort()), ...(await benchStream()), ...(await benchStore())]);
+printTable([...(await benchNlsShort()), ...(await benchStream()), ...(await benchStore()), ...(await benchColdStart())]);

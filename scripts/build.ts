@@ -16,7 +16,10 @@ export const FORBIDDEN = ["espeak-ng", "@breezystack/lamejs", "alibabacloud-nls"
 export interface BuiltFunction {
   readonly name: string;
   readonly file: string;
+  /** The entry file, which a cold start loads. */
   readonly bytes: number;
+  /** The entry plus the chunks loaded on first use. */
+  readonly totalBytes: number;
   readonly inputs: readonly string[];
 }
 
@@ -28,8 +31,12 @@ export async function buildAll(outdir = "dist"): Promise<BuiltFunction[]> {
     const entry = existsSync(`functions/${name}/main.ts`) ? "main" : "index";
     const file = `${outdir}/${name}/${entry}.mjs`;
     const result = await build({
-      entryPoints: [`functions/${name}/${entry}.ts`],
-      outfile: file,
+      entryPoints: { [entry]: `functions/${name}/${entry}.ts` },
+      outdir: `${outdir}/${name}`,
+      outExtension: { ".js": ".mjs" },
+      // Dynamic imports (the FC SDK) become chunks loaded on first use, out of the cold start.
+      splitting: true,
+      chunkNames: "chunks/[name]-[hash]",
       bundle: true,
       platform: "node",
       target: "node20",
@@ -45,8 +52,9 @@ export async function buildAll(outdir = "dist"): Promise<BuiltFunction[]> {
       // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
       banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
     });
-    const output = Object.values(result.metafile.outputs)[0]!;
-    built.push({ name, file, bytes: output.bytes, inputs: Object.keys(result.metafile.inputs) });
+    const outputs = Object.values(result.metafile.outputs);
+    const main = result.metafile.outputs[file.replace(/^\.\//, "")] ?? outputs.find((o) => o.entryPoint)!;
+    built.push({ name, file, bytes: main.bytes, totalBytes: outputs.reduce((s, o) => s + o.bytes, 0), inputs: Object.keys(result.metafile.inputs) });
   }
   return built;
 }
@@ -56,9 +64,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   let failed = false;
   for (const f of built) {
     const leaked = FORBIDDEN.filter((p) => f.inputs.some((i) => i.includes(`node_modules/${p}/`) || i.startsWith(p)));
-    const over = f.bytes > BUNDLE_BUDGET;
+    const over = f.totalBytes > BUNDLE_BUDGET;
     failed ||= over || leaked.length > 0;
-    console.log(`${f.file.padEnd(28)} ${(f.bytes / 1024).toFixed(0).padStart(6)} KiB  budget ${(BUNDLE_BUDGET / 1024).toFixed(0)} KiB${over ? "  OVER BUDGET" : ""}${leaked.length ? `  DEV-ONLY CODE: ${leaked.join(", ")}` : ""}`);
+    console.log(`${f.file.padEnd(28)} ${(f.bytes / 1024).toFixed(0).padStart(6)} KiB entry, ${(f.totalBytes / 1024).toFixed(0).padStart(6)} KiB with chunks;  budget ${(BUNDLE_BUDGET / 1024).toFixed(0)} KiB${over ? "  OVER BUDGET" : ""}${leaked.length ? `  DEV-ONLY CODE: ${leaked.join(", ")}` : ""}`);
   }
   if (failed) process.exit(1);
 }

@@ -3,7 +3,7 @@ import { createClients, credentialsFrom } from "../clients.js";
 import { config } from "../config.js";
 import { type JobRuntime, createJobRuntime } from "../jobs/runtime.js";
 import { createLogger } from "../log.js";
-import { FcInvoker } from "./invoker.js";
+import type { Invoker } from "../invoke.js";
 
 let runtime: JobRuntime | undefined;
 
@@ -12,12 +12,22 @@ export function cloudJobRuntime(functionName: string): JobRuntime {
   const cfg = config();
   const log = createLogger({ level: cfg.LOG_LEVEL, base: { function: functionName } });
   const region = process.env.FC_REGION ?? cfg.REGION;
-  const invoker = new FcInvoker({
-    // Inside FC the internal endpoint avoids the public network (facts §4).
-    endpoint: process.env.FC_ENDPOINT ?? `${process.env.FC_ACCOUNT_ID}.${region}-internal.fc.aliyuncs.com`,
-    credentials: credentialsFrom(cfg),
-    functionPrefix: process.env.FC_FUNCTION_PREFIX ?? "",
-  });
+  // The FC SDK is the largest single dependency and only callback and reconcile ever invoke: load it on first use.
+  let fc: Promise<Invoker> | undefined;
+  const invoker: Invoker = {
+    invokeAsync: async (name, payload) => {
+      fc ??= import("./invoker.js").then(
+        ({ FcInvoker }) =>
+          new FcInvoker({
+            // Inside FC the internal endpoint avoids the public network (facts §4).
+            endpoint: process.env.FC_ENDPOINT ?? `${process.env.FC_ACCOUNT_ID}.${region}-internal.fc.aliyuncs.com`,
+            credentials: credentialsFrom(cfg),
+            functionPrefix: process.env.FC_FUNCTION_PREFIX ?? "",
+          }),
+      );
+      return (await fc).invokeAsync(name, payload);
+    },
+  };
   runtime = createJobRuntime(cfg, createClients(cfg), invoker, log);
   return runtime;
 }

@@ -3,7 +3,6 @@
  * check the stored size, mark the job done. Running it twice converges on the same objects and one `done`.
  */
 import { Readable } from "node:stream";
-import { request, type Dispatcher } from "undici";
 import { toSrt, toVtt } from "../audio/subtitles.js";
 import { ProviderError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -19,7 +18,6 @@ export interface StoreDeps {
   readonly log: Logger;
   /** Hosts audio may come from: `host[:port]` exactly, or `*.suffix` (an SSRF guard). */
   readonly audioHosts: readonly string[];
-  readonly dispatcher?: Dispatcher;
   readonly partSize?: number;
   readonly now?: () => Date;
 }
@@ -49,18 +47,19 @@ export async function storeJob(jobId: string, deps: StoreDeps): Promise<"done" |
     await deps.service.fail(job, "UntrustedAudioUrl", `the provider's audio address is not on an allowed host (${new URL(job.task.audioAddress!).host})`);
     return "done";
   }
-  const res = await request(job.task.audioAddress!, { method: "GET", dispatcher: deps.dispatcher, headersTimeout: 30_000, bodyTimeout: 60_000 });
-  if (res.statusCode === 404 || res.statusCode === 403) {
-    await res.body.dump();
-    await deps.service.fail(job, "AudioExpired", `the provider no longer serves the audio (HTTP ${res.statusCode}); NLS keeps it for 7 days`);
+  // Node's built-in fetch streams the body; the idle timeout guards a stalled download (not the whole copy).
+  const res = await fetch(job.task.audioAddress!, { redirect: "error", signal: AbortSignal.timeout(15 * 60_000) });
+  if (res.status === 404 || res.status === 403) {
+    await res.body?.cancel();
+    await deps.service.fail(job, "AudioExpired", `the provider no longer serves the audio (HTTP ${res.status}); NLS keeps it for 7 days`);
     return "done";
   }
-  if (res.statusCode !== 200) {
-    await res.body.dump();
-    throw new ProviderError({ provider: "nls", code: `HTTP${res.statusCode}`, upstreamMessage: `audio download answered HTTP ${res.statusCode}`, retryable: true });
+  if (res.status !== 200 || !res.body) {
+    await res.body?.cancel();
+    throw new ProviderError({ provider: "nls", code: `HTTP${res.status}`, upstreamMessage: `audio download answered HTTP ${res.status}`, retryable: true });
   }
-  const expected = Number(res.headers["content-length"] ?? Number.NaN);
-  const written = await deps.storage.putStream(job.output.audioKey, res.body as unknown as Readable, { contentType: CONTENT_TYPES[job.options.format], partSize: deps.partSize, meta: { jobid: job.id } });
+  const expected = Number(res.headers.get("content-length") ?? Number.NaN);
+  const written = await deps.storage.putStream(job.output.audioKey, Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>), { contentType: CONTENT_TYPES[job.options.format], partSize: deps.partSize, meta: { jobid: job.id } });
   const stored = await deps.storage.head(job.output.audioKey);
   if (stored && (stored.size !== written.size || (Number.isFinite(expected) && stored.size !== expected))) {
     throw new ProviderError({ provider: "oss", code: "SizeMismatch", upstreamMessage: `stored ${stored.size} bytes of ${Number.isFinite(expected) ? expected : written.size}`, retryable: true });

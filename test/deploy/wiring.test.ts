@@ -118,7 +118,7 @@ describe("s.yaml against the code", () => {
 describe("the bundles", () => {
   it("stay within budget and carry no development-only code", () => {
     for (const f of built) {
-      expect(f.bytes, f.name).toBeLessThan(BUNDLE_BUDGET);
+      expect(f.totalBytes, f.name).toBeLessThan(BUNDLE_BUDGET);
       for (const p of FORBIDDEN) expect(f.inputs.some((i) => i.includes(`node_modules/${p}/`) || i.startsWith(p)), `${f.name} includes ${p}`).toBe(false);
     }
   });
@@ -134,6 +134,15 @@ describe("the bundles", () => {
       const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { env: fcEnv(name), cwd: tmpdir() });
       expect(stdout.trim(), name).toBe("ok");
     }
+  });
+
+  it("ships the chunks loaded on first use (the FC SDK), and they load", async () => {
+    const callback = built.find((b) => b.name === "callback")!;
+    expect(callback.totalBytes).toBeGreaterThan(callback.bytes);
+    const dir = join(outdir, "callback", "chunks");
+    const script = `import { readdirSync } from "node:fs"; for (const f of readdirSync(${JSON.stringify(dir)})) await import(${JSON.stringify(dir)} + "/" + f); console.log("ok");`;
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { env: fcEnv("callback"), cwd: tmpdir() });
+    expect(stdout.trim()).toBe("ok");
   });
 
   it("starts the custom runtime's server from its start command and answers on the configured port", async () => {
