@@ -106,7 +106,7 @@ async function* wavData(source: AsyncIterable<Uint8Array>, counter: { ms: number
   let header: Buffer = Buffer.alloc(0);
   let remaining = -1;
   for await (const chunk of source) {
-    let data = Buffer.from(chunk);
+    let data: Buffer = Buffer.from(chunk);
     if (remaining < 0) {
       header = Buffer.concat([header, data]);
       const at = findDataChunk(header);
