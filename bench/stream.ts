@@ -3,7 +3,7 @@
  *  1. Time to first audio byte through the proxy (POST /v1/stream) vs. directly against the NLS emulator with our
  *     client, p50/p95 over 200 sequential requests each, and their ratio.
  *  2. N concurrent streams through the proxy (N = 50, 200, 500): wall time, throughput and the server's peak RSS.
- * The emulator speaks with a tone generator so that the figures are the plumbing's, not espeak-ng's.
+ * The emulator runs in fast mode (a generated tone) so that the figures are the plumbing's, not espeak-ng's.
  */
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";

@@ -94,6 +94,12 @@ export const ConfigSchema = z.object({
   /** Public base URL of the callback function (a host name: NLS refuses IP addresses); without it jobs are polled. */
   CALLBACK_BASE_URL: optionalUrl("the callback function's public base URL"),
 
+  /** Parts of one long job synthesized at once (text beyond the provider's limit is split into parts). */
+  JOBS_PART_CONCURRENCY: z
+    .string()
+    .regex(/^[1-9]\d*$/, "a whole number of parts, at least 1")
+    .default("4")
+    .transform(Number),
   /** How long a job step may sit before `reconcile` re-drives it. */
   RECONCILE_STALE_SECONDS: z
     .string()

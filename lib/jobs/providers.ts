@@ -3,8 +3,8 @@
  * (audio written into our bucket by ICE itself).
  */
 import { InputError } from "../errors.js";
-import type { IceClient } from "../providers/ice/client.js";
-import type { NlsLongTextClient, Sentence } from "../providers/nls/long-text.js";
+import { ICE_TEXT_LIMIT, type IceClient } from "../providers/ice/client.js";
+import { LONG_TEXT_LIMIT, type NlsLongTextClient, type Sentence } from "../providers/nls/long-text.js";
 import type { Job, JobOptions } from "./schema.js";
 
 export type ProviderName = Job["provider"];
@@ -12,6 +12,8 @@ export type ProviderName = Job["provider"];
 export type ProviderStatus = { readonly state: "pending" } | { readonly state: "success"; readonly audioAddress?: string; readonly sentences: Sentence[] };
 
 export interface JobProvider {
+  /** The most characters one task takes (seed 003: 100,000; seed 002: 10,000); longer jobs are split into parts. */
+  readonly limit: number;
   /** Validates text and options by the provider's own rules; returns the characters it will bill. No I/O. */
   validate(text: string, ssml: boolean, options: JobOptions): { characters: number };
   /** Submits; returns the provider's task or job id. */
@@ -31,6 +33,7 @@ export function nlsProvider(client: NlsLongTextClient): JobProvider {
     return { ...input(text, ssml, options), enableSubtitle: options.subtitles.length > 0 };
   };
   return {
+    limit: LONG_TEXT_LIMIT,
     validate: (text, ssml, options) => ({ characters: Array.from(client.prepare(prepare(text, ssml, options)).text).length }),
     submit: async (job, text, notifyUrl) => (await client.submit(prepare(text, job.ssml, job.options), { notifyUrl, context: { job_id: job.id } })).taskId,
     status: async (taskId) => {
@@ -48,6 +51,7 @@ export function iceObjectFor(audioKey: string): string {
 export function iceProvider(client: IceClient, bucket: string): JobProvider {
   const prepare = (text: string, ssml: boolean, options: JobOptions) => ({ ...input(text, ssml, options), ...(options.customizedVoice ? { customizedVoice: options.customizedVoice } : {}), overwrite: options.overwrite ?? true });
   return {
+    limit: ICE_TEXT_LIMIT,
     validate: (text, ssml, options) => ({ characters: client.prepare(prepare(text, ssml, options), { bucket, object: "validation" }).InputConfig.length }),
     submit: async (job, text, notifyUrl) => (await client.submit(prepare(text, job.ssml, job.options), { bucket, object: iceObjectFor(job.output.audioKey) }, notifyUrl)).jobId,
     status: async (jobId) => {

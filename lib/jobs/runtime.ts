@@ -32,6 +32,8 @@ export function createJobRuntime(config: Config, clients: Clients, invoker: Invo
     callbackBaseUrl: config.CALLBACK_BASE_URL,
     outputPrefix: config.OSS_OUTPUT_PREFIX,
     staleAfterMs: config.RECONCILE_STALE_SECONDS * 1000,
+    partsPrefix: `${config.JOBS_PREFIX}parts/`,
+    partConcurrency: config.JOBS_PART_CONCURRENCY,
   });
   return {
     config,

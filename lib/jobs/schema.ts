@@ -67,13 +67,20 @@ export const JobSchema = z.object({
     })
     .optional(),
   result: z.object({ size: z.number().int(), storedAt: z.string() }).optional(),
+  /** A part of a longer job (text beyond the provider's limit): the parent's id and this part's index. */
+  parent: z.object({ id: z.string(), index: z.number().int() }).optional(),
+  /** A job split into parts: each part is a job of its own, synthesized in parallel and stitched at the end. */
+  parts: z.array(z.object({ jobId: z.string(), characters: z.number().int() })).optional(),
   failure: z.object({ code: z.string(), reason: z.string(), at: z.string() }).optional(),
+  /** Provider tasks submitted for this job so far beyond the first (a task that failed transiently is resubmitted). */
+  retries: z.number().int().optional(),
 });
 export type Job = z.infer<typeof JobSchema>;
 
 const NEXT: Readonly<Record<JobState, readonly JobState[]>> = {
   queued: ["submitted", "failed"],
-  submitted: ["synthesized", "failed"],
+  // Back to queued when the provider's task itself failed with a transient code: a new task is submitted.
+  submitted: ["synthesized", "queued", "failed"],
   synthesized: ["stored", "failed"],
   stored: ["done", "failed"],
   done: [],

@@ -9,10 +9,15 @@ import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
 import { LONG_TEXT_DEADLINE_MS, LONG_TEXT_RETENTION_MS } from "../providers/nls/long-text.js";
 import type { OssStorage } from "../storage/oss.js";
+import { createHash } from "node:crypto";
+import { chunkText, countNlsChars } from "../text/index.js";
 import { callbackUrl, verifyIceSignature, verifyJobId } from "./callback-signature.js";
 import type { JobProvider, ProviderName } from "./providers.js";
 import { type Job, type JobOptions, advance, isTerminal } from "./schema.js";
 import type { JobStore } from "./store.js";
+
+/** New provider tasks for a job whose task failed transiently, before the job fails. */
+const MAX_TASK_RETRIES = 2;
 
 export interface JobServiceDeps {
   readonly jobs: JobStore;
@@ -26,6 +31,10 @@ export interface JobServiceDeps {
   /** Public base URL of the callback function; without it jobs are followed by polling alone. */
   readonly callbackBaseUrl?: string;
   readonly outputPrefix: string;
+  /** Where the parts of long jobs keep their audio (under the jobs prefix). */
+  readonly partsPrefix?: string;
+  /** Parts of one job synthesized at once. */
+  readonly partConcurrency?: number;
   readonly now?: () => Date;
   readonly newId?: () => string;
   /** How long a step may sit before `reconcile` re-drives it. */
@@ -60,7 +69,9 @@ export class JobService {
    * Input is validated (by the provider's own rules) before anything is written.
    */
   async create(input: NewJob): Promise<{ job: Job; created: boolean }> {
-    const { characters } = this.deps.providers[input.provider].validate(input.text, input.ssml, input.options);
+    const provider = this.deps.providers[input.provider];
+    if (countNlsChars(input.text) > provider.limit) return this.#createParent(input);
+    const { characters } = provider.validate(input.text, input.ssml, input.options);
     const id = await this.deps.jobs.claim(input.idempotencyKey, this.deps.newId?.() ?? randomUUID());
     const existing = await this.deps.jobs.get(id);
     if (existing) return { job: existing, created: false };
@@ -69,6 +80,84 @@ export class JobService {
     const job = this.#record(id, input, { state: "queued", ssml: input.ssml, characters });
     await this.deps.jobs.put(job);
     return { job: await this.submit(job), created: true };
+  }
+
+  /**
+   * Text beyond the provider's limit: split at sentence ends into parts within it, each a job of its own keyed by its
+   * content (so a resubmitted book reuses the parts already synthesized), run `partConcurrency` at a time.
+   */
+  async #createParent(input: NewJob): Promise<{ job: Job; created: boolean }> {
+    const limit = this.deps.providers[input.provider].limit;
+    const pieces = chunkText(input.text, { max: limit });
+    // Validates voice, options and every part by the provider's rules before anything is written.
+    const characters = pieces.map((piece) => this.deps.providers[input.provider].validate(piece, input.ssml, input.options).characters);
+    const id = await this.deps.jobs.claim(input.idempotencyKey, this.deps.newId?.() ?? randomUUID());
+    const existing = await this.deps.jobs.get(id);
+    if (existing) return { job: existing, created: false };
+    await this.deps.storage.put(this.deps.jobs.textKey(id), input.text, { contentType: "text/plain; charset=utf-8" });
+    const parts: NonNullable<Job["parts"]> = [];
+    for (const [index, piece] of pieces.entries()) parts.push({ jobId: (await this.#createPart(id, index, piece, input, 0)).id, characters: characters[index]! });
+    const parent = this.#record(id, input, { state: "submitted", ssml: input.ssml, characters: characters.reduce((a, b) => a + b, 0), parts });
+    await this.deps.jobs.put(parent);
+    this.deps.log.info("long job split into parts", { jobId: id, parts: parts.length, limit });
+    return { job: await this.advanceParent(parent), created: true };
+  }
+
+  async #createPart(parentId: string, index: number, text: string, input: NewJob, attempt: number): Promise<Job> {
+    const options = input.options;
+    const key = `part:${createHash("sha256").update(JSON.stringify([input.provider, input.options, input.ssml, text])).digest("hex")}${attempt ? `#${attempt}` : ""}`;
+    const id = await this.deps.jobs.claim(key, this.deps.newId?.() ?? randomUUID());
+    const existing = await this.deps.jobs.get(id);
+    if (existing) return existing;
+    await this.deps.storage.put(this.deps.jobs.textKey(id), text, { contentType: "text/plain; charset=utf-8" });
+    const audioKey = `${this.deps.partsPrefix ?? "jobs/parts/"}${id}.${input.options.format}`;
+    const part: Job = {
+      ...this.#record(id, { ...input, options, audioKey, idempotencyKey: key }, { state: "queued", ssml: input.ssml, characters: countNlsChars(text) }),
+      // The part asks for timestamps (they stay on its record), but only the parent writes subtitle files.
+      output: { audioKey },
+      parent: { id: parentId, index },
+    };
+    await this.deps.jobs.put(part);
+    return part;
+  }
+
+  /**
+   * Moves a split job along: replaces a failed part once (finished parts are kept), submits queued parts up to the
+   * concurrency bound, and when every part is done elects the one hand-off to `store`, which stitches them.
+   */
+  async advanceParent(parent: Job): Promise<Job> {
+    if (parent.state !== "submitted" || !parent.parts) return parent;
+    const children = await Promise.all(parent.parts.map((p) => this.deps.jobs.get(p.jobId)));
+    const failedAt = children.findIndex((c) => c?.state === "failed");
+    if (failedAt !== -1) {
+      const failed = children[failedAt]!;
+      const attempt = Number(/#(\d+)$/.exec(failed.idempotencyKey)?.[1] ?? 0) + 1;
+      if (attempt > 1) return this.fail(parent, failed.failure?.code ?? "PartFailed", `part ${failedAt + 1} of ${children.length} failed twice: ${failed.failure?.reason ?? "unknown"}`);
+      const text = (await this.deps.storage.get(this.deps.jobs.textKey(failed.id)))!.toString("utf8");
+      const retry = await this.#createPart(parent.id, failedAt, text, { provider: parent.provider, text, ssml: parent.ssml, options: parent.options, audioKey: "", idempotencyKey: "", source: parent.source }, attempt);
+      const parts = parent.parts.map((p, i) => (i === failedAt ? { ...p, jobId: retry.id } : p));
+      const updated = { ...parent, parts, updatedAt: this.#now().toISOString() };
+      await this.deps.jobs.put(updated);
+      this.deps.log.warn("part failed; retrying it alone", { jobId: parent.id, part: failedAt, reason: failed.failure?.reason });
+      return this.advanceParent(updated);
+    }
+    if (children.every((c) => c?.state === "done")) {
+      if (!(await this.deps.jobs.elect(parent.id, "assemble"))) return parent;
+      const next = advance(parent, "synthesized", {}, this.#now());
+      if (!next) return parent;
+      await this.deps.jobs.put(next);
+      await this.deps.invoker.invokeAsync("store", { jobId: parent.id });
+      return next;
+    }
+    let running = children.filter((c) => c && ["submitted", "synthesized", "stored"].includes(c.state)).length;
+    for (const child of children) {
+      if (running >= (this.deps.partConcurrency ?? 4)) break;
+      if (child?.state !== "queued") continue;
+      // A part may be queued because its submission failed transiently: submitting it again is safe (elected in submit).
+      const after = await this.submit(child);
+      if (after.state === "submitted") running++;
+    }
+    return parent;
   }
 
   /** Records a job that cannot run (bad file, bad options) as failed, so the failure is visible and final. */
@@ -86,9 +175,14 @@ export class JobService {
     return { id, provider: input.provider, createdAt: now, updatedAt: now, idempotencyKey: input.idempotencyKey, source: input.source, options: input.options, output: this.outputFor(input.audioKey, input.options), ...fields };
   }
 
-  /** Submits a queued job; a terminal provider error fails it, a transient one leaves it queued for `reconcile`. */
-  async submit(job: Job): Promise<Job> {
+  /**
+   * Submits a queued job, once per attempt however many callers race (elected in OSS); `force` (reconcile, after a
+   * grace period) re-drives a job whose elected submitter crashed. A terminal provider error fails the job, a transient
+   * one leaves it queued for `reconcile`.
+   */
+  async submit(job: Job, opts: { force?: boolean } = {}): Promise<Job> {
     if (job.state !== "queued") return job;
+    if (!(await this.deps.jobs.elect(job.id, `submit-${job.retries ?? 0}`)) && !opts.force) return job;
     const text = (await this.deps.storage.get(this.deps.jobs.textKey(job.id)))?.toString("utf8");
     if (text === undefined) return this.fail(job, "InputMissing", "the job's text is missing from OSS");
     const log = this.deps.log.child({ jobId: job.id });
@@ -99,7 +193,9 @@ export class JobService {
       if (!next) return latest;
       await this.deps.jobs.put(next);
       log.info("job submitted", { taskId, characters: job.characters });
-      return next;
+      // A fast provider can call back before the record above says "submitted" (the callback then finds nothing to
+      // do); one look now closes that gap instead of leaving the job to reconcile.
+      return this.check(next, { force: false });
     } catch (error) {
       if (error instanceof ProviderError && error.retryable) {
         log.warn("submission failed; reconcile will retry", { error });
@@ -141,7 +237,19 @@ export class JobService {
     try {
       status = await this.deps.providers[job.provider].status(job.task.id);
     } catch (error) {
-      if (error instanceof ProviderError && !error.retryable) return this.fail(job, codeOf(error), reasonOf(error));
+      if (!(error instanceof ProviderError)) throw error;
+      // The task itself failed (the answer names it) with a transient code: polling it again cannot help, a new task can.
+      const taskFailed = error.details.taskId !== undefined;
+      if (taskFailed && error.retryable && (job.retries ?? 0) < MAX_TASK_RETRIES) {
+        // The callback and the look after submission may both see the failure: one of them requeues.
+        if (!(await this.deps.jobs.elect(job.id, `retry-${(job.retries ?? 0) + 1}`))) return job;
+        const requeued = advance(job, "queued", { task: undefined, retries: (job.retries ?? 0) + 1 }, this.#now());
+        if (!requeued) return job;
+        await this.deps.jobs.put(requeued);
+        log.warn("provider task failed transiently; resubmitting", { code: error.providerCode, retry: requeued.retries });
+        return this.submit(requeued);
+      }
+      if (taskFailed || !error.retryable) return this.fail(job, codeOf(error), reasonOf(error));
       throw error;
     }
     if (status.state !== "success") return job;
@@ -178,16 +286,22 @@ export class JobService {
       counts.seen!++;
       const idle = now - Date.parse(job.updatedAt);
       try {
-        if ((job.state === "queued" || job.state === "submitted") && now - Date.parse(job.createdAt) > LONG_TEXT_DEADLINE_MS) {
+        // The 3-hour promise is per provider task; a long job's parts each get their own.
+        if (!job.parts && (job.state === "queued" || job.state === "submitted") && now - Date.parse(job.task?.submittedAt ?? job.createdAt) > LONG_TEXT_DEADLINE_MS) {
           await this.fail(job, "Timeout", "NLS did not finish the task within 3 hours, the time seed 003 promises");
           counts.failed!++;
         } else if (job.task?.finishedAt && now - Date.parse(job.task.finishedAt) > LONG_TEXT_RETENTION_MS) {
           await this.fail(job, "AudioExpired", "the synthesized audio was not stored within the 7 days NLS keeps it (seed 003)");
           counts.failed!++;
+        } else if (job.parts) {
+          await this.advanceParent(job);
+          counts.polled!++;
         } else if (idle < stale) {
           continue;
+        } else if (job.state === "queued" && job.parent) {
+          continue; // its parent submits it when a slot is free
         } else if (job.state === "queued") {
-          await this.submit(job);
+          await this.submit(job, { force: true });
           counts.resubmitted!++;
         } else if (job.state === "submitted") {
           await this.check(job, { force: true });

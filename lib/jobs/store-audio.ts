@@ -3,7 +3,8 @@
  * check the stored size, mark the job done. Running it twice converges on the same objects and one `done`.
  */
 import { Readable } from "node:stream";
-import { toSrt, toVtt } from "../audio/subtitles.js";
+import { type StitchPart, shiftCues, stitch } from "../audio/stitch.js";
+import { type Cue, toSrt, toVtt } from "../audio/subtitles.js";
 import { ProviderError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ObjectInfo, OssStorage } from "../storage/oss.js";
@@ -37,12 +38,13 @@ export async function storeJob(jobId: string, deps: StoreDeps): Promise<"done" |
   const log = deps.log.child({ jobId });
   const job = await deps.jobs.get(jobId);
   if (!job || job.state === "done" || job.state === "failed") return "skipped";
+  if (job.parts && (job.state === "synthesized" || job.state === "stored")) return assemble(job, deps);
   if ((job.state !== "synthesized" && job.state !== "stored") || !job.task || (job.provider === "nls" && !job.task.audioAddress)) {
     log.warn("store called before the job was synthesized", { state: job.state });
     return "skipped";
   }
   // ICE wrote the audio into our bucket itself: verify it is there, then write the subtitles.
-  if (job.provider === "ice") return finish(job, await deps.storage.head(job.output.audioKey), undefined, deps);
+  if (job.provider === "ice") return finish(job, await deps.storage.head(job.output.audioKey), job.task.sentences ?? [], deps);
   if (!isAllowedAudioUrl(job.task.audioAddress!, deps.audioHosts)) {
     await deps.service.fail(job, "UntrustedAudioUrl", `the provider's audio address is not on an allowed host (${new URL(job.task.audioAddress!).host})`);
     return "done";
@@ -64,13 +66,46 @@ export async function storeJob(jobId: string, deps: StoreDeps): Promise<"done" |
   if (stored && (stored.size !== written.size || (Number.isFinite(expected) && stored.size !== expected))) {
     throw new ProviderError({ provider: "oss", code: "SizeMismatch", upstreamMessage: `stored ${stored.size} bytes of ${Number.isFinite(expected) ? expected : written.size}`, retryable: true });
   }
-  return finish(job, stored, written.size, deps);
+  return finish(job, stored, job.task.sentences ?? [], deps);
+}
+
+/** A split job: stitch its parts' audio into one object and shift each part's cues by the measured audio before it. */
+async function assemble(job: Job, deps: StoreDeps): Promise<"done" | "skipped"> {
+  const parts = await Promise.all(job.parts!.map(async (p) => (await deps.jobs.get(p.jobId))!));
+  const format = job.options.format;
+  const sources: StitchPart[] = await Promise.all(
+    parts.map(async (part) => ({
+      open: () => streamOf(deps.storage, part.output.audioKey),
+      ...(format === "wav" ? { dataBytes: await wavDataBytes(deps.storage, part.output.audioKey, part.result?.size ?? 0) } : {}),
+    })),
+  );
+  const stitched = stitch(format, sources, job.options.sampleRate);
+  await deps.storage.putStream(job.output.audioKey, stitched.stream, { contentType: CONTENT_TYPES[format], partSize: deps.partSize, meta: { jobid: job.id } });
+  const cues = shiftCues(parts.map((p) => p.task?.sentences ?? []), await stitched.durations);
+  return finish(job, await deps.storage.head(job.output.audioKey), cues, deps);
+}
+
+async function* streamOf(storage: OssStorage, key: string): AsyncGenerator<Uint8Array> {
+  for await (const chunk of await storage.getStream(key)) yield chunk as Uint8Array;
+}
+
+/** The declared size of a WAV part's data chunk, read from its first bytes. */
+async function wavDataBytes(storage: OssStorage, key: string, size: number): Promise<number> {
+  const head = await storage.getRange(key, 0, Math.min(size, 4096) - 1);
+  let offset = 12;
+  while (offset + 8 <= head.length) {
+    const id = head.toString("latin1", offset, offset + 4);
+    const chunkSize = head.readUInt32LE(offset + 4);
+    if (id === "data") return Math.min(chunkSize, size - offset - 8);
+    offset += 8 + chunkSize + (chunkSize % 2);
+  }
+  throw new ProviderError({ provider: "oss", code: "InvalidWav", upstreamMessage: `${key} has no WAV data chunk in its first 4 KiB`, retryable: false });
 }
 
 /** Checks the stored audio, writes the subtitles and marks the job done (once, whatever the number of runs). */
-async function finish(job: Job, stored: ObjectInfo | undefined, _written: number | undefined, deps: StoreDeps): Promise<"done" | "skipped"> {
+async function finish(job: Job, stored: ObjectInfo | undefined, sentences: readonly Cue[], deps: StoreDeps): Promise<"done" | "skipped"> {
   if (!stored || stored.size === 0) throw new ProviderError({ provider: "oss", code: "AudioMissing", upstreamMessage: `no audio at ${job.output.audioKey}`, retryable: true });
-  const cues = (job.task?.sentences ?? []).map((s) => ({ text: s.text, begin_time: s.begin_time, end_time: s.end_time }));
+  const cues = sentences.map((s) => ({ text: s.text, begin_time: s.begin_time, end_time: s.end_time }));
   if (job.output.srtKey) await deps.storage.put(job.output.srtKey, toSrt(cues), { contentType: "application/x-subrip; charset=utf-8" });
   if (job.output.vttKey) await deps.storage.put(job.output.vttKey, toVtt(cues), { contentType: "text/vtt; charset=utf-8" });
   const now = deps.now?.() ?? new Date();
@@ -80,5 +115,10 @@ async function finish(job: Job, stored: ObjectInfo | undefined, _written: number
   const done = advance(storedJob, "done", {}, now);
   if (done) await deps.jobs.put(done);
   deps.log.info("job done", { jobId: job.id, audioKey: job.output.audioKey, bytes: stored.size, cues: cues.length });
+  // A finished part may free a slot for the next part, or complete its parent.
+  if (done && job.parent) {
+    const parent = await deps.jobs.get(job.parent.id);
+    if (parent) await deps.service.advanceParent(parent);
+  }
   return "done";
 }

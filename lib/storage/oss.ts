@@ -172,6 +172,15 @@ export class OssStorage {
     }
   }
 
+  /** Bytes `start`..`end` (inclusive) of an object, e.g. a header. */
+  async getRange(key: string, start: number, end: number): Promise<Buffer> {
+    try {
+      return (await this.client.get(key, { headers: { Range: `bytes=${start}-${end}` } })).content as Buffer;
+    } catch (error) {
+      throw toProviderError(error, `GetObject ${key} (range)`);
+    }
+  }
+
   async getStream(key: string): Promise<Readable> {
     try {
       return (await this.client.getStream(key)).stream as Readable;

@@ -4,7 +4,7 @@ import type { Job } from "../../lib/jobs/schema.js";
 
 /** Waits until the providers' emulators, their callbacks and every async invocation have finished. */
 export async function settle(host: FunctionHost, cloud: LocalCloud): Promise<void> {
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 8; i++) {
     await host.idle();
     await cloud.nls.longText.idle();
     await cloud.ice.idle();

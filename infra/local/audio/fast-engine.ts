@@ -1,0 +1,45 @@
+/**
+ * The emulators' fast mode: audio of the right length for the text (60 ms per character) made in microseconds, for
+ * tests and benchmarks of the plumbing at scale, where real offline speech (~0.25 s per 100 characters) would
+ * dominate. PCM and WAV carry a 440 Hz tone; MP3 is a run of silent MPEG-2 Layer III frames (16/22.05/24 kHz).
+ */
+import { wavHeader } from "../../../lib/audio/wav.js";
+import { spokenText } from "../../../lib/text/index.js";
+import { type SpeechRequest, type SpeechResult, type SpeechSource, timings } from "./engine.js";
+
+export const FAST_MS_PER_CHAR = 60;
+
+/** MPEG-2 Layer III, 32 kbit/s, no padding: 576 samples per frame. Sample-rate index 0/1/2 = 22050/24000/16000. */
+const MP3_RATE_INDEX: Record<number, number> = { 22050: 0, 24000: 1, 16000: 2 };
+
+export class FastEngine implements SpeechSource {
+  constructor(private readonly opts: { synthMsPerChar?: number } = {}) {}
+
+  async synthesize(req: SpeechRequest): Promise<SpeechResult> {
+    const text = spokenText(req.text);
+    const chars = Array.from(text).length;
+    // A fixed synthesis rate per task, as the batch benchmark needs: time proportional to the characters.
+    if (this.opts.synthMsPerChar) await new Promise((r) => setTimeout(r, chars * this.opts.synthMsPerChar!));
+    let durationMs = chars * FAST_MS_PER_CHAR;
+    let audio: Buffer;
+    if (req.format === "mp3") {
+      const index = MP3_RATE_INDEX[req.sampleRate];
+      if (index === undefined) throw new Error(`the fast engine makes MP3 at 16000, 22050 or 24000 Hz, not ${req.sampleRate}`);
+      const frameLength = Math.floor((72 * 32_000) / req.sampleRate);
+      const frame = Buffer.alloc(frameLength);
+      frame.set([0xff, 0xf3, 0x40 | (index << 2), 0xc4]);
+      const frames = Math.max(1, Math.round((durationMs / 1000) * (req.sampleRate / 576)));
+      audio = Buffer.alloc(frames * frameLength);
+      for (let i = 0; i < frames; i++) frame.copy(audio, i * frameLength);
+      durationMs = (frames * 576 * 1000) / req.sampleRate;
+    } else {
+      const samples = Math.round((durationMs / 1000) * req.sampleRate);
+      const pcm = Buffer.alloc(samples * 2);
+      for (let i = 0; i < samples; i++) pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / req.sampleRate)), i * 2);
+      audio = req.format === "wav" ? Buffer.concat([wavHeader(pcm.length, req.sampleRate), pcm]) : pcm;
+    }
+    return { audio, durationMs, ...timings(text, durationMs) };
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,90 @@
+import OSS from "ali-oss";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FastEngine } from "../../infra/local/audio/fast-engine.js";
+import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
+import { mp3DurationMs } from "../../lib/audio/mp3.js";
+import type { Job } from "../../lib/jobs/schema.js";
+import { createLogger } from "../../lib/log.js";
+import { settle as settleAll } from "../helpers/jobs.js";
+import { useLocalCloud } from "../helpers/local-cloud.js";
+
+// Fast mode: audio of the right length for the text, so a 250,000-character book takes seconds, not minutes.
+const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
+const KEY = "long-jobs-key";
+let host: FunctionHost;
+const settle = () => settleAll(host, cloud());
+
+beforeAll(async () => {
+  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, JOBS_PART_CONCURRENCY: "2" }, log: createLogger({ level: "error" }), cloud: cloud() });
+});
+afterAll(async () => host?.stop());
+
+function oss(): OSS {
+  const c = cloud();
+  return new OSS({ bucket: c.bucket, region: `oss-${c.region}`, accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret, endpoint: c.urls.oss, sldEnable: true, secure: false } as OSS.Options);
+}
+
+const job = async (id: string): Promise<Job> => (await host.platform.jobs().jobs.get(id))!;
+
+function srtTimes(srt: string): Array<[number, number]> {
+  const ms = (t: string): number => {
+    const [h, m, rest] = t.split(":");
+    const [s, f] = rest!.split(",");
+    return ((Number(h) * 60 + Number(m)) * 60 + Number(s)) * 1000 + Number(f);
+  };
+  return [...srt.matchAll(/(\d{2}:\d{2}:\d{2},\d{3}) --> (\d{2}:\d{2}:\d{2},\d{3})/g)].map((m) => [ms(m[1]!), ms(m[2]!)]);
+}
+
+async function post(body: unknown): Promise<{ id: string }> {
+  const res = await fetch(`${host.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  expect(res.status).toBe(202);
+  return (await res.json()) as { id: string };
+}
+
+describe("jobs longer than the provider allows", () => {
+  it("turns 250,000 characters into one MP3 lasting the sum of its parts, with cues monotonic to the end", async () => {
+    const sentence = "这是一本很长的书里的一句话。";
+    const text = sentence.repeat(Math.ceil(250_000 / sentence.length)).slice(0, 250_000);
+    const { id } = await post({ text, voice: "siqi", format: "mp3", sampleRate: 16000, output: { key: "output/book/whole.mp3" } });
+    await settle();
+    const parent = await job(id);
+    expect(parent.state).toBe("done");
+    expect(parent.parts).toHaveLength(3);
+    const parts = await Promise.all(parent.parts!.map((p) => job(p.jobId)));
+    expect(parts.every((p) => p.state === "done" && p.characters <= 100_000)).toBe(true);
+    const partDurations = await Promise.all(parts.map(async (p) => mp3DurationMs((await oss().get(p.output.audioKey)).content as Buffer)));
+    const whole = mp3DurationMs((await oss().get("output/book/whole.mp3")).content as Buffer);
+    const sum = partDurations.reduce((a, b) => a + b, 0);
+    expect(Math.abs(whole - sum)).toBeLessThanOrEqual(36 * (parts.length - 1));
+    const cues = srtTimes((await oss().get("output/book/whole.srt")).content.toString());
+    expect(cues.length).toBeGreaterThan(1000);
+    expect(cues.every(([b, e], i) => e >= b && (i === 0 || b >= cues[i - 1]![1]))).toBe(true);
+    expect(Math.abs(cues.at(-1)![1] - whole)).toBeLessThanOrEqual(36 * parts.length);
+  }, 120_000);
+
+  it("retries a part ICE failed, alone, and keeps the finished ones", async () => {
+    const before = cloud().ice.stats.submitted;
+    cloud().ice.faults.failNext.push({ code: "InternalError", message: "The job failed on the server." });
+    const text = Array.from({ length: 3_600 }, (_, i) => `第${i}句话。`).join("");
+    const { id } = await post({ provider: "ice", text, voice: "xiaoyun", format: "wav", sampleRate: 8000 });
+    await settle();
+    const parent = await job(id);
+    expect(parent.state).toBe("done");
+    expect(parent.parts!.length).toBeGreaterThanOrEqual(3);
+    // every part once, the failed one twice
+    expect(cloud().ice.stats.submitted - before).toBe(parent.parts!.length + 1);
+    const wav = (await oss().get(parent.output.audioKey)).content as Buffer;
+    expect(wav.subarray(0, 4).toString()).toBe("RIFF");
+    expect(wav.readUInt32LE(40)).toBe(wav.length - 44);
+  }, 120_000);
+
+  it("resubmits a task NLS failed with a transient code, and finishes the job", async () => {
+    const before = cloud().nls.longText.stats.submitted;
+    cloud().nls.longText.faults.failNext.push({ code: 51020001, message: "TTS:TtsServerError" });
+    const { id } = await post({ text: "服务器暂时出错后重试。", voice: "siqi", format: "mp3", sampleRate: 16000 });
+    await settle();
+    const j = await job(id);
+    expect([j.state, j.retries, j.failure?.reason]).toEqual(["done", 1, undefined]);
+    expect(cloud().nls.longText.stats.submitted - before).toBe(2);
+  });
+});
