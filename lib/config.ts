@@ -100,6 +100,12 @@ export const ConfigSchema = z.object({
     .regex(/^[1-9]\d*$/, "a whole number of parts, at least 1")
     .default("4")
     .transform(Number),
+  /** Items of one EventBridge batch in flight at once. */
+  BATCH_CONCURRENCY: z
+    .string()
+    .regex(/^[1-9]\d*$/, "a whole number of items, at least 1")
+    .default("8")
+    .transform(Number),
   /** How long a job step may sit before `reconcile` re-drives it. */
   RECONCILE_STALE_SECONDS: z
     .string()

@@ -39,6 +39,12 @@ export function createSpeechRouter(rt: JobRuntime): Router {
       if (!job) throw new InputError("id", `no job ${params.id}`, { statusCode: 404, code: "NotFound" });
       return json(200, jobView(job, rt.clients.storage));
     })
+    .on("GET", "/v1/batches/:id", async (request, { params }) => {
+      authorize(request);
+      const view = await rt.batches.view(params.id!);
+      if (!view) throw new InputError("id", `no batch ${params.id}`, { statusCode: 404, code: "NotFound" });
+      return json(200, view);
+    })
     .on("POST", "/v1/speech", async (request) => {
       authorize(request);
       const body = (await readJson(request, MAX_BODY)) as Record<string, unknown>;

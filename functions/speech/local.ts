@@ -6,5 +6,5 @@ import { createSpeechRouter } from "./app.js";
 
 export function mount(p: LocalPlatform): LocalFunction {
   const handler = fcHttpHandler(() => createSpeechRouter(p.jobs()));
-  return { paths: ["/v1/jobs", "/v1/speech"], request: serveFcHttp(handler) };
+  return { paths: ["/v1/jobs", "/v1/speech", "/v1/batches"], request: serveFcHttp(handler) };
 }

@@ -2,13 +2,28 @@
  * The submit function's OSS-trigger handling: each uploaded `.txt`/`.ssml` under the input prefix becomes a job,
  * once per bucket + key + ETag. The input object is only read, never changed.
  */
+import { z } from "zod";
+import { CloudEventSchema } from "../../lib/batches/schema.js";
 import { OssEventSchema, unwrap } from "../../lib/fc/events.js";
 import { jobFromObject } from "../../lib/jobs/intake.js";
 import type { JobRuntime } from "../../lib/jobs/runtime.js";
 
-export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => Promise<Array<{ key: string; jobId?: string; state: string }>> {
+/** A batch item handed a slot: submit its job (through FC's queue, so FC retries it). */
+const SubmitJobEventSchema = z.object({ submitJob: z.string().min(1) }).strict();
+const SubmitEventSchema = z.union([OssEventSchema, CloudEventSchema, SubmitJobEventSchema]);
+
+export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => Promise<unknown> {
   return async (event) => {
-    const { events } = unwrap(event, OssEventSchema);
+    const parsed = unwrap(event, SubmitEventSchema);
+    if ("submitJob" in parsed) {
+      const job = await rt().jobs.get(parsed.submitJob);
+      return job ? { jobId: job.id, state: (await rt().service.submit(job)).state } : { jobId: parsed.submitJob, state: "missing" };
+    }
+    if ("specversion" in parsed) {
+      const manifest = await rt().batches.start(parsed);
+      return { batchId: manifest.batchId, items: manifest.items.length };
+    }
+    const { events } = parsed;
     const { config, clients, service } = rt();
     const results = [];
     for (const e of events) {
@@ -27,4 +42,4 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
 }
 
 /** What this function is triggered by in s.yaml, and the schema its entry parses those events with (checked by the wiring test). */
-export const EVENTS = { triggers: ["oss"] as const, schema: OssEventSchema };
+export const EVENTS = { triggers: ["oss", "eventbridge"] as const, schema: SubmitEventSchema };

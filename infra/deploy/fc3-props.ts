@@ -42,6 +42,27 @@ const TimerTrigger = z.object({
   triggerConfig: z.object({ cronExpression: z.string().regex(/^(@every \d+[smh]|(CRON_TZ=\S+ )?(\S+ ){5}\S+)$/, "a 6-field cron (seconds first) or @every <n><s|m|h>"), enable: z.boolean(), payload: z.string().max(128 * 1024).optional() }).strict(),
 }).strict();
 
+const EventBridgeTrigger = z.object({
+  triggerName: z.string().min(1),
+  triggerType: z.literal("eventbridge"),
+  description: z.string().optional(),
+  qualifier: z.string().optional(),
+  triggerConfig: z
+    .object({
+      triggerEnable: z.boolean(),
+      asyncInvocationType: z.boolean(),
+      eventRuleFilterPattern: z.string().refine((s) => {
+        try {
+          return typeof JSON.parse(s) === "object";
+        } catch {
+          return false;
+        }
+      }, "a JSON object as a string"),
+      eventSourceConfig: z.object({ eventSourceType: z.enum(["Default", "MNS", "RocketMQ", "RabbitMQ", "Kafka", "DTS"]), eventSourceParameters: z.record(z.string(), z.unknown()).optional() }).strict(),
+    })
+    .strict(),
+}).strict();
+
 export const Fc3PropsSchema = z
   .object({
     region: z.enum(REGIONS),
@@ -67,7 +88,7 @@ export const Fc3PropsSchema = z
       })
       .strict()
       .optional(),
-    triggers: z.array(z.discriminatedUnion("triggerType", [HttpTrigger, OssTrigger, TimerTrigger])).optional(),
+    triggers: z.array(z.discriminatedUnion("triggerType", [HttpTrigger, OssTrigger, TimerTrigger, EventBridgeTrigger])).optional(),
   })
   .strict();
 export type Fc3Props = z.infer<typeof Fc3PropsSchema>;

@@ -15,7 +15,7 @@ import { type JobRuntime, createJobRuntime } from "../../lib/jobs/runtime.js";
 import type { Logger } from "../../lib/log.js";
 import type { LocalCloud } from "./cloud.js";
 import { readResources } from "../deploy/s-yaml.js";
-import { listen } from "./http-util.js";
+import { listen, readBody } from "./http-util.js";
 
 export interface LocalFunction {
   /** Path prefixes the function serves over HTTP; the longest match wins. */
@@ -81,7 +81,19 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
     for (const fn of mounted.values()) for (const p of fn.paths ?? []) if (path.startsWith(p) && p.length > (best?.length ?? -1)) best = { fn, length: p.length };
     return best?.fn;
   };
-  const server = await listen((req, res) => {
+  let invokeSubmit: ((event: unknown) => Promise<void>) | undefined;
+  const server = await listen(async (req, res) => {
+    // Local only (never deployed): where EventBridge would deliver a batch event to `submit`.
+    if (req.url === "/_local/eventbridge" && req.method === "POST") {
+      let event: unknown;
+      try {
+        event = JSON.parse((await readBody(req, 8 * 1024 * 1024)).toString("utf8"));
+      } catch {
+        return void res.writeHead(400, { "content-type": "application/json" }).end('{"error":{"code":"InvalidJson","message":"the body must be a CloudEvents JSON object"}}');
+      }
+      await invokeSubmit?.(event);
+      return void res.writeHead(202, { "content-type": "application/json" }).end('{"accepted":true}');
+    }
     const fn = route(req.url);
     if (fn?.request) fn.request(req, res);
     else res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"NotFound","message":"no function serves this path"}}');
@@ -120,6 +132,7 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
       void run.finally(() => pending.delete(run));
     },
   };
+  invokeSubmit = (event) => invoker.invokeAsync("submit", event);
   let jobRuntime: JobRuntime | undefined;
   const platform: LocalPlatform = { config, env, log: opts.log, clients, invoker, jobs: () => (jobRuntime ??= createJobRuntime(config, clients, invoker, opts.log)) };
 

@@ -4,6 +4,7 @@ import type { Config } from "../config.js";
 import { ConfigError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
+import { BatchService } from "../batches/service.js";
 import { iceProvider, nlsProvider } from "./providers.js";
 import { JobService } from "./service.js";
 import { type StoreDeps, storeJob } from "./store-audio.js";
@@ -11,6 +12,7 @@ import { JobStore } from "./store.js";
 
 export interface JobRuntime {
   readonly config: Config;
+  readonly batches: BatchService;
   readonly clients: Clients;
   readonly jobs: JobStore;
   readonly service: JobService;
@@ -21,7 +23,11 @@ export interface JobRuntime {
 export function createJobRuntime(config: Config, clients: Clients, invoker: Invoker, log: Logger, overrides: Partial<Pick<StoreDeps, "partSize">> = {}): JobRuntime {
   if (!config.CALLBACK_SECRET) throw new ConfigError(["CALLBACK_SECRET: missing; expected at least 32 characters (HMAC key for callback URLs)"]);
   const jobs = new JobStore(clients.storage, config.JOBS_PREFIX);
+  let batches: BatchService | undefined;
   const service = new JobService({
+    onEnded: async (job) => {
+      if (job.batch) await batches?.advance(job.batch.id);
+    },
     jobs,
     storage: clients.storage,
     providers: { nls: nlsProvider(clients.longText), ice: iceProvider(clients.ice, clients.storage.bucket) },
@@ -35,8 +41,21 @@ export function createJobRuntime(config: Config, clients: Clients, invoker: Invo
     partsPrefix: `${config.JOBS_PREFIX}parts/`,
     partConcurrency: config.JOBS_PART_CONCURRENCY,
   });
+  batches = new BatchService({
+    jobs,
+    service,
+    storage: clients.storage,
+    invoker,
+    log,
+    jobsPrefix: config.JOBS_PREFIX,
+    outputPrefix: config.OSS_OUTPUT_PREFIX,
+    defaultProvider: config.JOBS_DEFAULT_PROVIDER,
+    concurrency: config.BATCH_CONCURRENCY,
+    secret: config.CALLBACK_SECRET,
+  });
   return {
     config,
+    batches,
     clients,
     jobs,
     service,

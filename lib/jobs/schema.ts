@@ -69,6 +69,8 @@ export const JobSchema = z.object({
   result: z.object({ size: z.number().int(), storedAt: z.string() }).optional(),
   /** A part of a longer job (text beyond the provider's limit): the parent's id and this part's index. */
   parent: z.object({ id: z.string(), index: z.number().int() }).optional(),
+  /** An item of an EventBridge batch: the batch's id and the item's id. */
+  batch: z.object({ id: z.string(), item: z.string() }).optional(),
   /** A job split into parts: each part is a job of its own, synthesized in parallel and stitched at the end. */
   parts: z.array(z.object({ jobId: z.string(), characters: z.number().int() })).optional(),
   failure: z.object({ code: z.string(), reason: z.string(), at: z.string() }).optional(),

@@ -35,6 +35,8 @@ export interface JobServiceDeps {
   readonly partsPrefix?: string;
   /** Parts of one job synthesized at once. */
   readonly partConcurrency?: number;
+  /** Called when a job ends (done or failed): batches count their items with it. */
+  readonly onEnded?: (job: Job) => Promise<void>;
   readonly now?: () => Date;
   readonly newId?: () => string;
   /** How long a step may sit before `reconcile` re-drives it. */
@@ -43,6 +45,7 @@ export interface JobServiceDeps {
 
 export interface NewJob {
   readonly provider: ProviderName;
+  readonly batch?: Job["batch"];
   readonly text: string;
   readonly ssml: boolean;
   readonly options: JobOptions;
@@ -68,7 +71,7 @@ export class JobService {
    * Creates and submits a job, or returns the job that already holds this idempotency key.
    * Input is validated (by the provider's own rules) before anything is written.
    */
-  async create(input: NewJob): Promise<{ job: Job; created: boolean }> {
+  async create(input: NewJob, opts: { submit?: boolean } = {}): Promise<{ job: Job; created: boolean }> {
     const provider = this.deps.providers[input.provider];
     if (countNlsChars(input.text) > provider.limit) return this.#createParent(input);
     const { characters } = provider.validate(input.text, input.ssml, input.options);
@@ -79,7 +82,8 @@ export class JobService {
     await this.deps.storage.put(this.deps.jobs.textKey(id), input.text, { contentType: "text/plain; charset=utf-8" });
     const job = this.#record(id, input, { state: "queued", ssml: input.ssml, characters });
     await this.deps.jobs.put(job);
-    return { job: await this.submit(job), created: true };
+    // A batch item waits for its batch to hand it a slot.
+    return { job: opts.submit === false ? job : await this.submit(job), created: true };
   }
 
   /**
@@ -167,12 +171,13 @@ export class JobService {
     if (existing) return existing;
     const job = this.#record(id, input, { state: "failed", ssml: false, characters: 0, failure: { code: input.code, reason: input.reason, at: this.#now().toISOString() } });
     await this.deps.jobs.put(job);
+    await this.ended(job);
     return job;
   }
 
-  #record(id: string, input: Pick<NewJob, "provider" | "idempotencyKey" | "source" | "options" | "audioKey">, fields: Pick<Job, "state" | "ssml" | "characters"> & Partial<Job>): Job {
+  #record(id: string, input: Pick<NewJob, "provider" | "idempotencyKey" | "source" | "options" | "audioKey" | "batch">, fields: Pick<Job, "state" | "ssml" | "characters"> & Partial<Job>): Job {
     const now = this.#now().toISOString();
-    return { id, provider: input.provider, createdAt: now, updatedAt: now, idempotencyKey: input.idempotencyKey, source: input.source, options: input.options, output: this.outputFor(input.audioKey, input.options), ...fields };
+    return { id, provider: input.provider, ...(input.batch ? { batch: input.batch } : {}), createdAt: now, updatedAt: now, idempotencyKey: input.idempotencyKey, source: input.source, options: input.options, output: this.outputFor(input.audioKey, input.options), ...fields };
   }
 
   /**
@@ -263,12 +268,22 @@ export class JobService {
     return next;
   }
 
+  /** Tells whoever waits on a job (a batch, a parent) that it has ended. */
+  async ended(job: Job): Promise<void> {
+    if (job.parent && job.state === "done") {
+      const parent = await this.deps.jobs.get(job.parent.id);
+      if (parent) await this.advanceParent(parent);
+    }
+    await this.deps.onEnded?.(job);
+  }
+
   async fail(job: Job, code: string, reason: string): Promise<Job> {
     const latest = (await this.deps.jobs.get(job.id)) ?? job;
     const next = advance(latest, "failed", { failure: { code, reason, at: this.#now().toISOString() } }, this.#now());
     if (!next) return latest;
     await this.deps.jobs.put(next);
     this.deps.log.warn("job failed", { jobId: job.id, code, reason });
+    await this.ended(next);
     return next;
   }
 

@@ -115,10 +115,7 @@ async function finish(job: Job, stored: ObjectInfo | undefined, sentences: reado
   const done = advance(storedJob, "done", {}, now);
   if (done) await deps.jobs.put(done);
   deps.log.info("job done", { jobId: job.id, audioKey: job.output.audioKey, bytes: stored.size, cues: cues.length });
-  // A finished part may free a slot for the next part, or complete its parent.
-  if (done && job.parent) {
-    const parent = await deps.jobs.get(job.parent.id);
-    if (parent) await deps.service.advanceParent(parent);
-  }
+  // A finished part may free a slot for the next part or complete its parent; a batch item counts toward its batch.
+  if (done) await deps.service.ended(done);
   return "done";
 }

@@ -52,6 +52,11 @@ export class JobStore {
     return (await this.storage.put(`${this.prefix}elect/${id}/${step}`, new Date().toISOString(), { ifAbsent: true, contentType: "text/plain" })).created;
   }
 
+  /** Whether a step has been elected already (without taking it). */
+  async isElected(id: string, step: string): Promise<boolean> {
+    return (await this.storage.head(`${this.prefix}elect/${id}/${step}`)) !== undefined;
+  }
+
   /** Ids of unfinished jobs, page by page. */
   async *pending(): AsyncGenerator<string> {
     let marker: string | undefined;

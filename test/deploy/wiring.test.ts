@@ -84,6 +84,7 @@ describe("s.yaml against the code", () => {
         http: { version: "v1", rawPath: "/x", body: "", isBase64Encoded: false, headers: {}, queryParameters: {}, requestContext: { requestId: "r", http: { method: "GET", path: "/x" } } },
         oss: { events: [{ eventName: "ObjectCreated:PutObject", eventSource: "acs:oss", oss: { bucket: { name: "b" }, object: { key: "input/a.txt", eTag: "E", size: 1 } }, region: "cn-shanghai" }] },
         timer: { triggerTime: "2026-01-01T00:00:00Z", triggerName: "t", payload: "reconcile" },
+        eventbridge: { id: "e-1", source: "tts.batch", specversion: "1.0", type: "tts:Batch:Submitted", data: { items: [{ id: "a", text: "hi" }], outputPrefix: "output/b/" } },
       };
       for (const type of declared) if (EVENTS.schema) expect(EVENTS.schema.safeParse(samples[type]).success, `${name} parses a ${type} event`).toBe(true);
     }

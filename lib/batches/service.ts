@@ -1,0 +1,144 @@
+/**
+ * EventBridge batches: one event, many items, one manifest. Items become jobs; they are dispatched through FC's
+ * async invocation (its queue and retries) at most `concurrency` at a time; when the last one ends the manifest is
+ * made final and one signed completion webhook is sent. A re-delivered event finds its manifest and starts nothing.
+ */
+import { createHash, createHmac } from "node:crypto";
+import { InputError } from "../errors.js";
+import type { Invoker } from "../invoke.js";
+import { checkOutputKey, readInputText } from "../jobs/intake.js";
+import type { ProviderName } from "../jobs/providers.js";
+import { type Job, JobOptionsSchema, isTerminal } from "../jobs/schema.js";
+import type { JobService } from "../jobs/service.js";
+import type { JobStore } from "../jobs/store.js";
+import type { Logger } from "../log.js";
+import { withRetry } from "../retry.js";
+import type { OssStorage } from "../storage/oss.js";
+import { parseInput } from "../validation.js";
+import { BatchRequestSchema, CloudEventSchema, type Manifest, ManifestSchema } from "./schema.js";
+
+export interface BatchDeps {
+  readonly jobs: JobStore;
+  readonly service: JobService;
+  readonly storage: OssStorage;
+  readonly invoker: Invoker;
+  readonly log: Logger;
+  readonly jobsPrefix: string;
+  readonly outputPrefix: string;
+  readonly defaultProvider: ProviderName;
+  /** Items of one batch in flight at once. */
+  readonly concurrency: number;
+  /** HMAC key for the completion webhook. */
+  readonly secret: string;
+  readonly now?: () => Date;
+}
+
+const RUNNING = new Set(["submitted", "synthesized", "stored"]);
+
+export class BatchService {
+  constructor(private readonly deps: BatchDeps) {}
+
+  #key(batchId: string): string {
+    return `${this.deps.jobsPrefix}batches/${batchId}.json`;
+  }
+
+  async manifest(batchId: string): Promise<Manifest | undefined> {
+    const body = /^[A-Za-z0-9._-]{1,128}$/.test(batchId) ? await this.deps.storage.get(this.#key(batchId)) : undefined;
+    return body ? ManifestSchema.parse(JSON.parse(body.toString("utf8"))) : undefined;
+  }
+
+  /** Starts the batch a CloudEvent carries, once per batch id (the event's id unless the data names one). */
+  async start(event: unknown): Promise<Manifest> {
+    const envelope = parseInput(CloudEventSchema, event, "event");
+    const req = parseInput(BatchRequestSchema, envelope.data, "data");
+    checkOutputKey(req.outputPrefix, this.deps.outputPrefix, "data.outputPrefix");
+    const batchId = req.batchId ?? createHash("sha256").update(envelope.id).digest("hex").slice(0, 32);
+    const existing = await this.manifest(batchId);
+    if (existing) return existing;
+    const items: Manifest["items"] = [];
+    for (const item of req.items) {
+      const options = { ...req.defaults, ...item.overrides };
+      const idempotencyKey = `batch:${batchId}:${item.id}`;
+      const base = { provider: (options.provider ?? this.deps.defaultProvider) as ProviderName, batch: { id: batchId, item: item.id }, idempotencyKey };
+      let job: Job;
+      let parsed = JobOptionsSchema.parse({});
+      try {
+        parsed = parseInput(JobOptionsSchema, options, `items[${item.id}].overrides`);
+        const audioKey = checkOutputKey(item.output?.key ?? `${req.outputPrefix}${item.id}.${parsed.format}`, this.deps.outputPrefix, `items[${item.id}].output.key`);
+        const read = item.input ? await readInputText(this.deps.storage, item.input.key, `items[${item.id}].input.key`) : undefined;
+        const text = read?.text ?? item.text ?? item.ssml;
+        if (text === undefined) throw new InputError(`items[${item.id}]`, "needs one of text, ssml or input");
+        const source: Job["source"] = item.input ? { kind: "oss", bucket: this.deps.storage.bucket, key: item.input.key, etag: read!.etag } : { kind: "inline" };
+        job = (await this.deps.service.create({ ...base, text, ssml: item.ssml !== undefined, options: parsed, audioKey, source }, { submit: false })).job;
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        // A bad item is reported, never hidden, and never stops the others.
+        job = await this.deps.service.createFailed({ ...base, options: parsed, audioKey: `${req.outputPrefix}${item.id}.${parsed.format}`, source: { kind: "inline" }, code: error.code, reason: error.message });
+      }
+      items.push({ id: item.id, jobId: job.id, state: job.state });
+    }
+    const manifest: Manifest = { batchId, eventId: envelope.id, createdAt: (this.deps.now?.() ?? new Date()).toISOString(), state: "running", concurrency: this.deps.concurrency, items, ...(req.notify ? { notify: req.notify } : {}) };
+    const { created } = await this.deps.storage.put(this.#key(batchId), JSON.stringify(manifest), { ifAbsent: true, contentType: "application/json" });
+    if (!created) return (await this.manifest(batchId))!;
+    this.deps.log.info("batch started", { batchId, items: items.length });
+    await this.advance(batchId);
+    return manifest;
+  }
+
+  /** Dispatches queued items up to the bound; when every item has ended, makes the manifest final (once). */
+  async advance(batchId: string): Promise<void> {
+    const manifest = await this.manifest(batchId);
+    if (!manifest || manifest.state !== "running") return;
+    const jobs = await Promise.all(manifest.items.map((i) => (i.jobId ? this.deps.jobs.get(i.jobId) : undefined)));
+    if (jobs.every((j) => j && isTerminal(j.state))) return this.#finish(manifest, jobs as Job[]);
+    // In flight: submitted jobs, split jobs under way, and items handed to FC's queue but not yet submitted.
+    const dispatched = await Promise.all(jobs.map((j) => (j?.state === "queued" ? this.deps.jobs.isElected(j.id, "dispatch") : false)));
+    let running = jobs.filter((j, i) => j && (RUNNING.has(j.state) || dispatched[i])).length;
+    for (const job of jobs) {
+      if (running >= manifest.concurrency) break;
+      if (job?.state !== "queued" || !(await this.deps.jobs.elect(job.id, "dispatch"))) continue;
+      await this.deps.invoker.invokeAsync("submit", { submitJob: job.id });
+      running++;
+    }
+  }
+
+  async #finish(manifest: Manifest, jobs: Job[]): Promise<void> {
+    if (!(await this.deps.jobs.elect(`batch-${manifest.batchId}`, "final"))) return;
+    const items = manifest.items.map((item, i) => ({ id: item.id, jobId: item.jobId, state: jobs[i]!.state, ...(jobs[i]!.state === "done" ? { output: jobs[i]!.output.audioKey } : {}), ...(jobs[i]!.failure ? { failure: { code: jobs[i]!.failure!.code, reason: jobs[i]!.failure!.reason } } : {}) }));
+    const final: Manifest = { ...manifest, state: items.every((i) => i.state === "done") ? "done" : "partial", finishedAt: (this.deps.now?.() ?? new Date()).toISOString(), items };
+    await this.deps.storage.put(this.#key(manifest.batchId), JSON.stringify(final), { contentType: "application/json" });
+    const counts = { done: items.filter((i) => i.state === "done").length, failed: items.filter((i) => i.state === "failed").length };
+    this.deps.log.info("batch finished", { batchId: manifest.batchId, ...counts });
+    if (final.notify) await this.#notify(final, counts);
+  }
+
+  /** One completion webhook, signed over timestamp and body, retried with backoff, with an id to dedupe on. */
+  async #notify(manifest: Manifest, counts: { done: number; failed: number }): Promise<void> {
+    const delivery = `${manifest.batchId}:final`;
+    const body = JSON.stringify({ id: delivery, type: "tts.batch.finished", batchId: manifest.batchId, state: manifest.state, counts, items: manifest.items, finishedAt: manifest.finishedAt });
+    const timestamp = String(Math.floor((this.deps.now?.() ?? new Date()).getTime() / 1000));
+    const signature = createHmac("sha256", this.deps.secret).update(`${timestamp}.${body}`).digest("hex");
+    try {
+      await withRetry(
+        async () => {
+          const res = await fetch(manifest.notify!.url, { method: "POST", headers: { "content-type": "application/json", "x-tts-delivery": delivery, "x-tts-timestamp": timestamp, "x-tts-signature": `v1=${signature}` }, body, signal: AbortSignal.timeout(10_000) });
+          await res.body?.cancel();
+          if (res.status >= 500 || res.status === 429) throw Object.assign(new Error(`webhook answered ${res.status}`), { retryable: true });
+        },
+        { attempts: 5, baseMs: 200, retryable: (e) => (e as { retryable?: boolean }).retryable === true || e instanceof TypeError || (e as Error).name === "TimeoutError" },
+      );
+    } catch (error) {
+      this.deps.log.warn("completion webhook failed", { batchId: manifest.batchId, error });
+    }
+  }
+
+  /** The batch as `GET /v1/batches/{id}` shows it: counts and each item's live state. */
+  async view(batchId: string): Promise<Record<string, unknown> | undefined> {
+    const manifest = await this.manifest(batchId);
+    if (!manifest) return undefined;
+    const items = manifest.state === "running" ? await Promise.all(manifest.items.map(async (i) => ({ ...i, state: (i.jobId ? (await this.deps.jobs.get(i.jobId))?.state : undefined) ?? i.state }))) : manifest.items;
+    const counts: Record<string, number> = {};
+    for (const i of items) counts[i.state] = (counts[i.state] ?? 0) + 1;
+    return { batchId: manifest.batchId, state: manifest.state, createdAt: manifest.createdAt, finishedAt: manifest.finishedAt, counts, items };
+  }
+}

@@ -1,0 +1,99 @@
+import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FastEngine } from "../../infra/local/audio/fast-engine.js";
+import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
+import { createLogger } from "../../lib/log.js";
+import { settle as settleAll } from "../helpers/jobs.js";
+import { useLocalCloud } from "../helpers/local-cloud.js";
+
+const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
+const KEY = "batch-test-key";
+const SECRET = "s".repeat(40);
+let host: FunctionHost;
+const hooks: Array<{ headers: Record<string, string | string[] | undefined>; body: string }> = [];
+let hookUrl = "";
+let hookServer: ReturnType<typeof createServer>;
+const settle = () => settleAll(host, cloud());
+
+beforeAll(async () => {
+  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET, BATCH_CONCURRENCY: "4" }, log: createLogger({ level: "error" }), cloud: cloud() });
+  hookServer = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      hooks.push({ headers: req.headers, body });
+      res.end("ok");
+    });
+  });
+  await new Promise<void>((r) => hookServer.listen(0, "127.0.0.1", r));
+  hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hooks/tts`;
+});
+afterAll(async () => {
+  await host?.stop();
+  hookServer?.close();
+});
+
+const event = (id: string, data: unknown) => ({ id, source: "tts.batch", specversion: "1.0", type: "tts:Batch:Submitted", datacontenttype: "application/json", data });
+
+async function deliver(e: unknown): Promise<void> {
+  const res = await fetch(`${host.url}/_local/eventbridge`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(e) });
+  expect(res.status).toBe(202);
+}
+
+describe("batch narration from EventBridge", () => {
+  it("ends a batch of 50 with 3 failing items as 47 done and 3 failed with reasons, and exactly one signed webhook", async () => {
+    const items = Array.from({ length: 50 }, (_, i) => ({ id: `item-${i}`, text: `第${i}条新闻的内容。` }));
+    items[7] = { id: "item-7", text: "   " };
+    (items[19] as Record<string, unknown>).overrides = { voice: "nobody" };
+    cloud().nls.longText.faults.failNext.push({ code: 41020001, message: "TTS:TtsClientError:[tts]Engine return error code: 413" });
+    await deliver(event("evt-news-1", { batchId: "news-1", defaults: { voice: "siqi", format: "mp3", sampleRate: 16000 }, items, outputPrefix: "output/news-1/", notify: { url: hookUrl } }));
+    await settle();
+    const view = (await (await fetch(`${host.url}/v1/batches/news-1`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { state: string; counts: Record<string, number>; items: Array<{ id: string; state: string; failure?: { reason: string } }> };
+    expect(view.state).toBe("partial");
+    expect(view.counts).toEqual({ done: 47, failed: 3 });
+    const failed = view.items.filter((i) => i.state === "failed");
+    expect(failed.map((i) => i.id)).toEqual(expect.arrayContaining(["item-7", "item-19"]));
+    expect(failed.find((i) => i.id === "item-7")?.failure?.reason).toMatch(/must contain text/);
+    expect(failed.find((i) => i.id === "item-19")?.failure?.reason).toMatch(/unknown NLS voice "nobody"/);
+    expect(failed.some((i) => /413|SSML/.test(i.failure?.reason ?? ""))).toBe(true);
+    const done = view.items.find((i) => i.state === "done")!;
+    expect((await host.platform.clients.storage.head(`output/news-1/${done.id}.mp3`))?.size).toBeGreaterThan(0);
+    expect(hooks).toHaveLength(1);
+    const hook = hooks[0]!;
+    const expected = createHmac("sha256", SECRET).update(`${hook.headers["x-tts-timestamp"]}.${hook.body}`).digest("hex");
+    expect(hook.headers["x-tts-signature"]).toBe(`v1=${expected}`);
+    expect(JSON.parse(hook.body)).toMatchObject({ id: "news-1:final", batchId: "news-1", state: "partial", counts: { done: 47, failed: 3 } });
+  }, 60_000);
+
+  it("starts one batch when the same event is delivered twice", async () => {
+    const before = cloud().nls.longText.stats.submitted;
+    const e = event("evt-twice", { defaults: { voice: "siqi" }, items: [{ id: "a", text: "第一条。" }, { id: "b", text: "第二条。" }], outputPrefix: "output/twice/" });
+    await Promise.all([deliver(e), deliver(e)]);
+    await settle();
+    await deliver(e);
+    await settle();
+    expect(cloud().nls.longText.stats.submitted - before).toBe(2);
+  });
+
+  it("keeps no more items in flight than the configured concurrency", async () => {
+    let peak = 0;
+    const longText = cloud().nls.longText;
+    const timer = setInterval(() => (peak = Math.max(peak, longText.stats.submitted - longText.stats.callbacks)), 1);
+    try {
+      const before = { s: longText.stats.submitted, c: longText.stats.callbacks };
+      await deliver(event("evt-bound", { defaults: { voice: "siqi" }, items: Array.from({ length: 20 }, (_, i) => ({ id: `n${i}`, text: `第${i}条。` })), outputPrefix: "output/bound/" }));
+      await settle();
+      expect(longText.stats.submitted - before.s).toBe(20);
+      expect(peak - (before.s - before.c)).toBeLessThanOrEqual(4);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  it("refuses a batch writing outside the output prefix", async () => {
+    const res = await host.invoke("submit", event("evt-bad", { items: [{ id: "a", text: "x" }], outputPrefix: "input/evil/" })).catch((e: unknown) => e);
+    expect(res).toMatchObject({ field: "data.outputPrefix" });
+  });
+});
