@@ -12,6 +12,18 @@ export const FAST_MS_PER_CHAR = 60;
 /** MPEG-2 Layer III, 32 kbit/s, no padding: 576 samples per frame. Sample-rate index 0/1/2 = 22050/24000/16000. */
 const MP3_RATE_INDEX: Record<number, number> = { 22050: 0, 24000: 1, 16000: 2 };
 
+const tones = new Map<number, Buffer>();
+
+function toneSecond(sampleRate: number): Buffer {
+  let tone = tones.get(sampleRate);
+  if (!tone) {
+    tone = Buffer.alloc(sampleRate * 2);
+    for (let i = 0; i < sampleRate; i++) tone.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / sampleRate)), i * 2);
+    tones.set(sampleRate, tone);
+  }
+  return tone;
+}
+
 export class FastEngine implements SpeechSource {
   constructor(private readonly opts: { synthMsPerChar?: number } = {}) {}
 
@@ -35,7 +47,9 @@ export class FastEngine implements SpeechSource {
     } else {
       const samples = Math.round((durationMs / 1000) * req.sampleRate);
       const pcm = Buffer.alloc(samples * 2);
-      for (let i = 0; i < samples; i++) pcm.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / req.sampleRate)), i * 2);
+      // One second of tone, computed once per rate and copied: hours of audio in milliseconds.
+      const second = toneSecond(req.sampleRate);
+      for (let at = 0; at < pcm.length; at += second.length) second.copy(pcm, at, 0, Math.min(second.length, pcm.length - at));
       audio = req.format === "wav" ? Buffer.concat([wavHeader(pcm.length, req.sampleRate), pcm]) : pcm;
     }
     return { audio, durationMs, ...timings(text, durationMs) };
