@@ -4,6 +4,7 @@
  */
 import { type Config, nlsEndpoints } from "./config.js";
 import { CosyVoiceSynthesizer } from "./providers/dashscope/cosyvoice.js";
+import { MinimaxClient } from "./providers/dashscope/minimax.js";
 import { IceClient } from "./providers/ice/client.js";
 import { NlsLongTextClient } from "./providers/nls/long-text.js";
 import { NlsSynthesizer } from "./providers/nls/synthesizer.js";
@@ -18,6 +19,8 @@ export interface Clients {
   readonly storage: OssStorage;
   /** Present when DASHSCOPE_API_KEY is configured. */
   readonly cosyvoice?: CosyVoiceSynthesizer;
+  /** Present when DASHSCOPE_API_KEY is configured. */
+  readonly minimax?: MinimaxClient;
 }
 
 /** FC injects the role's STS triple into the environment; reading it per call picks up a rotation. */
@@ -40,7 +43,10 @@ export function createClients(config: Config, env: Record<string, string | undef
     longText: new NlsLongTextClient({ url: endpoints.longText, appKey: config.NLS_APPKEY, tokens }),
     ice: new IceClient({ endpoint: config.ICE_ENDPOINT ?? `https://ice.${config.REGION}.aliyuncs.com`, credentials }),
     ...(config.DASHSCOPE_API_KEY
-      ? { cosyvoice: new CosyVoiceSynthesizer({ url: config.DASHSCOPE_WS_URL, apiKey: config.DASHSCOPE_API_KEY, workspace: config.DASHSCOPE_WORKSPACE, extraVoices: config.COSYVOICE_VOICES }) }
+      ? {
+          cosyvoice: new CosyVoiceSynthesizer({ url: config.DASHSCOPE_WS_URL, apiKey: config.DASHSCOPE_API_KEY, workspace: config.DASHSCOPE_WORKSPACE, extraVoices: config.COSYVOICE_VOICES }),
+          minimax: new MinimaxClient({ url: config.DASHSCOPE_HTTP_URL, apiKey: config.DASHSCOPE_API_KEY }),
+        }
       : {}),
     storage: new OssStorage({
       config: {

@@ -67,6 +67,7 @@ export const ConfigSchema = z.object({
   DASHSCOPE_API_KEY: z.string().min(1).optional(),
   DASHSCOPE_WS_URL: optionalUrl("the DashScope WebSocket inference endpoint").default("wss://dashscope.aliyuncs.com/api-ws/v1/inference"),
   DASHSCOPE_WORKSPACE: z.string().optional(),
+  DASHSCOPE_HTTP_URL: optionalUrl("DashScope's multimodal-generation endpoint (MiniMax speech)").default("https://dashscope.aliyuncs.com/api/v1/services/aigc/multimodal-generation/generation"),
   /** Extra CosyVoice system voices to accept besides those the seed names; comma-separated. */
   COSYVOICE_VOICES: z
     .string()

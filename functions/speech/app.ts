@@ -52,7 +52,7 @@ export function createSpeechRouter(rt: JobRuntime): Router {
       if (text === undefined || countNlsChars(text) > NLS_SHORT_TEXT_LIMIT || body.input !== undefined) return submitJob(body, request);
       // Short text: the streaming path's synthesis, answered whole (built-in runtimes cannot stream).
       const { subtitles: _s, output: _o, ...short } = body;
-      const speech = await openShortSpeech(parseInput(SpeechRequestSchema, short), { nls: rt.clients.nls, cosyvoice: rt.clients.cosyvoice });
+      const speech = await openShortSpeech(parseInput(SpeechRequestSchema, short), { nls: rt.clients.nls, cosyvoice: rt.clients.cosyvoice, minimax: rt.clients.minimax });
       const chunks: Uint8Array[] = [];
       for await (const chunk of speech.body) chunks.push(chunk);
       return new Response(Buffer.concat(chunks), { headers: { "content-type": speech.contentType } });

@@ -35,7 +35,7 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger): 
   const auth = new ApiAuth({ keys: config.TTS_API_KEYS, tokenSecret: config.TTS_TOKEN_SECRET });
   const cache = config.TTS_CACHE ? new SpeechCache(clients.storage, log, (key) => EXT_TYPES[key.split(".").pop() ?? ""] ?? "application/octet-stream") : undefined;
   const authorize = (request: Request): void => auth.check(auth.credentialOf(request.headers, new URL(request.url)));
-  const speak = async (req: SpeechRequest): Promise<Response> => respond(await openShortSpeech(req, { nls: clients.nls, cosyvoice: clients.cosyvoice, cache }));
+  const speak = async (req: SpeechRequest): Promise<Response> => respond(await openShortSpeech(req, { nls: clients.nls, cosyvoice: clients.cosyvoice, minimax: clients.minimax, cache }));
 
   const router = new Router(log)
     .on("GET", "/", () => new Response(PLAYGROUND_HTML, { headers: { "content-type": "text/html; charset=utf-8" } }))

@@ -12,6 +12,7 @@ import { SpeechEngine, type SpeechSource } from "./audio/engine.js";
 import { type AccessKey, CredentialStore } from "./credentials.js";
 import { listen } from "./http-util.js";
 import { CosyVoiceEmulator } from "./dashscope/cosyvoice.js";
+import { MinimaxEmulator } from "./dashscope/minimax.js";
 import { IceService } from "./ice/service.js";
 import { NlsGateway } from "./nls/gateway.js";
 import { LongTextService } from "./nls/long-text.js";
@@ -57,7 +58,7 @@ export interface LocalCloud {
   readonly dashscopeApiKey: string;
   readonly oss: { readonly store: OssStore; readonly faults: OssFaults; readonly observers: Set<OssObserver> };
   readonly nls: { readonly gateway: NlsGateway; readonly tokens: TokenRegistry; readonly longText: LongTextService };
-  readonly dashscope: { readonly cosyvoice: CosyVoiceEmulator };
+  readonly dashscope: { readonly cosyvoice: CosyVoiceEmulator; readonly minimax: MinimaxEmulator };
   readonly engine: SpeechSource;
   /** Environment for lib/config.ts that points every client here. */
   env(): Record<string, string>;
@@ -101,7 +102,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     if (!gateway.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
 
-  const dashscope = await listen((_req, res) => void res.writeHead(404).end(), options.ports?.dashscope);
+  let dashscopeBase = "";
+  const minimax = new MinimaxEmulator({ engine, apiKeys: new Set([dashscopeApiKey]), publicUrl: () => dashscopeBase });
+  const dashscope = await listen((req, res) => {
+    if (!minimax.handle(req, res)) res.writeHead(404).end();
+  }, options.ports?.dashscope);
+  dashscopeBase = `http://127.0.0.1:${dashscope.port}`;
   dashscope.server.on("upgrade", (req, socket, head) => {
     if (!cosyvoice.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
@@ -122,7 +128,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     urls,
     oss: { store, faults, observers },
     nls: { gateway, tokens, longText },
-    dashscope: { cosyvoice },
+    dashscope: { cosyvoice, minimax },
     ice,
     dashscopeApiKey,
     engine,
@@ -140,6 +146,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       OSS_PATH_STYLE: "true",
       DASHSCOPE_API_KEY: dashscopeApiKey,
       DASHSCOPE_WS_URL: urls.dashscopeWs,
+      DASHSCOPE_HTTP_URL: `${dashscopeBase}/api/v1/services/aigc/multimodal-generation/generation`,
       ICE_ENDPOINT: urls.ice,
       ...(options.ice?.authKey ? { ICE_CALLBACK_AUTH_KEY: options.ice.authKey } : {}),
     }),

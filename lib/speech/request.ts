@@ -13,7 +13,7 @@ export const SpeechRequestSchema = z
   .object({
     text: z.string().optional(),
     ssml: z.string().optional(),
-    provider: z.enum(["nls", "cosyvoice"]).default("nls"),
+    provider: z.enum(["nls", "cosyvoice", "minimax"]).default("nls"),
     model: z.string().optional(),
     voice: z.string().optional(),
     format: SpeechFormatSchema.default("mp3"),

@@ -3,6 +3,7 @@
  * Validation happens before any cache lookup or upstream connection, so bad input never costs a call.
  */
 import type { CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
+import type { MinimaxClient } from "../providers/dashscope/minimax.js";
 import type { NlsSynthesizer } from "../providers/nls/synthesizer.js";
 import { InputError } from "../errors.js";
 import { type CacheKeyFields, type SpeechCache, cacheKey, prefetched } from "./cache.js";
@@ -12,6 +13,7 @@ import { type SpeechRequest, contentTypeOf } from "./request.js";
 export interface ShortSpeechDeps {
   readonly nls: NlsSynthesizer;
   readonly cosyvoice?: CosyVoiceSynthesizer;
+  readonly minimax?: MinimaxClient;
   readonly cache?: SpeechCache;
 }
 
@@ -64,9 +66,34 @@ function planCosyVoice(req: SpeechRequest, cosyvoice: CosyVoiceSynthesizer | und
   };
 }
 
+function planMinimax(req: SpeechRequest, minimax: MinimaxClient | undefined): Planned {
+  if (!minimax) throw new InputError("provider", '"minimax" is not configured on this deployment (DASHSCOPE_API_KEY)', { code: "UnsupportedProvider" });
+  if (req.ssml !== undefined) throw new InputError("ssml", "MiniMax takes plain text (with its own (laughs)-style tags), not SSML");
+  if (!req.voice) throw new InputError("voice", "MiniMax needs a voice_id, e.g. male-qn-qingse");
+  const model = req.model ?? "MiniMax/speech-02-turbo";
+  // Our one rate scale (NLS's -500..500) becomes MiniMax's speed multiplier and its -12..12 semitone pitch.
+  const input = {
+    text: req.text!,
+    voice_setting: {
+      voice_id: req.voice,
+      speed: req.speechRate === undefined ? 1 : multiplierFromRate(req.speechRate),
+      vol: req.volume === undefined ? 1 : Math.max(0.01, req.volume / 50),
+      pitch: req.pitchRate === undefined ? 0 : Math.round((req.pitchRate / 500) * 12),
+    },
+    audio_setting: { sample_rate: req.sampleRate ?? 32000, bitrate: 128000, format: req.format, channel: 1 as const },
+  };
+  const prepared = minimax.prepare(model, input);
+  const a = prepared.input.audio_setting;
+  return {
+    contentType: contentTypeOf(req.format, a.sample_rate),
+    key: { provider: "minimax", model, voice: req.voice, format: a.format, sampleRate: a.sample_rate, volume: prepared.input.voice_setting.vol, speechRate: prepared.input.voice_setting.speed, pitchRate: prepared.input.voice_setting.pitch, text: prepared.input.text },
+    start: (signal) => minimax.stream(model, input, { signal })[Symbol.asyncIterator](),
+  };
+}
+
 export async function openShortSpeech(req: SpeechRequest, deps: ShortSpeechDeps): Promise<OpenedSpeech> {
   if (req.provider === "nls" && req.model !== undefined) throw new InputError("model", "applies to provider cosyvoice only");
-  const planned = req.provider === "cosyvoice" ? planCosyVoice(req, deps.cosyvoice) : planNls(req, deps.nls);
+  const planned = req.provider === "cosyvoice" ? planCosyVoice(req, deps.cosyvoice) : req.provider === "minimax" ? planMinimax(req, deps.minimax) : planNls(req, deps.nls);
   if (!deps.cache) return { contentType: planned.contentType, cache: "off", body: await prefetched(planned.start()) };
   const opened = await deps.cache.open(cacheKey(planned.key), (signal) => planned.start(signal));
   return { contentType: planned.contentType, cache: opened.cache, body: opened.body };

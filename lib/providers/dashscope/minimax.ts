@@ -1,0 +1,176 @@
+/**
+ * MiniMax speech on DashScope (seed 004): POST /api/v1/services/aigc/multimodal-generation/generation, synchronous
+ * (audio as hex or a URL valid 24 h) or streamed as Server-Sent Events (`X-DashScope-SSE: enable`, hex chunks).
+ * Every setting is checked against the seed's ranges before any request.
+ *
+ * The response envelope is open in the seed and facts §9 [U]. The seed names `data.audio` (hex), `extra_info`,
+ * `trace_id` and `base_resp`, the native MiniMax t2a_v2 shape, so that is what `parseMinimaxFrame` assumes; it is the
+ * one place to change if DashScope wraps it differently.
+ */
+import { z } from "zod";
+import { InputError, ProviderError } from "../../errors.js";
+import { withRetry } from "../../retry.js";
+import { parseInput } from "../../validation.js";
+
+export const MINIMAX_MODELS = ["MiniMax/speech-2.8-hd", "MiniMax/speech-2.8-turbo", "MiniMax/speech-02-hd", "MiniMax/speech-02-turbo"] as const;
+/** Native MiniMax's synchronous limit (facts §9 [P]): fewer than 10,000 characters. */
+export const MINIMAX_TEXT_LIMIT = 9_999;
+
+const LANGUAGES = ["Chinese", "Chinese,Yue", "English", "Arabic", "Russian", "Spanish", "French", "Portuguese", "German", "Turkish", "Dutch", "Ukrainian", "Vietnamese", "Indonesian", "Japanese", "Italian", "Korean", "Thai", "Polish", "Romanian", "Greek", "Czech", "Finnish", "Hindi", "Bulgarian", "Danish", "Hebrew", "Malay", "Persian", "Slovak", "Swedish", "Croatian", "Filipino", "Hungarian", "Norwegian", "Slovenian", "Catalan", "Nynorsk", "Tamil", "Afrikaans", "auto"] as const;
+
+/**
+ * The request's `input`, with seed 004's ranges.
+ * @example {"text":"今天是不是很开心呀(laughs)","voice_setting":{"voice_id":"male-qn-qingse","speed":1,"vol":1,"pitch":0,"emotion":"happy"},"audio_setting":{"sample_rate":32000,"bitrate":128000,"format":"mp3","channel":1}}
+ */
+export const MinimaxInputSchema = z
+  .object({
+    text: z.string().min(1),
+    voice_setting: z
+      .object({
+        voice_id: z.string().default(""),
+        speed: z.number().min(0.5).max(2).default(1),
+        vol: z.number().gt(0).max(10).default(1),
+        pitch: z.number().int().min(-12).max(12).default(0),
+        emotion: z.enum(["happy", "sad", "angry", "fearful", "disgusted", "surprised", "calm", "whisper"]).optional(),
+        text_normalization: z.boolean().optional(),
+        latex_read: z.boolean().optional(),
+      })
+      .strict(),
+    audio_setting: z
+      .object({
+        sample_rate: z.union([8000, 16000, 22050, 24000, 32000, 44100].map((r) => z.literal(r)) as [z.ZodLiteral<number>, z.ZodLiteral<number>, ...z.ZodLiteral<number>[]]).default(32000),
+        bitrate: z.union([32000, 64000, 128000, 256000].map((r) => z.literal(r)) as [z.ZodLiteral<number>, z.ZodLiteral<number>, ...z.ZodLiteral<number>[]]).default(128000),
+        format: z.enum(["mp3", "pcm", "flac", "wav"]).default("mp3"),
+        channel: z.union([z.literal(1), z.literal(2)]).default(1),
+        force_cbr: z.boolean().optional(),
+      })
+      .strict()
+      .default({ sample_rate: 32000, bitrate: 128000, format: "mp3", channel: 1 }),
+    pronunciation_dict: z.object({ tone: z.array(z.string().regex(/^[^/]+\/.+$/, "'word/pronunciation' (a '/' separates them)")) }).strict().optional(),
+    timbre_weights: z.array(z.object({ voice_id: z.string().min(1), weight: z.number().int().min(1).max(100) }).strict()).min(1).max(4).optional(),
+    language_boost: z.enum(LANGUAGES).optional(),
+    voice_modify: z
+      .object({
+        pitch: z.number().int().min(-100).max(100).optional(),
+        intensity: z.number().int().min(-100).max(100).optional(),
+        timbre: z.number().int().min(-100).max(100).optional(),
+        sound_effects: z.enum(["spacious_echo", "auditorium_echo", "lofi_telephone", "robotic"]).optional(),
+      })
+      .strict()
+      .optional(),
+    subtitle_enable: z.boolean().optional(),
+    output_format: z.enum(["url", "hex"]).optional(),
+    aigc_watermark: z.boolean().optional(),
+    stream_options: z.object({ exclude_aggregated_audio: z.boolean() }).strict().optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (!v.voice_setting.voice_id && !v.timbre_weights) ctx.addIssue({ code: "custom", path: ["voice_setting", "voice_id"], message: "give a voice_id, or blend voices with timbre_weights" });
+  });
+export type MinimaxInput = z.input<typeof MinimaxInputSchema>;
+
+export const MinimaxRequestSchema = z
+  .object({ model: z.enum(MINIMAX_MODELS), input: MinimaxInputSchema })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.input.voice_setting.emotion === "whisper" && v.model.startsWith("MiniMax/speech-2.8")) {
+      ctx.addIssue({ code: "custom", path: ["input", "voice_setting", "emotion"], message: "whisper is not supported by speech-2.8-hd and speech-2.8-turbo (seed 004)" });
+    }
+  });
+export type MinimaxRequest = z.infer<typeof MinimaxRequestSchema>;
+
+/**
+ * One response (or one SSE frame): `data.status` 1 = a chunk in progress, 2 = the final frame.
+ * @example {"data":{"audio":"fffb…","status":2},"extra_info":{"audio_length":2100,"audio_sample_rate":32000,"audio_size":33600,"usage_characters":12,"audio_format":"mp3"},"trace_id":"…","base_resp":{"status_code":0,"status_msg":"success"}}
+ */
+export const MinimaxFrameSchema = z.object({
+  data: z.object({ audio: z.string().default(""), status: z.number().int().optional() }).passthrough().nullable().optional(),
+  extra_info: z.record(z.string(), z.unknown()).optional(),
+  trace_id: z.string().optional(),
+  base_resp: z.object({ status_code: z.number(), status_msg: z.string() }).optional(),
+  /** DashScope's own error shape (auth, validation). */
+  code: z.string().optional(),
+  message: z.string().optional(),
+  request_id: z.string().optional(),
+});
+
+export function parseMinimaxFrame(json: unknown): { audio: string; status?: number } {
+  const frame = MinimaxFrameSchema.parse(json);
+  if (frame.code) throw new ProviderError({ provider: "minimax", code: frame.code, upstreamMessage: frame.message ?? "", retryable: /Throttling|InternalError|ServiceUnavailable/.test(frame.code) });
+  if (frame.base_resp && frame.base_resp.status_code !== 0) {
+    // MiniMax's own codes: 1000/1001/1002/1024/1033 are server-side or rate limits; the rest are terminal.
+    const code = frame.base_resp.status_code;
+    throw new ProviderError({ provider: "minimax", code: String(code), upstreamMessage: frame.base_resp.status_msg, retryable: [1000, 1001, 1002, 1024, 1033].includes(code) });
+  }
+  return { audio: frame.data?.audio ?? "", status: frame.data?.status ?? undefined };
+}
+
+export interface MinimaxOptions {
+  /** https://dashscope.aliyuncs.com/api/v1/services/aigc/multimodal-generation/generation */
+  readonly url: string;
+  readonly apiKey: string;
+  readonly timeoutMs?: number;
+}
+
+export class MinimaxClient {
+  constructor(private readonly opts: MinimaxOptions) {}
+
+  /** Validates against seed 004's ranges; throws InputError naming the field. No I/O. */
+  prepare(model: string, input: MinimaxInput): MinimaxRequest {
+    const req = parseInput(MinimaxRequestSchema, { model, input });
+    const count = Array.from(req.input.text).length;
+    if (count > MINIMAX_TEXT_LIMIT) throw new InputError("input.text", `is ${count} characters; MiniMax takes fewer than 10,000 per request`, { limit: MINIMAX_TEXT_LIMIT, actual: count, statusCode: 413, code: "TextTooLong" });
+    return req;
+  }
+
+  /** Synchronous synthesis: the whole audio (hex decoded), or its URL with `output_format: "url"`. */
+  async synthesize(model: string, input: MinimaxInput): Promise<{ audio?: Buffer; url?: string }> {
+    const req = this.prepare(model, input);
+    const res = await this.#post(req, false);
+    const { audio } = parseMinimaxFrame(await res.json());
+    return req.input.output_format === "url" ? { url: audio } : { audio: Buffer.from(audio, "hex") };
+  }
+
+  /** Streamed synthesis over SSE: audio chunks as they are made (the final aggregated frame is not repeated). */
+  async *stream(model: string, input: MinimaxInput, options: { signal?: AbortSignal } = {}): AsyncGenerator<Buffer> {
+    const req = this.prepare(model, { ...input, stream_options: { exclude_aggregated_audio: true } });
+    const res = await this.#post(req, true, options.signal);
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf("\n\n")) !== -1) {
+        const event = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = event.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
+        if (!data) continue;
+        const frame = parseMinimaxFrame(JSON.parse(data));
+        if (frame.status === 2) return;
+        if (frame.audio) yield Buffer.from(frame.audio, "hex");
+      }
+    }
+    throw new ProviderError({ provider: "minimax", code: "ConnectionClosed", upstreamMessage: "the SSE stream ended before the final frame", retryable: true });
+  }
+
+  async #post(req: MinimaxRequest, sse: boolean, signal?: AbortSignal): Promise<Response> {
+    return withRetry(async () => {
+      let res: Response;
+      try {
+        res = await fetch(this.opts.url, {
+          method: "POST",
+          headers: { authorization: `Bearer ${this.opts.apiKey}`, "content-type": "application/json", ...(sse ? { "x-dashscope-sse": "enable" } : {}) },
+          body: JSON.stringify(req),
+          signal: signal ?? AbortSignal.timeout(this.opts.timeoutMs ?? 120_000),
+        });
+      } catch (error) {
+        throw new ProviderError({ provider: "minimax", code: "NetworkError", upstreamMessage: "DashScope request failed", retryable: true, cause: error });
+      }
+      if (!res.ok) {
+        parseMinimaxFrame(await res.json().catch(() => ({})));
+        throw new ProviderError({ provider: "minimax", code: `HTTP${res.status}`, upstreamMessage: `DashScope answered HTTP ${res.status}`, retryable: res.status >= 500 || res.status === 429 });
+      }
+      return res;
+    }, { attempts: 3, baseMs: 300, signal });
+  }
+}
