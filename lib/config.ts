@@ -53,7 +53,7 @@ export const ConfigSchema = z.object({
   /** SetEventCallback's AuthKey: when set, ICE callbacks must carry a valid X-ICE-SIGNATURE within 5 minutes. */
   ICE_CALLBACK_AUTH_KEY: z.string().regex(/^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z\d]{1,32}$/, "ICE's AuthKey: at most 32 letters and digits mixing upper case, lower case and digits").optional(),
   /** The provider of jobs that do not name one. */
-  JOBS_DEFAULT_PROVIDER: z.enum(["nls", "ice"]).default("nls"),
+  JOBS_DEFAULT_PROVIDER: z.enum(["nls", "ice", "minimax"]).default("nls"),
 
   OSS_BUCKET: z.string({ error: "an OSS bucket name" }).regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "an OSS bucket name (3-63 lower-case letters, digits, '-')"),
   OSS_ENDPOINT: optionalUrl("the OSS endpoint (overrides the regional endpoint)"),

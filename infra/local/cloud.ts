@@ -140,7 +140,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       NLS_GATEWAY_URL: urls.nlsGateway,
       NLS_META_ENDPOINT: urls.nlsMeta,
       NLS_LONG_TEXT_URL: `${gatewayBase}/rest/v1/tts/async`,
-      NLS_AUDIO_HOSTS: `127.0.0.1:${nlsGateway.port}`,
+      // Where store may fetch audio from: the NLS emulator's audio and MiniMax's URLs.
+      NLS_AUDIO_HOSTS: `127.0.0.1:${nlsGateway.port},127.0.0.1:${dashscope.port}`,
       OSS_BUCKET: buckets[0]!,
       OSS_ENDPOINT: urls.oss,
       OSS_PATH_STYLE: "true",

@@ -5,6 +5,8 @@
 import { InputError } from "../errors.js";
 import { ICE_TEXT_LIMIT, type IceClient } from "../providers/ice/client.js";
 import { LONG_TEXT_LIMIT, type NlsLongTextClient, type Sentence } from "../providers/nls/long-text.js";
+import { MINIMAX_TEXT_LIMIT, type MinimaxClient, type MinimaxInput } from "../providers/dashscope/minimax.js";
+import { multiplierFromRate } from "../speech/rates.js";
 import type { Job, JobOptions } from "./schema.js";
 
 export type ProviderName = Job["provider"];
@@ -12,6 +14,8 @@ export type ProviderName = Job["provider"];
 export type ProviderStatus = { readonly state: "pending" } | { readonly state: "success"; readonly audioAddress?: string; readonly sentences: Sentence[] };
 
 export interface JobProvider {
+  /** True when submitting synthesizes in the same call (MiniMax): the job is then submitted through FC's queue. */
+  readonly synchronous?: boolean;
   /** The most characters one task takes (seed 003: 100,000; seed 002: 10,000); longer jobs are split into parts. */
   readonly limit: number;
   /** Validates text and options by the provider's own rules; returns the characters it will bill. No I/O. */
@@ -58,5 +62,30 @@ export function iceProvider(client: IceClient, bucket: string): JobProvider {
       const s = await client.status(jobId);
       return s.state === "success" ? { state: "success", sentences: s.sentences } : { state: "pending" };
     },
+  };
+}
+
+/**
+ * MiniMax on DashScope is synchronous: submitting synthesizes, with `output_format: "url"` (valid 24 h), and the
+ * task id carries that URL, so the status needs no state of its own. Subtitles are not requested (the subtitle file's
+ * format is not in seed 004).
+ */
+export function minimaxProvider(client: MinimaxClient, model = "MiniMax/speech-02-turbo"): JobProvider {
+  const input = (text: string, ssml: boolean, options: JobOptions): MinimaxInput => {
+    if (ssml) throw new InputError("ssml", 'provider "minimax" takes plain text, not SSML');
+    if (options.customizedVoice !== undefined || options.overwrite !== undefined) throw new InputError(options.customizedVoice !== undefined ? "customizedVoice" : "overwrite", 'applies to provider "ice" only');
+    return {
+      text,
+      voice_setting: { voice_id: options.voice, speed: multiplierFromRate(options.speechRate), vol: Math.max(0.01, options.volume / 50), pitch: Math.round((options.pitchRate / 500) * 12) },
+      audio_setting: { sample_rate: options.sampleRate, format: options.format, bitrate: 128000, channel: 1 },
+      output_format: "url",
+    };
+  };
+  return {
+    limit: MINIMAX_TEXT_LIMIT,
+    synchronous: true,
+    validate: (text, ssml, options) => ({ characters: Array.from(client.prepare(model, input(text, ssml, options)).input.text).length }),
+    submit: async (job, text) => `url:${Buffer.from((await client.synthesize(model, input(text, job.ssml, job.options))).url ?? "").toString("base64url")}`,
+    status: async (taskId) => ({ state: "success", audioAddress: Buffer.from(taskId.slice(4), "base64url").toString("utf8"), sentences: [] }),
   };
 }

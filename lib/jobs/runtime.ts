@@ -5,7 +5,7 @@ import { ConfigError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
 import { BatchService } from "../batches/service.js";
-import { iceProvider, nlsProvider } from "./providers.js";
+import { iceProvider, minimaxProvider, nlsProvider } from "./providers.js";
 import { JobService } from "./service.js";
 import { type StoreDeps, storeJob } from "./store-audio.js";
 import { JobStore } from "./store.js";
@@ -30,7 +30,7 @@ export function createJobRuntime(config: Config, clients: Clients, invoker: Invo
     },
     jobs,
     storage: clients.storage,
-    providers: { nls: nlsProvider(clients.longText), ice: iceProvider(clients.ice, clients.storage.bucket) },
+    providers: { nls: nlsProvider(clients.longText), ice: iceProvider(clients.ice, clients.storage.bucket), ...(clients.minimax ? { minimax: minimaxProvider(clients.minimax) } : {}) },
     invoker,
     iceAuthKey: config.ICE_CALLBACK_AUTH_KEY,
     log,

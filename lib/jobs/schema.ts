@@ -21,7 +21,7 @@ export const JobOptionFieldsSchema = z
     speechRate: longText.speechRate,
     pitchRate: longText.pitchRate,
     /** nls or ice; the deployment's JOBS_DEFAULT_PROVIDER when absent. */
-    provider: z.enum(["nls", "ice"]).optional(),
+    provider: z.enum(["nls", "ice", "minimax"]).optional(),
     /** ICE only: a cloned voice's VoiceId (seed 002's EditingConfig.customizedVoice). */
     customizedVoice: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "a cloned voice's VoiceId (letters, digits, '_' or '-')").optional(),
     /** ICE only: whether ICE may overwrite an existing output object (seed 002's Overwrite). */
@@ -47,7 +47,7 @@ export const JobSourceSchema = z.discriminatedUnion("kind", [
 export const JobSchema = z.object({
   id: z.string().regex(/^[0-9a-z-]{8,64}$/),
   state: JobStateSchema,
-  provider: z.enum(["nls", "ice"]),
+  provider: z.enum(["nls", "ice", "minimax"]),
   createdAt: z.string(),
   updatedAt: z.string(),
   idempotencyKey: z.string(),

@@ -22,7 +22,7 @@ const MAX_TASK_RETRIES = 2;
 export interface JobServiceDeps {
   readonly jobs: JobStore;
   readonly storage: OssStorage;
-  readonly providers: Readonly<Record<ProviderName, JobProvider>>;
+  readonly providers: Readonly<Partial<Record<ProviderName, JobProvider>>>;
   readonly invoker: Invoker;
   /** ICE's callback AuthKey; when set, ICE callbacks must also carry ICE's own valid signature. */
   readonly iceAuthKey?: string;
@@ -71,8 +71,14 @@ export class JobService {
    * Creates and submits a job, or returns the job that already holds this idempotency key.
    * Input is validated (by the provider's own rules) before anything is written.
    */
+  #provider(name: ProviderName): JobProvider {
+    const provider = this.deps.providers[name];
+    if (!provider) throw new InputError("provider", `"${name}" is not configured on this deployment`, { code: "UnsupportedProvider" });
+    return provider;
+  }
+
   async create(input: NewJob, opts: { submit?: boolean } = {}): Promise<{ job: Job; created: boolean }> {
-    const provider = this.deps.providers[input.provider];
+    const provider = this.#provider(input.provider);
     if (countNlsChars(input.text) > provider.limit) return this.#createParent(input);
     const { characters } = provider.validate(input.text, input.ssml, input.options);
     const id = await this.deps.jobs.claim(input.idempotencyKey, this.deps.newId?.() ?? randomUUID());
@@ -82,8 +88,13 @@ export class JobService {
     await this.deps.storage.put(this.deps.jobs.textKey(id), input.text, { contentType: "text/plain; charset=utf-8" });
     const job = this.#record(id, input, { state: "queued", ssml: input.ssml, characters });
     await this.deps.jobs.put(job);
-    // A batch item waits for its batch to hand it a slot.
-    return { job: opts.submit === false ? job : await this.submit(job), created: true };
+    // A batch item waits for its batch to hand it a slot; a synchronous provider is submitted through FC's queue.
+    if (opts.submit === false) return { job, created: true };
+    if (provider.synchronous) {
+      await this.deps.invoker.invokeAsync("submit", { submitJob: job.id });
+      return { job, created: true };
+    }
+    return { job: await this.submit(job), created: true };
   }
 
   /**
@@ -91,10 +102,10 @@ export class JobService {
    * content (so a resubmitted book reuses the parts already synthesized), run `partConcurrency` at a time.
    */
   async #createParent(input: NewJob): Promise<{ job: Job; created: boolean }> {
-    const limit = this.deps.providers[input.provider].limit;
+    const limit = this.#provider(input.provider).limit;
     const pieces = chunkText(input.text, { max: limit });
     // Validates voice, options and every part by the provider's rules before anything is written.
-    const characters = pieces.map((piece) => this.deps.providers[input.provider].validate(piece, input.ssml, input.options).characters);
+    const characters = pieces.map((piece) => this.#provider(input.provider).validate(piece, input.ssml, input.options).characters);
     const id = await this.deps.jobs.claim(input.idempotencyKey, this.deps.newId?.() ?? randomUUID());
     const existing = await this.deps.jobs.get(id);
     if (existing) return { job: existing, created: false };
@@ -192,7 +203,7 @@ export class JobService {
     if (text === undefined) return this.fail(job, "InputMissing", "the job's text is missing from OSS");
     const log = this.deps.log.child({ jobId: job.id });
     try {
-      const taskId = await this.deps.providers[job.provider].submit(job, text, this.#callbackUrl(job));
+      const taskId = await this.#provider(job.provider).submit(job, text, job.provider === "minimax" ? undefined : this.#callbackUrl(job));
       const latest = (await this.deps.jobs.get(job.id)) ?? job;
       const next = advance(latest, "submitted", { task: { id: taskId, submittedAt: this.#now().toISOString() } }, this.#now());
       if (!next) return latest;
@@ -211,8 +222,8 @@ export class JobService {
     }
   }
 
-  #callbackUrl(job: Pick<Job, "id" | "provider">): string | undefined {
-    return this.deps.callbackBaseUrl ? callbackUrl(this.deps.callbackBaseUrl, this.deps.callbackSecret, job.id, job.provider) : undefined;
+  #callbackUrl(job: { id: string; provider: "nls" | "ice" | "minimax" }): string | undefined {
+    return this.deps.callbackBaseUrl && job.provider !== "minimax" ? callbackUrl(this.deps.callbackBaseUrl, this.deps.callbackSecret, job.id, job.provider) : undefined;
   }
 
   /**
@@ -240,7 +251,7 @@ export class JobService {
     const log = this.deps.log.child({ jobId: job.id, taskId: job.task.id });
     let status;
     try {
-      status = await this.deps.providers[job.provider].status(job.task.id);
+      status = await this.#provider(job.provider).status(job.task.id);
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
       // The task itself failed (the answer names it) with a transient code: polling it again cannot help, a new task can.
