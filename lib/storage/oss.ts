@@ -212,7 +212,8 @@ export class OssStorage {
   async list(prefix: string, opts: { marker?: string; maxKeys?: number } = {}): Promise<{ objects: Array<{ key: string; size: number; etag: string }>; next?: string }> {
     try {
       // An undefined marker is signed by ali-oss's V4 signer but not sent, which breaks the signature: omit it.
-      const query = { prefix, "max-keys": opts.maxKeys ?? 100, ...(opts.marker ? { marker: opts.marker } : {}) };
+      // Empty values are signed differently by ali-oss's V4 signer ("k=") than they appear on the wire: leave them out.
+      const query = { ...(prefix ? { prefix } : {}), "max-keys": opts.maxKeys ?? 100, ...(opts.marker ? { marker: opts.marker } : {}) };
       const res = await this.client.list(query, {});
       return { objects: (res.objects ?? []).map((o) => ({ key: o.name, size: o.size, etag: o.etag })), next: res.isTruncated ? res.nextMarker : undefined };
     } catch (error) {
