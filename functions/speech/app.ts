@@ -21,7 +21,7 @@ const MAX_BODY = 1024 * 1024;
 export function createSpeechRouter(rt: JobRuntime): Router {
   const auth = new ApiAuth({ keys: rt.config.TTS_API_KEYS, tokenSecret: rt.config.TTS_TOKEN_SECRET });
   const authorize = (request: Request): void => auth.check(auth.credentialOf(request.headers, new URL(request.url)));
-  const ctx = { storage: rt.clients.storage, service: rt.service, outputPrefix: rt.config.OSS_OUTPUT_PREFIX, defaultProvider: rt.config.JOBS_DEFAULT_PROVIDER };
+  const ctx = { storage: rt.clients.storage, service: rt.service, inputPrefix: rt.config.OSS_INPUT_PREFIX, outputPrefix: rt.config.OSS_OUTPUT_PREFIX, defaultProvider: rt.config.JOBS_DEFAULT_PROVIDER };
 
   const submitJob = async (body: unknown, request: Request): Promise<Response> => {
     const { job, created } = await rt.service.create(await jobFromRequest(body, request.headers.get("idempotency-key"), ctx));

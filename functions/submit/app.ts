@@ -8,6 +8,21 @@ import { OssEventSchema, unwrap } from "../../lib/fc/events.js";
 import { jobFromObject } from "../../lib/jobs/intake.js";
 import type { JobRuntime } from "../../lib/jobs/runtime.js";
 
+/**
+ * facts §3.1 [U]: the event's key may arrive URL-encoded. A key may also really contain "%41", so the key as given
+ * wins when it exists, and the decoded one is tried only when it does not.
+ */
+async function resolveKey(raw: string, storage: { head(key: string): Promise<unknown> }): Promise<string> {
+  if (!/%[0-9A-Fa-f]{2}/.test(raw) || (await storage.head(raw))) return raw;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw.replace(/\+/g, " "));
+  } catch {
+    return raw;
+  }
+  return (await storage.head(decoded)) ? decoded : raw;
+}
+
 /** A batch item handed a slot: submit its job (through FC's queue, so FC retries it). */
 const SubmitJobEventSchema = z.object({ submitJob: z.string().min(1) }).strict();
 const SubmitEventSchema = z.union([OssEventSchema, CloudEventSchema, SubmitJobEventSchema]);
@@ -27,8 +42,7 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
     const { config, clients, service } = rt();
     const results = [];
     for (const e of events) {
-      // facts §3.1 [U]: the key may arrive URL-encoded; OSS keys never contain '%' followed by two hex digits by accident.
-      const key = /%[0-9A-Fa-f]{2}/.test(e.oss.object.key) ? decodeURIComponent(e.oss.object.key) : e.oss.object.key;
+      const key = await resolveKey(e.oss.object.key, clients.storage);
       if (e.oss.bucket.name !== clients.storage.bucket || !key.startsWith(config.OSS_INPUT_PREFIX) || !/\.(txt|ssml)$/.test(key)) {
         results.push({ key, state: "ignored" });
         continue;

@@ -6,7 +6,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { InputError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
-import { checkOutputKey, readInputText } from "../jobs/intake.js";
+import { checkInputKey, checkOutputKey, readInputText } from "../jobs/intake.js";
 import type { ProviderName } from "../jobs/providers.js";
 import { type Job, JobOptionsSchema, isTerminal } from "../jobs/schema.js";
 import type { JobService } from "../jobs/service.js";
@@ -25,6 +25,7 @@ export interface BatchDeps {
   readonly log: Logger;
   readonly jobsPrefix: string;
   readonly outputPrefix: string;
+  readonly inputPrefix: string;
   readonly defaultProvider: ProviderName;
   /** Items of one batch in flight at once. */
   readonly concurrency: number;
@@ -65,7 +66,7 @@ export class BatchService {
       try {
         parsed = parseInput(JobOptionsSchema, options, `items[${item.id}].overrides`);
         const audioKey = checkOutputKey(item.output?.key ?? `${req.outputPrefix}${item.id}.${parsed.format}`, this.deps.outputPrefix, `items[${item.id}].output.key`);
-        const read = item.input ? await readInputText(this.deps.storage, item.input.key, `items[${item.id}].input.key`) : undefined;
+        const read = item.input ? await readInputText(this.deps.storage, checkInputKey(item.input.key, this.deps.inputPrefix, `items[${item.id}].input.key`), `items[${item.id}].input.key`) : undefined;
         const text = read?.text ?? item.text ?? item.ssml;
         if (text === undefined) throw new InputError(`items[${item.id}]`, "needs one of text, ssml or input");
         const source: Job["source"] = item.input ? { kind: "oss", bucket: this.deps.storage.bucket, key: item.input.key, etag: read!.etag } : { kind: "inline" };

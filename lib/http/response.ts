@@ -1,5 +1,6 @@
 /** Response helpers and the one place that turns an error into an HTTP answer. */
 import { InputError, toErrorBody } from "../errors.js";
+import { decodeUtf8 } from "../text/utf8.js";
 import type { Logger } from "../log.js";
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
@@ -32,7 +33,8 @@ export async function readJson(request: Request, limit = 64 * 1024): Promise<unk
     }
     chunks.push(value);
   }
-  const text = Buffer.concat(chunks).toString("utf8");
+  // Strict decoding: invalid UTF-8 is refused with its byte offset, never turned into U+FFFD and spoken.
+  const text = decodeUtf8(Buffer.concat(chunks), "body");
   try {
     return JSON.parse(text);
   } catch {

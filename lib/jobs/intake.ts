@@ -42,6 +42,13 @@ export function checkOutputKey(key: string, outputPrefix: string, field = "outpu
   return key;
 }
 
+/** A key we may read: under the input prefix (all the role may read), relative, without `..` or control characters. */
+export function checkInputKey(key: string, inputPrefix: string, field = "input.key"): string {
+  if (key.startsWith("/") || key.split("/").includes("..") || /[\u0000-\u001f]/.test(key)) throw new InputError(field, "must be a relative object key without '..' or control characters");
+  if (!key.startsWith(inputPrefix)) throw new InputError(field, `must be under the input prefix "${inputPrefix}"`);
+  return key;
+}
+
 /** Reads and decodes an input object: refuses oversized, non-UTF-8 and empty files with the reason. */
 export async function readInputText(storage: OssStorage, key: string, field = "input.key"): Promise<{ text: string; etag: string }> {
   const head = await storage.head(key);
@@ -53,14 +60,14 @@ export async function readInputText(storage: OssStorage, key: string, field = "i
   return { text, etag: head.etag };
 }
 
-export async function jobFromRequest(body: unknown, idempotencyHeader: string | null, ctx: { storage: OssStorage; service: JobService; outputPrefix: string; defaultProvider: ProviderName }): Promise<NewJob> {
+export async function jobFromRequest(body: unknown, idempotencyHeader: string | null, ctx: { storage: OssStorage; service: JobService; inputPrefix: string; outputPrefix: string; defaultProvider: ProviderName }): Promise<NewJob> {
   const req = parseInput(JobRequestSchema, body);
   const options = parseInput(JobOptionsSchema, pickOptions(req));
   if (idempotencyHeader !== null && !/^[\x21-\x7e]{1,128}$/.test(idempotencyHeader)) throw new InputError("Idempotency-Key", "must be 1-128 printable ASCII characters");
   let text: string;
   let source: Job["source"] = { kind: "inline" };
   if (req.input) {
-    const read = await readInputText(ctx.storage, req.input.key);
+    const read = await readInputText(ctx.storage, checkInputKey(req.input.key, ctx.inputPrefix));
     text = read.text;
     source = { kind: "oss", bucket: ctx.storage.bucket, key: req.input.key, etag: read.etag };
   } else {

@@ -49,6 +49,7 @@ export function createJobRuntime(config: Config, clients: Clients, invoker: Invo
     log,
     jobsPrefix: config.JOBS_PREFIX,
     outputPrefix: config.OSS_OUTPUT_PREFIX,
+    inputPrefix: config.OSS_INPUT_PREFIX,
     defaultProvider: config.JOBS_DEFAULT_PROVIDER,
     concurrency: config.BATCH_CONCURRENCY,
     secret: config.CALLBACK_SECRET,

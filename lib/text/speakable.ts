@@ -6,8 +6,14 @@ import { InputError } from "../errors.js";
 import { spokenText } from "./count.js";
 import { escapeXml } from "./xml.js";
 
+/** C0 controls other than tab, line feed and carriage return, and DEL: never text anyone means to hear. */
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
 export function speakable(input: { text?: string; ssml?: string }): { text: string; field: "text" | "ssml" } {
   const field = input.ssml !== undefined ? "ssml" : "text";
+  const raw = input.ssml ?? input.text!;
+  const control = CONTROL.exec(raw);
+  if (control) throw new InputError(field, `contains the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")} at index ${control.index}`, { code: "ControlCharacter" });
   const text = input.ssml ?? (/[<&>]/.test(input.text!) ? `<speak>${escapeXml(input.text!)}</speak>` : input.text!);
   if (spokenText(text).trim() === "") throw new InputError(field, "must contain text to speak", { code: "EmptyText" });
   return { text, field };
