@@ -12,16 +12,19 @@ export type OssOperation = "PutObject" | "GetObject" | "HeadObject" | "DeleteObj
 
 /** Fault knobs: the next N requests of an operation fail with the given status and code. */
 export class OssFaults {
-  readonly #queue = new Map<OssOperation, Array<{ status: number; code: string }>>();
+  readonly #queue = new Map<OssOperation, Array<{ status: number; code: string; key?: (key: string) => boolean }>>();
 
-  failNext(op: OssOperation, opts: { status?: number; code?: string; times?: number } = {}): void {
+  /** The next `times` requests of `op` (only on keys `key` accepts, when given) fail with `status` and `code`. */
+  failNext(op: OssOperation, opts: { status?: number; code?: string; times?: number; key?: (key: string) => boolean } = {}): void {
     const list = this.#queue.get(op) ?? [];
-    for (let i = 0; i < (opts.times ?? 1); i++) list.push({ status: opts.status ?? 500, code: opts.code ?? "InternalError" });
+    for (let i = 0; i < (opts.times ?? 1); i++) list.push({ status: opts.status ?? 500, code: opts.code ?? "InternalError", key: opts.key });
     this.#queue.set(op, list);
   }
 
-  take(op: OssOperation): { status: number; code: string } | undefined {
-    return this.#queue.get(op)?.shift();
+  take(op: OssOperation, key = ""): { status: number; code: string } | undefined {
+    const list = this.#queue.get(op);
+    const index = list?.findIndex((f) => !f.key || f.key(key)) ?? -1;
+    return index === -1 ? undefined : list!.splice(index, 1)[0];
   }
 
   clear(): void {
@@ -84,7 +87,7 @@ export function ossHandler(opts: { store: OssStore; auth: OssAuthenticator; faul
       req.resume();
       return error(400, "InvalidObjectName", "The specified object is not valid.");
     }
-    const fault = opts.faults.take(op);
+    const fault = opts.faults.take(op, key);
     if (fault) {
       req.resume();
       return error(fault.status, fault.code, "Injected fault.");
