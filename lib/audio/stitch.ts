@@ -8,7 +8,7 @@
  * PCM (16-bit mono): bytes are copied; duration = bytes / 2 / rate.
  */
 import { frameAt, id3v2Size } from "./mp3.js";
-import { wavHeader } from "./wav.js";
+import { wavDataChunk, wavHeader } from "./wav.js";
 
 export type StitchFormat = "mp3" | "wav" | "pcm";
 
@@ -109,7 +109,7 @@ async function* wavData(source: AsyncIterable<Uint8Array>, counter: { ms: number
     let data: Buffer = Buffer.from(chunk);
     if (remaining < 0) {
       header = Buffer.concat([header, data]);
-      const at = findDataChunk(header);
+      const at = wavDataChunk(header);
       if (!at) continue;
       remaining = at.size;
       data = header.subarray(at.offset);
@@ -120,18 +120,6 @@ async function* wavData(source: AsyncIterable<Uint8Array>, counter: { ms: number
     if (take.length) yield take;
     if (remaining === 0) return;
   }
-}
-
-function findDataChunk(buf: Buffer): { offset: number; size: number } | undefined {
-  if (buf.length < 12) return undefined;
-  let offset = 12;
-  while (offset + 8 <= buf.length) {
-    const id = buf.toString("latin1", offset, offset + 4);
-    const size = buf.readUInt32LE(offset + 4);
-    if (id === "data") return { offset: offset + 8, size };
-    offset += 8 + size + (size % 2);
-  }
-  return undefined;
 }
 
 async function* pcm(source: AsyncIterable<Uint8Array>, counter: { ms: number }, sampleRate: number): AsyncGenerator<Uint8Array> {

@@ -9,23 +9,36 @@ export interface WavInfo {
   readonly durationMs: number;
 }
 
-export function readWav(buf: Uint8Array): WavInfo | undefined {
-  if (buf.length < 12) return undefined;
+/** The chunks after the RIFF/WAVE header: id, where its body starts, and its declared size (may exceed the buffer). */
+function* wavChunks(buf: Uint8Array): Generator<{ id: string; offset: number; size: number }> {
+  if (buf.length < 12) return;
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const tag = (at: number): string => String.fromCharCode(buf[at]!, buf[at + 1]!, buf[at + 2]!, buf[at + 3]!);
-  if (tag(0) !== "RIFF" || tag(8) !== "WAVE") return undefined;
+  if (tag(0) !== "RIFF" || tag(8) !== "WAVE") return;
   let offset = 12;
-  let fmt: { channels: number; sampleRate: number; bitsPerSample: number } | undefined;
   while (offset + 8 <= buf.length) {
-    const id = tag(offset);
     const size = view.getUint32(offset + 4, true);
-    if (id === "fmt ") fmt = { channels: view.getUint16(offset + 10, true), sampleRate: view.getUint32(offset + 12, true), bitsPerSample: view.getUint16(offset + 22, true) };
-    if (id === "data" && fmt) {
-      const dataLength = Math.min(size, buf.length - offset - 8);
-      const bytesPerSecond = fmt.sampleRate * fmt.channels * (fmt.bitsPerSample / 8);
-      return { ...fmt, dataOffset: offset + 8, dataLength, durationMs: (dataLength / bytesPerSecond) * 1000 };
-    }
+    yield { id: tag(offset), offset: offset + 8, size };
     offset += 8 + size + (size % 2);
+  }
+}
+
+/** The data chunk's start and declared size, from as much of the file's beginning as is at hand. */
+export function wavDataChunk(buf: Uint8Array): { offset: number; size: number } | undefined {
+  for (const chunk of wavChunks(buf)) if (chunk.id === "data") return { offset: chunk.offset, size: chunk.size };
+  return undefined;
+}
+
+export function readWav(buf: Uint8Array): WavInfo | undefined {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let fmt: { channels: number; sampleRate: number; bitsPerSample: number } | undefined;
+  for (const { id, offset, size } of wavChunks(buf)) {
+    if (id === "fmt ") fmt = { channels: view.getUint16(offset + 2, true), sampleRate: view.getUint32(offset + 4, true), bitsPerSample: view.getUint16(offset + 14, true) };
+    if (id === "data" && fmt) {
+      const dataLength = Math.min(size, buf.length - offset);
+      const bytesPerSecond = fmt.sampleRate * fmt.channels * (fmt.bitsPerSample / 8);
+      return { ...fmt, dataOffset: offset, dataLength, durationMs: (dataLength / bytesPerSecond) * 1000 };
+    }
   }
   return undefined;
 }

@@ -4,6 +4,7 @@
  */
 import { Readable } from "node:stream";
 import { type StitchPart, shiftCues, stitch } from "../audio/stitch.js";
+import { wavDataChunk } from "../audio/wav.js";
 import { type Cue, toSrt, toVtt } from "../audio/subtitles.js";
 import { ProviderError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -91,15 +92,9 @@ async function* streamOf(storage: OssStorage, key: string): AsyncGenerator<Uint8
 
 /** The declared size of a WAV part's data chunk, read from its first bytes. */
 async function wavDataBytes(storage: OssStorage, key: string, size: number): Promise<number> {
-  const head = await storage.getRange(key, 0, Math.min(size, 4096) - 1);
-  let offset = 12;
-  while (offset + 8 <= head.length) {
-    const id = head.toString("latin1", offset, offset + 4);
-    const chunkSize = head.readUInt32LE(offset + 4);
-    if (id === "data") return Math.min(chunkSize, size - offset - 8);
-    offset += 8 + chunkSize + (chunkSize % 2);
-  }
-  throw new ProviderError({ provider: "oss", code: "InvalidWav", upstreamMessage: `${key} has no WAV data chunk in its first 4 KiB`, retryable: false });
+  const data = wavDataChunk(await storage.getRange(key, 0, Math.min(size, 4096) - 1));
+  if (!data) throw new ProviderError({ provider: "oss", code: "InvalidWav", upstreamMessage: `${key} has no WAV data chunk in its first 4 KiB`, retryable: false });
+  return Math.min(data.size, size - data.offset);
 }
 
 /** Checks the stored audio, writes the subtitles and marks the job done (once, whatever the number of runs). */

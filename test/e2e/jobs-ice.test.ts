@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { callbackUrl } from "../../lib/jobs/callback-signature.js";
-import type { Job } from "../../lib/jobs/schema.js";
 import { createLogger } from "../../lib/log.js";
 import { jobFor as findJob, settle as settleAll, writesTo as countWrites } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";

@@ -2,7 +2,6 @@ import OSS from "ali-oss";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFunctionHost, type FunctionHost } from "../../infra/local/host.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
-import type { Job } from "../../lib/jobs/schema.js";
 import { iceProvider, nlsProvider } from "../../lib/jobs/providers.js";
 import { JobService } from "../../lib/jobs/service.js";
 import { createLogger } from "../../lib/log.js";

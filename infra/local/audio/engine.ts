@@ -3,7 +3,9 @@
  * what the request asks for, with word and sentence timings spread over the measured duration.
  */
 import { Worker } from "node:worker_threads";
+import { shiftCues } from "../../../lib/audio/stitch.js";
 import { wavHeader } from "../../../lib/audio/wav.js";
+import { chunkText } from "../../../lib/text/chunk.js";
 import { multiplierFromRate } from "../../../lib/speech/rates.js";
 import { escapeXml } from "../../../lib/text/xml.js";
 import { looksLikeSsml, tokenizeMarkup } from "../../../lib/text/markup.js";
@@ -139,4 +141,23 @@ export function timings(plain: string, durationMs: number): { words: Timing[]; s
     sentences.push({ text: m[0].trim(), begin_time: inside[0]!.begin_time, end_time: inside.at(-1)!.end_time });
   }
   return { words: wordTimings.map(({ at: _at, ...t }) => t), sentences };
+}
+
+/**
+ * Text of any length from a source that takes a few hundred characters at a time (as NLS long text and ICE do
+ * internally): synthesized piece by piece, joined (MP3 frames concatenate; WAV gets one header over the PCM), with
+ * each piece's sentences shifted by the measured audio before it.
+ */
+export async function synthesizeLong(engine: SpeechSource, req: SpeechRequest): Promise<{ audio: Buffer; sentences: Timing[] }> {
+  const parts: Buffer[] = [];
+  const sentences: Timing[][] = [];
+  const durations: number[] = [];
+  for (const piece of chunkText(req.text, { max: 300 })) {
+    const r = await engine.synthesize({ ...req, text: piece, format: req.format === "mp3" ? "mp3" : "pcm" });
+    parts.push(r.audio);
+    sentences.push(r.sentences);
+    durations.push(r.durationMs);
+  }
+  const body = Buffer.concat(parts);
+  return { audio: req.format === "wav" ? Buffer.concat([wavHeader(body.length, req.sampleRate), body]) : body, sentences: shiftCues(sentences, durations) };
 }

@@ -6,11 +6,10 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
-import { wavHeader } from "../../../lib/audio/wav.js";
 import { EditingConfigSchema, ICE_DESCRIPTION_BYTES, ICE_TEXT_LIMIT, ICE_TITLE_BYTES, ICE_USER_DATA_BYTES, OutputConfigSchema } from "../../../lib/providers/ice/client.js";
-import { chunkText, countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../../lib/text/index.js";
+import { countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../../lib/text/index.js";
 import { findNlsVoice } from "../../../lib/voices/index.js";
-import type { SpeechSource } from "../audio/engine.js";
+import { type SpeechSource, synthesizeLong } from "../audio/engine.js";
 import type { OssStore } from "../oss/store.js";
 import { RpcFault, type RpcHandler } from "../pop/server.js";
 
@@ -112,17 +111,7 @@ export class IceService {
     if (!overwrite && this.opts.oss.head(job.output.bucket, key)) return this.#finish(job, { code: "OutputFileExists", message: `The output object ${key} exists and Overwrite is false.` });
     const voice = findNlsVoice((editing.voice ?? "xiaoyun").toLowerCase());
     const sampleRate = editing.sample_rate ?? 16000;
-    const parts: Buffer[] = [];
-    const sentences: Array<{ text: string; begin_time: number; end_time: number }> = [];
-    let offset = 0;
-    for (const piece of chunkText(job.input, { max: 300 })) {
-      const r = await this.opts.engine.synthesize({ text: piece, sampleRate, format: format === "mp3" ? "mp3" : "pcm", volume: editing.volume, speechRate: editing.speech_rate, pitchRate: editing.pitch_rate, male: / male/i.test(voice?.type ?? "") });
-      parts.push(r.audio);
-      for (const s of r.sentences) sentences.push({ text: s.text, begin_time: s.begin_time + offset, end_time: s.end_time + offset });
-      offset += r.durationMs;
-    }
-    const body = Buffer.concat(parts);
-    const audio = format === "wav" ? Buffer.concat([wavHeader(body.length, sampleRate), body]) : body;
+    const { audio, sentences } = await synthesizeLong(this.opts.engine, { text: job.input, sampleRate, format, volume: editing.volume, speechRate: editing.speech_rate, pitchRate: editing.pitch_rate, male: / male/i.test(voice?.type ?? "") });
     await this.opts.oss.put(job.output.bucket, key, Readable.from([audio]), { contentType: format === "mp3" ? "audio/mpeg" : format === "wav" ? "audio/wav" : "application/octet-stream", userMeta: {}, forbidOverwrite: false });
     job.aiResult = JSON.stringify(sentences);
     await this.#finish(job);

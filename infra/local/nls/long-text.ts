@@ -9,11 +9,10 @@ import { createReadStream } from "node:fs";
 import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
-import { wavHeader } from "../../../lib/audio/wav.js";
-import { LONG_TEXT_LIMIT, LongTextRequestSchema, type Sentence } from "../../../lib/providers/nls/long-text.js";
-import { chunkText, countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../../lib/text/index.js";
+import { LONG_TEXT_LIMIT, LongTextRequestSchema, type Sentence, isIpHost } from "../../../lib/providers/nls/long-text.js";
+import { countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../../lib/text/index.js";
 import { findNlsVoice } from "../../../lib/voices/index.js";
-import type { SpeechSource } from "../audio/engine.js";
+import { type SpeechSource, synthesizeLong } from "../audio/engine.js";
 import { readBody, sendJson } from "../http-util.js";
 import type { TokenRegistry } from "./tokens.js";
 
@@ -52,7 +51,6 @@ export interface LongTextOptions {
   readonly now?: () => number;
 }
 
-const IP_HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])$/i;
 
 export class LongTextService {
   readonly faults = new LongTextFaults();
@@ -103,7 +101,7 @@ export class LongTextService {
     if (looksLikeSsml(tts.text) && validateSsml(tts.text, { flavor: "nls", emotions: voice.emotions }).length > 0) return fail(res, 400, 41020001, "TTS:TtsClientError:[tts]Engine return error code: 413");
     if (notify) {
       if (!notifyUrl || !URL.canParse(notifyUrl)) return fail(res, 400, 40000003, "PARAMETER_INVALID:notify_url is required when enable_notify is true");
-      if (IP_HOST.test(new URL(notifyUrl).hostname)) return fail(res, 400, 40000003, "PARAMETER_INVALID:notify_url host must not be an IP address");
+      if (isIpHost(new URL(notifyUrl).hostname)) return fail(res, 400, 40000003, "PARAMETER_INVALID:notify_url host must not be an IP address");
     }
     const task: Task = { id: randomBytes(16).toString("hex"), appKey: String(header?.appkey), state: "QUEUEING" };
     this.#tasks.set(task.id, task);
@@ -123,26 +121,15 @@ export class LongTextService {
       return this.#notify(task, notifyUrl);
     }
     const voice = findNlsVoice(tts.voice)!;
-    const pieces = chunkText(tts.text, { max: 300 });
-    const parts: Buffer[] = [];
-    const sentences: Sentence[] = [];
-    let offset = 0;
-    for (const piece of pieces) {
-      const r = await this.opts.engine.synthesize({
-        text: piece,
-        sampleRate: tts.sample_rate,
-        format: tts.format === "mp3" ? "mp3" : "pcm",
-        volume: tts.volume,
-        speechRate: tts.speech_rate,
-        pitchRate: tts.pitch_rate,
-        male: / male/i.test(voice.type),
-      });
-      parts.push(r.audio);
-      for (const s of r.sentences) sentences.push({ text: s.text, begin_time: s.begin_time + offset, end_time: s.end_time + offset });
-      offset += r.durationMs;
-    }
-    const pcmOrMp3 = Buffer.concat(parts);
-    const audio = tts.format === "wav" ? Buffer.concat([wavHeader(pcmOrMp3.length, tts.sample_rate), pcmOrMp3]) : pcmOrMp3;
+    const { audio, sentences } = await synthesizeLong(this.opts.engine, {
+      text: tts.text,
+      sampleRate: tts.sample_rate,
+      format: tts.format,
+      volume: tts.volume,
+      speechRate: tts.speech_rate,
+      pitchRate: tts.pitch_rate,
+      male: / male/i.test(voice.type),
+    });
     await sleep(this.opts.runMs ?? 50);
     await mkdir(join(this.opts.dataDir, "nls-audio"), { recursive: true });
     task.audioFile = join(this.opts.dataDir, "nls-audio", `${task.id}.${tts.format}`);

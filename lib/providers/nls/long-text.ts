@@ -105,7 +105,8 @@ export interface NlsLongTextOptions {
   readonly retry?: { attempts?: number; baseMs?: number };
 }
 
-const IP_HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])$/i;
+/** Seed 003: notify_url's host must be a name, not an IP address. */
+export const isIpHost = (hostname: string): boolean => /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\])$/i.test(hostname);
 
 export class NlsLongTextClient {
   constructor(private readonly opts: NlsLongTextOptions) {}
@@ -129,7 +130,7 @@ export class NlsLongTextClient {
     if (opts.notifyUrl !== undefined) {
       const url = URL.canParse(opts.notifyUrl) ? new URL(opts.notifyUrl) : undefined;
       if (!url || !/^https?:$/.test(url.protocol)) throw new InputError("notifyUrl", "must be an http or https URL");
-      if (IP_HOST.test(url.hostname)) throw new InputError("notifyUrl", `must use a host name, not the IP address ${url.hostname} (seed 003)`);
+      if (isIpHost(url.hostname)) throw new InputError("notifyUrl", `must use a host name, not the IP address ${url.hostname} (seed 003)`);
     }
     const response = await this.#call(async (token) => {
       const body: LongTextRequest = {
