@@ -203,7 +203,7 @@ export class JobService {
     if (text === undefined) return this.fail(job, "InputMissing", "the job's text is missing from OSS");
     const log = this.deps.log.child({ jobId: job.id });
     try {
-      const taskId = await this.#provider(job.provider).submit(job, text, job.provider === "minimax" ? undefined : this.#callbackUrl(job));
+      const taskId = await this.#provider(job.provider).submit(job, text, this.#callbackUrl(job));
       const latest = (await this.deps.jobs.get(job.id)) ?? job;
       const next = advance(latest, "submitted", { task: { id: taskId, submittedAt: this.#now().toISOString() } }, this.#now());
       if (!next) return latest;
