@@ -16,6 +16,9 @@ export interface RetryOptions {
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
 }
 
+/** The backoff knobs a client exposes; which errors are retryable stays the client's decision. */
+export type BackoffOptions = Pick<RetryOptions, "attempts" | "baseMs" | "capMs" | "random" | "sleep" | "onRetry">;
+
 export const isRetryable = (error: unknown): boolean => error instanceof ProviderError && error.retryable;
 
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions = {}): Promise<T> {

@@ -20,6 +20,8 @@ import type { TokenRegistry } from "./tokens.js";
 export class LongTextFaults {
   /** The next tasks fail with these codes once they run. */
   readonly failNext: Array<{ code: number; message: string }> = [];
+  /** The next POSTs are answered with these errors instead of a task id. */
+  readonly failSubmit: Array<{ status: number; code: number; message: string }> = [];
   /** Callbacks to swallow (count). */
   dropCallbacks = 0;
   /** Extra deliveries of each callback, sent at once. */
@@ -88,6 +90,8 @@ export class LongTextService {
     const owner = this.opts.appKeys.get(String(header?.appkey ?? ""));
     if (owner === undefined) return fail(res, 400, 40020105, "Meta:APPKEY_NOT_EXIST:Appkey not exist!");
     if (owner !== token.token.userId) return fail(res, 400, 40020106, "Meta:APPKEY_UID_MISMATCH:Appkey and user mismatch!");
+    const refused = this.faults.failSubmit.shift();
+    if (refused) return fail(res, refused.status, refused.code, refused.message);
     const parsed = LongTextRequestSchema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;

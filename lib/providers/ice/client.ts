@@ -7,7 +7,7 @@
 import Core from "@alicloud/pop-core";
 import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
-import { withRetry } from "../../retry.js";
+import { type BackoffOptions, withRetry } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { requireNlsVoice } from "../../voices/index.js";
@@ -86,7 +86,8 @@ export interface IceClientOptions {
   readonly endpoint: string;
   readonly credentials: CredentialsSource;
   readonly timeoutMs?: number;
-  readonly retry?: { attempts?: number; baseMs?: number };
+  /** Backoff for transient failures (defaults: 3 attempts, 300 ms base). */
+  readonly retry?: BackoffOptions;
 }
 
 export type IceSubmission = {
@@ -173,7 +174,7 @@ export class IceClient {
           throw new ProviderError({ provider: "ice", code, upstreamMessage: e.data?.Message?.split(/\s*server string to sign is/i)[0] ?? `${action} failed: ${code}`, retryable: RETRYABLE.test(code) || RETRYABLE.test(e.name ?? "") });
         }
       },
-      { attempts: this.opts.retry?.attempts ?? 3, baseMs: this.opts.retry?.baseMs ?? 300 },
+      { attempts: 3, baseMs: 300, ...this.opts.retry },
     );
   }
 }

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { InputError, NLS_STATUS, ProviderError } from "../../errors.js";
-import { withRetry } from "../../retry.js";
+import { type BackoffOptions, withRetry } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
@@ -102,7 +102,8 @@ export interface NlsLongTextOptions {
   readonly appKey: string;
   readonly tokens: TokenSource;
   readonly timeoutMs?: number;
-  readonly retry?: { attempts?: number; baseMs?: number };
+  /** Backoff for transient failures (defaults: 4 attempts, 300 ms base); tests inject random/sleep/onRetry. */
+  readonly retry?: BackoffOptions;
 }
 
 /** Seed 003: notify_url's host must be a name, not an IP address. */
@@ -181,7 +182,7 @@ export class NlsLongTextClient {
         }
         throw error;
       },
-      { attempts: this.opts.retry?.attempts ?? 4, baseMs: this.opts.retry?.baseMs ?? 300 },
+      { attempts: 4, baseMs: 300, ...this.opts.retry },
     );
   }
 
