@@ -7,6 +7,7 @@
  * memory at a time, each retried on transient failure, and the upload aborted on any failure so no partial object
  * and no orphaned parts are left.
  */
+import { createHash } from "node:crypto";
 import OSS from "ali-oss";
 import type { Readable } from "node:stream";
 import { ProviderError } from "../errors.js";
@@ -58,8 +59,12 @@ const DEFAULT_PART_SIZE = 4 * 1024 * 1024;
 
 /** The OSS error codes (or HTTP statuses) worth another attempt. */
 function isTransient(error: unknown): boolean {
-  const e = error as { status?: number; code?: string };
-  return (e.status !== undefined && (e.status >= 500 || e.status === 429)) || ["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "ResponseTimeoutError", "ConnectionTimeoutError", "RequestError"].includes(e.code ?? "");
+  const e = error as { status?: number; code?: string; name?: string };
+  // ali-oss reports a dropped connection as status -1 and a timeout as -2 (code "ResponseError"), or only by name.
+  if (e.status === -1 || e.status === -2) return true;
+  if (e.status !== undefined && (e.status >= 500 || e.status === 429)) return true;
+  // InvalidDigest: the bytes were damaged on the way; we still hold them, so sending them again is safe.
+  return ["InvalidDigest", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "ResponseTimeoutError", "ConnectionTimeoutError", "RequestError"].some((c) => c === e.code || c === e.name);
 }
 
 function toProviderError(error: unknown, what: string): ProviderError {
@@ -138,7 +143,9 @@ export class OssStorage {
         const number = ++count;
         const id = uploadId;
         // Reading the next part overlaps the uploads of the previous ones; a failed part fails the whole upload.
-        const upload = withRetry(() => this.client.uploadPart(key, id, number, part, 0, part.length), { retryable: isTransient, attempts: 4, signal: opts.signal }).then((res) => {
+        // Content-MD5 makes OSS refuse a part damaged in transit instead of storing it (ali-oss adds it only to Buffer bodies).
+        const md5 = createHash("md5").update(part).digest("base64");
+        const upload = withRetry(() => this.client.uploadPart(key, id, number, part, 0, part.length, { headers: { "Content-MD5": md5 } } as OSS.RequestOptions), { retryable: isTransient, attempts: 4, signal: opts.signal }).then((res) => {
           parts.push({ number, etag: res.etag });
         });
         inFlight.add(upload);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ProviderError } from "../../lib/errors.js";
@@ -73,6 +74,48 @@ describe("OssStorage", () => {
     const total = 700 * 1024;
     await storage().putStream("stream/retried.bin", generated(total), { partSize: 200 * 1024 });
     expect((await storage().get("stream/retried.bin"))!.equals(expected(total))).toBe(true);
+  });
+
+  describe("failing in the middle of a multipart upload (part 3 of 5)", () => {
+    const total = 5 * 200 * 1024 - 4321;
+    const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
+    const put = (key: string) => storage().putStream(key, generated(total), { partSize: 200 * 1024 });
+    const partsSent = (key: string) => {
+      const statuses: number[] = [];
+      const observer = (e: { op: string; key: string; status: number }) => void (e.key === key && e.op === "UploadPart" && statuses.push(e.status));
+      cloud().oss.observers.add(observer);
+      return { statuses, stop: () => cloud().oss.observers.delete(observer) };
+    };
+
+    it("sends the part again when the connection drops half-way through its body; the object's MD5 is the source's", async () => {
+      cloud().oss.faults.resetNext("UploadPart", { part: 3, afterBytes: 100 * 1024 });
+      const sent = partsSent("stream/reset.bin");
+      await put("stream/reset.bin");
+      sent.stop();
+      expect(sent.statuses.filter((s) => s === 0)).toHaveLength(1);
+      expect(sent.statuses.filter((s) => s === 200)).toHaveLength(5);
+      expect(md5((await storage().get("stream/reset.bin"))!)).toBe(md5(expected(total)));
+      expect(cloud().oss.store.openUploads()).toEqual([]);
+    });
+
+    it("has a part damaged in transit refused by its Content-MD5 and sent again, never stored corrupt", async () => {
+      cloud().oss.faults.corruptNext("UploadPart", { part: 3 });
+      const sent = partsSent("stream/corrupt.bin");
+      await put("stream/corrupt.bin");
+      sent.stop();
+      expect(sent.statuses).toContain(400);
+      expect(md5((await storage().get("stream/corrupt.bin"))!)).toBe(md5(expected(total)));
+    });
+
+    it("aborts when part 3 keeps failing: no object, no parts left, the error says which upload", async () => {
+      cloud().oss.faults.failNext("UploadPart", { part: 3, status: 503, code: "ServiceUnavailable", times: 10 });
+      const error = await put("stream/abandoned.bin").catch((e: unknown) => e);
+      cloud().oss.faults.clear();
+      expect(error).toMatchObject({ providerCode: "ServiceUnavailable", retryable: true });
+      expect((error as Error).message).toMatch(/stream\/abandoned\.bin/);
+      expect(await storage().head("stream/abandoned.bin")).toBeUndefined();
+      expect(cloud().oss.store.openUploads()).toEqual([]);
+    });
   });
 
   it("creates only if absent: a second writer learns the key exists and the first content stays", async () => {

@@ -4,31 +4,56 @@
  * bodies and error codes. Put/Get/Head/Delete, ListObjects (v1 and v2), multipart, `x-oss-forbid-overwrite`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { type Readable, Transform } from "node:stream";
 import { readBody, requestId } from "../http-util.js";
 import type { OssAuthenticator } from "./signature.js";
 import { type ObjectMeta, OssFault, type OssStore } from "./store.js";
 
 export type OssOperation = "PutObject" | "GetObject" | "HeadObject" | "DeleteObject" | "ListObjects" | "InitiateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" | "AbortMultipartUpload";
 
-/** Fault knobs: the next N requests of an operation fail with the given status and code. */
+/** Which requests a fault hits: an operation, optionally only on some keys or one part number. */
+interface FaultTarget {
+  readonly key?: (key: string) => boolean;
+  readonly part?: number;
+}
+type Fault = FaultTarget & ({ kind: "error"; status: number; code: string } | { kind: "reset"; afterBytes: number } | { kind: "corrupt" });
+
+/**
+ * Fault knobs, each used once per `times`: an error answer; a connection reset part-way through the request body (the
+ * network failing mid-upload); or one bit flipped in the body as it arrives (corruption TCP did not catch).
+ */
 export class OssFaults {
-  readonly #queue = new Map<OssOperation, Array<{ status: number; code: string; key?: (key: string) => boolean }>>();
+  readonly #queue = new Map<OssOperation, Fault[]>();
 
   /** The next `times` requests of `op` (only on keys `key` accepts, when given) fail with `status` and `code`. */
-  failNext(op: OssOperation, opts: { status?: number; code?: string; times?: number; key?: (key: string) => boolean } = {}): void {
-    const list = this.#queue.get(op) ?? [];
-    for (let i = 0; i < (opts.times ?? 1); i++) list.push({ status: opts.status ?? 500, code: opts.code ?? "InternalError", key: opts.key });
-    this.#queue.set(op, list);
+  failNext(op: OssOperation, opts: FaultTarget & { status?: number; code?: string; times?: number } = {}): void {
+    this.#add(op, opts.times, { kind: "error", status: opts.status ?? 500, code: opts.code ?? "InternalError", key: opts.key, part: opts.part });
   }
 
-  take(op: OssOperation, key = ""): { status: number; code: string } | undefined {
+  /** The connection of the next matching request is destroyed once `afterBytes` of its body have arrived. */
+  resetNext(op: OssOperation, opts: FaultTarget & { afterBytes?: number; times?: number } = {}): void {
+    this.#add(op, opts.times, { kind: "reset", afterBytes: opts.afterBytes ?? 64 * 1024, key: opts.key, part: opts.part });
+  }
+
+  /** One bit of the next matching request's body is flipped on arrival. */
+  corruptNext(op: OssOperation, opts: FaultTarget & { times?: number } = {}): void {
+    this.#add(op, opts.times, { kind: "corrupt", key: opts.key, part: opts.part });
+  }
+
+  take(op: OssOperation, key = "", part?: number): Fault | undefined {
     const list = this.#queue.get(op);
-    const index = list?.findIndex((f) => !f.key || f.key(key)) ?? -1;
+    const index = list?.findIndex((f) => (!f.key || f.key(key)) && (f.part === undefined || f.part === part)) ?? -1;
     return index === -1 ? undefined : list!.splice(index, 1)[0];
   }
 
   clear(): void {
     this.#queue.clear();
+  }
+
+  #add(op: OssOperation, times = 1, fault: Fault): void {
+    const list = this.#queue.get(op) ?? [];
+    for (let i = 0; i < times; i++) list.push(fault);
+    this.#queue.set(op, list);
   }
 }
 
@@ -87,13 +112,15 @@ export function ossHandler(opts: { store: OssStore; auth: OssAuthenticator; faul
       req.resume();
       return error(400, "InvalidObjectName", "The specified object is not valid.");
     }
-    const fault = opts.faults.take(op, key);
-    if (fault) {
+    const fault = opts.faults.take(op, key, url.searchParams.has("partNumber") ? Number(url.searchParams.get("partNumber")) : undefined);
+    if (fault?.kind === "error") {
       req.resume();
       return error(fault.status, fault.code, "Injected fault.");
     }
+    if (fault?.kind === "reset") return resetAfter(req, fault.afterBytes, () => observe(0));
     try {
-      const status = await handle(op, req, res, { bucket, key, query: url.searchParams, store: opts.store, id });
+      const body = fault?.kind === "corrupt" ? req.pipe(flipOneBit()) : req;
+      const status = await handle(op, req, res, { bucket, key, query: url.searchParams, store: opts.store, id, body });
       observe(status);
     } catch (e) {
       req.resume();
@@ -119,14 +146,47 @@ interface Ctx {
   readonly query: URLSearchParams;
   readonly store: OssStore;
   readonly id: string;
+  /** The request body as it arrived (possibly damaged by a fault). */
+  readonly body: Readable;
+}
+
+/** Reads the body until `afterBytes`, then drops the connection without an answer. */
+function resetAfter(req: IncomingMessage, afterBytes: number, done: () => void): void {
+  let seen = 0;
+  let killed = false;
+  const kill = (): void => {
+    if (killed) return;
+    killed = true;
+    req.socket.destroy();
+    done();
+  };
+  req.on("data", (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen >= afterBytes) kill();
+  });
+  req.on("end", kill);
+}
+
+function flipOneBit(): Transform {
+  let flipped = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      if (!flipped && chunk.length > 0) {
+        chunk = Buffer.from(chunk);
+        chunk[chunk.length >> 1]! ^= 0x10;
+        flipped = true;
+      }
+      callback(null, chunk);
+    },
+  });
 }
 
 async function handle(op: OssOperation, req: IncomingMessage, res: ServerResponse, ctx: Ctx): Promise<number> {
-  const { store, bucket, key, query, id } = ctx;
+  const { store, bucket, key, query, id, body } = ctx;
   const base = { "x-oss-request-id": id, server: "AliyunOSS" };
   switch (op) {
     case "PutObject": {
-      const meta = await store.put(bucket, key, req, { contentType: contentType(req), userMeta: userMeta(req), forbidOverwrite: forbidOverwrite(req), contentMd5: header(req, "content-md5") });
+      const meta = await store.put(bucket, key, body, { contentType: contentType(req), userMeta: userMeta(req), forbidOverwrite: forbidOverwrite(req), contentMd5: header(req, "content-md5") });
       res.writeHead(200, { ...base, etag: meta.etag, "content-length": 0 }).end();
       return 200;
     }
@@ -161,7 +221,7 @@ async function handle(op: OssOperation, req: IncomingMessage, res: ServerRespons
       return 200;
     }
     case "UploadPart": {
-      const etag = await store.putPart(bucket, key, query.get("uploadId")!, Number(query.get("partNumber")), req);
+      const etag = await store.putPart(bucket, key, query.get("uploadId")!, Number(query.get("partNumber")), body, header(req, "content-md5"));
       res.writeHead(200, { ...base, etag, "content-length": 0 }).end();
       return 200;
     }

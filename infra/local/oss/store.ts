@@ -197,10 +197,14 @@ export class OssStore {
     return upload;
   }
 
-  async putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable): Promise<string> {
+  async putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable, contentMd5?: string): Promise<string> {
     const upload = this.#upload(bucket, key, uploadId);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) throw new OssFault(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.");
     const spooled = await this.#spool(body);
+    if (contentMd5 !== undefined && contentMd5 !== spooled.md5.toString("base64")) {
+      await rm(spooled.file, { force: true });
+      throw new OssFault(400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
+    }
     const previous = upload.parts.get(partNumber);
     if (previous) await rm(previous.file, { force: true });
     const etag = hex(spooled.md5);
