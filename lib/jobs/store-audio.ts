@@ -50,6 +50,13 @@ export async function storeJob(jobId: string, deps: StoreDeps): Promise<"done" |
     await deps.service.fail(job, "UntrustedAudioUrl", `the provider's audio address is not on an allowed host (${new URL(job.task.audioAddress!).host})`);
     return "done";
   }
+  // A store retried after crashing between the copy and marking done finds its own finished copy (an object exists
+  // only once its upload completed) and does not download and write the audio a second time.
+  const previous = await deps.storage.head(job.output.audioKey);
+  if (previous?.meta.jobid === job.id && previous.meta.sourcebytes !== undefined && previous.size === Number(previous.meta.sourcebytes)) {
+    log.info("audio already copied by an earlier attempt", { bytes: previous.size });
+    return finish(job, previous, job.task.sentences ?? [], deps);
+  }
   // Node's built-in fetch streams the body; the idle timeout guards a stalled download (not the whole copy).
   const res = await fetch(job.task.audioAddress!, { redirect: "error", signal: AbortSignal.timeout(15 * 60_000) });
   if (res.status === 404 || res.status === 403) {
@@ -62,7 +69,8 @@ export async function storeJob(jobId: string, deps: StoreDeps): Promise<"done" |
     throw new ProviderError({ provider: "nls", code: `HTTP${res.status}`, upstreamMessage: `audio download answered HTTP ${res.status}`, retryable: true });
   }
   const expected = Number(res.headers.get("content-length") ?? Number.NaN);
-  const written = await deps.storage.putStream(job.output.audioKey, Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>), { contentType: CONTENT_TYPES[job.options.format], partSize: deps.partSize, meta: { jobid: job.id } });
+  const meta = { jobid: job.id, ...(Number.isFinite(expected) ? { sourcebytes: String(expected) } : {}) };
+  const written = await deps.storage.putStream(job.output.audioKey, Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>), { contentType: CONTENT_TYPES[job.options.format], partSize: deps.partSize, meta });
   const stored = await deps.storage.head(job.output.audioKey);
   if (stored && (stored.size !== written.size || (Number.isFinite(expected) && stored.size !== expected))) {
     throw new ProviderError({ provider: "oss", code: "SizeMismatch", upstreamMessage: `stored ${stored.size} bytes of ${Number.isFinite(expected) ? expected : written.size}`, retryable: true });

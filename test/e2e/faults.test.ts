@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import OSS from "ali-oss";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
@@ -15,6 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => host?.stop());
 
+const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
 const oss = () => new OSS({ bucket: cloud().bucket, region: `oss-${cloud().region}`, accessKeyId: cloud().accessKey.accessKeyId, accessKeySecret: cloud().accessKey.accessKeySecret, endpoint: cloud().urls.oss, sldEnable: true, secure: false } as OSS.Options);
 
 describe("faults", () => {
@@ -52,6 +54,62 @@ describe("faults", () => {
       expect(await findJob(host, "input/late.txt")).toEqual(done);
     } finally {
       cloud().nls.longText.faults.delayCallbackMs = 0;
+    }
+  });
+
+  it("store crashing between copying the audio and marking the job done: FC's async retry finishes it, the audio copied once", async () => {
+    const audioKey = "output/between.mp3";
+    const audio = writesTo(cloud(), audioKey);
+    const refused: string[] = [];
+    // The crash, placed exactly: once the audio object exists, the next job-record write fails (a whole retried put).
+    const arm = (e: { op: string; key: string; status: number }): void => {
+      if (e.key === audioKey && e.status === 200 && (e.op === "PutObject" || e.op === "CompleteMultipartUpload") && refused.length === 0) {
+        refused.push("armed");
+        cloud().oss.faults.failNext("PutObject", { status: 503, code: "ServiceUnavailable", times: 3, key: (k) => k.startsWith("jobs/records/") });
+      }
+      if (e.key.startsWith("jobs/records/") && e.status === 503) refused.push(e.key);
+    };
+    cloud().oss.observers.add(arm);
+    try {
+      await oss().put("input/between.txt", Buffer.from("复制之后、标记完成之前崩溃。"), { meta: { voice: "siqi" } as unknown as OSS.UserMeta });
+      await settle();
+      const job = await findJob(host, "input/between.txt");
+      expect(refused).toHaveLength(4); // armed, then the three refused writes of the one crashed attempt
+      expect(job.state).toBe("done");
+      expect(audio.count()).toBe(1);
+      expect((await host.platform.clients.storage.list("output/between")).objects.map((o) => o.key)).toEqual(["output/between.mp3", "output/between.srt", "output/between.vtt"]);
+      const original = Buffer.from(await (await fetch(job.task!.audioAddress!)).arrayBuffer());
+      expect(md5((await host.platform.clients.storage.get(audioKey))!)).toBe(md5(original));
+    } finally {
+      cloud().oss.observers.delete(arm);
+      audio.stop();
+      cloud().oss.faults.clear();
+    }
+  });
+
+  it("an audio upload failing mid-multipart is aborted, FC's async retry copies it again, and the object's MD5 is the provider's", async () => {
+    const audioKey = "output/multipart.wav";
+    const statuses: string[] = [];
+    const watch = (e: { op: string; key: string; status: number }): void => void (e.key === audioKey && statuses.push(`${e.op}:${e.status}`));
+    cloud().oss.observers.add(watch);
+    // Part 2 of the first copy fails every one of its attempts, so that copy gives up and the invocation fails.
+    cloud().oss.faults.failNext("UploadPart", { part: 2, status: 503, code: "ServiceUnavailable", times: 4, key: (k) => k === audioKey });
+    try {
+      const text = Array.from({ length: 800 }, (_, i) => `第${i}句话。`).join(""); // ~5,400 characters: ~10 MB of 16 kHz WAV, 3 parts
+      await oss().put("input/multipart.txt", Buffer.from(text), { meta: { format: "wav" } as unknown as OSS.UserMeta });
+      await settle();
+      const job = await findJob(host, "input/multipart.txt");
+      expect(job.state).toBe("done");
+      expect(statuses).toContain("AbortMultipartUpload:204");
+      expect(statuses.filter((s) => s === "CompleteMultipartUpload:200")).toHaveLength(1);
+      expect(statuses.indexOf("CompleteMultipartUpload:200")).toBeGreaterThan(statuses.indexOf("AbortMultipartUpload:204"));
+      expect(cloud().oss.store.openUploads()).toEqual([]);
+      const original = Buffer.from(await (await fetch(job.task!.audioAddress!)).arrayBuffer());
+      expect(original.length).toBeGreaterThan(8 * 1024 * 1024);
+      expect(md5((await host.platform.clients.storage.get(audioKey))!)).toBe(md5(original));
+    } finally {
+      cloud().oss.observers.delete(watch);
+      cloud().oss.faults.clear();
     }
   });
 });
