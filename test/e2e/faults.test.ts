@@ -112,4 +112,57 @@ describe("faults", () => {
       cloud().oss.faults.clear();
     }
   });
+
+  describe("callbacks reordered", () => {
+    it("a task's late failure callback, delivered after its replacement's success, changes nothing", async () => {
+      const longText = cloud().nls.longText;
+      longText.faults.failNext.push({ code: 51020001, message: "TTS:TtsServerError" });
+      longText.faults.holdCallbacks = 2;
+      const audio = writesTo(cloud(), "output/reordered.mp3");
+      try {
+        await oss().put("input/reordered.txt", Buffer.from("第一个任务失败，第二个成功。"));
+        const callbacks = longText.stats.callbacks;
+        await settle();
+        // Whoever learnt of the failure first (the look after submission, or reconcile) resubmitted the job.
+        await host.trigger("reconcile");
+        await settle();
+        // Both callbacks arrived, the replacement's success first, then the failed task's.
+        expect(longText.stats.callbacks - callbacks).toBe(2);
+        const job = await findJob(host, "input/reordered.txt");
+        expect([job.state, job.retries, job.failure]).toEqual(["done", 1, undefined]);
+        expect(audio.count()).toBe(1);
+      } finally {
+        longText.faults.holdCallbacks = 0;
+        audio.stop();
+      }
+    });
+
+    it("parts of a long job finishing last-first are still stitched in text order", async () => {
+      const longText = cloud().nls.longText;
+      // About 237,000 characters: 3 parts (100,000 characters each at most), all in flight at once; their callbacks
+      // arrive in reverse.
+      const text = Array.from({ length: 30_000 }, (_, i) => `第${i}句。`).join("");
+      longText.faults.holdCallbacks = 3;
+      try {
+        const res = await fetch(`${host.url}/v1/jobs`, { method: "POST", headers: { authorization: "Bearer faults-key", "content-type": "application/json" }, body: JSON.stringify({ text, voice: "siqi", format: "mp3", sampleRate: 16000, output: { key: "output/reversed.mp3" } }) });
+        expect(res.status).toBe(202);
+        const { id } = (await res.json()) as { id: string };
+        await settle();
+        const parent = (await host.platform.jobs().jobs.get(id))!;
+        expect(parent.state).toBe("done");
+        expect(parent.parts).toHaveLength(3);
+        const parts = await Promise.all(parent.parts!.map(async (p) => (await host.platform.jobs().jobs.get(p.jobId))!));
+        // The fault took effect: the last part was stored first, the first part last.
+        const stored = parts.map((p) => Date.parse(p.result!.storedAt));
+        expect(stored[2]).toBeLessThan(stored[1]!);
+        expect(stored[1]).toBeLessThan(stored[0]!);
+        const srt = (await host.platform.clients.storage.get("output/reversed.srt"))!.toString("utf8");
+        const numbers = [...srt.matchAll(/^第(\d+)句。$/gm)].map((m) => Number(m[1]));
+        expect(numbers.length).toBe(30_000);
+        expect(numbers.every((n, i) => n === i)).toBe(true);
+      } finally {
+        longText.faults.holdCallbacks = 0;
+      }
+    }, 60_000);
+  });
 });

@@ -27,6 +27,8 @@ export class LongTextFaults {
   /** Extra deliveries of each callback, sent at once. */
   duplicateCallbacks = 0;
   delayCallbackMs = 0;
+  /** Hold this many callbacks, then deliver them newest first (callbacks reordered), one after another. */
+  holdCallbacks = 0;
 }
 
 interface Task {
@@ -59,6 +61,7 @@ export class LongTextService {
   readonly stats = { submitted: 0, callbacks: 0, audioDownloads: 0 };
   readonly #tasks = new Map<string, Task>();
   readonly #pending = new Set<Promise<void>>();
+  readonly #held: Array<() => Promise<void>> = [];
 
   constructor(private readonly opts: LongTextOptions) {}
 
@@ -161,12 +164,20 @@ export class LongTextService {
       error_message: task.failure?.message ?? "SUCCESS",
     });
     const copies = 1 + this.faults.duplicateCallbacks;
-    await Promise.all(
-      Array.from({ length: copies }, async () => {
-        this.stats.callbacks++;
-        await fetch(notifyUrl, { method: "POST", headers: { "content-type": "application/json" }, body }).then((r) => r.arrayBuffer()).catch(() => undefined);
-      }),
-    );
+    const deliver = async (): Promise<void> => {
+      await Promise.all(
+        Array.from({ length: copies }, async () => {
+          this.stats.callbacks++;
+          await fetch(notifyUrl, { method: "POST", headers: { "content-type": "application/json" }, body }).then((r) => r.arrayBuffer()).catch(() => undefined);
+        }),
+      );
+    };
+    if (this.faults.holdCallbacks === 0) return deliver();
+    // Held callbacks are not awaited by their task (idle() must not wait on them); the last one delivers them all.
+    this.#held.push(deliver);
+    if (this.#held.length < this.faults.holdCallbacks) return;
+    this.faults.holdCallbacks = 0;
+    for (const held of this.#held.splice(0).reverse()) await held();
   }
 
   async #get(url: URL, res: ServerResponse): Promise<void> {
