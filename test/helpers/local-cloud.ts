@@ -23,9 +23,9 @@ export function useLocalCloud(options: Omit<LocalCloudOptions, "dataDir"> = {}):
 }
 
 /** Waits until `check` holds, polling; fails after `ms`. */
-export async function eventually(check: () => boolean, ms = 2000): Promise<void> {
+export async function eventually(check: () => boolean | Promise<boolean>, ms = 2000): Promise<void> {
   const until = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll } from "vitest";
 import { type StreamApp } from "../../functions/stream/app.js";
@@ -9,8 +10,8 @@ import type { LocalCloud } from "../../infra/local/cloud.js";
 export const API_KEY = "test-key-0123456789";
 
 /** Runs the stream function's real server on an ephemeral port, pointed at the given local cloud. */
-export function useStreamServer(cloud: () => LocalCloud, env: Record<string, string> = {}): () => { url: string; wsUrl: string; app: StreamApp; logs: string[] } {
-  let state: { url: string; wsUrl: string; app: StreamApp; logs: string[]; close: () => Promise<void> } | undefined;
+export function useStreamServer(cloud: () => LocalCloud, env: Record<string, string> = {}): () => { url: string; wsUrl: string; app: StreamApp; server: Server; logs: string[] } {
+  let state: { url: string; wsUrl: string; app: StreamApp; server: Server; logs: string[]; close: () => Promise<void> } | undefined;
   beforeAll(async () => {
     const logs: string[] = [];
     const config = parseConfig({ ...cloud().env(), TTS_API_KEYS: API_KEY, ...env });
@@ -21,6 +22,7 @@ export function useStreamServer(cloud: () => LocalCloud, env: Record<string, str
       url: `http://127.0.0.1:${port}`,
       wsUrl: `ws://127.0.0.1:${port}`,
       app,
+      server,
       logs,
       close: async () => {
         await app.close();
