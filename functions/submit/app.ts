@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { CloudEventSchema } from "../../lib/batches/schema.js";
+import { InputError } from "../../lib/errors.js";
 import { OssEventSchema, unwrap } from "../../lib/fc/events.js";
 import { jobFromObject } from "../../lib/jobs/intake.js";
 import type { JobRuntime } from "../../lib/jobs/runtime.js";
@@ -28,17 +29,35 @@ const SubmitJobEventSchema = z.object({ submitJob: z.string().min(1) }).strict()
 const SubmitEventSchema = z.union([OssEventSchema, CloudEventSchema, SubmitJobEventSchema]);
 
 export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => Promise<unknown> {
-  return async (event) => {
-    const parsed = unwrap(event, SubmitEventSchema);
-    if ("submitJob" in parsed) {
-      const job = await rt().jobs.get(parsed.submitJob);
-      return job ? { jobId: job.id, state: (await rt().service.submit(job)).state } : { jobId: parsed.submitJob, state: "missing" };
+  // A malformed event is the same on every delivery: answer it (logged with the field) rather than throw for FC to retry.
+  const one = async (event: unknown): Promise<unknown> => {
+    try {
+      return await dispatch(event);
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      rt().log.error("event rejected", { field: error.field, reason: error.message });
+      return { state: "rejected", error: { code: error.code, field: error.field, message: error.message } };
     }
-    if ("specversion" in parsed) {
-      const manifest = await rt().batches.start(parsed);
+  };
+
+  const dispatch = async (event: unknown): Promise<unknown> => {
+    // Dispatch on shape, so a malformed event is reported against the schema it meant to follow, not a union.
+    if (isObject(event) && "events" in event) return ossEvents(unwrap(event, OssEventSchema));
+    if (isObject(event) && "submitJob" in event) {
+      const { submitJob } = unwrap(event, SubmitJobEventSchema);
+      const job = await rt().jobs.get(submitJob);
+      return job ? { jobId: job.id, state: (await rt().service.submit(job)).state } : { jobId: submitJob, state: "missing" };
+    }
+    try {
+      const manifest = await rt().batches.start(withJsonData(event));
       return { batchId: manifest.batchId, items: manifest.items.length };
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      return rt().batches.reject(event, error);
     }
-    const { events } = parsed;
+  };
+
+  const ossEvents = async ({ events }: z.infer<typeof OssEventSchema>): Promise<unknown> => {
     const { config, clients, service } = rt();
     const results = [];
     for (const e of events) {
@@ -53,6 +72,42 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
     }
     return results;
   };
+
+  return async (raw) => {
+    const event = decode(raw);
+    // EventBridge in batching mode delivers a JSON array of serialized CloudEvents (facts §3.3): each is its own batch.
+    if (Array.isArray(event)) {
+      const results = [];
+      for (const e of event) results.push(await one(typeof e === "string" ? decode(e) : e));
+      return results;
+    }
+    return one(event);
+  };
+}
+
+/** The Node.js runtime hands events over as a Buffer; tests and the local host may pass strings or objects. */
+function decode(event: unknown): unknown {
+  const raw = Buffer.isBuffer(event) ? event.toString("utf8") : event;
+  if (typeof raw !== "string") return raw;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** A producer may send JSON `data` as a string (datacontenttype application/json): read it as the JSON it is. */
+function withJsonData(event: unknown): unknown {
+  if (!isObject(event) || typeof event.data !== "string" || !/json/i.test(String(event.datacontenttype ?? ""))) return event;
+  try {
+    return { ...event, data: JSON.parse(event.data) };
+  } catch {
+    return event;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** What this function is triggered by in s.yaml, and the schema its entry parses those events with (checked by the wiring test). */

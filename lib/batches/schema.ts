@@ -8,6 +8,18 @@ import { JobOptionFieldsSchema } from "../jobs/schema.js";
 const OptionOverrides = JobOptionFieldsSchema.partial();
 
 /**
+ * Where the completion webhook goes: http(s) only, and never the instance metadata service (100.100.100.200 on
+ * Alibaba Cloud) or link-local addresses: whoever writes an event must not make the function talk to its host's services.
+ */
+const WebhookUrlSchema = z
+  .string()
+  .url()
+  .refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http or https URL")
+  .refine((u) => !/^(100\.100\.100\.200|169\.254\.\d+\.\d+|\[fe80:.*\])$/i.test(new URL(u).hostname), "must not point at the metadata service or a link-local address");
+
+export const BATCH_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
  * @example {"batchId":"book-7","defaults":{"voice":"siqi","format":"mp3"},"items":[{"id":"ch1","text":"…"},{"id":"ch2","input":{"key":"input/book/ch2.txt"}}],"outputPrefix":"output/book-7/","notify":{"url":"https://example.com/hooks/tts"}}
  */
 export const BatchRequestSchema = z
@@ -23,14 +35,16 @@ export const BatchRequestSchema = z
             ssml: z.string().optional(),
             input: z.object({ key: z.string().min(1) }).strict().optional(),
             output: z.object({ key: z.string().min(1) }).strict().optional(),
-            overrides: OptionOverrides.optional(),
+            // Checked per item (with the defaults), so one item's bad option fails that item, not the batch.
+            overrides: z.record(z.string(), z.unknown()).optional(),
           })
-          .strict(),
+          .strict()
+          .refine((i) => [i.text, i.ssml, i.input].filter((v) => v !== undefined).length <= 1, { message: "takes one of text, ssml or input, not several" }),
       )
       .min(1)
       .max(10_000),
     outputPrefix: z.string().regex(/^[^/].*\/$/, "an OSS prefix ending in '/'"),
-    notify: z.object({ url: z.string().url() }).strict().optional(),
+    notify: z.object({ url: WebhookUrlSchema }).strict().optional(),
   })
   .strict()
   .refine((b) => new Set(b.items.map((i) => i.id)).size === b.items.length, { message: "item ids must be unique", path: ["items"] });
@@ -61,3 +75,17 @@ export const ManifestSchema = z.object({
   items: z.array(ManifestItemSchema),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
+
+/**
+ * An event that could not become a batch (`<jobs prefix>batches/rejected/<id>.json`): what was wrong, so the sender
+ * can see it with GET /v1/batches/{id} instead of the event vanishing. Kept apart from manifests, so a corrected event
+ * with the same batch id still starts.
+ */
+export const RejectionSchema = z.object({
+  batchId: z.string(),
+  eventId: z.string().optional(),
+  state: z.literal("rejected"),
+  rejectedAt: z.string(),
+  error: z.object({ code: z.string(), field: z.string(), message: z.string() }),
+});
+export type Rejection = z.infer<typeof RejectionSchema>;

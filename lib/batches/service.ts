@@ -15,7 +15,7 @@ import type { Logger } from "../log.js";
 import { withRetry } from "../retry.js";
 import type { OssStorage } from "../storage/oss.js";
 import { parseInput } from "../validation.js";
-import { BatchRequestSchema, CloudEventSchema, type Manifest, ManifestSchema } from "./schema.js";
+import { BATCH_ID, BatchRequestSchema, CloudEventSchema, type Manifest, ManifestSchema, type Rejection, RejectionSchema } from "./schema.js";
 
 export interface BatchDeps {
   readonly jobs: JobStore;
@@ -43,6 +43,10 @@ export class BatchService {
     return `${this.deps.jobsPrefix}batches/${batchId}.json`;
   }
 
+  #rejectedKey(batchId: string): string {
+    return `${this.deps.jobsPrefix}batches/rejected/${batchId}.json`;
+  }
+
   async manifest(batchId: string): Promise<Manifest | undefined> {
     const body = /^[A-Za-z0-9._-]{1,128}$/.test(batchId) ? await this.deps.storage.get(this.#key(batchId)) : undefined;
     return body ? ManifestSchema.parse(JSON.parse(body.toString("utf8"))) : undefined;
@@ -53,7 +57,7 @@ export class BatchService {
     const envelope = parseInput(CloudEventSchema, event, "event");
     const req = parseInput(BatchRequestSchema, envelope.data, "data");
     checkOutputKey(req.outputPrefix, this.deps.outputPrefix, "data.outputPrefix");
-    const batchId = req.batchId ?? createHash("sha256").update(envelope.id).digest("hex").slice(0, 32);
+    const batchId = req.batchId ?? batchIdOf(envelope.id);
     const existing = await this.manifest(batchId);
     if (existing) return existing;
     const items: Manifest["items"] = [];
@@ -86,6 +90,25 @@ export class BatchService {
     return manifest;
   }
 
+  /**
+   * Records why an event could not start a batch, under the batch id it names (or its event's), and tells its webhook
+   * when it names a usable one. An InputError is the same on every delivery, so it is answered, not thrown for FC to retry.
+   */
+  async reject(event: unknown, error: InputError): Promise<Rejection | { state: "rejected"; error: Rejection["error"] }> {
+    const envelope = isObject(event) ? event : {};
+    const data = isObject(envelope.data) ? envelope.data : {};
+    const eventId = typeof envelope.id === "string" && envelope.id !== "" ? envelope.id.slice(0, 256) : undefined;
+    const batchId = typeof data.batchId === "string" && BATCH_ID.test(data.batchId) ? data.batchId : eventId ? batchIdOf(eventId) : undefined;
+    const reason = { code: error.code, field: error.field, message: error.message };
+    this.deps.log.error("batch event rejected", { batchId, eventId, field: error.field, reason: error.message });
+    if (!batchId) return { state: "rejected", error: reason };
+    const rejection: Rejection = { batchId, ...(eventId ? { eventId } : {}), state: "rejected", rejectedAt: (this.deps.now?.() ?? new Date()).toISOString(), error: reason };
+    await this.deps.storage.put(this.#rejectedKey(batchId), JSON.stringify(rejection), { contentType: "application/json" });
+    const notify = isObject(data.notify) ? BatchRequestSchema.shape.notify.safeParse(data.notify) : undefined;
+    if (notify?.success && notify.data) await this.#send(notify.data.url, `${batchId}:rejected:${eventId ?? ""}`, { type: "tts.batch.rejected", batchId, state: "rejected", error: reason, rejectedAt: rejection.rejectedAt });
+    return rejection;
+  }
+
   /** Dispatches queued items up to the bound; when every item has ended, makes the manifest final (once). */
   async advance(batchId: string): Promise<void> {
     const manifest = await this.manifest(batchId);
@@ -113,33 +136,51 @@ export class BatchService {
     if (final.notify) await this.#notify(final, counts);
   }
 
-  /** One completion webhook, signed over timestamp and body, retried with backoff, with an id to dedupe on. */
+  /** One completion webhook, with an id to dedupe on. */
   async #notify(manifest: Manifest, counts: { done: number; failed: number }): Promise<void> {
-    const delivery = `${manifest.batchId}:final`;
-    const body = JSON.stringify({ id: delivery, type: "tts.batch.finished", batchId: manifest.batchId, state: manifest.state, counts, items: manifest.items, finishedAt: manifest.finishedAt });
+    await this.#send(manifest.notify!.url, `${manifest.batchId}:final`, { type: "tts.batch.finished", batchId: manifest.batchId, state: manifest.state, counts, items: manifest.items, finishedAt: manifest.finishedAt });
+  }
+
+  /** A webhook delivery, signed over timestamp and body, retried with backoff; a failure is logged, never thrown. */
+  async #send(url: string, delivery: string, payload: Record<string, unknown>): Promise<void> {
+    const body = JSON.stringify({ id: delivery, ...payload });
     const timestamp = String(Math.floor((this.deps.now?.() ?? new Date()).getTime() / 1000));
     const signature = createHmac("sha256", this.deps.secret).update(`${timestamp}.${body}`).digest("hex");
     try {
       await withRetry(
         async () => {
-          const res = await fetch(manifest.notify!.url, { method: "POST", headers: { "content-type": "application/json", "x-tts-delivery": delivery, "x-tts-timestamp": timestamp, "x-tts-signature": `v1=${signature}` }, body, signal: AbortSignal.timeout(10_000) });
+          const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-tts-delivery": delivery, "x-tts-timestamp": timestamp, "x-tts-signature": `v1=${signature}` }, body, signal: AbortSignal.timeout(10_000), redirect: "error" });
           await res.body?.cancel();
           if (res.status >= 500 || res.status === 429) throw Object.assign(new Error(`webhook answered ${res.status}`), { retryable: true });
         },
         { attempts: 5, baseMs: 200, retryable: (e) => (e as { retryable?: boolean }).retryable === true || e instanceof TypeError || (e as Error).name === "TimeoutError" },
       );
     } catch (error) {
-      this.deps.log.warn("completion webhook failed", { batchId: manifest.batchId, error });
+      this.deps.log.warn("batch webhook failed", { delivery, error });
     }
   }
 
   /** The batch as `GET /v1/batches/{id}` shows it: counts and each item's live state. */
   async view(batchId: string): Promise<Record<string, unknown> | undefined> {
     const manifest = await this.manifest(batchId);
-    if (!manifest) return undefined;
+    if (!manifest) return this.#rejection(batchId);
     const items = manifest.state === "running" ? await Promise.all(manifest.items.map(async (i) => ({ ...i, state: (i.jobId ? (await this.deps.jobs.get(i.jobId))?.state : undefined) ?? i.state }))) : manifest.items;
     const counts: Record<string, number> = {};
     for (const i of items) counts[i.state] = (counts[i.state] ?? 0) + 1;
     return { batchId: manifest.batchId, state: manifest.state, createdAt: manifest.createdAt, finishedAt: manifest.finishedAt, counts, items };
   }
+
+  async #rejection(batchId: string): Promise<Rejection | undefined> {
+    const body = /^[A-Za-z0-9._-]{1,128}$/.test(batchId) ? await this.deps.storage.get(this.#rejectedKey(batchId)) : undefined;
+    return body ? RejectionSchema.parse(JSON.parse(body.toString("utf8"))) : undefined;
+  }
+}
+
+/** A batch without an id of its own is named after its event, so a re-delivery finds it. */
+function batchIdOf(eventId: string): string {
+  return createHash("sha256").update(eventId).digest("hex").slice(0, 32);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -93,7 +93,7 @@ describe("batch narration from EventBridge", () => {
   });
 
   it("refuses a batch writing outside the output prefix", async () => {
-    const res = await host.invoke("submit", event("evt-bad", { items: [{ id: "a", text: "x" }], outputPrefix: "input/evil/" })).catch((e: unknown) => e);
-    expect(res).toMatchObject({ field: "data.outputPrefix" });
+    const res = await host.invoke("submit", event("evt-bad", { items: [{ id: "a", text: "x" }], outputPrefix: "input/evil/" }));
+    expect(res).toMatchObject({ state: "rejected", error: { field: "data.outputPrefix" } });
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../lib/errors.js";
-import { chunkText, countCosyVoiceChars, countNlsChars, cosyVoiceWeight, decodeUtf8, escapeXml, firstInvalidUtf8, validateSsml } from "../../lib/text/index.js";
+import { CosyVoiceSynthesizer } from "../../lib/providers/dashscope/cosyvoice.js";
+import { MinimaxClient } from "../../lib/providers/dashscope/minimax.js";
+import { chunkText, countCosyVoiceChars, countNlsChars, cosyVoiceWeight, decodeUtf8, escapeXml, firstInvalidUtf8, speakable, validateSsml } from "../../lib/text/index.js";
 
 describe("character counting", () => {
   it("counts a Chinese character, a letter, a punctuation mark and a space as one each (seed 000)", () => {
@@ -164,5 +166,20 @@ describe("SSML validation", () => {
   it("reports unescaped ampersands and text outside speak", () => {
     expect(messages("<speak>a & b</speak>")).toMatch(/unescaped '&'/);
     expect(messages("hello <speak>a</speak>")).toMatch(/text outside <speak>/);
+  });
+});
+
+describe("characters no one means to hear", () => {
+  const nul = "前\u0000后";
+  const half = "半个\ud800字";
+  it("are refused by every provider's validation, naming the field, the code point and the index", () => {
+    expect(() => speakable({ text: half })).toThrow(/text: contains an unpaired UTF-16 surrogate U\+D800 at index 2/);
+    expect(() => speakable({ text: "\udc00x" })).toThrow(/U\+DC00 at index 0/);
+    expect(speakable({ text: "😀 ok" }).text).toBe("😀 ok"); // a real pair is fine
+    const cosy = new CosyVoiceSynthesizer({ url: "ws://unused", apiKey: "unused" });
+    expect(() => cosy.prepare({ model: "cosyvoice-v3-flash", voice: "longanyang", text: nul })).toThrow(/text: contains the control character U\+0000 at index 1/);
+    expect(() => cosy.prepare({ model: "cosyvoice-v3-flash", voice: "longanyang", text: half })).toThrow(/unpaired UTF-16 surrogate/);
+    const minimax = new MinimaxClient({ url: "http://unused", apiKey: "unused" });
+    expect(() => minimax.prepare("MiniMax/speech-02-hd", { text: nul, voice_setting: { voice_id: "male-qn-qingse" } })).toThrow(/input\.text: contains the control character U\+0000/);
   });
 });

@@ -8,7 +8,7 @@ import WebSocket from "ws";
 import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
 import type { RetryOptions } from "../../retry.js";
-import { assertValidSsml, chunkText, countCosyVoiceChars, cosyVoiceWeight, spokenText } from "../../text/index.js";
+import { assertSpeakableCharacters, assertValidSsml, chunkText, countCosyVoiceChars, cosyVoiceWeight, spokenText } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { checkCosyVoice } from "../../voices/cosyvoice.js";
 import { WsSession, runSession } from "../ws-session.js";
@@ -70,6 +70,7 @@ export class CosyVoiceSynthesizer {
     const ssml = req.ssml !== undefined;
     // CosyVoice reads SSML only with enable_ssml, so plain text is sent as it is; markup characters are harmless.
     const text = req.ssml ?? req.text!;
+    assertSpeakableCharacters(text, field);
     if (spokenText(text).trim() === "") throw new InputError(field, "must contain text to speak", { code: "EmptyText" });
     const characters = countCosyVoiceChars(text);
     const limit = ssml ? COSYVOICE_MESSAGE_LIMIT : COSYVOICE_TASK_LIMIT;

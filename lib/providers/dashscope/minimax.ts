@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
 import { withRetry } from "../../retry.js";
+import { assertSpeakableCharacters } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 
 export const MINIMAX_MODELS = ["MiniMax/speech-2.8-hd", "MiniMax/speech-2.8-turbo", "MiniMax/speech-02-hd", "MiniMax/speech-02-turbo"] as const;
@@ -118,6 +119,7 @@ export class MinimaxClient {
   /** Validates against seed 004's ranges; throws InputError naming the field. No I/O. */
   prepare(model: string, input: MinimaxInput): MinimaxRequest {
     const req = parseInput(MinimaxRequestSchema, { model, input });
+    assertSpeakableCharacters(req.input.text, "input.text");
     const count = Array.from(req.input.text).length;
     if (count > MINIMAX_TEXT_LIMIT) throw new InputError("input.text", `is ${count} characters; MiniMax takes fewer than 10,000 per request`, { limit: MINIMAX_TEXT_LIMIT, actual: count, statusCode: 413, code: "TextTooLong" });
     return req;
