@@ -149,9 +149,11 @@ export class BatchService {
     try {
       await withRetry(
         async () => {
-          const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-tts-delivery": delivery, "x-tts-timestamp": timestamp, "x-tts-signature": `v1=${signature}` }, body, signal: AbortSignal.timeout(10_000), redirect: "error" });
+          const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-tts-delivery": delivery, "x-tts-timestamp": timestamp, "x-tts-signature": `v1=${signature}` }, body, signal: AbortSignal.timeout(10_000), redirect: "manual" });
           await res.body?.cancel();
           if (res.status >= 500 || res.status === 429) throw Object.assign(new Error(`webhook answered ${res.status}`), { retryable: true });
+          // A redirect is not followed: it could lead anywhere the URL check above would have refused.
+          if (res.status >= 300 && res.status < 400) throw new Error(`webhook answered a redirect (${res.status}); not followed`);
         },
         { attempts: 5, baseMs: 200, retryable: (e) => (e as { retryable?: boolean }).retryable === true || e instanceof TypeError || (e as Error).name === "TimeoutError" },
       );

@@ -27,6 +27,7 @@ const settle = () => settleAll(host, cloud());
 beforeAll(async () => {
   host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET }, log: createLogger({ level: "info", write: (l) => logs.push(l) }), cloud: cloud() });
   hookServer = createServer((req, res) => {
+    if (req.url === "/moved") return void res.writeHead(302, { location: "/hooks" }).end();
     let body = "";
     req.on("data", (d) => (body += d));
     req.on("end", () => {
@@ -108,6 +109,13 @@ describe("hostile EventBridge events: the whole event refused, naming the field"
     const hook = hooks.at(-1)!;
     expect(hook.headers["x-tts-signature"]).toBe(`v1=${createHmac("sha256", SECRET).update(`${hook.headers["x-tts-timestamp"]}.${hook.body}`).digest("hex")}`);
     expect(JSON.parse(hook.body)).toMatchObject({ type: "tts.batch.rejected", batchId: "b-hook", state: "rejected", error: { field: "data.items" } });
+  });
+
+  it("does not follow a webhook's redirect", async () => {
+    const before = hooks.length;
+    await submit(event("e-moved", { ...good("b-moved"), items: [], notify: { url: hookUrl.replace("/hooks", "/moved") } }));
+    expect(hooks.length).toBe(before);
+    expect(logs.some((l) => l.includes("batch webhook failed") && l.includes("not followed"))).toBe(true);
   });
 
   it("answers a refused event delivered through EventBridge once: no FC retries", async () => {
