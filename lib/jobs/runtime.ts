@@ -28,6 +28,7 @@ export function createJobRuntime(config: Config, clients: Clients, invoker: Invo
     onEnded: async (job) => {
       if (job.batch) await batches?.advance(job.batch.id);
     },
+    onBatchWaiting: async (batchId) => batches?.advance(batchId),
     jobs,
     storage: clients.storage,
     providers: { nls: nlsProvider(clients.longText), ice: iceProvider(clients.ice, clients.storage.bucket), ...(clients.minimax ? { minimax: minimaxProvider(clients.minimax) } : {}) },

@@ -37,6 +37,8 @@ export interface JobServiceDeps {
   readonly partConcurrency?: number;
   /** Called when a job ends (done or failed): batches count their items with it. */
   readonly onEnded?: (job: Job) => Promise<void>;
+  /** Called by reconcile for a batch with items still waiting for a slot: re-drives a batch whose dispatch was lost. */
+  readonly onBatchWaiting?: (batchId: string) => Promise<void>;
   readonly now?: () => Date;
   readonly newId?: () => string;
   /** How long a step may sit before `reconcile` re-drives it. */
@@ -303,7 +305,8 @@ export class JobService {
    * re-invokes `store` for synthesized ones, and fails jobs past the 3-hour promise or the 7-day audio retention.
    */
   async reconcile(): Promise<Record<string, number>> {
-    const counts: Record<string, number> = { seen: 0, resubmitted: 0, polled: 0, restored: 0, failed: 0 };
+    const counts: Record<string, number> = { seen: 0, resubmitted: 0, polled: 0, restored: 0, failed: 0, batches: 0 };
+    const waiting = new Set<string>();
     const now = this.#now().getTime();
     const stale = this.deps.staleAfterMs ?? 2 * 60_000;
     for await (const id of this.deps.jobs.pending()) {
@@ -326,6 +329,8 @@ export class JobService {
           continue;
         } else if (job.state === "queued" && job.parent) {
           continue; // its parent submits it when a slot is free
+        } else if (job.state === "queued" && job.batch && !(await this.deps.jobs.isElected(job.id, "dispatch"))) {
+          waiting.add(job.batch.id); // its batch submits it when a slot is free, keeping the batch's bound
         } else if (job.state === "queued") {
           await this.submit(job, { force: true });
           counts.resubmitted!++;
@@ -338,6 +343,14 @@ export class JobService {
         }
       } catch (error) {
         this.deps.log.warn("reconcile step failed; next run retries", { jobId: id, error });
+      }
+    }
+    for (const batchId of waiting) {
+      try {
+        await this.deps.onBatchWaiting?.(batchId);
+        counts.batches!++;
+      } catch (error) {
+        this.deps.log.warn("reconcile could not advance a batch; next run retries", { batchId, error });
       }
     }
     return counts;

@@ -1,0 +1,60 @@
+/**
+ * reconcile and batches: an item waiting for a batch slot is not reconcile's to submit (that would break the batch's
+ * concurrency bound), but a batch whose dispatch was lost is re-driven by reconcile.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FastEngine } from "../../infra/local/audio/fast-engine.js";
+import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
+import { createJobRuntime } from "../../lib/jobs/runtime.js";
+import { createLogger } from "../../lib/log.js";
+import { settle as settleAll } from "../helpers/jobs.js";
+import { useLocalCloud } from "../helpers/local-cloud.js";
+
+// Each task takes 20 ms per character in the emulator: a 40-character item is in flight for most of a second.
+const cloud = useLocalCloud({ engine: new FastEngine({ synthMsPerChar: 20 }), longText: { queueMs: 5, runMs: 5 } });
+let host: FunctionHost;
+const settle = () => settleAll(host, cloud());
+
+beforeAll(async () => {
+  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: "batch-reconcile-key", BATCH_CONCURRENCY: "2", RECONCILE_STALE_SECONDS: "0" }, log: createLogger({ level: "error" }), cloud: cloud() });
+});
+afterAll(async () => host?.stop());
+
+const event = (id: string, n: number) => ({
+  id,
+  source: "tts.batch",
+  specversion: "1.0",
+  type: "tts:Batch:Submitted",
+  data: { batchId: id, defaults: { voice: "siqi" }, items: Array.from({ length: n }, (_, i) => ({ id: `i${i}`, text: `第${i}条新闻。`.repeat(6) })), outputPrefix: `output/${id}/` },
+});
+
+describe("reconcile and batch items", () => {
+  it("leaves items waiting for a batch slot alone, so the batch's bound holds", async () => {
+    const longText = cloud().nls.longText;
+    const before = longText.stats.submitted;
+    await host.invoke("submit", event("b-bound", 6));
+    await new Promise((r) => setTimeout(r, 200)); // the two dispatched items are submitted and running
+    expect(longText.stats.submitted - before).toBe(2);
+    await host.trigger("reconcile");
+    expect(longText.stats.submitted - before).toBe(2);
+    await settle();
+    expect(longText.stats.submitted - before).toBe(6);
+    const manifest = await host.platform.jobs().batches.view("b-bound");
+    expect(manifest).toMatchObject({ state: "done", counts: { done: 6 } });
+  }, 30_000);
+
+  it("re-drives a batch whose dispatch was lost: reconcile hands the next item a slot", async () => {
+    const rt = host.platform.jobs();
+    const longText = cloud().nls.longText;
+    const before = longText.stats.submitted;
+    // The batch is started with every dispatch lost (as if FC had dropped the async invocations).
+    const deaf = createJobRuntime(host.platform.config, host.platform.clients, { invokeAsync: async () => undefined }, createLogger({ level: "error" }));
+    await deaf.batches.start(event("b-lost", 3));
+    await host.idle();
+    expect(longText.stats.submitted - before).toBe(0);
+    await host.trigger("reconcile");
+    await settle();
+    expect(longText.stats.submitted - before).toBe(3);
+    expect(await rt.batches.view("b-lost")).toMatchObject({ state: "done", counts: { done: 3 } });
+  }, 30_000);
+});
