@@ -68,8 +68,8 @@ export interface FunctionHost {
   invoke(name: string, event: unknown): Promise<unknown>;
   /** Fires a timer trigger as FC would. */
   trigger(name: string): Promise<unknown>;
-  /** Resolves when every queued async invocation (and its retries) has finished. */
-  idle(): Promise<void>;
+  /** Resolves when every queued async invocation (and its retries) has finished; true when there was any. */
+  idle(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -177,7 +177,9 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
     invoke,
     trigger: (name) => invoke(name, timerEvent(name)),
     async idle() {
+      const waited = pending.size > 0;
       while (pending.size > 0) await Promise.all([...pending]);
+      return waited;
     },
     async stop() {
       intervals.forEach(clearInterval);

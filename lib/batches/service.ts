@@ -37,10 +37,17 @@ export interface BatchDeps {
 const RUNNING = new Set(["submitted", "synthesized", "stored"]);
 
 export class BatchService {
+  readonly #cache = new Map<string, { manifest: Manifest; index: Map<string, number> }>();
+
   constructor(private readonly deps: BatchDeps) {}
 
   #key(batchId: string): string {
     return `${this.deps.jobsPrefix}batches/${batchId}.json`;
+  }
+
+  /** Per-batch bookkeeping, apart from manifests and refusals: `ended/<item index>` markers and the dispatch `cursor`. */
+  #dir(batchId: string): string {
+    return `${this.deps.jobsPrefix}batch-state/${batchId}/`;
   }
 
   #rejectedKey(batchId: string): string {
@@ -109,7 +116,11 @@ export class BatchService {
     return rejection;
   }
 
-  /** Dispatches queued items up to the bound; when every item has ended, makes the manifest final (once). */
+  /**
+   * Recounts the whole batch: dispatches queued items up to the bound and, when every item has ended, makes the
+   * manifest final (once). O(n) reads, so only for start and reconcile (which repairs a slot a crash lost); an item's
+   * end takes the O(1) path, `itemEnded`.
+   */
   async advance(batchId: string): Promise<void> {
     const manifest = await this.manifest(batchId);
     if (!manifest || manifest.state !== "running") return;
@@ -124,6 +135,61 @@ export class BatchService {
       await this.deps.invoker.invokeAsync("submit", { submitJob: job.id });
       running++;
     }
+  }
+
+  /**
+   * An item's job ended. The first report of it hands its slot to the next waiting item: every end dispatches at most
+   * one, so the bound holds without counting what is in flight. Once nothing is left to dispatch, the ended items are
+   * counted (one listing) to see whether the batch is complete. A handful of requests per item, whatever the batch size.
+   */
+  async itemEnded(job: Job): Promise<void> {
+    if (!job.batch) return;
+    const batch = await this.#running(job.batch.id);
+    const index = batch?.index.get(job.batch.item);
+    if (!batch || index === undefined) return;
+    const first = (await this.deps.storage.put(`${this.#dir(batch.manifest.batchId)}ended/${String(index).padStart(5, "0")}`, job.state, { ifAbsent: true, contentType: "text/plain" })).created;
+    if (first && (await this.#dispatchNext(batch.manifest))) return;
+    await this.#finishIfComplete(batch.manifest);
+  }
+
+  /** Dispatches the first waiting item from the cursor (a hint: a stale one costs a lost election per item it is behind). */
+  async #dispatchNext(manifest: Manifest): Promise<boolean> {
+    const cursorKey = `${this.#dir(manifest.batchId)}cursor`;
+    const hint = Number((await this.deps.storage.get(cursorKey))?.toString("utf8"));
+    for (let i = Number.isInteger(hint) && hint >= 0 ? hint : 0; i < manifest.items.length; i++) {
+      const item = manifest.items[i]!;
+      if (!item.jobId || item.state !== "queued" || !(await this.deps.jobs.elect(item.jobId, "dispatch"))) continue;
+      await this.deps.storage.put(cursorKey, String(i + 1), { contentType: "text/plain" });
+      await this.deps.invoker.invokeAsync("submit", { submitJob: item.jobId });
+      return true;
+    }
+    return false;
+  }
+
+  /** Complete when every item has ended: those that failed at the start, plus one `ended/` marker per other item. */
+  async #finishIfComplete(manifest: Manifest): Promise<void> {
+    const failedAtStart = manifest.items.filter((i) => i.state === "failed").length;
+    let ended = 0;
+    let marker: string | undefined;
+    do {
+      const page = await this.deps.storage.list(`${this.#dir(manifest.batchId)}ended/`, { marker, maxKeys: 1000 });
+      ended += page.objects.length;
+      marker = page.next;
+    } while (marker);
+    if (failedAtStart + ended < manifest.items.length) return;
+    await this.advance(manifest.batchId); // reads every job once, and finishes
+  }
+
+  /** A running manifest never changes until it is made final, so a warm instance keeps it (and its item index). */
+  async #running(batchId: string): Promise<{ manifest: Manifest; index: Map<string, number> } | undefined> {
+    const cached = this.#cache.get(batchId);
+    if (cached) return cached;
+    const manifest = await this.manifest(batchId);
+    if (!manifest || manifest.state !== "running") return undefined;
+    const entry = { manifest, index: new Map(manifest.items.map((item, i) => [item.id, i])) };
+    if (this.#cache.size >= 16) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(batchId, entry);
+    return entry;
   }
 
   async #finish(manifest: Manifest, jobs: Job[]): Promise<void> {

@@ -26,7 +26,7 @@ export function createJobRuntime(config: Config, clients: Clients, invoker: Invo
   let batches: BatchService | undefined;
   const service = new JobService({
     onEnded: async (job) => {
-      if (job.batch) await batches?.advance(job.batch.id);
+      if (job.batch) await batches?.itemEnded(job);
     },
     onBatchWaiting: async (batchId) => batches?.advance(batchId),
     jobs,

@@ -57,4 +57,21 @@ describe("reconcile and batch items", () => {
     expect(longText.stats.submitted - before).toBe(3);
     expect(await rt.batches.view("b-lost")).toMatchObject({ state: "done", counts: { done: 3 } });
   }, 30_000);
+
+  it("reads each item's job record a bounded number of times, not once per item that ends (no O(n²))", async () => {
+    const n = 60;
+    let recordReads = 0;
+    const count = (e: { op: string; key: string }) => void (e.op === "GetObject" && e.key.startsWith("jobs/records/") && recordReads++);
+    cloud().oss.observers.add(count);
+    try {
+      const items = Array.from({ length: n }, (_, i) => ({ id: `s${i}`, text: `第${i}条。` }));
+      await host.invoke("submit", { ...event("b-scale", 0), data: { batchId: "b-scale", defaults: { voice: "siqi" }, items, outputPrefix: "output/b-scale/" } });
+      await settle();
+      expect(await host.platform.jobs().batches.view("b-scale")).toMatchObject({ state: "done", counts: { done: n } });
+      // Each job's own steps read its record a handful of times; recounting the batch on every end would read n² (3,600).
+      expect(recordReads).toBeLessThan(10 * n); // 8 per item here
+    } finally {
+      cloud().oss.observers.delete(count);
+    }
+  }, 60_000);
 });

@@ -4,12 +4,13 @@ import type { Job } from "../../lib/jobs/schema.js";
 
 /** Waits until the providers' emulators, their callbacks and every async invocation have finished. */
 export async function settle(host: FunctionHost, cloud: LocalCloud): Promise<void> {
-  for (let i = 0; i < 8; i++) {
-    await host.idle();
-    await cloud.nls.longText.idle();
-    await cloud.ice.idle();
+  // Work hops between the functions and the emulators (an invocation submits a task, whose callback invokes a function):
+  // settled is a whole round in which neither side had anything under way.
+  for (let round = 0; round < 100_000; round++) {
+    const busy = [await host.idle(), await cloud.nls.longText.idle(), await cloud.ice.idle()];
+    if (!busy.includes(true)) return;
   }
-  await host.idle();
+  throw new Error("the local stack never settled");
 }
 
 /** The job made from an uploaded object. */

@@ -156,8 +156,11 @@ export class IceService {
     };
   }
 
-  async idle(): Promise<void> {
+  /** Resolves when every job (and its callbacks) has finished; true when there was any. */
+  async idle(): Promise<boolean> {
+    const waited = this.#pending.size > 0;
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+    return waited;
   }
 
   #now(): number {

@@ -223,8 +223,11 @@ export class LongTextService {
   }
 
   /** Waits for tasks and callbacks under way (tests and shutdown). */
-  async idle(): Promise<void> {
+  /** Resolves when every task (and its callbacks) has finished; true when there was any. */
+  async idle(): Promise<boolean> {
+    const waited = this.#pending.size > 0;
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+    return waited;
   }
 
   #now(): number {
