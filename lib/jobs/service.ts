@@ -315,8 +315,9 @@ export class JobService {
       counts.seen!++;
       const idle = now - Date.parse(job.updatedAt);
       try {
-        // The 3-hour promise is per provider task; a long job's parts each get their own.
-        if (!job.parts && (job.state === "queued" || job.state === "submitted") && now - Date.parse(job.task?.submittedAt ?? job.createdAt) > LONG_TEXT_DEADLINE_MS) {
+        // The 3-hour promise is per provider task; a long job's parts each get their own, and a batch item's clock does
+        // not run while it waits for a slot (a 10,000-item batch may take longer than 3 hours).
+        if (!job.parts && (job.state === "submitted" || (job.state === "queued" && !job.batch)) && now - Date.parse(job.task?.submittedAt ?? job.createdAt) > LONG_TEXT_DEADLINE_MS) {
           await this.fail(job, "Timeout", "NLS did not finish the task within 3 hours, the time seed 003 promises");
           counts.failed!++;
         } else if (job.task?.finishedAt && now - Date.parse(job.task.finishedAt) > LONG_TEXT_RETENTION_MS) {

@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
+import { iceProvider, nlsProvider } from "../../lib/jobs/providers.js";
 import { createJobRuntime } from "../../lib/jobs/runtime.js";
+import { JobService } from "../../lib/jobs/service.js";
 import { createLogger } from "../../lib/log.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
@@ -74,4 +76,23 @@ describe("reconcile and batch items", () => {
       cloud().oss.observers.delete(count);
     }
   }, 60_000);
+
+  it("does not time out batch items that waited more than 3 hours for a slot", async () => {
+    const rt = host.platform.jobs();
+    const deaf = createJobRuntime(host.platform.config, host.platform.clients, { invokeAsync: async () => undefined }, createLogger({ level: "error" }));
+    await deaf.batches.start(event("b-wait", 3));
+    const later = new JobService({
+      jobs: rt.jobs,
+      storage: rt.clients.storage,
+      providers: { nls: nlsProvider(rt.clients.longText), ice: iceProvider(rt.clients.ice, rt.clients.storage.bucket) },
+      invoker: { invokeAsync: async () => undefined },
+      log: rt.log,
+      callbackSecret: rt.config.CALLBACK_SECRET!,
+      outputPrefix: rt.config.OSS_OUTPUT_PREFIX,
+      now: () => new Date(Date.now() + 3 * 3600_000 + 60_000),
+    });
+    await later.reconcile();
+    const view = (await rt.batches.view("b-wait")) as { items: Array<{ state: string }> };
+    expect(view.items.map((i) => i.state)).not.toContain("failed");
+  });
 });
