@@ -15,6 +15,7 @@ import { type JobRuntime, createJobRuntime } from "../../lib/jobs/runtime.js";
 import type { Logger } from "../../lib/log.js";
 import type { LocalCloud } from "./cloud.js";
 import { readResources } from "../deploy/s-yaml.js";
+import { PendingWork } from "./pending.js";
 import { listen, readBody } from "./http-util.js";
 
 export interface LocalFunction {
@@ -106,7 +107,7 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
   const env = { CALLBACK_BASE_URL: `http://localhost:${server.port}`, CALLBACK_SECRET: randomBytes(24).toString("base64url"), ...opts.env };
   const config = parseConfig(env);
   const clients = createClients(config, env);
-  const pending = new Set<Promise<void>>();
+  const pending = new PendingWork();
   const invoke = async (name: string, event: unknown): Promise<unknown> => {
     const fn = mounted.get(name);
     if (!fn?.invoke) throw new Error(`function ${name} cannot be invoked with an event`);
@@ -115,7 +116,7 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
   // FC's async invocation: accepted at once, run later, retried on failure (maxAsyncRetryAttempts, default 2 retries).
   const invoker: Invoker = {
     async invokeAsync(name, payload) {
-      const run = (async () => {
+      pending.track((async () => {
         const attempts = 1 + (opts.asyncRetries ?? 2);
         for (let attempt = 1; attempt <= attempts; attempt++) {
           try {
@@ -127,9 +128,7 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
             if (attempt < attempts) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
           }
         }
-      })();
-      pending.add(run);
-      void run.finally(() => pending.delete(run));
+      })());
     },
   };
   invokeSubmit = (event) => invoker.invokeAsync("submit", event);
@@ -176,15 +175,11 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
     platform,
     invoke,
     trigger: (name) => invoke(name, timerEvent(name)),
-    async idle() {
-      const waited = pending.size > 0;
-      while (pending.size > 0) await Promise.all([...pending]);
-      return waited;
-    },
+    idle: () => pending.idle(),
     async stop() {
       intervals.forEach(clearInterval);
       observers.forEach((off) => off());
-      while (pending.size > 0) await Promise.all([...pending]);
+      await pending.idle();
       await Promise.all([...mounted.values()].map((fn) => fn.close?.()));
       await server.close();
     },

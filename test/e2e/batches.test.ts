@@ -1,39 +1,23 @@
 import { createHmac } from "node:crypto";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { createLogger } from "../../lib/log.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
+import { useWebhookSink } from "../helpers/webhooks.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
 const KEY = "batch-test-key";
 const SECRET = "s".repeat(40);
 let host: FunctionHost;
-const hooks: Array<{ headers: Record<string, string | string[] | undefined>; body: string }> = [];
-let hookUrl = "";
-let hookServer: ReturnType<typeof createServer>;
+const { hooks, url: hookAt } = useWebhookSink();
 const settle = () => settleAll(host, cloud());
 
 beforeAll(async () => {
   host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET, BATCH_CONCURRENCY: "4" }, log: createLogger({ level: "error" }), cloud: cloud() });
-  hookServer = createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      hooks.push({ headers: req.headers, body });
-      res.end("ok");
-    });
-  });
-  await new Promise<void>((r) => hookServer.listen(0, "127.0.0.1", r));
-  hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hooks/tts`;
 });
-afterAll(async () => {
-  await host?.stop();
-  hookServer?.close();
-});
+afterAll(async () => host?.stop());
 
 const event = (id: string, data: unknown) => ({ id, source: "tts.batch", specversion: "1.0", type: "tts:Batch:Submitted", datacontenttype: "application/json", data });
 
@@ -48,7 +32,7 @@ describe("batch narration from EventBridge", () => {
     items[7] = { id: "item-7", text: "   " };
     (items[19] as Record<string, unknown>).overrides = { voice: "nobody" };
     cloud().nls.longText.faults.failNext.push({ code: 41020001, message: "TTS:TtsClientError:[tts]Engine return error code: 413" });
-    await deliver(event("evt-news-1", { batchId: "news-1", defaults: { voice: "siqi", format: "mp3", sampleRate: 16000 }, items, outputPrefix: "output/news-1/", notify: { url: hookUrl } }));
+    await deliver(event("evt-news-1", { batchId: "news-1", defaults: { voice: "siqi", format: "mp3", sampleRate: 16000 }, items, outputPrefix: "output/news-1/", notify: { url: hookAt() } }));
     await settle();
     const view = (await (await fetch(`${host.url}/v1/batches/news-1`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { state: string; counts: Record<string, number>; items: Array<{ id: string; state: string; failure?: { reason: string } }> };
     expect(view.state).toBe("partial");

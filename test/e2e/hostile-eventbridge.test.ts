@@ -5,43 +5,26 @@
  * reason, and never stops the others.
  */
 import { createHmac } from "node:crypto";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { createLogger } from "../../lib/log.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
+import { useWebhookSink } from "../helpers/webhooks.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
 const KEY = "hostile-eb-key";
 const SECRET = "h".repeat(40);
 let host: FunctionHost;
 const logs: string[] = [];
-const hooks: Array<{ headers: Record<string, string | string[] | undefined>; body: string }> = [];
-let hookServer: ReturnType<typeof createServer>;
-let hookUrl = "";
+const { hooks, url: hookAt } = useWebhookSink();
 const settle = () => settleAll(host, cloud());
 
 beforeAll(async () => {
   host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET }, log: createLogger({ level: "info", write: (l) => logs.push(l) }), cloud: cloud() });
-  hookServer = createServer((req, res) => {
-    if (req.url === "/moved") return void res.writeHead(302, { location: "/hooks" }).end();
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      hooks.push({ headers: req.headers, body });
-      res.end("ok");
-    });
-  });
-  await new Promise<void>((r) => hookServer.listen(0, "127.0.0.1", r));
-  hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hooks`;
 });
-afterAll(async () => {
-  await host?.stop();
-  hookServer?.close();
-});
+afterAll(async () => host?.stop());
 
 const event = (id: string, data: unknown, extra: Record<string, unknown> = {}) => ({ id, source: "tts.batch", specversion: "1.0", type: "tts:Batch:Submitted", datacontenttype: "application/json", data, ...extra });
 const item = (id: string, fields: Record<string, unknown> = { text: "一句话。" }) => ({ id, ...fields });
@@ -104,7 +87,7 @@ describe("hostile EventBridge events: the whole event refused, naming the field"
 
   it("tells the event's webhook, signed, when it names a usable one", async () => {
     const before = hooks.length;
-    await submit(event("e-hook", { ...good("b-hook"), items: [], notify: { url: hookUrl } }));
+    await submit(event("e-hook", { ...good("b-hook"), items: [], notify: { url: hookAt() } }));
     expect(hooks.length - before).toBe(1);
     const hook = hooks.at(-1)!;
     expect(hook.headers["x-tts-signature"]).toBe(`v1=${createHmac("sha256", SECRET).update(`${hook.headers["x-tts-timestamp"]}.${hook.body}`).digest("hex")}`);
@@ -113,7 +96,7 @@ describe("hostile EventBridge events: the whole event refused, naming the field"
 
   it("does not follow a webhook's redirect", async () => {
     const before = hooks.length;
-    await submit(event("e-moved", { ...good("b-moved"), items: [], notify: { url: hookUrl.replace("/hooks", "/moved") } }));
+    await submit(event("e-moved", { ...good("b-moved"), items: [], notify: { url: hookAt("/moved") } }));
     expect(hooks.length).toBe(before);
     expect(logs.some((l) => l.includes("batch webhook failed") && l.includes("not followed"))).toBe(true);
   });

@@ -11,6 +11,7 @@ import { countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../..
 import { findNlsVoice } from "../../../lib/voices/index.js";
 import { type SpeechSource, synthesizeLong } from "../audio/engine.js";
 import type { OssStore } from "../oss/store.js";
+import { PendingWork } from "../pending.js";
 import { RpcFault, type RpcHandler } from "../pop/server.js";
 
 export class IceFaults {
@@ -52,7 +53,7 @@ export class IceService {
   readonly faults = new IceFaults();
   readonly stats = { submitted: 0, callbacks: 0 };
   readonly #jobs = new Map<string, IceJob>();
-  readonly #pending = new Set<Promise<void>>();
+  readonly #pending = new PendingWork();
 
   constructor(private readonly opts: IceOptions) {}
 
@@ -94,9 +95,7 @@ export class IceService {
     };
     this.#jobs.set(job.id, job);
     this.stats.submitted++;
-    const run = this.#run(job, p.Overwrite !== "false");
-    this.#pending.add(run);
-    void run.finally(() => this.#pending.delete(run));
+    this.#pending.track(this.#run(job, p.Overwrite !== "false"));
     return { JobId: job.id, MediaId: job.mediaId, State: job.state };
   }
 
@@ -157,10 +156,8 @@ export class IceService {
   }
 
   /** Resolves when every job (and its callbacks) has finished; true when there was any. */
-  async idle(): Promise<boolean> {
-    const waited = this.#pending.size > 0;
-    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
-    return waited;
+  idle(): Promise<boolean> {
+    return this.#pending.idle();
   }
 
   #now(): number {

@@ -14,6 +14,7 @@ import { countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../..
 import { findNlsVoice } from "../../../lib/voices/index.js";
 import { type SpeechSource, synthesizeLong } from "../audio/engine.js";
 import { readBody, sendJson } from "../http-util.js";
+import { PendingWork } from "../pending.js";
 import type { TokenRegistry } from "./tokens.js";
 
 /** Fault knobs for reliability tests. */
@@ -60,7 +61,7 @@ export class LongTextService {
   readonly faults = new LongTextFaults();
   readonly stats = { submitted: 0, callbacks: 0, audioDownloads: 0 };
   readonly #tasks = new Map<string, Task>();
-  readonly #pending = new Set<Promise<void>>();
+  readonly #pending = new PendingWork();
   readonly #held: Array<() => Promise<void>> = [];
 
   constructor(private readonly opts: LongTextOptions) {}
@@ -113,7 +114,7 @@ export class LongTextService {
     const task: Task = { id: randomBytes(16).toString("hex"), appKey: String(header?.appkey), state: "QUEUEING" };
     this.#tasks.set(task.id, task);
     this.stats.submitted++;
-    this.#track(this.#run(task, tts, notify ? notifyUrl : undefined));
+    this.#pending.track(this.#run(task, tts, notify ? notifyUrl : undefined));
     sendJson(res, 200, { status: 200, error_code: 20000000, error_message: "SUCCESS", request_id: randomUUID().replace(/-/g, ""), data: { task_id: task.id } }, { "x-nls-requestid": task.id });
   }
 
@@ -217,17 +218,10 @@ export class LongTextService {
     if (task?.finishedAt !== undefined) task.finishedAt -= ms;
   }
 
-  #track(p: Promise<void>): void {
-    this.#pending.add(p);
-    void p.finally(() => this.#pending.delete(p));
-  }
-
   /** Waits for tasks and callbacks under way (tests and shutdown). */
   /** Resolves when every task (and its callbacks) has finished; true when there was any. */
-  async idle(): Promise<boolean> {
-    const waited = this.#pending.size > 0;
-    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
-    return waited;
+  idle(): Promise<boolean> {
+    return this.#pending.idle();
   }
 
   #now(): number {
