@@ -10,3 +10,8 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, field
   const limit = "maximum" in issue ? Number(issue.maximum) : "minimum" in issue ? Number(issue.minimum) : undefined;
   throw new InputError(path, issue.message, { limit });
 }
+
+/** A plain object (not null, not an array), to look into input before it has a schema. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

@@ -5,9 +5,10 @@
 import { z } from "zod";
 import { CloudEventSchema } from "../../lib/batches/schema.js";
 import { InputError } from "../../lib/errors.js";
-import { OssEventSchema, unwrap } from "../../lib/fc/events.js";
+import { OssEventSchema, decodeEvent, unwrap } from "../../lib/fc/events.js";
 import { jobFromObject } from "../../lib/jobs/intake.js";
 import type { JobRuntime } from "../../lib/jobs/runtime.js";
+import { isRecord } from "../../lib/validation.js";
 
 /**
  * facts §3.1 [U]: the event's key may arrive URL-encoded. A key may also really contain "%41", so the key as given
@@ -42,14 +43,14 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
 
   const dispatch = async (event: unknown): Promise<unknown> => {
     // Dispatch on shape, so a malformed event is reported against the schema it meant to follow, not a union.
-    if (isObject(event) && "events" in event) return ossEvents(unwrap(event, OssEventSchema));
-    if (isObject(event) && "submitJob" in event) {
+    if (isRecord(event) && "events" in event) return ossEvents(unwrap(event, OssEventSchema));
+    if (isRecord(event) && "submitJob" in event) {
       const { submitJob } = unwrap(event, SubmitJobEventSchema);
       const job = await rt().jobs.get(submitJob);
       return job ? { jobId: job.id, state: (await rt().service.submit(job)).state } : { jobId: submitJob, state: "missing" };
     }
     try {
-      const manifest = await rt().batches.start(withJsonData(event));
+      const manifest = await rt().batches.start(event);
       return { batchId: manifest.batchId, items: manifest.items.length };
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
@@ -74,40 +75,15 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
   };
 
   return async (raw) => {
-    const event = decode(raw);
+    const event = decodeEvent(raw);
     // EventBridge in batching mode delivers a JSON array of serialized CloudEvents (facts §3.3): each is its own batch.
     if (Array.isArray(event)) {
       const results = [];
-      for (const e of event) results.push(await one(typeof e === "string" ? decode(e) : e));
+      for (const e of event) results.push(await one(decodeEvent(e)));
       return results;
     }
     return one(event);
   };
-}
-
-/** The Node.js runtime hands events over as a Buffer; tests and the local host may pass strings or objects. */
-function decode(event: unknown): unknown {
-  const raw = Buffer.isBuffer(event) ? event.toString("utf8") : event;
-  if (typeof raw !== "string") return raw;
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
-}
-
-/** A producer may send JSON `data` as a string (datacontenttype application/json): read it as the JSON it is. */
-function withJsonData(event: unknown): unknown {
-  if (!isObject(event) || typeof event.data !== "string" || !/json/i.test(String(event.datacontenttype ?? ""))) return event;
-  try {
-    return { ...event, data: JSON.parse(event.data) };
-  } catch {
-    return event;
-  }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** What this function is triggered by in s.yaml, and the schema its entry parses those events with (checked by the wiring test). */

@@ -61,6 +61,16 @@ export const CloudEventSchema = z.object({
   data: z.unknown(),
 });
 
+/** A CloudEvent's data; a producer may send JSON data as a string (datacontenttype application/json): read it as JSON. */
+export function cloudEventData(envelope: { data?: unknown; datacontenttype?: unknown }): unknown {
+  if (typeof envelope.data !== "string" || !/json/i.test(String(envelope.datacontenttype ?? ""))) return envelope.data;
+  try {
+    return JSON.parse(envelope.data);
+  } catch {
+    return envelope.data;
+  }
+}
+
 export const ManifestItemSchema = z.object({ id: z.string(), jobId: z.string().optional(), state: z.string(), output: z.string().optional(), failure: z.object({ code: z.string(), reason: z.string() }).optional() });
 
 /** The manifest (`<jobs prefix>batches/<id>.json`): items and their jobs; final once every item has ended. */

@@ -14,8 +14,8 @@ import type { JobStore } from "../jobs/store.js";
 import type { Logger } from "../log.js";
 import { withRetry } from "../retry.js";
 import type { OssStorage } from "../storage/oss.js";
-import { parseInput } from "../validation.js";
-import { BATCH_ID, BatchRequestSchema, CloudEventSchema, type Manifest, ManifestSchema, type Rejection, RejectionSchema } from "./schema.js";
+import { isRecord, parseInput } from "../validation.js";
+import { BATCH_ID, BatchRequestSchema, CloudEventSchema, cloudEventData, type Manifest, ManifestSchema, type Rejection, RejectionSchema } from "./schema.js";
 
 export interface BatchDeps {
   readonly jobs: JobStore;
@@ -62,7 +62,7 @@ export class BatchService {
   /** Starts the batch a CloudEvent carries, once per batch id (the event's id unless the data names one). */
   async start(event: unknown): Promise<Manifest> {
     const envelope = parseInput(CloudEventSchema, event, "event");
-    const req = parseInput(BatchRequestSchema, envelope.data, "data");
+    const req = parseInput(BatchRequestSchema, cloudEventData(envelope), "data");
     checkOutputKey(req.outputPrefix, this.deps.outputPrefix, "data.outputPrefix");
     const batchId = req.batchId ?? batchIdOf(envelope.id);
     const existing = await this.manifest(batchId);
@@ -102,8 +102,9 @@ export class BatchService {
    * when it names a usable one. An InputError is the same on every delivery, so it is answered, not thrown for FC to retry.
    */
   async reject(event: unknown, error: InputError): Promise<Rejection | { state: "rejected"; error: Rejection["error"] }> {
-    const envelope = isObject(event) ? event : {};
-    const data = isObject(envelope.data) ? envelope.data : {};
+    const envelope = isRecord(event) ? event : {};
+    const given = cloudEventData(envelope);
+    const data = isRecord(given) ? given : {};
     const eventId = typeof envelope.id === "string" && envelope.id !== "" ? envelope.id.slice(0, 256) : undefined;
     const batchId = typeof data.batchId === "string" && BATCH_ID.test(data.batchId) ? data.batchId : eventId ? batchIdOf(eventId) : undefined;
     const reason = { code: error.code, field: error.field, message: error.message };
@@ -111,7 +112,7 @@ export class BatchService {
     if (!batchId) return { state: "rejected", error: reason };
     const rejection: Rejection = { batchId, ...(eventId ? { eventId } : {}), state: "rejected", rejectedAt: (this.deps.now?.() ?? new Date()).toISOString(), error: reason };
     await this.deps.storage.put(this.#rejectedKey(batchId), JSON.stringify(rejection), { contentType: "application/json" });
-    const notify = isObject(data.notify) ? BatchRequestSchema.shape.notify.safeParse(data.notify) : undefined;
+    const notify = isRecord(data.notify) ? BatchRequestSchema.shape.notify.safeParse(data.notify) : undefined;
     if (notify?.success && notify.data) await this.#send(notify.data.url, `${batchId}:rejected:${eventId ?? ""}`, { type: "tts.batch.rejected", batchId, state: "rejected", error: reason, rejectedAt: rejection.rejectedAt });
     return rejection;
   }
@@ -247,8 +248,4 @@ export class BatchService {
 /** A batch without an id of its own is named after its event, so a re-delivery finds it. */
 function batchIdOf(eventId: string): string {
   return createHash("sha256").update(eventId).digest("hex").slice(0, 32);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

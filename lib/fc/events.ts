@@ -55,14 +55,16 @@ export const StoreEventSchema = z.object({ jobId: z.string().min(1) }).strict();
 
 /** The Node.js runtime hands events over as a Buffer; tests and the local host may pass strings or objects. */
 export function unwrap<S extends z.ZodType>(event: unknown, schema: S, what = "event"): z.infer<S> {
+  return parseInput(schema, decodeEvent(event), what);
+}
+
+/** The event as JSON when it is JSON text (a Buffer or a string); anything else as it is. */
+export function decodeEvent(event: unknown): unknown {
   const raw = Buffer.isBuffer(event) ? event.toString("utf8") : event;
-  let value: unknown = raw;
-  if (typeof raw === "string") {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      value = undefined;
-    }
+  if (typeof raw !== "string") return raw;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
   }
-  return parseInput(schema, value, what);
 }
