@@ -55,8 +55,13 @@ export class BatchService {
   }
 
   async manifest(batchId: string): Promise<Manifest | undefined> {
-    const body = /^[A-Za-z0-9._-]{1,128}$/.test(batchId) ? await this.deps.storage.get(this.#key(batchId)) : undefined;
-    return body ? ManifestSchema.parse(JSON.parse(body.toString("utf8"))) : undefined;
+    return this.#read(batchId, this.#key(batchId), ManifestSchema);
+  }
+
+  /** A batch's JSON object, by an id safe to put in a key (anything else has no object). */
+  async #read<T>(batchId: string, key: string, schema: { parse(v: unknown): T }): Promise<T | undefined> {
+    const body = /^[A-Za-z0-9._-]{1,128}$/.test(batchId) ? await this.deps.storage.get(key) : undefined;
+    return body ? schema.parse(JSON.parse(body.toString("utf8"))) : undefined;
   }
 
   /** Starts the batch a CloudEvent carries, once per batch id (the event's id unless the data names one). */
@@ -239,9 +244,8 @@ export class BatchService {
     return { batchId: manifest.batchId, state: manifest.state, createdAt: manifest.createdAt, finishedAt: manifest.finishedAt, counts, items };
   }
 
-  async #rejection(batchId: string): Promise<Rejection | undefined> {
-    const body = /^[A-Za-z0-9._-]{1,128}$/.test(batchId) ? await this.deps.storage.get(this.#rejectedKey(batchId)) : undefined;
-    return body ? RejectionSchema.parse(JSON.parse(body.toString("utf8"))) : undefined;
+  #rejection(batchId: string): Promise<Rejection | undefined> {
+    return this.#read(batchId, this.#rejectedKey(batchId), RejectionSchema);
   }
 }
 
