@@ -1,6 +1,10 @@
 /**
- * Who may use the speech endpoints: an API key (constant-time compared against every configured key), or a
+ * Who may use the API, and as whom: an API key (constant-time compared against every configured key), or a
  * short-lived HMAC-signed token minted from one, for browsers, which cannot set headers on <audio> or WebSocket.
+ *
+ * Every credential resolves to an owner: a one-way digest of the key (never the key), recorded on the jobs and batches
+ * it creates, so one tenant never reads another's work. A token carries its key's owner and is honoured only while that
+ * key is still configured: removing a key from TTS_API_KEYS revokes its tokens, whatever TTS_TOKEN_SECRET says.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { AuthError } from "./errors.js";
@@ -14,46 +18,71 @@ export interface ApiAuthOptions {
 
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
 
+/** The owner id of an API key: 32 hex characters of a domain-separated SHA-256, safe to store and log. */
+export const ownerOfKey = (key: string): string => createHash("sha256").update(`tts-owner\n${key}`).digest("hex").slice(0, 32);
+
+const OWNER = /^[0-9a-f]{32}$/;
+
 export class ApiAuth {
-  readonly #keyDigests: Buffer[];
+  readonly #keys: Array<{ digest: Buffer; owner: string }>;
+  readonly #owners: Set<string>;
   readonly #secret: Buffer;
 
   constructor(private readonly opts: ApiAuthOptions) {
-    this.#keyDigests = opts.keys.map(digest);
+    this.#keys = opts.keys.map((k) => ({ digest: digest(k), owner: ownerOfKey(k) }));
+    this.#owners = new Set(this.#keys.map((k) => k.owner));
     this.#secret = opts.tokenSecret ? Buffer.from(opts.tokenSecret) : digest(`tts-token\n${[...opts.keys].sort().join("\n")}`);
   }
 
-  /** Compares digests so length leaks nothing, and checks every key so timing does not tell which matched. */
-  isKey(presented: string): boolean {
+  /** The owner of a configured key. Compares digests so length leaks nothing, and every key so timing does not tell which. */
+  keyOwner(presented: string): string | undefined {
     const d = digest(presented);
-    let match = false;
-    for (const k of this.#keyDigests) match = timingSafeEqual(d, k) || match;
-    return match;
+    let owner: string | undefined;
+    for (const k of this.#keys) if (timingSafeEqual(d, k.digest)) owner = k.owner;
+    return owner;
   }
 
-  mintToken(ttlSeconds = 300): { token: string; expiresAt: string } {
+  isKey(presented: string): boolean {
+    return this.keyOwner(presented) !== undefined;
+  }
+
+  /** A token acting as `owner` (the key that minted it) for at most an hour. */
+  mintToken(owner: string, ttlSeconds = 300): { token: string; expiresAt: string } {
     const exp = Math.floor(this.#now() / 1000) + Math.max(1, Math.min(ttlSeconds, 3600));
-    const payload = Buffer.from(JSON.stringify({ exp })).toString("base64url");
+    const payload = Buffer.from(JSON.stringify({ exp, own: owner })).toString("base64url");
     return { token: `${payload}.${this.#sign(payload)}`, expiresAt: new Date(exp * 1000).toISOString() };
   }
 
-  isToken(presented: string): boolean {
+  /** The owner a token acts for, when its signature holds, it has not expired, and its key is still configured. */
+  tokenOwner(presented: string): string | undefined {
     const [payload, signature, extra] = presented.split(".");
-    if (!payload || !signature || extra !== undefined) return false;
+    if (!payload || !signature || extra !== undefined || presented.length > 1024) return undefined;
     const expected = Buffer.from(this.#sign(payload));
     const given = Buffer.from(signature);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     try {
-      const { exp } = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { exp?: unknown };
-      return typeof exp === "number" && exp * 1000 > this.#now();
+      const { exp, own } = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { exp?: unknown; own?: unknown };
+      if (typeof exp !== "number" || exp * 1000 <= this.#now()) return undefined;
+      return typeof own === "string" && OWNER.test(own) && this.#owners.has(own) ? own : undefined;
     } catch {
-      return false;
+      return undefined;
     }
   }
 
-  /** Accepts a key or a token; throws AuthError otherwise. */
-  check(presented: string | undefined | null): void {
-    if (!presented || !(this.isKey(presented) || this.isToken(presented))) throw new AuthError("missing or invalid API key or token");
+  isToken(presented: string): boolean {
+    return this.tokenOwner(presented) !== undefined;
+  }
+
+  /** The owner a key or token acts for; undefined when it is neither. */
+  ownerOf(presented: string): string | undefined {
+    return this.keyOwner(presented) ?? this.tokenOwner(presented);
+  }
+
+  /** The owner a key or token acts for; throws AuthError otherwise. */
+  check(presented: string | undefined | null): string {
+    const owner = presented ? this.ownerOf(presented) : undefined;
+    if (!owner) throw new AuthError("missing or invalid API key or token");
+    return owner;
   }
 
   /** The credential a request carries: `Authorization: Bearer`, then `X-NLS-Token`, then `?token=`. */

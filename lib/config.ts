@@ -6,6 +6,7 @@
  * function's role (ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN); locally it comes from the local cloud.
  */
 import { z } from "zod";
+import { registerSecret } from "./secrets.js";
 import { ConfigError } from "./errors.js";
 
 const optionalUrl = (what: string) =>
@@ -107,6 +108,8 @@ export const ConfigSchema = z.object({
     .regex(/^[1-9]\d*$/, "a whole number of items, at least 1")
     .default("8")
     .transform(Number),
+  /** Let batch webhooks reach loopback and private addresses (a local receiver); never in a deployment facing users. */
+  WEBHOOK_ALLOW_PRIVATE: flag,
   /** How long a job step may sit before `reconcile` re-drives it. */
   RECONCILE_STALE_SECONDS: z
     .string()
@@ -136,6 +139,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (result.success) {
     const overlaps = checkPrefixes(result.data);
     if (overlaps.length > 0) throw new ConfigError(overlaps);
+    for (const name of ["ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN", "DASHSCOPE_API_KEY", "CALLBACK_SECRET", "TTS_TOKEN_SECRET", "ICE_CALLBACK_AUTH_KEY"] as const) registerSecret(present[name]);
+    for (const key of result.data.TTS_API_KEYS) registerSecret(key);
     return result.data;
   }
   const issues = result.error.issues.map((issue) => {

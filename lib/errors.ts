@@ -5,6 +5,8 @@
  * anything else is logged whole and answered with a generic message (see `toErrorBody`).
  */
 
+import { scrubSecrets } from "./secrets.js";
+
 export type ErrorDetails = Record<string, string | number | boolean | undefined>;
 
 /** Base class: every error that crosses a module boundary is one of these. */
@@ -95,7 +97,8 @@ export class ProviderError extends AppError {
     const code = String(opts.code);
     const known = opts.provider === "nls" ? describeNlsStatus(code, opts.upstreamMessage) : undefined;
     const explanation = opts.explanation ?? known?.explanation ?? "";
-    const upstreamMessage = opts.upstreamMessage ?? known?.message ?? "";
+    // An upstream may quote our credential back ("The token '…' is invalid!"): it never travels further.
+    const upstreamMessage = scrubSecrets(opts.upstreamMessage ?? known?.message ?? "");
     super(`${opts.provider} ${code}: ${upstreamMessage || explanation}`.trim(), {
       // 502: the upstream failed us; the edge decides whether the message may be shown.
       statusCode: 502,

@@ -3,6 +3,8 @@
  * Secrets never reach the output: keys that name a secret are redacted whatever their depth, and Error objects are
  * reduced to name, code and message.
  */
+import { scrubSecrets } from "./secrets.js";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_KEY = /secret|token|password|authorization|signature|accesskey|api[-_]?key|credential/i;
@@ -41,8 +43,9 @@ export function redact(value: Record<string, unknown>, depth = 0): Record<string
 function clean(v: unknown, depth: number): unknown {
   if (v instanceof Error) {
     const e = v as Error & { code?: unknown; providerCode?: unknown };
-    return { name: e.name, message: e.message, ...(e.code !== undefined ? { code: e.code } : {}), ...(e.providerCode !== undefined ? { providerCode: e.providerCode } : {}) };
+    return { name: e.name, message: scrubSecrets(e.message), ...(e.code !== undefined ? { code: e.code } : {}), ...(e.providerCode !== undefined ? { providerCode: e.providerCode } : {}) };
   }
+  if (typeof v === "string") return scrubSecrets(v);
   if (depth > 4 || v === null || typeof v !== "object") return v;
   if (Array.isArray(v)) return v.map((x) => clean(x, depth + 1));
   return redact(v as Record<string, unknown>, depth + 1);

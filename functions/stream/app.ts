@@ -9,6 +9,7 @@ import { ApiAuth } from "../../lib/auth.js";
 import type { Clients } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
 import type { Logger } from "../../lib/log.js";
+import { headersOf, rawHttpError, requestUrl } from "../../lib/http/boundary.js";
 import { json, readJson, streamOf } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import { SpeechCache } from "../../lib/speech/cache.js";
@@ -31,10 +32,18 @@ export interface StreamApp {
 
 const EXT_TYPES: Record<string, string> = { mp3: "audio/mpeg", wav: "audio/wav", pcm: "application/octet-stream" };
 
-export function createStreamApp(config: Config, clients: Clients, log: Logger): StreamApp {
+/** Time limits of the WebSocket endpoints (tests shorten them). */
+export interface StreamLimits {
+  /** How long a client may send nothing while no task runs. */
+  readonly idleTimeoutMs?: number;
+  /** How long audio may wait for a client that does not read before the session is closed. */
+  readonly stallTimeoutMs?: number;
+}
+
+export function createStreamApp(config: Config, clients: Clients, log: Logger, limits: StreamLimits = {}): StreamApp {
   const auth = new ApiAuth({ keys: config.TTS_API_KEYS, tokenSecret: config.TTS_TOKEN_SECRET });
   const cache = config.TTS_CACHE ? new SpeechCache(clients.storage, log, (key) => EXT_TYPES[key.split(".").pop() ?? ""] ?? "application/octet-stream") : undefined;
-  const authorize = (request: Request): void => auth.check(auth.credentialOf(request.headers, new URL(request.url)));
+  const authorize = (request: Request): string => auth.check(auth.credentialOf(request.headers, new URL(request.url)));
   const speak = async (req: SpeechRequest): Promise<Response> => respond(await openShortSpeech(req, { nls: clients.nls, cosyvoice: clients.cosyvoice, minimax: clients.minimax, cache }));
 
   const router = new Router(log)
@@ -44,10 +53,11 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger): 
     .on("POST", "/v1/tokens", async (request) => {
       // Only a real key may mint: a token cannot extend itself.
       const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
-      if (!bearer || !auth.isKey(bearer)) auth.check(undefined);
-      const body = request.headers.get("content-length") === "0" || !request.body ? {} : ((await readJson(request)) as { ttlSeconds?: unknown });
+      const owner = bearer ? auth.keyOwner(bearer) : undefined;
+      if (!owner) auth.check(undefined);
+      const body = request.headers.get("content-length") === "0" || !request.body ? {} : ((await readJson(request, 1024)) as { ttlSeconds?: unknown });
       const ttl = typeof body === "object" && body && typeof body.ttlSeconds === "number" ? body.ttlSeconds : 300;
-      return json(201, auth.mintToken(ttl));
+      return json(201, auth.mintToken(owner!, ttl));
     })
     .on("POST", "/v1/stream", async (request) => {
       authorize(request);
@@ -62,34 +72,58 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger): 
       return speak(fromOpenAi(parseInput(OpenAiSpeechSchema, await readJson(request))));
     });
 
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  // Frame limits from the protocols: an NLS StartSynthesis carries at most 300 characters of text (seed 000), so
+  // 64 KiB holds it with SSML markup and JSON escapes; a CosyVoice continue-task carries at most 20,000 characters
+  // (seed 001), up to 120 KB as JSON \u escapes. An unauthenticated NLS client gets 8 KiB: enough for the header the
+  // refusal names, never a large frame read for nobody (ws refuses a larger frame from its length, before buffering).
+  const servers = {
+    nls: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 }),
+    nlsRefused: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 8 * 1024 }),
+    cosyvoice: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 256 * 1024 }),
+  };
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
+    const url = requestUrl(req);
+    if (!url) {
+      socket.end(rawHttpError(400, "BadRequest", "the request target is not a path or an absolute http(s) URL"));
+      return true;
+    }
+    const path = url.pathname.replace(/\/$/, "");
+    if (path !== "/ws/v1" && path !== "/api-ws/v1/inference") return false;
+    const credential = auth.credentialOf(headersOf(req), url);
+    const owner = credential ? auth.ownerOf(credential) : undefined;
+    if (path === "/ws/v1") {
+      // The NLS SDK only learns of a refusal from a TaskFailed frame, so the proxy answers it after the upgrade.
+      const wss = owner ? servers.nls : servers.nlsRefused;
+      wss.handleUpgrade(req, socket, head, (ws) => serveNlsProxy(ws, { nls: clients.nls, log: log.child({ endpoint: path }), authorized: Boolean(owner), ...limits }));
+      return true;
+    }
+    if (!owner) {
+      // DashScope refuses a bad key at the upgrade with 401; so do we, before any upstream connection.
+      socket.end(rawHttpError(401, "Unauthorized", "missing or invalid API key or token"));
+      return true;
+    }
+    const upstream = config.DASHSCOPE_API_KEY ? { url: config.DASHSCOPE_WS_URL, apiKey: config.DASHSCOPE_API_KEY, workspace: config.DASHSCOPE_WORKSPACE } : undefined;
+    servers.cosyvoice.handleUpgrade(req, socket, head, (ws) => serveCosyVoiceProxy(ws, { upstream, extraVoices: config.COSYVOICE_VOICES, log: log.child({ endpoint: path }), ...limits }));
+    return true;
+  };
   return {
     router,
     upgrade(req, socket, head) {
-      const url = new URL(req.url ?? "/", "http://local");
-      const path = url.pathname.replace(/\/$/, "");
-      if (path !== "/ws/v1" && path !== "/api-ws/v1/inference") return false;
-      const headers = new Headers(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === "string" ? [[k, v] as [string, string]] : [])));
-      const credential = auth.credentialOf(headers, url);
-      const authorized = Boolean(credential && (auth.isKey(credential) || auth.isToken(credential)));
-      if (path === "/ws/v1") {
-        // The NLS SDK only learns of a refusal from a TaskFailed frame, so the proxy answers it after the upgrade.
-        wss.handleUpgrade(req, socket, head, (ws) => serveNlsProxy(ws, { nls: clients.nls, log: log.child({ endpoint: path }), authorized }));
+      // An error boundary: nothing a client sends in an upgrade request may throw out of the server's listener.
+      try {
+        return upgrade(req, socket, head);
+      } catch (error) {
+        log.error("websocket upgrade failed", { error });
+        if (socket.writable) socket.end(rawHttpError(500, "InternalError", "internal error"));
+        else socket.destroy();
         return true;
       }
-      if (!authorized) {
-        // DashScope refuses a bad key at the upgrade with 401; so do we, before any upstream connection.
-        const body = JSON.stringify({ error: { code: "Unauthorized", message: "missing or invalid API key or token" } });
-        socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-        return true;
-      }
-      const upstream = config.DASHSCOPE_API_KEY ? { url: config.DASHSCOPE_WS_URL, apiKey: config.DASHSCOPE_API_KEY, workspace: config.DASHSCOPE_WORKSPACE } : undefined;
-      wss.handleUpgrade(req, socket, head, (ws) => serveCosyVoiceProxy(ws, { upstream, extraVoices: config.COSYVOICE_VOICES, log: log.child({ endpoint: path }) }));
-      return true;
     },
     async close() {
-      for (const ws of wss.clients) ws.terminate();
-      wss.close();
+      for (const wss of Object.values(servers)) {
+        for (const ws of wss.clients) ws.terminate();
+        wss.close();
+      }
       await cache?.drain();
     },
   };

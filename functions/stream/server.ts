@@ -4,12 +4,14 @@ import { createClients } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
 import { nodeHandler } from "../../lib/http/node.js";
 import type { Logger } from "../../lib/log.js";
-import { type StreamApp, createStreamApp } from "./app.js";
+import { type StreamApp, type StreamLimits, createStreamApp } from "./app.js";
 
-export function createStreamServer(config: Config, log: Logger, env: Record<string, string | undefined> = process.env): { server: Server; app: StreamApp } {
-  const app = createStreamApp(config, createClients(config, env), log);
+export function createStreamServer(config: Config, log: Logger, env: Record<string, string | undefined> = process.env, limits: StreamLimits = {}): { server: Server; app: StreamApp } {
+  const app = createStreamApp(config, createClients(config, env), log, limits);
   const server = createServer(nodeHandler(app.router));
   server.on("upgrade", (req, socket, head) => {
+    // A socket error (a reset mid-handshake) must not reach the process as an unhandled 'error' event.
+    socket.on("error", (error) => log.debug("upgrade socket error", { error }));
     if (!app.upgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
   server.on("close", () => void app.close());

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FcHttpResponse } from "../../lib/fc/http.js";
+import { requestUrl } from "../../lib/http/boundary.js";
 import { readBody } from "./http-util.js";
 
 export type FcHttpHandler = (event: Buffer, context: { requestId: string }) => Promise<FcHttpResponse>;
@@ -15,7 +16,8 @@ const TEXT = /^(text\/|application\/(json|x-www-form-urlencoded|xml))/;
 export function serveFcHttp(handler: FcHttpHandler): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) =>
     void (async () => {
-      const url = new URL(req.url ?? "/", "http://local");
+      const url = requestUrl(req);
+      if (!url) return void res.writeHead(400, { "content-type": "application/json", connection: "close" }).end('{"error":{"code":"BadRequest","message":"the request target is not a path or an absolute http(s) URL"}}');
       // FC's HTTP trigger caps request bodies (32 MB for the event); refuse more without reading it all.
       const body = req.method === "GET" || req.method === "HEAD" ? Buffer.alloc(0) : await readBody(req, 32 * 1024 * 1024);
       const textual = TEXT.test(String(req.headers["content-type"] ?? ""));
@@ -29,7 +31,7 @@ export function serveFcHttp(handler: FcHttpHandler): (req: IncomingMessage, res:
         isBase64Encoded: body.length > 0 && !textual,
         headers,
         queryParameters: Object.fromEntries(url.searchParams),
-        requestContext: { requestId, domainName: headers.host ?? "localhost", http: { method: req.method ?? "GET", path: decodeURIComponent(url.pathname), protocol: "HTTP/1.1", sourceIp: req.socket.remoteAddress ?? "" } },
+        requestContext: { requestId, domainName: headers.host ?? "localhost", http: { method: req.method ?? "GET", path: decodedPath(url.pathname), protocol: "HTTP/1.1", sourceIp: req.socket.remoteAddress ?? "" } },
       };
       const out = await handler(Buffer.from(JSON.stringify(event)), { requestId });
       const payload = out.isBase64Encoded ? Buffer.from(out.body, "base64") : Buffer.from(out.body, "utf8");
@@ -40,4 +42,13 @@ export function serveFcHttp(handler: FcHttpHandler): (req: IncomingMessage, res:
       const status = (error as { code?: string }).code === "BodyTooLarge" ? 413 : 502;
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: status === 413 ? "BodyTooLarge" : "FunctionError", message: status === 413 ? "request body over 32 MB" : "the function failed" } }));
     });
+}
+
+/** FC's decoded path; a malformed escape (`%ZZ`) stays as it came, for the function to refuse. */
+function decodedPath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }

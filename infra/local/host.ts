@@ -16,6 +16,7 @@ import type { Logger } from "../../lib/log.js";
 import type { LocalCloud } from "./cloud.js";
 import { readResources } from "../deploy/s-yaml.js";
 import { PendingWork } from "./pending.js";
+import { rawHttpError, requestUrl } from "../../lib/http/boundary.js";
 import { listen, readBody } from "./http-util.js";
 
 export interface LocalFunction {
@@ -76,8 +77,9 @@ export interface FunctionHost {
 
 export async function startFunctionHost(opts: { env: Record<string, string>; log: Logger; port?: number; cloud?: LocalCloud; timerMs?: number; asyncRetries?: number }): Promise<FunctionHost> {
   const mounted = new Map<string, LocalFunction>();
-  const route = (url: string | undefined): LocalFunction | undefined => {
-    const path = new URL(url ?? "/", "http://local").pathname;
+  const route = (req: IncomingMessage): LocalFunction | undefined => {
+    const path = requestUrl(req)?.pathname;
+    if (path === undefined) return undefined;
     let best: { fn: LocalFunction; length: number } | undefined;
     for (const fn of mounted.values()) for (const p of fn.paths ?? []) if (path.startsWith(p) && p.length > (best?.length ?? -1)) best = { fn, length: p.length };
     return best?.fn;
@@ -95,12 +97,19 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
       await invokeSubmit?.(event);
       return void res.writeHead(202, { "content-type": "application/json" }).end('{"accepted":true}');
     }
-    const fn = route(req.url);
+    const fn = route(req);
     if (fn?.request) fn.request(req, res);
     else res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"NotFound","message":"no function serves this path"}}');
   }, opts.port ?? 0);
   server.server.on("upgrade", (req, socket, head) => {
-    if (!route(req.url)?.upgrade?.(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+    // The same boundary FC's front end gives a function: a bad upgrade request is answered, never thrown.
+    socket.on("error", () => undefined);
+    try {
+      if (!route(req)?.upgrade?.(req, socket, head)) socket.end(rawHttpError(404, "NotFound", "no function serves this path"));
+    } catch (error) {
+      opts.log.error("upgrade failed", { error });
+      socket.destroy();
+    }
   });
 
   // Callbacks need a host name, not an IP (seed 003), so the local callback URL uses localhost.

@@ -8,14 +8,14 @@ import { JobOptionFieldsSchema } from "../jobs/schema.js";
 const OptionOverrides = JobOptionFieldsSchema.partial();
 
 /**
- * Where the completion webhook goes: http(s) only, and never the instance metadata service (100.100.100.200 on
- * Alibaba Cloud) or link-local addresses: whoever writes an event must not make the function talk to its host's services.
+ * Where the completion webhook goes: http(s) only. Its address is checked by the batch service (public unicast only,
+ * lib/net/public-address.ts): whoever writes an event must not make the function talk to its host's services.
  */
 const WebhookUrlSchema = z
   .string()
   .url()
-  .refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http or https URL")
-  .refine((u) => !/^(100\.100\.100\.200|169\.254\.\d+\.\d+|\[fe80:.*\])$/i.test(new URL(u).hostname), "must not point at the metadata service or a link-local address");
+  .refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http or https URL");
+
 
 export const BATCH_ID = /^[A-Za-z0-9._-]{1,64}$/;
 

@@ -12,6 +12,8 @@ import { type Job, JobOptionsSchema, isTerminal } from "../jobs/schema.js";
 import type { JobService } from "../jobs/service.js";
 import type { JobStore } from "../jobs/store.js";
 import type { Logger } from "../log.js";
+import { isPublicAddress, literalAddress } from "../net/public-address.js";
+import { UnsafeAddressError, postWebhook } from "../net/webhook.js";
 import { withRetry } from "../retry.js";
 import type { OssStorage } from "../storage/oss.js";
 import { isRecord, parseInput } from "../validation.js";
@@ -31,6 +33,8 @@ export interface BatchDeps {
   readonly concurrency: number;
   /** HMAC key for the completion webhook. */
   readonly secret: string;
+  /** Addresses webhooks may reach; public unicast only by default (WEBHOOK_ALLOW_PRIVATE widens it, for local use). */
+  readonly webhookAddresses?: (address: string) => boolean;
   readonly now?: () => Date;
 }
 
@@ -69,6 +73,7 @@ export class BatchService {
     const envelope = parseInput(CloudEventSchema, event, "event");
     const req = parseInput(BatchRequestSchema, cloudEventData(envelope), "data");
     checkOutputKey(req.outputPrefix, this.deps.outputPrefix, "data.outputPrefix");
+    if (req.notify) this.#checkWebhook(req.notify.url);
     const batchId = req.batchId ?? batchIdOf(envelope.id);
     const existing = await this.manifest(batchId);
     if (existing) return existing;
@@ -81,7 +86,7 @@ export class BatchService {
       let parsed = JobOptionsSchema.parse({});
       try {
         parsed = parseInput(JobOptionsSchema, options, `items[${item.id}].overrides`);
-        const audioKey = checkOutputKey(item.output?.key ?? `${req.outputPrefix}${item.id}.${parsed.format}`, this.deps.outputPrefix, `items[${item.id}].output.key`);
+        const audioKey = checkOutputKey(item.output?.key ?? `${req.outputPrefix}${item.id}.${parsed.format}`, this.deps.outputPrefix, `items[${item.id}].output.key`, parsed.format);
         const read = item.input ? await readInputText(this.deps.storage, checkInputKey(item.input.key, this.deps.inputPrefix, `items[${item.id}].input.key`), `items[${item.id}].input.key`) : undefined;
         const text = read?.text ?? item.text ?? item.ssml;
         if (text === undefined) throw new InputError(`items[${item.id}]`, "needs one of text, ssml or input");
@@ -208,6 +213,14 @@ export class BatchService {
     if (final.notify) await this.#notify(final, counts);
   }
 
+  /** A webhook naming a non-public IP is refused up front, with the field; a host name is checked as it resolves. */
+  #checkWebhook(url: string): void {
+    const literal = literalAddress(new URL(url).hostname);
+    if (literal !== undefined && !(this.deps.webhookAddresses ?? isPublicAddress)(literal)) {
+      throw new InputError("data.notify.url", `must not be a loopback, private, link-local, unique-local or metadata-service address (${literal})`);
+    }
+  }
+
   /** One completion webhook, with an id to dedupe on. */
   async #notify(manifest: Manifest, counts: { done: number; failed: number }): Promise<void> {
     await this.#send(manifest.notify!.url, `${manifest.batchId}:final`, { type: "tts.batch.finished", batchId: manifest.batchId, state: manifest.state, counts, items: manifest.items, finishedAt: manifest.finishedAt });
@@ -221,13 +234,13 @@ export class BatchService {
     try {
       await withRetry(
         async () => {
-          const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-tts-delivery": delivery, "x-tts-timestamp": timestamp, "x-tts-signature": `v1=${signature}` }, body, signal: AbortSignal.timeout(10_000), redirect: "manual" });
-          await res.body?.cancel();
-          if (res.status >= 500 || res.status === 429) throw Object.assign(new Error(`webhook answered ${res.status}`), { retryable: true });
-          // A redirect is not followed: it could lead anywhere the URL check above would have refused.
-          if (res.status >= 300 && res.status < 400) throw new Error(`webhook answered a redirect (${res.status}); not followed`);
+          const status = await postWebhook(url, { headers: { "content-type": "application/json", "x-tts-delivery": delivery, "x-tts-timestamp": timestamp, "x-tts-signature": `v1=${signature}` }, body, timeoutMs: 10_000, allow: this.deps.webhookAddresses });
+          if (status >= 500 || status === 429) throw Object.assign(new Error(`webhook answered ${status}`), { retryable: true });
+          // A redirect is not followed: it could lead anywhere the address check would have refused.
+          if (status >= 300 && status < 400) throw new Error(`webhook answered a redirect (${status}); not followed`);
         },
-        { attempts: 5, baseMs: 200, retryable: (e) => (e as { retryable?: boolean }).retryable === true || e instanceof TypeError || (e as Error).name === "TimeoutError" },
+        // A refused address is final; a network failure or a timeout may pass.
+        { attempts: 5, baseMs: 200, retryable: (e) => (e as { retryable?: boolean }).retryable === true || (!(e instanceof UnsafeAddressError) && (e as NodeJS.ErrnoException).code !== undefined) || (e as Error).name === "TimeoutError" },
       );
     } catch (error) {
       this.deps.log.warn("batch webhook failed", { delivery, error });

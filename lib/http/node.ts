@@ -1,31 +1,62 @@
 /** Serves a Router from a Node HTTP server: request to WHATWG Request, Response back with backpressure and abort. */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
+import { InputError } from "../errors.js";
+import { guarded, headersOf, requestUrl } from "./boundary.js";
+import { errorResponse } from "./response.js";
 import type { Router } from "./router.js";
 
+/** The WHATWG Request for a Node request; an InputError (answered 400) when its target or method cannot be one. */
 export function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
-  const host = req.headers.host ?? "localhost";
-  const headers = new Headers();
-  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(", ") : v);
+  const url = requestUrl(req);
+  if (!url) throw new InputError("request-target", "is not an origin-form path or an absolute http(s) URL", { code: "BadRequest" });
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
-  return new Request(`http://${host}${req.url ?? "/"}`, {
-    method: req.method,
-    headers,
-    signal,
-    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
-  } as RequestInit);
+  try {
+    return new Request(url, {
+      method: req.method,
+      headers: headersOf(req),
+      signal,
+      ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
+    } as RequestInit);
+  } catch {
+    // Request refuses some methods Node's parser admits (TRACE, TRACK, CONNECT).
+    throw new InputError("method", `${String(req.method).slice(0, 16)} is not supported`, { statusCode: 405, code: "MethodNotAllowed" });
+  }
 }
 
-export function nodeHandler(router: Router): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  return async (req, res) => {
-    const aborted = new AbortController();
-    // 'close' on the response fires when the client leaves before the end, too.
-    res.on("close", () => {
-      if (!res.writableFinished) aborted.abort(new Error("client disconnected"));
-    });
-    const response = await router.handle(toRequest(req, aborted.signal), { signal: aborted.signal });
-    await writeResponse(res, response, aborted.signal, req.method === "HEAD");
+/**
+ * A Node request listener serving `router`, inside an error boundary: whatever a request carries, it is answered
+ * (4xx for what it did wrong, 500 for what we did), and no error leaves the listener.
+ */
+export function nodeHandler(router: Router): (req: IncomingMessage, res: ServerResponse) => void {
+  const answer = (error: unknown, _req: IncomingMessage, res: ServerResponse): void => {
+    if (res.headersSent) return void res.destroy();
+    const response = errorResponse(error, router.log);
+    const headers: Record<string, string> = { connection: "close" };
+    response.headers.forEach((v, k) => (headers[k] = v));
+    void response.text().then((body) => res.writeHead(response.status, headers).end(body), () => res.destroy());
   };
+  return guarded(
+    router.log,
+    "http request",
+    async (req: IncomingMessage, res: ServerResponse) => {
+      const aborted = new AbortController();
+      // 'close' on the response fires when the client leaves before the end, too.
+      res.on("close", () => {
+        if (!res.writableFinished) aborted.abort(new Error("client disconnected"));
+      });
+      let request: Request;
+      try {
+        request = toRequest(req, aborted.signal);
+      } catch (error) {
+        req.resume(); // the body of a refused request is drained, not buffered
+        return answer(error, req, res);
+      }
+      const response = await router.handle(request, { signal: aborted.signal });
+      await writeResponse(res, response, aborted.signal, req.method === "HEAD");
+    },
+    answer,
+  );
 }
 
 export async function writeResponse(res: ServerResponse, response: Response, signal: AbortSignal, head = false): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../log.js";
+import { InputError } from "../errors.js";
 import { errorResponse, json } from "./response.js";
 
 export interface RequestContext {
@@ -26,7 +27,7 @@ interface Route {
 export class Router {
   readonly #routes: Route[] = [];
 
-  constructor(private readonly log: Logger) {}
+  constructor(readonly log: Logger) {}
 
   /** `path` may hold `:name` segments, e.g. `/v1/jobs/:id`. */
   on(method: string | readonly string[], path: string, handler: Handler): this {
@@ -48,8 +49,8 @@ export class Router {
         : json(404, { error: { code: "NotFound", message: `no route for ${path}` } });
     }
     const values = route.pattern.exec(path)!.slice(1);
-    const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(values[i]!)]));
     try {
+      const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeParam(k, values[i]!)]));
       const response = await route.handler(request, { requestId, params, log, signal: opts.signal ?? new AbortController().signal });
       response.headers.set("x-request-id", requestId);
       return response;
@@ -58,5 +59,14 @@ export class Router {
       response.headers.set("x-request-id", requestId);
       return response;
     }
+  }
+}
+
+/** A path segment decoded; malformed percent-encoding (`%ZZ`) is the client's error, never a 5xx. */
+function decodeParam(name: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new InputError(name, "is not valid percent-encoding", { code: "BadRequest" });
   }
 }

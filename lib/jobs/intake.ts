@@ -34,11 +34,16 @@ export type JobRequest = z.infer<typeof JobRequestSchema>;
 
 const hash = (s: string): string => createHash("sha256").update(s).digest("hex");
 
-/** A key we may write: under the output prefix, without `..`, not absolute. */
-export function checkOutputKey(key: string, outputPrefix: string, field = "output.key"): string {
+/**
+ * A key we may write: under the output prefix, without `..`, not absolute. An audio key (`format` given) must end in
+ * its format's extension: the subtitles are written beside it as `<base>.srt` and `<base>.vtt`, so `x.srt` as the
+ * audio key would be overwritten by its own subtitles, and ICE writes `<base>.<format>` whatever the key says.
+ */
+export function checkOutputKey(key: string, outputPrefix: string, field = "output.key", format?: string): string {
   if (key.startsWith("/") || key.split("/").includes("..") || /[\u0000-\u001f]/.test(key)) throw new InputError(field, "must be a relative object key without '..' or control characters");
   if (!key.startsWith(outputPrefix)) throw new InputError(field, `must be under the output prefix "${outputPrefix}" (so outputs can never retrigger the input pipeline)`);
   if (Buffer.byteLength(key) > 1000) throw new InputError(field, "is longer than OSS allows (1023 bytes with the extension)", { limit: 1000 });
+  if (format !== undefined && !key.endsWith(`.${format}`)) throw new InputError(field, `must end in ".${format}", the job's format (subtitles are written beside it as .srt and .vtt)`, { code: "OutputKeyMismatch" });
   return key;
 }
 
@@ -60,7 +65,24 @@ export async function readInputText(storage: OssStorage, key: string, field = "i
   return { text, etag: head.etag };
 }
 
-export async function jobFromRequest(body: unknown, idempotencyHeader: string | null, ctx: { storage: OssStorage; service: JobService; inputPrefix: string; outputPrefix: string; defaultProvider: ProviderName }): Promise<NewJob> {
+/** JSON with object keys sorted, so equal requests have equal digests whatever their key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * A job from `POST /v1/jobs` by `owner` (the API key's digest). Idempotency is scoped per owner: another key's
+ * Idempotency-Key or identical text never answers with this owner's job.
+ */
+export async function jobFromRequest(body: unknown, idempotencyHeader: string | null, owner: string, ctx: { storage: OssStorage; service: JobService; inputPrefix: string; outputPrefix: string; defaultProvider: ProviderName }): Promise<NewJob> {
   const req = parseInput(JobRequestSchema, body);
   const options = parseInput(JobOptionsSchema, pickOptions(req));
   if (idempotencyHeader !== null && !/^[\x21-\x7e]{1,128}$/.test(idempotencyHeader)) throw new InputError("Idempotency-Key", "must be 1-128 printable ASCII characters");
@@ -75,9 +97,9 @@ export async function jobFromRequest(body: unknown, idempotencyHeader: string | 
   }
   const ssml = req.ssml !== undefined || (req.input !== undefined && req.input.key.endsWith(".ssml") && looksLikeSsml(text));
   // Without a header, identical content is one job: a client retrying a timed-out POST does not pay twice.
-  const idempotencyKey = idempotencyHeader !== null ? `http:${idempotencyHeader}` : `content:${hash(JSON.stringify([text, ssml, options, req.output?.key ?? null]))}`;
-  const audioKey = req.output ? checkOutputKey(req.output.key, ctx.outputPrefix) : `${ctx.outputPrefix}jobs/${hash(idempotencyKey).slice(0, 24)}.${options.format}`;
-  return { provider: options.provider ?? ctx.defaultProvider, text, ssml, options, audioKey, idempotencyKey, source };
+  const idempotencyKey = idempotencyHeader !== null ? `http:${owner}:${idempotencyHeader}` : `content:${owner}:${hash(JSON.stringify([text, ssml, options, req.output?.key ?? null]))}`;
+  const audioKey = req.output ? checkOutputKey(req.output.key, ctx.outputPrefix, "output.key", options.format) : `${ctx.outputPrefix}jobs/${hash(idempotencyKey).slice(0, 24)}.${options.format}`;
+  return { provider: options.provider ?? ctx.defaultProvider, owner, fingerprint: hash(canonicalJson(req)).slice(0, 32), text, ssml, options, audioKey, idempotencyKey, source };
 }
 
 function pickOptions(req: JobRequest): Record<string, unknown> {
@@ -132,6 +154,14 @@ export async function jobFromObject(key: string, etag: string, ctx: { storage: O
     if (!(error instanceof InputError)) throw error;
     return ctx.service.createFailed({ provider: options.provider ?? ctx.defaultProvider, options, audioKey: outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format), idempotencyKey, source, code: error.code, reason: error.message });
   }
+}
+
+/**
+ * Whether `owner` may see `job`: a job created through the API only by the key that created it; the operator's own
+ * jobs (OSS uploads and EventBridge batches, which need the bucket's or the bus's credentials) by any configured key.
+ */
+export function canRead(job: Pick<Job, "owner">, owner: string): boolean {
+  return job.owner === undefined || job.owner === owner;
 }
 
 /** The job as `GET /v1/jobs/{id}` shows it: state, and output keys with signed URLs once done. */

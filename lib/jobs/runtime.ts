@@ -4,6 +4,7 @@ import type { Config } from "../config.js";
 import { ConfigError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
+import { isPrivateOrPublicAddress } from "../net/public-address.js";
 import { BatchService } from "../batches/service.js";
 import { iceProvider, minimaxProvider, nlsProvider } from "./providers.js";
 import { JobService } from "./service.js";
@@ -54,6 +55,7 @@ export function createJobRuntime(config: Config, clients: Clients, invoker: Invo
     defaultProvider: config.JOBS_DEFAULT_PROVIDER,
     concurrency: config.BATCH_CONCURRENCY,
     secret: config.CALLBACK_SECRET,
+    ...(config.WEBHOOK_ALLOW_PRIVATE ? { webhookAddresses: isPrivateOrPublicAddress } : {}),
   });
   return {
     config,

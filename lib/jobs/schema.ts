@@ -50,6 +50,10 @@ export const JobSchema = z.object({
   provider: z.enum(["nls", "ice", "minimax"]),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** The API key's owner id (a digest, never the key) for jobs created through the API; only it may read the job. */
+  owner: z.string().optional(),
+  /** A digest of the creating request, to refuse an idempotency key reused for a different request. */
+  fingerprint: z.string().optional(),
   idempotencyKey: z.string(),
   source: JobSourceSchema,
   ssml: z.boolean(),

@@ -47,6 +47,10 @@ export interface JobServiceDeps {
 
 export interface NewJob {
   readonly provider: ProviderName;
+  /** Who created it through the API (a digest of the key); absent for the operator's uploads and batches. */
+  readonly owner?: string;
+  /** A digest of the request; a different request under the same idempotency key is refused (422). */
+  readonly fingerprint?: string;
   readonly batch?: Job["batch"];
   readonly text: string;
   readonly ssml: boolean;
@@ -83,8 +87,7 @@ export class JobService {
     const provider = this.#provider(input.provider);
     if (countNlsChars(input.text) > provider.limit) return this.#createParent(input);
     const { characters } = provider.validate(input.text, input.ssml, input.options);
-    const id = await this.deps.jobs.claim(input.idempotencyKey, this.deps.newId?.() ?? randomUUID());
-    const existing = await this.deps.jobs.get(id);
+    const { id, existing } = await this.#claim(input);
     if (existing) return { job: existing, created: false };
     // Here either this call won the key, or an earlier one won it and crashed before writing the record: adopt it.
     await this.deps.storage.put(this.deps.jobs.textKey(id), input.text, { contentType: "text/plain; charset=utf-8" });
@@ -100,6 +103,27 @@ export class JobService {
   }
 
   /**
+   * Claims the job's idempotency key. When an earlier request holds it, that request's job is the answer (waiting a
+   * moment for its record, which a concurrent winner may not have written yet), unless the earlier request differed:
+   * reusing an idempotency key for another request is refused with 422, as the IETF Idempotency-Key draft and Stripe do.
+   */
+  async #claim(input: Pick<NewJob, "idempotencyKey" | "fingerprint">): Promise<{ id: string; existing?: Job }> {
+    const ours = this.deps.newId?.() ?? randomUUID();
+    const claim = await this.deps.jobs.claim(input.idempotencyKey, ours, input.fingerprint);
+    if (claim.id === ours) return { id: ours };
+    if (input.fingerprint && claim.fingerprint && claim.fingerprint !== input.fingerprint) {
+      throw new InputError("Idempotency-Key", "was already used for a different request; send a new key for a new request", { statusCode: 422, code: "IdempotencyKeyReused" });
+    }
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const existing = await this.deps.jobs.get(claim.id);
+      if (existing) return { id: claim.id, existing };
+      await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+    }
+    // The winner crashed before writing its record: this call adopts the id and writes it.
+    return { id: claim.id };
+  }
+
+  /**
    * Text beyond the provider's limit: split at sentence ends into parts within it, each a job of its own keyed by its
    * content (so a resubmitted book reuses the parts already synthesized), run `partConcurrency` at a time.
    */
@@ -108,8 +132,7 @@ export class JobService {
     const pieces = chunkText(input.text, { max: limit });
     // Validates voice, options and every part by the provider's rules before anything is written.
     const characters = pieces.map((piece) => this.#provider(input.provider).validate(piece, input.ssml, input.options).characters);
-    const id = await this.deps.jobs.claim(input.idempotencyKey, this.deps.newId?.() ?? randomUUID());
-    const existing = await this.deps.jobs.get(id);
+    const { id, existing } = await this.#claim(input);
     if (existing) return { job: existing, created: false };
     await this.deps.storage.put(this.deps.jobs.textKey(id), input.text, { contentType: "text/plain; charset=utf-8" });
     const parts: NonNullable<Job["parts"]> = [];
@@ -123,7 +146,7 @@ export class JobService {
   async #createPart(parentId: string, index: number, text: string, input: NewJob, attempt: number): Promise<Job> {
     const options = input.options;
     const key = `part:${createHash("sha256").update(JSON.stringify([input.provider, input.options, input.ssml, text])).digest("hex")}${attempt ? `#${attempt}` : ""}`;
-    const id = await this.deps.jobs.claim(key, this.deps.newId?.() ?? randomUUID());
+    const { id } = await this.deps.jobs.claim(key, this.deps.newId?.() ?? randomUUID());
     const existing = await this.deps.jobs.get(id);
     if (existing) return existing;
     await this.deps.storage.put(this.deps.jobs.textKey(id), text, { contentType: "text/plain; charset=utf-8" });
@@ -142,7 +165,7 @@ export class JobService {
    * Moves a split job along: replaces a failed part once (finished parts are kept), submits queued parts up to the
    * concurrency bound, and when every part is done elects the one hand-off to `store`, which stitches them.
    */
-  async advanceParent(parent: Job): Promise<Job> {
+  async advanceParent(parent: Job, opts: { force?: boolean } = {}): Promise<Job> {
     if (parent.state !== "submitted" || !parent.parts) return parent;
     const children = await Promise.all(parent.parts.map((p) => this.deps.jobs.get(p.jobId)));
     const failedAt = children.findIndex((c) => c?.state === "failed");
@@ -156,10 +179,12 @@ export class JobService {
       const updated = { ...parent, parts, updatedAt: this.#now().toISOString() };
       await this.deps.jobs.put(updated);
       this.deps.log.warn("part failed; retrying it alone", { jobId: parent.id, part: failedAt, reason: failed.failure?.reason });
-      return this.advanceParent(updated);
+      return this.advanceParent(updated, opts);
     }
     if (children.every((c) => c?.state === "done")) {
-      if (!(await this.deps.jobs.elect(parent.id, "assemble"))) return parent;
+      // `force` (reconcile, once the parent has sat past the grace period) re-drives an assembly whose elected
+      // caller crashed or lost its election's answer: handing the parent to `store` twice is safe, once is required.
+      if (!(await this.deps.jobs.elect(parent.id, "assemble", this.#now())) && !opts.force) return parent;
       const next = advance(parent, "synthesized", {}, this.#now());
       if (!next) return parent;
       await this.deps.jobs.put(next);
@@ -179,8 +204,7 @@ export class JobService {
 
   /** Records a job that cannot run (bad file, bad options) as failed, so the failure is visible and final. */
   async createFailed(input: Omit<NewJob, "text" | "ssml"> & { reason: string; code: string }): Promise<Job> {
-    const id = await this.deps.jobs.claim(input.idempotencyKey, this.deps.newId?.() ?? randomUUID());
-    const existing = await this.deps.jobs.get(id);
+    const { id, existing } = await this.#claim(input);
     if (existing) return existing;
     const job = this.#record(id, input, { state: "failed", ssml: false, characters: 0, failure: { code: input.code, reason: input.reason, at: this.#now().toISOString() } });
     await this.deps.jobs.put(job);
@@ -188,9 +212,9 @@ export class JobService {
     return job;
   }
 
-  #record(id: string, input: Pick<NewJob, "provider" | "idempotencyKey" | "source" | "options" | "audioKey" | "batch">, fields: Pick<Job, "state" | "ssml" | "characters"> & Partial<Job>): Job {
+  #record(id: string, input: Pick<NewJob, "provider" | "idempotencyKey" | "source" | "options" | "audioKey" | "batch" | "owner" | "fingerprint">, fields: Pick<Job, "state" | "ssml" | "characters"> & Partial<Job>): Job {
     const now = this.#now().toISOString();
-    return { id, provider: input.provider, ...(input.batch ? { batch: input.batch } : {}), createdAt: now, updatedAt: now, idempotencyKey: input.idempotencyKey, source: input.source, options: input.options, output: this.outputFor(input.audioKey, input.options), ...fields };
+    return { id, provider: input.provider, ...(input.owner ? { owner: input.owner } : {}), ...(input.fingerprint ? { fingerprint: input.fingerprint } : {}), ...(input.batch ? { batch: input.batch } : {}), createdAt: now, updatedAt: now, idempotencyKey: input.idempotencyKey, source: input.source, options: input.options, output: this.outputFor(input.audioKey, input.options), ...fields };
   }
 
   /**
@@ -200,7 +224,7 @@ export class JobService {
    */
   async submit(job: Job, opts: { force?: boolean } = {}): Promise<Job> {
     if (job.state !== "queued") return job;
-    if (!(await this.deps.jobs.elect(job.id, `submit-${job.retries ?? 0}`)) && !opts.force) return job;
+    if (!(await this.deps.jobs.elect(job.id, `submit-${job.retries ?? 0}`, this.#now())) && !opts.force) return job;
     const text = (await this.deps.storage.get(this.deps.jobs.textKey(job.id)))?.toString("utf8");
     if (text === undefined) return this.fail(job, "InputMissing", "the job's text is missing from OSS");
     const log = this.deps.log.child({ jobId: job.id });
@@ -260,7 +284,8 @@ export class JobService {
       const taskFailed = error.details.taskId !== undefined;
       if (taskFailed && error.retryable && (job.retries ?? 0) < MAX_TASK_RETRIES) {
         // The callback and the look after submission may both see the failure: one of them requeues.
-        if (!(await this.deps.jobs.elect(job.id, `retry-${(job.retries ?? 0) + 1}`))) return job;
+        // `force` (reconcile) recovers a requeue whose elected caller crashed before writing it.
+        if (!(await this.deps.jobs.elect(job.id, `retry-${(job.retries ?? 0) + 1}`, this.#now())) && !opts.force) return job;
         const requeued = advance(job, "queued", { task: undefined, retries: (job.retries ?? 0) + 1 }, this.#now());
         if (!requeued) return job;
         await this.deps.jobs.put(requeued);
@@ -271,7 +296,7 @@ export class JobService {
       throw error;
     }
     if (status.state !== "success") return job;
-    const elected = await this.deps.jobs.elect(job.id, "synthesized");
+    const elected = await this.deps.jobs.elect(job.id, "synthesized", this.#now());
     if (!elected && !opts.force) return job;
     const next = advance(job, "synthesized", { task: { ...job.task, ...(status.audioAddress ? { audioAddress: status.audioAddress } : {}), sentences: status.sentences, finishedAt: this.#now().toISOString() } }, this.#now());
     if (!next) return job;
@@ -324,7 +349,7 @@ export class JobService {
           await this.fail(job, "AudioExpired", "the synthesized audio was not stored within the 7 days NLS keeps it (seed 003)");
           counts.failed!++;
         } else if (job.parts) {
-          await this.advanceParent(job);
+          await this.advanceParent(job, { force: idle >= stale });
           counts.polled!++;
         } else if (idle < stale) {
           continue;

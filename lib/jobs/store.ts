@@ -3,7 +3,7 @@
  * unfinished jobs without listing everything, and create-if-absent markers that elect each once-only step (one job per
  * idempotency key, one hand-off to `store` per job) however many duplicates race for it.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { ProviderError } from "../errors.js";
 import type { OssStorage } from "../storage/oss.js";
 import { type Job, JobSchema } from "./schema.js";
@@ -24,15 +24,27 @@ export class JobStore {
 
   /**
    * Claims an idempotency key for `id`. Returns the id that owns the key: `id` itself when this call won,
-   * or the earlier job's id (a retried request, a re-delivered event).
+   * or the earlier job's id (a retried request, a re-delivered event), with the fingerprint of the request that won it.
+   * The marker names its job, so a claim whose response was lost and was retried (409) still recognises its own win.
    */
-  async claim(idempotencyKey: string, id: string): Promise<string> {
+  async claim(idempotencyKey: string, id: string, fingerprint?: string): Promise<{ id: string; fingerprint?: string }> {
     const key = `${this.prefix}idem/${createHash("sha256").update(idempotencyKey).digest("hex")}`;
-    const { created } = await this.storage.put(key, id, { ifAbsent: true, contentType: "text/plain" });
-    if (created) return id;
-    const owner = (await this.storage.get(key))?.toString("utf8");
-    if (!owner) throw new ProviderError({ provider: "oss", code: "InconsistentIndex", upstreamMessage: `idempotency marker ${key} vanished`, retryable: true });
-    return owner;
+    const { created } = await this.storage.put(key, JSON.stringify({ id, ...(fingerprint ? { fingerprint } : {}) }), { ifAbsent: true, contentType: "application/json" });
+    if (created) return { id, ...(fingerprint ? { fingerprint } : {}) };
+    // A concurrent winner's marker can be refused to us (409) a moment before it can be read: wait for it.
+    const body = await this.#readSoon(key);
+    if (!body) throw new ProviderError({ provider: "oss", code: "InconsistentIndex", upstreamMessage: `idempotency marker ${key} vanished`, retryable: true });
+    return parseMarker(body);
+  }
+
+  /** An object that a 409 says exists, read with a few short retries while its writer commits it. */
+  async #readSoon(key: string): Promise<string | undefined> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const body = await this.storage.get(key);
+      if (body) return body.toString("utf8");
+      await new Promise((r) => setTimeout(r, 25 * 2 ** Math.min(attempt, 5)));
+    }
+    return undefined;
   }
 
   async get(id: string): Promise<Job | undefined> {
@@ -47,14 +59,28 @@ export class JobStore {
     else await this.storage.put(`${this.prefix}pending/${job.id}`, "", { contentType: "text/plain" });
   }
 
-  /** True for exactly one caller per (job, step), whatever the number of duplicates or retries. */
-  async elect(id: string, step: string): Promise<boolean> {
-    return (await this.storage.put(`${this.prefix}elect/${id}/${step}`, new Date().toISOString(), { ifAbsent: true, contentType: "text/plain" })).created;
+  /**
+   * True for exactly one caller per (job, step), whatever the number of duplicates or retries. The marker holds a
+   * token unique to this call, so a create whose response was lost and was retried (answered 409) still knows it won.
+   */
+  async elect(id: string, step: string, at = new Date()): Promise<boolean> {
+    const key = `${this.prefix}elect/${id}/${step}`;
+    const token = `${at.toISOString()} ${randomUUID()}`;
+    if ((await this.storage.put(key, token, { ifAbsent: true, contentType: "text/plain" })).created) return true;
+    return (await this.#readSoon(key)) === token;
   }
 
   /** Whether a step has been elected already (without taking it). */
   async isElected(id: string, step: string): Promise<boolean> {
     return (await this.storage.head(`${this.prefix}elect/${id}/${step}`)) !== undefined;
+  }
+
+  /** When a step was elected (undefined when it has not been), so `reconcile` can tell an election nobody finished. */
+  async electedAt(id: string, step: string): Promise<Date | undefined> {
+    const body = await this.storage.get(`${this.prefix}elect/${id}/${step}`);
+    if (!body) return undefined;
+    const at = Date.parse(body.toString("utf8").split(" ")[0]!);
+    return new Date(Number.isNaN(at) ? 0 : at);
   }
 
   /** Ids of unfinished jobs, page by page. */
@@ -66,4 +92,11 @@ export class JobStore {
       marker = page.next;
     } while (marker);
   }
+}
+
+/** An idempotency marker: `{id, fingerprint}` JSON, or the bare id that earlier versions wrote. */
+function parseMarker(body: string): { id: string; fingerprint?: string } {
+  if (!body.startsWith("{")) return { id: body };
+  const parsed = JSON.parse(body) as { id: string; fingerprint?: string };
+  return { id: parsed.id, ...(parsed.fingerprint ? { fingerprint: parsed.fingerprint } : {}) };
 }

@@ -5,7 +5,9 @@
  * commands upstream with the real key and the events back.
  */
 import WebSocket from "ws";
+import { guarded } from "../http/boundary.js";
 import type { Logger } from "../log.js";
+import { scrubSecrets } from "../secrets.js";
 import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "../providers/dashscope/cosyvoice.js";
 import { ContinueTaskSchema, RunTaskSchema } from "../providers/dashscope/messages.js";
 import { countCosyVoiceChars, validateSsml } from "../text/index.js";
@@ -18,7 +20,13 @@ export interface CosyVoiceProxyOptions {
   readonly log: Logger;
   /** Pause the upstream while this many bytes wait to reach a slow client. */
   readonly highWaterMark?: number;
+  /** Close a session in which neither side has said anything for this long. */
+  readonly idleTimeoutMs?: number;
+  /** Close a client that has left audio unread above the high-water mark for this long. */
+  readonly stallTimeoutMs?: number;
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 interface TaskState {
   readonly id: string;
@@ -33,16 +41,44 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
   let task: TaskState | undefined;
   let waiting = 0;
   const highWaterMark = opts.highWaterMark ?? 1024 * 1024;
+  const stallTimeoutMs = opts.stallTimeoutMs ?? 30_000;
+  const idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
   const outbox: string[] = [];
+  let stalled: NodeJS.Timeout | undefined;
+  let idle: NodeJS.Timeout | undefined;
+  const touch = (): void => {
+    clearTimeout(idle);
+    idle = setTimeout(
+      guarded(opts.log, "cosyvoice proxy idle timer", () => {
+        if (task) fail(task.id, "ResponseTimeout", `No message for ${idleTimeoutMs / 1000} s; the session is closed.`);
+        client.close(1000);
+      }),
+      idleTimeoutMs,
+    );
+  };
 
   const toClient = (data: Buffer | string, binary: boolean): void => {
     if (client.readyState !== WebSocket.OPEN) return;
+    touch();
     const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
     waiting += size;
-    if (waiting > highWaterMark && upstream && !upstream.isPaused) upstream.pause();
+    if (waiting > highWaterMark && upstream && !upstream.isPaused) {
+      upstream.pause();
+      stalled ??= setTimeout(
+        guarded(opts.log, "cosyvoice proxy stall timer", () => {
+          opts.log.warn("client stopped reading; closing", { stallTimeoutMs });
+          client.terminate();
+        }),
+        stallTimeoutMs,
+      );
+    }
     client.send(data, { binary }, () => {
       waiting -= size;
       if (waiting <= highWaterMark / 2 && upstream?.isPaused) upstream.resume();
+      if (waiting <= highWaterMark / 2) {
+        clearTimeout(stalled);
+        stalled = undefined;
+      }
     });
   };
   /** Closes the upstream without its close reaching the client: we replaced or failed it on purpose. */
@@ -65,18 +101,20 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
     else outbox.push(text);
   };
 
-  client.on("close", dropUpstream);
-  client.on("message", (data, isBinary) => {
+  const onMessage = (data: Buffer, isBinary: boolean): void => {
+    touch();
     if (isBinary) return fail(task?.id ?? "", "InvalidParameter", "Binary messages are not expected.");
     const text = data.toString("utf8");
-    let message: { header?: { action?: string; task_id?: string } };
+    let message: unknown;
     try {
       message = JSON.parse(text);
     } catch {
       return fail(task?.id ?? "", "InvalidParameter", "Request json illegal, failed to parse request.");
     }
-    const taskId = String(message.header?.task_id ?? "");
-    const action = message.header?.action;
+    const header = isRecord(message) && isRecord(message.header) ? message.header : undefined;
+    if (!header) return fail(task?.id ?? "", "InvalidParameter", "Request json illegal: a JSON object with a header is expected.");
+    const taskId = typeof header.task_id === "string" && header.task_id.length <= 128 ? header.task_id : "";
+    const action = header.action;
     if (action === "run-task") {
       const parsed = RunTaskSchema.safeParse(message);
       if (!parsed.success) {
@@ -92,7 +130,7 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
       if (!opts.upstream) return fail(taskId, "InvalidParameter", "CosyVoice is not configured on this deployment.");
       task = { id: taskId, ssml: parameters.enable_ssml, sampleRate: parameters.sample_rate, continues: 0, characters: 0 };
       dropUpstream();
-      upstream = connect(opts.upstream, toClient, () => {
+      upstream = connect(opts.upstream, opts.log, toClient, () => {
         for (const queued of outbox.splice(0)) upstream?.send(queued);
       }, (reason) => {
         if (task) fail(task.id, "ConnectionClosed", reason);
@@ -100,7 +138,7 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
       }, () => (task = undefined));
       return forward(text);
     }
-    if (!task || task.id !== taskId) return fail(taskId, "InvalidParameter", `No running task ${taskId}; send run-task first.`);
+    if (!task || task.id !== taskId) return fail(taskId, "InvalidParameter", `No running task ${taskId.slice(0, 64)}; send run-task first.`);
     if (action === "continue-task") {
       const parsed = ContinueTaskSchema.safeParse(message);
       if (!parsed.success) return fail(taskId, "InvalidParameter", "continue-task needs payload.input.text.");
@@ -118,12 +156,28 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
       return forward(text);
     }
     if (action === "finish-task") return forward(text);
-    return fail(taskId, "InvalidParameter", `Unknown action '${String(action)}'.`);
+    return fail(taskId, "InvalidParameter", `Unknown action '${String(action).slice(0, 64)}'.`);
+  };
+
+  touch();
+  client.on("error", (error) => opts.log.debug("client socket error", { error }));
+  client.on("close", () => {
+    clearTimeout(idle);
+    clearTimeout(stalled);
+    dropUpstream();
   });
+  client.on(
+    "message",
+    guarded(opts.log, "cosyvoice proxy message", onMessage, () => {
+      fail(task?.id ?? "", "InternalError", "internal error");
+      client.close(1011);
+    }),
+  );
 }
 
 function connect(
   target: NonNullable<CosyVoiceProxyOptions["upstream"]>,
+  log: Logger,
   toClient: (data: Buffer | string, binary: boolean) => void,
   onOpen: () => void,
   onLost: (reason: string) => void,
@@ -138,14 +192,17 @@ function connect(
     lost = true;
     onLost(reason);
   };
-  ws.on("open", onOpen);
-  ws.on("message", (data: Buffer, isBinary) => {
-    if (!isBinary) {
-      const event = /"event"\s*:\s*"(task-finished|task-failed)"/.exec(data.toString("utf8"))?.[1];
-      if (event) onTaskEnd();
-    }
-    toClient(isBinary ? data : data.toString("utf8"), isBinary);
-  });
+  ws.on("open", guarded(log, "cosyvoice upstream open", onOpen));
+  ws.on(
+    "message",
+    guarded(log, "cosyvoice upstream message", (data: Buffer, isBinary: boolean) => {
+      if (isBinary) return toClient(data, true);
+      const text = data.toString("utf8");
+      if (/"event"\s*:\s*"(task-finished|task-failed)"/.test(text)) onTaskEnd();
+      // Relayed text may quote what we sent upstream; our key never reaches the client.
+      toClient(scrubSecrets(text), false);
+    }),
+  );
   // The upstream key is ours, so a refusal is our configuration problem, never the client's.
   ws.on("unexpected-response", (_req, res) => {
     res.resume();

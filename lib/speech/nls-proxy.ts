@@ -2,27 +2,27 @@
  * The NLS-compatible WebSocket endpoint: a client built on the official NLS SDK connects here with one of our API
  * keys in place of the NLS token. The proxy validates StartSynthesis before it connects upstream, substitutes the
  * real AppKey and token, and relays audio, MetaInfo, SynthesisCompleted and TaskFailed under the client's task id.
+ *
+ * Every frame is hostile until parsed, and every entry (message, timer) is inside an error boundary: a bad frame gets
+ * a TaskFailed, never an exception out of the socket. A client that sends nothing is closed after `idleTimeoutMs`
+ * (the NLS gateway's own rule: 40000004 after 10 s without data); one that stops reading audio is closed after
+ * `stallTimeoutMs`, so it cannot hold the upstream and its buffers until FC's 300 s limit.
  */
 import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
 import { AppError, InputError, ProviderError } from "../errors.js";
+import { guarded } from "../http/boundary.js";
 import type { Logger } from "../log.js";
 import { StartSynthesisSchema } from "../providers/nls/messages.js";
 import type { NlsSynthesizer } from "../providers/nls/synthesizer.js";
+import { scrubSecrets } from "../secrets.js";
 import { looksLikeSsml } from "../text/index.js";
 
 const id = (): string => randomUUID().replace(/-/g, "");
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function frame(taskId: string, name: string, status: number, extra: Record<string, unknown> = {}, payload?: Record<string, unknown>): string {
   return JSON.stringify({ header: { message_id: id(), task_id: taskId, namespace: name === "TaskFailed" ? "Default" : "SpeechSynthesizer", name, status, ...extra }, ...(payload ? { payload } : {}) });
-}
-
-/** Sends and resolves once the frame is handed to the socket: awaiting it paces the relay to a slow client. */
-function send(ws: WebSocket, data: string | Buffer): Promise<void> {
-  return new Promise((resolve) => {
-    if (ws.readyState !== ws.OPEN) return resolve();
-    ws.send(data, { binary: typeof data !== "string" }, () => resolve());
-  });
 }
 
 export interface NlsProxyOptions {
@@ -31,39 +31,71 @@ export interface NlsProxyOptions {
   /** Whether the connection presented a valid key or token; checked on the first message, as the SDK expects. */
   readonly authorized: boolean;
   readonly idleTimeoutMs?: number;
+  readonly stallTimeoutMs?: number;
 }
 
 export function serveNlsProxy(ws: WebSocket, opts: NlsProxyOptions): void {
   const client = new AbortController();
-  let busy = false;
-  const idle = setTimeout(() => ws.close(1000), opts.idleTimeoutMs ?? 10_000);
+  const stallTimeoutMs = opts.stallTimeoutMs ?? 30_000;
+  let started = false;
+  const idle = setTimeout(guarded(opts.log, "nls proxy idle timer", () => ws.close(1000)), opts.idleTimeoutMs ?? 10_000);
+  /** Sends and resolves once the frame is handed to the socket: awaiting it paces the relay to a slow client. */
+  const send = (data: string | Buffer): Promise<void> =>
+    new Promise((resolve) => {
+      if (ws.readyState !== ws.OPEN) return resolve();
+      const stalled = setTimeout(
+        guarded(opts.log, "nls proxy stall timer", () => {
+          opts.log.warn("client stopped reading; closing", { stallTimeoutMs });
+          ws.terminate();
+          resolve();
+        }),
+        stallTimeoutMs,
+      );
+      ws.send(data, { binary: typeof data !== "string" }, () => {
+        clearTimeout(stalled);
+        resolve();
+      });
+    });
+  ws.on("error", (error) => opts.log.debug("client socket error", { error }));
   ws.on("close", () => {
     clearTimeout(idle);
     client.abort(new Error("client disconnected"));
   });
-  ws.on("message", (data, isBinary) => {
-    clearTimeout(idle);
-    if (busy) return;
-    busy = true;
-    void relay(ws, isBinary ? undefined : data.toString(), opts, client.signal).finally(() => {
-      busy = false;
-      if (ws.readyState === ws.OPEN) ws.close(1000);
-    });
-  });
+  ws.on(
+    "message",
+    guarded(
+      opts.log,
+      "nls proxy message",
+      (data: Buffer, isBinary: boolean) => {
+        clearTimeout(idle);
+        if (started) return; // one task per connection: later frames (StopSynthesis) are not needed
+        started = true;
+        return relay(isBinary ? undefined : data.toString("utf8"), opts, send, client.signal).finally(() => {
+          if (ws.readyState === ws.OPEN) ws.close(1000);
+        });
+      },
+      () => {
+        void send(frame("", "TaskFailed", 50000000, { status_text: "GRPC_ERROR:internal error" })).finally(() => ws.close(1011));
+      },
+    ),
+  );
 }
 
-async function relay(ws: WebSocket, text: string | undefined, opts: NlsProxyOptions, signal: AbortSignal): Promise<void> {
+async function relay(text: string | undefined, opts: NlsProxyOptions, send: (data: string | Buffer) => Promise<void>, signal: AbortSignal): Promise<void> {
   let taskId = "";
-  const fail = (status: number, statusText: string): Promise<void> => send(ws, frame(taskId, "TaskFailed", status, { status_text: statusText }));
+  const fail = (status: number, statusText: string): Promise<void> => send(frame(taskId, "TaskFailed", status, { status_text: statusText }));
   let message: unknown;
   try {
     message = JSON.parse(text ?? "");
   } catch {
     return fail(40000002, "Gateway:MESSAGE_INVALID:the first message must be a StartSynthesis JSON text frame");
   }
-  taskId = String((message as { header?: { task_id?: unknown } })?.header?.task_id ?? "");
+  const header = isRecord(message) && isRecord(message.header) ? message.header : undefined;
+  // The client's own task id, echoed only when it is the 32-hex id the protocol defines (never arbitrary text).
+  taskId = typeof header?.task_id === "string" && /^[0-9a-fA-F-]{1,64}$/.test(header.task_id) ? header.task_id : "";
   if (!opts.authorized) return fail(40000001, "Gateway:ACCESS_DENIED:missing or invalid API key or token (send it as X-NLS-Token or ?token=)");
-  const parsed = StartSynthesisSchema.safeParse({ ...(message as object), header: { ...((message as { header?: object }).header ?? {}), appkey: "proxy" } });
+  if (!isRecord(message) || !header) return fail(40000002, "Gateway:MESSAGE_INVALID:the message must be a JSON object with a header");
+  const parsed = StartSynthesisSchema.safeParse({ ...message, header: { ...header, appkey: "proxy" } });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     return fail(40000003, `PARAMETER_INVALID:${issue.path.join(".")}: ${issue.message}`);
@@ -82,14 +114,15 @@ async function relay(ws: WebSocket, text: string | undefined, opts: NlsProxyOpti
   const log = opts.log.child({ taskId });
   try {
     for await (const event of opts.nls.synthesize(input, { signal })) {
-      if (event.type === "audio") await send(ws, event.data);
-      else await send(ws, frame(taskId, "MetaInfo", 20000000, { status_message: "GATEWAY|SUCCESS|Success." }, { subtitles: event.subtitles }));
+      if (signal.aborted) return;
+      if (event.type === "audio") await send(event.data);
+      else await send(frame(taskId, "MetaInfo", 20000000, { status_message: "GATEWAY|SUCCESS|Success." }, { subtitles: event.subtitles }));
     }
-    await send(ws, frame(taskId, "SynthesisCompleted", 20000000, { status_message: "GATEWAY|SUCCESS|Success." }));
+    await send(frame(taskId, "SynthesisCompleted", 20000000, { status_message: "GATEWAY|SUCCESS|Success." }));
   } catch (error) {
     if (signal.aborted) return;
     if (error instanceof InputError) return fail(40000003, `PARAMETER_INVALID:${error.message}`);
-    if (error instanceof ProviderError) return fail(/^\d+$/.test(error.providerCode) ? Number(error.providerCode) : 50000000, error.upstreamMessage);
+    if (error instanceof ProviderError) return fail(/^\d+$/.test(error.providerCode) ? Number(error.providerCode) : 50000000, scrubSecrets(error.upstreamMessage));
     log.error("nls proxy failed", { error });
     return fail(50000000, error instanceof AppError && error.expose ? error.message : "GRPC_ERROR:upstream failed");
   }

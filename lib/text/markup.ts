@@ -57,19 +57,25 @@ export function tokenizeMarkup(source: string): { tokens: MarkupToken[]; issues:
 }
 
 function decodeText(source: string, start: number, end: number, issues: MarkupIssue[]): string {
+  // Work on the segment alone: a search in the whole source would scan past `end` to the document's end for every
+  // segment without an '&', which is quadratic in a document of many small segments.
+  const segment = source.slice(start, end);
+  if (!segment.includes("&")) return segment;
   let out = "";
-  let i = start;
-  while (i < end) {
-    const amp = source.indexOf("&", i);
-    if (amp === -1 || amp >= end) {
-      out += source.slice(i, end);
+  let i = 0;
+  while (i < segment.length) {
+    const amp = segment.indexOf("&", i);
+    if (amp === -1) {
+      out += segment.slice(i);
       break;
     }
-    out += source.slice(i, amp);
-    const semi = source.indexOf(";", amp);
-    const decoded = semi !== -1 && semi < end && semi - amp <= 10 ? decodeEntity(source.slice(amp + 1, semi)) : undefined;
+    out += segment.slice(i, amp);
+    // An entity is at most 10 characters: look no further, so a run of bare '&' stays linear too.
+    const semiAt = segment.slice(amp + 1, amp + 11).indexOf(";");
+    const semi = semiAt === -1 ? -1 : amp + 1 + semiAt;
+    const decoded = semi !== -1 ? decodeEntity(segment.slice(amp + 1, semi)) : undefined;
     if (decoded === undefined) {
-      issues.push({ offset: amp, message: "unescaped '&': write &amp;" });
+      issues.push({ offset: start + amp, message: "unescaped '&': write &amp;" });
       out += "&";
       i = amp + 1;
     } else {
@@ -121,15 +127,29 @@ function readTag(source: string, start: number, issues: MarkupIssue[]): TagToken
 
 /** 1-based line and column of an offset, for messages a person can act on. */
 export function lineColumn(source: string, offset: number): { line: number; column: number } {
+  return lineColumns(source, [offset])[0]!;
+}
+
+/**
+ * Line and column of many offsets in one pass over the source: linear in the source plus the offsets (sorted here),
+ * where a rescan per offset would be quadratic for a document with thousands of problems.
+ */
+export function lineColumns(source: string, offsets: readonly number[]): Array<{ line: number; column: number }> {
+  const order = offsets.map((offset, index) => ({ offset, index })).sort((a, b) => a.offset - b.offset);
+  const out = new Array<{ line: number; column: number }>(offsets.length);
   let line = 1;
   let lineStart = 0;
-  for (let i = 0; i < offset && i < source.length; i++) {
-    if (source.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
+  let i = 0;
+  for (const { offset, index } of order) {
+    for (; i < offset && i < source.length; i++) {
+      if (source.charCodeAt(i) === 10) {
+        line++;
+        lineStart = i + 1;
+      }
     }
+    out[index] = { line, column: offset - lineStart + 1 };
   }
-  return { line, column: offset - lineStart + 1 };
+  return out;
 }
 
 /** True when the text is meant as SSML: it starts, after white space, with a <speak> element. */

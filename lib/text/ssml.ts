@@ -7,7 +7,7 @@
  * per character; soundEvent src; say-as interpret-as values; no nested <speak>.
  */
 import { InputError } from "../errors.js";
-import { type MarkupIssue, lineColumn, type TagToken, tokenizeMarkup } from "./markup.js";
+import { type MarkupIssue, lineColumns, type TagToken, tokenizeMarkup } from "./markup.js";
 
 export interface SsmlIssue {
   readonly offset: number;
@@ -62,8 +62,9 @@ export function validateSsml(source: string, options: SsmlOptions): SsmlIssue[] 
       else if (parent.tag.name !== token.name) report(token.start, `</${token.name}> closes <${parent.tag.name}> opened at offset ${parent.tag.start}`);
       else {
         stack.pop();
+        // Only an element's own text is checked (a <phoneme>'s characters; it has no children), so text is never
+        // copied up the stack: deep nesting stays linear.
         checkContent(parent.tag, parent.text, report);
-        if (stack.length > 0) stack.at(-1)!.text += parent.text;
       }
       continue;
     }
@@ -94,7 +95,9 @@ export function validateSsml(source: string, options: SsmlOptions): SsmlIssue[] 
   }
   for (const open of stack) report(open.tag.start, `<${open.tag.name}> is never closed`);
   if (!sawSpeak && problems.length === 0) report(0, "no <speak> element");
-  return problems.sort((a, b) => a.offset - b.offset).map((p) => ({ ...p, ...lineColumn(source, p.offset) }));
+  const sorted = problems.sort((a, b) => a.offset - b.offset);
+  const positions = lineColumns(source, sorted.map((p) => p.offset));
+  return sorted.map((p, i) => ({ ...p, ...positions[i]! }));
 }
 
 /** Throws an InputError listing the first problems, each with line:column. */

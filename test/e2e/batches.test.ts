@@ -15,7 +15,7 @@ const { hooks, url: hookAt } = useWebhookSink();
 const settle = () => settleAll(host, cloud());
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET, BATCH_CONCURRENCY: "4" }, log: createLogger({ level: "error" }), cloud: cloud() });
+  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: "true", BATCH_CONCURRENCY: "4" }, log: createLogger({ level: "error" }), cloud: cloud() });
 });
 afterAll(async () => host?.stop());
 

@@ -22,7 +22,7 @@ const { hooks, url: hookAt } = useWebhookSink();
 const settle = () => settleAll(host, cloud());
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET }, log: createLogger({ level: "info", write: (l) => logs.push(l) }), cloud: cloud() });
+  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: "true" }, log: createLogger({ level: "info", write: (l) => logs.push(l) }), cloud: cloud() });
 });
 afterAll(async () => host?.stop());
 

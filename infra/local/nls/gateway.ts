@@ -35,6 +35,10 @@ export class GatewayFaults {
   dropAfterBytes: number | undefined;
   /** Delay before each audio frame (ms), to make streams slow. */
   frameDelayMs = 0;
+  /** The next N tasks are refused as the real gateway refuses a bad token: 40000001, quoting the token it was sent. */
+  refuseTokens = 0;
+  /** Silence (bytes) appended to each task's audio: a very long answer, to fill a client's socket buffers. */
+  padBytes = 0;
 }
 
 export interface GatewayStats {
@@ -108,6 +112,10 @@ export class NlsGateway {
     if (!NAMESPACES.has(namespace)) return fail(ws, taskId, 40010001, `Gateway:NAMESPACE_NOT_FOUND:Namespace '${namespace}' is not supported!`);
     if (header.name !== "StartSynthesis") return fail(ws, taskId, 40010003, `Gateway:DIRECTIVE_INVALID:[${String(header.name)}] is not supported before StartSynthesis!`);
 
+    if (this.faults.refuseTokens > 0) {
+      this.faults.refuseTokens--;
+      return fail(ws, taskId, 40000001, `The token '${token}' is invalid!`);
+    }
     const checked = this.opts.tokens.check(token);
     if (!checked.ok) return fail(ws, taskId, 40000001, checked.reason === "expired" ? `The token '${token}' has expired!` : `The token '${token}' is invalid!`);
     const owner = this.opts.appKeys.get(String(header.appkey ?? ""));
@@ -162,6 +170,7 @@ export class NlsGateway {
         offsetMs += result.durationMs;
         if (!(await this.#stream(ws, result.audio, sent))) return;
       }
+      if (this.faults.padBytes > 0 && !(await this.#stream(ws, Buffer.alloc(this.faults.padBytes), sent))) return;
       if (ws.readyState === ws.OPEN) send(ws, event(taskId, "SynthesisCompleted", {}));
     } finally {
       this.#active.set(appKey, (this.#active.get(appKey) ?? 1) - 1);

@@ -10,6 +10,7 @@ import Core from "@alicloud/pop-core";
 import { z } from "zod";
 import { ProviderError } from "../../errors.js";
 import { withRetry } from "../../retry.js";
+import { registerSecret } from "../../secrets.js";
 
 /**
  * CreateToken's response (facts §5).
@@ -88,6 +89,7 @@ export class NlsTokenClient implements TokenSource {
 
   async #fetch(): Promise<string> {
     const response = await withRetry(() => this.#createToken(), { attempts: this.opts.retry?.attempts ?? 3, baseMs: this.opts.retry?.baseMs ?? 200 });
+    registerSecret(response.Token.Id);
     this.#cached = { id: response.Token.Id, expiresAtMs: response.Token.ExpireTime * 1000 };
     return response.Token.Id;
   }

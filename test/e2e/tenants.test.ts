@@ -1,0 +1,164 @@
+/**
+ * Tenants and idempotency on the job API: what one API key created, no other key reads; an Idempotency-Key is scoped
+ * to its key, replays identical retries and refuses a different request; concurrent identical requests all get the
+ * one winner's job; output keys cannot lose the audio; malformed paths are 4xx.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FastEngine } from "../../infra/local/audio/fast-engine.js";
+import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
+import { ApiAuth, ownerOfKey } from "../../lib/auth.js";
+import { createLogger } from "../../lib/log.js";
+import { settle as settleAll } from "../helpers/jobs.js";
+import { useLocalCloud } from "../helpers/local-cloud.js";
+import { useWebhookSink } from "../helpers/webhooks.js";
+
+const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
+const A = "tenant-a-key-0001";
+const B = "tenant-b-key-0002";
+let host: FunctionHost;
+const { hooks, url: hookAt } = useWebhookSink();
+const settle = () => settleAll(host, cloud());
+
+beforeAll(async () => {
+  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: `${A},${B}` }, log: createLogger({ level: "error" }), cloud: cloud() });
+});
+afterAll(async () => host?.stop());
+
+const api = (key: string, path: string, init: RequestInit = {}) => fetch(`${host.url}${path}`, { ...init, headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...(init.headers ?? {}) } });
+const post = (key: string, body: unknown, headers: Record<string, string> = {}) => api(key, "/v1/jobs", { method: "POST", body: JSON.stringify(body), headers });
+
+describe("tenants", () => {
+  it("answers another key's job, and its signed URLs, with 404; the owner reads it; the record keeps a digest, never the key", async () => {
+    const res = await post(A, { text: "甲的作业。只有甲能读。" });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await settle();
+    const own = await api(A, `/v1/jobs/${id}`);
+    expect(own.status).toBe(200);
+    expect(((await own.json()) as { outputs?: { audio?: { url: string } } }).outputs?.audio?.url).toMatch(/Signature|x-oss-signature/i);
+    const other = await api(B, `/v1/jobs/${id}`);
+    expect(other.status).toBe(404);
+    const body = (await other.json()) as { error: { code: string } };
+    expect(body.error.code).toBe("NotFound");
+    expect(JSON.stringify(body)).not.toMatch(/outputs|url/);
+    const record = (await host.platform.clients.storage.get(`jobs/records/${id}.json`))!.toString();
+    expect(JSON.parse(record).owner).toBe(ownerOfKey(A));
+    expect(record).not.toContain(A);
+  });
+
+  it("scopes an Idempotency-Key to its key: B's request with A's key header makes B's own job", async () => {
+    const body = { text: "同一个幂等键，不同的租户。" };
+    const a = (await (await post(A, body, { "idempotency-key": "shared-key-1" })).json()) as { id: string };
+    const resB = await post(B, body, { "idempotency-key": "shared-key-1" });
+    expect(resB.status).toBe(202);
+    expect(resB.headers.get("idempotent-replayed")).toBeNull();
+    const b = (await resB.json()) as { id: string };
+    expect(b.id).not.toBe(a.id);
+    // Identical content without a header is also per tenant.
+    const c1 = (await (await post(A, { text: "内容相同。" })).json()) as { id: string };
+    const c2 = (await (await post(B, { text: "内容相同。" })).json()) as { id: string };
+    expect(c1.id).not.toBe(c2.id);
+    await settle();
+  });
+
+  it("replays an identical retry and refuses a different body under the same Idempotency-Key with 422", async () => {
+    const first = await post(A, { text: "第一次请求。" }, { "idempotency-key": "k-422" });
+    const { id } = (await first.json()) as { id: string };
+    const retry = await post(A, { text: "第一次请求。" }, { "idempotency-key": "k-422" });
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await retry.json()) as { id: string }).id).toBe(id);
+    // The same request with its fields in another order is the same request.
+    const reordered = await post(A, { format: "mp3", text: "第一次请求。" }, { "idempotency-key": "k-422" });
+    expect(reordered.status).toBe(202);
+    const conflict = await post(A, { text: "完全不同的请求。" }, { "idempotency-key": "k-422" });
+    expect(conflict.status).toBe(422);
+    expect(((await conflict.json()) as { error: { field: string; code: string } }).error).toMatchObject({ field: "Idempotency-Key", code: "IdempotencyKeyReused" });
+    await settle();
+  });
+
+  it("gives all 30 identical concurrent requests the one winner's job (202, replayed for the losers)", async () => {
+    const body = { text: `三十个相同的请求同时到达。${Date.now()}` };
+    const key = `race-${Date.now()}`;
+    const answers = await Promise.all(Array.from({ length: 30 }, () => post(A, body, { "idempotency-key": key })));
+    expect(answers.map((r) => r.status)).toEqual(Array(30).fill(202));
+    const ids = new Set(await Promise.all(answers.map(async (r) => ((await r.json()) as { id: string }).id)));
+    expect(ids.size).toBe(1);
+    expect(answers.filter((r) => r.headers.get("idempotent-replayed") === "true").length).toBeGreaterThanOrEqual(29);
+    await settle();
+  });
+});
+
+describe("output keys and paths", () => {
+  it.each([
+    ["a subtitle extension", { text: "x。", output: { key: "output/t/a.srt" } }],
+    ["another format's extension", { text: "x。", format: "mp3", output: { key: "output/t/a.wav" } }],
+    ["an ICE job whose key does not end in its format", { text: "x。", provider: "ice", format: "mp3", output: { key: "output/t/a.wav" } }],
+    ["no extension", { text: "x。", output: { key: "output/t/a" } }],
+  ])("refuses an output.key with %s, naming the field", async (_name, body) => {
+    const res = await post(A, body);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { field: string } }).error.field).toBe("output.key");
+  });
+
+  it.each([
+    ["GET", "/v1/jobs/%ZZ"],
+    ["GET", "/v1/batches/%E0%A4%A"],
+    ["POST", "/callbacks/nls/%ZZ"],
+  ])("answers %s %s with a 4xx JSON, not a 5xx", async (method, path) => {
+    const res = await api(A, path, { method, ...(method === "POST" ? { body: "{}" } : {}) });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBeTruthy();
+  });
+});
+
+describe("browser tokens", () => {
+  it("act for the key that minted them, and stop when that key is removed, with or without TTS_TOKEN_SECRET", () => {
+    let now = 1_000_000_000_000;
+    for (const tokenSecret of [undefined, "a-fixed-token-secret-of-32-chars-or-more"]) {
+      const before = new ApiAuth({ keys: [A, B], tokenSecret, now: () => now });
+      const { token } = before.mintToken(ownerOfKey(A), 600);
+      expect(before.ownerOf(token)).toBe(ownerOfKey(A));
+      const after = new ApiAuth({ keys: [B], tokenSecret: tokenSecret ?? undefined, now: () => now });
+      expect(after.ownerOf(token)).toBeUndefined();
+      now += 601_000;
+      expect(before.ownerOf(token)).toBeUndefined();
+      now -= 601_000;
+    }
+  });
+
+  it("minted by A over HTTP, reads A's jobs and not B's", async () => {
+    const minted = (await (await fetch(`${host.url}/v1/tokens`, { method: "POST", headers: { authorization: `Bearer ${A}`, "content-type": "application/json" }, body: "{}" })).json()) as { token: string };
+    const ofB = (await (await post(B, { text: "乙的作业。" })).json()) as { id: string };
+    const ofA = (await (await post(A, { text: "甲的另一个作业。" })).json()) as { id: string };
+    expect((await fetch(`${host.url}/v1/jobs/${ofA.id}?token=${encodeURIComponent(minted.token)}`)).status).toBe(200);
+    expect((await fetch(`${host.url}/v1/jobs/${ofB.id}?token=${encodeURIComponent(minted.token)}`)).status).toBe(404);
+    await settle();
+  });
+});
+
+describe("webhooks never reach our own network (no WEBHOOK_ALLOW_PRIVATE)", () => {
+  const event = (id: string, url: string) => ({ id, source: "tts.batch", specversion: "1.0", type: "tts:Batch:Submitted", datacontenttype: "application/json", data: { batchId: id, items: [{ id: "a", text: "一句话。" }], outputPrefix: `output/${id}/`, notify: { url } } });
+
+  it.each([
+    ["an IPv4-mapped loopback", (port: string) => `http://[::ffff:127.0.0.1]:${port}/hooks`],
+    ["a hex loopback", (port: string) => `http://0x7f.1:${port}/hooks`],
+    ["the metadata service", () => "http://100.100.100.200/latest/meta-data/"],
+    ["an IPv6 unique-local address", () => "http://[fd00::1]/hooks"],
+  ])("refuses %s up front, naming data.notify.url, and sends nothing", async (name, url) => {
+    const port = new URL(hookAt()).port;
+    const id = `ssrf-${name.replace(/\W+/g, "-")}`;
+    const answer = (await host.invoke("submit", event(id, url(port)))) as { state?: string; error?: { field?: string } };
+    expect(answer).toMatchObject({ state: "rejected", error: { field: "data.notify.url" } });
+    await settle();
+    expect(hooks).toHaveLength(0);
+  });
+
+  it("checks a host name where it resolves: localhost gets no signed POST", async () => {
+    const port = new URL(hookAt()).port;
+    await host.invoke("submit", event("ssrf-name", `http://localhost:${port}/hooks`));
+    await settle();
+    expect(hooks).toHaveLength(0);
+  });
+});
