@@ -16,7 +16,7 @@ interface FaultTarget {
   readonly key?: (key: string) => boolean;
   readonly part?: number;
 }
-type Fault = FaultTarget & ({ kind: "error"; status: number; code: string } | { kind: "reset"; afterBytes: number } | { kind: "corrupt" });
+type Fault = FaultTarget & ({ kind: "error"; status: number; code: string } | { kind: "reset"; afterBytes: number } | { kind: "corrupt" } | { kind: "lose" });
 
 /**
  * Fault knobs, each used once per `times`: an error answer; a connection reset part-way through the request body (the
@@ -33,6 +33,14 @@ export class OssFaults {
   /** The connection of the next matching request is destroyed once `afterBytes` of its body have arrived. */
   resetNext(op: OssOperation, opts: FaultTarget & { afterBytes?: number; times?: number } = {}): void {
     this.#add(op, opts.times, { kind: "reset", afterBytes: opts.afterBytes ?? 64 * 1024, key: opts.key, part: opts.part });
+  }
+
+  /**
+   * The next matching request is carried out (an object is written), but its answer is lost: the connection drops
+   * instead. The client's retry then meets the state its own first attempt left (409 for a create-if-absent).
+   */
+  loseAnswerNext(op: OssOperation, opts: FaultTarget & { times?: number } = {}): void {
+    this.#add(op, opts.times, { kind: "lose", key: opts.key, part: opts.part });
   }
 
   /** One bit of the next matching request's body is flipped on arrival. */
@@ -118,6 +126,14 @@ export function ossHandler(opts: { store: OssStore; auth: OssAuthenticator; faul
       return error(fault.status, fault.code, "Injected fault.");
     }
     if (fault?.kind === "reset") return resetAfter(req, fault.afterBytes, () => observe(0));
+    if (fault?.kind === "lose") {
+      try {
+        observe(await handle(op, req, unanswered(), { bucket, key, query: url.searchParams, store: opts.store, id, body: req }));
+      } catch {
+        observe(0);
+      }
+      return void req.socket.destroy();
+    }
     try {
       const body = fault?.kind === "corrupt" ? req.pipe(flipOneBit()) : req;
       const status = await handle(op, req, res, { bucket, key, query: url.searchParams, store: opts.store, id, body });
@@ -148,6 +164,12 @@ interface Ctx {
   readonly id: string;
   /** The request body as it arrived (possibly damaged by a fault). */
   readonly body: Readable;
+}
+
+/** A response that goes nowhere: the request is carried out, its answer is lost. */
+function unanswered(): ServerResponse {
+  const sink = { writeHead: () => sink, setHeader: () => sink, write: () => true, end: () => sink, on: () => sink, once: () => sink, headersSent: false };
+  return sink as unknown as ServerResponse;
 }
 
 /** Reads the body until `afterBytes`, then drops the connection without an answer. */
