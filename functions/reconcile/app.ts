@@ -9,7 +9,7 @@ import type { JobRuntime } from "../../lib/jobs/runtime.js";
 export function createReconcileHandler(rt: () => JobRuntime): (event: unknown) => Promise<Record<string, number>> {
   return async (event) => {
     unwrap(event, z.union([TimerEventSchema, AsyncDestinationEventSchema]));
-    const counts = await rt().service.reconcile();
+    const counts = { ...(await rt().service.reconcile()), ...(await rt().batches.reconcile()) };
     rt().log.info("reconciled", counts);
     return counts;
   };

@@ -25,9 +25,11 @@ async function resolveKey(raw: string, storage: { head(key: string): Promise<unk
   return (await storage.head(decoded)) ? decoded : raw;
 }
 
-/** A batch item handed a slot: submit its job (through FC's queue, so FC retries it). */
+/** A job of a synchronous provider to submit (through FC's queue, so FC retries it). */
 const SubmitJobEventSchema = z.object({ submitJob: z.string().min(1) }).strict();
-const SubmitEventSchema = z.union([OssEventSchema, CloudEventSchema, SubmitJobEventSchema]);
+/** A batch item handed a slot: make its job and submit it. */
+const BatchItemEventSchema = z.object({ batchItem: z.object({ batchId: z.string().min(1).max(128), index: z.number().int().min(0).max(9_999) }).strict() }).strict();
+const SubmitEventSchema = z.union([OssEventSchema, CloudEventSchema, SubmitJobEventSchema, BatchItemEventSchema]);
 
 export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => Promise<unknown> {
   // A malformed event is the same on every delivery: answer it (logged with the field) rather than throw for FC to retry.
@@ -48,6 +50,10 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
       const { submitJob } = unwrap(event, SubmitJobEventSchema);
       const job = await rt().jobs.get(submitJob);
       return job ? { jobId: job.id, state: (await rt().service.submit(job)).state } : { jobId: submitJob, state: "missing" };
+    }
+    if (isRecord(event) && "batchItem" in event) {
+      const { batchItem } = unwrap(event, BatchItemEventSchema);
+      return rt().batches.runItem(batchItem.batchId, batchItem.index);
     }
     try {
       const manifest = await rt().batches.start(event);

@@ -1,14 +1,23 @@
 /**
- * EventBridge batches: one event, many items, one manifest. Items become jobs; they are dispatched through FC's
- * async invocation (its queue and retries) at most `concurrency` at a time; when the last one ends the manifest is
- * made final and one signed completion webhook is sent. A re-delivered event finds its manifest and starts nothing.
+ * EventBridge batches: one event, many items, one manifest. Starting a batch costs a few writes whatever its size:
+ * every item is checked in memory (options, keys, inline text by its provider's rules), the item specs and the manifest
+ * are written once, and only the first `concurrency` items are dispatched. An item's job is created when the item is
+ * handed a slot (its id is derived from the batch and item ids, so the manifest names it from the start), through
+ * FC's async invocation (its queue and retries). When an item's job ends, the item hands its slot to the next one; when
+ * the last ends, the manifest is made final (once) and one signed completion webhook is sent.
+ *
+ * Nothing here reads every item's job: progress is kept in per-item markers (`dispatch-<i>` elections, `ended/<i>.<state>`)
+ * that a listing counts, a thousand at a time, so starting and reporting a 10,000-item batch stays within its
+ * functions' timeouts. A re-delivered event finds its manifest and starts nothing; `reconcile` re-drives a batch whose
+ * dispatch or finish was lost (a `batch-pending/` marker lists the batches not yet final).
  */
 import { createHash, createHmac } from "node:crypto";
+import { z } from "zod";
 import { InputError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import { checkInputKey, checkOutputKey, readInputText } from "../jobs/intake.js";
 import type { ProviderName } from "../jobs/providers.js";
-import { type Job, JobOptionsSchema, isTerminal } from "../jobs/schema.js";
+import { type Job, JobOptionFieldsSchema, JobOptionsSchema } from "../jobs/schema.js";
 import type { JobService } from "../jobs/service.js";
 import type { JobStore } from "../jobs/store.js";
 import type { Logger } from "../log.js";
@@ -35,13 +44,42 @@ export interface BatchDeps {
   readonly secret: string;
   /** Addresses webhooks may reach; public unicast only by default (WEBHOOK_ALLOW_PRIVATE widens it, for local use). */
   readonly webhookAddresses?: (address: string) => boolean;
+  /** How long a batch may sit before `reconcile` re-drives its dispatch or finish. */
+  readonly staleAfterMs?: number;
   readonly now?: () => Date;
 }
 
-const RUNNING = new Set(["submitted", "synthesized", "stored"]);
+/** What a dispatched item becomes: everything its job needs, checked at the start. Null for an item refused then. */
+const ItemSpecSchema = z
+  .object({
+    text: z.string().optional(),
+    ssml: z.string().optional(),
+    input: z.object({ key: z.string() }).optional(),
+    provider: z.enum(["nls", "ice", "minimax"]),
+    options: JobOptionFieldsSchema.required({ subtitles: true }),
+    audioKey: z.string(),
+  })
+  .nullable();
+type ItemSpec = z.infer<typeof ItemSpecSchema>;
+const ItemSpecsSchema = z.object({ eventId: z.string(), items: z.array(ItemSpecSchema) });
+
+/** A job id for a batch item, the same for every delivery and every instance: the manifest can name it up front. */
+export function itemJobId(batchId: string, itemId: string): string {
+  return createHash("sha256").update(`tts-batch-item\n${batchId}\n${itemId}`).digest("hex").slice(0, 32);
+}
+
+const pad = (index: number): string => String(index).padStart(5, "0");
+/** Parallel reads of job records when a batch needs some (the failed items' reasons). */
+const READ_PARALLELISM = 16;
+
+interface Running {
+  readonly manifest: Manifest;
+  readonly index: Map<string, number>;
+}
 
 export class BatchService {
-  readonly #cache = new Map<string, { manifest: Manifest; index: Map<string, number> }>();
+  readonly #cache = new Map<string, Running>();
+  readonly #specs = new Map<string, ItemSpec[]>();
 
   constructor(private readonly deps: BatchDeps) {}
 
@@ -49,13 +87,22 @@ export class BatchService {
     return `${this.deps.jobsPrefix}batches/${batchId}.json`;
   }
 
-  /** Per-batch bookkeeping, apart from manifests and refusals: `ended/<item index>` markers and the dispatch `cursor`. */
+  /** Per-batch bookkeeping, apart from manifests and refusals: item specs, `ended/<index>.<state>` markers, the dispatch `cursor`. */
   #dir(batchId: string): string {
     return `${this.deps.jobsPrefix}batch-state/${batchId}/`;
   }
 
+  /** Batches not yet final, for `reconcile`. */
+  #pendingKey(batchId: string): string {
+    return `${this.deps.jobsPrefix}batch-pending/${batchId}`;
+  }
+
   #rejectedKey(batchId: string): string {
     return `${this.deps.jobsPrefix}batches/rejected/${batchId}.json`;
+  }
+
+  #now(): Date {
+    return this.deps.now?.() ?? new Date();
   }
 
   async manifest(batchId: string): Promise<Manifest | undefined> {
@@ -78,33 +125,55 @@ export class BatchService {
     const existing = await this.manifest(batchId);
     if (existing) return existing;
     const items: Manifest["items"] = [];
+    const specs: ItemSpec[] = [];
     for (const item of req.items) {
-      const options = { ...req.defaults, ...item.overrides };
-      const idempotencyKey = `batch:${batchId}:${item.id}`;
-      const base = { provider: (options.provider ?? this.deps.defaultProvider) as ProviderName, batch: { id: batchId, item: item.id }, idempotencyKey };
-      let job: Job;
-      let parsed = JobOptionsSchema.parse({});
+      const jobId = itemJobId(batchId, item.id);
       try {
-        parsed = parseInput(JobOptionsSchema, options, `items[${item.id}].overrides`);
-        const audioKey = checkOutputKey(item.output?.key ?? `${req.outputPrefix}${item.id}.${parsed.format}`, this.deps.outputPrefix, `items[${item.id}].output.key`, parsed.format);
-        const read = item.input ? await readInputText(this.deps.storage, checkInputKey(item.input.key, this.deps.inputPrefix, `items[${item.id}].input.key`), `items[${item.id}].input.key`) : undefined;
-        const text = read?.text ?? item.text ?? item.ssml;
-        if (text === undefined) throw new InputError(`items[${item.id}]`, "needs one of text, ssml or input");
-        const source: Job["source"] = item.input ? { kind: "oss", bucket: this.deps.storage.bucket, key: item.input.key, etag: read!.etag } : { kind: "inline" };
-        job = (await this.deps.service.create({ ...base, text, ssml: item.ssml !== undefined, options: parsed, audioKey, source }, { submit: false })).job;
+        const options = parseInput(JobOptionsSchema, { ...req.defaults, ...item.overrides }, `items[${item.id}].overrides`);
+        const provider = (options.provider ?? this.deps.defaultProvider) as ProviderName;
+        const audioKey = checkOutputKey(item.output?.key ?? `${req.outputPrefix}${item.id}.${options.format}`, this.deps.outputPrefix, `items[${item.id}].output.key`, options.format);
+        if (item.input) {
+          // The object is read when the item is dispatched; a missing or unreadable one fails the item then, with its reason.
+          checkInputKey(item.input.key, this.deps.inputPrefix, `items[${item.id}].input.key`);
+        } else {
+          const text = item.text ?? item.ssml;
+          if (text === undefined) throw new InputError(`items[${item.id}]`, "needs one of text, ssml or input");
+          this.deps.service.validate({ provider, text, ssml: item.ssml !== undefined, options });
+        }
+        specs.push({ ...(item.text !== undefined ? { text: item.text } : {}), ...(item.ssml !== undefined ? { ssml: item.ssml } : {}), ...(item.input ? { input: item.input } : {}), provider, options, audioKey });
+        items.push({ id: item.id, jobId, state: "queued" });
       } catch (error) {
         if (!(error instanceof InputError)) throw error;
         // A bad item is reported, never hidden, and never stops the others.
-        job = await this.deps.service.createFailed({ ...base, options: parsed, audioKey: `${req.outputPrefix}${item.id}.${parsed.format}`, source: { kind: "inline" }, code: error.code, reason: error.message });
+        specs.push(null);
+        items.push({ id: item.id, jobId, state: "failed", failure: { code: error.code, reason: error.message } });
       }
-      items.push({ id: item.id, jobId: job.id, state: job.state });
     }
-    const manifest: Manifest = { batchId, eventId: envelope.id, createdAt: (this.deps.now?.() ?? new Date()).toISOString(), state: "running", concurrency: this.deps.concurrency, items, ...(req.notify ? { notify: req.notify } : {}) };
+    const manifest: Manifest = { batchId, eventId: envelope.id, createdAt: this.#now().toISOString(), state: "running", concurrency: this.deps.concurrency, items, ...(req.notify ? { notify: req.notify } : {}) };
+    // Specs first (keyed by the event, so two events racing for one batch id never mix), then the manifest that names them.
+    await this.deps.storage.put(this.#specsKey(batchId, envelope.id), JSON.stringify({ eventId: envelope.id, items: specs }), { contentType: "application/json" });
+    await this.deps.storage.put(this.#pendingKey(batchId), "", { contentType: "text/plain" });
     const { created } = await this.deps.storage.put(this.#key(batchId), JSON.stringify(manifest), { ifAbsent: true, contentType: "application/json" });
     if (!created) return (await this.manifest(batchId))!;
-    this.deps.log.info("batch started", { batchId, items: items.length });
+    this.deps.log.info("batch started", { batchId, items: items.length, refused: items.filter((i) => i.state === "failed").length });
     await this.advance(batchId);
     return manifest;
+  }
+
+  #specsKey(batchId: string, eventId: string): string {
+    return `${this.#dir(batchId)}items-${createHash("sha256").update(eventId).digest("hex").slice(0, 16)}.json`;
+  }
+
+  /** The item specs of a running batch (kept by a warm instance: they never change). */
+  async #itemSpecs(manifest: Manifest): Promise<ItemSpec[]> {
+    const cached = this.#specs.get(manifest.batchId);
+    if (cached) return cached;
+    const body = await this.deps.storage.get(this.#specsKey(manifest.batchId, manifest.eventId));
+    if (!body) throw new Error(`batch ${manifest.batchId} has no item specs`);
+    const specs = ItemSpecsSchema.parse(JSON.parse(body.toString("utf8"))).items;
+    if (this.#specs.size >= 4) this.#specs.delete(this.#specs.keys().next().value!);
+    this.#specs.set(manifest.batchId, specs);
+    return specs;
   }
 
   /**
@@ -128,39 +197,86 @@ export class BatchService {
   }
 
   /**
-   * Recounts the whole batch: dispatches queued items up to the bound and, when every item has ended, makes the
-   * manifest final (once). O(n) reads, so only for start and reconcile (which repairs a slot a crash lost); an item's
-   * end takes the O(1) path, `itemEnded`.
+   * Re-drives a batch from its markers: finishes it when every item has ended, else hands free slots to waiting items.
+   * Two listings and at most `concurrency` record reads, whatever the batch size. `force` (reconcile, once the batch
+   * has sat past the grace period) also re-sends items whose dispatch was lost and finishes a batch whose elected
+   * finisher died.
    */
-  async advance(batchId: string): Promise<void> {
-    const manifest = await this.manifest(batchId);
-    if (!manifest || manifest.state !== "running") return;
-    const jobs = await Promise.all(manifest.items.map((i) => (i.jobId ? this.deps.jobs.get(i.jobId) : undefined)));
-    if (jobs.every((j) => j && isTerminal(j.state))) return this.#finish(manifest, jobs as Job[]);
-    // In flight: submitted jobs, split jobs under way, and items handed to FC's queue but not yet submitted.
-    const dispatched = await Promise.all(jobs.map((j) => (j?.state === "queued" ? this.deps.jobs.isElected(j.id, "dispatch") : false)));
-    let running = jobs.filter((j, i) => j && (RUNNING.has(j.state) || dispatched[i])).length;
-    for (const job of jobs) {
-      if (running >= manifest.concurrency) break;
-      if (job?.state !== "queued" || !(await this.deps.jobs.elect(job.id, "dispatch"))) continue;
-      await this.deps.invoker.invokeAsync("submit", { submitJob: job.id });
-      running++;
+  async advance(batchId: string, opts: { force?: boolean } = {}): Promise<void> {
+    const batch = await this.#running(batchId);
+    if (!batch) {
+      if ((await this.manifest(batchId))?.state !== "running") await this.deps.storage.delete(this.#pendingKey(batchId));
+      return;
+    }
+    const { manifest } = batch;
+    const ended = await this.#ended(batchId);
+    if (this.#complete(manifest, ended)) return this.#finish(manifest, ended, opts);
+    const dispatched = await this.#dispatched(batchId);
+    const inFlight = [...dispatched].filter((i) => !ended.has(i));
+    if (opts.force) await this.#recover(manifest, inFlight);
+    let running = inFlight.length;
+    for (let i = 0; i < manifest.items.length && running < manifest.concurrency; i++) {
+      if (manifest.items[i]!.state !== "queued" || dispatched.has(i)) continue;
+      if (await this.#dispatch(manifest, i)) running++;
+    }
+  }
+
+  /** In-flight items whose job was never made (the dispatch invocation was lost) are sent again; ended jobs the batch missed are counted. */
+  async #recover(manifest: Manifest, inFlight: number[]): Promise<void> {
+    for (const i of inFlight) {
+      const job = await this.deps.jobs.get(manifest.items[i]!.jobId!);
+      if (!job) await this.deps.invoker.invokeAsync("submit", { batchItem: { batchId: manifest.batchId, index: i } });
+      else if (job.state === "done" || job.state === "failed") await this.itemEnded(job);
+    }
+  }
+
+  /** Elects item `index` for a slot (once, whoever races for it) and hands it to `submit` through FC's queue. */
+  async #dispatch(manifest: Manifest, index: number): Promise<boolean> {
+    if (!(await this.deps.jobs.elect(`batch-${manifest.batchId}`, `dispatch-${pad(index)}`, this.#now()))) return false;
+    await this.deps.invoker.invokeAsync("submit", { batchItem: { batchId: manifest.batchId, index } });
+    return true;
+  }
+
+  /**
+   * A dispatched item (the `submit` function's `batchItem` event): creates its job, with the derived id, and submits
+   * it. A re-delivery finds the job and only makes sure it was submitted; an item whose input cannot be read fails
+   * with the reason, and hands its slot on.
+   */
+  async runItem(batchId: string, index: number): Promise<{ jobId?: string; state: string }> {
+    const batch = await this.#running(batchId);
+    const item = batch?.manifest.items[index];
+    if (!batch || !item?.jobId || item.state !== "queued") return { state: "ignored" };
+    const existing = await this.deps.jobs.get(item.jobId);
+    if (existing) return { jobId: existing.id, state: existing.state === "queued" ? (await this.deps.service.submit(existing)).state : existing.state };
+    const spec = (await this.#itemSpecs(batch.manifest))[index];
+    if (!spec) return { state: "ignored" };
+    const base = { id: item.jobId, provider: spec.provider, batch: { id: batchId, item: item.id }, idempotencyKey: `batch:${batchId}:${item.id}`, options: spec.options, audioKey: spec.audioKey };
+    try {
+      const read = spec.input ? await readInputText(this.deps.storage, spec.input.key, `items[${item.id}].input.key`) : undefined;
+      const source: Job["source"] = spec.input ? { kind: "oss", bucket: this.deps.storage.bucket, key: spec.input.key, etag: read!.etag } : { kind: "inline" };
+      const { job } = await this.deps.service.create({ ...base, text: read?.text ?? spec.text ?? spec.ssml!, ssml: spec.ssml !== undefined, source });
+      return { jobId: job.id, state: job.state };
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      const job = await this.deps.service.createFailed({ ...base, source: { kind: "inline" }, code: error.code, reason: error.message });
+      return { jobId: job.id, state: job.state };
     }
   }
 
   /**
    * An item's job ended. The first report of it hands its slot to the next waiting item: every end dispatches at most
-   * one, so the bound holds without counting what is in flight. Once nothing is left to dispatch, the ended items are
-   * counted (one listing) to see whether the batch is complete. A handful of requests per item, whatever the batch size.
+   * one, so the bound holds without counting what is in flight. Once nothing is left to dispatch, the ended markers
+   * are counted (a listing) to see whether the batch is complete. A handful of requests per item, whatever the size.
    */
   async itemEnded(job: Job): Promise<void> {
     if (!job.batch) return;
     const batch = await this.#running(job.batch.id);
     const index = batch?.index.get(job.batch.item);
     if (!batch || index === undefined) return;
-    const first = (await this.deps.storage.put(`${this.#dir(batch.manifest.batchId)}ended/${String(index).padStart(5, "0")}`, job.state, { ifAbsent: true, contentType: "text/plain" })).created;
+    const first = (await this.deps.storage.put(`${this.#dir(batch.manifest.batchId)}ended/${pad(index)}.${job.state}`, "", { ifAbsent: true, contentType: "text/plain" })).created;
     if (first && (await this.#dispatchNext(batch.manifest))) return;
-    await this.#finishIfComplete(batch.manifest);
+    const ended = await this.#ended(batch.manifest.batchId);
+    if (this.#complete(batch.manifest, ended)) await this.#finish(batch.manifest, ended);
   }
 
   /** Dispatches the first waiting item from the cursor (a hint: a stale one costs a lost election per item it is behind). */
@@ -168,31 +284,46 @@ export class BatchService {
     const cursorKey = `${this.#dir(manifest.batchId)}cursor`;
     const hint = Number((await this.deps.storage.get(cursorKey))?.toString("utf8"));
     for (let i = Number.isInteger(hint) && hint >= 0 ? hint : 0; i < manifest.items.length; i++) {
-      const item = manifest.items[i]!;
-      if (!item.jobId || item.state !== "queued" || !(await this.deps.jobs.elect(item.jobId, "dispatch"))) continue;
+      if (manifest.items[i]!.state !== "queued" || !(await this.#dispatch(manifest, i))) continue;
       await this.deps.storage.put(cursorKey, String(i + 1), { contentType: "text/plain" });
-      await this.deps.invoker.invokeAsync("submit", { submitJob: item.jobId });
       return true;
     }
     return false;
   }
 
-  /** Complete when every item has ended: those that failed at the start, plus one `ended/` marker per other item. */
-  async #finishIfComplete(manifest: Manifest): Promise<void> {
-    const failedAtStart = manifest.items.filter((i) => i.state === "failed").length;
-    let ended = 0;
+  /** Item index → the state its job ended in, from the `ended/` markers (one listing request per thousand). */
+  async #ended(batchId: string): Promise<Map<number, string>> {
+    const ended = new Map<number, string>();
+    for await (const name of this.#names(`${this.#dir(batchId)}ended/`)) {
+      const m = /^(\d{5})\.(done|failed)$/.exec(name);
+      if (m) ended.set(Number(m[1]), m[2]!);
+    }
+    return ended;
+  }
+
+  /** Indexes of the items handed a slot so far (their dispatch elections). */
+  async #dispatched(batchId: string): Promise<Set<number>> {
+    const dispatched = new Set<number>();
+    for await (const step of this.deps.jobs.elections(`batch-${batchId}`, "dispatch-")) dispatched.add(Number(step.slice("dispatch-".length)));
+    return dispatched;
+  }
+
+  async *#names(prefix: string): AsyncGenerator<string> {
     let marker: string | undefined;
     do {
-      const page = await this.deps.storage.list(`${this.#dir(manifest.batchId)}ended/`, { marker, maxKeys: 1000 });
-      ended += page.objects.length;
+      const page = await this.deps.storage.list(prefix, { marker, maxKeys: 1000 });
+      for (const o of page.objects) yield o.key.slice(prefix.length);
       marker = page.next;
     } while (marker);
-    if (failedAtStart + ended < manifest.items.length) return;
-    await this.advance(manifest.batchId); // reads every job once, and finishes
+  }
+
+  /** Complete when every item has ended: those refused at the start, plus one `ended/` marker per other item. */
+  #complete(manifest: Manifest, ended: Map<number, string>): boolean {
+    return manifest.items.every((item, i) => item.state === "failed" || ended.has(i));
   }
 
   /** A running manifest never changes until it is made final, so a warm instance keeps it (and its item index). */
-  async #running(batchId: string): Promise<{ manifest: Manifest; index: Map<string, number> } | undefined> {
+  async #running(batchId: string): Promise<Running | undefined> {
     const cached = this.#cache.get(batchId);
     if (cached) return cached;
     const manifest = await this.manifest(batchId);
@@ -203,14 +334,58 @@ export class BatchService {
     return entry;
   }
 
-  async #finish(manifest: Manifest, jobs: Job[]): Promise<void> {
-    if (!(await this.deps.jobs.elect(`batch-${manifest.batchId}`, "final"))) return;
-    const items = manifest.items.map((item, i) => ({ id: item.id, jobId: item.jobId, state: jobs[i]!.state, ...(jobs[i]!.state === "done" ? { output: jobs[i]!.output.audioKey } : {}), ...(jobs[i]!.failure ? { failure: { code: jobs[i]!.failure!.code, reason: jobs[i]!.failure!.reason } } : {}) }));
-    const final: Manifest = { ...manifest, state: items.every((i) => i.state === "done") ? "done" : "partial", finishedAt: (this.deps.now?.() ?? new Date()).toISOString(), items };
+  /** Each item as it stands: refused at the start, ended (with the failed ones' reasons), in flight, or waiting. */
+  async #items(manifest: Manifest, ended: Map<number, string>, dispatched: Set<number>): Promise<Manifest["items"]> {
+    const specs = manifest.items.some((_, i) => ended.get(i) === "done") ? await this.#itemSpecs(manifest) : [];
+    const items: Manifest["items"] = manifest.items.map((item, i) => {
+      if (item.state === "failed") return item;
+      const state = ended.get(i) ?? (dispatched.has(i) ? "running" : "queued");
+      return { id: item.id, jobId: item.jobId, state, ...(state === "done" && specs[i] ? { output: specs[i]!.audioKey } : {}) };
+    });
+    // Only failed items need their job's record (for the reason), read a few at a time.
+    const failed = items.map((item, i) => (item.state === "failed" && !item.failure ? i : -1)).filter((i) => i !== -1);
+    for (let k = 0; k < failed.length; k += READ_PARALLELISM) {
+      await Promise.all(
+        failed.slice(k, k + READ_PARALLELISM).map(async (i) => {
+          const failure = (await this.deps.jobs.get(items[i]!.jobId!))?.failure;
+          items[i] = { ...items[i]!, failure: { code: failure?.code ?? "Failed", reason: failure?.reason ?? "the item's job failed" } };
+        }),
+      );
+    }
+    return items;
+  }
+
+  async #finish(manifest: Manifest, ended: Map<number, string>, opts: { force?: boolean } = {}): Promise<void> {
+    if (!(await this.deps.jobs.elect(`batch-${manifest.batchId}`, "final", this.#now())) && !opts.force) return;
+    const items = await this.#items(manifest, ended, new Set());
+    const final: Manifest = { ...manifest, state: items.every((i) => i.state === "done") ? "done" : "partial", finishedAt: this.#now().toISOString(), items };
     await this.deps.storage.put(this.#key(manifest.batchId), JSON.stringify(final), { contentType: "application/json" });
+    this.#cache.delete(manifest.batchId);
+    this.#specs.delete(manifest.batchId);
     const counts = { done: items.filter((i) => i.state === "done").length, failed: items.filter((i) => i.state === "failed").length };
     this.deps.log.info("batch finished", { batchId: manifest.batchId, ...counts });
     if (final.notify) await this.#notify(final, counts);
+    await this.deps.storage.delete(this.#pendingKey(manifest.batchId));
+  }
+
+  /**
+   * Re-drives every batch not yet final that has sat past the grace period (a lost dispatch, a finisher that died).
+   * Called by the reconcile function beside the jobs' own reconcile.
+   */
+  async reconcile(): Promise<{ batches: number }> {
+    let batches = 0;
+    const stale = this.deps.staleAfterMs ?? 2 * 60_000;
+    for await (const batchId of this.#names(`${this.deps.jobsPrefix}batch-pending/`)) {
+      try {
+        const manifest = await this.manifest(batchId);
+        const force = !manifest || this.#now().getTime() - Date.parse(manifest.createdAt) >= stale;
+        await this.advance(batchId, { force });
+        batches++;
+      } catch (error) {
+        this.deps.log.warn("reconcile could not advance a batch; next run retries", { batchId, error });
+      }
+    }
+    return { batches };
   }
 
   /** A webhook naming a non-public IP is refused up front, with the field; a host name is checked as it resolves. */
@@ -247,11 +422,11 @@ export class BatchService {
     }
   }
 
-  /** The batch as `GET /v1/batches/{id}` shows it: counts and each item's live state. */
+  /** The batch as `GET /v1/batches/{id}` shows it: counts and each item's state, from two listings (no per-item reads). */
   async view(batchId: string): Promise<Record<string, unknown> | undefined> {
     const manifest = await this.manifest(batchId);
     if (!manifest) return this.#rejection(batchId);
-    const items = manifest.state === "running" ? await Promise.all(manifest.items.map(async (i) => ({ ...i, state: (i.jobId ? (await this.deps.jobs.get(i.jobId))?.state : undefined) ?? i.state }))) : manifest.items;
+    const items = manifest.state === "running" ? await this.#items(manifest, await this.#ended(batchId), await this.#dispatched(batchId)) : manifest.items;
     const counts: Record<string, number> = {};
     for (const i of items) counts[i.state] = (counts[i.state] ?? 0) + 1;
     return { batchId: manifest.batchId, state: manifest.state, createdAt: manifest.createdAt, finishedAt: manifest.finishedAt, counts, items };

@@ -29,7 +29,6 @@ export function createJobRuntime(config: Config, clients: Clients, invoker: Invo
     onEnded: async (job) => {
       if (job.batch) await batches?.itemEnded(job);
     },
-    onBatchWaiting: async (batchId) => batches?.advance(batchId),
     jobs,
     storage: clients.storage,
     providers: { nls: nlsProvider(clients.longText), ice: iceProvider(clients.ice, clients.storage.bucket), ...(clients.minimax ? { minimax: minimaxProvider(clients.minimax) } : {}) },
@@ -55,6 +54,7 @@ export function createJobRuntime(config: Config, clients: Clients, invoker: Invo
     defaultProvider: config.JOBS_DEFAULT_PROVIDER,
     concurrency: config.BATCH_CONCURRENCY,
     secret: config.CALLBACK_SECRET,
+    staleAfterMs: config.RECONCILE_STALE_SECONDS * 1000,
     ...(config.WEBHOOK_ALLOW_PRIVATE ? { webhookAddresses: isPrivateOrPublicAddress } : {}),
   });
   return {

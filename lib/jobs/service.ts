@@ -37,8 +37,6 @@ export interface JobServiceDeps {
   readonly partConcurrency?: number;
   /** Called when a job ends (done or failed): batches count their items with it. */
   readonly onEnded?: (job: Job) => Promise<void>;
-  /** Called by reconcile for a batch with items still waiting for a slot: re-drives a batch whose dispatch was lost. */
-  readonly onBatchWaiting?: (batchId: string) => Promise<void>;
   readonly now?: () => Date;
   readonly newId?: () => string;
   /** How long a step may sit before `reconcile` re-drives it. */
@@ -51,6 +49,8 @@ export interface NewJob {
   readonly owner?: string;
   /** A digest of the request; a different request under the same idempotency key is refused (422). */
   readonly fingerprint?: string;
+  /** The job's id when the caller names it (a batch item's id is derived from the batch and item ids). */
+  readonly id?: string;
   readonly batch?: Job["batch"];
   readonly text: string;
   readonly ssml: boolean;
@@ -83,6 +83,16 @@ export class JobService {
     return provider;
   }
 
+  /**
+   * Checks a job's text and options by its provider's rules (each part's, for text beyond its limit) without writing
+   * anything: a batch validates every inline item at its start, so a bad one is reported at once.
+   */
+  validate(input: Pick<NewJob, "provider" | "text" | "ssml" | "options">): void {
+    const provider = this.#provider(input.provider);
+    const pieces = countNlsChars(input.text) > provider.limit ? chunkText(input.text, { max: provider.limit }) : [input.text];
+    for (const piece of pieces) provider.validate(piece, input.ssml, input.options);
+  }
+
   async create(input: NewJob, opts: { submit?: boolean } = {}): Promise<{ job: Job; created: boolean }> {
     const provider = this.#provider(input.provider);
     if (countNlsChars(input.text) > provider.limit) return this.#createParent(input);
@@ -107,10 +117,9 @@ export class JobService {
    * moment for its record, which a concurrent winner may not have written yet), unless the earlier request differed:
    * reusing an idempotency key for another request is refused with 422, as the IETF Idempotency-Key draft and Stripe do.
    */
-  async #claim(input: Pick<NewJob, "idempotencyKey" | "fingerprint">): Promise<{ id: string; existing?: Job }> {
-    const ours = this.deps.newId?.() ?? randomUUID();
-    const claim = await this.deps.jobs.claim(input.idempotencyKey, ours, input.fingerprint);
-    if (claim.id === ours) return { id: ours };
+  async #claim(input: Pick<NewJob, "idempotencyKey" | "fingerprint" | "id">): Promise<{ id: string; existing?: Job }> {
+    const claim = await this.deps.jobs.claim(input.idempotencyKey, input.id ?? this.deps.newId?.() ?? randomUUID(), input.fingerprint);
+    if (claim.won) return { id: claim.id };
     if (input.fingerprint && claim.fingerprint && claim.fingerprint !== input.fingerprint) {
       throw new InputError("Idempotency-Key", "was already used for a different request; send a new key for a new request", { statusCode: 422, code: "IdempotencyKeyReused" });
     }
@@ -146,8 +155,7 @@ export class JobService {
   async #createPart(parentId: string, index: number, text: string, input: NewJob, attempt: number): Promise<Job> {
     const options = input.options;
     const key = `part:${createHash("sha256").update(JSON.stringify([input.provider, input.options, input.ssml, text])).digest("hex")}${attempt ? `#${attempt}` : ""}`;
-    const { id } = await this.deps.jobs.claim(key, this.deps.newId?.() ?? randomUUID());
-    const existing = await this.deps.jobs.get(id);
+    const { id, existing } = await this.#claim({ idempotencyKey: key });
     if (existing) return existing;
     await this.deps.storage.put(this.deps.jobs.textKey(id), text, { contentType: "text/plain; charset=utf-8" });
     const audioKey = `${this.deps.partsPrefix ?? "jobs/parts/"}${id}.${input.options.format}`;
@@ -330,8 +338,7 @@ export class JobService {
    * re-invokes `store` for synthesized ones, and fails jobs past the 3-hour promise or the 7-day audio retention.
    */
   async reconcile(): Promise<Record<string, number>> {
-    const counts: Record<string, number> = { seen: 0, resubmitted: 0, polled: 0, restored: 0, failed: 0, batches: 0 };
-    const waiting = new Set<string>();
+    const counts: Record<string, number> = { seen: 0, resubmitted: 0, polled: 0, restored: 0, failed: 0 };
     const now = this.#now().getTime();
     const stale = this.deps.staleAfterMs ?? 2 * 60_000;
     for await (const id of this.deps.jobs.pending()) {
@@ -355,8 +362,6 @@ export class JobService {
           continue;
         } else if (job.state === "queued" && job.parent) {
           continue; // its parent submits it when a slot is free
-        } else if (job.state === "queued" && job.batch && !(await this.deps.jobs.isElected(job.id, "dispatch"))) {
-          waiting.add(job.batch.id); // its batch submits it when a slot is free, keeping the batch's bound
         } else if (job.state === "queued") {
           await this.submit(job, { force: true });
           counts.resubmitted!++;
@@ -369,14 +374,6 @@ export class JobService {
         }
       } catch (error) {
         this.deps.log.warn("reconcile step failed; next run retries", { jobId: id, error });
-      }
-    }
-    for (const batchId of waiting) {
-      try {
-        await this.deps.onBatchWaiting?.(batchId);
-        counts.batches!++;
-      } catch (error) {
-        this.deps.log.warn("reconcile could not advance a batch; next run retries", { batchId, error });
       }
     }
     return counts;

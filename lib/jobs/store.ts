@@ -23,18 +23,21 @@ export class JobStore {
   }
 
   /**
-   * Claims an idempotency key for `id`. Returns the id that owns the key: `id` itself when this call won,
-   * or the earlier job's id (a retried request, a re-delivered event), with the fingerprint of the request that won it.
-   * The marker names its job, so a claim whose response was lost and was retried (409) still recognises its own win.
+   * Claims an idempotency key for `id`. Returns the id that owns the key and whether this call won it: `id` itself
+   * when it did, or the earlier job's id (a retried request, a re-delivered event), with the fingerprint of the request
+   * that won. The marker carries a nonce of the call that wrote it, so a claim whose answer was lost and was retried
+   * (409) still recognises its own win, and two claims of the same given id are told apart.
    */
-  async claim(idempotencyKey: string, id: string, fingerprint?: string): Promise<{ id: string; fingerprint?: string }> {
+  async claim(idempotencyKey: string, id: string, fingerprint?: string): Promise<{ id: string; won: boolean; fingerprint?: string }> {
     const key = `${this.prefix}idem/${createHash("sha256").update(idempotencyKey).digest("hex")}`;
-    const { created } = await this.storage.put(key, JSON.stringify({ id, ...(fingerprint ? { fingerprint } : {}) }), { ifAbsent: true, contentType: "application/json" });
-    if (created) return { id, ...(fingerprint ? { fingerprint } : {}) };
+    const nonce = randomUUID();
+    const { created } = await this.storage.put(key, JSON.stringify({ id, nonce, ...(fingerprint ? { fingerprint } : {}) }), { ifAbsent: true, contentType: "application/json" });
+    if (created) return { id, won: true, ...(fingerprint ? { fingerprint } : {}) };
     // A concurrent winner's marker can be refused to us (409) a moment before it can be read: wait for it.
     const body = await this.#readSoon(key);
     if (!body) throw new ProviderError({ provider: "oss", code: "InconsistentIndex", upstreamMessage: `idempotency marker ${key} vanished`, retryable: true });
-    return parseMarker(body);
+    const marker = parseMarker(body);
+    return { id: marker.id, won: marker.nonce === nonce, ...(marker.fingerprint ? { fingerprint: marker.fingerprint } : {}) };
   }
 
   /** An object that a 409 says exists, read with a few short retries while its writer commits it. */
@@ -83,6 +86,17 @@ export class JobStore {
     return new Date(Number.isNaN(at) ? 0 : at);
   }
 
+  /** The steps of `id` elected so far whose names start with `stepPrefix`, a thousand per listing request. */
+  async *elections(id: string, stepPrefix: string): AsyncGenerator<string> {
+    const dir = `${this.prefix}elect/${id}/`;
+    let marker: string | undefined;
+    do {
+      const page = await this.storage.list(`${dir}${stepPrefix}`, { marker, maxKeys: 1000 });
+      for (const o of page.objects) yield o.key.slice(dir.length);
+      marker = page.next;
+    } while (marker);
+  }
+
   /** Ids of unfinished jobs, page by page. */
   async *pending(): AsyncGenerator<string> {
     let marker: string | undefined;
@@ -94,9 +108,8 @@ export class JobStore {
   }
 }
 
-/** An idempotency marker: `{id, fingerprint}` JSON, or the bare id that earlier versions wrote. */
-function parseMarker(body: string): { id: string; fingerprint?: string } {
+/** An idempotency marker: `{id, nonce, fingerprint}` JSON, or the bare id that earlier versions wrote. */
+function parseMarker(body: string): { id: string; nonce?: string; fingerprint?: string } {
   if (!body.startsWith("{")) return { id: body };
-  const parsed = JSON.parse(body) as { id: string; fingerprint?: string };
-  return { id: parsed.id, ...(parsed.fingerprint ? { fingerprint: parsed.fingerprint } : {}) };
+  return JSON.parse(body) as { id: string; nonce?: string; fingerprint?: string };
 }

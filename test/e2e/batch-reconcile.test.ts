@@ -96,3 +96,45 @@ describe("reconcile and batch items", () => {
     expect(view.items.map((i) => i.state)).not.toContain("failed");
   });
 });
+
+describe("batches at the schema's maximum", () => {
+  /** OSS requests made while `fn` runs (its own, not what it leaves queued for later). */
+  async function requestsOf(fn: () => Promise<unknown>): Promise<number> {
+    let n = 0;
+    const count = (): void => void n++;
+    cloud().oss.observers.add(count);
+    try {
+      await fn();
+    } finally {
+      cloud().oss.observers.delete(count);
+    }
+    return n;
+  }
+  const big = (id: string, n: number) => ({ ...event(id, 0), data: { batchId: id, defaults: { voice: "siqi" }, items: Array.from({ length: n }, (_, i) => ({ id: `i${i}`, text: `第${i}条。` })), outputPrefix: `output/${id}/` } });
+
+  it("starts and reports a 10,000-item batch with as many OSS requests as a 10-item one", async () => {
+    // A runtime whose async invocations go nowhere: only the start's and the report's own requests are counted.
+    const deaf = createJobRuntime(host.platform.config, host.platform.clients, { invokeAsync: async () => undefined }, createLogger({ level: "error" }));
+    const small = await requestsOf(() => deaf.batches.start(big("b-10", 10)));
+    const large = await requestsOf(() => deaf.batches.start(big("b-10k", 10_000)));
+    expect(large).toBe(small);
+    expect(large).toBeLessThan(20);
+    const view = await requestsOf(async () => expect(await deaf.batches.view("b-10k")).toMatchObject({ state: "running", counts: { running: 2, queued: 9_998 } }));
+    expect(view).toBeLessThan(40); // the manifest, the specs and 10 listing pages each of two marker kinds, at most
+    // Left running, they would be re-driven by the next test's reconcile: out of reconcile's sight they go.
+    for (const id of ["b-10", "b-10k"]) await host.platform.clients.storage.delete(`jobs/batch-pending/${id}`);
+  }, 60_000);
+
+  it("finishes a batch whose elected finisher died after its election, on reconcile", async () => {
+    const storage = host.platform.clients.storage;
+    await storage.put("jobs/elect/batch-b-final/final", "2000-01-01T00:00:00.000Z crashed-finisher", { contentType: "text/plain" });
+    await host.invoke("submit", event("b-final", 3));
+    await settle();
+    expect((await host.platform.jobs().batches.manifest("b-final"))?.state).toBe("running");
+    expect(await host.platform.jobs().batches.view("b-final")).toMatchObject({ counts: { done: 3 } });
+    await host.trigger("reconcile");
+    await settle();
+    expect(await host.platform.jobs().batches.view("b-final")).toMatchObject({ state: "done", counts: { done: 3 } });
+    expect(await storage.head("jobs/batch-pending/b-final")).toBeUndefined();
+  }, 30_000);
+});

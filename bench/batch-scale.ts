@@ -1,0 +1,66 @@
+/**
+ * `npm run bench:batch-scale`: a 10,000-item batch (the schema's maximum) on the local stack. It measures what must
+ * fit in a function's timeout whatever the batch's size: `submit` starting the batch (s.yaml gives submit 60 s) and
+ * `GET /v1/batches/{id}` reporting it while items run (speech, 60 s), with the OSS requests each made, the figure that
+ * does not depend on the machine. The emulators run in this process (the OSS emulator on loopback): the times are an
+ * upper bound for OSS's own latency of ~1 ms per request here; the request counts are exact.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FastEngine } from "../infra/local/audio/fast-engine.js";
+import { startLocalCloud } from "../infra/local/cloud.js";
+import { readResources } from "../infra/deploy/s-yaml.js";
+import { startFunctionHost } from "../infra/local/host.js";
+import { createLogger } from "../lib/log.js";
+import type { Row } from "./nls-short.js";
+
+export async function benchBatchScale(items = 10_000, runForMs = 10_000): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), "bench-batch-scale-"));
+  const cloud = await startLocalCloud({ dataDir: dir, engine: new FastEngine({ synthMsPerChar: 0.02 }), longText: { queueMs: 0, runMs: 0 } });
+  const env = { ...cloud.env(), TTS_API_KEYS: "bench-key", BATCH_CONCURRENCY: "16" };
+  const host = await startFunctionHost({ env, log: createLogger({ level: "error" }), cloud });
+  const timeouts = Object.fromEntries(Object.entries(readResources(env)).map(([name, props]) => [name, Number(props.timeout) * 1000]));
+  let requests = 0;
+  cloud.oss.observers.add(() => void requests++);
+  const rows: Row[] = [];
+  try {
+    const event = { id: "bench-scale", source: "tts.batch", specversion: "1.0", type: "tts:Batch:Submitted", data: { batchId: "bench-scale", defaults: { voice: "siqi", format: "mp3", subtitles: [] }, items: Array.from({ length: items }, (_, i) => ({ id: `i${i}`, text: `第${i}条新闻。` })), outputPrefix: "output/bench-scale/" } };
+    let before = requests;
+    let t0 = performance.now();
+    await host.invoke("submit", event);
+    const start = performance.now() - t0;
+    rows.push({ name: `batch of ${items.toLocaleString("en")} items: submit starts it (${requests - before} OSS requests)`, value: `${start.toFixed(0)} ms`, reference: `${timeouts.submit! / 1000} s timeout`, ratio: (start / timeouts.submit!).toFixed(3) });
+    await new Promise((r) => setTimeout(r, runForMs));
+    before = requests;
+    t0 = performance.now();
+    const res = await fetch(`${host.url}/v1/batches/bench-scale`, { headers: { authorization: "Bearer bench-key" } });
+    const view = (await res.json()) as { counts: Record<string, number> };
+    const report = performance.now() - t0;
+    console.error(`running: ${JSON.stringify(view.counts)}`);
+    const counts = Object.entries(view.counts).map(([k, v]) => `${v} ${k}`).join(", ");
+    rows.push({ name: `batch of ${items.toLocaleString("en")} items: GET /v1/batches/{id} (${counts}; ${requests - before} OSS requests)`, value: `${report.toFixed(0)} ms`, reference: `${timeouts.speech! / 1000} s timeout`, ratio: (report / timeouts.speech!).toFixed(3) });
+    // The whole batch to its end, then the report of a finished batch (the final manifest: one read).
+    for (;;) {
+      const state = (await host.platform.jobs().batches.manifest("bench-scale"))?.state;
+      if (state !== "running") break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const makespan = performance.now() - t0 + report;
+    rows.push({ name: `batch of ${items.toLocaleString("en")} items at concurrency 16: every item synthesized and stored`, value: `${(makespan / 1000).toFixed(1)} s`, reference: "no function runs longer than one item", ratio: "-" });
+    before = requests;
+    t0 = performance.now();
+    await (await fetch(`${host.url}/v1/batches/bench-scale`, { headers: { authorization: "Bearer bench-key" } })).json();
+    rows.push({ name: `batch of ${items.toLocaleString("en")} items, finished: GET /v1/batches/{id} (${requests - before} OSS requests)`, value: `${(performance.now() - t0).toFixed(0)} ms`, reference: `${timeouts.speech! / 1000} s timeout`, ratio: ((performance.now() - t0) / timeouts.speech!).toFixed(3) });
+  } finally {
+    await host.stop().catch(() => undefined);
+    await cloud.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { printTable } = await import("./table.js");
+  printTable(await benchBatchScale());
+}
