@@ -30,30 +30,18 @@ export async function benchBatchScale(items = 10_000, runForMs = 10_000): Promis
     let t0 = performance.now();
     await host.invoke("submit", event);
     const start = performance.now() - t0;
-    rows.push({ name: `batch of ${items.toLocaleString("en")} items: submit starts it (${requests - before} OSS requests)`, value: `${start.toFixed(0)} ms`, reference: `${timeouts.submit! / 1000} s timeout`, ratio: (start / timeouts.submit!).toFixed(3) });
+    rows.push({ name: `batch of ${items.toLocaleString("en")} items: submit starts it (${requests - before} OSS requests, the first 16 items' own included)`, value: `${start.toFixed(0)} ms`, reference: `${timeouts.submit! / 1000} s timeout`, ratio: (start / timeouts.submit!).toFixed(3) });
     await new Promise((r) => setTimeout(r, runForMs));
     before = requests;
     t0 = performance.now();
     const res = await fetch(`${host.url}/v1/batches/bench-scale`, { headers: { authorization: "Bearer bench-key" } });
     const view = (await res.json()) as { counts: Record<string, number> };
     const report = performance.now() - t0;
-    console.error(`running: ${JSON.stringify(view.counts)}`);
     const counts = Object.entries(view.counts).map(([k, v]) => `${v} ${k}`).join(", ");
-    rows.push({ name: `batch of ${items.toLocaleString("en")} items: GET /v1/batches/{id} (${counts}; ${requests - before} OSS requests)`, value: `${report.toFixed(0)} ms`, reference: `${timeouts.speech! / 1000} s timeout`, ratio: (report / timeouts.speech!).toFixed(3) });
-    // The whole batch to its end, then the report of a finished batch (the final manifest: one read).
-    for (;;) {
-      const state = (await host.platform.jobs().batches.manifest("bench-scale"))?.state;
-      if (state !== "running") break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const makespan = performance.now() - t0 + report;
-    rows.push({ name: `batch of ${items.toLocaleString("en")} items at concurrency 16: every item synthesized and stored`, value: `${(makespan / 1000).toFixed(1)} s`, reference: "no function runs longer than one item", ratio: "-" });
-    before = requests;
-    t0 = performance.now();
-    await (await fetch(`${host.url}/v1/batches/bench-scale`, { headers: { authorization: "Bearer bench-key" } })).json();
-    rows.push({ name: `batch of ${items.toLocaleString("en")} items, finished: GET /v1/batches/{id} (${requests - before} OSS requests)`, value: `${(performance.now() - t0).toFixed(0)} ms`, reference: `${timeouts.speech! / 1000} s timeout`, ratio: ((performance.now() - t0) / timeouts.speech!).toFixed(3) });
+    rows.push({ name: `batch of ${items.toLocaleString("en")} items: GET /v1/batches/{id} (${counts}; ${requests - before} OSS requests, running items' included)`, value: `${report.toFixed(0)} ms`, reference: `${timeouts.speech! / 1000} s timeout`, ratio: (report / timeouts.speech!).toFixed(3) });
   } finally {
-    await host.stop().catch(() => undefined);
+    // The other 9,9xx items are not waited for (some minutes at this stack's ~15 items/s): the host stops without them.
+    await Promise.race([host.stop(), new Promise((r) => setTimeout(r, 2000))]).catch(() => undefined);
     await cloud.stop();
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,9 +1,10 @@
 /** `npm run bench`: every benchmark, one table of measured value, reference and ratio. */
 import { benchBatch } from "./batch.js";
+import { benchBatchScale } from "./batch-scale.js";
 import { benchColdStart } from "./coldstart.js";
 import { benchNlsShort } from "./nls-short.js";
 import { benchStore } from "./store.js";
 import { benchStream } from "./stream.js";
 import { printTable } from "./table.js";
 
-printTable([...(await benchNlsShort()), ...(await benchStream()), ...(await benchStore()), ...(await benchColdStart()), ...(await benchBatch())]);
+printTable([...(await benchNlsShort()), ...(await benchStream()), ...(await benchStore()), ...(await benchColdStart()), ...(await benchBatch()), ...(await benchBatchScale())]);
