@@ -18,6 +18,12 @@ import { parseInput } from "../../lib/validation.js";
 /** Bodies carry up to 100,000 characters (about 400 KB of UTF-8) plus options. */
 const MAX_BODY = 1024 * 1024;
 
+/** The credential check the speech function's FC handler runs before the body is decoded (every route needs one). */
+export function speechGate(rt: JobRuntime): (headers: Headers, url: URL) => void {
+  const auth = new ApiAuth({ keys: rt.config.TTS_API_KEYS, tokenSecret: rt.config.TTS_TOKEN_SECRET });
+  return (headers, url) => void auth.check(auth.credentialOf(headers, url));
+}
+
 export function createSpeechRouter(rt: JobRuntime): Router {
   const auth = new ApiAuth({ keys: rt.config.TTS_API_KEYS, tokenSecret: rt.config.TTS_TOKEN_SECRET });
   const authorize = (request: Request): string => auth.check(auth.credentialOf(request.headers, new URL(request.url)));

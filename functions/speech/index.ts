@@ -2,10 +2,14 @@
 import { cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
 import { fcHttpHandler } from "../../lib/fc/http.js";
 import type { Router } from "../../lib/http/router.js";
-import { createSpeechRouter } from "./app.js";
+import { createSpeechRouter, speechGate } from "./app.js";
 
 let router: Router | undefined;
-export const handler = fcHttpHandler(() => (router ??= createSpeechRouter(cloudJobRuntime("speech"))));
+let gate: ((headers: Headers, url: URL) => void) | undefined;
+export const handler = fcHttpHandler(
+  () => (router ??= createSpeechRouter(cloudJobRuntime("speech"))),
+  (headers, url) => (gate ??= speechGate(cloudJobRuntime("speech")))(headers, url),
+);
 
 /** FC Initializer (s.yaml instanceLifecycleConfig): parse the configuration and build the clients before the first event. */
 export const initialize = async (): Promise<void> => {

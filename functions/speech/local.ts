@@ -2,9 +2,15 @@
 import { serveFcHttp } from "../../infra/local/fc-http.js";
 import type { LocalFunction, LocalPlatform } from "../../infra/local/host.js";
 import { fcHttpHandler } from "../../lib/fc/http.js";
-import { createSpeechRouter } from "./app.js";
+import type { Router } from "../../lib/http/router.js";
+import { createSpeechRouter, speechGate } from "./app.js";
 
 export function mount(p: LocalPlatform): LocalFunction {
-  const handler = fcHttpHandler(() => createSpeechRouter(p.jobs()));
+  let router: Router | undefined;
+  let gate: ((headers: Headers, url: URL) => void) | undefined;
+  const handler = fcHttpHandler(
+    () => (router ??= createSpeechRouter(p.jobs())),
+    (headers, url) => (gate ??= speechGate(p.jobs()))(headers, url),
+  );
   return { paths: ["/v1/jobs", "/v1/speech", "/v1/batches"], request: serveFcHttp(handler) };
 }

@@ -11,6 +11,20 @@ import { readBody } from "./http-util.js";
 
 export type FcHttpHandler = (event: Buffer, context: { requestId: string }) => Promise<FcHttpResponse>;
 
+const MAX_HEADERS = 8 * 1024;
+const MAX_PATH = 4 * 1024;
+const MAX_BODY = 32 * 1024 * 1024;
+
+/** Which of FC's request limits (HTTP/HTTPS protocol limits of HTTP triggers) a request breaks, judged before its body. */
+function fcLimitBroken(req: IncomingMessage): { status: number; code: string; message: string } | undefined {
+  let headerBytes = 0;
+  for (let i = 0; i < req.rawHeaders.length; i++) headerBytes += Buffer.byteLength(req.rawHeaders[i]!);
+  if (headerBytes > MAX_HEADERS) return { status: 400, code: "InvalidArgument", message: `headers are ${headerBytes} bytes; at most ${MAX_HEADERS} are accepted` };
+  if (Buffer.byteLength(req.url ?? "") > MAX_PATH) return { status: 400, code: "InvalidArgument", message: `the path is over ${MAX_PATH} bytes` };
+  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY) return { status: 413, code: "EntityTooLarge", message: "payload size exceeds maximum allowed size (32 MB)" };
+  return undefined;
+}
+
 const TEXT = /^(text\/|application\/(json|x-www-form-urlencoded|xml))/;
 
 export function serveFcHttp(handler: FcHttpHandler): (req: IncomingMessage, res: ServerResponse) => void {
@@ -18,8 +32,14 @@ export function serveFcHttp(handler: FcHttpHandler): (req: IncomingMessage, res:
     void (async () => {
       const url = requestUrl(req);
       if (!url) return void res.writeHead(400, { "content-type": "application/json", connection: "close" }).end('{"error":{"code":"BadRequest","message":"the request target is not a path or an absolute http(s) URL"}}');
-      // FC's HTTP trigger caps request bodies (32 MB for the event); refuse more without reading it all.
-      const body = req.method === "GET" || req.method === "HEAD" ? Buffer.alloc(0) : await readBody(req, 32 * 1024 * 1024);
+      // FC's limits for an HTTP trigger: headers 8 KB (keys and values), path 4 KB with the query, body 32 MB for a
+      // synchronous invocation. The platform refuses a request beyond them; it never reaches the function.
+      const refused = fcLimitBroken(req);
+      if (refused) {
+        req.resume();
+        return void res.writeHead(refused.status, { "content-type": "application/json", connection: "close" }).end(JSON.stringify({ error: { code: refused.code, message: refused.message } }));
+      }
+      const body = req.method === "GET" || req.method === "HEAD" ? Buffer.alloc(0) : await readBody(req, MAX_BODY);
       const textual = TEXT.test(String(req.headers["content-type"] ?? ""));
       const requestId = `1-${randomUUID()}`;
       const headers: Record<string, string> = {};

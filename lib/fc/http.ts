@@ -2,6 +2,7 @@
  * FC 3.0's HTTP trigger for built-in runtimes (facts §1.2/§1.3): the event becomes a WHATWG Request, the Router
  * answers, and the Response becomes FC's {statusCode, headers, isBase64Encoded, body}. Hono's adapter pattern.
  */
+import { errorResponse } from "../http/response.js";
 import type { Router } from "../http/router.js";
 import { type FcHttpEvent, FcHttpEventSchema, unwrap } from "./events.js";
 
@@ -30,11 +31,26 @@ export async function toFcResponse(response: Response): Promise<FcHttpResponse> 
   return { statusCode: response.status, headers, isBase64Encoded: !textual, body: textual ? bytes.toString("utf8") : bytes.toString("base64") };
 }
 
-/** A built-in-runtime handler serving `router`; the router is built on first use, once per instance. */
-export function fcHttpHandler(router: () => Router): (event: unknown, context?: { requestId?: string }) => Promise<FcHttpResponse> {
+/**
+ * A built-in-runtime handler serving `router`; the router is built on first use, once per instance. `gate` sees the
+ * headers and URL before the body is decoded or parsed (FC has already read it: a function cannot refuse sooner) and
+ * refuses by throwing: the credential check, so nobody without one costs more than the event's own bytes.
+ */
+export function fcHttpHandler(router: () => Router, gate?: (headers: Headers, url: URL) => void): (event: unknown, context?: { requestId?: string }) => Promise<FcHttpResponse> {
   return async (event, context) => {
     const parsed = unwrap(event, FcHttpEventSchema);
-    const response = await router().handle(toRequest(parsed), { requestId: context?.requestId ?? parsed.requestContext.requestId });
+    const requestId = context?.requestId ?? parsed.requestContext.requestId;
+    if (gate) {
+      try {
+        const query = new URLSearchParams(parsed.queryParameters).toString();
+        gate(new Headers(parsed.headers), new URL(`https://fc.local${query ? `?${query}` : ""}`));
+      } catch (error) {
+        const refused = errorResponse(error, router().log.child({ requestId }));
+        if (requestId) refused.headers.set("x-request-id", requestId);
+        return toFcResponse(refused);
+      }
+    }
+    const response = await router().handle(toRequest(parsed), { requestId });
     return toFcResponse(response);
   };
 }

@@ -3,6 +3,7 @@
  * to its key, replays identical retries and refuses a different request; concurrent identical requests all get the
  * one winner's job; output keys cannot lose the audio; malformed paths are 4xx.
  */
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
@@ -160,5 +161,32 @@ describe("webhooks never reach our own network (no WEBHOOK_ALLOW_PRIVATE)", () =
     await host.invoke("submit", event("ssrf-name", `http://localhost:${port}/hooks`));
     await settle();
     expect(hooks).toHaveLength(0);
+  });
+});
+
+describe("FC's HTTP trigger limits, emulated as the platform enforces them", () => {
+  /** Sends raw bytes, resolves with the answer's status line (or "" if none comes within 2 s). */
+  const raw = (bytes: string): Promise<string> =>
+    new Promise((resolve) => {
+      const socket = connect(Number(new URL(host.url).port), "127.0.0.1", () => socket.write(bytes));
+      let answer = "";
+      socket.on("data", (d) => (answer += d.toString("latin1")));
+      socket.on("close", () => resolve(answer.split("\r\n")[0] ?? ""));
+      socket.on("error", () => resolve(answer.split("\r\n")[0] ?? ""));
+      setTimeout(() => socket.destroy(), 2000);
+    });
+
+  it("refuses a body declared over 32 MB at once, before any of it is sent", async () => {
+    expect(await raw(`POST /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${A}\r\nContent-Type: application/json\r\nContent-Length: 40000000\r\n\r\n`)).toMatch(/^HTTP\/1\.1 413/);
+  });
+
+  it("refuses headers over 8 KB and a path over 4 KB with 400", async () => {
+    expect((await api(A, "/v1/jobs/x", { headers: { "x-padding": "p".repeat(9000) } })).status).toBe(400);
+    expect((await api(A, `/v1/jobs/x?${"q".repeat(5000)}`)).status).toBe(400);
+  });
+
+  it("refuses a request without a valid key before its body is decoded or parsed", async () => {
+    const res = await api("not-a-key", "/v1/jobs", { method: "POST", body: "{ not json at all" });
+    expect(res.status).toBe(401);
   });
 });
