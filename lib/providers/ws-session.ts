@@ -40,9 +40,14 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
     const { provider, peer } = session;
     this.ws = new WebSocket(session.url, { headers: session.headers, perMessageDeflate: false, handshakeTimeout: session.connectTimeoutMs ?? 10_000 });
     this.queue = new SocketQueue(this.ws, session.highWaterMark ?? 1024 * 1024, session.onBuffered);
+    // Every listener is an error boundary: whatever an upstream sends, a failure ends this session, never the process.
     this.ws.on("open", () => {
-      this.onOpen();
-      this.#armIdle();
+      try {
+        this.onOpen();
+        this.#armIdle();
+      } catch (error) {
+        this.#fail(error);
+      }
     });
     this.ws.on("message", (data: Buffer, isBinary) => {
       this.#armIdle();
@@ -53,7 +58,11 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
       } catch {
         return this.queue.fail(new ProviderError({ provider, code: "InvalidMessage", upstreamMessage: `${peer} sent a frame that is not a valid event`, retryable: false }));
       }
-      this.onEvent(event);
+      try {
+        this.onEvent(event);
+      } catch (error) {
+        this.#fail(error);
+      }
     });
     this.ws.on("unexpected-response", (_req, res) => {
       const status = res.statusCode ?? 0;
@@ -76,6 +85,11 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
     this.queue.fail(Object.assign(new Error("synthesis aborted"), { name: "AbortError" }));
     this.close();
   };
+
+  #fail(error: unknown): void {
+    this.queue.fail(error instanceof ProviderError ? error : new ProviderError({ provider: this.session.provider, code: "InvalidMessage", upstreamMessage: `${this.session.peer} sent a frame this client could not handle`, retryable: false, cause: error }));
+    this.close();
+  }
 
   #armIdle(): void {
     clearTimeout(this.#idle);

@@ -13,6 +13,9 @@ import { withRetry } from "../../retry.js";
 import { assertSpeakableCharacters } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 
+/** The largest SSE event we hold: a hex chunk of ~1 MB of audio is ~2 MB of text. */
+const MAX_SSE_EVENT = 8 * 1024 * 1024;
+
 export const MINIMAX_MODELS = ["MiniMax/speech-2.8-hd", "MiniMax/speech-2.8-turbo", "MiniMax/speech-02-hd", "MiniMax/speech-02-turbo"] as const;
 /** Native MiniMax's synchronous limit (facts §9 [P]): fewer than 10,000 characters. */
 export const MINIMAX_TEXT_LIMIT = 9_999;
@@ -96,7 +99,9 @@ export const MinimaxFrameSchema = z.object({
 });
 
 export function parseMinimaxFrame(json: unknown): { audio: string; status?: number } {
-  const frame = MinimaxFrameSchema.parse(json);
+  const parsed = MinimaxFrameSchema.safeParse(json);
+  if (!parsed.success) throw new ProviderError({ provider: "minimax", code: "InvalidMessage", upstreamMessage: "a frame that is not MiniMax's shape", retryable: false });
+  const frame = parsed.data;
   if (frame.code) throw new ProviderError({ provider: "minimax", code: frame.code, upstreamMessage: frame.message ?? "", retryable: /Throttling|InternalError|ServiceUnavailable/.test(frame.code) });
   if (frame.base_resp && frame.base_resp.status_code !== 0) {
     // MiniMax's own codes: 1000/1001/1002/1024/1033 are server-side or rate limits; the rest are terminal.
@@ -129,7 +134,7 @@ export class MinimaxClient {
   async synthesize(model: string, input: MinimaxInput): Promise<{ audio?: Buffer; url?: string }> {
     const req = this.prepare(model, input);
     const res = await this.#post(req, false);
-    const { audio } = parseMinimaxFrame(await res.json());
+    const { audio } = parseMinimaxFrame(await res.json().catch(() => undefined));
     return req.input.output_format === "url" ? { url: audio } : { audio: Buffer.from(audio, "hex") };
   }
 
@@ -140,14 +145,24 @@ export class MinimaxClient {
     const decoder = new TextDecoder();
     let buffer = "";
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      // Search only the new text (and the one character before it) for the event separator, and bound what one event
+      // may hold: an upstream that never separates its events costs linear time and bounded memory, then fails.
+      const from = Math.max(0, buffer.length - 1);
       buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf("\n\n")) !== -1) {
+      let end = buffer.indexOf("\n\n", from);
+      if (end === -1 && buffer.length > MAX_SSE_EVENT) throw new ProviderError({ provider: "minimax", code: "InvalidMessage", upstreamMessage: `an SSE event over ${MAX_SSE_EVENT} bytes`, retryable: false });
+      for (; end !== -1; end = buffer.indexOf("\n\n")) {
         const event = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const data = event.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
         if (!data) continue;
-        const frame = parseMinimaxFrame(JSON.parse(data));
+        let json: unknown;
+        try {
+          json = JSON.parse(data);
+        } catch {
+          throw new ProviderError({ provider: "minimax", code: "InvalidMessage", upstreamMessage: "an SSE event whose data is not JSON", retryable: false });
+        }
+        const frame = parseMinimaxFrame(json);
         if (frame.status === 2) return;
         if (frame.audio) yield Buffer.from(frame.audio, "hex");
       }
