@@ -155,4 +155,24 @@ describe("stream server: no client exhausts it", () => {
     await closed;
     expect(stream().logs.filter((l) => !/"level":"debug"/.test(l)).slice(-5).join("\n")).toMatch(/client stopped reading/);
   });
+
+  it("closes a CosyVoice client that stops reading audio, and the upstream with it", async () => {
+    cloud().dashscope.cosyvoice.faults.padBytes = 24 * 1024 * 1024;
+    const ws = new WebSocket(`${stream().wsUrl}/api-ws/v1/inference`, { headers: { authorization: `bearer ${API_KEY}` } });
+    const id = randomUUID();
+    const cmd = (action: string, payload: unknown) => JSON.stringify({ header: { action, task_id: id, streaming: "duplex" }, payload });
+    await new Promise((r) => ws.on("open", r));
+    const socket = (ws as unknown as { _socket: import("node:net").Socket })._socket;
+    ws.send(cmd("run-task", { task_group: "audio", task: "tts", function: "SpeechSynthesizer", model: "cosyvoice-v3-flash", parameters: { text_type: "PlainText", voice: "longanyang", format: "pcm", sample_rate: 22050 }, input: {} }));
+    ws.send(cmd("continue-task", { input: { text: "客户端不再读取任何数据了。" } }));
+    ws.send(cmd("finish-task", { input: {} }));
+    socket.pause();
+    const closed = new Promise((r) => ws.on("close", r));
+    await eventually(() => cloud().dashscope.cosyvoice.stats.open === 1, 5000);
+    await eventually(() => cloud().dashscope.cosyvoice.stats.open === 0, 10_000);
+    cloud().dashscope.cosyvoice.faults.padBytes = 0;
+    socket.resume();
+    await closed;
+    expect(stream().logs.filter((l) => /client stopped reading/.test(l)).length).toBeGreaterThanOrEqual(2);
+  });
 });

@@ -19,6 +19,8 @@ import type { AudioFormat, SpeechSource } from "../audio/engine.js";
 export class CosyVoiceFaults {
   /** error_code/error_message the next tasks fail with, after task-started. */
   readonly failNext: Array<{ code: string; message: string }> = [];
+  /** Silence (bytes) sent after each sentence's audio: a very long answer, to fill a client's socket buffers. */
+  padBytes = 0;
 }
 
 interface Task {
@@ -192,6 +194,7 @@ export class CosyVoiceEmulator {
     if (task.failed || ws.readyState !== ws.OPEN) return;
     generated({ sentence: { index, words: [] }, type: "sentence-synthesis" });
     ws.send(result.audio, { binary: true });
+    for (let sent = 0; sent < this.faults.padBytes; sent += 64 * 1024) ws.send(Buffer.alloc(Math.min(64 * 1024, this.faults.padBytes - sent)), { binary: true });
     let at = 0;
     const words = task.words
       ? result.words.map((w) => {
