@@ -2,6 +2,8 @@
  * FC 3.0's HTTP trigger for built-in runtimes (facts §1.2/§1.3): the event becomes a WHATWG Request, the Router
  * answers, and the Response becomes FC's {statusCode, headers, isBase64Encoded, body}. Hono's adapter pattern.
  */
+import { InputError } from "../errors.js";
+import { safeHost } from "../http/boundary.js";
 import { errorResponse } from "../http/response.js";
 import type { Router } from "../http/router.js";
 import { type FcHttpEvent, FcHttpEventSchema, unwrap } from "./events.js";
@@ -15,10 +17,21 @@ export interface FcHttpResponse {
 
 export function toRequest(event: FcHttpEvent): Request {
   const query = new URLSearchParams(event.queryParameters).toString();
-  const host = event.headers.host ?? event.requestContext.domainName ?? "fc.local";
+  const host = safeHost(event.headers.host, safeHost(event.requestContext.domainName, "fc.local"));
   const method = event.requestContext.http.method.toUpperCase();
   const body = event.body === undefined || method === "GET" || method === "HEAD" ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64") : event.body;
-  return new Request(`https://${host}${event.rawPath}${query ? `?${query}` : ""}`, { method, headers: event.headers, body });
+  // rawPath is the client's raw target path: one that is not a path (or an unknown method) is the client's error.
+  let url: URL;
+  try {
+    url = new URL(`https://${host}${event.rawPath.startsWith("/") ? event.rawPath : `/${event.rawPath}`}${query ? `?${query}` : ""}`);
+  } catch {
+    throw new InputError("request-target", "is not a valid path", { code: "BadRequest" });
+  }
+  try {
+    return new Request(url, { method, headers: event.headers, body });
+  } catch {
+    throw new InputError("method", `${method.slice(0, 16)} is not supported, or a header is malformed`, { statusCode: 405, code: "MethodNotAllowed" });
+  }
 }
 
 const TEXTUAL = /^(text\/|application\/(json|xml|javascript)|application\/[\w.+-]+\+(json|xml))/;
@@ -50,7 +63,12 @@ export function fcHttpHandler(router: () => Router, gate?: (headers: Headers, ur
         return toFcResponse(refused);
       }
     }
-    const response = await router().handle(toRequest(parsed), { requestId });
-    return toFcResponse(response);
+    let request: Request;
+    try {
+      request = toRequest(parsed);
+    } catch (error) {
+      return toFcResponse(errorResponse(error, router().log.child({ requestId })));
+    }
+    return toFcResponse(await router().handle(request, { requestId }));
   };
 }

@@ -31,6 +31,11 @@ export function guarded<A extends unknown[]>(log: Logger, what: string, fn: (...
 
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
+/** The host a client named, when it is a syntactically valid one; `fallback` otherwise (a Host header is client text). */
+export function safeHost(host: string | undefined, fallback: string): string {
+  return host && HOST.test(host) ? host : fallback;
+}
+
 /**
  * The URL a request addresses, or undefined when its target cannot be one. Accepts origin-form (`/path?q`) and
  * absolute-form (`http://host/path`, which RFC 9112 §3.2.2 says a server must accept) targets; the `Host` header is
@@ -38,12 +43,12 @@ const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](
  */
 export function requestUrl(req: Pick<IncomingMessage, "url" | "headers">): URL | undefined {
   const raw = req.url ?? "/";
-  const host = req.headers.host && HOST.test(req.headers.host) ? req.headers.host : "localhost";
+  const host = safeHost(req.headers.host, "localhost");
   try {
     if (raw.startsWith("/")) return new URL(`http://${host}${raw}`);
     if (/^https?:\/\//i.test(raw)) {
       const absolute = new URL(raw);
-      return new URL(`http://${HOST.test(absolute.host) ? absolute.host : host}${absolute.pathname}${absolute.search}`);
+      return new URL(`http://${safeHost(absolute.host, host)}${absolute.pathname}${absolute.search}`);
     }
   } catch {
     // An unparseable target: the caller answers 400.

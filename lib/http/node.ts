@@ -77,7 +77,7 @@ export async function writeResponse(res: ServerResponse, response: Response, sig
       const { value, done } = await reader.read();
       if (done) break;
       // Each chunk goes out at once; when the client is slow, wait for the socket instead of buffering.
-      if (!res.write(value)) await new Promise<void>((resolve) => res.once("drain", resolve).once("close", resolve));
+      if (!res.write(value)) await drainOrClose(res);
       if (signal.aborted) return;
     }
     res.end();
@@ -87,4 +87,17 @@ export async function writeResponse(res: ServerResponse, response: Response, sig
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
+}
+
+/** Resolves when the socket drains or the response closes, leaving no listener behind (a long slow stream waits often). */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }
