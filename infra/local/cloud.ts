@@ -145,6 +145,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       OSS_BUCKET: buckets[0]!,
       OSS_ENDPOINT: urls.oss,
       OSS_PATH_STYLE: "true",
+      // The emulator is reached at its own endpoint, never through an internal (VPC) host name.
+      OSS_INTERNAL: "false",
       DASHSCOPE_API_KEY: dashscopeApiKey,
       DASHSCOPE_WS_URL: urls.dashscopeWs,
       DASHSCOPE_HTTP_URL: `${dashscopeBase}/api/v1/services/aigc/multimodal-generation/generation`,

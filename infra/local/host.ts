@@ -51,14 +51,30 @@ interface Trigger {
 
 const root = new URL("../../", import.meta.url);
 
-/** The fc3 resources of s.yaml, with its expressions resolved from `env`. */
-export function readFunctions(env: Record<string, string | undefined> = {}): Array<{ resource: string; functionName: string; runtime: string; triggers: Trigger[] }> {
-  return Object.entries(readResources(env)).map(([resource, props]) => ({
+/** The fc3 resources of s.yaml, with its expressions resolved from `env` (the user's environment, as `s` reads it). */
+export function readFunctions(env: Record<string, string | undefined> = {}, file?: string): Array<{ resource: string; functionName: string; runtime: string; triggers: Trigger[]; environment: Record<string, string> }> {
+  return Object.entries(readResources(env, file)).map(([resource, props]) => ({
     resource,
     functionName: String(props.functionName ?? resource),
     runtime: String(props.runtime ?? ""),
     triggers: (props.triggers as Trigger[] | undefined) ?? [],
+    environment: Object.fromEntries(Object.entries((props.environmentVariables as Record<string, unknown> | undefined) ?? {}).map(([k, v]) => [k, String(v)])),
   }));
+}
+
+/** What FC itself puts in every function's environment: the role's credentials (the user's AccessKey locally) and the function's own name. */
+const FC_PROVIDED = ["ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"] as const;
+
+/**
+ * Exactly the environment a deployed function gets: its `environmentVariables` as s.yaml renders them from the user's
+ * environment (an empty value is unset, as `${env('X', '')}` means), plus what FC provides. Nothing else: a variable
+ * a code path needs and the function's s.yaml entry lacks is missing here too.
+ */
+export function functionEnvironment(fn: { functionName: string; environment: Record<string, string> }, userEnv: Record<string, string | undefined>): Record<string, string> {
+  const env: Record<string, string> = { FC_FUNCTION_NAME: fn.functionName };
+  for (const name of FC_PROVIDED) if (userEnv[name]) env[name] = userEnv[name]!;
+  for (const [k, v] of Object.entries(fn.environment)) if (v !== "") env[k] = v;
+  return env;
 }
 
 export interface FunctionHost {
@@ -75,7 +91,7 @@ export interface FunctionHost {
   stop(): Promise<void>;
 }
 
-export async function startFunctionHost(opts: { env: Record<string, string>; log: Logger; port?: number; cloud?: LocalCloud; timerMs?: number; asyncRetries?: number }): Promise<FunctionHost> {
+export async function startFunctionHost(opts: { env: Record<string, string>; log: Logger; port?: number; cloud?: LocalCloud; timerMs?: number; asyncRetries?: number; /** Another s.yaml (tests of the wiring itself). */ sYaml?: string }): Promise<FunctionHost> {
   const mounted = new Map<string, LocalFunction>();
   const route = (req: IncomingMessage): LocalFunction | undefined => {
     const path = requestUrl(req)?.pathname;
@@ -112,10 +128,9 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
     }
   });
 
-  // Callbacks need a host name, not an IP (seed 003), so the local callback URL uses localhost.
-  const env = { CALLBACK_BASE_URL: `http://localhost:${server.port}`, CALLBACK_SECRET: randomBytes(24).toString("base64url"), ...opts.env };
-  const config = parseConfig(env);
-  const clients = createClients(config, env);
+  // The user's environment, as `s deploy` would read it. Callbacks need a host name, not an IP (seed 003), so the local
+  // callback URL uses localhost.
+  const userEnv = { CALLBACK_BASE_URL: `http://localhost:${server.port}`, CALLBACK_SECRET: randomBytes(24).toString("base64url"), ...opts.env };
   const pending = new PendingWork();
   const invoke = async (name: string, event: unknown): Promise<unknown> => {
     const fn = mounted.get(name);
@@ -141,16 +156,27 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
     },
   };
   invokeSubmit = (event) => invoker.invokeAsync("submit", event);
-  let jobRuntime: JobRuntime | undefined;
-  const platform: LocalPlatform = { config, env, log: opts.log, clients, invoker, jobs: () => (jobRuntime ??= createJobRuntime(config, clients, invoker, opts.log)) };
 
-  const functions = readFunctions(env);
+  // Each function gets its own platform, built from exactly its own environment.
+  const functions = readFunctions(userEnv, opts.sYaml);
+  const platforms = new Map<string, LocalPlatform>();
+  for (const f of functions) {
+    const env = functionEnvironment(f, userEnv);
+    const log = opts.log.child({ function: f.functionName });
+    const config = parseConfig(env);
+    const clients = createClients(config, env);
+    let jobRuntime: JobRuntime | undefined;
+    platforms.set(f.resource, { config, env, log, clients, invoker, jobs: () => (jobRuntime ??= createJobRuntime(config, clients, invoker, log)) });
+  }
   for (const f of functions) {
     const entry = new URL(`functions/${f.resource}/local.ts`, root);
     if (!existsSync(entry)) throw new Error(`s.yaml declares ${f.resource}, but functions/${f.resource}/local.ts does not exist`);
     const mod = (await import(entry.href)) as FunctionModule;
-    mounted.set(f.resource, mod.mount({ ...platform, log: opts.log.child({ function: f.functionName }) }));
+    mounted.set(f.resource, mod.mount(platforms.get(f.resource)!));
   }
+  // Tests look into the jobs' state through one job function's platform (they all share one environment in s.yaml).
+  const platform = platforms.get("speech") ?? platforms.values().next().value!;
+  const config = platform.config;
 
   // OSS triggers: the emulator's writes, filtered as s.yaml's prefix/suffix say, become OSS events for the function.
   const observers: Array<() => void> = [];
