@@ -1,5 +1,5 @@
 /**
- * The callback function: `/callbacks/{nls|ice}/{jobId}?sig=…`. The HMAC (and, for ICE with an AuthKey, ICE's own
+ * The callback function: `/callbacks/{nls|ice}/{jobId}/{sig}` (and the earlier `/callbacks/{nls|ice}/{jobId}?sig=…`). The HMAC (and, for ICE with an AuthKey, ICE's own
  * signature) is checked before anything else (a bad one is 401
  * and changes nothing); the body is only a hint that the task ended, so it is not even parsed: the provider is asked.
  */
@@ -9,17 +9,23 @@ import { Router } from "../../lib/http/router.js";
 import type { JobRuntime } from "../../lib/jobs/runtime.js";
 
 export function createCallbackRouter(rt: JobRuntime): Router {
-  return new Router(rt.log).on("POST", "/callbacks/:provider/:jobId", async (request, { params }) => {
+  const handle = async (request: Request, params: Readonly<Record<string, string>>): Promise<Response> => {
     const provider = params.provider === "nls" || params.provider === "ice" ? params.provider : undefined;
-    if (!provider) return json(404, { error: { code: "NotFound", message: `no callbacks for ${params.provider}` } });
+    if (!provider) return json(404, { error: { code: "NotFound", message: `no callbacks for ${params.provider!.slice(0, 32)}` } });
+    const url = new URL(request.url);
     const job = await rt.service.onCallback(provider, params.jobId!, {
-      signature: new URL(request.url).searchParams.get("sig"),
+      // The signature in the path (current URLs), or in the query (URLs given to providers before the path form).
+      signature: params.sig ?? url.searchParams.get("sig"),
       iceTimestamp: request.headers.get("x-ice-timestamp"),
       iceSignature: request.headers.get("x-ice-signature"),
+      requestUrl: `${url.origin}${url.pathname}${url.search}`,
     });
     await request.body?.cancel();
     return json(200, { ok: true, state: job.state });
-  });
+  };
+  return new Router(rt.log)
+    .on("POST", "/callbacks/:provider/:jobId/:sig", (request, { params }) => handle(request, params))
+    .on("POST", "/callbacks/:provider/:jobId", (request, { params }) => handle(request, params));
 }
 
 /** What this function is triggered by in s.yaml, and the schema its entry parses those events with (checked by the wiring test). */

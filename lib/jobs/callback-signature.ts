@@ -12,7 +12,16 @@ export function verifyJobId(secret: string, jobId: string, signature: string | n
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/**
+ * The URL a provider calls back: the HMAC travels in the path (`/callbacks/nls/{jobId}/{sig}`), since no Alibaba
+ * document promises that a `notify_url`'s or `NotifyAddress`'s query string is kept. The earlier `?sig=` form is still
+ * accepted for jobs submitted before (`legacyCallbackUrl`).
+ */
 export function callbackUrl(base: string, secret: string, jobId: string, provider: "nls" | "ice" = "nls"): string {
+  return `${base.replace(/\/$/, "")}/callbacks/${provider}/${jobId}/${signJobId(secret, jobId)}`;
+}
+
+export function legacyCallbackUrl(base: string, secret: string, jobId: string, provider: "nls" | "ice" = "nls"): string {
   return `${base.replace(/\/$/, "")}/callbacks/${provider}/${jobId}?sig=${signJobId(secret, jobId)}`;
 }
 

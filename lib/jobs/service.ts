@@ -11,7 +11,7 @@ import { LONG_TEXT_DEADLINE_MS, LONG_TEXT_RETENTION_MS } from "../providers/nls/
 import type { OssStorage } from "../storage/oss.js";
 import { createHash } from "node:crypto";
 import { chunkText, countNlsChars } from "../text/index.js";
-import { callbackUrl, verifyIceSignature, verifyJobId } from "./callback-signature.js";
+import { callbackUrl, legacyCallbackUrl, verifyIceSignature, verifyJobId } from "./callback-signature.js";
 import type { JobProvider, ProviderName } from "./providers.js";
 import { type Job, type JobOptions, advance, isTerminal } from "./schema.js";
 import type { JobStore } from "./store.js";
@@ -264,11 +264,15 @@ export class JobService {
    * A provider callback: authenticated by the URL's HMAC (and, for ICE with an AuthKey, by ICE's signature within five
    * minutes), then only a reason to ask the provider itself.
    */
-  async onCallback(provider: ProviderName, jobId: string, auth: { signature: string | null; iceTimestamp?: string | null; iceSignature?: string | null }): Promise<Job> {
+  async onCallback(provider: ProviderName, jobId: string, auth: { signature: string | null; iceTimestamp?: string | null; iceSignature?: string | null; requestUrl?: string }): Promise<Job> {
     if (!verifyJobId(this.deps.callbackSecret, jobId, auth.signature)) throw new AuthError("invalid callback signature");
     if (provider === "ice" && this.deps.iceAuthKey) {
-      const url = this.#callbackUrl({ id: jobId, provider }) ?? "";
-      const ok = verifyIceSignature({ url, timestamp: auth.iceTimestamp ?? null, signature: auth.iceSignature ?? null, authKey: this.deps.iceAuthKey, nowMs: this.#now().getTime() });
+      // ICE signs "the callback URL" (facts §7), and which one it uses for a per-job NotifyAddress is not documented:
+      // the URL we gave it (path or earlier query form) or the URL the request really arrived at all pass. Each
+      // still needs the AuthKey and a timestamp within five minutes.
+      const base = this.deps.callbackBaseUrl;
+      const candidates = [...(base ? [callbackUrl(base, this.deps.callbackSecret, jobId, "ice"), legacyCallbackUrl(base, this.deps.callbackSecret, jobId, "ice")] : []), ...(auth.requestUrl ? [auth.requestUrl] : [])];
+      const ok = candidates.some((url) => verifyIceSignature({ url, timestamp: auth.iceTimestamp ?? null, signature: auth.iceSignature ?? null, authKey: this.deps.iceAuthKey!, nowMs: this.#now().getTime() }));
       if (!ok) throw new AuthError("invalid or stale X-ICE-SIGNATURE");
     }
     const job = await this.deps.jobs.get(jobId);

@@ -3,7 +3,7 @@ import OSS from "ali-oss";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
-import { callbackUrl } from "../../lib/jobs/callback-signature.js";
+import { callbackUrl, legacyCallbackUrl, signJobId } from "../../lib/jobs/callback-signature.js";
 import { createLogger } from "../../lib/log.js";
 import { jobFor as findJob, settle as settleAll, writesTo as countWrites } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
@@ -30,11 +30,13 @@ function oss(): OSS {
 
 
 
-/** What ICE would send, signed for `timestamp`. */
-function iceCallback(jobId: string, timestamp: number, sig = callbackUrl(`http://localhost:${host.port}`, SECRET, jobId, "ice").split("sig=")[1]!) {
-  const url = callbackUrl(`http://localhost:${host.port}`, SECRET, jobId, "ice");
+/** What ICE would send, signed for `timestamp`: to the path-signed URL we gave it, or (`legacy`) to the earlier `?sig=` form. */
+function iceCallback(jobId: string, timestamp: number, opts: { sig?: string; legacy?: boolean } = {}) {
+  const base = `http://localhost:${host.port}`;
+  const url = opts.legacy ? legacyCallbackUrl(base, SECRET, jobId, "ice") : callbackUrl(base, SECRET, jobId, "ice");
   const signature = createHash("md5").update(`${url}|${timestamp}|${AUTH_KEY}`).digest("hex");
-  return fetch(`${host.url}/callbacks/ice/${jobId}?sig=${sig}`, {
+  const sig = opts.sig ?? signJobId(SECRET, jobId);
+  return fetch(opts.legacy ? `${host.url}/callbacks/ice/${jobId}?sig=${sig}` : `${host.url}/callbacks/ice/${jobId}/${sig}`, {
     method: "POST",
     headers: { "content-type": "application/json", "x-ice-timestamp": String(timestamp), "x-ice-signature": signature },
     body: JSON.stringify({ EventType: "AIGCAudioProduceComplete", UserId: 1, EventTime: new Date().toISOString(), MessageBody: { JobId: "x", Status: "Success" } }),
@@ -88,9 +90,10 @@ describe("ICE jobs on the local stack", () => {
     await settle();
     const before = await jobFor("input/ice/forged.txt");
     const now = Math.floor(Date.now() / 1000);
-    expect((await iceCallback(before.id, now, "not-our-hmac")).status).toBe(401);
+    expect((await iceCallback(before.id, now, { sig: "not-our-hmac" })).status).toBe(401);
+    expect((await iceCallback(before.id, now, { sig: "not-our-hmac", legacy: true })).status).toBe(401);
     expect((await iceCallback(before.id, now - 600)).status).toBe(401);
-    const wrongSignature = await fetch(`${host.url}/callbacks/ice/${before.id}?sig=${callbackUrl("http://x", SECRET, before.id).split("sig=")[1]}`, { method: "POST", headers: { "x-ice-timestamp": String(now), "x-ice-signature": "0".repeat(32) } });
+    const wrongSignature = await fetch(`${host.url}/callbacks/ice/${before.id}/${signJobId(SECRET, before.id)}`, { method: "POST", headers: { "x-ice-timestamp": String(now), "x-ice-signature": "0".repeat(32) } });
     expect(wrongSignature.status).toBe(401);
     await settle();
     expect(await jobFor("input/ice/forged.txt")).toEqual(before);
@@ -98,6 +101,23 @@ describe("ICE jobs on the local stack", () => {
     expect((await iceCallback(before.id, now)).status).toBe(200);
     await settle();
     expect((await jobFor("input/ice/forged.txt")).state).toBe("done");
+  });
+
+  it("accepts a callback to the earlier ?sig= URL, for jobs submitted before the signature moved into the path", async () => {
+    cloud().ice.faults.dropCallbacks = 1;
+    await oss().put("input/ice/legacy.txt", Buffer.from("旧的回调地址。"));
+    await settle();
+    const before = await jobFor("input/ice/legacy.txt");
+    expect(before.state).toBe("submitted");
+    expect((await iceCallback(before.id, Math.floor(Date.now() / 1000), { legacy: true })).status).toBe(200);
+    await settle();
+    expect((await jobFor("input/ice/legacy.txt")).state).toBe("done");
+  });
+
+  it("gives providers a callback URL with no query string: the signature is in the path", () => {
+    const url = new URL(callbackUrl("https://cb.example.com", SECRET, "job-1", "ice"));
+    expect(url.search).toBe("");
+    expect(url.pathname).toBe(`/callbacks/ice/job-1/${signJobId(SECRET, "job-1")}`);
   });
 
   it("fails the job with ICE's error code and message when ICE fails it", async () => {

@@ -39,7 +39,7 @@ describe("job state machine", () => {
 describe("callback signatures", () => {
   it("accepts the job's own signature only", () => {
     const secret = "s".repeat(32);
-    expect(callbackUrl("http://localhost:9000/", secret, "job-1")).toBe(`http://localhost:9000/callbacks/nls/job-1?sig=${signJobId(secret, "job-1")}`);
+    expect(callbackUrl("http://localhost:9000/", secret, "job-1")).toBe(`http://localhost:9000/callbacks/nls/job-1/${signJobId(secret, "job-1")}`);
     expect(verifyJobId(secret, "job-1", signJobId(secret, "job-1"))).toBe(true);
     expect(verifyJobId(secret, "job-2", signJobId(secret, "job-1"))).toBe(false);
     expect(verifyJobId(secret, "job-1", null)).toBe(false);
