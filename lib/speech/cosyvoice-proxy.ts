@@ -128,7 +128,10 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
         return fail(taskId, "InvalidParameter", (error as Error).message);
       }
       if (!opts.upstream) return fail(taskId, "InvalidParameter", "CosyVoice is not configured on this deployment.");
+      const idleUpstream = !task && upstream?.readyState === WebSocket.OPEN ? upstream : undefined;
       task = { id: taskId, ssml: parameters.enable_ssml, sampleRate: parameters.sample_rate, continues: 0, characters: 0 };
+      // A connection is reusable after task-finished (the SDK's pool keeps it, close_ws_after_use=False): so is ours.
+      if (idleUpstream) return forward(text);
       dropUpstream();
       upstream = connect(opts.upstream, opts.log, toClient, () => {
         for (const queued of outbox.splice(0)) upstream?.send(queued);
@@ -141,10 +144,12 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
     if (!task || task.id !== taskId) return fail(taskId, "InvalidParameter", `No running task ${taskId.slice(0, 64)}; send run-task first.`);
     if (action === "continue-task") {
       const parsed = ContinueTaskSchema.safeParse(message);
-      if (!parsed.success) return fail(taskId, "InvalidParameter", "continue-task needs payload.input.text.");
+      if (!parsed.success) return fail(taskId, "InvalidParameter", "continue-task needs payload.input.text (or payload.input.flush: true).");
+      const input = parsed.data.payload.input.text;
+      // A flush (the SDK's streaming_flush) carries no text: nothing to count or check, DashScope takes it as it is.
+      if (input === undefined) return forward(text);
       task.continues++;
       if (task.ssml && task.continues > 1) return fail(taskId, "InvalidParameter", "Text request limit violated, expected 1.");
-      const input = parsed.data.payload.input.text;
       const weight = countCosyVoiceChars(input);
       if (weight > COSYVOICE_MESSAGE_LIMIT) return fail(taskId, "InvalidParameter", `text: ${weight} characters in one continue-task; at most ${COSYVOICE_MESSAGE_LIMIT} (a Han character counts 2).`);
       if (task.characters + weight > COSYVOICE_TASK_LIMIT) return fail(taskId, "InvalidParameter", `text: over ${COSYVOICE_TASK_LIMIT} characters in one task.`);

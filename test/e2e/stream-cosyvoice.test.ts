@@ -86,3 +86,73 @@ describe("stream function: CosyVoice", () => {
     await eventually(() => emulator.stats.open === 0, 1000);
   });
 });
+
+describe("the DashScope-compatible endpoint behaves like DashScope toward its SDK", () => {
+  /** An open connection to our endpoint, with a queue of what arrives. */
+  async function connect(): Promise<{ ws: WebSocket; next: (pred: (e: Event) => boolean) => Promise<Event>; events: Event[] }> {
+    const ws = new WebSocket(`${stream().wsUrl}/api-ws/v1/inference`, { headers: { authorization: `bearer ${API_KEY}` } });
+    const events: Event[] = [];
+    const waiters: Array<{ pred: (e: Event) => boolean; resolve: (e: Event) => void }> = [];
+    ws.on("message", (data: Buffer, binary) => {
+      const event = binary ? data : (JSON.parse(data.toString()) as Event);
+      events.push(event);
+      for (const w of waiters.splice(0)) (w.pred(event) ? w.resolve(event) : waiters.push(w));
+    });
+    await new Promise((r) => ws.on("open", r));
+    return {
+      ws,
+      events,
+      next: (pred) =>
+        new Promise((resolve) => {
+          const seen = events.find(pred);
+          if (seen) return resolve(seen);
+          waiters.push({ pred, resolve });
+        }),
+    };
+  }
+  const isEvent = (name: string) => (e: Event) => !Buffer.isBuffer(e) && e.header.event === name;
+
+  it("takes streaming_flush() (continue-task with input.flush and no text): the buffered text is spoken before finish-task", async () => {
+    const c = await connect();
+    const id = randomUUID();
+    c.ws.send(runTask(id));
+    await c.next(isEvent("task-started"));
+    c.ws.send(cmd("continue-task", id, { input: { text: "这半句话还没有结束" } }));
+    // The SDK's flush request, as dashscope's tts_v2 builds it.
+    c.ws.send(cmd("continue-task", id, { model: "cosyvoice-v3-flash", task_group: "audio", task: "tts", function: "SpeechSynthesizer", input: { flush: true } }));
+    const audio = await c.next((e) => Buffer.isBuffer(e) || isEvent("task-failed")(e));
+    expect(Buffer.isBuffer(audio)).toBe(true);
+    c.ws.send(cmd("finish-task", id, { input: {} }));
+    await c.next(isEvent("task-finished"));
+    expect(c.events.some(isEvent("task-failed"))).toBe(false);
+    c.ws.close();
+  });
+
+  it("runs a second task on the same connection after task-finished, over the same upstream connection", async () => {
+    const before = cloud().dashscope.cosyvoice.stats.connections;
+    const c = await connect();
+    for (const text of ["第一个任务。", "第二个任务。"]) {
+      const id = randomUUID();
+      c.ws.send(runTask(id));
+      await c.next((e) => !Buffer.isBuffer(e) && (e.header as { task_id?: string }).task_id === id && e.header.event === "task-started");
+      c.ws.send(cmd("continue-task", id, { input: { text } }));
+      c.ws.send(cmd("finish-task", id, { input: {} }));
+      const end = await c.next((e) => !Buffer.isBuffer(e) && (e.header as { task_id?: string }).task_id === id && (e.header.event === "task-finished" || e.header.event === "task-failed"));
+      expect((end as Exclude<Event, Buffer>).header.event).toBe("task-finished");
+    }
+    expect(c.events.filter(isEvent("task-finished"))).toHaveLength(2);
+    expect(cloud().dashscope.cosyvoice.stats.connections - before).toBe(1);
+    c.ws.close();
+  });
+
+  it("lets our own client pass over events it does not know and sentences without words, as the SDK does", async () => {
+    cloud().dashscope.cosyvoice.faults.quirks = true;
+    try {
+      const res = await fetch(`${stream().url}/v1/stream`, { method: "POST", headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" }, body: JSON.stringify({ provider: "cosyvoice", text: `未知的事件也没关系。${randomUUID()}`, voice: "longanyang", format: "mp3" }) });
+      expect(res.status).toBe(200);
+      expect(mp3Frames(Buffer.from(await res.arrayBuffer())).length).toBeGreaterThan(5);
+    } finally {
+      cloud().dashscope.cosyvoice.faults.quirks = false;
+    }
+  });
+});

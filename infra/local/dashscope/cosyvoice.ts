@@ -19,6 +19,11 @@ import type { AudioFormat, SpeechSource } from "../audio/engine.js";
 export class CosyVoiceFaults {
   /** error_code/error_message the next tasks fail with, after task-started. */
   readonly failNext: Array<{ code: string; message: string }> = [];
+  /**
+   * Events the official SDK tolerates, sent before each sentence: an event name it does not know, and a
+   * sentence-begin whose sentence has no `words` (DashScope may add events; a client must pass over them).
+   */
+  quirks = false;
   /** Silence (bytes) sent after each sentence's audio: a very long answer, to fill a client's socket buffers. */
   padBytes = 0;
 }
@@ -40,6 +45,7 @@ interface Task {
   sentences: number;
   chain: Promise<void>;
   failed: boolean;
+  finished?: boolean;
 }
 
 const SENTENCE = /[^。！？!?.\n]*[。！？!?.\n]+/gu;
@@ -71,16 +77,18 @@ export class CosyVoiceEmulator {
     ws.on("close", () => this.stats.open--);
     ws.on("message", (data, isBinary) => {
       if (isBinary) return;
-      let msg: { header?: { action?: string; task_id?: string } };
+      let msg: { header?: { action?: string; task_id?: string } } | null;
       try {
         msg = JSON.parse(data.toString());
       } catch {
         return failTask(ws, "", "InvalidParameter", "Request json illegal, failed to parse request.");
       }
-      const action = msg.header?.action;
-      const taskId = String(msg.header?.task_id ?? "");
+      if (typeof msg !== "object" || msg === null || typeof msg.header !== "object" || msg.header === null) return failTask(ws, "", "InvalidParameter", "Request json illegal, failed to parse request.");
+      const action = msg.header.action;
+      const taskId = String(msg.header.task_id ?? "");
       if (action === "run-task") {
-        if (task && !task.failed) return failTask(ws, taskId, "InvalidParameter", "A task is already running on this connection.");
+        // One task at a time; after task-finished (or task-failed) the connection takes the next one, as DashScope's does.
+        if (task && !task.failed && !task.finished) return failTask(ws, taskId, "InvalidParameter", "A task is already running on this connection.");
         task = this.#run(ws, msg);
       } else if (!task || task.id !== taskId || task.failed) {
         failTask(ws, taskId, "InvalidParameter", `No running task ${taskId}.`);
@@ -142,9 +150,14 @@ export class CosyVoiceEmulator {
   #continue(ws: WebSocket, task: Task, msg: unknown): void {
     const parsed = ContinueTaskSchema.safeParse(msg);
     if (!parsed.success) return this.#fail(ws, task, "InvalidParameter", "continue-task needs payload.input.text.");
+    const text = parsed.data.payload.input.text;
+    if (text === undefined) {
+      // flush: synthesize what is buffered now, sentence end or not.
+      task.chain = task.chain.then(() => this.#flush(ws, task, false, true));
+      return;
+    }
     task.continues++;
     if (task.ssml && task.continues > 1) return this.#fail(ws, task, "InvalidParameter", "Text request limit violated, expected 1.");
-    const text = parsed.data.payload.input.text;
     const weight = countCosyVoiceChars(text);
     if (weight > COSYVOICE_MESSAGE_LIMIT) return this.#fail(ws, task, "InvalidParameter", `[tts:]text length ${weight} exceeds the limit of ${COSYVOICE_MESSAGE_LIMIT} characters per request.`);
     if (task.characters + weight > COSYVOICE_TASK_LIMIT) return this.#fail(ws, task, "InvalidParameter", `[tts:]text length exceeds the limit of ${COSYVOICE_TASK_LIMIT} characters per task.`);
@@ -154,7 +167,7 @@ export class CosyVoiceEmulator {
   }
 
   /** Synthesizes the complete sentences buffered so far; at finish, the rest too, then task-finished. */
-  async #flush(ws: WebSocket, task: Task, finish: boolean): Promise<void> {
+  async #flush(ws: WebSocket, task: Task, finish: boolean, all = finish): Promise<void> {
     if (task.failed) return;
     let ready: string[];
     if (task.ssml) {
@@ -167,20 +180,27 @@ export class CosyVoiceEmulator {
       const consumed = complete.join("").length;
       ready = complete.flatMap((s) => chunkText(s, { max: 400, weight: cosyVoiceWeight }));
       task.pending = task.pending.slice(consumed);
-      if (finish && task.pending.trim()) ready.push(task.pending);
-      if (finish) task.pending = "";
+      if (all && task.pending.trim()) ready.push(task.pending);
+      if (all) task.pending = "";
     }
     for (const sentence of ready.filter((s) => s.trim())) {
       if (task.failed || ws.readyState !== ws.OPEN) return;
       await this.#sentence(ws, task, sentence);
     }
-    if (finish && !task.failed) send(ws, { header: { task_id: task.id, event: "task-finished", attributes: { request_uuid: randomUUID() } }, payload: { usage: { characters: task.billed } } });
+    if (finish && !task.failed) {
+      task.finished = true;
+      send(ws, { header: { task_id: task.id, event: "task-finished", attributes: { request_uuid: randomUUID() } }, payload: { usage: { characters: task.billed } } });
+    }
   }
 
   async #sentence(ws: WebSocket, task: Task, text: string): Promise<void> {
     const index = task.sentences++;
     const generated = (output: Record<string, unknown>, usage?: number): void =>
       send(ws, { header: { task_id: task.id, event: "result-generated", attributes: {} }, payload: { output, ...(usage === undefined ? {} : { usage: { characters: usage } }) } });
+    if (this.faults.quirks) {
+      send(ws, { header: { task_id: task.id, event: "task-progress", attributes: {} }, payload: { progress: index } });
+      send(ws, { header: { task_id: task.id, event: "result-generated", attributes: {} }, payload: { output: { sentence: { index }, type: "sentence-begin", original_text: text } } });
+    }
     generated({ sentence: { index, words: [] }, type: "sentence-begin", original_text: text });
     const result = await this.opts.engine.synthesize({
       text,

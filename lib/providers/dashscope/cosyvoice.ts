@@ -148,5 +148,6 @@ class CosyVoiceSession extends WsSession<CosyVoiceEvent, CosyVoiceServerEvent> {
     } else if (payload.output?.type === "sentence-end" && payload.output.sentence?.words.length) {
       this.queue.push({ type: "words", words: payload.output.sentence.words });
     }
+    // Any other event (one DashScope adds later, a sentence-begin) is passed over, as the SDK does.
   }
 }

@@ -36,8 +36,22 @@ export const RunTaskSchema = z.object({
   }),
 });
 
-/** @example {"header":{"action":"continue-task","task_id":"…","streaming":"duplex"},"payload":{"input":{"text":"床前明月光，"}}} */
-export const ContinueTaskSchema = z.object({ header: Header("continue-task"), payload: z.object({ input: z.object({ text: z.string() }).passthrough() }).passthrough() });
+/**
+ * Text to synthesize, or (the official SDK's `streaming_flush()`) `{"flush": true}` and no text: synthesize what is
+ * buffered now.
+ * @example {"header":{"action":"continue-task","task_id":"…","streaming":"duplex"},"payload":{"input":{"text":"床前明月光，"}}}
+ */
+export const ContinueTaskSchema = z.object({
+  header: Header("continue-task"),
+  payload: z
+    .object({
+      input: z
+        .object({ text: z.string().optional(), flush: z.boolean().optional() })
+        .passthrough()
+        .refine((i) => i.text !== undefined || i.flush === true, "needs text, or flush: true"),
+    })
+    .passthrough(),
+});
 
 /** @example {"header":{"action":"finish-task","task_id":"…","streaming":"duplex"},"payload":{"input":{}}} */
 export const FinishTaskSchema = z.object({ header: Header("finish-task"), payload: z.object({ input: z.object({}).passthrough() }).passthrough() });
@@ -54,7 +68,9 @@ export const WordSchema = z.object({ text: z.string(), begin_index: z.number(), 
 export const ServerEventSchema = z.object({
   header: z.object({
     task_id: z.string(),
-    event: z.enum(["task-started", "result-generated", "task-finished", "task-failed"]),
+    // As tolerant as the official SDK, which passes events it does not know to on_event and goes on: strict on what
+    // we send, lenient on what we receive.
+    event: z.string(),
     error_code: z.string().optional(),
     error_message: z.string().optional(),
     attributes: z.record(z.string(), z.unknown()).optional(),
@@ -63,8 +79,9 @@ export const ServerEventSchema = z.object({
     .object({
       output: z
         .object({
-          type: z.enum(["sentence-begin", "sentence-synthesis", "sentence-end"]).optional(),
-          sentence: z.object({ index: z.number(), words: z.array(WordSchema) }).optional(),
+          type: z.string().optional(),
+          // A sentence may come without words (timestamps off, or a sentence-begin): the SDK accepts that too.
+          sentence: z.object({ index: z.number().optional(), words: z.array(WordSchema).default([]) }).passthrough().optional(),
           original_text: z.string().optional(),
         })
         .optional(),
