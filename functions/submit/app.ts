@@ -93,4 +93,4 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
 }
 
 /** What this function is triggered by in s.yaml, and the schema its entry parses those events with (checked by the wiring test). */
-export const EVENTS = { triggers: ["oss", "eventbridge"] as const, schema: SubmitEventSchema };
+export const EVENTS = { triggers: ["oss"] as const, schema: SubmitEventSchema };

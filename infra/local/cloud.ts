@@ -12,6 +12,7 @@ import { SpeechEngine, type SpeechSource } from "./audio/engine.js";
 import { type AccessKey, CredentialStore } from "./credentials.js";
 import { listen } from "./http-util.js";
 import { CosyVoiceEmulator } from "./dashscope/cosyvoice.js";
+import { EventBridgeEmulator } from "./eventbridge/service.js";
 import { MinimaxEmulator } from "./dashscope/minimax.js";
 import { IceService } from "./ice/service.js";
 import { NlsGateway } from "./nls/gateway.js";
@@ -38,7 +39,7 @@ export interface LocalCloudOptions {
   /** A fixed DashScope API key (`npm start` prints it); tests get a random one. */
   readonly dashscopeApiKey?: string;
   /** Fixed ports for `npm start`; tests leave them 0 (ephemeral). */
-  readonly ports?: { oss?: number; nlsMeta?: number; nlsGateway?: number; dashscope?: number; ice?: number };
+  readonly ports?: { oss?: number; nlsMeta?: number; nlsGateway?: number; dashscope?: number; ice?: number; eventbridge?: number };
   /** ICE: SetEventCallback's AuthKey (signed callbacks) and how long a job stays Created. */
   readonly ice?: { authKey?: string; createdMs?: number };
   readonly engine?: SpeechSource;
@@ -52,7 +53,9 @@ export interface LocalCloud {
   readonly appKey: string;
   readonly accessKey: AccessKey;
   readonly credentials: CredentialStore;
-  readonly urls: { readonly oss: string; readonly nlsMeta: string; readonly nlsGateway: string; readonly dashscopeWs: string; readonly ice: string };
+  readonly urls: { readonly oss: string; readonly nlsMeta: string; readonly nlsGateway: string; readonly dashscopeWs: string; readonly ice: string; readonly eventbridge: string };
+  /** Buses, rules and targets; the function host sets where matched events are delivered. */
+  readonly eventbridge: EventBridgeEmulator;
   readonly ice: IceService;
   /** The DashScope API key the emulator accepts. */
   readonly dashscopeApiKey: string;
@@ -112,7 +115,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     if (!cosyvoice.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
 
+  const eventbridge = new EventBridgeEmulator({ credentials, accountId: userId, region });
+  const eventbridgeServer = await listen((req, res) => eventbridge.handle(req, res), options.ports?.eventbridge);
+
   const urls = {
+    eventbridge: `http://127.0.0.1:${eventbridgeServer.port}`,
     oss: `http://localhost:${oss.port}`,
     nlsMeta: `http://127.0.0.1:${nlsMeta.port}`,
     nlsGateway: `ws://127.0.0.1:${nlsGateway.port}/ws/v1`,
@@ -130,6 +137,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     nls: { gateway, tokens, longText },
     dashscope: { cosyvoice, minimax },
     ice,
+    eventbridge,
     dashscopeApiKey,
     engine,
     env: () => ({
@@ -151,6 +159,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       DASHSCOPE_WS_URL: urls.dashscopeWs,
       DASHSCOPE_HTTP_URL: `${dashscopeBase}/api/v1/services/aigc/multimodal-generation/generation`,
       ICE_ENDPOINT: urls.ice,
+      // For the deploy step and producers (never a function's): where EventBridge is, and the account it routes for.
+      EVENTBRIDGE_ENDPOINT: urls.eventbridge,
+      ALIBABA_CLOUD_ACCOUNT_ID: userId,
       ...(options.ice?.authKey ? { ICE_CALLBACK_AUTH_KEY: options.ice.authKey } : {}),
     }),
     async stop() {
@@ -158,7 +169,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       cosyvoice.close();
       await longText.idle();
       await ice.idle();
-      await Promise.all([oss.close(), nlsMeta.close(), nlsGateway.close(), dashscope.close(), iceServer.close()]);
+      await Promise.all([oss.close(), nlsMeta.close(), nlsGateway.close(), dashscope.close(), iceServer.close(), eventbridgeServer.close()]);
       if (ownsEngine) await engine.close();
     },
   };

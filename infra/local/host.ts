@@ -1,8 +1,9 @@
 /**
  * The local function host: reads s.yaml and runs each function's real entry on this machine.
  * HTTP-triggered functions and the custom-runtime server sit behind one router (longest path prefix wins); OSS
- * triggers fire from the OSS emulator with s.yaml's prefix/suffix filters; timers tick; async invocations run with
- * retries as FC's queue would. Tests use `invoke`, `trigger` and `idle` to drive and await all of it.
+ * triggers fire from the OSS emulator with s.yaml's prefix/suffix filters; batch events travel the EventBridge
+ * emulator's bus and rule (the ones `npm run deploy` creates); timers tick; async invocations run with retries as FC's
+ * queue would. Each function runs with exactly the environment s.yaml gives it. Tests use `invoke`, `trigger` and `idle` to drive and await all of it.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -14,10 +15,11 @@ import type { Invoker } from "../../lib/invoke.js";
 import { type JobRuntime, createJobRuntime } from "../../lib/jobs/runtime.js";
 import type { Logger } from "../../lib/log.js";
 import type { LocalCloud } from "./cloud.js";
+import { applyBatchRoute, batchRoute, eventBridgeClient } from "../deploy/batch-route.js";
 import { readResources } from "../deploy/s-yaml.js";
 import { PendingWork } from "./pending.js";
 import { rawHttpError, requestUrl } from "../../lib/http/boundary.js";
-import { listen, readBody } from "./http-util.js";
+import { listen } from "./http-util.js";
 
 export interface LocalFunction {
   /** Path prefixes the function serves over HTTP; the longest match wins. */
@@ -100,19 +102,7 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
     for (const fn of mounted.values()) for (const p of fn.paths ?? []) if (path.startsWith(p) && p.length > (best?.length ?? -1)) best = { fn, length: p.length };
     return best?.fn;
   };
-  let invokeSubmit: ((event: unknown) => Promise<void>) | undefined;
   const server = await listen(async (req, res) => {
-    // Local only (never deployed): where EventBridge would deliver a batch event to `submit`.
-    if (req.url === "/_local/eventbridge" && req.method === "POST") {
-      let event: unknown;
-      try {
-        event = JSON.parse((await readBody(req, 8 * 1024 * 1024)).toString("utf8"));
-      } catch {
-        return void res.writeHead(400, { "content-type": "application/json" }).end('{"error":{"code":"InvalidJson","message":"the body must be a CloudEvents JSON object"}}');
-      }
-      await invokeSubmit?.(event);
-      return void res.writeHead(202, { "content-type": "application/json" }).end('{"accepted":true}');
-    }
     const fn = route(req);
     if (fn?.request) fn.request(req, res);
     else res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"NotFound","message":"no function serves this path"}}');
@@ -155,7 +145,6 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
       })());
     },
   };
-  invokeSubmit = (event) => invoker.invokeAsync("submit", event);
 
   // Each function gets its own platform, built from exactly its own environment.
   const functions = readFunctions(userEnv, opts.sYaml);
@@ -195,6 +184,20 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
       opts.cloud?.oss.observers.add(observer);
       observers.push(() => opts.cloud?.oss.observers.delete(observer));
     }
+  }
+  // EventBridge: the same bus, rule and target `npm run deploy` creates, made through the official SDK against the
+  // emulator; a matched event is delivered to the function the target names, as FC would (async: its queue).
+  if (opts.cloud) {
+    const byName = new Map(functions.map((f) => [f.functionName, f.resource]));
+    opts.cloud.eventbridge.deliver = async (target, event) => {
+      const resource = byName.get(target.functionName);
+      if (!resource) return;
+      if (target.async) await invoker.invokeAsync(resource, event);
+      else await invoke(resource, event);
+    };
+    const env = opts.cloud.env();
+    const client = eventBridgeClient({ endpoint: opts.cloud.urls.eventbridge, accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!, accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET! });
+    await applyBatchRoute(client, batchRoute(userEnv), { region: config.REGION, accountId: env.ALIBABA_CLOUD_ACCOUNT_ID! });
   }
   const timers = functions.flatMap((f) => f.triggers.filter((t) => t.triggerType === "timer").map((t) => ({ name: f.resource, trigger: t })));
   const timerEvent = (name: string): unknown => {

@@ -5,6 +5,7 @@ import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js"
 import { createLogger } from "../../lib/log.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
+import { publish } from "../helpers/eventbridge.js";
 import { useWebhookSink } from "../helpers/webhooks.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
@@ -21,9 +22,9 @@ afterAll(async () => host?.stop());
 
 const event = (id: string, data: unknown) => ({ id, source: "tts.batch", specversion: "1.0", type: "tts:Batch:Submitted", datacontenttype: "application/json", data });
 
-async function deliver(e: unknown): Promise<void> {
-  const res = await fetch(`${host.url}/_local/eventbridge`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(e) });
-  expect(res.status).toBe(202);
+/** A producer's PutEvents to the batch bus (the official SDK, through the EventBridge emulator's rule). */
+async function deliver(e: Record<string, unknown>): Promise<void> {
+  expect((await publish(cloud(), [e])).failed).toBe(0);
 }
 
 describe("batch narration from EventBridge", () => {

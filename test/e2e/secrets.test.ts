@@ -1,4 +1,5 @@
 import OSS from "ali-oss";
+import { publish } from "../helpers/eventbridge.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
@@ -40,7 +41,7 @@ describe("secrets", () => {
     await call("/v1/jobs", { method: "POST", headers: auth, body: JSON.stringify({ text: "接口任务。", voice: "siqi" }) });
     const oss = new OSS({ bucket: cloud().bucket, region: `oss-${cloud().region}`, accessKeyId: "LTAI5tSecretsTestId", accessKeySecret: SECRETS.accessKeySecret, endpoint: cloud().urls.oss, sldEnable: true, secure: false } as OSS.Options);
     await oss.put("input/secret/a.txt", Buffer.from("上传任务。"));
-    await call("/_local/eventbridge", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: "e1", source: "tts.batch", specversion: "1.0", type: "t", data: { items: [{ id: "x", text: "批量。" }], outputPrefix: "output/secret-batch/" } }) });
+    await publish(cloud(), [{ id: "e1", source: "tts.batch", type: "t", data: { items: [{ id: "x", text: "批量。" }], outputPrefix: "output/secret-batch/" } }]);
     // Failing paths: wrong keys, bad input, provider failures, a forged callback, an expired token.
     await call("/v1/stream", { method: "POST", headers: { authorization: "Bearer wrong-key-000" }, body: "{}" });
     await call("/v1/stream", { method: "POST", headers: auth, body: JSON.stringify({ text: "字".repeat(400) }) });
