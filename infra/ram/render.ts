@@ -16,8 +16,13 @@ export function renderPolicy(values: Record<string, string>): unknown {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const env = process.env;
+  // A policy for no bucket would read `acs:oss:*:*:/input/*`: refuse instead of printing it.
+  if (!env.OSS_BUCKET) {
+    process.stderr.write("OSS_BUCKET is needed to render the RAM policy (the bucket the functions may use)\n");
+    process.exit(1);
+  }
   const policy = renderPolicy({
-    OSS_BUCKET: env.OSS_BUCKET ?? "",
+    OSS_BUCKET: env.OSS_BUCKET,
     OSS_INPUT_PREFIX: env.OSS_INPUT_PREFIX ?? "input/",
     OSS_OUTPUT_PREFIX: env.OSS_OUTPUT_PREFIX ?? "output/",
     JOBS_PREFIX: env.JOBS_PREFIX ?? "jobs/",
