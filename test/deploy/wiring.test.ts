@@ -170,11 +170,49 @@ describe("the bundles", () => {
   });
 });
 
+describe("the custom domain (s.domain.yaml)", () => {
+  const domain = () => readSYaml({ ...DEPLOY_ENV, TTS_DOMAIN: "tts.example.com" }, "s.domain.yaml").resources.domain!;
+  const routes = () => (domain().props.routeConfig as { routes: Array<{ path: string; functionName: string }> }).routes;
+  /** Which function a path reaches on the domain: FC matches exact paths, then the longest `/*` prefix. */
+  const reach = (path: string): string | undefined => {
+    const exact = routes().find((r) => r.path === path);
+    if (exact) return exact.functionName;
+    return routes()
+      .filter((r) => r.path.endsWith("/*") && path.startsWith(r.path.slice(0, -1)))
+      .sort((a, b) => b.path.length - a.path.length)[0]?.functionName;
+  };
+
+  it("routes every path as the local host does, to functions s.yaml declares", () => {
+    expect(domain().component).toBe("fc3-domain");
+    expect(domain().props.domainName).toBe("tts.example.com");
+    const cases: Array<[string, string]> = [
+      ["/", "stream"],
+      ["/v1/stream", "stream"],
+      ["/ws/v1", "stream"],
+      ["/api-ws/v1/inference", "stream"],
+      ["/v1/audio/speech", "stream"],
+      ["/v1/jobs", "speech"],
+      ["/v1/jobs/abc", "speech"],
+      ["/v1/speech", "speech"],
+      ["/v1/batches/b-1", "speech"],
+      ["/callbacks/nls/j/sig", "callback"],
+    ];
+    for (const [path, fn] of cases) expect(reach(path), path).toBe(fn);
+    for (const r of routes()) expect(Object.keys(resources), r.path).toContain(r.functionName);
+  });
+});
+
 describe("Serverless Devs", () => {
   it("renders s.yaml with `s preview`, offline", async () => {
     const home = mkdtempSync(join(tmpdir(), "s-home-"));
     const { stdout } = await run(process.execPath, ["node_modules/@serverless-devs/s/bin/s", "preview"], { env: { ...process.env, ...DEPLOY_ENV, HOME: home }, timeout: 60_000 });
     for (const name of Object.keys(resources)) expect(stdout).toContain(name);
     expect(readSYaml(DEPLOY_ENV).edition).toBe("3.0.0");
+  }, 60_000);
+
+  it("renders s.domain.yaml with `s preview`, offline", async () => {
+    const home = mkdtempSync(join(tmpdir(), "s-home-"));
+    const { stdout } = await run(process.execPath, ["node_modules/@serverless-devs/s/bin/s", "preview", "-t", "s.domain.yaml"], { env: { ...process.env, ...DEPLOY_ENV, TTS_DOMAIN: "tts.example.com", HOME: home }, timeout: 60_000 });
+    expect(stdout).toContain("tts.example.com");
   }, 60_000);
 });
