@@ -24,6 +24,8 @@ export interface SmokeTarget {
   readonly eventbridge: { readonly endpoint: string; readonly bus: string };
   /** How long a job, an upload or a batch may take before its check fails. */
   readonly timeoutMs: number;
+  /** Where the batch's completion webhook goes (a receiver you can see); without it the webhook is not checked. */
+  readonly webhookUrl?: string;
   /** A job done sooner than this came by callback; later, it was found by polling (reconcile runs every 5 minutes). */
   readonly callbackWithinMs?: number;
 }
@@ -135,17 +137,21 @@ export async function runSmoke(t: SmokeTarget): Promise<SmokeResult[]> {
     await check("batch: two items through the EventBridge bus", async () => {
       const client = eventBridgeClient({ endpoint: t.eventbridge.endpoint, accessKeyId: t.oss.accessKeyId, accessKeySecret: t.oss.accessKeySecret, securityToken: t.oss.securityToken });
       const batchId = `smoke-${tag}`;
-      const data = { batchId, items: [{ id: "a", text: `第一条。${tag}` }, { id: "b", text: `第二条。${tag}` }], outputPrefix: `${t.outputPrefix}smoke-batch/${tag}/` };
+      const data = { batchId, items: [{ id: "a", text: `第一条。${tag}` }, { id: "b", text: `第二条。${tag}` }], outputPrefix: `${t.outputPrefix}smoke-batch/${tag}/`, ...(t.webhookUrl ? { notify: { url: t.webhookUrl } } : {}) };
       const put = await client.putEvents([new EventBridge.CloudEvent({ id: batchId, source: "tts.batch", type: "tts:Batch:Submitted", specversion: "1.0", datacontenttype: "application/json", data: Buffer.from(JSON.stringify(data)), extensions: { aliyuneventbusname: t.eventbridge.bus } })]);
       if ((put.failedEntryCount ?? 0) > 0) return { ok: false, detail: put.entryList?.[0]?.errorMessage ?? "refused", fix: "run `npm run deploy` (it creates the bus) or set EVENTBRIDGE_BUS" };
       const view = await until(t.timeoutMs, async () => {
         const res = await fetch(`${t.speechUrl}/v1/batches/${batchId}`, { headers: auth });
         if (res.status !== 200) return undefined;
-        const v = (await res.json()) as { state: string; counts: Record<string, number> };
-        return v.state === "running" ? undefined : v;
+        const v = (await res.json()) as { state: string; counts: Record<string, number>; notify?: { at?: string; status?: number; error?: string } };
+        // Finished, and (when a webhook was asked for) its delivery recorded.
+        return v.state === "running" || (t.webhookUrl && !v.notify?.at) ? undefined : v;
       });
       if (!view) return { ok: false, detail: `not finished within ${t.timeoutMs / 1000} s`, fix: "check the rule's target (submit) and EventBridge's role to invoke FC" };
-      return view.state === "done" ? { ok: true, detail: `done: ${JSON.stringify(view.counts)}` } : { ok: false, detail: `${view.state}: ${JSON.stringify(view.counts)}` };
+      if (view.state !== "done") return { ok: false, detail: `${view.state}: ${JSON.stringify(view.counts)}` };
+      if (!t.webhookUrl) return { ok: true, detail: `done: ${JSON.stringify(view.counts)}; webhook not checked (set SMOKE_WEBHOOK_URL to a receiver you can watch)` };
+      const hook = view.notify!;
+      return hook.status !== undefined && hook.status >= 200 && hook.status < 300 ? { ok: true, detail: `done: ${JSON.stringify(view.counts)}; webhook answered ${hook.status}` } : { ok: false, detail: `done, but the webhook failed: ${hook.error ?? `HTTP ${hook.status}`}`, fix: "the webhook must be an http(s) URL on a public address that answers 2xx" };
     }),
   );
   return results;

@@ -2,7 +2,7 @@
  * `npm run smoke`: after `npm run deploy`, with the same environment plus the two function URLs `s info` prints
  * (SMOKE_STREAM_URL, SMOKE_SPEECH_URL), drives the deployment end to end and prints one line per check. Exits 1 when
  * any check fails. SMOKE_PROVIDERS (default: nls,ice, and minimax with DASHSCOPE_API_KEY) and SMOKE_TIMEOUT_SECONDS
- * (default 600) tune it.
+ * (default 600) tune it; SMOKE_WEBHOOK_URL (a receiver you can watch) makes the batch check wait for its webhook.
  */
 import { batchRoute } from "../deploy/batch-route.js";
 import { formatResults, runSmoke } from "./checks.js";
@@ -25,6 +25,7 @@ const results = await runSmoke({
   outputPrefix: env.OSS_OUTPUT_PREFIX || "output/",
   eventbridge: { endpoint: env.EVENTBRIDGE_ENDPOINT || `${env.ALIBABA_CLOUD_ACCOUNT_ID}.eventbridge.${region}.aliyuncs.com`, bus: batchRoute(env).bus },
   timeoutMs: Number(env.SMOKE_TIMEOUT_SECONDS ?? 600) * 1000,
+  ...(env.SMOKE_WEBHOOK_URL ? { webhookUrl: env.SMOKE_WEBHOOK_URL } : {}),
 });
 process.stdout.write(`${formatResults(results)}\n`);
 process.exit(results.every((r) => r.ok) ? 0 : 1);

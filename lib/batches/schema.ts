@@ -80,7 +80,8 @@ export const ManifestSchema = z.object({
   createdAt: z.string(),
   state: z.enum(["running", "done", "partial"]),
   finishedAt: z.string().optional(),
-  notify: z.object({ url: z.string() }).optional(),
+  /** The completion webhook, and once it was sent, what it answered (`status`) or why it failed (`error`). */
+  notify: z.object({ url: z.string(), at: z.string().optional(), status: z.number().int().optional(), error: z.string().optional() }).optional(),
   concurrency: z.number().int(),
   items: z.array(ManifestItemSchema),
 });

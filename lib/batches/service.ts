@@ -24,6 +24,7 @@ import type { Logger } from "../log.js";
 import { isPublicAddress, literalAddress } from "../net/public-address.js";
 import { UnsafeAddressError, postWebhook } from "../net/webhook.js";
 import { withRetry } from "../retry.js";
+import { scrubSecrets } from "../secrets.js";
 import type { OssStorage } from "../storage/oss.js";
 import { isRecord, parseInput } from "../validation.js";
 import { BATCH_ID, BatchRequestSchema, CloudEventSchema, cloudEventData, type Manifest, ManifestSchema, type Rejection, RejectionSchema } from "./schema.js";
@@ -205,7 +206,11 @@ export class BatchService {
   async advance(batchId: string, opts: { force?: boolean } = {}): Promise<void> {
     const batch = await this.#running(batchId);
     if (!batch) {
-      if ((await this.manifest(batchId))?.state !== "running") await this.deps.storage.delete(this.#pendingKey(batchId));
+      const final = await this.manifest(batchId);
+      if (final?.state === "running") return;
+      // Final, but its finisher died before the webhook went out: send it now (the receiver dedupes on X-TTS-Delivery).
+      if (final?.notify && !final.notify.at) await this.#notify(final, { done: final.items.filter((i) => i.state === "done").length, failed: final.items.filter((i) => i.state === "failed").length });
+      await this.deps.storage.delete(this.#pendingKey(batchId));
       return;
     }
     const { manifest } = batch;
@@ -396,20 +401,27 @@ export class BatchService {
     }
   }
 
-  /** One completion webhook, with an id to dedupe on. */
+  /**
+   * One completion webhook, with an id to dedupe on. What became of it is written into the final manifest
+   * (`notify.status` or `notify.error`), so `GET /v1/batches/{id}` tells whether the webhook was delivered.
+   */
   async #notify(manifest: Manifest, counts: { done: number; failed: number }): Promise<void> {
-    await this.#send(manifest.notify!.url, `${manifest.batchId}:final`, { type: "tts.batch.finished", batchId: manifest.batchId, state: manifest.state, counts, items: manifest.items, finishedAt: manifest.finishedAt });
+    const outcome = await this.#send(manifest.notify!.url, `${manifest.batchId}:final`, { type: "tts.batch.finished", batchId: manifest.batchId, state: manifest.state, counts, items: manifest.items, finishedAt: manifest.finishedAt });
+    const notify = { url: manifest.notify!.url, at: this.#now().toISOString(), ...outcome };
+    await this.deps.storage.put(this.#key(manifest.batchId), JSON.stringify({ ...manifest, notify }), { contentType: "application/json" });
   }
 
-  /** A webhook delivery, signed over timestamp and body, retried with backoff; a failure is logged, never thrown. */
-  async #send(url: string, delivery: string, payload: Record<string, unknown>): Promise<void> {
+  /** A webhook delivery, signed over timestamp and body, retried with backoff; a failure is logged and returned, never thrown. */
+  async #send(url: string, delivery: string, payload: Record<string, unknown>): Promise<{ status?: number; error?: string }> {
     const body = JSON.stringify({ id: delivery, ...payload });
     const timestamp = String(Math.floor((this.deps.now?.() ?? new Date()).getTime() / 1000));
     const signature = createHmac("sha256", this.deps.secret).update(`${timestamp}.${body}`).digest("hex");
+    let answered: number | undefined;
     try {
       await withRetry(
         async () => {
           const status = await postWebhook(url, { headers: { "content-type": "application/json", "x-tts-delivery": delivery, "x-tts-timestamp": timestamp, "x-tts-signature": `v1=${signature}` }, body, timeoutMs: 10_000, allow: this.deps.webhookAddresses });
+          answered = status;
           if (status >= 500 || status === 429) throw Object.assign(new Error(`webhook answered ${status}`), { retryable: true });
           // A redirect is not followed: it could lead anywhere the address check would have refused.
           if (status >= 300 && status < 400) throw new Error(`webhook answered a redirect (${status}); not followed`);
@@ -417,8 +429,10 @@ export class BatchService {
         // A refused address is final; a network failure or a timeout may pass.
         { attempts: 5, baseMs: 200, retryable: (e) => (e as { retryable?: boolean }).retryable === true || (!(e instanceof UnsafeAddressError) && (e as NodeJS.ErrnoException).code !== undefined) || (e as Error).name === "TimeoutError" },
       );
+      return { status: answered };
     } catch (error) {
       this.deps.log.warn("batch webhook failed", { delivery, error });
+      return { ...(answered !== undefined ? { status: answered } : {}), error: scrubSecrets((error as Error).message) };
     }
   }
 
@@ -429,7 +443,7 @@ export class BatchService {
     const items = manifest.state === "running" ? await this.#items(manifest, await this.#ended(batchId), await this.#dispatched(batchId)) : manifest.items;
     const counts: Record<string, number> = {};
     for (const i of items) counts[i.state] = (counts[i.state] ?? 0) + 1;
-    return { batchId: manifest.batchId, state: manifest.state, createdAt: manifest.createdAt, finishedAt: manifest.finishedAt, counts, items };
+    return { batchId: manifest.batchId, state: manifest.state, createdAt: manifest.createdAt, finishedAt: manifest.finishedAt, counts, ...(manifest.notify ? { notify: manifest.notify } : {}), items };
   }
 
   #rejection(batchId: string): Promise<Rejection | undefined> {

@@ -50,6 +50,9 @@ describe("batch narration from EventBridge", () => {
     const expected = createHmac("sha256", SECRET).update(`${hook.headers["x-tts-timestamp"]}.${hook.body}`).digest("hex");
     expect(hook.headers["x-tts-signature"]).toBe(`v1=${expected}`);
     expect(JSON.parse(hook.body)).toMatchObject({ id: "news-1:final", batchId: "news-1", state: "partial", counts: { done: 47, failed: 3 } });
+    // The delivery is recorded where the sender looks.
+    const after = (await (await fetch(`${host.url}/v1/batches/news-1`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { notify?: { status?: number; at?: string } };
+    expect(after.notify).toMatchObject({ status: 200, at: expect.any(String) });
   }, 60_000);
 
   it("starts one batch when the same event is delivered twice", async () => {
@@ -75,6 +78,14 @@ describe("batch narration from EventBridge", () => {
     } finally {
       clearInterval(timer);
     }
+  });
+
+  it("records a webhook that failed in the batch's status, never silently", async () => {
+    await deliver(event("evt-hook-fails", { batchId: "hook-fails", defaults: { voice: "siqi" }, items: [{ id: "a", text: "一条。" }], outputPrefix: "output/hook-fails/", notify: { url: hookAt("/moved") } }));
+    await settle();
+    const view = (await (await fetch(`${host.url}/v1/batches/hook-fails`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { state: string; notify?: { status?: number; error?: string } };
+    expect(view.state).toBe("done");
+    expect(view.notify).toMatchObject({ status: 302, error: expect.stringMatching(/redirect/) });
   });
 
   it("refuses a batch writing outside the output prefix", async () => {

@@ -10,13 +10,15 @@ import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js"
 import { formatResults, runSmoke, type SmokeTarget } from "../../infra/smoke/checks.js";
 import { createLogger } from "../../lib/log.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
+import { useWebhookSink } from "../helpers/webhooks.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 }, ice: { createdMs: 5 } });
 const KEY = "smoke-key-0123456789";
 let host: FunctionHost;
+const { hooks, url: hookAt } = useWebhookSink();
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY }, log: createLogger({ level: "error" }), cloud: cloud(), timerMs: 500 });
+  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, WEBHOOK_ALLOW_PRIVATE: "true" }, log: createLogger({ level: "error" }), cloud: cloud(), timerMs: 500 });
 });
 afterAll(async () => host?.stop());
 
@@ -33,6 +35,7 @@ const target = (): SmokeTarget => {
     eventbridge: { endpoint: cloud().urls.eventbridge, bus: batchRoute().bus },
     timeoutMs: 20_000,
     callbackWithinMs: 10_000,
+    webhookUrl: hookAt(),
   };
 };
 
@@ -42,6 +45,8 @@ describe("npm run smoke, against the local stack", () => {
     expect(formatResults(results)).not.toMatch(/FAIL/);
     expect(results.map((r) => r.check)).toEqual(["stream: POST /v1/stream", "stream: NLS-compatible WebSocket /ws/v1", "job: nls", "job: ice", "job: minimax", "upload: a .txt under the input prefix", "batch: two items through the EventBridge bus"]);
     expect(results.filter((r) => r.fix)).toEqual([]);
+    expect(results.at(-1)!.detail).toMatch(/webhook answered 200/);
+    expect(hooks.filter((h) => JSON.parse(h.body).type === "tts.batch.finished")).toHaveLength(1);
   }, 90_000);
 
   it("fails with the fix to make when the deployment is wired wrong (a batch bus that does not exist)", async () => {
