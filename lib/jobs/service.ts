@@ -236,16 +236,15 @@ export class JobService {
     const text = (await this.deps.storage.get(this.deps.jobs.textKey(job.id)))?.toString("utf8");
     if (text === undefined) return this.fail(job, "InputMissing", "the job's text is missing from OSS");
     const log = this.deps.log.child({ jobId: job.id });
+    let next: Job;
     try {
       const taskId = await this.#provider(job.provider).submit(job, text, this.#callbackUrl(job));
       const latest = (await this.deps.jobs.get(job.id)) ?? job;
-      const next = advance(latest, "submitted", { task: { id: taskId, submittedAt: this.#now().toISOString() } }, this.#now());
-      if (!next) return latest;
-      await this.deps.jobs.put(next);
+      const submitted = advance(latest, "submitted", { task: { id: taskId, submittedAt: this.#now().toISOString() } }, this.#now());
+      if (!submitted) return latest;
+      await this.deps.jobs.put(submitted);
       log.info("job submitted", { taskId, characters: job.characters });
-      // A fast provider can call back before the record above says "submitted" (the callback then finds nothing to
-      // do); one look now closes that gap instead of leaving the job to reconcile.
-      return this.check(next, { force: false });
+      next = submitted;
     } catch (error) {
       if (error instanceof ProviderError && error.retryable) {
         log.warn("submission failed; reconcile will retry", { error });
@@ -253,6 +252,16 @@ export class JobService {
       }
       if (error instanceof ProviderError || error instanceof InputError) return this.fail(job, codeOf(error), reasonOf(error));
       throw error;
+    }
+    // A fast provider can call back before the record above says "submitted" (the callback then finds nothing to do);
+    // one look now closes that gap instead of leaving the job to reconcile. It is only a look: the job is submitted
+    // either way, so a transient failure of the look is logged, not answered as a failure of the submission.
+    try {
+      return await this.check(next, { force: false });
+    } catch (error) {
+      if (!(error instanceof ProviderError && error.retryable)) throw error;
+      log.warn("status look after submission failed; the callback or reconcile will follow the job", { error });
+      return next;
     }
   }
 

@@ -87,4 +87,15 @@ describe("jobs longer than the provider allows", () => {
     expect([j.state, j.retries, j.failure?.reason]).toEqual(["done", 1, undefined]);
     expect(cloud().nls.longText.stats.submitted - before).toBe(2);
   });
+
+  it("answers 202 for a job whose submission worked though the status look right after it failed transiently", async () => {
+    // More failures than the client's own retries: the look after submission fails for good, the submission stands.
+    for (let i = 0; i < 6; i++) cloud().nls.longText.faults.failStatus.push({ status: 500, code: 50000000, message: "GRPC_ERROR:Grpc error!" });
+    const res = await fetch(`${host.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: JSON.stringify({ text: "提交成功，查询失败。", voice: "siqi" }) });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    cloud().nls.longText.faults.failStatus.length = 0;
+    await settle();
+    expect((await job(id)).state).toBe("done");
+  });
 });

@@ -23,6 +23,8 @@ export class LongTextFaults {
   readonly failNext: Array<{ code: number; message: string }> = [];
   /** The next POSTs are answered with these errors instead of a task id. */
   readonly failSubmit: Array<{ status: number; code: number; message: string }> = [];
+  /** The next status queries (GET) are answered with these errors, whatever the task's state. */
+  readonly failStatus: Array<{ status: number; code: number; message: string }> = [];
   /** Callbacks to swallow (count). */
   dropCallbacks = 0;
   /** Extra deliveries of each callback, sent at once. */
@@ -182,6 +184,8 @@ export class LongTextService {
   }
 
   async #get(url: URL, res: ServerResponse): Promise<void> {
+    const injected = this.faults.failStatus.shift();
+    if (injected) return fail(res, injected.status, injected.code, injected.message);
     const token = this.opts.tokens.check(url.searchParams.get("token") ?? "");
     if (!token.ok) return fail(res, 400, 40000001, `Meta:ACCESS_DENIED:The token '${url.searchParams.get("token")}' is ${token.reason === "expired" ? "expired" : "invalid"}!`);
     const task = this.#tasks.get(url.searchParams.get("task_id") ?? "");
