@@ -8,7 +8,10 @@ let router: Router | undefined;
 let gate: ((headers: Headers, url: URL) => void) | undefined;
 export const handler = fcHttpHandler(
   () => (router ??= createSpeechRouter(cloudJobRuntime("speech"))),
-  (headers, url) => (gate ??= speechGate(cloudJobRuntime("speech")))(headers, url),
+  (headers, url) => {
+    gate ??= speechGate(cloudJobRuntime("speech"));
+    gate(headers, url);
+  },
 );
 
 /** FC Initializer (s.yaml instanceLifecycleConfig): parse the configuration and build the clients before the first event. */

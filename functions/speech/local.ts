@@ -10,7 +10,10 @@ export function mount(p: LocalPlatform): LocalFunction {
   let gate: ((headers: Headers, url: URL) => void) | undefined;
   const handler = fcHttpHandler(
     () => (router ??= createSpeechRouter(p.jobs())),
-    (headers, url) => (gate ??= speechGate(p.jobs()))(headers, url),
+    (headers, url) => {
+      gate ??= speechGate(p.jobs());
+      gate(headers, url);
+    },
   );
   return { paths: ["/v1/jobs", "/v1/speech", "/v1/batches"], request: serveFcHttp(handler) };
 }

@@ -216,7 +216,7 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
     idle: () => pending.idle(),
     async stop() {
       intervals.forEach(clearInterval);
-      observers.forEach((off) => off());
+      for (const off of observers) off();
       await pending.idle();
       await Promise.all([...mounted.values()].map((fn) => fn.close?.()));
       await server.close();

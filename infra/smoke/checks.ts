@@ -79,10 +79,16 @@ export async function runSmoke(t: SmokeTarget): Promise<SmokeResult[]> {
       const outcome = await new Promise<{ bytes: number; end: string }>((resolve, reject) => {
         const ws = new WebSocket(url);
         let bytes = 0;
-        const timer = setTimeout(() => (ws.terminate(), reject(new Error("no answer within 30 s"))), 30_000);
+        const timer = setTimeout(() => {
+          ws.terminate();
+          reject(new Error("no answer within 30 s"));
+        }, 30_000);
         ws.on("open", () => ws.send(JSON.stringify({ header: { message_id: randomUUID().replace(/-/g, ""), task_id: taskId, namespace: "SpeechSynthesizer", name: "StartSynthesis", appkey: "any" }, payload: { voice: "xiaoyun", format: "pcm", sample_rate: 16000, text: `冒烟测试。${tag}` } })));
         ws.on("message", (data: Buffer, binary) => {
-          if (binary) return void (bytes += data.length);
+          if (binary) {
+            bytes += data.length;
+            return;
+          }
           const name = JSON.parse(data.toString()).header?.name as string;
           if (name === "SynthesisCompleted" || name === "TaskFailed") {
             clearTimeout(timer);
@@ -90,7 +96,10 @@ export async function runSmoke(t: SmokeTarget): Promise<SmokeResult[]> {
             resolve({ bytes, end: name === "TaskFailed" ? data.toString().slice(0, 200) : name });
           }
         });
-        ws.on("error", (e) => (clearTimeout(timer), reject(e)));
+        ws.on("error", (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
       });
       return outcome.end === "SynthesisCompleted" && outcome.bytes > 0 ? { ok: true, detail: `${outcome.bytes} bytes of PCM` } : { ok: false, detail: outcome.end, fix: "the stream function's custom runtime must keep WebSocket upgrades (HTTP trigger, methods GET)" };
     }),

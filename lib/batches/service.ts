@@ -332,7 +332,7 @@ export class BatchService {
     const cached = this.#cache.get(batchId);
     if (cached) return cached;
     const manifest = await this.manifest(batchId);
-    if (!manifest || manifest.state !== "running") return undefined;
+    if (manifest?.state !== "running") return undefined;
     const entry = { manifest, index: new Map(manifest.items.map((item, i) => [item.id, i])) };
     if (this.#cache.size >= 16) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(batchId, entry);

@@ -38,7 +38,9 @@ const TEXTUAL = /^(text\/|application\/(json|xml|javascript)|application\/[\w.+-
 
 export async function toFcResponse(response: Response): Promise<FcHttpResponse> {
   const headers: Record<string, string> = {};
-  response.headers.forEach((v, k) => (headers[k] = v));
+  response.headers.forEach((v, k) => {
+    headers[k] = v;
+  });
   const bytes = Buffer.from(await response.arrayBuffer());
   const textual = TEXTUAL.test(headers["content-type"] ?? "text/plain");
   return { statusCode: response.status, headers, isBase64Encoded: !textual, body: textual ? bytes.toString("utf8") : bytes.toString("base64") };

@@ -33,7 +33,9 @@ export function nodeHandler(router: Router): (req: IncomingMessage, res: ServerR
     if (res.headersSent) return void res.destroy();
     const response = errorResponse(error, router.log);
     const headers: Record<string, string> = { connection: "close" };
-    response.headers.forEach((v, k) => (headers[k] = v));
+    response.headers.forEach((v, k) => {
+    headers[k] = v;
+  });
     void response.text().then((body) => res.writeHead(response.status, headers).end(body), () => res.destroy());
   };
   return guarded(
@@ -61,7 +63,9 @@ export function nodeHandler(router: Router): (req: IncomingMessage, res: ServerR
 
 export async function writeResponse(res: ServerResponse, response: Response, signal: AbortSignal, head = false): Promise<void> {
   const headers: Record<string, string> = {};
-  response.headers.forEach((v, k) => (headers[k] = v));
+  response.headers.forEach((v, k) => {
+    headers[k] = v;
+  });
   res.writeHead(response.status, headers);
   if (!response.body || head) {
     res.end();

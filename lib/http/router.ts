@@ -32,7 +32,12 @@ export class Router {
   /** `path` may hold `:name` segments, e.g. `/v1/jobs/:id`. */
   on(method: string | readonly string[], path: string, handler: Handler): this {
     const keys: string[] = [];
-    const pattern = new RegExp(`^${path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => (keys.push(k), "([^/]+)"))}$`);
+    const pattern = new RegExp(
+      `^${path.replace(/:([a-zA-Z]+)/g, (_m, k: string) => {
+        keys.push(k);
+        return "([^/]+)";
+      })}$`,
+    );
     for (const m of typeof method === "string" ? [method] : method) this.#routes.push({ method: m, pattern, keys, handler });
     return this;
   }

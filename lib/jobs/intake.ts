@@ -95,7 +95,7 @@ export async function jobFromRequest(body: unknown, idempotencyHeader: string | 
   } else {
     text = (req.text ?? req.ssml)!;
   }
-  const ssml = req.ssml !== undefined || (req.input !== undefined && req.input.key.endsWith(".ssml") && looksLikeSsml(text));
+  const ssml = req.ssml !== undefined || (req.input?.key.endsWith(".ssml") === true && looksLikeSsml(text));
   // Without a header, identical content is one job: a client retrying a timed-out POST does not pay twice.
   const idempotencyKey = idempotencyHeader !== null ? `http:${owner}:${idempotencyHeader}` : `content:${owner}:${hash(JSON.stringify([text, ssml, options, req.output?.key ?? null]))}`;
   const audioKey = req.output ? checkOutputKey(req.output.key, ctx.outputPrefix, "output.key", options.format) : `${ctx.outputPrefix}jobs/${hash(idempotencyKey).slice(0, 24)}.${options.format}`;

@@ -4,7 +4,7 @@
  * Every step re-reads the record and is safe to repeat; once-only steps are elected in OSS.
  */
 import { randomUUID } from "node:crypto";
-import { AppError, AuthError, InputError, ProviderError } from "../errors.js";
+import { type AppError, AuthError, InputError, ProviderError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
 import { LONG_TEXT_DEADLINE_MS, LONG_TEXT_RETENTION_MS } from "../providers/nls/long-text.js";
@@ -296,7 +296,7 @@ export class JobService {
   async check(job: Job, opts: { force: boolean }): Promise<Job> {
     if (job.state !== "submitted" || !job.task) return job;
     const log = this.deps.log.child({ jobId: job.id, taskId: job.task.id });
-    let status;
+    let status: Awaited<ReturnType<JobProvider["status"]>>;
     try {
       status = await this.#provider(job.provider).status(job.task.id);
     } catch (error) {
@@ -372,9 +372,7 @@ export class JobService {
           await this.advanceParent(job, { force: idle >= stale });
           counts.polled!++;
         } else if (idle < stale) {
-          continue;
         } else if (job.state === "queued" && job.parent) {
-          continue; // its parent submits it when a slot is free
         } else if (job.state === "queued") {
           await this.submit(job, { force: true });
           counts.resubmitted!++;

@@ -166,7 +166,7 @@ describe("the bundles", () => {
   it("refuses to start with a clear message when a required variable is missing", async () => {
     const { TTS_API_KEYS: _k, ...env } = fcEnv("stream");
     const error = await run(process.execPath, [join(outdir, "stream", "main.mjs")], { env: { ...env, FC_CUSTOM_LISTEN_PORT: "0" }, cwd: tmpdir() }).catch((e: { code: number; stderr: string }) => e);
-    expect(error).toMatchObject({ code: 1, stderr: expect.stringMatching(/^invalid configuration:\n  - TTS_API_KEYS: missing; expected comma-separated API keys/) });
+    expect(error).toMatchObject({ code: 1, stderr: expect.stringMatching(/^invalid configuration:\n {2}- TTS_API_KEYS: missing; expected comma-separated API keys/) });
   });
 });
 

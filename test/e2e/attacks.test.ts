@@ -43,7 +43,9 @@ function wsSession(path: string, frames: Array<string | Buffer>, headers: Record
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${stream().wsUrl}${path}`, { headers });
     const texts: string[] = [];
-    ws.on("open", () => frames.forEach((f) => ws.send(f)));
+    ws.on("open", () => {
+      for (const f of frames) ws.send(f);
+    });
     ws.on("message", (d, binary) => void (!binary && texts.push(d.toString())));
     ws.on("close", (code) => resolve({ texts, code }));
     ws.on("error", reject);

@@ -91,7 +91,9 @@ describe("hostile and malformed input", () => {
       new Promise((resolve) => {
         const ws = new WebSocket(`${host.url.replace("http", "ws")}/ws/v1`, { headers: { "X-NLS-Token": KEY } });
         const got: string[] = [];
-        ws.on("open", () => sent.forEach((f) => ws.send(f)));
+        ws.on("open", () => {
+          for (const f of sent) ws.send(f);
+        });
         ws.on("message", (d) => got.push(d.toString()));
         ws.on("close", () => resolve(got));
       });

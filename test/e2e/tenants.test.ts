@@ -179,7 +179,7 @@ describe("FC's HTTP trigger limits, emulated as the platform enforces them", () 
   it("answers hostile request targets and upgrades on the local host, and stays up", async () => {
     expect(await raw("GET http://x/healthz HTTP/1.1\r\nHost: x\r\n\r\n")).toMatch(/^HTTP\/1\.1 200/);
     expect(await raw("GET /healthz HTTP/1.1\r\nHost: a:b\r\n\r\n")).toMatch(/^HTTP\/1\.1 200/);
-    expect(await raw("GET /v1/jobs/%ZZ HTTP/1.1\r\nHost: a:b\r\nAuthorization: Bearer " + A + "\r\n\r\n")).toMatch(/^HTTP\/1\.1 4\d\d/);
+    expect(await raw(`GET /v1/jobs/%ZZ HTTP/1.1\r\nHost: a:b\r\nAuthorization: Bearer ${A}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 4\d\d/);
     expect(await raw("GET //a:b/ws/v1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")).toMatch(/^HTTP\/1\.1 4\d\d/);
     expect(await raw("GET * HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")).toMatch(/^HTTP\/1\.1 4\d\d/);
     expect((await fetch(`${host.url}/healthz`)).status).toBe(200);

@@ -69,7 +69,7 @@ describe("CosyVoiceSynthesizer against the local DashScope emulator", () => {
     const before = cloud().dashscope.cosyvoice.stats.connections;
     const s = synthesizer();
     await expect(collect(s, { text: "字".repeat(100_001) })).rejects.toMatchObject({ field: "text", details: { limit: 200_000, actual: 200_002 } });
-    await expect(collect(s, { ssml: "<speak>" + "字".repeat(10_001) + "</speak>" })).rejects.toMatchObject({ field: "ssml", details: { limit: 20_000 } });
+    await expect(collect(s, { ssml: `<speak>${"字".repeat(10_001)}</speak>` })).rejects.toMatchObject({ field: "ssml", details: { limit: 20_000 } });
     await expect(collect(s, { ssml: '<speak><break time="11s"/></speak>' })).rejects.toBeInstanceOf(InputError);
     await expect(collect(s, { text: "hi", voice: "nobody" })).rejects.toMatchObject({ field: "voice" });
     await expect(collect(s, { text: "hi", voice: "longcheng_v2", model: "cosyvoice-v3-flash" })).rejects.toMatchObject({ field: "voice" });

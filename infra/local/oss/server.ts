@@ -93,7 +93,9 @@ export function ossHandler(opts: { store: OssStore; auth: OssAuthenticator; faul
       return sendError(res, id, 400, "InvalidURI", "Couldn't parse the specified URI.", req.method === "HEAD");
     }
     const op = operation(req.method ?? "GET", key, url.searchParams);
-    const observe = (status: number): void => opts.observers.forEach((o) => o({ op, bucket, key, status }));
+    const observe = (status: number): void => {
+      for (const o of opts.observers) o({ op, bucket, key, status });
+    };
     const error = (status: number, code: string, message: string, extra: Record<string, string> = {}): void => {
       sendError(res, id, status, code, message, req.method === "HEAD", extra);
       observe(status);
