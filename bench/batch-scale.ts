@@ -8,37 +8,66 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readResources } from "../infra/deploy/s-yaml.js";
 import { FastEngine } from "../infra/local/audio/fast-engine.js";
 import { startLocalCloud } from "../infra/local/cloud.js";
-import { readResources } from "../infra/deploy/s-yaml.js";
 import { startFunctionHost } from "../infra/local/host.js";
 import { createLogger } from "../lib/log.js";
 import type { Row } from "./nls-short.js";
 
 export async function benchBatchScale(items = 10_000, runForMs = 10_000): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), "bench-batch-scale-"));
-  const cloud = await startLocalCloud({ dataDir: dir, engine: new FastEngine({ synthMsPerChar: 0.02 }), longText: { queueMs: 0, runMs: 0 } });
+  const cloud = await startLocalCloud({
+    dataDir: dir,
+    engine: new FastEngine({ synthMsPerChar: 0.02 }),
+    longText: { queueMs: 0, runMs: 0 },
+  });
   const env = { ...cloud.env(), TTS_API_KEYS: "bench-key", BATCH_CONCURRENCY: "16" };
   const host = await startFunctionHost({ env, log: createLogger({ level: "error" }), cloud });
-  const timeouts = Object.fromEntries(Object.entries(readResources(env)).map(([name, props]) => [name, Number(props.timeout) * 1000]));
+  const timeouts = Object.fromEntries(
+    Object.entries(readResources(env)).map(([name, props]) => [name, Number(props.timeout) * 1000]),
+  );
   let requests = 0;
   cloud.oss.observers.add(() => void requests++);
   const rows: Row[] = [];
   try {
-    const event = { id: "bench-scale", source: "tts.batch", specversion: "1.0", type: "tts:Batch:Submitted", data: { batchId: "bench-scale", defaults: { voice: "siqi", format: "mp3", subtitles: [] }, items: Array.from({ length: items }, (_, i) => ({ id: `i${i}`, text: `第${i}条新闻。` })), outputPrefix: "output/bench-scale/" } };
+    const event = {
+      id: "bench-scale",
+      source: "tts.batch",
+      specversion: "1.0",
+      type: "tts:Batch:Submitted",
+      data: {
+        batchId: "bench-scale",
+        defaults: { voice: "siqi", format: "mp3", subtitles: [] },
+        items: Array.from({ length: items }, (_, i) => ({ id: `i${i}`, text: `第${i}条新闻。` })),
+        outputPrefix: "output/bench-scale/",
+      },
+    };
     let before = requests;
     let t0 = performance.now();
     await host.invoke("submit", event);
     const start = performance.now() - t0;
-    rows.push({ name: `batch of ${items.toLocaleString("en")} items: submit starts it (${requests - before} OSS requests, the first 16 items' own included)`, value: `${start.toFixed(0)} ms`, reference: `${timeouts.submit! / 1000} s timeout`, ratio: (start / timeouts.submit!).toFixed(3) });
+    rows.push({
+      name: `batch of ${items.toLocaleString("en")} items: submit starts it (${requests - before} OSS requests, the first 16 items' own included)`,
+      value: `${start.toFixed(0)} ms`,
+      reference: `${timeouts.submit! / 1000} s timeout`,
+      ratio: (start / timeouts.submit!).toFixed(3),
+    });
     await new Promise((r) => setTimeout(r, runForMs));
     before = requests;
     t0 = performance.now();
     const res = await fetch(`${host.url}/v1/batches/bench-scale`, { headers: { authorization: "Bearer bench-key" } });
     const view = (await res.json()) as { counts: Record<string, number> };
     const report = performance.now() - t0;
-    const counts = Object.entries(view.counts).map(([k, v]) => `${v} ${k}`).join(", ");
-    rows.push({ name: `batch of ${items.toLocaleString("en")} items: GET /v1/batches/{id} (${counts}; ${requests - before} OSS requests, running items' included)`, value: `${report.toFixed(0)} ms`, reference: `${timeouts.speech! / 1000} s timeout`, ratio: (report / timeouts.speech!).toFixed(3) });
+    const counts = Object.entries(view.counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(", ");
+    rows.push({
+      name: `batch of ${items.toLocaleString("en")} items: GET /v1/batches/{id} (${counts}; ${requests - before} OSS requests, running items' included)`,
+      value: `${report.toFixed(0)} ms`,
+      reference: `${timeouts.speech! / 1000} s timeout`,
+      ratio: (report / timeouts.speech!).toFixed(3),
+    });
   } finally {
     // The other 9,9xx items are not waited for (some minutes at this stack's ~15 items/s): the host stops without them.
     await Promise.race([host.stop(), new Promise((r) => setTimeout(r, 2000))]).catch(() => undefined);

@@ -18,12 +18,37 @@ export async function benchBatch(levels = [1, 4, 16], items = 100, charsPerItem 
   const rows: Row[] = [];
   for (const concurrency of levels) {
     const dir = await mkdtemp(join(tmpdir(), "bench-batch-"));
-    const cloud = await startLocalCloud({ dataDir: dir, engine: new FastEngine({ synthMsPerChar: SYNTH_MS_PER_CHAR }), longText: { queueMs: 0, runMs: 0 } });
-    const host = await startFunctionHost({ env: { ...cloud.env(), TTS_API_KEYS: "bench-key", BATCH_CONCURRENCY: String(concurrency), JOBS_PART_CONCURRENCY: String(concurrency) }, log: createLogger({ level: "error" }), cloud });
+    const cloud = await startLocalCloud({
+      dataDir: dir,
+      engine: new FastEngine({ synthMsPerChar: SYNTH_MS_PER_CHAR }),
+      longText: { queueMs: 0, runMs: 0 },
+    });
+    const host = await startFunctionHost({
+      env: {
+        ...cloud.env(),
+        TTS_API_KEYS: "bench-key",
+        BATCH_CONCURRENCY: String(concurrency),
+        JOBS_PART_CONCURRENCY: String(concurrency),
+      },
+      log: createLogger({ level: "error" }),
+      cloud,
+    });
     try {
       const sentence = "批量朗读的基准测试句子。";
-      const text = (i: number) => `${i}${sentence.repeat(Math.ceil(charsPerItem / sentence.length))}`.slice(0, charsPerItem);
-      const event = { id: `bench-${concurrency}`, source: "tts.batch", specversion: "1.0", type: "tts:Batch:Submitted", data: { batchId: `bench-${concurrency}`, defaults: { voice: "siqi", format: "mp3", sampleRate: 16000, subtitles: [] }, items: Array.from({ length: items }, (_, i) => ({ id: `i${i}`, text: text(i) })), outputPrefix: "output/bench/" } };
+      const text = (i: number) =>
+        `${i}${sentence.repeat(Math.ceil(charsPerItem / sentence.length))}`.slice(0, charsPerItem);
+      const event = {
+        id: `bench-${concurrency}`,
+        source: "tts.batch",
+        specversion: "1.0",
+        type: "tts:Batch:Submitted",
+        data: {
+          batchId: `bench-${concurrency}`,
+          defaults: { voice: "siqi", format: "mp3", sampleRate: 16000, subtitles: [] },
+          items: Array.from({ length: items }, (_, i) => ({ id: `i${i}`, text: text(i) })),
+          outputPrefix: "output/bench/",
+        },
+      };
       const t0 = performance.now();
       await host.invoke("submit", event);
       for (;;) {
@@ -35,7 +60,12 @@ export async function benchBatch(levels = [1, 4, 16], items = 100, charsPerItem 
       }
       const makespan = performance.now() - t0;
       const ideal = (items * charsPerItem * SYNTH_MS_PER_CHAR) / concurrency;
-      rows.push({ name: `batch ${(items * charsPerItem).toLocaleString("en")} chars, concurrency ${concurrency}`, value: `${(makespan / 1000).toFixed(2)} s`, reference: `${(ideal / 1000).toFixed(2)} s ideal`, ratio: (makespan / ideal).toFixed(2) });
+      rows.push({
+        name: `batch ${(items * charsPerItem).toLocaleString("en")} chars, concurrency ${concurrency}`,
+        value: `${(makespan / 1000).toFixed(2)} s`,
+        reference: `${(ideal / 1000).toFixed(2)} s ideal`,
+        ratio: (makespan / ideal).toFixed(2),
+      });
     } finally {
       await host.stop();
       await cloud.stop();

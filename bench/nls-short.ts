@@ -6,9 +6,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startLocalCloud } from "../infra/local/cloud.js";
 import { createClients } from "../lib/clients.js";
 import { parseConfig } from "../lib/config.js";
-import { startLocalCloud } from "../infra/local/cloud.js";
 
 export interface Row {
   readonly name: string;
@@ -36,15 +36,26 @@ export async function benchNlsShort(runs = 5): Promise<Row[]> {
       for (let i = 0; i < runs; i++) {
         const t0 = performance.now();
         let first: number | undefined;
-        for await (const e of nls.synthesize({ text, format: "mp3", sampleRate: 16000 })) if (e.type === "audio") first ??= performance.now() - t0;
+        for await (const e of nls.synthesize({ text, format: "mp3", sampleRate: 16000 }))
+          if (e.type === "audio") first ??= performance.now() - t0;
         ttfb.push(first!);
         total.push(performance.now() - t0);
       }
       const e0 = performance.now();
       await cloud.engine.synthesize({ text, format: "mp3", sampleRate: 16000 });
       const engineMs = performance.now() - e0;
-      rows.push({ name: `nls short ${lang} 300 chars: first audio byte`, value: `${median(ttfb).toFixed(0)} ms`, reference: `${engineMs.toFixed(0)} ms (engine, whole text)`, ratio: (median(ttfb) / engineMs).toFixed(2) });
-      rows.push({ name: `nls short ${lang} 300 chars: total`, value: `${median(total).toFixed(0)} ms`, reference: `${engineMs.toFixed(0)} ms (engine, whole text)`, ratio: (median(total) / engineMs).toFixed(2) });
+      rows.push({
+        name: `nls short ${lang} 300 chars: first audio byte`,
+        value: `${median(ttfb).toFixed(0)} ms`,
+        reference: `${engineMs.toFixed(0)} ms (engine, whole text)`,
+        ratio: (median(ttfb) / engineMs).toFixed(2),
+      });
+      rows.push({
+        name: `nls short ${lang} 300 chars: total`,
+        value: `${median(total).toFixed(0)} ms`,
+        reference: `${engineMs.toFixed(0)} ms (engine, whole text)`,
+        ratio: (median(total) / engineMs).toFixed(2),
+      });
     }
     return rows;
   } finally {

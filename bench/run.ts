@@ -7,4 +7,11 @@ import { benchStore } from "./store.js";
 import { benchStream } from "./stream.js";
 import { printTable } from "./table.js";
 
-printTable([...(await benchNlsShort()), ...(await benchStream()), ...(await benchStore()), ...(await benchColdStart()), ...(await benchBatch()), ...(await benchBatchScale())]);
+printTable([
+  ...(await benchNlsShort()),
+  ...(await benchStream()),
+  ...(await benchStore()),
+  ...(await benchColdStart()),
+  ...(await benchBatch()),
+  ...(await benchBatchScale()),
+]);

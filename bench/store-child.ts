@@ -16,11 +16,20 @@ let bytes = 0;
 if (mode === "--plain") {
   // The same two legs without OSS: GET from the source, streamed into a PUT to a bare loopback sink.
   const source = await request(arg1!);
-  const sink = await request(arg2!, { method: "PUT", body: source.body, headers: { "content-type": "application/octet-stream" } });
+  const sink = await request(arg2!, {
+    method: "PUT",
+    body: source.body,
+    headers: { "content-type": "application/octet-stream" },
+  });
   bytes = Number(await sink.body.text());
 } else {
   const config = parseConfig(env);
-  const rt = createJobRuntime(config, createClients(config, env), { invokeAsync: async () => undefined }, createLogger({ level: "warn", write: (l) => process.stderr.write(`${l}\n`) }));
+  const rt = createJobRuntime(
+    config,
+    createClients(config, env),
+    { invokeAsync: async () => undefined },
+    createLogger({ level: "warn", write: (l) => process.stderr.write(`${l}\n`) }),
+  );
   const outcome = await rt.store(arg1!);
   if (outcome !== "done") process.stderr.write(`store: ${outcome} ${JSON.stringify(await rt.jobs.get(arg1!))}\n`);
   bytes = (await rt.jobs.get(arg1!))?.result?.size ?? 0;

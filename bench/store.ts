@@ -38,7 +38,14 @@ function sourceServer(): Promise<{ url: (size: number) => string; close: () => v
     };
     pump();
   });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ url: (size) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/audio.mp3?size=${size}`, close: () => server.close() })));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve({
+        url: (size) => `http://127.0.0.1:${(server.address() as AddressInfo).port}/audio.mp3?size=${size}`,
+        close: () => server.close(),
+      }),
+    ),
+  );
 }
 
 /** A bare loopback sink: writes the request body to a file and answers with the byte count. */
@@ -48,11 +55,21 @@ function sinkServer(dir: string): Promise<{ url: string; close: () => void }> {
     req.on("data", (d: Buffer) => (n += d.length));
     void pipeline(req, createWriteStream(join(dir, "sink.bin"))).then(() => res.end(String(n)));
   });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sink`, close: () => server.close() })));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sink`, close: () => server.close() }),
+    ),
+  );
 }
 
-async function child(args: string[], env: Record<string, string>): Promise<{ ms: number; bytes: number; peakRssMb: number; log: string }> {
-  const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "bench/store-child.ts", ...args], { env: { ...process.env, BENCH_ENV: JSON.stringify(env) }, maxBuffer: MB });
+async function child(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ ms: number; bytes: number; peakRssMb: number; log: string }> {
+  const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "bench/store-child.ts", ...args], {
+    env: { ...process.env, BENCH_ENV: JSON.stringify(env) },
+    maxBuffer: MB,
+  });
   return { ...JSON.parse(stdout.trim().split("\n").at(-1)!), log: stderr };
 }
 
@@ -71,16 +88,36 @@ export async function benchStore(sizesMb = [20, 200]): Promise<Row[]> {
       const id = `bench-store-${size}mb-${Date.now()}`;
       const now = new Date().toISOString();
       await jobs.put({
-        id, state: "synthesized", provider: "nls", createdAt: now, updatedAt: now, idempotencyKey: id, source: { kind: "inline" }, ssml: false, characters: 1,
-        options: JobOptionsSchema.parse({}), output: { audioKey: `output/bench/${id}.mp3` },
+        id,
+        state: "synthesized",
+        provider: "nls",
+        createdAt: now,
+        updatedAt: now,
+        idempotencyKey: id,
+        source: { kind: "inline" },
+        ssml: false,
+        characters: 1,
+        options: JobOptionsSchema.parse({}),
+        output: { audioKey: `output/bench/${id}.mp3` },
         task: { id: "t", submittedAt: now, audioAddress: source.url(size * MB), finishedAt: now, sentences: [] },
       });
       const store = await child(["--store", id], env);
       const plain = await child(["--plain", source.url(size * MB), sink.url], env);
-      if (store.bytes !== size * MB || plain.bytes !== size * MB) throw new Error(`copied ${store.bytes} / ${plain.bytes} bytes of ${size * MB}\n${store.log}${plain.log}`);
+      if (store.bytes !== size * MB || plain.bytes !== size * MB)
+        throw new Error(`copied ${store.bytes} / ${plain.bytes} bytes of ${size * MB}\n${store.log}${plain.log}`);
       const mbps = (r: { ms: number }): number => size / (r.ms / 1000);
-      rows.push({ name: `store ${size} MB into OSS`, value: `${mbps(store).toFixed(0)} MB/s`, reference: `${mbps(plain).toFixed(0)} MB/s plain loopback copy`, ratio: (mbps(store) / mbps(plain)).toFixed(2) });
-      rows.push({ name: `store ${size} MB: peak RSS`, value: `${store.peakRssMb.toFixed(0)} MB`, reference: `${plain.peakRssMb.toFixed(0)} MB plain copy`, ratio: (store.peakRssMb / plain.peakRssMb).toFixed(2) });
+      rows.push({
+        name: `store ${size} MB into OSS`,
+        value: `${mbps(store).toFixed(0)} MB/s`,
+        reference: `${mbps(plain).toFixed(0)} MB/s plain loopback copy`,
+        ratio: (mbps(store) / mbps(plain)).toFixed(2),
+      });
+      rows.push({
+        name: `store ${size} MB: peak RSS`,
+        value: `${store.peakRssMb.toFixed(0)} MB`,
+        reference: `${plain.peakRssMb.toFixed(0)} MB plain copy`,
+        ratio: (store.peakRssMb / plain.peakRssMb).toFixed(2),
+      });
     }
     return rows;
   } finally {

@@ -8,12 +8,16 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStreamServer } from "../functions/stream/server.js";
+import { FastEngine } from "../infra/local/audio/fast-engine.js";
 import { startLocalCloud } from "../infra/local/cloud.js";
 import { parseConfig } from "../lib/config.js";
 import { createLogger } from "../lib/log.js";
-import { FastEngine } from "../infra/local/audio/fast-engine.js";
 
-const cloud = await startLocalCloud({ dataDir: await mkdtemp(join(tmpdir(), "bench-stream-")), engine: new FastEngine(), gateway: { maxConcurrent: 100_000, frameBytes: 4096 } });
+const cloud = await startLocalCloud({
+  dataDir: await mkdtemp(join(tmpdir(), "bench-stream-")),
+  engine: new FastEngine(),
+  gateway: { maxConcurrent: 100_000, frameBytes: 4096 },
+});
 const env = { ...cloud.env(), TTS_API_KEYS: "bench-key", TTS_CACHE: "false" };
 const { server } = createStreamServer(parseConfig(env), createLogger({ level: "error" }), {});
 server.maxConnections = 100_000;

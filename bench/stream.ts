@@ -14,7 +14,8 @@ import { parseConfig } from "../lib/config.js";
 import type { Row } from "./nls-short.js";
 
 const TEXT = "短文本流式合成的首字节时间测试。";
-const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+const quantile = (xs: number[], q: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
 async function peakRssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
@@ -27,16 +28,25 @@ async function resetPeak(pid: number): Promise<void> {
 }
 
 export async function benchStream(requests = 200, levels = [50, 200, 500]): Promise<Row[]> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/stream-stack.ts"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/stream-stack.ts"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   try {
-    const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
+    const line = await new Promise<string>((resolve) =>
+      createInterface({ input: child.stdout! }).once("line", resolve),
+    );
     const { url, env } = JSON.parse(line) as { url: string; env: Record<string, string> };
     const { nls } = createClients(parseConfig(env), {});
     const dispatcher = new Agent({ connections: 1000, pipelining: 0 });
     const body = JSON.stringify({ text: TEXT, format: "pcm", sampleRate: 16000 });
     const viaProxy = async (): Promise<{ ttfb: number; bytes: number }> => {
       const t0 = performance.now();
-      const res = await fetch(`${url}/v1/stream`, { method: "POST", headers: { authorization: "Bearer bench-key", "content-type": "application/json" }, body, dispatcher });
+      const res = await fetch(`${url}/v1/stream`, {
+        method: "POST",
+        headers: { authorization: "Bearer bench-key", "content-type": "application/json" },
+        body,
+        dispatcher,
+      });
       if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
       let ttfb = 0;
       let bytes = 0;
@@ -49,7 +59,8 @@ export async function benchStream(requests = 200, levels = [50, 200, 500]): Prom
     const direct = async (): Promise<number> => {
       const t0 = performance.now();
       let ttfb = 0;
-      for await (const e of nls.synthesize({ text: TEXT, format: "pcm", sampleRate: 16000 })) if (e.type === "audio") ttfb ||= performance.now() - t0;
+      for await (const e of nls.synthesize({ text: TEXT, format: "pcm", sampleRate: 16000 }))
+        if (e.type === "audio") ttfb ||= performance.now() - t0;
       return ttfb;
     };
     for (let i = 0; i < 10; i++) await Promise.all([viaProxy(), direct()]); // warm-up
@@ -63,16 +74,26 @@ export async function benchStream(requests = 200, levels = [50, 200, 500]): Prom
     for (const q of [0.5, 0.95]) {
       const p = quantile(proxyTimes, q);
       const d = quantile(directTimes, q);
-      rows.push({ name: `stream first byte p${q * 100} (${requests} req)`, value: `${p.toFixed(1)} ms`, reference: `${d.toFixed(1)} ms direct to emulator`, ratio: (p / d).toFixed(2) });
+      rows.push({
+        name: `stream first byte p${q * 100} (${requests} req)`,
+        value: `${p.toFixed(1)} ms`,
+        reference: `${d.toFixed(1)} ms direct to emulator`,
+        ratio: (p / d).toFixed(2),
+      });
     }
     for (const n of levels) {
       await resetPeak(child.pid!);
       const t0 = performance.now();
       const results = await Promise.allSettled(Array.from({ length: n }, () => viaProxy()));
       const wall = performance.now() - t0;
-      const ok = results.filter((r): r is PromiseFulfilledResult<{ ttfb: number; bytes: number }> => r.status === "fulfilled");
+      const ok = results.filter(
+        (r): r is PromiseFulfilledResult<{ ttfb: number; bytes: number }> => r.status === "fulfilled",
+      );
       const mb = ok.reduce((s, r) => s + r.value.bytes, 0) / 1024 / 1024;
-      const ttfbP95 = quantile(ok.map((r) => r.value.ttfb), 0.95);
+      const ttfbP95 = quantile(
+        ok.map((r) => r.value.ttfb),
+        0.95,
+      );
       rows.push({
         name: `${n} concurrent streams`,
         value: `${(mb / (wall / 1000)).toFixed(1)} MB/s`,

@@ -19,7 +19,8 @@ export interface ApiAuthOptions {
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
 
 /** The owner id of an API key: 32 hex characters of a domain-separated SHA-256, safe to store and log. */
-export const ownerOfKey = (key: string): string => createHash("sha256").update(`tts-owner\n${key}`).digest("hex").slice(0, 32);
+export const ownerOfKey = (key: string): string =>
+  createHash("sha256").update(`tts-owner\n${key}`).digest("hex").slice(0, 32);
 
 const OWNER = /^[0-9a-f]{32}$/;
 
@@ -31,7 +32,9 @@ export class ApiAuth {
   constructor(private readonly opts: ApiAuthOptions) {
     this.#keys = opts.keys.map((k) => ({ digest: digest(k), owner: ownerOfKey(k) }));
     this.#owners = new Set(this.#keys.map((k) => k.owner));
-    this.#secret = opts.tokenSecret ? Buffer.from(opts.tokenSecret) : digest(`tts-token\n${[...opts.keys].sort().join("\n")}`);
+    this.#secret = opts.tokenSecret
+      ? Buffer.from(opts.tokenSecret)
+      : digest(`tts-token\n${[...opts.keys].sort().join("\n")}`);
   }
 
   /** The owner of a configured key. Compares digests so length leaks nothing, and every key so timing does not tell which. */
@@ -61,7 +64,10 @@ export class ApiAuth {
     const given = Buffer.from(signature);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
     try {
-      const { exp, own } = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { exp?: unknown; own?: unknown };
+      const { exp, own } = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as {
+        exp?: unknown;
+        own?: unknown;
+      };
       if (typeof exp !== "number" || exp * 1000 <= this.#now()) return undefined;
       return typeof own === "string" && OWNER.test(own) && this.#owners.has(own) ? own : undefined;
     } catch {

@@ -24,7 +24,10 @@ export interface Clients {
 }
 
 /** FC injects the role's STS triple into the environment; reading it per call picks up a rotation. */
-export function credentialsFrom(config: Config, env: Record<string, string | undefined> = process.env): () => Credentials {
+export function credentialsFrom(
+  config: Config,
+  env: Record<string, string | undefined> = process.env,
+): () => Credentials {
   return () => ({
     accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID ?? config.ALIBABA_CLOUD_ACCESS_KEY_ID,
     accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? config.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
@@ -44,7 +47,12 @@ export function createClients(config: Config, env: Record<string, string | undef
     ice: new IceClient({ endpoint: config.ICE_ENDPOINT ?? `https://ice.${config.REGION}.aliyuncs.com`, credentials }),
     ...(config.DASHSCOPE_API_KEY
       ? {
-          cosyvoice: new CosyVoiceSynthesizer({ url: config.DASHSCOPE_WS_URL, apiKey: config.DASHSCOPE_API_KEY, workspace: config.DASHSCOPE_WORKSPACE, extraVoices: config.COSYVOICE_VOICES }),
+          cosyvoice: new CosyVoiceSynthesizer({
+            url: config.DASHSCOPE_WS_URL,
+            apiKey: config.DASHSCOPE_API_KEY,
+            workspace: config.DASHSCOPE_WORKSPACE,
+            extraVoices: config.COSYVOICE_VOICES,
+          }),
           minimax: new MinimaxClient({ url: config.DASHSCOPE_HTTP_URL, apiKey: config.DASHSCOPE_API_KEY }),
         }
       : {}),

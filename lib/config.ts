@@ -6,8 +6,8 @@
  * function's role (ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN); locally it comes from the local cloud.
  */
 import { z } from "zod";
-import { registerSecret } from "./secrets.js";
 import { ConfigError } from "./errors.js";
+import { registerSecret } from "./secrets.js";
 
 const optionalUrl = (what: string) =>
   z
@@ -28,10 +28,16 @@ const prefix = (fallback: string) =>
   z
     .string()
     .default(fallback)
-    .refine((p) => p === "" || (p.endsWith("/") && !p.startsWith("/") && !p.includes("..")), "an OSS key prefix ending in '/', not starting with '/', without '..'");
+    .refine(
+      (p) => p === "" || (p.endsWith("/") && !p.startsWith("/") && !p.includes("..")),
+      "an OSS key prefix ending in '/', not starting with '/', without '..'",
+    );
 
 export const ConfigSchema = z.object({
-  REGION: z.string().regex(/^[a-z]{2}-[a-z0-9-]+$/, "an Alibaba Cloud region id such as cn-shanghai").default("cn-shanghai"),
+  REGION: z
+    .string()
+    .regex(/^[a-z]{2}-[a-z0-9-]+$/, "an Alibaba Cloud region id such as cn-shanghai")
+    .default("cn-shanghai"),
 
   ALIBABA_CLOUD_ACCESS_KEY_ID: required("the AccessKey ID (set by FC from the function's role)"),
   ALIBABA_CLOUD_ACCESS_KEY_SECRET: required("the AccessKey secret (set by FC from the function's role)"),
@@ -48,15 +54,28 @@ export const ConfigSchema = z.object({
   NLS_AUDIO_HOSTS: z
     .string()
     .default("*.aliyuncs.com")
-    .transform((v) => v.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean)),
+    .transform((v) =>
+      v
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ),
 
   ICE_ENDPOINT: optionalUrl("the ICE endpoint (default https://ice.<region>.aliyuncs.com)"),
   /** SetEventCallback's AuthKey: when set, ICE callbacks must carry a valid X-ICE-SIGNATURE within 5 minutes. */
-  ICE_CALLBACK_AUTH_KEY: z.string().regex(/^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z\d]{1,32}$/, "ICE's AuthKey: at most 32 letters and digits mixing upper case, lower case and digits").optional(),
+  ICE_CALLBACK_AUTH_KEY: z
+    .string()
+    .regex(
+      /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z\d]{1,32}$/,
+      "ICE's AuthKey: at most 32 letters and digits mixing upper case, lower case and digits",
+    )
+    .optional(),
   /** The provider of jobs that do not name one. */
   JOBS_DEFAULT_PROVIDER: z.enum(["nls", "ice", "minimax"]).default("nls"),
 
-  OSS_BUCKET: z.string({ error: "an OSS bucket name" }).regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "an OSS bucket name (3-63 lower-case letters, digits, '-')"),
+  OSS_BUCKET: z
+    .string({ error: "an OSS bucket name" })
+    .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "an OSS bucket name (3-63 lower-case letters, digits, '-')"),
   OSS_ENDPOINT: optionalUrl("the OSS endpoint (overrides the regional endpoint)"),
   OSS_INTERNAL: flag,
   /** Path-style addressing: required by the local cloud, never needed on Alibaba Cloud. */
@@ -66,20 +85,34 @@ export const ConfigSchema = z.object({
 
   /** DashScope (Model Studio) API key for CosyVoice; without it the cosyvoice provider is off. */
   DASHSCOPE_API_KEY: z.string().min(1).optional(),
-  DASHSCOPE_WS_URL: optionalUrl("the DashScope WebSocket inference endpoint").default("wss://dashscope.aliyuncs.com/api-ws/v1/inference"),
+  DASHSCOPE_WS_URL: optionalUrl("the DashScope WebSocket inference endpoint").default(
+    "wss://dashscope.aliyuncs.com/api-ws/v1/inference",
+  ),
   DASHSCOPE_WORKSPACE: z.string().optional(),
-  DASHSCOPE_HTTP_URL: optionalUrl("DashScope's multimodal-generation endpoint (MiniMax speech)").default("https://dashscope.aliyuncs.com/api/v1/services/aigc/multimodal-generation/generation"),
+  DASHSCOPE_HTTP_URL: optionalUrl("DashScope's multimodal-generation endpoint (MiniMax speech)").default(
+    "https://dashscope.aliyuncs.com/api/v1/services/aigc/multimodal-generation/generation",
+  ),
   /** Extra CosyVoice system voices to accept besides those the seed names; comma-separated. */
   COSYVOICE_VOICES: z
     .string()
     .optional()
-    .transform((v) => (v ?? "").split(",").map((k) => k.trim()).filter(Boolean)),
+    .transform((v) =>
+      (v ?? "")
+        .split(",")
+        .map((k) => k.trim())
+        .filter(Boolean),
+    ),
 
   /** Keys that clients of the speech endpoints present (Bearer, X-NLS-Token or ?token=); comma-separated. */
   TTS_API_KEYS: z
     .string()
     .optional()
-    .transform((v) => (v ?? "").split(",").map((k) => k.trim()).filter(Boolean))
+    .transform((v) =>
+      (v ?? "")
+        .split(",")
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
     .refine((keys) => keys.every((k) => k.length >= 6), "comma-separated API keys of at least 6 characters each"),
   TTS_TOKEN_SECRET: z.string().min(32, "at least 32 characters (HMAC key for browser tokens)").optional(),
   /** The content-addressed speech cache in OSS; "false" turns it off. */
@@ -111,11 +144,7 @@ export const ConfigSchema = z.object({
   /** Let batch webhooks reach loopback and private addresses (a local receiver); never in a deployment facing users. */
   WEBHOOK_ALLOW_PRIVATE: flag,
   /** How long a job step may sit before `reconcile` re-drives it. */
-  RECONCILE_STALE_SECONDS: z
-    .string()
-    .regex(/^\d+$/, "a whole number of seconds")
-    .default("120")
-    .transform(Number),
+  RECONCILE_STALE_SECONDS: z.string().regex(/^\d+$/, "a whole number of seconds").default("120").transform(Number),
 
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
@@ -124,10 +153,17 @@ export type Config = z.infer<typeof ConfigSchema>;
 
 /** The prefixes must be disjoint, or outputs could retrigger the input pipeline and records mix with audio. */
 function checkPrefixes(cfg: Config): string[] {
-  const named = [["OSS_INPUT_PREFIX", cfg.OSS_INPUT_PREFIX], ["OSS_OUTPUT_PREFIX", cfg.OSS_OUTPUT_PREFIX], ["JOBS_PREFIX", cfg.JOBS_PREFIX], ["TTS_CACHE_PREFIX", cfg.TTS_CACHE_PREFIX]] as const;
+  const named = [
+    ["OSS_INPUT_PREFIX", cfg.OSS_INPUT_PREFIX],
+    ["OSS_OUTPUT_PREFIX", cfg.OSS_OUTPUT_PREFIX],
+    ["JOBS_PREFIX", cfg.JOBS_PREFIX],
+    ["TTS_CACHE_PREFIX", cfg.TTS_CACHE_PREFIX],
+  ] as const;
   const issues: string[] = [];
   for (const [a, pa] of named)
-    for (const [b, pb] of named) if (a < b && (pa.startsWith(pb) || pb.startsWith(pa))) issues.push(`${a} and ${b}: invalid; expected prefixes that do not overlap ("${pa}", "${pb}")`);
+    for (const [b, pb] of named)
+      if (a < b && (pa.startsWith(pb) || pb.startsWith(pa)))
+        issues.push(`${a} and ${b}: invalid; expected prefixes that do not overlap ("${pa}", "${pb}")`);
   return issues;
 }
 
@@ -139,7 +175,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (result.success) {
     const overlaps = checkPrefixes(result.data);
     if (overlaps.length > 0) throw new ConfigError(overlaps);
-    for (const name of ["ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN", "DASHSCOPE_API_KEY", "CALLBACK_SECRET", "TTS_TOKEN_SECRET", "ICE_CALLBACK_AUTH_KEY"] as const) registerSecret(present[name]);
+    for (const name of [
+      "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+      "ALIBABA_CLOUD_SECURITY_TOKEN",
+      "DASHSCOPE_API_KEY",
+      "CALLBACK_SECRET",
+      "TTS_TOKEN_SECRET",
+      "ICE_CALLBACK_AUTH_KEY",
+    ] as const)
+      registerSecret(present[name]);
     for (const key of result.data.TTS_API_KEYS) registerSecret(key);
     return result.data;
   }
@@ -150,7 +194,6 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   throw new ConfigError(issues);
 }
 
-
 let cached: Config | undefined;
 
 /** The process's configuration, parsed on first use and reused by every later call in the instance. */
@@ -160,13 +203,23 @@ export function config(): Config {
 }
 
 /** NLS endpoints for a region, as seed 000 and facts §5/§6 list them. */
-export function nlsEndpoints(cfg: Pick<Config, "REGION" | "NLS_NETWORK" | "NLS_GATEWAY_URL" | "NLS_META_ENDPOINT" | "NLS_LONG_TEXT_URL">): { gateway: string; meta: string; longText: string } {
+export function nlsEndpoints(
+  cfg: Pick<Config, "REGION" | "NLS_NETWORK" | "NLS_GATEWAY_URL" | "NLS_META_ENDPOINT" | "NLS_LONG_TEXT_URL">,
+): { gateway: string; meta: string; longText: string } {
   const gateway =
     cfg.NLS_GATEWAY_URL ??
-    (cfg.NLS_NETWORK === "internal" ? `ws://nls-gateway-${cfg.REGION}-internal.aliyuncs.com:80/ws/v1` : `wss://nls-gateway-${cfg.REGION}.aliyuncs.com/ws/v1`);
-  const meta = cfg.NLS_META_ENDPOINT ?? (cfg.REGION === "ap-southeast-1" ? "https://nlsmeta.ap-southeast-1.aliyuncs.com" : `https://nls-meta.${cfg.REGION}.aliyuncs.com`);
+    (cfg.NLS_NETWORK === "internal"
+      ? `ws://nls-gateway-${cfg.REGION}-internal.aliyuncs.com:80/ws/v1`
+      : `wss://nls-gateway-${cfg.REGION}.aliyuncs.com/ws/v1`);
+  const meta =
+    cfg.NLS_META_ENDPOINT ??
+    (cfg.REGION === "ap-southeast-1"
+      ? "https://nlsmeta.ap-southeast-1.aliyuncs.com"
+      : `https://nls-meta.${cfg.REGION}.aliyuncs.com`);
   const longText =
     cfg.NLS_LONG_TEXT_URL ??
-    (cfg.NLS_NETWORK === "internal" ? `http://nls-gateway-${cfg.REGION}-internal.aliyuncs.com/rest/v1/tts/async` : `https://nls-gateway-${cfg.REGION}.aliyuncs.com/rest/v1/tts/async`);
+    (cfg.NLS_NETWORK === "internal"
+      ? `http://nls-gateway-${cfg.REGION}-internal.aliyuncs.com/rest/v1/tts/async`
+      : `https://nls-gateway-${cfg.REGION}.aliyuncs.com/rest/v1/tts/async`);
   return { gateway, meta, longText };
 }

@@ -17,14 +17,26 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function createLogger(opts: { level?: LogLevel; base?: Record<string, unknown>; write?: (line: string) => void; now?: () => Date } = {}): Logger {
+export function createLogger(
+  opts: { level?: LogLevel; base?: Record<string, unknown>; write?: (line: string) => void; now?: () => Date } = {},
+): Logger {
   const min = ORDER[opts.level ?? "info"];
   const write = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const base = opts.base ?? {};
-  const log = (level: LogLevel) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[level] < min) return;
-    write(JSON.stringify({ time: (opts.now?.() ?? new Date()).toISOString(), level, msg, ...redact(base), ...redact(fields) }));
-  };
+  const log =
+    (level: LogLevel) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      if (ORDER[level] < min) return;
+      write(
+        JSON.stringify({
+          time: (opts.now?.() ?? new Date()).toISOString(),
+          level,
+          msg,
+          ...redact(base),
+          ...redact(fields),
+        }),
+      );
+    };
   return {
     debug: log("debug"),
     info: log("info"),
@@ -43,7 +55,12 @@ export function redact(value: Record<string, unknown>, depth = 0): Record<string
 function clean(v: unknown, depth: number): unknown {
   if (v instanceof Error) {
     const e = v as Error & { code?: unknown; providerCode?: unknown };
-    return { name: e.name, message: scrubSecrets(e.message), ...(e.code !== undefined ? { code: e.code } : {}), ...(e.providerCode !== undefined ? { providerCode: e.providerCode } : {}) };
+    return {
+      name: e.name,
+      message: scrubSecrets(e.message),
+      ...(e.code !== undefined ? { code: e.code } : {}),
+      ...(e.providerCode !== undefined ? { providerCode: e.providerCode } : {}),
+    };
   }
   if (typeof v === "string") return scrubSecrets(v);
   if (depth > 4 || v === null || typeof v !== "object") return v;

@@ -11,7 +11,15 @@ import { build } from "esbuild";
 export const BUNDLE_BUDGET = 4 * 1024 * 1024;
 
 /** Packages that must never reach a deployed bundle (dev-only: emulators, offline speech, test SDKs). */
-export const FORBIDDEN = ["espeak-ng", "@breezystack/lamejs", "alibabacloud-nls", "openai", "vitest", "playwright-core", "infra/local"];
+export const FORBIDDEN = [
+  "espeak-ng",
+  "@breezystack/lamejs",
+  "alibabacloud-nls",
+  "openai",
+  "vitest",
+  "playwright-core",
+  "infra/local",
+];
 
 export interface BuiltFunction {
   readonly name: string;
@@ -25,7 +33,9 @@ export interface BuiltFunction {
 
 export async function buildAll(outdir = "dist"): Promise<BuiltFunction[]> {
   await rm(outdir, { recursive: true, force: true });
-  const names = readdirSync("functions").filter((n) => existsSync(`functions/${n}/index.ts`) || existsSync(`functions/${n}/main.ts`));
+  const names = readdirSync("functions").filter(
+    (n) => existsSync(`functions/${n}/index.ts`) || existsSync(`functions/${n}/main.ts`),
+  );
   const built: BuiltFunction[] = [];
   for (const name of names) {
     const entry = existsSync(`functions/${name}/main.ts`) ? "main" : "index";
@@ -50,11 +60,19 @@ export async function buildAll(outdir = "dist"): Promise<BuiltFunction[]> {
       external: ["proxy-agent"],
       logLevel: "error",
       // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
-      banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+      banner: {
+        js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+      },
     });
     const outputs = Object.values(result.metafile.outputs);
     const main = result.metafile.outputs[file.replace(/^\.\//, "")] ?? outputs.find((o) => o.entryPoint)!;
-    built.push({ name, file, bytes: main.bytes, totalBytes: outputs.reduce((s, o) => s + o.bytes, 0), inputs: Object.keys(result.metafile.inputs) });
+    built.push({
+      name,
+      file,
+      bytes: main.bytes,
+      totalBytes: outputs.reduce((s, o) => s + o.bytes, 0),
+      inputs: Object.keys(result.metafile.inputs),
+    });
   }
   return built;
 }
@@ -66,7 +84,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const leaked = FORBIDDEN.filter((p) => f.inputs.some((i) => i.includes(`node_modules/${p}/`) || i.startsWith(p)));
     const over = f.totalBytes > BUNDLE_BUDGET;
     failed ||= over || leaked.length > 0;
-    console.log(`${f.file.padEnd(28)} ${(f.bytes / 1024).toFixed(0).padStart(6)} KiB entry, ${(f.totalBytes / 1024).toFixed(0).padStart(6)} KiB with chunks;  budget ${(BUNDLE_BUDGET / 1024).toFixed(0)} KiB${over ? "  OVER BUDGET" : ""}${leaked.length ? `  DEV-ONLY CODE: ${leaked.join(", ")}` : ""}`);
+    console.log(
+      `${f.file.padEnd(28)} ${(f.bytes / 1024).toFixed(0).padStart(6)} KiB entry, ${(f.totalBytes / 1024).toFixed(0).padStart(6)} KiB with chunks;  budget ${(BUNDLE_BUDGET / 1024).toFixed(0)} KiB${over ? "  OVER BUDGET" : ""}${leaked.length ? `  DEV-ONLY CODE: ${leaked.join(", ")}` : ""}`,
+    );
   }
   if (failed) process.exit(1);
 }

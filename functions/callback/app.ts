@@ -11,7 +11,8 @@ import type { JobRuntime } from "../../lib/jobs/runtime.js";
 export function createCallbackRouter(rt: JobRuntime): Router {
   const handle = async (request: Request, params: Readonly<Record<string, string>>): Promise<Response> => {
     const provider = params.provider === "nls" || params.provider === "ice" ? params.provider : undefined;
-    if (!provider) return json(404, { error: { code: "NotFound", message: `no callbacks for ${params.provider!.slice(0, 32)}` } });
+    if (!provider)
+      return json(404, { error: { code: "NotFound", message: `no callbacks for ${params.provider!.slice(0, 32)}` } });
     const url = new URL(request.url);
     const job = await rt.service.onCallback(provider, params.jobId!, {
       // The signature in the path (current URLs), or in the query (URLs given to providers before the path form).

@@ -16,4 +16,7 @@ export function createReconcileHandler(rt: () => JobRuntime): (event: unknown) =
 }
 
 /** Timer ticks, and store's onFailure destination (an async invocation, so no trigger). */
-export const EVENTS = { triggers: ["timer"] as const, schema: z.union([TimerEventSchema, AsyncDestinationEventSchema]) };
+export const EVENTS = {
+  triggers: ["timer"] as const,
+  schema: z.union([TimerEventSchema, AsyncDestinationEventSchema]),
+};

@@ -2,9 +2,10 @@
  * The speech function's routes: the job API (POST /v1/jobs, GET /v1/jobs/{id}) and POST /v1/speech, which answers
  * short text with audio at once and long text with a 202 job. Thin: parse, call lib, shape.
  */
-import { FcHttpEventSchema } from "../../lib/fc/events.js";
+
 import { ApiAuth } from "../../lib/auth.js";
 import { InputError } from "../../lib/errors.js";
+import { FcHttpEventSchema } from "../../lib/fc/events.js";
 import { json, readJson } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import { canRead, jobFromRequest, jobView } from "../../lib/jobs/intake.js";
@@ -27,11 +28,22 @@ export function speechGate(rt: JobRuntime): (headers: Headers, url: URL) => void
 export function createSpeechRouter(rt: JobRuntime): Router {
   const auth = new ApiAuth({ keys: rt.config.TTS_API_KEYS, tokenSecret: rt.config.TTS_TOKEN_SECRET });
   const authorize = (request: Request): string => auth.check(auth.credentialOf(request.headers, new URL(request.url)));
-  const ctx = { storage: rt.clients.storage, service: rt.service, inputPrefix: rt.config.OSS_INPUT_PREFIX, outputPrefix: rt.config.OSS_OUTPUT_PREFIX, defaultProvider: rt.config.JOBS_DEFAULT_PROVIDER };
+  const ctx = {
+    storage: rt.clients.storage,
+    service: rt.service,
+    inputPrefix: rt.config.OSS_INPUT_PREFIX,
+    outputPrefix: rt.config.OSS_OUTPUT_PREFIX,
+    defaultProvider: rt.config.JOBS_DEFAULT_PROVIDER,
+  };
 
   const submitJob = async (body: unknown, request: Request, owner: string): Promise<Response> => {
-    const { job, created } = await rt.service.create(await jobFromRequest(body, request.headers.get("idempotency-key"), owner, ctx));
-    return json(202, jobView(job, rt.clients.storage), { location: `/v1/jobs/${job.id}`, ...(created ? {} : { "idempotent-replayed": "true" }) });
+    const { job, created } = await rt.service.create(
+      await jobFromRequest(body, request.headers.get("idempotency-key"), owner, ctx),
+    );
+    return json(202, jobView(job, rt.clients.storage), {
+      location: `/v1/jobs/${job.id}`,
+      ...(created ? {} : { "idempotent-replayed": "true" }),
+    });
   };
 
   return new Router(rt.log)
@@ -43,23 +55,30 @@ export function createSpeechRouter(rt: JobRuntime): Router {
       const owner = authorize(request);
       const job = /^[0-9a-z-]{8,64}$/.test(params.id!) ? await rt.jobs.get(params.id!) : undefined;
       // Another key's job is answered exactly as a missing one: its existence is not disclosed either.
-      if (!job || !canRead(job, owner)) throw new InputError("id", `no job ${params.id!.slice(0, 64)}`, { statusCode: 404, code: "NotFound" });
+      if (!job || !canRead(job, owner))
+        throw new InputError("id", `no job ${params.id!.slice(0, 64)}`, { statusCode: 404, code: "NotFound" });
       return json(200, jobView(job, rt.clients.storage));
     })
     .on("GET", "/v1/batches/:id", async (request, { params }) => {
       authorize(request);
       const view = await rt.batches.view(params.id!);
-      if (!view) throw new InputError("id", `no batch ${params.id!.slice(0, 128)}`, { statusCode: 404, code: "NotFound" });
+      if (!view)
+        throw new InputError("id", `no batch ${params.id!.slice(0, 128)}`, { statusCode: 404, code: "NotFound" });
       return json(200, view);
     })
     .on("POST", "/v1/speech", async (request) => {
       const owner = authorize(request);
       const body = (await readJson(request, MAX_BODY)) as Record<string, unknown>;
       const text = typeof body?.text === "string" ? body.text : typeof body?.ssml === "string" ? body.ssml : undefined;
-      if (text === undefined || countNlsChars(text) > NLS_SHORT_TEXT_LIMIT || body.input !== undefined) return submitJob(body, request, owner);
+      if (text === undefined || countNlsChars(text) > NLS_SHORT_TEXT_LIMIT || body.input !== undefined)
+        return submitJob(body, request, owner);
       // Short text: the streaming path's synthesis, answered whole (built-in runtimes cannot stream).
       const { subtitles: _s, output: _o, ...short } = body;
-      const speech = await openShortSpeech(parseInput(SpeechRequestSchema, short), { nls: rt.clients.nls, cosyvoice: rt.clients.cosyvoice, minimax: rt.clients.minimax });
+      const speech = await openShortSpeech(parseInput(SpeechRequestSchema, short), {
+        nls: rt.clients.nls,
+        cosyvoice: rt.clients.cosyvoice,
+        minimax: rt.clients.minimax,
+      });
       const chunks: Uint8Array[] = [];
       for await (const chunk of speech.body) chunks.push(chunk);
       return new Response(Buffer.concat(chunks), { headers: { "content-type": speech.contentType } });

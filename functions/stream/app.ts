@@ -8,15 +8,15 @@ import { WebSocketServer } from "ws";
 import { ApiAuth } from "../../lib/auth.js";
 import type { Clients } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
-import type { Logger } from "../../lib/log.js";
 import { headersOf, rawHttpError, requestUrl } from "../../lib/http/boundary.js";
 import { json, readJson, streamOf } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
+import type { Logger } from "../../lib/log.js";
 import { SpeechCache } from "../../lib/speech/cache.js";
 import { serveCosyVoiceProxy } from "../../lib/speech/cosyvoice-proxy.js";
 import { serveNlsProxy } from "../../lib/speech/nls-proxy.js";
-import { OpenAiSpeechSchema, fromOpenAi } from "../../lib/speech/openai.js";
-import { type SpeechRequest, SpeechRequestSchema, fromQuery } from "../../lib/speech/request.js";
+import { fromOpenAi, OpenAiSpeechSchema } from "../../lib/speech/openai.js";
+import { fromQuery, type SpeechRequest, SpeechRequestSchema } from "../../lib/speech/request.js";
 import { type OpenedSpeech, openShortSpeech } from "../../lib/speech/short.js";
 import { parseInput } from "../../lib/validation.js";
 import { NLS_VOICES } from "../../lib/voices/index.js";
@@ -42,20 +42,34 @@ export interface StreamLimits {
 
 export function createStreamApp(config: Config, clients: Clients, log: Logger, limits: StreamLimits = {}): StreamApp {
   const auth = new ApiAuth({ keys: config.TTS_API_KEYS, tokenSecret: config.TTS_TOKEN_SECRET });
-  const cache = config.TTS_CACHE ? new SpeechCache(clients.storage, log, (key) => EXT_TYPES[key.split(".").pop() ?? ""] ?? "application/octet-stream") : undefined;
+  const cache = config.TTS_CACHE
+    ? new SpeechCache(
+        clients.storage,
+        log,
+        (key) => EXT_TYPES[key.split(".").pop() ?? ""] ?? "application/octet-stream",
+      )
+    : undefined;
   const authorize = (request: Request): string => auth.check(auth.credentialOf(request.headers, new URL(request.url)));
-  const speak = async (req: SpeechRequest): Promise<Response> => respond(await openShortSpeech(req, { nls: clients.nls, cosyvoice: clients.cosyvoice, minimax: clients.minimax, cache }));
+  const speak = async (req: SpeechRequest): Promise<Response> =>
+    respond(
+      await openShortSpeech(req, { nls: clients.nls, cosyvoice: clients.cosyvoice, minimax: clients.minimax, cache }),
+    );
 
   const router = new Router(log)
     .on("GET", "/", () => new Response(PLAYGROUND_HTML, { headers: { "content-type": "text/html; charset=utf-8" } }))
     .on("GET", "/healthz", () => json(200, { ok: true }))
-    .on("GET", "/v1/voices", () => json(200, { voices: NLS_VOICES.map(({ seeds: _s, ...v }) => ({ provider: "nls", ...v })) }))
+    .on("GET", "/v1/voices", () =>
+      json(200, { voices: NLS_VOICES.map(({ seeds: _s, ...v }) => ({ provider: "nls", ...v })) }),
+    )
     .on("POST", "/v1/tokens", async (request) => {
       // Only a real key may mint: a token cannot extend itself.
       const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
       const owner = bearer ? auth.keyOwner(bearer) : undefined;
       if (!owner) auth.check(undefined);
-      const body = request.headers.get("content-length") === "0" || !request.body ? {} : ((await readJson(request, 1024)) as { ttlSeconds?: unknown });
+      const body =
+        request.headers.get("content-length") === "0" || !request.body
+          ? {}
+          : ((await readJson(request, 1024)) as { ttlSeconds?: unknown });
       const ttl = typeof body === "object" && body && typeof body.ttlSeconds === "number" ? body.ttlSeconds : 300;
       return json(201, auth.mintToken(owner!, ttl));
     })
@@ -94,7 +108,14 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
     if (path === "/ws/v1") {
       // The NLS SDK only learns of a refusal from a TaskFailed frame, so the proxy answers it after the upgrade.
       const wss = owner ? servers.nls : servers.nlsRefused;
-      wss.handleUpgrade(req, socket, head, (ws) => serveNlsProxy(ws, { nls: clients.nls, log: log.child({ endpoint: path }), authorized: Boolean(owner), ...limits }));
+      wss.handleUpgrade(req, socket, head, (ws) =>
+        serveNlsProxy(ws, {
+          nls: clients.nls,
+          log: log.child({ endpoint: path }),
+          authorized: Boolean(owner),
+          ...limits,
+        }),
+      );
       return true;
     }
     if (!owner) {
@@ -102,8 +123,17 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       socket.end(rawHttpError(401, "Unauthorized", "missing or invalid API key or token"));
       return true;
     }
-    const upstream = config.DASHSCOPE_API_KEY ? { url: config.DASHSCOPE_WS_URL, apiKey: config.DASHSCOPE_API_KEY, workspace: config.DASHSCOPE_WORKSPACE } : undefined;
-    servers.cosyvoice.handleUpgrade(req, socket, head, (ws) => serveCosyVoiceProxy(ws, { upstream, extraVoices: config.COSYVOICE_VOICES, log: log.child({ endpoint: path }), ...limits }));
+    const upstream = config.DASHSCOPE_API_KEY
+      ? { url: config.DASHSCOPE_WS_URL, apiKey: config.DASHSCOPE_API_KEY, workspace: config.DASHSCOPE_WORKSPACE }
+      : undefined;
+    servers.cosyvoice.handleUpgrade(req, socket, head, (ws) =>
+      serveCosyVoiceProxy(ws, {
+        upstream,
+        extraVoices: config.COSYVOICE_VOICES,
+        log: log.child({ endpoint: path }),
+        ...limits,
+      }),
+    );
     return true;
   };
   return {
@@ -132,7 +162,12 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
 function respond(speech: OpenedSpeech): Response {
   const iterator = speech.body[Symbol.asyncIterator]();
   return new Response(streamOf(iterator), {
-    headers: { "content-type": speech.contentType, "x-cache": speech.cache, "cache-control": "no-store", "x-content-type-options": "nosniff" },
+    headers: {
+      "content-type": speech.contentType,
+      "x-cache": speech.cache,
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+    },
   });
 }
 

@@ -6,7 +6,10 @@ import { createStreamServer } from "./server.js";
 
 try {
   const cfg = config();
-  if (cfg.TTS_API_KEYS.length === 0) throw new ConfigError(["TTS_API_KEYS: missing; expected comma-separated API keys for the stream function's clients"]);
+  if (cfg.TTS_API_KEYS.length === 0)
+    throw new ConfigError([
+      "TTS_API_KEYS: missing; expected comma-separated API keys for the stream function's clients",
+    ]);
   const log = createLogger({ level: cfg.LOG_LEVEL, base: { function: "stream" } });
   const port = Number(process.env.FC_CUSTOM_LISTEN_PORT ?? 9000);
   const { server } = createStreamServer(cfg, log);

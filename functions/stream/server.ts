@@ -4,9 +4,14 @@ import { createClients } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
 import { nodeHandler } from "../../lib/http/node.js";
 import type { Logger } from "../../lib/log.js";
-import { type StreamApp, type StreamLimits, createStreamApp } from "./app.js";
+import { createStreamApp, type StreamApp, type StreamLimits } from "./app.js";
 
-export function createStreamServer(config: Config, log: Logger, env: Record<string, string | undefined> = process.env, limits: StreamLimits = {}): { server: Server; app: StreamApp } {
+export function createStreamServer(
+  config: Config,
+  log: Logger,
+  env: Record<string, string | undefined> = process.env,
+  limits: StreamLimits = {},
+): { server: Server; app: StreamApp } {
   const app = createStreamApp(config, createClients(config, env), log, limits);
   const server = createServer(nodeHandler(app.router));
   server.on("upgrade", (req, socket, head) => {

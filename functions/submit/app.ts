@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { CloudEventSchema } from "../../lib/batches/schema.js";
 import { InputError } from "../../lib/errors.js";
-import { OssEventSchema, decodeEvent, unwrap } from "../../lib/fc/events.js";
+import { decodeEvent, OssEventSchema, unwrap } from "../../lib/fc/events.js";
 import { jobFromObject } from "../../lib/jobs/intake.js";
 import type { JobRuntime } from "../../lib/jobs/runtime.js";
 import { isRecord } from "../../lib/validation.js";
@@ -28,7 +28,11 @@ async function resolveKey(raw: string, storage: { head(key: string): Promise<unk
 /** A job of a synchronous provider to submit (through FC's queue, so FC retries it). */
 const SubmitJobEventSchema = z.object({ submitJob: z.string().min(1) }).strict();
 /** A batch item handed a slot: make its job and submit it. */
-const BatchItemEventSchema = z.object({ batchItem: z.object({ batchId: z.string().min(1).max(128), index: z.number().int().min(0).max(9_999) }).strict() }).strict();
+const BatchItemEventSchema = z
+  .object({
+    batchItem: z.object({ batchId: z.string().min(1).max(128), index: z.number().int().min(0).max(9_999) }).strict(),
+  })
+  .strict();
 const SubmitEventSchema = z.union([OssEventSchema, CloudEventSchema, SubmitJobEventSchema, BatchItemEventSchema]);
 
 export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => Promise<unknown> {
@@ -49,7 +53,9 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
     if (isRecord(event) && "submitJob" in event) {
       const { submitJob } = unwrap(event, SubmitJobEventSchema);
       const job = await rt().jobs.get(submitJob);
-      return job ? { jobId: job.id, state: (await rt().service.submit(job)).state } : { jobId: submitJob, state: "missing" };
+      return job
+        ? { jobId: job.id, state: (await rt().service.submit(job)).state }
+        : { jobId: submitJob, state: "missing" };
     }
     if (isRecord(event) && "batchItem" in event) {
       const { batchItem } = unwrap(event, BatchItemEventSchema);
@@ -69,12 +75,22 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
     const results = [];
     for (const e of events) {
       const key = await resolveKey(e.oss.object.key, clients.storage);
-      if (e.oss.bucket.name !== clients.storage.bucket || !key.startsWith(config.OSS_INPUT_PREFIX) || !/\.(txt|ssml)$/.test(key)) {
+      if (
+        e.oss.bucket.name !== clients.storage.bucket ||
+        !key.startsWith(config.OSS_INPUT_PREFIX) ||
+        !/\.(txt|ssml)$/.test(key)
+      ) {
         results.push({ key, state: "ignored" });
         continue;
       }
       const etag = e.oss.object.eTag ?? (await clients.storage.head(key))?.etag ?? "";
-      const job = await jobFromObject(key, etag.replace(/"/g, ""), { storage: clients.storage, service, inputPrefix: config.OSS_INPUT_PREFIX, outputPrefix: config.OSS_OUTPUT_PREFIX, defaultProvider: config.JOBS_DEFAULT_PROVIDER });
+      const job = await jobFromObject(key, etag.replace(/"/g, ""), {
+        storage: clients.storage,
+        service,
+        inputPrefix: config.OSS_INPUT_PREFIX,
+        outputPrefix: config.OSS_OUTPUT_PREFIX,
+        defaultProvider: config.JOBS_DEFAULT_PROVIDER,
+      });
       results.push({ key, jobId: job.id, state: job.state });
     }
     return results;

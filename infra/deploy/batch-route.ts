@@ -13,7 +13,9 @@ import EventBridgeModule, * as EventBridge from "@alicloud/eventbridge";
 
 /** The SDK's client (a CommonJS default export, reached through the module object under NodeNext). */
 type Client = InstanceType<typeof EventBridgeModule.default>;
-const ClientClass = ((EventBridgeModule as unknown as { default?: unknown }).default ?? EventBridgeModule) as new (config: EventBridge.Config) => Client;
+const ClientClass = ((EventBridgeModule as unknown as { default?: unknown }).default ?? EventBridgeModule) as new (
+  config: EventBridge.Config,
+) => Client;
 
 export interface BatchRoute {
   readonly bus: string;
@@ -55,13 +57,23 @@ export function targetOf(route: BatchRoute, where: { region: string; accountId: 
   });
 }
 
-const codeOf = (error: unknown): string => String((error as { code?: unknown }).code ?? (error as { data?: { code?: unknown } }).data?.code ?? "");
+const codeOf = (error: unknown): string =>
+  String((error as { code?: unknown }).code ?? (error as { data?: { code?: unknown } }).data?.code ?? "");
 
 /** Creates the bus, the rule and its target, or brings them to this definition: safe to run on every deploy. */
-export async function applyBatchRoute(client: Client, route: BatchRoute, where: { region: string; accountId: string }): Promise<string[]> {
+export async function applyBatchRoute(
+  client: Client,
+  route: BatchRoute,
+  where: { region: string; accountId: string },
+): Promise<string[]> {
   const done: string[] = [];
   try {
-    await client.createEventBus(new EventBridge.CreateEventBusRequest({ eventBusName: route.bus, description: "Batch narration events (source tts.batch)" }));
+    await client.createEventBus(
+      new EventBridge.CreateEventBusRequest({
+        eventBusName: route.bus,
+        description: "Batch narration events (source tts.batch)",
+      }),
+    );
     done.push(`created event bus ${route.bus}`);
   } catch (error) {
     if (!/AlreadyExist/i.test(codeOf(error))) throw error;
@@ -69,12 +81,30 @@ export async function applyBatchRoute(client: Client, route: BatchRoute, where: 
   const target = targetOf(route, where);
   const filterPattern = JSON.stringify(route.pattern);
   try {
-    await client.createRule(new EventBridge.CreateRuleRequest({ eventBusName: route.bus, ruleName: route.rule, status: "ENABLE", filterPattern, targets: [target], description: "Batch events to the submit function" }));
+    await client.createRule(
+      new EventBridge.CreateRuleRequest({
+        eventBusName: route.bus,
+        ruleName: route.rule,
+        status: "ENABLE",
+        filterPattern,
+        targets: [target],
+        description: "Batch events to the submit function",
+      }),
+    );
     done.push(`created rule ${route.rule} → ${route.functionName}`);
   } catch (error) {
     if (!/AlreadyExist/i.test(codeOf(error))) throw error;
-    await client.updateRule(new EventBridge.UpdateRuleRequest({ eventBusName: route.bus, ruleName: route.rule, status: "ENABLE", filterPattern }));
-    await client.createTargets(new EventBridge.CreateTargetsRequest({ eventBusName: route.bus, ruleName: route.rule, targets: [target] }));
+    await client.updateRule(
+      new EventBridge.UpdateRuleRequest({
+        eventBusName: route.bus,
+        ruleName: route.rule,
+        status: "ENABLE",
+        filterPattern,
+      }),
+    );
+    await client.createTargets(
+      new EventBridge.CreateTargetsRequest({ eventBusName: route.bus, ruleName: route.rule, targets: [target] }),
+    );
     done.push(`updated rule ${route.rule} → ${route.functionName}`);
   }
   return done;
@@ -91,14 +121,39 @@ export async function removeBatchRoute(client: Client, route: BatchRoute): Promi
       if (!/NotExist|NotFound/i.test(codeOf(error))) throw error;
     }
   };
-  await tolerate(`deleted targets of ${route.rule}`, () => client.deleteTargets(new EventBridge.DeleteTargetsRequest({ eventBusName: route.bus, ruleName: route.rule, targetIds: [route.targetId] })));
-  await tolerate(`deleted rule ${route.rule}`, () => client.deleteRule(new EventBridge.DeleteRuleRequest({ eventBusName: route.bus, ruleName: route.rule })));
-  await tolerate(`deleted event bus ${route.bus}`, () => client.deleteEventBus(new EventBridge.DeleteEventBusRequest({ eventBusName: route.bus })));
+  await tolerate(`deleted targets of ${route.rule}`, () =>
+    client.deleteTargets(
+      new EventBridge.DeleteTargetsRequest({
+        eventBusName: route.bus,
+        ruleName: route.rule,
+        targetIds: [route.targetId],
+      }),
+    ),
+  );
+  await tolerate(`deleted rule ${route.rule}`, () =>
+    client.deleteRule(new EventBridge.DeleteRuleRequest({ eventBusName: route.bus, ruleName: route.rule })),
+  );
+  await tolerate(`deleted event bus ${route.bus}`, () =>
+    client.deleteEventBus(new EventBridge.DeleteEventBusRequest({ eventBusName: route.bus })),
+  );
   return done;
 }
 
 /** An EventBridge client for `endpoint` (`<account>.eventbridge.<region>.aliyuncs.com`, or a local emulator's URL). */
-export function eventBridgeClient(opts: { endpoint: string; accessKeyId: string; accessKeySecret: string; securityToken?: string }): Client {
+export function eventBridgeClient(opts: {
+  endpoint: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string;
+}): Client {
   const url = /^https?:\/\//.test(opts.endpoint) ? new URL(opts.endpoint) : new URL(`https://${opts.endpoint}`);
-  return new ClientClass(new EventBridge.Config({ accessKeyId: opts.accessKeyId, accessKeySecret: opts.accessKeySecret, securityToken: opts.securityToken, endpoint: url.host, protocol: url.protocol.replace(":", "") }));
+  return new ClientClass(
+    new EventBridge.Config({
+      accessKeyId: opts.accessKeyId,
+      accessKeySecret: opts.accessKeySecret,
+      securityToken: opts.securityToken,
+      endpoint: url.host,
+      protocol: url.protocol.replace(":", ""),
+    }),
+  );
 }

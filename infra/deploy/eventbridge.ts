@@ -8,9 +8,13 @@ import { applyBatchRoute, batchRoute, eventBridgeClient, removeBatchRoute } from
 
 const command = process.argv[2];
 const env = process.env;
-const missing = ["ALIBABA_CLOUD_ACCOUNT_ID", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"].filter((name) => !env[name]);
+const missing = ["ALIBABA_CLOUD_ACCOUNT_ID", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"].filter(
+  (name) => !env[name],
+);
 if ((command !== "up" && command !== "down") || missing.length > 0) {
-  process.stderr.write(`usage: eventbridge.ts up|down${missing.length ? `\nmissing: ${missing.join(", ")} (the account ID and the AccessKey that deploy)` : ""}\n`);
+  process.stderr.write(
+    `usage: eventbridge.ts up|down${missing.length ? `\nmissing: ${missing.join(", ")} (the account ID and the AccessKey that deploy)` : ""}\n`,
+  );
   process.exit(2);
 }
 const region = env.REGION || "cn-shanghai";
@@ -23,8 +27,12 @@ const client = eventBridgeClient({
 });
 const route = batchRoute(env);
 try {
-  const done = command === "up" ? await applyBatchRoute(client, route, { region, accountId }) : await removeBatchRoute(client, route);
-  for (const line of done.length ? done : [`event bus ${route.bus}: nothing to change`]) process.stdout.write(`${line}\n`);
+  const done =
+    command === "up"
+      ? await applyBatchRoute(client, route, { region, accountId })
+      : await removeBatchRoute(client, route);
+  for (const line of done.length ? done : [`event bus ${route.bus}: nothing to change`])
+    process.stdout.write(`${line}\n`);
 } catch (error) {
   process.stderr.write(`EventBridge ${command} failed: ${(error as Error).message}\n`);
   process.exit(1);

@@ -20,16 +20,29 @@ export function preflight(env: Record<string, string | undefined>, sYaml?: strin
   need("ALIBABA_CLOUD_ACCESS_KEY_ID", "the AccessKey that deploys (also given to `s config add`)");
   need("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "the AccessKey secret that deploys");
   const region = env.REGION ?? "cn-shanghai";
-  if (!/^[a-z]{2}-[a-z]+(-\d+)?$/.test(region)) problems.add(`REGION: invalid; expected a region id such as cn-shanghai (got "${region}")`);
+  if (!/^[a-z]{2}-[a-z]+(-\d+)?$/.test(region))
+    problems.add(`REGION: invalid; expected a region id such as cn-shanghai (got "${region}")`);
   const bucket = env.OSS_BUCKET;
-  if (bucket && !/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket)) problems.add(`OSS_BUCKET: invalid; expected 3-63 lower-case letters, digits or '-', starting and ending with a letter or digit (got "${bucket}")`);
-  if (env.ALIBABA_CLOUD_ACCOUNT_ID && !/^\d{10,20}$/.test(env.ALIBABA_CLOUD_ACCOUNT_ID)) problems.add("ALIBABA_CLOUD_ACCOUNT_ID: invalid; expected the numeric account ID");
-  for (const key of (env.TTS_API_KEYS ?? "").split(",").map((k) => k.trim()).filter(Boolean)) {
-    if (key.length < 16) problems.add(`TTS_API_KEYS: a key of ${key.length} characters; a key facing the internet needs at least 16 (openssl rand -hex 16)`);
+  if (bucket && !/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket))
+    problems.add(
+      `OSS_BUCKET: invalid; expected 3-63 lower-case letters, digits or '-', starting and ending with a letter or digit (got "${bucket}")`,
+    );
+  if (env.ALIBABA_CLOUD_ACCOUNT_ID && !/^\d{10,20}$/.test(env.ALIBABA_CLOUD_ACCOUNT_ID))
+    problems.add("ALIBABA_CLOUD_ACCOUNT_ID: invalid; expected the numeric account ID");
+  for (const key of (env.TTS_API_KEYS ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter(Boolean)) {
+    if (key.length < 16)
+      problems.add(
+        `TTS_API_KEYS: a key of ${key.length} characters; a key facing the internet needs at least 16 (openssl rand -hex 16)`,
+      );
   }
   const base = env.CALLBACK_BASE_URL;
   if (!base) {
-    problems.add("CALLBACK_BASE_URL: missing; the callback function's public URL (its HTTP trigger or custom domain). Without it every job is found only by polling, minutes late");
+    problems.add(
+      "CALLBACK_BASE_URL: missing; the callback function's public URL (its HTTP trigger or custom domain). Without it every job is found only by polling, minutes late",
+    );
   } else {
     let url: URL | undefined;
     try {
@@ -37,8 +50,12 @@ export function preflight(env: Record<string, string | undefined>, sYaml?: strin
     } catch {
       problems.add(`CALLBACK_BASE_URL: invalid; expected an https URL (got "${base}")`);
     }
-    if (url && url.protocol !== "https:") problems.add("CALLBACK_BASE_URL: must be https: providers call it over the internet with the job's signature in it");
-    if (url && isIP(url.hostname.replace(/^\[|\]$/g, ""))) problems.add("CALLBACK_BASE_URL: must name a host, not an IP address (NLS refuses callback URLs with an IP)");
+    if (url && url.protocol !== "https:")
+      problems.add(
+        "CALLBACK_BASE_URL: must be https: providers call it over the internet with the job's signature in it",
+      );
+    if (url && isIP(url.hostname.replace(/^\[|\]$/g, "")))
+      problems.add("CALLBACK_BASE_URL: must name a host, not an IP address (NLS refuses callback URLs with an IP)");
   }
   // What each function will parse at cold start, from the environment s.yaml gives it.
   let resources: Record<string, Record<string, unknown>> = {};
@@ -51,19 +68,32 @@ export function preflight(env: Record<string, string | undefined>, sYaml?: strin
   const reported = new Set([...problems].map((p) => p.split(":")[0]!));
   const byField = new Map<string, { state: string; expected: string; functions: string[] }>();
   for (const [name, props] of Object.entries(resources)) {
-    const fnEnv = Object.fromEntries(Object.entries((props.environmentVariables as Record<string, unknown> | undefined) ?? {}).map(([k, v]) => [k, String(v)]).filter(([, v]) => v !== ""));
+    const fnEnv = Object.fromEntries(
+      Object.entries((props.environmentVariables as Record<string, unknown> | undefined) ?? {})
+        .map(([k, v]) => [k, String(v)])
+        .filter(([, v]) => v !== ""),
+    );
     // FC provides the role's credentials; their absence here is not the function's problem.
-    const result = ConfigSchema.safeParse({ ALIBABA_CLOUD_ACCESS_KEY_ID: "fc-role", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "fc-role", ...fnEnv });
+    const result = ConfigSchema.safeParse({
+      ALIBABA_CLOUD_ACCESS_KEY_ID: "fc-role",
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: "fc-role",
+      ...fnEnv,
+    });
     if (result.success) continue;
     for (const issue of result.error.issues) {
       const field = issue.path.join(".");
       if (reported.has(field)) continue;
-      const entry = byField.get(field) ?? { state: fnEnv[field] === undefined ? "missing" : "invalid", expected: issue.message, functions: [] };
+      const entry = byField.get(field) ?? {
+        state: fnEnv[field] === undefined ? "missing" : "invalid",
+        expected: issue.message,
+        functions: [],
+      };
       entry.functions.push(name);
       byField.set(field, entry);
     }
   }
-  for (const [field, e] of byField) problems.add(`${field}: ${e.state} for ${e.functions.join(", ")}; expected ${e.expected}`);
+  for (const [field, e] of byField)
+    problems.add(`${field}: ${e.state} for ${e.functions.join(", ")}; expected ${e.expected}`);
   return [...problems];
 }
 

@@ -10,10 +10,10 @@
 import { randomBytes } from "node:crypto";
 import { SpeechEngine, type SpeechSource } from "./audio/engine.js";
 import { type AccessKey, CredentialStore } from "./credentials.js";
-import { listen } from "./http-util.js";
 import { CosyVoiceEmulator } from "./dashscope/cosyvoice.js";
-import { EventBridgeEmulator } from "./eventbridge/service.js";
 import { MinimaxEmulator } from "./dashscope/minimax.js";
+import { EventBridgeEmulator } from "./eventbridge/service.js";
+import { listen } from "./http-util.js";
 import { IceService } from "./ice/service.js";
 import { NlsGateway } from "./nls/gateway.js";
 import { LongTextService } from "./nls/long-text.js";
@@ -22,8 +22,8 @@ import { TokenRegistry } from "./nls/tokens.js";
 import { OssFaults, type OssObserver, ossHandler } from "./oss/server.js";
 import { OssAuthenticator } from "./oss/signature.js";
 import { OssStore } from "./oss/store.js";
-import { popHandler } from "./pop/server.js";
 import { RpcVerifier } from "./pop/rpc-signature.js";
+import { popHandler } from "./pop/server.js";
 
 export interface LocalCloudOptions {
   /** Where OSS objects live; a temp dir for tests, `.local-cloud/` for `npm start`. */
@@ -39,7 +39,14 @@ export interface LocalCloudOptions {
   /** A fixed DashScope API key (`npm start` prints it); tests get a random one. */
   readonly dashscopeApiKey?: string;
   /** Fixed ports for `npm start`; tests leave them 0 (ephemeral). */
-  readonly ports?: { oss?: number; nlsMeta?: number; nlsGateway?: number; dashscope?: number; ice?: number; eventbridge?: number };
+  readonly ports?: {
+    oss?: number;
+    nlsMeta?: number;
+    nlsGateway?: number;
+    dashscope?: number;
+    ice?: number;
+    eventbridge?: number;
+  };
   /** ICE: SetEventCallback's AuthKey (signed callbacks) and how long a job stays Created. */
   readonly ice?: { authKey?: string; createdMs?: number };
   readonly engine?: SpeechSource;
@@ -53,7 +60,14 @@ export interface LocalCloud {
   readonly appKey: string;
   readonly accessKey: AccessKey;
   readonly credentials: CredentialStore;
-  readonly urls: { readonly oss: string; readonly nlsMeta: string; readonly nlsGateway: string; readonly dashscopeWs: string; readonly ice: string; readonly eventbridge: string };
+  readonly urls: {
+    readonly oss: string;
+    readonly nlsMeta: string;
+    readonly nlsGateway: string;
+    readonly dashscopeWs: string;
+    readonly ice: string;
+    readonly eventbridge: string;
+  };
   /** Buses, rules and targets; the function host sets where matched events are delivered. */
   readonly eventbridge: EventBridgeEmulator;
   readonly ice: IceService;
@@ -91,12 +105,38 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
 
   const dashscopeApiKey = options.dashscopeApiKey ?? `sk-local${randomBytes(12).toString("hex")}`;
   const cosyvoice = new CosyVoiceEmulator({ engine, apiKeys: new Set([dashscopeApiKey]) });
-  const oss = await listen(ossHandler({ store, auth: new OssAuthenticator(credentials, { region }), faults, region, observers }), options.ports?.oss);
+  const oss = await listen(
+    ossHandler({ store, auth: new OssAuthenticator(credentials, { region }), faults, region, observers }),
+    options.ports?.oss,
+  );
   const ice = new IceService({ engine, oss: store, ...options.ice });
-  const iceServer = await listen(popHandler({ host: `ice.${region}.aliyuncs.com`, version: "2020-11-09", verifier: new RpcVerifier(credentials), actions: ice.actions() }), options.ports?.ice);
-  const nlsMeta = await listen(popHandler({ host: `nls-meta.${region}.aliyuncs.com`, version: "2019-02-28", verifier: new RpcVerifier(credentials), actions: nlsMetaActions(tokens) }), options.ports?.nlsMeta);
+  const iceServer = await listen(
+    popHandler({
+      host: `ice.${region}.aliyuncs.com`,
+      version: "2020-11-09",
+      verifier: new RpcVerifier(credentials),
+      actions: ice.actions(),
+    }),
+    options.ports?.ice,
+  );
+  const nlsMeta = await listen(
+    popHandler({
+      host: `nls-meta.${region}.aliyuncs.com`,
+      version: "2019-02-28",
+      verifier: new RpcVerifier(credentials),
+      actions: nlsMetaActions(tokens),
+    }),
+    options.ports?.nlsMeta,
+  );
   let gatewayBase = "";
-  const longText = new LongTextService({ engine, tokens, appKeys: new Map([[appKey, userId]]), dataDir: options.dataDir, publicUrl: () => gatewayBase, ...options.longText });
+  const longText = new LongTextService({
+    engine,
+    tokens,
+    appKeys: new Map([[appKey, userId]]),
+    dataDir: options.dataDir,
+    publicUrl: () => gatewayBase,
+    ...options.longText,
+  });
   const nlsGateway = await listen((req, res) => {
     if (!longText.handle(req, res)) res.writeHead(404).end();
   }, options.ports?.nlsGateway);
@@ -169,7 +209,14 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       cosyvoice.close();
       await longText.idle();
       await ice.idle();
-      await Promise.all([oss.close(), nlsMeta.close(), nlsGateway.close(), dashscope.close(), iceServer.close(), eventbridgeServer.close()]);
+      await Promise.all([
+        oss.close(),
+        nlsMeta.close(),
+        nlsGateway.close(),
+        dashscope.close(),
+        iceServer.close(),
+        eventbridgeServer.close(),
+      ]);
       if (ownsEngine) await engine.close();
     },
   };

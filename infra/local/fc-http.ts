@@ -19,9 +19,16 @@ const MAX_BODY = 32 * 1024 * 1024;
 function fcLimitBroken(req: IncomingMessage): { status: number; code: string; message: string } | undefined {
   let headerBytes = 0;
   for (let i = 0; i < req.rawHeaders.length; i++) headerBytes += Buffer.byteLength(req.rawHeaders[i]!);
-  if (headerBytes > MAX_HEADERS) return { status: 400, code: "InvalidArgument", message: `headers are ${headerBytes} bytes; at most ${MAX_HEADERS} are accepted` };
-  if (Buffer.byteLength(req.url ?? "") > MAX_PATH) return { status: 400, code: "InvalidArgument", message: `the path is over ${MAX_PATH} bytes` };
-  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY) return { status: 413, code: "EntityTooLarge", message: "payload size exceeds maximum allowed size (32 MB)" };
+  if (headerBytes > MAX_HEADERS)
+    return {
+      status: 400,
+      code: "InvalidArgument",
+      message: `headers are ${headerBytes} bytes; at most ${MAX_HEADERS} are accepted`,
+    };
+  if (Buffer.byteLength(req.url ?? "") > MAX_PATH)
+    return { status: 400, code: "InvalidArgument", message: `the path is over ${MAX_PATH} bytes` };
+  if (Number(req.headers["content-length"] ?? 0) > MAX_BODY)
+    return { status: 413, code: "EntityTooLarge", message: "payload size exceeds maximum allowed size (32 MB)" };
   return undefined;
 }
 
@@ -31,19 +38,27 @@ export function serveFcHttp(handler: FcHttpHandler): (req: IncomingMessage, res:
   return (req, res) =>
     void (async () => {
       const url = requestUrl(req);
-      if (!url) return void res.writeHead(400, { "content-type": "application/json", connection: "close" }).end('{"error":{"code":"BadRequest","message":"the request target is not a path or an absolute http(s) URL"}}');
+      if (!url)
+        return void res
+          .writeHead(400, { "content-type": "application/json", connection: "close" })
+          .end(
+            '{"error":{"code":"BadRequest","message":"the request target is not a path or an absolute http(s) URL"}}',
+          );
       // FC's limits for an HTTP trigger: headers 8 KB (keys and values), path 4 KB with the query, body 32 MB for a
       // synchronous invocation. The platform refuses a request beyond them; it never reaches the function.
       const refused = fcLimitBroken(req);
       if (refused) {
         req.resume();
-        return void res.writeHead(refused.status, { "content-type": "application/json", connection: "close" }).end(JSON.stringify({ error: { code: refused.code, message: refused.message } }));
+        return void res
+          .writeHead(refused.status, { "content-type": "application/json", connection: "close" })
+          .end(JSON.stringify({ error: { code: refused.code, message: refused.message } }));
       }
       const body = req.method === "GET" || req.method === "HEAD" ? Buffer.alloc(0) : await readBody(req, MAX_BODY);
       const textual = TEXT.test(String(req.headers["content-type"] ?? ""));
       const requestId = `1-${randomUUID()}`;
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(",") : v;
+      for (const [k, v] of Object.entries(req.headers))
+        if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(",") : v;
       const event = {
         version: "v1",
         rawPath: url.pathname,
@@ -51,7 +66,16 @@ export function serveFcHttp(handler: FcHttpHandler): (req: IncomingMessage, res:
         isBase64Encoded: body.length > 0 && !textual,
         headers,
         queryParameters: Object.fromEntries(url.searchParams),
-        requestContext: { requestId, domainName: headers.host ?? "localhost", http: { method: req.method ?? "GET", path: decodedPath(url.pathname), protocol: "HTTP/1.1", sourceIp: req.socket.remoteAddress ?? "" } },
+        requestContext: {
+          requestId,
+          domainName: headers.host ?? "localhost",
+          http: {
+            method: req.method ?? "GET",
+            path: decodedPath(url.pathname),
+            protocol: "HTTP/1.1",
+            sourceIp: req.socket.remoteAddress ?? "",
+          },
+        },
       };
       const out = await handler(Buffer.from(JSON.stringify(event)), { requestId });
       const payload = out.isBase64Encoded ? Buffer.from(out.body, "base64") : Buffer.from(out.body, "utf8");
@@ -60,7 +84,14 @@ export function serveFcHttp(handler: FcHttpHandler): (req: IncomingMessage, res:
     })().catch((error: unknown) => {
       if (res.headersSent) return void res.destroy();
       const status = (error as { code?: string }).code === "BodyTooLarge" ? 413 : 502;
-      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: status === 413 ? "BodyTooLarge" : "FunctionError", message: status === 413 ? "request body over 32 MB" : "the function failed" } }));
+      res.writeHead(status, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          error: {
+            code: status === 413 ? "BodyTooLarge" : "FunctionError",
+            message: status === 413 ? "request body over 32 MB" : "the function failed",
+          },
+        }),
+      );
     });
 }
 

@@ -11,15 +11,15 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { type Clients, createClients } from "../../lib/clients.js";
 import { type Config, parseConfig } from "../../lib/config.js";
+import { rawHttpError, requestUrl } from "../../lib/http/boundary.js";
 import type { Invoker } from "../../lib/invoke.js";
-import { type JobRuntime, createJobRuntime } from "../../lib/jobs/runtime.js";
+import { createJobRuntime, type JobRuntime } from "../../lib/jobs/runtime.js";
 import type { Logger } from "../../lib/log.js";
-import type { LocalCloud } from "./cloud.js";
 import { applyBatchRoute, batchRoute, eventBridgeClient } from "../deploy/batch-route.js";
 import { readResources } from "../deploy/s-yaml.js";
-import { PendingWork } from "./pending.js";
-import { rawHttpError, requestUrl } from "../../lib/http/boundary.js";
+import type { LocalCloud } from "./cloud.js";
 import { listen } from "./http-util.js";
+import { PendingWork } from "./pending.js";
 
 export interface LocalFunction {
   /** Path prefixes the function serves over HTTP; the longest match wins. */
@@ -48,31 +48,57 @@ interface FunctionModule {
 interface Trigger {
   readonly triggerName: string;
   readonly triggerType: string;
-  readonly triggerConfig?: { events?: string[]; filter?: { key?: { prefix?: string; suffix?: string } }; cronExpression?: string; payload?: string };
+  readonly triggerConfig?: {
+    events?: string[];
+    filter?: { key?: { prefix?: string; suffix?: string } };
+    cronExpression?: string;
+    payload?: string;
+  };
 }
 
 const root = new URL("../../", import.meta.url);
 
 /** The fc3 resources of s.yaml, with its expressions resolved from `env` (the user's environment, as `s` reads it). */
-export function readFunctions(env: Record<string, string | undefined> = {}, file?: string): Array<{ resource: string; functionName: string; runtime: string; triggers: Trigger[]; environment: Record<string, string> }> {
+export function readFunctions(
+  env: Record<string, string | undefined> = {},
+  file?: string,
+): Array<{
+  resource: string;
+  functionName: string;
+  runtime: string;
+  triggers: Trigger[];
+  environment: Record<string, string>;
+}> {
   return Object.entries(readResources(env, file)).map(([resource, props]) => ({
     resource,
     functionName: String(props.functionName ?? resource),
     runtime: String(props.runtime ?? ""),
     triggers: (props.triggers as Trigger[] | undefined) ?? [],
-    environment: Object.fromEntries(Object.entries((props.environmentVariables as Record<string, unknown> | undefined) ?? {}).map(([k, v]) => [k, String(v)])),
+    environment: Object.fromEntries(
+      Object.entries((props.environmentVariables as Record<string, unknown> | undefined) ?? {}).map(([k, v]) => [
+        k,
+        String(v),
+      ]),
+    ),
   }));
 }
 
 /** What FC itself puts in every function's environment: the role's credentials (the user's AccessKey locally) and the function's own name. */
-const FC_PROVIDED = ["ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"] as const;
+const FC_PROVIDED = [
+  "ALIBABA_CLOUD_ACCESS_KEY_ID",
+  "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+  "ALIBABA_CLOUD_SECURITY_TOKEN",
+] as const;
 
 /**
  * Exactly the environment a deployed function gets: its `environmentVariables` as s.yaml renders them from the user's
  * environment (an empty value is unset, as `${env('X', '')}` means), plus what FC provides. Nothing else: a variable
  * a code path needs and the function's s.yaml entry lacks is missing here too.
  */
-export function functionEnvironment(fn: { functionName: string; environment: Record<string, string> }, userEnv: Record<string, string | undefined>): Record<string, string> {
+export function functionEnvironment(
+  fn: { functionName: string; environment: Record<string, string> },
+  userEnv: Record<string, string | undefined>,
+): Record<string, string> {
   const env: Record<string, string> = { FC_FUNCTION_NAME: fn.functionName };
   for (const name of FC_PROVIDED) if (userEnv[name]) env[name] = userEnv[name]!;
   for (const [k, v] of Object.entries(fn.environment)) if (v !== "") env[k] = v;
@@ -93,25 +119,39 @@ export interface FunctionHost {
   stop(): Promise<void>;
 }
 
-export async function startFunctionHost(opts: { env: Record<string, string>; log: Logger; port?: number; cloud?: LocalCloud; timerMs?: number; asyncRetries?: number; /** Another s.yaml (tests of the wiring itself). */ sYaml?: string }): Promise<FunctionHost> {
+export async function startFunctionHost(opts: {
+  env: Record<string, string>;
+  log: Logger;
+  port?: number;
+  cloud?: LocalCloud;
+  timerMs?: number;
+  asyncRetries?: number /** Another s.yaml (tests of the wiring itself). */;
+  sYaml?: string;
+}): Promise<FunctionHost> {
   const mounted = new Map<string, LocalFunction>();
   const route = (req: IncomingMessage): LocalFunction | undefined => {
     const path = requestUrl(req)?.pathname;
     if (path === undefined) return undefined;
     let best: { fn: LocalFunction; length: number } | undefined;
-    for (const fn of mounted.values()) for (const p of fn.paths ?? []) if (path.startsWith(p) && p.length > (best?.length ?? -1)) best = { fn, length: p.length };
+    for (const fn of mounted.values())
+      for (const p of fn.paths ?? [])
+        if (path.startsWith(p) && p.length > (best?.length ?? -1)) best = { fn, length: p.length };
     return best?.fn;
   };
   const server = await listen(async (req, res) => {
     const fn = route(req);
     if (fn?.request) fn.request(req, res);
-    else res.writeHead(404, { "content-type": "application/json" }).end('{"error":{"code":"NotFound","message":"no function serves this path"}}');
+    else
+      res
+        .writeHead(404, { "content-type": "application/json" })
+        .end('{"error":{"code":"NotFound","message":"no function serves this path"}}');
   }, opts.port ?? 0);
   server.server.on("upgrade", (req, socket, head) => {
     // The same boundary FC's front end gives a function: a bad upgrade request is answered, never thrown.
     socket.on("error", () => undefined);
     try {
-      if (!route(req)?.upgrade?.(req, socket, head)) socket.end(rawHttpError(404, "NotFound", "no function serves this path"));
+      if (!route(req)?.upgrade?.(req, socket, head))
+        socket.end(rawHttpError(404, "NotFound", "no function serves this path"));
     } catch (error) {
       opts.log.error("upgrade failed", { error });
       socket.destroy();
@@ -120,7 +160,11 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
 
   // The user's environment, as `s deploy` would read it. Callbacks need a host name, not an IP (seed 003), so the local
   // callback URL uses localhost.
-  const userEnv = { CALLBACK_BASE_URL: `http://localhost:${server.port}`, CALLBACK_SECRET: randomBytes(24).toString("base64url"), ...opts.env };
+  const userEnv = {
+    CALLBACK_BASE_URL: `http://localhost:${server.port}`,
+    CALLBACK_SECRET: randomBytes(24).toString("base64url"),
+    ...opts.env,
+  };
   const pending = new PendingWork();
   const invoke = async (name: string, event: unknown): Promise<unknown> => {
     const fn = mounted.get(name);
@@ -130,19 +174,21 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
   // FC's async invocation: accepted at once, run later, retried on failure (maxAsyncRetryAttempts, default 2 retries).
   const invoker: Invoker = {
     async invokeAsync(name, payload) {
-      pending.track((async () => {
-        const attempts = 1 + (opts.asyncRetries ?? 2);
-        for (let attempt = 1; attempt <= attempts; attempt++) {
-          try {
-            await new Promise((r) => setImmediate(r));
-            await invoke(name, payload);
-            return;
-          } catch (error) {
-            opts.log.warn("async invocation failed", { function: name, attempt, error });
-            if (attempt < attempts) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      pending.track(
+        (async () => {
+          const attempts = 1 + (opts.asyncRetries ?? 2);
+          for (let attempt = 1; attempt <= attempts; attempt++) {
+            try {
+              await new Promise((r) => setImmediate(r));
+              await invoke(name, payload);
+              return;
+            } catch (error) {
+              opts.log.warn("async invocation failed", { function: name, attempt, error });
+              if (attempt < attempts) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+            }
           }
-        }
-      })());
+        })(),
+      );
     },
   };
 
@@ -155,11 +201,19 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
     const config = parseConfig(env);
     const clients = createClients(config, env);
     let jobRuntime: JobRuntime | undefined;
-    platforms.set(f.resource, { config, env, log, clients, invoker, jobs: () => (jobRuntime ??= createJobRuntime(config, clients, invoker, log)) });
+    platforms.set(f.resource, {
+      config,
+      env,
+      log,
+      clients,
+      invoker,
+      jobs: () => (jobRuntime ??= createJobRuntime(config, clients, invoker, log)),
+    });
   }
   for (const f of functions) {
     const entry = new URL(`functions/${f.resource}/local.ts`, root);
-    if (!existsSync(entry)) throw new Error(`s.yaml declares ${f.resource}, but functions/${f.resource}/local.ts does not exist`);
+    if (!existsSync(entry))
+      throw new Error(`s.yaml declares ${f.resource}, but functions/${f.resource}/local.ts does not exist`);
     const mod = (await import(entry.href)) as FunctionModule;
     mounted.set(f.resource, mod.mount(platforms.get(f.resource)!));
   }
@@ -173,12 +227,30 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
     for (const t of f.triggers.filter((t) => t.triggerType === "oss")) {
       const { prefix = "", suffix = "" } = t.triggerConfig?.filter?.key ?? {};
       const observer = (e: { op: string; bucket: string; key: string; status: number }): void => {
-        if ((e.op !== "PutObject" && e.op !== "CompleteMultipartUpload") || e.status !== 200 || !e.key.startsWith(prefix) || !e.key.endsWith(suffix)) return;
+        if (
+          (e.op !== "PutObject" && e.op !== "CompleteMultipartUpload") ||
+          e.status !== 200 ||
+          !e.key.startsWith(prefix) ||
+          !e.key.endsWith(suffix)
+        )
+          return;
         const meta = opts.cloud?.oss.store.head(e.bucket, e.key);
         if (!meta) return;
         const eventName = e.op === "PutObject" ? "ObjectCreated:PutObject" : "ObjectCreated:CompleteMultipartUpload";
         void invoker.invokeAsync(f.resource, {
-          events: [{ eventName, eventSource: "acs:oss", eventTime: new Date().toISOString(), eventVersion: "1.0", region: config.REGION, oss: { bucket: { name: e.bucket, arn: `acs:oss:${config.REGION}:1:${e.bucket}` }, object: { key: e.key, eTag: meta.etag.replace(/"/g, ""), size: meta.size } } }],
+          events: [
+            {
+              eventName,
+              eventSource: "acs:oss",
+              eventTime: new Date().toISOString(),
+              eventVersion: "1.0",
+              region: config.REGION,
+              oss: {
+                bucket: { name: e.bucket, arn: `acs:oss:${config.REGION}:1:${e.bucket}` },
+                object: { key: e.key, eTag: meta.etag.replace(/"/g, ""), size: meta.size },
+              },
+            },
+          ],
         });
       };
       opts.cloud?.oss.observers.add(observer);
@@ -196,15 +268,30 @@ export async function startFunctionHost(opts: { env: Record<string, string>; log
       else await invoke(resource, event);
     };
     const env = opts.cloud.env();
-    const client = eventBridgeClient({ endpoint: opts.cloud.urls.eventbridge, accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!, accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET! });
-    await applyBatchRoute(client, batchRoute(userEnv), { region: config.REGION, accountId: env.ALIBABA_CLOUD_ACCOUNT_ID! });
+    const client = eventBridgeClient({
+      endpoint: opts.cloud.urls.eventbridge,
+      accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!,
+      accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
+    });
+    await applyBatchRoute(client, batchRoute(userEnv), {
+      region: config.REGION,
+      accountId: env.ALIBABA_CLOUD_ACCOUNT_ID!,
+    });
   }
-  const timers = functions.flatMap((f) => f.triggers.filter((t) => t.triggerType === "timer").map((t) => ({ name: f.resource, trigger: t })));
+  const timers = functions.flatMap((f) =>
+    f.triggers.filter((t) => t.triggerType === "timer").map((t) => ({ name: f.resource, trigger: t })),
+  );
   const timerEvent = (name: string): unknown => {
     const t = timers.find((x) => x.name === name);
-    return { triggerTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"), triggerName: t?.trigger.triggerName ?? "timer", payload: t?.trigger.triggerConfig?.payload ?? "" };
+    return {
+      triggerTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+      triggerName: t?.trigger.triggerName ?? "timer",
+      payload: t?.trigger.triggerConfig?.payload ?? "",
+    };
   };
-  const intervals = opts.timerMs ? timers.map((t) => setInterval(() => void invoker.invokeAsync(t.name, timerEvent(t.name)), opts.timerMs)) : [];
+  const intervals = opts.timerMs
+    ? timers.map((t) => setInterval(() => void invoker.invokeAsync(t.name, timerEvent(t.name)), opts.timerMs))
+    : [];
 
   return {
     url: `http://127.0.0.1:${server.port}`,

@@ -14,7 +14,10 @@ import { startFunctionHost } from "./host.js";
 const { values } = parseArgs({
   options: {
     once: { type: "boolean", default: false },
-    text: { type: "string", default: "你好，欢迎使用本地语音合成。Hello! This speech was synthesized on your own machine, no account needed." },
+    text: {
+      type: "string",
+      default: "你好，欢迎使用本地语音合成。Hello! This speech was synthesized on your own machine, no account needed.",
+    },
     voice: { type: "string", default: "siqi" },
     "data-dir": { type: "string", default: ".local-cloud" },
     /** 0 = ephemeral ports for everything (used by the test that keeps this quick start true). */
@@ -28,11 +31,27 @@ const base = Number(values["port-base"]);
 const cloudPort = (offset: number): number => (base === 0 ? 0 : base + offset);
 const dataDir = resolve(values["data-dir"]);
 await mkdir(dataDir, { recursive: true });
-const cloud = await startLocalCloud({ dataDir, accessKey: { id: "local-ak", secret: "local-sk" }, ports: { oss: cloudPort(0), nlsMeta: cloudPort(1), nlsGateway: cloudPort(2) } });
+const cloud = await startLocalCloud({
+  dataDir,
+  accessKey: { id: "local-ak", secret: "local-sk" },
+  ports: { oss: cloudPort(0), nlsMeta: cloudPort(1), nlsGateway: cloudPort(2) },
+});
 const apiKey = (process.env.TTS_API_KEYS ?? "dev-key").split(",")[0]!.trim();
 const env = { ...cloud.env(), TTS_API_KEYS: process.env.TTS_API_KEYS ?? "dev-key" };
-const host = await startFunctionHost({ env, log, cloud, port: base === 0 ? 0 : Number(values.port), timerMs: values.once ? 0 : 60_000 });
-log.info("local stack started", { functions: host.functions, url: host.url, cloud: cloud.urls, bucket: cloud.bucket, dataDir });
+const host = await startFunctionHost({
+  env,
+  log,
+  cloud,
+  port: base === 0 ? 0 : Number(values.port),
+  timerMs: values.once ? 0 : 60_000,
+});
+log.info("local stack started", {
+  functions: host.functions,
+  url: host.url,
+  cloud: cloud.urls,
+  bucket: cloud.bucket,
+  dataDir,
+});
 
 const started = performance.now();
 const response = await fetch(`${host.url}/v1/stream`, {
@@ -45,7 +64,14 @@ const mp3 = Buffer.from(await response.arrayBuffer());
 const totalMs = Math.round(performance.now() - started);
 const file = resolve(dataDir, "hello.mp3");
 await writeFile(file, mp3);
-log.info("synthesized", { voice: values.voice, file, bytes: mp3.length, audioMs: Math.round(mp3DurationMs(mp3)), totalMs, cache: response.headers.get("x-cache") });
+log.info("synthesized", {
+  voice: values.voice,
+  file,
+  bytes: mp3.length,
+  audioMs: Math.round(mp3DurationMs(mp3)),
+  totalMs,
+  cache: response.headers.get("x-cache"),
+});
 
 const curl = `curl -sS -X POST ${host.url}/v1/stream -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' -d '{"text":"你好，世界","voice":"xiaoyun","format":"mp3"}' -o hello.mp3`;
 process.stdout.write(

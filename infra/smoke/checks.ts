@@ -4,11 +4,11 @@
  * The same checks run against the local stack in the test suite (test/e2e/smoke.test.ts), so they are known to work.
  */
 import { randomUUID } from "node:crypto";
+import * as EventBridge from "@alicloud/eventbridge";
 import OSS from "ali-oss";
 import WebSocket from "ws";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { eventBridgeClient } from "../deploy/batch-route.js";
-import * as EventBridge from "@alicloud/eventbridge";
 
 export interface SmokeTarget {
   /** The stream function's URL (its HTTP trigger or custom domain). */
@@ -18,7 +18,15 @@ export interface SmokeTarget {
   readonly apiKey: string;
   /** Job providers to try, one small job each. */
   readonly providers: ReadonlyArray<"nls" | "ice" | "minimax">;
-  readonly oss: { readonly bucket: string; readonly region: string; readonly endpoint?: string; readonly accessKeyId: string; readonly accessKeySecret: string; readonly securityToken?: string; readonly pathStyle?: boolean };
+  readonly oss: {
+    readonly bucket: string;
+    readonly region: string;
+    readonly endpoint?: string;
+    readonly accessKeyId: string;
+    readonly accessKeySecret: string;
+    readonly securityToken?: string;
+    readonly pathStyle?: boolean;
+  };
   readonly inputPrefix: string;
   readonly outputPrefix: string;
   readonly eventbridge: { readonly endpoint: string; readonly bus: string };
@@ -40,7 +48,11 @@ export interface SmokeResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 1000): Promise<T | undefined> {
+async function until<T>(
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+  everyMs = 1000,
+): Promise<T | undefined> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -53,7 +65,12 @@ async function check(name: string, run: () => Promise<Omit<SmokeResult, "check">
   try {
     return { check: name, ...(await run()) };
   } catch (error) {
-    return { check: name, ok: false, detail: (error as Error).message, fix: "see the function's logs (logConfig: auto) for this request" };
+    return {
+      check: name,
+      ok: false,
+      detail: (error as Error).message,
+      fix: "see the function's logs (logConfig: auto) for this request",
+    };
   }
 }
 
@@ -64,11 +81,22 @@ export async function runSmoke(t: SmokeTarget): Promise<SmokeResult[]> {
 
   results.push(
     await check("stream: POST /v1/stream", async () => {
-      const res = await fetch(`${t.streamUrl}/v1/stream`, { method: "POST", headers: auth, body: JSON.stringify({ text: `冒烟测试，${tag}。`, format: "mp3" }) });
-      if (res.status === 401) return { ok: false, detail: "401", fix: "the API key is not in the stream function's TTS_API_KEYS" };
+      const res = await fetch(`${t.streamUrl}/v1/stream`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ text: `冒烟测试，${tag}。`, format: "mp3" }),
+      });
+      if (res.status === 401)
+        return { ok: false, detail: "401", fix: "the API key is not in the stream function's TTS_API_KEYS" };
       const audio = Buffer.from(await res.arrayBuffer());
       const frames = res.ok ? mp3Frames(audio).length : 0;
-      return frames > 0 ? { ok: true, detail: `${audio.length} bytes, ${frames} MP3 frames` } : { ok: false, detail: `HTTP ${res.status}: ${audio.toString("utf8").slice(0, 200)}`, fix: "check NLS_APPKEY and the role's nls:CreateToken permission" };
+      return frames > 0
+        ? { ok: true, detail: `${audio.length} bytes, ${frames} MP3 frames` }
+        : {
+            ok: false,
+            detail: `HTTP ${res.status}: ${audio.toString("utf8").slice(0, 200)}`,
+            fix: "check NLS_APPKEY and the role's nls:CreateToken permission",
+          };
     }),
   );
 
@@ -83,7 +111,20 @@ export async function runSmoke(t: SmokeTarget): Promise<SmokeResult[]> {
           ws.terminate();
           reject(new Error("no answer within 30 s"));
         }, 30_000);
-        ws.on("open", () => ws.send(JSON.stringify({ header: { message_id: randomUUID().replace(/-/g, ""), task_id: taskId, namespace: "SpeechSynthesizer", name: "StartSynthesis", appkey: "any" }, payload: { voice: "xiaoyun", format: "pcm", sample_rate: 16000, text: `冒烟测试。${tag}` } })));
+        ws.on("open", () =>
+          ws.send(
+            JSON.stringify({
+              header: {
+                message_id: randomUUID().replace(/-/g, ""),
+                task_id: taskId,
+                namespace: "SpeechSynthesizer",
+                name: "StartSynthesis",
+                appkey: "any",
+              },
+              payload: { voice: "xiaoyun", format: "pcm", sample_rate: 16000, text: `冒烟测试。${tag}` },
+            }),
+          ),
+        );
         ws.on("message", (data: Buffer, binary) => {
           if (binary) {
             bytes += data.length;
@@ -101,7 +142,13 @@ export async function runSmoke(t: SmokeTarget): Promise<SmokeResult[]> {
           reject(e);
         });
       });
-      return outcome.end === "SynthesisCompleted" && outcome.bytes > 0 ? { ok: true, detail: `${outcome.bytes} bytes of PCM` } : { ok: false, detail: outcome.end, fix: "the stream function's custom runtime must keep WebSocket upgrades (HTTP trigger, methods GET)" };
+      return outcome.end === "SynthesisCompleted" && outcome.bytes > 0
+        ? { ok: true, detail: `${outcome.bytes} bytes of PCM` }
+        : {
+            ok: false,
+            detail: outcome.end,
+            fix: "the stream function's custom runtime must keep WebSocket upgrades (HTTP trigger, methods GET)",
+          };
     }),
   );
 
@@ -109,25 +156,65 @@ export async function runSmoke(t: SmokeTarget): Promise<SmokeResult[]> {
     results.push(
       await check(`job: ${provider}`, async () => {
         const started = Date.now();
-        const res = await fetch(`${t.speechUrl}/v1/jobs`, { method: "POST", headers: auth, body: JSON.stringify({ text: `冒烟测试的长文本任务。${tag}`, provider, ...(provider === "minimax" ? { voice: "male-qn-qingse" } : { voice: "siqi" }) }) });
+        const res = await fetch(`${t.speechUrl}/v1/jobs`, {
+          method: "POST",
+          headers: auth,
+          body: JSON.stringify({
+            text: `冒烟测试的长文本任务。${tag}`,
+            provider,
+            ...(provider === "minimax" ? { voice: "male-qn-qingse" } : { voice: "siqi" }),
+          }),
+        });
         const body = (await res.json()) as { id?: string; error?: { message?: string } };
-        if (res.status !== 202 || !body.id) return { ok: false, detail: `HTTP ${res.status}: ${body.error?.message ?? ""}`, fix: provider === "minimax" ? "set DASHSCOPE_API_KEY for the job functions" : "check the speech function's configuration" };
+        if (res.status !== 202 || !body.id)
+          return {
+            ok: false,
+            detail: `HTTP ${res.status}: ${body.error?.message ?? ""}`,
+            fix:
+              provider === "minimax"
+                ? "set DASHSCOPE_API_KEY for the job functions"
+                : "check the speech function's configuration",
+          };
         const job = await until(t.timeoutMs, async () => {
-          const j = (await (await fetch(`${t.speechUrl}/v1/jobs/${body.id}`, { headers: auth })).json()) as { state: string; failure?: { reason: string } };
+          const j = (await (await fetch(`${t.speechUrl}/v1/jobs/${body.id}`, { headers: auth })).json()) as {
+            state: string;
+            failure?: { reason: string };
+          };
           return j.state === "done" || j.state === "failed" ? j : undefined;
         });
         const took = Date.now() - started;
-        if (!job) return { ok: false, detail: `not finished within ${t.timeoutMs / 1000} s`, fix: "check the callback function's URL (CALLBACK_BASE_URL) and reconcile's timer" };
+        if (!job)
+          return {
+            ok: false,
+            detail: `not finished within ${t.timeoutMs / 1000} s`,
+            fix: "check the callback function's URL (CALLBACK_BASE_URL) and reconcile's timer",
+          };
         if (job.state === "failed") return { ok: false, detail: `failed: ${job.failure?.reason ?? ""}` };
         const byCallback = took <= (t.callbackWithinMs ?? 60_000);
-        return { ok: true, detail: `done in ${(took / 1000).toFixed(1)} s${byCallback ? "" : " (late: found by polling)"}`, ...(byCallback ? {} : { fix: "the provider's callback did not arrive: check CALLBACK_BASE_URL is the callback function's public https URL" }) };
+        return {
+          ok: true,
+          detail: `done in ${(took / 1000).toFixed(1)} s${byCallback ? "" : " (late: found by polling)"}`,
+          ...(byCallback
+            ? {}
+            : {
+                fix: "the provider's callback did not arrive: check CALLBACK_BASE_URL is the callback function's public https URL",
+              }),
+        };
       }),
     );
   }
 
   results.push(
     await check("upload: a .txt under the input prefix", async () => {
-      const oss = new OSS({ bucket: t.oss.bucket, region: `oss-${t.oss.region}`, accessKeyId: t.oss.accessKeyId, accessKeySecret: t.oss.accessKeySecret, stsToken: t.oss.securityToken, ...(t.oss.endpoint ? { endpoint: t.oss.endpoint } : {}), ...(t.oss.pathStyle ? { sldEnable: true, secure: false } : { secure: true }) } as OSS.Options);
+      const oss = new OSS({
+        bucket: t.oss.bucket,
+        region: `oss-${t.oss.region}`,
+        accessKeyId: t.oss.accessKeyId,
+        accessKeySecret: t.oss.accessKeySecret,
+        stsToken: t.oss.securityToken,
+        ...(t.oss.endpoint ? { endpoint: t.oss.endpoint } : {}),
+        ...(t.oss.pathStyle ? { sldEnable: true, secure: false } : { secure: true }),
+      } as OSS.Options);
       const key = `${t.inputPrefix}smoke/${tag}.txt`;
       await oss.put(key, Buffer.from(`上传的冒烟测试。${tag}`));
       const out = `${t.outputPrefix}smoke/${tag}.mp3`;
@@ -138,29 +225,82 @@ export async function runSmoke(t: SmokeTarget): Promise<SmokeResult[]> {
           return undefined;
         }
       });
-      return found ? { ok: true, detail: `${out} written` } : { ok: false, detail: `${out} did not appear within ${t.timeoutMs / 1000} s`, fix: "check submit's OSS triggers (prefix = OSS_INPUT_PREFIX) and the role's OSS permissions" };
+      return found
+        ? { ok: true, detail: `${out} written` }
+        : {
+            ok: false,
+            detail: `${out} did not appear within ${t.timeoutMs / 1000} s`,
+            fix: "check submit's OSS triggers (prefix = OSS_INPUT_PREFIX) and the role's OSS permissions",
+          };
     }),
   );
 
   results.push(
     await check("batch: two items through the EventBridge bus", async () => {
-      const client = eventBridgeClient({ endpoint: t.eventbridge.endpoint, accessKeyId: t.oss.accessKeyId, accessKeySecret: t.oss.accessKeySecret, securityToken: t.oss.securityToken });
+      const client = eventBridgeClient({
+        endpoint: t.eventbridge.endpoint,
+        accessKeyId: t.oss.accessKeyId,
+        accessKeySecret: t.oss.accessKeySecret,
+        securityToken: t.oss.securityToken,
+      });
       const batchId = `smoke-${tag}`;
-      const data = { batchId, items: [{ id: "a", text: `第一条。${tag}` }, { id: "b", text: `第二条。${tag}` }], outputPrefix: `${t.outputPrefix}smoke-batch/${tag}/`, ...(t.webhookUrl ? { notify: { url: t.webhookUrl } } : {}) };
-      const put = await client.putEvents([new EventBridge.CloudEvent({ id: batchId, source: "tts.batch", type: "tts:Batch:Submitted", specversion: "1.0", datacontenttype: "application/json", data: Buffer.from(JSON.stringify(data)), extensions: { aliyuneventbusname: t.eventbridge.bus } })]);
-      if ((put.failedEntryCount ?? 0) > 0) return { ok: false, detail: put.entryList?.[0]?.errorMessage ?? "refused", fix: "run `npm run deploy` (it creates the bus) or set EVENTBRIDGE_BUS" };
+      const data = {
+        batchId,
+        items: [
+          { id: "a", text: `第一条。${tag}` },
+          { id: "b", text: `第二条。${tag}` },
+        ],
+        outputPrefix: `${t.outputPrefix}smoke-batch/${tag}/`,
+        ...(t.webhookUrl ? { notify: { url: t.webhookUrl } } : {}),
+      };
+      const put = await client.putEvents([
+        new EventBridge.CloudEvent({
+          id: batchId,
+          source: "tts.batch",
+          type: "tts:Batch:Submitted",
+          specversion: "1.0",
+          datacontenttype: "application/json",
+          data: Buffer.from(JSON.stringify(data)),
+          extensions: { aliyuneventbusname: t.eventbridge.bus },
+        }),
+      ]);
+      if ((put.failedEntryCount ?? 0) > 0)
+        return {
+          ok: false,
+          detail: put.entryList?.[0]?.errorMessage ?? "refused",
+          fix: "run `npm run deploy` (it creates the bus) or set EVENTBRIDGE_BUS",
+        };
       const view = await until(t.timeoutMs, async () => {
         const res = await fetch(`${t.speechUrl}/v1/batches/${batchId}`, { headers: auth });
         if (res.status !== 200) return undefined;
-        const v = (await res.json()) as { state: string; counts: Record<string, number>; notify?: { at?: string; status?: number; error?: string } };
+        const v = (await res.json()) as {
+          state: string;
+          counts: Record<string, number>;
+          notify?: { at?: string; status?: number; error?: string };
+        };
         // Finished, and (when a webhook was asked for) its delivery recorded.
         return v.state === "running" || (t.webhookUrl && !v.notify?.at) ? undefined : v;
       });
-      if (!view) return { ok: false, detail: `not finished within ${t.timeoutMs / 1000} s`, fix: "check the rule's target (submit) and EventBridge's role to invoke FC" };
+      if (!view)
+        return {
+          ok: false,
+          detail: `not finished within ${t.timeoutMs / 1000} s`,
+          fix: "check the rule's target (submit) and EventBridge's role to invoke FC",
+        };
       if (view.state !== "done") return { ok: false, detail: `${view.state}: ${JSON.stringify(view.counts)}` };
-      if (!t.webhookUrl) return { ok: true, detail: `done: ${JSON.stringify(view.counts)}; webhook not checked (set SMOKE_WEBHOOK_URL to a receiver you can watch)` };
+      if (!t.webhookUrl)
+        return {
+          ok: true,
+          detail: `done: ${JSON.stringify(view.counts)}; webhook not checked (set SMOKE_WEBHOOK_URL to a receiver you can watch)`,
+        };
       const hook = view.notify!;
-      return hook.status !== undefined && hook.status >= 200 && hook.status < 300 ? { ok: true, detail: `done: ${JSON.stringify(view.counts)}; webhook answered ${hook.status}` } : { ok: false, detail: `done, but the webhook failed: ${hook.error ?? `HTTP ${hook.status}`}`, fix: "the webhook must be an http(s) URL on a public address that answers 2xx" };
+      return hook.status !== undefined && hook.status >= 200 && hook.status < 300
+        ? { ok: true, detail: `done: ${JSON.stringify(view.counts)}; webhook answered ${hook.status}` }
+        : {
+            ok: false,
+            detail: `done, but the webhook failed: ${hook.error ?? `HTTP ${hook.status}`}`,
+            fix: "the webhook must be an http(s) URL on a public address that answers 2xx",
+          };
     }),
   );
   return results;
@@ -168,5 +308,7 @@ export async function runSmoke(t: SmokeTarget): Promise<SmokeResult[]> {
 
 /** One line per check. */
 export function formatResults(results: readonly SmokeResult[]): string {
-  return results.map((r) => `${r.ok ? "ok  " : "FAIL"} ${r.check}: ${r.detail}${r.fix ? `\n     → ${r.fix}` : ""}`).join("\n");
+  return results
+    .map((r) => `${r.ok ? "ok  " : "FAIL"} ${r.check}: ${r.detail}${r.fix ? `\n     → ${r.fix}` : ""}`)
+    .join("\n");
 }

@@ -102,7 +102,11 @@ function isVbrHeader(frame: Uint8Array): boolean {
   return text.includes("Xing") || text.includes("Info") || text.includes("VBRI");
 }
 
-async function* wavData(source: AsyncIterable<Uint8Array>, counter: { ms: number }, sampleRate: number): AsyncGenerator<Uint8Array> {
+async function* wavData(
+  source: AsyncIterable<Uint8Array>,
+  counter: { ms: number },
+  sampleRate: number,
+): AsyncGenerator<Uint8Array> {
   let header: Buffer = Buffer.alloc(0);
   let remaining = -1;
   for await (const chunk of source) {
@@ -122,7 +126,11 @@ async function* wavData(source: AsyncIterable<Uint8Array>, counter: { ms: number
   }
 }
 
-async function* pcm(source: AsyncIterable<Uint8Array>, counter: { ms: number }, sampleRate: number): AsyncGenerator<Uint8Array> {
+async function* pcm(
+  source: AsyncIterable<Uint8Array>,
+  counter: { ms: number },
+  sampleRate: number,
+): AsyncGenerator<Uint8Array> {
   for await (const chunk of source) {
     counter.ms += (chunk.length / 2 / sampleRate) * 1000;
     yield chunk;
@@ -130,11 +138,19 @@ async function* pcm(source: AsyncIterable<Uint8Array>, counter: { ms: number }, 
 }
 
 /** Shifts each part's cues by the measured duration of the audio before it. */
-export function shiftCues<T extends { begin_time: number; end_time: number }>(parts: readonly (readonly T[])[], durations: readonly number[]): T[] {
+export function shiftCues<T extends { begin_time: number; end_time: number }>(
+  parts: readonly (readonly T[])[],
+  durations: readonly number[],
+): T[] {
   const out: T[] = [];
   let offset = 0;
   parts.forEach((cues, i) => {
-    for (const c of cues) out.push({ ...c, begin_time: Math.round(c.begin_time + offset), end_time: Math.round(Math.min(c.end_time, durations[i] ?? c.end_time) + offset) });
+    for (const c of cues)
+      out.push({
+        ...c,
+        begin_time: Math.round(c.begin_time + offset),
+        end_time: Math.round(Math.min(c.end_time, durations[i] ?? c.end_time) + offset),
+      });
     offset += durations[i] ?? 0;
   });
   return out;

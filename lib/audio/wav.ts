@@ -33,7 +33,12 @@ export function readWav(buf: Uint8Array): WavInfo | undefined {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let fmt: { channels: number; sampleRate: number; bitsPerSample: number } | undefined;
   for (const { id, offset, size } of wavChunks(buf)) {
-    if (id === "fmt ") fmt = { channels: view.getUint16(offset + 2, true), sampleRate: view.getUint32(offset + 4, true), bitsPerSample: view.getUint16(offset + 14, true) };
+    if (id === "fmt ")
+      fmt = {
+        channels: view.getUint16(offset + 2, true),
+        sampleRate: view.getUint32(offset + 4, true),
+        bitsPerSample: view.getUint16(offset + 14, true),
+      };
     if (id === "data" && fmt) {
       const dataLength = Math.min(size, buf.length - offset);
       const bytesPerSecond = fmt.sampleRate * fmt.channels * (fmt.bitsPerSample / 8);

@@ -16,7 +16,6 @@ const WebhookUrlSchema = z
   .url()
   .refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http or https URL");
 
-
 export const BATCH_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
@@ -24,7 +23,10 @@ export const BATCH_ID = /^[A-Za-z0-9._-]{1,64}$/;
  */
 export const BatchRequestSchema = z
   .object({
-    batchId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 letters, digits, '.', '_' or '-'").optional(),
+    batchId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 letters, digits, '.', '_' or '-'")
+      .optional(),
     defaults: OptionOverrides.default({}),
     items: z
       .array(
@@ -33,13 +35,21 @@ export const BatchRequestSchema = z
             id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 letters, digits, '.', '_' or '-'"),
             text: z.string().optional(),
             ssml: z.string().optional(),
-            input: z.object({ key: z.string().min(1) }).strict().optional(),
-            output: z.object({ key: z.string().min(1) }).strict().optional(),
+            input: z
+              .object({ key: z.string().min(1) })
+              .strict()
+              .optional(),
+            output: z
+              .object({ key: z.string().min(1) })
+              .strict()
+              .optional(),
             // Checked per item (with the defaults), so one item's bad option fails that item, not the batch.
             overrides: z.record(z.string(), z.unknown()).optional(),
           })
           .strict()
-          .refine((i) => [i.text, i.ssml, i.input].filter((v) => v !== undefined).length <= 1, { message: "takes one of text, ssml or input, not several" }),
+          .refine((i) => [i.text, i.ssml, i.input].filter((v) => v !== undefined).length <= 1, {
+            message: "takes one of text, ssml or input, not several",
+          }),
       )
       .min(1)
       .max(10_000),
@@ -47,7 +57,10 @@ export const BatchRequestSchema = z
     notify: z.object({ url: WebhookUrlSchema }).strict().optional(),
   })
   .strict()
-  .refine((b) => new Set(b.items.map((i) => i.id)).size === b.items.length, { message: "item ids must be unique", path: ["items"] });
+  .refine((b) => new Set(b.items.map((i) => i.id)).size === b.items.length, {
+    message: "item ids must be unique",
+    path: ["items"],
+  });
 export type BatchRequest = z.infer<typeof BatchRequestSchema>;
 
 /** A CloudEvents 1.0 envelope as EventBridge delivers it (facts §3.3). */
@@ -71,7 +84,13 @@ export function cloudEventData(envelope: { data?: unknown; datacontenttype?: unk
   }
 }
 
-export const ManifestItemSchema = z.object({ id: z.string(), jobId: z.string().optional(), state: z.string(), output: z.string().optional(), failure: z.object({ code: z.string(), reason: z.string() }).optional() });
+export const ManifestItemSchema = z.object({
+  id: z.string(),
+  jobId: z.string().optional(),
+  state: z.string(),
+  output: z.string().optional(),
+  failure: z.object({ code: z.string(), reason: z.string() }).optional(),
+});
 
 /** The manifest (`<jobs prefix>batches/<id>.json`): items and their jobs; final once every item has ended. */
 export const ManifestSchema = z.object({
@@ -81,7 +100,14 @@ export const ManifestSchema = z.object({
   state: z.enum(["running", "done", "partial"]),
   finishedAt: z.string().optional(),
   /** The completion webhook, and once it was sent, what it answered (`status`) or why it failed (`error`). */
-  notify: z.object({ url: z.string(), at: z.string().optional(), status: z.number().int().optional(), error: z.string().optional() }).optional(),
+  notify: z
+    .object({
+      url: z.string(),
+      at: z.string().optional(),
+      status: z.number().int().optional(),
+      error: z.string().optional(),
+    })
+    .optional(),
   concurrency: z.number().int(),
   items: z.array(ManifestItemSchema),
 });

@@ -22,12 +22,21 @@ import type { JobService } from "../jobs/service.js";
 import type { JobStore } from "../jobs/store.js";
 import type { Logger } from "../log.js";
 import { isPublicAddress, literalAddress } from "../net/public-address.js";
-import { UnsafeAddressError, postWebhook } from "../net/webhook.js";
+import { postWebhook, UnsafeAddressError } from "../net/webhook.js";
 import { withRetry } from "../retry.js";
 import { scrubSecrets } from "../secrets.js";
 import type { OssStorage } from "../storage/oss.js";
 import { isRecord, parseInput } from "../validation.js";
-import { BATCH_ID, BatchRequestSchema, CloudEventSchema, cloudEventData, type Manifest, ManifestSchema, type Rejection, RejectionSchema } from "./schema.js";
+import {
+  BATCH_ID,
+  BatchRequestSchema,
+  CloudEventSchema,
+  cloudEventData,
+  type Manifest,
+  ManifestSchema,
+  type Rejection,
+  RejectionSchema,
+} from "./schema.js";
 
 export interface BatchDeps {
   readonly jobs: JobStore;
@@ -130,9 +139,18 @@ export class BatchService {
     for (const item of req.items) {
       const jobId = itemJobId(batchId, item.id);
       try {
-        const options = parseInput(JobOptionsSchema, { ...req.defaults, ...item.overrides }, `items[${item.id}].overrides`);
+        const options = parseInput(
+          JobOptionsSchema,
+          { ...req.defaults, ...item.overrides },
+          `items[${item.id}].overrides`,
+        );
         const provider = (options.provider ?? this.deps.defaultProvider) as ProviderName;
-        const audioKey = checkOutputKey(item.output?.key ?? `${req.outputPrefix}${item.id}.${options.format}`, this.deps.outputPrefix, `items[${item.id}].output.key`, options.format);
+        const audioKey = checkOutputKey(
+          item.output?.key ?? `${req.outputPrefix}${item.id}.${options.format}`,
+          this.deps.outputPrefix,
+          `items[${item.id}].output.key`,
+          options.format,
+        );
         if (item.input) {
           // The object is read when the item is dispatched; a missing or unreadable one fails the item then, with its reason.
           checkInputKey(item.input.key, this.deps.inputPrefix, `items[${item.id}].input.key`);
@@ -141,7 +159,14 @@ export class BatchService {
           if (text === undefined) throw new InputError(`items[${item.id}]`, "needs one of text, ssml or input");
           this.deps.service.validate({ provider, text, ssml: item.ssml !== undefined, options });
         }
-        specs.push({ ...(item.text !== undefined ? { text: item.text } : {}), ...(item.ssml !== undefined ? { ssml: item.ssml } : {}), ...(item.input ? { input: item.input } : {}), provider, options, audioKey });
+        specs.push({
+          ...(item.text !== undefined ? { text: item.text } : {}),
+          ...(item.ssml !== undefined ? { ssml: item.ssml } : {}),
+          ...(item.input ? { input: item.input } : {}),
+          provider,
+          options,
+          audioKey,
+        });
         items.push({ id: item.id, jobId, state: "queued" });
       } catch (error) {
         if (!(error instanceof InputError)) throw error;
@@ -150,13 +175,32 @@ export class BatchService {
         items.push({ id: item.id, jobId, state: "failed", failure: { code: error.code, reason: error.message } });
       }
     }
-    const manifest: Manifest = { batchId, eventId: envelope.id, createdAt: this.#now().toISOString(), state: "running", concurrency: this.deps.concurrency, items, ...(req.notify ? { notify: req.notify } : {}) };
+    const manifest: Manifest = {
+      batchId,
+      eventId: envelope.id,
+      createdAt: this.#now().toISOString(),
+      state: "running",
+      concurrency: this.deps.concurrency,
+      items,
+      ...(req.notify ? { notify: req.notify } : {}),
+    };
     // Specs first (keyed by the event, so two events racing for one batch id never mix), then the manifest that names them.
-    await this.deps.storage.put(this.#specsKey(batchId, envelope.id), JSON.stringify({ eventId: envelope.id, items: specs }), { contentType: "application/json" });
+    await this.deps.storage.put(
+      this.#specsKey(batchId, envelope.id),
+      JSON.stringify({ eventId: envelope.id, items: specs }),
+      { contentType: "application/json" },
+    );
     await this.deps.storage.put(this.#pendingKey(batchId), "", { contentType: "text/plain" });
-    const { created } = await this.deps.storage.put(this.#key(batchId), JSON.stringify(manifest), { ifAbsent: true, contentType: "application/json" });
+    const { created } = await this.deps.storage.put(this.#key(batchId), JSON.stringify(manifest), {
+      ifAbsent: true,
+      contentType: "application/json",
+    });
     if (!created) return (await this.manifest(batchId))!;
-    this.deps.log.info("batch started", { batchId, items: items.length, refused: items.filter((i) => i.state === "failed").length });
+    this.deps.log.info("batch started", {
+      batchId,
+      items: items.length,
+      refused: items.filter((i) => i.state === "failed").length,
+    });
     await this.advance(batchId);
     return manifest;
   }
@@ -181,19 +225,42 @@ export class BatchService {
    * Records why an event could not start a batch, under the batch id it names (or its event's), and tells its webhook
    * when it names a usable one. An InputError is the same on every delivery, so it is answered, not thrown for FC to retry.
    */
-  async reject(event: unknown, error: InputError): Promise<Rejection | { state: "rejected"; error: Rejection["error"] }> {
+  async reject(
+    event: unknown,
+    error: InputError,
+  ): Promise<Rejection | { state: "rejected"; error: Rejection["error"] }> {
     const envelope = isRecord(event) ? event : {};
     const given = cloudEventData(envelope);
     const data = isRecord(given) ? given : {};
     const eventId = typeof envelope.id === "string" && envelope.id !== "" ? envelope.id.slice(0, 256) : undefined;
-    const batchId = typeof data.batchId === "string" && BATCH_ID.test(data.batchId) ? data.batchId : eventId ? batchIdOf(eventId) : undefined;
+    const batchId =
+      typeof data.batchId === "string" && BATCH_ID.test(data.batchId)
+        ? data.batchId
+        : eventId
+          ? batchIdOf(eventId)
+          : undefined;
     const reason = { code: error.code, field: error.field, message: error.message };
     this.deps.log.error("batch event rejected", { batchId, eventId, field: error.field, reason: error.message });
     if (!batchId) return { state: "rejected", error: reason };
-    const rejection: Rejection = { batchId, ...(eventId ? { eventId } : {}), state: "rejected", rejectedAt: (this.deps.now?.() ?? new Date()).toISOString(), error: reason };
-    await this.deps.storage.put(this.#rejectedKey(batchId), JSON.stringify(rejection), { contentType: "application/json" });
+    const rejection: Rejection = {
+      batchId,
+      ...(eventId ? { eventId } : {}),
+      state: "rejected",
+      rejectedAt: (this.deps.now?.() ?? new Date()).toISOString(),
+      error: reason,
+    };
+    await this.deps.storage.put(this.#rejectedKey(batchId), JSON.stringify(rejection), {
+      contentType: "application/json",
+    });
     const notify = isRecord(data.notify) ? BatchRequestSchema.shape.notify.safeParse(data.notify) : undefined;
-    if (notify?.success && notify.data) await this.#send(notify.data.url, `${batchId}:rejected:${eventId ?? ""}`, { type: "tts.batch.rejected", batchId, state: "rejected", error: reason, rejectedAt: rejection.rejectedAt });
+    if (notify?.success && notify.data)
+      await this.#send(notify.data.url, `${batchId}:rejected:${eventId ?? ""}`, {
+        type: "tts.batch.rejected",
+        batchId,
+        state: "rejected",
+        error: reason,
+        rejectedAt: rejection.rejectedAt,
+      });
     return rejection;
   }
 
@@ -209,7 +276,11 @@ export class BatchService {
       const final = await this.manifest(batchId);
       if (final?.state === "running") return;
       // Final, but its finisher died before the webhook went out: send it now (the receiver dedupes on X-TTS-Delivery).
-      if (final?.notify && !final.notify.at) await this.#notify(final, { done: final.items.filter((i) => i.state === "done").length, failed: final.items.filter((i) => i.state === "failed").length });
+      if (final?.notify && !final.notify.at)
+        await this.#notify(final, {
+          done: final.items.filter((i) => i.state === "done").length,
+          failed: final.items.filter((i) => i.state === "failed").length,
+        });
       await this.deps.storage.delete(this.#pendingKey(batchId));
       return;
     }
@@ -252,18 +323,43 @@ export class BatchService {
     const item = batch?.manifest.items[index];
     if (!batch || !item?.jobId || item.state !== "queued") return { state: "ignored" };
     const existing = await this.deps.jobs.get(item.jobId);
-    if (existing) return { jobId: existing.id, state: existing.state === "queued" ? (await this.deps.service.submit(existing)).state : existing.state };
+    if (existing)
+      return {
+        jobId: existing.id,
+        state: existing.state === "queued" ? (await this.deps.service.submit(existing)).state : existing.state,
+      };
     const spec = (await this.#itemSpecs(batch.manifest))[index];
     if (!spec) return { state: "ignored" };
-    const base = { id: item.jobId, provider: spec.provider, batch: { id: batchId, item: item.id }, idempotencyKey: `batch:${batchId}:${item.id}`, options: spec.options, audioKey: spec.audioKey };
+    const base = {
+      id: item.jobId,
+      provider: spec.provider,
+      batch: { id: batchId, item: item.id },
+      idempotencyKey: `batch:${batchId}:${item.id}`,
+      options: spec.options,
+      audioKey: spec.audioKey,
+    };
     try {
-      const read = spec.input ? await readInputText(this.deps.storage, spec.input.key, `items[${item.id}].input.key`) : undefined;
-      const source: Job["source"] = spec.input ? { kind: "oss", bucket: this.deps.storage.bucket, key: spec.input.key, etag: read!.etag } : { kind: "inline" };
-      const { job } = await this.deps.service.create({ ...base, text: read?.text ?? spec.text ?? spec.ssml!, ssml: spec.ssml !== undefined, source });
+      const read = spec.input
+        ? await readInputText(this.deps.storage, spec.input.key, `items[${item.id}].input.key`)
+        : undefined;
+      const source: Job["source"] = spec.input
+        ? { kind: "oss", bucket: this.deps.storage.bucket, key: spec.input.key, etag: read!.etag }
+        : { kind: "inline" };
+      const { job } = await this.deps.service.create({
+        ...base,
+        text: read?.text ?? spec.text ?? spec.ssml!,
+        ssml: spec.ssml !== undefined,
+        source,
+      });
       return { jobId: job.id, state: job.state };
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
-      const job = await this.deps.service.createFailed({ ...base, source: { kind: "inline" }, code: error.code, reason: error.message });
+      const job = await this.deps.service.createFailed({
+        ...base,
+        source: { kind: "inline" },
+        code: error.code,
+        reason: error.message,
+      });
       return { jobId: job.id, state: job.state };
     }
   }
@@ -278,7 +374,12 @@ export class BatchService {
     const batch = await this.#running(job.batch.id);
     const index = batch?.index.get(job.batch.item);
     if (!batch || index === undefined) return;
-    const first = (await this.deps.storage.put(`${this.#dir(batch.manifest.batchId)}ended/${pad(index)}.${job.state}`, "", { ifAbsent: true, contentType: "text/plain" })).created;
+    const first = (
+      await this.deps.storage.put(`${this.#dir(batch.manifest.batchId)}ended/${pad(index)}.${job.state}`, "", {
+        ifAbsent: true,
+        contentType: "text/plain",
+      })
+    ).created;
     if (first && (await this.#dispatchNext(batch.manifest))) return;
     const ended = await this.#ended(batch.manifest.batchId);
     if (this.#complete(batch.manifest, ended)) await this.#finish(batch.manifest, ended);
@@ -309,7 +410,8 @@ export class BatchService {
   /** Indexes of the items handed a slot so far (their dispatch elections). */
   async #dispatched(batchId: string): Promise<Set<number>> {
     const dispatched = new Set<number>();
-    for await (const step of this.deps.jobs.elections(`batch-${batchId}`, "dispatch-")) dispatched.add(Number(step.slice("dispatch-".length)));
+    for await (const step of this.deps.jobs.elections(`batch-${batchId}`, "dispatch-"))
+      dispatched.add(Number(step.slice("dispatch-".length)));
     return dispatched;
   }
 
@@ -345,7 +447,12 @@ export class BatchService {
     const items: Manifest["items"] = manifest.items.map((item, i) => {
       if (item.state === "failed") return item;
       const state = ended.get(i) ?? (dispatched.has(i) ? "running" : "queued");
-      return { id: item.id, jobId: item.jobId, state, ...(state === "done" && specs[i] ? { output: specs[i]!.audioKey } : {}) };
+      return {
+        id: item.id,
+        jobId: item.jobId,
+        state,
+        ...(state === "done" && specs[i] ? { output: specs[i]!.audioKey } : {}),
+      };
     });
     // Only failed items need their job's record (for the reason), read a few at a time.
     const failed = items.map((item, i) => (item.state === "failed" && !item.failure ? i : -1)).filter((i) => i !== -1);
@@ -353,7 +460,10 @@ export class BatchService {
       await Promise.all(
         failed.slice(k, k + READ_PARALLELISM).map(async (i) => {
           const failure = (await this.deps.jobs.get(items[i]!.jobId!))?.failure;
-          items[i] = { ...items[i]!, failure: { code: failure?.code ?? "Failed", reason: failure?.reason ?? "the item's job failed" } };
+          items[i] = {
+            ...items[i]!,
+            failure: { code: failure?.code ?? "Failed", reason: failure?.reason ?? "the item's job failed" },
+          };
         }),
       );
     }
@@ -363,11 +473,21 @@ export class BatchService {
   async #finish(manifest: Manifest, ended: Map<number, string>, opts: { force?: boolean } = {}): Promise<void> {
     if (!(await this.deps.jobs.elect(`batch-${manifest.batchId}`, "final", this.#now())) && !opts.force) return;
     const items = await this.#items(manifest, ended, new Set());
-    const final: Manifest = { ...manifest, state: items.every((i) => i.state === "done") ? "done" : "partial", finishedAt: this.#now().toISOString(), items };
-    await this.deps.storage.put(this.#key(manifest.batchId), JSON.stringify(final), { contentType: "application/json" });
+    const final: Manifest = {
+      ...manifest,
+      state: items.every((i) => i.state === "done") ? "done" : "partial",
+      finishedAt: this.#now().toISOString(),
+      items,
+    };
+    await this.deps.storage.put(this.#key(manifest.batchId), JSON.stringify(final), {
+      contentType: "application/json",
+    });
     this.#cache.delete(manifest.batchId);
     this.#specs.delete(manifest.batchId);
-    const counts = { done: items.filter((i) => i.state === "done").length, failed: items.filter((i) => i.state === "failed").length };
+    const counts = {
+      done: items.filter((i) => i.state === "done").length,
+      failed: items.filter((i) => i.state === "failed").length,
+    };
     this.deps.log.info("batch finished", { batchId: manifest.batchId, ...counts });
     if (final.notify) await this.#notify(final, counts);
     await this.deps.storage.delete(this.#pendingKey(manifest.batchId));
@@ -397,7 +517,10 @@ export class BatchService {
   #checkWebhook(url: string): void {
     const literal = literalAddress(new URL(url).hostname);
     if (literal !== undefined && !(this.deps.webhookAddresses ?? isPublicAddress)(literal)) {
-      throw new InputError("data.notify.url", `must not be a loopback, private, link-local, unique-local or metadata-service address (${literal})`);
+      throw new InputError(
+        "data.notify.url",
+        `must not be a loopback, private, link-local, unique-local or metadata-service address (${literal})`,
+      );
     }
   }
 
@@ -406,13 +529,26 @@ export class BatchService {
    * (`notify.status` or `notify.error`), so `GET /v1/batches/{id}` tells whether the webhook was delivered.
    */
   async #notify(manifest: Manifest, counts: { done: number; failed: number }): Promise<void> {
-    const outcome = await this.#send(manifest.notify!.url, `${manifest.batchId}:final`, { type: "tts.batch.finished", batchId: manifest.batchId, state: manifest.state, counts, items: manifest.items, finishedAt: manifest.finishedAt });
+    const outcome = await this.#send(manifest.notify!.url, `${manifest.batchId}:final`, {
+      type: "tts.batch.finished",
+      batchId: manifest.batchId,
+      state: manifest.state,
+      counts,
+      items: manifest.items,
+      finishedAt: manifest.finishedAt,
+    });
     const notify = { url: manifest.notify!.url, at: this.#now().toISOString(), ...outcome };
-    await this.deps.storage.put(this.#key(manifest.batchId), JSON.stringify({ ...manifest, notify }), { contentType: "application/json" });
+    await this.deps.storage.put(this.#key(manifest.batchId), JSON.stringify({ ...manifest, notify }), {
+      contentType: "application/json",
+    });
   }
 
   /** A webhook delivery, signed over timestamp and body, retried with backoff; a failure is logged and returned, never thrown. */
-  async #send(url: string, delivery: string, payload: Record<string, unknown>): Promise<{ status?: number; error?: string }> {
+  async #send(
+    url: string,
+    delivery: string,
+    payload: Record<string, unknown>,
+  ): Promise<{ status?: number; error?: string }> {
     const body = JSON.stringify({ id: delivery, ...payload });
     const timestamp = String(Math.floor((this.deps.now?.() ?? new Date()).getTime() / 1000));
     const signature = createHmac("sha256", this.deps.secret).update(`${timestamp}.${body}`).digest("hex");
@@ -420,14 +556,32 @@ export class BatchService {
     try {
       await withRetry(
         async () => {
-          const status = await postWebhook(url, { headers: { "content-type": "application/json", "x-tts-delivery": delivery, "x-tts-timestamp": timestamp, "x-tts-signature": `v1=${signature}` }, body, timeoutMs: 10_000, allow: this.deps.webhookAddresses });
+          const status = await postWebhook(url, {
+            headers: {
+              "content-type": "application/json",
+              "x-tts-delivery": delivery,
+              "x-tts-timestamp": timestamp,
+              "x-tts-signature": `v1=${signature}`,
+            },
+            body,
+            timeoutMs: 10_000,
+            allow: this.deps.webhookAddresses,
+          });
           answered = status;
-          if (status >= 500 || status === 429) throw Object.assign(new Error(`webhook answered ${status}`), { retryable: true });
+          if (status >= 500 || status === 429)
+            throw Object.assign(new Error(`webhook answered ${status}`), { retryable: true });
           // A redirect is not followed: it could lead anywhere the address check would have refused.
           if (status >= 300 && status < 400) throw new Error(`webhook answered a redirect (${status}); not followed`);
         },
         // A refused address is final; a network failure or a timeout may pass.
-        { attempts: 5, baseMs: 200, retryable: (e) => (e as { retryable?: boolean }).retryable === true || (!(e instanceof UnsafeAddressError) && (e as NodeJS.ErrnoException).code !== undefined) || (e as Error).name === "TimeoutError" },
+        {
+          attempts: 5,
+          baseMs: 200,
+          retryable: (e) =>
+            (e as { retryable?: boolean }).retryable === true ||
+            (!(e instanceof UnsafeAddressError) && (e as NodeJS.ErrnoException).code !== undefined) ||
+            (e as Error).name === "TimeoutError",
+        },
       );
       return { status: answered };
     } catch (error) {
@@ -440,10 +594,21 @@ export class BatchService {
   async view(batchId: string): Promise<Record<string, unknown> | undefined> {
     const manifest = await this.manifest(batchId);
     if (!manifest) return this.#rejection(batchId);
-    const items = manifest.state === "running" ? await this.#items(manifest, await this.#ended(batchId), await this.#dispatched(batchId)) : manifest.items;
+    const items =
+      manifest.state === "running"
+        ? await this.#items(manifest, await this.#ended(batchId), await this.#dispatched(batchId))
+        : manifest.items;
     const counts: Record<string, number> = {};
     for (const i of items) counts[i.state] = (counts[i.state] ?? 0) + 1;
-    return { batchId: manifest.batchId, state: manifest.state, createdAt: manifest.createdAt, finishedAt: manifest.finishedAt, counts, ...(manifest.notify ? { notify: manifest.notify } : {}), items };
+    return {
+      batchId: manifest.batchId,
+      state: manifest.state,
+      createdAt: manifest.createdAt,
+      finishedAt: manifest.finishedAt,
+      counts,
+      ...(manifest.notify ? { notify: manifest.notify } : {}),
+      items,
+    };
   }
 
   #rejection(batchId: string): Promise<Rejection | undefined> {

@@ -1,9 +1,9 @@
 /** The job runtime as it runs on Function Compute: configuration from the environment, FC's async invocation. */
 import { createClients, credentialsFrom } from "../clients.js";
 import { config } from "../config.js";
-import { type JobRuntime, createJobRuntime } from "../jobs/runtime.js";
-import { createLogger } from "../log.js";
 import type { Invoker } from "../invoke.js";
+import { createJobRuntime, type JobRuntime } from "../jobs/runtime.js";
+import { createLogger } from "../log.js";
 
 let runtime: JobRuntime | undefined;
 

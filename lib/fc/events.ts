@@ -41,14 +41,23 @@ export const OssEventSchema = z.object({
 export type OssEvent = z.infer<typeof OssEventSchema>;
 
 /** @example {"triggerTime":"2023-12-26T07:49:00Z","triggerName":"timer-trigger","payload":"awesome-fc"} */
-export const TimerEventSchema = z.object({ triggerTime: z.string(), triggerName: z.string(), payload: z.string().optional() });
+export const TimerEventSchema = z.object({
+  triggerTime: z.string(),
+  triggerName: z.string(),
+  payload: z.string().optional(),
+});
 
 /**
  * What FC delivers to an async-invocation destination (s.yaml: store's onFailure → reconcile): the failed request and
  * why it failed. Only its presence matters to reconcile, which re-drives every overdue job anyway.
  * @example {"timestamp":1700000000000,"requestContext":{"requestId":"…","functionArn":"acs:fc:…:functions/store","condition":"RetriesExhausted","approximateInvokeCount":3},"requestPayload":"{\"jobId\":\"…\"}","responseContext":{"statusCode":200,"functionError":"UnhandledInvocationError"},"responsePayload":"…"}
  */
-export const AsyncDestinationEventSchema = z.object({ requestContext: z.object({ functionArn: z.string().optional(), condition: z.string().optional() }).passthrough(), requestPayload: z.string().optional() }).passthrough();
+export const AsyncDestinationEventSchema = z
+  .object({
+    requestContext: z.object({ functionArn: z.string().optional(), condition: z.string().optional() }).passthrough(),
+    requestPayload: z.string().optional(),
+  })
+  .passthrough();
 
 /** The async payload `callback` and `reconcile` send to `store`. */
 export const StoreEventSchema = z.object({ jobId: z.string().min(1) }).strict();

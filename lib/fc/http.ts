@@ -19,18 +19,28 @@ export function toRequest(event: FcHttpEvent): Request {
   const query = new URLSearchParams(event.queryParameters).toString();
   const host = safeHost(event.headers.host, safeHost(event.requestContext.domainName, "fc.local"));
   const method = event.requestContext.http.method.toUpperCase();
-  const body = event.body === undefined || method === "GET" || method === "HEAD" ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64") : event.body;
+  const body =
+    event.body === undefined || method === "GET" || method === "HEAD"
+      ? undefined
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, "base64")
+        : event.body;
   // rawPath is the client's raw target path: one that is not a path (or an unknown method) is the client's error.
   let url: URL;
   try {
-    url = new URL(`https://${host}${event.rawPath.startsWith("/") ? event.rawPath : `/${event.rawPath}`}${query ? `?${query}` : ""}`);
+    url = new URL(
+      `https://${host}${event.rawPath.startsWith("/") ? event.rawPath : `/${event.rawPath}`}${query ? `?${query}` : ""}`,
+    );
   } catch {
     throw new InputError("request-target", "is not a valid path", { code: "BadRequest" });
   }
   try {
     return new Request(url, { method, headers: event.headers, body });
   } catch {
-    throw new InputError("method", `${method.slice(0, 16)} is not supported, or a header is malformed`, { statusCode: 405, code: "MethodNotAllowed" });
+    throw new InputError("method", `${method.slice(0, 16)} is not supported, or a header is malformed`, {
+      statusCode: 405,
+      code: "MethodNotAllowed",
+    });
   }
 }
 
@@ -43,7 +53,12 @@ export async function toFcResponse(response: Response): Promise<FcHttpResponse> 
   });
   const bytes = Buffer.from(await response.arrayBuffer());
   const textual = TEXTUAL.test(headers["content-type"] ?? "text/plain");
-  return { statusCode: response.status, headers, isBase64Encoded: !textual, body: textual ? bytes.toString("utf8") : bytes.toString("base64") };
+  return {
+    statusCode: response.status,
+    headers,
+    isBase64Encoded: !textual,
+    body: textual ? bytes.toString("utf8") : bytes.toString("base64"),
+  };
 }
 
 /**
@@ -51,7 +66,10 @@ export async function toFcResponse(response: Response): Promise<FcHttpResponse> 
  * headers and URL before the body is decoded or parsed (FC has already read it: a function cannot refuse sooner) and
  * refuses by throwing: the credential check, so nobody without one costs more than the event's own bytes.
  */
-export function fcHttpHandler(router: () => Router, gate?: (headers: Headers, url: URL) => void): (event: unknown, context?: { requestId?: string }) => Promise<FcHttpResponse> {
+export function fcHttpHandler(
+  router: () => Router,
+  gate?: (headers: Headers, url: URL) => void,
+): (event: unknown, context?: { requestId?: string }) => Promise<FcHttpResponse> {
   return async (event, context) => {
     const parsed = unwrap(event, FcHttpEventSchema);
     const requestId = context?.requestId ?? parsed.requestContext.requestId;

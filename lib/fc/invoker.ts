@@ -21,7 +21,12 @@ export interface FcInvokerOptions {
 // The SDK is CommonJS with `exports.default = Client`: Node's ESM interop gives the exports object as the default
 // import (the class is its `.default`), while bundlers and vitest hand over the class itself.
 interface FcClient {
-  invokeFunctionWithOptions(name: string, request: InvokeFunctionRequest, headers: InvokeFunctionHeaders, runtime: object): Promise<unknown>;
+  invokeFunctionWithOptions(
+    name: string,
+    request: InvokeFunctionRequest,
+    headers: InvokeFunctionHeaders,
+    runtime: object,
+  ): Promise<unknown>;
 }
 const sdk = FcModule as unknown as (new (config: object) => FcClient) | { default: new (config: object) => FcClient };
 const Client = typeof sdk === "function" ? sdk : sdk.default;
@@ -37,7 +42,13 @@ export class FcInvoker implements Invoker {
     if (this.#client?.key !== key) {
       this.#client = {
         key,
-        client: new Client({ accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, securityToken: c.securityToken, endpoint: this.opts.endpoint, protocol: this.opts.protocol ?? "https" }),
+        client: new Client({
+          accessKeyId: c.accessKeyId,
+          accessKeySecret: c.accessKeySecret,
+          securityToken: c.securityToken,
+          endpoint: this.opts.endpoint,
+          protocol: this.opts.protocol ?? "https",
+        }),
       };
     }
     return this.#client.client;
@@ -56,7 +67,13 @@ export class FcInvoker implements Invoker {
     } catch (error) {
       const e = error as { code?: string; statusCode?: number; data?: { statusCode?: number } };
       const status = e.statusCode ?? e.data?.statusCode ?? 0;
-      throw new ProviderError({ provider: "oss", code: e.code ?? `FC${status}`, upstreamMessage: `async invocation of ${name} failed (${e.code ?? status})`, retryable: status >= 500 || status === 429 || status === 0, cause: error });
+      throw new ProviderError({
+        provider: "oss",
+        code: e.code ?? `FC${status}`,
+        upstreamMessage: `async invocation of ${name} failed (${e.code ?? status})`,
+        retryable: status >= 500 || status === 429 || status === 0,
+        cause: error,
+      });
     }
   }
 }

@@ -10,7 +10,12 @@ import type { Logger } from "../log.js";
  * Wraps a listener so that neither a synchronous throw nor a rejected promise escapes it: the error is logged and
  * handed to `onError` (which answers the client: a 400, a failure frame, a close), itself guarded.
  */
-export function guarded<A extends unknown[]>(log: Logger, what: string, fn: (...args: A) => unknown, onError: (error: unknown, ...args: A) => void = () => undefined): (...args: A) => void {
+export function guarded<A extends unknown[]>(
+  log: Logger,
+  what: string,
+  fn: (...args: A) => unknown,
+  onError: (error: unknown, ...args: A) => void = () => undefined,
+): (...args: A) => void {
   const fail = (error: unknown, args: A): void => {
     log.error(`${what} failed`, { error });
     try {
@@ -29,7 +34,8 @@ export function guarded<A extends unknown[]>(log: Logger, what: string, fn: (...
   };
 }
 
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 /** The host a client named, when it is a syntactically valid one; `fallback` otherwise (a Host header is client text). */
 export function safeHost(host: string | undefined, fallback: string): string {
@@ -72,7 +78,14 @@ export function headersOf(req: Pick<IncomingMessage, "headers">): Headers {
 
 /** A complete raw HTTP answer for a socket we will not upgrade (used before any WebSocket exists). */
 export function rawHttpError(status: 400 | 401 | 404 | 413 | 500 | 503, code: string, message: string): string {
-  const reason = { 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable" }[status];
+  const reason = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+  }[status];
   const body = JSON.stringify({ error: { code, message } });
   return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }

@@ -9,7 +9,10 @@ import type { Router } from "./router.js";
 /** The WHATWG Request for a Node request; an InputError (answered 400) when its target or method cannot be one. */
 export function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
   const url = requestUrl(req);
-  if (!url) throw new InputError("request-target", "is not an origin-form path or an absolute http(s) URL", { code: "BadRequest" });
+  if (!url)
+    throw new InputError("request-target", "is not an origin-form path or an absolute http(s) URL", {
+      code: "BadRequest",
+    });
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   try {
     return new Request(url, {
@@ -20,7 +23,10 @@ export function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
     } as RequestInit);
   } catch {
     // Request refuses some methods Node's parser admits (TRACE, TRACK, CONNECT).
-    throw new InputError("method", `${String(req.method).slice(0, 16)} is not supported`, { statusCode: 405, code: "MethodNotAllowed" });
+    throw new InputError("method", `${String(req.method).slice(0, 16)} is not supported`, {
+      statusCode: 405,
+      code: "MethodNotAllowed",
+    });
   }
 }
 
@@ -34,9 +40,12 @@ export function nodeHandler(router: Router): (req: IncomingMessage, res: ServerR
     const response = errorResponse(error, router.log);
     const headers: Record<string, string> = { connection: "close" };
     response.headers.forEach((v, k) => {
-    headers[k] = v;
-  });
-    void response.text().then((body) => res.writeHead(response.status, headers).end(body), () => res.destroy());
+      headers[k] = v;
+    });
+    void response.text().then(
+      (body) => res.writeHead(response.status, headers).end(body),
+      () => res.destroy(),
+    );
   };
   return guarded(
     router.log,
@@ -61,7 +70,12 @@ export function nodeHandler(router: Router): (req: IncomingMessage, res: ServerR
   );
 }
 
-export async function writeResponse(res: ServerResponse, response: Response, signal: AbortSignal, head = false): Promise<void> {
+export async function writeResponse(
+  res: ServerResponse,
+  response: Response,
+  signal: AbortSignal,
+  head = false,
+): Promise<void> {
   const headers: Record<string, string> = {};
   response.headers.forEach((v, k) => {
     headers[k] = v;

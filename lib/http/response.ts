@@ -1,10 +1,13 @@
 /** Response helpers and the one place that turns an error into an HTTP answer. */
 import { InputError, toErrorBody } from "../errors.js";
-import { decodeUtf8 } from "../text/utf8.js";
 import type { Logger } from "../log.js";
+import { decodeUtf8 } from "../text/utf8.js";
 
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
 }
 
 /** 4xx errors show their message and field; anything else is logged whole and answered generically. */
@@ -18,7 +21,13 @@ export function errorResponse(error: unknown, log?: Logger): Response {
 /** Reads a JSON body, refusing more than `limit` bytes before reading them all. */
 export async function readJson(request: Request, limit = 64 * 1024): Promise<unknown> {
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > limit) throw new InputError("body", `is ${declared} bytes; at most ${limit} are accepted`, { limit, actual: declared, statusCode: 413, code: "BodyTooLarge" });
+  if (declared > limit)
+    throw new InputError("body", `is ${declared} bytes; at most ${limit} are accepted`, {
+      limit,
+      actual: declared,
+      statusCode: 413,
+      code: "BodyTooLarge",
+    });
   if (!request.body) throw new InputError("body", "is empty; a JSON object is expected");
   const chunks: Uint8Array[] = [];
   let size = 0;

@@ -3,8 +3,8 @@
  * runtime, FC's HTTP trigger adapter or the local host alike (the Hono pattern, without the dependency).
  */
 import { randomUUID } from "node:crypto";
-import type { Logger } from "../log.js";
 import { InputError } from "../errors.js";
+import type { Logger } from "../log.js";
 import { errorResponse, json } from "./response.js";
 
 export interface RequestContext {
@@ -38,7 +38,8 @@ export class Router {
         return "([^/]+)";
       })}$`,
     );
-    for (const m of typeof method === "string" ? [method] : method) this.#routes.push({ method: m, pattern, keys, handler });
+    for (const m of typeof method === "string" ? [method] : method)
+      this.#routes.push({ method: m, pattern, keys, handler });
     return this;
   }
 
@@ -50,13 +51,22 @@ export class Router {
     const route = matches.find((r) => r.method === request.method || (r.method === "GET" && request.method === "HEAD"));
     if (!route) {
       return matches.length > 0
-        ? json(405, { error: { code: "MethodNotAllowed", message: `${request.method} is not allowed on ${path}` } }, { allow: [...new Set(matches.map((r) => r.method))].join(", ") })
+        ? json(
+            405,
+            { error: { code: "MethodNotAllowed", message: `${request.method} is not allowed on ${path}` } },
+            { allow: [...new Set(matches.map((r) => r.method))].join(", ") },
+          )
         : json(404, { error: { code: "NotFound", message: `no route for ${path}` } });
     }
     const values = route.pattern.exec(path)!.slice(1);
     try {
       const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeParam(k, values[i]!)]));
-      const response = await route.handler(request, { requestId, params, log, signal: opts.signal ?? new AbortController().signal });
+      const response = await route.handler(request, {
+        requestId,
+        params,
+        log,
+        signal: opts.signal ?? new AbortController().signal,
+      });
       response.headers.set("x-request-id", requestId);
       return response;
     } catch (error) {

@@ -21,7 +21,12 @@ export function callbackUrl(base: string, secret: string, jobId: string, provide
   return `${base.replace(/\/$/, "")}/callbacks/${provider}/${jobId}/${signJobId(secret, jobId)}`;
 }
 
-export function legacyCallbackUrl(base: string, secret: string, jobId: string, provider: "nls" | "ice" = "nls"): string {
+export function legacyCallbackUrl(
+  base: string,
+  secret: string,
+  jobId: string,
+  provider: "nls" | "ice" = "nls",
+): string {
   return `${base.replace(/\/$/, "")}/callbacks/${provider}/${jobId}?sig=${signJobId(secret, jobId)}`;
 }
 
@@ -29,7 +34,14 @@ export function legacyCallbackUrl(base: string, secret: string, jobId: string, p
  * ICE's own callback authentication (facts §7): X-ICE-SIGNATURE = md5("<callback URL>|<X-ICE-TIMESTAMP>|<AuthKey>"),
  * lower-case hex, with the timestamp (Unix seconds) within `windowSeconds` of now.
  */
-export function verifyIceSignature(opts: { url: string; timestamp: string | null; signature: string | null; authKey: string; nowMs: number; windowSeconds?: number }): boolean {
+export function verifyIceSignature(opts: {
+  url: string;
+  timestamp: string | null;
+  signature: string | null;
+  authKey: string;
+  nowMs: number;
+  windowSeconds?: number;
+}): boolean {
   if (!opts.timestamp || !opts.signature || !/^\d{1,12}$/.test(opts.timestamp)) return false;
   if (Math.abs(opts.nowMs / 1000 - Number(opts.timestamp)) > (opts.windowSeconds ?? 300)) return false;
   const expected = Buffer.from(createHash("md5").update(`${opts.url}|${opts.timestamp}|${opts.authKey}`).digest("hex"));

@@ -8,8 +8,8 @@ import { InputError } from "../errors.js";
 import type { OssStorage } from "../storage/oss.js";
 import { decodeUtf8, looksLikeSsml } from "../text/index.js";
 import { parseInput } from "../validation.js";
-import { type Job, JobOptionFieldsSchema, type JobOptions, JobOptionsSchema } from "./schema.js";
 import type { ProviderName } from "./providers.js";
+import { type Job, JobOptionFieldsSchema, type JobOptions, JobOptionsSchema } from "./schema.js";
 import type { JobService, NewJob } from "./service.js";
 
 /** Seed 003 allows 100,000 characters; in UTF-8 that is at most 400,000 bytes, plus room for SSML markup. */
@@ -24,12 +24,21 @@ export const JobRequestSchema = z
   .object({
     text: z.string().optional(),
     ssml: z.string().optional(),
-    input: z.object({ key: z.string().min(1) }).strict().optional(),
-    output: z.object({ key: z.string().min(1) }).strict().optional(),
+    input: z
+      .object({ key: z.string().min(1) })
+      .strict()
+      .optional(),
+    output: z
+      .object({ key: z.string().min(1) })
+      .strict()
+      .optional(),
     ...OptionFields,
   })
   .strict()
-  .refine((v) => [v.text, v.ssml, v.input].filter((x) => x !== undefined).length === 1, { message: "give exactly one of text, ssml or input", path: ["text"] });
+  .refine((v) => [v.text, v.ssml, v.input].filter((x) => x !== undefined).length === 1, {
+    message: "give exactly one of text, ssml or input",
+    path: ["text"],
+  });
 export type JobRequest = z.infer<typeof JobRequestSchema>;
 
 const hash = (s: string): string => createHash("sha256").update(s).digest("hex");
@@ -40,28 +49,51 @@ const hash = (s: string): string => createHash("sha256").update(s).digest("hex")
  * audio key would be overwritten by its own subtitles, and ICE writes `<base>.<format>` whatever the key says.
  */
 export function checkOutputKey(key: string, outputPrefix: string, field = "output.key", format?: string): string {
-  if (key.startsWith("/") || key.split("/").includes("..") || /[\u0000-\u001f]/.test(key)) throw new InputError(field, "must be a relative object key without '..' or control characters");
-  if (!key.startsWith(outputPrefix)) throw new InputError(field, `must be under the output prefix "${outputPrefix}" (so outputs can never retrigger the input pipeline)`);
-  if (Buffer.byteLength(key) > 1000) throw new InputError(field, "is longer than OSS allows (1023 bytes with the extension)", { limit: 1000 });
-  if (format !== undefined && !key.endsWith(`.${format}`)) throw new InputError(field, `must end in ".${format}", the job's format (subtitles are written beside it as .srt and .vtt)`, { code: "OutputKeyMismatch" });
+  if (key.startsWith("/") || key.split("/").includes("..") || /[\u0000-\u001f]/.test(key))
+    throw new InputError(field, "must be a relative object key without '..' or control characters");
+  if (!key.startsWith(outputPrefix))
+    throw new InputError(
+      field,
+      `must be under the output prefix "${outputPrefix}" (so outputs can never retrigger the input pipeline)`,
+    );
+  if (Buffer.byteLength(key) > 1000)
+    throw new InputError(field, "is longer than OSS allows (1023 bytes with the extension)", { limit: 1000 });
+  if (format !== undefined && !key.endsWith(`.${format}`))
+    throw new InputError(
+      field,
+      `must end in ".${format}", the job's format (subtitles are written beside it as .srt and .vtt)`,
+      { code: "OutputKeyMismatch" },
+    );
   return key;
 }
 
 /** A key we may read: under the input prefix (all the role may read), relative, without `..` or control characters. */
 export function checkInputKey(key: string, inputPrefix: string, field = "input.key"): string {
-  if (key.startsWith("/") || key.split("/").includes("..") || /[\u0000-\u001f]/.test(key)) throw new InputError(field, "must be a relative object key without '..' or control characters");
+  if (key.startsWith("/") || key.split("/").includes("..") || /[\u0000-\u001f]/.test(key))
+    throw new InputError(field, "must be a relative object key without '..' or control characters");
   if (!key.startsWith(inputPrefix)) throw new InputError(field, `must be under the input prefix "${inputPrefix}"`);
   return key;
 }
 
 /** Reads and decodes an input object: refuses oversized, non-UTF-8 and empty files with the reason. */
-export async function readInputText(storage: OssStorage, key: string, field = "input.key"): Promise<{ text: string; etag: string }> {
+export async function readInputText(
+  storage: OssStorage,
+  key: string,
+  field = "input.key",
+): Promise<{ text: string; etag: string }> {
   const head = await storage.head(key);
   if (!head) throw new InputError(field, `object ${key} does not exist`, { statusCode: 404, code: "NotFound" });
-  if (head.size > MAX_INPUT_BYTES) throw new InputError(field, `is ${head.size} bytes; at most ${MAX_INPUT_BYTES} are read (100,000 characters)`, { limit: MAX_INPUT_BYTES, actual: head.size, statusCode: 413, code: "TextTooLong" });
+  if (head.size > MAX_INPUT_BYTES)
+    throw new InputError(field, `is ${head.size} bytes; at most ${MAX_INPUT_BYTES} are read (100,000 characters)`, {
+      limit: MAX_INPUT_BYTES,
+      actual: head.size,
+      statusCode: 413,
+      code: "TextTooLong",
+    });
   const bytes = (await storage.get(key)) ?? Buffer.alloc(0);
   const text = decodeUtf8(bytes, field);
-  if (text.trim() === "") throw new InputError(field, "is empty; there is nothing to synthesize", { code: "EmptyText" });
+  if (text.trim() === "")
+    throw new InputError(field, "is empty; there is nothing to synthesize", { code: "EmptyText" });
   return { text, etag: head.etag };
 }
 
@@ -82,10 +114,22 @@ function canonicalJson(value: unknown): string {
  * A job from `POST /v1/jobs` by `owner` (the API key's digest). Idempotency is scoped per owner: another key's
  * Idempotency-Key or identical text never answers with this owner's job.
  */
-export async function jobFromRequest(body: unknown, idempotencyHeader: string | null, owner: string, ctx: { storage: OssStorage; service: JobService; inputPrefix: string; outputPrefix: string; defaultProvider: ProviderName }): Promise<NewJob> {
+export async function jobFromRequest(
+  body: unknown,
+  idempotencyHeader: string | null,
+  owner: string,
+  ctx: {
+    storage: OssStorage;
+    service: JobService;
+    inputPrefix: string;
+    outputPrefix: string;
+    defaultProvider: ProviderName;
+  },
+): Promise<NewJob> {
   const req = parseInput(JobRequestSchema, body);
   const options = parseInput(JobOptionsSchema, pickOptions(req));
-  if (idempotencyHeader !== null && !/^[\x21-\x7e]{1,128}$/.test(idempotencyHeader)) throw new InputError("Idempotency-Key", "must be 1-128 printable ASCII characters");
+  if (idempotencyHeader !== null && !/^[\x21-\x7e]{1,128}$/.test(idempotencyHeader))
+    throw new InputError("Idempotency-Key", "must be 1-128 printable ASCII characters");
   let text: string;
   let source: Job["source"] = { kind: "inline" };
   if (req.input) {
@@ -97,9 +141,24 @@ export async function jobFromRequest(body: unknown, idempotencyHeader: string | 
   }
   const ssml = req.ssml !== undefined || (req.input?.key.endsWith(".ssml") === true && looksLikeSsml(text));
   // Without a header, identical content is one job: a client retrying a timed-out POST does not pay twice.
-  const idempotencyKey = idempotencyHeader !== null ? `http:${owner}:${idempotencyHeader}` : `content:${owner}:${hash(JSON.stringify([text, ssml, options, req.output?.key ?? null]))}`;
-  const audioKey = req.output ? checkOutputKey(req.output.key, ctx.outputPrefix, "output.key", options.format) : `${ctx.outputPrefix}jobs/${hash(idempotencyKey).slice(0, 24)}.${options.format}`;
-  return { provider: options.provider ?? ctx.defaultProvider, owner, fingerprint: hash(canonicalJson(req)).slice(0, 32), text, ssml, options, audioKey, idempotencyKey, source };
+  const idempotencyKey =
+    idempotencyHeader !== null
+      ? `http:${owner}:${idempotencyHeader}`
+      : `content:${owner}:${hash(JSON.stringify([text, ssml, options, req.output?.key ?? null]))}`;
+  const audioKey = req.output
+    ? checkOutputKey(req.output.key, ctx.outputPrefix, "output.key", options.format)
+    : `${ctx.outputPrefix}jobs/${hash(idempotencyKey).slice(0, 24)}.${options.format}`;
+  return {
+    provider: options.provider ?? ctx.defaultProvider,
+    owner,
+    fingerprint: hash(canonicalJson(req)).slice(0, 32),
+    text,
+    ssml,
+    options,
+    audioKey,
+    idempotencyKey,
+    source,
+  };
 }
 
 function pickOptions(req: JobRequest): Record<string, unknown> {
@@ -122,15 +181,25 @@ export async function optionsForObject(storage: OssStorage, key: string): Promis
   }
   const meta = (await storage.head(key))?.meta ?? {};
   const fromMeta: Record<string, unknown> = {};
-  const number = (v: string | undefined): number | undefined => (v !== undefined && /^-?\d+$/.test(v) ? Number(v) : undefined);
+  const number = (v: string | undefined): number | undefined =>
+    v !== undefined && /^-?\d+$/.test(v) ? Number(v) : undefined;
   if (meta.voice) fromMeta.voice = meta.voice;
   if (meta.provider) fromMeta.provider = meta.provider;
   if (meta.format) fromMeta.format = meta.format;
-  for (const [m, f] of [["sample-rate", "sampleRate"], ["volume", "volume"], ["speech-rate", "speechRate"], ["pitch-rate", "pitchRate"]] as const) {
+  for (const [m, f] of [
+    ["sample-rate", "sampleRate"],
+    ["volume", "volume"],
+    ["speech-rate", "speechRate"],
+    ["pitch-rate", "pitchRate"],
+  ] as const) {
     const n = number(meta[m]);
     if (n !== undefined) fromMeta[f] = n;
   }
-  if (meta.subtitles !== undefined) fromMeta.subtitles = meta.subtitles.split(",").map((s) => s.trim()).filter(Boolean);
+  if (meta.subtitles !== undefined)
+    fromMeta.subtitles = meta.subtitles
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   return parseInput(JobOptionsSchema, fromMeta, "x-oss-meta");
 }
 
@@ -140,7 +209,17 @@ export function outputKeyFor(inputKey: string, inputPrefix: string, outputPrefix
 }
 
 /** An uploaded `.txt`/`.ssml` becomes a job (once per bucket + key + ETag), or a failed job naming what was wrong. */
-export async function jobFromObject(key: string, etag: string, ctx: { storage: OssStorage; service: JobService; inputPrefix: string; outputPrefix: string; defaultProvider: ProviderName }): Promise<Job> {
+export async function jobFromObject(
+  key: string,
+  etag: string,
+  ctx: {
+    storage: OssStorage;
+    service: JobService;
+    inputPrefix: string;
+    outputPrefix: string;
+    defaultProvider: ProviderName;
+  },
+): Promise<Job> {
   const idempotencyKey = `oss:${ctx.storage.bucket}/${key}@${etag}`;
   const source: Job["source"] = { kind: "oss", bucket: ctx.storage.bucket, key, etag };
   let options: JobOptions = parseInput(JobOptionsSchema, {});
@@ -149,10 +228,28 @@ export async function jobFromObject(key: string, etag: string, ctx: { storage: O
     const { text } = await readInputText(ctx.storage, key, key);
     const ssml = key.endsWith(".ssml");
     const audioKey = outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format);
-    return (await ctx.service.create({ provider: options.provider ?? ctx.defaultProvider, text, ssml, options, audioKey, idempotencyKey, source })).job;
+    return (
+      await ctx.service.create({
+        provider: options.provider ?? ctx.defaultProvider,
+        text,
+        ssml,
+        options,
+        audioKey,
+        idempotencyKey,
+        source,
+      })
+    ).job;
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
-    return ctx.service.createFailed({ provider: options.provider ?? ctx.defaultProvider, options, audioKey: outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format), idempotencyKey, source, code: error.code, reason: error.message });
+    return ctx.service.createFailed({
+      provider: options.provider ?? ctx.defaultProvider,
+      options,
+      audioKey: outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format),
+      idempotencyKey,
+      source,
+      code: error.code,
+      reason: error.message,
+    });
   }
 }
 

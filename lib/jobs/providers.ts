@@ -3,15 +3,17 @@
  * (audio written into our bucket by ICE itself).
  */
 import { InputError } from "../errors.js";
+import { MINIMAX_TEXT_LIMIT, type MinimaxClient, type MinimaxInput } from "../providers/dashscope/minimax.js";
 import { ICE_TEXT_LIMIT, type IceClient } from "../providers/ice/client.js";
 import { LONG_TEXT_LIMIT, type NlsLongTextClient, type Sentence } from "../providers/nls/long-text.js";
-import { MINIMAX_TEXT_LIMIT, type MinimaxClient, type MinimaxInput } from "../providers/dashscope/minimax.js";
 import { multiplierFromRate } from "../speech/rates.js";
 import type { Job, JobOptions } from "./schema.js";
 
 export type ProviderName = Job["provider"];
 
-export type ProviderStatus = { readonly state: "pending" } | { readonly state: "success"; readonly audioAddress?: string; readonly sentences: Sentence[] };
+export type ProviderStatus =
+  | { readonly state: "pending" }
+  | { readonly state: "success"; readonly audioAddress?: string; readonly sentences: Sentence[] };
 
 export interface JobProvider {
   /** True when submitting synthesizes in the same call (MiniMax): the job is then submitted through FC's queue. */
@@ -27,22 +29,36 @@ export interface JobProvider {
 }
 
 function input(text: string, ssml: boolean, options: JobOptions): Record<string, unknown> {
-  return { [ssml ? "ssml" : "text"]: text, voice: options.voice, format: options.format, sampleRate: options.sampleRate, volume: options.volume, speechRate: options.speechRate, pitchRate: options.pitchRate };
+  return {
+    [ssml ? "ssml" : "text"]: text,
+    voice: options.voice,
+    format: options.format,
+    sampleRate: options.sampleRate,
+    volume: options.volume,
+    speechRate: options.speechRate,
+    pitchRate: options.pitchRate,
+  };
 }
 
 export function nlsProvider(client: NlsLongTextClient): JobProvider {
   const prepare = (text: string, ssml: boolean, options: JobOptions) => {
-    if (options.customizedVoice !== undefined) throw new InputError("customizedVoice", 'cloned voices need provider "ice"');
+    if (options.customizedVoice !== undefined)
+      throw new InputError("customizedVoice", 'cloned voices need provider "ice"');
     if (options.overwrite !== undefined) throw new InputError("overwrite", 'applies to provider "ice" only');
     return { ...input(text, ssml, options), enableSubtitle: options.subtitles.length > 0 };
   };
   return {
     limit: LONG_TEXT_LIMIT,
-    validate: (text, ssml, options) => ({ characters: Array.from(client.prepare(prepare(text, ssml, options)).text).length }),
-    submit: async (job, text, notifyUrl) => (await client.submit(prepare(text, job.ssml, job.options), { notifyUrl, context: { job_id: job.id } })).taskId,
+    validate: (text, ssml, options) => ({
+      characters: Array.from(client.prepare(prepare(text, ssml, options)).text).length,
+    }),
+    submit: async (job, text, notifyUrl) =>
+      (await client.submit(prepare(text, job.ssml, job.options), { notifyUrl, context: { job_id: job.id } })).taskId,
     status: async (taskId) => {
       const s = await client.status(taskId);
-      return s.state === "success" ? { state: "success", audioAddress: s.audioAddress, sentences: s.sentences } : { state: "pending" };
+      return s.state === "success"
+        ? { state: "success", audioAddress: s.audioAddress, sentences: s.sentences }
+        : { state: "pending" };
     },
   };
 }
@@ -53,11 +69,24 @@ export function iceObjectFor(audioKey: string): string {
 }
 
 export function iceProvider(client: IceClient, bucket: string): JobProvider {
-  const prepare = (text: string, ssml: boolean, options: JobOptions) => ({ ...input(text, ssml, options), ...(options.customizedVoice ? { customizedVoice: options.customizedVoice } : {}), overwrite: options.overwrite ?? true });
+  const prepare = (text: string, ssml: boolean, options: JobOptions) => ({
+    ...input(text, ssml, options),
+    ...(options.customizedVoice ? { customizedVoice: options.customizedVoice } : {}),
+    overwrite: options.overwrite ?? true,
+  });
   return {
     limit: ICE_TEXT_LIMIT,
-    validate: (text, ssml, options) => ({ characters: client.prepare(prepare(text, ssml, options), { bucket, object: "validation" }).InputConfig.length }),
-    submit: async (job, text, notifyUrl) => (await client.submit(prepare(text, job.ssml, job.options), { bucket, object: iceObjectFor(job.output.audioKey) }, notifyUrl)).jobId,
+    validate: (text, ssml, options) => ({
+      characters: client.prepare(prepare(text, ssml, options), { bucket, object: "validation" }).InputConfig.length,
+    }),
+    submit: async (job, text, notifyUrl) =>
+      (
+        await client.submit(
+          prepare(text, job.ssml, job.options),
+          { bucket, object: iceObjectFor(job.output.audioKey) },
+          notifyUrl,
+        )
+      ).jobId,
     status: async (jobId) => {
       const s = await client.status(jobId);
       return s.state === "success" ? { state: "success", sentences: s.sentences } : { state: "pending" };
@@ -73,10 +102,19 @@ export function iceProvider(client: IceClient, bucket: string): JobProvider {
 export function minimaxProvider(client: MinimaxClient, model = "MiniMax/speech-02-turbo"): JobProvider {
   const input = (text: string, ssml: boolean, options: JobOptions): MinimaxInput => {
     if (ssml) throw new InputError("ssml", 'provider "minimax" takes plain text, not SSML');
-    if (options.customizedVoice !== undefined || options.overwrite !== undefined) throw new InputError(options.customizedVoice !== undefined ? "customizedVoice" : "overwrite", 'applies to provider "ice" only');
+    if (options.customizedVoice !== undefined || options.overwrite !== undefined)
+      throw new InputError(
+        options.customizedVoice !== undefined ? "customizedVoice" : "overwrite",
+        'applies to provider "ice" only',
+      );
     return {
       text,
-      voice_setting: { voice_id: options.voice, speed: multiplierFromRate(options.speechRate), vol: Math.max(0.01, options.volume / 50), pitch: Math.round((options.pitchRate / 500) * 12) },
+      voice_setting: {
+        voice_id: options.voice,
+        speed: multiplierFromRate(options.speechRate),
+        vol: Math.max(0.01, options.volume / 50),
+        pitch: Math.round((options.pitchRate / 500) * 12),
+      },
       audio_setting: { sample_rate: options.sampleRate, format: options.format, bitrate: 128000, channel: 1 },
       output_format: "url",
     };
@@ -84,8 +122,15 @@ export function minimaxProvider(client: MinimaxClient, model = "MiniMax/speech-0
   return {
     limit: MINIMAX_TEXT_LIMIT,
     synchronous: true,
-    validate: (text, ssml, options) => ({ characters: Array.from(client.prepare(model, input(text, ssml, options)).input.text).length }),
-    submit: async (job, text) => `url:${Buffer.from((await client.synthesize(model, input(text, job.ssml, job.options))).url ?? "").toString("base64url")}`,
-    status: async (taskId) => ({ state: "success", audioAddress: Buffer.from(taskId.slice(4), "base64url").toString("utf8"), sentences: [] }),
+    validate: (text, ssml, options) => ({
+      characters: Array.from(client.prepare(model, input(text, ssml, options)).input.text).length,
+    }),
+    submit: async (job, text) =>
+      `url:${Buffer.from((await client.synthesize(model, input(text, job.ssml, job.options))).url ?? "").toString("base64url")}`,
+    status: async (taskId) => ({
+      state: "success",
+      audioAddress: Buffer.from(taskId.slice(4), "base64url").toString("utf8"),
+      sentences: [],
+    }),
   };
 }

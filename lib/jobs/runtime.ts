@@ -1,15 +1,16 @@
 /** Everything the job functions share, built once per instance from the configuration. */
+
+import { BatchService } from "../batches/service.js";
 import type { Clients } from "../clients.js";
 import type { Config } from "../config.js";
 import { ConfigError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
 import { isPrivateOrPublicAddress } from "../net/public-address.js";
-import { BatchService } from "../batches/service.js";
 import { iceProvider, minimaxProvider, nlsProvider } from "./providers.js";
 import { JobService } from "./service.js";
-import { type StoreDeps, storeJob } from "./store-audio.js";
 import { JobStore } from "./store.js";
+import { type StoreDeps, storeJob } from "./store-audio.js";
 
 export interface JobRuntime {
   readonly config: Config;
@@ -21,8 +22,15 @@ export interface JobRuntime {
   store(jobId: string): Promise<"done" | "skipped">;
 }
 
-export function createJobRuntime(config: Config, clients: Clients, invoker: Invoker, log: Logger, overrides: Partial<Pick<StoreDeps, "partSize">> = {}): JobRuntime {
-  if (!config.CALLBACK_SECRET) throw new ConfigError(["CALLBACK_SECRET: missing; expected at least 32 characters (HMAC key for callback URLs)"]);
+export function createJobRuntime(
+  config: Config,
+  clients: Clients,
+  invoker: Invoker,
+  log: Logger,
+  overrides: Partial<Pick<StoreDeps, "partSize">> = {},
+): JobRuntime {
+  if (!config.CALLBACK_SECRET)
+    throw new ConfigError(["CALLBACK_SECRET: missing; expected at least 32 characters (HMAC key for callback URLs)"]);
   const jobs = new JobStore(clients.storage, config.JOBS_PREFIX);
   let batches: BatchService | undefined;
   const service = new JobService({
@@ -31,7 +39,11 @@ export function createJobRuntime(config: Config, clients: Clients, invoker: Invo
     },
     jobs,
     storage: clients.storage,
-    providers: { nls: nlsProvider(clients.longText), ice: iceProvider(clients.ice, clients.storage.bucket), ...(clients.minimax ? { minimax: minimaxProvider(clients.minimax) } : {}) },
+    providers: {
+      nls: nlsProvider(clients.longText),
+      ice: iceProvider(clients.ice, clients.storage.bucket),
+      ...(clients.minimax ? { minimax: minimaxProvider(clients.minimax) } : {}),
+    },
     invoker,
     iceAuthKey: config.ICE_CALLBACK_AUTH_KEY,
     log,
@@ -64,6 +76,14 @@ export function createJobRuntime(config: Config, clients: Clients, invoker: Invo
     jobs,
     service,
     log,
-    store: (jobId) => storeJob(jobId, { jobs, service, storage: clients.storage, log, audioHosts: config.NLS_AUDIO_HOSTS, ...overrides }),
+    store: (jobId) =>
+      storeJob(jobId, {
+        jobs,
+        service,
+        storage: clients.storage,
+        log,
+        audioHosts: config.NLS_AUDIO_HOSTS,
+        ...overrides,
+      }),
   };
 }

@@ -23,11 +23,17 @@ export const JobOptionFieldsSchema = z
     /** nls or ice; the deployment's JOBS_DEFAULT_PROVIDER when absent. */
     provider: z.enum(["nls", "ice", "minimax"]).optional(),
     /** ICE only: a cloned voice's VoiceId (seed 002's EditingConfig.customizedVoice). */
-    customizedVoice: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "a cloned voice's VoiceId (letters, digits, '_' or '-')").optional(),
+    customizedVoice: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, "a cloned voice's VoiceId (letters, digits, '_' or '-')")
+      .optional(),
     /** ICE only: whether ICE may overwrite an existing output object (seed 002's Overwrite). */
     overwrite: z.boolean().optional(),
     /** Defaults to both when the voice has timestamps (seeds 000/003), to none otherwise. */
-    subtitles: z.array(z.enum(["srt", "vtt"])).max(2).optional(),
+    subtitles: z
+      .array(z.enum(["srt", "vtt"]))
+      .max(2)
+      .optional(),
   })
   .strict();
 

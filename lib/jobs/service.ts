@@ -3,17 +3,16 @@
  * off to `store`, and recover whatever a lost callback, a crashed function or a failed write left behind.
  * Every step re-reads the record and is safe to repeat; once-only steps are elected in OSS.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { type AppError, AuthError, InputError, ProviderError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
 import { LONG_TEXT_DEADLINE_MS, LONG_TEXT_RETENTION_MS } from "../providers/nls/long-text.js";
 import type { OssStorage } from "../storage/oss.js";
-import { createHash } from "node:crypto";
 import { chunkText, countNlsChars } from "../text/index.js";
 import { callbackUrl, legacyCallbackUrl, verifyIceSignature, verifyJobId } from "./callback-signature.js";
 import type { JobProvider, ProviderName } from "./providers.js";
-import { type Job, type JobOptions, advance, isTerminal } from "./schema.js";
+import { advance, isTerminal, type Job, type JobOptions } from "./schema.js";
 import type { JobStore } from "./store.js";
 
 /** New provider tasks for a job whose task failed transiently, before the job fails. */
@@ -70,7 +69,11 @@ export class JobService {
   /** Output keys for an audio key: the subtitles sit beside the audio with the same base name. */
   outputFor(audioKey: string, options: JobOptions): Job["output"] {
     const base = audioKey.replace(/\.[^./]+$/, "");
-    return { audioKey, ...(options.subtitles.includes("srt") ? { srtKey: `${base}.srt` } : {}), ...(options.subtitles.includes("vtt") ? { vttKey: `${base}.vtt` } : {}) };
+    return {
+      audioKey,
+      ...(options.subtitles.includes("srt") ? { srtKey: `${base}.srt` } : {}),
+      ...(options.subtitles.includes("vtt") ? { vttKey: `${base}.vtt` } : {}),
+    };
   }
 
   /**
@@ -79,7 +82,10 @@ export class JobService {
    */
   #provider(name: ProviderName): JobProvider {
     const provider = this.deps.providers[name];
-    if (!provider) throw new InputError("provider", `"${name}" is not configured on this deployment`, { code: "UnsupportedProvider" });
+    if (!provider)
+      throw new InputError("provider", `"${name}" is not configured on this deployment`, {
+        code: "UnsupportedProvider",
+      });
     return provider;
   }
 
@@ -89,7 +95,8 @@ export class JobService {
    */
   validate(input: Pick<NewJob, "provider" | "text" | "ssml" | "options">): void {
     const provider = this.#provider(input.provider);
-    const pieces = countNlsChars(input.text) > provider.limit ? chunkText(input.text, { max: provider.limit }) : [input.text];
+    const pieces =
+      countNlsChars(input.text) > provider.limit ? chunkText(input.text, { max: provider.limit }) : [input.text];
     for (const piece of pieces) provider.validate(piece, input.ssml, input.options);
   }
 
@@ -118,10 +125,18 @@ export class JobService {
    * reusing an idempotency key for another request is refused with 422, as the IETF Idempotency-Key draft and Stripe do.
    */
   async #claim(input: Pick<NewJob, "idempotencyKey" | "fingerprint" | "id">): Promise<{ id: string; existing?: Job }> {
-    const claim = await this.deps.jobs.claim(input.idempotencyKey, input.id ?? this.deps.newId?.() ?? randomUUID(), input.fingerprint);
+    const claim = await this.deps.jobs.claim(
+      input.idempotencyKey,
+      input.id ?? this.deps.newId?.() ?? randomUUID(),
+      input.fingerprint,
+    );
     if (claim.won) return { id: claim.id };
     if (input.fingerprint && claim.fingerprint && claim.fingerprint !== input.fingerprint) {
-      throw new InputError("Idempotency-Key", "was already used for a different request; send a new key for a new request", { statusCode: 422, code: "IdempotencyKeyReused" });
+      throw new InputError(
+        "Idempotency-Key",
+        "was already used for a different request; send a new key for a new request",
+        { statusCode: 422, code: "IdempotencyKeyReused" },
+      );
     }
     for (let attempt = 0; attempt < 6; attempt++) {
       const existing = await this.deps.jobs.get(claim.id);
@@ -140,13 +155,21 @@ export class JobService {
     const limit = this.#provider(input.provider).limit;
     const pieces = chunkText(input.text, { max: limit });
     // Validates voice, options and every part by the provider's rules before anything is written.
-    const characters = pieces.map((piece) => this.#provider(input.provider).validate(piece, input.ssml, input.options).characters);
+    const characters = pieces.map(
+      (piece) => this.#provider(input.provider).validate(piece, input.ssml, input.options).characters,
+    );
     const { id, existing } = await this.#claim(input);
     if (existing) return { job: existing, created: false };
     await this.deps.storage.put(this.deps.jobs.textKey(id), input.text, { contentType: "text/plain; charset=utf-8" });
     const parts: NonNullable<Job["parts"]> = [];
-    for (const [index, piece] of pieces.entries()) parts.push({ jobId: (await this.#createPart(id, index, piece, input, 0)).id, characters: characters[index]! });
-    const parent = this.#record(id, input, { state: "submitted", ssml: input.ssml, characters: characters.reduce((a, b) => a + b, 0), parts });
+    for (const [index, piece] of pieces.entries())
+      parts.push({ jobId: (await this.#createPart(id, index, piece, input, 0)).id, characters: characters[index]! });
+    const parent = this.#record(id, input, {
+      state: "submitted",
+      ssml: input.ssml,
+      characters: characters.reduce((a, b) => a + b, 0),
+      parts,
+    });
     await this.deps.jobs.put(parent);
     this.deps.log.info("long job split into parts", { jobId: id, parts: parts.length, limit });
     return { job: await this.advanceParent(parent), created: true };
@@ -154,13 +177,19 @@ export class JobService {
 
   async #createPart(parentId: string, index: number, text: string, input: NewJob, attempt: number): Promise<Job> {
     const options = input.options;
-    const key = `part:${createHash("sha256").update(JSON.stringify([input.provider, input.options, input.ssml, text])).digest("hex")}${attempt ? `#${attempt}` : ""}`;
+    const key = `part:${createHash("sha256")
+      .update(JSON.stringify([input.provider, input.options, input.ssml, text]))
+      .digest("hex")}${attempt ? `#${attempt}` : ""}`;
     const { id, existing } = await this.#claim({ idempotencyKey: key });
     if (existing) return existing;
     await this.deps.storage.put(this.deps.jobs.textKey(id), text, { contentType: "text/plain; charset=utf-8" });
     const audioKey = `${this.deps.partsPrefix ?? "jobs/parts/"}${id}.${input.options.format}`;
     const part: Job = {
-      ...this.#record(id, { ...input, options, audioKey, idempotencyKey: key }, { state: "queued", ssml: input.ssml, characters: countNlsChars(text) }),
+      ...this.#record(
+        id,
+        { ...input, options, audioKey, idempotencyKey: key },
+        { state: "queued", ssml: input.ssml, characters: countNlsChars(text) },
+      ),
       // The part asks for timestamps (they stay on its record), but only the parent writes subtitle files.
       output: { audioKey },
       parent: { id: parentId, index },
@@ -180,13 +209,36 @@ export class JobService {
     if (failedAt !== -1) {
       const failed = children[failedAt]!;
       const attempt = Number(/#(\d+)$/.exec(failed.idempotencyKey)?.[1] ?? 0) + 1;
-      if (attempt > 1) return this.fail(parent, failed.failure?.code ?? "PartFailed", `part ${failedAt + 1} of ${children.length} failed twice: ${failed.failure?.reason ?? "unknown"}`);
+      if (attempt > 1)
+        return this.fail(
+          parent,
+          failed.failure?.code ?? "PartFailed",
+          `part ${failedAt + 1} of ${children.length} failed twice: ${failed.failure?.reason ?? "unknown"}`,
+        );
       const text = (await this.deps.storage.get(this.deps.jobs.textKey(failed.id)))!.toString("utf8");
-      const retry = await this.#createPart(parent.id, failedAt, text, { provider: parent.provider, text, ssml: parent.ssml, options: parent.options, audioKey: "", idempotencyKey: "", source: parent.source }, attempt);
+      const retry = await this.#createPart(
+        parent.id,
+        failedAt,
+        text,
+        {
+          provider: parent.provider,
+          text,
+          ssml: parent.ssml,
+          options: parent.options,
+          audioKey: "",
+          idempotencyKey: "",
+          source: parent.source,
+        },
+        attempt,
+      );
       const parts = parent.parts.map((p, i) => (i === failedAt ? { ...p, jobId: retry.id } : p));
       const updated = { ...parent, parts, updatedAt: this.#now().toISOString() };
       await this.deps.jobs.put(updated);
-      this.deps.log.warn("part failed; retrying it alone", { jobId: parent.id, part: failedAt, reason: failed.failure?.reason });
+      this.deps.log.warn("part failed; retrying it alone", {
+        jobId: parent.id,
+        part: failedAt,
+        reason: failed.failure?.reason,
+      });
       return this.advanceParent(updated, opts);
     }
     if (children.every((c) => c?.state === "done")) {
@@ -214,15 +266,40 @@ export class JobService {
   async createFailed(input: Omit<NewJob, "text" | "ssml"> & { reason: string; code: string }): Promise<Job> {
     const { id, existing } = await this.#claim(input);
     if (existing) return existing;
-    const job = this.#record(id, input, { state: "failed", ssml: false, characters: 0, failure: { code: input.code, reason: input.reason, at: this.#now().toISOString() } });
+    const job = this.#record(id, input, {
+      state: "failed",
+      ssml: false,
+      characters: 0,
+      failure: { code: input.code, reason: input.reason, at: this.#now().toISOString() },
+    });
     await this.deps.jobs.put(job);
     await this.ended(job);
     return job;
   }
 
-  #record(id: string, input: Pick<NewJob, "provider" | "idempotencyKey" | "source" | "options" | "audioKey" | "batch" | "owner" | "fingerprint">, fields: Pick<Job, "state" | "ssml" | "characters"> & Partial<Job>): Job {
+  #record(
+    id: string,
+    input: Pick<
+      NewJob,
+      "provider" | "idempotencyKey" | "source" | "options" | "audioKey" | "batch" | "owner" | "fingerprint"
+    >,
+    fields: Pick<Job, "state" | "ssml" | "characters"> & Partial<Job>,
+  ): Job {
     const now = this.#now().toISOString();
-    return { id, provider: input.provider, ...(input.owner ? { owner: input.owner } : {}), ...(input.fingerprint ? { fingerprint: input.fingerprint } : {}), ...(input.batch ? { batch: input.batch } : {}), createdAt: now, updatedAt: now, idempotencyKey: input.idempotencyKey, source: input.source, options: input.options, output: this.outputFor(input.audioKey, input.options), ...fields };
+    return {
+      id,
+      provider: input.provider,
+      ...(input.owner ? { owner: input.owner } : {}),
+      ...(input.fingerprint ? { fingerprint: input.fingerprint } : {}),
+      ...(input.batch ? { batch: input.batch } : {}),
+      createdAt: now,
+      updatedAt: now,
+      idempotencyKey: input.idempotencyKey,
+      source: input.source,
+      options: input.options,
+      output: this.outputFor(input.audioKey, input.options),
+      ...fields,
+    };
   }
 
   /**
@@ -240,7 +317,12 @@ export class JobService {
     try {
       const taskId = await this.#provider(job.provider).submit(job, text, this.#callbackUrl(job));
       const latest = (await this.deps.jobs.get(job.id)) ?? job;
-      const submitted = advance(latest, "submitted", { task: { id: taskId, submittedAt: this.#now().toISOString() } }, this.#now());
+      const submitted = advance(
+        latest,
+        "submitted",
+        { task: { id: taskId, submittedAt: this.#now().toISOString() } },
+        this.#now(),
+      );
       if (!submitted) return latest;
       await this.deps.jobs.put(submitted);
       log.info("job submitted", { taskId, characters: job.characters });
@@ -250,7 +332,8 @@ export class JobService {
         log.warn("submission failed; reconcile will retry", { error });
         return job;
       }
-      if (error instanceof ProviderError || error instanceof InputError) return this.fail(job, codeOf(error), reasonOf(error));
+      if (error instanceof ProviderError || error instanceof InputError)
+        return this.fail(job, codeOf(error), reasonOf(error));
       throw error;
     }
     // A fast provider can call back before the record above says "submitted" (the callback then finds nothing to do);
@@ -266,26 +349,50 @@ export class JobService {
   }
 
   #callbackUrl(job: { id: string; provider: "nls" | "ice" | "minimax" }): string | undefined {
-    return this.deps.callbackBaseUrl && job.provider !== "minimax" ? callbackUrl(this.deps.callbackBaseUrl, this.deps.callbackSecret, job.id, job.provider) : undefined;
+    return this.deps.callbackBaseUrl && job.provider !== "minimax"
+      ? callbackUrl(this.deps.callbackBaseUrl, this.deps.callbackSecret, job.id, job.provider)
+      : undefined;
   }
 
   /**
    * A provider callback: authenticated by the URL's HMAC (and, for ICE with an AuthKey, by ICE's signature within five
    * minutes), then only a reason to ask the provider itself.
    */
-  async onCallback(provider: ProviderName, jobId: string, auth: { signature: string | null; iceTimestamp?: string | null; iceSignature?: string | null; requestUrl?: string }): Promise<Job> {
-    if (!verifyJobId(this.deps.callbackSecret, jobId, auth.signature)) throw new AuthError("invalid callback signature");
+  async onCallback(
+    provider: ProviderName,
+    jobId: string,
+    auth: { signature: string | null; iceTimestamp?: string | null; iceSignature?: string | null; requestUrl?: string },
+  ): Promise<Job> {
+    if (!verifyJobId(this.deps.callbackSecret, jobId, auth.signature))
+      throw new AuthError("invalid callback signature");
     if (provider === "ice" && this.deps.iceAuthKey) {
       // ICE signs "the callback URL" (facts §7), and which one it uses for a per-job NotifyAddress is not documented:
       // the URL we gave it (path or earlier query form) or the URL the request really arrived at all pass. Each
       // still needs the AuthKey and a timestamp within five minutes.
       const base = this.deps.callbackBaseUrl;
-      const candidates = [...(base ? [callbackUrl(base, this.deps.callbackSecret, jobId, "ice"), legacyCallbackUrl(base, this.deps.callbackSecret, jobId, "ice")] : []), ...(auth.requestUrl ? [auth.requestUrl] : [])];
-      const ok = candidates.some((url) => verifyIceSignature({ url, timestamp: auth.iceTimestamp ?? null, signature: auth.iceSignature ?? null, authKey: this.deps.iceAuthKey!, nowMs: this.#now().getTime() }));
+      const candidates = [
+        ...(base
+          ? [
+              callbackUrl(base, this.deps.callbackSecret, jobId, "ice"),
+              legacyCallbackUrl(base, this.deps.callbackSecret, jobId, "ice"),
+            ]
+          : []),
+        ...(auth.requestUrl ? [auth.requestUrl] : []),
+      ];
+      const ok = candidates.some((url) =>
+        verifyIceSignature({
+          url,
+          timestamp: auth.iceTimestamp ?? null,
+          signature: auth.iceSignature ?? null,
+          authKey: this.deps.iceAuthKey!,
+          nowMs: this.#now().getTime(),
+        }),
+      );
       if (!ok) throw new AuthError("invalid or stale X-ICE-SIGNATURE");
     }
     const job = await this.deps.jobs.get(jobId);
-    if (!job || job.provider !== provider) throw new InputError("jobId", `no ${provider} job ${jobId}`, { statusCode: 404, code: "NotFound" });
+    if (!job || job.provider !== provider)
+      throw new InputError("jobId", `no ${provider} job ${jobId}`, { statusCode: 404, code: "NotFound" });
     return this.check(job, { force: false });
   }
 
@@ -306,11 +413,15 @@ export class JobService {
       if (taskFailed && error.retryable && (job.retries ?? 0) < MAX_TASK_RETRIES) {
         // The callback and the look after submission may both see the failure: one of them requeues.
         // `force` (reconcile) recovers a requeue whose elected caller crashed before writing it.
-        if (!(await this.deps.jobs.elect(job.id, `retry-${(job.retries ?? 0) + 1}`, this.#now())) && !opts.force) return job;
+        if (!(await this.deps.jobs.elect(job.id, `retry-${(job.retries ?? 0) + 1}`, this.#now())) && !opts.force)
+          return job;
         const requeued = advance(job, "queued", { task: undefined, retries: (job.retries ?? 0) + 1 }, this.#now());
         if (!requeued) return job;
         await this.deps.jobs.put(requeued);
-        log.warn("provider task failed transiently; resubmitting", { code: error.providerCode, retry: requeued.retries });
+        log.warn("provider task failed transiently; resubmitting", {
+          code: error.providerCode,
+          retry: requeued.retries,
+        });
         return this.submit(requeued);
       }
       if (taskFailed || !error.retryable) return this.fail(job, codeOf(error), reasonOf(error));
@@ -319,7 +430,19 @@ export class JobService {
     if (status.state !== "success") return job;
     const elected = await this.deps.jobs.elect(job.id, "synthesized", this.#now());
     if (!elected && !opts.force) return job;
-    const next = advance(job, "synthesized", { task: { ...job.task, ...(status.audioAddress ? { audioAddress: status.audioAddress } : {}), sentences: status.sentences, finishedAt: this.#now().toISOString() } }, this.#now());
+    const next = advance(
+      job,
+      "synthesized",
+      {
+        task: {
+          ...job.task,
+          ...(status.audioAddress ? { audioAddress: status.audioAddress } : {}),
+          sentences: status.sentences,
+          finishedAt: this.#now().toISOString(),
+        },
+      },
+      this.#now(),
+    );
     if (!next) return job;
     await this.deps.jobs.put(next);
     await this.deps.invoker.invokeAsync("store", { jobId: job.id });
@@ -362,11 +485,19 @@ export class JobService {
       try {
         // The 3-hour promise is per provider task; a long job's parts each get their own, and a batch item's clock does
         // not run while it waits for a slot (a 10,000-item batch may take longer than 3 hours).
-        if (!job.parts && (job.state === "submitted" || (job.state === "queued" && !job.batch)) && now - Date.parse(job.task?.submittedAt ?? job.createdAt) > LONG_TEXT_DEADLINE_MS) {
+        if (
+          !job.parts &&
+          (job.state === "submitted" || (job.state === "queued" && !job.batch)) &&
+          now - Date.parse(job.task?.submittedAt ?? job.createdAt) > LONG_TEXT_DEADLINE_MS
+        ) {
           await this.fail(job, "Timeout", "NLS did not finish the task within 3 hours, the time seed 003 promises");
           counts.failed!++;
         } else if (job.task?.finishedAt && now - Date.parse(job.task.finishedAt) > LONG_TEXT_RETENTION_MS) {
-          await this.fail(job, "AudioExpired", "the synthesized audio was not stored within the 7 days NLS keeps it (seed 003)");
+          await this.fail(
+            job,
+            "AudioExpired",
+            "the synthesized audio was not stored within the 7 days NLS keeps it (seed 003)",
+          );
           counts.failed!++;
         } else if (job.parts) {
           await this.advanceParent(job, { force: idle >= stale });
@@ -399,4 +530,3 @@ function reasonOf(error: AppError): string {
   if (!(error instanceof ProviderError)) return error.message;
   return [error.upstreamMessage, error.explanation].filter(Boolean).join(" — ");
 }
-

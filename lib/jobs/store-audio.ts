@@ -4,13 +4,13 @@
  */
 import { Readable } from "node:stream";
 import { type StitchPart, shiftCues, stitch } from "../audio/stitch.js";
-import { wavDataChunk } from "../audio/wav.js";
 import { type Cue, toSrt, toVtt } from "../audio/subtitles.js";
+import { wavDataChunk } from "../audio/wav.js";
 import { ProviderError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ObjectInfo, OssStorage } from "../storage/oss.js";
+import { advance, type Job } from "./schema.js";
 import type { JobService } from "./service.js";
-import { type Job, advance } from "./schema.js";
 import type { JobStore } from "./store.js";
 
 export interface StoreDeps {
@@ -40,20 +40,33 @@ export async function storeJob(jobId: string, deps: StoreDeps): Promise<"done" |
   const job = await deps.jobs.get(jobId);
   if (!job || job.state === "done" || job.state === "failed") return "skipped";
   if (job.parts && (job.state === "synthesized" || job.state === "stored")) return assemble(job, deps);
-  if ((job.state !== "synthesized" && job.state !== "stored") || !job.task || (job.provider === "nls" && !job.task.audioAddress)) {
+  if (
+    (job.state !== "synthesized" && job.state !== "stored") ||
+    !job.task ||
+    (job.provider === "nls" && !job.task.audioAddress)
+  ) {
     log.warn("store called before the job was synthesized", { state: job.state });
     return "skipped";
   }
   // ICE wrote the audio into our bucket itself: verify it is there, then write the subtitles.
-  if (job.provider === "ice") return finish(job, await deps.storage.head(job.output.audioKey), job.task.sentences ?? [], deps);
+  if (job.provider === "ice")
+    return finish(job, await deps.storage.head(job.output.audioKey), job.task.sentences ?? [], deps);
   if (!isAllowedAudioUrl(job.task.audioAddress!, deps.audioHosts)) {
-    await deps.service.fail(job, "UntrustedAudioUrl", `the provider's audio address is not on an allowed host (${new URL(job.task.audioAddress!).host})`);
+    await deps.service.fail(
+      job,
+      "UntrustedAudioUrl",
+      `the provider's audio address is not on an allowed host (${new URL(job.task.audioAddress!).host})`,
+    );
     return "done";
   }
   // A store retried after crashing between the copy and marking done finds its own finished copy (an object exists
   // only once its upload completed) and does not download and write the audio a second time.
   const previous = await deps.storage.head(job.output.audioKey);
-  if (previous?.meta.jobid === job.id && previous.meta.sourcebytes !== undefined && previous.size === Number(previous.meta.sourcebytes)) {
+  if (
+    previous?.meta.jobid === job.id &&
+    previous.meta.sourcebytes !== undefined &&
+    previous.size === Number(previous.meta.sourcebytes)
+  ) {
     log.info("audio already copied by an earlier attempt", { bytes: previous.size });
     return finish(job, previous, job.task.sentences ?? [], deps);
   }
@@ -61,19 +74,37 @@ export async function storeJob(jobId: string, deps: StoreDeps): Promise<"done" |
   const res = await fetch(job.task.audioAddress!, { redirect: "error", signal: AbortSignal.timeout(15 * 60_000) });
   if (res.status === 404 || res.status === 403) {
     await res.body?.cancel();
-    await deps.service.fail(job, "AudioExpired", `the provider no longer serves the audio (HTTP ${res.status}); NLS keeps it for 7 days`);
+    await deps.service.fail(
+      job,
+      "AudioExpired",
+      `the provider no longer serves the audio (HTTP ${res.status}); NLS keeps it for 7 days`,
+    );
     return "done";
   }
   if (res.status !== 200 || !res.body) {
     await res.body?.cancel();
-    throw new ProviderError({ provider: "nls", code: `HTTP${res.status}`, upstreamMessage: `audio download answered HTTP ${res.status}`, retryable: true });
+    throw new ProviderError({
+      provider: "nls",
+      code: `HTTP${res.status}`,
+      upstreamMessage: `audio download answered HTTP ${res.status}`,
+      retryable: true,
+    });
   }
   const expected = Number(res.headers.get("content-length") ?? Number.NaN);
   const meta = { jobid: job.id, ...(Number.isFinite(expected) ? { sourcebytes: String(expected) } : {}) };
-  const written = await deps.storage.putStream(job.output.audioKey, Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>), { contentType: CONTENT_TYPES[job.options.format], partSize: deps.partSize, meta });
+  const written = await deps.storage.putStream(
+    job.output.audioKey,
+    Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>),
+    { contentType: CONTENT_TYPES[job.options.format], partSize: deps.partSize, meta },
+  );
   const stored = await deps.storage.head(job.output.audioKey);
   if (stored && (stored.size !== written.size || (Number.isFinite(expected) && stored.size !== expected))) {
-    throw new ProviderError({ provider: "oss", code: "SizeMismatch", upstreamMessage: `stored ${stored.size} bytes of ${Number.isFinite(expected) ? expected : written.size}`, retryable: true });
+    throw new ProviderError({
+      provider: "oss",
+      code: "SizeMismatch",
+      upstreamMessage: `stored ${stored.size} bytes of ${Number.isFinite(expected) ? expected : written.size}`,
+      retryable: true,
+    });
   }
   return finish(job, stored, job.task.sentences ?? [], deps);
 }
@@ -85,12 +116,21 @@ async function assemble(job: Job, deps: StoreDeps): Promise<"done" | "skipped"> 
   const sources: StitchPart[] = await Promise.all(
     parts.map(async (part) => ({
       open: () => streamOf(deps.storage, part.output.audioKey),
-      ...(format === "wav" ? { dataBytes: await wavDataBytes(deps.storage, part.output.audioKey, part.result?.size ?? 0) } : {}),
+      ...(format === "wav"
+        ? { dataBytes: await wavDataBytes(deps.storage, part.output.audioKey, part.result?.size ?? 0) }
+        : {}),
     })),
   );
   const stitched = stitch(format, sources, job.options.sampleRate);
-  await deps.storage.putStream(job.output.audioKey, stitched.stream, { contentType: CONTENT_TYPES[format], partSize: deps.partSize, meta: { jobid: job.id } });
-  const cues = shiftCues(parts.map((p) => p.task?.sentences ?? []), await stitched.durations);
+  await deps.storage.putStream(job.output.audioKey, stitched.stream, {
+    contentType: CONTENT_TYPES[format],
+    partSize: deps.partSize,
+    meta: { jobid: job.id },
+  });
+  const cues = shiftCues(
+    parts.map((p) => p.task?.sentences ?? []),
+    await stitched.durations,
+  );
   return finish(job, await deps.storage.head(job.output.audioKey), cues, deps);
 }
 
@@ -101,19 +141,41 @@ async function* streamOf(storage: OssStorage, key: string): AsyncGenerator<Uint8
 /** The declared size of a WAV part's data chunk, read from its first bytes. */
 async function wavDataBytes(storage: OssStorage, key: string, size: number): Promise<number> {
   const data = wavDataChunk(await storage.getRange(key, 0, Math.min(size, 4096) - 1));
-  if (!data) throw new ProviderError({ provider: "oss", code: "InvalidWav", upstreamMessage: `${key} has no WAV data chunk in its first 4 KiB`, retryable: false });
+  if (!data)
+    throw new ProviderError({
+      provider: "oss",
+      code: "InvalidWav",
+      upstreamMessage: `${key} has no WAV data chunk in its first 4 KiB`,
+      retryable: false,
+    });
   return Math.min(data.size, size - data.offset);
 }
 
 /** Checks the stored audio, writes the subtitles and marks the job done (once, whatever the number of runs). */
-async function finish(job: Job, stored: ObjectInfo | undefined, sentences: readonly Cue[], deps: StoreDeps): Promise<"done" | "skipped"> {
-  if (!stored || stored.size === 0) throw new ProviderError({ provider: "oss", code: "AudioMissing", upstreamMessage: `no audio at ${job.output.audioKey}`, retryable: true });
+async function finish(
+  job: Job,
+  stored: ObjectInfo | undefined,
+  sentences: readonly Cue[],
+  deps: StoreDeps,
+): Promise<"done" | "skipped"> {
+  if (!stored || stored.size === 0)
+    throw new ProviderError({
+      provider: "oss",
+      code: "AudioMissing",
+      upstreamMessage: `no audio at ${job.output.audioKey}`,
+      retryable: true,
+    });
   const cues = sentences.map((s) => ({ text: s.text, begin_time: s.begin_time, end_time: s.end_time }));
-  if (job.output.srtKey) await deps.storage.put(job.output.srtKey, toSrt(cues), { contentType: "application/x-subrip; charset=utf-8" });
-  if (job.output.vttKey) await deps.storage.put(job.output.vttKey, toVtt(cues), { contentType: "text/vtt; charset=utf-8" });
+  if (job.output.srtKey)
+    await deps.storage.put(job.output.srtKey, toSrt(cues), { contentType: "application/x-subrip; charset=utf-8" });
+  if (job.output.vttKey)
+    await deps.storage.put(job.output.vttKey, toVtt(cues), { contentType: "text/vtt; charset=utf-8" });
   const now = deps.now?.() ?? new Date();
   const latest = (await deps.jobs.get(job.id)) ?? job;
-  const storedJob = latest.state === "synthesized" ? advance(latest, "stored", { result: { size: stored.size, storedAt: now.toISOString() } }, now) : latest;
+  const storedJob =
+    latest.state === "synthesized"
+      ? advance(latest, "stored", { result: { size: stored.size, storedAt: now.toISOString() } }, now)
+      : latest;
   if (!storedJob || storedJob.state === "done") return "skipped";
   const done = advance(storedJob, "done", {}, now);
   if (done) await deps.jobs.put(done);

@@ -28,16 +28,34 @@ export class JobStore {
    * that won. The marker carries a nonce of the call that wrote it, so a claim whose answer was lost and was retried
    * (409) still recognises its own win, and two claims of the same given id are told apart.
    */
-  async claim(idempotencyKey: string, id: string, fingerprint?: string): Promise<{ id: string; won: boolean; fingerprint?: string }> {
+  async claim(
+    idempotencyKey: string,
+    id: string,
+    fingerprint?: string,
+  ): Promise<{ id: string; won: boolean; fingerprint?: string }> {
     const key = `${this.prefix}idem/${createHash("sha256").update(idempotencyKey).digest("hex")}`;
     const nonce = randomUUID();
-    const { created } = await this.storage.put(key, JSON.stringify({ id, nonce, ...(fingerprint ? { fingerprint } : {}) }), { ifAbsent: true, contentType: "application/json" });
+    const { created } = await this.storage.put(
+      key,
+      JSON.stringify({ id, nonce, ...(fingerprint ? { fingerprint } : {}) }),
+      { ifAbsent: true, contentType: "application/json" },
+    );
     if (created) return { id, won: true, ...(fingerprint ? { fingerprint } : {}) };
     // A concurrent winner's marker can be refused to us (409) a moment before it can be read: wait for it.
     const body = await this.#readSoon(key);
-    if (!body) throw new ProviderError({ provider: "oss", code: "InconsistentIndex", upstreamMessage: `idempotency marker ${key} vanished`, retryable: true });
+    if (!body)
+      throw new ProviderError({
+        provider: "oss",
+        code: "InconsistentIndex",
+        upstreamMessage: `idempotency marker ${key} vanished`,
+        retryable: true,
+      });
     const marker = parseMarker(body);
-    return { id: marker.id, won: marker.nonce === nonce, ...(marker.fingerprint ? { fingerprint: marker.fingerprint } : {}) };
+    return {
+      id: marker.id,
+      won: marker.nonce === nonce,
+      ...(marker.fingerprint ? { fingerprint: marker.fingerprint } : {}),
+    };
   }
 
   /** An object that a 409 says exists, read with a few short retries while its writer commits it. */

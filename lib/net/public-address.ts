@@ -14,7 +14,8 @@ import ipaddr from "ipaddr.js";
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
   let parsed = ipaddr.parse(address);
-  if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   return parsed.range() === "unicast";
 }
 
@@ -26,7 +27,8 @@ export function isPrivateOrPublicAddress(address: string): boolean {
   if (isPublicAddress(address)) return true;
   if (!ipaddr.isValid(address)) return false;
   let parsed = ipaddr.parse(address);
-  if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   return ["loopback", "private", "uniqueLocal"].includes(parsed.range());
 }
 
@@ -39,13 +41,22 @@ export function literalAddress(hostname: string): string | undefined {
 type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
 /** A `lookup` for http(s).request that refuses a name resolving to any non-public address (`allow` widens it). */
-export function guardedLookup(allow: (address: string) => boolean = isPublicAddress): (hostname: string, options: LookupOptions, callback: LookupCallback) => void {
+export function guardedLookup(
+  allow: (address: string) => boolean = isPublicAddress,
+): (hostname: string, options: LookupOptions, callback: LookupCallback) => void {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, "");
       const list = addresses as LookupAddress[];
       const refused = list.find((a) => !allow(a.address));
-      if (refused || list.length === 0) return callback(Object.assign(new Error(`${hostname} resolves to ${refused?.address ?? "nothing"}, which is not a public address`), { code: "EADDRNOTPUBLIC" }), "");
+      if (refused || list.length === 0)
+        return callback(
+          Object.assign(
+            new Error(`${hostname} resolves to ${refused?.address ?? "nothing"}, which is not a public address`),
+            { code: "EADDRNOTPUBLIC" },
+          ),
+          "",
+        );
       if (options.all) return callback(null, list);
       callback(null, list[0]!.address, list[0]!.family);
     });

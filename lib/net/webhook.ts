@@ -23,15 +23,34 @@ export function postWebhook(url: string, opts: WebhookPost): Promise<number> {
   const target = new URL(url);
   const allow = opts.allow ?? isPublicAddress;
   const literal = literalAddress(target.hostname);
-  if (literal !== undefined && !allow(literal)) return Promise.reject(new UnsafeAddressError(`${literal} is not a public address`));
+  if (literal !== undefined && !allow(literal))
+    return Promise.reject(new UnsafeAddressError(`${literal} is not a public address`));
   const request = target.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(target, { method: "POST", headers: { ...opts.headers, "content-length": String(Buffer.byteLength(opts.body)) }, lookup: guardedLookup(allow), timeout: opts.timeoutMs, agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("timeout", () => req.destroy(Object.assign(new Error(`webhook did not answer within ${opts.timeoutMs} ms`), { name: "TimeoutError" })));
-    req.on("error", (error) => reject((error as NodeJS.ErrnoException).code === "EADDRNOTPUBLIC" ? new UnsafeAddressError(error.message) : error));
+    const req = request(
+      target,
+      {
+        method: "POST",
+        headers: { ...opts.headers, "content-length": String(Buffer.byteLength(opts.body)) },
+        lookup: guardedLookup(allow),
+        timeout: opts.timeoutMs,
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on("timeout", () =>
+      req.destroy(
+        Object.assign(new Error(`webhook did not answer within ${opts.timeoutMs} ms`), { name: "TimeoutError" }),
+      ),
+    );
+    req.on("error", (error) =>
+      reject(
+        (error as NodeJS.ErrnoException).code === "EADDRNOTPUBLIC" ? new UnsafeAddressError(error.message) : error,
+      ),
+    );
     req.end(opts.body);
   });
 }

@@ -4,7 +4,10 @@
  */
 import type WebSocket from "ws";
 
-type Item<T> = { readonly kind: "item"; readonly value: T; readonly bytes: number } | { readonly kind: "end" } | { readonly kind: "error"; readonly error: Error };
+type Item<T> =
+  | { readonly kind: "item"; readonly value: T; readonly bytes: number }
+  | { readonly kind: "end" }
+  | { readonly kind: "error"; readonly error: Error };
 
 export class SocketQueue<T> {
   readonly #items: Array<Item<T>> = [];

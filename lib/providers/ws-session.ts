@@ -38,7 +38,11 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
 
   constructor(protected readonly session: WsSessionOptions<E>) {
     const { provider, peer } = session;
-    this.ws = new WebSocket(session.url, { headers: session.headers, perMessageDeflate: false, handshakeTimeout: session.connectTimeoutMs ?? 10_000 });
+    this.ws = new WebSocket(session.url, {
+      headers: session.headers,
+      perMessageDeflate: false,
+      handshakeTimeout: session.connectTimeoutMs ?? 10_000,
+    });
     this.queue = new SocketQueue(this.ws, session.highWaterMark ?? 1024 * 1024, session.onBuffered);
     // Every listener is an error boundary: whatever an upstream sends, a failure ends this session, never the process.
     this.ws.on("open", () => {
@@ -56,7 +60,14 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
       try {
         event = session.events.parse(JSON.parse(data.toString("utf8")));
       } catch {
-        return this.queue.fail(new ProviderError({ provider, code: "InvalidMessage", upstreamMessage: `${peer} sent a frame that is not a valid event`, retryable: false }));
+        return this.queue.fail(
+          new ProviderError({
+            provider,
+            code: "InvalidMessage",
+            upstreamMessage: `${peer} sent a frame that is not a valid event`,
+            retryable: false,
+          }),
+        );
       }
       try {
         this.onEvent(event);
@@ -67,13 +78,35 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
     this.ws.on("unexpected-response", (_req, res) => {
       const status = res.statusCode ?? 0;
       res.resume();
-      this.queue.fail(new ProviderError({ provider, code: session.refusal(status), upstreamMessage: `${peer} refused the connection: HTTP ${status}`, retryable: status >= 500 || status === 429 }));
+      this.queue.fail(
+        new ProviderError({
+          provider,
+          code: session.refusal(status),
+          upstreamMessage: `${peer} refused the connection: HTTP ${status}`,
+          retryable: status >= 500 || status === 429,
+        }),
+      );
     });
     this.ws.on("error", (error: Error & { code?: string }) => {
-      this.queue.fail(new ProviderError({ provider, code: error.code ?? "NetworkError", upstreamMessage: `${peer} connection failed: ${error.code ?? error.message}`, retryable: true, cause: error }));
+      this.queue.fail(
+        new ProviderError({
+          provider,
+          code: error.code ?? "NetworkError",
+          upstreamMessage: `${peer} connection failed: ${error.code ?? error.message}`,
+          retryable: true,
+          cause: error,
+        }),
+      );
     });
     this.ws.on("close", (code) => {
-      this.queue.fail(new ProviderError({ provider, code: "ConnectionClosed", upstreamMessage: `${peer} closed the connection (${code}) before ${session.completion}`, retryable: true }));
+      this.queue.fail(
+        new ProviderError({
+          provider,
+          code: "ConnectionClosed",
+          upstreamMessage: `${peer} closed the connection (${code}) before ${session.completion}`,
+          retryable: true,
+        }),
+      );
     });
     session.signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
@@ -87,14 +120,31 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
   };
 
   #fail(error: unknown): void {
-    this.queue.fail(error instanceof ProviderError ? error : new ProviderError({ provider: this.session.provider, code: "InvalidMessage", upstreamMessage: `${this.session.peer} sent a frame this client could not handle`, retryable: false, cause: error }));
+    this.queue.fail(
+      error instanceof ProviderError
+        ? error
+        : new ProviderError({
+            provider: this.session.provider,
+            code: "InvalidMessage",
+            upstreamMessage: `${this.session.peer} sent a frame this client could not handle`,
+            retryable: false,
+            cause: error,
+          }),
+    );
     this.close();
   }
 
   #armIdle(): void {
     clearTimeout(this.#idle);
     this.#idle = setTimeout(() => {
-      this.queue.fail(new ProviderError({ provider: this.session.provider, code: "Timeout", upstreamMessage: `no frame from ${this.session.peer} for ${this.session.idleTimeoutMs} ms`, retryable: true }));
+      this.queue.fail(
+        new ProviderError({
+          provider: this.session.provider,
+          code: "Timeout",
+          upstreamMessage: `no frame from ${this.session.peer} for ${this.session.idleTimeoutMs} ms`,
+          retryable: true,
+        }),
+      );
       this.close();
     }, this.session.idleTimeoutMs);
   }

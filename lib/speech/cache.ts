@@ -21,7 +21,17 @@ export interface CacheKeyFields {
 }
 
 export function cacheKey(fields: CacheKeyFields, prefix = "cache/"): string {
-  const canonical = JSON.stringify([fields.provider, fields.model, fields.voice, fields.format, fields.sampleRate, fields.volume, fields.speechRate, fields.pitchRate, fields.text]);
+  const canonical = JSON.stringify([
+    fields.provider,
+    fields.model,
+    fields.voice,
+    fields.format,
+    fields.sampleRate,
+    fields.volume,
+    fields.speechRate,
+    fields.pitchRate,
+    fields.text,
+  ]);
   return `${prefix}${createHash("sha256").update(canonical).digest("hex")}.${fields.format}`;
 }
 
@@ -85,13 +95,17 @@ export class SpeechCache {
     return { cache: "miss", body: await prefetched(flight.reader()) };
   }
 
-  async #lookupOrStart(key: string, start: (signal: AbortSignal) => AsyncIterator<Uint8Array>): Promise<SharedStream | undefined> {
+  async #lookupOrStart(
+    key: string,
+    start: (signal: AbortSignal) => AsyncIterator<Uint8Array>,
+  ): Promise<SharedStream | undefined> {
     if (await this.storage.head(key)) return undefined;
     const abort = new AbortController();
     const flight = new SharedStream(start(abort.signal), () => abort.abort(new Error("all readers left")));
     const write = flight.finished.then(async (chunks) => {
       try {
-        if (chunks && chunks.length > 0) await this.storage.put(key, Buffer.concat(chunks), { ifAbsent: true, contentType: this.contentType(key) });
+        if (chunks && chunks.length > 0)
+          await this.storage.put(key, Buffer.concat(chunks), { ifAbsent: true, contentType: this.contentType(key) });
       } catch (error) {
         this.log.warn("cache write failed", { key, error });
       } finally {

@@ -7,9 +7,9 @@
 import WebSocket from "ws";
 import { guarded } from "../http/boundary.js";
 import type { Logger } from "../log.js";
-import { scrubSecrets } from "../secrets.js";
 import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "../providers/dashscope/cosyvoice.js";
 import { ContinueTaskSchema, RunTaskSchema } from "../providers/dashscope/messages.js";
+import { scrubSecrets } from "../secrets.js";
 import { countCosyVoiceChars, validateSsml } from "../text/index.js";
 import { checkCosyVoice } from "../voices/cosyvoice.js";
 
@@ -92,7 +92,13 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
     old.terminate();
   };
   const fail = (taskId: string, code: string, message: string): void => {
-    toClient(JSON.stringify({ header: { task_id: taskId, event: "task-failed", error_code: code, error_message: message, attributes: {} }, payload: {} }), false);
+    toClient(
+      JSON.stringify({
+        header: { task_id: taskId, event: "task-failed", error_code: code, error_message: message, attributes: {} },
+        payload: {},
+      }),
+      false,
+    );
     task = undefined;
     dropUpstream();
   };
@@ -112,7 +118,8 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
       return fail(task?.id ?? "", "InvalidParameter", "Request json illegal, failed to parse request.");
     }
     const header = isRecord(message) && isRecord(message.header) ? message.header : undefined;
-    if (!header) return fail(task?.id ?? "", "InvalidParameter", "Request json illegal: a JSON object with a header is expected.");
+    if (!header)
+      return fail(task?.id ?? "", "InvalidParameter", "Request json illegal: a JSON object with a header is expected.");
     const taskId = typeof header.task_id === "string" && header.task_id.length <= 128 ? header.task_id : "";
     const action = header.action;
     if (action === "run-task") {
@@ -129,34 +136,68 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
       }
       if (!opts.upstream) return fail(taskId, "InvalidParameter", "CosyVoice is not configured on this deployment.");
       const idleUpstream = !task && upstream?.readyState === WebSocket.OPEN ? upstream : undefined;
-      task = { id: taskId, ssml: parameters.enable_ssml, sampleRate: parameters.sample_rate, continues: 0, characters: 0 };
+      task = {
+        id: taskId,
+        ssml: parameters.enable_ssml,
+        sampleRate: parameters.sample_rate,
+        continues: 0,
+        characters: 0,
+      };
       // A connection is reusable after task-finished (the SDK's pool keeps it, close_ws_after_use=False): so is ours.
       if (idleUpstream) return forward(text);
       dropUpstream();
-      upstream = connect(opts.upstream, opts.log, toClient, () => {
-        for (const queued of outbox.splice(0)) upstream?.send(queued);
-      }, (reason) => {
-        if (task) fail(task.id, "ConnectionClosed", reason);
-        else if (client.readyState === WebSocket.OPEN) client.close(1000);
-      }, () => (task = undefined));
+      upstream = connect(
+        opts.upstream,
+        opts.log,
+        toClient,
+        () => {
+          for (const queued of outbox.splice(0)) upstream?.send(queued);
+        },
+        (reason) => {
+          if (task) fail(task.id, "ConnectionClosed", reason);
+          else if (client.readyState === WebSocket.OPEN) client.close(1000);
+        },
+        () => (task = undefined),
+      );
       return forward(text);
     }
-    if (!task || task.id !== taskId) return fail(taskId, "InvalidParameter", `No running task ${taskId.slice(0, 64)}; send run-task first.`);
+    if (!task || task.id !== taskId)
+      return fail(taskId, "InvalidParameter", `No running task ${taskId.slice(0, 64)}; send run-task first.`);
     if (action === "continue-task") {
       const parsed = ContinueTaskSchema.safeParse(message);
-      if (!parsed.success) return fail(taskId, "InvalidParameter", "continue-task needs payload.input.text (or payload.input.flush: true).");
+      if (!parsed.success)
+        return fail(
+          taskId,
+          "InvalidParameter",
+          "continue-task needs payload.input.text (or payload.input.flush: true).",
+        );
       const input = parsed.data.payload.input.text;
       // A flush (the SDK's streaming_flush) carries no text: nothing to count or check, DashScope takes it as it is.
       if (input === undefined) return forward(text);
       task.continues++;
-      if (task.ssml && task.continues > 1) return fail(taskId, "InvalidParameter", "Text request limit violated, expected 1.");
+      if (task.ssml && task.continues > 1)
+        return fail(taskId, "InvalidParameter", "Text request limit violated, expected 1.");
       const weight = countCosyVoiceChars(input);
-      if (weight > COSYVOICE_MESSAGE_LIMIT) return fail(taskId, "InvalidParameter", `text: ${weight} characters in one continue-task; at most ${COSYVOICE_MESSAGE_LIMIT} (a Han character counts 2).`);
-      if (task.characters + weight > COSYVOICE_TASK_LIMIT) return fail(taskId, "InvalidParameter", `text: over ${COSYVOICE_TASK_LIMIT} characters in one task.`);
+      if (weight > COSYVOICE_MESSAGE_LIMIT)
+        return fail(
+          taskId,
+          "InvalidParameter",
+          `text: ${weight} characters in one continue-task; at most ${COSYVOICE_MESSAGE_LIMIT} (a Han character counts 2).`,
+        );
+      if (task.characters + weight > COSYVOICE_TASK_LIMIT)
+        return fail(taskId, "InvalidParameter", `text: over ${COSYVOICE_TASK_LIMIT} characters in one task.`);
       task.characters += weight;
       if (task.ssml) {
         const issues = validateSsml(input, { flavor: "cosyvoice", sampleRate: task.sampleRate });
-        if (issues.length > 0) return fail(taskId, "InvalidParameter", `ssml: ${issues.slice(0, 3).map((i) => `${i.line}:${i.column} ${i.message}`).join("; ")}`);
+        if (issues.length > 0)
+          return fail(
+            taskId,
+            "InvalidParameter",
+            `ssml: ${issues
+              .slice(0, 3)
+              .map((i) => `${i.line}:${i.column} ${i.message}`)
+              .join("; ")}`,
+          );
       }
       return forward(text);
     }

@@ -21,8 +21,24 @@ import { looksLikeSsml } from "../text/index.js";
 const id = (): string => randomUUID().replace(/-/g, "");
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-function frame(taskId: string, name: string, status: number, extra: Record<string, unknown> = {}, payload?: Record<string, unknown>): string {
-  return JSON.stringify({ header: { message_id: id(), task_id: taskId, namespace: name === "TaskFailed" ? "Default" : "SpeechSynthesizer", name, status, ...extra }, ...(payload ? { payload } : {}) });
+function frame(
+  taskId: string,
+  name: string,
+  status: number,
+  extra: Record<string, unknown> = {},
+  payload?: Record<string, unknown>,
+): string {
+  return JSON.stringify({
+    header: {
+      message_id: id(),
+      task_id: taskId,
+      namespace: name === "TaskFailed" ? "Default" : "SpeechSynthesizer",
+      name,
+      status,
+      ...extra,
+    },
+    ...(payload ? { payload } : {}),
+  });
 }
 
 export interface NlsProxyOptions {
@@ -38,7 +54,10 @@ export function serveNlsProxy(ws: WebSocket, opts: NlsProxyOptions): void {
   const client = new AbortController();
   const stallTimeoutMs = opts.stallTimeoutMs ?? 30_000;
   let started = false;
-  const idle = setTimeout(guarded(opts.log, "nls proxy idle timer", () => ws.close(1000)), opts.idleTimeoutMs ?? 10_000);
+  const idle = setTimeout(
+    guarded(opts.log, "nls proxy idle timer", () => ws.close(1000)),
+    opts.idleTimeoutMs ?? 10_000,
+  );
   /** Sends and resolves once the frame is handed to the socket: awaiting it paces the relay to a slow client. */
   const send = (data: string | Buffer): Promise<void> =>
     new Promise((resolve) => {
@@ -75,15 +94,23 @@ export function serveNlsProxy(ws: WebSocket, opts: NlsProxyOptions): void {
         });
       },
       () => {
-        void send(frame("", "TaskFailed", 50000000, { status_text: "GRPC_ERROR:internal error" })).finally(() => ws.close(1011));
+        void send(frame("", "TaskFailed", 50000000, { status_text: "GRPC_ERROR:internal error" })).finally(() =>
+          ws.close(1011),
+        );
       },
     ),
   );
 }
 
-async function relay(text: string | undefined, opts: NlsProxyOptions, send: (data: string | Buffer) => Promise<void>, signal: AbortSignal): Promise<void> {
+async function relay(
+  text: string | undefined,
+  opts: NlsProxyOptions,
+  send: (data: string | Buffer) => Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
   let taskId = "";
-  const fail = (status: number, statusText: string): Promise<void> => send(frame(taskId, "TaskFailed", status, { status_text: statusText }));
+  const fail = (status: number, statusText: string): Promise<void> =>
+    send(frame(taskId, "TaskFailed", status, { status_text: statusText }));
   let message: unknown;
   try {
     message = JSON.parse(text ?? "");
@@ -93,8 +120,13 @@ async function relay(text: string | undefined, opts: NlsProxyOptions, send: (dat
   const header = isRecord(message) && isRecord(message.header) ? message.header : undefined;
   // The client's own task id, echoed only when it is the 32-hex id the protocol defines (never arbitrary text).
   taskId = typeof header?.task_id === "string" && /^[0-9a-fA-F-]{1,64}$/.test(header.task_id) ? header.task_id : "";
-  if (!opts.authorized) return fail(40000001, "Gateway:ACCESS_DENIED:missing or invalid API key or token (send it as X-NLS-Token or ?token=)");
-  if (!isRecord(message) || !header) return fail(40000002, "Gateway:MESSAGE_INVALID:the message must be a JSON object with a header");
+  if (!opts.authorized)
+    return fail(
+      40000001,
+      "Gateway:ACCESS_DENIED:missing or invalid API key or token (send it as X-NLS-Token or ?token=)",
+    );
+  if (!isRecord(message) || !header)
+    return fail(40000002, "Gateway:MESSAGE_INVALID:the message must be a JSON object with a header");
   const parsed = StartSynthesisSchema.safeParse({ ...message, header: { ...header, appkey: "proxy" } });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -116,13 +148,26 @@ async function relay(text: string | undefined, opts: NlsProxyOptions, send: (dat
     for await (const event of opts.nls.synthesize(input, { signal })) {
       if (signal.aborted) return;
       if (event.type === "audio") await send(event.data);
-      else await send(frame(taskId, "MetaInfo", 20000000, { status_message: "GATEWAY|SUCCESS|Success." }, { subtitles: event.subtitles }));
+      else
+        await send(
+          frame(
+            taskId,
+            "MetaInfo",
+            20000000,
+            { status_message: "GATEWAY|SUCCESS|Success." },
+            { subtitles: event.subtitles },
+          ),
+        );
     }
     await send(frame(taskId, "SynthesisCompleted", 20000000, { status_message: "GATEWAY|SUCCESS|Success." }));
   } catch (error) {
     if (signal.aborted) return;
     if (error instanceof InputError) return fail(40000003, `PARAMETER_INVALID:${error.message}`);
-    if (error instanceof ProviderError) return fail(/^\d+$/.test(error.providerCode) ? Number(error.providerCode) : 50000000, scrubSecrets(error.upstreamMessage));
+    if (error instanceof ProviderError)
+      return fail(
+        /^\d+$/.test(error.providerCode) ? Number(error.providerCode) : 50000000,
+        scrubSecrets(error.upstreamMessage),
+      );
     log.error("nls proxy failed", { error });
     return fail(50000000, error instanceof AppError && error.expose ? error.message : "GRPC_ERROR:upstream failed");
   }

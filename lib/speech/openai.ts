@@ -38,16 +38,28 @@ export const OPENAI_VOICES: Readonly<Record<string, string>> = {
   verse: "aicheng",
 };
 
-
 export function fromOpenAi(body: OpenAiSpeech): SpeechRequest {
   const format = body.response_format;
   if (format !== "mp3" && format !== "wav" && format !== "pcm") {
-    throw new InputError("response_format", `"${format}" is not supported; use mp3, wav or pcm`, { code: "UnsupportedFormat" });
+    throw new InputError("response_format", `"${format}" is not supported; use mp3, wav or pcm`, {
+      code: "UnsupportedFormat",
+    });
   }
-  if (body.stream_format === "sse") throw new InputError("stream_format", '"sse" is not supported; audio streams as chunked bytes (stream_format "audio")');
+  if (body.stream_format === "sse")
+    throw new InputError(
+      "stream_format",
+      '"sse" is not supported; audio streams as chunked bytes (stream_format "audio")',
+    );
   const name = typeof body.voice === "string" ? body.voice : body.voice.id;
   const voice = OPENAI_VOICES[name] ?? name;
   // OpenAI's pcm is 24 kHz; use it where the voice has it.
   const sampleRate = format === "pcm" && findNlsVoice(voice)?.sampleRates.includes(24000) ? 24000 : 16000;
-  return { provider: "nls", text: body.input, voice, format, sampleRate, speechRate: rateFromMultiplier(body.speed, "speed") };
+  return {
+    provider: "nls",
+    text: body.input,
+    voice,
+    format,
+    sampleRate,
+    speechRate: rateFromMultiplier(body.speed, "speed"),
+  };
 }

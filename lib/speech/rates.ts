@@ -9,7 +9,11 @@ export function multiplierFromRate(rate: number): number {
 }
 
 export function rateFromMultiplier(multiplier: number, field = "speed"): number {
-  if (multiplier < 0.5 || multiplier > 2) throw new InputError(field, `must be from 0.5 to 2.0 (got ${multiplier})`, { limit: "0.5-2.0", actual: multiplier });
+  if (multiplier < 0.5 || multiplier > 2)
+    throw new InputError(field, `must be from 0.5 to 2.0 (got ${multiplier})`, {
+      limit: "0.5-2.0",
+      actual: multiplier,
+    });
   const rate = multiplier < 1 ? (1 - 1 / multiplier) / 0.002 : (1 - 1 / multiplier) / 0.001;
   return Math.max(-500, Math.min(500, Math.round(rate)));
 }

@@ -23,7 +23,10 @@ export const SpeechRequestSchema = z
     pitchRate: z.number().int().optional(),
   })
   .strict()
-  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), { message: "give exactly one of text or ssml", path: ["text"] });
+  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
+    message: "give exactly one of text or ssml",
+    path: ["text"],
+  });
 export type SpeechRequest = z.infer<typeof SpeechRequestSchema>;
 
 const NUMERIC = new Set(["sampleRate", "volume", "speechRate", "pitchRate"]);

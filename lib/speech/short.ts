@@ -2,13 +2,14 @@
  * On-demand (short-text) speech: validate, then serve from the cache or stream a fresh synthesis.
  * Validation happens before any cache lookup or upstream connection, so bad input never costs a call.
  */
+
+import { InputError } from "../errors.js";
 import type { CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
 import type { MinimaxClient } from "../providers/dashscope/minimax.js";
 import type { NlsSynthesizer } from "../providers/nls/synthesizer.js";
-import { InputError } from "../errors.js";
-import { type CacheKeyFields, type SpeechCache, cacheKey, prefetched } from "./cache.js";
+import { type CacheKeyFields, cacheKey, prefetched, type SpeechCache } from "./cache.js";
 import { multiplierFromRate } from "./rates.js";
-import { type SpeechRequest, contentTypeOf } from "./request.js";
+import { contentTypeOf, type SpeechRequest } from "./request.js";
 
 export interface ShortSpeechDeps {
   readonly nls: NlsSynthesizer;
@@ -35,17 +36,40 @@ async function* audioOf(events: AsyncIterable<{ type: string; data?: Buffer }>):
 }
 
 function planNls(req: SpeechRequest, nls: NlsSynthesizer): Planned {
-  const input = { ...(req.text !== undefined ? { text: req.text } : { ssml: req.ssml! }), voice: req.voice, format: req.format, sampleRate: req.sampleRate, volume: req.volume, speechRate: req.speechRate, pitchRate: req.pitchRate };
+  const input = {
+    ...(req.text !== undefined ? { text: req.text } : { ssml: req.ssml! }),
+    voice: req.voice,
+    format: req.format,
+    sampleRate: req.sampleRate,
+    volume: req.volume,
+    speechRate: req.speechRate,
+    pitchRate: req.pitchRate,
+  };
   const p = nls.prepare(input);
   return {
     contentType: contentTypeOf(p.format, p.sample_rate),
-    key: { provider: "nls", model: "", voice: p.voice, format: p.format, sampleRate: p.sample_rate, volume: p.volume, speechRate: p.speech_rate, pitchRate: p.pitch_rate, text: p.text },
+    key: {
+      provider: "nls",
+      model: "",
+      voice: p.voice,
+      format: p.format,
+      sampleRate: p.sample_rate,
+      volume: p.volume,
+      speechRate: p.speech_rate,
+      pitchRate: p.pitch_rate,
+      text: p.text,
+    },
     start: (signal) => audioOf(nls.synthesize(input, { signal }))[Symbol.asyncIterator](),
   };
 }
 
 function planCosyVoice(req: SpeechRequest, cosyvoice: CosyVoiceSynthesizer | undefined): Planned {
-  if (!cosyvoice) throw new InputError("provider", '"cosyvoice" is not configured on this deployment (DASHSCOPE_API_KEY); use "nls"', { code: "UnsupportedProvider" });
+  if (!cosyvoice)
+    throw new InputError(
+      "provider",
+      '"cosyvoice" is not configured on this deployment (DASHSCOPE_API_KEY); use "nls"',
+      { code: "UnsupportedProvider" },
+    );
   // One rate scale on our API for both providers: NLS's -500..500, turned into CosyVoice's multipliers.
   const input = {
     ...(req.text !== undefined ? { text: req.text } : { ssml: req.ssml! }),
@@ -61,14 +85,28 @@ function planCosyVoice(req: SpeechRequest, cosyvoice: CosyVoiceSynthesizer | und
   const p = plan.parameters;
   return {
     contentType: contentTypeOf(req.format, p.sample_rate),
-    key: { provider: "cosyvoice", model: plan.model, voice: p.voice, format: p.format, sampleRate: p.sample_rate, volume: p.volume, speechRate: p.rate, pitchRate: p.pitch, text: plan.messages.join("") },
+    key: {
+      provider: "cosyvoice",
+      model: plan.model,
+      voice: p.voice,
+      format: p.format,
+      sampleRate: p.sample_rate,
+      volume: p.volume,
+      speechRate: p.rate,
+      pitchRate: p.pitch,
+      text: plan.messages.join(""),
+    },
     start: (signal) => audioOf(cosyvoice.synthesize(input, { signal }))[Symbol.asyncIterator](),
   };
 }
 
 function planMinimax(req: SpeechRequest, minimax: MinimaxClient | undefined): Planned {
-  if (!minimax) throw new InputError("provider", '"minimax" is not configured on this deployment (DASHSCOPE_API_KEY)', { code: "UnsupportedProvider" });
-  if (req.ssml !== undefined) throw new InputError("ssml", "MiniMax takes plain text (with its own (laughs)-style tags), not SSML");
+  if (!minimax)
+    throw new InputError("provider", '"minimax" is not configured on this deployment (DASHSCOPE_API_KEY)', {
+      code: "UnsupportedProvider",
+    });
+  if (req.ssml !== undefined)
+    throw new InputError("ssml", "MiniMax takes plain text (with its own (laughs)-style tags), not SSML");
   if (!req.voice) throw new InputError("voice", "MiniMax needs a voice_id, e.g. male-qn-qingse");
   const model = req.model ?? "MiniMax/speech-02-turbo";
   // Our one rate scale (NLS's -500..500) becomes MiniMax's speed multiplier and its -12..12 semitone pitch.
@@ -86,14 +124,30 @@ function planMinimax(req: SpeechRequest, minimax: MinimaxClient | undefined): Pl
   const a = prepared.input.audio_setting;
   return {
     contentType: contentTypeOf(req.format, a.sample_rate),
-    key: { provider: "minimax", model, voice: req.voice, format: a.format, sampleRate: a.sample_rate, volume: prepared.input.voice_setting.vol, speechRate: prepared.input.voice_setting.speed, pitchRate: prepared.input.voice_setting.pitch, text: prepared.input.text },
+    key: {
+      provider: "minimax",
+      model,
+      voice: req.voice,
+      format: a.format,
+      sampleRate: a.sample_rate,
+      volume: prepared.input.voice_setting.vol,
+      speechRate: prepared.input.voice_setting.speed,
+      pitchRate: prepared.input.voice_setting.pitch,
+      text: prepared.input.text,
+    },
     start: (signal) => minimax.stream(model, input, { signal })[Symbol.asyncIterator](),
   };
 }
 
 export async function openShortSpeech(req: SpeechRequest, deps: ShortSpeechDeps): Promise<OpenedSpeech> {
-  if (req.provider === "nls" && req.model !== undefined) throw new InputError("model", "applies to provider cosyvoice only");
-  const planned = req.provider === "cosyvoice" ? planCosyVoice(req, deps.cosyvoice) : req.provider === "minimax" ? planMinimax(req, deps.minimax) : planNls(req, deps.nls);
+  if (req.provider === "nls" && req.model !== undefined)
+    throw new InputError("model", "applies to provider cosyvoice only");
+  const planned =
+    req.provider === "cosyvoice"
+      ? planCosyVoice(req, deps.cosyvoice)
+      : req.provider === "minimax"
+        ? planMinimax(req, deps.minimax)
+        : planNls(req, deps.nls);
   if (!deps.cache) return { contentType: planned.contentType, cache: "off", body: await prefetched(planned.start()) };
   const opened = await deps.cache.open(cacheKey(planned.key), (signal) => planned.start(signal));
   return { contentType: planned.contentType, cache: opened.cache, body: opened.body };

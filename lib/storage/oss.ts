@@ -8,8 +8,8 @@
  * and no orphaned parts are left.
  */
 import { createHash } from "node:crypto";
-import OSS from "ali-oss";
 import type { Readable } from "node:stream";
+import OSS from "ali-oss";
 import { ProviderError } from "../errors.js";
 import { withRetry } from "../retry.js";
 
@@ -64,13 +64,28 @@ function isTransient(error: unknown): boolean {
   if (e.status === -1 || e.status === -2) return true;
   if (e.status !== undefined && (e.status >= 500 || e.status === 429)) return true;
   // InvalidDigest: the bytes were damaged on the way; we still hold them, so sending them again is safe.
-  return ["InvalidDigest", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "ResponseTimeoutError", "ConnectionTimeoutError", "RequestError"].some((c) => c === e.code || c === e.name);
+  return [
+    "InvalidDigest",
+    "ECONNRESET",
+    "ECONNREFUSED",
+    "ETIMEDOUT",
+    "EPIPE",
+    "ResponseTimeoutError",
+    "ConnectionTimeoutError",
+    "RequestError",
+  ].some((c) => c === e.code || c === e.name);
 }
 
 function toProviderError(error: unknown, what: string): ProviderError {
   if (error instanceof ProviderError) return error;
   const e = error as { status?: number; code?: string; name?: string; requestId?: string };
-  return new ProviderError({ provider: "oss", code: e.code ?? e.name ?? "OssError", upstreamMessage: `${what} failed: ${e.code ?? e.name}${e.status ? ` (HTTP ${e.status})` : ""}`, retryable: isTransient(error), cause: error });
+  return new ProviderError({
+    provider: "oss",
+    code: e.code ?? e.name ?? "OssError",
+    upstreamMessage: `${what} failed: ${e.code ?? e.name}${e.status ? ` (HTTP ${e.status})` : ""}`,
+    retryable: isTransient(error),
+    cause: error,
+  });
 }
 
 export class OssStorage {
@@ -95,7 +110,11 @@ export class OssStorage {
         ? {
             refreshSTSToken: async () => {
               const fresh = c.refreshCredentials!();
-              return { accessKeyId: fresh.accessKeyId, accessKeySecret: fresh.accessKeySecret, stsToken: fresh.securityToken ?? "" };
+              return {
+                accessKeyId: fresh.accessKeyId,
+                accessKeySecret: fresh.accessKeySecret,
+                stsToken: fresh.securityToken ?? "",
+              };
             },
           }
         : {}),
@@ -112,7 +131,12 @@ export class OssStorage {
   async put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<{ created: boolean; etag?: string }> {
     try {
       const res = await withRetry(
-        () => this.client.put(key, typeof body === "string" ? Buffer.from(body) : body, { mime: opts.contentType, meta: opts.meta as OSS.UserMeta, headers: this.#headers(opts) }),
+        () =>
+          this.client.put(key, typeof body === "string" ? Buffer.from(body) : body, {
+            mime: opts.contentType,
+            meta: opts.meta as OSS.UserMeta,
+            headers: this.#headers(opts),
+          }),
         { retryable: isTransient, attempts: 3 },
       );
       return { created: true, etag: etagOf(res.res) };
@@ -126,7 +150,11 @@ export class OssStorage {
    * Streams a body of unknown length into one object with bounded memory.
    * Small bodies (under one part) become a single PutObject; larger ones a multipart upload that is aborted on failure.
    */
-  async putStream(key: string, body: Readable | AsyncIterable<Uint8Array>, opts: StreamPutOptions = {}): Promise<{ created: boolean; size: number; parts: number; etag?: string }> {
+  async putStream(
+    key: string,
+    body: Readable | AsyncIterable<Uint8Array>,
+    opts: StreamPutOptions = {},
+  ): Promise<{ created: boolean; size: number; parts: number; etag?: string }> {
     const partSize = Math.max(MIN_PART_SIZE, opts.partSize ?? DEFAULT_PART_SIZE);
     const parts: Array<{ number: number; etag: string }> = [];
     const inFlight = new Set<Promise<void>>();
@@ -138,14 +166,25 @@ export class OssStorage {
         size += part.length;
         if (!uploadId) {
           if (part.length < partSize) return { ...(await this.put(key, part, opts)), size, parts: 1 };
-          uploadId = (await withRetry(() => this.client.initMultipartUpload(key, { mime: opts.contentType, meta: opts.meta as OSS.UserMeta }), { retryable: isTransient, attempts: 3 })).uploadId;
+          uploadId = (
+            await withRetry(
+              () => this.client.initMultipartUpload(key, { mime: opts.contentType, meta: opts.meta as OSS.UserMeta }),
+              { retryable: isTransient, attempts: 3 },
+            )
+          ).uploadId;
         }
         const number = ++count;
         const id = uploadId;
         // Reading the next part overlaps the uploads of the previous ones; a failed part fails the whole upload.
         // Content-MD5 makes OSS refuse a part damaged in transit instead of storing it (ali-oss adds it only to Buffer bodies).
         const md5 = createHash("md5").update(part).digest("base64");
-        const upload = withRetry(() => this.client.uploadPart(key, id, number, part, 0, part.length, { headers: { "Content-MD5": md5 } } as OSS.RequestOptions), { retryable: isTransient, attempts: 4, signal: opts.signal }).then((res) => {
+        const upload = withRetry(
+          () =>
+            this.client.uploadPart(key, id, number, part, 0, part.length, {
+              headers: { "Content-MD5": md5 },
+            } as OSS.RequestOptions),
+          { retryable: isTransient, attempts: 4, signal: opts.signal },
+        ).then((res) => {
           parts.push({ number, etag: res.etag });
         });
         inFlight.add(upload);
@@ -156,10 +195,16 @@ export class OssStorage {
       parts.sort((a, b) => a.number - b.number);
       if (!uploadId) return { ...(await this.put(key, Buffer.alloc(0), opts)), size: 0, parts: 1 };
       const id = uploadId;
-      const done = await withRetry(() => this.client.completeMultipartUpload(key, id, parts, { headers: this.#headers(opts) } as OSS.CompleteMultipartUploadOptions), {
-        retryable: (e) => isTransient(e) && !isAlreadyExists(e),
-        attempts: 3,
-      });
+      const done = await withRetry(
+        () =>
+          this.client.completeMultipartUpload(key, id, parts, {
+            headers: this.#headers(opts),
+          } as OSS.CompleteMultipartUploadOptions),
+        {
+          retryable: (e) => isTransient(e) && !isAlreadyExists(e),
+          attempts: 3,
+        },
+      );
       uploadId = undefined;
       return { created: true, size, parts: parts.length, etag: (done as { etag?: string }).etag ?? etagOf(done.res) };
     } catch (error) {
@@ -200,7 +245,14 @@ export class OssStorage {
     try {
       const res = await withRetry(() => this.client.head(key), { retryable: isTransient, attempts: 3 });
       const headers = (res.res as { headers: Record<string, string> }).headers;
-      return { key, size: Number(headers["content-length"]), etag: headers.etag ?? "", contentType: headers["content-type"], meta: (res.meta ?? {}) as Record<string, string>, lastModified: headers["last-modified"] };
+      return {
+        key,
+        size: Number(headers["content-length"]),
+        etag: headers.etag ?? "",
+        contentType: headers["content-type"],
+        meta: (res.meta ?? {}) as Record<string, string>,
+        lastModified: headers["last-modified"],
+      };
     } catch (error) {
       if ((error as { status?: number }).status === 404) return undefined;
       throw toProviderError(error, `HeadObject ${key}`);
@@ -216,13 +268,23 @@ export class OssStorage {
   }
 
   /** One page of keys under a prefix; pass `next` back as `marker` for the following page. */
-  async list(prefix: string, opts: { marker?: string; maxKeys?: number } = {}): Promise<{ objects: Array<{ key: string; size: number; etag: string }>; next?: string }> {
+  async list(
+    prefix: string,
+    opts: { marker?: string; maxKeys?: number } = {},
+  ): Promise<{ objects: Array<{ key: string; size: number; etag: string }>; next?: string }> {
     try {
       // An undefined marker is signed by ali-oss's V4 signer but not sent, which breaks the signature: omit it.
       // Empty values are signed differently by ali-oss's V4 signer ("k=") than they appear on the wire: leave them out.
-      const query = { ...(prefix ? { prefix } : {}), "max-keys": opts.maxKeys ?? 100, ...(opts.marker ? { marker: opts.marker } : {}) };
+      const query = {
+        ...(prefix ? { prefix } : {}),
+        "max-keys": opts.maxKeys ?? 100,
+        ...(opts.marker ? { marker: opts.marker } : {}),
+      };
       const res = await this.client.list(query, {});
-      return { objects: (res.objects ?? []).map((o) => ({ key: o.name, size: o.size, etag: o.etag })), next: res.isTruncated ? res.nextMarker : undefined };
+      return {
+        objects: (res.objects ?? []).map((o) => ({ key: o.name, size: o.size, etag: o.etag })),
+        next: res.isTruncated ? res.nextMarker : undefined,
+      };
     } catch (error) {
       throw toProviderError(error, `ListObjects ${prefix}`);
     }
@@ -232,7 +294,9 @@ export class OssStorage {
   signedUrl(key: string, opts: { expiresSeconds?: number; filename?: string } = {}): string {
     return this.client.signatureUrl(key, {
       expires: opts.expiresSeconds ?? 3600,
-      ...(opts.filename ? { response: { "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(opts.filename)}` } } : {}),
+      ...(opts.filename
+        ? { response: { "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(opts.filename)}` } }
+        : {}),
     });
   }
 
@@ -251,7 +315,11 @@ function etagOf(res: unknown): string | undefined {
 }
 
 /** Re-chunks any byte stream into parts of exactly `size` bytes (the last may be shorter), holding one part at a time. */
-export async function* fixedSizeParts(source: AsyncIterable<Uint8Array>, size: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+export async function* fixedSizeParts(
+  source: AsyncIterable<Uint8Array>,
+  size: number,
+  signal?: AbortSignal,
+): AsyncGenerator<Buffer> {
   let part = Buffer.allocUnsafe(size);
   let filled = 0;
   for await (const chunk of source) {

@@ -40,8 +40,11 @@ const CONTAINERS = new Set(["speak", "emotion"]);
 
 export function chunkText(text: string, options: ChunkOptions): string[] {
   const weight = options.weight ?? nlsWeight;
-  if (!Number.isInteger(options.max) || options.max < 1) throw new RangeError(`max must be a positive integer, got ${options.max}`);
-  const pieces = looksLikeSsml(text) ? ssmlPieces(text, options.max, weight) : textPieces(codePoints(text), options.max, weight);
+  if (!Number.isInteger(options.max) || options.max < 1)
+    throw new RangeError(`max must be a positive integer, got ${options.max}`);
+  const pieces = looksLikeSsml(text)
+    ? ssmlPieces(text, options.max, weight)
+    : textPieces(codePoints(text), options.max, weight);
   return pack(pieces, options.max);
 }
 
@@ -57,7 +60,10 @@ function weighUnits(units: readonly Unit[], weight: CharWeight): number {
 
 /** Splits a run of text units into pieces no heavier than max, preferring the strongest boundary. */
 function textPieces(units: readonly Unit[], max: number, weight: CharWeight): Piece[] {
-  const toPiece = (us: readonly Unit[]): Piece => ({ raw: us.map((u) => u.raw).join(""), weight: weighUnits(us, weight) });
+  const toPiece = (us: readonly Unit[]): Piece => ({
+    raw: us.map((u) => u.raw).join(""),
+    weight: weighUnits(us, weight),
+  });
   const out: Piece[] = [];
   const split = (run: readonly Unit[], level: number): void => {
     if (weighUnits(run, weight) <= max) out.push(toPiece(run));
@@ -73,7 +79,10 @@ function textPieces(units: readonly Unit[], max: number, weight: CharWeight): Pi
 function splitAt(units: readonly Unit[], level: number): Unit[][] {
   const isBoundary = (i: number): boolean => {
     const v = units[i]!.value;
-    if (level === 1) return SENTENCE_END.test(v) || (v === ASCII_PERIOD && (i + 1 === units.length || SPACE.test(units[i + 1]!.value)));
+    if (level === 1)
+      return (
+        SENTENCE_END.test(v) || (v === ASCII_PERIOD && (i + 1 === units.length || SPACE.test(units[i + 1]!.value)))
+      );
     if (level === 2) return CLAUSE.test(v);
     return SPACE.test(v);
   };
@@ -131,7 +140,9 @@ function entityUnits(source: string, start: number, end: number): Unit[] {
   const re = /&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);|[\s\S]/gu;
   for (const m of text.matchAll(re)) {
     const raw = m[0];
-    const value = m[1] ? ({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" } as Record<string, string>)[m[1]] ?? decodeNumeric(m[1]) : raw;
+    const value = m[1]
+      ? (({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" } as Record<string, string>)[m[1]] ?? decodeNumeric(m[1]))
+      : raw;
     units.push({ raw, value });
   }
   return units;
@@ -163,13 +174,23 @@ function pack(pieces: readonly Piece[], max: number): string[] {
       continue;
     }
     if (piece.weight > max) {
-      throw new InputError("text", `contains an indivisible part of ${piece.weight} characters, over the chunk limit of ${max}: ${piece.raw.slice(0, 40)}`, { limit: max, actual: piece.weight });
+      throw new InputError(
+        "text",
+        `contains an indivisible part of ${piece.weight} characters, over the chunk limit of ${max}: ${piece.raw.slice(0, 40)}`,
+        { limit: max, actual: piece.weight },
+      );
     }
     if (hasContent && currentWeight + piece.weight > max) {
       const lastClose = pending.map((p) => Boolean(p.close)).lastIndexOf(true);
       pending.slice(0, lastClose + 1).forEach(apply);
       pending = pending.slice(lastClose + 1);
-      chunks.push(current + [...stack].reverse().map((t) => `</${t.name}>`).join(""));
+      chunks.push(
+        current +
+          [...stack]
+            .reverse()
+            .map((t) => `</${t.name}>`)
+            .join(""),
+      );
       current = stack.map((t) => rawOpen(t, pieces)).join("");
       currentWeight = 0;
     }

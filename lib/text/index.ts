@@ -1,7 +1,7 @@
-export { chunkText, type ChunkOptions } from "./chunk.js";
-export { countCosyVoiceChars, countNlsChars, cosyVoiceWeight, nlsWeight, spokenText, weigh } from "./count.js";
+export { type ChunkOptions, chunkText } from "./chunk.js";
+export { cosyVoiceWeight, countCosyVoiceChars, countNlsChars, nlsWeight, spokenText, weigh } from "./count.js";
 export { looksLikeSsml, tokenizeMarkup } from "./markup.js";
-export { assertValidSsml, breakMs, type SsmlIssue, type SsmlOptions, validateSsml } from "./ssml.js";
 export { assertSpeakableCharacters, speakable } from "./speakable.js";
+export { assertValidSsml, breakMs, type SsmlIssue, type SsmlOptions, validateSsml } from "./ssml.js";
 export { decodeUtf8, firstInvalidUtf8 } from "./utf8.js";
 export { escapeXml } from "./xml.js";

@@ -90,7 +90,13 @@ function readTag(source: string, start: number, issues: MarkupIssue[]): TagToken
   let i = start + 1;
   const next = source[i];
   if (next === "!" || next === "?") {
-    issues.push({ offset: start, message: next === "!" ? "comments, CDATA and DOCTYPE are not allowed in SSML" : "processing instructions are not allowed in SSML" });
+    issues.push({
+      offset: start,
+      message:
+        next === "!"
+          ? "comments, CDATA and DOCTYPE are not allowed in SSML"
+          : "processing instructions are not allowed in SSML",
+    });
     return undefined;
   }
   const closing = next === "/";
@@ -117,11 +123,15 @@ function readTag(source: string, start: number, issues: MarkupIssue[]): TagToken
   while (source[i] === " " || source[i] === "\t" || source[i] === "\n" || source[i] === "\r") i++;
   const selfClosing = source[i] === "/" && source[i + 1] === ">";
   if (!selfClosing && source[i] !== ">") {
-    issues.push({ offset: i, message: `malformed <${closing ? "/" : ""}${name}> tag: expected '>' or name="value" attributes` });
+    issues.push({
+      offset: i,
+      message: `malformed <${closing ? "/" : ""}${name}> tag: expected '>' or name="value" attributes`,
+    });
     return undefined;
   }
   const end = i + (selfClosing ? 2 : 1);
-  if (closing && (selfClosing || attrs.size > 0)) issues.push({ offset: start, message: `closing tag </${name}> cannot have attributes or '/>'` });
+  if (closing && (selfClosing || attrs.size > 0))
+    issues.push({ offset: start, message: `closing tag </${name}> cannot have attributes or '/>'` });
   return { kind: closing ? "close" : selfClosing ? "empty" : "open", start, end, name, attrs };
 }
 

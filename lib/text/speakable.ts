@@ -14,9 +14,19 @@ const UNPAIRED = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00
 /** Refuses characters no one means to hear: C0 controls (but tab and line breaks), DEL, and unpaired surrogates. */
 export function assertSpeakableCharacters(raw: string, field: string): void {
   const control = CONTROL.exec(raw);
-  if (control) throw new InputError(field, `contains the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")} at index ${control.index}`, { code: "ControlCharacter" });
+  if (control)
+    throw new InputError(
+      field,
+      `contains the control character U+${control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")} at index ${control.index}`,
+      { code: "ControlCharacter" },
+    );
   const unpaired = UNPAIRED.exec(raw);
-  if (unpaired) throw new InputError(field, `contains an unpaired UTF-16 surrogate U+${unpaired[0].charCodeAt(0).toString(16).toUpperCase()} at index ${unpaired.index}`, { code: "InvalidText" });
+  if (unpaired)
+    throw new InputError(
+      field,
+      `contains an unpaired UTF-16 surrogate U+${unpaired[0].charCodeAt(0).toString(16).toUpperCase()} at index ${unpaired.index}`,
+      { code: "InvalidText" },
+    );
 }
 
 export function speakable(input: { text?: string; ssml?: string }): { text: string; field: "text" | "ssml" } {

@@ -7,7 +7,7 @@
  * per character; soundEvent src; say-as interpret-as values; no nested <speak>.
  */
 import { InputError } from "../errors.js";
-import { type MarkupIssue, lineColumns, type TagToken, tokenizeMarkup } from "./markup.js";
+import { lineColumns, type MarkupIssue, type TagToken, tokenizeMarkup } from "./markup.js";
 
 export interface SsmlIssue {
   readonly offset: number;
@@ -25,7 +25,20 @@ export interface SsmlOptions {
   readonly sampleRate?: number;
 }
 
-const INTERPRET_AS = ["cardinal", "digits", "telephone", "name", "address", "id", "characters", "punctuation", "date", "time", "currency", "measure"];
+const INTERPRET_AS = [
+  "cardinal",
+  "digits",
+  "telephone",
+  "name",
+  "address",
+  "id",
+  "characters",
+  "punctuation",
+  "date",
+  "time",
+  "currency",
+  "measure",
+];
 const EFFECTS = ["robot", "lolita", "lowpass", "echo", "eq", "lpfilter", "hpfilter"];
 const MAX_BREAK_RUN_MS = 10_000;
 
@@ -52,14 +65,16 @@ export function validateSsml(source: string, options: SsmlOptions): SsmlIssue[] 
     const parent = stack.at(-1);
     if (token.kind === "text") {
       const meaningful = token.value.trim().length > 0;
-      if (!parent && meaningful) report(token.start, "text outside <speak>: every SSML document is wrapped in <speak></speak>");
+      if (!parent && meaningful)
+        report(token.start, "text outside <speak>: every SSML document is wrapped in <speak></speak>");
       if (parent) parent.text += token.value;
       if (meaningful) breakRunMs = 0;
       continue;
     }
     if (token.kind === "close") {
       if (!parent) report(token.start, `</${token.name}> closes nothing`);
-      else if (parent.tag.name !== token.name) report(token.start, `</${token.name}> closes <${parent.tag.name}> opened at offset ${parent.tag.start}`);
+      else if (parent.tag.name !== token.name)
+        report(token.start, `</${token.name}> closes <${parent.tag.name}> opened at offset ${parent.tag.start}`);
       else {
         stack.pop();
         // Only an element's own text is checked (a <phoneme>'s characters; it has no children), so text is never
@@ -75,11 +90,15 @@ export function validateSsml(source: string, options: SsmlOptions): SsmlIssue[] 
     } else if (!parent) {
       report(token.start, `<${name}> outside <speak>`);
     } else if (!(name in CHILDREN) && !EMPTY_ONLY.has(name)) {
-      report(token.start, `unsupported tag <${name}>; supported: speak, break, sub, phoneme, soundEvent, say-as${options.flavor === "nls" ? ", emotion" : ""}`);
+      report(
+        token.start,
+        `unsupported tag <${name}>; supported: speak, break, sub, phoneme, soundEvent, say-as${options.flavor === "nls" ? ", emotion" : ""}`,
+      );
     } else if (!(CHILDREN[parent.tag.name] ?? []).includes(name)) {
       report(token.start, `<${name}> cannot appear inside <${parent.tag.name}>`);
     }
-    if (EMPTY_ONLY.has(name) && token.kind === "open") report(token.start, `<${name}> is an empty tag: write <${name} .../>`);
+    if (EMPTY_ONLY.has(name) && token.kind === "open")
+      report(token.start, `<${name}> is an empty tag: write <${name} .../>`);
     checkAttributes(token, options, report);
     if (name === "break") {
       if (breakRunMs === 0) breakRunStart = token.start;
@@ -96,7 +115,10 @@ export function validateSsml(source: string, options: SsmlOptions): SsmlIssue[] 
   for (const open of stack) report(open.tag.start, `<${open.tag.name}> is never closed`);
   if (!sawSpeak && problems.length === 0) report(0, "no <speak> element");
   const sorted = problems.sort((a, b) => a.offset - b.offset);
-  const positions = lineColumns(source, sorted.map((p) => p.offset));
+  const positions = lineColumns(
+    source,
+    sorted.map((p) => p.offset),
+  );
   return sorted.map((p, i) => ({ ...p, ...positions[i]! }));
 }
 
@@ -105,7 +127,11 @@ export function assertValidSsml(source: string, options: SsmlOptions, field = "s
   const issues = validateSsml(source, options);
   if (issues.length === 0) return;
   const shown = issues.slice(0, 5).map((i) => `${i.line}:${i.column} ${i.message}`);
-  throw new InputError(field, `invalid SSML: ${shown.join("; ")}${issues.length > 5 ? ` (+${issues.length - 5} more)` : ""}`, { code: "InvalidSsml" });
+  throw new InputError(
+    field,
+    `invalid SSML: ${shown.join("; ")}${issues.length > 5 ? ` (+${issues.length - 5} more)` : ""}`,
+    { code: "InvalidSsml" },
+  );
 }
 
 function checkAttributes(tag: TagToken, options: SsmlOptions, report: (offset: number, message: string) => void): void {
@@ -136,12 +162,14 @@ function checkAttributes(tag: TagToken, options: SsmlOptions, report: (offset: n
       integerIn(a("volume"), 0, 100, "volume", at, report);
       integerIn(a("backgroundMusicVolume"), 0, 100, "backgroundMusicVolume", at, report);
       checkEffect(a("effect"), a("effectValue"), options.sampleRate ?? 48_000, at, report);
-      if (a("bgm") !== undefined && !isHttpUrl(a("bgm")!)) report(at, `<speak> bgm must be an http(s) URL of a 16 kHz mono WAV in OSS`);
+      if (a("bgm") !== undefined && !isHttpUrl(a("bgm")!))
+        report(at, `<speak> bgm must be an http(s) URL of a 16 kHz mono WAV in OSS`);
       break;
     }
     case "break": {
       const time = a("time");
-      if (time !== undefined && breakMs(time) === undefined) report(at, `<break> time="${time}" must be 1s-10s (whole seconds) or 50ms-10000ms (whole milliseconds)`);
+      if (time !== undefined && breakMs(time) === undefined)
+        report(at, `<break> time="${time}" must be 1s-10s (whole seconds) or 50ms-10000ms (whole milliseconds)`);
       break;
     }
     case "sub":
@@ -150,24 +178,36 @@ function checkAttributes(tag: TagToken, options: SsmlOptions, report: (offset: n
     case "phoneme": {
       const alphabet = need("alphabet");
       need("ph");
-      if (alphabet !== undefined && alphabet !== "py" && alphabet !== "cmu") report(at, `<phoneme> alphabet="${alphabet}" must be "py" or "cmu"`);
+      if (alphabet !== undefined && alphabet !== "py" && alphabet !== "cmu")
+        report(at, `<phoneme> alphabet="${alphabet}" must be "py" or "cmu"`);
       break;
     }
     case "soundEvent": {
       const src = need("src");
-      if (src !== undefined && src.trim() !== "" && !isHttpUrl(src)) report(at, `<soundEvent> src must be an http(s) URL of a 16 kHz mono WAV of at most 2 MB`);
+      if (src !== undefined && src.trim() !== "" && !isHttpUrl(src))
+        report(at, `<soundEvent> src must be an http(s) URL of a 16 kHz mono WAV of at most 2 MB`);
       break;
     }
     case "say-as": {
       const kind = need("interpret-as");
-      if (kind !== undefined && kind !== "" && !INTERPRET_AS.includes(kind)) report(at, `<say-as> interpret-as="${kind}" must be one of ${INTERPRET_AS.join(", ")}`);
+      if (kind !== undefined && kind !== "" && !INTERPRET_AS.includes(kind))
+        report(at, `<say-as> interpret-as="${kind}" must be one of ${INTERPRET_AS.join(", ")}`);
       break;
     }
     case "emotion": {
-      if (options.flavor !== "nls") report(at, "<emotion> is an NLS tag for multi-emotion voices; CosyVoice does not support it");
-      else if (!options.emotions?.length) report(at, "<emotion> needs a multi-emotion voice (the *_emo voices); otherwise NLS answers 'Illegal ssml text'");
+      if (options.flavor !== "nls")
+        report(at, "<emotion> is an NLS tag for multi-emotion voices; CosyVoice does not support it");
+      else if (!options.emotions?.length)
+        report(
+          at,
+          "<emotion> needs a multi-emotion voice (the *_emo voices); otherwise NLS answers 'Illegal ssml text'",
+        );
       const category = need("category");
-      if (category && options.emotions?.length && !options.emotions.includes(category)) report(at, `<emotion> category="${category}" is not supported by this voice; it supports ${options.emotions.join(", ")}`);
+      if (category && options.emotions?.length && !options.emotions.includes(category))
+        report(
+          at,
+          `<emotion> category="${category}" is not supported by this voice; it supports ${options.emotions.join(", ")}`,
+        );
       decimalIn(a("intensity"), 0.01, 2, "intensity", at, report);
       break;
     }
@@ -180,15 +220,24 @@ function checkContent(tag: TagToken, text: string, report: (offset: number, mess
   const syllables = ph.trim().split(/\s+/).filter(Boolean);
   const chars = Array.from(text.replace(/\s+/g, ""));
   if (syllables.length !== chars.length) {
-    report(tag.start, `<phoneme alphabet="py"> has ${syllables.length} pinyin syllable(s) for ${chars.length} character(s); they must match one to one`);
+    report(
+      tag.start,
+      `<phoneme alphabet="py"> has ${syllables.length} pinyin syllable(s) for ${chars.length} character(s); they must match one to one`,
+    );
   }
   const bad = syllables.find((s) => !/^[a-zü]+(?:v)?[1-5]$/i.test(s));
   if (bad) report(tag.start, `<phoneme> pinyin syllable "${bad}" must be letters followed by a tone 1-5 (5 = neutral)`);
 }
 
-function checkEffect(effect: string | undefined, value: string | undefined, sampleRate: number, at: number, report: (o: number, m: string) => void): void {
+function checkEffect(
+  effect: string | undefined,
+  value: string | undefined,
+  sampleRate: number,
+  at: number,
+  report: (o: number, m: string) => void,
+): void {
   if (effect === undefined) {
-    if (value !== undefined) report(at, "<speak> effectValue needs effect=\"eq|lpfilter|hpfilter\"");
+    if (value !== undefined) report(at, '<speak> effectValue needs effect="eq|lpfilter|hpfilter"');
     return;
   }
   if (!EFFECTS.includes(effect)) return report(at, `<speak> effect="${effect}" must be one of ${EFFECTS.join(", ")}`);
@@ -199,7 +248,8 @@ function checkEffect(effect: string | undefined, value: string | undefined, samp
     }
   } else if (effect === "lpfilter" || effect === "hpfilter") {
     const hz = Number(value);
-    if (!/^\d+$/.test(value ?? "") || hz <= 0 || hz > sampleRate / 2) report(at, `<speak effect="${effect}"> effectValue must be an integer frequency in (0, ${sampleRate / 2}]`);
+    if (!/^\d+$/.test(value ?? "") || hz <= 0 || hz > sampleRate / 2)
+      report(at, `<speak effect="${effect}"> effectValue must be an integer frequency in (0, ${sampleRate / 2}]`);
   } else if (value !== undefined) {
     report(at, `<speak effect="${effect}"> takes no effectValue`);
   }
@@ -215,16 +265,32 @@ export function breakMs(time: string | undefined): number | undefined {
   return n >= 50 && n <= 10_000 ? n : undefined;
 }
 
-function decimalIn(value: string | undefined, min: number, max: number, name: string, at: number, report: (o: number, m: string) => void): void {
+function decimalIn(
+  value: string | undefined,
+  min: number,
+  max: number,
+  name: string,
+  at: number,
+  report: (o: number, m: string) => void,
+): void {
   if (value === undefined) return;
   const n = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value.trim()) || n < min || n > max) report(at, `${name}="${value}" must be a number from ${min} to ${max}`);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || n < min || n > max)
+    report(at, `${name}="${value}" must be a number from ${min} to ${max}`);
 }
 
-function integerIn(value: string | undefined, min: number, max: number, name: string, at: number, report: (o: number, m: string) => void): void {
+function integerIn(
+  value: string | undefined,
+  min: number,
+  max: number,
+  name: string,
+  at: number,
+  report: (o: number, m: string) => void,
+): void {
   if (value === undefined) return;
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < min || n > max) report(at, `${name}="${value}" must be an integer from ${min} to ${max}`);
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max)
+    report(at, `${name}="${value}" must be an integer from ${min} to ${max}`);
 }
 
 function isHttpUrl(value: string): boolean {

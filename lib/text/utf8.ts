@@ -6,11 +6,21 @@ import { InputError } from "../errors.js";
  * so a user can find it, instead of being synthesized with U+FFFD noise.
  */
 export function decodeUtf8(bytes: Uint8Array, field = "text"): string {
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) throw new InputError(field, "is UTF-16LE (byte order mark FF FE); only UTF-8 is accepted", { code: "InvalidEncoding" });
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) throw new InputError(field, "is UTF-16BE (byte order mark FE FF); only UTF-8 is accepted", { code: "InvalidEncoding" });
+  if (bytes[0] === 0xff && bytes[1] === 0xfe)
+    throw new InputError(field, "is UTF-16LE (byte order mark FF FE); only UTF-8 is accepted", {
+      code: "InvalidEncoding",
+    });
+  if (bytes[0] === 0xfe && bytes[1] === 0xff)
+    throw new InputError(field, "is UTF-16BE (byte order mark FE FF); only UTF-8 is accepted", {
+      code: "InvalidEncoding",
+    });
   const bad = firstInvalidUtf8(bytes);
   if (bad !== -1) {
-    throw new InputError(field, `is not valid UTF-8: bad byte 0x${bytes[bad]!.toString(16).padStart(2, "0")} at byte offset ${bad}`, { actual: bad, code: "InvalidEncoding" });
+    throw new InputError(
+      field,
+      `is not valid UTF-8: bad byte 0x${bytes[bad]!.toString(16).padStart(2, "0")} at byte offset ${bad}`,
+      { actual: bad, code: "InvalidEncoding" },
+    );
   }
   const hasBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
   return new TextDecoder("utf-8", { fatal: true }).decode(hasBom ? bytes.subarray(3) : bytes);

@@ -4,7 +4,9 @@ declare module "@alicloud/pop-core" {
     accessKeyId?: string;
     accessKeySecret?: string;
     securityToken?: string;
-    credentialsProvider?: { getCredentials(): Promise<{ accessKeyId: string; accessKeySecret: string; securityToken?: string }> };
+    credentialsProvider?: {
+      getCredentials(): Promise<{ accessKeyId: string; accessKeySecret: string; securityToken?: string }>;
+    };
     endpoint: string;
     apiVersion: string;
     opts?: Record<string, unknown>;
@@ -17,7 +19,11 @@ declare module "@alicloud/pop-core" {
   }
   export class RPCClient {
     constructor(options: RPCClientOptions);
-    request<T = unknown>(action: string, params?: Record<string, string | number | boolean>, options?: RequestOptions): Promise<T>;
+    request<T = unknown>(
+      action: string,
+      params?: Record<string, string | number | boolean>,
+      options?: RequestOptions,
+    ): Promise<T>;
   }
   const Core: { RPCClient: typeof RPCClient };
   export default Core;

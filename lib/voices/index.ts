@@ -23,8 +23,12 @@ export function requireNlsVoice(id: string, field = "voice"): NlsVoice {
   const voice = byId.get(id);
   if (voice) return voice;
   const lower = id.toLowerCase();
-  const near = NLS_VOICES.filter((v) => v.id.toLowerCase() === lower || v.id.startsWith(lower.slice(0, 3))).slice(0, 5).map((v) => v.id);
-  throw new InputError(field, `unknown NLS voice "${id}"${near.length ? `; did you mean ${near.join(", ")}?` : ""}`, { code: "UnknownVoice" });
+  const near = NLS_VOICES.filter((v) => v.id.toLowerCase() === lower || v.id.startsWith(lower.slice(0, 3)))
+    .slice(0, 5)
+    .map((v) => v.id);
+  throw new InputError(field, `unknown NLS voice "${id}"${near.length ? `; did you mean ${near.join(", ")}?` : ""}`, {
+    code: "UnknownVoice",
+  });
 }
 
 export interface VoiceRequest {
@@ -38,19 +42,36 @@ export interface VoiceRequest {
 /** Validates voice, sample rate, subtitle support and emotion together; returns the voice. */
 export function validateVoiceRequest(req: VoiceRequest): NlsVoice {
   const voice = requireNlsVoice(req.voice);
-  const rates = req.mode === "long" ? voice.sampleRates.filter((r) => (LONG_TEXT_SAMPLE_RATES as readonly number[]).includes(r)) : voice.sampleRates;
+  const rates =
+    req.mode === "long"
+      ? voice.sampleRates.filter((r) => (LONG_TEXT_SAMPLE_RATES as readonly number[]).includes(r))
+      : voice.sampleRates;
   if (!rates.includes(req.sampleRate)) {
-    throw new InputError("sampleRate", `${req.sampleRate} Hz is not supported by ${voice.id}${req.mode === "long" ? " in long-text synthesis" : ""}; use one of ${rates.join(", ")}`, {
-      limit: rates.join("|"),
-      actual: req.sampleRate,
-      code: "UnsupportedSampleRate",
-    });
+    throw new InputError(
+      "sampleRate",
+      `${req.sampleRate} Hz is not supported by ${voice.id}${req.mode === "long" ? " in long-text synthesis" : ""}; use one of ${rates.join(", ")}`,
+      {
+        limit: rates.join("|"),
+        actual: req.sampleRate,
+        code: "UnsupportedSampleRate",
+      },
+    );
   }
   if (req.enableSubtitle && !voice.timestamps) {
-    throw new InputError("enableSubtitle", `${voice.id} does not support timestamps; choose a voice whose table entry says it does (e.g. siqi, sicheng, aixia)`, { code: "SubtitlesUnsupported" });
+    throw new InputError(
+      "enableSubtitle",
+      `${voice.id} does not support timestamps; choose a voice whose table entry says it does (e.g. siqi, sicheng, aixia)`,
+      { code: "SubtitlesUnsupported" },
+    );
   }
   if (req.emotion !== undefined && !voice.emotions?.includes(req.emotion)) {
-    throw new InputError("emotion", voice.emotions ? `${voice.id} supports ${voice.emotions.join(", ")}, not "${req.emotion}"` : `${voice.id} is not a multi-emotion voice`, { code: "UnsupportedEmotion" });
+    throw new InputError(
+      "emotion",
+      voice.emotions
+        ? `${voice.id} supports ${voice.emotions.join(", ")}, not "${req.emotion}"`
+        : `${voice.id} is not a multi-emotion voice`,
+      { code: "UnsupportedEmotion" },
+    );
   }
   return voice;
 }

@@ -20,10 +20,31 @@ describe("preflight before deploy", () => {
   });
 
   it("reports every problem at once, each naming its variable and what it expects", () => {
-    const problems = preflight({ ...good, OSS_BUCKET: "Bad_Bucket", TTS_API_KEYS: "short1", CALLBACK_SECRET: "abc", CALLBACK_BASE_URL: "http://10.0.0.1", ALIBABA_CLOUD_ACCOUNT_ID: undefined, LOG_LEVEL: "loud", REGION: "shanghai" });
+    const problems = preflight({
+      ...good,
+      OSS_BUCKET: "Bad_Bucket",
+      TTS_API_KEYS: "short1",
+      CALLBACK_SECRET: "abc",
+      CALLBACK_BASE_URL: "http://10.0.0.1",
+      ALIBABA_CLOUD_ACCOUNT_ID: undefined,
+      LOG_LEVEL: "loud",
+      REGION: "shanghai",
+    });
     const names = problems.map((p) => p.split(":")[0]);
-    expect(names).toEqual(expect.arrayContaining(["OSS_BUCKET", "TTS_API_KEYS", "CALLBACK_SECRET", "CALLBACK_BASE_URL", "ALIBABA_CLOUD_ACCOUNT_ID", "LOG_LEVEL", "REGION"]));
-    expect(problems.find((p) => p.startsWith("CALLBACK_SECRET"))).toMatch(/speech, submit, callback, store, reconcile; expected at least 32/);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "OSS_BUCKET",
+        "TTS_API_KEYS",
+        "CALLBACK_SECRET",
+        "CALLBACK_BASE_URL",
+        "ALIBABA_CLOUD_ACCOUNT_ID",
+        "LOG_LEVEL",
+        "REGION",
+      ]),
+    );
+    expect(problems.find((p) => p.startsWith("CALLBACK_SECRET"))).toMatch(
+      /speech, submit, callback, store, reconcile; expected at least 32/,
+    );
     expect(problems.filter((p) => p.startsWith("CALLBACK_BASE_URL"))).toHaveLength(2); // http, and an IP
     expect(new Set(problems).size).toBe(problems.length);
   });
@@ -34,7 +55,11 @@ describe("preflight before deploy", () => {
 });
 
 describe("npm run -s ram:policy", () => {
-  const run = (env: Record<string, string>) => spawnSync(process.execPath, ["--import", "tsx", "infra/ram/render.ts"], { env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8" });
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ["--import", "tsx", "infra/ram/render.ts"], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      encoding: "utf8",
+    });
 
   it("fails without OSS_BUCKET instead of printing a policy for every bucket", () => {
     const out = run({});

@@ -9,12 +9,18 @@ import { Fc3PropsSchema } from "../../infra/deploy/fc3-props.js";
 import { readResources, readSYaml } from "../../infra/deploy/s-yaml.js";
 import { renderPolicy } from "../../infra/ram/render.js";
 import { ConfigSchema } from "../../lib/config.js";
-import { type BuiltFunction, BUNDLE_BUDGET, FORBIDDEN, buildAll } from "../../scripts/build.js";
+import { BUNDLE_BUDGET, type BuiltFunction, buildAll, FORBIDDEN } from "../../scripts/build.js";
 
 const run = promisify(execFile);
 
 /** What a deployer would export before `s deploy` (no real secret: these never leave the test). */
-const DEPLOY_ENV = { NLS_APPKEY: "appkey", OSS_BUCKET: "my-tts-bucket", CALLBACK_SECRET: "x".repeat(40), TTS_API_KEYS: "key-123456", CALLBACK_BASE_URL: "https://tts.example.com" };
+const DEPLOY_ENV = {
+  NLS_APPKEY: "appkey",
+  OSS_BUCKET: "my-tts-bucket",
+  CALLBACK_SECRET: "x".repeat(40),
+  TTS_API_KEYS: "key-123456",
+  CALLBACK_BASE_URL: "https://tts.example.com",
+};
 const resources = readResources(DEPLOY_ENV);
 const outdir = mkdtempSync(join(tmpdir(), "dist-"));
 let built: BuiltFunction[] = [];
@@ -26,7 +32,15 @@ beforeAll(async () => {
 /** The function's environment as FC would give it: s.yaml's variables plus the role's STS triple. */
 function fcEnv(name: string): Record<string, string> {
   const vars = resources[name]!.environmentVariables as Record<string, string>;
-  return { PATH: process.env.PATH ?? "", ...vars, ALIBABA_CLOUD_ACCESS_KEY_ID: "STS.x", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "y", ALIBABA_CLOUD_SECURITY_TOKEN: "z", FC_ACCOUNT_ID: "1", FC_REGION: "cn-shanghai" };
+  return {
+    PATH: process.env.PATH ?? "",
+    ...vars,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: "STS.x",
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: "y",
+    ALIBABA_CLOUD_SECURITY_TOKEN: "z",
+    FC_ACCOUNT_ID: "1",
+    FC_REGION: "cn-shanghai",
+  };
 }
 
 function freePort(): Promise<number> {
@@ -48,7 +62,7 @@ describe("s.yaml against the code", () => {
     for (const [name, props] of Object.entries(resources)) {
       const result = Fc3PropsSchema.safeParse(props);
       expect(result.success, `${name}: ${JSON.stringify(result.error?.issues[0])}`).toBe(true);
-      expect((props.functionName as string), name).toBe(name);
+      expect(props.functionName as string, name).toBe(name);
     }
   });
 
@@ -62,9 +76,18 @@ describe("s.yaml against the code", () => {
 
   it("sets, for each function, every environment variable the configuration requires, with no secret written in the file", () => {
     const injectedByFc = new Set(["ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"]);
-    const required = Object.entries(ConfigSchema.shape).filter(([name, field]) => !injectedByFc.has(name) && !field.safeParse(undefined).success).map(([name]) => name);
+    const required = Object.entries(ConfigSchema.shape)
+      .filter(([name, field]) => !injectedByFc.has(name) && !field.safeParse(undefined).success)
+      .map(([name]) => name);
     expect(required.sort()).toEqual(["NLS_APPKEY", "OSS_BUCKET"]);
-    const needs: Record<string, string[]> = { stream: ["TTS_API_KEYS"], speech: ["CALLBACK_SECRET", "TTS_API_KEYS"], submit: ["CALLBACK_SECRET"], callback: ["CALLBACK_SECRET"], store: ["CALLBACK_SECRET"], reconcile: ["CALLBACK_SECRET"] };
+    const needs: Record<string, string[]> = {
+      stream: ["TTS_API_KEYS"],
+      speech: ["CALLBACK_SECRET", "TTS_API_KEYS"],
+      submit: ["CALLBACK_SECRET"],
+      callback: ["CALLBACK_SECRET"],
+      store: ["CALLBACK_SECRET"],
+      reconcile: ["CALLBACK_SECRET"],
+    };
     for (const [name, props] of Object.entries(resources)) {
       const env = props.environmentVariables as Record<string, string>;
       for (const v of [...required, ...(needs[name] ?? [])]) expect(env[v], `${name} needs ${v}`).toBeTruthy();
@@ -77,23 +100,52 @@ describe("s.yaml against the code", () => {
 
   it("wires each trigger type to the event schema its entry parses", async () => {
     for (const [name, props] of Object.entries(resources)) {
-      const { EVENTS } = (await import(`../../functions/${name}/app.ts`)) as { EVENTS: { triggers: readonly string[]; schema?: { safeParse(v: unknown): { success: boolean } } } };
+      const { EVENTS } = (await import(`../../functions/${name}/app.ts`)) as {
+        EVENTS: { triggers: readonly string[]; schema?: { safeParse(v: unknown): { success: boolean } } };
+      };
       const declared = ((props.triggers as Array<{ triggerType: string }> | undefined) ?? []).map((t) => t.triggerType);
       expect([...new Set(declared)].sort(), name).toEqual([...EVENTS.triggers].sort());
       const samples: Record<string, unknown> = {
-        http: { version: "v1", rawPath: "/x", body: "", isBase64Encoded: false, headers: {}, queryParameters: {}, requestContext: { requestId: "r", http: { method: "GET", path: "/x" } } },
-        oss: { events: [{ eventName: "ObjectCreated:PutObject", eventSource: "acs:oss", oss: { bucket: { name: "b" }, object: { key: "input/a.txt", eTag: "E", size: 1 } }, region: "cn-shanghai" }] },
+        http: {
+          version: "v1",
+          rawPath: "/x",
+          body: "",
+          isBase64Encoded: false,
+          headers: {},
+          queryParameters: {},
+          requestContext: { requestId: "r", http: { method: "GET", path: "/x" } },
+        },
+        oss: {
+          events: [
+            {
+              eventName: "ObjectCreated:PutObject",
+              eventSource: "acs:oss",
+              oss: { bucket: { name: "b" }, object: { key: "input/a.txt", eTag: "E", size: 1 } },
+              region: "cn-shanghai",
+            },
+          ],
+        },
         timer: { triggerTime: "2026-01-01T00:00:00Z", triggerName: "t", payload: "reconcile" },
-        eventbridge: { id: "e-1", source: "tts.batch", specversion: "1.0", type: "tts:Batch:Submitted", data: { items: [{ id: "a", text: "hi" }], outputPrefix: "output/b/" } },
+        eventbridge: {
+          id: "e-1",
+          source: "tts.batch",
+          specversion: "1.0",
+          type: "tts:Batch:Submitted",
+          data: { items: [{ id: "a", text: "hi" }], outputPrefix: "output/b/" },
+        },
       };
-      for (const type of declared) if (EVENTS.schema) expect(EVENTS.schema.safeParse(samples[type]).success, `${name} parses a ${type} event`).toBe(true);
+      for (const type of declared)
+        if (EVENTS.schema)
+          expect(EVENTS.schema.safeParse(samples[type]).success, `${name} parses a ${type} event`).toBe(true);
     }
   });
 
   it("never lets an OSS trigger's filter match the output prefix (outputs cannot retrigger the pipeline)", () => {
     const output = (resources.submit!.environmentVariables as Record<string, string>).OSS_OUTPUT_PREFIX!;
     for (const props of Object.values(resources)) {
-      for (const t of (props.triggers as Array<{ triggerType: string; triggerConfig: { filter?: { key: { prefix: string } } } }> | undefined) ?? []) {
+      for (const t of (props.triggers as
+        | Array<{ triggerType: string; triggerConfig: { filter?: { key: { prefix: string } } } }>
+        | undefined) ?? []) {
         if (t.triggerType !== "oss") continue;
         const prefix = t.triggerConfig.filter!.key.prefix;
         expect(prefix).not.toBe("");
@@ -104,15 +156,48 @@ describe("s.yaml against the code", () => {
 
   it("gives store explicit async retries, an event age and an onFailure destination the role may invoke", () => {
     const store = Fc3PropsSchema.parse(resources.store);
-    expect(store.asyncInvokeConfig).toMatchObject({ maxAsyncRetryAttempts: 2, maxAsyncEventAgeInSeconds: 86400, destinationConfig: { onFailure: { destination: expect.stringMatching(/functions\/reconcile$/) } } });
-    const policy = renderPolicy({ OSS_BUCKET: "b-1", OSS_INPUT_PREFIX: "input/", OSS_OUTPUT_PREFIX: "output/", JOBS_PREFIX: "jobs/", TTS_CACHE_PREFIX: "cache/", REGION: "cn-shanghai", ACCOUNT_ID: "1", FC_FUNCTION_PREFIX: "" }) as { Statement: Array<{ Action: string[]; Resource: string[] }> };
+    expect(store.asyncInvokeConfig).toMatchObject({
+      maxAsyncRetryAttempts: 2,
+      maxAsyncEventAgeInSeconds: 86400,
+      destinationConfig: { onFailure: { destination: expect.stringMatching(/functions\/reconcile$/) } },
+    });
+    const policy = renderPolicy({
+      OSS_BUCKET: "b-1",
+      OSS_INPUT_PREFIX: "input/",
+      OSS_OUTPUT_PREFIX: "output/",
+      JOBS_PREFIX: "jobs/",
+      TTS_CACHE_PREFIX: "cache/",
+      REGION: "cn-shanghai",
+      ACCOUNT_ID: "1",
+      FC_FUNCTION_PREFIX: "",
+    }) as { Statement: Array<{ Action: string[]; Resource: string[] }> };
     const invoke = policy.Statement.find((s) => s.Action.includes("fc:InvokeFunction"))!;
-    expect(invoke.Resource).toEqual(["acs:fc:cn-shanghai:1:functions/store", "acs:fc:cn-shanghai:1:functions/reconcile"]);
+    expect(invoke.Resource).toEqual([
+      "acs:fc:cn-shanghai:1:functions/store",
+      "acs:fc:cn-shanghai:1:functions/reconcile",
+    ]);
     const actions = policy.Statement.flatMap((s) => s.Action).sort();
-    expect(new Set(actions)).toEqual(new Set(["oss:GetObject", "oss:PutObject", "oss:AbortMultipartUpload", "oss:ListParts", "oss:DeleteObject", "oss:ListObjects", "ice:SubmitAudioProduceJob", "ice:GetSmartHandleJob", "nls:CreateToken", "fc:InvokeFunction"]));
+    expect(new Set(actions)).toEqual(
+      new Set([
+        "oss:GetObject",
+        "oss:PutObject",
+        "oss:AbortMultipartUpload",
+        "oss:ListParts",
+        "oss:DeleteObject",
+        "oss:ListObjects",
+        "ice:SubmitAudioProduceJob",
+        "ice:GetSmartHandleJob",
+        "nls:CreateToken",
+        "fc:InvokeFunction",
+      ]),
+    );
     const input = policy.Statement.find((s) => s.Resource.some((r) => r.includes("/input/")))!;
     expect(input.Action).toEqual(["oss:GetObject"]);
-    expect(policy.Statement.flatMap((s) => s.Resource).filter((r) => r.startsWith("acs:oss")).every((r) => r.includes(":b-1"))).toBe(true);
+    expect(
+      policy.Statement.flatMap((s) => s.Resource)
+        .filter((r) => r.startsWith("acs:oss"))
+        .every((r) => r.includes(":b-1")),
+    ).toBe(true);
   });
 });
 
@@ -120,7 +205,11 @@ describe("the bundles", () => {
   it("stay within budget and carry no development-only code", () => {
     for (const f of built) {
       expect(f.totalBytes, f.name).toBeLessThan(BUNDLE_BUDGET);
-      for (const p of FORBIDDEN) expect(f.inputs.some((i) => i.includes(`node_modules/${p}/`) || i.startsWith(p)), `${f.name} includes ${p}`).toBe(false);
+      for (const p of FORBIDDEN)
+        expect(
+          f.inputs.some((i) => i.includes(`node_modules/${p}/`) || i.startsWith(p)),
+          `${f.name} includes ${p}`,
+        ).toBe(false);
     }
   });
 
@@ -128,11 +217,16 @@ describe("the bundles", () => {
     for (const [name, props] of Object.entries(resources)) {
       if (String(props.runtime).startsWith("custom")) continue;
       const [file, method] = String(props.handler).split(".");
-      const init = (props.instanceLifecycleConfig as { initializer?: { handler: string } } | undefined)?.initializer?.handler.split(".")[1];
+      const init = (
+        props.instanceLifecycleConfig as { initializer?: { handler: string } } | undefined
+      )?.initializer?.handler.split(".")[1];
       const bundle = join(outdir, name, `${file}.mjs`);
       expect(existsSync(bundle), bundle).toBe(true);
       const script = `const m = await import(${JSON.stringify(bundle)}); if (typeof m.${method} !== "function") throw new Error("no ${method}"); ${init ? `await m.${init}();` : ""} console.log("ok");`;
-      const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { env: fcEnv(name), cwd: tmpdir() });
+      const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+        env: fcEnv(name),
+        cwd: tmpdir(),
+      });
       expect(stdout.trim(), name).toBe("ok");
     }
   });
@@ -142,7 +236,10 @@ describe("the bundles", () => {
     expect(callback.totalBytes).toBeGreaterThan(callback.bytes);
     const dir = join(outdir, "callback", "chunks");
     const script = `import { readdirSync } from "node:fs"; for (const f of readdirSync(${JSON.stringify(dir)})) await import(${JSON.stringify(dir)} + "/" + f); console.log("ok");`;
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], { env: fcEnv("callback"), cwd: tmpdir() });
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+      env: fcEnv("callback"),
+      cwd: tmpdir(),
+    });
     expect(stdout.trim()).toBe("ok");
   });
 
@@ -150,11 +247,16 @@ describe("the bundles", () => {
     const props = Fc3PropsSchema.parse(resources.stream);
     const port = await freePort();
     const entry = join(outdir, "stream", props.customRuntimeConfig!.args![0]!);
-    const child = execFile(props.customRuntimeConfig!.command![0]!, [entry], { env: { ...fcEnv("stream"), FC_CUSTOM_LISTEN_PORT: String(port) }, cwd: tmpdir() });
+    const child = execFile(props.customRuntimeConfig!.command![0]!, [entry], {
+      env: { ...fcEnv("stream"), FC_CUSTOM_LISTEN_PORT: String(port) },
+      cwd: tmpdir(),
+    });
     try {
       let ok = false;
       for (let i = 0; i < 100 && !ok; i++) {
-        ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok).catch(() => false);
+        ok = await fetch(`http://127.0.0.1:${port}/healthz`)
+          .then((r) => r.ok)
+          .catch(() => false);
         if (!ok) await new Promise((r) => setTimeout(r, 50));
       }
       expect(ok).toBe(true);
@@ -165,8 +267,16 @@ describe("the bundles", () => {
 
   it("refuses to start with a clear message when a required variable is missing", async () => {
     const { TTS_API_KEYS: _k, ...env } = fcEnv("stream");
-    const error = await run(process.execPath, [join(outdir, "stream", "main.mjs")], { env: { ...env, FC_CUSTOM_LISTEN_PORT: "0" }, cwd: tmpdir() }).catch((e: { code: number; stderr: string }) => e);
-    expect(error).toMatchObject({ code: 1, stderr: expect.stringMatching(/^invalid configuration:\n {2}- TTS_API_KEYS: missing; expected comma-separated API keys/) });
+    const error = await run(process.execPath, [join(outdir, "stream", "main.mjs")], {
+      env: { ...env, FC_CUSTOM_LISTEN_PORT: "0" },
+      cwd: tmpdir(),
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect(error).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(
+        /^invalid configuration:\n {2}- TTS_API_KEYS: missing; expected comma-separated API keys/,
+      ),
+    });
   });
 });
 
@@ -205,14 +315,21 @@ describe("the custom domain (s.domain.yaml)", () => {
 describe("Serverless Devs", () => {
   it("renders s.yaml with `s preview`, offline", async () => {
     const home = mkdtempSync(join(tmpdir(), "s-home-"));
-    const { stdout } = await run(process.execPath, ["node_modules/@serverless-devs/s/bin/s", "preview"], { env: { ...process.env, ...DEPLOY_ENV, HOME: home }, timeout: 60_000 });
+    const { stdout } = await run(process.execPath, ["node_modules/@serverless-devs/s/bin/s", "preview"], {
+      env: { ...process.env, ...DEPLOY_ENV, HOME: home },
+      timeout: 60_000,
+    });
     for (const name of Object.keys(resources)) expect(stdout).toContain(name);
     expect(readSYaml(DEPLOY_ENV).edition).toBe("3.0.0");
   }, 60_000);
 
   it("renders s.domain.yaml with `s preview`, offline", async () => {
     const home = mkdtempSync(join(tmpdir(), "s-home-"));
-    const { stdout } = await run(process.execPath, ["node_modules/@serverless-devs/s/bin/s", "preview", "-t", "s.domain.yaml"], { env: { ...process.env, ...DEPLOY_ENV, TTS_DOMAIN: "tts.example.com", HOME: home }, timeout: 60_000 });
+    const { stdout } = await run(
+      process.execPath,
+      ["node_modules/@serverless-devs/s/bin/s", "preview", "-t", "s.domain.yaml"],
+      { env: { ...process.env, ...DEPLOY_ENV, TTS_DOMAIN: "tts.example.com", HOME: home }, timeout: 60_000 },
+    );
     expect(stdout).toContain("tts.example.com");
   }, 60_000);
 });

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { connect } from "node:net";
-import WebSocket from "ws";
 import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
 import { API_KEY, useStreamServer } from "../helpers/stream-server.js";
 
@@ -36,10 +36,23 @@ async function stillUp(): Promise<void> {
 }
 
 const start = (taskId: string, text = "你好。") =>
-  JSON.stringify({ header: { message_id: randomUUID().replace(/-/g, ""), task_id: taskId, namespace: "SpeechSynthesizer", name: "StartSynthesis", appkey: "x" }, payload: { voice: "xiaoyun", format: "pcm", sample_rate: 16000, text } });
+  JSON.stringify({
+    header: {
+      message_id: randomUUID().replace(/-/g, ""),
+      task_id: taskId,
+      namespace: "SpeechSynthesizer",
+      name: "StartSynthesis",
+      appkey: "x",
+    },
+    payload: { voice: "xiaoyun", format: "pcm", sample_rate: 16000, text },
+  });
 
 /** Opens a WebSocket, sends `frames`, and collects text frames until the server closes. */
-function wsSession(path: string, frames: Array<string | Buffer>, headers: Record<string, string> = { "X-NLS-Token": API_KEY }): Promise<{ texts: string[]; code: number }> {
+function wsSession(
+  path: string,
+  frames: Array<string | Buffer>,
+  headers: Record<string, string> = { "X-NLS-Token": API_KEY },
+): Promise<{ texts: string[]; code: number }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${stream().wsUrl}${path}`, { headers });
     const texts: string[] = [];
@@ -60,7 +73,11 @@ describe("stream server: no request crashes it", () => {
   it.each([
     ["a Host of a:b", "GET /healthz HTTP/1.1\r\nHost: a:b\r\n\r\n", /^HTTP\/1\.1 200/],
     ["an absolute-form target", "GET http://x/healthz HTTP/1.1\r\nHost: x\r\n\r\n", /^HTTP\/1\.1 200/],
-    ["an absolute-form target with a bad port", "GET http://x:99999/healthz HTTP/1.1\r\nHost: x\r\n\r\n", /^HTTP\/1\.1 (200|400)/],
+    [
+      "an absolute-form target with a bad port",
+      "GET http://x:99999/healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+      /^HTTP\/1\.1 (200|400)/,
+    ],
     ["an asterisk target", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", /^HTTP\/1\.1 400/],
     ["a TRACE request", "TRACE /healthz HTTP/1.1\r\nHost: x\r\n\r\n", /^HTTP\/1\.1 405/],
     ["a Host that is a URL", "GET /healthz HTTP/1.1\r\nHost: http://evil/\r\n\r\n", /^HTTP\/1\.1 200/],
@@ -72,16 +89,45 @@ describe("stream server: no request crashes it", () => {
   });
 
   it.each([
-    ["a Host of a:b", `GET /ws/v1 HTTP/1.1\r\nHost: a:b\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-NLS-Token: ${API_KEY}\r\n\r\n`, /^HTTP\/1\.1 101/],
-    ["an absolute-form target", `GET http://x/ws/v1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`, /^HTTP\/1\.1 101/],
-    ["a protocol-relative target", `GET //a:b/ws/v1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`, /^HTTP\/1\.1 404/],
-    ["an asterisk target", `GET * HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`, /^HTTP\/1\.1 400/],
-    ["a bad WebSocket key", `GET /api-ws/v1/inference HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: x\r\nAuthorization: Bearer ${API_KEY}\r\n\r\n`, /^HTTP\/1\.1 400/],
+    [
+      "a Host of a:b",
+      `GET /ws/v1 HTTP/1.1\r\nHost: a:b\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-NLS-Token: ${API_KEY}\r\n\r\n`,
+      /^HTTP\/1\.1 101/,
+    ],
+    [
+      "an absolute-form target",
+      `GET http://x/ws/v1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      /^HTTP\/1\.1 101/,
+    ],
+    [
+      "a protocol-relative target",
+      `GET //a:b/ws/v1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      /^HTTP\/1\.1 404/,
+    ],
+    [
+      "an asterisk target",
+      `GET * HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      /^HTTP\/1\.1 400/,
+    ],
+    [
+      "a bad WebSocket key",
+      `GET /api-ws/v1/inference HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: x\r\nAuthorization: Bearer ${API_KEY}\r\n\r\n`,
+      /^HTTP\/1\.1 400/,
+    ],
   ])("answers an upgrade with %s and stays up", async (_name, request, expected) => {
     expect(await raw(request, 500)).toMatch(expected);
   });
 
-  it.each(["null", "42", '"text"', "[]", "true", '{"header":null}', '{"header":"x"}', '{"header":{"task_id":{"a":1}}}'])("answers the NLS frame %s with TaskFailed", async (frame) => {
+  it.each([
+    "null",
+    "42",
+    '"text"',
+    "[]",
+    "true",
+    '{"header":null}',
+    '{"header":"x"}',
+    '{"header":{"task_id":{"a":1}}}',
+  ])("answers the NLS frame %s with TaskFailed", async (frame) => {
     const { texts } = await wsSession("/ws/v1", [frame]);
     expect(texts).toHaveLength(1);
     const failed = JSON.parse(texts[0]!);
@@ -89,16 +135,21 @@ describe("stream server: no request crashes it", () => {
     expect(failed.header.status).toBeGreaterThanOrEqual(40000000);
   });
 
-  it.each(["null", "42", '"text"', "[]", '{"header":null}', '{"header":{"action":"continue-task","task_id":["x"]}}'])("answers the DashScope frame %s with task-failed", async (frame) => {
-    const ws = new WebSocket(`${stream().wsUrl}/api-ws/v1/inference`, { headers: { authorization: `bearer ${API_KEY}` } });
-    const first = await new Promise<string>((resolve, reject) => {
-      ws.on("open", () => ws.send(frame));
-      ws.once("message", (d) => resolve(d.toString()));
-      ws.on("error", reject);
-    });
-    expect(JSON.parse(first).header.event).toBe("task-failed");
-    ws.close();
-  });
+  it.each(["null", "42", '"text"', "[]", '{"header":null}', '{"header":{"action":"continue-task","task_id":["x"]}}'])(
+    "answers the DashScope frame %s with task-failed",
+    async (frame) => {
+      const ws = new WebSocket(`${stream().wsUrl}/api-ws/v1/inference`, {
+        headers: { authorization: `bearer ${API_KEY}` },
+      });
+      const first = await new Promise<string>((resolve, reject) => {
+        ws.on("open", () => ws.send(frame));
+        ws.once("message", (d) => resolve(d.toString()));
+        ws.on("error", reject);
+      });
+      expect(JSON.parse(first).header.event).toBe("task-failed");
+      ws.close();
+    },
+  );
 });
 
 describe("stream server: our credentials never reach a client", () => {
@@ -109,7 +160,11 @@ describe("stream server: our credentials never reach a client", () => {
     expect(failed.header).toMatchObject({ name: "TaskFailed", status: 40000001 });
     expect(failed.header.status_text).toMatch(/The token '\[redacted\]' is invalid!/);
     cloud().nls.gateway.faults.refuseTokens = 2;
-    const res = await fetch(`${stream().url}/v1/stream`, { method: "POST", headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" }, body: JSON.stringify({ text: "令牌被拒绝了。", format: "pcm" }) });
+    const res = await fetch(`${stream().url}/v1/stream`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: "令牌被拒绝了。", format: "pcm" }),
+    });
     const body = await res.text();
     expect(res.status).toBe(502);
     expect(body).not.toMatch(/[0-9a-f]{32}/);
@@ -155,17 +210,34 @@ describe("stream server: no client exhausts it", () => {
     cloud().nls.gateway.faults.padBytes = 0;
     socket.resume();
     await closed;
-    expect(stream().logs.filter((l) => !/"level":"debug"/.test(l)).slice(-5).join("\n")).toMatch(/client stopped reading/);
+    expect(
+      stream()
+        .logs.filter((l) => !/"level":"debug"/.test(l))
+        .slice(-5)
+        .join("\n"),
+    ).toMatch(/client stopped reading/);
   });
 
   it("closes a CosyVoice client that stops reading audio, and the upstream with it", async () => {
     cloud().dashscope.cosyvoice.faults.padBytes = 24 * 1024 * 1024;
-    const ws = new WebSocket(`${stream().wsUrl}/api-ws/v1/inference`, { headers: { authorization: `bearer ${API_KEY}` } });
+    const ws = new WebSocket(`${stream().wsUrl}/api-ws/v1/inference`, {
+      headers: { authorization: `bearer ${API_KEY}` },
+    });
     const id = randomUUID();
-    const cmd = (action: string, payload: unknown) => JSON.stringify({ header: { action, task_id: id, streaming: "duplex" }, payload });
+    const cmd = (action: string, payload: unknown) =>
+      JSON.stringify({ header: { action, task_id: id, streaming: "duplex" }, payload });
     await new Promise((r) => ws.on("open", r));
     const socket = (ws as unknown as { _socket: import("node:net").Socket })._socket;
-    ws.send(cmd("run-task", { task_group: "audio", task: "tts", function: "SpeechSynthesizer", model: "cosyvoice-v3-flash", parameters: { text_type: "PlainText", voice: "longanyang", format: "pcm", sample_rate: 22050 }, input: {} }));
+    ws.send(
+      cmd("run-task", {
+        task_group: "audio",
+        task: "tts",
+        function: "SpeechSynthesizer",
+        model: "cosyvoice-v3-flash",
+        parameters: { text_type: "PlainText", voice: "longanyang", format: "pcm", sample_rate: 22050 },
+        input: {},
+      }),
+    );
     ws.send(cmd("continue-task", { input: { text: "客户端不再读取任何数据了。" } }));
     ws.send(cmd("finish-task", { input: {} }));
     socket.pause();

@@ -18,7 +18,16 @@ let host: FunctionHost;
 const settle = () => settleAll(host, cloud());
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: "batch-reconcile-key", BATCH_CONCURRENCY: "2", RECONCILE_STALE_SECONDS: "0" }, log: createLogger({ level: "error" }), cloud: cloud() });
+  host = await startFunctionHost({
+    env: {
+      ...cloud().env(),
+      TTS_API_KEYS: "batch-reconcile-key",
+      BATCH_CONCURRENCY: "2",
+      RECONCILE_STALE_SECONDS: "0",
+    },
+    log: createLogger({ level: "error" }),
+    cloud: cloud(),
+  });
 });
 afterAll(async () => host?.stop());
 
@@ -27,7 +36,12 @@ const event = (id: string, n: number) => ({
   source: "tts.batch",
   specversion: "1.0",
   type: "tts:Batch:Submitted",
-  data: { batchId: id, defaults: { voice: "siqi" }, items: Array.from({ length: n }, (_, i) => ({ id: `i${i}`, text: `第${i}条新闻。`.repeat(6) })), outputPrefix: `output/${id}/` },
+  data: {
+    batchId: id,
+    defaults: { voice: "siqi" },
+    items: Array.from({ length: n }, (_, i) => ({ id: `i${i}`, text: `第${i}条新闻。`.repeat(6) })),
+    outputPrefix: `output/${id}/`,
+  },
 });
 
 describe("reconcile and batch items", () => {
@@ -50,7 +64,12 @@ describe("reconcile and batch items", () => {
     const longText = cloud().nls.longText;
     const before = longText.stats.submitted;
     // The batch is started with every dispatch lost (as if FC had dropped the async invocations).
-    const deaf = createJobRuntime(host.platform.config, host.platform.clients, { invokeAsync: async () => undefined }, createLogger({ level: "error" }));
+    const deaf = createJobRuntime(
+      host.platform.config,
+      host.platform.clients,
+      { invokeAsync: async () => undefined },
+      createLogger({ level: "error" }),
+    );
     await deaf.batches.start(event("b-lost", 3));
     await host.idle();
     expect(longText.stats.submitted - before).toBe(0);
@@ -63,11 +82,15 @@ describe("reconcile and batch items", () => {
   it("reads each item's job record a bounded number of times, not once per item that ends (no O(n²))", async () => {
     const n = 60;
     let recordReads = 0;
-    const count = (e: { op: string; key: string }) => void (e.op === "GetObject" && e.key.startsWith("jobs/records/") && recordReads++);
+    const count = (e: { op: string; key: string }) =>
+      void (e.op === "GetObject" && e.key.startsWith("jobs/records/") && recordReads++);
     cloud().oss.observers.add(count);
     try {
       const items = Array.from({ length: n }, (_, i) => ({ id: `s${i}`, text: `第${i}条。` }));
-      await host.invoke("submit", { ...event("b-scale", 0), data: { batchId: "b-scale", defaults: { voice: "siqi" }, items, outputPrefix: "output/b-scale/" } });
+      await host.invoke("submit", {
+        ...event("b-scale", 0),
+        data: { batchId: "b-scale", defaults: { voice: "siqi" }, items, outputPrefix: "output/b-scale/" },
+      });
       await settle();
       expect(await host.platform.jobs().batches.view("b-scale")).toMatchObject({ state: "done", counts: { done: n } });
       // Each job's own steps read its record a handful of times; recounting the batch on every end would read n² (3,600).
@@ -79,7 +102,12 @@ describe("reconcile and batch items", () => {
 
   it("does not time out batch items that waited more than 3 hours for a slot", async () => {
     const rt = host.platform.jobs();
-    const deaf = createJobRuntime(host.platform.config, host.platform.clients, { invokeAsync: async () => undefined }, createLogger({ level: "error" }));
+    const deaf = createJobRuntime(
+      host.platform.config,
+      host.platform.clients,
+      { invokeAsync: async () => undefined },
+      createLogger({ level: "error" }),
+    );
     await deaf.batches.start(event("b-wait", 3));
     const later = new JobService({
       jobs: rt.jobs,
@@ -110,16 +138,34 @@ describe("batches at the schema's maximum", () => {
     }
     return n;
   }
-  const big = (id: string, n: number) => ({ ...event(id, 0), data: { batchId: id, defaults: { voice: "siqi" }, items: Array.from({ length: n }, (_, i) => ({ id: `i${i}`, text: `第${i}条。` })), outputPrefix: `output/${id}/` } });
+  const big = (id: string, n: number) => ({
+    ...event(id, 0),
+    data: {
+      batchId: id,
+      defaults: { voice: "siqi" },
+      items: Array.from({ length: n }, (_, i) => ({ id: `i${i}`, text: `第${i}条。` })),
+      outputPrefix: `output/${id}/`,
+    },
+  });
 
   it("starts and reports a 10,000-item batch with as many OSS requests as a 10-item one", async () => {
     // A runtime whose async invocations go nowhere: only the start's and the report's own requests are counted.
-    const deaf = createJobRuntime(host.platform.config, host.platform.clients, { invokeAsync: async () => undefined }, createLogger({ level: "error" }));
+    const deaf = createJobRuntime(
+      host.platform.config,
+      host.platform.clients,
+      { invokeAsync: async () => undefined },
+      createLogger({ level: "error" }),
+    );
     const small = await requestsOf(() => deaf.batches.start(big("b-10", 10)));
     const large = await requestsOf(() => deaf.batches.start(big("b-10k", 10_000)));
     expect(large).toBe(small);
     expect(large).toBeLessThan(20);
-    const view = await requestsOf(async () => expect(await deaf.batches.view("b-10k")).toMatchObject({ state: "running", counts: { running: 2, queued: 9_998 } }));
+    const view = await requestsOf(async () =>
+      expect(await deaf.batches.view("b-10k")).toMatchObject({
+        state: "running",
+        counts: { running: 2, queued: 9_998 },
+      }),
+    );
     expect(view).toBeLessThan(40); // the manifest, the specs and 10 listing pages each of two marker kinds, at most
     // Left running, they would be re-driven by the next test's reconcile: out of reconcile's sight they go.
     for (const id of ["b-10", "b-10k"]) await host.platform.clients.storage.delete(`jobs/batch-pending/${id}`);
@@ -127,7 +173,9 @@ describe("batches at the schema's maximum", () => {
 
   it("finishes a batch whose elected finisher died after its election, on reconcile", async () => {
     const storage = host.platform.clients.storage;
-    await storage.put("jobs/elect/batch-b-final/final", "2000-01-01T00:00:00.000Z crashed-finisher", { contentType: "text/plain" });
+    await storage.put("jobs/elect/batch-b-final/final", "2000-01-01T00:00:00.000Z crashed-finisher", {
+      contentType: "text/plain",
+    });
     await host.invoke("submit", event("b-final", 3));
     await settle();
     expect((await host.platform.jobs().batches.manifest("b-final"))?.state).toBe("running");

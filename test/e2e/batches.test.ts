@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { createLogger } from "../../lib/log.js";
+import { publish } from "../helpers/eventbridge.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
-import { publish } from "../helpers/eventbridge.js";
 import { useWebhookSink } from "../helpers/webhooks.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
@@ -16,11 +16,28 @@ const { hooks, url: hookAt } = useWebhookSink();
 const settle = () => settleAll(host, cloud());
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: "true", BATCH_CONCURRENCY: "4" }, log: createLogger({ level: "error" }), cloud: cloud() });
+  host = await startFunctionHost({
+    env: {
+      ...cloud().env(),
+      TTS_API_KEYS: KEY,
+      CALLBACK_SECRET: SECRET,
+      WEBHOOK_ALLOW_PRIVATE: "true",
+      BATCH_CONCURRENCY: "4",
+    },
+    log: createLogger({ level: "error" }),
+    cloud: cloud(),
+  });
 });
 afterAll(async () => host?.stop());
 
-const event = (id: string, data: unknown) => ({ id, source: "tts.batch", specversion: "1.0", type: "tts:Batch:Submitted", datacontenttype: "application/json", data });
+const event = (id: string, data: unknown) => ({
+  id,
+  source: "tts.batch",
+  specversion: "1.0",
+  type: "tts:Batch:Submitted",
+  datacontenttype: "application/json",
+  data,
+});
 
 /** A producer's PutEvents to the batch bus (the official SDK, through the EventBridge emulator's rule). */
 async function deliver(e: Record<string, unknown>): Promise<void> {
@@ -32,10 +49,27 @@ describe("batch narration from EventBridge", () => {
     const items = Array.from({ length: 50 }, (_, i) => ({ id: `item-${i}`, text: `第${i}条新闻的内容。` }));
     items[7] = { id: "item-7", text: "   " };
     (items[19] as Record<string, unknown>).overrides = { voice: "nobody" };
-    cloud().nls.longText.faults.failNext.push({ code: 41020001, message: "TTS:TtsClientError:[tts]Engine return error code: 413" });
-    await deliver(event("evt-news-1", { batchId: "news-1", defaults: { voice: "siqi", format: "mp3", sampleRate: 16000 }, items, outputPrefix: "output/news-1/", notify: { url: hookAt() } }));
+    cloud().nls.longText.faults.failNext.push({
+      code: 41020001,
+      message: "TTS:TtsClientError:[tts]Engine return error code: 413",
+    });
+    await deliver(
+      event("evt-news-1", {
+        batchId: "news-1",
+        defaults: { voice: "siqi", format: "mp3", sampleRate: 16000 },
+        items,
+        outputPrefix: "output/news-1/",
+        notify: { url: hookAt() },
+      }),
+    );
     await settle();
-    const view = (await (await fetch(`${host.url}/v1/batches/news-1`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { state: string; counts: Record<string, number>; items: Array<{ id: string; state: string; failure?: { reason: string } }> };
+    const view = (await (
+      await fetch(`${host.url}/v1/batches/news-1`, { headers: { authorization: `Bearer ${KEY}` } })
+    ).json()) as {
+      state: string;
+      counts: Record<string, number>;
+      items: Array<{ id: string; state: string; failure?: { reason: string } }>;
+    };
     expect(view.state).toBe("partial");
     expect(view.counts).toEqual({ done: 47, failed: 3 });
     const failed = view.items.filter((i) => i.state === "failed");
@@ -47,17 +81,33 @@ describe("batch narration from EventBridge", () => {
     expect((await host.platform.clients.storage.head(`output/news-1/${done.id}.mp3`))?.size).toBeGreaterThan(0);
     expect(hooks).toHaveLength(1);
     const hook = hooks[0]!;
-    const expected = createHmac("sha256", SECRET).update(`${hook.headers["x-tts-timestamp"]}.${hook.body}`).digest("hex");
+    const expected = createHmac("sha256", SECRET)
+      .update(`${hook.headers["x-tts-timestamp"]}.${hook.body}`)
+      .digest("hex");
     expect(hook.headers["x-tts-signature"]).toBe(`v1=${expected}`);
-    expect(JSON.parse(hook.body)).toMatchObject({ id: "news-1:final", batchId: "news-1", state: "partial", counts: { done: 47, failed: 3 } });
+    expect(JSON.parse(hook.body)).toMatchObject({
+      id: "news-1:final",
+      batchId: "news-1",
+      state: "partial",
+      counts: { done: 47, failed: 3 },
+    });
     // The delivery is recorded where the sender looks.
-    const after = (await (await fetch(`${host.url}/v1/batches/news-1`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { notify?: { status?: number; at?: string } };
+    const after = (await (
+      await fetch(`${host.url}/v1/batches/news-1`, { headers: { authorization: `Bearer ${KEY}` } })
+    ).json()) as { notify?: { status?: number; at?: string } };
     expect(after.notify).toMatchObject({ status: 200, at: expect.any(String) });
   }, 60_000);
 
   it("starts one batch when the same event is delivered twice", async () => {
     const before = cloud().nls.longText.stats.submitted;
-    const e = event("evt-twice", { defaults: { voice: "siqi" }, items: [{ id: "a", text: "第一条。" }, { id: "b", text: "第二条。" }], outputPrefix: "output/twice/" });
+    const e = event("evt-twice", {
+      defaults: { voice: "siqi" },
+      items: [
+        { id: "a", text: "第一条。" },
+        { id: "b", text: "第二条。" },
+      ],
+      outputPrefix: "output/twice/",
+    });
     await Promise.all([deliver(e), deliver(e)]);
     await settle();
     await deliver(e);
@@ -71,7 +121,13 @@ describe("batch narration from EventBridge", () => {
     const timer = setInterval(() => (peak = Math.max(peak, longText.stats.submitted - longText.stats.callbacks)), 1);
     try {
       const before = { s: longText.stats.submitted, c: longText.stats.callbacks };
-      await deliver(event("evt-bound", { defaults: { voice: "siqi" }, items: Array.from({ length: 20 }, (_, i) => ({ id: `n${i}`, text: `第${i}条。` })), outputPrefix: "output/bound/" }));
+      await deliver(
+        event("evt-bound", {
+          defaults: { voice: "siqi" },
+          items: Array.from({ length: 20 }, (_, i) => ({ id: `n${i}`, text: `第${i}条。` })),
+          outputPrefix: "output/bound/",
+        }),
+      );
       await settle();
       expect(longText.stats.submitted - before.s).toBe(20);
       expect(peak - (before.s - before.c)).toBeLessThanOrEqual(4);
@@ -81,15 +137,28 @@ describe("batch narration from EventBridge", () => {
   });
 
   it("records a webhook that failed in the batch's status, never silently", async () => {
-    await deliver(event("evt-hook-fails", { batchId: "hook-fails", defaults: { voice: "siqi" }, items: [{ id: "a", text: "一条。" }], outputPrefix: "output/hook-fails/", notify: { url: hookAt("/moved") } }));
+    await deliver(
+      event("evt-hook-fails", {
+        batchId: "hook-fails",
+        defaults: { voice: "siqi" },
+        items: [{ id: "a", text: "一条。" }],
+        outputPrefix: "output/hook-fails/",
+        notify: { url: hookAt("/moved") },
+      }),
+    );
     await settle();
-    const view = (await (await fetch(`${host.url}/v1/batches/hook-fails`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { state: string; notify?: { status?: number; error?: string } };
+    const view = (await (
+      await fetch(`${host.url}/v1/batches/hook-fails`, { headers: { authorization: `Bearer ${KEY}` } })
+    ).json()) as { state: string; notify?: { status?: number; error?: string } };
     expect(view.state).toBe("done");
     expect(view.notify).toMatchObject({ status: 302, error: expect.stringMatching(/redirect/) });
   });
 
   it("refuses a batch writing outside the output prefix", async () => {
-    const res = await host.invoke("submit", event("evt-bad", { items: [{ id: "a", text: "x" }], outputPrefix: "input/evil/" }));
+    const res = await host.invoke(
+      "submit",
+      event("evt-bad", { items: [{ id: "a", text: "x" }], outputPrefix: "input/evil/" }),
+    );
     expect(res).toMatchObject({ state: "rejected", error: { field: "data.outputPrefix" } });
   });
 });

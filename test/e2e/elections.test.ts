@@ -19,18 +19,30 @@ let host: FunctionHost;
 const settle = () => settleAll(host, cloud());
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, RECONCILE_STALE_SECONDS: "0" }, log: createLogger({ level: "error" }), cloud: cloud() });
+  host = await startFunctionHost({
+    env: { ...cloud().env(), TTS_API_KEYS: KEY, RECONCILE_STALE_SECONDS: "0" },
+    log: createLogger({ level: "error" }),
+    cloud: cloud(),
+  });
 });
 afterAll(async () => host?.stop());
 
 const job = async (id: string): Promise<Job> => (await host.platform.jobs().jobs.get(id))!;
 async function post(body: unknown): Promise<string> {
-  const res = await fetch(`${host.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(`${host.url}/v1/jobs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBe(202);
   return ((await res.json()) as { id: string }).id;
 }
 /** Over ICE's 10,000-character limit: a job split into two parts. */
-const book = (tag: string) => ({ provider: "ice", format: "mp3", text: Array.from({ length: 2000 }, (_, i) => `第${i}句${tag}。`).join("") });
+const book = (tag: string) => ({
+  provider: "ice",
+  format: "mp3",
+  text: Array.from({ length: 2000 }, (_, i) => `第${i}句${tag}。`).join(""),
+});
 
 describe("elections", () => {
   it("a split job whose assemble election lost its answer is still assembled, without reconcile", async () => {
@@ -50,7 +62,11 @@ describe("elections", () => {
       const parent = /^jobs\/texts\/(.+)\.txt$/.exec(e.key)?.[1];
       if (e.op !== "PutObject" || !parent || planted) return;
       cloud().oss.observers.delete(plant);
-      planted = host.platform.clients.storage.put(`jobs/elect/${parent}/assemble`, "2000-01-01T00:00:00.000Z crashed-elector", { contentType: "text/plain" });
+      planted = host.platform.clients.storage.put(
+        `jobs/elect/${parent}/assemble`,
+        "2000-01-01T00:00:00.000Z crashed-elector",
+        { contentType: "text/plain" },
+      );
     };
     cloud().oss.observers.add(plant);
     const id = await post(book("乙"));
@@ -86,7 +102,11 @@ describe("elections", () => {
     };
     cloud().oss.observers.add(arm);
     // Whoever saw the failure first (the POST's own look, or the callback) is the one that dies: either way is a crash.
-    await fetch(`${host.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: JSON.stringify({ text: "重排的人崩溃了。", voice: "siqi" }) });
+    await fetch(`${host.url}/v1/jobs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: "重排的人崩溃了。", voice: "siqi" }),
+    });
     await settle();
     expect(id).not.toBe("");
     expect((await job(id)).state).toBe("submitted");

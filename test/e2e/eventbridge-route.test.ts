@@ -4,7 +4,13 @@
  */
 import * as EventBridge from "@alicloud/eventbridge";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyBatchRoute, batchRoute, eventBridgeClient, removeBatchRoute, targetOf } from "../../infra/deploy/batch-route.js";
+import {
+  applyBatchRoute,
+  batchRoute,
+  eventBridgeClient,
+  removeBatchRoute,
+  targetOf,
+} from "../../infra/deploy/batch-route.js";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { createLogger } from "../../lib/log.js";
@@ -17,15 +23,28 @@ let host: FunctionHost;
 const settle = () => settleAll(host, cloud());
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: "route-key-01" }, log: createLogger({ level: "error" }), cloud: cloud() });
+  host = await startFunctionHost({
+    env: { ...cloud().env(), TTS_API_KEYS: "route-key-01" },
+    log: createLogger({ level: "error" }),
+    cloud: cloud(),
+  });
 });
 afterAll(async () => host?.stop());
 
-const batch = (id: string, source = "tts.batch") => ({ id, source, type: "tts:Batch:Submitted", data: { batchId: id, items: [{ id: "a", text: "一条新闻。" }], outputPrefix: `output/${id}/` } });
+const batch = (id: string, source = "tts.batch") => ({
+  id,
+  source,
+  type: "tts:Batch:Submitted",
+  data: { batchId: id, items: [{ id: "a", text: "一条新闻。" }], outputPrefix: `output/${id}/` },
+});
 const manifest = (id: string) => host.platform.jobs().batches.manifest(id);
 const client = (secret?: string) => {
   const env = cloud().env();
-  return eventBridgeClient({ endpoint: cloud().urls.eventbridge, accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!, accessKeySecret: secret ?? env.ALIBABA_CLOUD_ACCESS_KEY_SECRET! });
+  return eventBridgeClient({
+    endpoint: cloud().urls.eventbridge,
+    accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!,
+    accessKeySecret: secret ?? env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
+  });
 };
 
 describe("the batch route", () => {
@@ -34,7 +53,11 @@ describe("the batch route", () => {
     expect(res.failed).toBe(0);
     await settle();
     expect((await manifest("route-ok"))?.state).toBe("done");
-    expect(cloud().eventbridge.log.find((e) => e.id === "route-ok")).toMatchObject({ bus: batchRoute().bus, outcome: "delivered", targets: ["submit"] });
+    expect(cloud().eventbridge.log.find((e) => e.id === "route-ok")).toMatchObject({
+      bus: batchRoute().bus,
+      outcome: "delivered",
+      targets: ["submit"],
+    });
   });
 
   it("refuses the same event on the default bus, which takes Alibaba Cloud service events only: no batch starts", async () => {
@@ -49,7 +72,15 @@ describe("the batch route", () => {
     // What s.yaml's `eventSourceType: Default` trigger made: a rule on the default bus with the same pattern and target.
     const route = batchRoute();
     const env = cloud().env();
-    await client().createRule(new EventBridge.CreateRuleRequest({ eventBusName: "default", ruleName: "old-default-trigger", status: "ENABLE", filterPattern: JSON.stringify(route.pattern), targets: [targetOf(route, { region: cloud().region, accountId: env.ALIBABA_CLOUD_ACCOUNT_ID! })] }));
+    await client().createRule(
+      new EventBridge.CreateRuleRequest({
+        eventBusName: "default",
+        ruleName: "old-default-trigger",
+        status: "ENABLE",
+        filterPattern: JSON.stringify(route.pattern),
+        targets: [targetOf(route, { region: cloud().region, accountId: env.ALIBABA_CLOUD_ACCOUNT_ID! })],
+      }),
+    );
     const res = await publish(cloud(), [batch("route-old")], null);
     expect(res.failed).toBe(1);
     await settle();
@@ -67,7 +98,10 @@ describe("the batch route", () => {
   it("is made idempotently and removed by teardown, after which the bus refuses events", async () => {
     const where = { region: cloud().region, accountId: cloud().env().ALIBABA_CLOUD_ACCOUNT_ID! };
     const route = { ...batchRoute(), bus: "route-lifecycle" };
-    expect(await applyBatchRoute(client(), route, where)).toEqual(["created event bus route-lifecycle", "created rule tts-batch-to-submit → submit"]);
+    expect(await applyBatchRoute(client(), route, where)).toEqual([
+      "created event bus route-lifecycle",
+      "created rule tts-batch-to-submit → submit",
+    ]);
     expect(await applyBatchRoute(client(), route, where)).toEqual(["updated rule tts-batch-to-submit → submit"]);
     expect(await removeBatchRoute(client(), route)).toHaveLength(3);
     expect(await removeBatchRoute(client(), route)).toEqual([]);
@@ -76,6 +110,10 @@ describe("the batch route", () => {
   });
 
   it("refuses a request signed with the wrong secret", async () => {
-    await expect(client("not-the-secret-0000000").getEventBus(new EventBridge.GetEventBusRequest({ eventBusName: batchRoute().bus }))).rejects.toThrow(/SignatureNotMatch|signature/i);
+    await expect(
+      client("not-the-secret-0000000").getEventBus(
+        new EventBridge.GetEventBusRequest({ eventBusName: batchRoute().bus }),
+      ),
+    ).rejects.toThrow(/SignatureNotMatch|signature/i);
   });
 });

@@ -12,17 +12,35 @@ let host: FunctionHost;
 const settle = () => settleAll(host, cloud());
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: "faults-key", RECONCILE_STALE_SECONDS: "0" }, log: createLogger({ level: "error" }), cloud: cloud() });
+  host = await startFunctionHost({
+    env: { ...cloud().env(), TTS_API_KEYS: "faults-key", RECONCILE_STALE_SECONDS: "0" },
+    log: createLogger({ level: "error" }),
+    cloud: cloud(),
+  });
 });
 afterAll(async () => host?.stop());
 
 const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
-const oss = () => new OSS({ bucket: cloud().bucket, region: `oss-${cloud().region}`, accessKeyId: cloud().accessKey.accessKeyId, accessKeySecret: cloud().accessKey.accessKeySecret, endpoint: cloud().urls.oss, sldEnable: true, secure: false } as OSS.Options);
+const oss = () =>
+  new OSS({
+    bucket: cloud().bucket,
+    region: `oss-${cloud().region}`,
+    accessKeyId: cloud().accessKey.accessKeyId,
+    accessKeySecret: cloud().accessKey.accessKeySecret,
+    endpoint: cloud().urls.oss,
+    sldEnable: true,
+    secure: false,
+  } as OSS.Options);
 
 describe("faults", () => {
   it("finishes a job with one output object when job-record writes fail for a while (FC's async retries, then reconcile)", async () => {
     // Job-record writes fail three times in a row (one whole retried put): whichever step hits it, the retries converge.
-    cloud().oss.faults.failNext("PutObject", { status: 503, code: "ServiceUnavailable", times: 3, key: (k) => k.startsWith("jobs/records/") && !k.includes("00000000") });
+    cloud().oss.faults.failNext("PutObject", {
+      status: 503,
+      code: "ServiceUnavailable",
+      times: 3,
+      key: (k) => k.startsWith("jobs/records/") && !k.includes("00000000"),
+    });
     const audio = writesTo(cloud(), "output/crash.mp3");
     try {
       await oss().put("input/crash.txt", Buffer.from("存储在标记完成之前崩溃。"));
@@ -63,21 +81,37 @@ describe("faults", () => {
     const refused: string[] = [];
     // The crash, placed exactly: once the audio object exists, the next job-record write fails (a whole retried put).
     const arm = (e: { op: string; key: string; status: number }): void => {
-      if (e.key === audioKey && e.status === 200 && (e.op === "PutObject" || e.op === "CompleteMultipartUpload") && refused.length === 0) {
+      if (
+        e.key === audioKey &&
+        e.status === 200 &&
+        (e.op === "PutObject" || e.op === "CompleteMultipartUpload") &&
+        refused.length === 0
+      ) {
         refused.push("armed");
-        cloud().oss.faults.failNext("PutObject", { status: 503, code: "ServiceUnavailable", times: 3, key: (k) => k.startsWith("jobs/records/") });
+        cloud().oss.faults.failNext("PutObject", {
+          status: 503,
+          code: "ServiceUnavailable",
+          times: 3,
+          key: (k) => k.startsWith("jobs/records/"),
+        });
       }
       if (e.key.startsWith("jobs/records/") && e.status === 503) refused.push(e.key);
     };
     cloud().oss.observers.add(arm);
     try {
-      await oss().put("input/between.txt", Buffer.from("复制之后、标记完成之前崩溃。"), { meta: { voice: "siqi" } as unknown as OSS.UserMeta });
+      await oss().put("input/between.txt", Buffer.from("复制之后、标记完成之前崩溃。"), {
+        meta: { voice: "siqi" } as unknown as OSS.UserMeta,
+      });
       await settle();
       const job = await findJob(host, "input/between.txt");
       expect(refused).toHaveLength(4); // armed, then the three refused writes of the one crashed attempt
       expect(job.state).toBe("done");
       expect(audio.count()).toBe(1);
-      expect((await host.platform.clients.storage.list("output/between")).objects.map((o) => o.key)).toEqual(["output/between.mp3", "output/between.srt", "output/between.vtt"]);
+      expect((await host.platform.clients.storage.list("output/between")).objects.map((o) => o.key)).toEqual([
+        "output/between.mp3",
+        "output/between.srt",
+        "output/between.vtt",
+      ]);
       const original = Buffer.from(await (await fetch(job.task!.audioAddress!)).arrayBuffer());
       expect(md5((await host.platform.clients.storage.get(audioKey))!)).toBe(md5(original));
     } finally {
@@ -90,10 +124,17 @@ describe("faults", () => {
   it("an audio upload failing mid-multipart is aborted, FC's async retry copies it again, and the object's MD5 is the provider's", async () => {
     const audioKey = "output/multipart.wav";
     const statuses: string[] = [];
-    const watch = (e: { op: string; key: string; status: number }): void => void (e.key === audioKey && statuses.push(`${e.op}:${e.status}`));
+    const watch = (e: { op: string; key: string; status: number }): void =>
+      void (e.key === audioKey && statuses.push(`${e.op}:${e.status}`));
     cloud().oss.observers.add(watch);
     // Part 2 of the first copy fails every one of its attempts, so that copy gives up and the invocation fails.
-    cloud().oss.faults.failNext("UploadPart", { part: 2, status: 503, code: "ServiceUnavailable", times: 4, key: (k) => k === audioKey });
+    cloud().oss.faults.failNext("UploadPart", {
+      part: 2,
+      status: 503,
+      code: "ServiceUnavailable",
+      times: 4,
+      key: (k) => k === audioKey,
+    });
     try {
       const text = Array.from({ length: 800 }, (_, i) => `第${i}句话。`).join(""); // ~5,400 characters: ~10 MB of 16 kHz WAV, 3 parts
       await oss().put("input/multipart.txt", Buffer.from(text), { meta: { format: "wav" } as unknown as OSS.UserMeta });
@@ -102,7 +143,9 @@ describe("faults", () => {
       expect(job.state).toBe("done");
       expect(statuses).toContain("AbortMultipartUpload:204");
       expect(statuses.filter((s) => s === "CompleteMultipartUpload:200")).toHaveLength(1);
-      expect(statuses.indexOf("CompleteMultipartUpload:200")).toBeGreaterThan(statuses.indexOf("AbortMultipartUpload:204"));
+      expect(statuses.indexOf("CompleteMultipartUpload:200")).toBeGreaterThan(
+        statuses.indexOf("AbortMultipartUpload:204"),
+      );
       expect(cloud().oss.store.openUploads()).toEqual([]);
       const original = Buffer.from(await (await fetch(job.task!.audioAddress!)).arrayBuffer());
       expect(original.length).toBeGreaterThan(8 * 1024 * 1024);
@@ -144,14 +187,26 @@ describe("faults", () => {
       const text = Array.from({ length: 30_000 }, (_, i) => `第${i}句。`).join("");
       longText.faults.holdCallbacks = 3;
       try {
-        const res = await fetch(`${host.url}/v1/jobs`, { method: "POST", headers: { authorization: "Bearer faults-key", "content-type": "application/json" }, body: JSON.stringify({ text, voice: "siqi", format: "mp3", sampleRate: 16000, output: { key: "output/reversed.mp3" } }) });
+        const res = await fetch(`${host.url}/v1/jobs`, {
+          method: "POST",
+          headers: { authorization: "Bearer faults-key", "content-type": "application/json" },
+          body: JSON.stringify({
+            text,
+            voice: "siqi",
+            format: "mp3",
+            sampleRate: 16000,
+            output: { key: "output/reversed.mp3" },
+          }),
+        });
         expect(res.status).toBe(202);
         const { id } = (await res.json()) as { id: string };
         await settle();
         const parent = (await host.platform.jobs().jobs.get(id))!;
         expect(parent.state).toBe("done");
         expect(parent.parts).toHaveLength(3);
-        const parts = await Promise.all(parent.parts!.map(async (p) => (await host.platform.jobs().jobs.get(p.jobId))!));
+        const parts = await Promise.all(
+          parent.parts!.map(async (p) => (await host.platform.jobs().jobs.get(p.jobId))!),
+        );
         // The fault took effect: the last part was stored first, the first part last.
         const stored = parts.map((p) => Date.parse(p.result!.storedAt));
         expect(stored[2]).toBeLessThan(stored[1]!);

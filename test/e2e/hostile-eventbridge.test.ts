@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { createLogger } from "../../lib/log.js";
+import { publish } from "../helpers/eventbridge.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
-import { publish } from "../helpers/eventbridge.js";
 import { useWebhookSink } from "../helpers/webhooks.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
@@ -23,17 +23,38 @@ const { hooks, url: hookAt } = useWebhookSink();
 const settle = () => settleAll(host, cloud());
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: "true" }, log: createLogger({ level: "info", write: (l) => logs.push(l) }), cloud: cloud() });
+  host = await startFunctionHost({
+    env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: "true" },
+    log: createLogger({ level: "info", write: (l) => logs.push(l) }),
+    cloud: cloud(),
+  });
 });
 afterAll(async () => host?.stop());
 
-const event = (id: string, data: unknown, extra: Record<string, unknown> = {}) => ({ id, source: "tts.batch", specversion: "1.0", type: "tts:Batch:Submitted", datacontenttype: "application/json", data, ...extra });
+const event = (id: string, data: unknown, extra: Record<string, unknown> = {}) => ({
+  id,
+  source: "tts.batch",
+  specversion: "1.0",
+  type: "tts:Batch:Submitted",
+  datacontenttype: "application/json",
+  data,
+  ...extra,
+});
 const item = (id: string, fields: Record<string, unknown> = { text: "一句话。" }) => ({ id, ...fields });
-const good = (batchId: string, items: unknown[] = [item("a")]) => ({ batchId, items, outputPrefix: `output/${batchId}/` });
+const good = (batchId: string, items: unknown[] = [item("a")]) => ({
+  batchId,
+  items,
+  outputPrefix: `output/${batchId}/`,
+});
 const submit = (e: unknown) => host.invoke("submit", e) as Promise<Record<string, unknown>>;
 const view = async (id: string) => {
   const res = await fetch(`${host.url}/v1/batches/${id}`, { headers: { authorization: `Bearer ${KEY}` } });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> & { items?: Array<{ id: string; state: string; failure?: { reason: string } }> } };
+  return {
+    status: res.status,
+    body: (await res.json()) as Record<string, unknown> & {
+      items?: Array<{ id: string; state: string; failure?: { reason: string } }>;
+    },
+  };
 };
 
 describe("hostile EventBridge events: the whole event refused, naming the field", () => {
@@ -46,20 +67,74 @@ describe("hostile EventBridge events: the whole event refused, naming the field"
     ["data that is an array", event("e-array", [good("x")]), "data", /object/i],
     ["data that is a string, not JSON", event("e-str", "not json"), "data", /object/i],
     ["no items", event("e-empty", good("b-empty", [])), "data.items", /1/],
-    ["10,001 items", event("e-many", good("b-many", Array.from({ length: 10_001 }, (_, i) => item(`i${i}`)))), "data.items", /10000/],
+    [
+      "10,001 items",
+      event(
+        "e-many",
+        good(
+          "b-many",
+          Array.from({ length: 10_001 }, (_, i) => item(`i${i}`)),
+        ),
+      ),
+      "data.items",
+      /10000/,
+    ],
     ["an item id with a path", event("e-id", good("b-id", [item("../etc")])), "data.items.0.id", /letters, digits/],
     ["duplicate item ids", event("e-dup", good("b-dup", [item("a"), item("a")])), "data.items", /unique/],
-    ["an item with both text and ssml", event("e-both", good("b-both", [item("a", { text: "x", ssml: "<speak>y</speak>" })])), "data.items.0", /one of text, ssml or input/],
+    [
+      "an item with both text and ssml",
+      event("e-both", good("b-both", [item("a", { text: "x", ssml: "<speak>y</speak>" })])),
+      "data.items.0",
+      /one of text, ssml or input/,
+    ],
     ["an item of the wrong type", event("e-type", good("b-type", [42])), "data.items.0", /object/i],
     ["an unknown field", event("e-field", { ...good("b-field"), priority: "high" }), "data", /priority/],
     ["a batch id with a slash", event("e-bid", { ...good("x"), batchId: "a/b" }), "data.batchId", /letters, digits/],
-    ["an output prefix without a slash", event("e-pfx", { ...good("b-pfx"), outputPrefix: "output/no-slash" }), "data.outputPrefix", /ending in '\/'/],
-    ["an output prefix outside the output area", event("e-evil", { ...good("b-evil"), outputPrefix: "input/evil/" }), "data.outputPrefix", /output prefix/],
-    ["an output prefix climbing out with ..", event("e-dots", { ...good("b-dots"), outputPrefix: "output/../input/" }), "data.outputPrefix", /'\.\.'/],
-    ["a sample rate given as a string", event("e-rate", { ...good("b-rate"), defaults: { sampleRate: "16000" } }), "data.defaults.sampleRate", /8000/],
-    ["a volume of a billion", event("e-vol", { ...good("b-vol"), defaults: { volume: 1e9 } }), "data.defaults.volume", /100/],
-    ["a webhook on file://", event("e-file", { ...good("b-file"), notify: { url: "file:///etc/passwd" } }), "data.notify.url", /http/],
-    ["a webhook on the metadata service", event("e-meta", { ...good("b-meta"), notify: { url: "http://100.100.100.200/latest/meta-data/ram/security-credentials/" } }), "data.notify.url", /metadata/],
+    [
+      "an output prefix without a slash",
+      event("e-pfx", { ...good("b-pfx"), outputPrefix: "output/no-slash" }),
+      "data.outputPrefix",
+      /ending in '\/'/,
+    ],
+    [
+      "an output prefix outside the output area",
+      event("e-evil", { ...good("b-evil"), outputPrefix: "input/evil/" }),
+      "data.outputPrefix",
+      /output prefix/,
+    ],
+    [
+      "an output prefix climbing out with ..",
+      event("e-dots", { ...good("b-dots"), outputPrefix: "output/../input/" }),
+      "data.outputPrefix",
+      /'\.\.'/,
+    ],
+    [
+      "a sample rate given as a string",
+      event("e-rate", { ...good("b-rate"), defaults: { sampleRate: "16000" } }),
+      "data.defaults.sampleRate",
+      /8000/,
+    ],
+    [
+      "a volume of a billion",
+      event("e-vol", { ...good("b-vol"), defaults: { volume: 1e9 } }),
+      "data.defaults.volume",
+      /100/,
+    ],
+    [
+      "a webhook on file://",
+      event("e-file", { ...good("b-file"), notify: { url: "file:///etc/passwd" } }),
+      "data.notify.url",
+      /http/,
+    ],
+    [
+      "a webhook on the metadata service",
+      event("e-meta", {
+        ...good("b-meta"),
+        notify: { url: "http://100.100.100.200/latest/meta-data/ram/security-credentials/" },
+      }),
+      "data.notify.url",
+      /metadata/,
+    ],
   ];
 
   it.each(cases)("%s", async (_what, e, field, message) => {
@@ -72,7 +147,10 @@ describe("hostile EventBridge events: the whole event refused, naming the field"
 
   it("records the refusal where GET /v1/batches/{id} shows it, under the batch id or the event's", async () => {
     await submit(event("e-show", good("b-show", [])));
-    expect(await view("b-show")).toMatchObject({ status: 200, body: { batchId: "b-show", eventId: "e-show", state: "rejected", error: { field: "data.items" } } });
+    expect(await view("b-show")).toMatchObject({
+      status: 200,
+      body: { batchId: "b-show", eventId: "e-show", state: "rejected", error: { field: "data.items" } },
+    });
     const byEvent = (await submit(event("e-unnamed", { items: [], outputPrefix: "output/x/" }))) as { batchId: string };
     expect(byEvent.batchId).toMatch(/^[0-9a-f]{32}$/);
     expect((await view(byEvent.batchId)).body).toMatchObject({ state: "rejected", eventId: "e-unnamed" });
@@ -91,8 +169,15 @@ describe("hostile EventBridge events: the whole event refused, naming the field"
     await submit(event("e-hook", { ...good("b-hook"), items: [], notify: { url: hookAt() } }));
     expect(hooks.length - before).toBe(1);
     const hook = hooks.at(-1)!;
-    expect(hook.headers["x-tts-signature"]).toBe(`v1=${createHmac("sha256", SECRET).update(`${hook.headers["x-tts-timestamp"]}.${hook.body}`).digest("hex")}`);
-    expect(JSON.parse(hook.body)).toMatchObject({ type: "tts.batch.rejected", batchId: "b-hook", state: "rejected", error: { field: "data.items" } });
+    expect(hook.headers["x-tts-signature"]).toBe(
+      `v1=${createHmac("sha256", SECRET).update(`${hook.headers["x-tts-timestamp"]}.${hook.body}`).digest("hex")}`,
+    );
+    expect(JSON.parse(hook.body)).toMatchObject({
+      type: "tts.batch.rejected",
+      batchId: "b-hook",
+      state: "rejected",
+      error: { field: "data.items" },
+    });
   });
 
   it("does not follow a webhook's redirect", async () => {
@@ -131,11 +216,20 @@ describe("hostile EventBridge events: bad items fail alone, with their reasons",
       item("output", { text: "好", output: { key: "input/overwrite.mp3" } }),
       item("nothing", {}),
     ];
-    const started = await submit(event("e-items", { batchId: "b-items", items, outputPrefix: "output/b-items/", defaults: { voice: "siqi", format: "mp3" } }));
+    const started = await submit(
+      event("e-items", {
+        batchId: "b-items",
+        items,
+        outputPrefix: "output/b-items/",
+        defaults: { voice: "siqi", format: "mp3" },
+      }),
+    );
     expect(started).toMatchObject({ batchId: "b-items", items: items.length });
     await settle();
     const { body } = await view("b-items");
-    const reasons = Object.fromEntries(body.items!.map((i) => [i.id, i.state === "failed" ? i.failure?.reason : i.state]));
+    const reasons = Object.fromEntries(
+      body.items!.map((i) => [i.id, i.state === "failed" ? i.failure?.reason : i.state]),
+    );
     expect(reasons).toMatchObject({
       ok: "done",
       smuggled: "done", // spoken as text: read as SSML, <audio> would have been refused by NLS (413)
@@ -157,13 +251,24 @@ describe("hostile EventBridge events: bad items fail alone, with their reasons",
   });
 
   it("takes EventBridge's batching mode: an array of serialized events, each judged on its own", async () => {
-    const result = await submit([JSON.stringify(event("e-arr-1", good("b-arr-1"))), JSON.stringify(event("e-arr-2", good("b-arr-2", []))), "not json at all"]);
-    expect(result).toMatchObject([{ batchId: "b-arr-1", items: 1 }, { state: "rejected", batchId: "b-arr-2", error: { field: "data.items" } }, { state: "rejected", error: { field: "event" } }]);
+    const result = await submit([
+      JSON.stringify(event("e-arr-1", good("b-arr-1"))),
+      JSON.stringify(event("e-arr-2", good("b-arr-2", []))),
+      "not json at all",
+    ]);
+    expect(result).toMatchObject([
+      { batchId: "b-arr-1", items: 1 },
+      { state: "rejected", batchId: "b-arr-2", error: { field: "data.items" } },
+      { state: "rejected", error: { field: "event" } },
+    ]);
     await settle();
     expect((await view("b-arr-1")).body.state).toBe("done");
   });
 
   it("reads data sent as a JSON string with datacontenttype application/json", async () => {
-    expect(await submit(event("e-json-str", JSON.stringify(good("b-json-str"))))).toMatchObject({ batchId: "b-json-str", items: 1 });
+    expect(await submit(event("e-json-str", JSON.stringify(good("b-json-str"))))).toMatchObject({
+      batchId: "b-json-str",
+      items: 1,
+    });
   });
 });

@@ -1,6 +1,6 @@
 import OSS from "ali-oss";
-import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import type { Job } from "../../lib/jobs/schema.js";
@@ -14,12 +14,24 @@ let host: FunctionHost;
 const settle = () => settleAll(host, cloud());
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY }, log: createLogger({ level: "error" }), cloud: cloud() });
+  host = await startFunctionHost({
+    env: { ...cloud().env(), TTS_API_KEYS: KEY },
+    log: createLogger({ level: "error" }),
+    cloud: cloud(),
+  });
 });
 afterAll(async () => host?.stop());
 
-async function send(path: string, body: string | Buffer, contentType = "application/json"): Promise<{ status: number; error?: { field?: string; message?: string; limit?: unknown } }> {
-  const res = await fetch(`${host.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": contentType }, body });
+async function send(
+  path: string,
+  body: string | Buffer,
+  contentType = "application/json",
+): Promise<{ status: number; error?: { field?: string; message?: string; limit?: unknown } }> {
+  const res = await fetch(`${host.url}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${KEY}`, "content-type": contentType },
+    body,
+  });
   const text = await res.text();
   let json: { error?: { field?: string; message?: string; limit?: unknown } } = {};
   try {
@@ -36,9 +48,24 @@ describe("hostile and malformed input", () => {
   const cases: Array<[string, string, string | Buffer, RegExp]> = [
     ["/v1/stream", "empty text", J({ text: "" }), /text/],
     ["/v1/stream", "whitespace-only text", J({ text: " \n\t " }), /text/],
-    ["/v1/stream", "invalid UTF-8 in the body", Buffer.concat([Buffer.from('{"text":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]), /body/],
-    ["/v1/stream", "GBK bytes in the body", Buffer.concat([Buffer.from('{"text":"'), Buffer.from([0xc4, 0xe3, 0xba, 0xc3]), Buffer.from('"}')]), /body/],
-    ["/v1/stream", "UTF-16 with a byte order mark", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"text":"hi"}', "utf16le")]), /body/],
+    [
+      "/v1/stream",
+      "invalid UTF-8 in the body",
+      Buffer.concat([Buffer.from('{"text":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]),
+      /body/,
+    ],
+    [
+      "/v1/stream",
+      "GBK bytes in the body",
+      Buffer.concat([Buffer.from('{"text":"'), Buffer.from([0xc4, 0xe3, 0xba, 0xc3]), Buffer.from('"}')]),
+      /body/,
+    ],
+    [
+      "/v1/stream",
+      "UTF-16 with a byte order mark",
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"text":"hi"}', "utf16le")]),
+      /body/,
+    ],
     ["/v1/stream", "a NUL character", J({ text: "a\u0000b" }), /text/],
     ["/v1/stream", "a control character", J({ text: "a\u001bb" }), /text/],
     ["/v1/stream", "one character over 300", J({ text: "字".repeat(301) }), /text/],
@@ -50,9 +77,24 @@ describe("hostile and malformed input", () => {
     ["/v1/stream", "an array body", J([1, 2]), /body/],
     ["/v1/stream", "not JSON", "{text:", /body/],
     ["/v1/stream", "an oversized body", J({ text: "x".repeat(70 * 1024) }), /body/],
-    ["/v1/audio/speech", "an unknown response_format", J({ model: "tts-1", voice: "alloy", input: "x", response_format: "aac" }), /response_format/],
-    ["/v1/audio/speech", "a speed NLS cannot make", J({ model: "tts-1", voice: "alloy", input: "x", speed: 4 }), /speed/],
-    ["/v1/jobs", "an output key with ..", J({ text: "x", output: { key: "output/../jobs/records/x.json" } }), /output\.key/],
+    [
+      "/v1/audio/speech",
+      "an unknown response_format",
+      J({ model: "tts-1", voice: "alloy", input: "x", response_format: "aac" }),
+      /response_format/,
+    ],
+    [
+      "/v1/audio/speech",
+      "a speed NLS cannot make",
+      J({ model: "tts-1", voice: "alloy", input: "x", speed: 4 }),
+      /speed/,
+    ],
+    [
+      "/v1/jobs",
+      "an output key with ..",
+      J({ text: "x", output: { key: "output/../jobs/records/x.json" } }),
+      /output\.key/,
+    ],
     ["/v1/jobs", "an input key that does not exist", J({ input: { key: "input/../../etc/passwd" } }), /input\.key/],
     ["/v1/jobs", "an unknown field", J({ text: "x", injected: true }), /body|text/],
     ["/v1/jobs", "a sample rate long text does not take", J({ text: "x", sampleRate: 48000 }), /sampleRate/],
@@ -68,13 +110,25 @@ describe("hostile and malformed input", () => {
   }
 
   it("speaks markup smuggled into plain text instead of interpreting it", async () => {
-    const res = await fetch(`${host.url}/v1/stream`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: J({ text: '</speak><speak rate="2">injected', format: "pcm" }) });
+    const res = await fetch(`${host.url}/v1/stream`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: J({ text: '</speak><speak rate="2">injected', format: "pcm" }),
+    });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
   });
 
   it("fails uploads with odd keys and bad bytes as jobs with reasons, and keeps serving", async () => {
-    const oss = new OSS({ bucket: cloud().bucket, region: `oss-${cloud().region}`, accessKeyId: cloud().accessKey.accessKeyId, accessKeySecret: cloud().accessKey.accessKeySecret, endpoint: cloud().urls.oss, sldEnable: true, secure: false } as OSS.Options);
+    const oss = new OSS({
+      bucket: cloud().bucket,
+      region: `oss-${cloud().region}`,
+      accessKeyId: cloud().accessKey.accessKeyId,
+      accessKeySecret: cloud().accessKey.accessKeySecret,
+      endpoint: cloud().urls.oss,
+      sldEnable: true,
+      secure: false,
+    } as OSS.Options);
     await oss.put("input/章节 一 (draft)+%41.txt", Buffer.from("非 ASCII 的键名也可以。"));
     await oss.put("input/nul.txt", Buffer.from("a\u0000b"));
     await oss.put("input/utf16.txt", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("hi", "utf16le")]));
@@ -82,7 +136,10 @@ describe("hostile and malformed input", () => {
     const job = (k: string): Promise<Job> => findJob(host, k);
     expect((await job("input/章节 一 (draft)+%41.txt")).state).toBe("done");
     expect((await job("input/nul.txt")).failure).toMatchObject({ code: "ControlCharacter" });
-    expect((await job("input/utf16.txt")).failure).toMatchObject({ code: "InvalidEncoding", reason: expect.stringMatching(/UTF-16LE/) });
+    expect((await job("input/utf16.txt")).failure).toMatchObject({
+      code: "InvalidEncoding",
+      reason: expect.stringMatching(/UTF-16LE/),
+    });
     expect((await fetch(`${host.url}/healthz`)).status).toBe(200);
   });
 
@@ -99,7 +156,9 @@ describe("hostile and malformed input", () => {
       });
     expect(JSON.parse((await frames(["not json"]))[0]!).header).toMatchObject({ name: "TaskFailed", status: 40000002 });
     expect(JSON.parse((await frames([Buffer.from([1, 2, 3])]))[0]!).header).toMatchObject({ name: "TaskFailed" });
-    expect(JSON.parse((await frames([J({ header: { name: "StopSynthesis", task_id: "x" } })]))[0]!).header).toMatchObject({ name: "TaskFailed", status: 40000003 });
+    expect(
+      JSON.parse((await frames([J({ header: { name: "StopSynthesis", task_id: "x" } })]))[0]!).header,
+    ).toMatchObject({ name: "TaskFailed", status: 40000003 });
     expect((await fetch(`${host.url}/healthz`)).status).toBe(200);
   });
 });

@@ -5,7 +5,7 @@ import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js"
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { callbackUrl, legacyCallbackUrl, signJobId } from "../../lib/jobs/callback-signature.js";
 import { createLogger } from "../../lib/log.js";
-import { jobFor as findJob, settle as settleAll, writesTo as countWrites } from "../helpers/jobs.js";
+import { writesTo as countWrites, jobFor as findJob, settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const AUTH_KEY = "IceKey2026abc";
@@ -18,17 +18,32 @@ const jobFor = (key: string) => findJob(host, key);
 const writesTo = (key: string) => countWrites(cloud(), key);
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET, RECONCILE_STALE_SECONDS: "0", JOBS_DEFAULT_PROVIDER: "ice" }, log: createLogger({ level: "error" }), cloud: cloud() });
+  host = await startFunctionHost({
+    env: {
+      ...cloud().env(),
+      TTS_API_KEYS: KEY,
+      CALLBACK_SECRET: SECRET,
+      RECONCILE_STALE_SECONDS: "0",
+      JOBS_DEFAULT_PROVIDER: "ice",
+    },
+    log: createLogger({ level: "error" }),
+    cloud: cloud(),
+  });
 });
 afterAll(async () => host?.stop());
 
 function oss(): OSS {
   const c = cloud();
-  return new OSS({ bucket: c.bucket, region: `oss-${c.region}`, accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret, endpoint: c.urls.oss, sldEnable: true, secure: false } as OSS.Options);
+  return new OSS({
+    bucket: c.bucket,
+    region: `oss-${c.region}`,
+    accessKeyId: c.accessKey.accessKeyId,
+    accessKeySecret: c.accessKey.accessKeySecret,
+    endpoint: c.urls.oss,
+    sldEnable: true,
+    secure: false,
+  } as OSS.Options);
 }
-
-
-
 
 /** What ICE would send, signed for `timestamp`: to the path-signed URL we gave it, or (`legacy`) to the earlier `?sig=` form. */
 function iceCallback(jobId: string, timestamp: number, opts: { sig?: string; legacy?: boolean } = {}) {
@@ -36,23 +51,39 @@ function iceCallback(jobId: string, timestamp: number, opts: { sig?: string; leg
   const url = opts.legacy ? legacyCallbackUrl(base, SECRET, jobId, "ice") : callbackUrl(base, SECRET, jobId, "ice");
   const signature = createHash("md5").update(`${url}|${timestamp}|${AUTH_KEY}`).digest("hex");
   const sig = opts.sig ?? signJobId(SECRET, jobId);
-  return fetch(opts.legacy ? `${host.url}/callbacks/ice/${jobId}?sig=${sig}` : `${host.url}/callbacks/ice/${jobId}/${sig}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-ice-timestamp": String(timestamp), "x-ice-signature": signature },
-    body: JSON.stringify({ EventType: "AIGCAudioProduceComplete", UserId: 1, EventTime: new Date().toISOString(), MessageBody: { JobId: "x", Status: "Success" } }),
-  });
+  return fetch(
+    opts.legacy ? `${host.url}/callbacks/ice/${jobId}?sig=${sig}` : `${host.url}/callbacks/ice/${jobId}/${sig}`,
+    {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-ice-timestamp": String(timestamp),
+        "x-ice-signature": signature,
+      },
+      body: JSON.stringify({
+        EventType: "AIGCAudioProduceComplete",
+        UserId: 1,
+        EventTime: new Date().toISOString(),
+        MessageBody: { JobId: "x", Status: "Success" },
+      }),
+    },
+  );
 }
 
 describe("ICE jobs on the local stack", () => {
   it("turns an upload into ICE's audio in OSS plus .srt and .vtt from AiResult, and marks the job done", async () => {
     const srt = writesTo("output/ice/ch1.srt");
     try {
-      await oss().put("input/ice/ch1.txt", Buffer.from("冰的第一章。ICE writes this audio."), { meta: { voice: "siqi" } as unknown as OSS.UserMeta });
+      await oss().put("input/ice/ch1.txt", Buffer.from("冰的第一章。ICE writes this audio."), {
+        meta: { voice: "siqi" } as unknown as OSS.UserMeta,
+      });
       await settle();
       const job = await jobFor("input/ice/ch1.txt");
       expect(job).toMatchObject({ provider: "ice", state: "done", output: { audioKey: "output/ice/ch1.mp3" } });
       expect(mp3Frames((await oss().get("output/ice/ch1.mp3")).content as Buffer).length).toBeGreaterThan(10);
-      expect((await oss().get("output/ice/ch1.srt")).content.toString()).toMatch(/^1\n00:00:00,000 --> .*\n冰的第一章。\n/);
+      expect((await oss().get("output/ice/ch1.srt")).content.toString()).toMatch(
+        /^1\n00:00:00,000 --> .*\n冰的第一章。\n/,
+      );
       expect((await oss().get("output/ice/ch1.vtt")).content.toString()).toMatch(/^WEBVTT\n/);
       expect(srt.count()).toBe(1);
     } finally {
@@ -64,7 +95,9 @@ describe("ICE jobs on the local stack", () => {
     cloud().ice.faults.duplicateCallbacks = 19;
     const srt = writesTo("output/ice/dup.srt");
     try {
-      await oss().put("input/ice/dup.txt", Buffer.from("重复的回调。"), { meta: { voice: "siqi" } as unknown as OSS.UserMeta });
+      await oss().put("input/ice/dup.txt", Buffer.from("重复的回调。"), {
+        meta: { voice: "siqi" } as unknown as OSS.UserMeta,
+      });
       await settle();
       expect((await jobFor("input/ice/dup.txt")).state).toBe("done");
       expect(srt.count()).toBe(1);
@@ -93,7 +126,10 @@ describe("ICE jobs on the local stack", () => {
     expect((await iceCallback(before.id, now, { sig: "not-our-hmac" })).status).toBe(401);
     expect((await iceCallback(before.id, now, { sig: "not-our-hmac", legacy: true })).status).toBe(401);
     expect((await iceCallback(before.id, now - 600)).status).toBe(401);
-    const wrongSignature = await fetch(`${host.url}/callbacks/ice/${before.id}/${signJobId(SECRET, before.id)}`, { method: "POST", headers: { "x-ice-timestamp": String(now), "x-ice-signature": "0".repeat(32) } });
+    const wrongSignature = await fetch(`${host.url}/callbacks/ice/${before.id}/${signJobId(SECRET, before.id)}`, {
+      method: "POST",
+      headers: { "x-ice-timestamp": String(now), "x-ice-signature": "0".repeat(32) },
+    });
     expect(wrongSignature.status).toBe(401);
     await settle();
     expect(await jobFor("input/ice/forged.txt")).toEqual(before);
@@ -121,18 +157,38 @@ describe("ICE jobs on the local stack", () => {
   });
 
   it("fails the job with ICE's error code and message when ICE fails it", async () => {
-    cloud().ice.faults.failNext.push({ code: "InvalidParameter.Voice", message: "The voice is not authorized for this account." });
+    cloud().ice.faults.failNext.push({
+      code: "InvalidParameter.Voice",
+      message: "The voice is not authorized for this account.",
+    });
     await oss().put("input/ice/fails.txt", Buffer.from("会失败。"));
     await settle();
-    expect((await jobFor("input/ice/fails.txt")).failure).toMatchObject({ code: "InvalidParameter.Voice", reason: "The voice is not authorized for this account." });
+    expect((await jobFor("input/ice/fails.txt")).failure).toMatchObject({
+      code: "InvalidParameter.Voice",
+      reason: "The voice is not authorized for this account.",
+    });
   });
 
   it("refuses NLS-only misuse of ICE options, naming the field, and accepts a cloned voice on ICE", async () => {
     // (Text over ICE's 10,000 characters is split into parts: test/e2e/long-jobs.test.ts.)
-    const post = (body: unknown) => fetch(`${host.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: JSON.stringify(body) });
-    expect(await (await post({ provider: "nls", text: "hi", customizedVoice: "clone-1" })).json()).toMatchObject({ error: { field: "customizedVoice" } });
-    expect(await (await post({ provider: "nls", text: "hi", overwrite: false })).json()).toMatchObject({ error: { field: "overwrite" } });
-    const cloned = await post({ provider: "ice", text: "克隆的声音。", customizedVoice: "clone-1", output: { key: "output/ice/cloned.mp3" } });
+    const post = (body: unknown) =>
+      fetch(`${host.url}/v1/jobs`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect(await (await post({ provider: "nls", text: "hi", customizedVoice: "clone-1" })).json()).toMatchObject({
+      error: { field: "customizedVoice" },
+    });
+    expect(await (await post({ provider: "nls", text: "hi", overwrite: false })).json()).toMatchObject({
+      error: { field: "overwrite" },
+    });
+    const cloned = await post({
+      provider: "ice",
+      text: "克隆的声音。",
+      customizedVoice: "clone-1",
+      output: { key: "output/ice/cloned.mp3" },
+    });
     expect(cloned.status).toBe(202);
     await settle();
   });

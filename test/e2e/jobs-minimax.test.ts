@@ -12,18 +12,33 @@ let host: FunctionHost;
 const settle = () => settleAll(host, cloud());
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY }, log: createLogger({ level: "error" }), cloud: cloud() });
+  host = await startFunctionHost({
+    env: { ...cloud().env(), TTS_API_KEYS: KEY },
+    log: createLogger({ level: "error" }),
+    cloud: cloud(),
+  });
 });
 afterAll(async () => host?.stop());
 
 async function post(body: unknown): Promise<{ id: string; status: number }> {
-  const res = await fetch(`${host.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(`${host.url}/v1/jobs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   return { ...((await res.json()) as { id: string }), status: res.status };
 }
 
 describe("MiniMax as a job provider", () => {
   it("answers 202 at once, synthesizes through FC's queue, and stores the audio from MiniMax's URL", async () => {
-    const { id, status } = await post({ provider: "minimax", voice: "male-qn-qingse", text: "MiniMax 的长文本任务。", format: "mp3", sampleRate: 16000, output: { key: "output/minimax/a.mp3" } });
+    const { id, status } = await post({
+      provider: "minimax",
+      voice: "male-qn-qingse",
+      text: "MiniMax 的长文本任务。",
+      format: "mp3",
+      sampleRate: 16000,
+      output: { key: "output/minimax/a.mp3" },
+    });
     expect(status).toBe(202);
     await settle();
     const job = (await host.platform.jobs().jobs.get(id))!;
@@ -41,7 +56,13 @@ describe("MiniMax as a job provider", () => {
   });
 
   it("refuses SSML and ICE-only options for MiniMax, naming the field", async () => {
-    expect(await post({ provider: "minimax", voice: "v", ssml: "<speak>x</speak>" })).toMatchObject({ status: 400, error: { field: "ssml" } });
-    expect(await post({ provider: "minimax", voice: "v", text: "x", overwrite: true })).toMatchObject({ status: 400, error: { field: "overwrite" } });
+    expect(await post({ provider: "minimax", voice: "v", ssml: "<speak>x</speak>" })).toMatchObject({
+      status: 400,
+      error: { field: "ssml" },
+    });
+    expect(await post({ provider: "minimax", voice: "v", text: "x", overwrite: true })).toMatchObject({
+      status: 400,
+      error: { field: "overwrite" },
+    });
   });
 });

@@ -1,11 +1,11 @@
 import OSS from "ali-oss";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFunctionHost, type FunctionHost } from "../../infra/local/host.js";
+import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { iceProvider, nlsProvider } from "../../lib/jobs/providers.js";
 import { JobService } from "../../lib/jobs/service.js";
 import { createLogger } from "../../lib/log.js";
-import { jobFor as findJob, settle as settleAll, writesTo as countWrites } from "../helpers/jobs.js";
+import { writesTo as countWrites, jobFor as findJob, settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ longText: { queueMs: 10, runMs: 10 } });
@@ -16,35 +16,57 @@ const jobFor = (key: string) => findJob(host, key);
 const writesTo = (key: string) => countWrites(cloud(), key);
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, RECONCILE_STALE_SECONDS: "0" }, log: createLogger({ level: "error" }), cloud: cloud() });
+  host = await startFunctionHost({
+    env: { ...cloud().env(), TTS_API_KEYS: KEY, RECONCILE_STALE_SECONDS: "0" },
+    log: createLogger({ level: "error" }),
+    cloud: cloud(),
+  });
 });
 afterAll(async () => host?.stop());
 
 /** The user's own client: ali-oss, as anyone uploading a chapter would use it. */
 function oss(): OSS {
   const c = cloud();
-  return new OSS({ bucket: c.bucket, region: `oss-${c.region}`, accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret, endpoint: c.urls.oss, sldEnable: true, secure: false, authorizationV4: true } as OSS.Options);
+  return new OSS({
+    bucket: c.bucket,
+    region: `oss-${c.region}`,
+    accessKeyId: c.accessKey.accessKeyId,
+    accessKeySecret: c.accessKey.accessKeySecret,
+    endpoint: c.urls.oss,
+    sldEnable: true,
+    secure: false,
+    authorizationV4: true,
+  } as OSS.Options);
 }
 
-
-
-
-const api = (path: string, init: RequestInit = {}) => fetch(`${host.url}${path}`, { ...init, headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json", ...(init.headers ?? {}) } });
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(`${host.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json", ...(init.headers ?? {}) },
+  });
 
 describe("long-text jobs on the local stack", () => {
   it("turns an uploaded .txt into audio, .srt and .vtt beside it, and marks the job done", async () => {
     const client = oss();
-    const put = await client.put("input/book/ch1.txt", Buffer.from("第一章。春天来了，花开了。Spring has come."), { meta: { voice: "siqi" } as unknown as OSS.UserMeta });
+    const put = await client.put("input/book/ch1.txt", Buffer.from("第一章。春天来了，花开了。Spring has come."), {
+      meta: { voice: "siqi" } as unknown as OSS.UserMeta,
+    });
     await settle();
     const job = await jobFor("input/book/ch1.txt");
-    expect(job).toMatchObject({ state: "done", options: { voice: "siqi", format: "mp3" }, output: { audioKey: "output/book/ch1.mp3", srtKey: "output/book/ch1.srt", vttKey: "output/book/ch1.vtt" } });
+    expect(job).toMatchObject({
+      state: "done",
+      options: { voice: "siqi", format: "mp3" },
+      output: { audioKey: "output/book/ch1.mp3", srtKey: "output/book/ch1.srt", vttKey: "output/book/ch1.vtt" },
+    });
     const audio = (await client.get("output/book/ch1.mp3")).content as Buffer;
     expect(mp3Frames(audio).length).toBeGreaterThan(20);
     const srt = (await client.get("output/book/ch1.srt")).content.toString();
     expect(srt).toMatch(/^1\n00:00:00,000 --> 00:00:0\d,\d{3}\n第一章。\n/);
     expect((await client.get("output/book/ch1.vtt")).content.toString()).toMatch(/^WEBVTT\n\n00:00:00\.000 --> /);
     // The input object is never changed.
-    expect((await client.head("input/book/ch1.txt")).res.headers).toMatchObject({ etag: (put.res.headers as Record<string, string>).etag });
+    expect((await client.head("input/book/ch1.txt")).res.headers).toMatchObject({
+      etag: (put.res.headers as Record<string, string>).etag,
+    });
   });
 
   it("stores one output and marks one done when the same callback arrives 20 times at once", async () => {
@@ -80,7 +102,10 @@ describe("long-text jobs on the local stack", () => {
     const rt = host.platform.jobs();
     const job = await jobFor("input/twice.txt");
     await rt.service.check(job, { force: true });
-    const results = await Promise.all([host.invoke("store", { jobId: job.id }), host.invoke("store", { jobId: job.id })]);
+    const results = await Promise.all([
+      host.invoke("store", { jobId: job.id }),
+      host.invoke("store", { jobId: job.id }),
+    ]);
     await settle();
     expect(results).toContainEqual({ jobId: job.id, result: "done" });
     const done = await jobFor("input/twice.txt");
@@ -91,11 +116,18 @@ describe("long-text jobs on the local stack", () => {
   });
 
   it("takes per-file options from a sibling .json", async () => {
-    await oss().put("input/opts/ch2.json", Buffer.from(JSON.stringify({ voice: "aixia", format: "wav", sampleRate: 8000, subtitles: ["srt"] })));
+    await oss().put(
+      "input/opts/ch2.json",
+      Buffer.from(JSON.stringify({ voice: "aixia", format: "wav", sampleRate: 8000, subtitles: ["srt"] })),
+    );
     await oss().put("input/opts/ch2.txt", Buffer.from("用旁边的配置文件。"));
     await settle();
     const job = await jobFor("input/opts/ch2.txt");
-    expect(job).toMatchObject({ state: "done", options: { voice: "aixia", format: "wav", sampleRate: 8000, subtitles: ["srt"] }, output: { audioKey: "output/opts/ch2.wav", srtKey: "output/opts/ch2.srt" } });
+    expect(job).toMatchObject({
+      state: "done",
+      options: { voice: "aixia", format: "wav", sampleRate: 8000, subtitles: ["srt"] },
+      output: { audioKey: "output/opts/ch2.wav", srtKey: "output/opts/ch2.srt" },
+    });
     expect(job.output.vttKey).toBeUndefined();
   });
 
@@ -116,7 +148,10 @@ describe("long-text jobs on the local stack", () => {
     });
     const counts = await later.reconcile();
     expect(counts.failed).toBeGreaterThanOrEqual(1);
-    expect((await jobFor("input/slow.txt")).failure).toMatchObject({ code: "Timeout", reason: expect.stringMatching(/within 3 hours/) });
+    expect((await jobFor("input/slow.txt")).failure).toMatchObject({
+      code: "Timeout",
+      reason: expect.stringMatching(/within 3 hours/),
+    });
   });
 
   it("answers a forged callback with 401 and changes nothing", async () => {
@@ -124,14 +159,26 @@ describe("long-text jobs on the local stack", () => {
     await oss().put("input/forged.txt", Buffer.from("伪造的回调。"));
     await settle();
     const before = await jobFor("input/forged.txt");
-    const res = await fetch(`${host.url}/callbacks/nls/${before.id}?sig=not-the-signature`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ data: { task_id: before.task?.id, audio_address: "http://evil.example/a.mp3" }, status: 20000000, error_code: 20000000, error_message: "SUCCESS" }) });
+    const res = await fetch(`${host.url}/callbacks/nls/${before.id}?sig=not-the-signature`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        data: { task_id: before.task?.id, audio_address: "http://evil.example/a.mp3" },
+        status: 20000000,
+        error_code: 20000000,
+        error_message: "SUCCESS",
+      }),
+    });
     expect(res.status).toBe(401);
     await settle();
     expect(await jobFor("input/forged.txt")).toEqual(before);
   });
 
   it("fails the job with the seed's reason when NLS fails the task", async () => {
-    cloud().nls.longText.faults.failNext.push({ code: 41020001, message: "TTS:TtsClientError:[tts]Engine return error code: 418" });
+    cloud().nls.longText.faults.failNext.push({
+      code: 41020001,
+      message: "TTS:TtsClientError:[tts]Engine return error code: 418",
+    });
     await oss().put("input/fails.txt", Buffer.from("这个任务会失败。"));
     await settle();
     const job = await jobFor("input/fails.txt");
@@ -146,9 +193,15 @@ describe("long-text jobs on the local stack", () => {
     // Longer than a provider allows is fine (split into parts); larger than the input cap is not.
     await oss().put("input/long.txt", Buffer.alloc(2 * 1024 * 1024 + 1, 0x61));
     await settle();
-    expect((await jobFor("input/gbk.txt")).failure).toMatchObject({ code: "InvalidEncoding", reason: expect.stringMatching(/not valid UTF-8: bad byte 0xc4 at byte offset 0/) });
+    expect((await jobFor("input/gbk.txt")).failure).toMatchObject({
+      code: "InvalidEncoding",
+      reason: expect.stringMatching(/not valid UTF-8: bad byte 0xc4 at byte offset 0/),
+    });
     expect((await jobFor("input/empty.txt")).failure).toMatchObject({ reason: expect.stringMatching(/is empty/) });
-    expect((await jobFor("input/long.txt")).failure).toMatchObject({ code: "TextTooLong", reason: expect.stringMatching(/is 2097153 bytes; at most 2097152 are read/) });
+    expect((await jobFor("input/long.txt")).failure).toMatchObject({
+      code: "TextTooLong",
+      reason: expect.stringMatching(/is 2097153 bytes; at most 2097152 are read/),
+    });
   });
 
   it("does not synthesize a re-delivered upload event twice", async () => {
@@ -156,14 +209,31 @@ describe("long-text jobs on the local stack", () => {
     await oss().put("input/once.txt", Buffer.from("只合成一次。"));
     await settle();
     const meta = cloud().oss.store.head(cloud().bucket, "input/once.txt")!;
-    const event = { events: [{ eventName: "ObjectCreated:PutObject", eventSource: "acs:oss", oss: { bucket: { name: cloud().bucket }, object: { key: "input/once.txt", eTag: meta.etag.replace(/"/g, ""), size: meta.size } } }] };
+    const event = {
+      events: [
+        {
+          eventName: "ObjectCreated:PutObject",
+          eventSource: "acs:oss",
+          oss: {
+            bucket: { name: cloud().bucket },
+            object: { key: "input/once.txt", eTag: meta.etag.replace(/"/g, ""), size: meta.size },
+          },
+        },
+      ],
+    };
     await host.invoke("submit", event);
     await settle();
     expect(cloud().nls.longText.stats.submitted - before).toBe(1);
   });
 
   it("serves the job API: 202 on POST, the same job for the same Idempotency-Key, outputs with signed URLs when done", async () => {
-    const body = JSON.stringify({ text: "通过接口提交的长文本任务。", voice: "siqi", format: "wav", sampleRate: 8000, subtitles: ["vtt"] });
+    const body = JSON.stringify({
+      text: "通过接口提交的长文本任务。",
+      voice: "siqi",
+      format: "wav",
+      sampleRate: 8000,
+      subtitles: ["vtt"],
+    });
     const created = await api("/v1/jobs", { method: "POST", body, headers: { "idempotency-key": "order-42" } });
     expect(created.status).toBe(202);
     const job = (await created.json()) as { id: string; state: string };
@@ -171,28 +241,44 @@ describe("long-text jobs on the local stack", () => {
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
     expect(((await replay.json()) as { id: string }).id).toBe(job.id);
     await settle();
-    const view = (await (await api(`/v1/jobs/${job.id}`)).json()) as { state: string; outputs: { audio: { url: string }; vtt: { key: string } } };
+    const view = (await (await api(`/v1/jobs/${job.id}`)).json()) as {
+      state: string;
+      outputs: { audio: { url: string }; vtt: { key: string } };
+    };
     expect(view.state).toBe("done");
     expect(view.outputs.vtt.key).toMatch(/\.vtt$/);
     const audio = await fetch(view.outputs.audio.url);
     expect(audio.status).toBe(200);
-    expect(Buffer.from(await audio.arrayBuffer()).subarray(0, 4).toString()).toBe("RIFF");
+    expect(
+      Buffer.from(await audio.arrayBuffer())
+        .subarray(0, 4)
+        .toString(),
+    ).toBe("RIFF");
     expect((await api("/v1/jobs/nonexistent-job")).status).toBe(404);
     expect((await fetch(`${host.url}/v1/jobs/${job.id}`)).status).toBe(401);
   });
 
   it("routes POST /v1/speech by length: short text gets audio, long text a 202 job", async () => {
-    const short = await api("/v1/speech", { method: "POST", body: JSON.stringify({ text: "短文本直接返回音频。", format: "mp3" }) });
+    const short = await api("/v1/speech", {
+      method: "POST",
+      body: JSON.stringify({ text: "短文本直接返回音频。", format: "mp3" }),
+    });
     expect(short.status).toBe(200);
     expect(short.headers.get("content-type")).toBe("audio/mpeg");
     expect(mp3Frames(Buffer.from(await short.arrayBuffer())).length).toBeGreaterThan(5);
-    const long = await api("/v1/speech", { method: "POST", body: JSON.stringify({ text: "长文本。".repeat(100), format: "mp3" }) });
+    const long = await api("/v1/speech", {
+      method: "POST",
+      body: JSON.stringify({ text: "长文本。".repeat(100), format: "mp3" }),
+    });
     expect(long.status).toBe(202);
     await settle();
   });
 
   it("refuses bad job requests with a 4xx naming the field", async () => {
-    const bad = async (body: unknown) => (await (await api("/v1/jobs", { method: "POST", body: JSON.stringify(body) })).json()) as { error: { field: string } };
+    const bad = async (body: unknown) =>
+      (await (await api("/v1/jobs", { method: "POST", body: JSON.stringify(body) })).json()) as {
+        error: { field: string };
+      };
     expect((await bad({ text: "x", sampleRate: 24000 })).error.field).toBe("sampleRate");
     expect((await bad({ text: "x", output: { key: "input/evil.mp3" } })).error.field).toBe("output.key");
     expect((await bad({ text: "x", output: { key: "output/../jobs/x" } })).error.field).toBe("output.key");

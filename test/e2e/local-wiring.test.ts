@@ -6,10 +6,10 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
-import { FastEngine } from "../../infra/local/audio/fast-engine.js";
+import { stringify } from "yaml";
 import { readResources, S_YAML } from "../../infra/deploy/s-yaml.js";
+import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { createLogger } from "../../lib/log.js";
@@ -34,18 +34,29 @@ async function sYamlWithout(fn: string, drop: string, env: Record<string, string
   const at = text.indexOf(marker);
   const line = text.indexOf("      environmentVariables: *jobEnvironment\n", at);
   expect(at).toBeGreaterThan(-1);
-  const inline = `      environmentVariables:\n${stringify(rest).trimEnd().split("\n").map((l) => `        ${l}`).join("\n")}\n`;
+  const inline = `      environmentVariables:\n${stringify(rest)
+    .trimEnd()
+    .split("\n")
+    .map((l) => `        ${l}`)
+    .join("\n")}\n`;
   const dir = await mkdtemp(join(tmpdir(), "s-yaml-"));
   dirs.push(dir);
   const file = join(dir, "s.yaml");
-  await writeFile(file, text.slice(0, line) + inline + text.slice(line + "      environmentVariables: *jobEnvironment\n".length));
+  await writeFile(
+    file,
+    text.slice(0, line) + inline + text.slice(line + "      environmentVariables: *jobEnvironment\n".length),
+  );
   return file;
 }
 
 /** A job over ICE's 10,000-character limit, split into two parts run one at a time: part 2 is submitted by `store`, when part 1 is stored. */
 async function splitJob(host: FunctionHost, tag: string): Promise<Job> {
   const text = Array.from({ length: 2000 }, (_, i) => `第${i}句${tag}。`).join("");
-  const res = await fetch(`${host.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: JSON.stringify({ provider: "ice", text }) });
+  const res = await fetch(`${host.url}/v1/jobs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ provider: "ice", text }),
+  });
   expect(res.status).toBe(202);
   const { id } = (await res.json()) as { id: string };
   await settle(host, cloud());
@@ -60,7 +71,12 @@ describe("each function runs with exactly its s.yaml environment", () => {
     expect((await splitJob(whole, "全")).state).toBe("done");
 
     // The same stack, but s.yaml's store entry lacks CALLBACK_BASE_URL (the gap the issue found in the old s.yaml).
-    const broken = await startFunctionHost({ env, log: createLogger({ level: "error" }), cloud: cloud(), sYaml: await sYamlWithout("store", "CALLBACK_BASE_URL", { ...env, CALLBACK_BASE_URL: "http://localhost:1" }) });
+    const broken = await startFunctionHost({
+      env,
+      log: createLogger({ level: "error" }),
+      cloud: cloud(),
+      sYaml: await sYamlWithout("store", "CALLBACK_BASE_URL", { ...env, CALLBACK_BASE_URL: "http://localhost:1" }),
+    });
     hosts.push(broken);
     const stuck = await splitJob(broken, "缺");
     expect(stuck.state).toBe("submitted");
@@ -77,7 +93,15 @@ describe("each function runs with exactly its s.yaml environment", () => {
     expect(streamEnv.CALLBACK_SECRET).toBeUndefined();
     for (const fn of ["speech", "submit", "callback", "store", "reconcile"]) {
       const fnEnv = rendered[fn]!.environmentVariables as Record<string, string>;
-      for (const name of ["CALLBACK_BASE_URL", "ICE_CALLBACK_AUTH_KEY", "DASHSCOPE_API_KEY", "JOBS_DEFAULT_PROVIDER", "ICE_ENDPOINT", "OSS_INPUT_PREFIX"]) expect(name in fnEnv, `${fn} ${name}`).toBe(true);
+      for (const name of [
+        "CALLBACK_BASE_URL",
+        "ICE_CALLBACK_AUTH_KEY",
+        "DASHSCOPE_API_KEY",
+        "JOBS_DEFAULT_PROVIDER",
+        "ICE_ENDPOINT",
+        "OSS_INPUT_PREFIX",
+      ])
+        expect(name in fnEnv, `${fn} ${name}`).toBe(true);
     }
   });
 });

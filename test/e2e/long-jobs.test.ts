@@ -15,13 +15,25 @@ let host: FunctionHost;
 const settle = () => settleAll(host, cloud());
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, JOBS_PART_CONCURRENCY: "2" }, log: createLogger({ level: "error" }), cloud: cloud() });
+  host = await startFunctionHost({
+    env: { ...cloud().env(), TTS_API_KEYS: KEY, JOBS_PART_CONCURRENCY: "2" },
+    log: createLogger({ level: "error" }),
+    cloud: cloud(),
+  });
 });
 afterAll(async () => host?.stop());
 
 function oss(): OSS {
   const c = cloud();
-  return new OSS({ bucket: c.bucket, region: `oss-${c.region}`, accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret, endpoint: c.urls.oss, sldEnable: true, secure: false } as OSS.Options);
+  return new OSS({
+    bucket: c.bucket,
+    region: `oss-${c.region}`,
+    accessKeyId: c.accessKey.accessKeyId,
+    accessKeySecret: c.accessKey.accessKeySecret,
+    endpoint: c.urls.oss,
+    sldEnable: true,
+    secure: false,
+  } as OSS.Options);
 }
 
 const job = async (id: string): Promise<Job> => (await host.platform.jobs().jobs.get(id))!;
@@ -32,11 +44,18 @@ function srtTimes(srt: string): Array<[number, number]> {
     const [s, f] = rest!.split(",");
     return ((Number(h) * 60 + Number(m)) * 60 + Number(s)) * 1000 + Number(f);
   };
-  return [...srt.matchAll(/(\d{2}:\d{2}:\d{2},\d{3}) --> (\d{2}:\d{2}:\d{2},\d{3})/g)].map((m) => [ms(m[1]!), ms(m[2]!)]);
+  return [...srt.matchAll(/(\d{2}:\d{2}:\d{2},\d{3}) --> (\d{2}:\d{2}:\d{2},\d{3})/g)].map((m) => [
+    ms(m[1]!),
+    ms(m[2]!),
+  ]);
 }
 
 async function post(body: unknown): Promise<{ id: string }> {
-  const res = await fetch(`${host.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(`${host.url}/v1/jobs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBe(202);
   return (await res.json()) as { id: string };
 }
@@ -45,14 +64,22 @@ describe("jobs longer than the provider allows", () => {
   it("turns 250,000 characters into one MP3 lasting the sum of its parts, with cues monotonic to the end", async () => {
     const sentence = "这是一本很长的书里的一句话。";
     const text = sentence.repeat(Math.ceil(250_000 / sentence.length)).slice(0, 250_000);
-    const { id } = await post({ text, voice: "siqi", format: "mp3", sampleRate: 16000, output: { key: "output/book/whole.mp3" } });
+    const { id } = await post({
+      text,
+      voice: "siqi",
+      format: "mp3",
+      sampleRate: 16000,
+      output: { key: "output/book/whole.mp3" },
+    });
     await settle();
     const parent = await job(id);
     expect(parent.state).toBe("done");
     expect(parent.parts).toHaveLength(3);
     const parts = await Promise.all(parent.parts!.map((p) => job(p.jobId)));
     expect(parts.every((p) => p.state === "done" && p.characters <= 100_000)).toBe(true);
-    const partDurations = await Promise.all(parts.map(async (p) => mp3DurationMs((await oss().get(p.output.audioKey)).content as Buffer)));
+    const partDurations = await Promise.all(
+      parts.map(async (p) => mp3DurationMs((await oss().get(p.output.audioKey)).content as Buffer)),
+    );
     const whole = mp3DurationMs((await oss().get("output/book/whole.mp3")).content as Buffer);
     const sum = partDurations.reduce((a, b) => a + b, 0);
     expect(Math.abs(whole - sum)).toBeLessThanOrEqual(36 * (parts.length - 1));
@@ -90,8 +117,13 @@ describe("jobs longer than the provider allows", () => {
 
   it("answers 202 for a job whose submission worked though the status look right after it failed transiently", async () => {
     // More failures than the client's own retries: the look after submission fails for good, the submission stands.
-    for (let i = 0; i < 6; i++) cloud().nls.longText.faults.failStatus.push({ status: 500, code: 50000000, message: "GRPC_ERROR:Grpc error!" });
-    const res = await fetch(`${host.url}/v1/jobs`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: JSON.stringify({ text: "提交成功，查询失败。", voice: "siqi" }) });
+    for (let i = 0; i < 6; i++)
+      cloud().nls.longText.faults.failStatus.push({ status: 500, code: 50000000, message: "GRPC_ERROR:Grpc error!" });
+    const res = await fetch(`${host.url}/v1/jobs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: "提交成功，查询失败。", voice: "siqi" }),
+    });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     cloud().nls.longText.faults.failStatus.length = 0;

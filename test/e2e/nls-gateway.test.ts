@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import Core from "@alicloud/pop-core";
 import { SpeechSynthesizer } from "alibabacloud-nls";
-import WebSocket from "ws";
 import { describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { mp3DurationMs, mp3Frames } from "../../lib/audio/mp3.js";
 import { pcmDurationMs } from "../../lib/audio/wav.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
@@ -12,7 +12,12 @@ const cloud = useLocalCloud({ gateway: { idleTimeoutMs: 300 } });
 /** A token exactly as a user of the official SDK gets one: CreateToken through pop-core. */
 async function createToken(): Promise<string> {
   const c = cloud();
-  const client = new Core.RPCClient({ accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret, endpoint: c.urls.nlsMeta, apiVersion: "2019-02-28" });
+  const client = new Core.RPCClient({
+    accessKeyId: c.accessKey.accessKeyId,
+    accessKeySecret: c.accessKey.accessKeySecret,
+    endpoint: c.urls.nlsMeta,
+    apiVersion: "2019-02-28",
+  });
   const result = await client.request<{ Token: { Id: string; ExpireTime: number } }>("CreateToken");
   return result.Token.Id;
 }
@@ -20,7 +25,10 @@ async function createToken(): Promise<string> {
 const id = (): string => randomUUID().replace(/-/g, "");
 
 interface RawResult {
-  events: Array<{ header: { name: string; status: number; status_text?: string }; payload?: { subtitles?: unknown[] } }>;
+  events: Array<{
+    header: { name: string; status: number; status_text?: string };
+    payload?: { subtitles?: unknown[] };
+  }>;
   audio: Buffer;
   closeCode: number;
 }
@@ -47,7 +55,10 @@ function raw(frame: string | undefined, opts: { token?: string | null; query?: s
 }
 
 function start(payload: Record<string, unknown>, appkey = cloud().appKey): string {
-  return JSON.stringify({ header: { message_id: id(), task_id: id(), namespace: "SpeechSynthesizer", name: "StartSynthesis", appkey }, payload: { voice: "xiaoyun", format: "pcm", sample_rate: 16000, ...payload } });
+  return JSON.stringify({
+    header: { message_id: id(), task_id: id(), namespace: "SpeechSynthesizer", name: "StartSynthesis", appkey },
+    payload: { voice: "xiaoyun", format: "pcm", sample_rate: 16000, ...payload },
+  });
 }
 
 const failure = (r: RawResult) => r.events.find((e) => e.header.name === "TaskFailed")?.header;
@@ -81,7 +92,9 @@ describe("NLS gateway emulator", () => {
   it("rejects the official SDK's promise with the TaskFailed JSON for an invalid token", async () => {
     const c = cloud();
     const tts = new SpeechSynthesizer({ url: c.urls.nlsGateway, appkey: c.appKey, token: "not-a-token" });
-    const rejected = await tts.start({ ...tts.defaultStartParams("xiaoyun"), text: "hi" }, false, 6000).catch((e: unknown) => e);
+    const rejected = await tts
+      .start({ ...tts.defaultStartParams("xiaoyun"), text: "hi" }, false, 6000)
+      .catch((e: unknown) => e);
     expect(JSON.parse(String(rejected)).header).toMatchObject({ name: "TaskFailed", status: 40000001 });
   });
 
@@ -93,16 +106,30 @@ describe("NLS gateway emulator", () => {
 
   it("fails an expired token with 40000001 and an unknown AppKey with 40020105", async () => {
     const token = await createToken();
-    expect(failure(await raw(start({ text: "x" }, "no-such-appkey"), { token }))).toMatchObject({ status: 40020105, status_text: "Meta:APPKEY_NOT_EXIST:Appkey not exist!" });
+    expect(failure(await raw(start({ text: "x" }, "no-such-appkey"), { token }))).toMatchObject({
+      status: 40020105,
+      status_text: "Meta:APPKEY_NOT_EXIST:Appkey not exist!",
+    });
     cloud().nls.tokens.expireAll();
-    expect(failure(await raw(start({ text: "x" }), { token }))).toMatchObject({ status: 40000001, status_text: expect.stringMatching(/has expired/) });
+    expect(failure(await raw(start({ text: "x" }), { token }))).toMatchObject({
+      status: 40000001,
+      status_text: expect.stringMatching(/has expired/),
+    });
   });
 
   it("answers the seed's codes for unknown voices, sample rates, empty text and bad JSON", async () => {
     const token = await createToken();
-    expect(failure(await raw(start({ text: "x", voice: "nobody" }), { token }))).toMatchObject({ status: 41020001, status_text: expect.stringMatching(/error code: 418/) });
-    expect(failure(await raw(start({ text: "x", voice: "xiaoyun", sample_rate: 24000 }), { token }))).toMatchObject({ status: 41010101 });
-    expect(failure(await raw(start({ text: "" }), { token }))).toMatchObject({ status: 40010003, status_text: "Gateway:DIRECTIVE_INVALID:No text specified!" });
+    expect(failure(await raw(start({ text: "x", voice: "nobody" }), { token }))).toMatchObject({
+      status: 41020001,
+      status_text: expect.stringMatching(/error code: 418/),
+    });
+    expect(failure(await raw(start({ text: "x", voice: "xiaoyun", sample_rate: 24000 }), { token }))).toMatchObject({
+      status: 41010101,
+    });
+    expect(failure(await raw(start({ text: "" }), { token }))).toMatchObject({
+      status: 40010003,
+      status_text: "Gateway:DIRECTIVE_INVALID:No text specified!",
+    });
     expect(failure(await raw("{not json", { token }))).toMatchObject({ status: 40000002 });
     expect(failure(await raw(start({ text: "x", volume: 200 }), { token }))).toMatchObject({ status: 40000003 });
   });
@@ -114,19 +141,27 @@ describe("NLS gateway emulator", () => {
     const long = await raw(start({ text: full + sentence.repeat(6) }), { token });
     const exact = await raw(start({ text: full }), { token });
     expect(long.events.at(-1)?.header.name).toBe("SynthesisCompleted");
-    expect(Math.abs(pcmDurationMs(long.audio.length, 16000) - pcmDurationMs(exact.audio.length, 16000))).toBeLessThan(50);
+    expect(Math.abs(pcmDurationMs(long.audio.length, 16000) - pcmDurationMs(exact.audio.length, 16000))).toBeLessThan(
+      50,
+    );
   });
 
   it("refuses SSML over 300 characters with 41020001 and the seed's message", async () => {
     const token = await createToken();
     const result = await raw(start({ text: `<speak>${"字".repeat(301)}</speak>` }), { token });
-    expect(failure(result)).toMatchObject({ status: 41020001, status_text: expect.stringMatching(/SSML text length should be less than 300\./) });
+    expect(failure(result)).toMatchObject({
+      status: 41020001,
+      status_text: expect.stringMatching(/SSML text length should be less than 300\./),
+    });
   });
 
   it("refuses <emotion> on a voice without emotions as Illegal ssml text, and speaks it on a multi-emotion voice", async () => {
     const token = await createToken();
     const ssml = '<speak><emotion category="happy" intensity="1.0">今天真开心</emotion></speak>';
-    expect(failure(await raw(start({ text: ssml, voice: "xiaoyun" }), { token }))).toMatchObject({ status: 41020001, status_text: expect.stringMatching(/Illegal ssml text/) });
+    expect(failure(await raw(start({ text: ssml, voice: "xiaoyun" }), { token }))).toMatchObject({
+      status: 41020001,
+      status_text: expect.stringMatching(/Illegal ssml text/),
+    });
     const ok = await raw(start({ text: ssml, voice: "zhitian_emo" }), { token });
     expect(ok.events.at(-1)?.header.name).toBe("SynthesisCompleted");
     expect(ok.audio.length).toBeGreaterThan(1000);

@@ -4,7 +4,9 @@ import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud();
 
-function client(opts: { v4?: boolean; secret?: string; pathStyle?: boolean; accessKeyId?: string; stsToken?: string } = {}): OSS {
+function client(
+  opts: { v4?: boolean; secret?: string; pathStyle?: boolean; accessKeyId?: string; stsToken?: string } = {},
+): OSS {
   const c = cloud();
   const port = new URL(c.urls.oss).port;
   return new OSS({
@@ -42,10 +44,14 @@ describe("OSS emulator with the real ali-oss client", () => {
 
   it("answers a wrong secret with 403 SignatureDoesNotMatch in OSS's XML error body", async () => {
     for (const v4 of [false, true]) {
-      const err = await client({ v4, secret: "wrong-secret" }).put("x.txt", Buffer.from("x")).catch((e: unknown) => e);
+      const err = await client({ v4, secret: "wrong-secret" })
+        .put("x.txt", Buffer.from("x"))
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ status: 403, code: "SignatureDoesNotMatch" });
     }
-    const raw = await fetch(`${cloud().urls.oss}/${cloud().bucket}/x.txt`, { headers: { authorization: "OSS nobody:abc", "x-oss-date": new Date().toUTCString() } });
+    const raw = await fetch(`${cloud().urls.oss}/${cloud().bucket}/x.txt`, {
+      headers: { authorization: "OSS nobody:abc", "x-oss-date": new Date().toUTCString() },
+    });
     const body = await raw.text();
     expect(raw.status).toBe(403);
     expect(body).toMatch(/<Error>\s*<Code>InvalidAccessKeyId<\/Code>/);
@@ -61,15 +67,27 @@ describe("OSS emulator with the real ali-oss client", () => {
 
   it("requires the STS security token for STS credentials", async () => {
     const c = cloud();
-    c.credentials.add({ accessKeyId: "STS.local", accessKeySecret: "sts-secret", securityToken: "tok/with+chars=", userId: c.accessKey.userId });
-    await client({ accessKeyId: "STS.local", secret: "sts-secret", stsToken: "tok/with+chars=" }).put("sts.txt", Buffer.from("s"));
-    await expect(client({ accessKeyId: "STS.local", secret: "sts-secret" }).put("sts.txt", Buffer.from("s"))).rejects.toMatchObject({ status: 403, code: "InvalidSecurityToken" });
+    c.credentials.add({
+      accessKeyId: "STS.local",
+      accessKeySecret: "sts-secret",
+      securityToken: "tok/with+chars=",
+      userId: c.accessKey.userId,
+    });
+    await client({ accessKeyId: "STS.local", secret: "sts-secret", stsToken: "tok/with+chars=" }).put(
+      "sts.txt",
+      Buffer.from("s"),
+    );
+    await expect(
+      client({ accessKeyId: "STS.local", secret: "sts-secret" }).put("sts.txt", Buffer.from("s")),
+    ).rejects.toMatchObject({ status: 403, code: "InvalidSecurityToken" });
   });
 
   it("refuses to overwrite with x-oss-forbid-overwrite: 409 FileAlreadyExists", async () => {
     const oss = client({ v4: true });
     await oss.put("once.txt", Buffer.from("first"), { headers: { "x-oss-forbid-overwrite": "true" } });
-    await expect(oss.put("once.txt", Buffer.from("second"), { headers: { "x-oss-forbid-overwrite": "true" } })).rejects.toMatchObject({ status: 409, code: "FileAlreadyExists" });
+    await expect(
+      oss.put("once.txt", Buffer.from("second"), { headers: { "x-oss-forbid-overwrite": "true" } }),
+    ).rejects.toMatchObject({ status: 409, code: "FileAlreadyExists" });
     expect((await oss.get("once.txt")).content.toString()).toBe("first");
     await oss.put("once.txt", Buffer.from("third"));
     expect((await oss.get("once.txt")).content.toString()).toBe("third");
@@ -82,14 +100,22 @@ describe("OSS emulator with the real ali-oss client", () => {
     const { uploadId } = await oss.initMultipartUpload("mp/big.bin");
     const p1 = await oss.uploadPart("mp/big.bin", uploadId, 1, a, 0, a.length);
     const p2 = await oss.uploadPart("mp/big.bin", uploadId, 2, b, 0, b.length);
-    await oss.completeMultipartUpload("mp/big.bin", uploadId, [{ number: 1, etag: p1.etag }, { number: 2, etag: p2.etag }]);
+    await oss.completeMultipartUpload("mp/big.bin", uploadId, [
+      { number: 1, etag: p1.etag },
+      { number: 2, etag: p2.etag },
+    ]);
     const got = (await oss.get("mp/big.bin")).content as Buffer;
     expect(got.equals(Buffer.concat([a, b]))).toBe(true);
 
     const small = await oss.initMultipartUpload("mp/small.bin");
     const s1 = await oss.uploadPart("mp/small.bin", small.uploadId, 1, b, 0, b.length);
     const s2 = await oss.uploadPart("mp/small.bin", small.uploadId, 2, b, 0, b.length);
-    await expect(oss.completeMultipartUpload("mp/small.bin", small.uploadId, [{ number: 1, etag: s1.etag }, { number: 2, etag: s2.etag }])).rejects.toMatchObject({ code: "EntityTooSmall" });
+    await expect(
+      oss.completeMultipartUpload("mp/small.bin", small.uploadId, [
+        { number: 1, etag: s1.etag },
+        { number: 2, etag: s2.etag },
+      ]),
+    ).rejects.toMatchObject({ code: "EntityTooSmall" });
     await oss.abortMultipartUpload("mp/small.bin", small.uploadId);
     expect(cloud().oss.store.openUploads()).toEqual([]);
   });

@@ -2,16 +2,20 @@ import { existsSync } from "node:fs";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFunctionHost } from "../../infra/local/host.js";
-import { createLogger } from "../../lib/log.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
+import { createLogger } from "../../lib/log.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 // CI installs Debian's chromium (.ci/run) and requires it; a developer's machine without it is told why the browser
 // test did not run, instead of failing `npm test`.
 const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium, and CI requires the browser test`);
-if (!haveChromium) console.warn(`playground browser test did not run: ${CHROMIUM} does not exist (apt-get install chromium, or set CHROMIUM_PATH)`);
+if (!haveChromium && process.env.CI)
+  throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium, and CI requires the browser test`);
+if (!haveChromium)
+  console.warn(
+    `playground browser test did not run: ${CHROMIUM} does not exist (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );
 
 const cloud = useLocalCloud();
 const KEY = "playground-key";
@@ -20,11 +24,23 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY }, log: createLogger({ level: "error" }) });
+  host = await startFunctionHost({
+    env: { ...cloud().env(), TTS_API_KEYS: KEY },
+    log: createLogger({ level: "error" }),
+  });
   // Debian's chromium, installed by .ci/run; the flags keep it off the (closed) network. Playwright gives it a fresh profile.
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--autoplay-policy=no-user-gesture-required",
+    ],
   });
 });
 
@@ -41,7 +57,9 @@ describe.skipIf(!haveChromium)("the playground page", () => {
     await page.waitForFunction('document.getElementById("voice").options.length > 100');
     expect(await page.locator("#voice").inputValue()).toBe("siqi");
     await page.fill("#text", "浏览器里的语音合成。Speech in the browser.");
-    const audioResponse = page.waitForResponse((r) => r.url().includes("/v1/stream?") && r.request().method() === "GET");
+    const audioResponse = page.waitForResponse(
+      (r) => r.url().includes("/v1/stream?") && r.request().method() === "GET",
+    );
     await page.click("#speak");
     const response = await audioResponse;
     expect(response.status()).toBe(200);

@@ -12,7 +12,11 @@ describe("the README quick start", () => {
   it("`npm start` runs the functions of s.yaml on the local cloud and synthesizes real speech (once, on ephemeral ports)", async () => {
     const dir = await mkdtemp(join(tmpdir(), "quick-start-"));
     try {
-      const { stdout } = await run(process.execPath, ["--import", "tsx", "infra/local/start.ts", "--once", "--port-base", "0", "--data-dir", dir], { timeout: 60_000 });
+      const { stdout } = await run(
+        process.execPath,
+        ["--import", "tsx", "infra/local/start.ts", "--once", "--port-base", "0", "--data-dir", dir],
+        { timeout: 60_000 },
+      );
       expect(stdout).toMatch(/Speech written to .*hello\.mp3/);
       const mp3 = await readFile(join(dir, "hello.mp3"));
       expect(mp3DurationMs(mp3)).toBeGreaterThan(3000);

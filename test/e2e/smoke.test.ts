@@ -18,7 +18,12 @@ let host: FunctionHost;
 const { hooks, url: hookAt } = useWebhookSink();
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: KEY, WEBHOOK_ALLOW_PRIVATE: "true" }, log: createLogger({ level: "error" }), cloud: cloud(), timerMs: 500 });
+  host = await startFunctionHost({
+    env: { ...cloud().env(), TTS_API_KEYS: KEY, WEBHOOK_ALLOW_PRIVATE: "true" },
+    log: createLogger({ level: "error" }),
+    cloud: cloud(),
+    timerMs: 500,
+  });
 });
 afterAll(async () => host?.stop());
 
@@ -29,7 +34,14 @@ const target = (): SmokeTarget => {
     speechUrl: host.url,
     apiKey: KEY,
     providers: ["nls", "ice", "minimax"],
-    oss: { bucket: cloud().bucket, region: cloud().region, endpoint: cloud().urls.oss, accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!, accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!, pathStyle: true },
+    oss: {
+      bucket: cloud().bucket,
+      region: cloud().region,
+      endpoint: cloud().urls.oss,
+      accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!,
+      accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
+      pathStyle: true,
+    },
     inputPrefix: "input/",
     outputPrefix: "output/",
     eventbridge: { endpoint: cloud().urls.eventbridge, bus: batchRoute().bus },
@@ -43,21 +55,35 @@ describe("npm run smoke, against the local stack", () => {
   it("passes every check: stream over HTTP and WebSocket, a job per provider by callback, an upload, a batch", async () => {
     const results = await runSmoke(target());
     expect(formatResults(results)).not.toMatch(/FAIL/);
-    expect(results.map((r) => r.check)).toEqual(["stream: POST /v1/stream", "stream: NLS-compatible WebSocket /ws/v1", "job: nls", "job: ice", "job: minimax", "upload: a .txt under the input prefix", "batch: two items through the EventBridge bus"]);
+    expect(results.map((r) => r.check)).toEqual([
+      "stream: POST /v1/stream",
+      "stream: NLS-compatible WebSocket /ws/v1",
+      "job: nls",
+      "job: ice",
+      "job: minimax",
+      "upload: a .txt under the input prefix",
+      "batch: two items through the EventBridge bus",
+    ]);
     expect(results.filter((r) => r.fix)).toEqual([]);
     expect(results.at(-1)!.detail).toMatch(/webhook answered 200/);
     expect(hooks.filter((h) => JSON.parse(h.body).type === "tts.batch.finished")).toHaveLength(1);
   }, 90_000);
 
   it("fails with the fix to make when the deployment is wired wrong (a batch bus that does not exist)", async () => {
-    const results = await runSmoke({ ...target(), providers: [], eventbridge: { endpoint: cloud().urls.eventbridge, bus: "no-such-bus" } });
+    const results = await runSmoke({
+      ...target(),
+      providers: [],
+      eventbridge: { endpoint: cloud().urls.eventbridge, bus: "no-such-bus" },
+    });
     const batch = results.find((r) => r.check.startsWith("batch"))!;
     expect(batch.ok).toBe(false);
     expect(batch.fix).toMatch(/npm run deploy/);
   }, 60_000);
 
   it("as a command, prints one line per check and exits 2 naming what it lacks", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "infra/smoke/run.ts"], { env: { PATH: process.env.PATH ?? "" } });
+    const child = spawn(process.execPath, ["--import", "tsx", "infra/smoke/run.ts"], {
+      env: { PATH: process.env.PATH ?? "" },
+    });
     let err = "";
     child.stderr.on("data", (d) => (err += d));
     const code = await new Promise((r) => child.on("close", r));

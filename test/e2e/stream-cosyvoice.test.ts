@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import WebSocket from "ws";
 import { describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
 import { API_KEY, useStreamServer } from "../helpers/stream-server.js";
@@ -10,12 +10,34 @@ const stream = useStreamServer(cloud);
 
 type Event = { header: { event: string; error_code?: string; error_message?: string } } | Buffer;
 
-const cmd = (action: string, taskId: string, payload: unknown) => JSON.stringify({ header: { action, task_id: taskId, streaming: "duplex" }, payload });
+const cmd = (action: string, taskId: string, payload: unknown) =>
+  JSON.stringify({ header: { action, task_id: taskId, streaming: "duplex" }, payload });
 const runTask = (taskId: string, parameters: Record<string, unknown> = {}, model = "cosyvoice-v3-flash") =>
-  cmd("run-task", taskId, { task_group: "audio", task: "tts", function: "SpeechSynthesizer", model, parameters: { text_type: "PlainText", voice: "longanyang", format: "mp3", sample_rate: 22050, volume: 50, rate: 1, pitch: 1, ...parameters }, input: {} });
+  cmd("run-task", taskId, {
+    task_group: "audio",
+    task: "tts",
+    function: "SpeechSynthesizer",
+    model,
+    parameters: {
+      text_type: "PlainText",
+      voice: "longanyang",
+      format: "mp3",
+      sample_rate: 22050,
+      volume: 50,
+      rate: 1,
+      pitch: 1,
+      ...parameters,
+    },
+    input: {},
+  });
 
 /** A DashScope-protocol client of our proxy: sends run-task, then the rest after task-started. */
-function session(texts: string[], parameters: Record<string, unknown> = {}, headers: Record<string, string> = { authorization: `bearer ${API_KEY}` }, model?: string): Promise<Event[]> {
+function session(
+  texts: string[],
+  parameters: Record<string, unknown> = {},
+  headers: Record<string, string> = { authorization: `bearer ${API_KEY}` },
+  model?: string,
+): Promise<Event[]> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${stream().wsUrl}/api-ws/v1/inference`, { headers });
     const id = randomUUID();
@@ -37,14 +59,22 @@ function session(texts: string[], parameters: Record<string, unknown> = {}, head
   });
 }
 
-const failure = (events: Event[]) => events.find((e): e is Exclude<Event, Buffer> => !Buffer.isBuffer(e) && e.header.event === "task-failed")?.header;
+const failure = (events: Event[]) =>
+  events.find((e): e is Exclude<Event, Buffer> => !Buffer.isBuffer(e) && e.header.event === "task-failed")?.header;
 
 describe("stream function: CosyVoice", () => {
   it("streams CosyVoice audio from POST /v1/stream with provider cosyvoice", async () => {
     const res = await fetch(`${stream().url}/v1/stream`, {
       method: "POST",
       headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({ provider: "cosyvoice", model: "cosyvoice-v3-flash", voice: "longanyang", text: `春风又绿江南岸。${Date.now()}`, format: "mp3", sampleRate: 22050 }),
+      body: JSON.stringify({
+        provider: "cosyvoice",
+        model: "cosyvoice-v3-flash",
+        voice: "longanyang",
+        text: `春风又绿江南岸。${Date.now()}`,
+        format: "mp3",
+        sampleRate: 22050,
+      }),
     });
     expect(res.status).toBe(200);
     expect(mp3Frames(Buffer.from(await res.arrayBuffer())).length).toBeGreaterThan(10);
@@ -67,16 +97,27 @@ describe("stream function: CosyVoice", () => {
 
   it("validates before DashScope: unknown voice, malformed SSML, and a second continue-task with enable_ssml", async () => {
     const before = cloud().dashscope.cosyvoice.stats.connections;
-    expect(failure(await session(["x"], { voice: "nobody" }))).toMatchObject({ error_code: "InvalidParameter", error_message: expect.stringMatching(/unknown CosyVoice voice/) });
-    expect(failure(await session(["x"], {}, undefined, "cosyvoice-v9"))).toMatchObject({ error_message: expect.stringMatching(/model/) });
+    expect(failure(await session(["x"], { voice: "nobody" }))).toMatchObject({
+      error_code: "InvalidParameter",
+      error_message: expect.stringMatching(/unknown CosyVoice voice/),
+    });
+    expect(failure(await session(["x"], {}, undefined, "cosyvoice-v9"))).toMatchObject({
+      error_message: expect.stringMatching(/model/),
+    });
     expect(cloud().dashscope.cosyvoice.stats.connections).toBe(before);
-    expect(failure(await session(['<speak><break time="20s"/></speak>'], { enable_ssml: true }))).toMatchObject({ error_message: expect.stringMatching(/^ssml: 1:8 <break> time="20s"/) });
-    expect(failure(await session(["<speak>一</speak>", "<speak>二</speak>"], { enable_ssml: true }))).toMatchObject({ error_message: "Text request limit violated, expected 1." });
+    expect(failure(await session(['<speak><break time="20s"/></speak>'], { enable_ssml: true }))).toMatchObject({
+      error_message: expect.stringMatching(/^ssml: 1:8 <break> time="20s"/),
+    });
+    expect(failure(await session(["<speak>一</speak>", "<speak>二</speak>"], { enable_ssml: true }))).toMatchObject({
+      error_message: "Text request limit violated, expected 1.",
+    });
   });
 
   it("closes the DashScope connection when the client leaves", async () => {
     const emulator = cloud().dashscope.cosyvoice;
-    const ws = new WebSocket(`${stream().wsUrl}/api-ws/v1/inference`, { headers: { authorization: `bearer ${API_KEY}` } });
+    const ws = new WebSocket(`${stream().wsUrl}/api-ws/v1/inference`, {
+      headers: { authorization: `bearer ${API_KEY}` },
+    });
     const id = randomUUID();
     await new Promise<void>((resolve) => ws.on("open", () => resolve()));
     ws.send(runTask(id));
@@ -89,14 +130,20 @@ describe("stream function: CosyVoice", () => {
 
 describe("the DashScope-compatible endpoint behaves like DashScope toward its SDK", () => {
   /** An open connection to our endpoint, with a queue of what arrives. */
-  async function connect(): Promise<{ ws: WebSocket; next: (pred: (e: Event) => boolean) => Promise<Event>; events: Event[] }> {
-    const ws = new WebSocket(`${stream().wsUrl}/api-ws/v1/inference`, { headers: { authorization: `bearer ${API_KEY}` } });
+  async function connect(): Promise<{
+    ws: WebSocket;
+    next: (pred: (e: Event) => boolean) => Promise<Event>;
+    events: Event[];
+  }> {
+    const ws = new WebSocket(`${stream().wsUrl}/api-ws/v1/inference`, {
+      headers: { authorization: `bearer ${API_KEY}` },
+    });
     const events: Event[] = [];
     const waiters: Array<{ pred: (e: Event) => boolean; resolve: (e: Event) => void }> = [];
     ws.on("message", (data: Buffer, binary) => {
       const event = binary ? data : (JSON.parse(data.toString()) as Event);
       events.push(event);
-      for (const w of waiters.splice(0)) (w.pred(event) ? w.resolve(event) : waiters.push(w));
+      for (const w of waiters.splice(0)) w.pred(event) ? w.resolve(event) : waiters.push(w);
     });
     await new Promise((r) => ws.on("open", r));
     return {
@@ -119,7 +166,15 @@ describe("the DashScope-compatible endpoint behaves like DashScope toward its SD
     await c.next(isEvent("task-started"));
     c.ws.send(cmd("continue-task", id, { input: { text: "这半句话还没有结束" } }));
     // The SDK's flush request, as dashscope's tts_v2 builds it.
-    c.ws.send(cmd("continue-task", id, { model: "cosyvoice-v3-flash", task_group: "audio", task: "tts", function: "SpeechSynthesizer", input: { flush: true } }));
+    c.ws.send(
+      cmd("continue-task", id, {
+        model: "cosyvoice-v3-flash",
+        task_group: "audio",
+        task: "tts",
+        function: "SpeechSynthesizer",
+        input: { flush: true },
+      }),
+    );
     const audio = await c.next((e) => Buffer.isBuffer(e) || isEvent("task-failed")(e));
     expect(Buffer.isBuffer(audio)).toBe(true);
     c.ws.send(cmd("finish-task", id, { input: {} }));
@@ -134,10 +189,18 @@ describe("the DashScope-compatible endpoint behaves like DashScope toward its SD
     for (const text of ["第一个任务。", "第二个任务。"]) {
       const id = randomUUID();
       c.ws.send(runTask(id));
-      await c.next((e) => !Buffer.isBuffer(e) && (e.header as { task_id?: string }).task_id === id && e.header.event === "task-started");
+      await c.next(
+        (e) =>
+          !Buffer.isBuffer(e) && (e.header as { task_id?: string }).task_id === id && e.header.event === "task-started",
+      );
       c.ws.send(cmd("continue-task", id, { input: { text } }));
       c.ws.send(cmd("finish-task", id, { input: {} }));
-      const end = await c.next((e) => !Buffer.isBuffer(e) && (e.header as { task_id?: string }).task_id === id && (e.header.event === "task-finished" || e.header.event === "task-failed"));
+      const end = await c.next(
+        (e) =>
+          !Buffer.isBuffer(e) &&
+          (e.header as { task_id?: string }).task_id === id &&
+          (e.header.event === "task-finished" || e.header.event === "task-failed"),
+      );
       expect((end as Exclude<Event, Buffer>).header.event).toBe("task-finished");
     }
     expect(c.events.filter(isEvent("task-finished"))).toHaveLength(2);
@@ -148,7 +211,16 @@ describe("the DashScope-compatible endpoint behaves like DashScope toward its SD
   it("lets our own client pass over events it does not know and sentences without words, as the SDK does", async () => {
     cloud().dashscope.cosyvoice.faults.quirks = true;
     try {
-      const res = await fetch(`${stream().url}/v1/stream`, { method: "POST", headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" }, body: JSON.stringify({ provider: "cosyvoice", text: `未知的事件也没关系。${randomUUID()}`, voice: "longanyang", format: "mp3" }) });
+      const res = await fetch(`${stream().url}/v1/stream`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          provider: "cosyvoice",
+          text: `未知的事件也没关系。${randomUUID()}`,
+          voice: "longanyang",
+          format: "mp3",
+        }),
+      });
       expect(res.status).toBe(200);
       expect(mp3Frames(Buffer.from(await res.arrayBuffer())).length).toBeGreaterThan(5);
     } finally {

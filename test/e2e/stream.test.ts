@@ -10,7 +10,11 @@ const cloud = useLocalCloud({ gateway: { frameBytes: 2048 } });
 const stream = useStreamServer(cloud);
 
 const post = (path: string, body: unknown, headers: Record<string, string> = { authorization: `Bearer ${API_KEY}` }) =>
-  fetch(`${stream().url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  fetch(`${stream().url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
 
 describe("stream function: HTTP", () => {
   it("streams MP3 for POST /v1/stream, then serves the same bytes from the cache", async () => {
@@ -48,7 +52,9 @@ describe("stream function: HTTP", () => {
     const minted = await post("/v1/tokens", { ttlSeconds: 60 });
     expect(minted.status).toBe(201);
     const { token } = (await minted.json()) as { token: string };
-    const res = await fetch(`${stream().url}/v1/stream?text=${encodeURIComponent("Hello there.")}&voice=andy&format=wav&sampleRate=8000&token=${token}`);
+    const res = await fetch(
+      `${stream().url}/v1/stream?text=${encodeURIComponent("Hello there.")}&voice=andy&format=wav&sampleRate=8000&token=${token}`,
+    );
     expect(res.status).toBe(200);
     expect(readWav(Buffer.from(await res.arrayBuffer()))).toMatchObject({ sampleRate: 8000 });
     // a token cannot mint another token
@@ -71,25 +77,49 @@ describe("stream function: HTTP", () => {
     const long = await post("/v1/stream", { text: "字".repeat(301) });
     expect(long.status).toBe(413);
     expect(await long.json()).toMatchObject({ error: { field: "text", limit: 300, actual: 301 } });
-    expect(await (await post("/v1/stream", { text: "hi", voice: "nobody" })).json()).toMatchObject({ error: { field: "voice" } });
-    expect(await (await post("/v1/stream", { text: "hi", voice: "xiaoyun", sampleRate: 48000 })).json()).toMatchObject({ error: { field: "sampleRate" } });
-    expect(await (await post("/v1/stream", { text: "hi", volume: 101 })).json()).toMatchObject({ error: { field: "volume", limit: 100 } });
-    expect(await (await post("/v1/stream", { text: "hi", colour: "red" })).json()).toMatchObject({ error: { field: "body" } });
-    expect((await fetch(`${stream().url}/v1/stream`, { method: "POST", headers: { authorization: `Bearer ${API_KEY}` }, body: "{" })).status).toBe(400);
+    expect(await (await post("/v1/stream", { text: "hi", voice: "nobody" })).json()).toMatchObject({
+      error: { field: "voice" },
+    });
+    expect(await (await post("/v1/stream", { text: "hi", voice: "xiaoyun", sampleRate: 48000 })).json()).toMatchObject({
+      error: { field: "sampleRate" },
+    });
+    expect(await (await post("/v1/stream", { text: "hi", volume: 101 })).json()).toMatchObject({
+      error: { field: "volume", limit: 100 },
+    });
+    expect(await (await post("/v1/stream", { text: "hi", colour: "red" })).json()).toMatchObject({
+      error: { field: "body" },
+    });
+    expect(
+      (
+        await fetch(`${stream().url}/v1/stream`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${API_KEY}` },
+          body: "{",
+        })
+      ).status,
+    ).toBe(400);
     expect(cloud().nls.gateway.stats.connections).toBe(before);
   });
 
   it("turns an upstream failure before the first byte into 502 JSON with the provider's code", async () => {
-    cloud().nls.gateway.faults.failNext.push({ status: 41020001, text: "TTS:TtsClientError:[tts]Engine return error code: 418" });
+    cloud().nls.gateway.faults.failNext.push({
+      status: 41020001,
+      text: "TTS:TtsClientError:[tts]Engine return error code: 418",
+    });
     const res = await post("/v1/stream", { text: `failure ${Date.now()}` });
     expect(res.status).toBe(502);
-    expect(await res.json()).toMatchObject({ error: { code: "UpstreamError", providerCode: "41020001", retryable: false } });
+    expect(await res.json()).toMatchObject({
+      error: { code: "UpstreamError", providerCode: "41020001", retryable: false },
+    });
   });
 
   it("aborts the HTTP stream, rather than ending it cleanly, when the upstream drops mid-audio", async () => {
     const gateway = cloud().nls.gateway;
     gateway.faults.dropAfterBytes = 4096;
-    const res = await post("/v1/stream", { text: `This stream is cut off by the upstream in the middle. ${Date.now()}`, format: "pcm" });
+    const res = await post("/v1/stream", {
+      text: `This stream is cut off by the upstream in the middle. ${Date.now()}`,
+      format: "pcm",
+    });
     expect(res.status).toBe(200);
     await expect(res.arrayBuffer()).rejects.toThrow();
   });
@@ -99,7 +129,10 @@ describe("stream function: HTTP", () => {
     gateway.faults.frameDelayMs = 30;
     try {
       const aborter = new AbortController();
-      const res = await post("/v1/stream", { text: `A long sentence that takes a while to stream ${Date.now()}.`, format: "pcm" });
+      const res = await post("/v1/stream", {
+        text: `A long sentence that takes a while to stream ${Date.now()}.`,
+        format: "pcm",
+      });
       const reader = res.body!.getReader();
       await reader.read();
       expect(gateway.stats.open).toBeGreaterThan(0);
@@ -115,41 +148,76 @@ describe("stream function: HTTP", () => {
 describe("stream function: official SDKs", () => {
   it("gives the official openai SDK playable audio", async () => {
     const client = new OpenAI({ apiKey: API_KEY, baseURL: `${stream().url}/v1`, maxRetries: 0 });
-    const response = await client.audio.speech.create({ model: "tts-1", voice: "nova", input: `你好，OpenAI ${Date.now()}`, response_format: "mp3", speed: 1.25 });
+    const response = await client.audio.speech.create({
+      model: "tts-1",
+      voice: "nova",
+      input: `你好，OpenAI ${Date.now()}`,
+      response_format: "mp3",
+      speed: 1.25,
+    });
     const audio = Buffer.from(await response.arrayBuffer());
     expect(mp3DurationMs(audio)).toBeGreaterThan(500);
     const wrong = new OpenAI({ apiKey: "wrong-key-123", baseURL: `${stream().url}/v1`, maxRetries: 0 });
-    await expect(wrong.audio.speech.create({ model: "tts-1", voice: "alloy", input: "hi" })).rejects.toMatchObject({ status: 401 });
-    await expect(client.audio.speech.create({ model: "tts-1", voice: "alloy", input: "hi", response_format: "opus" })).rejects.toMatchObject({ status: 400 });
+    await expect(wrong.audio.speech.create({ model: "tts-1", voice: "alloy", input: "hi" })).rejects.toMatchObject({
+      status: 401,
+    });
+    await expect(
+      client.audio.speech.create({ model: "tts-1", voice: "alloy", input: "hi", response_format: "opus" }),
+    ).rejects.toMatchObject({ status: 400 });
   });
 
   it("lets the official alibabacloud-nls SDK synthesize through /ws/v1 with our API key as its token", async () => {
-    const tts = new SpeechSynthesizer({ url: `${stream().wsUrl}/ws/v1`, appkey: "ignored-by-the-proxy", token: API_KEY });
+    const tts = new SpeechSynthesizer({
+      url: `${stream().wsUrl}/ws/v1`,
+      appkey: "ignored-by-the-proxy",
+      token: API_KEY,
+    });
     const chunks: Buffer[] = [];
     const metas: string[] = [];
     tts.on("data", (d: Buffer) => chunks.push(d));
     tts.on("meta", (m: string) => metas.push(m));
-    const done = await tts.start({ ...tts.defaultStartParams("siqi"), text: "通过代理合成", format: "mp3", enable_subtitle: true }, false, 6000);
+    const done = await tts.start(
+      { ...tts.defaultStartParams("siqi"), text: "通过代理合成", format: "mp3", enable_subtitle: true },
+      false,
+      6000,
+    );
     expect(JSON.parse(done).header).toMatchObject({ name: "SynthesisCompleted", status: 20000000 });
     expect(mp3Frames(Buffer.concat(chunks)).length).toBeGreaterThan(5);
     expect(JSON.parse(metas[0]!).payload.subtitles.length).toBeGreaterThan(0);
   });
 
   it("relays an upstream TaskFailed to the NLS SDK with the upstream's code", async () => {
-    cloud().nls.gateway.faults.failNext.push({ status: 41020001, text: "TTS:TtsClientError:[tts]Engine return error code: 413" });
+    cloud().nls.gateway.faults.failNext.push({
+      status: 41020001,
+      text: "TTS:TtsClientError:[tts]Engine return error code: 413",
+    });
     const tts = new SpeechSynthesizer({ url: `${stream().wsUrl}/ws/v1`, appkey: "x", token: API_KEY });
-    const failed = await tts.start({ ...tts.defaultStartParams("xiaoyun"), text: "hi" }, false, 6000).catch((e: unknown) => e);
-    expect(JSON.parse(String(failed)).header).toMatchObject({ name: "TaskFailed", status: 41020001, status_text: expect.stringMatching(/413/) });
+    const failed = await tts
+      .start({ ...tts.defaultStartParams("xiaoyun"), text: "hi" }, false, 6000)
+      .catch((e: unknown) => e);
+    expect(JSON.parse(String(failed)).header).toMatchObject({
+      name: "TaskFailed",
+      status: 41020001,
+      status_text: expect.stringMatching(/413/),
+    });
   });
 
   it("fails the NLS SDK with TaskFailed for a wrong key, and for text over 300 characters, without going upstream", async () => {
     const before = cloud().nls.gateway.stats.connections;
     const bad = new SpeechSynthesizer({ url: `${stream().wsUrl}/ws/v1`, appkey: "x", token: "wrong-key-123" });
-    const denied = await bad.start({ ...bad.defaultStartParams("xiaoyun"), text: "hi" }, false, 6000).catch((e: unknown) => e);
+    const denied = await bad
+      .start({ ...bad.defaultStartParams("xiaoyun"), text: "hi" }, false, 6000)
+      .catch((e: unknown) => e);
     expect(JSON.parse(String(denied)).header).toMatchObject({ name: "TaskFailed", status: 40000001 });
     const ok = new SpeechSynthesizer({ url: `${stream().wsUrl}/ws/v1`, appkey: "x", token: API_KEY });
-    const long = await ok.start({ ...ok.defaultStartParams("xiaoyun"), text: "字".repeat(301) }, false, 6000).catch((e: unknown) => e);
-    expect(JSON.parse(String(long)).header).toMatchObject({ name: "TaskFailed", status: 40000003, status_text: expect.stringMatching(/at most 300/) });
+    const long = await ok
+      .start({ ...ok.defaultStartParams("xiaoyun"), text: "字".repeat(301) }, false, 6000)
+      .catch((e: unknown) => e);
+    expect(JSON.parse(String(long)).header).toMatchObject({
+      name: "TaskFailed",
+      status: 40000003,
+      status_text: expect.stringMatching(/at most 300/),
+    });
     expect(cloud().nls.gateway.stats.connections).toBe(before);
   });
 });

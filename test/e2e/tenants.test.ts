@@ -21,12 +21,21 @@ const { hooks, url: hookAt } = useWebhookSink();
 const settle = () => settleAll(host, cloud());
 
 beforeAll(async () => {
-  host = await startFunctionHost({ env: { ...cloud().env(), TTS_API_KEYS: `${A},${B}` }, log: createLogger({ level: "error" }), cloud: cloud() });
+  host = await startFunctionHost({
+    env: { ...cloud().env(), TTS_API_KEYS: `${A},${B}` },
+    log: createLogger({ level: "error" }),
+    cloud: cloud(),
+  });
 });
 afterAll(async () => host?.stop());
 
-const api = (key: string, path: string, init: RequestInit = {}) => fetch(`${host.url}${path}`, { ...init, headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...(init.headers ?? {}) } });
-const post = (key: string, body: unknown, headers: Record<string, string> = {}) => api(key, "/v1/jobs", { method: "POST", body: JSON.stringify(body), headers });
+const api = (key: string, path: string, init: RequestInit = {}) =>
+  fetch(`${host.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...(init.headers ?? {}) },
+  });
+const post = (key: string, body: unknown, headers: Record<string, string> = {}) =>
+  api(key, "/v1/jobs", { method: "POST", body: JSON.stringify(body), headers });
 
 describe("tenants", () => {
   it("answers another key's job, and its signed URLs, with 404; the owner reads it; the record keeps a digest, never the key", async () => {
@@ -36,7 +45,9 @@ describe("tenants", () => {
     await settle();
     const own = await api(A, `/v1/jobs/${id}`);
     expect(own.status).toBe(200);
-    expect(((await own.json()) as { outputs?: { audio?: { url: string } } }).outputs?.audio?.url).toMatch(/Signature|x-oss-signature/i);
+    expect(((await own.json()) as { outputs?: { audio?: { url: string } } }).outputs?.audio?.url).toMatch(
+      /Signature|x-oss-signature/i,
+    );
     const other = await api(B, `/v1/jobs/${id}`);
     expect(other.status).toBe(404);
     const body = (await other.json()) as { error: { code: string } };
@@ -74,7 +85,10 @@ describe("tenants", () => {
     expect(reordered.status).toBe(202);
     const conflict = await post(A, { text: "完全不同的请求。" }, { "idempotency-key": "k-422" });
     expect(conflict.status).toBe(422);
-    expect(((await conflict.json()) as { error: { field: string; code: string } }).error).toMatchObject({ field: "Idempotency-Key", code: "IdempotencyKeyReused" });
+    expect(((await conflict.json()) as { error: { field: string; code: string } }).error).toMatchObject({
+      field: "Idempotency-Key",
+      code: "IdempotencyKeyReused",
+    });
     await settle();
   });
 
@@ -94,7 +108,10 @@ describe("output keys and paths", () => {
   it.each([
     ["a subtitle extension", { text: "x。", output: { key: "output/t/a.srt" } }],
     ["another format's extension", { text: "x。", format: "mp3", output: { key: "output/t/a.wav" } }],
-    ["an ICE job whose key does not end in its format", { text: "x。", provider: "ice", format: "mp3", output: { key: "output/t/a.wav" } }],
+    [
+      "an ICE job whose key does not end in its format",
+      { text: "x。", provider: "ice", format: "mp3", output: { key: "output/t/a.wav" } },
+    ],
     ["no extension", { text: "x。", output: { key: "output/t/a" } }],
   ])("refuses an output.key with %s, naming the field", async (_name, body) => {
     const res = await post(A, body);
@@ -130,7 +147,13 @@ describe("browser tokens", () => {
   });
 
   it("minted by A over HTTP, reads A's jobs and not B's", async () => {
-    const minted = (await (await fetch(`${host.url}/v1/tokens`, { method: "POST", headers: { authorization: `Bearer ${A}`, "content-type": "application/json" }, body: "{}" })).json()) as { token: string };
+    const minted = (await (
+      await fetch(`${host.url}/v1/tokens`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${A}`, "content-type": "application/json" },
+        body: "{}",
+      })
+    ).json()) as { token: string };
     const ofB = (await (await post(B, { text: "乙的作业。" })).json()) as { id: string };
     const ofA = (await (await post(A, { text: "甲的另一个作业。" })).json()) as { id: string };
     expect((await fetch(`${host.url}/v1/jobs/${ofA.id}?token=${encodeURIComponent(minted.token)}`)).status).toBe(200);
@@ -140,7 +163,14 @@ describe("browser tokens", () => {
 });
 
 describe("webhooks never reach our own network (no WEBHOOK_ALLOW_PRIVATE)", () => {
-  const event = (id: string, url: string) => ({ id, source: "tts.batch", specversion: "1.0", type: "tts:Batch:Submitted", datacontenttype: "application/json", data: { batchId: id, items: [{ id: "a", text: "一句话。" }], outputPrefix: `output/${id}/`, notify: { url } } });
+  const event = (id: string, url: string) => ({
+    id,
+    source: "tts.batch",
+    specversion: "1.0",
+    type: "tts:Batch:Submitted",
+    datacontenttype: "application/json",
+    data: { batchId: id, items: [{ id: "a", text: "一句话。" }], outputPrefix: `output/${id}/`, notify: { url } },
+  });
 
   it.each([
     ["an IPv4-mapped loopback", (port: string) => `http://[::ffff:127.0.0.1]:${port}/hooks`],
@@ -150,7 +180,10 @@ describe("webhooks never reach our own network (no WEBHOOK_ALLOW_PRIVATE)", () =
   ])("refuses %s up front, naming data.notify.url, and sends nothing", async (name, url) => {
     const port = new URL(hookAt()).port;
     const id = `ssrf-${name.replace(/\W+/g, "-")}`;
-    const answer = (await host.invoke("submit", event(id, url(port)))) as { state?: string; error?: { field?: string } };
+    const answer = (await host.invoke("submit", event(id, url(port)))) as {
+      state?: string;
+      error?: { field?: string };
+    };
     expect(answer).toMatchObject({ state: "rejected", error: { field: "data.notify.url" } });
     await settle();
     expect(hooks).toHaveLength(0);
@@ -179,14 +212,28 @@ describe("FC's HTTP trigger limits, emulated as the platform enforces them", () 
   it("answers hostile request targets and upgrades on the local host, and stays up", async () => {
     expect(await raw("GET http://x/healthz HTTP/1.1\r\nHost: x\r\n\r\n")).toMatch(/^HTTP\/1\.1 200/);
     expect(await raw("GET /healthz HTTP/1.1\r\nHost: a:b\r\n\r\n")).toMatch(/^HTTP\/1\.1 200/);
-    expect(await raw(`GET /v1/jobs/%ZZ HTTP/1.1\r\nHost: a:b\r\nAuthorization: Bearer ${A}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 4\d\d/);
-    expect(await raw("GET //a:b/ws/v1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")).toMatch(/^HTTP\/1\.1 4\d\d/);
-    expect(await raw("GET * HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")).toMatch(/^HTTP\/1\.1 4\d\d/);
+    expect(await raw(`GET /v1/jobs/%ZZ HTTP/1.1\r\nHost: a:b\r\nAuthorization: Bearer ${A}\r\n\r\n`)).toMatch(
+      /^HTTP\/1\.1 4\d\d/,
+    );
+    expect(
+      await raw(
+        "GET //a:b/ws/v1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+      ),
+    ).toMatch(/^HTTP\/1\.1 4\d\d/);
+    expect(
+      await raw(
+        "GET * HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+      ),
+    ).toMatch(/^HTTP\/1\.1 4\d\d/);
     expect((await fetch(`${host.url}/healthz`)).status).toBe(200);
   });
 
   it("refuses a body declared over 32 MB at once, before any of it is sent", async () => {
-    expect(await raw(`POST /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${A}\r\nContent-Type: application/json\r\nContent-Length: 40000000\r\n\r\n`)).toMatch(/^HTTP\/1\.1 413/);
+    expect(
+      await raw(
+        `POST /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${A}\r\nContent-Type: application/json\r\nContent-Length: 40000000\r\n\r\n`,
+      ),
+    ).toMatch(/^HTTP\/1\.1 413/);
   });
 
   it("refuses headers over 8 KB and a path over 4 KB with 400", async () => {

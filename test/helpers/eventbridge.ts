@@ -7,9 +7,17 @@ import { batchRoute, eventBridgeClient } from "../../infra/deploy/batch-route.js
 import type { LocalCloud } from "../../infra/local/cloud.js";
 
 /** Publishes CloudEvents (`data` as JSON) and returns PutEvents' answer. `bus: null` sends them without a bus name (the default bus). */
-export async function publish(cloud: LocalCloud, events: Array<Record<string, unknown>>, bus: string | null = batchRoute().bus): Promise<{ failed: number; entries: Array<{ eventId?: string; errorCode?: string; errorMessage?: string }> }> {
+export async function publish(
+  cloud: LocalCloud,
+  events: Array<Record<string, unknown>>,
+  bus: string | null = batchRoute().bus,
+): Promise<{ failed: number; entries: Array<{ eventId?: string; errorCode?: string; errorMessage?: string }> }> {
   const env = cloud.env();
-  const client = eventBridgeClient({ endpoint: cloud.urls.eventbridge, accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!, accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET! });
+  const client = eventBridgeClient({
+    endpoint: cloud.urls.eventbridge,
+    accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!,
+    accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
+  });
   const list = events.map(({ id, source, type, datacontenttype, data, ...rest }) => {
     const { specversion: _v, ...extensions } = rest;
     return new EventBridge.CloudEvent({
@@ -23,5 +31,12 @@ export async function publish(cloud: LocalCloud, events: Array<Record<string, un
     });
   });
   const res = await client.putEvents(list);
-  return { failed: res.failedEntryCount ?? 0, entries: (res.entryList ?? []).map((e) => ({ eventId: e.eventId, errorCode: e.errorCode, errorMessage: e.errorMessage })) };
+  return {
+    failed: res.failedEntryCount ?? 0,
+    entries: (res.entryList ?? []).map((e) => ({
+      eventId: e.eventId,
+      errorCode: e.errorCode,
+      errorMessage: e.errorMessage,
+    })),
+  };
 }

@@ -1,5 +1,5 @@
-import type { FunctionHost } from "../../infra/local/host.js";
 import type { LocalCloud } from "../../infra/local/cloud.js";
+import type { FunctionHost } from "../../infra/local/host.js";
 import type { Job } from "../../lib/jobs/schema.js";
 
 /** Waits until the providers' emulators, their callbacks and every async invocation have finished. */

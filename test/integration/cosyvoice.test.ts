@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import WebSocket from "ws";
 import { describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { InputError, ProviderError } from "../../lib/errors.js";
 import { CosyVoiceSynthesizer } from "../../lib/providers/dashscope/cosyvoice.js";
@@ -9,10 +9,17 @@ import { useLocalCloud } from "../helpers/local-cloud.js";
 const cloud = useLocalCloud();
 
 function synthesizer(apiKey?: string): CosyVoiceSynthesizer {
-  return new CosyVoiceSynthesizer({ url: cloud().urls.dashscopeWs, apiKey: apiKey ?? cloud().dashscopeApiKey, retry: { baseMs: 1 } });
+  return new CosyVoiceSynthesizer({
+    url: cloud().urls.dashscopeWs,
+    apiKey: apiKey ?? cloud().dashscopeApiKey,
+    retry: { baseMs: 1 },
+  });
 }
 
-async function collect(s: CosyVoiceSynthesizer, input: Parameters<CosyVoiceSynthesizer["synthesize"]>[0]): Promise<{ audio: Buffer; words: unknown[] }> {
+async function collect(
+  s: CosyVoiceSynthesizer,
+  input: Parameters<CosyVoiceSynthesizer["synthesize"]>[0],
+): Promise<{ audio: Buffer; words: unknown[] }> {
   const audio: Buffer[] = [];
   const words: unknown[] = [];
   for await (const e of s.synthesize(input)) {
@@ -23,9 +30,19 @@ async function collect(s: CosyVoiceSynthesizer, input: Parameters<CosyVoiceSynth
 }
 
 /** Drives the emulator with raw commands, as seed 001's samples do, and returns every event it sends. */
-function raw(commands: (taskId: string) => unknown[]): Promise<Array<{ header: { event: string; error_message?: string }; payload: { usage?: { characters: number }; output?: { type?: string } } } | Buffer>> {
+function raw(commands: (taskId: string) => unknown[]): Promise<
+  Array<
+    | {
+        header: { event: string; error_message?: string };
+        payload: { usage?: { characters: number }; output?: { type?: string } };
+      }
+    | Buffer
+  >
+> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(cloud().urls.dashscopeWs, { headers: { authorization: `bearer ${cloud().dashscopeApiKey}` } });
+    const ws = new WebSocket(cloud().urls.dashscopeWs, {
+      headers: { authorization: `bearer ${cloud().dashscopeApiKey}` },
+    });
     const taskId = randomUUID();
     const events: Array<never> = [];
     const [run, ...rest] = commands(taskId);
@@ -41,20 +58,48 @@ function raw(commands: (taskId: string) => unknown[]): Promise<Array<{ header: {
   });
 }
 
-const cmd = (action: string, taskId: string, payload: unknown) => ({ header: { action, task_id: taskId, streaming: "duplex" }, payload });
+const cmd = (action: string, taskId: string, payload: unknown) => ({
+  header: { action, task_id: taskId, streaming: "duplex" },
+  payload,
+});
 const runTask = (taskId: string, parameters: Record<string, unknown> = {}) =>
-  cmd("run-task", taskId, { task_group: "audio", task: "tts", function: "SpeechSynthesizer", model: "cosyvoice-v3-flash", parameters: { text_type: "PlainText", voice: "longanyang", format: "mp3", sample_rate: 22050, volume: 50, rate: 1, pitch: 1, ...parameters }, input: {} });
+  cmd("run-task", taskId, {
+    task_group: "audio",
+    task: "tts",
+    function: "SpeechSynthesizer",
+    model: "cosyvoice-v3-flash",
+    parameters: {
+      text_type: "PlainText",
+      voice: "longanyang",
+      format: "mp3",
+      sample_rate: 22050,
+      volume: 50,
+      rate: 1,
+      pitch: 1,
+      ...parameters,
+    },
+    input: {},
+  });
 
 describe("CosyVoiceSynthesizer against the local DashScope emulator", () => {
   it("synthesizes text to MP3 and reports word timestamps", async () => {
-    const { audio, words } = await collect(synthesizer(), { text: "床前明月光，疑是地上霜。举头望明月。", format: "mp3", sampleRate: 22050, wordTimestamps: true });
+    const { audio, words } = await collect(synthesizer(), {
+      text: "床前明月光，疑是地上霜。举头望明月。",
+      format: "mp3",
+      sampleRate: 22050,
+      wordTimestamps: true,
+    });
     expect(mp3Frames(audio).length).toBeGreaterThan(10);
     expect(words.length).toBeGreaterThan(5);
     expect(words[0]).toMatchObject({ text: "床", begin_index: 0, end_index: 1 });
   });
 
   it("synthesizes valid SSML sent as one continue-task", async () => {
-    const { audio } = await collect(synthesizer(), { ssml: '<speak rate="1.5">你好<break time="300ms"/>世界</speak>', format: "wav", sampleRate: 16000 });
+    const { audio } = await collect(synthesizer(), {
+      ssml: '<speak rate="1.5">你好<break time="300ms"/>世界</speak>',
+      format: "wav",
+      sampleRate: 16000,
+    });
     expect(audio.subarray(0, 4).toString()).toBe("RIFF");
   });
 
@@ -68,11 +113,19 @@ describe("CosyVoiceSynthesizer against the local DashScope emulator", () => {
   it("refuses over-long text, bad SSML and unknown voices before connecting", async () => {
     const before = cloud().dashscope.cosyvoice.stats.connections;
     const s = synthesizer();
-    await expect(collect(s, { text: "字".repeat(100_001) })).rejects.toMatchObject({ field: "text", details: { limit: 200_000, actual: 200_002 } });
-    await expect(collect(s, { ssml: `<speak>${"字".repeat(10_001)}</speak>` })).rejects.toMatchObject({ field: "ssml", details: { limit: 20_000 } });
+    await expect(collect(s, { text: "字".repeat(100_001) })).rejects.toMatchObject({
+      field: "text",
+      details: { limit: 200_000, actual: 200_002 },
+    });
+    await expect(collect(s, { ssml: `<speak>${"字".repeat(10_001)}</speak>` })).rejects.toMatchObject({
+      field: "ssml",
+      details: { limit: 20_000 },
+    });
     await expect(collect(s, { ssml: '<speak><break time="11s"/></speak>' })).rejects.toBeInstanceOf(InputError);
     await expect(collect(s, { text: "hi", voice: "nobody" })).rejects.toMatchObject({ field: "voice" });
-    await expect(collect(s, { text: "hi", voice: "longcheng_v2", model: "cosyvoice-v3-flash" })).rejects.toMatchObject({ field: "voice" });
+    await expect(collect(s, { text: "hi", voice: "longcheng_v2", model: "cosyvoice-v3-flash" })).rejects.toMatchObject({
+      field: "voice",
+    });
     await expect(collect(s, { text: "hi", model: "cosyvoice-v1" })).rejects.toMatchObject({ field: "model" });
     expect(cloud().dashscope.cosyvoice.stats.connections).toBe(before);
   });
@@ -86,7 +139,10 @@ describe("CosyVoiceSynthesizer against the local DashScope emulator", () => {
   it("fails task-failed InvalidParameter at once and retries Throttling", async () => {
     const faults = cloud().dashscope.cosyvoice.faults;
     faults.failNext.push({ code: "InvalidParameter", message: "[tts:]Engine return error code: 418" });
-    await expect(collect(synthesizer(), { text: "hi" })).rejects.toMatchObject({ providerCode: "InvalidParameter", retryable: false });
+    await expect(collect(synthesizer(), { text: "hi" })).rejects.toMatchObject({
+      providerCode: "InvalidParameter",
+      retryable: false,
+    });
     faults.failNext.push({ code: "Throttling.RateQuota", message: "Requests rate limit exceeded." });
     const { audio } = await collect(synthesizer(), { text: "重试成功。" });
     expect(audio.length).toBeGreaterThan(0);
@@ -95,16 +151,40 @@ describe("CosyVoiceSynthesizer against the local DashScope emulator", () => {
 
 describe("DashScope CosyVoice emulator protocol", () => {
   it("sends one binary frame after each sentence-synthesis and cumulative usage.characters", async () => {
-    const events = await raw((id) => [runTask(id), cmd("continue-task", id, { input: { text: "床前明月光。" } }), cmd("continue-task", id, { input: { text: "疑是地上霜。" } }), cmd("finish-task", id, { input: {} })]);
-    const kinds = events.map((e) => (Buffer.isBuffer(e) ? "audio" : e.payload.output?.type ?? e.header.event));
-    expect(kinds).toEqual(["task-started", "sentence-begin", "sentence-synthesis", "audio", "sentence-end", "sentence-begin", "sentence-synthesis", "audio", "sentence-end", "task-finished"]);
-    const usage = events.filter((e) => !Buffer.isBuffer(e) && e.payload.usage).map((e) => (e as { payload: { usage: { characters: number } } }).payload.usage.characters);
+    const events = await raw((id) => [
+      runTask(id),
+      cmd("continue-task", id, { input: { text: "床前明月光。" } }),
+      cmd("continue-task", id, { input: { text: "疑是地上霜。" } }),
+      cmd("finish-task", id, { input: {} }),
+    ]);
+    const kinds = events.map((e) => (Buffer.isBuffer(e) ? "audio" : (e.payload.output?.type ?? e.header.event)));
+    expect(kinds).toEqual([
+      "task-started",
+      "sentence-begin",
+      "sentence-synthesis",
+      "audio",
+      "sentence-end",
+      "sentence-begin",
+      "sentence-synthesis",
+      "audio",
+      "sentence-end",
+      "task-finished",
+    ]);
+    const usage = events
+      .filter((e) => !Buffer.isBuffer(e) && e.payload.usage)
+      .map((e) => (e as { payload: { usage: { characters: number } } }).payload.usage.characters);
     expect(usage).toEqual([11, 22, 22]);
   });
 
   it("answers a second continue-task with enable_ssml with seed 001's error", async () => {
-    const events = await raw((id) => [runTask(id, { enable_ssml: true }), cmd("continue-task", id, { input: { text: "<speak>一</speak>" } }), cmd("continue-task", id, { input: { text: "<speak>二</speak>" } })]);
-    const failed = events.find((e) => !Buffer.isBuffer(e) && e.header.event === "task-failed") as { header: { error_message: string } };
+    const events = await raw((id) => [
+      runTask(id, { enable_ssml: true }),
+      cmd("continue-task", id, { input: { text: "<speak>一</speak>" } }),
+      cmd("continue-task", id, { input: { text: "<speak>二</speak>" } }),
+    ]);
+    const failed = events.find((e) => !Buffer.isBuffer(e) && e.header.event === "task-failed") as {
+      header: { error_message: string };
+    };
     expect(failed.header.error_message).toBe("Text request limit violated, expected 1.");
   });
 });

@@ -24,7 +24,11 @@ describe("FcInvoker", () => {
       });
       await invoker.invokeAsync("store", { jobId: "job-1" });
       expect(seen).toHaveLength(1);
-      expect(seen[0]).toMatchObject({ method: "POST", url: "/2023-03-30/functions/tts-store/invocations", body: '{"jobId":"job-1"}' });
+      expect(seen[0]).toMatchObject({
+        method: "POST",
+        url: "/2023-03-30/functions/tts-store/invocations",
+        body: '{"jobId":"job-1"}',
+      });
       expect(seen[0]!.headers["x-fc-invocation-type"]).toBe("Async");
       expect(seen[0]!.headers["x-acs-security-token"]).toBe("sts-token");
       expect(String(seen[0]!.headers.authorization)).toMatch(/^ACS3-HMAC-SHA256 Credential=STS\.id/);

@@ -12,7 +12,11 @@ const cloud = useLocalCloud({ ice: { authKey: AUTH_KEY, createdMs: 10 } });
 
 function client(secret?: string): IceClient {
   const c = cloud();
-  return new IceClient({ endpoint: c.urls.ice, credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: secret ?? c.accessKey.accessKeySecret }, retry: { baseMs: 1 } });
+  return new IceClient({
+    endpoint: c.urls.ice,
+    credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: secret ?? c.accessKey.accessKeySecret },
+    retry: { baseMs: 1 },
+  });
 }
 
 async function until(ice: IceClient, jobId: string): Promise<IceStatus> {
@@ -28,7 +32,10 @@ describe("IceClient against the local ICE emulator", () => {
   it("submits a job whose audio ICE writes into OSS with the format's extension, and reads AiResult sentences", async () => {
     const c = cloud();
     const ice = client();
-    const { jobId } = await ice.submit({ text: "第一句话。第二句话！", voice: "siqi", format: "mp3", title: "第一章" }, { bucket: c.bucket, object: "output/ice/ch1" });
+    const { jobId } = await ice.submit(
+      { text: "第一句话。第二句话！", voice: "siqi", format: "mp3", title: "第一章" },
+      { bucket: c.bucket, object: "output/ice/ch1" },
+    );
     const done = await until(ice, jobId);
     if (done.state !== "success") throw new Error("not done");
     expect(done.sentences.map((s) => s.text)).toEqual(["第一句话。", "第二句话！"]);
@@ -40,33 +47,60 @@ describe("IceClient against the local ICE emulator", () => {
   });
 
   it("sends the JSON-string parameters as JSON, never as [object Object]", () => {
-    const params = client().prepare({ text: "hi", voice: "siqi", format: "wav" }, { bucket: "b-1", object: "o" }, "https://cb.example/x");
+    const params = client().prepare(
+      { text: "hi", voice: "siqi", format: "wav" },
+      { bucket: "b-1", object: "o" },
+      "https://cb.example/x",
+    );
     expect(JSON.parse(params.EditingConfig)).toMatchObject({ voice: "siqi", format: "WAV", volume: 50 });
     expect(JSON.parse(params.OutputConfig)).toEqual({ bucket: "b-1", object: "o" });
     expect(JSON.parse(params.UserData!)).toEqual({ NotifyAddress: "https://cb.example/x" });
-    expect(JSON.parse(client().prepare({ text: "hi", customizedVoice: "cloned-01" }, { bucket: "b-1", object: "o" }).EditingConfig)).toMatchObject({ customizedVoice: "cloned-01" });
+    expect(
+      JSON.parse(
+        client().prepare({ text: "hi", customizedVoice: "cloned-01" }, { bucket: "b-1", object: "o" }).EditingConfig,
+      ),
+    ).toMatchObject({ customizedVoice: "cloned-01" });
   });
 
   it("checks seed 002's limits before any request", async () => {
     const before = cloud().ice.stats.submitted;
     const ice = client();
     const out = { bucket: cloud().bucket, object: "output/x" };
-    await expect(ice.submit({ text: "字".repeat(10_001) }, out)).rejects.toMatchObject({ field: "text", details: { limit: 10_000, actual: 10_001 } });
-    await expect(ice.submit({ text: "hi", title: "题".repeat(43) }, out)).rejects.toMatchObject({ field: "title", details: { limit: 128, actual: 129 } });
-    await expect(ice.submit({ text: "hi", description: "x".repeat(1025) }, out)).rejects.toMatchObject({ field: "description", details: { limit: 1024 } });
-    await expect(ice.submit({ text: "hi" }, out, `https://cb.example/${"x".repeat(500)}`)).rejects.toMatchObject({ field: "notifyAddress", details: { limit: 512 } });
+    await expect(ice.submit({ text: "字".repeat(10_001) }, out)).rejects.toMatchObject({
+      field: "text",
+      details: { limit: 10_000, actual: 10_001 },
+    });
+    await expect(ice.submit({ text: "hi", title: "题".repeat(43) }, out)).rejects.toMatchObject({
+      field: "title",
+      details: { limit: 128, actual: 129 },
+    });
+    await expect(ice.submit({ text: "hi", description: "x".repeat(1025) }, out)).rejects.toMatchObject({
+      field: "description",
+      details: { limit: 1024 },
+    });
+    await expect(ice.submit({ text: "hi" }, out, `https://cb.example/${"x".repeat(500)}`)).rejects.toMatchObject({
+      field: "notifyAddress",
+      details: { limit: 512 },
+    });
     expect(cloud().ice.stats.submitted).toBe(before);
   });
 
   it("fails a wrong secret with POP's code, and reports a Failed job with ICE's code and message", async () => {
-    await expect(client("wrong").submit({ text: "hi" }, { bucket: cloud().bucket, object: "output/y" })).rejects.toMatchObject({ providerCode: "SignatureDoesNotMatch", retryable: false });
+    await expect(
+      client("wrong").submit({ text: "hi" }, { bucket: cloud().bucket, object: "output/y" }),
+    ).rejects.toMatchObject({ providerCode: "SignatureDoesNotMatch", retryable: false });
     cloud().ice.faults.failNext.push({ code: "InvalidParameter.Voice", message: "The voice is not authorized." });
     const ice = client();
     const { jobId } = await ice.submit({ text: "会失败。" }, { bucket: cloud().bucket, object: "output/z" });
     await cloud().ice.idle();
     const error = await ice.status(jobId).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
-    expect(error).toMatchObject({ provider: "ice", providerCode: "InvalidParameter.Voice", upstreamMessage: "The voice is not authorized.", retryable: false });
+    expect(error).toMatchObject({
+      provider: "ice",
+      providerCode: "InvalidParameter.Voice",
+      upstreamMessage: "The voice is not authorized.",
+      retryable: false,
+    });
   });
 
   it("posts ICE's callback envelope signed with md5(url|timestamp|AuthKey)", async () => {
@@ -86,8 +120,15 @@ describe("IceClient against the local ICE emulator", () => {
       await cloud().ice.idle();
       expect(seen).toHaveLength(1);
       const { headers, body } = seen[0]!;
-      expect(headers["x-ice-signature"]).toBe(createHash("md5").update(`${notify}|${headers["x-ice-timestamp"]}|${AUTH_KEY}`).digest("hex"));
-      expect(JSON.parse(body)).toMatchObject({ EventType: expect.any(String), UserId: expect.any(Number), EventTime: expect.any(String), MessageBody: { Status: "Success" } });
+      expect(headers["x-ice-signature"]).toBe(
+        createHash("md5").update(`${notify}|${headers["x-ice-timestamp"]}|${AUTH_KEY}`).digest("hex"),
+      );
+      expect(JSON.parse(body)).toMatchObject({
+        EventType: expect.any(String),
+        UserId: expect.any(Number),
+        EventTime: expect.any(String),
+        MessageBody: { Status: "Success" },
+      });
     } finally {
       server.close();
     }

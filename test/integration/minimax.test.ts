@@ -17,9 +17,18 @@ const voice = { voice_id: "male-qn-qingse" };
 
 describe("MinimaxClient against the local DashScope emulator", () => {
   it("synthesizes synchronously as hex, and as a URL valid for download", async () => {
-    const hex = await client().synthesize(MODEL, { text: "今天是不是很开心呀", voice_setting: voice, audio_setting: { format: "mp3", sample_rate: 16000 } });
+    const hex = await client().synthesize(MODEL, {
+      text: "今天是不是很开心呀",
+      voice_setting: voice,
+      audio_setting: { format: "mp3", sample_rate: 16000 },
+    });
     expect(mp3Frames(hex.audio!).length).toBeGreaterThan(10);
-    const url = await client().synthesize(MODEL, { text: "返回链接。", voice_setting: voice, audio_setting: { format: "mp3", sample_rate: 16000 }, output_format: "url" });
+    const url = await client().synthesize(MODEL, {
+      text: "返回链接。",
+      voice_setting: voice,
+      audio_setting: { format: "mp3", sample_rate: 16000 },
+      output_format: "url",
+    });
     const res = await fetch(url.url!);
     expect(res.status).toBe(200);
     expect(mp3Frames(Buffer.from(await res.arrayBuffer())).length).toBeGreaterThan(5);
@@ -27,7 +36,12 @@ describe("MinimaxClient against the local DashScope emulator", () => {
 
   it("streams hex chunks over SSE and stops at the final frame", async () => {
     const chunks: Buffer[] = [];
-    for await (const c of client().stream(MODEL, { text: "流式的 MiniMax 合成，分块返回。", voice_setting: voice, audio_setting: { format: "mp3", sample_rate: 24000 } })) chunks.push(c);
+    for await (const c of client().stream(MODEL, {
+      text: "流式的 MiniMax 合成，分块返回。",
+      voice_setting: voice,
+      audio_setting: { format: "mp3", sample_rate: 24000 },
+    }))
+      chunks.push(c);
     expect(chunks.length).toBeGreaterThan(1);
     expect(mp3Frames(Buffer.concat(chunks)).length).toBeGreaterThan(10);
   });
@@ -47,25 +61,54 @@ describe("MinimaxClient against the local DashScope emulator", () => {
     expect(bad({ voice_setting: { ...voice, vol: 0 } })).toBe("input.voice_setting.vol");
     expect(bad({ voice_setting: { ...voice, pitch: 13 } })).toBe("input.voice_setting.pitch");
     expect(bad({ audio_setting: { sample_rate: 48000 } })).toBe("input.audio_setting.sample_rate");
-    expect(bad({ timbre_weights: Array.from({ length: 5 }, (_, i) => ({ voice_id: `v${i}`, weight: 10 })) })).toBe("input.timbre_weights");
+    expect(bad({ timbre_weights: Array.from({ length: 5 }, (_, i) => ({ voice_id: `v${i}`, weight: 10 })) })).toBe(
+      "input.timbre_weights",
+    );
     expect(bad({ timbre_weights: [{ voice_id: "v", weight: 101 }] })).toBe("input.timbre_weights.0.weight");
     expect(bad({ pronunciation_dict: { tone: ["no separator"] } })).toBe("input.pronunciation_dict.tone.0");
     expect(bad({ language_boost: "Klingon" })).toBe("input.language_boost");
     expect(bad({ voice_modify: { pitch: 101 } })).toBe("input.voice_modify.pitch");
-    expect(bad({ voice_setting: { ...voice, emotion: "whisper" } }, "MiniMax/speech-2.8-hd")).toBe("input.voice_setting.emotion");
+    expect(bad({ voice_setting: { ...voice, emotion: "whisper" } }, "MiniMax/speech-2.8-hd")).toBe(
+      "input.voice_setting.emotion",
+    );
     expect(bad({ voice_setting: { ...voice, emotion: "whisper" } })).toBe("accepted");
-    expect(bad({ voice_setting: { voice_id: "" }, timbre_weights: [{ voice_id: "a", weight: 50 }, { voice_id: "b", weight: 50 }] })).toBe("accepted");
+    expect(
+      bad({
+        voice_setting: { voice_id: "" },
+        timbre_weights: [
+          { voice_id: "a", weight: 50 },
+          { voice_id: "b", weight: 50 },
+        ],
+      }),
+    ).toBe("accepted");
     expect(() => c.prepare(MODEL, { text: "字".repeat(10_000), voice_setting: voice })).toThrow(/fewer than 10,000/);
   });
 
   it("fails a wrong key at once, and reads MiniMax's own error codes", async () => {
-    await expect(client("sk-wrong").synthesize(MODEL, { text: "x", voice_setting: voice })).rejects.toMatchObject({ providerCode: "InvalidApiKey", retryable: false });
-    expect(() => parseMinimaxFrame({ base_resp: { status_code: 2013, status_msg: "invalid params" } })).toThrow(ProviderError);
-    expect(() => parseMinimaxFrame({ base_resp: { status_code: 1002, status_msg: "rate limit" } })).toThrow(expect.objectContaining({ retryable: true }));
+    await expect(client("sk-wrong").synthesize(MODEL, { text: "x", voice_setting: voice })).rejects.toMatchObject({
+      providerCode: "InvalidApiKey",
+      retryable: false,
+    });
+    expect(() => parseMinimaxFrame({ base_resp: { status_code: 2013, status_msg: "invalid params" } })).toThrow(
+      ProviderError,
+    );
+    expect(() => parseMinimaxFrame({ base_resp: { status_code: 1002, status_msg: "rate limit" } })).toThrow(
+      expect.objectContaining({ retryable: true }),
+    );
   });
 
   it("serves MiniMax on the /v1/stream path", async () => {
-    const res = await fetch(`${stream().url}/v1/stream`, { method: "POST", headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" }, body: JSON.stringify({ provider: "minimax", voice: "male-qn-qingse", text: `流式路径上的 MiniMax ${Date.now()}`, format: "mp3", sampleRate: 24000 }) });
+    const res = await fetch(`${stream().url}/v1/stream`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        provider: "minimax",
+        voice: "male-qn-qingse",
+        text: `流式路径上的 MiniMax ${Date.now()}`,
+        format: "mp3",
+        sampleRate: 24000,
+      }),
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("audio/mpeg");
     expect(mp3Frames(Buffer.from(await res.arrayBuffer())).length).toBeGreaterThan(5);

@@ -12,7 +12,10 @@ const cloud = useLocalCloud({ longText: { queueMs: 200, runMs: 50 } });
 
 function client(): NlsLongTextClient {
   const c = cloud();
-  const tokens = new NlsTokenClient({ endpoint: c.urls.nlsMeta, credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret } });
+  const tokens = new NlsTokenClient({
+    endpoint: c.urls.nlsMeta,
+    credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret },
+  });
   return new NlsLongTextClient({ url: c.env().NLS_LONG_TEXT_URL!, appKey: c.appKey, tokens, retry: { baseMs: 1 } });
 }
 
@@ -30,7 +33,13 @@ async function until(c: NlsLongTextClient, taskId: string): Promise<LongTextStat
 describe("NlsLongTextClient against the local long-text emulator", () => {
   it("submits, moves through QUEUEING and RUNNING to SUCCESS, and serves real audio with sentence timestamps", async () => {
     const c = client();
-    const { taskId } = await c.submit({ text: "第一句话。第二句话更长一些！Third sentence.", voice: "siqi", format: "mp3", sampleRate: 16000, enableSubtitle: true });
+    const { taskId } = await c.submit({
+      text: "第一句话。第二句话更长一些！Third sentence.",
+      voice: "siqi",
+      format: "mp3",
+      sampleRate: 16000,
+      enableSubtitle: true,
+    });
     expect(taskId).toMatch(/^[0-9a-f]{32}$/);
     const done = await until(c, taskId);
     // The first answers are states, not errors (QUEUEING, then RUNNING) until SUCCESS.
@@ -46,7 +55,11 @@ describe("NlsLongTextClient against the local long-text emulator", () => {
 
   it("makes one WAV header over a text long enough to be synthesized in pieces", async () => {
     const c = client();
-    const { taskId } = await c.submit({ text: "这是一段用来测试长文本合成的句子。".repeat(40), format: "wav", sampleRate: 8000 });
+    const { taskId } = await c.submit({
+      text: "这是一段用来测试长文本合成的句子。".repeat(40),
+      format: "wav",
+      sampleRate: 8000,
+    });
     const done = await until(c, taskId);
     if (done.state !== "success") throw new Error("not done");
     const wav = readWav(Buffer.from(await (await fetch(done.audioAddress)).arrayBuffer()));
@@ -67,11 +80,19 @@ describe("NlsLongTextClient against the local long-text emulator", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     try {
       const c = client();
-      const { taskId } = await c.submit({ text: "回调测试。" }, { notifyUrl: `http://localhost:${(server.address() as AddressInfo).port}/cb` });
+      const { taskId } = await c.submit(
+        { text: "回调测试。" },
+        { notifyUrl: `http://localhost:${(server.address() as AddressInfo).port}/cb` },
+      );
       await cloud().nls.longText.idle();
       expect(bodies).toHaveLength(1);
       const hint = c.parseCallback(bodies[0]);
-      expect(hint).toMatchObject({ status: 20000000, error_code: 20000000, error_message: "SUCCESS", data: { task_id: taskId } });
+      expect(hint).toMatchObject({
+        status: 20000000,
+        error_code: 20000000,
+        error_message: "SUCCESS",
+        data: { task_id: taskId },
+      });
       expect(hint.data.audio_address).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/nls-audio\//);
     } finally {
       server.close();
@@ -81,25 +102,55 @@ describe("NlsLongTextClient against the local long-text emulator", () => {
   it("refuses what seed 003 refuses before any request: 24 kHz, over 100,000 characters, an IP in notify_url", async () => {
     const before = cloud().nls.longText.stats.submitted;
     const c = client();
-    await expect(c.submit({ text: "hi", voice: "siqi", sampleRate: 24000 as 16000 })).rejects.toMatchObject({ field: "sampleRate" });
-    await expect(c.submit({ text: "字".repeat(100_001) })).rejects.toMatchObject({ field: "text", details: { limit: 100_000, actual: 100_001 } });
+    await expect(c.submit({ text: "hi", voice: "siqi", sampleRate: 24000 as 16000 })).rejects.toMatchObject({
+      field: "sampleRate",
+    });
+    await expect(c.submit({ text: "字".repeat(100_001) })).rejects.toMatchObject({
+      field: "text",
+      details: { limit: 100_000, actual: 100_001 },
+    });
     await expect(c.submit({ text: "hi" }, { notifyUrl: "http://10.0.0.1/cb" })).rejects.toBeInstanceOf(InputError);
     expect(cloud().nls.longText.stats.submitted).toBe(before);
   });
 
   it("has the emulator itself refuse an IP notify_url, a missing notify_url and a bad token", async () => {
     const c = cloud();
-    const post = (body: unknown) => fetch(c.env().NLS_LONG_TEXT_URL!, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ error_code: number; error_message: string }>);
-    const token = await new NlsTokenClient({ endpoint: c.urls.nlsMeta, credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret } }).token();
+    const post = (body: unknown) =>
+      fetch(c.env().NLS_LONG_TEXT_URL!, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }).then((r) => r.json() as Promise<{ error_code: number; error_message: string }>);
+    const token = await new NlsTokenClient({
+      endpoint: c.urls.nlsMeta,
+      credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret },
+    }).token();
     const tts = { voice: "xiaoyun", sample_rate: 16000, format: "mp3", text: "x" };
-    expect(await post({ header: { appkey: c.appKey, token }, payload: { tts_request: tts, enable_notify: true, notify_url: "http://127.0.0.1/cb" } })).toMatchObject({ error_code: 40000003, error_message: expect.stringMatching(/IP address/) });
-    expect(await post({ header: { appkey: c.appKey, token }, payload: { tts_request: tts, enable_notify: true } })).toMatchObject({ error_code: 40000003, error_message: expect.stringMatching(/notify_url is required/) });
-    expect(await post({ header: { appkey: c.appKey, token: "fdf" }, payload: { tts_request: tts, enable_notify: false } })).toMatchObject({ error_code: 40000001, error_message: "Meta:ACCESS_DENIED:The token 'fdf' is invalid!" });
-    expect(await post({ header: { appkey: c.appKey, token }, payload: { tts_request: { ...tts, sample_rate: 24000 }, enable_notify: false } })).toMatchObject({ error_code: 40000003 });
+    expect(
+      await post({
+        header: { appkey: c.appKey, token },
+        payload: { tts_request: tts, enable_notify: true, notify_url: "http://127.0.0.1/cb" },
+      }),
+    ).toMatchObject({ error_code: 40000003, error_message: expect.stringMatching(/IP address/) });
+    expect(
+      await post({ header: { appkey: c.appKey, token }, payload: { tts_request: tts, enable_notify: true } }),
+    ).toMatchObject({ error_code: 40000003, error_message: expect.stringMatching(/notify_url is required/) });
+    expect(
+      await post({ header: { appkey: c.appKey, token: "fdf" }, payload: { tts_request: tts, enable_notify: false } }),
+    ).toMatchObject({ error_code: 40000001, error_message: "Meta:ACCESS_DENIED:The token 'fdf' is invalid!" });
+    expect(
+      await post({
+        header: { appkey: c.appKey, token },
+        payload: { tts_request: { ...tts, sample_rate: 24000 }, enable_notify: false },
+      }),
+    ).toMatchObject({ error_code: 40000003 });
   });
 
   it("reports a task that failed with the seed's code as a terminal ProviderError", async () => {
-    cloud().nls.longText.faults.failNext.push({ code: 41020001, message: "TTS:TtsClientError:[tts]Engine return error code: 413" });
+    cloud().nls.longText.faults.failNext.push({
+      code: 41020001,
+      message: "TTS:TtsClientError:[tts]Engine return error code: 413",
+    });
     const c = client();
     const { taskId } = await c.submit({ text: "会失败的任务。" });
     await cloud().nls.longText.idle();

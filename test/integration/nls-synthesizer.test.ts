@@ -10,13 +10,21 @@ const cloud = useLocalCloud({ gateway: { frameBytes: 2048 } });
 
 function synthesizer(overrides: Partial<ConstructorParameters<typeof NlsSynthesizer>[0]> = {}): NlsSynthesizer {
   const c = cloud();
-  const tokens = new NlsTokenClient({ endpoint: c.urls.nlsMeta, credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret } });
+  const tokens = new NlsTokenClient({
+    endpoint: c.urls.nlsMeta,
+    credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret },
+  });
   return new NlsSynthesizer({ url: c.urls.nlsGateway, appKey: c.appKey, tokens, retry: { baseMs: 1 }, ...overrides });
 }
 
 describe("NlsSynthesizer against the local gateway", () => {
   it("streams MP3 speech whose frames add up to a plausible duration", async () => {
-    const { audio } = await synthesizer().synthesizeToBuffer({ text: "今天天气很好，我们去公园散步吧。", voice: "xiaoyun", format: "mp3", sampleRate: 16000 });
+    const { audio } = await synthesizer().synthesizeToBuffer({
+      text: "今天天气很好，我们去公园散步吧。",
+      voice: "xiaoyun",
+      format: "mp3",
+      sampleRate: 16000,
+    });
     const frames = mp3Frames(audio);
     expect(frames.length).toBeGreaterThan(20);
     expect(frames[0]!.sampleRate).toBe(16000);
@@ -29,7 +37,12 @@ describe("NlsSynthesizer against the local gateway", () => {
   it("returns WAV at the requested sample rate, in several chunks", async () => {
     let chunks = 0;
     const parts: Buffer[] = [];
-    for await (const event of synthesizer().synthesize({ text: "Hello from the local cloud.", voice: "andy", format: "wav", sampleRate: 8000 })) {
+    for await (const event of synthesizer().synthesize({
+      text: "Hello from the local cloud.",
+      voice: "andy",
+      format: "wav",
+      sampleRate: 8000,
+    })) {
       if (event.type === "audio") {
         chunks++;
         parts.push(event.data);
@@ -42,27 +55,49 @@ describe("NlsSynthesizer against the local gateway", () => {
   });
 
   it("delivers MetaInfo subtitles for a voice with timestamps", async () => {
-    const { subtitles } = await synthesizer().synthesizeToBuffer({ text: "你好世界", voice: "siqi", format: "pcm", sampleRate: 16000, enableSubtitle: true });
+    const { subtitles } = await synthesizer().synthesizeToBuffer({
+      text: "你好世界",
+      voice: "siqi",
+      format: "pcm",
+      sampleRate: 16000,
+      enableSubtitle: true,
+    });
     expect(subtitles.map((s) => s.text)).toEqual(["你", "好", "世", "界"]);
-    expect(subtitles.every((s, i) => s.end_time >= s.begin_time && (i === 0 || s.begin_time >= subtitles[i - 1]!.end_time))).toBe(true);
+    expect(
+      subtitles.every((s, i) => s.end_time >= s.begin_time && (i === 0 || s.begin_time >= subtitles[i - 1]!.end_time)),
+    ).toBe(true);
   });
 
   it("refuses over-long text, unknown voices and bad SSML before connecting", async () => {
     const before = cloud().nls.gateway.stats.connections;
     const s = synthesizer();
-    await expect(s.synthesizeToBuffer({ text: "字".repeat(301) })).rejects.toMatchObject({ field: "text", details: { limit: 300, actual: 301 } });
-    await expect(s.synthesizeToBuffer({ ssml: `<speak>${"字".repeat(299)}<break time="1s"/>ab</speak>` })).rejects.toThrow(/301 characters/);
+    await expect(s.synthesizeToBuffer({ text: "字".repeat(301) })).rejects.toMatchObject({
+      field: "text",
+      details: { limit: 300, actual: 301 },
+    });
+    await expect(
+      s.synthesizeToBuffer({ ssml: `<speak>${"字".repeat(299)}<break time="1s"/>ab</speak>` }),
+    ).rejects.toThrow(/301 characters/);
     await expect(s.synthesizeToBuffer({ text: "hi", voice: "nobody" })).rejects.toBeInstanceOf(InputError);
-    await expect(s.synthesizeToBuffer({ text: "hi", voice: "xiaoyun", sampleRate: 48000 })).rejects.toMatchObject({ field: "sampleRate" });
-    await expect(s.synthesizeToBuffer({ ssml: '<speak><break time="20s"/>x</speak>' })).rejects.toMatchObject({ field: "ssml" });
+    await expect(s.synthesizeToBuffer({ text: "hi", voice: "xiaoyun", sampleRate: 48000 })).rejects.toMatchObject({
+      field: "sampleRate",
+    });
+    await expect(s.synthesizeToBuffer({ ssml: '<speak><break time="20s"/>x</speak>' })).rejects.toMatchObject({
+      field: "ssml",
+    });
     await expect(s.synthesizeToBuffer({ text: "  " })).rejects.toMatchObject({ code: "EmptyText" });
-    await expect(s.synthesizeToBuffer({ text: "hi", volume: 101 })).rejects.toMatchObject({ field: "volume", details: { limit: 100 } });
+    await expect(s.synthesizeToBuffer({ text: "hi", volume: 101 })).rejects.toMatchObject({
+      field: "volume",
+      details: { limit: 100 },
+    });
     expect(cloud().nls.gateway.stats.connections).toBe(before);
   });
 
   it("sends plain text with markup characters escaped, so it is spoken and never interpreted", async () => {
     const s = synthesizer();
-    expect(s.prepare({ text: 'a <speak rate="2"> & b' }).text).toBe("<speak>a &lt;speak rate=&quot;2&quot;&gt; &amp; b</speak>");
+    expect(s.prepare({ text: 'a <speak rate="2"> & b' }).text).toBe(
+      "<speak>a &lt;speak rate=&quot;2&quot;&gt; &amp; b</speak>",
+    );
     const { audio } = await s.synthesizeToBuffer({ text: "1 < 2 & 3 > 2", format: "mp3" });
     expect(mp3Frames(audio).length).toBeGreaterThan(5);
   });
@@ -71,7 +106,9 @@ describe("NlsSynthesizer against the local gateway", () => {
     const gateway = cloud().nls.gateway;
     const tasks = gateway.stats.tasks;
     gateway.faults.failNext.push({ status: 41020001, text: "TTS:TtsClientError:[tts]Engine return error code: 418" });
-    const error = await synthesizer().synthesizeToBuffer({ text: "hi" }).catch((e: unknown) => e);
+    const error = await synthesizer()
+      .synthesizeToBuffer({ text: "hi" })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ providerCode: "41020001", retryable: false });
     expect((error as ProviderError).explanation).toMatch(/voice/);
@@ -81,7 +118,10 @@ describe("NlsSynthesizer against the local gateway", () => {
 
   it("retries transient codes before the first byte, then succeeds", async () => {
     const gateway = cloud().nls.gateway;
-    gateway.faults.failNext.push({ status: 51020001, text: "TTS:TtsServerError" }, { status: 40000005, text: "Gateway:TOO_MANY_REQUESTS:Too many requests!" });
+    gateway.faults.failNext.push(
+      { status: 51020001, text: "TTS:TtsServerError" },
+      { status: 40000005, text: "Gateway:TOO_MANY_REQUESTS:Too many requests!" },
+    );
     const { audio } = await synthesizer().synthesizeToBuffer({ text: "retry me", format: "mp3" });
     expect(mp3Frames(audio).length).toBeGreaterThan(0);
     expect(gateway.faults.failNext).toHaveLength(0);
@@ -99,7 +139,10 @@ describe("NlsSynthesizer against the local gateway", () => {
     const gateway = cloud().nls.gateway;
     gateway.faults.frameDelayMs = 20;
     try {
-      for await (const event of synthesizer().synthesize({ text: "A longer sentence so that there are many frames to send.", format: "pcm" })) {
+      for await (const event of synthesizer().synthesize({
+        text: "A longer sentence so that there are many frames to send.",
+        format: "pcm",
+      })) {
         if (event.type === "audio") break;
       }
       await eventually(() => gateway.stats.open === 0, 1000);
@@ -113,7 +156,10 @@ describe("NlsSynthesizer against the local gateway", () => {
     gateway.faults.dropAfterBytes = 4096;
     let received = 0;
     const error = await (async () => {
-      for await (const event of synthesizer().synthesize({ text: "This stream will be cut in the middle of the audio.", format: "pcm" })) {
+      for await (const event of synthesizer().synthesize({
+        text: "This stream will be cut in the middle of the audio.",
+        format: "pcm",
+      })) {
         if (event.type === "audio") received += event.data.length;
       }
     })().catch((e: unknown) => e);

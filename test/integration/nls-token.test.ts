@@ -9,17 +9,28 @@ const cloud = useLocalCloud();
 
 function tokenClient(overrides: Partial<ConstructorParameters<typeof NlsTokenClient>[0]> = {}): NlsTokenClient {
   const c = cloud();
-  return new NlsTokenClient({ endpoint: c.urls.nlsMeta, credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret }, retry: { baseMs: 1 }, ...overrides });
+  return new NlsTokenClient({
+    endpoint: c.urls.nlsMeta,
+    credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret },
+    retry: { baseMs: 1 },
+    ...overrides,
+  });
 }
 
-async function fakeMeta(handler: (res: import("node:http").ServerResponse) => void): Promise<{ url: string; close: () => void; hits: () => number }> {
+async function fakeMeta(
+  handler: (res: import("node:http").ServerResponse) => void,
+): Promise<{ url: string; close: () => void; hits: () => number }> {
   let hits = 0;
   const server = createServer((_req, res) => {
     hits++;
     handler(res);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() && server.closeAllConnections(), hits: () => hits };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => server.close() && server.closeAllConnections(),
+    hits: () => hits,
+  };
 }
 
 describe("NlsTokenClient", () => {
@@ -44,8 +55,15 @@ describe("NlsTokenClient", () => {
 
   it("passes STS credentials' security token", async () => {
     const c = cloud();
-    c.credentials.add({ accessKeyId: "STS.nls", accessKeySecret: "sts-secret", securityToken: "sts/token+=", userId: c.accessKey.userId });
-    const ok = tokenClient({ credentials: () => ({ accessKeyId: "STS.nls", accessKeySecret: "sts-secret", securityToken: "sts/token+=" }) });
+    c.credentials.add({
+      accessKeyId: "STS.nls",
+      accessKeySecret: "sts-secret",
+      securityToken: "sts/token+=",
+      userId: c.accessKey.userId,
+    });
+    const ok = tokenClient({
+      credentials: () => ({ accessKeyId: "STS.nls", accessKeySecret: "sts-secret", securityToken: "sts/token+=" }),
+    });
     expect(await ok.token()).toMatch(/^[0-9a-f]{32}$/);
     const missing = tokenClient({ credentials: { accessKeyId: "STS.nls", accessKeySecret: "sts-secret" } });
     await expect(missing.token()).rejects.toMatchObject({ providerCode: "InvalidSecurityToken.Mismatch" });
@@ -53,17 +71,25 @@ describe("NlsTokenClient", () => {
 
   it("fails a wrong secret with the POP code, without the signed URL or key in the message", async () => {
     const c = cloud();
-    const error = await tokenClient({ credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: "wrong" } }).token().catch((e: unknown) => e);
+    const error = await tokenClient({ credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: "wrong" } })
+      .token()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ providerCode: "SignatureDoesNotMatch", retryable: false });
-    expect(JSON.stringify({ m: (error as Error).message, u: (error as ProviderError).upstreamMessage })).not.toContain(c.accessKey.accessKeyId);
+    expect(JSON.stringify({ m: (error as Error).message, u: (error as ProviderError).upstreamMessage })).not.toContain(
+      c.accessKey.accessKeyId,
+    );
     expect((error as Error).message).not.toContain("Signature=");
   });
 
   it("treats an HTTP 500 without Code (which pop-core resolves as success) as a retryable failure", async () => {
-    const meta = await fakeMeta((res) => res.writeHead(500, { "content-type": "application/json" }).end('{"Message":"internal"}'));
+    const meta = await fakeMeta((res) =>
+      res.writeHead(500, { "content-type": "application/json" }).end('{"Message":"internal"}'),
+    );
     try {
-      const error = await tokenClient({ endpoint: meta.url }).token().catch((e: unknown) => e);
+      const error = await tokenClient({ endpoint: meta.url })
+        .token()
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ providerCode: "InvalidTokenResponse", retryable: true });
       expect(meta.hits()).toBe(3);
     } finally {
@@ -75,7 +101,9 @@ describe("NlsTokenClient", () => {
     const meta = await fakeMeta(() => undefined);
     try {
       const started = Date.now();
-      const error = await tokenClient({ endpoint: meta.url, timeoutMs: 200, retry: { attempts: 1 } }).token().catch((e: unknown) => e);
+      const error = await tokenClient({ endpoint: meta.url, timeoutMs: 200, retry: { attempts: 1 } })
+        .token()
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ retryable: true });
       expect(Date.now() - started).toBeLessThan(2500);
     } finally {

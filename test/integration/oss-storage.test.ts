@@ -2,14 +2,23 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ProviderError } from "../../lib/errors.js";
-import { OssStorage, fixedSizeParts } from "../../lib/storage/oss.js";
+import { fixedSizeParts, OssStorage } from "../../lib/storage/oss.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud();
 
 function storage(): OssStorage {
   const c = cloud();
-  return new OssStorage({ config: { bucket: c.bucket, region: `oss-${c.region}`, accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret, endpoint: c.urls.oss, pathStyle: true } });
+  return new OssStorage({
+    config: {
+      bucket: c.bucket,
+      region: `oss-${c.region}`,
+      accessKeyId: c.accessKey.accessKeyId,
+      accessKeySecret: c.accessKey.accessKeySecret,
+      endpoint: c.urls.oss,
+      pathStyle: true,
+    },
+  });
 }
 
 /** A stream of unknown length: `total` bytes in odd-sized chunks, produced lazily. */
@@ -44,7 +53,10 @@ describe("fixedSizeParts", () => {
 describe("OssStorage", () => {
   it("streams an unknown-length body into one object through multipart parts", async () => {
     const total = 2 * 1024 * 1024 + 12345;
-    const result = await storage().putStream("stream/big.bin", generated(total), { partSize: 512 * 1024, contentType: "application/octet-stream" });
+    const result = await storage().putStream("stream/big.bin", generated(total), {
+      partSize: 512 * 1024,
+      contentType: "application/octet-stream",
+    });
     expect(result).toMatchObject({ created: true, size: total, parts: 5 });
     expect((await storage().get("stream/big.bin"))!.equals(expected(total))).toBe(true);
     expect(cloud().oss.store.openUploads()).toEqual([]);
@@ -62,7 +74,9 @@ describe("OssStorage", () => {
 
   it("aborts the multipart upload on a terminal failure, leaving no object and no parts", async () => {
     cloud().oss.faults.failNext("UploadPart", { status: 403, code: "AccessDenied" });
-    const error = await storage().putStream("stream/failed.bin", generated(1024 * 1024), { partSize: 200 * 1024 }).catch((e: unknown) => e);
+    const error = await storage()
+      .putStream("stream/failed.bin", generated(1024 * 1024), { partSize: 200 * 1024 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).providerCode).toBe("AccessDenied");
     expect(await storage().head("stream/failed.bin")).toBeUndefined();
@@ -82,7 +96,8 @@ describe("OssStorage", () => {
     const put = (key: string) => storage().putStream(key, generated(total), { partSize: 200 * 1024 });
     const partsSent = (key: string) => {
       const statuses: number[] = [];
-      const observer = (e: { op: string; key: string; status: number }) => void (e.key === key && e.op === "UploadPart" && statuses.push(e.status));
+      const observer = (e: { op: string; key: string; status: number }) =>
+        void (e.key === key && e.op === "UploadPart" && statuses.push(e.status));
       cloud().oss.observers.add(observer);
       return { statuses, stop: () => cloud().oss.observers.delete(observer) };
     };
@@ -120,18 +135,24 @@ describe("OssStorage", () => {
 
   it("creates only if absent: a second writer learns the key exists and the first content stays", async () => {
     const s = storage();
-    expect(await s.put("once/record.json", '{"n":1}', { ifAbsent: true, contentType: "application/json" })).toMatchObject({ created: true });
+    expect(
+      await s.put("once/record.json", '{"n":1}', { ifAbsent: true, contentType: "application/json" }),
+    ).toMatchObject({ created: true });
     expect(await s.put("once/record.json", '{"n":2}', { ifAbsent: true })).toEqual({ created: false });
     const big = await s.putStream("once/big.bin", generated(300 * 1024), { partSize: 100 * 1024, ifAbsent: true });
     expect(big.created).toBe(true);
-    expect((await s.putStream("once/big.bin", generated(300 * 1024), { partSize: 100 * 1024, ifAbsent: true })).created).toBe(false);
+    expect(
+      (await s.putStream("once/big.bin", generated(300 * 1024), { partSize: 100 * 1024, ifAbsent: true })).created,
+    ).toBe(false);
     expect((await s.get("once/record.json"))!.toString()).toBe('{"n":1}');
     expect(cloud().oss.store.openUploads()).toEqual([]);
   });
 
   it("elects exactly one winner among concurrent create-if-absent writes", async () => {
     const s = storage();
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => s.put("race/winner", `writer ${i}`, { ifAbsent: true })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => s.put("race/winner", `writer ${i}`, { ifAbsent: true })),
+    );
     expect(results.filter((r) => r.created)).toHaveLength(1);
   });
 

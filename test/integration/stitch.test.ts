@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { SpeechEngine } from "../../infra/local/audio/engine.js";
-import { shiftCues, stitch } from "../../lib/audio/stitch.js";
 import { mp3DurationMs, mp3Frames } from "../../lib/audio/mp3.js";
+import { shiftCues, stitch } from "../../lib/audio/stitch.js";
 import { readWav } from "../../lib/audio/wav.js";
 
 const engine = new SpeechEngine();
@@ -26,7 +26,11 @@ describe("stitch", () => {
   it("joins MP3 parts frame-accurately: the whole lasts the sum of its parts", async () => {
     const parts = await Promise.all(texts.map((text) => engine.synthesize({ text, format: "mp3", sampleRate: 16000 })));
     const id3 = Buffer.concat([Buffer.from([0x49, 0x44, 0x33, 3, 0, 0, 0, 0, 0, 10]), Buffer.alloc(10)]);
-    const stitched = stitch("mp3", parts.map((p, i) => ({ open: pieces(i === 1 ? Buffer.concat([id3, p.audio]) : p.audio, 777) })), 16000);
+    const stitched = stitch(
+      "mp3",
+      parts.map((p, i) => ({ open: pieces(i === 1 ? Buffer.concat([id3, p.audio]) : p.audio, 777) })),
+      16000,
+    );
     const out = await collect(stitched.stream);
     const durations = await stitched.durations;
     const sum = parts.reduce((s, p) => s + mp3DurationMs(p.audio), 0);
@@ -41,7 +45,11 @@ describe("stitch", () => {
     const frame = mp3Frames(part)[0]!;
     const xing = Buffer.from(part.subarray(0, frame.length));
     xing.write("Xing", 20, "latin1");
-    const stitched = stitch("mp3", [{ open: pieces(Buffer.concat([xing, part])) }, { open: pieces(Buffer.concat([xing, part])) }], 16000);
+    const stitched = stitch(
+      "mp3",
+      [{ open: pieces(Buffer.concat([xing, part])) }, { open: pieces(Buffer.concat([xing, part])) }],
+      16000,
+    );
     const out = await collect(stitched.stream);
     expect(mp3Frames(out).length).toBe(2 * mp3Frames(part).length);
     expect(out.includes(Buffer.from("Xing"))).toBe(false);
@@ -50,7 +58,11 @@ describe("stitch", () => {
   it("writes one WAV header over every part's data, and measures each part", async () => {
     const parts = await Promise.all(texts.map((text) => engine.synthesize({ text, format: "wav", sampleRate: 8000 })));
     const info = parts.map((p) => readWav(p.audio)!);
-    const stitched = stitch("wav", parts.map((p, i) => ({ open: pieces(p.audio, 333), dataBytes: info[i]!.dataLength })), 8000);
+    const stitched = stitch(
+      "wav",
+      parts.map((p, i) => ({ open: pieces(p.audio, 333), dataBytes: info[i]!.dataLength })),
+      8000,
+    );
     const out = await collect(stitched.stream);
     const wav = readWav(out)!;
     expect(wav.dataLength).toBe(info.reduce((s, w) => s + w.dataLength, 0));
@@ -62,7 +74,10 @@ describe("stitch", () => {
     const cues = shiftCues(
       [
         [{ text: "a", begin_time: 0, end_time: 900 }],
-        [{ text: "b", begin_time: 0, end_time: 500 }, { text: "c", begin_time: 500, end_time: 1200 }],
+        [
+          { text: "b", begin_time: 0, end_time: 500 },
+          { text: "c", begin_time: 500, end_time: 1200 },
+        ],
       ],
       [1000.4, 1100],
     );

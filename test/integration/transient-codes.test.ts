@@ -45,10 +45,15 @@ function recorder(baseMs = 200): { retry: BackoffOptions; delays: number[]; draw
 
 const tokens = () => {
   const c = cloud();
-  return new NlsTokenClient({ endpoint: c.urls.nlsMeta, credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret } });
+  return new NlsTokenClient({
+    endpoint: c.urls.nlsMeta,
+    credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret },
+  });
 };
-const synthesizer = (retry: BackoffOptions) => new NlsSynthesizer({ url: cloud().urls.nlsGateway, appKey: cloud().appKey, tokens: tokens(), retry });
-const longText = (retry: BackoffOptions) => new NlsLongTextClient({ url: cloud().env().NLS_LONG_TEXT_URL!, appKey: cloud().appKey, tokens: tokens(), retry });
+const synthesizer = (retry: BackoffOptions) =>
+  new NlsSynthesizer({ url: cloud().urls.nlsGateway, appKey: cloud().appKey, tokens: tokens(), retry });
+const longText = (retry: BackoffOptions) =>
+  new NlsLongTextClient({ url: cloud().env().NLS_LONG_TEXT_URL!, appKey: cloud().appKey, tokens: tokens(), retry });
 
 /** Each delay is the jittered draw times a ceiling that doubles per attempt. */
 function expectFullJitter(delays: number[], draws: number[], baseMs: number): void {
@@ -71,9 +76,17 @@ describe.each(TRANSIENT)("transient $code ($text)", ({ code, text }) => {
   it("NLS long-text POST: two failures are retried with backoff, then a task id", async () => {
     const service = cloud().nls.longText;
     const before = service.stats.submitted;
-    service.faults.failSubmit.push({ status: code >= 50_000_000 ? 500 : 400, code, message: text }, { status: code >= 50_000_000 ? 500 : 400, code, message: text });
+    service.faults.failSubmit.push(
+      { status: code >= 50_000_000 ? 500 : 400, code, message: text },
+      { status: code >= 50_000_000 ? 500 : 400, code, message: text },
+    );
     const { retry, delays, draws } = recorder(300);
-    const { taskId } = await longText(retry).submit({ text: "重试之后成功。", voice: "siqi", format: "mp3", sampleRate: 16000 });
+    const { taskId } = await longText(retry).submit({
+      text: "重试之后成功。",
+      voice: "siqi",
+      format: "mp3",
+      sampleRate: 16000,
+    });
     expect(taskId).toMatch(/^[0-9a-f]{32}$/);
     expect([service.faults.failSubmit.length, service.stats.submitted - before]).toEqual([0, 1]);
     expectFullJitter(delays, draws, 300);
@@ -86,7 +99,9 @@ describe.each(TERMINAL)("terminal $code", ({ code, text, reason }) => {
     const before = gateway.stats.connections;
     gateway.faults.failNext.push({ status: code, text });
     const { retry, delays } = recorder();
-    const error = await synthesizer(retry).synthesizeToBuffer({ text: "fail me" }).catch((e: unknown) => e);
+    const error = await synthesizer(retry)
+      .synthesizeToBuffer({ text: "fail me" })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ providerCode: String(code), retryable: false });
     expect((error as ProviderError).explanation).toMatch(reason);
@@ -97,7 +112,9 @@ describe.each(TERMINAL)("terminal $code", ({ code, text, reason }) => {
     const service = cloud().nls.longText;
     service.faults.failSubmit.push({ status: 400, code, message: text });
     const { retry, delays } = recorder(300);
-    const error = await longText(retry).submit({ text: "失败。", voice: "siqi", format: "mp3", sampleRate: 16000 }).catch((e: unknown) => e);
+    const error = await longText(retry)
+      .submit({ text: "失败。", voice: "siqi", format: "mp3", sampleRate: 16000 })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ providerCode: String(code), retryable: false });
     expect((error as ProviderError).explanation).toMatch(reason);
     expect([service.faults.failSubmit.length, delays]).toEqual([0, []]);

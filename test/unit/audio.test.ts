@@ -40,7 +40,13 @@ describe("readWav", () => {
     const list = Buffer.concat([Buffer.from("LIST"), Buffer.from([4, 0, 0, 0]), Buffer.from("INFO")]);
     const data = Buffer.concat([Buffer.from("data"), Buffer.from([0x80, 0x3e, 0, 0]), Buffer.alloc(16000)]);
     const wav = Buffer.concat([Buffer.from("RIFF"), Buffer.alloc(4), Buffer.from("WAVE"), fmt, list, data]);
-    expect(readWav(wav)).toMatchObject({ sampleRate: 8000, channels: 1, bitsPerSample: 16, dataLength: 16000, durationMs: 1000 });
+    expect(readWav(wav)).toMatchObject({
+      sampleRate: 8000,
+      channels: 1,
+      bitsPerSample: 16,
+      dataLength: 16000,
+      durationMs: 1000,
+    });
     expect(readWav(Buffer.from("not a wav file"))).toBeUndefined();
   });
 });

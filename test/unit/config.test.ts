@@ -2,12 +2,23 @@ import { describe, expect, it } from "vitest";
 import { nlsEndpoints, parseConfig } from "../../lib/config.js";
 import { ConfigError } from "../../lib/errors.js";
 
-const valid = { ALIBABA_CLOUD_ACCESS_KEY_ID: "AK", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "SK", NLS_APPKEY: "app", OSS_BUCKET: "tts-bucket" };
+const valid = {
+  ALIBABA_CLOUD_ACCESS_KEY_ID: "AK",
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: "SK",
+  NLS_APPKEY: "app",
+  OSS_BUCKET: "tts-bucket",
+};
 
 describe("parseConfig", () => {
   it("applies defaults to a minimal environment", () => {
     const cfg = parseConfig(valid);
-    expect(cfg).toMatchObject({ REGION: "cn-shanghai", NLS_NETWORK: "public", OSS_INPUT_PREFIX: "input/", OSS_OUTPUT_PREFIX: "output/", OSS_PATH_STYLE: false });
+    expect(cfg).toMatchObject({
+      REGION: "cn-shanghai",
+      NLS_NETWORK: "public",
+      OSS_INPUT_PREFIX: "input/",
+      OSS_OUTPUT_PREFIX: "output/",
+      OSS_PATH_STYLE: false,
+    });
   });
 
   it("names every missing variable and what it expects", () => {
@@ -23,7 +34,9 @@ describe("parseConfig", () => {
   });
 
   it("names an invalid variable", () => {
-    expect(() => parseConfig({ ...valid, OSS_BUCKET: "Bad_Bucket" })).toThrow(/OSS_BUCKET: invalid; expected an OSS bucket name/);
+    expect(() => parseConfig({ ...valid, OSS_BUCKET: "Bad_Bucket" })).toThrow(
+      /OSS_BUCKET: invalid; expected an OSS bucket name/,
+    );
     expect(() => parseConfig({ ...valid, OSS_OUTPUT_PREFIX: "/out" })).toThrow(/OSS_OUTPUT_PREFIX: invalid/);
     expect(() => parseConfig({ ...valid, NLS_GATEWAY_URL: "nls.example" })).toThrow(/NLS_GATEWAY_URL: invalid/);
   });
@@ -36,7 +49,9 @@ describe("parseConfig", () => {
   });
 
   it("refuses overlapping prefixes, so outputs can never retrigger the input pipeline", () => {
-    expect(() => parseConfig({ ...valid, OSS_INPUT_PREFIX: "books/", OSS_OUTPUT_PREFIX: "books/audio/" })).toThrow(/OSS_INPUT_PREFIX and OSS_OUTPUT_PREFIX: invalid/);
+    expect(() => parseConfig({ ...valid, OSS_INPUT_PREFIX: "books/", OSS_OUTPUT_PREFIX: "books/audio/" })).toThrow(
+      /OSS_INPUT_PREFIX and OSS_OUTPUT_PREFIX: invalid/,
+    );
   });
 
   it("never echoes a secret value in its message", () => {
@@ -57,7 +72,9 @@ describe("nlsEndpoints", () => {
       meta: "https://nls-meta.cn-shanghai.aliyuncs.com",
       longText: "https://nls-gateway-cn-shanghai.aliyuncs.com/rest/v1/tts/async",
     });
-    expect(nlsEndpoints({ ...base, NLS_NETWORK: "internal" }).gateway).toBe("ws://nls-gateway-cn-shanghai-internal.aliyuncs.com:80/ws/v1");
+    expect(nlsEndpoints({ ...base, NLS_NETWORK: "internal" }).gateway).toBe(
+      "ws://nls-gateway-cn-shanghai-internal.aliyuncs.com:80/ws/v1",
+    );
     expect(nlsEndpoints({ ...base, NLS_GATEWAY_URL: "ws://127.0.0.1:1/ws/v1" }).gateway).toBe("ws://127.0.0.1:1/ws/v1");
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { toSrt, toVtt } from "../../lib/audio/subtitles.js";
 import { callbackUrl, signJobId, verifyJobId } from "../../lib/jobs/callback-signature.js";
 import { checkOutputKey, outputKeyFor } from "../../lib/jobs/intake.js";
-import { type Job, JobOptionsSchema, advance } from "../../lib/jobs/schema.js";
+import { advance, type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
 import { isAllowedAudioUrl } from "../../lib/jobs/store-audio.js";
 
 const job = (state: Job["state"]): Job => ({
@@ -22,7 +22,10 @@ const job = (state: Job["state"]): Job => ({
 describe("job state machine", () => {
   it("moves forward one step at a time and fails from any state before done", () => {
     const now = new Date("2026-01-02T00:00:00Z");
-    expect(advance(job("queued"), "submitted", {}, now)).toMatchObject({ state: "submitted", updatedAt: now.toISOString() });
+    expect(advance(job("queued"), "submitted", {}, now)).toMatchObject({
+      state: "submitted",
+      updatedAt: now.toISOString(),
+    });
     expect(advance(job("queued"), "done", {}, now)).toBeUndefined();
     expect(advance(job("synthesized"), "failed", {}, now)?.state).toBe("failed");
     expect(advance(job("done"), "failed", {}, now)).toBeUndefined();
@@ -39,7 +42,9 @@ describe("job state machine", () => {
 describe("callback signatures", () => {
   it("accepts the job's own signature only", () => {
     const secret = "s".repeat(32);
-    expect(callbackUrl("http://localhost:9000/", secret, "job-1")).toBe(`http://localhost:9000/callbacks/nls/job-1/${signJobId(secret, "job-1")}`);
+    expect(callbackUrl("http://localhost:9000/", secret, "job-1")).toBe(
+      `http://localhost:9000/callbacks/nls/job-1/${signJobId(secret, "job-1")}`,
+    );
     expect(verifyJobId(secret, "job-1", signJobId(secret, "job-1"))).toBe(true);
     expect(verifyJobId(secret, "job-2", signJobId(secret, "job-1"))).toBe(false);
     expect(verifyJobId(secret, "job-1", null)).toBe(false);
@@ -81,10 +86,14 @@ describe("subtitles", () => {
   ];
 
   it("writes SRT with comma milliseconds and cue numbers", () => {
-    expect(toSrt(cues)).toBe("1\n00:00:00,000 --> 00:00:01,234\n第一句。\n\n2\n00:00:01,234 --> 01:02:03,004\nsecond line --> arrow\n");
+    expect(toSrt(cues)).toBe(
+      "1\n00:00:00,000 --> 00:00:01,234\n第一句。\n\n2\n00:00:01,234 --> 01:02:03,004\nsecond line --> arrow\n",
+    );
   });
 
   it("writes WebVTT with a header, dot milliseconds and no arrow inside cue text", () => {
-    expect(toVtt(cues)).toBe("WEBVTT\n\n00:00:00.000 --> 00:00:01.234\n第一句。\n\n00:00:01.234 --> 01:02:03.004\nsecond line -> arrow\n");
+    expect(toVtt(cues)).toBe(
+      "WEBVTT\n\n00:00:00.000 --> 00:00:01.234\n第一句。\n\n00:00:01.234 --> 01:02:03.004\nsecond line -> arrow\n",
+    );
   });
 });

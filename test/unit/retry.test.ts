@@ -5,7 +5,10 @@ import { withRetry } from "../../lib/retry.js";
 const transient = () => new ProviderError({ provider: "nls", code: 50000000 });
 
 /** Runs fn failing `failures` times with a transient error and returns the delays chosen before each retry. */
-async function delaysOf(failures: number, opts: { random?: () => number; baseMs?: number; capMs?: number; attempts?: number } = {}): Promise<number[]> {
+async function delaysOf(
+  failures: number,
+  opts: { random?: () => number; baseMs?: number; capMs?: number; attempts?: number } = {},
+): Promise<number[]> {
   const delays: number[] = [];
   await withRetry(
     async (attempt) => {
@@ -38,7 +41,8 @@ describe("withRetry: exponential backoff with full jitter", () => {
     const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
     expect(mean).toBeGreaterThan(700);
     expect(mean).toBeLessThan(900);
-    for (let q = 0; q < 4; q++) expect(samples.filter((s) => s >= q * 400 && s < (q + 1) * 400).length).toBeGreaterThan(350);
+    for (let q = 0; q < 4; q++)
+      expect(samples.filter((s) => s >= q * 400 && s < (q + 1) * 400).length).toBeGreaterThan(350);
     expect(new Set(samples).size).toBeGreaterThan(500);
   });
 
@@ -72,9 +76,12 @@ describe("withRetry: exponential backoff with full jitter", () => {
   it("stops waiting at once when aborted during a backoff", async () => {
     const controller = new AbortController();
     const started = Date.now();
-    const run = withRetry(async () => {
-      throw transient();
-    }, { attempts: 5, baseMs: 10_000, random: () => 1, signal: controller.signal });
+    const run = withRetry(
+      async () => {
+        throw transient();
+      },
+      { attempts: 5, baseMs: 10_000, random: () => 1, signal: controller.signal },
+    );
     setTimeout(() => controller.abort(new Error("client left")), 20);
     await expect(run).rejects.toThrow("client left");
     expect(Date.now() - started).toBeLessThan(2000);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { isPrivateOrPublicAddress, isPublicAddress, literalAddress } from "../../lib/net/public-address.js";
 import { ProviderError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/log.js";
+import { isPrivateOrPublicAddress, isPublicAddress, literalAddress } from "../../lib/net/public-address.js";
 import { registerSecret, scrubSecrets } from "../../lib/secrets.js";
 
 describe("webhook addresses", () => {
@@ -33,7 +33,12 @@ describe("webhook addresses", () => {
   });
 
   it("reads every spelling WHATWG URL normalises to one address", () => {
-    for (const url of ["http://0x7f.1/", "http://2130706433/", "http://[::ffff:127.0.0.1]:9650/hook", "http://127.000.000.001/"]) {
+    for (const url of [
+      "http://0x7f.1/",
+      "http://2130706433/",
+      "http://[::ffff:127.0.0.1]:9650/hook",
+      "http://127.000.000.001/",
+    ]) {
       const literal = literalAddress(new URL(url).hostname);
       expect(literal, url).toBeDefined();
       expect(isPublicAddress(literal!), url).toBe(false);
@@ -54,12 +59,19 @@ describe("our credentials in upstream text", () => {
   it("never survive in a provider error, its message or a log line", () => {
     const token = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d";
     registerSecret(token);
-    const error = new ProviderError({ provider: "nls", code: 40000001, upstreamMessage: `Gateway:ACCESS_DENIED:The token '${token}' is invalid!` });
+    const error = new ProviderError({
+      provider: "nls",
+      code: 40000001,
+      upstreamMessage: `Gateway:ACCESS_DENIED:The token '${token}' is invalid!`,
+    });
     expect(error.upstreamMessage).not.toContain(token);
     expect(error.message).not.toContain(token);
     expect(error.upstreamMessage).toMatch(/The token '\[redacted\]' is invalid!/);
     const lines: string[] = [];
-    createLogger({ write: (l) => lines.push(l) }).warn("relayed", { text: `upstream said ${token}`, nested: { deep: [`bearer ${token}`] } });
+    createLogger({ write: (l) => lines.push(l) }).warn("relayed", {
+      text: `upstream said ${token}`,
+      nested: { deep: [`bearer ${token}`] },
+    });
     expect(lines.join("")).not.toContain(token);
   });
 

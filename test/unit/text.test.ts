@@ -2,7 +2,17 @@ import { describe, expect, it } from "vitest";
 import { InputError } from "../../lib/errors.js";
 import { CosyVoiceSynthesizer } from "../../lib/providers/dashscope/cosyvoice.js";
 import { MinimaxClient } from "../../lib/providers/dashscope/minimax.js";
-import { chunkText, countCosyVoiceChars, countNlsChars, cosyVoiceWeight, decodeUtf8, escapeXml, firstInvalidUtf8, speakable, validateSsml } from "../../lib/text/index.js";
+import {
+  chunkText,
+  cosyVoiceWeight,
+  countCosyVoiceChars,
+  countNlsChars,
+  decodeUtf8,
+  escapeXml,
+  firstInvalidUtf8,
+  speakable,
+  validateSsml,
+} from "../../lib/text/index.js";
 
 describe("character counting", () => {
   it("counts a Chinese character, a letter, a punctuation mark and a space as one each (seed 000)", () => {
@@ -94,19 +104,27 @@ describe("chunking", () => {
   });
 
   it("refuses an inline element heavier than the limit instead of cutting it", () => {
-    expect(() => chunkText('<speak><say-as interpret-as="digits">1234567890</say-as></speak>', { max: 5 })).toThrow(InputError);
+    expect(() => chunkText('<speak><say-as interpret-as="digits">1234567890</say-as></speak>', { max: 5 })).toThrow(
+      InputError,
+    );
   });
 });
 
 describe("XML escaping", () => {
   it("escapes the five XML specials so plain text cannot smuggle in SSML", () => {
-    expect(escapeXml(`<speak>a & "b" 'c'</speak>`)).toBe("&lt;speak&gt;a &amp; &quot;b&quot; &apos;c&apos;&lt;/speak&gt;");
+    expect(escapeXml(`<speak>a & "b" 'c'</speak>`)).toBe(
+      "&lt;speak&gt;a &amp; &quot;b&quot; &apos;c&apos;&lt;/speak&gt;",
+    );
   });
 });
 
 describe("SSML validation", () => {
-  const ok = (s: string, flavor: "cosyvoice" | "nls" = "cosyvoice", emotions?: string[]) => validateSsml(s, { flavor, emotions });
-  const messages = (s: string, flavor: "cosyvoice" | "nls" = "cosyvoice", emotions?: string[]) => ok(s, flavor, emotions).map((i) => i.message).join(" | ");
+  const ok = (s: string, flavor: "cosyvoice" | "nls" = "cosyvoice", emotions?: string[]) =>
+    validateSsml(s, { flavor, emotions });
+  const messages = (s: string, flavor: "cosyvoice" | "nls" = "cosyvoice", emotions?: string[]) =>
+    ok(s, flavor, emotions)
+      .map((i) => i.message)
+      .join(" | ");
 
   it("accepts the seed's own examples", () => {
     for (const s of [
@@ -130,7 +148,9 @@ describe("SSML validation", () => {
   });
 
   it("enforces attribute ranges from the seed's property tables", () => {
-    expect(messages('<speak rate="3" pitch="0.4" volume="101">x</speak>')).toMatch(/rate="3".*pitch="0.4".*volume="101"/);
+    expect(messages('<speak rate="3" pitch="0.4" volume="101">x</speak>')).toMatch(
+      /rate="3".*pitch="0.4".*volume="101"/,
+    );
     expect(messages('<speak effect="eq" effectValue="1 2 3">x</speak>')).toMatch(/8 integers/);
     expect(messages('<speak effect="robot2">x</speak>')).toMatch(/effect="robot2"/);
   });
@@ -138,12 +158,16 @@ describe("SSML validation", () => {
   it("bounds break times to 50 ms-10 s and the run of consecutive breaks to 10 s", () => {
     expect(messages('<speak>a<break time="11s"/>b</speak>')).toMatch(/1s-10s/);
     expect(messages('<speak>a<break time="40ms"/>b</speak>')).toMatch(/50ms-10000ms/);
-    expect(messages('<speak>a<break time="5s"/><break time="5s"/><break time="5s"/>b</speak>')).toMatch(/total 15000 ms/);
+    expect(messages('<speak>a<break time="5s"/><break time="5s"/><break time="5s"/>b</speak>')).toMatch(
+      /total 15000 ms/,
+    );
     expect(ok('<speak>a<break time="5s"/>b<break time="5s"/><break time="5s"/>c</speak>')).toEqual([]);
   });
 
   it("requires one pinyin syllable with a tone per character in phoneme py", () => {
-    expect(messages('<speak><phoneme alphabet="py" ph="dian3 dang4">典当行</phoneme></speak>')).toMatch(/2 pinyin syllable\(s\) for 3 character/);
+    expect(messages('<speak><phoneme alphabet="py" ph="dian3 dang4">典当行</phoneme></speak>')).toMatch(
+      /2 pinyin syllable\(s\) for 3 character/,
+    );
     expect(messages('<speak><phoneme alphabet="py" ph="dian dang4">典当</phoneme></speak>')).toMatch(/tone 1-5/);
     expect(messages('<speak><phoneme alphabet="ipa" ph="x">a</phoneme></speak>')).toMatch(/"py" or "cmu"/);
   });
@@ -177,9 +201,15 @@ describe("characters no one means to hear", () => {
     expect(() => speakable({ text: "\udc00x" })).toThrow(/U\+DC00 at index 0/);
     expect(speakable({ text: "😀 ok" }).text).toBe("😀 ok"); // a real pair is fine
     const cosy = new CosyVoiceSynthesizer({ url: "ws://unused", apiKey: "unused" });
-    expect(() => cosy.prepare({ model: "cosyvoice-v3-flash", voice: "longanyang", text: nul })).toThrow(/text: contains the control character U\+0000 at index 1/);
-    expect(() => cosy.prepare({ model: "cosyvoice-v3-flash", voice: "longanyang", text: half })).toThrow(/unpaired UTF-16 surrogate/);
+    expect(() => cosy.prepare({ model: "cosyvoice-v3-flash", voice: "longanyang", text: nul })).toThrow(
+      /text: contains the control character U\+0000 at index 1/,
+    );
+    expect(() => cosy.prepare({ model: "cosyvoice-v3-flash", voice: "longanyang", text: half })).toThrow(
+      /unpaired UTF-16 surrogate/,
+    );
     const minimax = new MinimaxClient({ url: "http://unused", apiKey: "unused" });
-    expect(() => minimax.prepare("MiniMax/speech-02-hd", { text: nul, voice_setting: { voice_id: "male-qn-qingse" } })).toThrow(/input\.text: contains the control character U\+0000/);
+    expect(() =>
+      minimax.prepare("MiniMax/speech-02-hd", { text: nul, voice_setting: { voice_id: "male-qn-qingse" } }),
+    ).toThrow(/input\.text: contains the control character U\+0000/);
   });
 });

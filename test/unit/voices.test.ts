@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../lib/errors.js";
-import { NLS_VOICES, NlsVoiceSchema, findNlsVoice, validateVoiceRequest } from "../../lib/voices/index.js";
+import { findNlsVoice, NLS_VOICES, NlsVoiceSchema, validateVoiceRequest } from "../../lib/voices/index.js";
 
 describe("voice catalogue", () => {
   it("holds all 149 voices of the seeds, each matching the schema", () => {
@@ -17,7 +17,15 @@ describe("voice catalogue", () => {
 
   it("has the seven multi-emotion voices with their categories", () => {
     const emo = NLS_VOICES.filter((v) => v.emotions);
-    expect(emo.map((v) => v.id).sort()).toEqual(["zhibei_emo", "zhibing_emo", "zhifeng_emo", "zhimi_emo", "zhimiao_emo", "zhitian_emo", "zhiyan_emo"]);
+    expect(emo.map((v) => v.id).sort()).toEqual([
+      "zhibei_emo",
+      "zhibing_emo",
+      "zhifeng_emo",
+      "zhimi_emo",
+      "zhimiao_emo",
+      "zhitian_emo",
+      "zhiyan_emo",
+    ]);
     expect(findNlsVoice("zhimiao_emo")?.emotions).toHaveLength(17);
     expect(findNlsVoice("zhiyan_emo")?.emotions).toContain("arousal");
   });
@@ -25,7 +33,9 @@ describe("voice catalogue", () => {
 
 describe("validateVoiceRequest", () => {
   it("refuses an unknown voice, naming the field and suggesting near names", () => {
-    expect(() => validateVoiceRequest({ voice: "xiaoyunn", sampleRate: 16000, mode: "short" })).toThrow(/voice: unknown NLS voice "xiaoyunn"; did you mean xiaoyun/);
+    expect(() => validateVoiceRequest({ voice: "xiaoyunn", sampleRate: 16000, mode: "short" })).toThrow(
+      /voice: unknown NLS voice "xiaoyunn"; did you mean xiaoyun/,
+    );
   });
 
   it("refuses a sample rate the voice lacks, and 24 kHz in long-text mode", () => {
@@ -35,8 +45,14 @@ describe("validateVoiceRequest", () => {
   });
 
   it("refuses subtitles for voices without timestamps and emotions a voice lacks", () => {
-    expect(() => validateVoiceRequest({ voice: "xiaoyun", sampleRate: 16000, mode: "short", enableSubtitle: true })).toThrow(/timestamps/);
-    expect(() => validateVoiceRequest({ voice: "zhifeng_emo", sampleRate: 16000, mode: "short", emotion: "hate" })).toThrow(/emotion: zhifeng_emo supports/);
-    expect(() => validateVoiceRequest({ voice: "siqi", sampleRate: 16000, mode: "short", emotion: "happy" })).toThrow(/not a multi-emotion voice/);
+    expect(() =>
+      validateVoiceRequest({ voice: "xiaoyun", sampleRate: 16000, mode: "short", enableSubtitle: true }),
+    ).toThrow(/timestamps/);
+    expect(() =>
+      validateVoiceRequest({ voice: "zhifeng_emo", sampleRate: 16000, mode: "short", emotion: "hate" }),
+    ).toThrow(/emotion: zhifeng_emo supports/);
+    expect(() => validateVoiceRequest({ voice: "siqi", sampleRate: 16000, mode: "short", emotion: "happy" })).toThrow(
+      /not a multi-emotion voice/,
+    );
   });
 });

@@ -5,10 +5,10 @@
 import { Worker } from "node:worker_threads";
 import { shiftCues } from "../../../lib/audio/stitch.js";
 import { wavHeader } from "../../../lib/audio/wav.js";
-import { chunkText } from "../../../lib/text/chunk.js";
 import { multiplierFromRate } from "../../../lib/speech/rates.js";
-import { escapeXml } from "../../../lib/text/xml.js";
+import { chunkText } from "../../../lib/text/chunk.js";
 import { looksLikeSsml, tokenizeMarkup } from "../../../lib/text/markup.js";
+import { escapeXml } from "../../../lib/text/xml.js";
 
 export type AudioFormat = "pcm" | "wav" | "mp3";
 
@@ -40,7 +40,6 @@ export interface SpeechResult {
   readonly sentences: Timing[];
 }
 
-
 /** What the emulators need from a speech engine: espeak-ng here, a tone generator in benchmarks of the plumbing. */
 export interface SpeechSource {
   synthesize(req: SpeechRequest): Promise<SpeechResult>;
@@ -50,7 +49,10 @@ export interface SpeechSource {
 export class SpeechEngine implements SpeechSource {
   #worker: Worker | undefined;
   #next = 0;
-  readonly #pending = new Map<number, { resolve: (r: { audio: Uint8Array; durationMs: number }) => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (r: { audio: Uint8Array; durationMs: number }) => void; reject: (e: Error) => void }
+  >();
 
   async synthesize(req: SpeechRequest): Promise<SpeechResult> {
     const spoken = toEspeakInput(req.text);
@@ -60,13 +62,25 @@ export class SpeechEngine implements SpeechSource {
     const voice = `${chinese ? "cmn" : "en-us"}+${req.male ? "m3" : "f3"}`;
     const args = ["-v", voice, "-s", String(wpm), "-p", String(pitch), ...(spoken.ssml ? ["-m"] : [])];
     const gain = (req.volume ?? 50) / 50;
-    const { audio, durationMs } = await this.#run({ args, text: spoken.input, sampleRate: req.sampleRate, format: req.format, gain });
+    const { audio, durationMs } = await this.#run({
+      args,
+      text: spoken.input,
+      sampleRate: req.sampleRate,
+      format: req.format,
+      gain,
+    });
     const bytes = Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength);
     const encoded = req.format === "wav" ? Buffer.concat([wavHeader(bytes.length, req.sampleRate), bytes]) : bytes;
     return { audio: encoded, durationMs, ...timings(spoken.plain, durationMs) };
   }
 
-  #run(job: { args: string[]; text: string; sampleRate: number; format: AudioFormat; gain: number }): Promise<{ audio: Uint8Array; durationMs: number }> {
+  #run(job: {
+    args: string[];
+    text: string;
+    sampleRate: number;
+    format: AudioFormat;
+    gain: number;
+  }): Promise<{ audio: Uint8Array; durationMs: number }> {
     const worker = this.#ensureWorker();
     const id = this.#next++;
     return new Promise((resolve, reject) => {
@@ -118,7 +132,7 @@ function toEspeakInput(text: string): { input: string; plain: string; ssml: bool
     } else if (token.name === "break" && token.kind !== "close") {
       input += `<break time="${escapeXml(token.attrs.get("time") ?? "1s")}"/>`;
     } else if (token.name === "sub") {
-      alias = token.kind === "open" ? token.attrs.get("alias") ?? "" : undefined;
+      alias = token.kind === "open" ? (token.attrs.get("alias") ?? "") : undefined;
     }
   }
   return { input: `<speak>${input}</speak>`, plain, ssml: true };
@@ -126,7 +140,11 @@ function toEspeakInput(text: string): { input: string; plain: string; ssml: bool
 
 /** Spreads the measured duration over words (Han characters, Latin words) and sentences, in proportion to length. */
 export function timings(plain: string, durationMs: number): { words: Timing[]; sentences: Timing[] } {
-  const words = [...plain.matchAll(/\p{Script=Han}|[\p{L}\p{N}'’-]+/gu)].map((m) => ({ text: m[0], at: m.index, weight: m[0].length }));
+  const words = [...plain.matchAll(/\p{Script=Han}|[\p{L}\p{N}'’-]+/gu)].map((m) => ({
+    text: m[0],
+    at: m.index,
+    weight: m[0].length,
+  }));
   const total = words.reduce((s, w) => s + w.weight, 0) || 1;
   let elapsed = 0;
   const wordTimings = words.map((w) => {
@@ -148,7 +166,10 @@ export function timings(plain: string, durationMs: number): { words: Timing[]; s
  * internally): synthesized piece by piece, joined (MP3 frames concatenate; WAV gets one header over the PCM), with
  * each piece's sentences shifted by the measured audio before it.
  */
-export async function synthesizeLong(engine: SpeechSource, req: SpeechRequest): Promise<{ audio: Buffer; sentences: Timing[] }> {
+export async function synthesizeLong(
+  engine: SpeechSource,
+  req: SpeechRequest,
+): Promise<{ audio: Buffer; sentences: Timing[] }> {
   const parts: Buffer[] = [];
   const sentences: Timing[][] = [];
   const durations: number[] = [];
@@ -159,5 +180,8 @@ export async function synthesizeLong(engine: SpeechSource, req: SpeechRequest): 
     durations.push(r.durationMs);
   }
   const body = Buffer.concat(parts);
-  return { audio: req.format === "wav" ? Buffer.concat([wavHeader(body.length, req.sampleRate), body]) : body, sentences: shiftCues(sentences, durations) };
+  return {
+    audio: req.format === "wav" ? Buffer.concat([wavHeader(body.length, req.sampleRate), body]) : body,
+    sentences: shiftCues(sentences, durations),
+  };
 }

@@ -18,7 +18,8 @@ function toneSecond(sampleRate: number): Buffer {
   let tone = tones.get(sampleRate);
   if (!tone) {
     tone = Buffer.alloc(sampleRate * 2);
-    for (let i = 0; i < sampleRate; i++) tone.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / sampleRate)), i * 2);
+    for (let i = 0; i < sampleRate; i++)
+      tone.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / sampleRate)), i * 2);
     tones.set(sampleRate, tone);
   }
   return tone;
@@ -36,7 +37,8 @@ export class FastEngine implements SpeechSource {
     let audio: Buffer;
     if (req.format === "mp3") {
       const index = MP3_RATE_INDEX[req.sampleRate];
-      if (index === undefined) throw new Error(`the fast engine makes MP3 at 16000, 22050 or 24000 Hz, not ${req.sampleRate}`);
+      if (index === undefined)
+        throw new Error(`the fast engine makes MP3 at 16000, 22050 or 24000 Hz, not ${req.sampleRate}`);
       const frameLength = Math.floor((72 * 32_000) / req.sampleRate);
       const frame = Buffer.alloc(frameLength);
       frame.set([0xff, 0xf3, 0x40 | (index << 2), 0xc4]);
@@ -49,7 +51,8 @@ export class FastEngine implements SpeechSource {
       const pcm = Buffer.alloc(samples * 2);
       // One second of tone, computed once per rate and copied: hours of audio in milliseconds.
       const second = toneSecond(req.sampleRate);
-      for (let at = 0; at < pcm.length; at += second.length) second.copy(pcm, at, 0, Math.min(second.length, pcm.length - at));
+      for (let at = 0; at < pcm.length; at += second.length)
+        second.copy(pcm, at, 0, Math.min(second.length, pcm.length - at));
       audio = req.format === "wav" ? Buffer.concat([wavHeader(pcm.length, req.sampleRate), pcm]) : pcm;
     }
     return { audio, durationMs, ...timings(text, durationMs) };

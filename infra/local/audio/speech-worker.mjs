@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { parentPort } from "node:worker_threads";
-import ESpeakNg from "espeak-ng";
 import { Mp3Encoder } from "@breezystack/lamejs";
+import ESpeakNg from "espeak-ng";
 
 const require = createRequire(import.meta.url);
 const wasmPath = join(dirname(require.resolve("espeak-ng")), "espeak-ng.wasm");

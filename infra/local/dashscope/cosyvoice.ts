@@ -9,10 +9,10 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import { ContinueTaskSchema, FinishTaskSchema, RunTaskSchema } from "../../../lib/providers/dashscope/messages.js";
 import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "../../../lib/providers/dashscope/cosyvoice.js";
+import { ContinueTaskSchema, FinishTaskSchema, RunTaskSchema } from "../../../lib/providers/dashscope/messages.js";
 import { rateFromMultiplier } from "../../../lib/speech/rates.js";
-import { chunkText, countCosyVoiceChars, cosyVoiceWeight, validateSsml } from "../../../lib/text/index.js";
+import { chunkText, cosyVoiceWeight, countCosyVoiceChars, validateSsml } from "../../../lib/text/index.js";
 import { checkCosyVoice } from "../../../lib/voices/cosyvoice.js";
 import type { AudioFormat, SpeechSource } from "../audio/engine.js";
 
@@ -63,7 +63,9 @@ export class CosyVoiceEmulator {
     const key = /^bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
     if (!key || !this.opts.apiKeys.has(key)) {
       const body = JSON.stringify({ code: "InvalidApiKey", message: "Invalid API-key provided." });
-      socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
       return true;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#session(ws));
@@ -83,19 +85,22 @@ export class CosyVoiceEmulator {
       } catch {
         return failTask(ws, "", "InvalidParameter", "Request json illegal, failed to parse request.");
       }
-      if (typeof msg !== "object" || msg === null || typeof msg.header !== "object" || msg.header === null) return failTask(ws, "", "InvalidParameter", "Request json illegal, failed to parse request.");
+      if (typeof msg !== "object" || msg === null || typeof msg.header !== "object" || msg.header === null)
+        return failTask(ws, "", "InvalidParameter", "Request json illegal, failed to parse request.");
       const action = msg.header.action;
       const taskId = String(msg.header.task_id ?? "");
       if (action === "run-task") {
         // One task at a time; after task-finished (or task-failed) the connection takes the next one, as DashScope's does.
-        if (task && !task.failed && !task.finished) return failTask(ws, taskId, "InvalidParameter", "A task is already running on this connection.");
+        if (task && !task.failed && !task.finished)
+          return failTask(ws, taskId, "InvalidParameter", "A task is already running on this connection.");
         task = this.#run(ws, msg);
       } else if (!task || task.id !== taskId || task.failed) {
         failTask(ws, taskId, "InvalidParameter", `No running task ${taskId}.`);
       } else if (action === "continue-task") {
         this.#continue(ws, task, msg);
       } else if (action === "finish-task") {
-        if (!FinishTaskSchema.safeParse(msg).success) return this.#fail(ws, task, "InvalidParameter", "finish-task is malformed.");
+        if (!FinishTaskSchema.safeParse(msg).success)
+          return this.#fail(ws, task, "InvalidParameter", "finish-task is malformed.");
         const t = task;
         t.chain = t.chain.then(() => this.#flush(ws, t, true));
       } else {
@@ -116,7 +121,14 @@ export class CosyVoiceEmulator {
     try {
       checkCosyVoice(model, p.voice);
     } catch (error) {
-      failTask(ws, taskId, "InvalidParameter", /model/.test(String(error)) && !/voice/.test(String(error)) ? "Model not exist." : "[tts:]Engine return error code: 418");
+      failTask(
+        ws,
+        taskId,
+        "InvalidParameter",
+        /model/.test(String(error)) && !/voice/.test(String(error))
+          ? "Model not exist."
+          : "[tts:]Engine return error code: 418",
+      );
       return undefined;
     }
     if (p.format === "opus") {
@@ -157,10 +169,23 @@ export class CosyVoiceEmulator {
       return;
     }
     task.continues++;
-    if (task.ssml && task.continues > 1) return this.#fail(ws, task, "InvalidParameter", "Text request limit violated, expected 1.");
+    if (task.ssml && task.continues > 1)
+      return this.#fail(ws, task, "InvalidParameter", "Text request limit violated, expected 1.");
     const weight = countCosyVoiceChars(text);
-    if (weight > COSYVOICE_MESSAGE_LIMIT) return this.#fail(ws, task, "InvalidParameter", `[tts:]text length ${weight} exceeds the limit of ${COSYVOICE_MESSAGE_LIMIT} characters per request.`);
-    if (task.characters + weight > COSYVOICE_TASK_LIMIT) return this.#fail(ws, task, "InvalidParameter", `[tts:]text length exceeds the limit of ${COSYVOICE_TASK_LIMIT} characters per task.`);
+    if (weight > COSYVOICE_MESSAGE_LIMIT)
+      return this.#fail(
+        ws,
+        task,
+        "InvalidParameter",
+        `[tts:]text length ${weight} exceeds the limit of ${COSYVOICE_MESSAGE_LIMIT} characters per request.`,
+      );
+    if (task.characters + weight > COSYVOICE_TASK_LIMIT)
+      return this.#fail(
+        ws,
+        task,
+        "InvalidParameter",
+        `[tts:]text length exceeds the limit of ${COSYVOICE_TASK_LIMIT} characters per task.`,
+      );
     task.characters += weight;
     task.pending += text;
     task.chain = task.chain.then(() => this.#flush(ws, task, false));
@@ -172,7 +197,8 @@ export class CosyVoiceEmulator {
     let ready: string[];
     if (task.ssml) {
       if (!finish) return;
-      if (validateSsml(task.pending, { flavor: "cosyvoice", sampleRate: task.sampleRate }).length > 0) return this.#fail(ws, task, "InvalidParameter", "[tts:]Engine return error code: 413");
+      if (validateSsml(task.pending, { flavor: "cosyvoice", sampleRate: task.sampleRate }).length > 0)
+        return this.#fail(ws, task, "InvalidParameter", "[tts:]Engine return error code: 413");
       ready = [task.pending];
       task.pending = "";
     } else {
@@ -189,17 +215,26 @@ export class CosyVoiceEmulator {
     }
     if (finish && !task.failed) {
       task.finished = true;
-      send(ws, { header: { task_id: task.id, event: "task-finished", attributes: { request_uuid: randomUUID() } }, payload: { usage: { characters: task.billed } } });
+      send(ws, {
+        header: { task_id: task.id, event: "task-finished", attributes: { request_uuid: randomUUID() } },
+        payload: { usage: { characters: task.billed } },
+      });
     }
   }
 
   async #sentence(ws: WebSocket, task: Task, text: string): Promise<void> {
     const index = task.sentences++;
     const generated = (output: Record<string, unknown>, usage?: number): void =>
-      send(ws, { header: { task_id: task.id, event: "result-generated", attributes: {} }, payload: { output, ...(usage === undefined ? {} : { usage: { characters: usage } }) } });
+      send(ws, {
+        header: { task_id: task.id, event: "result-generated", attributes: {} },
+        payload: { output, ...(usage === undefined ? {} : { usage: { characters: usage } }) },
+      });
     if (this.faults.quirks) {
       send(ws, { header: { task_id: task.id, event: "task-progress", attributes: {} }, payload: { progress: index } });
-      send(ws, { header: { task_id: task.id, event: "result-generated", attributes: {} }, payload: { output: { sentence: { index }, type: "sentence-begin", original_text: text } } });
+      send(ws, {
+        header: { task_id: task.id, event: "result-generated", attributes: {} },
+        payload: { output: { sentence: { index }, type: "sentence-begin", original_text: text } },
+      });
     }
     generated({ sentence: { index, words: [] }, type: "sentence-begin", original_text: text });
     const result = await this.opts.engine.synthesize({
@@ -214,7 +249,8 @@ export class CosyVoiceEmulator {
     if (task.failed || ws.readyState !== ws.OPEN) return;
     generated({ sentence: { index, words: [] }, type: "sentence-synthesis" });
     ws.send(result.audio, { binary: true });
-    for (let sent = 0; sent < this.faults.padBytes; sent += 64 * 1024) ws.send(Buffer.alloc(Math.min(64 * 1024, this.faults.padBytes - sent)), { binary: true });
+    for (let sent = 0; sent < this.faults.padBytes; sent += 64 * 1024)
+      ws.send(Buffer.alloc(Math.min(64 * 1024, this.faults.padBytes - sent)), { binary: true });
     let at = 0;
     const words = task.words
       ? result.words.map((w) => {
@@ -244,5 +280,8 @@ function send(ws: WebSocket, body: unknown): void {
 }
 
 function failTask(ws: WebSocket, taskId: string, code: string, message: string): void {
-  send(ws, { header: { task_id: taskId, event: "task-failed", error_code: code, error_message: message, attributes: {} }, payload: {} });
+  send(ws, {
+    header: { task_id: taskId, event: "task-failed", error_code: code, error_message: message, attributes: {} },
+    payload: {},
+  });
 }

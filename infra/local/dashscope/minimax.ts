@@ -31,40 +31,83 @@ export class MinimaxEmulator {
   async #generate(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     const key = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
-    if (!key || !this.opts.apiKeys.has(key)) return sendJson(res, 401, { code: "InvalidApiKey", message: "Invalid API-key provided.", request_id: requestId });
+    if (!key || !this.opts.apiKeys.has(key))
+      return sendJson(res, 401, { code: "InvalidApiKey", message: "Invalid API-key provided.", request_id: requestId });
     let body: unknown;
     try {
       body = JSON.parse((await readBody(req, 1024 * 1024)).toString("utf8"));
     } catch {
-      return sendJson(res, 400, { code: "InvalidParameter", message: "The request body is not valid JSON.", request_id: requestId });
+      return sendJson(res, 400, {
+        code: "InvalidParameter",
+        message: "The request body is not valid JSON.",
+        request_id: requestId,
+      });
     }
     const parsed = MinimaxRequestSchema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      return sendJson(res, 400, { code: "InvalidParameter", message: `${issue.path.join(".")}: ${issue.message}`, request_id: requestId });
+      return sendJson(res, 400, {
+        code: "InvalidParameter",
+        message: `${issue.path.join(".")}: ${issue.message}`,
+        request_id: requestId,
+      });
     }
     this.stats.requests++;
     const { input } = parsed.data;
     const format = input.audio_setting.format === "flac" ? "wav" : input.audio_setting.format;
-    const sampleRate = input.audio_setting.sample_rate === 44100 || input.audio_setting.sample_rate === 32000 ? 24000 : input.audio_setting.sample_rate;
-    const result = await this.opts.engine.synthesize({ text: input.text, format, sampleRate, volume: Math.min(100, Math.round(input.voice_setting.vol * 50)) });
-    const extra = { audio_length: result.durationMs, audio_sample_rate: sampleRate, audio_size: result.audio.length, bitrate: input.audio_setting.bitrate, word_count: Array.from(input.text).length, usage_characters: Array.from(input.text).length, audio_format: format, audio_channel: 1 };
+    const sampleRate =
+      input.audio_setting.sample_rate === 44100 || input.audio_setting.sample_rate === 32000
+        ? 24000
+        : input.audio_setting.sample_rate;
+    const result = await this.opts.engine.synthesize({
+      text: input.text,
+      format,
+      sampleRate,
+      volume: Math.min(100, Math.round(input.voice_setting.vol * 50)),
+    });
+    const extra = {
+      audio_length: result.durationMs,
+      audio_sample_rate: sampleRate,
+      audio_size: result.audio.length,
+      bitrate: input.audio_setting.bitrate,
+      word_count: Array.from(input.text).length,
+      usage_characters: Array.from(input.text).length,
+      audio_format: format,
+      audio_channel: 1,
+    };
     const ok = { status_code: 0, status_msg: "success" };
     if (req.headers["x-dashscope-sse"] === "enable") {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       const size = 8192;
       for (let i = 0; i < result.audio.length; i += size) {
-        res.write(`id:${i / size + 1}\nevent:result\ndata:${JSON.stringify({ data: { audio: result.audio.subarray(i, i + size).toString("hex"), status: 1 }, trace_id: requestId, base_resp: ok })}\n\n`);
+        res.write(
+          `id:${i / size + 1}\nevent:result\ndata:${JSON.stringify({ data: { audio: result.audio.subarray(i, i + size).toString("hex"), status: 1 }, trace_id: requestId, base_resp: ok })}\n\n`,
+        );
       }
       const aggregated = input.stream_options?.exclude_aggregated_audio ? "" : result.audio.toString("hex");
-      res.end(`id:final\nevent:result\ndata:${JSON.stringify({ data: { audio: aggregated, status: 2 }, extra_info: extra, trace_id: requestId, base_resp: ok })}\n\n`);
+      res.end(
+        `id:final\nevent:result\ndata:${JSON.stringify({ data: { audio: aggregated, status: 2 }, extra_info: extra, trace_id: requestId, base_resp: ok })}\n\n`,
+      );
       return;
     }
     if (input.output_format === "url") {
       const id = `${randomBytes(12).toString("hex")}.${format}`;
-      this.#audio.set(id, { bytes: result.audio, type: format === "mp3" ? "audio/mpeg" : format === "wav" ? "audio/wav" : "application/octet-stream" });
-      return sendJson(res, 200, { data: { audio: `${this.opts.publicUrl()}/minimax-audio/${id}`, status: 2 }, extra_info: extra, trace_id: requestId, base_resp: ok });
+      this.#audio.set(id, {
+        bytes: result.audio,
+        type: format === "mp3" ? "audio/mpeg" : format === "wav" ? "audio/wav" : "application/octet-stream",
+      });
+      return sendJson(res, 200, {
+        data: { audio: `${this.opts.publicUrl()}/minimax-audio/${id}`, status: 2 },
+        extra_info: extra,
+        trace_id: requestId,
+        base_resp: ok,
+      });
     }
-    sendJson(res, 200, { data: { audio: result.audio.toString("hex"), status: 2 }, extra_info: extra, trace_id: requestId, base_resp: ok });
+    sendJson(res, 200, {
+      data: { audio: result.audio.toString("hex"), status: 2 },
+      extra_info: extra,
+      trace_id: requestId,
+      base_resp: ok,
+    });
   }
 }

@@ -26,7 +26,12 @@ export function matchesPattern(event: Record<string, unknown>, pattern: Record<s
     if (Array.isArray(expected)) {
       if (!expected.some((condition) => matchesOne(value, condition))) return false;
     } else if (expected !== null && typeof expected === "object") {
-      if (value === null || typeof value !== "object" || !matchesPattern(value as Record<string, unknown>, expected as Record<string, unknown>)) return false;
+      if (
+        value === null ||
+        typeof value !== "object" ||
+        !matchesPattern(value as Record<string, unknown>, expected as Record<string, unknown>)
+      )
+        return false;
     } else if (value !== expected) {
       return false;
     }

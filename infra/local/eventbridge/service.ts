@@ -28,7 +28,10 @@ interface Rule {
 }
 
 /** Where a matched event goes: an FC function, synchronously or through FC's async queue. */
-export type Delivery = (target: { functionName: string; async: boolean }, event: Record<string, unknown>) => Promise<void> | void;
+export type Delivery = (
+  target: { functionName: string; async: boolean },
+  event: Record<string, unknown>,
+) => Promise<void> | void;
 
 class EbError extends Error {
   constructor(
@@ -44,7 +47,13 @@ export class EventBridgeEmulator {
   readonly #buses = new Map<string, { createdAt: number }>([["default", { createdAt: Date.now() }]]);
   readonly #rules = new Map<string, Rule>();
   /** Every PutEvents entry and what became of it, for tests. */
-  readonly log: Array<{ bus: string; source: string; id: string; outcome: "delivered" | "unmatched" | "refused"; targets: string[] }> = [];
+  readonly log: Array<{
+    bus: string;
+    source: string;
+    id: string;
+    outcome: "delivered" | "unmatched" | "refused";
+    targets: string[];
+  }> = [];
   deliver: Delivery | undefined;
 
   constructor(private readonly opts: { credentials: CredentialStore; accountId: string; region: string }) {}
@@ -72,20 +81,28 @@ export class EventBridgeEmulator {
     const m = /^acs:([^:]+):(.+)$/.exec(String(req.headers.authorization ?? ""));
     const key = m ? this.opts.credentials.get(m[1]!) : undefined;
     if (!m || !key) throw new EbError(401, "InvalidAccessKeyId", "The AccessKeyId is missing or unknown.");
-    if (key.securityToken && req.headers["x-acs-security-token"] !== key.securityToken) throw new EbError(401, "InvalidSecurityToken", "The security token is missing or wrong.");
+    if (key.securityToken && req.headers["x-acs-security-token"] !== key.securityToken)
+      throw new EbError(401, "InvalidSecurityToken", "The security token is missing or wrong.");
     const date = Date.parse(String(req.headers.date ?? ""));
-    if (Number.isNaN(date) || Math.abs(Date.now() - date) > 15 * 60_000) throw new EbError(403, "RequestTimeTooSkewed", "The Date header is missing or more than 15 minutes off.");
+    if (Number.isNaN(date) || Math.abs(Date.now() - date) > 15 * 60_000)
+      throw new EbError(403, "RequestTimeTooSkewed", "The Date header is missing or more than 15 minutes off.");
     const acs = Object.keys(req.headers)
       .filter((h) => h.startsWith("x-acs-"))
       .sort()
-      .map((h) => `${h}:${String(req.headers[h]).replace(/[\t\n\r\f]/g, " ").trim()}\n`)
+      .map(
+        (h) =>
+          `${h}:${String(req.headers[h])
+            .replace(/[\t\n\r\f]/g, " ")
+            .trim()}\n`,
+      )
       .join("");
     const query = [...url.searchParams.keys()].sort().map((k) => `${k}=${url.searchParams.get(k)}`);
     const resource = query.length ? `${url.pathname}?${query.join("&")}` : url.pathname;
     const toSign = `${req.method}\n${req.headers["content-md5"] ?? ""}\n${req.headers["content-type"] ?? ""}\n${req.headers.date ?? ""}\n${acs}${resource}`;
     const expected = Buffer.from(createHmac("sha1", key.accessKeySecret).update(toSign, "utf8").digest("base64"));
     const given = Buffer.from(m[2]!);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new EbError(403, "SignatureNotMatch", "The request signature does not match.");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw new EbError(403, "SignatureNotMatch", "The request signature does not match.");
   }
 
   async #dispatch(action: string, input: unknown): Promise<Record<string, unknown>> {
@@ -94,24 +111,40 @@ export class EventBridgeEmulator {
     const ruleKey = `${busName}/${String(i.RuleName ?? "")}`;
     switch (action) {
       case "createEventBus":
-        if (!/^[A-Za-z0-9_.-]{1,127}$/.test(busName) || busName === "default") throw new EbError(400, "InvalidArgument", "EventBusName is invalid.");
-        if (this.#buses.has(busName)) throw new EbError(409, "EventBusAlreadyExist", `The event bus ${busName} already exists.`);
+        if (!/^[A-Za-z0-9_.-]{1,127}$/.test(busName) || busName === "default")
+          throw new EbError(400, "InvalidArgument", "EventBusName is invalid.");
+        if (this.#buses.has(busName))
+          throw new EbError(409, "EventBusAlreadyExist", `The event bus ${busName} already exists.`);
         this.#buses.set(busName, { createdAt: Date.now() });
         return { EventBusARN: this.#arn(`eventbus/${busName}`) };
       case "getEventBus": {
         const bus = this.#buses.get(busName);
         if (!bus) throw new EbError(404, "EventBusNotExist", `The event bus ${busName} does not exist.`);
-        return { EventBusARN: this.#arn(`eventbus/${busName}`), EventBusName: busName, Description: "", CreateTimestamp: bus.createdAt };
+        return {
+          EventBusARN: this.#arn(`eventbus/${busName}`),
+          EventBusName: busName,
+          Description: "",
+          CreateTimestamp: bus.createdAt,
+        };
       }
       case "deleteEventBus":
-        if (!this.#buses.has(busName) || busName === "default") throw new EbError(404, "EventBusNotExist", `The event bus ${busName} does not exist.`);
+        if (!this.#buses.has(busName) || busName === "default")
+          throw new EbError(404, "EventBusNotExist", `The event bus ${busName} does not exist.`);
         for (const [key, rule] of this.#rules) if (rule.bus === busName) this.#rules.delete(key);
         this.#buses.delete(busName);
         return {};
       case "createRule": {
-        if (!this.#buses.has(busName)) throw new EbError(404, "EventBusNotExist", `The event bus ${busName} does not exist.`);
-        if (this.#rules.has(ruleKey)) throw new EbError(409, "EventRuleAlreadyExist", `The rule ${String(i.RuleName)} already exists.`);
-        const rule: Rule = { bus: busName, name: String(i.RuleName), status: i.Status === "DISABLE" ? "DISABLE" : "ENABLE", pattern: parsePattern(i.FilterPattern), targets: new Map() };
+        if (!this.#buses.has(busName))
+          throw new EbError(404, "EventBusNotExist", `The event bus ${busName} does not exist.`);
+        if (this.#rules.has(ruleKey))
+          throw new EbError(409, "EventRuleAlreadyExist", `The rule ${String(i.RuleName)} already exists.`);
+        const rule: Rule = {
+          bus: busName,
+          name: String(i.RuleName),
+          status: i.Status === "DISABLE" ? "DISABLE" : "ENABLE",
+          pattern: parsePattern(i.FilterPattern),
+          targets: new Map(),
+        };
         for (const t of (i.Targets as unknown[] | undefined) ?? []) rule.targets.set(...targetOf(t));
         this.#rules.set(ruleKey, rule);
         return { RuleARN: this.#arn(`eventbus/${busName}/rule/${rule.name}`) };
@@ -124,7 +157,13 @@ export class EventBridgeEmulator {
       }
       case "getRule": {
         const rule = this.#rule(ruleKey);
-        return { EventBusName: rule.bus, RuleName: rule.name, Status: rule.status, FilterPattern: JSON.stringify(rule.pattern), Targets: [...rule.targets.values()].map((t) => ({ Id: t.id, Type: t.type, Endpoint: t.endpoint })) };
+        return {
+          EventBusName: rule.bus,
+          RuleName: rule.name,
+          Status: rule.status,
+          FilterPattern: JSON.stringify(rule.pattern),
+          Targets: [...rule.targets.values()].map((t) => ({ Id: t.id, Type: t.type, Endpoint: t.endpoint })),
+        };
       }
       case "deleteRule":
         this.#rule(ruleKey);
@@ -160,22 +199,38 @@ export class EventBridgeEmulator {
       }
       if (bus === "default" && !source.startsWith("acs.")) {
         this.log.push({ bus, source, id, outcome: "refused", targets: [] });
-        entries.push({ EventId: id, ErrorCode: "InvalidArgument", ErrorMessage: "Events of custom applications can be published only to a custom event bus." });
+        entries.push({
+          EventId: id,
+          ErrorCode: "InvalidArgument",
+          ErrorMessage: "Events of custom applications can be published only to a custom event bus.",
+        });
         continue;
       }
       if (!this.#buses.has(bus)) {
         this.log.push({ bus, source, id, outcome: "refused", targets: [] });
-        entries.push({ EventId: id, ErrorCode: "EventBusNotExist", ErrorMessage: `The event bus ${bus} does not exist.` });
+        entries.push({
+          EventId: id,
+          ErrorCode: "EventBusNotExist",
+          ErrorMessage: `The event bus ${bus} does not exist.`,
+        });
         continue;
       }
       // What the bus adds before delivery (CloudEvents extension attributes of EventBridge).
-      const delivered = { ...event, aliyuneventbusname: bus, aliyunaccountid: this.opts.accountId, aliyunregionid: this.opts.region, aliyunpublishtime: new Date().toISOString(), aliyunoriginalaccountid: this.opts.accountId };
+      const delivered = {
+        ...event,
+        aliyuneventbusname: bus,
+        aliyunaccountid: this.opts.accountId,
+        aliyunregionid: this.opts.region,
+        aliyunpublishtime: new Date().toISOString(),
+        aliyunoriginalaccountid: this.opts.accountId,
+      };
       const targets: string[] = [];
       for (const rule of this.#rules.values()) {
         if (rule.bus !== bus || rule.status !== "ENABLE" || !matchesPattern(delivered, rule.pattern)) continue;
         for (const target of rule.targets.values()) {
           if (target.type !== "acs.fc.function") continue;
-          const functionName = target.params.get("functionName")?.value ?? /functions\/([^/]+)$/.exec(target.endpoint)?.[1] ?? "";
+          const functionName =
+            target.params.get("functionName")?.value ?? /functions\/([^/]+)$/.exec(target.endpoint)?.[1] ?? "";
           const async = target.params.get("InvocationType")?.value === "Async";
           targets.push(functionName);
           await this.deliver?.({ functionName, async }, delivered);
@@ -211,7 +266,11 @@ function parsePattern(value: unknown): Record<string, unknown> {
 function targetOf(raw: unknown): [string, Target] {
   const t = (raw ?? {}) as Record<string, unknown>;
   const params = new Map<string, { form: string; value?: string }>();
-  for (const p of (t.ParamList as Array<Record<string, unknown>> | undefined) ?? []) params.set(String(p.ResourceKey), { form: String(p.Form), ...(p.Value !== undefined ? { value: String(p.Value) } : {}) });
+  for (const p of (t.ParamList as Array<Record<string, unknown>> | undefined) ?? [])
+    params.set(String(p.ResourceKey), {
+      form: String(p.Form),
+      ...(p.Value !== undefined ? { value: String(p.Value) } : {}),
+    });
   const id = String(t.Id ?? "");
   if (!id || !t.Type || !t.Endpoint) throw new EbError(400, "InvalidArgument", "a target needs Id, Type and Endpoint");
   return [id, { id, type: String(t.Type), endpoint: String(t.Endpoint), params }];

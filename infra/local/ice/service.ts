@@ -6,7 +6,14 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
-import { EditingConfigSchema, ICE_DESCRIPTION_BYTES, ICE_TEXT_LIMIT, ICE_TITLE_BYTES, ICE_USER_DATA_BYTES, OutputConfigSchema } from "../../../lib/providers/ice/client.js";
+import {
+  EditingConfigSchema,
+  ICE_DESCRIPTION_BYTES,
+  ICE_TEXT_LIMIT,
+  ICE_TITLE_BYTES,
+  ICE_USER_DATA_BYTES,
+  OutputConfigSchema,
+} from "../../../lib/providers/ice/client.js";
 import { countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../../lib/text/index.js";
 import { findNlsVoice } from "../../../lib/voices/index.js";
 import { type SpeechSource, synthesizeLong } from "../audio/engine.js";
@@ -65,20 +72,43 @@ export class IceService {
   }
 
   #submit(p: Record<string, string>, userId: string): Record<string, unknown> {
-    for (const name of ["EditingConfig", "OutputConfig", "InputConfig"]) if (!p[name]) throw new RpcFault(400, "MissingParameter", `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
+    for (const name of ["EditingConfig", "OutputConfig", "InputConfig"])
+      if (!p[name])
+        throw new RpcFault(
+          400,
+          "MissingParameter",
+          `The input parameter "${name}" that is mandatory for processing this request is not supplied.`,
+        );
     const editing = EditingConfigSchema.safeParse(parseJson(p.EditingConfig!));
-    if (!editing.success) throw invalid(`The specified parameter "EditingConfig" is not valid: ${editing.error.issues[0]?.path.join(".")} ${editing.error.issues[0]?.message}`);
+    if (!editing.success)
+      throw invalid(
+        `The specified parameter "EditingConfig" is not valid: ${editing.error.issues[0]?.path.join(".")} ${editing.error.issues[0]?.message}`,
+      );
     const output = OutputConfigSchema.safeParse(parseJson(p.OutputConfig!));
-    if (!output.success) throw invalid('The specified parameter "OutputConfig" is not valid: it needs "bucket" and "object".');
-    if (!this.opts.oss.hasBucket(output.data.bucket)) throw new RpcFault(404, "InvalidOutputConfig.BucketNotFound", `The bucket ${output.data.bucket} does not exist.`);
+    if (!output.success)
+      throw invalid('The specified parameter "OutputConfig" is not valid: it needs "bucket" and "object".');
+    if (!this.opts.oss.hasBucket(output.data.bucket))
+      throw new RpcFault(404, "InvalidOutputConfig.BucketNotFound", `The bucket ${output.data.bucket} does not exist.`);
     const voiceName = editing.data.customizedVoice ? undefined : (editing.data.voice ?? "xiaoyun").toLowerCase();
-    if (voiceName && !findNlsVoice(voiceName)) throw invalid(`The specified voice "${editing.data.voice}" is not supported.`);
-    if (countNlsChars(p.InputConfig!) > ICE_TEXT_LIMIT) throw invalid(`The specified parameter "InputConfig" is longer than ${ICE_TEXT_LIMIT} characters.`);
+    if (voiceName && !findNlsVoice(voiceName))
+      throw invalid(`The specified voice "${editing.data.voice}" is not supported.`);
+    if (countNlsChars(p.InputConfig!) > ICE_TEXT_LIMIT)
+      throw invalid(`The specified parameter "InputConfig" is longer than ${ICE_TEXT_LIMIT} characters.`);
     if (spokenText(p.InputConfig!).trim() === "") throw invalid('The specified parameter "InputConfig" is empty.');
-    if (looksLikeSsml(p.InputConfig!) && validateSsml(p.InputConfig!, { flavor: "nls", emotions: voiceName ? findNlsVoice(voiceName)?.emotions : undefined }).length > 0) throw invalid('The specified parameter "InputConfig" is not valid SSML.');
-    if (p.Title !== undefined && bytes(p.Title) > ICE_TITLE_BYTES) throw invalid(`The specified parameter "Title" is longer than ${ICE_TITLE_BYTES} bytes.`);
-    if (p.Description !== undefined && bytes(p.Description) > ICE_DESCRIPTION_BYTES) throw invalid(`The specified parameter "Description" is longer than ${ICE_DESCRIPTION_BYTES} bytes.`);
-    if (p.UserData !== undefined && (bytes(p.UserData) > ICE_USER_DATA_BYTES || parseJson(p.UserData) === undefined)) throw invalid(`The specified parameter "UserData" must be JSON of at most ${ICE_USER_DATA_BYTES} bytes.`);
+    if (
+      looksLikeSsml(p.InputConfig!) &&
+      validateSsml(p.InputConfig!, {
+        flavor: "nls",
+        emotions: voiceName ? findNlsVoice(voiceName)?.emotions : undefined,
+      }).length > 0
+    )
+      throw invalid('The specified parameter "InputConfig" is not valid SSML.');
+    if (p.Title !== undefined && bytes(p.Title) > ICE_TITLE_BYTES)
+      throw invalid(`The specified parameter "Title" is longer than ${ICE_TITLE_BYTES} bytes.`);
+    if (p.Description !== undefined && bytes(p.Description) > ICE_DESCRIPTION_BYTES)
+      throw invalid(`The specified parameter "Description" is longer than ${ICE_DESCRIPTION_BYTES} bytes.`);
+    if (p.UserData !== undefined && (bytes(p.UserData) > ICE_USER_DATA_BYTES || parseJson(p.UserData) === undefined))
+      throw invalid(`The specified parameter "UserData" must be JSON of at most ${ICE_USER_DATA_BYTES} bytes.`);
     const now = new Date(this.#now()).toISOString().replace(/\.\d+Z$/, "Z");
     const job: IceJob = {
       id: randomBytes(16).toString("hex"),
@@ -107,11 +137,27 @@ export class IceService {
     const key = `${job.output.object}.${format}`;
     const injected = this.faults.failNext.shift();
     if (injected) return this.#finish(job, injected);
-    if (!overwrite && this.opts.oss.head(job.output.bucket, key)) return this.#finish(job, { code: "OutputFileExists", message: `The output object ${key} exists and Overwrite is false.` });
+    if (!overwrite && this.opts.oss.head(job.output.bucket, key))
+      return this.#finish(job, {
+        code: "OutputFileExists",
+        message: `The output object ${key} exists and Overwrite is false.`,
+      });
     const voice = findNlsVoice((editing.voice ?? "xiaoyun").toLowerCase());
     const sampleRate = editing.sample_rate ?? 16000;
-    const { audio, sentences } = await synthesizeLong(this.opts.engine, { text: job.input, sampleRate, format, volume: editing.volume, speechRate: editing.speech_rate, pitchRate: editing.pitch_rate, male: / male/i.test(voice?.type ?? "") });
-    await this.opts.oss.put(job.output.bucket, key, Readable.from([audio]), { contentType: format === "mp3" ? "audio/mpeg" : format === "wav" ? "audio/wav" : "application/octet-stream", userMeta: {}, forbidOverwrite: false });
+    const { audio, sentences } = await synthesizeLong(this.opts.engine, {
+      text: job.input,
+      sampleRate,
+      format,
+      volume: editing.volume,
+      speechRate: editing.speech_rate,
+      pitchRate: editing.pitch_rate,
+      male: / male/i.test(voice?.type ?? ""),
+    });
+    await this.opts.oss.put(job.output.bucket, key, Readable.from([audio]), {
+      contentType: format === "mp3" ? "audio/mpeg" : format === "wav" ? "audio/wav" : "application/octet-stream",
+      userMeta: {},
+      forbidOverwrite: false,
+    });
     job.aiResult = JSON.stringify(sentences);
     await this.#finish(job);
   }
@@ -127,30 +173,53 @@ export class IceService {
       return;
     }
     // facts §7 [U]: the event name and body of a finished smart job are not documented; the envelope is.
-    const body = JSON.stringify({ EventType: "AIGCAudioProduceComplete", UserId: Number(job.userId), EventTime: job.modifiedAt, MessageBody: { JobId: job.id, Status: job.state === "Finished" ? "Success" : "Fail", MediaId: job.mediaId, ...(error ? { ErrorCode: error.code, ErrorMessage: error.message } : {}) } });
+    const body = JSON.stringify({
+      EventType: "AIGCAudioProduceComplete",
+      UserId: Number(job.userId),
+      EventTime: job.modifiedAt,
+      MessageBody: {
+        JobId: job.id,
+        Status: job.state === "Finished" ? "Success" : "Fail",
+        MediaId: job.mediaId,
+        ...(error ? { ErrorCode: error.code, ErrorMessage: error.message } : {}),
+      },
+    });
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.opts.authKey) {
       const timestamp = String(Math.floor(this.#now() / 1000));
       headers["x-ice-timestamp"] = timestamp;
-      headers["x-ice-signature"] = createHash("md5").update(`${notify}|${timestamp}|${this.opts.authKey}`).digest("hex");
+      headers["x-ice-signature"] = createHash("md5")
+        .update(`${notify}|${timestamp}|${this.opts.authKey}`)
+        .digest("hex");
     }
     await Promise.all(
       Array.from({ length: 1 + this.faults.duplicateCallbacks }, async () => {
         this.stats.callbacks++;
-        await fetch(notify, { method: "POST", headers, body }).then((r) => r.arrayBuffer()).catch(() => undefined);
+        await fetch(notify, { method: "POST", headers, body })
+          .then((r) => r.arrayBuffer())
+          .catch(() => undefined);
       }),
     );
   }
 
   #get(p: Record<string, string>, userId: string): Record<string, unknown> {
     const job = this.#jobs.get(p.JobId ?? "");
-    if (!job || job.userId !== userId) throw new RpcFault(404, "InvalidParameter.JobNotFound", `The job ${p.JobId} does not exist.`);
+    if (!job || job.userId !== userId)
+      throw new RpcFault(404, "InvalidParameter.JobNotFound", `The job ${p.JobId} does not exist.`);
     return {
       JobId: job.id,
       State: job.state,
       ...(job.error ? { ErrorCode: job.error.code, ErrorMessage: job.error.message } : {}),
       ...(job.userData ? { UserData: job.userData } : {}),
-      SmartJobInfo: { Title: job.title, JobType: "TextToSpeech", CreateTime: job.createdAt, ModifiedTime: job.modifiedAt, InputConfig: { InputFile: job.input }, EditingConfig: job.editing, OutputConfig: { Bucket: job.output.bucket, Object: job.output.object } },
+      SmartJobInfo: {
+        Title: job.title,
+        JobType: "TextToSpeech",
+        CreateTime: job.createdAt,
+        ModifiedTime: job.modifiedAt,
+        InputConfig: { InputFile: job.input },
+        EditingConfig: job.editing,
+        OutputConfig: { Bucket: job.output.bucket, Object: job.output.object },
+      },
       ...(job.state === "Finished" ? { JobResult: { MediaId: job.mediaId, AiResult: job.aiResult } } : {}),
     };
   }

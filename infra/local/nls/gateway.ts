@@ -79,7 +79,16 @@ export class NlsGateway {
     this.stats.open++;
     let busy = false;
     const idleMs = this.opts.idleTimeoutMs ?? 10_000;
-    let idle = setTimeout(() => fail(ws, "", 40000004, "Gateway:IDLE_TIMEOUT:Websocket session is idle for too long time,the last directive is 'None'!"), idleMs);
+    let idle = setTimeout(
+      () =>
+        fail(
+          ws,
+          "",
+          40000004,
+          "Gateway:IDLE_TIMEOUT:Websocket session is idle for too long time,the last directive is 'None'!",
+        ),
+      idleMs,
+    );
     ws.on("close", () => {
       clearTimeout(idle);
       this.stats.open--;
@@ -87,13 +96,24 @@ export class NlsGateway {
     ws.on("message", (data, isBinary) => {
       clearTimeout(idle);
       if (busy) return fail(ws, "", 40010005, "Gateway:TASK_STATE_ERROR:Got directive while task is running!");
-      if (isBinary) return fail(ws, "", 40000002, "Gateway:MESSAGE_INVALID:Binary message is not expected by SpeechSynthesizer!");
+      if (isBinary)
+        return fail(ws, "", 40000002, "Gateway:MESSAGE_INVALID:Binary message is not expected by SpeechSynthesizer!");
       busy = true;
       this.#task(ws, token, data.toString())
         .catch((error: unknown) => fail(ws, "", 50000000, `GRPC_ERROR:${String(error)}`))
         .finally(() => {
           busy = false;
-          if (ws.readyState === ws.OPEN) idle = setTimeout(() => fail(ws, "", 40000004, "Gateway:IDLE_TIMEOUT:Websocket session is idle for too long time,the last directive is 'StartSynthesis'!"), idleMs);
+          if (ws.readyState === ws.OPEN)
+            idle = setTimeout(
+              () =>
+                fail(
+                  ws,
+                  "",
+                  40000004,
+                  "Gateway:IDLE_TIMEOUT:Websocket session is idle for too long time,the last directive is 'StartSynthesis'!",
+                ),
+              idleMs,
+            );
         });
     });
   }
@@ -108,19 +128,34 @@ export class NlsGateway {
     const header = msg.header ?? {};
     const taskId = typeof header.task_id === "string" ? header.task_id : "";
     const namespace = String(header.namespace ?? "");
-    if (!/^[0-9a-f]{32}$/.test(taskId) || typeof header.message_id !== "string") return fail(ws, taskId, 40000002, "Gateway:MESSAGE_INVALID:task_id and message_id must be 32-character hex ids!");
-    if (!NAMESPACES.has(namespace)) return fail(ws, taskId, 40010001, `Gateway:NAMESPACE_NOT_FOUND:Namespace '${namespace}' is not supported!`);
-    if (header.name !== "StartSynthesis") return fail(ws, taskId, 40010003, `Gateway:DIRECTIVE_INVALID:[${String(header.name)}] is not supported before StartSynthesis!`);
+    if (!/^[0-9a-f]{32}$/.test(taskId) || typeof header.message_id !== "string")
+      return fail(ws, taskId, 40000002, "Gateway:MESSAGE_INVALID:task_id and message_id must be 32-character hex ids!");
+    if (!NAMESPACES.has(namespace))
+      return fail(ws, taskId, 40010001, `Gateway:NAMESPACE_NOT_FOUND:Namespace '${namespace}' is not supported!`);
+    if (header.name !== "StartSynthesis")
+      return fail(
+        ws,
+        taskId,
+        40010003,
+        `Gateway:DIRECTIVE_INVALID:[${String(header.name)}] is not supported before StartSynthesis!`,
+      );
 
     if (this.faults.refuseTokens > 0) {
       this.faults.refuseTokens--;
       return fail(ws, taskId, 40000001, `The token '${token}' is invalid!`);
     }
     const checked = this.opts.tokens.check(token);
-    if (!checked.ok) return fail(ws, taskId, 40000001, checked.reason === "expired" ? `The token '${token}' has expired!` : `The token '${token}' is invalid!`);
+    if (!checked.ok)
+      return fail(
+        ws,
+        taskId,
+        40000001,
+        checked.reason === "expired" ? `The token '${token}' has expired!` : `The token '${token}' is invalid!`,
+      );
     const owner = this.opts.appKeys.get(String(header.appkey ?? ""));
     if (owner === undefined) return fail(ws, taskId, 40020105, "Meta:APPKEY_NOT_EXIST:Appkey not exist!");
-    if (owner !== checked.token.userId) return fail(ws, taskId, 40020106, "Meta:APPKEY_UID_MISMATCH:Appkey and user mismatch!");
+    if (owner !== checked.token.userId)
+      return fail(ws, taskId, 40020106, "Meta:APPKEY_UID_MISMATCH:Appkey and user mismatch!");
 
     const p = msg.payload ?? {};
     const invalid = validatePayload(p);
@@ -129,9 +164,11 @@ export class NlsGateway {
     const sampleRate = Number(p.sample_rate ?? 16000);
     let input = String(p.text);
     if (looksLikeSsml(input)) {
-      if (countNlsChars(input) > MAX_SHORT_TEXT) return fail(ws, taskId, 41020001, "TTS:TtsClientError:SSML text length should be less than 300.");
+      if (countNlsChars(input) > MAX_SHORT_TEXT)
+        return fail(ws, taskId, 41020001, "TTS:TtsClientError:SSML text length should be less than 300.");
       const issues = validateSsml(input, { flavor: "nls", emotions: voice.emotions, sampleRate });
-      if (issues.some((i) => i.message.includes("<emotion>"))) return fail(ws, taskId, 41020001, "TTS:TtsClientError:Illegal ssml text");
+      if (issues.some((i) => i.message.includes("<emotion>")))
+        return fail(ws, taskId, 41020001, "TTS:TtsClientError:Illegal ssml text");
       if (issues.length > 0) return fail(ws, taskId, 41020001, "TTS:TtsClientError:[tts]Engine return error code: 413");
     } else if (countNlsChars(input) > MAX_SHORT_TEXT) {
       input = Array.from(input).slice(0, MAX_SHORT_TEXT).join("");
@@ -139,7 +176,8 @@ export class NlsGateway {
 
     const appKey = String(header.appkey);
     const running = this.#active.get(appKey) ?? 0;
-    if (running >= (this.opts.maxConcurrent ?? 16)) return fail(ws, taskId, 40000005, "Gateway:TOO_MANY_REQUESTS:Too many requests!");
+    if (running >= (this.opts.maxConcurrent ?? 16))
+      return fail(ws, taskId, 40000005, "Gateway:TOO_MANY_REQUESTS:Too many requests!");
     const injected = this.faults.failNext.shift();
     if (injected) return fail(ws, taskId, injected.status, injected.text ?? "Injected fault");
 
@@ -164,7 +202,11 @@ export class NlsGateway {
         });
         if (ws.readyState !== ws.OPEN) return;
         if (p.enable_subtitle === true && voice.timestamps) {
-          const subtitles = result.words.map((w) => ({ ...w, begin_time: w.begin_time + offsetMs, end_time: w.end_time + offsetMs }));
+          const subtitles = result.words.map((w) => ({
+            ...w,
+            begin_time: w.begin_time + offsetMs,
+            end_time: w.end_time + offsetMs,
+          }));
           send(ws, event(taskId, "MetaInfo", { subtitles }));
         }
         offsetMs += result.durationMs;
@@ -210,23 +252,35 @@ function streamPieces(text: string): string[] {
 }
 
 function validatePayload(p: Record<string, unknown>): { status: number; text: string } | undefined {
-  if (typeof p.text !== "string" || spokenText(p.text).trim() === "") return { status: 40010003, text: "Gateway:DIRECTIVE_INVALID:No text specified!" };
+  if (typeof p.text !== "string" || spokenText(p.text).trim() === "")
+    return { status: 40010003, text: "Gateway:DIRECTIVE_INVALID:No text specified!" };
   const voice = findNlsVoice(String(p.voice ?? "xiaoyun"));
   if (!voice) return { status: 41020001, text: "TTS:TtsClientError:[tts]Engine return error code: 418" };
   const format = p.format ?? "pcm";
-  if (format !== "pcm" && format !== "wav" && format !== "mp3") return { status: 40000003, text: `PARAMETER_INVALID:format '${String(format)}' is not supported!` };
+  if (format !== "pcm" && format !== "wav" && format !== "mp3")
+    return { status: 40000003, text: `PARAMETER_INVALID:format '${String(format)}' is not supported!` };
   const rate = Number(p.sample_rate ?? 16000);
   if (!voice.sampleRates.includes(rate)) return { status: 41010101, text: "UNSUPPORTED_SAMPLE_RATE" };
-  const range = (name: string, min: number, max: number): boolean => p[name] === undefined || (Number.isInteger(p[name]) && (p[name] as number) >= min && (p[name] as number) <= max);
+  const range = (name: string, min: number, max: number): boolean =>
+    p[name] === undefined || (Number.isInteger(p[name]) && (p[name] as number) >= min && (p[name] as number) <= max);
   if (!range("volume", 0, 100)) return { status: 40000003, text: "PARAMETER_INVALID:volume must be 0-100!" };
-  if (!range("speech_rate", -500, 500)) return { status: 40000003, text: "PARAMETER_INVALID:speech_rate must be -500-500!" };
-  if (!range("pitch_rate", -500, 500)) return { status: 40000003, text: "PARAMETER_INVALID:pitch_rate must be -500-500!" };
+  if (!range("speech_rate", -500, 500))
+    return { status: 40000003, text: "PARAMETER_INVALID:speech_rate must be -500-500!" };
+  if (!range("pitch_rate", -500, 500))
+    return { status: 40000003, text: "PARAMETER_INVALID:pitch_rate must be -500-500!" };
   return undefined;
 }
 
 function event(taskId: string, name: string, payload: Record<string, unknown>): Record<string, unknown> {
   return {
-    header: { message_id: randomUUID().replace(/-/g, ""), task_id: taskId, namespace: "SpeechSynthesizer", name, status: 20000000, status_message: "GATEWAY|SUCCESS|Success." },
+    header: {
+      message_id: randomUUID().replace(/-/g, ""),
+      task_id: taskId,
+      namespace: "SpeechSynthesizer",
+      name,
+      status: 20000000,
+      status_message: "GATEWAY|SUCCESS|Success.",
+    },
     payload,
   };
 }
@@ -237,7 +291,16 @@ function send(ws: WebSocket, body: Record<string, unknown>): void {
 
 /** TaskFailed as seed 000 shows it (namespace Default, status_text), then the gateway closes the connection. */
 function fail(ws: WebSocket, taskId: string, status: number, text: string): void {
-  send(ws, { header: { namespace: "Default", name: "TaskFailed", status, message_id: randomUUID().replace(/-/g, ""), task_id: taskId, status_text: text } });
+  send(ws, {
+    header: {
+      namespace: "Default",
+      name: "TaskFailed",
+      status,
+      message_id: randomUUID().replace(/-/g, ""),
+      task_id: taskId,
+      status_text: text,
+    },
+  });
   ws.close(1000);
 }
 

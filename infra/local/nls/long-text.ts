@@ -9,7 +9,12 @@ import { createReadStream } from "node:fs";
 import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
-import { LONG_TEXT_LIMIT, LongTextRequestSchema, type Sentence, isIpHost } from "../../../lib/providers/nls/long-text.js";
+import {
+  isIpHost,
+  LONG_TEXT_LIMIT,
+  LongTextRequestSchema,
+  type Sentence,
+} from "../../../lib/providers/nls/long-text.js";
 import { countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../../lib/text/index.js";
 import { findNlsVoice } from "../../../lib/voices/index.js";
 import { type SpeechSource, synthesizeLong } from "../audio/engine.js";
@@ -58,7 +63,6 @@ export interface LongTextOptions {
   readonly now?: () => number;
 }
 
-
 export class LongTextService {
   readonly faults = new LongTextFaults();
   readonly stats = { submitted: 0, callbacks: 0, audioDownloads: 0 };
@@ -72,7 +76,11 @@ export class LongTextService {
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? "/", "http://local");
     if (url.pathname === "/rest/v1/tts/async") {
-      void (req.method === "POST" ? this.#submit(req, res) : req.method === "GET" ? this.#get(url, res) : Promise.resolve(fail(res, 405, 40000000, "method not allowed")));
+      void (req.method === "POST"
+        ? this.#submit(req, res)
+        : req.method === "GET"
+          ? this.#get(url, res)
+          : Promise.resolve(fail(res, 405, 40000000, "method not allowed")));
       return true;
     }
     const audio = /^\/nls-audio\/([0-9a-f]{32})\.(pcm|wav|mp3)$/.exec(url.pathname);
@@ -92,10 +100,19 @@ export class LongTextService {
     }
     const header = (body as { header?: { appkey?: unknown; token?: unknown } })?.header;
     const token = this.opts.tokens.check(String(header?.token ?? ""));
-    if (!token.ok) return fail(res, 400, 40000001, token.reason === "expired" ? `Meta:ACCESS_DENIED:The token '${String(header?.token)}' has expired!` : `Meta:ACCESS_DENIED:The token '${String(header?.token)}' is invalid!`);
+    if (!token.ok)
+      return fail(
+        res,
+        400,
+        40000001,
+        token.reason === "expired"
+          ? `Meta:ACCESS_DENIED:The token '${String(header?.token)}' has expired!`
+          : `Meta:ACCESS_DENIED:The token '${String(header?.token)}' is invalid!`,
+      );
     const owner = this.opts.appKeys.get(String(header?.appkey ?? ""));
     if (owner === undefined) return fail(res, 400, 40020105, "Meta:APPKEY_NOT_EXIST:Appkey not exist!");
-    if (owner !== token.token.userId) return fail(res, 400, 40020106, "Meta:APPKEY_UID_MISMATCH:Appkey and user mismatch!");
+    if (owner !== token.token.userId)
+      return fail(res, 400, 40020106, "Meta:APPKEY_UID_MISMATCH:Appkey and user mismatch!");
     const refused = this.faults.failSubmit.shift();
     if (refused) return fail(res, refused.status, refused.code, refused.message);
     const parsed = LongTextRequestSchema.safeParse(body);
@@ -106,21 +123,50 @@ export class LongTextService {
     const { tts_request: tts, enable_notify: notify, notify_url: notifyUrl } = parsed.data.payload;
     const voice = findNlsVoice(tts.voice);
     if (!voice) return fail(res, 400, 41020001, "TTS:TtsClientError:[tts]Engine return error code: 418");
-    if (spokenText(tts.text).trim() === "") return fail(res, 400, 40010003, "Gateway:DIRECTIVE_INVALID:No text specified!");
-    if (countNlsChars(tts.text) > LONG_TEXT_LIMIT) return fail(res, 400, 40000003, `PARAMETER_INVALID:text is longer than ${LONG_TEXT_LIMIT} characters`);
-    if (looksLikeSsml(tts.text) && validateSsml(tts.text, { flavor: "nls", emotions: voice.emotions }).length > 0) return fail(res, 400, 41020001, "TTS:TtsClientError:[tts]Engine return error code: 413");
+    if (spokenText(tts.text).trim() === "")
+      return fail(res, 400, 40010003, "Gateway:DIRECTIVE_INVALID:No text specified!");
+    if (countNlsChars(tts.text) > LONG_TEXT_LIMIT)
+      return fail(res, 400, 40000003, `PARAMETER_INVALID:text is longer than ${LONG_TEXT_LIMIT} characters`);
+    if (looksLikeSsml(tts.text) && validateSsml(tts.text, { flavor: "nls", emotions: voice.emotions }).length > 0)
+      return fail(res, 400, 41020001, "TTS:TtsClientError:[tts]Engine return error code: 413");
     if (notify) {
-      if (!notifyUrl || !URL.canParse(notifyUrl)) return fail(res, 400, 40000003, "PARAMETER_INVALID:notify_url is required when enable_notify is true");
-      if (isIpHost(new URL(notifyUrl).hostname)) return fail(res, 400, 40000003, "PARAMETER_INVALID:notify_url host must not be an IP address");
+      if (!notifyUrl || !URL.canParse(notifyUrl))
+        return fail(res, 400, 40000003, "PARAMETER_INVALID:notify_url is required when enable_notify is true");
+      if (isIpHost(new URL(notifyUrl).hostname))
+        return fail(res, 400, 40000003, "PARAMETER_INVALID:notify_url host must not be an IP address");
     }
     const task: Task = { id: randomBytes(16).toString("hex"), appKey: String(header?.appkey), state: "QUEUEING" };
     this.#tasks.set(task.id, task);
     this.stats.submitted++;
     this.#pending.track(this.#run(task, tts, notify ? notifyUrl : undefined));
-    sendJson(res, 200, { status: 200, error_code: 20000000, error_message: "SUCCESS", request_id: randomUUID().replace(/-/g, ""), data: { task_id: task.id } }, { "x-nls-requestid": task.id });
+    sendJson(
+      res,
+      200,
+      {
+        status: 200,
+        error_code: 20000000,
+        error_message: "SUCCESS",
+        request_id: randomUUID().replace(/-/g, ""),
+        data: { task_id: task.id },
+      },
+      { "x-nls-requestid": task.id },
+    );
   }
 
-  async #run(task: Task, tts: { voice: string; sample_rate: number; format: "pcm" | "wav" | "mp3"; text: string; volume?: number; speech_rate?: number; pitch_rate?: number; enable_subtitle?: boolean }, notifyUrl: string | undefined): Promise<void> {
+  async #run(
+    task: Task,
+    tts: {
+      voice: string;
+      sample_rate: number;
+      format: "pcm" | "wav" | "mp3";
+      text: string;
+      volume?: number;
+      speech_rate?: number;
+      pitch_rate?: number;
+      enable_subtitle?: boolean;
+    },
+    notifyUrl: string | undefined,
+  ): Promise<void> {
     await sleep(this.opts.queueMs ?? 50);
     task.state = "RUNNING";
     const injected = this.faults.failNext.shift();
@@ -171,7 +217,9 @@ export class LongTextService {
       await Promise.all(
         Array.from({ length: copies }, async () => {
           this.stats.callbacks++;
-          await fetch(notifyUrl, { method: "POST", headers: { "content-type": "application/json" }, body }).then((r) => r.arrayBuffer()).catch(() => undefined);
+          await fetch(notifyUrl, { method: "POST", headers: { "content-type": "application/json" }, body })
+            .then((r) => r.arrayBuffer())
+            .catch(() => undefined);
         }),
       );
     };
@@ -187,22 +235,49 @@ export class LongTextService {
     const injected = this.faults.failStatus.shift();
     if (injected) return fail(res, injected.status, injected.code, injected.message);
     const token = this.opts.tokens.check(url.searchParams.get("token") ?? "");
-    if (!token.ok) return fail(res, 400, 40000001, `Meta:ACCESS_DENIED:The token '${url.searchParams.get("token")}' is ${token.reason === "expired" ? "expired" : "invalid"}!`);
+    if (!token.ok)
+      return fail(
+        res,
+        400,
+        40000001,
+        `Meta:ACCESS_DENIED:The token '${url.searchParams.get("token")}' is ${token.reason === "expired" ? "expired" : "invalid"}!`,
+      );
     const task = this.#tasks.get(url.searchParams.get("task_id") ?? "");
-    if (!task || task.appKey !== url.searchParams.get("appkey")) return fail(res, 400, 40000003, "PARAMETER_INVALID:task_id not found");
+    if (!task || task.appKey !== url.searchParams.get("appkey"))
+      return fail(res, 400, 40000003, "PARAMETER_INVALID:task_id not found");
     const requestId = randomUUID().replace(/-/g, "");
     if (task.state === "FAILED") return fail(res, 400, task.failure!.code, task.failure!.message, task.id);
     if (task.state !== "SUCCESS") {
       const [code, message] = task.state === "QUEUEING" ? [21050002, "QUEUEING"] : [21050001, "RUNNING"];
-      return sendJson(res, 200, { status: 200, error_code: code, error_message: message, request_id: requestId, data: { task_id: task.id, audio_address: null, notify_custom: null } });
+      return sendJson(res, 200, {
+        status: 200,
+        error_code: code,
+        error_message: message,
+        request_id: requestId,
+        data: { task_id: task.id, audio_address: null, notify_custom: null },
+      });
     }
-    const data = { ...(task.sentences ? { sentences: task.sentences.map((s) => ({ text: s.text, begin_time: String(s.begin_time), end_time: String(s.end_time) })) } : {}), task_id: task.id, audio_address: task.audioAddress, notify_custom: "" };
+    const data = {
+      ...(task.sentences
+        ? {
+            sentences: task.sentences.map((s) => ({
+              text: s.text,
+              begin_time: String(s.begin_time),
+              end_time: String(s.end_time),
+            })),
+          }
+        : {}),
+      task_id: task.id,
+      audio_address: task.audioAddress,
+      notify_custom: "",
+    };
     sendJson(res, 200, { status: 200, error_code: 20000000, error_message: "SUCCESS", request_id: requestId, data });
   }
 
   async #download(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const task = this.#tasks.get(id);
-    const expired = task?.finishedAt !== undefined && this.#now() - task.finishedAt > (this.opts.retentionMs ?? 7 * 24 * 3600_000);
+    const expired =
+      task?.finishedAt !== undefined && this.#now() - task.finishedAt > (this.opts.retentionMs ?? 7 * 24 * 3600_000);
     if (!task?.audioFile || expired) {
       if (expired && task?.audioFile) await rm(task.audioFile, { force: true });
       res.writeHead(404, { "content-type": "application/xml" }).end("<Error><Code>NoSuchKey</Code></Error>");
@@ -210,7 +285,11 @@ export class LongTextService {
     }
     this.stats.audioDownloads++;
     const { size } = await stat(task.audioFile);
-    const type = task.audioFile.endsWith(".mp3") ? "audio/mpeg" : task.audioFile.endsWith(".wav") ? "audio/wav" : "application/octet-stream";
+    const type = task.audioFile.endsWith(".mp3")
+      ? "audio/mpeg"
+      : task.audioFile.endsWith(".wav")
+        ? "audio/wav"
+        : "application/octet-stream";
     res.writeHead(200, { "content-type": type, "content-length": size });
     if (req.method === "HEAD") return void res.end();
     createReadStream(task.audioFile).pipe(res);
@@ -234,7 +313,14 @@ export class LongTextService {
 }
 
 function fail(res: ServerResponse, status: number, code: number, message: string, taskId?: string): void {
-  sendJson(res, status, { error_message: message, error_code: code, request_id: randomUUID().replace(/-/g, ""), url: "/rest/v1/tts/async", status, ...(taskId ? { data: { task_id: taskId } } : {}) });
+  sendJson(res, status, {
+    error_message: message,
+    error_code: code,
+    request_id: randomUUID().replace(/-/g, ""),
+    url: "/rest/v1/tts/async",
+    status,
+    ...(taskId ? { data: { task_id: taskId } } : {}),
+  });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -7,7 +7,11 @@ export function nlsMetaActions(tokens: TokenRegistry): Record<string, RpcHandler
   return {
     CreateToken: ({ userId }) => {
       const token = tokens.issue(userId);
-      return { NlsRequestId: randomBytes(16).toString("hex"), ErrMsg: "", Token: { Id: token.id, ExpireTime: token.expireTime, UserId: token.userId } };
+      return {
+        NlsRequestId: randomBytes(16).toString("hex"),
+        ErrMsg: "",
+        Token: { Id: token.id, ExpireTime: token.expireTime, UserId: token.userId },
+      };
     },
   };
 }

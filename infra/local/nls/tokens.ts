@@ -20,7 +20,11 @@ export class TokenRegistry {
   }
 
   issue(userId: string): IssuedToken {
-    const token = { id: randomBytes(16).toString("hex"), userId, expireTime: Math.floor(this.#now() / 1000) + this.opts.ttlSeconds };
+    const token = {
+      id: randomBytes(16).toString("hex"),
+      userId,
+      expireTime: Math.floor(this.#now() / 1000) + this.opts.ttlSeconds,
+    };
     this.#tokens.set(token.id, token);
     return token;
   }

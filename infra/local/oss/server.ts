@@ -9,14 +9,29 @@ import { readBody, requestId } from "../http-util.js";
 import type { OssAuthenticator } from "./signature.js";
 import { type ObjectMeta, OssFault, type OssStore } from "./store.js";
 
-export type OssOperation = "PutObject" | "GetObject" | "HeadObject" | "DeleteObject" | "ListObjects" | "InitiateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" | "AbortMultipartUpload";
+export type OssOperation =
+  | "PutObject"
+  | "GetObject"
+  | "HeadObject"
+  | "DeleteObject"
+  | "ListObjects"
+  | "InitiateMultipartUpload"
+  | "UploadPart"
+  | "CompleteMultipartUpload"
+  | "AbortMultipartUpload";
 
 /** Which requests a fault hits: an operation, optionally only on some keys or one part number. */
 interface FaultTarget {
   readonly key?: (key: string) => boolean;
   readonly part?: number;
 }
-type Fault = FaultTarget & ({ kind: "error"; status: number; code: string } | { kind: "reset"; afterBytes: number } | { kind: "corrupt" } | { kind: "lose" });
+type Fault = FaultTarget &
+  (
+    | { kind: "error"; status: number; code: string }
+    | { kind: "reset"; afterBytes: number }
+    | { kind: "corrupt" }
+    | { kind: "lose" }
+  );
 
 /**
  * Fault knobs, each used once per `times`: an error answer; a connection reset part-way through the request body (the
@@ -27,12 +42,23 @@ export class OssFaults {
 
   /** The next `times` requests of `op` (only on keys `key` accepts, when given) fail with `status` and `code`. */
   failNext(op: OssOperation, opts: FaultTarget & { status?: number; code?: string; times?: number } = {}): void {
-    this.#add(op, opts.times, { kind: "error", status: opts.status ?? 500, code: opts.code ?? "InternalError", key: opts.key, part: opts.part });
+    this.#add(op, opts.times, {
+      kind: "error",
+      status: opts.status ?? 500,
+      code: opts.code ?? "InternalError",
+      key: opts.key,
+      part: opts.part,
+    });
   }
 
   /** The connection of the next matching request is destroyed once `afterBytes` of its body have arrived. */
   resetNext(op: OssOperation, opts: FaultTarget & { afterBytes?: number; times?: number } = {}): void {
-    this.#add(op, opts.times, { kind: "reset", afterBytes: opts.afterBytes ?? 64 * 1024, key: opts.key, part: opts.part });
+    this.#add(op, opts.times, {
+      kind: "reset",
+      afterBytes: opts.afterBytes ?? 64 * 1024,
+      key: opts.key,
+      part: opts.part,
+    });
   }
 
   /**
@@ -68,10 +94,23 @@ export class OssFaults {
 const xmlEscape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Observers see every request after it is answered: tests count operations with them. */
-export type OssObserver = (event: { op: OssOperation | "Unknown"; bucket: string; key: string; status: number }) => void;
+export type OssObserver = (event: {
+  op: OssOperation | "Unknown";
+  bucket: string;
+  key: string;
+  status: number;
+}) => void;
 
-export function ossHandler(opts: { store: OssStore; auth: OssAuthenticator; faults: OssFaults; region: string; observers: Set<OssObserver> }) {
-  const hostPattern = new RegExp(`^([a-z0-9][a-z0-9-]{1,61}[a-z0-9])\\.oss-${opts.region}(-internal)?\\.aliyuncs\\.com(:\\d+)?$`);
+export function ossHandler(opts: {
+  store: OssStore;
+  auth: OssAuthenticator;
+  faults: OssFaults;
+  region: string;
+  observers: Set<OssObserver>;
+}) {
+  const hostPattern = new RegExp(
+    `^([a-z0-9][a-z0-9-]{1,61}[a-z0-9])\\.oss-${opts.region}(-internal)?\\.aliyuncs\\.com(:\\d+)?$`,
+  );
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const id = requestId();
@@ -101,10 +140,21 @@ export function ossHandler(opts: { store: OssStore; auth: OssAuthenticator; faul
       observe(status);
     };
 
-    const auth = opts.auth.verify({ method: req.method ?? "GET", bucket, key, query: url.searchParams, headers: req.headers });
+    const auth = opts.auth.verify({
+      method: req.method ?? "GET",
+      bucket,
+      key,
+      query: url.searchParams,
+      headers: req.headers,
+    });
     if (!auth.ok) {
       req.resume();
-      return error(auth.error.status, auth.error.code, auth.error.message, auth.error.stringToSign ? { StringToSign: auth.error.stringToSign } : {});
+      return error(
+        auth.error.status,
+        auth.error.code,
+        auth.error.message,
+        auth.error.stringToSign ? { StringToSign: auth.error.stringToSign } : {},
+      );
     }
     if (auth.anonymous) {
       req.resume();
@@ -116,13 +166,21 @@ export function ossHandler(opts: { store: OssStore; auth: OssAuthenticator; faul
     }
     if (op === "Unknown") {
       req.resume();
-      return error(501, "NotImplemented", `The local OSS emulator does not implement ${req.method} ${url.search || "(no sub-resource)"}.`);
+      return error(
+        501,
+        "NotImplemented",
+        `The local OSS emulator does not implement ${req.method} ${url.search || "(no sub-resource)"}.`,
+      );
     }
     if (key && (Buffer.byteLength(key) > 1023 || key.startsWith("/") || key.startsWith("\\"))) {
       req.resume();
       return error(400, "InvalidObjectName", "The specified object is not valid.");
     }
-    const fault = opts.faults.take(op, key, url.searchParams.has("partNumber") ? Number(url.searchParams.get("partNumber")) : undefined);
+    const fault = opts.faults.take(
+      op,
+      key,
+      url.searchParams.has("partNumber") ? Number(url.searchParams.get("partNumber")) : undefined,
+    );
     if (fault?.kind === "error") {
       req.resume();
       return error(fault.status, fault.code, "Injected fault.");
@@ -130,7 +188,16 @@ export function ossHandler(opts: { store: OssStore; auth: OssAuthenticator; faul
     if (fault?.kind === "reset") return resetAfter(req, fault.afterBytes, () => observe(0));
     if (fault?.kind === "lose") {
       try {
-        observe(await handle(op, req, unanswered(), { bucket, key, query: url.searchParams, store: opts.store, id, body: req }));
+        observe(
+          await handle(op, req, unanswered(), {
+            bucket,
+            key,
+            query: url.searchParams,
+            store: opts.store,
+            id,
+            body: req,
+          }),
+        );
       } catch {
         observe(0);
       }
@@ -150,8 +217,10 @@ export function ossHandler(opts: { store: OssStore; auth: OssAuthenticator; faul
 
 function operation(method: string, key: string, q: URLSearchParams): OssOperation | "Unknown" {
   if (!key) return method === "GET" ? "ListObjects" : "Unknown";
-  if (method === "PUT") return q.has("uploadId") && q.has("partNumber") ? "UploadPart" : q.has("uploadId") ? "Unknown" : "PutObject";
-  if (method === "POST") return q.has("uploads") ? "InitiateMultipartUpload" : q.has("uploadId") ? "CompleteMultipartUpload" : "Unknown";
+  if (method === "PUT")
+    return q.has("uploadId") && q.has("partNumber") ? "UploadPart" : q.has("uploadId") ? "Unknown" : "PutObject";
+  if (method === "POST")
+    return q.has("uploads") ? "InitiateMultipartUpload" : q.has("uploadId") ? "CompleteMultipartUpload" : "Unknown";
   if (method === "DELETE") return q.has("uploadId") ? "AbortMultipartUpload" : "DeleteObject";
   if (method === "GET") return q.has("uploadId") ? "Unknown" : "GetObject";
   if (method === "HEAD") return "HeadObject";
@@ -170,7 +239,15 @@ interface Ctx {
 
 /** A response that goes nowhere: the request is carried out, its answer is lost. */
 function unanswered(): ServerResponse {
-  const sink = { writeHead: () => sink, setHeader: () => sink, write: () => true, end: () => sink, on: () => sink, once: () => sink, headersSent: false };
+  const sink = {
+    writeHead: () => sink,
+    setHeader: () => sink,
+    write: () => true,
+    end: () => sink,
+    on: () => sink,
+    once: () => sink,
+    headersSent: false,
+  };
   return sink as unknown as ServerResponse;
 }
 
@@ -210,7 +287,12 @@ async function handle(op: OssOperation, req: IncomingMessage, res: ServerRespons
   const base = { "x-oss-request-id": id, server: "AliyunOSS" };
   switch (op) {
     case "PutObject": {
-      const meta = await store.put(bucket, key, body, { contentType: contentType(req), userMeta: userMeta(req), forbidOverwrite: forbidOverwrite(req), contentMd5: header(req, "content-md5") });
+      const meta = await store.put(bucket, key, body, {
+        contentType: contentType(req),
+        userMeta: userMeta(req),
+        forbidOverwrite: forbidOverwrite(req),
+        contentMd5: header(req, "content-md5"),
+      });
       res.writeHead(200, { ...base, etag: meta.etag, "content-length": 0 }).end();
       return 200;
     }
@@ -225,7 +307,11 @@ async function handle(op: OssOperation, req: IncomingMessage, res: ServerRespons
         return 200;
       }
       if (range) {
-        res.writeHead(206, { ...headers, "content-length": range.end - range.start + 1, "content-range": `bytes ${range.start}-${range.end}/${meta.size}` });
+        res.writeHead(206, {
+          ...headers,
+          "content-length": range.end - range.start + 1,
+          "content-range": `bytes ${range.start}-${range.end}/${meta.size}`,
+        });
         store.read(meta, range).pipe(res);
         return 206;
       }
@@ -241,19 +327,38 @@ async function handle(op: OssOperation, req: IncomingMessage, res: ServerRespons
       return listObjects(res, ctx, base);
     case "InitiateMultipartUpload": {
       const uploadId = store.initUpload(bucket, key, { contentType: contentType(req), userMeta: userMeta(req) });
-      sendXml(res, 200, base, `<InitiateMultipartUploadResult><Bucket>${xmlEscape(bucket)}</Bucket><Key>${xmlEscape(key)}</Key><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`);
+      sendXml(
+        res,
+        200,
+        base,
+        `<InitiateMultipartUploadResult><Bucket>${xmlEscape(bucket)}</Bucket><Key>${xmlEscape(key)}</Key><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`,
+      );
       return 200;
     }
     case "UploadPart": {
-      const etag = await store.putPart(bucket, key, query.get("uploadId")!, Number(query.get("partNumber")), body, header(req, "content-md5"));
+      const etag = await store.putPart(
+        bucket,
+        key,
+        query.get("uploadId")!,
+        Number(query.get("partNumber")),
+        body,
+        header(req, "content-md5"),
+      );
       res.writeHead(200, { ...base, etag, "content-length": 0 }).end();
       return 200;
     }
     case "CompleteMultipartUpload": {
       const body = (await readBody(req, 1024 * 1024)).toString("utf8");
-      const parts = [...body.matchAll(/<Part>\s*<PartNumber>(\d+)<\/PartNumber>\s*<ETag>([^<]+)<\/ETag>\s*<\/Part>/g)].map((m) => ({ partNumber: Number(m[1]), etag: m[2]!.replace(/&quot;/g, '"') }));
+      const parts = [
+        ...body.matchAll(/<Part>\s*<PartNumber>(\d+)<\/PartNumber>\s*<ETag>([^<]+)<\/ETag>\s*<\/Part>/g),
+      ].map((m) => ({ partNumber: Number(m[1]), etag: m[2]!.replace(/&quot;/g, '"') }));
       const meta = await store.complete(bucket, key, query.get("uploadId")!, parts, forbidOverwrite(req));
-      sendXml(res, 200, base, `<CompleteMultipartUploadResult><Location>http://${bucket}.oss.aliyuncs.com/${xmlEscape(key)}</Location><Bucket>${xmlEscape(bucket)}</Bucket><Key>${xmlEscape(key)}</Key><ETag>${xmlEscape(meta.etag)}</ETag></CompleteMultipartUploadResult>`);
+      sendXml(
+        res,
+        200,
+        base,
+        `<CompleteMultipartUploadResult><Location>http://${bucket}.oss.aliyuncs.com/${xmlEscape(key)}</Location><Bucket>${xmlEscape(bucket)}</Bucket><Key>${xmlEscape(key)}</Key><ETag>${xmlEscape(meta.etag)}</ETag></CompleteMultipartUploadResult>`,
+      );
       return 200;
     }
     case "AbortMultipartUpload":
@@ -269,16 +374,26 @@ function listObjects(res: ServerResponse, ctx: Ctx, base: Record<string, string>
   const maxKeys = Math.min(1000, Number(q.get("max-keys") ?? 100) || 100);
   const prefix = q.get("prefix") ?? "";
   const delimiter = q.get("delimiter") ?? "";
-  const marker = (v2 ? q.get("continuation-token") ?? q.get("start-after") : q.get("marker")) ?? "";
+  const marker = (v2 ? (q.get("continuation-token") ?? q.get("start-after")) : q.get("marker")) ?? "";
   const result = ctx.store.list(ctx.bucket, { prefix, marker, maxKeys, delimiter });
   const contents = result.objects
-    .map((o) => `<Contents><Key>${xmlEscape(o.key)}</Key><LastModified>${new Date(o.lastModified).toISOString()}</LastModified><ETag>${xmlEscape(o.etag)}</ETag><Type>${o.type}</Type><Size>${o.size}</Size><StorageClass>Standard</StorageClass><Owner><ID>1000000000000001</ID><DisplayName>1000000000000001</DisplayName></Owner></Contents>`)
+    .map(
+      (o) =>
+        `<Contents><Key>${xmlEscape(o.key)}</Key><LastModified>${new Date(o.lastModified).toISOString()}</LastModified><ETag>${xmlEscape(o.etag)}</ETag><Type>${o.type}</Type><Size>${o.size}</Size><StorageClass>Standard</StorageClass><Owner><ID>1000000000000001</ID><DisplayName>1000000000000001</DisplayName></Owner></Contents>`,
+    )
     .join("");
-  const prefixes = result.prefixes.map((p) => `<CommonPrefixes><Prefix>${xmlEscape(p)}</Prefix></CommonPrefixes>`).join("");
+  const prefixes = result.prefixes
+    .map((p) => `<CommonPrefixes><Prefix>${xmlEscape(p)}</Prefix></CommonPrefixes>`)
+    .join("");
   const paging = v2
     ? `<KeyCount>${result.objects.length + result.prefixes.length}</KeyCount>${result.truncated ? `<NextContinuationToken>${xmlEscape(result.next)}</NextContinuationToken>` : ""}`
     : `<Marker>${xmlEscape(marker)}</Marker>${result.truncated ? `<NextMarker>${xmlEscape(result.next)}</NextMarker>` : ""}`;
-  sendXml(res, 200, base, `<ListBucketResult><Name>${xmlEscape(ctx.bucket)}</Name><Prefix>${xmlEscape(prefix)}</Prefix>${paging}<MaxKeys>${maxKeys}</MaxKeys><Delimiter>${xmlEscape(delimiter)}</Delimiter><IsTruncated>${result.truncated}</IsTruncated>${contents}${prefixes}</ListBucketResult>`);
+  sendXml(
+    res,
+    200,
+    base,
+    `<ListBucketResult><Name>${xmlEscape(ctx.bucket)}</Name><Prefix>${xmlEscape(prefix)}</Prefix>${paging}<MaxKeys>${maxKeys}</MaxKeys><Delimiter>${xmlEscape(delimiter)}</Delimiter><IsTruncated>${result.truncated}</IsTruncated>${contents}${prefixes}</ListBucketResult>`,
+  );
   return 200;
 }
 
@@ -292,7 +407,11 @@ function contentType(req: IncomingMessage): string {
 }
 
 function userMeta(req: IncomingMessage): Record<string, string> {
-  return Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith("x-oss-meta-")).map(([k, v]) => [k.slice("x-oss-meta-".length), String(v)]));
+  return Object.fromEntries(
+    Object.entries(req.headers)
+      .filter(([k]) => k.startsWith("x-oss-meta-"))
+      .map(([k, v]) => [k.slice("x-oss-meta-".length), String(v)]),
+  );
 }
 
 function forbidOverwrite(req: IncomingMessage): boolean {
@@ -329,12 +448,25 @@ function sendXml(res: ServerResponse, status: number, headers: Record<string, st
   res.end(text);
 }
 
-function sendError(res: ServerResponse, id: string, status: number, code: string, message: string, head: boolean, extra: Record<string, string> = {}): void {
+function sendError(
+  res: ServerResponse,
+  id: string,
+  status: number,
+  code: string,
+  message: string,
+  head: boolean,
+  extra: Record<string, string> = {},
+): void {
   if (res.headersSent) return void res.destroy();
   const fields = Object.entries(extra)
     .map(([k, v]) => `  <${k}>${xmlEscape(v)}</${k}>\n`)
     .join("");
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n  <Code>${code}</Code>\n  <Message>${xmlEscape(message)}</Message>\n  <RequestId>${id}</RequestId>\n  <HostId>oss-local</HostId>\n${fields}</Error>\n`;
-  res.writeHead(status, { "x-oss-request-id": id, "content-type": "application/xml", "content-length": head ? 0 : Buffer.byteLength(body), "x-oss-ec": "0000-00000000" });
+  res.writeHead(status, {
+    "x-oss-request-id": id,
+    "content-type": "application/xml",
+    "content-length": head ? 0 : Buffer.byteLength(body),
+    "x-oss-ec": "0000-00000000",
+  });
   res.end(head ? undefined : body);
 }

@@ -28,13 +28,63 @@ export interface SignedRequest {
 
 /** Query parameters that V1 signs (aliyun-oss-go-sdk signKeyList plus response-* overrides). */
 const V1_SUBRESOURCES = new Set([
-  "acl", "uploads", "location", "cors", "logging", "website", "referer", "lifecycle", "delete", "append", "tagging", "objectMeta",
-  "uploadId", "partNumber", "security-token", "position", "img", "style", "styleName", "replication", "replicationProgress",
-  "replicationLocation", "cname", "bucketInfo", "comp", "qos", "live", "status", "vod", "startTime", "endTime", "symlink",
-  "x-oss-process", "response-content-type", "response-content-language", "response-expires", "response-cache-control",
-  "response-content-disposition", "response-content-encoding", "udf", "udfName", "udfImage", "udfId", "udfImageDesc",
-  "udfApplication", "udfApplicationLog", "restore", "callback", "callback-var", "versionId", "versions", "versioning",
-  "sequential", "x-oss-traffic-limit", "stat", "policy", "encryption",
+  "acl",
+  "uploads",
+  "location",
+  "cors",
+  "logging",
+  "website",
+  "referer",
+  "lifecycle",
+  "delete",
+  "append",
+  "tagging",
+  "objectMeta",
+  "uploadId",
+  "partNumber",
+  "security-token",
+  "position",
+  "img",
+  "style",
+  "styleName",
+  "replication",
+  "replicationProgress",
+  "replicationLocation",
+  "cname",
+  "bucketInfo",
+  "comp",
+  "qos",
+  "live",
+  "status",
+  "vod",
+  "startTime",
+  "endTime",
+  "symlink",
+  "x-oss-process",
+  "response-content-type",
+  "response-content-language",
+  "response-expires",
+  "response-cache-control",
+  "response-content-disposition",
+  "response-content-encoding",
+  "udf",
+  "udfName",
+  "udfImage",
+  "udfId",
+  "udfImageDesc",
+  "udfApplication",
+  "udfApplicationLog",
+  "restore",
+  "callback",
+  "callback-var",
+  "versionId",
+  "versions",
+  "versioning",
+  "sequential",
+  "x-oss-traffic-limit",
+  "stat",
+  "policy",
+  "encryption",
 ]);
 
 const header = (headers: IncomingHttpHeaders, name: string): string | undefined => {
@@ -42,7 +92,8 @@ const header = (headers: IncomingHttpHeaders, name: string): string | undefined 
   return Array.isArray(v) ? v.join(",") : v;
 };
 
-const rfc3986 = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const rfc3986 = (s: string): string =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -62,7 +113,14 @@ export function v1StringToSign(req: SignedRequest, dateSlot: string): string {
     .filter((k) => k.startsWith("x-oss-"))
     .sort()
     .map((k) => `${k}:${(header(req.headers, k) ?? "").trim()}`);
-  return [req.method, header(req.headers, "content-md5") ?? "", header(req.headers, "content-type") ?? "", dateSlot, ...ossHeaders, v1Resource(req)].join("\n");
+  return [
+    req.method,
+    header(req.headers, "content-md5") ?? "",
+    header(req.headers, "content-type") ?? "",
+    dateSlot,
+    ...ossHeaders,
+    v1Resource(req),
+  ].join("\n");
 }
 
 export function v4CanonicalRequest(req: SignedRequest, additional: readonly string[]): string {
@@ -73,12 +131,20 @@ export function v4CanonicalRequest(req: SignedRequest, additional: readonly stri
     .map(([k, v]) => (v === "" ? rfc3986(k) : `${rfc3986(k)}=${rfc3986(v)}`))
     .join("&");
   const names = new Set(additional);
-  for (const k of Object.keys(req.headers)) if (k === "content-type" || k === "content-md5" || k.startsWith("x-oss-")) names.add(k);
+  for (const k of Object.keys(req.headers))
+    if (k === "content-type" || k === "content-md5" || k.startsWith("x-oss-")) names.add(k);
   const canonicalHeaders = [...names]
     .sort()
     .map((k) => `${k}:${(header(req.headers, k) ?? "").trim()}\n`)
     .join("");
-  return [req.method, uri, query, canonicalHeaders, additional.join(";"), header(req.headers, "x-oss-content-sha256") ?? "UNSIGNED-PAYLOAD"].join("\n");
+  return [
+    req.method,
+    uri,
+    query,
+    canonicalHeaders,
+    additional.join(";"),
+    header(req.headers, "x-oss-content-sha256") ?? "UNSIGNED-PAYLOAD",
+  ].join("\n");
 }
 
 function v4Signature(secret: string, day: string, region: string, stringToSign: string): string {
@@ -104,8 +170,18 @@ export class OssAuthenticator {
 
   #key(accessKeyId: string, token: string | undefined): { secret: string } | { error: OssAuthError } {
     const key = this.credentials.get(accessKeyId);
-    if (!key) return { error: { status: 403, code: "InvalidAccessKeyId", message: "The OSS Access Key Id you provided does not exist in our records." } };
-    if (key.securityToken !== undefined && token !== key.securityToken) return { error: { status: 403, code: "InvalidSecurityToken", message: "The security token you provided is invalid." } };
+    if (!key)
+      return {
+        error: {
+          status: 403,
+          code: "InvalidAccessKeyId",
+          message: "The OSS Access Key Id you provided does not exist in our records.",
+        },
+      };
+    if (key.securityToken !== undefined && token !== key.securityToken)
+      return {
+        error: { status: 403, code: "InvalidSecurityToken", message: "The security token you provided is invalid." },
+      };
     return { secret: key.accessKeySecret };
   }
 
@@ -119,7 +195,9 @@ export class OssAuthenticator {
     if (skew) return skew;
     const stringToSign = v1StringToSign(req, date);
     const expected = createHmac("sha1", key.secret).update(Buffer.from(stringToSign, "utf8")).digest("base64");
-    return safeEqual(expected, m[2]!) ? { ok: true, accessKeyId: m[1]!, anonymous: false } : signatureMismatch(stringToSign);
+    return safeEqual(expected, m[2]!)
+      ? { ok: true, accessKeyId: m[1]!, anonymous: false }
+      : signatureMismatch(stringToSign);
   }
 
   #v1Presigned(req: SignedRequest): OssAuthResult {
@@ -130,7 +208,9 @@ export class OssAuthenticator {
     if (Number(expires) * 1000 < this.#now()) return fail(403, "AccessDenied", "Request has expired.");
     const stringToSign = v1StringToSign(req, expires);
     const expected = createHmac("sha1", key.secret).update(Buffer.from(stringToSign, "utf8")).digest("base64");
-    return safeEqual(expected, req.query.get("Signature") ?? "") ? { ok: true, accessKeyId: req.query.get("OSSAccessKeyId")!, anonymous: false } : signatureMismatch(stringToSign);
+    return safeEqual(expected, req.query.get("Signature") ?? "")
+      ? { ok: true, accessKeyId: req.query.get("OSSAccessKeyId")!, anonymous: false }
+      : signatureMismatch(stringToSign);
   }
 
   #v4(req: SignedRequest, authorization: string): OssAuthResult {
@@ -145,19 +225,34 @@ export class OssAuthenticator {
     if (credential.length !== 5 || product !== "oss" || terminator !== "aliyun_v4_request" || !fields.Signature) {
       return fail(400, "InvalidArgument", "Authorization header is invalid.");
     }
-    if (region !== this.opts.region) return fail(400, "InvalidArgument", `Invalid signing region in Authorization header: expected ${this.opts.region}, got ${region}.`);
+    if (region !== this.opts.region)
+      return fail(
+        400,
+        "InvalidArgument",
+        `Invalid signing region in Authorization header: expected ${this.opts.region}, got ${region}.`,
+      );
     const key = this.#key(accessKeyId!, header(req.headers, "x-oss-security-token"));
     if ("error" in key) return { ok: false, error: key.error };
     const date = header(req.headers, "x-oss-date") ?? "";
     const m = /^(\d{8})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
-    if (!m || m[1] !== day) return fail(400, "InvalidArgument", "x-oss-date is missing or does not match the credential scope date.");
-    const skew = this.#skew(Date.parse(`${m[1]!.slice(0, 4)}-${m[1]!.slice(4, 6)}-${m[1]!.slice(6)}T${m[2]}:${m[3]}:${m[4]}Z`));
+    if (!m || m[1] !== day)
+      return fail(400, "InvalidArgument", "x-oss-date is missing or does not match the credential scope date.");
+    const skew = this.#skew(
+      Date.parse(`${m[1]!.slice(0, 4)}-${m[1]!.slice(4, 6)}-${m[1]!.slice(6)}T${m[2]}:${m[3]}:${m[4]}Z`),
+    );
     if (skew) return skew;
     const additional = fields.AdditionalHeaders ? fields.AdditionalHeaders.split(";") : [];
     const canonical = v4CanonicalRequest(req, additional);
-    const stringToSign = ["OSS4-HMAC-SHA256", date, `${day}/${region}/oss/aliyun_v4_request`, createHash("sha256").update(canonical).digest("hex")].join("\n");
+    const stringToSign = [
+      "OSS4-HMAC-SHA256",
+      date,
+      `${day}/${region}/oss/aliyun_v4_request`,
+      createHash("sha256").update(canonical).digest("hex"),
+    ].join("\n");
     const expected = v4Signature(key.secret, day!, region!, stringToSign);
-    return safeEqual(expected, fields.Signature) ? { ok: true, accessKeyId: accessKeyId!, anonymous: false } : signatureMismatch(stringToSign);
+    return safeEqual(expected, fields.Signature)
+      ? { ok: true, accessKeyId: accessKeyId!, anonymous: false }
+      : signatureMismatch(stringToSign);
   }
 
   #now(): number {
@@ -166,7 +261,12 @@ export class OssAuthenticator {
 
   #skew(at: number): OssAuthResult | undefined {
     if (Number.isNaN(at)) return fail(403, "AccessDenied", "The request date is missing or malformed.");
-    if (Math.abs(this.#now() - at) > (this.opts.maxSkewMs ?? 15 * 60_000)) return fail(403, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.");
+    if (Math.abs(this.#now() - at) > (this.opts.maxSkewMs ?? 15 * 60_000))
+      return fail(
+        403,
+        "RequestTimeTooSkewed",
+        "The difference between the request time and the current time is too large.",
+      );
     return undefined;
   }
 }
@@ -176,5 +276,14 @@ function fail(status: number, code: string, message: string): OssAuthResult {
 }
 
 function signatureMismatch(stringToSign: string): OssAuthResult {
-  return { ok: false, error: { status: 403, code: "SignatureDoesNotMatch", message: "The request signature we calculated does not match the signature you provided. Check your key and signing method.", stringToSign } };
+  return {
+    ok: false,
+    error: {
+      status: 403,
+      code: "SignatureDoesNotMatch",
+      message:
+        "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+      stringToSign,
+    },
+  };
 }

@@ -98,7 +98,8 @@ export class OssStore {
         async function* (source) {
           for await (const chunk of source) {
             size += (chunk as Buffer).length;
-            if (size > MAX_OBJECT_SIZE) throw new OssFault(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.");
+            if (size > MAX_OBJECT_SIZE)
+              throw new OssFault(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.");
             md5.update(chunk as Buffer);
             yield chunk;
           }
@@ -112,23 +113,51 @@ export class OssStore {
     return { file, md5: md5.digest(), size };
   }
 
-  async put(bucket: string, key: string, body: Readable, opts: { contentType: string; userMeta: Record<string, string>; forbidOverwrite: boolean; contentMd5?: string }): Promise<ObjectMeta> {
+  async put(
+    bucket: string,
+    key: string,
+    body: Readable,
+    opts: { contentType: string; userMeta: Record<string, string>; forbidOverwrite: boolean; contentMd5?: string },
+  ): Promise<ObjectMeta> {
     this.#checkWritable(bucket, key, opts.forbidOverwrite);
     const spooled = await this.#spool(body);
     if (opts.contentMd5 !== undefined && opts.contentMd5 !== spooled.md5.toString("base64")) {
       await rm(spooled.file, { force: true });
       throw new OssFault(400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
     }
-    return this.#commit(bucket, key, spooled.file, { size: spooled.size, etag: hex(spooled.md5), contentType: opts.contentType, userMeta: opts.userMeta, type: "Normal" }, opts.forbidOverwrite);
+    return this.#commit(
+      bucket,
+      key,
+      spooled.file,
+      {
+        size: spooled.size,
+        etag: hex(spooled.md5),
+        contentType: opts.contentType,
+        userMeta: opts.userMeta,
+        type: "Normal",
+      },
+      opts.forbidOverwrite,
+    );
   }
 
   #checkWritable(bucket: string, key: string, forbidOverwrite: boolean): void {
     const index = this.#objects.get(bucket);
     if (!index) throw new OssFault(404, "NoSuchBucket", "The specified bucket does not exist.");
-    if (forbidOverwrite && (index.has(key) || this.#committing.has(`${bucket}/${key}`))) throw new OssFault(409, "FileAlreadyExists", "The object you specified already exists and can not be overwritten.");
+    if (forbidOverwrite && (index.has(key) || this.#committing.has(`${bucket}/${key}`)))
+      throw new OssFault(
+        409,
+        "FileAlreadyExists",
+        "The object you specified already exists and can not be overwritten.",
+      );
   }
 
-  async #commit(bucket: string, key: string, tmp: string, meta: Omit<ObjectMeta, "key" | "file" | "lastModified">, forbidOverwrite: boolean): Promise<ObjectMeta> {
+  async #commit(
+    bucket: string,
+    key: string,
+    tmp: string,
+    meta: Omit<ObjectMeta, "key" | "file" | "lastModified">,
+    forbidOverwrite: boolean,
+  ): Promise<ObjectMeta> {
     // The check and the reservation happen in one synchronous step: two racing create-if-absent writes elect one winner.
     try {
       this.#checkWritable(bucket, key, forbidOverwrite);
@@ -164,8 +193,13 @@ export class OssStore {
   }
 
   /** Keys in lexical order after `marker`, grouped by `delimiter` into common prefixes. */
-  list(bucket: string, opts: { prefix: string; marker: string; maxKeys: number; delimiter: string }): { objects: ObjectMeta[]; prefixes: string[]; truncated: boolean; next: string } {
-    const keys = [...(this.#objects.get(bucket)?.keys() ?? [])].filter((k) => k.startsWith(opts.prefix) && k > opts.marker).sort();
+  list(
+    bucket: string,
+    opts: { prefix: string; marker: string; maxKeys: number; delimiter: string },
+  ): { objects: ObjectMeta[]; prefixes: string[]; truncated: boolean; next: string } {
+    const keys = [...(this.#objects.get(bucket)?.keys() ?? [])]
+      .filter((k) => k.startsWith(opts.prefix) && k > opts.marker)
+      .sort();
     const objects: ObjectMeta[] = [];
     const prefixes: string[] = [];
     let last = "";
@@ -193,13 +227,26 @@ export class OssStore {
 
   #upload(bucket: string, key: string, uploadId: string): Upload {
     const upload = this.#uploads.get(uploadId);
-    if (!upload || upload.bucket !== bucket || upload.key !== key) throw new OssFault(404, "NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.");
+    if (!upload || upload.bucket !== bucket || upload.key !== key)
+      throw new OssFault(
+        404,
+        "NoSuchUpload",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+      );
     return upload;
   }
 
-  async putPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Readable, contentMd5?: string): Promise<string> {
+  async putPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    contentMd5?: string,
+  ): Promise<string> {
     const upload = this.#upload(bucket, key, uploadId);
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS) throw new OssFault(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.");
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS)
+      throw new OssFault(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.");
     const spooled = await this.#spool(body);
     if (contentMd5 !== undefined && contentMd5 !== spooled.md5.toString("base64")) {
       await rm(spooled.file, { force: true });
@@ -212,17 +259,39 @@ export class OssStore {
     return etag;
   }
 
-  async complete(bucket: string, key: string, uploadId: string, parts: ReadonlyArray<{ partNumber: number; etag: string }>, forbidOverwrite: boolean): Promise<ObjectMeta> {
+  async complete(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    parts: ReadonlyArray<{ partNumber: number; etag: string }>,
+    forbidOverwrite: boolean,
+  ): Promise<ObjectMeta> {
     const upload = this.#upload(bucket, key, uploadId);
-    if (parts.length === 0) throw new OssFault(400, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
+    if (parts.length === 0)
+      throw new OssFault(
+        400,
+        "MalformedXML",
+        "The XML you provided was not well-formed or did not validate against our published schema.",
+      );
     const chosen = parts.map((p, i) => {
-      if (i > 0 && p.partNumber <= parts[i - 1]!.partNumber) throw new OssFault(400, "InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.");
+      if (i > 0 && p.partNumber <= parts[i - 1]!.partNumber)
+        throw new OssFault(
+          400,
+          "InvalidPartOrder",
+          "The list of parts was not in ascending order. Parts must be ordered by part number.",
+        );
       const stored = upload.parts.get(p.partNumber);
-      if (!stored || stored.etag.toUpperCase() !== normalizeEtag(p.etag)) throw new OssFault(400, "InvalidPart", "One or more of the specified parts could not be found or the specified entity tag might not have matched the part's entity tag.");
+      if (!stored || stored.etag.toUpperCase() !== normalizeEtag(p.etag))
+        throw new OssFault(
+          400,
+          "InvalidPart",
+          "One or more of the specified parts could not be found or the specified entity tag might not have matched the part's entity tag.",
+        );
       return stored;
     });
     chosen.slice(0, -1).forEach((p) => {
-      if (p.size < MIN_PART_SIZE) throw new OssFault(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.");
+      if (p.size < MIN_PART_SIZE)
+        throw new OssFault(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.");
     });
     this.#checkWritable(bucket, key, forbidOverwrite);
     const tmp = join(this.dir, "tmp", randomBytes(12).toString("hex"));
@@ -230,9 +299,18 @@ export class OssStore {
     await pipeline(async function* () {
       for (const part of chosen) yield* createReadStream(part.file);
     }, createWriteStream(tmp));
-    const etag = `"${createHash("md5").update(Buffer.concat(chosen.map((p) => p.md5))).digest("hex").toUpperCase()}-${chosen.length}"`;
+    const etag = `"${createHash("md5")
+      .update(Buffer.concat(chosen.map((p) => p.md5)))
+      .digest("hex")
+      .toUpperCase()}-${chosen.length}"`;
     const size = chosen.reduce((s, p) => s + p.size, 0);
-    const meta = await this.#commit(bucket, key, tmp, { size, etag, contentType: upload.contentType, userMeta: upload.userMeta, type: "Multipart" }, forbidOverwrite);
+    const meta = await this.#commit(
+      bucket,
+      key,
+      tmp,
+      { size, etag, contentType: upload.contentType, userMeta: upload.userMeta, type: "Multipart" },
+      forbidOverwrite,
+    );
     await this.abort(bucket, key, uploadId);
     return meta;
   }
@@ -245,7 +323,9 @@ export class OssStore {
 
   /** Multipart uploads begun and neither completed nor aborted: a leak a test can see. */
   openUploads(bucket?: string): Array<{ uploadId: string; key: string }> {
-    return [...this.#uploads].filter(([, u]) => !bucket || u.bucket === bucket).map(([uploadId, u]) => ({ uploadId, key: u.key }));
+    return [...this.#uploads]
+      .filter(([, u]) => !bucket || u.bucket === bucket)
+      .map(([uploadId, u]) => ({ uploadId, key: u.key }));
   }
 }
 

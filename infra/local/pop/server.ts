@@ -25,18 +25,32 @@ export class RpcFault extends Error {
 
 export type RpcHandler = (ctx: RpcContext) => Record<string, unknown> | Promise<Record<string, unknown>>;
 
-export function popHandler(opts: { host: string; version: string; verifier: RpcVerifier; actions: Record<string, RpcHandler> }) {
+export function popHandler(opts: {
+  host: string;
+  version: string;
+  verifier: RpcVerifier;
+  actions: Record<string, RpcHandler>;
+}) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const id = requestId();
     const url = new URL(req.url ?? "/", "http://local");
     const raw = req.method === "POST" ? (await readBody(req)).toString("utf8") : url.search.slice(1);
     const params = parseRpcParams(raw);
-    const error = (status: number, code: string, message: string): void => sendJson(res, status, { RequestId: id, HostId: opts.host, Code: code, Message: message, Recommend: `https://api.aliyun.com/troubleshoot?q=${code}` });
+    const error = (status: number, code: string, message: string): void =>
+      sendJson(res, status, {
+        RequestId: id,
+        HostId: opts.host,
+        Code: code,
+        Message: message,
+        Recommend: `https://api.aliyun.com/troubleshoot?q=${code}`,
+      });
     const verified = opts.verifier.verify(req.method ?? "GET", params);
     if (!verified.ok) return error(verified.error.status, verified.error.code, verified.error.message);
-    if (verified.params.Version !== opts.version) return error(400, "InvalidVersion", `Specified parameter Version is not valid.`);
+    if (verified.params.Version !== opts.version)
+      return error(400, "InvalidVersion", `Specified parameter Version is not valid.`);
     const action = opts.actions[verified.params.Action ?? ""];
-    if (!action) return error(404, "InvalidAction.NotFound", `Specified api is not found, please check your url and method.`);
+    if (!action)
+      return error(404, "InvalidAction.NotFound", `Specified api is not found, please check your url and method.`);
     try {
       const body = await action({ params: verified.params, userId: verified.userId, requestId: id });
       sendJson(res, 200, { RequestId: id, ...body });

@@ -8,11 +8,24 @@ import WebSocket from "ws";
 import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
 import type { RetryOptions } from "../../retry.js";
-import { assertSpeakableCharacters, assertValidSsml, chunkText, countCosyVoiceChars, cosyVoiceWeight, spokenText } from "../../text/index.js";
+import {
+  assertSpeakableCharacters,
+  assertValidSsml,
+  chunkText,
+  cosyVoiceWeight,
+  countCosyVoiceChars,
+  spokenText,
+} from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { checkCosyVoice } from "../../voices/cosyvoice.js";
-import { WsSession, runSession } from "../ws-session.js";
-import { type CosyVoiceParameters, CosyVoiceParametersSchema, type CosyVoiceServerEvent, ServerEventSchema, type WordSchema } from "./messages.js";
+import { runSession, WsSession } from "../ws-session.js";
+import {
+  type CosyVoiceParameters,
+  CosyVoiceParametersSchema,
+  type CosyVoiceServerEvent,
+  ServerEventSchema,
+  type WordSchema,
+} from "./messages.js";
 
 /** Seed 001 / facts §8: per continue-task and per task, with a Han character counted twice. */
 export const COSYVOICE_MESSAGE_LIMIT = 20_000;
@@ -34,10 +47,15 @@ export const CosyVoiceInputSchema = z
     pitch: wire.pitch,
     wordTimestamps: z.boolean().default(false),
   })
-  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), { message: "give exactly one of text or ssml", path: ["text"] });
+  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
+    message: "give exactly one of text or ssml",
+    path: ["text"],
+  });
 export type CosyVoiceInput = z.input<typeof CosyVoiceInputSchema>;
 
-export type CosyVoiceEvent = { readonly type: "audio"; readonly data: Buffer } | { readonly type: "words"; readonly words: ReadonlyArray<z.infer<typeof WordSchema>> };
+export type CosyVoiceEvent =
+  | { readonly type: "audio"; readonly data: Buffer }
+  | { readonly type: "words"; readonly words: ReadonlyArray<z.infer<typeof WordSchema>> };
 
 export interface CosyVoicePlan {
   readonly model: string;
@@ -71,11 +89,16 @@ export class CosyVoiceSynthesizer {
     // CosyVoice reads SSML only with enable_ssml, so plain text is sent as it is; markup characters are harmless.
     const text = req.ssml ?? req.text!;
     assertSpeakableCharacters(text, field);
-    if (spokenText(text).trim() === "") throw new InputError(field, "must contain text to speak", { code: "EmptyText" });
+    if (spokenText(text).trim() === "")
+      throw new InputError(field, "must contain text to speak", { code: "EmptyText" });
     const characters = countCosyVoiceChars(text);
     const limit = ssml ? COSYVOICE_MESSAGE_LIMIT : COSYVOICE_TASK_LIMIT;
     if (characters > limit) {
-      throw new InputError(field, `is ${characters} characters as CosyVoice counts them (a Han character counts 2); at most ${limit} ${ssml ? "in one SSML request" : "per task"}`, { limit, actual: characters, statusCode: 413, code: "TextTooLong" });
+      throw new InputError(
+        field,
+        `is ${characters} characters as CosyVoice counts them (a Han character counts 2); at most ${limit} ${ssml ? "in one SSML request" : "per task"}`,
+        { limit, actual: characters, statusCode: 413, code: "TextTooLong" },
+      );
     }
     if (ssml) assertValidSsml(text, { flavor: "cosyvoice", sampleRate: req.sampleRate }, "ssml");
     const parameters = CosyVoiceParametersSchema.parse({
@@ -92,9 +115,15 @@ export class CosyVoiceSynthesizer {
     return { model: req.model, parameters, messages, characters };
   }
 
-  async *synthesize(input: CosyVoiceInput, options: { signal?: AbortSignal } = {}): AsyncGenerator<CosyVoiceEvent, void, undefined> {
+  async *synthesize(
+    input: CosyVoiceInput,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<CosyVoiceEvent, void, undefined> {
     const plan = this.prepare(input);
-    yield* runSession(() => new CosyVoiceSession(this.opts, plan, options.signal), { retry: this.opts.retry, signal: options.signal });
+    yield* runSession(() => new CosyVoiceSession(this.opts, plan, options.signal), {
+      retry: this.opts.retry,
+      signal: options.signal,
+    });
   }
 }
 
@@ -115,7 +144,10 @@ class CosyVoiceSession extends WsSession<CosyVoiceEvent, CosyVoiceServerEvent> {
       peer: "DashScope",
       events: ServerEventSchema,
       url: opts.url,
-      headers: { authorization: `bearer ${opts.apiKey}`, ...(opts.workspace ? { "X-DashScope-WorkSpace": opts.workspace } : {}) },
+      headers: {
+        authorization: `bearer ${opts.apiKey}`,
+        ...(opts.workspace ? { "X-DashScope-WorkSpace": opts.workspace } : {}),
+      },
       connectTimeoutMs: opts.connectTimeoutMs,
       idleTimeoutMs: opts.idleTimeoutMs ?? 20_000,
       highWaterMark: opts.highWaterMark,
@@ -126,11 +158,19 @@ class CosyVoiceSession extends WsSession<CosyVoiceEvent, CosyVoiceServerEvent> {
   }
 
   #send(action: string, payload: unknown): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ header: { action, task_id: this.#taskId, streaming: "duplex" }, payload }));
+    if (this.ws.readyState === WebSocket.OPEN)
+      this.ws.send(JSON.stringify({ header: { action, task_id: this.#taskId, streaming: "duplex" }, payload }));
   }
 
   protected onOpen(): void {
-    this.#send("run-task", { task_group: "audio", task: "tts", function: "SpeechSynthesizer", model: this.plan.model, parameters: this.plan.parameters, input: {} });
+    this.#send("run-task", {
+      task_group: "audio",
+      task: "tts",
+      function: "SpeechSynthesizer",
+      model: this.plan.model,
+      parameters: this.plan.parameters,
+      input: {},
+    });
   }
 
   protected onEvent(event: CosyVoiceServerEvent): void {
@@ -140,7 +180,15 @@ class CosyVoiceSession extends WsSession<CosyVoiceEvent, CosyVoiceServerEvent> {
       for (const message of this.plan.messages) this.#send("continue-task", { input: { text: message } });
       this.#send("finish-task", { input: {} });
     } else if (h.event === "task-failed") {
-      this.queue.fail(new ProviderError({ provider: "cosyvoice", code: h.error_code ?? "TaskFailed", upstreamMessage: h.error_message ?? "", retryable: RETRYABLE.test(h.error_code ?? ""), taskId: this.#taskId }));
+      this.queue.fail(
+        new ProviderError({
+          provider: "cosyvoice",
+          code: h.error_code ?? "TaskFailed",
+          upstreamMessage: h.error_message ?? "",
+          retryable: RETRYABLE.test(h.error_code ?? ""),
+          taskId: this.#taskId,
+        }),
+      );
       this.close();
     } else if (h.event === "task-finished") {
       this.queue.end();

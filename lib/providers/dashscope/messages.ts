@@ -11,7 +11,9 @@ export const CosyVoiceParametersSchema = z.object({
   text_type: z.literal("PlainText").default("PlainText"),
   voice: z.string().min(1),
   format: z.enum(["pcm", "wav", "mp3", "opus"]).default("mp3"),
-  sample_rate: z.union([z.literal(8000), z.literal(16000), z.literal(22050), z.literal(24000), z.literal(44100), z.literal(48000)]).default(22050),
+  sample_rate: z
+    .union([z.literal(8000), z.literal(16000), z.literal(22050), z.literal(24000), z.literal(44100), z.literal(48000)])
+    .default(22050),
   volume: z.number().int().min(0).max(100).default(50),
   rate: z.number().min(0.5).max(2).default(1),
   pitch: z.number().min(0.5).max(2).default(1),
@@ -21,7 +23,8 @@ export const CosyVoiceParametersSchema = z.object({
 });
 export type CosyVoiceParameters = z.infer<typeof CosyVoiceParametersSchema>;
 
-const Header = <A extends string>(action: A) => z.object({ action: z.literal(action), task_id: z.string().min(1), streaming: z.literal("duplex") });
+const Header = <A extends string>(action: A) =>
+  z.object({ action: z.literal(action), task_id: z.string().min(1), streaming: z.literal("duplex") });
 
 /** @example {"header":{"action":"run-task","task_id":"…","streaming":"duplex"},"payload":{"task_group":"audio","task":"tts","function":"SpeechSynthesizer","model":"cosyvoice-v3-flash","parameters":{…},"input":{}}} */
 export const RunTaskSchema = z.object({
@@ -54,12 +57,20 @@ export const ContinueTaskSchema = z.object({
 });
 
 /** @example {"header":{"action":"finish-task","task_id":"…","streaming":"duplex"},"payload":{"input":{}}} */
-export const FinishTaskSchema = z.object({ header: Header("finish-task"), payload: z.object({ input: z.object({}).passthrough() }).passthrough() });
-
+export const FinishTaskSchema = z.object({
+  header: Header("finish-task"),
+  payload: z.object({ input: z.object({}).passthrough() }).passthrough(),
+});
 
 export const ClientCommandSchema = z.union([RunTaskSchema, ContinueTaskSchema, FinishTaskSchema]);
 
-export const WordSchema = z.object({ text: z.string(), begin_index: z.number(), end_index: z.number(), begin_time: z.number(), end_time: z.number() });
+export const WordSchema = z.object({
+  text: z.string(),
+  begin_index: z.number(),
+  end_index: z.number(),
+  begin_time: z.number(),
+  end_time: z.number(),
+});
 
 /**
  * Server events: task-started, result-generated (sentence-begin / sentence-synthesis / sentence-end), task-finished, task-failed.
@@ -81,7 +92,10 @@ export const ServerEventSchema = z.object({
         .object({
           type: z.string().optional(),
           // A sentence may come without words (timestamps off, or a sentence-begin): the SDK accepts that too.
-          sentence: z.object({ index: z.number().optional(), words: z.array(WordSchema).default([]) }).passthrough().optional(),
+          sentence: z
+            .object({ index: z.number().optional(), words: z.array(WordSchema).default([]) })
+            .passthrough()
+            .optional(),
           original_text: z.string().optional(),
         })
         .optional(),

@@ -16,11 +16,58 @@ import { parseInput } from "../../validation.js";
 /** The largest SSE event we hold: a hex chunk of ~1 MB of audio is ~2 MB of text. */
 const MAX_SSE_EVENT = 8 * 1024 * 1024;
 
-export const MINIMAX_MODELS = ["MiniMax/speech-2.8-hd", "MiniMax/speech-2.8-turbo", "MiniMax/speech-02-hd", "MiniMax/speech-02-turbo"] as const;
+export const MINIMAX_MODELS = [
+  "MiniMax/speech-2.8-hd",
+  "MiniMax/speech-2.8-turbo",
+  "MiniMax/speech-02-hd",
+  "MiniMax/speech-02-turbo",
+] as const;
 /** Native MiniMax's synchronous limit (facts §9 [P]): fewer than 10,000 characters. */
 export const MINIMAX_TEXT_LIMIT = 9_999;
 
-const LANGUAGES = ["Chinese", "Chinese,Yue", "English", "Arabic", "Russian", "Spanish", "French", "Portuguese", "German", "Turkish", "Dutch", "Ukrainian", "Vietnamese", "Indonesian", "Japanese", "Italian", "Korean", "Thai", "Polish", "Romanian", "Greek", "Czech", "Finnish", "Hindi", "Bulgarian", "Danish", "Hebrew", "Malay", "Persian", "Slovak", "Swedish", "Croatian", "Filipino", "Hungarian", "Norwegian", "Slovenian", "Catalan", "Nynorsk", "Tamil", "Afrikaans", "auto"] as const;
+const LANGUAGES = [
+  "Chinese",
+  "Chinese,Yue",
+  "English",
+  "Arabic",
+  "Russian",
+  "Spanish",
+  "French",
+  "Portuguese",
+  "German",
+  "Turkish",
+  "Dutch",
+  "Ukrainian",
+  "Vietnamese",
+  "Indonesian",
+  "Japanese",
+  "Italian",
+  "Korean",
+  "Thai",
+  "Polish",
+  "Romanian",
+  "Greek",
+  "Czech",
+  "Finnish",
+  "Hindi",
+  "Bulgarian",
+  "Danish",
+  "Hebrew",
+  "Malay",
+  "Persian",
+  "Slovak",
+  "Swedish",
+  "Croatian",
+  "Filipino",
+  "Hungarian",
+  "Norwegian",
+  "Slovenian",
+  "Catalan",
+  "Nynorsk",
+  "Tamil",
+  "Afrikaans",
+  "auto",
+] as const;
 
 /**
  * The request's `input`, with seed 004's ranges.
@@ -42,16 +89,39 @@ export const MinimaxInputSchema = z
       .strict(),
     audio_setting: z
       .object({
-        sample_rate: z.union([8000, 16000, 22050, 24000, 32000, 44100].map((r) => z.literal(r)) as [z.ZodLiteral<number>, z.ZodLiteral<number>, ...z.ZodLiteral<number>[]]).default(32000),
-        bitrate: z.union([32000, 64000, 128000, 256000].map((r) => z.literal(r)) as [z.ZodLiteral<number>, z.ZodLiteral<number>, ...z.ZodLiteral<number>[]]).default(128000),
+        sample_rate: z
+          .union(
+            [8000, 16000, 22050, 24000, 32000, 44100].map((r) => z.literal(r)) as [
+              z.ZodLiteral<number>,
+              z.ZodLiteral<number>,
+              ...z.ZodLiteral<number>[],
+            ],
+          )
+          .default(32000),
+        bitrate: z
+          .union(
+            [32000, 64000, 128000, 256000].map((r) => z.literal(r)) as [
+              z.ZodLiteral<number>,
+              z.ZodLiteral<number>,
+              ...z.ZodLiteral<number>[],
+            ],
+          )
+          .default(128000),
         format: z.enum(["mp3", "pcm", "flac", "wav"]).default("mp3"),
         channel: z.union([z.literal(1), z.literal(2)]).default(1),
         force_cbr: z.boolean().optional(),
       })
       .strict()
       .default({ sample_rate: 32000, bitrate: 128000, format: "mp3", channel: 1 }),
-    pronunciation_dict: z.object({ tone: z.array(z.string().regex(/^[^/]+\/.+$/, "'word/pronunciation' (a '/' separates them)")) }).strict().optional(),
-    timbre_weights: z.array(z.object({ voice_id: z.string().min(1), weight: z.number().int().min(1).max(100) }).strict()).min(1).max(4).optional(),
+    pronunciation_dict: z
+      .object({ tone: z.array(z.string().regex(/^[^/]+\/.+$/, "'word/pronunciation' (a '/' separates them)")) })
+      .strict()
+      .optional(),
+    timbre_weights: z
+      .array(z.object({ voice_id: z.string().min(1), weight: z.number().int().min(1).max(100) }).strict())
+      .min(1)
+      .max(4)
+      .optional(),
     language_boost: z.enum(LANGUAGES).optional(),
     voice_modify: z
       .object({
@@ -69,7 +139,12 @@ export const MinimaxInputSchema = z
   })
   .strict()
   .superRefine((v, ctx) => {
-    if (!v.voice_setting.voice_id && !v.timbre_weights) ctx.addIssue({ code: "custom", path: ["voice_setting", "voice_id"], message: "give a voice_id, or blend voices with timbre_weights" });
+    if (!v.voice_setting.voice_id && !v.timbre_weights)
+      ctx.addIssue({
+        code: "custom",
+        path: ["voice_setting", "voice_id"],
+        message: "give a voice_id, or blend voices with timbre_weights",
+      });
   });
 export type MinimaxInput = z.input<typeof MinimaxInputSchema>;
 
@@ -78,7 +153,11 @@ export const MinimaxRequestSchema = z
   .strict()
   .superRefine((v, ctx) => {
     if (v.input.voice_setting.emotion === "whisper" && v.model.startsWith("MiniMax/speech-2.8")) {
-      ctx.addIssue({ code: "custom", path: ["input", "voice_setting", "emotion"], message: "whisper is not supported by speech-2.8-hd and speech-2.8-turbo (seed 004)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["input", "voice_setting", "emotion"],
+        message: "whisper is not supported by speech-2.8-hd and speech-2.8-turbo (seed 004)",
+      });
     }
   });
 export type MinimaxRequest = z.infer<typeof MinimaxRequestSchema>;
@@ -88,7 +167,11 @@ export type MinimaxRequest = z.infer<typeof MinimaxRequestSchema>;
  * @example {"data":{"audio":"fffb…","status":2},"extra_info":{"audio_length":2100,"audio_sample_rate":32000,"audio_size":33600,"usage_characters":12,"audio_format":"mp3"},"trace_id":"…","base_resp":{"status_code":0,"status_msg":"success"}}
  */
 export const MinimaxFrameSchema = z.object({
-  data: z.object({ audio: z.string().default(""), status: z.number().int().optional() }).passthrough().nullable().optional(),
+  data: z
+    .object({ audio: z.string().default(""), status: z.number().int().optional() })
+    .passthrough()
+    .nullable()
+    .optional(),
   extra_info: z.record(z.string(), z.unknown()).optional(),
   trace_id: z.string().optional(),
   base_resp: z.object({ status_code: z.number(), status_msg: z.string() }).optional(),
@@ -100,13 +183,30 @@ export const MinimaxFrameSchema = z.object({
 
 export function parseMinimaxFrame(json: unknown): { audio: string; status?: number } {
   const parsed = MinimaxFrameSchema.safeParse(json);
-  if (!parsed.success) throw new ProviderError({ provider: "minimax", code: "InvalidMessage", upstreamMessage: "a frame that is not MiniMax's shape", retryable: false });
+  if (!parsed.success)
+    throw new ProviderError({
+      provider: "minimax",
+      code: "InvalidMessage",
+      upstreamMessage: "a frame that is not MiniMax's shape",
+      retryable: false,
+    });
   const frame = parsed.data;
-  if (frame.code) throw new ProviderError({ provider: "minimax", code: frame.code, upstreamMessage: frame.message ?? "", retryable: /Throttling|InternalError|ServiceUnavailable/.test(frame.code) });
+  if (frame.code)
+    throw new ProviderError({
+      provider: "minimax",
+      code: frame.code,
+      upstreamMessage: frame.message ?? "",
+      retryable: /Throttling|InternalError|ServiceUnavailable/.test(frame.code),
+    });
   if (frame.base_resp && frame.base_resp.status_code !== 0) {
     // MiniMax's own codes: 1000/1001/1002/1024/1033 are server-side or rate limits; the rest are terminal.
     const code = frame.base_resp.status_code;
-    throw new ProviderError({ provider: "minimax", code: String(code), upstreamMessage: frame.base_resp.status_msg, retryable: [1000, 1001, 1002, 1024, 1033].includes(code) });
+    throw new ProviderError({
+      provider: "minimax",
+      code: String(code),
+      upstreamMessage: frame.base_resp.status_msg,
+      retryable: [1000, 1001, 1002, 1024, 1033].includes(code),
+    });
   }
   return { audio: frame.data?.audio ?? "", status: frame.data?.status ?? undefined };
 }
@@ -126,7 +226,13 @@ export class MinimaxClient {
     const req = parseInput(MinimaxRequestSchema, { model, input });
     assertSpeakableCharacters(req.input.text, "input.text");
     const count = Array.from(req.input.text).length;
-    if (count > MINIMAX_TEXT_LIMIT) throw new InputError("input.text", `is ${count} characters; MiniMax takes fewer than 10,000 per request`, { limit: MINIMAX_TEXT_LIMIT, actual: count, statusCode: 413, code: "TextTooLong" });
+    if (count > MINIMAX_TEXT_LIMIT)
+      throw new InputError("input.text", `is ${count} characters; MiniMax takes fewer than 10,000 per request`, {
+        limit: MINIMAX_TEXT_LIMIT,
+        actual: count,
+        statusCode: 413,
+        code: "TextTooLong",
+      });
     return req;
   }
 
@@ -150,44 +256,82 @@ export class MinimaxClient {
       const from = Math.max(0, buffer.length - 1);
       buffer += decoder.decode(chunk, { stream: true });
       let end = buffer.indexOf("\n\n", from);
-      if (end === -1 && buffer.length > MAX_SSE_EVENT) throw new ProviderError({ provider: "minimax", code: "InvalidMessage", upstreamMessage: `an SSE event over ${MAX_SSE_EVENT} bytes`, retryable: false });
+      if (end === -1 && buffer.length > MAX_SSE_EVENT)
+        throw new ProviderError({
+          provider: "minimax",
+          code: "InvalidMessage",
+          upstreamMessage: `an SSE event over ${MAX_SSE_EVENT} bytes`,
+          retryable: false,
+        });
       for (; end !== -1; end = buffer.indexOf("\n\n")) {
         const event = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const data = event.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
+        const data = event
+          .split("\n")
+          .filter((l) => l.startsWith("data:"))
+          .map((l) => l.slice(5).trimStart())
+          .join("\n");
         if (!data) continue;
         let json: unknown;
         try {
           json = JSON.parse(data);
         } catch {
-          throw new ProviderError({ provider: "minimax", code: "InvalidMessage", upstreamMessage: "an SSE event whose data is not JSON", retryable: false });
+          throw new ProviderError({
+            provider: "minimax",
+            code: "InvalidMessage",
+            upstreamMessage: "an SSE event whose data is not JSON",
+            retryable: false,
+          });
         }
         const frame = parseMinimaxFrame(json);
         if (frame.status === 2) return;
         if (frame.audio) yield Buffer.from(frame.audio, "hex");
       }
     }
-    throw new ProviderError({ provider: "minimax", code: "ConnectionClosed", upstreamMessage: "the SSE stream ended before the final frame", retryable: true });
+    throw new ProviderError({
+      provider: "minimax",
+      code: "ConnectionClosed",
+      upstreamMessage: "the SSE stream ended before the final frame",
+      retryable: true,
+    });
   }
 
   async #post(req: MinimaxRequest, sse: boolean, signal?: AbortSignal): Promise<Response> {
-    return withRetry(async () => {
-      let res: Response;
-      try {
-        res = await fetch(this.opts.url, {
-          method: "POST",
-          headers: { authorization: `Bearer ${this.opts.apiKey}`, "content-type": "application/json", ...(sse ? { "x-dashscope-sse": "enable" } : {}) },
-          body: JSON.stringify(req),
-          signal: signal ?? AbortSignal.timeout(this.opts.timeoutMs ?? 120_000),
-        });
-      } catch (error) {
-        throw new ProviderError({ provider: "minimax", code: "NetworkError", upstreamMessage: "DashScope request failed", retryable: true, cause: error });
-      }
-      if (!res.ok) {
-        parseMinimaxFrame(await res.json().catch(() => ({})));
-        throw new ProviderError({ provider: "minimax", code: `HTTP${res.status}`, upstreamMessage: `DashScope answered HTTP ${res.status}`, retryable: res.status >= 500 || res.status === 429 });
-      }
-      return res;
-    }, { attempts: 3, baseMs: 300, signal });
+    return withRetry(
+      async () => {
+        let res: Response;
+        try {
+          res = await fetch(this.opts.url, {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${this.opts.apiKey}`,
+              "content-type": "application/json",
+              ...(sse ? { "x-dashscope-sse": "enable" } : {}),
+            },
+            body: JSON.stringify(req),
+            signal: signal ?? AbortSignal.timeout(this.opts.timeoutMs ?? 120_000),
+          });
+        } catch (error) {
+          throw new ProviderError({
+            provider: "minimax",
+            code: "NetworkError",
+            upstreamMessage: "DashScope request failed",
+            retryable: true,
+            cause: error,
+          });
+        }
+        if (!res.ok) {
+          parseMinimaxFrame(await res.json().catch(() => ({})));
+          throw new ProviderError({
+            provider: "minimax",
+            code: `HTTP${res.status}`,
+            upstreamMessage: `DashScope answered HTTP ${res.status}`,
+            retryable: res.status >= 500 || res.status === 429,
+          });
+        }
+        return res;
+      },
+      { attempts: 3, baseMs: 300, signal },
+    );
   }
 }

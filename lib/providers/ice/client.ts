@@ -40,7 +40,12 @@ export type EditingConfig = z.infer<typeof EditingConfigSchema>;
 export const OutputConfigSchema = z.object({ bucket: z.string().min(3), object: z.string().min(1) });
 
 /** @example {"RequestId":"…","JobId":"****20b4…","State":"Created","MediaId":"****2bcb…"} */
-export const SubmitAudioProduceJobResponseSchema = z.object({ RequestId: z.string().optional(), JobId: z.string().min(1), State: z.string().optional(), MediaId: z.string().optional() });
+export const SubmitAudioProduceJobResponseSchema = z.object({
+  RequestId: z.string().optional(),
+  JobId: z.string().min(1),
+  State: z.string().optional(),
+  MediaId: z.string().optional(),
+});
 
 export const IceJobStateSchema = z.enum(["Created", "Executing", "Finished", "Failed"]);
 
@@ -53,10 +58,18 @@ export const GetSmartHandleJobResponseSchema = z.object({
   ErrorMessage: z.string().optional(),
   UserData: z.string().optional(),
   SmartJobInfo: z
-    .object({ Title: z.string().optional(), JobType: z.string().optional(), OutputConfig: z.object({ Bucket: z.string(), Object: z.string() }).optional(), EditingConfig: z.string().optional() })
+    .object({
+      Title: z.string().optional(),
+      JobType: z.string().optional(),
+      OutputConfig: z.object({ Bucket: z.string(), Object: z.string() }).optional(),
+      EditingConfig: z.string().optional(),
+    })
     .passthrough()
     .optional(),
-  JobResult: z.object({ MediaId: z.string().optional(), MediaUrl: z.string().optional(), AiResult: z.string().optional() }).passthrough().optional(),
+  JobResult: z
+    .object({ MediaId: z.string().optional(), MediaUrl: z.string().optional(), AiResult: z.string().optional() })
+    .passthrough()
+    .optional(),
 });
 
 export const IceInputSchema = z
@@ -64,7 +77,10 @@ export const IceInputSchema = z
     text: z.string().optional(),
     ssml: z.string().optional(),
     voice: z.string().default("xiaoyun"),
-    customizedVoice: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "a cloned voice's VoiceId (letters, digits, '_' or '-')").optional(),
+    customizedVoice: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, "a cloned voice's VoiceId (letters, digits, '_' or '-')")
+      .optional(),
     format: z.enum(["mp3", "wav", "pcm"]).default("mp3"),
     sampleRate: z.union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)]).default(16000),
     volume: z.number().int().min(0).max(100).default(50),
@@ -74,12 +90,20 @@ export const IceInputSchema = z
     description: z.string().optional(),
     overwrite: z.boolean().default(true),
   })
-  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), { message: "give exactly one of text or ssml", path: ["text"] });
+  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
+    message: "give exactly one of text or ssml",
+    path: ["text"],
+  });
 export type IceInput = z.input<typeof IceInputSchema>;
 
 export type IceStatus =
   | { readonly state: "queued" | "running"; readonly jobId: string }
-  | { readonly state: "success"; readonly jobId: string; readonly sentences: Array<z.infer<typeof SentenceSchema>>; readonly mediaUrl?: string };
+  | {
+      readonly state: "success";
+      readonly jobId: string;
+      readonly sentences: Array<z.infer<typeof SentenceSchema>>;
+      readonly mediaUrl?: string;
+    };
 
 export interface IceClientOptions {
   /** https://ice.cn-shanghai.aliyuncs.com */
@@ -101,29 +125,59 @@ export type IceSubmission = {
 };
 
 const bytes = (s: string): number => Buffer.byteLength(s, "utf8");
-const RETRYABLE = /^(Throttling|ServiceUnavailable|InternalError|UnknownError|RequestTimeoutError|ECONN|ETIMEDOUT|EPIPE)/;
+const RETRYABLE =
+  /^(Throttling|ServiceUnavailable|InternalError|UnknownError|RequestTimeoutError|ECONN|ETIMEDOUT|EPIPE)/;
 
 export class IceClient {
   readonly #client: InstanceType<typeof Core.RPCClient>;
 
   constructor(private readonly opts: IceClientOptions) {
     const source = opts.credentials;
-    this.#client = new Core.RPCClient({ endpoint: opts.endpoint, apiVersion: "2020-11-09", credentialsProvider: { getCredentials: async () => (typeof source === "function" ? source() : source) } });
+    this.#client = new Core.RPCClient({
+      endpoint: opts.endpoint,
+      apiVersion: "2020-11-09",
+      credentialsProvider: { getCredentials: async () => (typeof source === "function" ? source() : source) },
+    });
   }
 
   /** Builds the request parameters, checking the seed's limits first. No I/O. */
   prepare(input: IceInput, output: { bucket: string; object: string }, notifyAddress?: string): IceSubmission {
     const req = parseInput(IceInputSchema, input);
     const voice = req.customizedVoice ? undefined : requireNlsVoice(req.voice);
-    if (voice && !voice.sampleRates.includes(req.sampleRate)) throw new InputError("sampleRate", `${req.sampleRate} Hz is not supported by ${voice.id}; use one of ${voice.sampleRates.join(", ")}`, { limit: voice.sampleRates.join("|") });
+    if (voice && !voice.sampleRates.includes(req.sampleRate))
+      throw new InputError(
+        "sampleRate",
+        `${req.sampleRate} Hz is not supported by ${voice.id}; use one of ${voice.sampleRates.join(", ")}`,
+        { limit: voice.sampleRates.join("|") },
+      );
     const { text, field } = speakable(req);
     const count = countNlsChars(text);
-    if (count > ICE_TEXT_LIMIT) throw new InputError(field, `is ${count} characters; ICE SubmitAudioProduceJob takes at most ${ICE_TEXT_LIMIT} (seed 002)`, { limit: ICE_TEXT_LIMIT, actual: count, statusCode: 413, code: "TextTooLong" });
-    if (req.ssml !== undefined) assertValidSsml(req.ssml, { flavor: "nls", emotions: voice?.emotions, sampleRate: req.sampleRate }, "ssml");
-    if (req.title !== undefined && bytes(req.title) > ICE_TITLE_BYTES) throw new InputError("title", `is ${bytes(req.title)} bytes of UTF-8; at most ${ICE_TITLE_BYTES} (seed 002)`, { limit: ICE_TITLE_BYTES, actual: bytes(req.title) });
-    if (req.description !== undefined && bytes(req.description) > ICE_DESCRIPTION_BYTES) throw new InputError("description", `is ${bytes(req.description)} bytes of UTF-8; at most ${ICE_DESCRIPTION_BYTES} (seed 002)`, { limit: ICE_DESCRIPTION_BYTES, actual: bytes(req.description) });
+    if (count > ICE_TEXT_LIMIT)
+      throw new InputError(
+        field,
+        `is ${count} characters; ICE SubmitAudioProduceJob takes at most ${ICE_TEXT_LIMIT} (seed 002)`,
+        { limit: ICE_TEXT_LIMIT, actual: count, statusCode: 413, code: "TextTooLong" },
+      );
+    if (req.ssml !== undefined)
+      assertValidSsml(req.ssml, { flavor: "nls", emotions: voice?.emotions, sampleRate: req.sampleRate }, "ssml");
+    if (req.title !== undefined && bytes(req.title) > ICE_TITLE_BYTES)
+      throw new InputError("title", `is ${bytes(req.title)} bytes of UTF-8; at most ${ICE_TITLE_BYTES} (seed 002)`, {
+        limit: ICE_TITLE_BYTES,
+        actual: bytes(req.title),
+      });
+    if (req.description !== undefined && bytes(req.description) > ICE_DESCRIPTION_BYTES)
+      throw new InputError(
+        "description",
+        `is ${bytes(req.description)} bytes of UTF-8; at most ${ICE_DESCRIPTION_BYTES} (seed 002)`,
+        { limit: ICE_DESCRIPTION_BYTES, actual: bytes(req.description) },
+      );
     const userData = notifyAddress ? JSON.stringify({ NotifyAddress: notifyAddress }) : undefined;
-    if (userData && bytes(userData) > ICE_USER_DATA_BYTES) throw new InputError("notifyAddress", `makes UserData ${bytes(userData)} bytes; at most ${ICE_USER_DATA_BYTES} (seed 002)`, { limit: ICE_USER_DATA_BYTES });
+    if (userData && bytes(userData) > ICE_USER_DATA_BYTES)
+      throw new InputError(
+        "notifyAddress",
+        `makes UserData ${bytes(userData)} bytes; at most ${ICE_USER_DATA_BYTES} (seed 002)`,
+        { limit: ICE_USER_DATA_BYTES },
+      );
     const editing: EditingConfig = {
       ...(req.customizedVoice ? { customizedVoice: req.customizedVoice } : { voice: req.voice }),
       format: req.format.toUpperCase() as EditingConfig["format"],
@@ -143,22 +197,50 @@ export class IceClient {
     };
   }
 
-  async submit(input: IceInput, output: { bucket: string; object: string }, notifyAddress?: string): Promise<{ jobId: string }> {
+  async submit(
+    input: IceInput,
+    output: { bucket: string; object: string },
+    notifyAddress?: string,
+  ): Promise<{ jobId: string }> {
     const params = this.prepare(input, output, notifyAddress);
     const raw = await this.#call("SubmitAudioProduceJob", params);
     const parsed = SubmitAudioProduceJobResponseSchema.safeParse(raw);
-    if (!parsed.success) throw new ProviderError({ provider: "ice", code: "InvalidResponse", upstreamMessage: "SubmitAudioProduceJob answered without a JobId", retryable: true });
+    if (!parsed.success)
+      throw new ProviderError({
+        provider: "ice",
+        code: "InvalidResponse",
+        upstreamMessage: "SubmitAudioProduceJob answered without a JobId",
+        retryable: true,
+      });
     return { jobId: parsed.data.JobId };
   }
 
   /** The job's state from GetSmartHandleJob; a Failed job throws its ProviderError (ICE's code and message). */
   async status(jobId: string): Promise<IceStatus> {
     const parsed = GetSmartHandleJobResponseSchema.safeParse(await this.#call("GetSmartHandleJob", { JobId: jobId }));
-    if (!parsed.success) throw new ProviderError({ provider: "ice", code: "InvalidResponse", upstreamMessage: "GetSmartHandleJob answered without a valid State", retryable: true });
+    if (!parsed.success)
+      throw new ProviderError({
+        provider: "ice",
+        code: "InvalidResponse",
+        upstreamMessage: "GetSmartHandleJob answered without a valid State",
+        retryable: true,
+      });
     const job = parsed.data;
-    if (job.State === "Failed") throw new ProviderError({ provider: "ice", code: job.ErrorCode ?? "Failed", upstreamMessage: job.ErrorMessage ?? "ICE reported the job as failed", retryable: false, taskId: jobId });
+    if (job.State === "Failed")
+      throw new ProviderError({
+        provider: "ice",
+        code: job.ErrorCode ?? "Failed",
+        upstreamMessage: job.ErrorMessage ?? "ICE reported the job as failed",
+        retryable: false,
+        taskId: jobId,
+      });
     if (job.State !== "Finished") return { state: job.State === "Created" ? "queued" : "running", jobId };
-    return { state: "success", jobId, sentences: parseAiResult(job.JobResult?.AiResult), mediaUrl: job.JobResult?.MediaUrl };
+    return {
+      state: "success",
+      jobId,
+      sentences: parseAiResult(job.JobResult?.AiResult),
+      mediaUrl: job.JobResult?.MediaUrl,
+    };
   }
 
   async #call(action: string, params: Record<string, string | boolean>): Promise<unknown> {
@@ -171,7 +253,12 @@ export class IceClient {
           const e = error as { code?: string; name?: string; data?: { Message?: string } };
           const code = e.code ?? e.name ?? "NetworkError";
           // pop-core's message embeds the signed URL (with the AccessKeyId): keep only ICE's own message.
-          throw new ProviderError({ provider: "ice", code, upstreamMessage: e.data?.Message?.split(/\s*server string to sign is/i)[0] ?? `${action} failed: ${code}`, retryable: RETRYABLE.test(code) || RETRYABLE.test(e.name ?? "") });
+          throw new ProviderError({
+            provider: "ice",
+            code,
+            upstreamMessage: e.data?.Message?.split(/\s*server string to sign is/i)[0] ?? `${action} failed: ${code}`,
+            retryable: RETRYABLE.test(code) || RETRYABLE.test(e.name ?? ""),
+          });
         }
       },
       { attempts: 3, baseMs: 300, ...this.opts.retry },

@@ -40,7 +40,11 @@ export const LongTextRequestSchema = z.object({
 });
 export type LongTextRequest = z.infer<typeof LongTextRequestSchema>;
 
-export const SentenceSchema = z.object({ text: z.string(), begin_time: z.coerce.number(), end_time: z.coerce.number() });
+export const SentenceSchema = z.object({
+  text: z.string(),
+  begin_time: z.coerce.number(),
+  end_time: z.coerce.number(),
+});
 export type Sentence = z.infer<typeof SentenceSchema>;
 
 /**
@@ -83,18 +87,28 @@ export const LongTextInputSchema = z
     ssml: z.string().optional(),
     voice: z.string().default("xiaoyun"),
     format: z.enum(["pcm", "wav", "mp3"]).default("mp3"),
-    sampleRate: z.union([z.literal(8000), z.literal(16000)], { error: "must be 8000 or 16000 for long-text synthesis (seed 003)" }).default(16000),
+    sampleRate: z
+      .union([z.literal(8000), z.literal(16000)], { error: "must be 8000 or 16000 for long-text synthesis (seed 003)" })
+      .default(16000),
     volume: z.number().int().min(0).max(100).default(50),
     speechRate: z.number().int().min(-500).max(500).default(0),
     pitchRate: z.number().int().min(-500).max(500).default(0),
     enableSubtitle: z.boolean().default(false),
   })
-  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), { message: "give exactly one of text or ssml", path: ["text"] });
+  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
+    message: "give exactly one of text or ssml",
+    path: ["text"],
+  });
 export type LongTextInput = z.input<typeof LongTextInputSchema>;
 
 export type LongTextStatus =
   | { readonly state: "queued" | "running"; readonly taskId: string }
-  | { readonly state: "success"; readonly taskId: string; readonly audioAddress: string; readonly sentences: Sentence[] };
+  | {
+      readonly state: "success";
+      readonly taskId: string;
+      readonly audioAddress: string;
+      readonly sentences: Sentence[];
+    };
 
 export interface NlsLongTextOptions {
   /** https://nls-gateway-cn-shanghai.aliyuncs.com/rest/v1/tts/async */
@@ -115,33 +129,66 @@ export class NlsLongTextClient {
   /** Validates and builds `tts_request`; throws InputError naming the field and the limit. No I/O. */
   prepare(input: LongTextInput): LongTextRequest["payload"]["tts_request"] {
     const req = parseInput(LongTextInputSchema, input);
-    const voice = validateVoiceRequest({ voice: req.voice, sampleRate: req.sampleRate, mode: "long", enableSubtitle: req.enableSubtitle });
+    const voice = validateVoiceRequest({
+      voice: req.voice,
+      sampleRate: req.sampleRate,
+      mode: "long",
+      enableSubtitle: req.enableSubtitle,
+    });
     const { text, field } = speakable(req);
     const count = countNlsChars(text);
     if (count > LONG_TEXT_LIMIT) {
-      throw new InputError(field, `is ${count} characters; NLS long-text synthesis takes at most ${LONG_TEXT_LIMIT} (seed 003)`, { limit: LONG_TEXT_LIMIT, actual: count, statusCode: 413, code: "TextTooLong" });
+      throw new InputError(
+        field,
+        `is ${count} characters; NLS long-text synthesis takes at most ${LONG_TEXT_LIMIT} (seed 003)`,
+        { limit: LONG_TEXT_LIMIT, actual: count, statusCode: 413, code: "TextTooLong" },
+      );
     }
-    if (req.ssml !== undefined) assertValidSsml(req.ssml, { flavor: "nls", emotions: voice.emotions, sampleRate: req.sampleRate }, "ssml");
-    return { voice: req.voice, sample_rate: req.sampleRate, format: req.format, text, volume: req.volume, speech_rate: req.speechRate, pitch_rate: req.pitchRate, enable_subtitle: req.enableSubtitle };
+    if (req.ssml !== undefined)
+      assertValidSsml(req.ssml, { flavor: "nls", emotions: voice.emotions, sampleRate: req.sampleRate }, "ssml");
+    return {
+      voice: req.voice,
+      sample_rate: req.sampleRate,
+      format: req.format,
+      text,
+      volume: req.volume,
+      speech_rate: req.speechRate,
+      pitch_rate: req.pitchRate,
+      enable_subtitle: req.enableSubtitle,
+    };
   }
 
   /** Submits a task; `notifyUrl` (optional) must name a host, not an IP address (seed 003). */
-  async submit(input: LongTextInput, opts: { notifyUrl?: string; context?: Record<string, unknown> } = {}): Promise<{ taskId: string; requestId?: string }> {
+  async submit(
+    input: LongTextInput,
+    opts: { notifyUrl?: string; context?: Record<string, unknown> } = {},
+  ): Promise<{ taskId: string; requestId?: string }> {
     const ttsRequest = this.prepare(input);
     if (opts.notifyUrl !== undefined) {
       const url = URL.canParse(opts.notifyUrl) ? new URL(opts.notifyUrl) : undefined;
       if (!url || !/^https?:$/.test(url.protocol)) throw new InputError("notifyUrl", "must be an http or https URL");
-      if (isIpHost(url.hostname)) throw new InputError("notifyUrl", `must use a host name, not the IP address ${url.hostname} (seed 003)`);
+      if (isIpHost(url.hostname))
+        throw new InputError("notifyUrl", `must use a host name, not the IP address ${url.hostname} (seed 003)`);
     }
     const response = await this.#call(async (token) => {
       const body: LongTextRequest = {
-        payload: { tts_request: ttsRequest, enable_notify: opts.notifyUrl !== undefined, ...(opts.notifyUrl ? { notify_url: opts.notifyUrl } : {}) },
+        payload: {
+          tts_request: ttsRequest,
+          enable_notify: opts.notifyUrl !== undefined,
+          ...(opts.notifyUrl ? { notify_url: opts.notifyUrl } : {}),
+        },
         context: opts.context ?? {},
         header: { appkey: this.opts.appKey, token },
       };
       return this.#http("POST", this.opts.url, JSON.stringify(body));
     });
-    if (!response.data?.task_id) throw new ProviderError({ provider: "nls", code: "InvalidResponse", upstreamMessage: "long-text POST answered without data.task_id", retryable: true });
+    if (!response.data?.task_id)
+      throw new ProviderError({
+        provider: "nls",
+        code: "InvalidResponse",
+        upstreamMessage: "long-text POST answered without data.task_id",
+        retryable: true,
+      });
     return { taskId: response.data.task_id, requestId: response.request_id };
   }
 
@@ -178,7 +225,12 @@ export class NlsLongTextClient {
         if (error.needsNewToken && !refreshed) {
           refreshed = true;
           this.opts.tokens.invalidate(token);
-          throw new ProviderError({ provider: "nls", code: error.providerCode, upstreamMessage: error.upstreamMessage, retryable: true });
+          throw new ProviderError({
+            provider: "nls",
+            code: error.providerCode,
+            upstreamMessage: error.upstreamMessage,
+            retryable: true,
+          });
         }
         throw error;
       },
@@ -194,15 +246,34 @@ export class NlsLongTextClient {
     let res: Response;
     let text: string;
     try {
-      res = await fetch(url, { method, body, headers: body ? { "content-type": "application/json" } : {}, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000) });
+      res = await fetch(url, {
+        method,
+        body,
+        headers: body ? { "content-type": "application/json" } : {},
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000),
+      });
       text = await res.text();
     } catch (error) {
-      const code = (error as { cause?: { code?: string }; name?: string }).cause?.code ?? (error as { name?: string }).name ?? "NetworkError";
-      throw new ProviderError({ provider: "nls", code, upstreamMessage: `long-text ${method} failed: ${code}`, retryable: true, cause: error });
+      const code =
+        (error as { cause?: { code?: string }; name?: string }).cause?.code ??
+        (error as { name?: string }).name ??
+        "NetworkError";
+      throw new ProviderError({
+        provider: "nls",
+        code,
+        upstreamMessage: `long-text ${method} failed: ${code}`,
+        retryable: true,
+        cause: error,
+      });
     }
     const parsed = LongTextResponseSchema.safeParse(safeJson(text));
     if (!parsed.success) {
-      throw new ProviderError({ provider: "nls", code: `HTTP${res.status}`, upstreamMessage: `long-text ${method} answered HTTP ${res.status} without a valid body`, retryable: res.status >= 500 || res.status === 429 });
+      throw new ProviderError({
+        provider: "nls",
+        code: `HTTP${res.status}`,
+        upstreamMessage: `long-text ${method} answered HTTP ${res.status} without a valid body`,
+        retryable: res.status >= 500 || res.status === 429,
+      });
     }
     return parsed.data;
   }
@@ -227,5 +298,10 @@ function errorOf(response: LongTextResponse): ProviderError | undefined {
   const entry = NLS_STATUS[String(response.error_code)];
   if (entry && entry.kind !== "error") return undefined;
   if (!entry && response.status === 200 && response.error_code < 40000000) return undefined;
-  return new ProviderError({ provider: "nls", code: response.error_code, upstreamMessage: response.error_message, taskId: response.data?.task_id });
+  return new ProviderError({
+    provider: "nls",
+    code: response.error_code,
+    upstreamMessage: response.error_message,
+    taskId: response.data?.task_id,
+  });
 }

@@ -57,6 +57,9 @@ const EventHeaderSchema = z.object({
  */
 export const ServerEventSchema = z.object({
   header: EventHeaderSchema,
-  payload: z.object({ subtitles: z.array(SubtitleSchema).optional() }).passthrough().optional(),
+  payload: z
+    .object({ subtitles: z.array(SubtitleSchema).optional() })
+    .passthrough()
+    .optional(),
 });
 export type ServerEvent = z.infer<typeof ServerEventSchema>;

@@ -13,9 +13,17 @@ import type { RetryOptions } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
-import { NlsFormatSchema, type ServerEvent, ServerEventSchema, type StartSynthesis, type StartSynthesisPayload, StartSynthesisPayloadSchema, type Subtitle } from "./messages.js";
+import { runSession, WsSession } from "../ws-session.js";
+import {
+  NlsFormatSchema,
+  type ServerEvent,
+  ServerEventSchema,
+  type StartSynthesis,
+  type StartSynthesisPayload,
+  StartSynthesisPayloadSchema,
+  type Subtitle,
+} from "./messages.js";
 import type { TokenSource } from "./token.js";
-import { WsSession, runSession } from "../ws-session.js";
 
 /** Seed 000: at most 300 characters per request (a Chinese character, letter, punctuation mark or space = 1). */
 export const NLS_SHORT_TEXT_LIMIT = 300;
@@ -39,10 +47,15 @@ export const NlsSpeechInputSchema = z
     pitchRate: wire.pitch_rate,
     enableSubtitle: wire.enable_subtitle,
   })
-  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), { message: "give exactly one of text or ssml", path: ["text"] });
+  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
+    message: "give exactly one of text or ssml",
+    path: ["text"],
+  });
 export type NlsSpeechInput = z.input<typeof NlsSpeechInputSchema>;
 
-export type NlsSynthesisEvent = { readonly type: "audio"; readonly data: Buffer } | { readonly type: "subtitles"; readonly subtitles: readonly Subtitle[] };
+export type NlsSynthesisEvent =
+  | { readonly type: "audio"; readonly data: Buffer }
+  | { readonly type: "subtitles"; readonly subtitles: readonly Subtitle[] };
 
 export interface NlsSynthesizerOptions {
   /** Gateway URL, e.g. wss://nls-gateway-cn-shanghai.aliyuncs.com/ws/v1 */
@@ -66,13 +79,23 @@ export class NlsSynthesizer {
   /** Validates and builds the wire payload; throws InputError naming the field and the limit. No I/O. */
   prepare(input: NlsSpeechInput): StartSynthesisPayload {
     const req = parseInput(NlsSpeechInputSchema, input);
-    const voice = validateVoiceRequest({ voice: req.voice, sampleRate: req.sampleRate, mode: "short", enableSubtitle: req.enableSubtitle });
+    const voice = validateVoiceRequest({
+      voice: req.voice,
+      sampleRate: req.sampleRate,
+      mode: "short",
+      enableSubtitle: req.enableSubtitle,
+    });
     const { text, field } = speakable(req);
     const count = countNlsChars(text);
     if (count > NLS_SHORT_TEXT_LIMIT) {
-      throw new InputError(field, `is ${count} characters; NLS short-text synthesis takes at most ${NLS_SHORT_TEXT_LIMIT} (tags not counted): use a long-text job`, { limit: NLS_SHORT_TEXT_LIMIT, actual: count, statusCode: 413, code: "TextTooLong" });
+      throw new InputError(
+        field,
+        `is ${count} characters; NLS short-text synthesis takes at most ${NLS_SHORT_TEXT_LIMIT} (tags not counted): use a long-text job`,
+        { limit: NLS_SHORT_TEXT_LIMIT, actual: count, statusCode: 413, code: "TextTooLong" },
+      );
     }
-    if (req.ssml !== undefined) assertValidSsml(req.ssml, { flavor: "nls", emotions: voice.emotions, sampleRate: req.sampleRate }, "ssml");
+    if (req.ssml !== undefined)
+      assertValidSsml(req.ssml, { flavor: "nls", emotions: voice.emotions, sampleRate: req.sampleRate }, "ssml");
     return {
       text,
       voice: req.voice,
@@ -86,7 +109,10 @@ export class NlsSynthesizer {
   }
 
   /** Streams the synthesis. Validation errors are thrown before any connection is made. */
-  async *synthesize(input: NlsSpeechInput, options: { signal?: AbortSignal } = {}): AsyncGenerator<NlsSynthesisEvent, void, undefined> {
+  async *synthesize(
+    input: NlsSpeechInput,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<NlsSynthesisEvent, void, undefined> {
     const payload = this.prepare(input);
     let refreshedToken = false;
     let token = "";
@@ -103,14 +129,23 @@ export class NlsSynthesizer {
           if (!(error instanceof ProviderError) || !error.needsNewToken || refreshedToken) return error;
           refreshedToken = true;
           this.opts.tokens.invalidate(token);
-          return new ProviderError({ provider: "nls", code: error.providerCode, upstreamMessage: error.upstreamMessage, retryable: true, cause: error });
+          return new ProviderError({
+            provider: "nls",
+            code: error.providerCode,
+            upstreamMessage: error.upstreamMessage,
+            retryable: true,
+            cause: error,
+          });
         },
       },
     );
   }
 
   /** Collects a whole synthesis: for callers that want a Buffer, not a stream. */
-  async synthesizeToBuffer(input: NlsSpeechInput, options: { signal?: AbortSignal } = {}): Promise<{ audio: Buffer; subtitles: Subtitle[] }> {
+  async synthesizeToBuffer(
+    input: NlsSpeechInput,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ audio: Buffer; subtitles: Subtitle[] }> {
     const chunks: Buffer[] = [];
     const subtitles: Subtitle[] = [];
     for await (const event of this.synthesize(input, options)) {
@@ -141,7 +176,13 @@ class NlsSession extends WsSession<NlsSynthesisEvent, ServerEvent> {
       completion: "SynthesisCompleted",
     });
     this.#start = {
-      header: { message_id: randomUUID().replace(/-/g, ""), task_id: randomUUID().replace(/-/g, ""), namespace: "SpeechSynthesizer", name: "StartSynthesis", appkey: opts.appKey },
+      header: {
+        message_id: randomUUID().replace(/-/g, ""),
+        task_id: randomUUID().replace(/-/g, ""),
+        namespace: "SpeechSynthesizer",
+        name: "StartSynthesis",
+        appkey: opts.appKey,
+      },
       payload,
       context: { sdk: { name: "fc-tts-pipeline", version: "0.1.0", language: "nodejs" } },
     };
@@ -154,9 +195,17 @@ class NlsSession extends WsSession<NlsSynthesisEvent, ServerEvent> {
   protected onEvent(event: ServerEvent): void {
     const { header } = event;
     if (header.name === "TaskFailed") {
-      return this.queue.fail(new ProviderError({ provider: "nls", code: header.status, upstreamMessage: header.status_text ?? header.status_message, taskId: this.#start.header.task_id }));
+      return this.queue.fail(
+        new ProviderError({
+          provider: "nls",
+          code: header.status,
+          upstreamMessage: header.status_text ?? header.status_message,
+          taskId: this.#start.header.task_id,
+        }),
+      );
     }
-    if (header.name === "MetaInfo" && event.payload?.subtitles) return this.queue.push({ type: "subtitles", subtitles: event.payload.subtitles });
+    if (header.name === "MetaInfo" && event.payload?.subtitles)
+      return this.queue.push({ type: "subtitles", subtitles: event.payload.subtitles });
     if (header.name === "SynthesisCompleted") {
       this.queue.end();
       this.close();

@@ -57,7 +57,15 @@ export interface NlsTokenClientOptions {
 }
 
 const RETRYABLE_POP_CODES = /^(Throttling|ServiceUnavailable|InternalError|UnknownError)/;
-const NETWORK_ERRORS = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ENOTFOUND", "RequestTimeoutError"]);
+const NETWORK_ERRORS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+  "ENOTFOUND",
+  "RequestTimeoutError",
+]);
 
 export class NlsTokenClient implements TokenSource {
   readonly #client: InstanceType<typeof Core.RPCClient>;
@@ -76,7 +84,8 @@ export class NlsTokenClient implements TokenSource {
 
   async token(): Promise<string> {
     const now = this.opts.now?.() ?? Date.now();
-    if (this.#cached && now < this.#cached.expiresAtMs - (this.opts.refreshMarginMs ?? 5 * 60_000)) return this.#cached.id;
+    if (this.#cached && now < this.#cached.expiresAtMs - (this.opts.refreshMarginMs ?? 5 * 60_000))
+      return this.#cached.id;
     this.#inflight ??= this.#fetch().finally(() => {
       this.#inflight = undefined;
     });
@@ -88,7 +97,10 @@ export class NlsTokenClient implements TokenSource {
   }
 
   async #fetch(): Promise<string> {
-    const response = await withRetry(() => this.#createToken(), { attempts: this.opts.retry?.attempts ?? 3, baseMs: this.opts.retry?.baseMs ?? 200 });
+    const response = await withRetry(() => this.#createToken(), {
+      attempts: this.opts.retry?.attempts ?? 3,
+      baseMs: this.opts.retry?.baseMs ?? 200,
+    });
     registerSecret(response.Token.Id);
     this.#cached = { id: response.Token.Id, expiresAtMs: response.Token.ExpireTime * 1000 };
     return response.Token.Id;
@@ -103,7 +115,12 @@ export class NlsTokenClient implements TokenSource {
     }
     const parsed = CreateTokenResponseSchema.safeParse(raw);
     if (!parsed.success) {
-      throw new ProviderError({ provider: "nls", code: "InvalidTokenResponse", upstreamMessage: `CreateToken answered without a token (${parsed.error.issues[0]?.path.join(".")})`, retryable: true });
+      throw new ProviderError({
+        provider: "nls",
+        code: "InvalidTokenResponse",
+        upstreamMessage: `CreateToken answered without a token (${parsed.error.issues[0]?.path.join(".")})`,
+        retryable: true,
+      });
     }
     return parsed.data;
   }
@@ -118,7 +135,9 @@ function toProviderError(error: unknown): ProviderError {
     provider: "nls",
     code: error instanceof SyntaxError ? "InvalidTokenResponse" : code,
     // POP echoes its string to sign (with the AccessKeyId) after this marker: cut it off.
-    upstreamMessage: e.data?.Message?.split(/\s*server string to sign is/i)[0] ?? (network ? `CreateToken failed: ${code}` : "CreateToken failed"),
+    upstreamMessage:
+      e.data?.Message?.split(/\s*server string to sign is/i)[0] ??
+      (network ? `CreateToken failed: ${code}` : "CreateToken failed"),
     retryable: network || RETRYABLE_POP_CODES.test(code),
   });
 }
