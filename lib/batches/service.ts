@@ -25,7 +25,7 @@ import { isPublicAddress, literalAddress } from "../net/public-address.js";
 import { postWebhook, UnsafeAddressError } from "../net/webhook.js";
 import { withRetry } from "../retry.js";
 import { scrubSecrets } from "../secrets.js";
-import type { OssStorage } from "../storage/oss.js";
+import type { ObjectStore } from "../storage/object-store.js";
 import { isRecord, parseInput } from "../validation.js";
 import {
   BATCH_ID,
@@ -41,7 +41,7 @@ import {
 export interface BatchDeps {
   readonly jobs: JobStore;
   readonly service: JobService;
-  readonly storage: OssStorage;
+  readonly storage: ObjectStore;
   readonly invoker: Invoker;
   readonly log: Logger;
   readonly jobsPrefix: string;

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { InputError } from "../errors.js";
+import type { ObjectStore } from "../storage/object-store.js";
 import type { OssStorage } from "../storage/oss.js";
 import { decodeUtf8, looksLikeSsml } from "../text/index.js";
 import { parseInput } from "../validation.js";
@@ -77,7 +78,7 @@ export function checkInputKey(key: string, inputPrefix: string, field = "input.k
 
 /** Reads and decodes an input object: refuses oversized, non-UTF-8 and empty files with the reason. */
 export async function readInputText(
-  storage: OssStorage,
+  storage: ObjectStore,
   key: string,
   field = "input.key",
 ): Promise<{ text: string; etag: string }> {
@@ -119,7 +120,7 @@ export async function jobFromRequest(
   idempotencyHeader: string | null,
   owner: string,
   ctx: {
-    storage: OssStorage;
+    storage: ObjectStore;
     service: JobService;
     inputPrefix: string;
     outputPrefix: string;
@@ -167,7 +168,7 @@ function pickOptions(req: JobRequest): Record<string, unknown> {
 }
 
 /** Options for an uploaded file: a sibling `<name>.json`, else the object's metadata (x-oss-meta-voice, …). */
-export async function optionsForObject(storage: OssStorage, key: string): Promise<JobOptions> {
+export async function optionsForObject(storage: ObjectStore, key: string): Promise<JobOptions> {
   const sibling = key.replace(/\.(txt|ssml)$/, ".json");
   const json = await storage.get(sibling);
   if (json) {
@@ -213,7 +214,7 @@ export async function jobFromObject(
   key: string,
   etag: string,
   ctx: {
-    storage: OssStorage;
+    storage: ObjectStore;
     service: JobService;
     inputPrefix: string;
     outputPrefix: string;
@@ -262,7 +263,11 @@ export function canRead(job: Pick<Job, "owner">, owner: string): boolean {
 }
 
 /** The job as `GET /v1/jobs/{id}` shows it: state, and output keys with signed URLs once done. */
-export function jobView(job: Job, storage: OssStorage, urlTtlSeconds = 3600): Record<string, unknown> {
+export function jobView(
+  job: Job,
+  storage: Pick<OssStorage, "signedUrl">,
+  urlTtlSeconds = 3600,
+): Record<string, unknown> {
   const outputs =
     job.state === "done"
       ? Object.fromEntries(

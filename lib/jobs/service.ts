@@ -8,7 +8,7 @@ import { type AppError, AuthError, InputError, ProviderError } from "../errors.j
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
 import { LONG_TEXT_DEADLINE_MS, LONG_TEXT_RETENTION_MS } from "../providers/nls/long-text.js";
-import type { OssStorage } from "../storage/oss.js";
+import type { ObjectStore } from "../storage/object-store.js";
 import { chunkText, countNlsChars } from "../text/index.js";
 import { callbackUrl, legacyCallbackUrl, verifyIceSignature, verifyJobId } from "./callback-signature.js";
 import type { JobProvider, ProviderName } from "./providers.js";
@@ -20,7 +20,7 @@ const MAX_TASK_RETRIES = 2;
 
 export interface JobServiceDeps {
   readonly jobs: JobStore;
-  readonly storage: OssStorage;
+  readonly storage: ObjectStore;
   readonly providers: Readonly<Partial<Record<ProviderName, JobProvider>>>;
   readonly invoker: Invoker;
   /** ICE's callback AuthKey; when set, ICE callbacks must also carry ICE's own valid signature. */

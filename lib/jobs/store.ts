@@ -5,12 +5,12 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { ProviderError } from "../errors.js";
-import type { OssStorage } from "../storage/oss.js";
+import type { ObjectStore } from "../storage/object-store.js";
 import { type Job, JobSchema } from "./schema.js";
 
 export class JobStore {
   constructor(
-    private readonly storage: OssStorage,
+    private readonly storage: ObjectStore,
     private readonly prefix = "jobs/",
   ) {}
 

@@ -1,0 +1,269 @@
+/**
+ * The job and batch state machines against the in-memory object store, a scripted provider and a recording invoker:
+ * every transition in milliseconds, no sockets. (The e2e suites prove the same flows over the emulators.)
+ */
+import { beforeEach, describe, expect, it } from "vitest";
+import { BatchService } from "../../lib/batches/service.js";
+import { InputError, ProviderError } from "../../lib/errors.js";
+import type { JobProvider, ProviderStatus } from "../../lib/jobs/providers.js";
+import { type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
+import { JobService, type NewJob } from "../../lib/jobs/service.js";
+import { JobStore } from "../../lib/jobs/store.js";
+import { createLogger } from "../../lib/log.js";
+import { LONG_TEXT_DEADLINE_MS } from "../../lib/providers/nls/long-text.js";
+import { MemoryObjectStore } from "../../lib/storage/object-store.js";
+import { countNlsChars } from "../../lib/text/index.js";
+
+/** A provider whose tasks finish or fail when the test says so. */
+class ScriptedProvider implements JobProvider {
+  readonly limit = 40;
+  readonly submitted: Array<{ jobId: string; taskId: string; text: string; notifyUrl?: string }> = [];
+  readonly #status = new Map<string, ProviderStatus | ProviderError>();
+
+  validate(text: string): { characters: number } {
+    if (text.trim() === "") throw new InputError("text", "must contain text to speak");
+    return { characters: countNlsChars(text) };
+  }
+  async submit(job: Job, text: string, notifyUrl: string | undefined): Promise<string> {
+    const taskId = `task-${this.submitted.length + 1}`;
+    this.submitted.push({ jobId: job.id, taskId, text, notifyUrl });
+    this.#status.set(taskId, { state: "pending" });
+    return taskId;
+  }
+  async status(taskId: string): Promise<ProviderStatus> {
+    const s = this.#status.get(taskId);
+    if (s instanceof Error) throw s;
+    return s ?? { state: "pending" };
+  }
+  finish(taskId: string): void {
+    this.#status.set(taskId, {
+      state: "success",
+      audioAddress: "https://nls.example.aliyuncs.com/a.mp3",
+      sentences: [],
+    });
+  }
+  failTask(taskId: string, code: string, retryable: boolean): void {
+    this.#status.set(
+      taskId,
+      new ProviderError({ provider: "nls", code, upstreamMessage: `failed with ${code}`, retryable, taskId }),
+    );
+  }
+}
+
+let clock: number;
+let storage: MemoryObjectStore;
+let jobs: JobStore;
+let provider: ScriptedProvider;
+let invoked: Array<{ name: string; payload: Record<string, unknown> }>;
+let service: JobService;
+let batches: BatchService;
+const options = JobOptionsSchema.parse({ voice: "siqi" });
+const log = createLogger({ level: "error", write: () => undefined });
+
+beforeEach(() => {
+  clock = Date.parse("2026-11-30T00:00:00Z");
+  storage = new MemoryObjectStore("bucket");
+  jobs = new JobStore(storage, "jobs/");
+  provider = new ScriptedProvider();
+  invoked = [];
+  let ids = 0;
+  const invoker = {
+    invokeAsync: async (name: string, payload: unknown) =>
+      void invoked.push({ name, payload: payload as Record<string, unknown> }),
+  };
+  service = new JobService({
+    jobs,
+    storage,
+    providers: { nls: provider },
+    invoker,
+    log,
+    callbackSecret: "c".repeat(40),
+    callbackBaseUrl: "https://cb.example.com",
+    outputPrefix: "output/",
+    partsPrefix: "jobs/parts/",
+    partConcurrency: 2,
+    now: () => new Date(clock),
+    newId: () => `job-${String(++ids).padStart(4, "0")}`,
+    staleAfterMs: 120_000,
+    onEnded: async (job) => batches.itemEnded(job),
+  });
+  batches = new BatchService({
+    jobs,
+    service,
+    storage,
+    invoker,
+    log,
+    jobsPrefix: "jobs/",
+    outputPrefix: "output/",
+    inputPrefix: "input/",
+    defaultProvider: "nls",
+    concurrency: 2,
+    secret: "s".repeat(40),
+    staleAfterMs: 120_000,
+    now: () => new Date(clock),
+  });
+});
+
+const newJob = (text: string, extra: Partial<NewJob> = {}): NewJob => ({
+  provider: "nls",
+  text,
+  ssml: false,
+  options,
+  audioKey: "output/a.mp3",
+  idempotencyKey: `k:${text}`,
+  source: { kind: "inline" },
+  ...extra,
+});
+const record = async (id: string) => (await jobs.get(id))!;
+/** What the store function does for a synthesized job, reduced to the transitions: stored, then done. */
+async function stored(id: string): Promise<void> {
+  const job = await record(id);
+  await jobs.put({ ...job, state: "done", result: { size: 1, storedAt: new Date(clock).toISOString() } });
+  await service.ended({ ...job, state: "done" });
+}
+
+describe("job transitions (in memory)", () => {
+  it("creates and submits once per idempotency key, with a path-signed callback URL", async () => {
+    const first = await service.create(newJob("第一条。"));
+    const again = await service.create(newJob("第一条。"));
+    expect([first.created, again.created, again.job.id]).toEqual([true, false, first.job.id]);
+    expect(first.job.state).toBe("submitted");
+    expect(provider.submitted).toHaveLength(1);
+    expect(new URL(provider.submitted[0]!.notifyUrl!).pathname).toMatch(/^\/callbacks\/nls\/job-0001\/[\w-]+$/);
+  });
+
+  it("refuses a different request under the same idempotency key with 422", async () => {
+    await service.create(newJob("甲。", { idempotencyKey: "same", fingerprint: "a" }));
+    await expect(service.create(newJob("乙。", { idempotencyKey: "same", fingerprint: "b" }))).rejects.toMatchObject({
+      statusCode: 422,
+      code: "IdempotencyKeyReused",
+    });
+  });
+
+  it("hands a finished task to store exactly once, however many callbacks race", async () => {
+    const { job } = await service.create(newJob("完成。"));
+    provider.finish(job.task!.id);
+    await Promise.all(Array.from({ length: 20 }, async () => service.check(await record(job.id), { force: false })));
+    expect((await record(job.id)).state).toBe("synthesized");
+    expect(invoked.filter((i) => i.name === "store")).toEqual([{ name: "store", payload: { jobId: job.id } }]);
+  });
+
+  it("resubmits a task that failed transiently, twice, then fails the job with the provider's code", async () => {
+    const { job } = await service.create(newJob("重试。"));
+    for (const retry of [1, 2]) {
+      provider.failTask(provider.submitted.at(-1)!.taskId, "51020001", true);
+      const after = await service.check(await record(job.id), { force: false });
+      expect([after.state, after.retries]).toEqual(["submitted", retry]);
+    }
+    provider.failTask(provider.submitted.at(-1)!.taskId, "51020001", true);
+    const last = await service.check(await record(job.id), { force: false });
+    expect(last).toMatchObject({ state: "failed", failure: { code: "51020001" } });
+    expect(provider.submitted).toHaveLength(3);
+  });
+
+  it("fails a job at once on a terminal code", async () => {
+    const { job } = await service.create(newJob("失败。"));
+    provider.failTask(job.task!.id, "41020001", false);
+    expect(await service.check(await record(job.id), { force: false })).toMatchObject({
+      state: "failed",
+      failure: { code: "41020001" },
+    });
+  });
+
+  it("reconcile polls a job whose callback was lost, and fails one past the 3-hour promise", async () => {
+    const { job: lost } = await service.create(newJob("回调丢了。"));
+    provider.finish(lost.task!.id);
+    clock += 5 * 60_000;
+    expect(await service.reconcile()).toMatchObject({ polled: 1 });
+    expect((await record(lost.id)).state).toBe("synthesized");
+    const { job: slow } = await service.create(newJob("太慢了。"));
+    clock += LONG_TEXT_DEADLINE_MS + 1;
+    await service.reconcile();
+    expect((await record(slow.id)).failure?.code).toBe("Timeout");
+  });
+
+  it("splits text over the limit into parts, runs two at a time, and hands the whole to store once all are done", async () => {
+    const text = Array.from({ length: 6 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
+    const { job: parent } = await service.create(newJob(text));
+    expect(parent.parts!.length).toBeGreaterThanOrEqual(3);
+    expect(provider.submitted).toHaveLength(2);
+    for (let done = 0; done < parent.parts!.length; done++) {
+      const part = provider.submitted[done]!;
+      provider.finish(part.taskId);
+      await service.check(await record(part.jobId), { force: false });
+      await stored(part.jobId);
+    }
+    expect((await record(parent.id)).state).toBe("synthesized");
+    expect(invoked.filter((i) => i.name === "store" && i.payload.jobId === parent.id)).toHaveLength(1);
+  });
+
+  it("reconcile re-drives an assembly whose elected caller died after its election", async () => {
+    const text = Array.from({ length: 3 }, (_, i) => `第${i}句，足够长的一句话用来分段。`).join("");
+    const { job: parent } = await service.create(newJob(text));
+    await storage.put(`jobs/elect/${parent.id}/assemble`, "2000-01-01T00:00:00.000Z someone-else");
+    for (const part of parent.parts!) {
+      const sub =
+        provider.submitted.find((s) => s.jobId === part.jobId) ??
+        (await service.submit(await record(part.jobId)), provider.submitted.at(-1)!);
+      provider.finish(sub.taskId);
+      await service.check(await record(part.jobId), { force: false });
+      await stored(part.jobId);
+    }
+    expect((await record(parent.id)).state).toBe("submitted");
+    clock += 5 * 60_000;
+    await service.reconcile();
+    expect((await record(parent.id)).state).toBe("synthesized");
+  });
+});
+
+describe("batch transitions (in memory)", () => {
+  const event = (n: number, extra: Record<string, unknown> = {}) => ({
+    id: "evt-1",
+    source: "tts.batch",
+    specversion: "1.0",
+    type: "t",
+    data: {
+      batchId: "b1",
+      items: Array.from({ length: n }, (_, i) => ({ id: `i${i}`, text: i === 1 ? "   " : `第${i}条。` })),
+      outputPrefix: "output/b1/",
+      ...extra,
+    },
+  });
+  const dispatched = () =>
+    invoked.filter((i) => i.name === "submit").map((i) => (i.payload.batchItem as { index: number }).index);
+
+  it("starts with a handful of writes, dispatches only the bound, refuses a bad item up front", async () => {
+    const manifest = await batches.start(event(6));
+    expect(manifest.items[1]).toMatchObject({
+      state: "failed",
+      failure: { reason: expect.stringMatching(/must contain text/) },
+    });
+    expect(dispatched()).toEqual([0, 2]);
+    expect(await jobs.get(manifest.items[3]!.jobId!)).toBeUndefined(); // made when it gets a slot
+    expect(storage.ops.filter((o) => o.op === "put" && o.key.startsWith("jobs/records/"))).toHaveLength(0);
+  });
+
+  it("hands each ended item's slot to the next, and makes the manifest final once", async () => {
+    await batches.start(event(5));
+    const run = async (index: number) => {
+      const { jobId } = await batches.runItem("b1", index);
+      const job = await record(jobId!);
+      provider.finish(job.task!.id);
+      await service.check(job, { force: false });
+      await stored(jobId!);
+    };
+    for (let k = 0; k < 20 && (await batches.manifest("b1"))?.state === "running"; k++) {
+      const pending = dispatched().filter((i) => !ran.has(i));
+      for (const i of pending) {
+        ran.add(i);
+        await run(i);
+      }
+    }
+    const final = await batches.view("b1");
+    expect(final).toMatchObject({ state: "partial", counts: { done: 4, failed: 1 } });
+    expect(dispatched()).toEqual([0, 2, 3, 4]);
+    expect(storage.keys("jobs/batch-pending/")).toEqual([]);
+  });
+  const ran = new Set<number>();
+  beforeEach(() => ran.clear());
+});
