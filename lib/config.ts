@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
+import { ProviderNameSchema } from "./jobs/provider-name.js";
 import { registerSecret } from "./secrets.js";
 
 const optionalUrl = (what: string) =>
@@ -71,7 +72,7 @@ export const ConfigSchema = z.object({
     )
     .optional(),
   /** The provider of jobs that do not name one. */
-  JOBS_DEFAULT_PROVIDER: z.enum(["nls", "ice", "minimax"]).default("nls"),
+  JOBS_DEFAULT_PROVIDER: ProviderNameSchema.default("nls"),
 
   OSS_BUCKET: z
     .string({ error: "an OSS bucket name" })

@@ -5,6 +5,7 @@
  * anything else is logged whole and answered with a generic message (see `toErrorBody`).
  */
 
+import type { ProviderName } from "./jobs/provider-name.js";
 import { scrubSecrets } from "./secrets.js";
 
 export type ErrorDetails = Record<string, string | number | boolean | undefined>;
@@ -71,7 +72,8 @@ export class ConfigError extends AppError {
   }
 }
 
-export type Provider = "nls" | "ice" | "cosyvoice" | "minimax" | "oss";
+/** Who failed: a job provider, a streaming-only one (CosyVoice), or OSS. */
+export type Provider = ProviderName | "cosyvoice" | "oss";
 
 /**
  * An upstream API answered with an error (or not at all).

@@ -6,11 +6,13 @@
 import { FcHttpEventSchema } from "../../lib/fc/events.js";
 import { json } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
+import { ProviderNameSchema } from "../../lib/jobs/provider-name.js";
 import type { JobRuntime } from "../../lib/jobs/runtime.js";
 
 export function createCallbackRouter(rt: JobRuntime): Router {
   const handle = async (request: Request, params: Readonly<Record<string, string>>): Promise<Response> => {
-    const provider = params.provider === "nls" || params.provider === "ice" ? params.provider : undefined;
+    const parsed = ProviderNameSchema.safeParse(params.provider);
+    const provider = parsed.success ? parsed.data : undefined;
     if (!provider)
       return json(404, { error: { code: "NotFound", message: `no callbacks for ${params.provider!.slice(0, 32)}` } });
     const url = new URL(request.url);

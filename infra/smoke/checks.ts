@@ -8,6 +8,7 @@ import * as EventBridge from "@alicloud/eventbridge";
 import OSS from "ali-oss";
 import WebSocket from "ws";
 import { mp3Frames } from "../../lib/audio/mp3.js";
+import type { ProviderName } from "../../lib/jobs/provider-name.js";
 import { eventBridgeClient } from "../deploy/batch-route.js";
 
 export interface SmokeTarget {
@@ -17,7 +18,7 @@ export interface SmokeTarget {
   readonly speechUrl: string;
   readonly apiKey: string;
   /** Job providers to try, one small job each. */
-  readonly providers: ReadonlyArray<"nls" | "ice" | "minimax">;
+  readonly providers: readonly ProviderName[];
   readonly oss: {
     readonly bucket: string;
     readonly region: string;

@@ -4,6 +4,7 @@
  * any check fails. SMOKE_PROVIDERS (default: nls,ice, and minimax with DASHSCOPE_API_KEY) and SMOKE_TIMEOUT_SECONDS
  * (default 600) tune it; SMOKE_WEBHOOK_URL (a receiver you can watch) makes the batch check wait for its webhook.
  */
+import { type ProviderName, ProviderNameSchema } from "../../lib/jobs/provider-name.js";
 import { batchRoute } from "../deploy/batch-route.js";
 import { formatResults, runSmoke } from "./checks.js";
 
@@ -27,7 +28,7 @@ const region = env.REGION || "cn-shanghai";
 const providers = (env.SMOKE_PROVIDERS ?? `nls,ice${env.DASHSCOPE_API_KEY ? ",minimax" : ""}`)
   .split(",")
   .map((p) => p.trim())
-  .filter((p): p is "nls" | "ice" | "minimax" => p === "nls" || p === "ice" || p === "minimax");
+  .filter((p): p is ProviderName => ProviderNameSchema.safeParse(p).success);
 const results = await runSmoke({
   streamUrl: env.SMOKE_STREAM_URL!.replace(/\/$/, ""),
   speechUrl: env.SMOKE_SPEECH_URL!.replace(/\/$/, ""),

@@ -16,7 +16,7 @@ import { z } from "zod";
 import { InputError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import { checkInputKey, checkOutputKey, readInputText } from "../jobs/intake.js";
-import type { ProviderName } from "../jobs/providers.js";
+import { type ProviderName, ProviderNameSchema } from "../jobs/provider-name.js";
 import { type Job, JobOptionFieldsSchema, JobOptionsSchema } from "../jobs/schema.js";
 import type { JobService } from "../jobs/service.js";
 import type { JobStore } from "../jobs/store.js";
@@ -65,7 +65,7 @@ const ItemSpecSchema = z
     text: z.string().optional(),
     ssml: z.string().optional(),
     input: z.object({ key: z.string() }).optional(),
-    provider: z.enum(["nls", "ice", "minimax"]),
+    provider: ProviderNameSchema,
     options: JobOptionFieldsSchema.required({ subtitles: true }),
     audioKey: z.string(),
   })

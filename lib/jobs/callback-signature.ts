@@ -1,5 +1,6 @@
 /** The HMAC a callback URL carries, so only the provider we gave the URL to can drive a job forward. */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import type { ProviderName } from "./provider-name.js";
 
 export function signJobId(secret: string, jobId: string): string {
   return createHmac("sha256", secret).update(`nls-callback\n${jobId}`).digest("base64url");
@@ -17,16 +18,11 @@ export function verifyJobId(secret: string, jobId: string, signature: string | n
  * document promises that a `notify_url`'s or `NotifyAddress`'s query string is kept. The earlier `?sig=` form is still
  * accepted for jobs submitted before (`legacyCallbackUrl`).
  */
-export function callbackUrl(base: string, secret: string, jobId: string, provider: "nls" | "ice" = "nls"): string {
+export function callbackUrl(base: string, secret: string, jobId: string, provider: ProviderName = "nls"): string {
   return `${base.replace(/\/$/, "")}/callbacks/${provider}/${jobId}/${signJobId(secret, jobId)}`;
 }
 
-export function legacyCallbackUrl(
-  base: string,
-  secret: string,
-  jobId: string,
-  provider: "nls" | "ice" = "nls",
-): string {
+export function legacyCallbackUrl(base: string, secret: string, jobId: string, provider: ProviderName = "nls"): string {
   return `${base.replace(/\/$/, "")}/callbacks/${provider}/${jobId}?sig=${signJobId(secret, jobId)}`;
 }
 

@@ -3,21 +3,35 @@
  * (audio written into our bucket by ICE itself).
  */
 import { InputError } from "../errors.js";
-import { MINIMAX_TEXT_LIMIT, type MinimaxClient, type MinimaxInput } from "../providers/dashscope/minimax.js";
+import {
+  MINIMAX_DEFAULT_MODEL,
+  MINIMAX_TEXT_LIMIT,
+  type MinimaxClient,
+  type MinimaxInput,
+  minimaxVoiceSetting,
+} from "../providers/dashscope/minimax.js";
 import { ICE_TEXT_LIMIT, type IceClient } from "../providers/ice/client.js";
 import { LONG_TEXT_LIMIT, type NlsLongTextClient, type Sentence } from "../providers/nls/long-text.js";
-import { multiplierFromRate } from "../speech/rates.js";
+import type { ProviderName } from "./provider-name.js";
 import type { Job, JobOptions } from "./schema.js";
 
-export type ProviderName = Job["provider"];
+export type { ProviderName } from "./provider-name.js";
 
 export type ProviderStatus =
   | { readonly state: "pending" }
   | { readonly state: "success"; readonly audioAddress?: string; readonly sentences: Sentence[] };
 
 export interface JobProvider {
+  readonly name: ProviderName;
   /** True when submitting synthesizes in the same call (MiniMax): the job is then submitted through FC's queue. */
   readonly synchronous?: boolean;
+  /**
+   * Where the finished audio is: at a URL the provider serves, which `store` copies into the bucket (NLS, MiniMax),
+   * or already in our bucket at the job's audio key, written by the provider (ICE).
+   */
+  readonly audio: "url" | "bucket";
+  /** Whether the provider calls our callback URL when a task ends (NLS, ICE); without it jobs are polled. */
+  readonly callsBack: boolean;
   /** The most characters one task takes (seed 003: 100,000; seed 002: 10,000); longer jobs are split into parts. */
   readonly limit: number;
   /** Validates text and options by the provider's own rules; returns the characters it will bill. No I/O. */
@@ -48,6 +62,9 @@ export function nlsProvider(client: NlsLongTextClient): JobProvider {
     return { ...input(text, ssml, options), enableSubtitle: options.subtitles.length > 0 };
   };
   return {
+    name: "nls",
+    audio: "url",
+    callsBack: true,
     limit: LONG_TEXT_LIMIT,
     validate: (text, ssml, options) => ({
       characters: Array.from(client.prepare(prepare(text, ssml, options)).text).length,
@@ -75,6 +92,9 @@ export function iceProvider(client: IceClient, bucket: string): JobProvider {
     overwrite: options.overwrite ?? true,
   });
   return {
+    name: "ice",
+    audio: "bucket",
+    callsBack: true,
     limit: ICE_TEXT_LIMIT,
     validate: (text, ssml, options) => ({
       characters: client.prepare(prepare(text, ssml, options), { bucket, object: "validation" }).InputConfig.length,
@@ -99,7 +119,7 @@ export function iceProvider(client: IceClient, bucket: string): JobProvider {
  * task id carries that URL, so the status needs no state of its own. Subtitles are not requested (the subtitle file's
  * format is not in seed 004).
  */
-export function minimaxProvider(client: MinimaxClient, model = "MiniMax/speech-02-turbo"): JobProvider {
+export function minimaxProvider(client: MinimaxClient, model = MINIMAX_DEFAULT_MODEL): JobProvider {
   const input = (text: string, ssml: boolean, options: JobOptions): MinimaxInput => {
     if (ssml) throw new InputError("ssml", 'provider "minimax" takes plain text, not SSML');
     if (options.customizedVoice !== undefined || options.overwrite !== undefined)
@@ -109,17 +129,15 @@ export function minimaxProvider(client: MinimaxClient, model = "MiniMax/speech-0
       );
     return {
       text,
-      voice_setting: {
-        voice_id: options.voice,
-        speed: multiplierFromRate(options.speechRate),
-        vol: Math.max(0.01, options.volume / 50),
-        pitch: Math.round((options.pitchRate / 500) * 12),
-      },
+      voice_setting: minimaxVoiceSetting(options.voice, options),
       audio_setting: { sample_rate: options.sampleRate, format: options.format, bitrate: 128000, channel: 1 },
       output_format: "url",
     };
   };
   return {
+    name: "minimax",
+    audio: "url",
+    callsBack: false,
     limit: MINIMAX_TEXT_LIMIT,
     synchronous: true,
     validate: (text, ssml, options) => ({

@@ -42,7 +42,7 @@ export function createJobRuntime(
     providers: {
       nls: nlsProvider(clients.longText),
       ice: iceProvider(clients.ice, clients.storage.bucket),
-      ...(clients.minimax ? { minimax: minimaxProvider(clients.minimax) } : {}),
+      minimax: clients.minimax ? minimaxProvider(clients.minimax) : undefined,
     },
     invoker,
     iceAuthKey: config.ICE_CALLBACK_AUTH_KEY,

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { LongTextInputSchema, SentenceSchema } from "../providers/nls/long-text.js";
 import { findNlsVoice } from "../voices/index.js";
+import { ProviderNameSchema } from "./provider-name.js";
 
 export const JobStateSchema = z.enum(["queued", "submitted", "synthesized", "stored", "done", "failed"]);
 export type JobState = z.infer<typeof JobStateSchema>;
@@ -21,7 +22,7 @@ export const JobOptionFieldsSchema = z
     speechRate: longText.speechRate,
     pitchRate: longText.pitchRate,
     /** nls or ice; the deployment's JOBS_DEFAULT_PROVIDER when absent. */
-    provider: z.enum(["nls", "ice", "minimax"]).optional(),
+    provider: ProviderNameSchema.optional(),
     /** ICE only: a cloned voice's VoiceId (seed 002's EditingConfig.customizedVoice). */
     customizedVoice: z
       .string()
@@ -53,7 +54,7 @@ export const JobSourceSchema = z.discriminatedUnion("kind", [
 export const JobSchema = z.object({
   id: z.string().regex(/^[0-9a-z-]{8,64}$/),
   state: JobStateSchema,
-  provider: z.enum(["nls", "ice", "minimax"]),
+  provider: ProviderNameSchema,
   createdAt: z.string(),
   updatedAt: z.string(),
   /** The API key's owner id (a digest, never the key) for jobs created through the API; only it may read the job. */

@@ -21,7 +21,11 @@ const MAX_TASK_RETRIES = 2;
 export interface JobServiceDeps {
   readonly jobs: JobStore;
   readonly storage: ObjectStore;
-  readonly providers: Readonly<Partial<Record<ProviderName, JobProvider>>>;
+  /**
+   * Every provider by name: a missing name does not compile; `undefined` is a provider this deployment has no
+   * credentials for (MiniMax without DASHSCOPE_API_KEY), refused with the reason.
+   */
+  readonly providers: Readonly<Record<ProviderName, JobProvider | undefined>>;
   readonly invoker: Invoker;
   /** ICE's callback AuthKey; when set, ICE callbacks must also carry ICE's own valid signature. */
   readonly iceAuthKey?: string;
@@ -80,6 +84,10 @@ export class JobService {
    * Creates and submits a job, or returns the job that already holds this idempotency key.
    * Input is validated (by the provider's own rules) before anything is written.
    */
+  providerOf(name: ProviderName): JobProvider {
+    return this.#provider(name);
+  }
+
   #provider(name: ProviderName): JobProvider {
     const provider = this.deps.providers[name];
     if (!provider)
@@ -348,8 +356,8 @@ export class JobService {
     }
   }
 
-  #callbackUrl(job: { id: string; provider: "nls" | "ice" | "minimax" }): string | undefined {
-    return this.deps.callbackBaseUrl && job.provider !== "minimax"
+  #callbackUrl(job: { id: string; provider: ProviderName }): string | undefined {
+    return this.deps.callbackBaseUrl && this.deps.providers[job.provider]?.callsBack
       ? callbackUrl(this.deps.callbackBaseUrl, this.deps.callbackSecret, job.id, job.provider)
       : undefined;
   }
@@ -391,7 +399,8 @@ export class JobService {
       if (!ok) throw new AuthError("invalid or stale X-ICE-SIGNATURE");
     }
     const job = await this.deps.jobs.get(jobId);
-    if (!job || job.provider !== provider)
+    // Only a provider that calls back has callbacks; a job of another provider is not found here.
+    if (!job || job.provider !== provider || !this.deps.providers[provider]?.callsBack)
       throw new InputError("jobId", `no ${provider} job ${jobId}`, { statusCode: 404, code: "NotFound" });
     return this.check(job, { force: false });
   }

@@ -40,16 +40,17 @@ export async function storeJob(jobId: string, deps: StoreDeps): Promise<"done" |
   const job = await deps.jobs.get(jobId);
   if (!job || job.state === "done" || job.state === "failed") return "skipped";
   if (job.parts && (job.state === "synthesized" || job.state === "stored")) return assemble(job, deps);
+  const provider = deps.service.providerOf(job.provider);
   if (
     (job.state !== "synthesized" && job.state !== "stored") ||
     !job.task ||
-    (job.provider === "nls" && !job.task.audioAddress)
+    (provider.audio === "url" && !job.task.audioAddress)
   ) {
     log.warn("store called before the job was synthesized", { state: job.state });
     return "skipped";
   }
-  // ICE wrote the audio into our bucket itself: verify it is there, then write the subtitles.
-  if (job.provider === "ice")
+  // The provider wrote the audio into our bucket itself (ICE): verify it is there, then write the subtitles.
+  if (provider.audio === "bucket")
     return finish(job, await deps.storage.head(job.output.audioKey), job.task.sentences ?? [], deps);
   if (!isAllowedAudioUrl(job.task.audioAddress!, deps.audioHosts)) {
     await deps.service.fail(
@@ -84,7 +85,7 @@ export async function storeJob(jobId: string, deps: StoreDeps): Promise<"done" |
   if (res.status !== 200 || !res.body) {
     await res.body?.cancel();
     throw new ProviderError({
-      provider: "nls",
+      provider: job.provider,
       code: `HTTP${res.status}`,
       upstreamMessage: `audio download answered HTTP ${res.status}`,
       retryable: true,

@@ -5,7 +5,7 @@
 
 import { InputError } from "../errors.js";
 import type { CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
-import type { MinimaxClient } from "../providers/dashscope/minimax.js";
+import { MINIMAX_DEFAULT_MODEL, type MinimaxClient, minimaxVoiceSetting } from "../providers/dashscope/minimax.js";
 import type { NlsSynthesizer } from "../providers/nls/synthesizer.js";
 import { type CacheKeyFields, cacheKey, prefetched, type SpeechCache } from "./cache.js";
 import { multiplierFromRate } from "./rates.js";
@@ -108,16 +108,10 @@ function planMinimax(req: SpeechRequest, minimax: MinimaxClient | undefined): Pl
   if (req.ssml !== undefined)
     throw new InputError("ssml", "MiniMax takes plain text (with its own (laughs)-style tags), not SSML");
   if (!req.voice) throw new InputError("voice", "MiniMax needs a voice_id, e.g. male-qn-qingse");
-  const model = req.model ?? "MiniMax/speech-02-turbo";
-  // Our one rate scale (NLS's -500..500) becomes MiniMax's speed multiplier and its -12..12 semitone pitch.
+  const model = req.model ?? MINIMAX_DEFAULT_MODEL;
   const input = {
     text: req.text!,
-    voice_setting: {
-      voice_id: req.voice,
-      speed: req.speechRate === undefined ? 1 : multiplierFromRate(req.speechRate),
-      vol: req.volume === undefined ? 1 : Math.max(0.01, req.volume / 50),
-      pitch: req.pitchRate === undefined ? 0 : Math.round((req.pitchRate / 500) * 12),
-    },
+    voice_setting: minimaxVoiceSetting(req.voice, req),
     audio_setting: { sample_rate: req.sampleRate ?? 32000, bitrate: 128000, format: req.format, channel: 1 as const },
   };
   const prepared = minimax.prepare(model, input);

@@ -112,7 +112,11 @@ describe("reconcile and batch items", () => {
     const later = new JobService({
       jobs: rt.jobs,
       storage: rt.clients.storage,
-      providers: { nls: nlsProvider(rt.clients.longText), ice: iceProvider(rt.clients.ice, rt.clients.storage.bucket) },
+      providers: {
+        nls: nlsProvider(rt.clients.longText),
+        ice: iceProvider(rt.clients.ice, rt.clients.storage.bucket),
+        minimax: undefined,
+      },
       invoker: { invokeAsync: async () => undefined },
       log: rt.log,
       callbackSecret: rt.config.CALLBACK_SECRET!,

@@ -139,7 +139,11 @@ describe("long-text jobs on the local stack", () => {
     const later = new JobService({
       jobs: rt.jobs,
       storage: rt.clients.storage,
-      providers: { nls: nlsProvider(rt.clients.longText), ice: iceProvider(rt.clients.ice, rt.clients.storage.bucket) },
+      providers: {
+        nls: nlsProvider(rt.clients.longText),
+        ice: iceProvider(rt.clients.ice, rt.clients.storage.bucket),
+        minimax: undefined,
+      },
       invoker: host.platform.invoker,
       log: rt.log,
       callbackSecret: rt.config.CALLBACK_SECRET!,

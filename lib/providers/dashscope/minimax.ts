@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
 import { withRetry } from "../../retry.js";
+import { multiplierFromRate } from "../../speech/rates.js";
 import { assertSpeakableCharacters } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 
@@ -24,6 +25,25 @@ export const MINIMAX_MODELS = [
 ] as const;
 /** Native MiniMax's synchronous limit (facts §9 [P]): fewer than 10,000 characters. */
 export const MINIMAX_TEXT_LIMIT = 9_999;
+
+/** The model used when a request names none: the fast one of seed 004's list. */
+export const MINIMAX_DEFAULT_MODEL = "MiniMax/speech-02-turbo";
+
+/**
+ * Our one rate scale, NLS's (volume 0-100 with 50 as normal, speech and pitch rates -500..500), as MiniMax's
+ * voice_setting: a speed multiplier, a volume multiplier (> 0) and a pitch of -12..12 semitones.
+ */
+export function minimaxVoiceSetting(
+  voiceId: string,
+  rates: { volume?: number; speechRate?: number; pitchRate?: number },
+): MinimaxInput["voice_setting"] {
+  return {
+    voice_id: voiceId,
+    speed: rates.speechRate === undefined ? 1 : multiplierFromRate(rates.speechRate),
+    vol: rates.volume === undefined ? 1 : Math.max(0.01, rates.volume / 50),
+    pitch: rates.pitchRate === undefined ? 0 : Math.round((rates.pitchRate / 500) * 12),
+  };
+}
 
 const LANGUAGES = [
   "Chinese",
