@@ -7,11 +7,11 @@ import { createHash, randomUUID } from "node:crypto";
 import { type AppError, AuthError, InputError, ProviderError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
-import { LONG_TEXT_DEADLINE_MS, LONG_TEXT_RETENTION_MS } from "../providers/nls/long-text.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { chunkText, countNlsChars } from "../text/index.js";
 import { callbackUrl, legacyCallbackUrl, verifyIceSignature, verifyJobId } from "./callback-signature.js";
 import type { JobProvider, ProviderName } from "./providers.js";
+import { reconcileAction } from "./reconcile-policy.js";
 import { advance, isTerminal, type Job, type JobOptions } from "./schema.js";
 import type { JobStore } from "./store.js";
 
@@ -485,43 +485,35 @@ export class JobService {
   async reconcile(): Promise<Record<string, number>> {
     const counts: Record<string, number> = { seen: 0, resubmitted: 0, polled: 0, restored: 0, failed: 0 };
     const now = this.#now().getTime();
-    const stale = this.deps.staleAfterMs ?? 2 * 60_000;
     for await (const id of this.deps.jobs.pending()) {
       const job = await this.deps.jobs.get(id);
       if (!job || isTerminal(job.state)) continue;
       counts.seen!++;
-      const idle = now - Date.parse(job.updatedAt);
+      const action = reconcileAction(job, now, this.deps.staleAfterMs ?? 2 * 60_000);
       try {
-        // The 3-hour promise is per provider task; a long job's parts each get their own, and a batch item's clock does
-        // not run while it waits for a slot (a 10,000-item batch may take longer than 3 hours).
-        if (
-          !job.parts &&
-          (job.state === "submitted" || (job.state === "queued" && !job.batch)) &&
-          now - Date.parse(job.task?.submittedAt ?? job.createdAt) > LONG_TEXT_DEADLINE_MS
-        ) {
-          await this.fail(job, "Timeout", "NLS did not finish the task within 3 hours, the time seed 003 promises");
-          counts.failed!++;
-        } else if (job.task?.finishedAt && now - Date.parse(job.task.finishedAt) > LONG_TEXT_RETENTION_MS) {
-          await this.fail(
-            job,
-            "AudioExpired",
-            "the synthesized audio was not stored within the 7 days NLS keeps it (seed 003)",
-          );
-          counts.failed!++;
-        } else if (job.parts) {
-          await this.advanceParent(job, { force: idle >= stale });
-          counts.polled!++;
-        } else if (idle < stale) {
-        } else if (job.state === "queued" && job.parent) {
-        } else if (job.state === "queued") {
-          await this.submit(job, { force: true });
-          counts.resubmitted!++;
-        } else if (job.state === "submitted") {
-          await this.check(job, { force: true });
-          counts.polled!++;
-        } else {
-          await this.deps.invoker.invokeAsync("store", { jobId: job.id });
-          counts.restored!++;
+        switch (action.kind) {
+          case "fail":
+            await this.fail(job, action.code, action.reason);
+            counts.failed!++;
+            break;
+          case "drive-parent":
+            await this.advanceParent(job, { force: action.force });
+            counts.polled!++;
+            break;
+          case "resubmit":
+            await this.submit(job, { force: true });
+            counts.resubmitted!++;
+            break;
+          case "poll":
+            await this.check(job, { force: true });
+            counts.polled!++;
+            break;
+          case "restore":
+            await this.deps.invoker.invokeAsync("store", { jobId: job.id });
+            counts.restored!++;
+            break;
+          case "wait":
+            break;
         }
       } catch (error) {
         this.deps.log.warn("reconcile step failed; next run retries", { jobId: id, error });

@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { reconcileAction } from "../../lib/jobs/reconcile-policy.js";
+import { type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
+
+const T0 = Date.parse("2026-11-30T00:00:00Z");
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const STALE = 2 * MIN;
+
+function job(fields: Partial<Job>): Job {
+  const at = new Date(T0).toISOString();
+  return {
+    id: "job-1",
+    state: "queued",
+    provider: "nls",
+    createdAt: at,
+    updatedAt: at,
+    idempotencyKey: "k",
+    source: { kind: "inline" },
+    ssml: false,
+    characters: 1,
+    options: JobOptionsSchema.parse({}) as Job["options"],
+    output: { audioKey: "output/a.mp3" },
+    ...fields,
+  };
+}
+const task = (submittedMinutesAgo: number, now: number, finishedMinutesAgo?: number): Job["task"] => ({
+  id: "t",
+  submittedAt: new Date(now - submittedMinutesAgo * MIN).toISOString(),
+  ...(finishedMinutesAgo !== undefined ? { finishedAt: new Date(now - finishedMinutesAgo * MIN).toISOString() } : {}),
+});
+
+describe("what reconcile does with one job", () => {
+  const now = T0 + 10 * HOUR;
+  const updated = (minutesAgo: number) => new Date(now - minutesAgo * MIN).toISOString();
+  const cases: Array<[string, Job, ReturnType<typeof reconcileAction>["kind"], Record<string, unknown>?]> = [
+    ["a fresh queued job waits", job({ updatedAt: updated(1), createdAt: updated(1) }), "wait"],
+    ["a stale queued job is resubmitted", job({ updatedAt: updated(5), createdAt: updated(5) }), "resubmit"],
+    [
+      "a stale queued part waits for its parent",
+      job({ updatedAt: updated(5), createdAt: updated(5), parent: { id: "p", index: 1 } }),
+      "wait",
+    ],
+    [
+      "a part queued for 4 hours still waits (its 3 hours start with its task)",
+      job({ updatedAt: updated(240), createdAt: updated(240), parent: { id: "p", index: 1 } }),
+      "wait",
+    ],
+    [
+      "a batch item queued for 4 hours is resubmitted, not timed out",
+      job({ updatedAt: updated(240), createdAt: updated(240), batch: { id: "b", item: "i" } }),
+      "resubmit",
+    ],
+    [
+      "a stale submitted job is polled (a lost callback)",
+      job({ state: "submitted", updatedAt: updated(5), task: task(5, now) }),
+      "poll",
+    ],
+    ["a fresh submitted job waits", job({ state: "submitted", updatedAt: updated(1), task: task(1, now) }), "wait"],
+    [
+      "a task past 3 hours fails with Timeout",
+      job({ state: "submitted", updatedAt: updated(5), task: task(181, now) }),
+      "fail",
+      { code: "Timeout" },
+    ],
+    [
+      "a stale synthesized job is handed to store again",
+      job({ state: "synthesized", updatedAt: updated(5), task: task(30, now, 20) }),
+      "restore",
+    ],
+    [
+      "audio older than 7 days fails with AudioExpired",
+      job({ state: "synthesized", updatedAt: updated(5), task: task(8 * 24 * 60, now, 7 * 24 * 60 + 1) }),
+      "fail",
+      { code: "AudioExpired" },
+    ],
+    [
+      "a split job is driven, forced when stale",
+      job({ state: "submitted", updatedAt: updated(5), parts: [{ jobId: "a", characters: 1 }] }),
+      "drive-parent",
+      { force: true },
+    ],
+    [
+      "a split job is driven, not forced when fresh",
+      job({ state: "submitted", updatedAt: updated(1), parts: [{ jobId: "a", characters: 1 }] }),
+      "drive-parent",
+      { force: false },
+    ],
+    [
+      "a split job is never timed out itself (its parts are)",
+      job({
+        state: "submitted",
+        createdAt: updated(600),
+        updatedAt: updated(5),
+        parts: [{ jobId: "a", characters: 1 }],
+      }),
+      "drive-parent",
+    ],
+  ];
+  it.each(cases)("%s", (_name, j, kind, extra) => {
+    const action = reconcileAction(j, now, STALE);
+    expect(action.kind).toBe(kind);
+    if (extra) expect(action).toMatchObject(extra);
+  });
+});
