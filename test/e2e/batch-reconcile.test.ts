@@ -10,7 +10,7 @@ import { createJobRuntime } from "../../lib/jobs/runtime.js";
 import { JobService } from "../../lib/jobs/service.js";
 import { createLogger } from "../../lib/log.js";
 import { settle as settleAll } from "../helpers/jobs.js";
-import { useLocalCloud } from "../helpers/local-cloud.js";
+import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
 
 // Each task takes 20 ms per character in the emulator: a 40-character item is in flight for most of a second.
 const cloud = useLocalCloud({ engine: new FastEngine({ synthMsPerChar: 20 }), longText: { queueMs: 5, runMs: 5 } });
@@ -48,15 +48,26 @@ describe("reconcile and batch items", () => {
   it("leaves items waiting for a batch slot alone, so the batch's bound holds", async () => {
     const longText = cloud().nls.longText;
     const before = longText.stats.submitted;
+    const inFlight = () => longText.stats.submitted - before - (longText.stats.callbacks - callbacksBefore);
+    const callbacksBefore = longText.stats.callbacks;
     await host.invoke("submit", event("b-bound", 6));
-    await new Promise((r) => setTimeout(r, 200)); // the two dispatched items are submitted and running
+    // The two dispatched items are running: submitted to NLS, and their records say so (with RECONCILE_STALE_SECONDS=0
+    // a record still "queued" while its submission is under way would look stale to reconcile).
+    const rt = host.platform.jobs();
+    const manifest = (await rt.batches.manifest("b-bound"))!;
+    await eventually(
+      async () =>
+        (await Promise.all(manifest.items.slice(0, 2).map((i) => rt.jobs.get(i.jobId!)))).every(
+          (j) => j?.state === "submitted",
+        ),
+      5000,
+    );
     expect(longText.stats.submitted - before).toBe(2);
     await host.trigger("reconcile");
-    expect(longText.stats.submitted - before).toBe(2);
+    expect(inFlight()).toBeLessThanOrEqual(2);
     await settle();
     expect(longText.stats.submitted - before).toBe(6);
-    const manifest = await host.platform.jobs().batches.view("b-bound");
-    expect(manifest).toMatchObject({ state: "done", counts: { done: 6 } });
+    expect(await rt.batches.view("b-bound")).toMatchObject({ state: "done", counts: { done: 6 } });
   }, 30_000);
 
   it("re-drives a batch whose dispatch was lost: reconcile hands the next item a slot", async () => {
