@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  AppError,
-  describeNlsStatus,
-  InputError,
-  isRetryableNlsCode,
-  NLS_STATUS,
-  ProviderError,
-  toErrorBody,
-} from "../../lib/errors.js";
+import { AppError, InputError, ProviderError, toErrorBody } from "../../lib/errors.js";
+import { describeNlsStatus, isRetryableNlsCode, NLS_STATUS } from "../../lib/providers/nls/status.js";
 
 describe("NLS status table", () => {
   it("lists every status code of seeds 000 and 003", () => {

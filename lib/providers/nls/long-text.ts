@@ -4,11 +4,12 @@
  * sentence timestamps with `enable_subtitle`; audio kept 7 days, completion promised within 3 hours.
  */
 import { z } from "zod";
-import { InputError, NLS_STATUS, ProviderError } from "../../errors.js";
+import { InputError, ProviderError } from "../../errors.js";
 import { type BackoffOptions, withRetry } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
+import { NLS_STATUS } from "./status.js";
 import type { TokenSource } from "./token.js";
 
 export const LONG_TEXT_LIMIT = 100_000;
