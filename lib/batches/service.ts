@@ -11,7 +11,7 @@
  * functions' timeouts. A re-delivered event finds its manifest and starts nothing; `reconcile` re-drives a batch whose
  * dispatch or finish was lost (a `batch-pending/` marker lists the batches not yet final).
  */
-import { createHash, createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { InputError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
@@ -21,10 +21,6 @@ import { type Job, JobOptionFieldsSchema, JobOptionsSchema } from "../jobs/schem
 import type { JobService } from "../jobs/service.js";
 import type { JobStore } from "../jobs/store.js";
 import type { Logger } from "../log.js";
-import { isPublicAddress, literalAddress } from "../net/public-address.js";
-import { postWebhook, UnsafeAddressError } from "../net/webhook.js";
-import { withRetry } from "../retry.js";
-import { scrubSecrets } from "../secrets.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { isRecord, parseInput } from "../validation.js";
 import {
@@ -33,10 +29,10 @@ import {
   CloudEventSchema,
   cloudEventData,
   type Manifest,
-  ManifestSchema,
   type Rejection,
-  RejectionSchema,
 } from "./schema.js";
+import { BatchStore } from "./store.js";
+import { BatchWebhooks } from "./webhook.js";
 
 export interface BatchDeps {
   readonly jobs: JobStore;
@@ -78,7 +74,6 @@ export function itemJobId(batchId: string, itemId: string): string {
   return createHash("sha256").update(`tts-batch-item\n${batchId}\n${itemId}`).digest("hex").slice(0, 32);
 }
 
-const pad = (index: number): string => String(index).padStart(5, "0");
 /** Parallel reads of job records when a batch needs some (the failed items' reasons). */
 const READ_PARALLELISM = 16;
 
@@ -91,38 +86,25 @@ export class BatchService {
   readonly #cache = new Map<string, Running>();
   readonly #specs = new Map<string, ItemSpec[]>();
 
-  constructor(private readonly deps: BatchDeps) {}
+  readonly #store: BatchStore;
+  readonly #webhooks: BatchWebhooks;
 
-  #key(batchId: string): string {
-    return `${this.deps.jobsPrefix}batches/${batchId}.json`;
-  }
-
-  /** Per-batch bookkeeping, apart from manifests and refusals: item specs, `ended/<index>.<state>` markers, the dispatch `cursor`. */
-  #dir(batchId: string): string {
-    return `${this.deps.jobsPrefix}batch-state/${batchId}/`;
-  }
-
-  /** Batches not yet final, for `reconcile`. */
-  #pendingKey(batchId: string): string {
-    return `${this.deps.jobsPrefix}batch-pending/${batchId}`;
-  }
-
-  #rejectedKey(batchId: string): string {
-    return `${this.deps.jobsPrefix}batches/rejected/${batchId}.json`;
+  constructor(private readonly deps: BatchDeps) {
+    this.#store = new BatchStore(deps.storage, deps.jobs, deps.jobsPrefix);
+    this.#webhooks = new BatchWebhooks({
+      secret: deps.secret,
+      log: deps.log,
+      allow: deps.webhookAddresses,
+      now: deps.now,
+    });
   }
 
   #now(): Date {
     return this.deps.now?.() ?? new Date();
   }
 
-  async manifest(batchId: string): Promise<Manifest | undefined> {
-    return this.#read(batchId, this.#key(batchId), ManifestSchema);
-  }
-
-  /** A batch's JSON object, by an id safe to put in a key (anything else has no object). */
-  async #read<T>(batchId: string, key: string, schema: { parse(v: unknown): T }): Promise<T | undefined> {
-    const body = /^[A-Za-z0-9._-]{1,128}$/.test(batchId) ? await this.deps.storage.get(key) : undefined;
-    return body ? schema.parse(JSON.parse(body.toString("utf8"))) : undefined;
+  manifest(batchId: string): Promise<Manifest | undefined> {
+    return this.#store.manifest(batchId);
   }
 
   /** Starts the batch a CloudEvent carries, once per batch id (the event's id unless the data names one). */
@@ -130,7 +112,7 @@ export class BatchService {
     const envelope = parseInput(CloudEventSchema, event, "event");
     const req = parseInput(BatchRequestSchema, cloudEventData(envelope), "data");
     checkOutputKey(req.outputPrefix, this.deps.outputPrefix, "data.outputPrefix");
-    if (req.notify) this.#checkWebhook(req.notify.url);
+    if (req.notify) this.#webhooks.check(req.notify.url);
     const batchId = req.batchId ?? batchIdOf(envelope.id);
     const existing = await this.manifest(batchId);
     if (existing) return existing;
@@ -185,17 +167,9 @@ export class BatchService {
       ...(req.notify ? { notify: req.notify } : {}),
     };
     // Specs first (keyed by the event, so two events racing for one batch id never mix), then the manifest that names them.
-    await this.deps.storage.put(
-      this.#specsKey(batchId, envelope.id),
-      JSON.stringify({ eventId: envelope.id, items: specs }),
-      { contentType: "application/json" },
-    );
-    await this.deps.storage.put(this.#pendingKey(batchId), "", { contentType: "text/plain" });
-    const { created } = await this.deps.storage.put(this.#key(batchId), JSON.stringify(manifest), {
-      ifAbsent: true,
-      contentType: "application/json",
-    });
-    if (!created) return (await this.manifest(batchId))!;
+    await this.#store.putSpecs(batchId, envelope.id, specs);
+    await this.#store.markPending(batchId);
+    if (!(await this.#store.createManifest(manifest))) return (await this.manifest(batchId))!;
     this.deps.log.info("batch started", {
       batchId,
       items: items.length,
@@ -205,17 +179,13 @@ export class BatchService {
     return manifest;
   }
 
-  #specsKey(batchId: string, eventId: string): string {
-    return `${this.#dir(batchId)}items-${createHash("sha256").update(eventId).digest("hex").slice(0, 16)}.json`;
-  }
-
   /** The item specs of a running batch (kept by a warm instance: they never change). */
   async #itemSpecs(manifest: Manifest): Promise<ItemSpec[]> {
     const cached = this.#specs.get(manifest.batchId);
     if (cached) return cached;
-    const body = await this.deps.storage.get(this.#specsKey(manifest.batchId, manifest.eventId));
-    if (!body) throw new Error(`batch ${manifest.batchId} has no item specs`);
-    const specs = ItemSpecsSchema.parse(JSON.parse(body.toString("utf8"))).items;
+    const stored = await this.#store.specs(manifest.batchId, manifest.eventId);
+    if (!stored) throw new Error(`batch ${manifest.batchId} has no item specs`);
+    const specs = ItemSpecsSchema.parse(stored).items;
     if (this.#specs.size >= 4) this.#specs.delete(this.#specs.keys().next().value!);
     this.#specs.set(manifest.batchId, specs);
     return specs;
@@ -249,12 +219,10 @@ export class BatchService {
       rejectedAt: (this.deps.now?.() ?? new Date()).toISOString(),
       error: reason,
     };
-    await this.deps.storage.put(this.#rejectedKey(batchId), JSON.stringify(rejection), {
-      contentType: "application/json",
-    });
+    await this.#store.putRejection(rejection);
     const notify = isRecord(data.notify) ? BatchRequestSchema.shape.notify.safeParse(data.notify) : undefined;
     if (notify?.success && notify.data)
-      await this.#send(notify.data.url, `${batchId}:rejected:${eventId ?? ""}`, {
+      await this.#webhooks.send(notify.data.url, `${batchId}:rejected:${eventId ?? ""}`, {
         type: "tts.batch.rejected",
         batchId,
         state: "rejected",
@@ -281,13 +249,13 @@ export class BatchService {
           done: final.items.filter((i) => i.state === "done").length,
           failed: final.items.filter((i) => i.state === "failed").length,
         });
-      await this.deps.storage.delete(this.#pendingKey(batchId));
+      await this.#store.clearPending(batchId);
       return;
     }
     const { manifest } = batch;
-    const ended = await this.#ended(batchId);
+    const ended = await this.#store.ended(batchId);
     if (this.#complete(manifest, ended)) return this.#finish(manifest, ended, opts);
-    const dispatched = await this.#dispatched(batchId);
+    const dispatched = await this.#store.dispatched(batchId);
     const inFlight = [...dispatched].filter((i) => !ended.has(i));
     if (opts.force) await this.#recover(manifest, inFlight);
     let running = inFlight.length;
@@ -308,7 +276,7 @@ export class BatchService {
 
   /** Elects item `index` for a slot (once, whoever races for it) and hands it to `submit` through FC's queue. */
   async #dispatch(manifest: Manifest, index: number): Promise<boolean> {
-    if (!(await this.deps.jobs.elect(`batch-${manifest.batchId}`, `dispatch-${pad(index)}`, this.#now()))) return false;
+    if (!(await this.#store.electDispatch(manifest.batchId, index, this.#now()))) return false;
     await this.deps.invoker.invokeAsync("submit", { batchItem: { batchId: manifest.batchId, index } });
     return true;
   }
@@ -374,54 +342,20 @@ export class BatchService {
     const batch = await this.#running(job.batch.id);
     const index = batch?.index.get(job.batch.item);
     if (!batch || index === undefined) return;
-    const first = (
-      await this.deps.storage.put(`${this.#dir(batch.manifest.batchId)}ended/${pad(index)}.${job.state}`, "", {
-        ifAbsent: true,
-        contentType: "text/plain",
-      })
-    ).created;
+    const first = await this.#store.markEnded(batch.manifest.batchId, index, job.state);
     if (first && (await this.#dispatchNext(batch.manifest))) return;
-    const ended = await this.#ended(batch.manifest.batchId);
+    const ended = await this.#store.ended(batch.manifest.batchId);
     if (this.#complete(batch.manifest, ended)) await this.#finish(batch.manifest, ended);
   }
 
   /** Dispatches the first waiting item from the cursor (a hint: a stale one costs a lost election per item it is behind). */
   async #dispatchNext(manifest: Manifest): Promise<boolean> {
-    const cursorKey = `${this.#dir(manifest.batchId)}cursor`;
-    const hint = Number((await this.deps.storage.get(cursorKey))?.toString("utf8"));
-    for (let i = Number.isInteger(hint) && hint >= 0 ? hint : 0; i < manifest.items.length; i++) {
+    for (let i = await this.#store.cursor(manifest.batchId); i < manifest.items.length; i++) {
       if (manifest.items[i]!.state !== "queued" || !(await this.#dispatch(manifest, i))) continue;
-      await this.deps.storage.put(cursorKey, String(i + 1), { contentType: "text/plain" });
+      await this.#store.setCursor(manifest.batchId, i + 1);
       return true;
     }
     return false;
-  }
-
-  /** Item index → the state its job ended in, from the `ended/` markers (one listing request per thousand). */
-  async #ended(batchId: string): Promise<Map<number, string>> {
-    const ended = new Map<number, string>();
-    for await (const name of this.#names(`${this.#dir(batchId)}ended/`)) {
-      const m = /^(\d{5})\.(done|failed)$/.exec(name);
-      if (m) ended.set(Number(m[1]), m[2]!);
-    }
-    return ended;
-  }
-
-  /** Indexes of the items handed a slot so far (their dispatch elections). */
-  async #dispatched(batchId: string): Promise<Set<number>> {
-    const dispatched = new Set<number>();
-    for await (const step of this.deps.jobs.elections(`batch-${batchId}`, "dispatch-"))
-      dispatched.add(Number(step.slice("dispatch-".length)));
-    return dispatched;
-  }
-
-  async *#names(prefix: string): AsyncGenerator<string> {
-    let marker: string | undefined;
-    do {
-      const page = await this.deps.storage.list(prefix, { marker, maxKeys: 1000 });
-      for (const o of page.objects) yield o.key.slice(prefix.length);
-      marker = page.next;
-    } while (marker);
   }
 
   /** Complete when every item has ended: those refused at the start, plus one `ended/` marker per other item. */
@@ -471,7 +405,7 @@ export class BatchService {
   }
 
   async #finish(manifest: Manifest, ended: Map<number, string>, opts: { force?: boolean } = {}): Promise<void> {
-    if (!(await this.deps.jobs.elect(`batch-${manifest.batchId}`, "final", this.#now())) && !opts.force) return;
+    if (!(await this.#store.electFinal(manifest.batchId, this.#now())) && !opts.force) return;
     const items = await this.#items(manifest, ended, new Set());
     const final: Manifest = {
       ...manifest,
@@ -479,9 +413,7 @@ export class BatchService {
       finishedAt: this.#now().toISOString(),
       items,
     };
-    await this.deps.storage.put(this.#key(manifest.batchId), JSON.stringify(final), {
-      contentType: "application/json",
-    });
+    await this.#store.putManifest(final);
     this.#cache.delete(manifest.batchId);
     this.#specs.delete(manifest.batchId);
     const counts = {
@@ -490,7 +422,7 @@ export class BatchService {
     };
     this.deps.log.info("batch finished", { batchId: manifest.batchId, ...counts });
     if (final.notify) await this.#notify(final, counts);
-    await this.deps.storage.delete(this.#pendingKey(manifest.batchId));
+    await this.#store.clearPending(manifest.batchId);
   }
 
   /**
@@ -500,7 +432,7 @@ export class BatchService {
   async reconcile(): Promise<{ batches: number }> {
     let batches = 0;
     const stale = this.deps.staleAfterMs ?? 2 * 60_000;
-    for await (const batchId of this.#names(`${this.deps.jobsPrefix}batch-pending/`)) {
+    for await (const batchId of this.#store.pending()) {
       try {
         const manifest = await this.manifest(batchId);
         const force = !manifest || this.#now().getTime() - Date.parse(manifest.createdAt) >= stale;
@@ -513,23 +445,12 @@ export class BatchService {
     return { batches };
   }
 
-  /** A webhook naming a non-public IP is refused up front, with the field; a host name is checked as it resolves. */
-  #checkWebhook(url: string): void {
-    const literal = literalAddress(new URL(url).hostname);
-    if (literal !== undefined && !(this.deps.webhookAddresses ?? isPublicAddress)(literal)) {
-      throw new InputError(
-        "data.notify.url",
-        `must not be a loopback, private, link-local, unique-local or metadata-service address (${literal})`,
-      );
-    }
-  }
-
   /**
    * One completion webhook, with an id to dedupe on. What became of it is written into the final manifest
    * (`notify.status` or `notify.error`), so `GET /v1/batches/{id}` tells whether the webhook was delivered.
    */
   async #notify(manifest: Manifest, counts: { done: number; failed: number }): Promise<void> {
-    const outcome = await this.#send(manifest.notify!.url, `${manifest.batchId}:final`, {
+    const outcome = await this.#webhooks.send(manifest.notify!.url, `${manifest.batchId}:final`, {
       type: "tts.batch.finished",
       batchId: manifest.batchId,
       state: manifest.state,
@@ -538,65 +459,16 @@ export class BatchService {
       finishedAt: manifest.finishedAt,
     });
     const notify = { url: manifest.notify!.url, at: this.#now().toISOString(), ...outcome };
-    await this.deps.storage.put(this.#key(manifest.batchId), JSON.stringify({ ...manifest, notify }), {
-      contentType: "application/json",
-    });
-  }
-
-  /** A webhook delivery, signed over timestamp and body, retried with backoff; a failure is logged and returned, never thrown. */
-  async #send(
-    url: string,
-    delivery: string,
-    payload: Record<string, unknown>,
-  ): Promise<{ status?: number; error?: string }> {
-    const body = JSON.stringify({ id: delivery, ...payload });
-    const timestamp = String(Math.floor((this.deps.now?.() ?? new Date()).getTime() / 1000));
-    const signature = createHmac("sha256", this.deps.secret).update(`${timestamp}.${body}`).digest("hex");
-    let answered: number | undefined;
-    try {
-      await withRetry(
-        async () => {
-          const status = await postWebhook(url, {
-            headers: {
-              "content-type": "application/json",
-              "x-tts-delivery": delivery,
-              "x-tts-timestamp": timestamp,
-              "x-tts-signature": `v1=${signature}`,
-            },
-            body,
-            timeoutMs: 10_000,
-            allow: this.deps.webhookAddresses,
-          });
-          answered = status;
-          if (status >= 500 || status === 429)
-            throw Object.assign(new Error(`webhook answered ${status}`), { retryable: true });
-          // A redirect is not followed: it could lead anywhere the address check would have refused.
-          if (status >= 300 && status < 400) throw new Error(`webhook answered a redirect (${status}); not followed`);
-        },
-        // A refused address is final; a network failure or a timeout may pass.
-        {
-          attempts: 5,
-          baseMs: 200,
-          retryable: (e) =>
-            (e as { retryable?: boolean }).retryable === true ||
-            (!(e instanceof UnsafeAddressError) && (e as NodeJS.ErrnoException).code !== undefined) ||
-            (e as Error).name === "TimeoutError",
-        },
-      );
-      return { status: answered };
-    } catch (error) {
-      this.deps.log.warn("batch webhook failed", { delivery, error });
-      return { ...(answered !== undefined ? { status: answered } : {}), error: scrubSecrets((error as Error).message) };
-    }
+    await this.#store.putManifest({ ...manifest, notify });
   }
 
   /** The batch as `GET /v1/batches/{id}` shows it: counts and each item's state, from two listings (no per-item reads). */
   async view(batchId: string): Promise<Record<string, unknown> | undefined> {
     const manifest = await this.manifest(batchId);
-    if (!manifest) return this.#rejection(batchId);
+    if (!manifest) return this.#store.rejection(batchId);
     const items =
       manifest.state === "running"
-        ? await this.#items(manifest, await this.#ended(batchId), await this.#dispatched(batchId))
+        ? await this.#items(manifest, await this.#store.ended(batchId), await this.#store.dispatched(batchId))
         : manifest.items;
     const counts: Record<string, number> = {};
     for (const i of items) counts[i.state] = (counts[i.state] ?? 0) + 1;
@@ -609,10 +481,6 @@ export class BatchService {
       ...(manifest.notify ? { notify: manifest.notify } : {}),
       items,
     };
-  }
-
-  #rejection(batchId: string): Promise<Rejection | undefined> {
-    return this.#read(batchId, this.#rejectedKey(batchId), RejectionSchema);
   }
 }
 

@@ -1,0 +1,156 @@
+/**
+ * Where a batch keeps its state, and the one place that knows the key layout:
+ * - `batches/<id>.json`: the manifest (running, then final); `batches/rejected/<id>.json`: why an event was refused;
+ * - `batch-state/<id>/items-<event>.json`: the item specs; `ended/<index>.<state>` markers; the dispatch `cursor`;
+ * - `batch-pending/<id>`: batches not yet final, for reconcile;
+ * - elections (through the job store's, under `batch-<id>`): `dispatch-<index>` per item and `final` per batch.
+ * Progress is kept in markers a listing counts, a thousand per request, never in per-item record reads.
+ */
+import { createHash } from "node:crypto";
+import type { JobStore } from "../jobs/store.js";
+import type { ObjectStore } from "../storage/object-store.js";
+import { type Manifest, ManifestSchema, type Rejection, RejectionSchema } from "./schema.js";
+
+const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;
+const pad = (index: number): string => String(index).padStart(5, "0");
+const JSON_TYPE = { contentType: "application/json" } as const;
+
+export class BatchStore {
+  constructor(
+    private readonly storage: ObjectStore,
+    private readonly jobs: JobStore,
+    private readonly prefix = "jobs/",
+  ) {}
+
+  #manifestKey(batchId: string): string {
+    return `${this.prefix}batches/${batchId}.json`;
+  }
+
+  #dir(batchId: string): string {
+    return `${this.prefix}batch-state/${batchId}/`;
+  }
+
+  #pendingKey(batchId: string): string {
+    return `${this.prefix}batch-pending/${batchId}`;
+  }
+
+  #specsKey(batchId: string, eventId: string): string {
+    return `${this.#dir(batchId)}items-${createHash("sha256").update(eventId).digest("hex").slice(0, 16)}.json`;
+  }
+
+  /** A batch's JSON object, by an id safe to put in a key (anything else has no object). */
+  async #read<T>(batchId: string, key: string, schema: { parse(v: unknown): T }): Promise<T | undefined> {
+    const body = SAFE_ID.test(batchId) ? await this.storage.get(key) : undefined;
+    return body ? schema.parse(JSON.parse(body.toString("utf8"))) : undefined;
+  }
+
+  manifest(batchId: string): Promise<Manifest | undefined> {
+    return this.#read(batchId, this.#manifestKey(batchId), ManifestSchema);
+  }
+
+  /** Writes the first manifest of a batch; false when one exists already (a re-delivered or racing event). */
+  async createManifest(manifest: Manifest): Promise<boolean> {
+    return (
+      await this.storage.put(this.#manifestKey(manifest.batchId), JSON.stringify(manifest), {
+        ...JSON_TYPE,
+        ifAbsent: true,
+      })
+    ).created;
+  }
+
+  async putManifest(manifest: Manifest): Promise<void> {
+    await this.storage.put(this.#manifestKey(manifest.batchId), JSON.stringify(manifest), JSON_TYPE);
+  }
+
+  rejection(batchId: string): Promise<Rejection | undefined> {
+    return this.#read(batchId, `${this.prefix}batches/rejected/${batchId}.json`, RejectionSchema);
+  }
+
+  async putRejection(rejection: Rejection): Promise<void> {
+    await this.storage.put(
+      `${this.prefix}batches/rejected/${rejection.batchId}.json`,
+      JSON.stringify(rejection),
+      JSON_TYPE,
+    );
+  }
+
+  /** The item specs, keyed by the event, so two events racing for one batch id never mix. */
+  async putSpecs(batchId: string, eventId: string, specs: unknown[]): Promise<void> {
+    await this.storage.put(this.#specsKey(batchId, eventId), JSON.stringify({ eventId, items: specs }), JSON_TYPE);
+  }
+
+  async specs(batchId: string, eventId: string): Promise<unknown | undefined> {
+    const body = await this.storage.get(this.#specsKey(batchId, eventId));
+    return body ? JSON.parse(body.toString("utf8")) : undefined;
+  }
+
+  async markPending(batchId: string): Promise<void> {
+    await this.storage.put(this.#pendingKey(batchId), "", { contentType: "text/plain" });
+  }
+
+  async clearPending(batchId: string): Promise<void> {
+    await this.storage.delete(this.#pendingKey(batchId));
+  }
+
+  /** Ids of batches not yet final. */
+  pending(): AsyncGenerator<string> {
+    return this.#names(`${this.prefix}batch-pending/`);
+  }
+
+  /** Records that item `index` ended in `state`; true for the first report of it. */
+  async markEnded(batchId: string, index: number, state: string): Promise<boolean> {
+    return (
+      await this.storage.put(`${this.#dir(batchId)}ended/${pad(index)}.${state}`, "", {
+        ifAbsent: true,
+        contentType: "text/plain",
+      })
+    ).created;
+  }
+
+  /** Item index → the state its job ended in. */
+  async ended(batchId: string): Promise<Map<number, string>> {
+    const ended = new Map<number, string>();
+    for await (const name of this.#names(`${this.#dir(batchId)}ended/`)) {
+      const m = /^(\d{5})\.(done|failed)$/.exec(name);
+      if (m) ended.set(Number(m[1]), m[2]!);
+    }
+    return ended;
+  }
+
+  /** Elects item `index` for a slot: true for exactly one caller. */
+  electDispatch(batchId: string, index: number, at: Date): Promise<boolean> {
+    return this.jobs.elect(`batch-${batchId}`, `dispatch-${pad(index)}`, at);
+  }
+
+  /** Indexes of the items handed a slot so far. */
+  async dispatched(batchId: string): Promise<Set<number>> {
+    const dispatched = new Set<number>();
+    for await (const step of this.jobs.elections(`batch-${batchId}`, "dispatch-"))
+      dispatched.add(Number(step.slice("dispatch-".length)));
+    return dispatched;
+  }
+
+  /** Elects the one finisher of a batch. */
+  electFinal(batchId: string, at: Date): Promise<boolean> {
+    return this.jobs.elect(`batch-${batchId}`, "final", at);
+  }
+
+  /** Where the search for the next waiting item starts (a hint: a stale one costs a lost election per item behind). */
+  async cursor(batchId: string): Promise<number> {
+    const hint = Number((await this.storage.get(`${this.#dir(batchId)}cursor`))?.toString("utf8"));
+    return Number.isInteger(hint) && hint >= 0 ? hint : 0;
+  }
+
+  async setCursor(batchId: string, next: number): Promise<void> {
+    await this.storage.put(`${this.#dir(batchId)}cursor`, String(next), { contentType: "text/plain" });
+  }
+
+  async *#names(prefix: string): AsyncGenerator<string> {
+    let marker: string | undefined;
+    do {
+      const page = await this.storage.list(prefix, { marker, maxKeys: 1000 });
+      for (const o of page.objects) yield o.key.slice(prefix.length);
+      marker = page.next;
+    } while (marker);
+  }
+}
