@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { request } from "undici";
 import { createClients } from "../lib/clients.js";
 import { parseConfig } from "../lib/config.js";
-import { createJobRuntime } from "../lib/jobs/runtime.js";
 import { createLogger } from "../lib/log.js";
+import { createJobRuntime } from "../lib/runtime.js";
 
 const [mode, arg1, arg2] = process.argv.slice(2);
 const env = JSON.parse(process.env.BENCH_ENV ?? "{}") as Record<string, string>;

@@ -3,12 +3,13 @@
  * same way and tests can point the same wiring at the local cloud through the environment.
  */
 import { type Config, nlsEndpoints } from "./config.js";
+import type { Credentials } from "./credentials.js";
 import { CosyVoiceSynthesizer } from "./providers/dashscope/cosyvoice.js";
 import { MinimaxClient } from "./providers/dashscope/minimax.js";
 import { IceClient } from "./providers/ice/client.js";
 import { NlsLongTextClient } from "./providers/nls/long-text.js";
 import { NlsSynthesizer } from "./providers/nls/synthesizer.js";
-import { type Credentials, NlsTokenClient } from "./providers/nls/token.js";
+import { NlsTokenClient } from "./providers/nls/token.js";
 import { OssStorage } from "./storage/oss.js";
 
 export interface Clients {

@@ -7,7 +7,7 @@ import { FcHttpEventSchema } from "../../lib/fc/events.js";
 import { json } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import { ProviderNameSchema } from "../../lib/jobs/provider-name.js";
-import type { JobRuntime } from "../../lib/jobs/runtime.js";
+import type { JobRuntime } from "../../lib/runtime.js";
 
 export function createCallbackRouter(rt: JobRuntime): Router {
   const handle = async (request: Request, params: Readonly<Record<string, string>>): Promise<Response> => {

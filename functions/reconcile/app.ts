@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { AsyncDestinationEventSchema, TimerEventSchema, unwrap } from "../../lib/fc/events.js";
-import type { JobRuntime } from "../../lib/jobs/runtime.js";
+import type { JobRuntime } from "../../lib/runtime.js";
 
 export function createReconcileHandler(rt: () => JobRuntime): (event: unknown) => Promise<Record<string, number>> {
   return async (event) => {

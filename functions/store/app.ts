@@ -1,6 +1,6 @@
 /** The store function: `{jobId}` from an async invocation; a transient failure throws, so FC retries it. */
 import { StoreEventSchema, unwrap } from "../../lib/fc/events.js";
-import type { JobRuntime } from "../../lib/jobs/runtime.js";
+import type { JobRuntime } from "../../lib/runtime.js";
 
 export function createStoreHandler(
   rt: () => JobRuntime,

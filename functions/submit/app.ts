@@ -7,7 +7,7 @@ import { CloudEventSchema } from "../../lib/batches/schema.js";
 import { InputError } from "../../lib/errors.js";
 import { decodeEvent, OssEventSchema, unwrap } from "../../lib/fc/events.js";
 import { jobFromObject } from "../../lib/jobs/intake.js";
-import type { JobRuntime } from "../../lib/jobs/runtime.js";
+import type { JobRuntime } from "../../lib/runtime.js";
 import { isRecord } from "../../lib/validation.js";
 
 /**

@@ -2,8 +2,8 @@
 import { createClients, credentialsFrom } from "../clients.js";
 import { config } from "../config.js";
 import type { Invoker } from "../invoke.js";
-import { createJobRuntime, type JobRuntime } from "../jobs/runtime.js";
 import { createLogger } from "../log.js";
+import { createJobRuntime, type JobRuntime } from "../runtime.js";
 
 let runtime: JobRuntime | undefined;
 

@@ -5,9 +5,9 @@
  */
 import { Readable } from "node:stream";
 import FcModule, { InvokeFunctionHeaders, InvokeFunctionRequest } from "@alicloud/fc20230330";
+import type { Credentials } from "../credentials.js";
 import { ProviderError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
-import type { Credentials } from "../providers/nls/token.js";
 
 export interface FcInvokerOptions {
   /** `<accountId>.<region>.fc.aliyuncs.com`, or the internal `<accountId>.<region>-internal.fc.aliyuncs.com`. */

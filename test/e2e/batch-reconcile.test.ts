@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { iceProvider, nlsProvider } from "../../lib/jobs/providers.js";
-import { createJobRuntime } from "../../lib/jobs/runtime.js";
 import { JobService } from "../../lib/jobs/service.js";
 import { createLogger } from "../../lib/log.js";
+import { createJobRuntime } from "../../lib/runtime.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
 

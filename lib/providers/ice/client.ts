@@ -6,13 +6,13 @@
  */
 import Core from "@alicloud/pop-core";
 import { z } from "zod";
+import type { CredentialsSource } from "../../credentials.js";
 import { InputError, ProviderError } from "../../errors.js";
 import { type BackoffOptions, withRetry } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { requireNlsVoice } from "../../voices/index.js";
 import { SentenceSchema } from "../nls/long-text.js";
-import type { CredentialsSource } from "../nls/token.js";
 
 /** Seed 002's limits. */
 export const ICE_TEXT_LIMIT = 10_000;

@@ -8,6 +8,7 @@
  */
 import Core from "@alicloud/pop-core";
 import { z } from "zod";
+import type { CredentialsSource } from "../../credentials.js";
 import { ProviderError } from "../../errors.js";
 import { withRetry } from "../../retry.js";
 import { registerSecret } from "../../secrets.js";
@@ -27,16 +28,6 @@ export const CreateTokenResponseSchema = z.object({
     UserId: z.union([z.string(), z.number()]).optional(),
   }),
 });
-
-export interface Credentials {
-  readonly accessKeyId: string;
-  readonly accessKeySecret: string;
-  /** STS token: FC's role credentials carry one. */
-  readonly securityToken?: string;
-}
-
-/** Fixed credentials or a function returning the current ones (STS credentials rotate). */
-export type CredentialsSource = Credentials | (() => Credentials | Promise<Credentials>);
 
 export interface TokenSource {
   token(): Promise<string>;

@@ -1,16 +1,16 @@
 /** Everything the job functions share, built once per instance from the configuration. */
 
-import { BatchService } from "../batches/service.js";
-import type { Clients } from "../clients.js";
-import type { Config } from "../config.js";
-import { ConfigError } from "../errors.js";
-import type { Invoker } from "../invoke.js";
-import type { Logger } from "../log.js";
-import { isPrivateOrPublicAddress } from "../net/public-address.js";
-import { iceProvider, minimaxProvider, nlsProvider } from "./providers.js";
-import { JobService } from "./service.js";
-import { JobStore } from "./store.js";
-import { type StoreDeps, storeJob } from "./store-audio.js";
+import { BatchService } from "./batches/service.js";
+import type { Clients } from "./clients.js";
+import type { Config } from "./config.js";
+import { ConfigError } from "./errors.js";
+import type { Invoker } from "./invoke.js";
+import { iceProvider, minimaxProvider, nlsProvider } from "./jobs/providers.js";
+import { JobService } from "./jobs/service.js";
+import { JobStore } from "./jobs/store.js";
+import { type StoreDeps, storeJob } from "./jobs/store-audio.js";
+import type { Logger } from "./log.js";
+import { isPrivateOrPublicAddress } from "./net/public-address.js";
 
 export interface JobRuntime {
   readonly config: Config;
