@@ -30,7 +30,7 @@ if (mode === "--plain") {
     { invokeAsync: async () => undefined },
     createLogger({ level: "warn", write: (l) => process.stderr.write(`${l}\n`) }),
   );
-  const outcome = await rt.store(arg1!);
+  const outcome = await rt.storeOutputs(arg1!);
   if (outcome !== "done") process.stderr.write(`store: ${outcome} ${JSON.stringify(await rt.jobs.get(arg1!))}\n`);
   bytes = (await rt.jobs.get(arg1!))?.result?.size ?? 0;
 }

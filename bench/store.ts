@@ -14,8 +14,8 @@ import { promisify } from "node:util";
 import { startLocalCloud } from "../infra/local/cloud.js";
 import { createClients } from "../lib/clients.js";
 import { parseConfig } from "../lib/config.js";
+import { JobRecords } from "../lib/jobs/records.js";
 import { JobOptionsSchema } from "../lib/jobs/schema.js";
-import { JobStore } from "../lib/jobs/store.js";
 import type { Row } from "./nls-short.js";
 
 const run = promisify(execFile);
@@ -82,7 +82,7 @@ export async function benchStore(sizesMb = [20, 200]): Promise<Row[]> {
     const sourceHost = new URL(source.url(1)).host;
     const env = { ...cloud.env(), CALLBACK_SECRET: "b".repeat(32), NLS_AUDIO_HOSTS: sourceHost };
     const config = parseConfig(env);
-    const jobs = new JobStore(createClients(config, env).storage, config.JOBS_PREFIX);
+    const jobs = new JobRecords(createClients(config, env).storage, config.JOBS_PREFIX);
     const rows: Row[] = [];
     for (const size of sizesMb) {
       const id = `bench-store-${size}mb-${Date.now()}`;

@@ -6,9 +6,9 @@ import type { Config } from "./config.js";
 import { ConfigError } from "./errors.js";
 import type { Invoker } from "./invoke.js";
 import { iceProvider, minimaxProvider, nlsProvider } from "./jobs/providers.js";
+import { JobRecords } from "./jobs/records.js";
 import { JobService } from "./jobs/service.js";
-import { JobStore } from "./jobs/store.js";
-import { type StoreDeps, storeJob } from "./jobs/store-audio.js";
+import { type StoreDeps, storeOutputs } from "./jobs/store-audio.js";
 import type { Logger } from "./log.js";
 import { isPrivateOrPublicAddress } from "./net/public-address.js";
 
@@ -16,10 +16,10 @@ export interface JobRuntime {
   readonly config: Config;
   readonly batches: BatchService;
   readonly clients: Clients;
-  readonly jobs: JobStore;
+  readonly jobs: JobRecords;
   readonly service: JobService;
   readonly log: Logger;
-  store(jobId: string): Promise<"done" | "skipped">;
+  storeOutputs(jobId: string): Promise<"done" | "skipped">;
 }
 
 export function createJobRuntime(
@@ -31,7 +31,7 @@ export function createJobRuntime(
 ): JobRuntime {
   if (!config.CALLBACK_SECRET)
     throw new ConfigError(["CALLBACK_SECRET: missing; expected at least 32 characters (HMAC key for callback URLs)"]);
-  const jobs = new JobStore(clients.storage, config.JOBS_PREFIX);
+  const jobs = new JobRecords(clients.storage, config.JOBS_PREFIX);
   let batches: BatchService | undefined;
   const service = new JobService({
     onEnded: async (job) => {
@@ -76,8 +76,8 @@ export function createJobRuntime(
     jobs,
     service,
     log,
-    store: (jobId) =>
-      storeJob(jobId, {
+    storeOutputs: (jobId) =>
+      storeOutputs(jobId, {
         jobs,
         service,
         storage: clients.storage,

@@ -7,7 +7,7 @@ export function createStoreHandler(
 ): (event: unknown) => Promise<{ jobId: string; result: string }> {
   return async (event) => {
     const { jobId } = unwrap(event, StoreEventSchema);
-    return { jobId, result: await rt().store(jobId) };
+    return { jobId, result: await rt().storeOutputs(jobId) };
   };
 }
 

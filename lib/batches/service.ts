@@ -17,9 +17,9 @@ import { InputError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import { checkInputKey, checkOutputKey, readInputText } from "../jobs/intake.js";
 import { type ProviderName, ProviderNameSchema } from "../jobs/provider-name.js";
+import type { JobRecords } from "../jobs/records.js";
 import { type Job, JobOptionFieldsSchema, JobOptionsSchema } from "../jobs/schema.js";
 import type { JobService } from "../jobs/service.js";
-import type { JobStore } from "../jobs/store.js";
 import type { Logger } from "../log.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { isRecord, parseInput } from "../validation.js";
@@ -35,7 +35,7 @@ import { BatchStore } from "./store.js";
 import { BatchWebhooks } from "./webhook.js";
 
 export interface BatchDeps {
-  readonly jobs: JobStore;
+  readonly jobs: JobRecords;
   readonly service: JobService;
   readonly storage: ObjectStore;
   readonly invoker: Invoker;
@@ -175,7 +175,7 @@ export class BatchService {
       items: items.length,
       refused: items.filter((i) => i.state === "failed").length,
     });
-    await this.advance(batchId);
+    await this.redrive(batchId);
     return manifest;
   }
 
@@ -238,7 +238,7 @@ export class BatchService {
    * has sat past the grace period) also re-sends items whose dispatch was lost and finishes a batch whose elected
    * finisher died.
    */
-  async advance(batchId: string, opts: { force?: boolean } = {}): Promise<void> {
+  async redrive(batchId: string, opts: { force?: boolean } = {}): Promise<void> {
     const batch = await this.#running(batchId);
     if (!batch) {
       const final = await this.manifest(batchId);
@@ -436,7 +436,7 @@ export class BatchService {
       try {
         const manifest = await this.manifest(batchId);
         const force = !manifest || this.#now().getTime() - Date.parse(manifest.createdAt) >= stale;
-        await this.advance(batchId, { force });
+        await this.redrive(batchId, { force });
         batches++;
       } catch (error) {
         this.deps.log.warn("reconcile could not advance a batch; next run retries", { batchId, error });

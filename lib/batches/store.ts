@@ -7,7 +7,7 @@
  * Progress is kept in markers a listing counts, a thousand per request, never in per-item record reads.
  */
 import { createHash } from "node:crypto";
-import type { JobStore } from "../jobs/store.js";
+import type { JobRecords } from "../jobs/records.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { type Manifest, ManifestSchema, type Rejection, RejectionSchema } from "./schema.js";
 
@@ -18,7 +18,7 @@ const JSON_TYPE = { contentType: "application/json" } as const;
 export class BatchStore {
   constructor(
     private readonly storage: ObjectStore,
-    private readonly jobs: JobStore,
+    private readonly jobs: JobRecords,
     private readonly prefix = "jobs/",
   ) {}
 

@@ -103,7 +103,7 @@ const NEXT: Readonly<Record<JobState, readonly JobState[]>> = {
 export const isTerminal = (state: JobState): boolean => state === "done" || state === "failed";
 
 /** The next record, or undefined when the move is not allowed from the current state (a stale or repeated event). */
-export function advance(job: Job, to: JobState, patch: Partial<Job>, now: Date): Job | undefined {
+export function transition(job: Job, to: JobState, patch: Partial<Job>, now: Date): Job | undefined {
   if (!NEXT[job.state].includes(to)) return undefined;
   return { ...job, ...patch, state: to, updatedAt: now.toISOString() };
 }

@@ -12,14 +12,14 @@ import { chunkText, countNlsChars } from "../text/index.js";
 import { callbackUrl, legacyCallbackUrl, verifyIceSignature, verifyJobId } from "./callback-signature.js";
 import type { JobProvider, ProviderName } from "./providers.js";
 import { reconcileAction } from "./reconcile-policy.js";
-import { advance, isTerminal, type Job, type JobOptions } from "./schema.js";
-import type { JobStore } from "./store.js";
+import type { JobRecords } from "./records.js";
+import { isTerminal, type Job, type JobOptions, transition } from "./schema.js";
 
 /** New provider tasks for a job whose task failed transiently, before the job fails. */
 const MAX_TASK_RETRIES = 2;
 
 export interface JobServiceDeps {
-  readonly jobs: JobStore;
+  readonly jobs: JobRecords;
   readonly storage: ObjectStore;
   /**
    * Every provider by name: a missing name does not compile; `undefined` is a provider this deployment has no
@@ -180,7 +180,7 @@ export class JobService {
     });
     await this.deps.jobs.put(parent);
     this.deps.log.info("long job split into parts", { jobId: id, parts: parts.length, limit });
-    return { job: await this.advanceParent(parent), created: true };
+    return { job: await this.driveParent(parent), created: true };
   }
 
   async #createPart(parentId: string, index: number, text: string, input: NewJob, attempt: number): Promise<Job> {
@@ -210,7 +210,7 @@ export class JobService {
    * Moves a split job along: replaces a failed part once (finished parts are kept), submits queued parts up to the
    * concurrency bound, and when every part is done elects the one hand-off to `store`, which stitches them.
    */
-  async advanceParent(parent: Job, opts: { force?: boolean } = {}): Promise<Job> {
+  async driveParent(parent: Job, opts: { force?: boolean } = {}): Promise<Job> {
     if (parent.state !== "submitted" || !parent.parts) return parent;
     const children = await Promise.all(parent.parts.map((p) => this.deps.jobs.get(p.jobId)));
     const failedAt = children.findIndex((c) => c?.state === "failed");
@@ -247,13 +247,13 @@ export class JobService {
         part: failedAt,
         reason: failed.failure?.reason,
       });
-      return this.advanceParent(updated, opts);
+      return this.driveParent(updated, opts);
     }
     if (children.every((c) => c?.state === "done")) {
       // `force` (reconcile, once the parent has sat past the grace period) re-drives an assembly whose elected
       // caller crashed or lost its election's answer: handing the parent to `store` twice is safe, once is required.
       if (!(await this.deps.jobs.elect(parent.id, "assemble", this.#now())) && !opts.force) return parent;
-      const next = advance(parent, "synthesized", {}, this.#now());
+      const next = transition(parent, "synthesized", {}, this.#now());
       if (!next) return parent;
       await this.deps.jobs.put(next);
       await this.deps.invoker.invokeAsync("store", { jobId: parent.id });
@@ -325,7 +325,7 @@ export class JobService {
     try {
       const taskId = await this.#provider(job.provider).submit(job, text, this.#callbackUrl(job));
       const latest = (await this.deps.jobs.get(job.id)) ?? job;
-      const submitted = advance(
+      const submitted = transition(
         latest,
         "submitted",
         { task: { id: taskId, submittedAt: this.#now().toISOString() } },
@@ -348,7 +348,7 @@ export class JobService {
     // one look now closes that gap instead of leaving the job to reconcile. It is only a look: the job is submitted
     // either way, so a transient failure of the look is logged, not answered as a failure of the submission.
     try {
-      return await this.check(next, { force: false });
+      return await this.pollTask(next, { force: false });
     } catch (error) {
       if (!(error instanceof ProviderError && error.retryable)) throw error;
       log.warn("status look after submission failed; the callback or reconcile will follow the job", { error });
@@ -402,14 +402,14 @@ export class JobService {
     // Only a provider that calls back has callbacks; a job of another provider is not found here.
     if (!job || job.provider !== provider || !this.deps.providers[provider]?.callsBack)
       throw new InputError("jobId", `no ${provider} job ${jobId}`, { statusCode: 404, code: "NotFound" });
-    return this.check(job, { force: false });
+    return this.pollTask(job, { force: false });
   }
 
   /**
    * Asks the provider about a submitted job. On success, exactly one caller (elected in OSS) records the result and
    * invokes `store`; `force` (from reconcile, after a grace period) re-drives a job whose elected caller crashed.
    */
-  async check(job: Job, opts: { force: boolean }): Promise<Job> {
+  async pollTask(job: Job, opts: { force: boolean }): Promise<Job> {
     if (job.state !== "submitted" || !job.task) return job;
     const log = this.deps.log.child({ jobId: job.id, taskId: job.task.id });
     let status: Awaited<ReturnType<JobProvider["status"]>>;
@@ -424,7 +424,7 @@ export class JobService {
         // `force` (reconcile) recovers a requeue whose elected caller crashed before writing it.
         if (!(await this.deps.jobs.elect(job.id, `retry-${(job.retries ?? 0) + 1}`, this.#now())) && !opts.force)
           return job;
-        const requeued = advance(job, "queued", { task: undefined, retries: (job.retries ?? 0) + 1 }, this.#now());
+        const requeued = transition(job, "queued", { task: undefined, retries: (job.retries ?? 0) + 1 }, this.#now());
         if (!requeued) return job;
         await this.deps.jobs.put(requeued);
         log.warn("provider task failed transiently; resubmitting", {
@@ -439,7 +439,7 @@ export class JobService {
     if (status.state !== "success") return job;
     const elected = await this.deps.jobs.elect(job.id, "synthesized", this.#now());
     if (!elected && !opts.force) return job;
-    const next = advance(
+    const next = transition(
       job,
       "synthesized",
       {
@@ -463,14 +463,19 @@ export class JobService {
   async ended(job: Job): Promise<void> {
     if (job.parent && job.state === "done") {
       const parent = await this.deps.jobs.get(job.parent.id);
-      if (parent) await this.advanceParent(parent);
+      if (parent) await this.driveParent(parent);
     }
     await this.deps.onEnded?.(job);
   }
 
   async fail(job: Job, code: string, reason: string): Promise<Job> {
     const latest = (await this.deps.jobs.get(job.id)) ?? job;
-    const next = advance(latest, "failed", { failure: { code, reason, at: this.#now().toISOString() } }, this.#now());
+    const next = transition(
+      latest,
+      "failed",
+      { failure: { code, reason, at: this.#now().toISOString() } },
+      this.#now(),
+    );
     if (!next) return latest;
     await this.deps.jobs.put(next);
     this.deps.log.warn("job failed", { jobId: job.id, code, reason });
@@ -497,7 +502,7 @@ export class JobService {
             counts.failed!++;
             break;
           case "drive-parent":
-            await this.advanceParent(job, { force: action.force });
+            await this.driveParent(job, { force: action.force });
             counts.polled!++;
             break;
           case "resubmit":
@@ -505,7 +510,7 @@ export class JobService {
             counts.resubmitted!++;
             break;
           case "poll":
-            await this.check(job, { force: true });
+            await this.pollTask(job, { force: true });
             counts.polled!++;
             break;
           case "restore":

@@ -9,12 +9,12 @@ import { wavDataChunk } from "../audio/wav.js";
 import { ProviderError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ObjectInfo, OssStorage } from "../storage/oss.js";
-import { advance, type Job } from "./schema.js";
+import type { JobRecords } from "./records.js";
+import { type Job, transition } from "./schema.js";
 import type { JobService } from "./service.js";
-import type { JobStore } from "./store.js";
 
 export interface StoreDeps {
-  readonly jobs: JobStore;
+  readonly jobs: JobRecords;
   readonly service: JobService;
   readonly storage: OssStorage;
   readonly log: Logger;
@@ -35,7 +35,7 @@ export function isAllowedAudioUrl(url: string, hosts: readonly string[]): boolea
   return hosts.some((h) => (h.startsWith("*.") ? u.hostname.toLowerCase().endsWith(h.slice(1)) : host === h));
 }
 
-export async function storeJob(jobId: string, deps: StoreDeps): Promise<"done" | "skipped"> {
+export async function storeOutputs(jobId: string, deps: StoreDeps): Promise<"done" | "skipped"> {
   const log = deps.log.child({ jobId });
   const job = await deps.jobs.get(jobId);
   if (!job || job.state === "done" || job.state === "failed") return "skipped";
@@ -175,10 +175,10 @@ async function finish(
   const latest = (await deps.jobs.get(job.id)) ?? job;
   const storedJob =
     latest.state === "synthesized"
-      ? advance(latest, "stored", { result: { size: stored.size, storedAt: now.toISOString() } }, now)
+      ? transition(latest, "stored", { result: { size: stored.size, storedAt: now.toISOString() } }, now)
       : latest;
   if (!storedJob || storedJob.state === "done") return "skipped";
-  const done = advance(storedJob, "done", {}, now);
+  const done = transition(storedJob, "done", {}, now);
   if (done) await deps.jobs.put(done);
   deps.log.info("job done", { jobId: job.id, audioKey: job.output.audioKey, bytes: stored.size, cues: cues.length });
   // A finished part may free a slot for the next part or complete its parent; a batch item counts toward its batch.

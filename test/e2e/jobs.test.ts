@@ -101,7 +101,7 @@ describe("long-text jobs on the local stack", () => {
     await settle();
     const rt = host.platform.jobs();
     const job = await jobFor("input/twice.txt");
-    await rt.service.check(job, { force: true });
+    await rt.service.pollTask(job, { force: true });
     const results = await Promise.all([
       host.invoke("store", { jobId: job.id }),
       host.invoke("store", { jobId: job.id }),

@@ -6,9 +6,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { BatchService } from "../../lib/batches/service.js";
 import { InputError, ProviderError } from "../../lib/errors.js";
 import type { JobProvider, ProviderStatus } from "../../lib/jobs/providers.js";
+import { JobRecords } from "../../lib/jobs/records.js";
 import { type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
 import { JobService, type NewJob } from "../../lib/jobs/service.js";
-import { JobStore } from "../../lib/jobs/store.js";
 import { createLogger } from "../../lib/log.js";
 import { LONG_TEXT_DEADLINE_MS } from "../../lib/providers/nls/long-text.js";
 import { MemoryObjectStore } from "../../lib/storage/object-store.js";
@@ -55,7 +55,7 @@ class ScriptedProvider implements JobProvider {
 
 let clock: number;
 let storage: MemoryObjectStore;
-let jobs: JobStore;
+let jobs: JobRecords;
 let provider: ScriptedProvider;
 let invoked: Array<{ name: string; payload: Record<string, unknown> }>;
 let service: JobService;
@@ -66,7 +66,7 @@ const log = createLogger({ level: "error", write: () => undefined });
 beforeEach(() => {
   clock = Date.parse("2026-11-30T00:00:00Z");
   storage = new MemoryObjectStore("bucket");
-  jobs = new JobStore(storage, "jobs/");
+  jobs = new JobRecords(storage, "jobs/");
   provider = new ScriptedProvider();
   invoked = [];
   let ids = 0;
@@ -146,7 +146,7 @@ describe("job transitions (in memory)", () => {
   it("hands a finished task to store exactly once, however many callbacks race", async () => {
     const { job } = await service.create(newJob("完成。"));
     provider.finish(job.task!.id);
-    await Promise.all(Array.from({ length: 20 }, async () => service.check(await record(job.id), { force: false })));
+    await Promise.all(Array.from({ length: 20 }, async () => service.pollTask(await record(job.id), { force: false })));
     expect((await record(job.id)).state).toBe("synthesized");
     expect(invoked.filter((i) => i.name === "store")).toEqual([{ name: "store", payload: { jobId: job.id } }]);
   });
@@ -155,11 +155,11 @@ describe("job transitions (in memory)", () => {
     const { job } = await service.create(newJob("重试。"));
     for (const retry of [1, 2]) {
       provider.failTask(provider.submitted.at(-1)!.taskId, "51020001", true);
-      const after = await service.check(await record(job.id), { force: false });
+      const after = await service.pollTask(await record(job.id), { force: false });
       expect([after.state, after.retries]).toEqual(["submitted", retry]);
     }
     provider.failTask(provider.submitted.at(-1)!.taskId, "51020001", true);
-    const last = await service.check(await record(job.id), { force: false });
+    const last = await service.pollTask(await record(job.id), { force: false });
     expect(last).toMatchObject({ state: "failed", failure: { code: "51020001" } });
     expect(provider.submitted).toHaveLength(3);
   });
@@ -167,7 +167,7 @@ describe("job transitions (in memory)", () => {
   it("fails a job at once on a terminal code", async () => {
     const { job } = await service.create(newJob("失败。"));
     provider.failTask(job.task!.id, "41020001", false);
-    expect(await service.check(await record(job.id), { force: false })).toMatchObject({
+    expect(await service.pollTask(await record(job.id), { force: false })).toMatchObject({
       state: "failed",
       failure: { code: "41020001" },
     });
@@ -193,7 +193,7 @@ describe("job transitions (in memory)", () => {
     for (let done = 0; done < parent.parts!.length; done++) {
       const part = provider.submitted[done]!;
       provider.finish(part.taskId);
-      await service.check(await record(part.jobId), { force: false });
+      await service.pollTask(await record(part.jobId), { force: false });
       await stored(part.jobId);
     }
     expect((await record(parent.id)).state).toBe("synthesized");
@@ -208,7 +208,7 @@ describe("job transitions (in memory)", () => {
       if (!provider.submitted.some((s) => s.jobId === part.jobId)) await service.submit(await record(part.jobId));
       const sub = provider.submitted.find((s) => s.jobId === part.jobId)!;
       provider.finish(sub.taskId);
-      await service.check(await record(part.jobId), { force: false });
+      await service.pollTask(await record(part.jobId), { force: false });
       await stored(part.jobId);
     }
     expect((await record(parent.id)).state).toBe("submitted");
@@ -251,7 +251,7 @@ describe("batch transitions (in memory)", () => {
       const { jobId } = await batches.runItem("b1", index);
       const job = await record(jobId!);
       provider.finish(job.task!.id);
-      await service.check(job, { force: false });
+      await service.pollTask(job, { force: false });
       await stored(jobId!);
     };
     for (let k = 0; k < 20 && (await batches.manifest("b1"))?.state === "running"; k++) {

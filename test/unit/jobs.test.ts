@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { toSrt, toVtt } from "../../lib/audio/subtitles.js";
 import { callbackUrl, signJobId, verifyJobId } from "../../lib/jobs/callback-signature.js";
 import { checkOutputKey, outputKeyFor } from "../../lib/jobs/intake.js";
-import { advance, type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
+import { type Job, JobOptionsSchema, transition } from "../../lib/jobs/schema.js";
 import { isAllowedAudioUrl } from "../../lib/jobs/store-audio.js";
 
 const job = (state: Job["state"]): Job => ({
@@ -22,14 +22,14 @@ const job = (state: Job["state"]): Job => ({
 describe("job state machine", () => {
   it("moves forward one step at a time and fails from any state before done", () => {
     const now = new Date("2026-01-02T00:00:00Z");
-    expect(advance(job("queued"), "submitted", {}, now)).toMatchObject({
+    expect(transition(job("queued"), "submitted", {}, now)).toMatchObject({
       state: "submitted",
       updatedAt: now.toISOString(),
     });
-    expect(advance(job("queued"), "done", {}, now)).toBeUndefined();
-    expect(advance(job("synthesized"), "failed", {}, now)?.state).toBe("failed");
-    expect(advance(job("done"), "failed", {}, now)).toBeUndefined();
-    expect(advance(job("failed"), "submitted", {}, now)).toBeUndefined();
+    expect(transition(job("queued"), "done", {}, now)).toBeUndefined();
+    expect(transition(job("synthesized"), "failed", {}, now)?.state).toBe("failed");
+    expect(transition(job("done"), "failed", {}, now)).toBeUndefined();
+    expect(transition(job("failed"), "submitted", {}, now)).toBeUndefined();
   });
 
   it("asks for subtitles by default only where the voice has timestamps", () => {

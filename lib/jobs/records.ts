@@ -8,7 +8,7 @@ import { ProviderError } from "../errors.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { type Job, JobSchema } from "./schema.js";
 
-export class JobStore {
+export class JobRecords {
   constructor(
     private readonly storage: ObjectStore,
     private readonly prefix = "jobs/",
