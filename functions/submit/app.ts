@@ -3,9 +3,8 @@
  * once per bucket + key + ETag. The input object is only read, never changed.
  */
 import { z } from "zod";
-import { CloudEventSchema } from "../../lib/batches/schema.js";
 import { InputError } from "../../lib/errors.js";
-import { decodeEvent, OssEventSchema, unwrap } from "../../lib/fc/events.js";
+import { CloudEventSchema, decodeEvent, OssEventSchema, unwrap } from "../../lib/fc/events.js";
 import { jobFromObject } from "../../lib/jobs/intake.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 import { isRecord } from "../../lib/validation.js";

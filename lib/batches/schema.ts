@@ -63,27 +63,6 @@ export const BatchRequestSchema = z
   });
 export type BatchRequest = z.infer<typeof BatchRequestSchema>;
 
-/** A CloudEvents 1.0 envelope as EventBridge delivers it (facts §3.3). */
-export const CloudEventSchema = z.object({
-  id: z.string().min(1),
-  source: z.string().min(1),
-  specversion: z.literal("1.0"),
-  type: z.string().min(1),
-  time: z.string().optional(),
-  datacontenttype: z.string().optional(),
-  data: z.unknown(),
-});
-
-/** A CloudEvent's data; a producer may send JSON data as a string (datacontenttype application/json): read it as JSON. */
-export function cloudEventData(envelope: { data?: unknown; datacontenttype?: unknown }): unknown {
-  if (typeof envelope.data !== "string" || !/json/i.test(String(envelope.datacontenttype ?? ""))) return envelope.data;
-  try {
-    return JSON.parse(envelope.data);
-  } catch {
-    return envelope.data;
-  }
-}
-
 export const ManifestItemSchema = z.object({
   id: z.string(),
   jobId: z.string().optional(),

@@ -14,6 +14,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { InputError } from "../errors.js";
+import { CloudEventSchema, cloudEventData } from "../fc/events.js";
 import type { Invoker } from "../invoke.js";
 import { checkInputKey, checkOutputKey, readInputText } from "../jobs/intake.js";
 import { type ProviderName, ProviderNameSchema } from "../jobs/provider-name.js";
@@ -23,14 +24,7 @@ import type { JobService } from "../jobs/service.js";
 import type { Logger } from "../log.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { isRecord, parseInput } from "../validation.js";
-import {
-  BATCH_ID,
-  BatchRequestSchema,
-  CloudEventSchema,
-  cloudEventData,
-  type Manifest,
-  type Rejection,
-} from "./schema.js";
+import { BATCH_ID, BatchRequestSchema, type Manifest, type Rejection } from "./schema.js";
 import { BatchStore } from "./store.js";
 import { BatchWebhooks } from "./webhook.js";
 

@@ -67,13 +67,38 @@ export function unwrap<S extends z.ZodType>(event: unknown, schema: S, what = "e
   return parseInput(schema, decodeEvent(event), what);
 }
 
-/** The event as JSON when it is JSON text (a Buffer or a string); anything else as it is. */
-export function decodeEvent(event: unknown): unknown {
-  const raw = Buffer.isBuffer(event) ? event.toString("utf8") : event;
+/** JSON text (a Buffer or a string) as its value; anything else, and text that is not JSON, as it is. */
+export function parseJsonText(value: unknown): unknown {
+  const raw = Buffer.isBuffer(value) ? value.toString("utf8") : value;
   if (typeof raw !== "string") return raw;
   try {
     return JSON.parse(raw);
   } catch {
     return raw;
   }
+}
+
+/** A schema that also accepts its value as JSON text (what FC hands over, and what some producers send as `data`). */
+export const JsonString = <S extends z.ZodType>(schema: S) => z.preprocess(parseJsonText, schema);
+
+/** The event as JSON when it is JSON text (a Buffer or a string); anything else as it is. */
+export const decodeEvent = parseJsonText;
+
+/**
+ * A CloudEvents 1.0 envelope as EventBridge delivers it (a custom bus's rule with its target's Body ORIGINAL).
+ * @example {"id":"evt-1","source":"tts.batch","specversion":"1.0","type":"tts:Batch:Submitted","datacontenttype":"application/json","data":{…},"aliyuneventbusname":"tts-batches"}
+ */
+export const CloudEventSchema = z.object({
+  id: z.string().min(1),
+  source: z.string().min(1),
+  specversion: z.literal("1.0"),
+  type: z.string().min(1),
+  time: z.string().optional(),
+  datacontenttype: z.string().optional(),
+  data: z.unknown(),
+});
+
+/** A CloudEvent's data; a producer may send JSON data as a string (datacontenttype application/json): read it as JSON. */
+export function cloudEventData(envelope: { data?: unknown; datacontenttype?: unknown }): unknown {
+  return /json/i.test(String(envelope.datacontenttype ?? "")) ? parseJsonText(envelope.data) : envelope.data;
 }
