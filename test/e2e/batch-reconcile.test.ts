@@ -2,34 +2,24 @@
  * reconcile and batches: an item waiting for a batch slot is not reconcile's to submit (that would break the batch's
  * concurrency bound), but a batch whose dispatch was lost is re-driven by reconcile.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
-import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { iceProvider, nlsProvider } from "../../lib/jobs/providers.js";
 import { JobService } from "../../lib/jobs/service.js";
 import { createLogger } from "../../lib/log.js";
 import { createJobRuntime } from "../../lib/runtime.js";
+import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
 
 // Each task takes 20 ms per character in the emulator: a 40-character item is in flight for most of a second.
 const cloud = useLocalCloud({ engine: new FastEngine({ synthMsPerChar: 20 }), longText: { queueMs: 5, runMs: 5 } });
-let host: FunctionHost;
-const settle = () => settleAll(host, cloud());
-
-beforeAll(async () => {
-  host = await startFunctionHost({
-    env: {
-      ...cloud().env(),
-      TTS_API_KEYS: "batch-reconcile-key",
-      BATCH_CONCURRENCY: "2",
-      RECONCILE_STALE_SECONDS: "0",
-    },
-    log: createLogger({ level: "error" }),
-    cloud: cloud(),
-  });
+const host = useFunctionHost(cloud, {
+  TTS_API_KEYS: "batch-reconcile-key",
+  BATCH_CONCURRENCY: "2",
+  RECONCILE_STALE_SECONDS: "0",
 });
-afterAll(async () => host?.stop());
+const settle = () => settleAll(host, cloud());
 
 const event = (id: string, n: number) => ({
   id,

@@ -5,27 +5,17 @@
  *   lost (the marker now holds the caller's token, so the winner recognises its own marker);
  * - the elected caller crashed after writing the marker (now `reconcile`, past the grace period, re-drives the step).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
-import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import type { Job } from "../../lib/jobs/schema.js";
-import { createLogger } from "../../lib/log.js";
+import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
 const KEY = "elections-key";
-let host: FunctionHost;
+const host = useFunctionHost(cloud, { TTS_API_KEYS: KEY, RECONCILE_STALE_SECONDS: "0" });
 const settle = () => settleAll(host, cloud());
-
-beforeAll(async () => {
-  host = await startFunctionHost({
-    env: { ...cloud().env(), TTS_API_KEYS: KEY, RECONCILE_STALE_SECONDS: "0" },
-    log: createLogger({ level: "error" }),
-    cloud: cloud(),
-  });
-});
-afterAll(async () => host?.stop());
 
 const job = async (id: string): Promise<Job> => (await host.platform.jobs().jobs.get(id))!;
 async function post(body: unknown): Promise<string> {

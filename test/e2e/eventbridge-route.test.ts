@@ -3,7 +3,7 @@
  * rule's pattern, and the `submit` target — through the EventBridge emulator, which drops what the cloud would drop.
  */
 import * as EventBridge from "@alicloud/eventbridge";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   applyBatchRoute,
   batchRoute,
@@ -12,24 +12,14 @@ import {
   targetOf,
 } from "../../infra/deploy/batch-route.js";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
-import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
-import { createLogger } from "../../lib/log.js";
 import { publish } from "../helpers/eventbridge.js";
+import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
-let host: FunctionHost;
+const host = useFunctionHost(cloud, { TTS_API_KEYS: "route-key-01" });
 const settle = () => settleAll(host, cloud());
-
-beforeAll(async () => {
-  host = await startFunctionHost({
-    env: { ...cloud().env(), TTS_API_KEYS: "route-key-01" },
-    log: createLogger({ level: "error" }),
-    cloud: cloud(),
-  });
-});
-afterAll(async () => host?.stop());
 
 const batch = (id: string, source = "tts.batch") => ({
   id,

@@ -1,24 +1,14 @@
 import { createHash } from "node:crypto";
 import OSS from "ali-oss";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
-import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
-import { createLogger } from "../../lib/log.js";
+import { useFunctionHost } from "../helpers/function-host.js";
 import { jobFor as findJob, settle as settleAll, writesTo } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
-let host: FunctionHost;
+const host = useFunctionHost(cloud, { TTS_API_KEYS: "faults-key", RECONCILE_STALE_SECONDS: "0" });
 const settle = () => settleAll(host, cloud());
-
-beforeAll(async () => {
-  host = await startFunctionHost({
-    env: { ...cloud().env(), TTS_API_KEYS: "faults-key", RECONCILE_STALE_SECONDS: "0" },
-    log: createLogger({ level: "error" }),
-    cloud: cloud(),
-  });
-});
-afterAll(async () => host?.stop());
 
 const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
 const oss = () =>

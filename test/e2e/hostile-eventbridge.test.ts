@@ -5,11 +5,11 @@
  * reason, and never stops the others.
  */
 import { createHmac } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
-import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { createLogger } from "../../lib/log.js";
 import { publish } from "../helpers/eventbridge.js";
+import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 import { useWebhookSink } from "../helpers/webhooks.js";
@@ -17,19 +17,14 @@ import { useWebhookSink } from "../helpers/webhooks.js";
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
 const KEY = "hostile-eb-key";
 const SECRET = "h".repeat(40);
-let host: FunctionHost;
+const host = useFunctionHost(
+  cloud,
+  { TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: "true" },
+  { log: createLogger({ level: "info", write: (l) => logs.push(l) }) },
+);
 const logs: string[] = [];
 const { hooks, url: hookAt } = useWebhookSink();
 const settle = () => settleAll(host, cloud());
-
-beforeAll(async () => {
-  host = await startFunctionHost({
-    env: { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: SECRET, WEBHOOK_ALLOW_PRIVATE: "true" },
-    log: createLogger({ level: "info", write: (l) => logs.push(l) }),
-    cloud: cloud(),
-  });
-});
-afterAll(async () => host?.stop());
 
 const event = (id: string, data: unknown, extra: Record<string, unknown> = {}) => ({
   id,

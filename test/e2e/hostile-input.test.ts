@@ -1,26 +1,16 @@
 import OSS from "ali-oss";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
-import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import type { Job } from "../../lib/jobs/schema.js";
-import { createLogger } from "../../lib/log.js";
+import { useFunctionHost } from "../helpers/function-host.js";
 import { jobFor as findJob, settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
 const KEY = "hostile-key-1";
-let host: FunctionHost;
+const host = useFunctionHost(cloud, { TTS_API_KEYS: KEY });
 const settle = () => settleAll(host, cloud());
-
-beforeAll(async () => {
-  host = await startFunctionHost({
-    env: { ...cloud().env(), TTS_API_KEYS: KEY },
-    log: createLogger({ level: "error" }),
-    cloud: cloud(),
-  });
-});
-afterAll(async () => host?.stop());
 
 async function send(
   path: string,

@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
 import OSS from "ali-oss";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
+import { describe, expect, it } from "vitest";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { callbackUrl, legacyCallbackUrl, signJobId } from "../../lib/jobs/callback-signature.js";
-import { createLogger } from "../../lib/log.js";
+import { useFunctionHost } from "../helpers/function-host.js";
 import { writesTo as countWrites, jobFor as findJob, settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
@@ -12,25 +11,15 @@ const AUTH_KEY = "IceKey2026abc";
 const SECRET = "c".repeat(40);
 const KEY = "ice-test-key";
 const cloud = useLocalCloud({ ice: { authKey: AUTH_KEY, createdMs: 10 } });
-let host: FunctionHost;
+const host = useFunctionHost(cloud, {
+  TTS_API_KEYS: KEY,
+  CALLBACK_SECRET: SECRET,
+  RECONCILE_STALE_SECONDS: "0",
+  JOBS_DEFAULT_PROVIDER: "ice",
+});
 const settle = () => settleAll(host, cloud());
 const jobFor = (key: string) => findJob(host, key);
 const writesTo = (key: string) => countWrites(cloud(), key);
-
-beforeAll(async () => {
-  host = await startFunctionHost({
-    env: {
-      ...cloud().env(),
-      TTS_API_KEYS: KEY,
-      CALLBACK_SECRET: SECRET,
-      RECONCILE_STALE_SECONDS: "0",
-      JOBS_DEFAULT_PROVIDER: "ice",
-    },
-    log: createLogger({ level: "error" }),
-    cloud: cloud(),
-  });
-});
-afterAll(async () => host?.stop());
 
 function oss(): OSS {
   const c = cloud();

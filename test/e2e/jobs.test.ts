@@ -1,28 +1,18 @@
 import OSS from "ali-oss";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
+import { describe, expect, it } from "vitest";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { iceProvider, nlsProvider } from "../../lib/jobs/providers.js";
 import { JobService } from "../../lib/jobs/service.js";
-import { createLogger } from "../../lib/log.js";
+import { useFunctionHost } from "../helpers/function-host.js";
 import { writesTo as countWrites, jobFor as findJob, settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ longText: { queueMs: 10, runMs: 10 } });
 const KEY = "jobs-test-key";
-let host: FunctionHost;
+const host = useFunctionHost(cloud, { TTS_API_KEYS: KEY, RECONCILE_STALE_SECONDS: "0" });
 const settle = () => settleAll(host, cloud());
 const jobFor = (key: string) => findJob(host, key);
 const writesTo = (key: string) => countWrites(cloud(), key);
-
-beforeAll(async () => {
-  host = await startFunctionHost({
-    env: { ...cloud().env(), TTS_API_KEYS: KEY, RECONCILE_STALE_SECONDS: "0" },
-    log: createLogger({ level: "error" }),
-    cloud: cloud(),
-  });
-});
-afterAll(async () => host?.stop());
 
 /** The user's own client: ali-oss, as anyone uploading a chapter would use it. */
 function oss(): OSS {

@@ -1,27 +1,17 @@
 import OSS from "ali-oss";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
-import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { mp3DurationMs } from "../../lib/audio/mp3.js";
 import type { Job } from "../../lib/jobs/schema.js";
-import { createLogger } from "../../lib/log.js";
+import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 // Fast mode: audio of the right length for the text, so a 250,000-character book takes seconds, not minutes.
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
 const KEY = "long-jobs-key";
-let host: FunctionHost;
+const host = useFunctionHost(cloud, { TTS_API_KEYS: KEY, JOBS_PART_CONCURRENCY: "2" });
 const settle = () => settleAll(host, cloud());
-
-beforeAll(async () => {
-  host = await startFunctionHost({
-    env: { ...cloud().env(), TTS_API_KEYS: KEY, JOBS_PART_CONCURRENCY: "2" },
-    log: createLogger({ level: "error" }),
-    cloud: cloud(),
-  });
-});
-afterAll(async () => host?.stop());
 
 function oss(): OSS {
   const c = cloud();

@@ -1,9 +1,9 @@
 import OSS from "ali-oss";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
-import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { createLogger } from "../../lib/log.js";
 import { publish } from "../helpers/eventbridge.js";
+import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
@@ -23,17 +23,12 @@ const cloud = useLocalCloud({
 });
 const logs: string[] = [];
 const bodies: string[] = [];
-let host: FunctionHost;
+const host = useFunctionHost(
+  cloud,
+  { TTS_API_KEYS: SECRETS.apiKey, CALLBACK_SECRET: SECRETS.callbackSecret },
+  { log: createLogger({ level: "debug", write: (l) => logs.push(l) }) },
+);
 const settle = () => settleAll(host, cloud());
-
-beforeAll(async () => {
-  host = await startFunctionHost({
-    env: { ...cloud().env(), TTS_API_KEYS: SECRETS.apiKey, CALLBACK_SECRET: SECRETS.callbackSecret },
-    log: createLogger({ level: "debug", write: (l) => logs.push(l) }),
-    cloud: cloud(),
-  });
-});
-afterAll(async () => host?.stop());
 
 async function call(path: string, init: RequestInit = {}): Promise<void> {
   const res = await fetch(`${host.url}${path}`, init);

@@ -3,29 +3,18 @@
  * against the local stack, so they are known to work, and a broken wiring makes them fail with the fix to make.
  */
 import { spawn } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { batchRoute } from "../../infra/deploy/batch-route.js";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
-import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { formatResults, runSmoke, type SmokeTarget } from "../../infra/smoke/checks.js";
-import { createLogger } from "../../lib/log.js";
+import { useFunctionHost } from "../helpers/function-host.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 import { useWebhookSink } from "../helpers/webhooks.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 }, ice: { createdMs: 5 } });
 const KEY = "smoke-key-0123456789";
-let host: FunctionHost;
+const host = useFunctionHost(cloud, { TTS_API_KEYS: KEY, WEBHOOK_ALLOW_PRIVATE: "true" }, { timerMs: 500 });
 const { hooks, url: hookAt } = useWebhookSink();
-
-beforeAll(async () => {
-  host = await startFunctionHost({
-    env: { ...cloud().env(), TTS_API_KEYS: KEY, WEBHOOK_ALLOW_PRIVATE: "true" },
-    log: createLogger({ level: "error" }),
-    cloud: cloud(),
-    timerMs: 500,
-  });
-});
-afterAll(async () => host?.stop());
 
 const target = (): SmokeTarget => {
   const env = cloud().env();

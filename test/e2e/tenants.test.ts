@@ -4,11 +4,10 @@
  * one winner's job; output keys cannot lose the audio; malformed paths are 4xx.
  */
 import { connect } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
-import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { ApiAuth, ownerOfKey } from "../../lib/auth.js";
-import { createLogger } from "../../lib/log.js";
+import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 import { useWebhookSink } from "../helpers/webhooks.js";
@@ -16,18 +15,9 @@ import { useWebhookSink } from "../helpers/webhooks.js";
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
 const A = "tenant-a-key-0001";
 const B = "tenant-b-key-0002";
-let host: FunctionHost;
+const host = useFunctionHost(cloud, { TTS_API_KEYS: `${A},${B}` });
 const { hooks, url: hookAt } = useWebhookSink();
 const settle = () => settleAll(host, cloud());
-
-beforeAll(async () => {
-  host = await startFunctionHost({
-    env: { ...cloud().env(), TTS_API_KEYS: `${A},${B}` },
-    log: createLogger({ level: "error" }),
-    cloud: cloud(),
-  });
-});
-afterAll(async () => host?.stop());
 
 const api = (key: string, path: string, init: RequestInit = {}) =>
   fetch(`${host.url}${path}`, {
