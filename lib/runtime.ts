@@ -41,11 +41,10 @@ export function createJobRuntime(
     storage: clients.storage,
     providers: {
       nls: nlsProvider(clients.longText),
-      ice: iceProvider(clients.ice, clients.storage.bucket),
+      ice: iceProvider(clients.ice, clients.storage.bucket, config.ICE_CALLBACK_AUTH_KEY),
       minimax: clients.minimax ? minimaxProvider(clients.minimax) : undefined,
     },
     invoker,
-    iceAuthKey: config.ICE_CALLBACK_AUTH_KEY,
     log,
     callbackSecret: config.CALLBACK_SECRET,
     callbackBaseUrl: config.CALLBACK_BASE_URL,

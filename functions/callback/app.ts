@@ -19,8 +19,7 @@ export function createCallbackRouter(rt: JobRuntime): Router {
     const job = await rt.service.onCallback(provider, params.jobId!, {
       // The signature in the path (current URLs), or in the query (URLs given to providers before the path form).
       signature: params.sig ?? url.searchParams.get("sig"),
-      iceTimestamp: request.headers.get("x-ice-timestamp"),
-      iceSignature: request.headers.get("x-ice-signature"),
+      headers: request.headers,
       requestUrl: `${url.origin}${url.pathname}${url.search}`,
     });
     await request.body?.cancel();

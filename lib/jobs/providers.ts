@@ -12,6 +12,7 @@ import {
 } from "../providers/dashscope/minimax.js";
 import { ICE_TEXT_LIMIT, type IceClient } from "../providers/ice/client.js";
 import { LONG_TEXT_LIMIT, type NlsLongTextClient, type Sentence } from "../providers/nls/long-text.js";
+import { verifyIceSignature } from "./callback-signature.js";
 import type { ProviderName } from "./provider-name.js";
 import type { Job, JobOptions } from "./schema.js";
 
@@ -38,6 +39,15 @@ export interface JobProvider {
   validate(text: string, ssml: boolean, options: JobOptions): { characters: number };
   /** Submits; returns the provider's task or job id. */
   submit(job: Job, text: string, notifyUrl: string | undefined): Promise<string>;
+  /**
+   * The provider's own authentication of a callback, when it has one (ICE's X-ICE-SIGNATURE): true when one of `urls`
+   * (the URLs the callback may have been signed over) verifies with these headers at `nowMs`.
+   */
+  authenticateCallback?(callback: {
+    readonly urls: readonly string[];
+    readonly headers: Headers;
+    readonly nowMs: number;
+  }): boolean;
   /** The provider's truth about a task; a failed task throws its ProviderError. */
   status(taskId: string): Promise<ProviderStatus>;
 }
@@ -85,7 +95,8 @@ export function iceObjectFor(audioKey: string): string {
   return audioKey.replace(/\.[^./]+$/, "");
 }
 
-export function iceProvider(client: IceClient, bucket: string): JobProvider {
+/** ICE; with `authKey` (SetEventCallback's AuthKey), callbacks must carry ICE's valid signature within five minutes. */
+export function iceProvider(client: IceClient, bucket: string, authKey?: string): JobProvider {
   const prepare = (text: string, ssml: boolean, options: JobOptions) => ({
     ...input(text, ssml, options),
     ...(options.customizedVoice ? { customizedVoice: options.customizedVoice } : {}),
@@ -95,6 +106,20 @@ export function iceProvider(client: IceClient, bucket: string): JobProvider {
     name: "ice",
     audio: "bucket",
     callsBack: true,
+    ...(authKey
+      ? {
+          authenticateCallback: ({ urls, headers, nowMs }) =>
+            urls.some((url) =>
+              verifyIceSignature({
+                url,
+                timestamp: headers.get("x-ice-timestamp"),
+                signature: headers.get("x-ice-signature"),
+                authKey,
+                nowMs,
+              }),
+            ),
+        }
+      : {}),
     limit: ICE_TEXT_LIMIT,
     validate: (text, ssml, options) => ({
       characters: client.prepare(prepare(text, ssml, options), { bucket, object: "validation" }).InputConfig.length,

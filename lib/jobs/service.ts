@@ -9,7 +9,7 @@ import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { chunkText, countNlsChars } from "../text/index.js";
-import { callbackUrl, legacyCallbackUrl, verifyIceSignature, verifyJobId } from "./callback-signature.js";
+import { callbackUrl, legacyCallbackUrl, verifyJobId } from "./callback-signature.js";
 import type { JobProvider, ProviderName } from "./providers.js";
 import { reconcileAction } from "./reconcile-policy.js";
 import type { JobRecords } from "./records.js";
@@ -27,8 +27,6 @@ export interface JobServiceDeps {
    */
   readonly providers: Readonly<Record<ProviderName, JobProvider | undefined>>;
   readonly invoker: Invoker;
-  /** ICE's callback AuthKey; when set, ICE callbacks must also carry ICE's own valid signature. */
-  readonly iceAuthKey?: string;
   readonly log: Logger;
   readonly callbackSecret: string;
   /** Public base URL of the callback function; without it jobs are followed by polling alone. */
@@ -363,40 +361,32 @@ export class JobService {
   }
 
   /**
-   * A provider callback: authenticated by the URL's HMAC (and, for ICE with an AuthKey, by ICE's signature within five
-   * minutes), then only a reason to ask the provider itself.
+   * A provider callback: authenticated by the URL's HMAC (and by the provider's own signature where it has one: ICE
+   * with an AuthKey), then only a reason to ask the provider itself.
    */
   async onCallback(
     provider: ProviderName,
     jobId: string,
-    auth: { signature: string | null; iceTimestamp?: string | null; iceSignature?: string | null; requestUrl?: string },
+    auth: { signature: string | null; headers?: Headers; requestUrl?: string },
   ): Promise<Job> {
     if (!verifyJobId(this.deps.callbackSecret, jobId, auth.signature))
       throw new AuthError("invalid callback signature");
-    if (provider === "ice" && this.deps.iceAuthKey) {
-      // ICE signs "the callback URL" (facts §7), and which one it uses for a per-job NotifyAddress is not documented:
-      // the URL we gave it (path or earlier query form) or the URL the request really arrived at all pass. Each
-      // still needs the AuthKey and a timestamp within five minutes.
+    const port = this.deps.providers[provider];
+    if (port?.authenticateCallback) {
+      // A provider's own callback signature may cover "the callback URL" without saying which one (ICE, facts §7): the
+      // URL we gave it (path or earlier query form) and the URL the request really arrived at are all offered.
       const base = this.deps.callbackBaseUrl;
-      const candidates = [
+      const urls = [
         ...(base
           ? [
-              callbackUrl(base, this.deps.callbackSecret, jobId, "ice"),
-              legacyCallbackUrl(base, this.deps.callbackSecret, jobId, "ice"),
+              callbackUrl(base, this.deps.callbackSecret, jobId, provider),
+              legacyCallbackUrl(base, this.deps.callbackSecret, jobId, provider),
             ]
           : []),
         ...(auth.requestUrl ? [auth.requestUrl] : []),
       ];
-      const ok = candidates.some((url) =>
-        verifyIceSignature({
-          url,
-          timestamp: auth.iceTimestamp ?? null,
-          signature: auth.iceSignature ?? null,
-          authKey: this.deps.iceAuthKey!,
-          nowMs: this.#now().getTime(),
-        }),
-      );
-      if (!ok) throw new AuthError("invalid or stale X-ICE-SIGNATURE");
+      if (!port.authenticateCallback({ urls, headers: auth.headers ?? new Headers(), nowMs: this.#now().getTime() }))
+        throw new AuthError(`invalid or stale ${provider} callback signature`);
     }
     const job = await this.deps.jobs.get(jobId);
     // Only a provider that calls back has callbacks; a job of another provider is not found here.
