@@ -9,6 +9,7 @@ import { wavDataChunk } from "../audio/wav.js";
 import { ProviderError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ObjectInfo, OssStorage } from "../storage/oss.js";
+import type { JobProvider } from "./providers.js";
 import type { JobRecords } from "./records.js";
 import { type Job, transition } from "./schema.js";
 import type { JobService } from "./service.js";
@@ -35,31 +36,63 @@ export function isAllowedAudioUrl(url: string, hosts: readonly string[]): boolea
   return hosts.some((h) => (h.startsWith("*.") ? u.hostname.toLowerCase().endsWith(h.slice(1)) : host === h));
 }
 
+/** What the store step does with a job, decided from the record alone (no I/O). */
+export type StorePlan =
+  | { readonly kind: "skip"; readonly why: string }
+  /** A split job: stitch its parts' audio into one object. */
+  | { readonly kind: "assemble" }
+  /** The provider wrote the audio into our bucket itself (ICE): verify it is there, then write the subtitles. */
+  | { readonly kind: "verify-in-bucket" }
+  /** The audio URL is not on an allowed host: the job fails, nothing is fetched (an SSRF guard). */
+  | { readonly kind: "refuse-url"; readonly host: string }
+  /** Copy the audio from the provider's URL into the bucket. */
+  | { readonly kind: "copy"; readonly url: string };
+
+export function storePlan(job: Job | undefined, audio: JobProvider["audio"], audioHosts: readonly string[]): StorePlan {
+  if (!job || job.state === "done" || job.state === "failed") return { kind: "skip", why: "ended" };
+  const synthesized = job.state === "synthesized" || job.state === "stored";
+  if (job.parts) return synthesized ? { kind: "assemble" } : { kind: "skip", why: "parts still running" };
+  if (!synthesized || !job.task) return { kind: "skip", why: "not synthesized yet" };
+  if (audio === "bucket") return { kind: "verify-in-bucket" };
+  const url = job.task.audioAddress;
+  if (!url) return { kind: "skip", why: "no audio address yet" };
+  if (!isAllowedAudioUrl(url, audioHosts))
+    return { kind: "refuse-url", host: URL.canParse(url) ? new URL(url).host : url.slice(0, 64) };
+  return { kind: "copy", url };
+}
+
 export async function storeOutputs(jobId: string, deps: StoreDeps): Promise<"done" | "skipped"> {
   const log = deps.log.child({ jobId });
   const job = await deps.jobs.get(jobId);
-  if (!job || job.state === "done" || job.state === "failed") return "skipped";
-  if (job.parts && (job.state === "synthesized" || job.state === "stored")) return assemble(job, deps);
-  const provider = deps.service.providerOf(job.provider);
-  if (
-    (job.state !== "synthesized" && job.state !== "stored") ||
-    !job.task ||
-    (provider.audio === "url" && !job.task.audioAddress)
-  ) {
-    log.warn("store called before the job was synthesized", { state: job.state });
+  const plan = storePlan(job, job ? deps.service.providerOf(job.provider).audio : "url", deps.audioHosts);
+  if (plan.kind === "skip") {
+    if (plan.why !== "ended")
+      log.warn("store called before the job was synthesized", { state: job?.state, why: plan.why });
     return "skipped";
   }
-  // The provider wrote the audio into our bucket itself (ICE): verify it is there, then write the subtitles.
-  if (provider.audio === "bucket")
-    return finish(job, await deps.storage.head(job.output.audioKey), job.task.sentences ?? [], deps);
-  if (!isAllowedAudioUrl(job.task.audioAddress!, deps.audioHosts)) {
+  if (!job?.task && plan.kind !== "assemble") return "skipped";
+  if (plan.kind === "assemble") return assemble(job!, deps);
+  const synthesized = job!;
+  if (plan.kind === "verify-in-bucket")
+    return finish(
+      synthesized,
+      await deps.storage.head(synthesized.output.audioKey),
+      synthesized.task!.sentences ?? [],
+      deps,
+    );
+  if (plan.kind === "refuse-url") {
     await deps.service.fail(
-      job,
+      synthesized,
       "UntrustedAudioUrl",
-      `the provider's audio address is not on an allowed host (${new URL(job.task.audioAddress!).host})`,
+      `the provider's audio address is not on an allowed host (${plan.host})`,
     );
     return "done";
   }
+  return copyAndFinish(synthesized, plan.url, deps);
+}
+
+async function copyAndFinish(job: Job, audioUrl: string, deps: StoreDeps): Promise<"done" | "skipped"> {
+  const log = deps.log.child({ jobId: job.id });
   // A store retried after crashing between the copy and marking done finds its own finished copy (an object exists
   // only once its upload completed) and does not download and write the audio a second time.
   const previous = await deps.storage.head(job.output.audioKey);
@@ -69,10 +102,10 @@ export async function storeOutputs(jobId: string, deps: StoreDeps): Promise<"don
     previous.size === Number(previous.meta.sourcebytes)
   ) {
     log.info("audio already copied by an earlier attempt", { bytes: previous.size });
-    return finish(job, previous, job.task.sentences ?? [], deps);
+    return finish(job, previous, job.task?.sentences ?? [], deps);
   }
   // Node's built-in fetch streams the body; the idle timeout guards a stalled download (not the whole copy).
-  const res = await fetch(job.task.audioAddress!, { redirect: "error", signal: AbortSignal.timeout(15 * 60_000) });
+  const res = await fetch(audioUrl, { redirect: "error", signal: AbortSignal.timeout(15 * 60_000) });
   if (res.status === 404 || res.status === 403) {
     await res.body?.cancel();
     await deps.service.fail(
@@ -107,7 +140,7 @@ export async function storeOutputs(jobId: string, deps: StoreDeps): Promise<"don
       retryable: true,
     });
   }
-  return finish(job, stored, job.task.sentences ?? [], deps);
+  return finish(job, stored, job.task?.sentences ?? [], deps);
 }
 
 /** A split job: stitch its parts' audio into one object and shift each part's cues by the measured audio before it. */
