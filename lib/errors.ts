@@ -73,8 +73,8 @@ export class ConfigError extends AppError {
   }
 }
 
-/** Who failed: a job provider, a streaming-only one (CosyVoice), or OSS. */
-export type Provider = ProviderName | "cosyvoice" | "oss";
+/** Who failed: a job provider, a streaming-only one (CosyVoice), OSS, or FC itself (an async invocation). */
+export type Provider = ProviderName | "cosyvoice" | "oss" | "fc";
 
 /**
  * An upstream API answered with an error (or not at all).

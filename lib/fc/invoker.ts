@@ -68,7 +68,7 @@ export class FcInvoker implements Invoker {
       const e = error as { code?: string; statusCode?: number; data?: { statusCode?: number } };
       const status = e.statusCode ?? e.data?.statusCode ?? 0;
       throw new ProviderError({
-        provider: "oss",
+        provider: "fc",
         code: e.code ?? `FC${status}`,
         upstreamMessage: `async invocation of ${name} failed (${e.code ?? status})`,
         retryable: status >= 500 || status === 429 || status === 0,

@@ -194,7 +194,7 @@ async function finish(
 ): Promise<"done" | "skipped"> {
   if (!stored || stored.size === 0)
     throw new ProviderError({
-      provider: "oss",
+      provider: job.provider,
       code: "AudioMissing",
       upstreamMessage: `no audio at ${job.output.audioKey}`,
       retryable: true,
