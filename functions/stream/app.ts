@@ -66,10 +66,8 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
       const owner = bearer ? auth.keyOwner(bearer) : undefined;
       if (!owner) auth.check(undefined);
-      const body =
-        request.headers.get("content-length") === "0" || !request.body
-          ? {}
-          : ((await readJson(request, 1024)) as { ttlSeconds?: unknown });
+      // The body is optional (`curl -X POST` sends none at all): no body means the default lifetime.
+      const body = ((await readJson(request, 1024, { optional: true })) ?? {}) as { ttlSeconds?: unknown };
       const ttl = typeof body === "object" && body && typeof body.ttlSeconds === "number" ? body.ttlSeconds : 300;
       return json(201, auth.mintToken(owner!, ttl));
     })

@@ -18,8 +18,15 @@ export function errorResponse(error: unknown, log?: Logger): Response {
   return json(statusCode, body, statusCode === 401 ? { "www-authenticate": 'Bearer realm="tts"' } : {});
 }
 
-/** Reads a JSON body, refusing more than `limit` bytes before reading them all. */
-export async function readJson(request: Request, limit = 64 * 1024): Promise<unknown> {
+/**
+ * Reads a JSON body, refusing more than `limit` bytes before reading them all. With `optional`, an absent or empty
+ * body is `undefined` instead of an error.
+ */
+export async function readJson(
+  request: Request,
+  limit = 64 * 1024,
+  opts: { optional?: boolean } = {},
+): Promise<unknown> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > limit)
     throw new InputError("body", `is ${declared} bytes; at most ${limit} are accepted`, {
@@ -28,7 +35,10 @@ export async function readJson(request: Request, limit = 64 * 1024): Promise<unk
       statusCode: 413,
       code: "BodyTooLarge",
     });
-  if (!request.body) throw new InputError("body", "is empty; a JSON object is expected");
+  if (!request.body) {
+    if (opts.optional) return undefined;
+    throw new InputError("body", "is empty; a JSON object is expected");
+  }
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
@@ -44,6 +54,7 @@ export async function readJson(request: Request, limit = 64 * 1024): Promise<unk
   }
   // Strict decoding: invalid UTF-8 is refused with its byte offset, never turned into U+FFFD and spoken.
   const text = decodeUtf8(Buffer.concat(chunks), "body");
+  if (opts.optional && text.trim() === "") return undefined;
   try {
     return JSON.parse(text);
   } catch {

@@ -152,6 +152,16 @@ describe("stream server: no request crashes it", () => {
   );
 });
 
+describe("stream server: tokens", () => {
+  it("mints a browser token for a POST with no body at all (curl -X POST)", async () => {
+    const answer = await raw(
+      `POST /v1/tokens HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\nConnection: close\r\n\r\n`,
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 201/);
+    expect(answer).toMatch(/"token":"[\w-]+\.[\w-]+"/);
+  });
+});
+
 describe("stream server: our credentials never reach a client", () => {
   it("relays a gateway refusal that quotes our NLS token without the token, over WebSocket and HTTP", async () => {
     cloud().nls.gateway.faults.refuseTokens = 2; // the first try and the one retry with a fresh token
