@@ -77,7 +77,7 @@ export function nlsProvider(client: NlsLongTextClient): JobProvider {
     callsBack: true,
     limit: LONG_TEXT_LIMIT,
     validate: (text, ssml, options) => ({
-      characters: Array.from(client.prepare(prepare(text, ssml, options)).text).length,
+      characters: Array.from(inJobTerms(() => client.prepare(prepare(text, ssml, options))).text).length,
     }),
     submit: async (job, text, notifyUrl) =>
       (await client.submit(prepare(text, job.ssml, job.options), { notifyUrl, context: { job_id: job.id } })).taskId,
@@ -88,6 +88,25 @@ export function nlsProvider(client: NlsLongTextClient): JobProvider {
         : { state: "pending" };
     },
   };
+}
+
+/**
+ * The long-text client speaks NLS's fields (`enableSubtitle`); a job's user wrote `subtitles`. A refusal names the
+ * field the user wrote, and what to do about it.
+ */
+function inJobTerms<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof InputError && error.field === "enableSubtitle") {
+      throw new InputError(
+        "subtitles",
+        `${error.message.replace(/^enableSubtitle: /, "")}, or ask for none ("subtitles": [])`,
+        { code: error.code },
+      );
+    }
+    throw error;
+  }
 }
 
 /** ICE writes `<object>.<format>`: the object is the audio key without its extension. */

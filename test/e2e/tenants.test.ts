@@ -94,6 +94,16 @@ describe("tenants", () => {
   });
 });
 
+describe("refusals name the field the user wrote", () => {
+  it("subtitles on a voice without timestamps are refused as `subtitles`, not NLS's `enableSubtitle`", async () => {
+    const res = await post(A, { text: "没有时间戳的声音。", voice: "xiaoyun", subtitles: ["srt"] });
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as { error: { field: string; message: string } };
+    expect(error.field).toBe("subtitles");
+    expect(error.message).toMatch(/xiaoyun does not support timestamps.*"subtitles": \[\]/);
+  });
+});
+
 describe("output keys and paths", () => {
   it.each([
     ["a subtitle extension", { text: "x。", output: { key: "output/t/a.srt" } }],
