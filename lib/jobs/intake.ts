@@ -292,6 +292,7 @@ export function jobView(
     options: job.options,
     output: job.output,
     ...(outputs ? { outputs, size: job.result?.size } : {}),
+    ...(job.subtitles ? { subtitles: job.subtitles } : {}),
     ...(job.failure ? { failure: job.failure } : {}),
   };
 }

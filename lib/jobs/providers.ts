@@ -166,6 +166,13 @@ export function iceProvider(client: IceClient, bucket: string, authKey?: string)
 export function minimaxProvider(client: MinimaxClient, model = MINIMAX_DEFAULT_MODEL): JobProvider {
   const input = (text: string, ssml: boolean, options: JobOptions): MinimaxInput => {
     if (ssml) throw new InputError("ssml", 'provider "minimax" takes plain text, not SSML');
+    // Refused up front rather than answered with empty files: this pipeline gets no sentence timings from MiniMax.
+    if (options.subtitles.length > 0)
+      throw new InputError(
+        "subtitles",
+        'provider "minimax" gives no sentence timings here, so it cannot make subtitles; ask for none ("subtitles": []) or use provider "nls" or "ice"',
+        { code: "SubtitlesUnsupported" },
+      );
     if (options.customizedVoice !== undefined || options.overwrite !== undefined)
       throw new InputError(
         options.customizedVoice !== undefined ? "customizedVoice" : "overwrite",

@@ -13,9 +13,15 @@ export type JobState = z.infer<typeof JobStateSchema>;
 /** The options a job is synthesized with (seed 003's tts_request, camelCase). */
 const longText = LongTextInputSchema.shape;
 
+/**
+ * The voice of a job that names none: siqi, which has timestamps (the NLS voice table), so a job with no options gets
+ * subtitles. (NLS's own default, xiaoyun, has none: an upload with no options would get audio and nothing else.)
+ */
+export const DEFAULT_JOB_VOICE = "siqi";
+
 export const JobOptionFieldsSchema = z
   .object({
-    voice: longText.voice,
+    voice: z.string().min(1).default(DEFAULT_JOB_VOICE),
     format: longText.format,
     sampleRate: longText.sampleRate,
     volume: longText.volume,
@@ -78,6 +84,14 @@ export const JobSchema = z.object({
     })
     .optional(),
   result: z.object({ size: z.number().int(), storedAt: z.string() }).optional(),
+  /** What became of the subtitles: asked for, written, and why not when they were not. */
+  subtitles: z
+    .object({
+      requested: z.array(z.enum(["srt", "vtt"])),
+      written: z.array(z.enum(["srt", "vtt"])),
+      reason: z.string().optional(),
+    })
+    .optional(),
   /** A part of a longer job (text beyond the provider's limit): the parent's id and this part's index. */
   parent: z.object({ id: z.string(), index: z.number().int() }).optional(),
   /** An item of an EventBridge batch: the batch's id and the item's id. */

@@ -9,6 +9,7 @@ import { wavDataChunk } from "../audio/wav.js";
 import { ProviderError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ObjectInfo, OssStorage } from "../storage/oss.js";
+import { findNlsVoice } from "../voices/index.js";
 import type { JobProvider } from "./providers.js";
 import type { JobRecords } from "./records.js";
 import { type Job, transition } from "./schema.js";
@@ -186,6 +187,23 @@ async function wavDataBytes(storage: OssStorage, key: string, size: number): Pro
 }
 
 /** Checks the stored audio, writes the subtitles and marks the job done (once, whatever the number of runs). */
+/** Which subtitle files a job gets, and why it gets none when it gets none. */
+function subtitleOutcome(job: Job, cues: number): NonNullable<Job["subtitles"]> {
+  const requested = job.options.subtitles;
+  if (requested.length === 0) {
+    const voice = findNlsVoice(job.options.voice);
+    const reason =
+      voice && !voice.timestamps
+        ? `${voice.id} has no timestamps, so no subtitles were made`
+        : "no subtitles were asked for";
+    return { requested, written: [], reason };
+  }
+  // A part's subtitles are its parent's to write (the part keeps its cues on its record).
+  if (job.parent) return { requested, written: [], reason: "a part's cues are written by its parent" };
+  if (cues === 0) return { requested, written: [], reason: "the provider returned no sentence timings for this audio" };
+  return { requested, written: [...requested] };
+}
+
 async function finish(
   job: Job,
   stored: ObjectInfo | undefined,
@@ -200,15 +218,27 @@ async function finish(
       retryable: true,
     });
   const cues = sentences.map((s) => ({ text: s.text, begin_time: s.begin_time, end_time: s.end_time }));
-  if (job.output.srtKey)
+  // Subtitle files are written only with cues in them: an empty .srt is never a result. Whatever happens is recorded.
+  const subtitles = subtitleOutcome(job, cues.length);
+  if (subtitles.written.includes("srt") && job.output.srtKey)
     await deps.storage.put(job.output.srtKey, toSrt(cues), { contentType: "application/x-subrip; charset=utf-8" });
-  if (job.output.vttKey)
+  if (subtitles.written.includes("vtt") && job.output.vttKey)
     await deps.storage.put(job.output.vttKey, toVtt(cues), { contentType: "text/vtt; charset=utf-8" });
+  const output = {
+    audioKey: job.output.audioKey,
+    ...(subtitles.written.includes("srt") ? { srtKey: job.output.srtKey } : {}),
+    ...(subtitles.written.includes("vtt") ? { vttKey: job.output.vttKey } : {}),
+  };
   const now = deps.now?.() ?? new Date();
   const latest = (await deps.jobs.get(job.id)) ?? job;
   const storedJob =
     latest.state === "synthesized"
-      ? transition(latest, "stored", { result: { size: stored.size, storedAt: now.toISOString() } }, now)
+      ? transition(
+          latest,
+          "stored",
+          { result: { size: stored.size, storedAt: now.toISOString() }, subtitles, output },
+          now,
+        )
       : latest;
   if (!storedJob || storedJob.state === "done") return "skipped";
   const done = transition(storedJob, "done", {}, now);

@@ -40,7 +40,8 @@ describe("faults", () => {
       const job = await findJob(host, "input/crash.txt");
       expect(job.state).toBe("done");
       const listed = (await host.platform.clients.storage.list("output/crash")).objects.map((o) => o.key);
-      expect(listed).toEqual(["output/crash.mp3"]);
+      // Each output once: the audio, and the subtitles the default voice (siqi, with timestamps) makes.
+      expect(listed).toEqual(["output/crash.mp3", "output/crash.srt", "output/crash.vtt"]);
       expect(audio.count()).toBeGreaterThanOrEqual(1);
     } finally {
       audio.stop();

@@ -279,4 +279,41 @@ describe("long-text jobs on the local stack", () => {
     expect((await bad({ text: "x", voice: "nobody" })).error.field).toBe("voice");
     expect((await bad({ text: "x", input: { key: "input/book/ch1.txt" } })).error.field).toBe("text");
   });
+
+  it("gives an upload with no options subtitles, and says why when a job gets none", async () => {
+    const client = oss();
+    await client.put("input/subs/plain.txt", Buffer.from("没有任何选项的上传。"));
+    await client.put("input/subs/xiaoyun.txt", Buffer.from("选了没有时间戳的声音。"), {
+      meta: { voice: "xiaoyun" } as unknown as OSS.UserMeta,
+    });
+    await settle();
+    const plain = await jobFor("input/subs/plain.txt");
+    expect(plain).toMatchObject({
+      state: "done",
+      options: { voice: "siqi" },
+      subtitles: { requested: ["srt", "vtt"], written: ["srt", "vtt"] },
+    });
+    expect((await client.get("output/subs/plain.srt")).content.toString()).toMatch(/^1\n00:00:00,000 --> /);
+    const xiaoyun = await jobFor("input/subs/xiaoyun.txt");
+    expect(xiaoyun).toMatchObject({
+      state: "done",
+      subtitles: { requested: [], written: [], reason: expect.stringMatching(/xiaoyun has no timestamps/) },
+    });
+    expect(xiaoyun.output).toEqual({ audioKey: "output/subs/xiaoyun.mp3" });
+    const view = (await (await api(`/v1/jobs/${xiaoyun.id}`)).json()) as {
+      subtitles?: { reason?: string };
+      outputs: Record<string, unknown>;
+    };
+    expect(view.subtitles?.reason).toMatch(/no timestamps/);
+    expect(Object.keys(view.outputs)).toEqual(["audio"]);
+  });
+
+  it("refuses subtitles for a MiniMax job up front, naming the field, instead of writing empty files", async () => {
+    const res = await api("/v1/jobs", {
+      method: "POST",
+      body: JSON.stringify({ provider: "minimax", voice: "male-qn-qingse", text: "字幕。", subtitles: ["srt"] }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { field: string } }).error.field).toBe("subtitles");
+  });
 });
