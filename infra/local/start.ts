@@ -3,7 +3,9 @@
  * stream function, so a new user hears speech within a minute without an account. Runs until Ctrl-C; `--once`
  * exits after the demo. `--text` and `--voice` change what is said.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { mp3DurationMs } from "../../lib/audio/mp3.js";
@@ -31,20 +33,53 @@ const base = Number(values["port-base"]);
 const cloudPort = (offset: number): number => (base === 0 ? 0 : base + offset);
 const dataDir = resolve(values["data-dir"]);
 await mkdir(dataDir, { recursive: true });
-const cloud = await startLocalCloud({
-  dataDir,
-  accessKey: { id: "local-ak", secret: "local-sk" },
-  ports: { oss: cloudPort(0), nlsMeta: cloudPort(1), nlsGateway: cloudPort(2) },
-});
+/** A port already taken is a user's situation, not a crash: say which and what to do, in one line. */
+let explained = false;
+async function orExplain<T>(what: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    if (explained) process.exit(1);
+    explained = true;
+    process.stderr.write(
+      `${what}: ${(error as { address?: string }).address ?? "127.0.0.1"}:${(error as { port?: number }).port ?? "?"} is already in use. Stop what uses it, or start on other ports (PORT=… for the functions, LOCAL_CLOUD_PORT_BASE=… for the emulators, 0 for any free ones).\n`,
+    );
+    process.exit(1);
+  }
+}
+const cloud = await orExplain("the local cloud", () =>
+  startLocalCloud({
+    dataDir,
+    accessKey: { id: "local-ak", secret: "local-sk" },
+    ports: {
+      oss: cloudPort(0),
+      nlsMeta: cloudPort(1),
+      nlsGateway: cloudPort(2),
+      ice: cloudPort(3),
+      dashscope: cloudPort(4),
+      eventbridge: cloudPort(5),
+    },
+  }),
+);
 const apiKey = (process.env.TTS_API_KEYS ?? "dev-key").split(",")[0]!.trim();
-const env = { ...cloud.env(), TTS_API_KEYS: process.env.TTS_API_KEYS ?? "dev-key" };
-const host = await startFunctionHost({
-  env,
-  log,
-  cloud,
-  port: base === 0 ? 0 : Number(values.port),
-  timerMs: values.once ? 0 : 60_000,
-});
+// The callback and webhook secret: from the environment, or made once and kept in the data directory, so a restart
+// keeps verifying the callback URLs of jobs in flight, and a webhook's signature can be checked with a known key.
+const secretFile = resolve(dataDir, "callback-secret");
+const callbackSecret =
+  process.env.CALLBACK_SECRET ??
+  (existsSync(secretFile) ? (await readFile(secretFile, "utf8")).trim() : randomBytes(24).toString("base64url"));
+if (!process.env.CALLBACK_SECRET) await writeFile(secretFile, callbackSecret, { mode: 0o600 });
+const env = { ...cloud.env(), TTS_API_KEYS: process.env.TTS_API_KEYS ?? "dev-key", CALLBACK_SECRET: callbackSecret };
+const host = await orExplain("the functions", () =>
+  startFunctionHost({
+    env,
+    log,
+    cloud,
+    port: base === 0 ? 0 : Number(values.port),
+    timerMs: values.once ? 0 : 60_000,
+  }),
+);
 log.info("local stack started", {
   functions: host.functions,
   url: host.url,
@@ -81,7 +116,8 @@ process.stdout.write(
     `OpenAI SDK:  new OpenAI({ apiKey: "${apiKey}", baseURL: "${host.url}/v1" })\n` +
     `NLS SDK:     new SpeechSynthesizer({ url: "${host.url.replace("http", "ws")}/ws/v1", appkey: "any", token: "${apiKey}" })\n` +
     `Long text:   upload a .txt under input/ (e.g. with ali-oss) and find .mp3/.srt/.vtt under output/, or POST ${host.url}/v1/jobs\n` +
-    `Local cloud: OSS ${cloud.urls.oss} (bucket ${cloud.bucket}, AccessKey ${cloud.accessKey.accessKeyId}/${cloud.accessKey.accessKeySecret}), NLS ${cloud.urls.nlsGateway}\n` +
+    `Local cloud: OSS ${cloud.urls.oss} (bucket ${cloud.bucket}, AccessKey ${cloud.accessKey.accessKeyId}/${cloud.accessKey.accessKeySecret}), NLS ${cloud.urls.nlsGateway}, ICE ${cloud.urls.ice}, DashScope ${cloud.urls.dashscopeWs}, EventBridge ${cloud.urls.eventbridge}\n` +
+    `Secrets:     CALLBACK_SECRET ${callbackSecret} (signs callback URLs and batch webhooks: X-TTS-Signature)\n` +
     (values.once ? "" : "Press Ctrl-C to stop.\n"),
 );
 
