@@ -98,7 +98,11 @@ export const CloudEventSchema = z.object({
   data: z.unknown(),
 });
 
-/** A CloudEvent's data; a producer may send JSON data as a string (datacontenttype application/json): read it as JSON. */
+/**
+ * A CloudEvent's data; a producer may send JSON data as a string. It is read as JSON when the datacontenttype says
+ * JSON, or says nothing: the CloudEvents JSON format implies application/json when datacontenttype is unset.
+ */
 export function cloudEventData(envelope: { data?: unknown; datacontenttype?: unknown }): unknown {
-  return /json/i.test(String(envelope.datacontenttype ?? "")) ? parseJsonText(envelope.data) : envelope.data;
+  const type = envelope.datacontenttype;
+  return type === undefined || /json/i.test(String(type)) ? parseJsonText(envelope.data) : envelope.data;
 }

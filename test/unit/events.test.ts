@@ -57,4 +57,20 @@ describe("event envelopes", () => {
       jobId: "0e3c1a2b-4f5d-4c6e-8a9b-0c1d2e3f4a5b",
     });
   });
+
+  it("reads a CloudEvent's data given as JSON text without a datacontenttype (CloudEvents implies application/json)", () => {
+    const e = unwrap(
+      {
+        id: "e",
+        source: "tts.batch",
+        specversion: "1.0",
+        type: "t",
+        data: '{"items":[{"id":"a","text":"x。"}],"outputPrefix":"output/x/"}',
+      },
+      CloudEventSchema,
+    );
+    expect(BatchRequestSchema.parse(cloudEventData(e))).toMatchObject({ outputPrefix: "output/x/" });
+    // Another declared type keeps its data as it came.
+    expect(cloudEventData({ data: "plain words", datacontenttype: "text/plain" })).toBe("plain words");
+  });
 });
