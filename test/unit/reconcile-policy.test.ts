@@ -1,29 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { reconcileAction } from "../../lib/jobs/reconcile-policy.js";
-import { type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
+import type { Job } from "../../lib/jobs/schema.js";
+import { jobRecord } from "../helpers/job-record.js";
 
 const T0 = Date.parse("2026-11-30T00:00:00Z");
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const STALE = 2 * MIN;
 
-function job(fields: Partial<Job>): Job {
-  const at = new Date(T0).toISOString();
-  return {
-    id: "job-1",
-    state: "queued",
-    provider: "nls",
-    createdAt: at,
-    updatedAt: at,
-    idempotencyKey: "k",
-    source: { kind: "inline" },
-    ssml: false,
-    characters: 1,
-    options: JobOptionsSchema.parse({}) as Job["options"],
-    output: { audioKey: "output/a.mp3" },
-    ...fields,
-  };
-}
+const job = (fields: Partial<Job>): Job => jobRecord(fields, new Date(T0).toISOString());
 const task = (submittedMinutesAgo: number, now: number, finishedMinutesAgo?: number): Job["task"] => ({
   id: "t",
   submittedAt: new Date(now - submittedMinutesAgo * MIN).toISOString(),

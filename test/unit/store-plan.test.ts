@@ -1,23 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
+import type { Job } from "../../lib/jobs/schema.js";
 import { storePlan } from "../../lib/jobs/store-audio.js";
+import { jobRecord } from "../helpers/job-record.js";
 
 const at = "2026-11-30T00:00:00.000Z";
-const job = (fields: Partial<Job>): Job => ({
-  id: "j",
-  state: "synthesized",
-  provider: "nls",
-  createdAt: at,
-  updatedAt: at,
-  idempotencyKey: "k",
-  source: { kind: "inline" },
-  ssml: false,
-  characters: 1,
-  options: JobOptionsSchema.parse({}) as Job["options"],
-  output: { audioKey: "output/a.mp3" },
-  task: { id: "t", submittedAt: at, audioAddress: "https://nls.cn-shanghai.aliyuncs.com/a.mp3" },
-  ...fields,
-});
+const job = (fields: Partial<Job>): Job =>
+  jobRecord(
+    {
+      state: "synthesized",
+      task: { id: "t", submittedAt: at, audioAddress: "https://nls.cn-shanghai.aliyuncs.com/a.mp3" },
+      ...fields,
+    },
+    at,
+  );
 const hosts = ["*.aliyuncs.com"];
 
 describe("what the store step does with a job", () => {
