@@ -168,7 +168,10 @@ function pickOptions(req: JobRequest): Record<string, unknown> {
 }
 
 /** Options for an uploaded file: a sibling `<name>.json`, else the object's metadata (x-oss-meta-voice, …). */
-export async function optionsForObject(storage: ObjectStore, key: string): Promise<JobOptions> {
+export async function optionsForObject(
+  storage: ObjectStore,
+  key: string,
+): Promise<{ options: JobOptions; from: string }> {
   const sibling = key.replace(/\.(txt|ssml)$/, ".json");
   const json = await storage.get(sibling);
   if (json) {
@@ -178,7 +181,11 @@ export async function optionsForObject(storage: ObjectStore, key: string): Promi
     } catch {
       throw new InputError(sibling, "is not valid JSON");
     }
-    return parseInput(JobOptionsSchema, parsed, sibling);
+    const etag = (await storage.head(sibling))?.etag.replace(/"/g, "");
+    return {
+      options: parseInput(JobOptionsSchema, parsed, sibling),
+      from: `${sibling}${etag ? ` (ETag ${etag})` : ""}`,
+    };
   }
   const meta = (await storage.head(key))?.meta ?? {};
   const fromMeta: Record<string, unknown> = {};
@@ -201,7 +208,13 @@ export async function optionsForObject(storage: ObjectStore, key: string): Promi
       .split(",")
       .map((s) => s.trim())
       .filter(Boolean);
-  return parseInput(JobOptionsSchema, fromMeta, "x-oss-meta");
+  return {
+    options: parseInput(JobOptionsSchema, fromMeta, "x-oss-meta"),
+    from:
+      Object.keys(fromMeta).length > 0
+        ? "the object's x-oss-meta-* metadata"
+        : `defaults (no ${sibling} and no x-oss-meta-* options when the job was made)`,
+  };
 }
 
 /** `input/a/b.txt` → `output/a/b.mp3`: the same relative path, the format's extension. */
@@ -222,10 +235,13 @@ export async function jobFromObject(
   },
 ): Promise<Job> {
   const idempotencyKey = `oss:${ctx.storage.bucket}/${key}@${etag}`;
-  const source: Job["source"] = { kind: "oss", bucket: ctx.storage.bucket, key, etag };
+  let source: Job["source"] = { kind: "oss", bucket: ctx.storage.bucket, key, etag };
   let options: JobOptions = parseInput(JobOptionsSchema, {});
   try {
-    options = await optionsForObject(ctx.storage, key);
+    const found = await optionsForObject(ctx.storage, key);
+    options = found.options;
+    // Which options the job used and where they came from: a sibling .json uploaded after the text changes nothing.
+    source = { ...source, optionsFrom: found.from };
     const { text } = await readInputText(ctx.storage, key, key);
     const ssml = key.endsWith(".ssml");
     const audioKey = outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format);
@@ -293,6 +309,7 @@ export function jobView(
     output: job.output,
     ...(outputs ? { outputs, size: job.result?.size } : {}),
     ...(job.subtitles ? { subtitles: job.subtitles } : {}),
+    ...(job.source.kind === "oss" && job.source.optionsFrom ? { optionsFrom: job.source.optionsFrom } : {}),
     ...(job.failure ? { failure: job.failure } : {}),
   };
 }

@@ -54,7 +54,14 @@ export type JobOptions = z.infer<typeof JobOptionsSchema>;
 export const JobSourceSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("inline") }),
   /** An object in the bucket (OSS upload trigger or `input` in the request). */
-  z.object({ kind: z.literal("oss"), bucket: z.string(), key: z.string(), etag: z.string() }),
+  z.object({
+    kind: z.literal("oss"),
+    bucket: z.string(),
+    key: z.string(),
+    etag: z.string(),
+    /** For an upload: where its options came from (a sibling .json and its ETag, metadata, or defaults). */
+    optionsFrom: z.string().optional(),
+  }),
 ]);
 
 export const JobSchema = z.object({

@@ -316,4 +316,26 @@ describe("long-text jobs on the local stack", () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { field: string } }).error.field).toBe("subtitles");
   });
+
+  it("records which options an upload used and where they came from; a .json uploaded after its text changes nothing", async () => {
+    const client = oss();
+    await client.put("input/order/first.json", Buffer.from(JSON.stringify({ voice: "sicheng" })));
+    await client.put("input/order/first.txt", Buffer.from("先上传选项，再上传文本。"));
+    await client.put("input/order/late.txt", Buffer.from("先上传文本，选项来晚了。"));
+    await settle();
+    await client.put("input/order/late.json", Buffer.from(JSON.stringify({ voice: "sicheng" })));
+    await settle();
+    const first = await jobFor("input/order/first.txt");
+    expect(first.options.voice).toBe("sicheng");
+    expect(first.source).toMatchObject({
+      optionsFrom: expect.stringMatching(/^input\/order\/first\.json \(ETag [0-9A-F]+\)$/),
+    });
+    const late = await jobFor("input/order/late.txt");
+    expect(late.options.voice).toBe("siqi");
+    expect(late.source).toMatchObject({
+      optionsFrom: expect.stringMatching(/^defaults \(no input\/order\/late\.json/),
+    });
+    const view = (await (await api(`/v1/jobs/${late.id}`)).json()) as { optionsFrom?: string };
+    expect(view.optionsFrom).toMatch(/defaults/);
+  });
 });
