@@ -19,7 +19,7 @@ import { fromOpenAi, OpenAiSpeechSchema } from "../../lib/speech/openai.js";
 import { fromQuery, type SpeechRequest, SpeechRequestSchema } from "../../lib/speech/request.js";
 import { type OpenedSpeech, openShortSpeech } from "../../lib/speech/short.js";
 import { parseInput } from "../../lib/validation.js";
-import { NLS_VOICES } from "../../lib/voices/index.js";
+import { voiceCatalogue } from "../../lib/voices/catalogue.js";
 import { PLAYGROUND_HTML } from "./playground.js";
 
 export interface StreamApp {
@@ -59,7 +59,10 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
     .on("GET", "/", () => new Response(PLAYGROUND_HTML, { headers: { "content-type": "text/html; charset=utf-8" } }))
     .on("GET", "/healthz", () => json(200, { ok: true }))
     .on("GET", "/v1/voices", () =>
-      json(200, { voices: NLS_VOICES.map(({ seeds: _s, ...v }) => ({ provider: "nls", ...v })) }),
+      json(
+        200,
+        voiceCatalogue({ dashscope: Boolean(config.DASHSCOPE_API_KEY), extraCosyVoices: config.COSYVOICE_VOICES }),
+      ),
     )
     .on("POST", "/v1/tokens", async (request) => {
       // Only a real key may mint: a token cannot extend itself.

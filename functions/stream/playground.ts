@@ -54,7 +54,7 @@ const fillRates = () => {
   $("rate").innerHTML = (v ? v.sampleRates : [16000]).map((r) => '<option' + (r === 16000 ? " selected" : "") + ">" + r + "</option>").join("");
 };
 fetch("/v1/voices").then((r) => r.json()).then((body) => {
-  voices = body.voices;
+  voices = body.voices.filter((v) => v.provider === "nls");
   $("voice").innerHTML = voices.map((v) => '<option value="' + v.id + '"' + (v.id === "siqi" ? " selected" : "") + ">" + v.name + (v.nameZh ? " " + v.nameZh : "") + " — " + v.type + "</option>").join("");
   fillRates();
 }).catch(() => status("Could not load the voice list.", true));

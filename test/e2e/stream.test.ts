@@ -220,4 +220,30 @@ describe("stream function: official SDKs", () => {
     });
     expect(cloud().nls.gateway.stats.connections).toBe(before);
   });
+
+  it("lists every provider's voices with models, sample rates, timestamps and SSML, and what MiniMax takes", async () => {
+    const body = (await (await fetch(`${stream().url}/v1/voices`)).json()) as {
+      voices: Array<{
+        provider: string;
+        id: string;
+        models?: string[];
+        sampleRates: number[];
+        timestamps: boolean;
+        ssml: boolean;
+      }>;
+      providers: Record<string, { models?: string[]; ssml: boolean }>;
+    };
+    expect(body.voices.find((v) => v.id === "siqi")).toMatchObject({ provider: "nls", timestamps: true, ssml: true });
+    expect(body.voices.find((v) => v.id === "xiaoyun")).toMatchObject({ provider: "nls", timestamps: false });
+    expect(body.voices.find((v) => v.id === "longanyang")).toMatchObject({
+      provider: "cosyvoice",
+      models: ["cosyvoice-v3-flash", "cosyvoice-v3-plus"],
+      timestamps: true,
+      ssml: true,
+    });
+    expect(body.providers.minimax).toMatchObject({
+      ssml: false,
+      models: expect.arrayContaining(["MiniMax/speech-02-turbo"]),
+    });
+  });
 });

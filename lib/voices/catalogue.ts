@@ -1,0 +1,47 @@
+/**
+ * What `GET /v1/voices` answers: every provider's voices (or, for MiniMax, which has no fixed list here, what it
+ * takes), each with its models, sample rates, and whether it gives timestamps and takes SSML.
+ */
+import { MINIMAX_MODELS } from "../providers/dashscope/minimax.js";
+import { COSYVOICE_SAMPLE_RATES, COSYVOICE_VOICES } from "./cosyvoice.js";
+import { NLS_VOICES } from "./index.js";
+
+/** MiniMax's sample rates (seed 004's audio_setting.sample_rate). */
+const MINIMAX_SAMPLE_RATES = [8000, 16000, 22050, 24000, 32000, 44100] as const;
+
+export function voiceCatalogue(opts: {
+  dashscope: boolean;
+  extraCosyVoices: readonly string[];
+}): Record<string, unknown> {
+  const nls = NLS_VOICES.map(({ seeds: _s, ...v }) => ({ provider: "nls", ...v, ssml: true }));
+  const cosyvoice = [
+    ...Object.entries(COSYVOICE_VOICES).map(([id, models]) => ({ id, models })),
+    ...opts.extraCosyVoices.map((id) => ({ id, models: ["cosyvoice-v2", "cosyvoice-v3-flash", "cosyvoice-v3-plus"] })),
+  ].map((v) => ({
+    provider: "cosyvoice",
+    ...v,
+    sampleRates: [...COSYVOICE_SAMPLE_RATES],
+    timestamps: true,
+    ssml: true,
+    configured: opts.dashscope,
+  }));
+  return {
+    voices: [...nls, ...cosyvoice],
+    providers: {
+      nls: {
+        configured: true,
+        ssml: true,
+        timestamps: "per voice (sentence timings on long text, word timings on streams)",
+      },
+      cosyvoice: { configured: opts.dashscope, ssml: true, timestamps: "words, with word_timestamp_enabled" },
+      minimax: {
+        configured: opts.dashscope,
+        models: [...MINIMAX_MODELS],
+        sampleRates: [...MINIMAX_SAMPLE_RATES],
+        ssml: false,
+        timestamps: false,
+        voices: "any MiniMax voice_id (for example male-qn-qingse); MiniMax publishes the list",
+      },
+    },
+  };
+}
