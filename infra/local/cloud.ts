@@ -8,6 +8,9 @@
  * await cloud.stop();
  */
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { SpeechEngine, type SpeechSource } from "./audio/engine.js";
 import { type AccessKey, CredentialStore } from "./credentials.js";
 import { CosyVoiceEmulator } from "./dashscope/cosyvoice.js";
@@ -79,7 +82,8 @@ export interface LocalCloud {
   readonly engine: SpeechSource;
   /** Environment for lib/config.ts that points every client here. */
   env(): Record<string, string>;
-  stop(): Promise<void>;
+  /** Stops, letting work under way finish; `crash` stops at once, keeping only what is already on disk (a restart test). */
+  stop(opts?: { crash?: boolean }): Promise<void>;
 }
 
 export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
@@ -91,7 +95,14 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     userId,
   };
   const credentials = new CredentialStore([accessKey, ...(options.accessKeys ?? [])]);
-  const appKey = `local${randomBytes(6).toString("hex")}`;
+  // The NLS project's AppKey, kept in the data directory: a restarted local cloud is the same NLS project, so the tasks
+  // it kept still belong to the AppKey the functions present.
+  const appKeyFile = join(options.dataDir, "nls-appkey");
+  const appKey = existsSync(appKeyFile)
+    ? (await readFile(appKeyFile, "utf8")).trim()
+    : `local${randomBytes(6).toString("hex")}`;
+  await mkdir(options.dataDir, { recursive: true });
+  await writeFile(appKeyFile, appKey);
   const buckets = options.buckets ?? ["tts-local"];
 
   const store = new OssStore(`${options.dataDir}/oss`, buckets);
@@ -141,6 +152,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     if (!longText.handle(req, res)) res.writeHead(404).end();
   }, options.ports?.nlsGateway);
   gatewayBase = `http://127.0.0.1:${nlsGateway.port}`;
+  await longText.restore();
   nlsGateway.server.on("upgrade", (req, socket, head) => {
     if (!gateway.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
@@ -204,11 +216,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       ALIBABA_CLOUD_ACCOUNT_ID: userId,
       ...(options.ice?.authKey ? { ICE_CALLBACK_AUTH_KEY: options.ice.authKey } : {}),
     }),
-    async stop() {
+    async stop(opts: { crash?: boolean } = {}) {
       gateway.close();
       cosyvoice.close();
-      await longText.idle();
-      await ice.idle();
+      if (opts.crash) longText.abandon();
+      else await longText.idle();
+      if (!opts.crash) await ice.idle();
       await Promise.all([
         oss.close(),
         nlsMeta.close(),

@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import {
@@ -48,7 +48,20 @@ interface Task {
   sentences?: Sentence[];
   failure?: { code: number; message: string };
   finishedAt?: number;
+  /** What was asked, kept so a restarted emulator can finish a task it had not finished (as NLS would). */
+  request?: { tts: TtsRequest; notifyUrl?: string };
 }
+
+type TtsRequest = {
+  voice: string;
+  sample_rate: number;
+  format: "pcm" | "wav" | "mp3";
+  text: string;
+  volume?: number;
+  speech_rate?: number;
+  pitch_rate?: number;
+  enable_subtitle?: boolean;
+};
 
 export interface LongTextOptions {
   readonly engine: SpeechSource;
@@ -69,8 +82,45 @@ export class LongTextService {
   readonly #tasks = new Map<string, Task>();
   readonly #pending = new PendingWork();
   readonly #held: Array<() => Promise<void>> = [];
+  /** Set when the emulator is stopped as a crash would stop it: tasks under way stop where they are. */
+  #abandoned = false;
 
   constructor(private readonly opts: LongTextOptions) {}
+
+  #taskFile(id: string): string {
+    return join(this.opts.dataDir, "nls-tasks", `${id}.json`);
+  }
+
+  /** Tasks are kept on disk as NLS keeps them: a restart answers for every task and finishes the unfinished ones. */
+  async #save(task: Task): Promise<void> {
+    if (this.#abandoned) return;
+    await mkdir(join(this.opts.dataDir, "nls-tasks"), { recursive: true });
+    await writeFile(this.#taskFile(task.id), JSON.stringify(task));
+  }
+
+  /** Loads the tasks a previous run kept, serving their audio at this run's address and resuming the unfinished. */
+  async restore(): Promise<number> {
+    let names: string[] = [];
+    try {
+      names = await readdir(join(this.opts.dataDir, "nls-tasks"));
+    } catch {
+      return 0;
+    }
+    for (const name of names.filter((n) => n.endsWith(".json"))) {
+      const task = JSON.parse(await readFile(join(this.opts.dataDir, "nls-tasks", name), "utf8")) as Task;
+      if (task.audioFile && task.request)
+        task.audioAddress = `${this.opts.publicUrl()}/nls-audio/${task.id}.${task.request.tts.format}`;
+      this.#tasks.set(task.id, task);
+      if ((task.state === "QUEUEING" || task.state === "RUNNING") && task.request)
+        this.#pending.track(this.#run(task, task.request.tts, task.request.notifyUrl));
+    }
+    return names.length;
+  }
+
+  /** Stops as a crash would: nothing more is written or called back; what was kept on disk stays. */
+  abandon(): void {
+    this.#abandoned = true;
+  }
 
   /** Handles the REST API and audio downloads; false when the path is not ours. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
@@ -135,8 +185,14 @@ export class LongTextService {
       if (isIpHost(new URL(notifyUrl).hostname))
         return fail(res, 400, 40000003, "PARAMETER_INVALID:notify_url host must not be an IP address");
     }
-    const task: Task = { id: randomBytes(16).toString("hex"), appKey: String(header?.appkey), state: "QUEUEING" };
+    const task: Task = {
+      id: randomBytes(16).toString("hex"),
+      appKey: String(header?.appkey),
+      state: "QUEUEING",
+      request: { tts, ...(notify && notifyUrl ? { notifyUrl } : {}) },
+    };
     this.#tasks.set(task.id, task);
+    await this.#save(task);
     this.stats.submitted++;
     this.#pending.track(this.#run(task, tts, notify ? notifyUrl : undefined));
     sendJson(
@@ -153,27 +209,17 @@ export class LongTextService {
     );
   }
 
-  async #run(
-    task: Task,
-    tts: {
-      voice: string;
-      sample_rate: number;
-      format: "pcm" | "wav" | "mp3";
-      text: string;
-      volume?: number;
-      speech_rate?: number;
-      pitch_rate?: number;
-      enable_subtitle?: boolean;
-    },
-    notifyUrl: string | undefined,
-  ): Promise<void> {
+  async #run(task: Task, tts: TtsRequest, notifyUrl: string | undefined): Promise<void> {
     await sleep(this.opts.queueMs ?? 50);
+    if (this.#abandoned) return;
     task.state = "RUNNING";
+    await this.#save(task);
     const injected = this.faults.failNext.shift();
     if (injected) {
       await sleep(this.opts.runMs ?? 50);
       task.state = "FAILED";
       task.failure = injected;
+      await this.#save(task);
       return this.#notify(task, notifyUrl);
     }
     const voice = findNlsVoice(tts.voice)!;
@@ -187,6 +233,7 @@ export class LongTextService {
       male: / male/i.test(voice.type),
     });
     await sleep(this.opts.runMs ?? 50);
+    if (this.#abandoned) return;
     await mkdir(join(this.opts.dataDir, "nls-audio"), { recursive: true });
     task.audioFile = join(this.opts.dataDir, "nls-audio", `${task.id}.${tts.format}`);
     await writeFile(task.audioFile, audio);
@@ -194,11 +241,12 @@ export class LongTextService {
     task.sentences = tts.enable_subtitle ? sentences : undefined;
     task.state = "SUCCESS";
     task.finishedAt = this.#now();
+    await this.#save(task);
     await this.#notify(task, notifyUrl);
   }
 
   async #notify(task: Task, notifyUrl: string | undefined): Promise<void> {
-    if (!notifyUrl) return;
+    if (!notifyUrl || this.#abandoned) return;
     if (this.faults.dropCallbacks > 0) {
       this.faults.dropCallbacks--;
       return;
