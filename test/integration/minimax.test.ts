@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { mp3Frames } from "../../lib/audio/mp3.js";
+import { readWav } from "../../lib/audio/wav.js";
 import { InputError, ProviderError } from "../../lib/errors.js";
 import { MinimaxClient, parseMinimaxFrame } from "../../lib/providers/dashscope/minimax.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
@@ -32,6 +33,27 @@ describe("MinimaxClient against the local DashScope emulator", () => {
     const res = await fetch(url.url!);
     expect(res.status).toBe(200);
     expect(mp3Frames(Buffer.from(await res.arrayBuffer())).length).toBeGreaterThan(5);
+  });
+
+  it("answers at the sample rate asked for, every one seed 004 lists, in mp3 and wav", async () => {
+    // Seed 004: sample_rate takes 8000, 16000, 22050, 24000, 32000 and 44100. The emulator once answered 24 kHz for
+    // 32 and 44.1 kHz, which hid any code that trusted the requested rate to measure durations.
+    for (const sample_rate of [8000, 16000, 22050, 24000, 32000, 44100] as const) {
+      const mp3 = await client().synthesize(MODEL, {
+        text: "采样率。",
+        voice_setting: voice,
+        audio_setting: { format: "mp3", sample_rate },
+      });
+      expect(new Set(mp3Frames(mp3.audio!).map((f) => f.sampleRate)), `mp3 at ${sample_rate}`).toEqual(
+        new Set([sample_rate]),
+      );
+      const wav = await client().synthesize(MODEL, {
+        text: "采样率。",
+        voice_setting: voice,
+        audio_setting: { format: "wav", sample_rate },
+      });
+      expect(readWav(wav.audio!)?.sampleRate, `wav at ${sample_rate}`).toBe(sample_rate);
+    }
   });
 
   it("streams hex chunks over SSE and stops at the final frame", async () => {

@@ -55,10 +55,7 @@ export class MinimaxEmulator {
     this.stats.requests++;
     const { input } = parsed.data;
     const format = input.audio_setting.format === "flac" ? "wav" : input.audio_setting.format;
-    const sampleRate =
-      input.audio_setting.sample_rate === 44100 || input.audio_setting.sample_rate === 32000
-        ? 24000
-        : input.audio_setting.sample_rate;
+    const sampleRate = input.audio_setting.sample_rate;
     const result = await this.opts.engine.synthesize({
       text: input.text,
       format,
