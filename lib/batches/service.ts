@@ -478,7 +478,11 @@ export class BatchService {
   }
 }
 
-/** A batch without an id of its own is named after its event, so a re-delivery finds it. */
+/**
+ * A batch without an id of its own takes its event's id, so a re-delivery finds it and its sender can look it up by the
+ * id PutEvents returned (EventBridge's are UUIDs). An id that could not be a batch id (over 64 characters, or with a
+ * `/` or `:`) is named by a digest of it instead.
+ */
 function batchIdOf(eventId: string): string {
-  return createHash("sha256").update(eventId).digest("hex").slice(0, 32);
+  return BATCH_ID.test(eventId) ? eventId : createHash("sha256").update(eventId).digest("hex").slice(0, 32);
 }

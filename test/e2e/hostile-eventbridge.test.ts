@@ -146,9 +146,27 @@ describe("hostile EventBridge events: the whole event refused, naming the field"
       status: 200,
       body: { batchId: "b-show", eventId: "e-show", state: "rejected", error: { field: "data.items" } },
     });
+    // A batch that names no id is found under the event's own id, the one PutEvents returned to its sender.
     const byEvent = (await submit(event("e-unnamed", { items: [], outputPrefix: "output/x/" }))) as { batchId: string };
-    expect(byEvent.batchId).toMatch(/^[0-9a-f]{32}$/);
-    expect((await view(byEvent.batchId)).body).toMatchObject({ state: "rejected", eventId: "e-unnamed" });
+    expect(byEvent.batchId).toBe("e-unnamed");
+    expect((await view("e-unnamed")).body).toMatchObject({ state: "rejected", eventId: "e-unnamed" });
+    // An event id that cannot be a batch id (a `:` here) is named by a digest of it, and the answer says which.
+    const odd = (await submit(event("e:odd", { items: [], outputPrefix: "output/x/" }))) as { batchId: string };
+    expect(odd.batchId).toMatch(/^[0-9a-f]{32}$/);
+    expect((await view(odd.batchId)).body).toMatchObject({ state: "rejected", eventId: "e:odd" });
+  });
+
+  it("starts a batch that names no id under its event's id", async () => {
+    const { batchId: _, ...unnamed } = good("unused");
+    expect(await submit(event("6f1c2d9e-0b7a-4c1e-9a53-2f0e7d1b4c88", unnamed))).toMatchObject({
+      batchId: "6f1c2d9e-0b7a-4c1e-9a53-2f0e7d1b4c88",
+      items: 1,
+    });
+    await settle();
+    expect((await view("6f1c2d9e-0b7a-4c1e-9a53-2f0e7d1b4c88")).body).toMatchObject({
+      state: "done",
+      counts: { done: 1 },
+    });
   });
 
   it("still starts a corrected event with the same batch id after a refusal", async () => {
