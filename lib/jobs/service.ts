@@ -10,6 +10,7 @@ import type { Logger } from "../log.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { chunkText, countNlsChars } from "../text/index.js";
 import { callbackUrl, legacyCallbackUrl, verifyJobId } from "./callback-signature.js";
+import { answersBeside, errorKeyFor, reportBeside } from "./error-object.js";
 import type { JobProvider, ProviderName } from "./providers.js";
 import { reconcileAction } from "./reconcile-policy.js";
 import type { JobRecords } from "./records.js";
@@ -451,6 +452,15 @@ export class JobService {
 
   /** Tells whoever waits on a job (a batch, a parent) that it has ended. */
   async ended(job: Job): Promise<void> {
+    if (answersBeside(job) && job.state === "failed")
+      this.deps.log.error("upload failed", {
+        jobId: job.id,
+        input: job.source.key,
+        errorKey: errorKeyFor(job.output.audioKey),
+        code: job.failure?.code,
+        reason: job.failure?.reason,
+      });
+    await reportBeside(this.deps.storage, job);
     if (job.parent && job.state === "done") {
       const parent = await this.deps.jobs.get(job.parent.id);
       if (parent) await this.driveParent(parent);

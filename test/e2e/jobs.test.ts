@@ -198,6 +198,31 @@ describe("long-text jobs on the local stack", () => {
     });
   });
 
+  it("answers a failed upload beside where its audio would have gone, and clears that answer when a fix succeeds", async () => {
+    // The uploader never learns the job id (OSS made the job), so the reason must be found from the input's name.
+    await oss().put("input/answer/bad.txt", Buffer.from([0xc4, 0xe3, 0xba, 0xc3])); // GBK
+    await settle();
+    const job = await jobFor("input/answer/bad.txt");
+    const answer = JSON.parse(((await oss().get("output/answer/bad.error.json")).content as Buffer).toString("utf8"));
+    expect(answer).toEqual({
+      jobId: job.id,
+      state: "failed",
+      input: { key: "input/answer/bad.txt", etag: expect.any(String) },
+      error: { code: "InvalidEncoding", reason: expect.stringMatching(/not valid UTF-8/), at: expect.any(String) },
+      status: `/v1/jobs/${job.id}`,
+    });
+    expect(
+      (await oss().list({ prefix: "output/answer/bad.", "max-keys": 100 }, {})).objects?.map((o) => o.name),
+    ).toEqual(["output/answer/bad.error.json"]);
+    // The same name uploaded again as UTF-8 makes a new job; when it is done the stale answer is gone.
+    await oss().put("input/answer/bad.txt", Buffer.from("你好。"));
+    await settle();
+    const names = ((await oss().list({ prefix: "output/answer/bad.", "max-keys": 100 }, {})).objects ?? [])
+      .map((o) => o.name)
+      .sort();
+    expect(names).toEqual(["output/answer/bad.mp3", "output/answer/bad.srt", "output/answer/bad.vtt"]);
+  });
+
   it("does not synthesize a re-delivered upload event twice", async () => {
     const before = cloud().nls.longText.stats.submitted;
     await oss().put("input/once.txt", Buffer.from("只合成一次。"));
