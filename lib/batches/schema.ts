@@ -3,7 +3,7 @@
  * records which.
  */
 import { z } from "zod";
-import { JobOptionFieldsSchema } from "../jobs/schema.js";
+import { JobOptionFieldsSchema, SpeechSourceFields } from "../jobs/schema.js";
 
 const OptionOverrides = JobOptionFieldsSchema.partial();
 
@@ -33,16 +33,7 @@ export const BatchRequestSchema = z
         z
           .object({
             id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 letters, digits, '.', '_' or '-'"),
-            text: z.string().optional(),
-            ssml: z.string().optional(),
-            input: z
-              .object({ key: z.string().min(1) })
-              .strict()
-              .optional(),
-            output: z
-              .object({ key: z.string().min(1) })
-              .strict()
-              .optional(),
+            ...SpeechSourceFields,
             // Checked per item (with the defaults), so one item's bad option fails that item, not the batch.
             overrides: z.record(z.string(), z.unknown()).optional(),
           })

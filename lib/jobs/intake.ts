@@ -10,7 +10,7 @@ import type { OssStorage } from "../storage/oss.js";
 import { decodeUtf8, looksLikeSsml } from "../text/index.js";
 import { parseInput } from "../validation.js";
 import type { ProviderName } from "./providers.js";
-import { type Job, JobOptionFieldsSchema, type JobOptions, JobOptionsSchema } from "./schema.js";
+import { type Job, JobOptionFieldsSchema, type JobOptions, JobOptionsSchema, SpeechSourceFields } from "./schema.js";
 import type { JobService, NewJob } from "./service.js";
 
 /** Seed 003 allows 100,000 characters; in UTF-8 that is at most 400,000 bytes, plus room for SSML markup. */
@@ -23,16 +23,7 @@ const OptionFields = JobOptionFieldsSchema.shape;
  */
 export const JobRequestSchema = z
   .object({
-    text: z.string().optional(),
-    ssml: z.string().optional(),
-    input: z
-      .object({ key: z.string().min(1) })
-      .strict()
-      .optional(),
-    output: z
-      .object({ key: z.string().min(1) })
-      .strict()
-      .optional(),
+    ...SpeechSourceFields,
     ...OptionFields,
   })
   .strict()

@@ -19,6 +19,17 @@ const longText = LongTextInputSchema.shape;
  */
 export const DEFAULT_JOB_VOICE = "siqi";
 
+/** An object in the bucket named by its key (a job's or a batch item's `input` and `output`). */
+const ObjectRefSchema = z.object({ key: z.string().min(1) }).strict();
+
+/** What to say and where to put it: the fields a job request and a batch item share (which of them is required differs). */
+export const SpeechSourceFields = {
+  text: z.string().optional(),
+  ssml: z.string().optional(),
+  input: ObjectRefSchema.optional(),
+  output: ObjectRefSchema.optional(),
+};
+
 export const JobOptionFieldsSchema = z
   .object({
     voice: z.string().min(1).default(DEFAULT_JOB_VOICE),
