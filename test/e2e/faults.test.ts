@@ -1,26 +1,17 @@
 import { createHash } from "node:crypto";
-import OSS from "ali-oss";
+import type OSS from "ali-oss";
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { jobFor as findJob, settle as settleAll, writesTo } from "../helpers/jobs.js";
-import { useLocalCloud } from "../helpers/local-cloud.js";
+import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
 const host = useFunctionHost(cloud, { TTS_API_KEYS: "faults-key", RECONCILE_STALE_SECONDS: "0" });
 const settle = () => settleAll(host, cloud());
 
 const md5 = (b: Buffer) => createHash("md5").update(b).digest("hex");
-const oss = () =>
-  new OSS({
-    bucket: cloud().bucket,
-    region: `oss-${cloud().region}`,
-    accessKeyId: cloud().accessKey.accessKeyId,
-    accessKeySecret: cloud().accessKey.accessKeySecret,
-    endpoint: cloud().urls.oss,
-    sldEnable: true,
-    secure: false,
-  } as OSS.Options);
+const oss = () => userOss(cloud());
 
 describe("faults", () => {
   it("finishes a job with one output object when job-record writes fail for a while (FC's async retries, then reconcile)", async () => {

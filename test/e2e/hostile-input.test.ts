@@ -1,11 +1,10 @@
-import OSS from "ali-oss";
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { jobFor as findJob, settle as settleAll } from "../helpers/jobs.js";
-import { useLocalCloud } from "../helpers/local-cloud.js";
+import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
 const KEY = "hostile-key-1";
@@ -110,15 +109,7 @@ describe("hostile and malformed input", () => {
   });
 
   it("fails uploads with odd keys and bad bytes as jobs with reasons, and keeps serving", async () => {
-    const oss = new OSS({
-      bucket: cloud().bucket,
-      region: `oss-${cloud().region}`,
-      accessKeyId: cloud().accessKey.accessKeyId,
-      accessKeySecret: cloud().accessKey.accessKeySecret,
-      endpoint: cloud().urls.oss,
-      sldEnable: true,
-      secure: false,
-    } as OSS.Options);
+    const oss = userOss(cloud());
     await oss.put("input/章节 一 (draft)+%41.txt", Buffer.from("非 ASCII 的键名也可以。"));
     await oss.put("input/nul.txt", Buffer.from("a\u0000b"));
     await oss.put("input/utf16.txt", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("hi", "utf16le")]));

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import OSS from "ali-oss";
+import type OSS from "ali-oss";
 import { describe, expect, it } from "vitest";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { callbackUrl, legacyCallbackUrl, signJobId } from "../../lib/jobs/callback-signature.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { writesTo as countWrites, jobFor as findJob, settle as settleAll } from "../helpers/jobs.js";
-import { useLocalCloud } from "../helpers/local-cloud.js";
+import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 const AUTH_KEY = "IceKey2026abc";
 const SECRET = "c".repeat(40);
@@ -22,16 +22,7 @@ const jobFor = (key: string) => findJob(host, key);
 const writesTo = (key: string) => countWrites(cloud(), key);
 
 function oss(): OSS {
-  const c = cloud();
-  return new OSS({
-    bucket: c.bucket,
-    region: `oss-${c.region}`,
-    accessKeyId: c.accessKey.accessKeyId,
-    accessKeySecret: c.accessKey.accessKeySecret,
-    endpoint: c.urls.oss,
-    sldEnable: true,
-    secure: false,
-  } as OSS.Options);
+  return userOss(cloud());
 }
 
 /** What ICE would send, signed for `timestamp`: to the path-signed URL we gave it, or (`legacy`) to the earlier `?sig=` form. */

@@ -1,11 +1,11 @@
-import OSS from "ali-oss";
+import type OSS from "ali-oss";
 import { describe, expect, it } from "vitest";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { iceProvider, nlsProvider } from "../../lib/jobs/providers.js";
 import { JobService } from "../../lib/jobs/service.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { writesTo as countWrites, jobFor as findJob, settle as settleAll } from "../helpers/jobs.js";
-import { useLocalCloud } from "../helpers/local-cloud.js";
+import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ longText: { queueMs: 10, runMs: 10 } });
 const KEY = "jobs-test-key";
@@ -16,17 +16,7 @@ const writesTo = (key: string) => countWrites(cloud(), key);
 
 /** The user's own client: ali-oss, as anyone uploading a chapter would use it. */
 function oss(): OSS {
-  const c = cloud();
-  return new OSS({
-    bucket: c.bucket,
-    region: `oss-${c.region}`,
-    accessKeyId: c.accessKey.accessKeyId,
-    accessKeySecret: c.accessKey.accessKeySecret,
-    endpoint: c.urls.oss,
-    sldEnable: true,
-    secure: false,
-    authorizationV4: true,
-  } as OSS.Options);
+  return userOss(cloud(), { authorizationV4: true });
 }
 
 const api = (path: string, init: RequestInit = {}) =>

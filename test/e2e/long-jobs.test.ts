@@ -1,11 +1,11 @@
-import OSS from "ali-oss";
+import type OSS from "ali-oss";
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { mp3DurationMs } from "../../lib/audio/mp3.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
-import { useLocalCloud } from "../helpers/local-cloud.js";
+import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 // Fast mode: audio of the right length for the text, so a 250,000-character book takes seconds, not minutes.
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
@@ -14,16 +14,7 @@ const host = useFunctionHost(cloud, { TTS_API_KEYS: KEY, JOBS_PART_CONCURRENCY: 
 const settle = () => settleAll(host, cloud());
 
 function oss(): OSS {
-  const c = cloud();
-  return new OSS({
-    bucket: c.bucket,
-    region: `oss-${c.region}`,
-    accessKeyId: c.accessKey.accessKeyId,
-    accessKeySecret: c.accessKey.accessKeySecret,
-    endpoint: c.urls.oss,
-    sldEnable: true,
-    secure: false,
-  } as OSS.Options);
+  return userOss(cloud());
 }
 
 const job = async (id: string): Promise<Job> => (await host.platform.jobs().jobs.get(id))!;

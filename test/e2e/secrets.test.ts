@@ -1,11 +1,10 @@
-import OSS from "ali-oss";
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { createLogger } from "../../lib/log.js";
 import { publish } from "../helpers/eventbridge.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
-import { useLocalCloud } from "../helpers/local-cloud.js";
+import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 // Recognisable secrets: none of them may show up in a log line, a response body or an OSS object.
 const SECRETS = {
@@ -65,15 +64,7 @@ describe("secrets", () => {
       headers: auth,
       body: JSON.stringify({ text: "接口任务。", voice: "siqi" }),
     });
-    const oss = new OSS({
-      bucket: cloud().bucket,
-      region: `oss-${cloud().region}`,
-      accessKeyId: "LTAI5tSecretsTestId",
-      accessKeySecret: SECRETS.accessKeySecret,
-      endpoint: cloud().urls.oss,
-      sldEnable: true,
-      secure: false,
-    } as OSS.Options);
+    const oss = userOss(cloud(), { accessKeyId: "LTAI5tSecretsTestId", accessKeySecret: SECRETS.accessKeySecret });
     await oss.put("input/secret/a.txt", Buffer.from("上传任务。"));
     await publish(cloud(), [
       {

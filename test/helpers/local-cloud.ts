@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import OSS from "ali-oss";
 import { afterAll, beforeAll } from "vitest";
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from "../../infra/local/cloud.js";
 
@@ -29,4 +30,18 @@ export async function eventually(check: () => boolean | Promise<boolean>, ms = 2
     if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A user's own ali-oss client on the local cloud's bucket, with the README's settings (path-style via `sldEnable`). */
+export function userOss(c: LocalCloud, options: Partial<OSS.Options> = {}): OSS {
+  return new OSS({
+    bucket: c.bucket,
+    region: `oss-${c.region}`,
+    accessKeyId: c.accessKey.accessKeyId,
+    accessKeySecret: c.accessKey.accessKeySecret,
+    endpoint: c.urls.oss,
+    sldEnable: true,
+    secure: false,
+    ...options,
+  } as OSS.Options);
 }
