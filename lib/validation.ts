@@ -6,7 +6,9 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, field
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const path = [fieldPrefix, ...issue.path.map(String)].filter(Boolean).join(".") || "body";
+  // A field nobody asked for is named itself (`voise`), not the object that holds it.
+  const unknown = issue.code === "unrecognized_keys" ? [issue.keys[0]!] : [];
+  const path = [fieldPrefix, ...issue.path.map(String), ...unknown].filter(Boolean).join(".") || "body";
   const limit = "maximum" in issue ? Number(issue.maximum) : "minimum" in issue ? Number(issue.minimum) : undefined;
   throw new InputError(path, issue.message, { limit });
 }

@@ -8,7 +8,8 @@ import { InputError } from "../../lib/errors.js";
 import { FcHttpEventSchema } from "../../lib/fc/events.js";
 import { json, readJson } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
-import { canRead, jobFromRequest, jobView } from "../../lib/jobs/intake.js";
+import { canRead, jobFromRequest } from "../../lib/jobs/intake.js";
+import { listJobs, viewJob } from "../../lib/jobs/listing.js";
 import { NLS_SHORT_TEXT_LIMIT } from "../../lib/providers/nls/synthesizer.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 import { SpeechRequestSchema } from "../../lib/speech/request.js";
@@ -40,7 +41,7 @@ export function createSpeechRouter(rt: JobRuntime): Router {
     const { job, created } = await rt.service.create(
       await jobFromRequest(body, request.headers.get("idempotency-key"), owner, ctx),
     );
-    return json(202, jobView(job, rt.clients.storage), {
+    return json(202, await viewJob(job, { jobs: rt.jobs, storage: rt.clients.storage }), {
       location: `/v1/jobs/${job.id}`,
       ...(created ? {} : { "idempotent-replayed": "true" }),
     });
@@ -51,13 +52,24 @@ export function createSpeechRouter(rt: JobRuntime): Router {
       const owner = authorize(request);
       return submitJob(await readJson(request, MAX_BODY), request, owner);
     })
+    .on("GET", "/v1/jobs", async (request) => {
+      const owner = authorize(request);
+      return json(
+        200,
+        await listJobs(new URL(request.url).searchParams, owner, {
+          jobs: rt.jobs,
+          storage: rt.clients.storage,
+          inputPrefix: rt.config.OSS_INPUT_PREFIX,
+        }),
+      );
+    })
     .on("GET", "/v1/jobs/:id", async (request, { params }) => {
       const owner = authorize(request);
       const job = /^[0-9a-z-]{8,64}$/.test(params.id!) ? await rt.jobs.get(params.id!) : undefined;
       // Another key's job is answered exactly as a missing one: its existence is not disclosed either.
       if (!job || !canRead(job, owner))
         throw new InputError("id", `no job ${params.id!.slice(0, 64)}`, { statusCode: 404, code: "NotFound" });
-      return json(200, jobView(job, rt.clients.storage));
+      return json(200, await viewJob(job, { jobs: rt.jobs, storage: rt.clients.storage }));
     })
     .on("GET", "/v1/batches/:id", async (request, { params }) => {
       authorize(request);

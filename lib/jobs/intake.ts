@@ -9,6 +9,7 @@ import type { ObjectStore } from "../storage/object-store.js";
 import type { OssStorage } from "../storage/oss.js";
 import { decodeUtf8, looksLikeSsml } from "../text/index.js";
 import { parseInput } from "../validation.js";
+import { progressOf } from "./progress.js";
 import type { ProviderName } from "./providers.js";
 import { type Job, JobOptionFieldsSchema, type JobOptions, JobOptionsSchema, SpeechSourceFields } from "./schema.js";
 import type { JobService, NewJob } from "./service.js";
@@ -269,12 +270,16 @@ export function canRead(job: Pick<Job, "owner">, owner: string): boolean {
   return job.owner === undefined || job.owner === owner;
 }
 
-/** The job as `GET /v1/jobs/{id}` shows it: state, and output keys with signed URLs once done. */
+/**
+ * The job as `GET /v1/jobs/{id}` shows it: state, progress, and output keys with signed URLs once done. `children`
+ * are a split job's parts' records (for its progress).
+ */
 export function jobView(
   job: Job,
   storage: Pick<OssStorage, "signedUrl">,
-  urlTtlSeconds = 3600,
+  opts: { children?: readonly (Job | undefined)[]; now?: Date; urlTtlSeconds?: number } = {},
 ): Record<string, unknown> {
+  const urlTtlSeconds = opts.urlTtlSeconds ?? 3600;
   const outputs =
     job.state === "done"
       ? Object.fromEntries(
@@ -296,6 +301,7 @@ export function jobView(
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
     characters: job.characters,
+    progress: progressOf(job, opts.children ?? [], opts.now ?? new Date()),
     options: job.options,
     output: job.output,
     ...(outputs ? { outputs, size: job.result?.size } : {}),

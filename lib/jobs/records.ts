@@ -68,6 +68,48 @@ export class JobRecords {
     return undefined;
   }
 
+  /**
+   * Indexes a new job so it can be found without its id: under its owner (`GET /v1/jobs` lists a key's own jobs) and
+   * under its input object (`GET /v1/jobs?input=<key>` finds an upload's job). Index entries are empty objects whose
+   * names sort newest first (a descending clock before the id), so one listing request gives a page in order. They
+   * are written before the record: an entry whose record is not there yet (or never will be) is skipped when read.
+   */
+  async index(job: Pick<Job, "id" | "createdAt" | "owner" | "source">): Promise<void> {
+    const entry = `${newestFirst(job.createdAt)}-${job.id}`;
+    const keys = [
+      ...(job.owner ? [`${this.#ownerDir(job.owner)}${entry}`] : []),
+      ...(job.source.kind === "oss" ? [`${this.#inputDir(job.source.key)}${entry}`] : []),
+    ];
+    await Promise.all(keys.map((key) => this.storage.put(key, "", { contentType: "text/plain" })));
+  }
+
+  #ownerDir(owner: string): string {
+    return `${this.prefix}index/owner/${owner}/`;
+  }
+
+  #inputDir(inputKey: string): string {
+    return `${this.prefix}index/input/${createHash("sha256").update(inputKey).digest("hex").slice(0, 40)}/`;
+  }
+
+  /**
+   * A page of jobs, newest first: an owner's (`by: {owner}`) or an input object's (`by: {input}`). `after` is the
+   * `next` of the page before. At most one listing request and `limit` record reads per page.
+   */
+  async page(
+    by: { owner: string } | { input: string },
+    opts: { limit: number; after?: string },
+  ): Promise<{ jobs: Job[]; next?: string }> {
+    const dir = "owner" in by ? this.#ownerDir(by.owner) : this.#inputDir(by.input);
+    const listed = await this.storage.list(dir, {
+      maxKeys: opts.limit,
+      ...(opts.after ? { marker: `${dir}${opts.after}` } : {}),
+    });
+    const ids = listed.objects.map((o) => o.key.slice(dir.length).replace(/^\d+-/, ""));
+    const jobs = (await Promise.all(ids.map((id) => this.get(id)))).filter((j): j is Job => j !== undefined);
+    const last = listed.objects.at(-1)?.key.slice(dir.length);
+    return { jobs, ...(listed.next && last ? { next: last } : {}) };
+  }
+
   async get(id: string): Promise<Job | undefined> {
     const body = await this.storage.get(this.#record(id));
     return body ? JobSchema.parse(JSON.parse(body.toString("utf8"))) : undefined;
@@ -125,6 +167,14 @@ export class JobRecords {
     } while (marker);
   }
 }
+
+/** Names that sort newest first: milliseconds left until the year 2286, zero-padded to a fixed width. */
+function newestFirst(createdAt: string): string {
+  return String(9_999_999_999_999 - Date.parse(createdAt)).padStart(13, "0");
+}
+
+/** A page cursor as `page` gives it (`next`): a sort key and a job id, nothing that could leave the index's folder. */
+export const PAGE_CURSOR = /^\d{13}-[0-9a-z-]{8,64}$/;
 
 /** An idempotency marker: `{id, nonce, fingerprint}` JSON, or the bare id that earlier versions wrote. */
 function parseMarker(body: string): { id: string; nonce?: string; fingerprint?: string } {

@@ -115,7 +115,16 @@ export const JobSchema = z.object({
   /** An item of an EventBridge batch: the batch's id and the item's id. */
   batch: z.object({ id: z.string(), item: z.string() }).optional(),
   /** A job split into parts: each part is a job of its own, synthesized in parallel and stitched at the end. */
-  parts: z.array(z.object({ jobId: z.string(), characters: z.number().int() })).optional(),
+  parts: z
+    .array(
+      z.object({
+        jobId: z.string(),
+        characters: z.number().int(),
+        /** Characters billed by earlier attempts at this part that were synthesized and then failed (and were replaced). */
+        billedBefore: z.number().int().optional(),
+      }),
+    )
+    .optional(),
   failure: z.object({ code: z.string(), reason: z.string(), at: z.string() }).optional(),
   /** Provider tasks submitted for this job so far beyond the first (a task that failed transiently is resubmitted). */
   retries: z.number().int().optional(),

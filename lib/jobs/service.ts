@@ -116,6 +116,7 @@ export class JobService {
     // Here either this call won the key, or an earlier one won it and crashed before writing the record: adopt it.
     await this.deps.storage.put(this.deps.jobs.textKey(id), input.text, { contentType: "text/plain; charset=utf-8" });
     const job = this.#record(id, input, { state: "queued", ssml: input.ssml, characters });
+    await this.deps.jobs.index(job);
     await this.deps.jobs.put(job);
     // A batch item waits for its batch to hand it a slot; a synchronous provider is submitted through FC's queue.
     if (opts.submit === false) return { job, created: true };
@@ -177,6 +178,7 @@ export class JobService {
       characters: characters.reduce((a, b) => a + b, 0),
       parts,
     });
+    await this.deps.jobs.index(parent);
     await this.deps.jobs.put(parent);
     this.deps.log.info("long job split into parts", { jobId: id, parts: parts.length, limit });
     return { job: await this.driveParent(parent), created: true };
@@ -238,7 +240,13 @@ export class JobService {
         },
         attempt,
       );
-      const parts = parent.parts.map((p, i) => (i === failedAt ? { ...p, jobId: retry.id } : p));
+      // A part that failed after its synthesis (storing it, say) was billed for: the job's progress keeps counting it.
+      const billed = failed.task?.finishedAt ? failed.characters : 0;
+      const parts = parent.parts.map((p, i) =>
+        i === failedAt
+          ? { ...p, jobId: retry.id, ...(billed ? { billedBefore: (p.billedBefore ?? 0) + billed } : {}) }
+          : p,
+      );
       const updated = { ...parent, parts, updatedAt: this.#now().toISOString() };
       await this.deps.jobs.put(updated);
       this.deps.log.warn("part failed; retrying it alone", {
@@ -279,6 +287,7 @@ export class JobService {
       characters: 0,
       failure: { code: input.code, reason: input.reason, at: this.#now().toISOString() },
     });
+    await this.deps.jobs.index(job);
     await this.deps.jobs.put(job);
     await this.ended(job);
     return job;

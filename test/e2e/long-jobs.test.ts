@@ -31,28 +31,48 @@ function srtTimes(srt: string): Array<[number, number]> {
   ]);
 }
 
-async function post(body: unknown): Promise<{ id: string }> {
+type Progress = {
+  parts: { done: number; total: number };
+  characters: { total: number; synthesized: number; billed: number };
+  estimate?: { basis: string; secondsLeft: number; finishesAt: string };
+};
+
+async function post(body: unknown): Promise<{ id: string; progress: Progress }> {
   const res = await fetch(`${host.url}/v1/jobs`, {
     method: "POST",
     headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
     body: JSON.stringify(body),
   });
   expect(res.status).toBe(202);
-  return (await res.json()) as { id: string };
+  return (await res.json()) as { id: string; progress: Progress };
+}
+
+async function progressOf(id: string): Promise<Progress> {
+  const res = await fetch(`${host.url}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${KEY}` } });
+  return ((await res.json()) as { progress: Progress }).progress;
 }
 
 describe("jobs longer than the provider allows", () => {
   it("turns 250,000 characters into one MP3 lasting the sum of its parts, with cues monotonic to the end", async () => {
     const sentence = "这是一本很长的书里的一句话。";
     const text = sentence.repeat(Math.ceil(250_000 / sentence.length)).slice(0, 250_000);
-    const { id } = await post({
+    const { id, progress } = await post({
       text,
       voice: "siqi",
       format: "mp3",
       sampleRate: 16000,
       output: { key: "output/book/whole.mp3" },
     });
+    // The answer to the POST already says how much there is and when it should be done.
+    expect(progress.parts).toEqual({ done: 0, total: 3 });
+    expect(progress.characters).toMatchObject({ total: 250_000, synthesized: 0 });
+    expect(progress.estimate?.basis).toBe("nominal");
+    expect(progress.estimate?.secondsLeft).toBeGreaterThan(60);
     await settle();
+    const finished = await progressOf(id);
+    expect(finished.parts).toEqual({ done: 3, total: 3 });
+    expect(finished.characters).toEqual({ total: 250_000, synthesized: 250_000, billed: 250_000 });
+    expect(finished.estimate).toBeUndefined();
     const parent = await job(id);
     expect(parent.state).toBe("done");
     expect(parent.parts).toHaveLength(3);
@@ -81,6 +101,11 @@ describe("jobs longer than the provider allows", () => {
     expect(parent.parts!.length).toBeGreaterThanOrEqual(3);
     // every part once, the failed one twice
     expect(cloud().ice.stats.submitted - before).toBe(parent.parts!.length + 1);
+    // The failed task made no audio: nothing of it is counted as billed.
+    expect((await progressOf(id)).characters).toMatchObject({
+      synthesized: parent.characters,
+      billed: parent.characters,
+    });
     const wav = (await oss().get(parent.output.audioKey)).content as Buffer;
     expect(wav.subarray(0, 4).toString()).toBe("RIFF");
     expect(wav.readUInt32LE(40)).toBe(wav.length - 44);

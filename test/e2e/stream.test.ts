@@ -87,7 +87,7 @@ describe("stream function: HTTP", () => {
       error: { field: "volume", limit: 100 },
     });
     expect(await (await post("/v1/stream", { text: "hi", colour: "red" })).json()).toMatchObject({
-      error: { field: "body" },
+      error: { field: "colour" },
     });
     expect(
       (

@@ -9,7 +9,7 @@ import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { ApiAuth, ownerOfKey } from "../../lib/auth.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
-import { useLocalCloud } from "../helpers/local-cloud.js";
+import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 import { useWebhookSink } from "../helpers/webhooks.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
@@ -91,6 +91,71 @@ describe("tenants", () => {
     expect(ids.size).toBe(1);
     expect(answers.filter((r) => r.headers.get("idempotent-replayed") === "true").length).toBeGreaterThanOrEqual(29);
     await settle();
+  });
+});
+
+describe("finding jobs without their id", () => {
+  type Page = { jobs: Array<{ id: string; state: string }>; next?: string };
+  const list = async (key: string, query: string) => {
+    const res = await api(key, `/v1/jobs${query}`);
+    return { status: res.status, body: (await res.json()) as Page & { error?: { field: string } } };
+  };
+
+  it("lists only the caller's own jobs, newest first, a page at a time", async () => {
+    const ownA: string[] = [];
+    for (const text of ["列表一。", "列表二。", "列表三。"]) {
+      ownA.push(((await (await post(A, { text })).json()) as { id: string }).id);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const b = ((await (await post(B, { text: "乙的列表。" })).json()) as { id: string }).id;
+    await settle();
+    const first = await list(A, "?limit=2");
+    expect(first.status).toBe(200);
+    expect(first.body.jobs.map((j) => j.id)).toEqual([ownA[2], ownA[1]]);
+    expect(first.body.next).toMatch(/^\d{13}-/);
+    const seen = first.body.jobs.map((j) => j.id);
+    let next = first.body.next;
+    while (next) {
+      const page = await list(A, `?limit=2&after=${encodeURIComponent(next)}`);
+      seen.push(...page.body.jobs.map((j) => j.id));
+      next = page.body.next;
+    }
+    expect(seen.slice(0, 3)).toEqual([...ownA].reverse());
+    expect(seen).not.toContain(b);
+    expect(new Set(seen).size).toBe(seen.length);
+    const ofB = await list(B, "");
+    expect(ofB.body.jobs.map((j) => j.id)).toContain(b);
+    expect(ofB.body.jobs.map((j) => j.id)).not.toContain(ownA[0]);
+  });
+
+  it("finds an upload's job by its input key, for any key; a key's own job from an input only for that key", async () => {
+    await userOss(cloud()).put("input/find/me.txt", Buffer.from("按输入找到作业。"));
+    await settle();
+    const byA = await list(A, "?input=input/find/me.txt");
+    const byB = await list(B, "?input=input/find/me.txt");
+    expect(byA.body.jobs).toHaveLength(1);
+    expect(byA.body.jobs[0]).toMatchObject({ state: "done" });
+    expect(byB.body.jobs.map((j) => j.id)).toEqual(byA.body.jobs.map((j) => j.id));
+    // A's job that reads the same input is A's alone.
+    const own = ((await (await post(A, { input: { key: "input/find/me.txt" } })).json()) as { id: string }).id;
+    await settle();
+    expect((await list(A, "?input=input/find/me.txt")).body.jobs.map((j) => j.id)).toContain(own);
+    expect((await list(B, "?input=input/find/me.txt")).body.jobs.map((j) => j.id)).not.toContain(own);
+    expect((await list(A, "?input=input/never/uploaded.txt")).body.jobs).toEqual([]);
+  });
+
+  it("refuses a bad page size, cursor or input key naming the parameter", async () => {
+    for (const [query, field] of [
+      ["?limit=0", "limit"],
+      ["?limit=101", "limit"],
+      ["?after=../../records/x", "after"],
+      ["?input=output/x.txt", "input"],
+      ["?owner=someone", "owner"],
+    ] as const) {
+      const res = await list(A, query);
+      expect(res.status, query).toBe(400);
+      expect(res.body.error?.field, query).toBe(field);
+    }
   });
 });
 
