@@ -136,6 +136,15 @@ export const ConfigSchema = z.object({
     .regex(/^[1-9]\d*$/, "a whole number of parts, at least 1")
     .default("4")
     .transform(Number),
+  /**
+   * At most this many characters per part of a long job (empty: the provider's own limit, 100,000 for NLS). Smaller
+   * parts run JOBS_PART_CONCURRENCY at a time, so a book finishes sooner than as one 100,000-character task.
+   */
+  JOBS_PART_CHARS: z
+    .string()
+    .regex(/^(|[1-9]\d{2,})$/, "a whole number of characters, at least 100 (or empty for the provider's limit)")
+    .default("")
+    .transform((v) => (v === "" ? undefined : Number(v))),
   /** Items of one EventBridge batch in flight at once. */
   BATCH_CONCURRENCY: z
     .string()

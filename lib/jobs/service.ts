@@ -35,6 +35,8 @@ export interface JobServiceDeps {
   readonly outputPrefix: string;
   /** Where the parts of long jobs keep their audio (under the jobs prefix). */
   readonly partsPrefix?: string;
+  /** At most this many characters per part (below the provider's limit): smaller parts run in parallel. */
+  readonly partChars?: number;
   /** Parts of one job synthesized at once. */
   readonly partConcurrency?: number;
   /** Called when a job ends (done or failed): batches count their items with it. */
@@ -96,20 +98,25 @@ export class JobService {
     return provider;
   }
 
+  /** The most characters one provider task of a job gets: the provider's limit, or less when configured. */
+  #partLimit(name: ProviderName): number {
+    return Math.min(this.#provider(name).limit, this.deps.partChars ?? Number.POSITIVE_INFINITY);
+  }
+
   /**
    * Checks a job's text and options by its provider's rules (each part's, for text beyond its limit) without writing
    * anything: a batch validates every inline item at its start, so a bad one is reported at once.
    */
   validate(input: Pick<NewJob, "provider" | "text" | "ssml" | "options">): void {
     const provider = this.#provider(input.provider);
-    const pieces =
-      countNlsChars(input.text) > provider.limit ? chunkText(input.text, { max: provider.limit }) : [input.text];
+    const limit = this.#partLimit(input.provider);
+    const pieces = countNlsChars(input.text) > limit ? chunkText(input.text, { max: limit }) : [input.text];
     for (const piece of pieces) provider.validate(piece, input.ssml, input.options);
   }
 
   async create(input: NewJob, opts: { submit?: boolean } = {}): Promise<{ job: Job; created: boolean }> {
     const provider = this.#provider(input.provider);
-    if (countNlsChars(input.text) > provider.limit) return this.#createParent(input);
+    if (countNlsChars(input.text) > this.#partLimit(input.provider)) return this.#createParent(input);
     const { characters } = provider.validate(input.text, input.ssml, input.options);
     const { id, existing } = await this.#claim(input);
     if (existing) return { job: existing, created: false };
@@ -160,7 +167,7 @@ export class JobService {
    * content (so a resubmitted book reuses the parts already synthesized), run `partConcurrency` at a time.
    */
   async #createParent(input: NewJob): Promise<{ job: Job; created: boolean }> {
-    const limit = this.#provider(input.provider).limit;
+    const limit = this.#partLimit(input.provider);
     const pieces = chunkText(input.text, { max: limit });
     // Validates voice, options and every part by the provider's rules before anything is written.
     const characters = pieces.map(

@@ -83,7 +83,7 @@ describe("hostile EventBridge events: the whole event refused, naming the field"
       /one of text, ssml or input/,
     ],
     ["an item of the wrong type", event("e-type", good("b-type", [42])), "data.items.0", /object/i],
-    ["an unknown field", event("e-field", { ...good("b-field"), priority: "high" }), "data", /priority/],
+    ["an unknown field", event("e-field", { ...good("b-field"), priority: "high" }), "data.priority", /priority/],
     ["a batch id with a slash", event("e-bid", { ...good("x"), batchId: "a/b" }), "data.batchId", /letters, digits/],
     [
       "an output prefix without a slash",

@@ -85,7 +85,7 @@ describe("hostile and malformed input", () => {
       /output\.key/,
     ],
     ["/v1/jobs", "an input key that does not exist", J({ input: { key: "input/../../etc/passwd" } }), /input\.key/],
-    ["/v1/jobs", "an unknown field", J({ text: "x", injected: true }), /body|text/],
+    ["/v1/jobs", "an unknown field", J({ text: "x", injected: true }), /^injected$/],
     ["/v1/jobs", "a sample rate long text does not take", J({ text: "x", sampleRate: 48000 }), /sampleRate/],
   ];
 

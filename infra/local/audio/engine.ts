@@ -1,8 +1,10 @@
 /**
  * The local cloud's speech engine: real speech from espeak-ng (WASM) in a worker thread, resampled and encoded to
- * what the request asks for, with word and sentence timings spread over the measured duration.
+ * what the request asks for, with sentence timings measured from the audio it produced (between its pauses, shifted
+ * by the MP3 encoder's delay) and word timings spread over each sentence.
  */
 import { Worker } from "node:worker_threads";
+import { mp3DurationMs } from "../../../lib/audio/mp3.js";
 import { shiftCues } from "../../../lib/audio/stitch.js";
 import { wavHeader } from "../../../lib/audio/wav.js";
 import { multiplierFromRate } from "../../../lib/speech/rates.js";
@@ -34,6 +36,7 @@ export interface Timing {
 
 export interface SpeechResult {
   readonly audio: Buffer;
+  /** Of the audio as delivered: an MP3's frames, with the encoder's delay and padding, not only the speech in them. */
   readonly durationMs: number;
   /** Per Han character or English word, as NLS MetaInfo subtitles give them. */
   readonly words: Timing[];
@@ -46,13 +49,23 @@ export interface SpeechSource {
   close(): Promise<void>;
 }
 
+/**
+ * Samples between a sound in the PCM and the same sound from an MP3 decoder: LAME's encoder delay (576) plus the
+ * decoder's (529), as measured here with mpg123 at 8, 24 and 48 kHz. At 8 kHz that is 138 ms, past a cue's tolerance.
+ */
+export const MP3_DELAY_SAMPLES = 1105;
+
+/** The worker's answer: the audio, the speech's length in ms, and its quiet stretches as flattened [start, end] ms. */
+interface WorkerAnswer {
+  readonly audio: Uint8Array;
+  readonly durationMs: number;
+  readonly quiet: readonly number[];
+}
+
 export class SpeechEngine implements SpeechSource {
   #worker: Worker | undefined;
   #next = 0;
-  readonly #pending = new Map<
-    number,
-    { resolve: (r: { audio: Uint8Array; durationMs: number }) => void; reject: (e: Error) => void }
-  >();
+  readonly #pending = new Map<number, { resolve: (r: WorkerAnswer) => void; reject: (e: Error) => void }>();
 
   async synthesize(req: SpeechRequest): Promise<SpeechResult> {
     const spoken = toEspeakInput(req.text);
@@ -62,7 +75,7 @@ export class SpeechEngine implements SpeechSource {
     const voice = `${chinese ? "cmn" : "en-us"}+${req.male ? "m3" : "f3"}`;
     const args = ["-v", voice, "-s", String(wpm), "-p", String(pitch), ...(spoken.ssml ? ["-m"] : [])];
     const gain = (req.volume ?? 50) / 50;
-    const { audio, durationMs } = await this.#run({
+    const { audio, durationMs, quiet } = await this.#run({
       args,
       text: spoken.input,
       sampleRate: req.sampleRate,
@@ -71,7 +84,21 @@ export class SpeechEngine implements SpeechSource {
     });
     const bytes = Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength);
     const encoded = req.format === "wav" ? Buffer.concat([wavHeader(bytes.length, req.sampleRate), bytes]) : bytes;
-    return { audio: encoded, durationMs, ...timings(spoken.plain, durationMs) };
+    const measured = timings(spoken.plain, durationMs, quiet);
+    if (req.format !== "mp3") return { audio: encoded, durationMs, ...measured };
+    // An MP3 decoder hears the speech MP3_DELAY_SAMPLES later than it was in the PCM, and the file lasts whole frames.
+    const delay = (MP3_DELAY_SAMPLES * 1000) / req.sampleRate;
+    const shift = (t: Timing): Timing => ({
+      ...t,
+      begin_time: Math.round(t.begin_time + delay),
+      end_time: Math.round(t.end_time + delay),
+    });
+    return {
+      audio: encoded,
+      durationMs: mp3DurationMs(encoded),
+      words: measured.words.map(shift),
+      sentences: measured.sentences.map(shift),
+    };
   }
 
   #run(job: {
@@ -80,7 +107,7 @@ export class SpeechEngine implements SpeechSource {
     sampleRate: number;
     format: AudioFormat;
     gain: number;
-  }): Promise<{ audio: Uint8Array; durationMs: number }> {
+  }): Promise<WorkerAnswer> {
     const worker = this.#ensureWorker();
     const id = this.#next++;
     return new Promise((resolve, reject) => {
@@ -93,12 +120,12 @@ export class SpeechEngine implements SpeechSource {
   #ensureWorker(): Worker {
     if (this.#worker) return this.#worker;
     const worker = new Worker(new URL("./speech-worker.mjs", import.meta.url));
-    worker.on("message", (msg: { id: number; audio?: Uint8Array; durationMs?: number; error?: string }) => {
+    worker.on("message", (msg: { id: number; error?: string } & Partial<WorkerAnswer>) => {
       const waiter = this.#pending.get(msg.id);
       this.#pending.delete(msg.id);
       if (this.#pending.size === 0) worker.unref();
       if (msg.error !== undefined) waiter?.reject(new Error(`speech engine: ${msg.error}`));
-      else waiter?.resolve({ audio: msg.audio!, durationMs: msg.durationMs! });
+      else waiter?.resolve({ audio: msg.audio!, durationMs: msg.durationMs!, quiet: msg.quiet ?? [] });
     });
     worker.on("error", (error) => {
       for (const waiter of this.#pending.values()) waiter.reject(error);
@@ -119,7 +146,8 @@ export class SpeechEngine implements SpeechSource {
 
 /** espeak speaks SSML differently from Alibaba: keep breaks, read <sub> aliases, drop the other tags. */
 function toEspeakInput(text: string): { input: string; plain: string; ssml: boolean } {
-  if (!looksLikeSsml(text)) return { input: text, plain: text, ssml: false };
+  // espeak ends a sentence at "." only before a space ("here.这是" runs on without a pause), as NLS does not.
+  if (!looksLikeSsml(text)) return { input: text.replace(/([.!?])(?=[^\s.!?\d])/g, "$1 "), plain: text, ssml: false };
   let input = "";
   let plain = "";
   let alias: string | undefined;
@@ -138,27 +166,86 @@ function toEspeakInput(text: string): { input: string; plain: string; ssml: bool
   return { input: `<speak>${input}</speak>`, plain, ssml: true };
 }
 
-/** Spreads the measured duration over words (Han characters, Latin words) and sentences, in proportion to length. */
-export function timings(plain: string, durationMs: number): { words: Timing[]; sentences: Timing[] } {
+/**
+ * Sentence and word timings for `plain` spoken in `durationMs`. With the audio's quiet stretches (`quiet`, flattened
+ * [start, end] ms pairs), each sentence runs from the end of one pause to the start of the next: the longest pauses
+ * inside the speech, one fewer than the sentences, are where sentences end (espeak pauses longer after a sentence than
+ * after a comma). Without them (a tone, or fewer pauses than sentences), time is spread in proportion to length.
+ * Words are spread over their sentence in proportion to their length.
+ */
+export function timings(
+  plain: string,
+  durationMs: number,
+  quiet: readonly number[] = [],
+): { words: Timing[]; sentences: Timing[] } {
   const words = [...plain.matchAll(/\p{Script=Han}|[\p{L}\p{N}'’-]+/gu)].map((m) => ({
     text: m[0],
     at: m.index,
     weight: m[0].length,
   }));
-  const total = words.reduce((s, w) => s + w.weight, 0) || 1;
-  let elapsed = 0;
-  const wordTimings = words.map((w) => {
-    const begin = Math.round((elapsed / total) * durationMs);
-    elapsed += w.weight;
-    return { text: w.text, begin_time: begin, end_time: Math.round((elapsed / total) * durationMs), at: w.at };
-  });
+  const groups = [...plain.matchAll(/[^。！？!?.\n]+[。！？!?.\n]*/gu)]
+    .map((m) => ({
+      text: m[0].trim(),
+      words: words.filter((w) => w.at >= m.index && w.at < m.index + m[0].length),
+    }))
+    .filter((g) => g.words.length > 0);
+  const spans = sentenceSpans(groups.length, durationMs, quiet) ?? proportionalSpans(groups, durationMs);
   const sentences: Timing[] = [];
-  for (const m of plain.matchAll(/[^。！？!?.\n]+[。！？!?.\n]*/gu)) {
-    const inside = wordTimings.filter((w) => w.at >= m.index && w.at < m.index + m[0].length);
-    if (inside.length === 0) continue;
-    sentences.push({ text: m[0].trim(), begin_time: inside[0]!.begin_time, end_time: inside.at(-1)!.end_time });
-  }
-  return { words: wordTimings.map(({ at: _at, ...t }) => t), sentences };
+  const wordTimings: Timing[] = [];
+  groups.forEach((group, i) => {
+    const [begin, end] = spans[i]!;
+    sentences.push({ text: group.text, begin_time: begin, end_time: end });
+    const total = group.words.reduce((sum, w) => sum + w.weight, 0);
+    let elapsed = 0;
+    for (const w of group.words) {
+      const from = Math.round(begin + (elapsed / total) * (end - begin));
+      elapsed += w.weight;
+      wordTimings.push({
+        text: w.text,
+        begin_time: from,
+        end_time: Math.round(begin + (elapsed / total) * (end - begin)),
+      });
+    }
+  });
+  return { words: wordTimings, sentences };
+}
+
+/** [begin, end] of each of `count` sentences between the pauses of the audio, or undefined when it has too few. */
+function sentenceSpans(
+  count: number,
+  durationMs: number,
+  quiet: readonly number[],
+): Array<[number, number]> | undefined {
+  if (count === 0) return [];
+  const runs: Array<[number, number]> = [];
+  for (let i = 0; i + 1 < quiet.length; i += 2) runs.push([quiet[i]!, quiet[i + 1]!]);
+  const lead = runs[0]?.[0] === 0 ? runs.shift()![1] : 0;
+  const tail = runs.length > 0 && runs.at(-1)![1] >= durationMs - 10 ? runs.pop()![0] : durationMs;
+  if (runs.length < count - 1 || lead >= tail) return undefined;
+  const ends = runs
+    .map((r, order) => ({ r, order }))
+    .sort((a, b) => b.r[1] - b.r[0] - (a.r[1] - a.r[0]) || a.order - b.order)
+    .slice(0, count - 1)
+    .map((x) => x.r)
+    .sort((a, b) => a[0] - b[0]);
+  return Array.from({ length: count }, (_, i) => [
+    i === 0 ? lead : ends[i - 1]![1],
+    i === count - 1 ? tail : ends[i]![0],
+  ]);
+}
+
+/** [begin, end] of each sentence when time is spread over the words in proportion to their length. */
+function proportionalSpans(
+  groups: ReadonlyArray<{ words: ReadonlyArray<{ weight: number }> }>,
+  durationMs: number,
+): Array<[number, number]> {
+  const total = groups.reduce((sum, g) => sum + g.words.reduce((s, w) => s + w.weight, 0), 0) || 1;
+  let elapsed = 0;
+  return groups.map((g) => {
+    const begin = Math.round((elapsed / total) * durationMs);
+    elapsed += g.words.reduce((s, w) => s + w.weight, 0);
+    return [begin, Math.round((elapsed / total) * durationMs)];
+  });
 }
 
 /**

@@ -92,6 +92,41 @@ function encodeMp3(pcm, sampleRate) {
   return Buffer.concat(parts);
 }
 
+/**
+ * The quiet stretches of the speech, as [startMs, endMs] pairs flattened: windows of 10 ms whose peak stays under 3% of
+ * the loudest sample, in runs of at least 100 ms. The engine times sentences between them (espeak pauses 180-330 ms
+ * at a sentence's end, 60-140 ms at a comma, at its default rate).
+ */
+function loudestIsZero(pcm) {
+  for (let i = 0; i < pcm.length; i++) if (pcm[i] !== 0) return false;
+  return true;
+}
+
+function quietRuns(pcm, sampleRate) {
+  const window = Math.max(1, Math.round(sampleRate / 100));
+  let loudest = 0;
+  for (let i = 0; i < pcm.length; i++) loudest = Math.max(loudest, Math.abs(pcm[i]));
+  const threshold = loudest * 0.03;
+  const runs = [];
+  let start = -1;
+  const windows = Math.ceil(pcm.length / window);
+  for (let w = 0; w <= windows; w++) {
+    let quiet = w < windows;
+    for (let i = w * window; quiet && i < Math.min(pcm.length, (w + 1) * window); i++)
+      if (Math.abs(pcm[i]) > threshold) quiet = false;
+    if (quiet && start < 0) start = w;
+    if (!quiet && start >= 0) {
+      if (w - start >= 10)
+        runs.push(
+          Math.round((start * window * 1000) / sampleRate),
+          Math.round((Math.min(pcm.length, w * window) * 1000) / sampleRate),
+        );
+      start = -1;
+    }
+  }
+  return runs;
+}
+
 parentPort.on("message", async ({ id, args, text, sampleRate, format, gain }) => {
   try {
     const raw = await espeak(args, text);
@@ -100,7 +135,7 @@ parentPort.on("message", async ({ id, args, text, sampleRate, format, gain }) =>
     // WAV is PCM here; the engine adds the header (lib/audio/wav.ts) on the main thread.
     const audio = format === "mp3" ? encodeMp3(pcm, sampleRate) : pcmBytes;
     const durationMs = Math.round((pcm.length / sampleRate) * 1000);
-    parentPort.postMessage({ id, audio, durationMs });
+    parentPort.postMessage({ id, audio, durationMs, quiet: loudestIsZero(pcm) ? [] : quietRuns(pcm, sampleRate) });
   } catch (error) {
     parentPort.postMessage({ id, error: String(error?.stack ?? error) });
   }
