@@ -9,7 +9,15 @@ import type { ProviderName } from "./jobs/provider-name.js";
 import { describeNlsStatus, isRetryableNlsCode } from "./providers/nls/status.js";
 import { scrubSecrets } from "./secrets.js";
 
-export type ErrorDetails = Record<string, string | number | boolean | undefined>;
+/** Where in the user's text a problem is (an SSML document's line and column), so a client can point at it. */
+export interface TextPosition {
+  readonly offset: number;
+  readonly line: number;
+  readonly column: number;
+  readonly message: string;
+}
+
+export type ErrorDetails = Record<string, string | number | boolean | undefined | readonly TextPosition[]>;
 
 /** Base class: every error that crosses a module boundary is one of these. */
 export class AppError extends Error {
@@ -44,12 +52,24 @@ export class InputError extends AppError {
   constructor(
     field: string,
     problem: string,
-    opts: { limit?: number | string; actual?: number | string; statusCode?: number; code?: string } = {},
+    opts: {
+      limit?: number | string;
+      actual?: number | string;
+      statusCode?: number;
+      code?: string;
+      /** Each problem's place in the field's text (offset in UTF-16 units, line and column from 1). */
+      positions?: readonly TextPosition[];
+    } = {},
   ) {
     super(`${field}: ${problem}`, {
       statusCode: opts.statusCode ?? 400,
       code: opts.code ?? "InvalidInput",
-      details: { field, limit: opts.limit, actual: opts.actual },
+      details: {
+        field,
+        limit: opts.limit,
+        actual: opts.actual,
+        ...(opts.positions ? { positions: opts.positions } : {}),
+      },
     });
     this.field = field;
   }

@@ -9,7 +9,8 @@ import { FcHttpEventSchema } from "../../lib/fc/events.js";
 import { json, readJson } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import { canRead, jobFromRequest } from "../../lib/jobs/intake.js";
-import { listJobs, viewJob } from "../../lib/jobs/listing.js";
+import { listJobs, subtitlesOf, viewJob } from "../../lib/jobs/listing.js";
+import type { Job } from "../../lib/jobs/schema.js";
 import { NLS_SHORT_TEXT_LIMIT } from "../../lib/providers/nls/synthesizer.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 import { SpeechRequestSchema } from "../../lib/speech/request.js";
@@ -47,6 +48,15 @@ export function createSpeechRouter(rt: JobRuntime): Router {
     });
   };
 
+  /** The job `id` if the caller may read it; another key's job is answered exactly as a missing one (404). */
+  const readableJob = async (request: Request, id: string): Promise<Job> => {
+    const owner = authorize(request);
+    const job = /^[0-9a-z-]{8,64}$/.test(id) ? await rt.jobs.get(id) : undefined;
+    if (!job || !canRead(job, owner))
+      throw new InputError("id", `no job ${id.slice(0, 64)}`, { statusCode: 404, code: "NotFound" });
+    return job;
+  };
+
   return new Router(rt.log)
     .on("POST", "/v1/jobs", async (request) => {
       const owner = authorize(request);
@@ -64,12 +74,13 @@ export function createSpeechRouter(rt: JobRuntime): Router {
       );
     })
     .on("GET", "/v1/jobs/:id", async (request, { params }) => {
-      const owner = authorize(request);
-      const job = /^[0-9a-z-]{8,64}$/.test(params.id!) ? await rt.jobs.get(params.id!) : undefined;
-      // Another key's job is answered exactly as a missing one: its existence is not disclosed either.
-      if (!job || !canRead(job, owner))
-        throw new InputError("id", `no job ${params.id!.slice(0, 64)}`, { statusCode: 404, code: "NotFound" });
+      const job = await readableJob(request, params.id!);
       return json(200, await viewJob(job, { jobs: rt.jobs, storage: rt.clients.storage }));
+    })
+    .on("GET", "/v1/jobs/:id/subtitles", async (request, { params }) => {
+      const job = await readableJob(request, params.id!);
+      const file = await subtitlesOf(job, new URL(request.url).searchParams.get("format"), rt.clients.storage);
+      return new Response(file.body, { headers: { "content-type": file.contentType, "cache-control": "no-store" } });
     })
     .on("GET", "/v1/batches/:id", async (request, { params }) => {
       authorize(request);

@@ -1,9 +1,12 @@
 /**
- * Finding jobs without their id: `GET /v1/jobs` lists the caller's own jobs, newest first, a page at a time;
+ * Reading jobs: one job's view and its subtitle file (same-origin, for a browser's `<track>`), and finding jobs without
+ * their id: `GET /v1/jobs` lists the caller's own jobs, newest first, a page at a time;
  * `GET /v1/jobs?input=<key>` finds the jobs made from an input object (an upload's job, whose id the uploader never
  * saw). Both show only what the caller may read (`canRead`).
  */
 import { z } from "zod";
+import { InputError } from "../errors.js";
+import type { ObjectStore } from "../storage/object-store.js";
 import type { OssStorage } from "../storage/oss.js";
 import { parseInput } from "../validation.js";
 import { canRead, checkInputKey, jobView } from "./intake.js";
@@ -48,5 +51,43 @@ export async function listJobs(
   return {
     jobs: await Promise.all(readable.map((job) => viewJob(job, deps))),
     ...(page.next ? { next: page.next } : {}),
+  };
+}
+
+/** A subtitle file served through the API is at most 8 MB (a book's VTT is well under); larger ones via the signed URL. */
+export const MAX_SUBTITLE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * A done job's subtitle file as text, for `GET /v1/jobs/{id}/subtitles?format=vtt`: a page's `<track>` needs captions
+ * from its own origin, and OSS's signed URLs are another origin (a bucket CORS rule this project does not set).
+ */
+export async function subtitlesOf(
+  job: Job,
+  format: string | null,
+  storage: ObjectStore,
+): Promise<{ body: Buffer; contentType: string }> {
+  const kind = parseInput(z.enum(["vtt", "srt"]).default("vtt"), format ?? undefined, "format");
+  const key = kind === "vtt" ? job.output.vttKey : job.output.srtKey;
+  if (job.state !== "done" || !key || !job.subtitles?.written.includes(kind))
+    throw new InputError(
+      "format",
+      job.state !== "done"
+        ? `job ${job.id} is ${job.state}; its subtitles exist once it is done`
+        : `job ${job.id} has no ${kind} subtitles${job.subtitles?.reason ? ` (${job.subtitles.reason})` : ""}`,
+      { statusCode: 404, code: "NotFound" },
+    );
+  const head = await storage.head(key);
+  if (!head)
+    throw new InputError("format", `the ${kind} file ${key} is gone from OSS`, { statusCode: 404, code: "NotFound" });
+  if (head.size > MAX_SUBTITLE_BYTES)
+    throw new InputError("format", `the ${kind} file is ${head.size} bytes; read it from its signed URL in outputs`, {
+      statusCode: 413,
+      code: "TooLarge",
+      limit: MAX_SUBTITLE_BYTES,
+      actual: head.size,
+    });
+  return {
+    body: (await storage.get(key)) ?? Buffer.alloc(0),
+    contentType: kind === "vtt" ? "text/vtt; charset=utf-8" : "application/x-subrip; charset=utf-8",
   };
 }

@@ -122,7 +122,7 @@ export function validateSsml(source: string, options: SsmlOptions): SsmlIssue[] 
   return sorted.map((p, i) => ({ ...p, ...positions[i]! }));
 }
 
-/** Throws an InputError listing the first problems, each with line:column. */
+/** Throws an InputError listing the first problems, each with line:column, and up to 50 positions for a client to mark. */
 export function assertValidSsml(source: string, options: SsmlOptions, field = "ssml"): void {
   const issues = validateSsml(source, options);
   if (issues.length === 0) return;
@@ -130,7 +130,7 @@ export function assertValidSsml(source: string, options: SsmlOptions, field = "s
   throw new InputError(
     field,
     `invalid SSML: ${shown.join("; ")}${issues.length > 5 ? ` (+${issues.length - 5} more)` : ""}`,
-    { code: "InvalidSsml" },
+    { code: "InvalidSsml", positions: issues.slice(0, 50) },
   );
 }
 

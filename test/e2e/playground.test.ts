@@ -72,6 +72,81 @@ describe.skipIf(!haveChromium)("the playground page", () => {
     await page.close();
   });
 
+  it("speaks through another provider and model with the rate, pitch and volume set on the page", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${host.url}/#key=${KEY}`);
+    await page.waitForFunction('document.getElementById("provider").options.length >= 3');
+    await page.selectOption("#provider", "cosyvoice");
+    await page.waitForFunction('document.getElementById("model").value.startsWith("cosyvoice")');
+    await page.locator("#speechRate").fill("200");
+    await page.locator("#pitchRate").fill("-100");
+    await page.locator("#volume").fill("80");
+    await page.fill("#text", "换一个声音。");
+    const audioResponse = page.waitForResponse((r) => r.url().includes("/v1/stream?"));
+    await page.click("#speak");
+    const response = await audioResponse;
+    expect(response.status()).toBe(200);
+    const sent = new URL(response.url()).searchParams;
+    expect(Object.fromEntries(["provider", "speechRate", "pitchRate", "volume"].map((k) => [k, sent.get(k)]))).toEqual({
+      provider: "cosyvoice",
+      speechRate: "200",
+      pitchRate: "-100",
+      volume: "80",
+    });
+    expect(sent.get("model")).toMatch(/^cosyvoice-/);
+    expect(mp3Frames(await response.body()).length).toBeGreaterThan(5);
+    await page.close();
+  });
+
+  it("shows the SSML validator's problems and selects the first one in the text", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${host.url}/#key=${KEY}`);
+    await page.waitForFunction('document.getElementById("voice").options.length > 100');
+    await page.selectOption("#mode", "ssml");
+    const ssml = '<speak>\n好的。<break time="20s"/>再见。\n</speak>';
+    await page.fill("#text", ssml);
+    await page.click("#speak");
+    await page.waitForFunction('!document.getElementById("problems").hidden');
+    const problem = await page.locator("#problems li").first().textContent();
+    expect(problem).toMatch(/^line 2, column 4: .*break/);
+    const selected = (await page.evaluate(
+      '[document.getElementById("text").selectionStart, document.getElementById("text").selectionEnd]',
+    )) as [number, number];
+    expect(ssml.slice(selected[0], selected[1])).toBe('<break time="20s"/>');
+    expect(await page.locator("#status").textContent()).toMatch(/invalid SSML/);
+    await page.close();
+  });
+
+  it("submits a long-text job, shows its progress and plays it with its subtitles as captions", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${host.url}/#key=${KEY}`);
+    await page.click("#tab-jobs");
+    await page.waitForFunction('document.getElementById("job-voice").options.length > 10');
+    await page.fill(
+      "#job-text",
+      "Chapter one. The long winter was over at last. Spring has come, and the birds are singing. We walk to the park together.",
+    );
+    await page.click("#submit-job");
+    await page.waitForFunction('/parts \\d\\/\\d/.test(document.getElementById("job-status").textContent)', undefined, {
+      timeout: 15_000,
+    });
+    await page.waitForFunction('!document.getElementById("job-player").hidden', undefined, { timeout: 60_000 });
+    expect(await page.locator("#job-status").textContent()).toMatch(/done/);
+    await page.waitForFunction('document.querySelector("#job-player track").track.cues?.length === 4', undefined, {
+      timeout: 10_000,
+    });
+    // Played from the start of the third cue, the page shows that cue's text.
+    await page.evaluate(
+      '(() => { const v = document.getElementById("job-player"); v.muted = true; v.currentTime = v.querySelector("track").track.cues[2].startTime + 0.05; return v.play(); })()',
+    );
+    await page.waitForFunction('document.getElementById("job-caption").textContent.includes("Spring")', undefined, {
+      timeout: 10_000,
+    });
+    if (process.env.PLAYGROUND_SCREENSHOT)
+      await page.screenshot({ path: process.env.PLAYGROUND_SCREENSHOT, fullPage: true });
+    await page.close();
+  });
+
   it("says so when the API key is refused", async () => {
     const page = await browser.newPage();
     await page.goto(`${host.url}/#key=wrong-key`);

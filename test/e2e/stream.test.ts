@@ -86,6 +86,16 @@ describe("stream function: HTTP", () => {
     expect(await (await post("/v1/stream", { text: "hi", volume: 101 })).json()).toMatchObject({
       error: { field: "volume", limit: 100 },
     });
+    // SSML problems come with their places, for a client to point at.
+    const ssml = '<speak>\n好<break time="20s"/>\n<bogus/></speak>';
+    const refused = (await (await post("/v1/stream", { ssml })).json()) as {
+      error: { code: string; positions: Array<{ offset: number; line: number; column: number; message: string }> };
+    };
+    expect(refused.error.code).toBe("InvalidSsml");
+    expect(refused.error.positions.map((p) => [p.line, p.column, ssml.slice(p.offset, p.offset + 6)])).toEqual([
+      [2, 2, "<break"],
+      [3, 1, "<bogus"],
+    ]);
     expect(await (await post("/v1/stream", { text: "hi", colour: "red" })).json()).toMatchObject({
       error: { field: "colour" },
     });

@@ -144,6 +144,26 @@ describe("finding jobs without their id", () => {
     expect((await list(A, "?input=input/never/uploaded.txt")).body.jobs).toEqual([]);
   });
 
+  it("serves a done job's subtitles through the API to its owner only, and names what is missing", async () => {
+    const id = ((await (await post(A, { text: "字幕一。字幕二。" })).json()) as { id: string }).id;
+    await settle();
+    const vtt = await api(A, `/v1/jobs/${id}/subtitles?format=vtt`);
+    expect(vtt.status).toBe(200);
+    expect(vtt.headers.get("content-type")).toMatch(/^text\/vtt/);
+    expect(await vtt.text()).toMatch(/^WEBVTT\n\n00:00:00\.\d{3} --> .*\n字幕一。/);
+    expect(await (await api(A, `/v1/jobs/${id}/subtitles?format=srt`)).text()).toMatch(/^1\n00:00:00,\d{3} --> /);
+    expect((await api(B, `/v1/jobs/${id}/subtitles`)).status).toBe(404);
+    const bad = await api(A, `/v1/jobs/${id}/subtitles?format=xml`);
+    expect([bad.status, ((await bad.json()) as { error: { field: string } }).error.field]).toEqual([400, "format"]);
+    const none = ((await (await post(A, { text: "没有字幕。", voice: "xiaoyun" })).json()) as { id: string }).id;
+    await settle();
+    const missing = await api(A, `/v1/jobs/${none}/subtitles`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { message: string } }).error.message).toMatch(
+      /no vtt subtitles.*xiaoyun/,
+    );
+  });
+
   it("refuses a bad page size, cursor or input key naming the parameter", async () => {
     for (const [query, field] of [
       ["?limit=0", "limit"],
