@@ -50,6 +50,8 @@ export interface LocalCloudOptions {
     ice?: number;
     eventbridge?: number;
   };
+  /** MiniMax: voices it has beyond the system voices it knows (a cloned voice's id). */
+  readonly minimax?: { voices?: readonly string[] };
   /** ICE: SetEventCallback's AuthKey (signed callbacks) and how long a job stays Created. */
   readonly ice?: { authKey?: string; createdMs?: number };
   readonly engine?: SpeechSource;
@@ -158,7 +160,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   });
 
   let dashscopeBase = "";
-  const minimax = new MinimaxEmulator({ engine, apiKeys: new Set([dashscopeApiKey]), publicUrl: () => dashscopeBase });
+  const minimax = new MinimaxEmulator({
+    engine,
+    apiKeys: new Set([dashscopeApiKey]),
+    publicUrl: () => dashscopeBase,
+    ...(options.minimax?.voices ? { voices: options.minimax.voices } : {}),
+  });
   const dashscope = await listen((req, res) => {
     if (!minimax.handle(req, res)) res.writeHead(404).end();
   }, options.ports?.dashscope);

@@ -60,6 +60,13 @@ const cloud = await orExplain("the local cloud", () =>
       dashscope: cloudPort(4),
       eventbridge: cloudPort(5),
     },
+    // MiniMax refuses voices it does not have; a cloned voice (or a system voice the emulator does not list) is added here.
+    minimax: {
+      voices: (process.env.LOCAL_MINIMAX_VOICES ?? "")
+        .split(",")
+        .map((v) => v.trim())
+        .filter(Boolean),
+    },
   }),
 );
 const apiKey = (process.env.TTS_API_KEYS ?? "dev-key").split(",")[0]!.trim();

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { readWav } from "../../lib/audio/wav.js";
@@ -112,11 +114,62 @@ describe("MinimaxClient against the local DashScope emulator", () => {
       retryable: false,
     });
     expect(() => parseMinimaxFrame({ base_resp: { status_code: 2013, status_msg: "invalid params" } })).toThrow(
+      expect.objectContaining({ field: "input", statusCode: 400 }),
+    );
+    expect(() => parseMinimaxFrame({ base_resp: { status_code: 1026, status_msg: "input sensitive" } })).toThrow(
       ProviderError,
     );
     expect(() => parseMinimaxFrame({ base_resp: { status_code: 1002, status_msg: "rate limit" } })).toThrow(
       expect.objectContaining({ retryable: true }),
     );
+  });
+
+  it("refuses a voice MiniMax does not have, as MiniMax does (2013 in base_resp), and flac it cannot make", async () => {
+    await expect(
+      client().synthesize(MODEL, { text: "没有这个声音。", voice_setting: { voice_id: "no-such-voice" } }),
+    ).rejects.toMatchObject({ field: "voice", statusCode: 400, message: expect.stringMatching(/2013.*no-such-voice/) });
+    await expect(
+      client().synthesize(MODEL, {
+        text: "混合声音。",
+        voice_setting: { voice_id: "" },
+        timbre_weights: [
+          { voice_id: "female-shaonv", weight: 50 },
+          { voice_id: "unknown-blend", weight: 50 },
+        ],
+      }),
+    ).rejects.toMatchObject({ field: "voice", code: "RefusedByProvider" });
+    await expect(
+      client().synthesize(MODEL, {
+        text: "无损格式。",
+        voice_setting: voice,
+        audio_setting: { format: "flac", sample_rate: 16000, bitrate: 128000, channel: 1 },
+      }),
+    ).rejects.toMatchObject({ upstreamMessage: expect.stringMatching(/not flac/) });
+    // A system voice from MiniMax's English table works.
+    const english = await client().synthesize(MODEL, {
+      text: "A known voice.",
+      voice_setting: { voice_id: "English_CalmWoman" },
+    });
+    expect(english.audio!.length).toBeGreaterThan(100);
+  });
+
+  it("reads a streamed request answered with one JSON frame (a refusal) instead of events", async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ base_resp: { status_code: 1026, status_msg: "input new_sensitive" } }));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const c = new MinimaxClient({ url, apiKey: "sk-any" });
+      await expect(
+        (async () => {
+          for await (const _ of c.stream(MODEL, { text: "x", voice_setting: voice })) void _;
+        })(),
+      ).rejects.toMatchObject({ providerCode: "1026", retryable: false });
+    } finally {
+      server.close();
+    }
   });
 
   it("serves MiniMax on the /v1/stream path", async () => {
@@ -134,5 +187,13 @@ describe("MinimaxClient against the local DashScope emulator", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("audio/mpeg");
     expect(mp3Frames(Buffer.from(await res.arrayBuffer())).length).toBeGreaterThan(5);
+    // A voice MiniMax does not have is the user's mistake: a 400 naming the field, not a 502.
+    const refused = await fetch(`${stream().url}/v1/stream`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ provider: "minimax", voice: "no-such-voice", text: "错的声音。" }),
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { field: string } }).error.field).toBe("voice");
   });
 });

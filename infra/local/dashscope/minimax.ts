@@ -8,12 +8,25 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { MinimaxRequestSchema } from "../../../lib/providers/dashscope/minimax.js";
 import type { SpeechSource } from "../audio/engine.js";
 import { readBody, sendJson } from "../http-util.js";
+import { MINIMAX_SYSTEM_VOICES, soundsMale } from "./minimax-voices.js";
 
 export class MinimaxEmulator {
   readonly stats = { requests: 0 };
   readonly #audio = new Map<string, { bytes: Buffer; type: string }>();
 
-  constructor(private readonly opts: { engine: SpeechSource; apiKeys: ReadonlySet<string>; publicUrl: () => string }) {}
+  readonly #voices: ReadonlySet<string>;
+
+  constructor(
+    private readonly opts: {
+      engine: SpeechSource;
+      apiKeys: ReadonlySet<string>;
+      publicUrl: () => string;
+      /** Voices beyond the system voices it knows (a cloned voice's id): MiniMax refuses voices it does not have. */
+      voices?: readonly string[];
+    },
+  ) {
+    this.#voices = new Set([...MINIMAX_SYSTEM_VOICES, ...(opts.voices ?? [])]);
+  }
 
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? "/", "http://local");
@@ -54,13 +67,39 @@ export class MinimaxEmulator {
     }
     this.stats.requests++;
     const { input } = parsed.data;
-    const format = input.audio_setting.format === "flac" ? "wav" : input.audio_setting.format;
+    const voices = [input.voice_setting.voice_id, ...(input.timbre_weights ?? []).map((t) => t.voice_id)].filter(
+      Boolean,
+    );
+    const unknown = voices.find((v) => !this.#voices.has(v));
+    if (unknown !== undefined) {
+      // MiniMax answers a voice it does not have in base_resp with 2013, invalid params (HTTP 200; over SSE, an event).
+      const refusal = {
+        trace_id: requestId,
+        base_resp: {
+          status_code: 2013,
+          status_msg: `invalid params, voice_id ${unknown} does not exist (the local emulator knows ${MINIMAX_SYSTEM_VOICES.length} system voices; add others with LOCAL_MINIMAX_VOICES)`,
+        },
+      };
+      if (req.headers["x-dashscope-sse"] !== "enable") return sendJson(res, 200, refusal);
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      res.end(`id:1\nevent:result\ndata:${JSON.stringify(refusal)}\n\n`);
+      return;
+    }
+    const format = input.audio_setting.format;
+    if (format === "flac")
+      // Real MiniMax makes FLAC; this emulator has no FLAC encoder and says so rather than label WAV as FLAC.
+      return sendJson(res, 400, {
+        code: "InvalidParameter",
+        message: "input.audio_setting.format: the local MiniMax emulator makes mp3, wav and pcm, not flac",
+        request_id: requestId,
+      });
     const sampleRate = input.audio_setting.sample_rate;
     const result = await this.opts.engine.synthesize({
       text: input.text,
       format,
       sampleRate,
       volume: Math.min(100, Math.round(input.voice_setting.vol * 50)),
+      male: voices.length > 0 && soundsMale(voices[0]!),
     });
     const extra = {
       audio_length: result.durationMs,

@@ -218,6 +218,14 @@ export function parseMinimaxFrame(json: unknown): { audio: string; status?: numb
       upstreamMessage: frame.message ?? "",
       retryable: /Throttling|InternalError|ServiceUnavailable/.test(frame.code),
     });
+  if (frame.base_resp?.status_code === 2013) {
+    // 2013 is "invalid params": seed 004's ranges are checked before sending, so what MiniMax refuses is what only it
+    // knows, above all whether it has the voice. The user's request is wrong, not the service: a 400, not a retry.
+    const msg = frame.base_resp.status_msg;
+    throw new InputError(/voice/i.test(msg) ? "voice" : "input", `MiniMax refused it as invalid (2013): ${msg}`, {
+      code: "RefusedByProvider",
+    });
+  }
   if (frame.base_resp && frame.base_resp.status_code !== 0) {
     // MiniMax's own codes: 1000/1001/1002/1024/1033 are server-side or rate limits; the rest are terminal.
     const code = frame.base_resp.status_code;
@@ -268,6 +276,12 @@ export class MinimaxClient {
   async *stream(model: string, input: MinimaxInput, options: { signal?: AbortSignal } = {}): AsyncGenerator<Buffer> {
     const req = this.prepare(model, { ...input, stream_options: { exclude_aggregated_audio: true } });
     const res = await this.#post(req, true, options.signal);
+    // An answer that is not an event stream is one JSON frame (a refusal): read as such, it names what was wrong.
+    if (!/^text\/event-stream/i.test(res.headers.get("content-type") ?? "")) {
+      const frame = parseMinimaxFrame(await res.json().catch(() => undefined));
+      if (frame.audio) yield Buffer.from(frame.audio, "hex");
+      return;
+    }
     const decoder = new TextDecoder();
     let buffer = "";
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
