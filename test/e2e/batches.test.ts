@@ -1,4 +1,8 @@
 import { createHmac } from "node:crypto";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { publish } from "../helpers/eventbridge.js";
@@ -74,6 +78,12 @@ describe("batch narration from EventBridge", () => {
       .update(`${hook.headers["x-tts-timestamp"]}.${hook.body}`)
       .digest("hex");
     expect(hook.headers["x-tts-signature"]).toBe(`v1=${expected}`);
+    // The README's own verifier accepts it, and refuses a changed body, another secret and an old timestamp.
+    const verifyWebhook = await readmeWebhookVerifier();
+    expect(verifyWebhook(hook.headers, hook.body, SECRET)).toBe(true);
+    expect(verifyWebhook(hook.headers, hook.body.replace("partial", "done"), SECRET)).toBe(false);
+    expect(verifyWebhook(hook.headers, hook.body, "another-secret")).toBe(false);
+    expect(verifyWebhook(hook.headers, hook.body, SECRET, Date.now() + 10 * 60_000)).toBe(false);
     expect(JSON.parse(hook.body)).toMatchObject({
       id: "news-1:final",
       batchId: "news-1",
@@ -151,3 +161,16 @@ describe("batch narration from EventBridge", () => {
     expect(res).toMatchObject({ state: "rejected", error: { field: "data.outputPrefix" } });
   });
 });
+
+/** The verifier the README shows (the ```js block after `<!-- webhook-verify -->`), imported as written. */
+async function readmeWebhookVerifier(): Promise<
+  (headers: Record<string, unknown>, body: string, secret: string, nowMs?: number) => boolean
+> {
+  const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+  const code = /<!-- webhook-verify -->\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!code) throw new Error("the README has no webhook verifier");
+  const dir = await mkdtemp(join(tmpdir(), "readme-webhook-"));
+  const file = join(dir, "verify.mjs");
+  await writeFile(file, code.replace(/^ {2}/gm, ""));
+  return ((await import(pathToFileURL(file).href)) as { verifyWebhook: never }).verifyWebhook;
+}
