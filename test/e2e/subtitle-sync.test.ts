@@ -13,8 +13,8 @@ import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 // Real speech (espeak-ng): its pauses are what the cues are checked against.
 const cloud = useLocalCloud({ longText: { queueMs: 5, runMs: 5 } });
 const KEY = "subtitle-sync-key";
-// Parts of at most 120 characters, so a few sentences make a job of several parts.
-const host = useFunctionHost(cloud, { TTS_API_KEYS: KEY, JOBS_PART_CHARS: "120" });
+// Parts of at most 300 characters (one synthesis piece each), so forty sentences make a job of several parts.
+const host = useFunctionHost(cloud, { TTS_API_KEYS: KEY, JOBS_PART_CHARS: "300" });
 const settle = () => settleAll(host, cloud());
 
 const TOLERANCE_MS = 100;
@@ -75,25 +75,25 @@ describe("subtitles match the audio", () => {
       ["wav", 16000],
       ["pcm", 8000],
     ] as const) {
-      it(`${provider} ${format}: one sentence, and twelve split into parts, each cue on its sentence, no drift`, async () => {
+      it(`${provider} ${format}: one sentence, and forty split into parts, each cue on its sentence, no drift`, async () => {
         const one = await run({ provider, voice, format, sampleRate, text: LAST });
         expect(one.parts).toBe(1);
         const gapOne = await checkSync(one, format, sampleRate);
-        const many = await run({ provider, voice, format, sampleRate, text: sentences(12) });
+        const many = await run({ provider, voice, format, sampleRate, text: sentences(40) });
         expect(many.parts).toBeGreaterThan(1);
-        expect(cuesOf(many.srt)).toHaveLength(12);
+        expect(cuesOf(many.srt)).toHaveLength(40);
         const gapMany = await checkSync(many, format, sampleRate);
         expect(Math.abs(gapMany - gapOne)).toBeLessThanOrEqual(TOLERANCE_MS);
       }, 120_000);
     }
   }
 
-  it("no drift over hundreds of sentences in many parts (NLS MP3 at 8 kHz, where each part adds the most padding)", async () => {
+  it("no drift over a thousand sentences in many parts (NLS MP3 at 8 kHz, where each part adds the most padding)", async () => {
     const one = await run({ voice: "siqi", format: "mp3", sampleRate: 8000, text: LAST });
     const gapOne = await checkSync(one, "mp3", 8000);
-    const many = await run({ voice: "siqi", format: "mp3", sampleRate: 8000, text: sentences(300) });
-    expect(many.parts).toBeGreaterThan(20);
-    expect(cuesOf(many.srt)).toHaveLength(300);
+    const many = await run({ voice: "siqi", format: "mp3", sampleRate: 8000, text: sentences(1000) });
+    expect(many.parts).toBeGreaterThan(30);
+    expect(cuesOf(many.srt)).toHaveLength(1000);
     const gapMany = await checkSync(many, "mp3", 8000);
     expect(Math.abs(gapMany - gapOne)).toBeLessThanOrEqual(TOLERANCE_MS);
   }, 300_000);

@@ -92,16 +92,17 @@ function encodeMp3(pcm, sampleRate) {
   return Buffer.concat(parts);
 }
 
-/**
- * The quiet stretches of the speech, as [startMs, endMs] pairs flattened: windows of 10 ms whose peak stays under 3% of
- * the loudest sample, in runs of at least 100 ms. The engine times sentences between them (espeak pauses 180-330 ms
- * at a sentence's end, 60-140 ms at a comma, at its default rate).
- */
+/** Whether the speech is all zeros (volume 0): it then has no pauses to time sentences by. */
 function loudestIsZero(pcm) {
   for (let i = 0; i < pcm.length; i++) if (pcm[i] !== 0) return false;
   return true;
 }
 
+/**
+ * The quiet stretches of the speech, as [startMs, endMs] pairs flattened: windows of 10 ms whose peak stays under 3% of
+ * the loudest sample, in runs of at least 100 ms, and the lead-in before the first sound however short. The engine
+ * times sentences between them (espeak pauses 180-330 ms at a sentence's end, 60-140 ms at a comma, at its default rate).
+ */
 function quietRuns(pcm, sampleRate) {
   const window = Math.max(1, Math.round(sampleRate / 100));
   let loudest = 0;
@@ -116,7 +117,7 @@ function quietRuns(pcm, sampleRate) {
       if (Math.abs(pcm[i]) > threshold) quiet = false;
     if (quiet && start < 0) start = w;
     if (!quiet && start >= 0) {
-      if (w - start >= 10)
+      if (w - start >= 10 || start === 0)
         runs.push(
           Math.round((start * window * 1000) / sampleRate),
           Math.round((Math.min(pcm.length, w * window) * 1000) / sampleRate),
