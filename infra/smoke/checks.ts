@@ -9,6 +9,7 @@ import OSS from "ali-oss";
 import WebSocket from "ws";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import type { ProviderName } from "../../lib/jobs/provider-name.js";
+import { startSynthesis } from "../../lib/providers/nls/messages.js";
 import { eventBridgeClient } from "../deploy/batch-route.js";
 
 export interface SmokeTarget {
@@ -104,7 +105,6 @@ export async function runSmoke(t: SmokeTarget): Promise<SmokeResult[]> {
   results.push(
     await check("stream: NLS-compatible WebSocket /ws/v1", async () => {
       const url = `${t.streamUrl.replace(/^http/, "ws")}/ws/v1?token=${encodeURIComponent(t.apiKey)}`;
-      const taskId = randomUUID().replace(/-/g, "");
       const outcome = await new Promise<{ bytes: number; end: string }>((resolve, reject) => {
         const ws = new WebSocket(url);
         let bytes = 0;
@@ -114,16 +114,9 @@ export async function runSmoke(t: SmokeTarget): Promise<SmokeResult[]> {
         }, 30_000);
         ws.on("open", () =>
           ws.send(
-            JSON.stringify({
-              header: {
-                message_id: randomUUID().replace(/-/g, ""),
-                task_id: taskId,
-                namespace: "SpeechSynthesizer",
-                name: "StartSynthesis",
-                appkey: "any",
-              },
-              payload: { voice: "xiaoyun", format: "pcm", sample_rate: 16000, text: `冒烟测试。${tag}` },
-            }),
+            JSON.stringify(
+              startSynthesis("any", { voice: "xiaoyun", format: "pcm", sample_rate: 16000, text: `冒烟测试。${tag}` }),
+            ),
           ),
         );
         ws.on("message", (data: Buffer, binary) => {

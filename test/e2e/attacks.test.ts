@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
 import { API_KEY, useStreamServer } from "../helpers/stream-server.js";
+import { cosyCommand, cosyRunTask, nlsStart } from "../helpers/wire.js";
 
 const cloud = useLocalCloud({ gateway: { frameBytes: 2048 } });
 const stream = useStreamServer(cloud, { TTS_CACHE: "false" }, { stallTimeoutMs: 400, idleTimeoutMs: 2000 });
@@ -35,17 +36,7 @@ async function stillUp(): Promise<void> {
   expect(res.status).toBe(200);
 }
 
-const start = (taskId: string, text = "你好。") =>
-  JSON.stringify({
-    header: {
-      message_id: randomUUID().replace(/-/g, ""),
-      task_id: taskId,
-      namespace: "SpeechSynthesizer",
-      name: "StartSynthesis",
-      appkey: "x",
-    },
-    payload: { voice: "xiaoyun", format: "pcm", sample_rate: 16000, text },
-  });
+const start = (taskId: string, text = "你好。") => nlsStart(text, { taskId });
 
 /** Opens a WebSocket, sends `frames`, and collects text frames until the server closes. */
 function wsSession(
@@ -234,20 +225,11 @@ describe("stream server: no client exhausts it", () => {
       headers: { authorization: `bearer ${API_KEY}` },
     });
     const id = randomUUID();
-    const cmd = (action: string, payload: unknown) =>
-      JSON.stringify({ header: { action, task_id: id, streaming: "duplex" }, payload });
+    const cmd = (action: "continue-task" | "finish-task", payload: unknown) =>
+      JSON.stringify(cosyCommand(action, id, payload));
     await new Promise((r) => ws.on("open", r));
     const socket = (ws as unknown as { _socket: import("node:net").Socket })._socket;
-    ws.send(
-      cmd("run-task", {
-        task_group: "audio",
-        task: "tts",
-        function: "SpeechSynthesizer",
-        model: "cosyvoice-v3-flash",
-        parameters: { text_type: "PlainText", voice: "longanyang", format: "pcm", sample_rate: 22050 },
-        input: {},
-      }),
-    );
+    ws.send(JSON.stringify(cosyRunTask(id, { format: "pcm" })));
     ws.send(cmd("continue-task", { input: { text: "客户端不再读取任何数据了。" } }));
     ws.send(cmd("finish-task", { input: {} }));
     socket.pause();

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import Core from "@alicloud/pop-core";
 import { SpeechSynthesizer } from "alibabacloud-nls";
 import { describe, expect, it } from "vitest";
@@ -6,6 +5,7 @@ import WebSocket from "ws";
 import { mp3DurationMs, mp3Frames } from "../../lib/audio/mp3.js";
 import { pcmDurationMs } from "../../lib/audio/wav.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
+import { nlsStart } from "../helpers/wire.js";
 
 const cloud = useLocalCloud({ gateway: { idleTimeoutMs: 300 } });
 
@@ -21,8 +21,6 @@ async function createToken(): Promise<string> {
   const result = await client.request<{ Token: { Id: string; ExpireTime: number } }>("CreateToken");
   return result.Token.Id;
 }
-
-const id = (): string => randomUUID().replace(/-/g, "");
 
 interface RawResult {
   events: Array<{
@@ -54,11 +52,8 @@ function raw(frame: string | undefined, opts: { token?: string | null; query?: s
   });
 }
 
-function start(payload: Record<string, unknown>, appkey = cloud().appKey): string {
-  return JSON.stringify({
-    header: { message_id: id(), task_id: id(), namespace: "SpeechSynthesizer", name: "StartSynthesis", appkey },
-    payload: { voice: "xiaoyun", format: "pcm", sample_rate: 16000, ...payload },
-  });
+function start(payload: Record<string, unknown> & { text: string }, appkey = cloud().appKey): string {
+  return nlsStart(payload.text, { appkey, payload });
 }
 
 const failure = (r: RawResult) => r.events.find((e) => e.header.name === "TaskFailed")?.header;

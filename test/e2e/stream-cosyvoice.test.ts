@@ -4,32 +4,15 @@ import WebSocket from "ws";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
 import { API_KEY, useStreamServer } from "../helpers/stream-server.js";
+import { cosyCommand, cosyRunTask } from "../helpers/wire.js";
 
 const cloud = useLocalCloud();
 const stream = useStreamServer(cloud);
 
 type Event = { header: { event: string; error_code?: string; error_message?: string } } | Buffer;
 
-const cmd = (action: string, taskId: string, payload: unknown) =>
-  JSON.stringify({ header: { action, task_id: taskId, streaming: "duplex" }, payload });
-const runTask = (taskId: string, parameters: Record<string, unknown> = {}, model = "cosyvoice-v3-flash") =>
-  cmd("run-task", taskId, {
-    task_group: "audio",
-    task: "tts",
-    function: "SpeechSynthesizer",
-    model,
-    parameters: {
-      text_type: "PlainText",
-      voice: "longanyang",
-      format: "mp3",
-      sample_rate: 22050,
-      volume: 50,
-      rate: 1,
-      pitch: 1,
-      ...parameters,
-    },
-    input: {},
-  });
+const cmd = (...args: Parameters<typeof cosyCommand>) => JSON.stringify(cosyCommand(...args));
+const runTask = (...args: Parameters<typeof cosyRunTask>) => JSON.stringify(cosyRunTask(...args));
 
 /** A DashScope-protocol client of our proxy: sends run-task, then the rest after task-started. */
 function session(

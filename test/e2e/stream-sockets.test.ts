@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
 import { API_KEY, useStreamServer } from "../helpers/stream-server.js";
+import { cosyCommand, cosyRunTask, nlsStart } from "../helpers/wire.js";
 
 const cloud = useLocalCloud({ gateway: { frameBytes: 2048 } });
 const stream = useStreamServer(cloud, { TTS_CACHE: "false" });
@@ -81,25 +82,7 @@ describe("stream function: no socket outlives its session", () => {
     cloud().nls.gateway.faults.frameDelayMs = 30;
     const ws = new WebSocket(`${stream().wsUrl}/ws/v1`, { headers: { "X-NLS-Token": API_KEY } });
     const taskId = randomUUID().replace(/-/g, "");
-    ws.on("open", () =>
-      ws.send(
-        JSON.stringify({
-          header: {
-            message_id: randomUUID().replace(/-/g, ""),
-            task_id: taskId,
-            namespace: "SpeechSynthesizer",
-            name: "StartSynthesis",
-            appkey: "x",
-          },
-          payload: {
-            voice: "xiaoyun",
-            format: "pcm",
-            sample_rate: 16000,
-            text: `客户端在音频中途消失了，这句话足够长。${taskId}`,
-          },
-        }),
-      ),
-    );
+    ws.on("open", () => ws.send(nlsStart(`客户端在音频中途消失了，这句话足够长。${taskId}`, { taskId })));
     await new Promise<void>((resolve) => ws.on("message", (_d, binary) => binary && resolve()));
     expect(cloud().nls.gateway.stats.open).toBe(1);
     ws.terminate(); // no close frame: the TCP connection just goes
@@ -111,25 +94,7 @@ describe("stream function: no socket outlives its session", () => {
     const ws = new WebSocket(`${stream().wsUrl}/ws/v1`, { headers: { "X-NLS-Token": API_KEY } });
     const taskId = randomUUID().replace(/-/g, "");
     const names: string[] = [];
-    ws.on("open", () =>
-      ws.send(
-        JSON.stringify({
-          header: {
-            message_id: randomUUID().replace(/-/g, ""),
-            task_id: taskId,
-            namespace: "SpeechSynthesizer",
-            name: "StartSynthesis",
-            appkey: "x",
-          },
-          payload: {
-            voice: "xiaoyun",
-            format: "pcm",
-            sample_rate: 16000,
-            text: `上游在音频中途断开了，这句话足够长。${taskId}`,
-          },
-        }),
-      ),
-    );
+    ws.on("open", () => ws.send(nlsStart(`上游在音频中途断开了，这句话足够长。${taskId}`, { taskId })));
     ws.on("message", (data, binary) => void (!binary && names.push(JSON.parse(data.toString()).header.name)));
     await new Promise<void>((resolve) =>
       ws.on("message", (data, binary) => !binary && /TaskFailed/.test(data.toString()) && resolve()),
@@ -144,20 +109,9 @@ describe("stream function: no socket outlives its session", () => {
       headers: { authorization: `bearer ${API_KEY}` },
     });
     const id = randomUUID();
-    const cmd = (action: string, payload: unknown) =>
-      JSON.stringify({ header: { action, task_id: id, streaming: "duplex" }, payload });
-    ws.on("open", () =>
-      ws.send(
-        cmd("run-task", {
-          task_group: "audio",
-          task: "tts",
-          function: "SpeechSynthesizer",
-          model: "cosyvoice-v3-flash",
-          parameters: { text_type: "PlainText", voice: "longanyang", format: "pcm", sample_rate: 22050 },
-          input: {},
-        }),
-      ),
-    );
+    const cmd = (action: "continue-task" | "finish-task", payload: unknown) =>
+      JSON.stringify(cosyCommand(action, id, payload));
+    ws.on("open", () => ws.send(JSON.stringify(cosyRunTask(id, { format: "pcm" }))));
     ws.on("message", (data, binary) => {
       if (!binary && JSON.parse(data.toString()).header.event === "task-started")
         ws.send(cmd("continue-task", { input: { text: "客户端在音频中途消失了。".repeat(10) } }));

@@ -5,6 +5,7 @@ import { mp3Frames } from "../../lib/audio/mp3.js";
 import { InputError, ProviderError } from "../../lib/errors.js";
 import { CosyVoiceSynthesizer } from "../../lib/providers/dashscope/cosyvoice.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
+import { cosyCommand, cosyRunTask } from "../helpers/wire.js";
 
 const cloud = useLocalCloud();
 
@@ -58,28 +59,8 @@ function raw(commands: (taskId: string) => unknown[]): Promise<
   });
 }
 
-const cmd = (action: string, taskId: string, payload: unknown) => ({
-  header: { action, task_id: taskId, streaming: "duplex" },
-  payload,
-});
-const runTask = (taskId: string, parameters: Record<string, unknown> = {}) =>
-  cmd("run-task", taskId, {
-    task_group: "audio",
-    task: "tts",
-    function: "SpeechSynthesizer",
-    model: "cosyvoice-v3-flash",
-    parameters: {
-      text_type: "PlainText",
-      voice: "longanyang",
-      format: "mp3",
-      sample_rate: 22050,
-      volume: 50,
-      rate: 1,
-      pitch: 1,
-      ...parameters,
-    },
-    input: {},
-  });
+const cmd = cosyCommand;
+const runTask = cosyRunTask;
 
 describe("CosyVoiceSynthesizer against the local DashScope emulator", () => {
   it("synthesizes text to MP3 and reports word timestamps", async () => {

@@ -23,6 +23,8 @@ import {
   type CosyVoiceParameters,
   CosyVoiceParametersSchema,
   type CosyVoiceServerEvent,
+  clientCommand,
+  runTask,
   ServerEventSchema,
   type WordSchema,
 } from "./messages.js";
@@ -157,28 +159,21 @@ class CosyVoiceSession extends WsSession<CosyVoiceEvent, CosyVoiceServerEvent> {
     });
   }
 
-  #send(action: string, payload: unknown): void {
-    if (this.ws.readyState === WebSocket.OPEN)
-      this.ws.send(JSON.stringify({ header: { action, task_id: this.#taskId, streaming: "duplex" }, payload }));
+  #send(command: ReturnType<typeof clientCommand>): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(command));
   }
 
   protected onOpen(): void {
-    this.#send("run-task", {
-      task_group: "audio",
-      task: "tts",
-      function: "SpeechSynthesizer",
-      model: this.plan.model,
-      parameters: this.plan.parameters,
-      input: {},
-    });
+    this.#send(runTask(this.#taskId, this.plan.model, this.plan.parameters));
   }
 
   protected onEvent(event: CosyVoiceServerEvent): void {
     const { header: h, payload } = event;
     if (h.event === "task-started") {
       // The seed: wait for task-started before sending continue-task.
-      for (const message of this.plan.messages) this.#send("continue-task", { input: { text: message } });
-      this.#send("finish-task", { input: {} });
+      for (const message of this.plan.messages)
+        this.#send(clientCommand("continue-task", this.#taskId, { input: { text: message } }));
+      this.#send(clientCommand("finish-task", this.#taskId, { input: {} }));
     } else if (h.event === "task-failed") {
       this.queue.fail(
         new ProviderError({

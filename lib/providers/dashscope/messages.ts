@@ -64,6 +64,23 @@ export const FinishTaskSchema = z.object({
 
 export const ClientCommandSchema = z.union([RunTaskSchema, ContinueTaskSchema, FinishTaskSchema]);
 
+/** A client command of seed 001's duplex protocol: `{header: {action, task_id, streaming: "duplex"}, payload}`. */
+export function clientCommand(action: "run-task" | "continue-task" | "finish-task", taskId: string, payload: unknown) {
+  return { header: { action, task_id: taskId, streaming: "duplex" as const }, payload };
+}
+
+/** run-task for speech synthesis with `model` and `parameters` (seed 001's fixed task_group, task and function). */
+export function runTask(taskId: string, model: string, parameters: Record<string, unknown>) {
+  return clientCommand("run-task", taskId, {
+    task_group: "audio",
+    task: "tts",
+    function: "SpeechSynthesizer",
+    model,
+    parameters,
+    input: {},
+  });
+}
+
 export const WordSchema = z.object({
   text: z.string(),
   begin_index: z.number(),

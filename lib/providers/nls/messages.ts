@@ -1,6 +1,7 @@
 /**
  * Wire messages of the NLS WebSocket TTS protocol (seed 000, facts §6), as zod schemas.
  */
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 
 export const NlsFormatSchema = z.enum(["pcm", "wav", "mp3"]);
@@ -37,6 +38,24 @@ export const StartSynthesisSchema = z.object({
   context: z.record(z.string(), z.unknown()).optional(),
 });
 export type StartSynthesis = z.infer<typeof StartSynthesisSchema>;
+
+/** An id as NLS writes them: 32 lowercase hex characters. */
+export const nlsId = (): string => randomUUID().replace(/-/g, "");
+
+/**
+ * The StartSynthesis frame for `payload`, as the official SDK builds it (a fresh message id; the task id given or new).
+ * Payload fields left out are not defaulted here: the gateway applies NLS's defaults.
+ */
+export function startSynthesis(
+  appkey: string,
+  payload: Partial<StartSynthesisPayload> & { text: string },
+  taskId = nlsId(),
+): StartSynthesis {
+  return {
+    header: { message_id: nlsId(), task_id: taskId, namespace: "SpeechSynthesizer", name: "StartSynthesis", appkey },
+    payload: payload as StartSynthesisPayload,
+  };
+}
 
 export const SubtitleSchema = z.object({ text: z.string(), begin_time: z.number(), end_time: z.number() });
 export type Subtitle = z.infer<typeof SubtitleSchema>;

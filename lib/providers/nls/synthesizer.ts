@@ -6,7 +6,6 @@
  * SSML), so nothing is silently truncated by the gateway. Audio comes out as an async iterable that applies
  * backpressure: a slow consumer pauses the socket instead of growing a buffer. Leaving the loop closes the upstream.
  */
-import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
 import type { RetryOptions } from "../../retry.js";
@@ -22,6 +21,7 @@ import {
   type StartSynthesisPayload,
   StartSynthesisPayloadSchema,
   type Subtitle,
+  startSynthesis,
 } from "./messages.js";
 import type { TokenSource } from "./token.js";
 
@@ -176,14 +176,7 @@ class NlsSession extends WsSession<NlsSynthesisEvent, ServerEvent> {
       completion: "SynthesisCompleted",
     });
     this.#start = {
-      header: {
-        message_id: randomUUID().replace(/-/g, ""),
-        task_id: randomUUID().replace(/-/g, ""),
-        namespace: "SpeechSynthesizer",
-        name: "StartSynthesis",
-        appkey: opts.appKey,
-      },
-      payload,
+      ...startSynthesis(opts.appKey, payload),
       context: { sdk: { name: "fc-tts-pipeline", version: "0.1.0", language: "nodejs" } },
     };
   }
