@@ -103,6 +103,15 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** What turning a request or an upload into a job needs: the bucket, the service, the prefixes, the default provider. */
+export interface IntakeContext {
+  readonly storage: ObjectStore;
+  readonly service: JobService;
+  readonly inputPrefix: string;
+  readonly outputPrefix: string;
+  readonly defaultProvider: ProviderName;
+}
+
 /**
  * A job from `POST /v1/jobs` by `owner` (the API key's digest). Idempotency is scoped per owner: another key's
  * Idempotency-Key or identical text never answers with this owner's job.
@@ -111,13 +120,7 @@ export async function jobFromRequest(
   body: unknown,
   idempotencyHeader: string | null,
   owner: string,
-  ctx: {
-    storage: ObjectStore;
-    service: JobService;
-    inputPrefix: string;
-    outputPrefix: string;
-    defaultProvider: ProviderName;
-  },
+  ctx: IntakeContext,
 ): Promise<NewJob> {
   const req = parseInput(JobRequestSchema, body);
   const options = parseInput(JobOptionsSchema, pickOptions(req));
@@ -218,13 +221,7 @@ export function outputKeyFor(inputKey: string, inputPrefix: string, outputPrefix
 export async function jobFromObject(
   key: string,
   etag: string,
-  ctx: {
-    storage: ObjectStore;
-    service: JobService;
-    inputPrefix: string;
-    outputPrefix: string;
-    defaultProvider: ProviderName;
-  },
+  ctx: IntakeContext,
 ): Promise<Job> {
   const idempotencyKey = `oss:${ctx.storage.bucket}/${key}@${etag}`;
   let source: Job["source"] = { kind: "oss", bucket: ctx.storage.bucket, key, etag };
