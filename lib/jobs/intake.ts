@@ -218,11 +218,7 @@ export function outputKeyFor(inputKey: string, inputPrefix: string, outputPrefix
 }
 
 /** An uploaded `.txt`/`.ssml` becomes a job (once per bucket + key + ETag), or a failed job naming what was wrong. */
-export async function jobFromObject(
-  key: string,
-  etag: string,
-  ctx: IntakeContext,
-): Promise<Job> {
+export async function jobFromObject(key: string, etag: string, ctx: IntakeContext): Promise<Job> {
   const idempotencyKey = `oss:${ctx.storage.bucket}/${key}@${etag}`;
   let source: Job["source"] = { kind: "oss", bucket: ctx.storage.bucket, key, etag };
   let options: JobOptions = parseInput(JobOptionsSchema, {});
