@@ -122,6 +122,15 @@ export const ConfigSchema = z.object({
     .optional()
     .transform((v) => v !== "false" && v !== "0"),
   TTS_CACHE_PREFIX: prefix("cache/"),
+  /**
+   * The most characters one stream takes (default 4,096, OpenAI's limit for a speech request); NLS text beyond its 300
+   * a request is spoken in pieces as one stream. Longer text is refused with 413, pointing to the job API.
+   */
+  STREAM_MAX_CHARS: z
+    .string()
+    .regex(/^[1-9]\d*$/, "a whole number of characters")
+    .default("4096")
+    .transform(Number),
 
   /** Where job records live; must not overlap the input or output prefix. */
   JOBS_PREFIX: prefix("jobs/"),

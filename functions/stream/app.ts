@@ -50,9 +50,16 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       )
     : undefined;
   const authorize = (request: Request): string => auth.check(auth.credentialOf(request.headers, new URL(request.url)));
-  const speak = async (req: SpeechRequest): Promise<Response> =>
+  const speak = async (req: SpeechRequest, textField = "text"): Promise<Response> =>
     respond(
-      await openShortSpeech(req, { nls: clients.nls, cosyvoice: clients.cosyvoice, minimax: clients.minimax, cache }),
+      await openShortSpeech(req, {
+        nls: clients.nls,
+        cosyvoice: clients.cosyvoice,
+        minimax: clients.minimax,
+        cache,
+        maxChars: config.STREAM_MAX_CHARS,
+        textField,
+      }),
     );
 
   const router = new Router(log)
@@ -61,7 +68,11 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
     .on("GET", "/v1/voices", () =>
       json(
         200,
-        voiceCatalogue({ dashscope: Boolean(config.DASHSCOPE_API_KEY), extraCosyVoices: config.COSYVOICE_VOICES }),
+        voiceCatalogue({
+          dashscope: Boolean(config.DASHSCOPE_API_KEY),
+          extraCosyVoices: config.COSYVOICE_VOICES,
+          streamMaxChars: config.STREAM_MAX_CHARS,
+        }),
       ),
     )
     .on("POST", "/v1/tokens", async (request) => {
@@ -84,7 +95,7 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
     })
     .on("POST", "/v1/audio/speech", async (request) => {
       authorize(request);
-      return speak(fromOpenAi(parseInput(OpenAiSpeechSchema, await readJson(request))));
+      return speak(fromOpenAi(parseInput(OpenAiSpeechSchema, await readJson(request))), "input");
     });
 
   // Frame limits from the protocols: an NLS StartSynthesis carries at most 300 characters of text (seed 000), so

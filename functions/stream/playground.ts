@@ -59,7 +59,7 @@ export const PLAYGROUND_HTML = `<!doctype html>
     <div><label for="pitchRate">Pitch <small id="pitchRate-v">0</small></label><input id="pitchRate" type="range" min="-500" max="500" step="50" value="0"></div>
     <div><label for="volume">Volume <small id="volume-v">50</small></label><input id="volume" type="range" min="0" max="100" step="5" value="50"></div>
   </div>
-  <label for="text">Text <small id="count">0 / 300</small></label>
+  <label for="text">Text <small id="count">0 / 4096</small></label>
   <textarea id="text" spellcheck="false">你好，欢迎使用语音合成。Hello, this is streamed speech.</textarea>
   <ul id="problems" hidden></ul>
   <button id="speak">Speak</button> <a id="download" hidden download>Download</a>
@@ -101,7 +101,8 @@ for (const [tab, panel] of [["tab-speak", "speak-panel"], ["tab-jobs", "jobs-pan
 for (const id of ["speechRate", "pitchRate", "volume"]) {
   $(id).addEventListener("input", () => { $(id + "-v").textContent = $(id).value; });
 }
-const count = () => { $("count").textContent = Array.from($("text").value).length + " / 300"; };
+let maxChars = 4096;
+const count = () => { $("count").textContent = Array.from($("text").value).length + " / " + maxChars; };
 $("text").addEventListener("input", () => { count(); $("problems").hidden = true; });
 count();
 
@@ -139,6 +140,7 @@ const fillRates = () => {
 };
 fetch("/v1/voices").then((r) => r.json()).then((body) => {
   catalogue = body;
+  if (body.stream) { maxChars = body.stream.maxChars; count(); }
   const providers = Object.entries(body.providers).filter(([, p]) => p.configured);
   $("provider").innerHTML = providers.map(([name]) => option(name, name, name === "nls")).join("");
   $("job-voice").innerHTML = voicesOf("nls").filter((v) => v.timestamps).map((v) => option(v.id, v.name + " — " + v.type, v.id === "siqi")).join("");
@@ -187,6 +189,9 @@ $("speak").addEventListener("click", async () => {
   if (!$("model").disabled && $("model").value) params.set("model", $("model").value);
   const url = "/v1/stream?" + params;
   const player = $("player");
+  // A long text does not fit in a URL (FC refuses a path over 4 KB): it is POSTed, and the MP3 played as it arrives
+  // through Media Source Extensions (other formats once whole).
+  if (url.length > 3500) return speakLong(params, player);
   // The stream endpoint answers a refusal as JSON before any audio: fetched again, it says what was wrong and where.
   player.onerror = async () => {
     const res = await fetch(url);
@@ -203,6 +208,41 @@ $("speak").addEventListener("click", async () => {
   $("download").hidden = false;
   try { await player.play(); } catch (e) { if (!player.error) say("status", "Press play to listen (" + e.message + ")."); }
 });
+
+async function speakLong(params, player) {
+  const body = Object.fromEntries(params);
+  const token = body.token;
+  delete body.token;
+  for (const k of ["sampleRate", "volume", "speechRate", "pitchRate"]) if (body[k] !== undefined) body[k] = Number(body[k]);
+  const res = await fetch("/v1/stream", { method: "POST", headers: { authorization: "Bearer " + token, "content-type": "application/json" }, body: JSON.stringify(body) });
+  if (!res.ok) {
+    const error = (await res.json().catch(() => ({}))).error || {};
+    say("status", error.message || "Synthesis failed (" + res.status + ").", true);
+    if (error.positions) showProblems(error.positions);
+    return;
+  }
+  player.onplaying = () => say("status", "Playing (streamed as it is synthesized).");
+  player.onended = () => say("status", "Done.");
+  $("download").hidden = true;
+  if (body.format === "mp3" && window.MediaSource && MediaSource.isTypeSupported("audio/mpeg")) {
+    const source = new MediaSource();
+    player.src = URL.createObjectURL(source);
+    await new Promise((r) => source.addEventListener("sourceopen", r, { once: true }));
+    const buffer = source.addSourceBuffer("audio/mpeg");
+    const reader = res.body.getReader();
+    player.play().catch(() => {});
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer.appendBuffer(value);
+      await new Promise((r) => buffer.addEventListener("updateend", r, { once: true }));
+    }
+    source.endOfStream();
+  } else {
+    player.src = URL.createObjectURL(await res.blob());
+    player.play().catch(() => {});
+  }
+}
 
 $("submit-job").addEventListener("click", async () => {
   const key = $("key").value.trim();

@@ -78,12 +78,17 @@ export class SpeechCache {
 
   /**
    * Serves `key` from OSS if present; otherwise joins or starts the one synthesis for it, writing the result to OSS
-   * when it completes. `start` gets an abort signal that fires when every reader has gone.
+   * when it completes (through `finalize`: a streamed WAV gets its real sizes). `start` gets an abort signal that
+   * fires when every reader has gone.
    */
-  async open(key: string, start: (signal: AbortSignal) => AsyncIterator<Uint8Array>): Promise<CachedSpeech> {
+  async open(
+    key: string,
+    start: (signal: AbortSignal) => AsyncIterator<Uint8Array>,
+    finalize: (audio: Buffer) => Buffer = (audio) => audio,
+  ): Promise<CachedSpeech> {
     let entry = this.#flights.get(key);
     if (!entry) {
-      entry = this.#lookupOrStart(key, start);
+      entry = this.#lookupOrStart(key, start, finalize);
       this.#flights.set(key, entry);
       entry.then(
         (flight) => flight ?? this.#flights.delete(key),
@@ -98,6 +103,7 @@ export class SpeechCache {
   async #lookupOrStart(
     key: string,
     start: (signal: AbortSignal) => AsyncIterator<Uint8Array>,
+    finalize: (audio: Buffer) => Buffer,
   ): Promise<SharedStream | undefined> {
     if (await this.storage.head(key)) return undefined;
     const abort = new AbortController();
@@ -105,7 +111,10 @@ export class SpeechCache {
     const write = flight.finished.then(async (chunks) => {
       try {
         if (chunks && chunks.length > 0)
-          await this.storage.put(key, Buffer.concat(chunks), { ifAbsent: true, contentType: this.contentType(key) });
+          await this.storage.put(key, finalize(Buffer.concat(chunks)), {
+            ifAbsent: true,
+            contentType: this.contentType(key),
+          });
       } catch (error) {
         this.log.warn("cache write failed", { key, error });
       } finally {

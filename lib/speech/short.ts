@@ -6,8 +6,10 @@
 import { InputError } from "../errors.js";
 import type { CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
 import { MINIMAX_DEFAULT_MODEL, type MinimaxClient, minimaxVoiceSetting } from "../providers/dashscope/minimax.js";
-import type { NlsSynthesizer } from "../providers/nls/synthesizer.js";
+import { NLS_SHORT_TEXT_LIMIT, type NlsSpeechInput, type NlsSynthesizer } from "../providers/nls/synthesizer.js";
+import { chunkText, countNlsChars } from "../text/index.js";
 import { type CacheKeyFields, cacheKey, prefetched, type SpeechCache } from "./cache.js";
+import { finalizeWav, speakPieces } from "./pieces.js";
 import { multiplierFromRate } from "./rates.js";
 import { contentTypeOf, type SpeechRequest } from "./request.js";
 
@@ -16,7 +18,14 @@ export interface ShortSpeechDeps {
   readonly cosyvoice?: CosyVoiceSynthesizer;
   readonly minimax?: MinimaxClient;
   readonly cache?: SpeechCache;
+  /** The most characters one stream takes (STREAM_MAX_CHARS); longer text belongs to the job API. */
+  readonly maxChars?: number;
+  /** The name the caller gave the text (`input` on the OpenAI-compatible endpoint), for the refusal. */
+  readonly textField?: string;
 }
+
+/** OpenAI's limit for one speech request, and so the default of STREAM_MAX_CHARS. */
+export const STREAM_MAX_CHARS_DEFAULT = 4096;
 
 export interface OpenedSpeech {
   readonly contentType: string;
@@ -28,6 +37,8 @@ export interface OpenedSpeech {
 interface Planned {
   readonly contentType: string;
   readonly key: CacheKeyFields;
+  /** Turns the whole audio into what the cache keeps (a streamed WAV gets its real sizes). */
+  readonly finalize?: (audio: Buffer) => Buffer;
   start(signal?: AbortSignal): AsyncIterator<Uint8Array>;
 }
 
@@ -36,8 +47,8 @@ async function* audioOf(events: AsyncIterable<{ type: string; data?: Buffer }>):
 }
 
 function planNls(req: SpeechRequest, nls: NlsSynthesizer): Planned {
-  const input = {
-    ...(req.text !== undefined ? { text: req.text } : { ssml: req.ssml! }),
+  const source = req.text ?? req.ssml!;
+  const options = {
     voice: req.voice,
     format: req.format,
     sampleRate: req.sampleRate,
@@ -45,6 +56,9 @@ function planNls(req: SpeechRequest, nls: NlsSynthesizer): Planned {
     speechRate: req.speechRate,
     pitchRate: req.pitchRate,
   };
+  const field = req.text !== undefined ? "text" : "ssml";
+  if (countNlsChars(source) > NLS_SHORT_TEXT_LIMIT) return planNlsPieces(req, nls, source, field, options);
+  const input = { ...options, [field]: source } as NlsSpeechInput;
   const p = nls.prepare(input);
   return {
     contentType: contentTypeOf(p.format, p.sample_rate),
@@ -60,6 +74,50 @@ function planNls(req: SpeechRequest, nls: NlsSynthesizer): Planned {
       text: p.text,
     },
     start: (signal) => audioOf(nls.synthesize(input, { signal }))[Symbol.asyncIterator](),
+  };
+}
+
+/**
+ * Text beyond NLS's 300 characters a request: cut at sentence ends into pieces within it, each checked by NLS's rules
+ * now (before anything is sent), spoken one after another as one stream. WAV pieces are asked for as PCM, so the
+ * stream has one header.
+ */
+function planNlsPieces(
+  req: SpeechRequest,
+  nls: NlsSynthesizer,
+  source: string,
+  field: "text" | "ssml",
+  options: Omit<NlsSpeechInput, "text" | "ssml">,
+): Planned {
+  const pieceFormat = req.format === "wav" ? "pcm" : req.format;
+  const inputs = chunkText(source, { max: NLS_SHORT_TEXT_LIMIT }).map(
+    (piece) => ({ ...options, format: pieceFormat, [field]: piece }) as NlsSpeechInput,
+  );
+  const prepared = inputs.map((input) => nls.prepare(input));
+  const p = prepared[0]!;
+  return {
+    contentType: contentTypeOf(req.format, p.sample_rate),
+    key: {
+      provider: "nls",
+      model: "",
+      voice: p.voice,
+      format: req.format,
+      sampleRate: p.sample_rate,
+      volume: p.volume,
+      speechRate: p.speech_rate,
+      pitchRate: p.pitch_rate,
+      text: source,
+    },
+    ...(req.format === "wav" ? { finalize: finalizeWav } : {}),
+    start: (signal) =>
+      speakPieces(
+        req.format,
+        p.sample_rate,
+        inputs.map(
+          (input) => (pieceSignal) => audioOf(nls.synthesize(input, { signal: pieceSignal }))[Symbol.asyncIterator](),
+        ),
+        signal ?? new AbortController().signal,
+      ),
   };
 }
 
@@ -136,6 +194,15 @@ function planMinimax(req: SpeechRequest, minimax: MinimaxClient | undefined): Pl
 export async function openShortSpeech(req: SpeechRequest, deps: ShortSpeechDeps): Promise<OpenedSpeech> {
   if (req.provider === "nls" && req.model !== undefined)
     throw new InputError("model", "applies to provider cosyvoice only");
+  const max = deps.maxChars ?? STREAM_MAX_CHARS_DEFAULT;
+  const count = countNlsChars(req.text ?? req.ssml ?? "");
+  if (count > max)
+    // Nothing is ever cut: beyond the stream's maximum, the job API takes any length and stores the result.
+    throw new InputError(
+      req.ssml !== undefined ? "ssml" : (deps.textField ?? "text"),
+      `is ${count} characters; a stream takes at most ${max} (STREAM_MAX_CHARS). Longer text: POST /v1/jobs, which takes any length and stores the audio and subtitles`,
+      { limit: max, actual: count, statusCode: 413, code: "TextTooLong" },
+    );
   const planned =
     req.provider === "cosyvoice"
       ? planCosyVoice(req, deps.cosyvoice)
@@ -143,6 +210,6 @@ export async function openShortSpeech(req: SpeechRequest, deps: ShortSpeechDeps)
         ? planMinimax(req, deps.minimax)
         : planNls(req, deps.nls);
   if (!deps.cache) return { contentType: planned.contentType, cache: "off", body: await prefetched(planned.start()) };
-  const opened = await deps.cache.open(cacheKey(planned.key), (signal) => planned.start(signal));
+  const opened = await deps.cache.open(cacheKey(planned.key), (signal) => planned.start(signal), planned.finalize);
   return { contentType: planned.contentType, cache: opened.cache, body: opened.body };
 }

@@ -98,6 +98,22 @@ describe.skipIf(!haveChromium)("the playground page", () => {
     await page.close();
   });
 
+  it("speaks a text longer than a URL holds: POSTed, and played as the MP3 arrives", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${host.url}/#key=${KEY}`);
+    await page.waitForFunction('document.getElementById("count").textContent.endsWith("/ 4096")');
+    await page.fill("#text", "这是一段很长的文字，要分成几段来合成。".repeat(60));
+    const audioResponse = page.waitForResponse(
+      (r) => r.url().endsWith("/v1/stream") && r.request().method() === "POST",
+    );
+    await page.click("#speak");
+    const response = await audioResponse;
+    expect(response.status()).toBe(200);
+    expect(response.request().headers().authorization).not.toContain(KEY);
+    await page.waitForFunction('document.getElementById("player").currentTime > 0', undefined, { timeout: 30_000 });
+    await page.close();
+  });
+
   it("shows the SSML validator's problems and selects the first one in the text", async () => {
     const page = await browser.newPage();
     await page.goto(`${host.url}/#key=${KEY}`);

@@ -74,9 +74,9 @@ describe("stream function: HTTP", () => {
 
   it("refuses bad input before any upstream call, naming the field and the limit", async () => {
     const before = cloud().nls.gateway.stats.connections;
-    const long = await post("/v1/stream", { text: "字".repeat(301) });
+    const long = await post("/v1/stream", { text: "字".repeat(4097) });
     expect(long.status).toBe(413);
-    expect(await long.json()).toMatchObject({ error: { field: "text", limit: 300, actual: 301 } });
+    expect(await long.json()).toMatchObject({ error: { field: "text", limit: 4096, actual: 4097 } });
     expect(await (await post("/v1/stream", { text: "hi", voice: "nobody" })).json()).toMatchObject({
       error: { field: "voice" },
     });

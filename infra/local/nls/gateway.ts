@@ -44,6 +44,8 @@ export class GatewayFaults {
 export interface GatewayStats {
   connections: number;
   open: number;
+  /** The most connections open at once since the last reset (a stream's look-ahead shows here as 2). */
+  peakOpen: number;
   tasks: number;
 }
 
@@ -55,7 +57,7 @@ const LATER_PIECE_CHARS = 150;
 
 export class NlsGateway {
   readonly faults = new GatewayFaults();
-  readonly stats: GatewayStats = { connections: 0, open: 0, tasks: 0 };
+  readonly stats: GatewayStats = { connections: 0, open: 0, peakOpen: 0, tasks: 0 };
   readonly #wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   readonly #active = new Map<string, number>();
 
@@ -77,6 +79,7 @@ export class NlsGateway {
   #session(ws: WebSocket, token: string): void {
     this.stats.connections++;
     this.stats.open++;
+    this.stats.peakOpen = Math.max(this.stats.peakOpen, this.stats.open);
     let busy = false;
     const idleMs = this.opts.idleTimeoutMs ?? 10_000;
     let idle = setTimeout(
