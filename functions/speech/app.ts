@@ -97,6 +97,9 @@ export function createSpeechRouter(rt: JobRuntime): Router {
         return submitJob(body, request, owner);
       // Short text: the streaming path's synthesis, answered whole (built-in runtimes cannot stream).
       const { subtitles: _s, output: _o, ...short } = body;
+      // Built-in runtimes answer whole: timings interleaved with streamed audio are the stream function's.
+      if (short.timestamps !== undefined)
+        throw new InputError("timestamps", "are given with streamed audio: POST /v1/stream with timestamps: true");
       const speech = await openShortSpeech(parseInput(SpeechRequestSchema, short), {
         nls: rt.clients.nls,
         cosyvoice: rt.clients.cosyvoice,

@@ -8,6 +8,7 @@ import { WebSocketServer } from "ws";
 import { ApiAuth } from "../../lib/auth.js";
 import type { Clients } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
+import { toErrorBody } from "../../lib/errors.js";
 import { headersOf, rawHttpError, requestUrl } from "../../lib/http/boundary.js";
 import { json, readJson, streamOf } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
@@ -17,7 +18,8 @@ import { serveCosyVoiceProxy } from "../../lib/speech/cosyvoice-proxy.js";
 import { serveNlsProxy } from "../../lib/speech/nls-proxy.js";
 import { fromOpenAi, OpenAiSpeechSchema } from "../../lib/speech/openai.js";
 import { fromQuery, type SpeechRequest, SpeechRequestSchema } from "../../lib/speech/request.js";
-import { type OpenedSpeech, openShortSpeech } from "../../lib/speech/short.js";
+import { checkStreamLength, type OpenedSpeech, openShortSpeech } from "../../lib/speech/short.js";
+import { openTimedSpeech, serializeTimed } from "../../lib/speech/timed.js";
 import { parseInput } from "../../lib/validation.js";
 import { voiceCatalogue } from "../../lib/voices/catalogue.js";
 import { PLAYGROUND_HTML } from "./playground.js";
@@ -50,6 +52,24 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       )
     : undefined;
   const authorize = (request: Request): string => auth.check(auth.credentialOf(request.headers, new URL(request.url)));
+  /** Audio with its word and sentence timings (`timestamps: true`), as NDJSON or, when asked for, SSE. */
+  const speakTimed = (req: SpeechRequest, request: Request, signal: AbortSignal): Response => {
+    checkStreamLength(req, config.STREAM_MAX_CHARS);
+    const timed = openTimedSpeech(req, { nls: clients.nls, cosyvoice: clients.cosyvoice }, signal);
+    const sse = /text\/event-stream/i.test(request.headers.get("accept") ?? "");
+    const body = serializeTimed(timed.events, sse ? "sse" : "ndjson", (error) => {
+      log.warn("timed stream failed", { error });
+      return toErrorBody(error).body.error;
+    });
+    return new Response(streamOf(body[Symbol.asyncIterator]()), {
+      headers: {
+        "content-type": sse ? "text/event-stream" : "application/x-ndjson",
+        "x-audio-format": timed.audioType,
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+      },
+    });
+  };
   const speak = async (req: SpeechRequest, textField = "text"): Promise<Response> =>
     respond(
       await openShortSpeech(req, {
@@ -85,13 +105,15 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       const ttl = typeof body === "object" && body && typeof body.ttlSeconds === "number" ? body.ttlSeconds : 300;
       return json(201, auth.mintToken(owner!, ttl));
     })
-    .on("POST", "/v1/stream", async (request) => {
+    .on("POST", "/v1/stream", async (request, { signal }) => {
       authorize(request);
-      return speak(parseInput(SpeechRequestSchema, await readJson(request)));
+      const req = parseInput(SpeechRequestSchema, await readJson(request));
+      return req.timestamps ? speakTimed(req, request, signal) : speak(req);
     })
-    .on("GET", "/v1/stream", (request) => {
+    .on("GET", "/v1/stream", (request, { signal }) => {
       authorize(request);
-      return speak(parseInput(SpeechRequestSchema, fromQuery(new URL(request.url).searchParams)));
+      const req = parseInput(SpeechRequestSchema, fromQuery(new URL(request.url).searchParams));
+      return req.timestamps ? speakTimed(req, request, signal) : speak(req);
     })
     .on("POST", "/v1/audio/speech", async (request) => {
       authorize(request);

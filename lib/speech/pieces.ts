@@ -31,9 +31,9 @@ export function finalizeWav(bytes: Buffer): Buffer {
   return out;
 }
 
-/** Reads a source ahead into a queue of at most `limit` bytes; `next()` serves from the queue. */
-class ReadAhead implements AsyncIterator<Uint8Array> {
-  readonly #queue: Uint8Array[] = [];
+/** Reads a source ahead into a queue of at most `limit` bytes (as `size` weighs items); `next()` serves from it. */
+export class ReadAhead<T = Uint8Array> implements AsyncIterator<T> {
+  readonly #queue: T[] = [];
   #queued = 0;
   #done = false;
   #error: unknown;
@@ -41,8 +41,9 @@ class ReadAhead implements AsyncIterator<Uint8Array> {
   #wake: (() => void) | undefined;
 
   constructor(
-    private readonly source: AsyncIterator<Uint8Array>,
+    private readonly source: AsyncIterator<T>,
     private readonly limit: number,
+    private readonly size: (item: T) => number = (item) => (item as Uint8Array).length,
   ) {
     this.#fill();
   }
@@ -57,7 +58,7 @@ class ReadAhead implements AsyncIterator<Uint8Array> {
           if (r.done) this.#done = true;
           else {
             this.#queue.push(r.value);
-            this.#queued += r.value.length;
+            this.#queued += this.size(r.value);
           }
           this.#wake?.();
         }
@@ -71,13 +72,13 @@ class ReadAhead implements AsyncIterator<Uint8Array> {
     })();
   }
 
-  async next(): Promise<IteratorResult<Uint8Array>> {
+  async next(): Promise<IteratorResult<T>> {
     for (;;) {
-      const chunk = this.#queue.shift();
-      if (chunk) {
-        this.#queued -= chunk.length;
+      if (this.#queue.length > 0) {
+        const item = this.#queue.shift()!;
+        this.#queued -= this.size(item);
         this.#fill();
-        return { done: false, value: chunk };
+        return { done: false, value: item };
       }
       if (this.#error !== undefined) throw this.#error;
       if (this.#done) return { done: true, value: undefined };
@@ -89,7 +90,7 @@ class ReadAhead implements AsyncIterator<Uint8Array> {
     }
   }
 
-  async return(): Promise<IteratorResult<Uint8Array>> {
+  async return(): Promise<IteratorResult<T>> {
     this.#done = true;
     this.#queue.length = 0;
     await this.source.return?.();

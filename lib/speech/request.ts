@@ -21,6 +21,8 @@ export const SpeechRequestSchema = z
     volume: z.number().int().optional(),
     speechRate: z.number().int().optional(),
     pitchRate: z.number().int().optional(),
+    /** Word and sentence timings with the audio, as NDJSON (or SSE with `Accept: text/event-stream`). */
+    timestamps: z.boolean().optional(),
   })
   .strict()
   .refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
@@ -36,7 +38,12 @@ export function fromQuery(params: URLSearchParams): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of params) {
     if (k === "token") continue;
-    out[k] = NUMERIC.has(k) && /^-?\d+$/.test(v) ? Number(v) : v;
+    out[k] =
+      NUMERIC.has(k) && /^-?\d+$/.test(v)
+        ? Number(v)
+        : k === "timestamps" && (v === "true" || v === "false")
+          ? v === "true"
+          : v;
   }
   return out;
 }

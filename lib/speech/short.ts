@@ -191,18 +191,21 @@ function planMinimax(req: SpeechRequest, minimax: MinimaxClient | undefined): Pl
   };
 }
 
+/** Refuses text beyond a stream's maximum with 413: nothing is ever cut, and the job API takes any length. */
+export function checkStreamLength(req: SpeechRequest, maxChars = STREAM_MAX_CHARS_DEFAULT, textField = "text"): void {
+  const count = countNlsChars(req.text ?? req.ssml ?? "");
+  if (count > maxChars)
+    throw new InputError(
+      req.ssml !== undefined ? "ssml" : textField,
+      `is ${count} characters; a stream takes at most ${maxChars} (STREAM_MAX_CHARS). Longer text: POST /v1/jobs, which takes any length and stores the audio and subtitles`,
+      { limit: maxChars, actual: count, statusCode: 413, code: "TextTooLong" },
+    );
+}
+
 export async function openShortSpeech(req: SpeechRequest, deps: ShortSpeechDeps): Promise<OpenedSpeech> {
   if (req.provider === "nls" && req.model !== undefined)
     throw new InputError("model", "applies to provider cosyvoice only");
-  const max = deps.maxChars ?? STREAM_MAX_CHARS_DEFAULT;
-  const count = countNlsChars(req.text ?? req.ssml ?? "");
-  if (count > max)
-    // Nothing is ever cut: beyond the stream's maximum, the job API takes any length and stores the result.
-    throw new InputError(
-      req.ssml !== undefined ? "ssml" : (deps.textField ?? "text"),
-      `is ${count} characters; a stream takes at most ${max} (STREAM_MAX_CHARS). Longer text: POST /v1/jobs, which takes any length and stores the audio and subtitles`,
-      { limit: max, actual: count, statusCode: 413, code: "TextTooLong" },
-    );
+  checkStreamLength(req, deps.maxChars, deps.textField);
   const planned =
     req.provider === "cosyvoice"
       ? planCosyVoice(req, deps.cosyvoice)

@@ -1,0 +1,315 @@
+/**
+ * Speech with its timings, for lip-sync and live captions: audio chunks and word and sentence marks as they arrive,
+ * every offset counted from the start of the whole stream (across the pieces of a text beyond one request).
+ * NLS gives word timings with `enable_subtitle` (seed 000) in MetaInfo frames, one per stretch of speech it makes;
+ * CosyVoice gives a sentence's words with `word_timestamp_enabled` (seed 001) at each sentence-end.
+ * Timed streams are not cached: the cache keeps audio only.
+ */
+
+import { mp3DurationMs } from "../audio/mp3.js";
+import { pcmDurationMs, wavDataChunk } from "../audio/wav.js";
+import { InputError } from "../errors.js";
+import type { CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
+import { NLS_SHORT_TEXT_LIMIT, type NlsSpeechInput, type NlsSynthesizer } from "../providers/nls/synthesizer.js";
+import { chunkText, spokenText } from "../text/index.js";
+import { findNlsVoice } from "../voices/index.js";
+import { LOOK_AHEAD_BYTES, ReadAhead, streamingWavHeader } from "./pieces.js";
+import { multiplierFromRate } from "./rates.js";
+import type { SpeechRequest } from "./request.js";
+
+export interface Mark {
+  readonly text: string;
+  readonly beginMs: number;
+  readonly endMs: number;
+}
+
+export type TimedEvent =
+  | { readonly type: "audio"; readonly data: Buffer }
+  | ({ readonly type: "word" } & Mark)
+  | ({ readonly type: "sentence" } & Mark)
+  | { readonly type: "end"; readonly durationMs: number };
+
+/** What one piece's synthesis yields: audio, and marks timed from the start of that piece's audio. */
+type PieceEvent =
+  | { readonly type: "audio"; readonly data: Buffer }
+  /** Words; with `sentence`, the words of one whole sentence (CosyVoice's sentence-end). */
+  | { readonly type: "marks"; readonly words: readonly Mark[]; readonly sentence: boolean }
+  | ({ readonly type: "sentence" } & Mark);
+
+export interface TimedSpeech {
+  /** The audio's own type (the events carry it base64). */
+  readonly audioType: string;
+  readonly events: AsyncIterable<TimedEvent>;
+}
+
+/**
+ * The timed synthesis of `req` (which asked for `timestamps`). Everything is checked before any upstream call: the
+ * provider must give timings (NLS: a voice with timestamps; CosyVoice: any voice; MiniMax: none here).
+ */
+export function openTimedSpeech(
+  req: SpeechRequest,
+  deps: { nls: NlsSynthesizer; cosyvoice?: CosyVoiceSynthesizer },
+  signal: AbortSignal,
+): TimedSpeech {
+  if (req.provider === "minimax")
+    throw new InputError("timestamps", 'provider "minimax" gives no timings on a stream; use "nls" or "cosyvoice"');
+  const format = req.format;
+  if (req.provider === "cosyvoice") {
+    if (!deps.cosyvoice)
+      throw new InputError("provider", '"cosyvoice" is not configured on this deployment (DASHSCOPE_API_KEY)', {
+        code: "UnsupportedProvider",
+      });
+    const cosyvoice = deps.cosyvoice;
+    const input = {
+      ...(req.text !== undefined ? { text: req.text } : { ssml: req.ssml! }),
+      model: req.model,
+      voice: req.voice,
+      format,
+      sampleRate: req.sampleRate as 22050 | undefined,
+      volume: req.volume,
+      rate: req.speechRate === undefined ? undefined : multiplierFromRate(req.speechRate),
+      pitch: req.pitchRate === undefined ? undefined : multiplierFromRate(req.pitchRate),
+      wordTimestamps: true,
+    };
+    const plan = cosyvoice.prepare(input);
+    const rate = plan.parameters.sample_rate;
+    return {
+      audioType: format,
+      events: timeline(
+        [
+          async function* () {
+            // Each sentence-synthesis is followed by that sentence's audio, then its words at sentence-end. Word times
+            // that start again from 0 are taken as the sentence's own and shifted by the audio before the sentence.
+            let before = 0;
+            let total = 0;
+            let first = true;
+            for await (const e of cosyvoice.synthesize(input, { signal })) {
+              if (e.type === "audio") {
+                before = total;
+                total += audioMs(e.data, format, rate, first);
+                first = false;
+                yield { type: "audio" as const, data: e.data };
+                continue;
+              }
+              const shift = e.words.length > 0 && e.words[0]!.begin_time < before - 50 ? before : 0;
+              yield {
+                type: "marks" as const,
+                sentence: true,
+                words: e.words.map((w) => ({ text: w.text, beginMs: w.begin_time + shift, endMs: w.end_time + shift })),
+              };
+            }
+          },
+        ],
+        format,
+        rate,
+      ),
+    };
+  }
+  if (req.model !== undefined) throw new InputError("model", "applies to provider cosyvoice only");
+  const voice = req.voice ?? "xiaoyun";
+  if (findNlsVoice(voice) && !findNlsVoice(voice)!.timestamps)
+    throw new InputError(
+      "timestamps",
+      `NLS gives no timings for ${voice} (the voice table's timestamps column); choose a voice that has them, e.g. siqi`,
+    );
+  const source = req.text ?? req.ssml!;
+  const field = req.text !== undefined ? "text" : "ssml";
+  const pieceFormat = format === "wav" ? "pcm" : format;
+  const inputs = chunkText(source, { max: NLS_SHORT_TEXT_LIMIT }).map(
+    (piece) =>
+      ({
+        [field]: piece,
+        voice,
+        format: pieceFormat,
+        sampleRate: req.sampleRate,
+        volume: req.volume,
+        speechRate: req.speechRate,
+        pitchRate: req.pitchRate,
+        enableSubtitle: true,
+      }) as NlsSpeechInput,
+  );
+  const prepared = inputs.map((input) => deps.nls.prepare(input));
+  return {
+    audioType: format,
+    events: timeline(
+      inputs.map(
+        (input, i) =>
+          async function* () {
+            // NLS times words (MetaInfo), not sentences: the words are grouped into the piece's sentences here.
+            const sentences = new SentenceGrouper(spokenText(prepared[i]!.text));
+            for await (const e of deps.nls.synthesize(input, { signal })) {
+              if (e.type === "audio") {
+                yield { type: "audio" as const, data: e.data };
+                continue;
+              }
+              const words = e.subtitles.map((w) => ({ text: w.text, beginMs: w.begin_time, endMs: w.end_time }));
+              yield { type: "marks" as const, sentence: false, words };
+              for (const sentence of sentences.add(words)) yield { type: "sentence" as const, ...sentence };
+            }
+            const last = sentences.end();
+            if (last) yield { type: "sentence" as const, ...last };
+          },
+      ),
+      format,
+      prepared[0]!.sample_rate,
+    ),
+  };
+}
+
+/**
+ * The pieces one after another as one timeline: each piece's marks shifted by the measured length of the audio before
+ * it (MP3 by its frames, PCM by its bytes), a WAV header once at the start, and the total length at the end.
+ */
+async function* timeline(
+  pieces: ReadonlyArray<() => AsyncIterable<PieceEvent>>,
+  format: "mp3" | "wav" | "pcm",
+  sampleRate: number,
+): AsyncGenerator<TimedEvent> {
+  let offset = 0;
+  if (format === "wav") yield { type: "audio", data: streamingWavHeader(sampleRate) };
+  // The next piece is read ahead (bounded) while the current one is relayed, as in an audio-only stream.
+  const started: ReadAhead<PieceEvent>[] = [];
+  const start = (i: number): ReadAhead<PieceEvent> | undefined => {
+    if (i >= pieces.length) return undefined;
+    started[i] ??= new ReadAhead(pieces[i]!()[Symbol.asyncIterator](), LOOK_AHEAD_BYTES, (e) =>
+      e.type === "audio" ? e.data.length : 64,
+    );
+    return started[i];
+  };
+  try {
+    for (let i = 0; i < pieces.length; i++) {
+      const current = start(i)!;
+      start(i + 1);
+      offset += yield* relayPiece({ [Symbol.asyncIterator]: () => current }, format, sampleRate, offset);
+    }
+  } finally {
+    await Promise.all(started.map((s) => s.return().catch(() => undefined)));
+  }
+  yield { type: "end", durationMs: Math.round(offset) };
+}
+
+/** One piece's events, its marks shifted by `offset`; returns the length of its audio in ms. */
+async function* relayPiece(
+  events: AsyncIterable<PieceEvent>,
+  format: "mp3" | "wav" | "pcm",
+  sampleRate: number,
+  offset: number,
+): AsyncGenerator<TimedEvent, number> {
+  const audio: Buffer[] = [];
+  for await (const event of events) {
+    if (event.type === "audio") {
+      // A single-piece WAV comes with its own header: the one written above stands for it.
+      const data = format === "wav" && audio.length === 0 ? withoutHeader(event.data) : event.data;
+      audio.push(data);
+      if (data.length > 0) yield { type: "audio", data };
+      continue;
+    }
+    if (event.type === "sentence") {
+      yield { ...event, beginMs: event.beginMs + offset, endMs: event.endMs + offset };
+      continue;
+    }
+    const shifted = event.words.map((w) => ({ text: w.text, beginMs: w.beginMs + offset, endMs: w.endMs + offset }));
+    for (const w of shifted) yield { type: "word", ...w };
+    if (event.sentence && shifted.length > 0)
+      yield {
+        type: "sentence",
+        text: shifted.map((w) => w.text).join(""),
+        beginMs: shifted[0]!.beginMs,
+        endMs: shifted.at(-1)!.endMs,
+      };
+  }
+  const bytes = Buffer.concat(audio);
+  return format === "mp3" ? mp3DurationMs(bytes) : pcmDurationMs(bytes.length, sampleRate);
+}
+
+/** A piece's first audio chunk without a WAV header, if it has one (PCM pieces have none). */
+function withoutHeader(chunk: Buffer): Buffer {
+  if (chunk.length < 12 || chunk.toString("latin1", 0, 4) !== "RIFF") return chunk;
+  const at = wavDataChunk(chunk);
+  return at ? chunk.subarray(at.offset) : chunk;
+}
+
+/**
+ * The events as NDJSON (one JSON object a line) or as server-sent events (`event: <type>`, `data: <json>`): audio as
+ * base64 in `audio`, marks with `text`, `beginMs` and `endMs`, and `end` with the total length. A failure after the
+ * first event is the last event (`error`, with its code), as a stream that has begun can say nothing else.
+ */
+export async function* serializeTimed(
+  events: AsyncIterable<TimedEvent>,
+  as: "ndjson" | "sse",
+  describe: (error: unknown) => { code: string; message: string },
+): AsyncGenerator<Uint8Array> {
+  const encode = (type: string, body: Record<string, unknown>): Buffer =>
+    Buffer.from(
+      as === "sse"
+        ? `event: ${type}\ndata: ${JSON.stringify({ type, ...body })}\n\n`
+        : `${JSON.stringify({ type, ...body })}\n`,
+    );
+  try {
+    for await (const e of events) {
+      if (e.type === "audio") yield encode("audio", { audio: e.data.toString("base64") });
+      else if (e.type === "end") yield encode("end", { durationMs: e.durationMs });
+      else yield encode(e.type, { text: e.text, beginMs: e.beginMs, endMs: e.endMs });
+    }
+  } catch (error) {
+    yield encode("error", describe(error));
+  }
+}
+
+/** The length of an audio chunk: MP3 by its frames, PCM by its bytes (a WAV stream's first chunk holds the header). */
+function audioMs(chunk: Buffer, format: "mp3" | "wav" | "pcm", sampleRate: number, first: boolean): number {
+  if (format === "mp3") return mp3DurationMs(chunk);
+  const data = format === "wav" && first ? withoutHeader(chunk) : chunk;
+  return pcmDurationMs(data.length, sampleRate);
+}
+
+/**
+ * Groups NLS's timed words into the sentences of the text they were spoken from. A word is looked for a little ahead
+ * of where the last one was found; one that is not there (NLS times pronunciation: "12" comes as 十 and 二) stays in
+ * the sentence under way. A sentence is complete when a word is found beyond its end.
+ */
+export class SentenceGrouper {
+  readonly #ends: number[] = [];
+  #cursor = 0;
+  #sentence = 0;
+  #words: Mark[] = [];
+
+  constructor(private readonly text: string) {
+    for (const m of text.matchAll(/[^。！？!?.\n]+[。！？!?.\n]*/gu)) this.#ends.push(m.index + m[0].length);
+  }
+
+  /** Adds words; returns the sentences they completed. */
+  add(words: readonly Mark[]): Mark[] {
+    const done: Mark[] = [];
+    for (const w of words) {
+      const at = this.text.indexOf(w.text, this.#cursor);
+      if (at !== -1 && at - this.#cursor <= 8) {
+        this.#cursor = at + w.text.length;
+        while (this.#sentence < this.#ends.length - 1 && at >= this.#ends[this.#sentence]!) {
+          const complete = this.#flush();
+          if (complete) done.push(complete);
+          this.#sentence++;
+        }
+      }
+      this.#words.push(w);
+    }
+    return done;
+  }
+
+  /** The last sentence, once every word is in. */
+  end(): Mark | undefined {
+    return this.#flush();
+  }
+
+  #flush(): Mark | undefined {
+    const words = this.#words;
+    this.#words = [];
+    if (words.length === 0) return undefined;
+    const start = this.#sentence === 0 ? 0 : this.#ends[this.#sentence - 1]!;
+    return {
+      text: this.text.slice(start, this.#ends[this.#sentence]).trim(),
+      beginMs: words[0]!.beginMs,
+      endMs: words.at(-1)!.endMs,
+    };
+  }
+}
