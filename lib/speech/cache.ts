@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { Logger } from "../log.js";
 import type { OssStorage } from "../storage/oss.js";
-import { SharedStream } from "./shared-stream.js";
+import { SHARED_KEEP_BYTES, SharedStream } from "./shared-stream.js";
 
 export interface CacheKeyFields {
   readonly provider: string;
@@ -74,6 +74,8 @@ export class SpeechCache {
     private readonly storage: OssStorage,
     private readonly log: Logger,
     private readonly contentType: (key: string) => string,
+    /** The longest audio kept whole for sharing and the cache copy; longer streams are relayed, not cached. */
+    private readonly maxKeep = SHARED_KEEP_BYTES,
   ) {}
 
   /**
@@ -97,6 +99,12 @@ export class SpeechCache {
     }
     const flight = await entry;
     if (!flight) return { cache: "hit", body: (await this.storage.getStream(key)) as Readable };
+    // A synthesis that outgrew what is kept for sharing is no longer joinable: this request gets its own, uncached.
+    if (!flight.joinable) {
+      const abort = new AbortController();
+      const own = new SharedStream(start(abort.signal), () => abort.abort(new Error("the reader left")));
+      return { cache: "miss", body: await prefetched(own.reader()) };
+    }
     return { cache: "miss", body: await prefetched(flight.reader()) };
   }
 
@@ -107,7 +115,13 @@ export class SpeechCache {
   ): Promise<SharedStream | undefined> {
     if (await this.storage.head(key)) return undefined;
     const abort = new AbortController();
-    const flight = new SharedStream(start(abort.signal), () => abort.abort(new Error("all readers left")));
+    const flight = new SharedStream(
+      start(abort.signal),
+      () => abort.abort(new Error("all readers left")),
+      this.maxKeep,
+      // Too long to keep whole: not cached, and identical requests from now on start their own synthesis.
+      () => this.#flights.delete(key),
+    );
     const write = flight.finished.then(async (chunks) => {
       try {
         if (chunks && chunks.length > 0)
