@@ -99,6 +99,8 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
       );
     });
     this.ws.on("close", (code) => {
+      // After the completion event the close is the normal end: no error (and no stack trace) is built for it.
+      if (this.queue.finished) return;
       this.queue.fail(
         new ProviderError({
           provider,

@@ -73,7 +73,7 @@ function planNls(req: SpeechRequest, nls: NlsSynthesizer): Planned {
       pitchRate: p.pitch_rate,
       text: p.text,
     },
-    start: (signal) => audioOf(nls.synthesize(input, { signal }))[Symbol.asyncIterator](),
+    start: (signal) => audioOf(nls.synthesize(input, { signal, prepared: p }))[Symbol.asyncIterator](),
   };
 }
 
@@ -114,7 +114,8 @@ function planNlsPieces(
         req.format,
         p.sample_rate,
         inputs.map(
-          (input) => (pieceSignal) => audioOf(nls.synthesize(input, { signal: pieceSignal }))[Symbol.asyncIterator](),
+          (input, i) => (pieceSignal) =>
+            audioOf(nls.synthesize(input, { signal: pieceSignal, prepared: prepared[i] }))[Symbol.asyncIterator](),
         ),
         signal ?? new AbortController().signal,
       ),

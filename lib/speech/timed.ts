@@ -137,7 +137,7 @@ export function openTimedSpeech(
           async function* () {
             // NLS times words (MetaInfo), not sentences: the words are grouped into the piece's sentences here.
             const sentences = new SentenceGrouper(spokenText(prepared[i]!.text));
-            for await (const e of deps.nls.synthesize(input, { signal })) {
+            for await (const e of deps.nls.synthesize(input, { signal, prepared: prepared[i] })) {
               if (e.type === "audio") {
                 yield { type: "audio" as const, data: e.data };
                 continue;

@@ -1,9 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { mp3DurationMs, mp3Frames } from "../../lib/audio/mp3.js";
 import { readWav } from "../../lib/audio/wav.js";
 import { InputError, ProviderError } from "../../lib/errors.js";
 import { NlsSynthesizer } from "../../lib/providers/nls/synthesizer.js";
 import { NlsTokenClient } from "../../lib/providers/nls/token.js";
+import { openShortSpeech } from "../../lib/speech/short.js";
 import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ gateway: { frameBytes: 2048 } });
@@ -18,6 +19,19 @@ function synthesizer(overrides: Partial<ConstructorParameters<typeof NlsSynthesi
 }
 
 describe("NlsSynthesizer against the local gateway", () => {
+  it("checks a stream's input once: the plan's prepared payload is what is sent", async () => {
+    const nls = synthesizer();
+    const prepare = vi.spyOn(nls, "prepare");
+    const speech = await openShortSpeech(
+      { provider: "nls", text: "只检查一次。", voice: "xiaoyun", format: "pcm" },
+      { nls },
+    );
+    let bytes = 0;
+    for await (const chunk of speech.body) bytes += chunk.length;
+    expect(bytes).toBeGreaterThan(1000);
+    expect(prepare).toHaveBeenCalledTimes(1);
+  });
+
   it("streams MP3 speech whose frames add up to a plausible duration", async () => {
     const { audio } = await synthesizer().synthesizeToBuffer({
       text: "今天天气很好，我们去公园散步吧。",

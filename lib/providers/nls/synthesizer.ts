@@ -111,9 +111,10 @@ export class NlsSynthesizer {
   /** Streams the synthesis. Validation errors are thrown before any connection is made. */
   async *synthesize(
     input: NlsSpeechInput,
-    options: { signal?: AbortSignal } = {},
+    /** `prepared`: what `prepare(input)` already returned, so the input is not checked twice. */
+    options: { signal?: AbortSignal; prepared?: StartSynthesisPayload } = {},
   ): AsyncGenerator<NlsSynthesisEvent, void, undefined> {
-    const payload = this.prepare(input);
+    const payload = options.prepared ?? this.prepare(input);
     let refreshedToken = false;
     let token = "";
     yield* runSession(
