@@ -43,7 +43,12 @@ export function createClients(config: Config, env: Record<string, string | undef
   const creds = credentials();
   return {
     tokens,
-    nls: new NlsSynthesizer({ url: endpoints.gateway, appKey: config.NLS_APPKEY, tokens }),
+    nls: new NlsSynthesizer({
+      url: endpoints.gateway,
+      appKey: config.NLS_APPKEY,
+      tokens,
+      warmSockets: config.NLS_WARM_SOCKETS,
+    }),
     longText: new NlsLongTextClient({ url: endpoints.longText, appKey: config.NLS_APPKEY, tokens }),
     ice: new IceClient({ endpoint: config.ICE_ENDPOINT ?? `https://ice.${config.REGION}.aliyuncs.com`, credentials }),
     ...(config.DASHSCOPE_API_KEY

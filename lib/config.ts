@@ -123,6 +123,12 @@ export const ConfigSchema = z.object({
     .transform((v) => v !== "false" && v !== "0"),
   TTS_CACHE_PREFIX: prefix("cache/"),
   /**
+   * NLS connections opened ahead of requests (the stream function: 1). A request's connection then opens while its
+   * input is checked and the cache looked up, and one stays open for the next request for up to 8 s (NLS closes idle
+   * connections after 10 s); each is used for one task. 0: connect per request.
+   */
+  NLS_WARM_SOCKETS: z.string().regex(/^\d$/, "a number of connections, 0 to 9").default("0").transform(Number),
+  /**
    * The most characters one stream takes (default 4,096, OpenAI's limit for a speech request); NLS text beyond its 300
    * a request is spoken in pieces as one stream. Longer text is refused with 413, pointing to the job API.
    */

@@ -107,16 +107,20 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
     })
     .on("POST", "/v1/stream", async (request, { signal }) => {
       authorize(request);
+      // The upstream connection opens while the body is read, checked and looked up in the cache.
+      clients.nls.prewarm();
       const req = parseInput(SpeechRequestSchema, await readJson(request));
       return req.timestamps ? speakTimed(req, request, signal) : speak(req);
     })
     .on("GET", "/v1/stream", (request, { signal }) => {
       authorize(request);
+      clients.nls.prewarm();
       const req = parseInput(SpeechRequestSchema, fromQuery(new URL(request.url).searchParams));
       return req.timestamps ? speakTimed(req, request, signal) : speak(req);
     })
     .on("POST", "/v1/audio/speech", async (request) => {
       authorize(request);
+      clients.nls.prewarm();
       return speak(fromOpenAi(parseInput(OpenAiSpeechSchema, await readJson(request))), "input");
     });
 
@@ -188,6 +192,7 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
         for (const ws of wss.clients) ws.terminate();
         wss.close();
       }
+      clients.nls.close();
       await cache?.drain();
     },
   };

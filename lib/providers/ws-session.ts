@@ -17,6 +17,8 @@ export interface WsSessionOptions<E> {
   readonly peer: string;
   readonly url: string;
   readonly headers: Record<string, string>;
+  /** A connection already open (a warm socket): used instead of connecting. */
+  readonly socket?: WebSocket;
   readonly connectTimeoutMs?: number;
   readonly idleTimeoutMs: number;
   readonly highWaterMark?: number;
@@ -38,21 +40,27 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
 
   constructor(protected readonly session: WsSessionOptions<E>) {
     const { provider, peer } = session;
-    this.ws = new WebSocket(session.url, {
-      headers: session.headers,
-      perMessageDeflate: false,
-      handshakeTimeout: session.connectTimeoutMs ?? 10_000,
-    });
+    this.ws =
+      session.socket ??
+      new WebSocket(session.url, {
+        headers: session.headers,
+        perMessageDeflate: false,
+        handshakeTimeout: session.connectTimeoutMs ?? 10_000,
+      });
     this.queue = new SocketQueue(this.ws, session.highWaterMark ?? 1024 * 1024, session.onBuffered);
     // Every listener is an error boundary: whatever an upstream sends, a failure ends this session, never the process.
-    this.ws.on("open", () => {
+    const opened = (): void => {
+      if (this.ws.readyState !== WebSocket.OPEN) return; // closed meanwhile: the close handler reports it
       try {
         this.onOpen();
         this.#armIdle();
       } catch (error) {
         this.#fail(error);
       }
-    });
+    };
+    // A warm socket is open already: start once the subclass has finished constructing.
+    if (session.socket) setImmediate(opened);
+    else this.ws.on("open", opened);
     this.ws.on("message", (data: Buffer, isBinary) => {
       this.#armIdle();
       if (isBinary) return this.queue.push({ type: "audio", data } as AudioEvent as unknown as T, data.length);

@@ -19,6 +19,38 @@ function synthesizer(overrides: Partial<ConstructorParameters<typeof NlsSynthesi
 }
 
 describe("NlsSynthesizer against the local gateway", () => {
+  it("starts on a warm connection: the handshake is paid before the request, not in its first byte", async () => {
+    const gateway = cloud().nls.gateway;
+    gateway.faults.handshakeDelayMs = 300;
+    const firstByte = async (nls: NlsSynthesizer): Promise<number> => {
+      const t0 = performance.now();
+      for await (const event of nls.synthesize({ text: "热连接。", voice: "xiaoyun", format: "pcm" }))
+        if (event.type === "audio") return performance.now() - t0;
+      throw new Error("no audio");
+    };
+    const warm = synthesizer({ warmSockets: 1 });
+    const arriving = synthesizer({ warmSockets: 1 });
+    try {
+      const cold = await firstByte(synthesizer());
+      warm.prewarm();
+      await eventually(() => cloud().nls.gateway.stats.open > 0, 2000);
+      await new Promise((r) => setTimeout(r, 350));
+      const warmed = await firstByte(warm);
+      expect(cold).toBeGreaterThanOrEqual(300);
+      expect(warmed).toBeLessThan(cold - 200);
+      expect(warm.warmStats).toMatchObject({ used: 1 });
+      // A request arriving with nothing warm waits for the connection its arrival started, instead of opening another.
+      arriving.prewarm();
+      await firstByte(arriving);
+      expect(arriving.warmStats).toMatchObject({ used: 1 });
+    } finally {
+      gateway.faults.handshakeDelayMs = 0;
+      warm.close();
+      arriving.close();
+      await eventually(() => gateway.stats.open === 0, 2000);
+    }
+  });
+
   it("checks a stream's input once: the plan's prepared payload is what is sent", async () => {
     const nls = synthesizer();
     const prepare = vi.spyOn(nls, "prepare");

@@ -39,6 +39,11 @@ export class GatewayFaults {
   refuseTokens = 0;
   /** Silence (bytes) appended to each task's audio: a very long answer, to fill a client's socket buffers. */
   padBytes = 0;
+  /**
+   * Time the connection's handshakes take before the upgrade is answered: a model of the network, where TCP, TLS and
+   * the WebSocket upgrade cost one to three round trips to the gateway (20–40 ms each from outside its region).
+   */
+  handshakeDelayMs = 0;
 }
 
 export interface GatewayStats {
@@ -72,7 +77,9 @@ export class NlsGateway {
       socket.end("HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nForbidden");
       return true;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#session(ws, token));
+    const upgrade = (): void => this.#wss.handleUpgrade(req, socket, head, (ws) => this.#session(ws, token));
+    if (this.faults.handshakeDelayMs > 0) setTimeout(upgrade, this.faults.handshakeDelayMs);
+    else upgrade();
     return true;
   }
 

@@ -6,12 +6,15 @@
  * SSML), so nothing is silently truncated by the gateway. Audio comes out as an async iterable that applies
  * backpressure: a slow consumer pauses the socket instead of growing a buffer. Leaving the loop closes the upstream.
  */
+
+import type WebSocket from "ws";
 import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
 import type { RetryOptions } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
+import { WarmSockets } from "../warm-sockets.js";
 import { runSession, WsSession } from "../ws-session.js";
 import {
   NlsFormatSchema,
@@ -58,6 +61,8 @@ export type NlsSynthesisEvent =
   | { readonly type: "subtitles"; readonly subtitles: readonly Subtitle[] };
 
 export interface NlsSynthesizerOptions {
+  /** Connections kept open ahead of requests (0: none), each used for one task, as the NLS SDK uses a connection. */
+  readonly warmSockets?: number;
   /** Gateway URL, e.g. wss://nls-gateway-cn-shanghai.aliyuncs.com/ws/v1 */
   readonly url: string;
   readonly appKey: string;
@@ -74,7 +79,35 @@ export interface NlsSynthesizerOptions {
 }
 
 export class NlsSynthesizer {
-  constructor(private readonly opts: NlsSynthesizerOptions) {}
+  readonly #warm: WarmSockets | undefined;
+
+  constructor(private readonly opts: NlsSynthesizerOptions) {
+    this.#warm = opts.warmSockets
+      ? new WarmSockets({
+          size: opts.warmSockets,
+          connectTimeoutMs: opts.connectTimeoutMs,
+          target: async () => ({ url: opts.url, headers: { "X-NLS-Token": await opts.tokens.token() } }),
+        })
+      : undefined;
+  }
+
+  /**
+   * Starts opening connections (and fetching the token, if due) for requests about to come: the stream function calls
+   * it when a request arrives, so the handshakes overlap the request's checks and cache lookup. No-op without warmSockets.
+   */
+  prewarm(): void {
+    this.#warm?.prewarm();
+  }
+
+  /** Closes the warm connections (and any still opening, once open): on shutdown, or when done with this client. */
+  close(): void {
+    this.#warm?.flush();
+  }
+
+  /** How the warm connections were used (opened, used, expired). */
+  get warmStats(): { opened: number; used: number; expired: number } | undefined {
+    return this.#warm?.stats;
+  }
 
   /** Validates and builds the wire payload; throws InputError naming the field and the limit. No I/O. */
   prepare(input: NlsSpeechInput): StartSynthesisPayload {
@@ -120,7 +153,10 @@ export class NlsSynthesizer {
     yield* runSession(
       async () => {
         token = await this.opts.tokens.token();
-        return new NlsSession(this.opts, token, payload, options.signal);
+        const socket = await this.#warm?.take();
+        // The one taken is replaced for the next request.
+        if (socket) this.#warm?.prewarm();
+        return new NlsSession(this.opts, token, payload, options.signal, socket);
       },
       {
         retry: this.opts.retry,
@@ -130,6 +166,7 @@ export class NlsSynthesizer {
           if (!(error instanceof ProviderError) || !error.needsNewToken || refreshedToken) return error;
           refreshedToken = true;
           this.opts.tokens.invalidate(token);
+          this.#warm?.flush();
           return new ProviderError({
             provider: "nls",
             code: error.providerCode,
@@ -161,13 +198,20 @@ export class NlsSynthesizer {
 class NlsSession extends WsSession<NlsSynthesisEvent, ServerEvent> {
   readonly #start: StartSynthesis;
 
-  constructor(opts: NlsSynthesizerOptions, token: string, payload: StartSynthesisPayload, signal?: AbortSignal) {
+  constructor(
+    opts: NlsSynthesizerOptions,
+    token: string,
+    payload: StartSynthesisPayload,
+    signal?: AbortSignal,
+    socket?: WebSocket,
+  ) {
     super({
       provider: "nls",
       peer: "gateway",
       events: ServerEventSchema,
       url: opts.url,
       headers: { "X-NLS-Token": token },
+      ...(socket ? { socket } : {}),
       connectTimeoutMs: opts.connectTimeoutMs,
       idleTimeoutMs: opts.idleTimeoutMs ?? 15_000,
       highWaterMark: opts.highWaterMark,
