@@ -4,11 +4,12 @@ import { benchBatchScale } from "./batch-scale.js";
 import { benchColdStart } from "./coldstart.js";
 import { benchNlsShort } from "./nls-short.js";
 import { benchStore } from "./store.js";
-import { benchStream } from "./stream.js";
+import { benchStream, benchStreamRtt } from "./stream.js";
 import { printTable } from "./table.js";
 
 printTable([
   ...(await benchNlsShort()),
+  ...(await benchStreamRtt()),
   ...(await benchStream()),
   ...(await benchStore()),
   ...(await benchColdStart()),

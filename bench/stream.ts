@@ -27,6 +27,78 @@ async function resetPeak(pid: number): Promise<void> {
   await writeFile(`/proc/${pid}/clear_refs`, "5").catch(() => undefined);
 }
 
+/** The child stack (local cloud + stream server) for one network model; resolves with its URL and environment. */
+async function startStack(rtt: number, cache: boolean) {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "bench/stream-stack.ts", "--rtt", String(rtt), "--cache", String(cache)],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
+  return { child, ...(JSON.parse(line) as { url: string; env: Record<string, string> }) };
+}
+
+/**
+ * First byte through the proxy against a direct cold client of the same emulator (a new connection and task per
+ * request, as a client talking to NLS itself pays), at 0 and 30 ms round trip to NLS, cache off and on (each request
+ * new text, so the cache is looked up and missed), interleaved one by one, p50 and p95.
+ */
+export async function benchStreamRtt(requests = 60): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const rtt of [0, 30]) {
+    for (const cache of [false, true]) {
+      const { child, url, env } = await startStack(rtt, cache);
+      try {
+        const { nls } = createClients(parseConfig({ ...env, NLS_WARM_SOCKETS: "0" }), {});
+        const dispatcher = new Agent({ connections: 4, pipelining: 0 });
+        let n = 0;
+        const proxy = async (): Promise<number> => {
+          const t0 = performance.now();
+          const res = await fetch(`${url}/v1/stream`, {
+            method: "POST",
+            headers: { authorization: "Bearer bench-key", "content-type": "application/json" },
+            body: JSON.stringify({ text: `${TEXT}${n++}`, format: "pcm", sampleRate: 16000 }),
+            dispatcher,
+          });
+          let ttfb = 0;
+          for await (const _ of res.body!) ttfb ||= performance.now() - t0;
+          return ttfb;
+        };
+        const direct = async (): Promise<number> => {
+          const t0 = performance.now();
+          let ttfb = 0;
+          for await (const e of nls.synthesize({ text: `${TEXT}${n++}`, format: "pcm", sampleRate: 16000 }))
+            if (e.type === "audio") ttfb ||= performance.now() - t0;
+          return ttfb;
+        };
+        for (let i = 0; i < 5; i++) await Promise.all([proxy(), direct()]); // warm-up
+        const p: number[] = [];
+        const d: number[] = [];
+        for (let i = 0; i < requests; i++) {
+          d.push(await direct());
+          // A request arrives a moment after the one before, as traffic does (the warm connection is replaced by then).
+          await new Promise((r) => setTimeout(r, 20 + rtt * 3));
+          p.push(await proxy());
+        }
+        for (const q of [0.5, 0.95]) {
+          const pv = quantile(p, q);
+          const dv = quantile(d, q);
+          rows.push({
+            name: `stream first byte p${q * 100}, ${rtt} ms RTT to NLS, cache ${cache ? "on" : "off"}`,
+            value: `${pv.toFixed(1)} ms proxy`,
+            reference: `${dv.toFixed(1)} ms direct cold client (bounded by: emulator + modelled RTT)`,
+            ratio: (pv / dv).toFixed(2),
+          });
+        }
+        await dispatcher.close();
+      } finally {
+        child.kill();
+      }
+    }
+  }
+  return rows;
+}
+
 export async function benchStream(requests = 200, levels = [50, 200, 500]): Promise<Row[]> {
   const child = spawn(process.execPath, ["--import", "tsx", "bench/stream-stack.ts"], {
     stdio: ["ignore", "pipe", "inherit"],
@@ -110,5 +182,5 @@ export async function benchStream(requests = 200, levels = [50, 200, 500]): Prom
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { printTable } = await import("./table.js");
-  printTable(await benchStream());
+  printTable([...(await benchStreamRtt()), ...(await benchStream())]);
 }

@@ -44,6 +44,8 @@ export class GatewayFaults {
    * the WebSocket upgrade cost one to three round trips to the gateway (20–40 ms each from outside its region).
    */
   handshakeDelayMs = 0;
+  /** Time a request frame takes to reach the gateway and its answer to come back: one round trip, before the task. */
+  messageDelayMs = 0;
 }
 
 export interface GatewayStats {
@@ -109,7 +111,9 @@ export class NlsGateway {
       if (isBinary)
         return fail(ws, "", 40000002, "Gateway:MESSAGE_INVALID:Binary message is not expected by SpeechSynthesizer!");
       busy = true;
-      this.#task(ws, token, data.toString())
+      const delay = this.faults.messageDelayMs;
+      (delay > 0 ? sleep(delay) : Promise.resolve())
+        .then(() => this.#task(ws, token, data.toString()))
         .catch((error: unknown) => fail(ws, "", 50000000, `GRPC_ERROR:${String(error)}`))
         .finally(() => {
           busy = false;
