@@ -38,6 +38,40 @@ async function startStack(rtt: number, cache: boolean) {
   return { child, ...(JSON.parse(line) as { url: string; env: Record<string, string> }) };
 }
 
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/**
+ * Memory of streams in flight: the stack's resident size idle, then its peak with 200 streams at once (each new text,
+ * cache on, 30 ms RTT), the difference per stream, and how many streams fit in a 512 MB instance at that rate. The
+ * stack holds the emulator too, so these bound the stream function's own figures from above.
+ */
+async function memoryRows(pid: number, stream: () => Promise<number>): Promise<Row[]> {
+  const n = 200;
+  await new Promise((r) => setTimeout(r, 500));
+  const idle = await rssMb(pid);
+  await resetPeak(pid);
+  await Promise.all(Array.from({ length: n }, () => stream()));
+  const peak = await peakRssMb(pid);
+  const perStream = Math.max(0.01, (peak - idle) / n);
+  return [
+    {
+      name: "stream memory: idle stack",
+      value: `${idle.toFixed(0)} MB RSS`,
+      reference: "stream server + emulator in one process (bounded by: both)",
+      ratio: "",
+    },
+    {
+      name: `stream memory: per active stream (${n} at once, 30 ms RTT, cache on)`,
+      value: `${(perStream * 1024).toFixed(0)} KB`,
+      reference: `peak ${peak.toFixed(0)} MB; a 512 MB instance holds about ${Math.floor((512 - idle) / perStream)} such streams`,
+      ratio: "",
+    },
+  ];
+}
+
 /**
  * First byte through the proxy against a direct cold client of the same emulator (a new connection and task per
  * request, as a client talking to NLS itself pays), at 0 and 30 ms round trip to NLS, cache off and on (each request
@@ -80,6 +114,7 @@ export async function benchStreamRtt(requests = 60): Promise<Row[]> {
           await new Promise((r) => setTimeout(r, 20 + rtt * 3));
           p.push(await proxy());
         }
+        if (rtt === 30 && cache) rows.push(...(await memoryRows(child.pid!, proxy)));
         for (const q of [0.5, 0.95]) {
           const pv = quantile(p, q);
           const dv = quantile(d, q);
