@@ -193,6 +193,7 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
         wss.close();
       }
       clients.nls.close();
+      clients.cosyvoice?.close();
       await cache?.drain();
     },
   };

@@ -8,8 +8,8 @@
 import WebSocket from "ws";
 
 export interface WarmSocketsOptions {
-  /** Where to connect and with which headers (the token is fetched per connection). */
-  readonly target: () => Promise<{ readonly url: string; readonly headers: Record<string, string> }>;
+  /** Where to connect and with which headers (the token is fetched per connection); without it, `prewarm` opens none. */
+  readonly target?: () => Promise<{ readonly url: string; readonly headers: Record<string, string> }>;
   /** Open sockets kept at most (default 2). */
   readonly size?: number;
   /** Close a socket unused for this long (default 8 s: under NLS's 10 s idle limit). */
@@ -53,8 +53,18 @@ export class WarmSockets {
     return ws;
   }
 
+  /**
+   * Keeps a connection a finished task left open, for the next task (DashScope connections serve many tasks, as its
+   * SDKs pool them); closed when the pool is full.
+   */
+  put(ws: WebSocket): void {
+    if (ws.readyState !== WebSocket.OPEN || this.#ready.length >= (this.opts.size ?? 2)) return void ws.terminate();
+    this.#keep(ws);
+  }
+
   /** Opens sockets in the background until `size` are ready or opening. Failures are dropped: the request connects. */
   prewarm(): void {
+    if (!this.opts.target) return;
     const size = this.opts.size ?? 2;
     while (this.#ready.length + this.#opening < size) {
       this.#opening++;
@@ -84,7 +94,7 @@ export class WarmSockets {
 
   async #open(): Promise<WebSocket | undefined> {
     try {
-      const { url, headers } = await this.opts.target();
+      const { url, headers } = await this.opts.target!();
       const ws = new WebSocket(url, {
         headers,
         perMessageDeflate: false,

@@ -171,7 +171,24 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
   close(): void {
     clearTimeout(this.#idle);
     this.session.signal?.removeEventListener("abort", this.#onAbort);
+    if (this.#released) return;
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+  }
+
+  #released = false;
+
+  /**
+   * Hands the open connection over for another task (a protocol that allows it: DashScope after task-finished): this
+   * session lets go of it, and `close()` no longer closes it. Undefined when the connection is not open.
+   */
+  protected release(): WebSocket | undefined {
+    clearTimeout(this.#idle);
+    this.session.signal?.removeEventListener("abort", this.#onAbort);
+    if (this.ws.readyState !== WebSocket.OPEN) return undefined;
+    this.#released = true;
+    this.ws.removeAllListeners();
+    if (this.ws.isPaused) this.ws.resume();
+    return this.ws;
   }
 }
 

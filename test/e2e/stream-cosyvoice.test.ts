@@ -98,6 +98,8 @@ describe("stream function: CosyVoice", () => {
 
   it("closes the DashScope connection when the client leaves", async () => {
     const emulator = cloud().dashscope.cosyvoice;
+    // Connections the stream function keeps for its own next tasks (HTTP streams earlier in this file) stay open.
+    const kept = emulator.stats.open;
     const ws = new WebSocket(`${stream().wsUrl}/api-ws/v1/inference`, {
       headers: { authorization: `bearer ${API_KEY}` },
     });
@@ -105,9 +107,9 @@ describe("stream function: CosyVoice", () => {
     await new Promise<void>((resolve) => ws.on("open", () => resolve()));
     ws.send(runTask(id));
     await new Promise<void>((resolve) => ws.once("message", () => resolve()));
-    expect(emulator.stats.open).toBeGreaterThan(0);
+    expect(emulator.stats.open).toBe(kept + 1);
     ws.terminate();
-    await eventually(() => emulator.stats.open === 0, 1000);
+    await eventually(() => emulator.stats.open === kept, 1000);
   });
 });
 

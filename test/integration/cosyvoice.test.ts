@@ -4,7 +4,7 @@ import WebSocket from "ws";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { InputError, ProviderError } from "../../lib/errors.js";
 import { CosyVoiceSynthesizer } from "../../lib/providers/dashscope/cosyvoice.js";
-import { useLocalCloud } from "../helpers/local-cloud.js";
+import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
 import { cosyCommand, cosyRunTask } from "../helpers/wire.js";
 
 const cloud = useLocalCloud();
@@ -63,6 +63,24 @@ const cmd = cosyCommand;
 const runTask = cosyRunTask;
 
 describe("CosyVoiceSynthesizer against the local DashScope emulator", () => {
+  it("runs the next task on the connection the last one finished on, as DashScope's SDKs pool them", async () => {
+    const emulator = cloud().dashscope.cosyvoice;
+    const synth = synthesizer();
+    try {
+      const before = emulator.stats.connections;
+      for (const text of ["第一个任务。", "第二个任务。", "第三个任务。"]) {
+        let bytes = 0;
+        for await (const e of synth.synthesize({ text, format: "mp3" })) if (e.type === "audio") bytes += e.data.length;
+        expect(bytes).toBeGreaterThan(100);
+      }
+      expect(emulator.stats.connections - before).toBe(1);
+      expect(synth.reuseStats.used).toBe(2);
+    } finally {
+      synth.close();
+    }
+    await eventually(() => emulator.stats.open === 0, 2000);
+  });
+
   it("synthesizes text to MP3 and reports word timestamps", async () => {
     const { audio, words } = await collect(synthesizer(), {
       text: "床前明月光，疑是地上霜。举头望明月。",
