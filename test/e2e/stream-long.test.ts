@@ -8,8 +8,8 @@ import { describe, expect, it } from "vitest";
 import { mp3DurationMs, mp3Frames } from "../../lib/audio/mp3.js";
 import { readWav } from "../../lib/audio/wav.js";
 import { chunkText } from "../../lib/text/index.js";
-import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
-import { API_KEY, useStreamServer } from "../helpers/stream-server.js";
+import { useLocalCloud } from "../helpers/local-cloud.js";
+import { API_KEY, leaveMidStream, useStreamServer } from "../helpers/stream-server.js";
 
 const cloud = useLocalCloud();
 const stream = useStreamServer(cloud);
@@ -83,24 +83,7 @@ describe("streams longer than one NLS request", () => {
   }, 120_000);
 
   it("closes the current piece's upstream and the one read ahead when the client leaves", async () => {
-    const gateway = cloud().nls.gateway;
-    gateway.faults.frameDelayMs = 30;
-    try {
-      const aborter = new AbortController();
-      const res = await fetch(`${stream().url}/v1/stream`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({ text: paragraph(900), format: "pcm" }),
-        signal: aborter.signal,
-      });
-      const reader = res.body!.getReader();
-      await reader.read();
-      await eventually(() => gateway.stats.open === 2, 5000);
-      aborter.abort();
-      await eventually(() => gateway.stats.open === 0, 1000);
-    } finally {
-      gateway.faults.frameDelayMs = 0;
-    }
+    await leaveMidStream(stream().url, cloud(), { text: paragraph(900), format: "pcm" }, 2);
   });
 
   it("refuses text beyond STREAM_MAX_CHARS with 413 pointing to the job API, before any upstream call", async () => {

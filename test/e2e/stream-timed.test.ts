@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { decode, listen, nearest } from "../helpers/audio-sync.js";
-import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
-import { API_KEY, useStreamServer } from "../helpers/stream-server.js";
+import { useLocalCloud } from "../helpers/local-cloud.js";
+import { API_KEY, leaveMidStream, useStreamServer } from "../helpers/stream-server.js";
 
 const cloud = useLocalCloud();
 const stream = useStreamServer(cloud);
@@ -94,23 +94,8 @@ describe("timed streams", () => {
   });
 
   it("closes every upstream when the client leaves a timed stream", async () => {
-    const gateway = cloud().nls.gateway;
-    gateway.faults.frameDelayMs = 30;
-    try {
-      const aborter = new AbortController();
-      const res = await fetch(`${stream().url}/v1/stream`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({ timestamps: true, text: sentences(80), voice: "siqi", format: "pcm" }),
-        signal: aborter.signal,
-      });
-      await res.body!.getReader().read();
-      await eventually(() => gateway.stats.open >= 1, 5000);
-      aborter.abort();
-      await eventually(() => gateway.stats.open === 0, 1000);
-    } finally {
-      gateway.faults.frameDelayMs = 0;
-    }
+    const body = { timestamps: true, text: sentences(80), voice: "siqi", format: "pcm" };
+    await leaveMidStream(stream().url, cloud(), body, 1);
   });
 
   it("refuses timings where the provider gives none, naming the field", async () => {

@@ -6,6 +6,7 @@ import { createStreamServer } from "../../functions/stream/server.js";
 import type { LocalCloud } from "../../infra/local/cloud.js";
 import { parseConfig } from "../../lib/config.js";
 import { createLogger } from "../../lib/log.js";
+import { eventually } from "./local-cloud.js";
 
 export const API_KEY = "test-key-0123456789";
 
@@ -49,4 +50,34 @@ export function useStreamServer(
     if (!state) throw new Error("stream server not started");
     return state;
   };
+}
+
+/**
+ * Starts a slowed POST /v1/stream with `body`, reads its first chunk, waits until the gateway has `open` connections
+ * (the piece under way, and the one read ahead), then leaves as a client does (the request aborted) and waits for
+ * every upstream connection to close, within a second.
+ */
+export async function leaveMidStream(
+  url: string,
+  cloud: LocalCloud,
+  body: Record<string, unknown>,
+  open: number,
+): Promise<void> {
+  const gateway = cloud.nls.gateway;
+  gateway.faults.frameDelayMs = 30;
+  try {
+    const aborter = new AbortController();
+    const res = await fetch(`${url}/v1/stream`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: aborter.signal,
+    });
+    await res.body!.getReader().read();
+    await eventually(() => gateway.stats.open >= open, 5000);
+    aborter.abort();
+    await eventually(() => gateway.stats.open === 0, 1000);
+  } finally {
+    gateway.faults.frameDelayMs = 0;
+  }
 }
