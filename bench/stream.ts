@@ -87,7 +87,8 @@ export async function benchStreamRtt(requests = 60): Promise<Row[]> {
         const config = parseConfig({ ...env, NLS_WARM_SOCKETS: "0" });
         const { tokens } = createClients(config, {});
         const gateway = nlsEndpoints(config).gateway;
-        const dispatcher = new Agent({ connections: 4, pipelining: 0 });
+        // Keep-alive, as a real client of the stream function has it (pipelining 0 would open a TCP connection per request).
+        const dispatcher = new Agent({ connections: 4, pipelining: 1 });
         let n = 0;
         const proxy = async (): Promise<number> => {
           const t0 = performance.now();
@@ -120,10 +121,13 @@ export async function benchStreamRtt(requests = 60): Promise<Row[]> {
         for (let i = 0; i < 5; i++) await Promise.all([proxy(), direct()]); // warm-up
         const p: number[] = [];
         const d: number[] = [];
+        // Each request arrives a moment after the one before, as traffic does (a warm connection is replaced by then),
+        // and both clients get the same pause, so neither meets the other's tail (a closing handshake, a GC).
+        const pause = () => new Promise((r) => setTimeout(r, 20 + rtt * 3));
         for (let i = 0; i < requests; i++) {
+          await pause();
           d.push(await direct());
-          // A request arrives a moment after the one before, as traffic does (the warm connection is replaced by then).
-          await new Promise((r) => setTimeout(r, 20 + rtt * 3));
+          await pause();
           p.push(await proxy());
         }
         if (rtt === 30 && cache) rows.push(...(await memoryRows(child.pid!, proxy)));
