@@ -1,12 +1,13 @@
 /**
- * Child process of `npm run bench:stream`: the local cloud (with the tone engine) and the stream function's real
- * server, so the parent can load it over sockets and read this process's peak RSS from /proc.
- * Arguments: `--rtt <ms>` models the network to NLS (each connection's TCP, TLS and WebSocket handshakes cost 3 round
- * trips, each request frame one), `--cache true|false` the speech cache, `--warm N` NLS_WARM_SOCKETS (1 by default,
- * as s.yaml deploys the stream function; 0 measures it without warm connections).
- * Prints one JSON line with the URLs and the environment, then serves until killed.
+ * Child processes of `npm run bench:stream`, one role each, so the stream function and the emulators it talks to do
+ * not share an event loop (as in the cloud, where they are different machines) and the stream function's own peak RSS
+ * can be read from /proc:
+ *  - `--role cloud`: the local cloud with the tone engine. `--rtt <ms>` models the network to NLS: each connection's
+ *    TCP, TLS and WebSocket handshakes cost 3 round trips, each request frame one. Prints `{env}`.
+ *  - `--role server`: the stream function's real server, with the environment in BENCH_ENV plus `--cache true|false`
+ *    and `--warm N` (NLS_WARM_SOCKETS: 1 by default, as s.yaml deploys it). Prints `{url}`.
+ * Each prints one JSON line, then serves until killed.
  */
-
 import { mkdtemp } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -20,21 +21,32 @@ import { createLogger } from "../lib/log.js";
 
 const { values } = parseArgs({
   options: {
+    role: { type: "string", default: "cloud" },
     rtt: { type: "string", default: "0" },
     cache: { type: "string", default: "false" },
     warm: { type: "string", default: "1" },
   },
 });
-const rtt = Number(values.rtt);
-const cloud = await startLocalCloud({
-  dataDir: await mkdtemp(join(tmpdir(), "bench-stream-")),
-  engine: new FastEngine(),
-  gateway: { maxConcurrent: 100_000, frameBytes: 4096 },
-});
-cloud.nls.gateway.faults.handshakeDelayMs = 3 * rtt;
-cloud.nls.gateway.faults.messageDelayMs = rtt;
-const env = { ...cloud.env(), TTS_API_KEYS: "bench-key", TTS_CACHE: values.cache!, NLS_WARM_SOCKETS: values.warm! };
-const { server } = createStreamServer(parseConfig(env), createLogger({ level: "error" }), {});
-server.maxConnections = 100_000;
-await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, env })}\n`);
+
+if (values.role === "cloud") {
+  const rtt = Number(values.rtt);
+  const cloud = await startLocalCloud({
+    dataDir: await mkdtemp(join(tmpdir(), "bench-stream-")),
+    engine: new FastEngine(),
+    gateway: { maxConcurrent: 100_000, frameBytes: 4096 },
+  });
+  cloud.nls.gateway.faults.handshakeDelayMs = 3 * rtt;
+  cloud.nls.gateway.faults.messageDelayMs = rtt;
+  process.stdout.write(`${JSON.stringify({ env: cloud.env() })}\n`);
+} else {
+  const env = {
+    ...(JSON.parse(process.env.BENCH_ENV ?? "{}") as Record<string, string>),
+    TTS_API_KEYS: "bench-key",
+    TTS_CACHE: values.cache!,
+    NLS_WARM_SOCKETS: values.warm!,
+  };
+  const { server } = createStreamServer(parseConfig(env), createLogger({ level: "error" }), {});
+  server.maxConnections = 100_000;
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })}\n`);
+}

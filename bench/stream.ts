@@ -5,7 +5,7 @@
  *  2. N concurrent streams through the proxy (N = 50, 200, 500): wall time, throughput and the server's peak RSS.
  * The emulator runs in fast mode (a generated tone) so that the figures are the plumbing's, not espeak-ng's.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { SpeechSynthesizer } from "alibabacloud-nls";
@@ -28,15 +28,37 @@ async function resetPeak(pid: number): Promise<void> {
   await writeFile(`/proc/${pid}/clear_refs`, "5").catch(() => undefined);
 }
 
-/** The child stack (local cloud + stream server) for one network model; resolves with its URL and environment. */
-async function startStack(rtt: number, cache: boolean) {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "bench/stream-stack.ts", "--rtt", String(rtt), "--cache", String(cache)],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
+/** One child of bench/stream-stack.ts; resolves with the JSON line it prints. */
+async function startChild<T>(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; out: T }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/stream-stack.ts", ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...env },
+  });
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
-  return { child, ...(JSON.parse(line) as { url: string; env: Record<string, string> }) };
+  return { child, out: JSON.parse(line) as T };
+}
+
+/**
+ * The emulators and the stream server in processes of their own, for one network model. `server` is the stream
+ * function's process (its RSS is the function's), `env` the cloud's settings; `stop` ends both.
+ */
+async function startStack(rtt = 0, cache = false) {
+  const cloud = await startChild<{ env: Record<string, string> }>(["--role", "cloud", "--rtt", String(rtt)]);
+  const server = await startChild<{ url: string }>(["--role", "server", "--cache", String(cache)], {
+    BENCH_ENV: JSON.stringify(cloud.out.env),
+  });
+  return {
+    server: server.child,
+    url: server.out.url,
+    env: cloud.out.env,
+    stop: () => {
+      server.child.kill();
+      cloud.child.kill();
+    },
+  };
 }
 
 async function rssMb(pid: number): Promise<number> {
@@ -59,9 +81,9 @@ async function memoryRows(pid: number, stream: () => Promise<number>): Promise<R
   const perStream = Math.max(0.01, (peak - idle) / n);
   return [
     {
-      name: "stream memory: idle stack",
+      name: "stream memory: idle stream function",
       value: `${idle.toFixed(0)} MB RSS`,
-      reference: "stream server + emulator in one process (bounded by: both)",
+      reference: "the stream server's process (the emulators run in their own)",
       ratio: "",
     },
     {
@@ -82,7 +104,7 @@ export async function benchStreamRtt(requests = 60): Promise<Row[]> {
   const rows: Row[] = [];
   for (const rtt of [0, 30]) {
     for (const cache of [false, true]) {
-      const { child, url, env } = await startStack(rtt, cache);
+      const { server, url, env, stop } = await startStack(rtt, cache);
       try {
         const config = parseConfig({ ...env, NLS_WARM_SOCKETS: "0" });
         const { tokens } = createClients(config, {});
@@ -130,7 +152,7 @@ export async function benchStreamRtt(requests = 60): Promise<Row[]> {
           await pause();
           p.push(await proxy());
         }
-        if (rtt === 30 && cache) rows.push(...(await memoryRows(child.pid!, proxy)));
+        if (rtt === 30 && cache) rows.push(...(await memoryRows(server.pid!, proxy)));
         for (const q of [0.5, 0.95]) {
           const pv = quantile(p, q);
           const dv = quantile(d, q);
@@ -143,23 +165,17 @@ export async function benchStreamRtt(requests = 60): Promise<Row[]> {
         }
         await dispatcher.close();
       } finally {
-        child.kill();
+        stop();
       }
     }
   }
   return rows;
 }
 
-/** N concurrent streams through the proxy: throughput, first byte p95 and the stack's peak RSS. */
+/** N concurrent streams through the proxy: throughput, first byte p95 and the stream function's peak RSS. */
 export async function benchStream(levels = [50, 200, 500]): Promise<Row[]> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/stream-stack.ts"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const { server: child, url, stop } = await startStack();
   try {
-    const line = await new Promise<string>((resolve) =>
-      createInterface({ input: child.stdout! }).once("line", resolve),
-    );
-    const { url } = JSON.parse(line) as { url: string };
     const dispatcher = new Agent({ connections: 1000, pipelining: 0 });
     const body = JSON.stringify({ text: TEXT, format: "pcm", sampleRate: 16000 });
     const viaProxy = async (): Promise<{ ttfb: number; bytes: number }> => {
@@ -204,7 +220,7 @@ export async function benchStream(levels = [50, 200, 500]): Promise<Row[]> {
     await dispatcher.close();
     return rows;
   } finally {
-    child.kill();
+    stop();
   }
 }
 
