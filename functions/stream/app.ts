@@ -2,15 +2,17 @@
  * The stream function's HTTP and WebSocket surface. Thin: each route parses its input with a schema, calls lib and
  * shapes the response; auth is checked before anything else touches an upstream.
  */
-import type { IncomingMessage } from "node:http";
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import { ApiAuth } from "../../lib/auth.js";
 import type { Clients } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
-import { toErrorBody } from "../../lib/errors.js";
+import { InputError, toErrorBody } from "../../lib/errors.js";
 import { headersOf, rawHttpError, requestUrl } from "../../lib/http/boundary.js";
-import { json, readJson, streamOf } from "../../lib/http/response.js";
+import { drainOrClose, writeResponse } from "../../lib/http/node.js";
+import { errorResponse, json, readJson, readJsonChunks, streamOf } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import type { Logger } from "../../lib/log.js";
 import { SpeechCache } from "../../lib/speech/cache.js";
@@ -26,6 +28,11 @@ import { PLAYGROUND_HTML } from "./playground.js";
 
 export interface StreamApp {
   readonly router: Router;
+  /**
+   * Serves POST /v1/stream straight on node:http (the hot path: no WHATWG Request/Response, no router); false for any
+   * other request, which the router serves.
+   */
+  serveStream(req: IncomingMessage, res: ServerResponse): boolean;
   /** Handles a WebSocket upgrade; false when the path is not ours. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /** Stops accepting WebSocket sessions and waits for cache writes under way. */
@@ -174,8 +181,66 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
     );
     return true;
   };
+  /** POST /v1/stream on node:http: credentials before the body, the body bounded, audio written with backpressure. */
+  const serveStreamFast = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const requestId = (req.headers["x-fc-request-id"] as string | undefined) ?? randomUUID();
+    const rlog = log.child({ requestId });
+    const aborted = new AbortController();
+    res.on("close", () => {
+      if (!res.writableFinished) aborted.abort(new Error("client disconnected"));
+    });
+    try {
+      const headers = headersOf(req);
+      auth.check(auth.credentialOf(headers, url));
+      clients.nls.prewarm();
+      const declared = Number(req.headers["content-length"] ?? "0");
+      if (declared > STREAM_BODY_LIMIT)
+        throw new InputError("body", `is ${declared} bytes; at most ${STREAM_BODY_LIMIT} are accepted`, {
+          limit: STREAM_BODY_LIMIT,
+          actual: declared,
+          statusCode: 413,
+          code: "BodyTooLarge",
+        });
+      const req2 = parseInput(SpeechRequestSchema, await readJsonChunks(req, STREAM_BODY_LIMIT));
+      if (req2.timestamps) {
+        const response = speakTimed(req2, new Request("http://local/", { headers }), aborted.signal);
+        response.headers.set("x-request-id", requestId);
+        return await writeResponse(res, response, aborted.signal);
+      }
+      const speech = await openShortSpeech(req2, {
+        nls: clients.nls,
+        cosyvoice: clients.cosyvoice,
+        minimax: clients.minimax,
+        cache,
+        maxChars: config.STREAM_MAX_CHARS,
+      });
+      res.writeHead(200, { ...audioHeaders(speech), "x-request-id": requestId });
+      res.flushHeaders();
+      await writeAudio(res, speech.body, aborted.signal);
+    } catch (error) {
+      if (res.headersSent) return void res.destroy();
+      const response = errorResponse(error, rlog);
+      const out: Record<string, string> = { "x-request-id": requestId };
+      response.headers.forEach((v, k) => {
+        out[k] = v;
+      });
+      res.writeHead(response.status, out).end(await response.text());
+    }
+  };
+
   return {
     router,
+    serveStream(req, res) {
+      if (req.method !== "POST") return false;
+      const url = requestUrl(req);
+      if (url?.pathname !== "/v1/stream") return false;
+      // An error boundary: nothing a request carries may throw out of the listener.
+      void serveStreamFast(req, res, url).catch((error: unknown) => {
+        log.error("stream request failed", { error });
+        res.destroy();
+      });
+      return true;
+    },
     upgrade(req, socket, head) {
       // An error boundary: nothing a client sends in an upgrade request may throw out of the server's listener.
       try {
@@ -199,16 +264,45 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
   };
 }
 
+/** The JSON body of a stream request: text of up to STREAM_MAX_CHARS characters and options, as JSON escapes. */
+const STREAM_BODY_LIMIT = 64 * 1024;
+
+function audioHeaders(speech: OpenedSpeech): Record<string, string> {
+  return {
+    "content-type": speech.contentType,
+    "x-cache": speech.cache,
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+  };
+}
+
 function respond(speech: OpenedSpeech): Response {
   const iterator = speech.body[Symbol.asyncIterator]();
-  return new Response(streamOf(iterator), {
-    headers: {
-      "content-type": speech.contentType,
-      "x-cache": speech.cache,
-      "cache-control": "no-store",
-      "x-content-type-options": "nosniff",
-    },
-  });
+  return new Response(streamOf(iterator), { headers: audioHeaders(speech) });
+}
+
+/**
+ * Audio to a Node response as it comes: a chunk per write, waiting for the socket when the client is slow; the
+ * client leaving ends the source (its upstream closes); a failure mid-stream aborts the response, so the client sees
+ * a truncated transfer, not a clean end.
+ */
+async function writeAudio(res: ServerResponse, body: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<void> {
+  const it = body[Symbol.asyncIterator]();
+  const onAbort = (): void => void it.return?.().catch(() => undefined);
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    for (;;) {
+      const { value, done } = await it.next();
+      if (done) break;
+      if (!res.write(value)) await drainOrClose(res);
+      if (signal.aborted) return;
+    }
+    res.end();
+  } catch {
+    res.destroy();
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
 }
 
 /** A custom runtime behind an HTTP trigger: FC proxies raw HTTP (and WebSocket upgrades) to the server. */

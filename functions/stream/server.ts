@@ -13,7 +13,11 @@ export function createStreamServer(
   limits: StreamLimits = {},
 ): { server: Server; app: StreamApp } {
   const app = createStreamApp(config, createClients(config, env), log, limits);
-  const server = createServer(nodeHandler(app.router));
+  const routed = nodeHandler(app.router);
+  // POST /v1/stream, the hot path, is served on node:http directly; everything else goes through the router.
+  const server = createServer((req, res) => {
+    if (!app.serveStream(req, res)) routed(req, res);
+  });
   server.on("upgrade", (req, socket, head) => {
     // A socket error (a reset mid-handshake) must not reach the process as an unhandled 'error' event.
     socket.on("error", (error) => log.debug("upgrade socket error", { error }));

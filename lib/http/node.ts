@@ -108,7 +108,7 @@ export async function writeResponse(
 }
 
 /** Resolves when the socket drains or the response closes, leaving no listener behind (a long slow stream waits often). */
-function drainOrClose(res: ServerResponse): Promise<void> {
+export function drainOrClose(res: ServerResponse): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = (): void => {
       res.off("drain", done);

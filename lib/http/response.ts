@@ -39,20 +39,39 @@ export async function readJson(
     if (opts.optional) return undefined;
     throw new InputError("body", "is empty; a JSON object is expected");
   }
+  const reader = request.body.getReader();
+  return readJsonChunks(
+    {
+      [Symbol.asyncIterator]: () => ({
+        next: () => reader.read() as Promise<IteratorResult<Uint8Array>>,
+        return: async () => {
+          await reader.cancel();
+          return { done: true, value: undefined };
+        },
+      }),
+    },
+    limit,
+    opts,
+  );
+}
+
+/**
+ * A JSON body from its chunks (a WHATWG body or a Node request), refused with 413 as soon as it passes `limit` bytes
+ * and strictly decoded: invalid UTF-8 is refused with its byte offset, never turned into U+FFFD and spoken.
+ */
+export async function readJsonChunks(
+  body: AsyncIterable<Uint8Array>,
+  limit: number,
+  opts: { optional?: boolean } = {},
+): Promise<unknown> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
+  for await (const value of body) {
     size += value.length;
-    if (size > limit) {
-      await reader.cancel();
+    if (size > limit)
       throw new InputError("body", `is over ${limit} bytes`, { limit, statusCode: 413, code: "BodyTooLarge" });
-    }
     chunks.push(value);
   }
-  // Strict decoding: invalid UTF-8 is refused with its byte offset, never turned into U+FFFD and spoken.
   const text = decodeUtf8(Buffer.concat(chunks), "body");
   if (opts.optional && text.trim() === "") return undefined;
   try {
