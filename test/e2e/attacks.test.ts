@@ -143,6 +143,23 @@ describe("stream server: no request crashes it", () => {
   );
 });
 
+describe("stream server: POST /v1/stream on node:http keeps the router's order", () => {
+  it("refuses a missing key before reading the body, and a declared oversized body before it is sent", async () => {
+    // Only the headers are sent: the answer comes without waiting for a body that never arrives.
+    const noKey = await raw(
+      "POST /v1/stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n",
+    );
+    expect(noKey).toMatch(/^HTTP\/1\.1 401 /);
+    expect(noKey).toMatch(/x-request-id: \S+/i);
+    const huge = await raw(
+      `POST /v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n`,
+    );
+    expect(huge).toMatch(/^HTTP\/1\.1 413 /);
+    expect(huge).toMatch(/"code":"BodyTooLarge"/);
+    await stillUp();
+  });
+});
+
 describe("stream server: tokens", () => {
   it("mints a browser token for a POST with no body at all (curl -X POST)", async () => {
     const answer = await raw(
