@@ -11,7 +11,7 @@ import type { Clients } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
 import { InputError, toErrorBody } from "../../lib/errors.js";
 import { headersOf, rawHttpError, requestUrl } from "../../lib/http/boundary.js";
-import { drainOrClose, writeResponse } from "../../lib/http/node.js";
+import { writeChunks, writeResponse } from "../../lib/http/node.js";
 import { errorResponse, json, readJson, readJsonChunks, streamOf } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import type { Logger } from "../../lib/log.js";
@@ -216,7 +216,13 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       });
       res.writeHead(200, { ...audioHeaders(speech), "x-request-id": requestId });
       res.flushHeaders();
-      await writeAudio(res, speech.body, aborted.signal);
+      const audio = speech.body[Symbol.asyncIterator]();
+      await writeChunks(
+        res,
+        () => audio.next(),
+        () => audio.return?.(),
+        aborted.signal,
+      );
     } catch (error) {
       if (res.headersSent) return void res.destroy();
       const response = errorResponse(error, rlog);
@@ -279,30 +285,6 @@ function audioHeaders(speech: OpenedSpeech): Record<string, string> {
 function respond(speech: OpenedSpeech): Response {
   const iterator = speech.body[Symbol.asyncIterator]();
   return new Response(streamOf(iterator), { headers: audioHeaders(speech) });
-}
-
-/**
- * Audio to a Node response as it comes: a chunk per write, waiting for the socket when the client is slow; the
- * client leaving ends the source (its upstream closes); a failure mid-stream aborts the response, so the client sees
- * a truncated transfer, not a clean end.
- */
-async function writeAudio(res: ServerResponse, body: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<void> {
-  const it = body[Symbol.asyncIterator]();
-  const onAbort = (): void => void it.return?.().catch(() => undefined);
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    for (;;) {
-      const { value, done } = await it.next();
-      if (done) break;
-      if (!res.write(value)) await drainOrClose(res);
-      if (signal.aborted) return;
-    }
-    res.end();
-  } catch {
-    res.destroy();
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
 }
 
 /** A custom runtime behind an HTTP trigger: FC proxies raw HTTP (and WebSocket upgrades) to the server. */

@@ -88,19 +88,36 @@ export async function writeResponse(
   }
   res.flushHeaders();
   const reader = response.body.getReader();
-  const onAbort = (): void => void reader.cancel().catch(() => undefined);
+  await writeChunks(
+    res,
+    () => reader.read(),
+    () => reader.cancel(),
+    signal,
+  );
+}
+
+/**
+ * Writes a body to a Node response as it comes: each chunk at once, waiting for the socket (not buffering) when the
+ * client is slow; `signal` (the client leaving) stops the source; a failure mid-stream aborts the response, so the
+ * client sees a truncated transfer, not a clean end.
+ */
+export async function writeChunks(
+  res: ServerResponse,
+  next: () => Promise<IteratorResult<Uint8Array>>,
+  stop: () => Promise<unknown> | undefined,
+  signal: AbortSignal,
+): Promise<void> {
+  const onAbort = (): void => void stop()?.catch(() => undefined);
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     for (;;) {
-      const { value, done } = await reader.read();
+      const { value, done } = await next();
       if (done) break;
-      // Each chunk goes out at once; when the client is slow, wait for the socket instead of buffering.
       if (!res.write(value)) await drainOrClose(res);
       if (signal.aborted) return;
     }
     res.end();
   } catch {
-    // The body failed mid-stream: abort the response so the client sees a truncated transfer, not a clean end.
     res.destroy();
   } finally {
     signal.removeEventListener("abort", onAbort);
@@ -108,7 +125,7 @@ export async function writeResponse(
 }
 
 /** Resolves when the socket drains or the response closes, leaving no listener behind (a long slow stream waits often). */
-export function drainOrClose(res: ServerResponse): Promise<void> {
+function drainOrClose(res: ServerResponse): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = (): void => {
       res.off("drain", done);
