@@ -4,7 +4,7 @@
  */
 
 import { InputError } from "../errors.js";
-import type { CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
+import type { CosyVoiceInput, CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
 import { MINIMAX_DEFAULT_MODEL, type MinimaxClient, minimaxVoiceSetting } from "../providers/dashscope/minimax.js";
 import { NLS_SHORT_TEXT_LIMIT, type NlsSpeechInput, type NlsSynthesizer } from "../providers/nls/synthesizer.js";
 import { chunkText, countNlsChars } from "../text/index.js";
@@ -47,18 +47,9 @@ async function* audioOf(events: AsyncIterable<{ type: string; data?: Buffer }>):
 }
 
 function planNls(req: SpeechRequest, nls: NlsSynthesizer): Planned {
-  const source = req.text ?? req.ssml!;
-  const options = {
-    voice: req.voice,
-    format: req.format,
-    sampleRate: req.sampleRate,
-    volume: req.volume,
-    speechRate: req.speechRate,
-    pitchRate: req.pitchRate,
-  };
-  const field = req.text !== undefined ? "text" : "ssml";
-  if (countNlsChars(source) > NLS_SHORT_TEXT_LIMIT) return planNlsPieces(req, nls, source, field, options);
-  const input = { ...options, [field]: source } as NlsSpeechInput;
+  const inputs = nlsPieceInputs(req);
+  if (inputs.length > 1) return planNlsPieces(req, nls, inputs);
+  const input = inputs[0]!;
   const p = nls.prepare(input);
   return {
     contentType: contentTypeOf(p.format, p.sample_rate),
@@ -82,17 +73,7 @@ function planNls(req: SpeechRequest, nls: NlsSynthesizer): Planned {
  * now (before anything is sent), spoken one after another as one stream. WAV pieces are asked for as PCM, so the
  * stream has one header.
  */
-function planNlsPieces(
-  req: SpeechRequest,
-  nls: NlsSynthesizer,
-  source: string,
-  field: "text" | "ssml",
-  options: Omit<NlsSpeechInput, "text" | "ssml">,
-): Planned {
-  const pieceFormat = req.format === "wav" ? "pcm" : req.format;
-  const inputs = chunkText(source, { max: NLS_SHORT_TEXT_LIMIT }).map(
-    (piece) => ({ ...options, format: pieceFormat, [field]: piece }) as NlsSpeechInput,
-  );
+function planNlsPieces(req: SpeechRequest, nls: NlsSynthesizer, inputs: readonly NlsSpeechInput[]): Planned {
   const prepared = inputs.map((input) => nls.prepare(input));
   const p = prepared[0]!;
   return {
@@ -106,7 +87,7 @@ function planNlsPieces(
       volume: p.volume,
       speechRate: p.speech_rate,
       pitchRate: p.pitch_rate,
-      text: source,
+      text: req.text ?? req.ssml!,
     },
     ...(req.format === "wav" ? { finalize: finalizeWav } : {}),
     start: (signal) =>
@@ -122,15 +103,23 @@ function planNlsPieces(
   };
 }
 
-function planCosyVoice(req: SpeechRequest, cosyvoice: CosyVoiceSynthesizer | undefined): Planned {
+/** The CosyVoice client of this deployment, or the refusal naming `provider` when DashScope is not configured. */
+export function requireCosyVoice(cosyvoice: CosyVoiceSynthesizer | undefined): CosyVoiceSynthesizer {
   if (!cosyvoice)
     throw new InputError(
       "provider",
       '"cosyvoice" is not configured on this deployment (DASHSCOPE_API_KEY); use "nls"',
       { code: "UnsupportedProvider" },
     );
-  // One rate scale on our API for both providers: NLS's -500..500, turned into CosyVoice's multipliers.
-  const input = {
+  return cosyvoice;
+}
+
+/**
+ * A stream request as CosyVoice's input. One rate scale on our API for both providers: NLS's -500..500, turned into
+ * CosyVoice's multipliers.
+ */
+export function cosyVoiceInput(req: SpeechRequest): CosyVoiceInput {
+  return {
     ...(req.text !== undefined ? { text: req.text } : { ssml: req.ssml! }),
     model: req.model,
     voice: req.voice,
@@ -140,6 +129,36 @@ function planCosyVoice(req: SpeechRequest, cosyvoice: CosyVoiceSynthesizer | und
     rate: req.speechRate === undefined ? undefined : multiplierFromRate(req.speechRate),
     pitch: req.pitchRate === undefined ? undefined : multiplierFromRate(req.pitchRate),
   };
+}
+
+/**
+ * A stream request as NLS inputs of at most 300 characters each, cut at sentence ends (one input when it fits). A
+ * WAV beyond one piece is asked for as PCM pieces, so the stream carries one header.
+ */
+export function nlsPieceInputs(req: SpeechRequest, extra: Partial<NlsSpeechInput> = {}): NlsSpeechInput[] {
+  const source = req.text ?? req.ssml!;
+  const field = req.text !== undefined ? "text" : "ssml";
+  const pieces =
+    countNlsChars(source) > NLS_SHORT_TEXT_LIMIT ? chunkText(source, { max: NLS_SHORT_TEXT_LIMIT }) : [source];
+  const format = req.format === "wav" && pieces.length > 1 ? "pcm" : req.format;
+  return pieces.map(
+    (piece) =>
+      ({
+        voice: req.voice,
+        format,
+        sampleRate: req.sampleRate,
+        volume: req.volume,
+        speechRate: req.speechRate,
+        pitchRate: req.pitchRate,
+        ...extra,
+        [field]: piece,
+      }) as NlsSpeechInput,
+  );
+}
+
+function planCosyVoice(req: SpeechRequest, client: CosyVoiceSynthesizer | undefined): Planned {
+  const cosyvoice = requireCosyVoice(client);
+  const input = cosyVoiceInput(req);
   const plan = cosyvoice.prepare(input);
   const p = plan.parameters;
   return {

@@ -10,12 +10,12 @@ import { mp3DurationMs } from "../audio/mp3.js";
 import { pcmDurationMs, wavDataChunk } from "../audio/wav.js";
 import { InputError } from "../errors.js";
 import type { CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
-import { NLS_SHORT_TEXT_LIMIT, type NlsSpeechInput, type NlsSynthesizer } from "../providers/nls/synthesizer.js";
-import { chunkText, spokenText } from "../text/index.js";
+import type { NlsSynthesizer } from "../providers/nls/synthesizer.js";
+import { spokenText } from "../text/index.js";
 import { findNlsVoice } from "../voices/index.js";
 import { LOOK_AHEAD_BYTES, ReadAhead, streamingWavHeader } from "./pieces.js";
-import { multiplierFromRate } from "./rates.js";
 import type { SpeechRequest } from "./request.js";
+import { cosyVoiceInput, nlsPieceInputs, requireCosyVoice } from "./short.js";
 
 export interface Mark {
   readonly text: string;
@@ -55,22 +55,8 @@ export function openTimedSpeech(
     throw new InputError("timestamps", 'provider "minimax" gives no timings on a stream; use "nls" or "cosyvoice"');
   const format = req.format;
   if (req.provider === "cosyvoice") {
-    if (!deps.cosyvoice)
-      throw new InputError("provider", '"cosyvoice" is not configured on this deployment (DASHSCOPE_API_KEY)', {
-        code: "UnsupportedProvider",
-      });
-    const cosyvoice = deps.cosyvoice;
-    const input = {
-      ...(req.text !== undefined ? { text: req.text } : { ssml: req.ssml! }),
-      model: req.model,
-      voice: req.voice,
-      format,
-      sampleRate: req.sampleRate as 22050 | undefined,
-      volume: req.volume,
-      rate: req.speechRate === undefined ? undefined : multiplierFromRate(req.speechRate),
-      pitch: req.pitchRate === undefined ? undefined : multiplierFromRate(req.pitchRate),
-      wordTimestamps: true,
-    };
+    const cosyvoice = requireCosyVoice(deps.cosyvoice);
+    const input = { ...cosyVoiceInput(req), wordTimestamps: true };
     const plan = cosyvoice.prepare(input);
     const rate = plan.parameters.sample_rate;
     return {
@@ -112,22 +98,7 @@ export function openTimedSpeech(
       "timestamps",
       `NLS gives no timings for ${voice} (the voice table's timestamps column); choose a voice that has them, e.g. siqi`,
     );
-  const source = req.text ?? req.ssml!;
-  const field = req.text !== undefined ? "text" : "ssml";
-  const pieceFormat = format === "wav" ? "pcm" : format;
-  const inputs = chunkText(source, { max: NLS_SHORT_TEXT_LIMIT }).map(
-    (piece) =>
-      ({
-        [field]: piece,
-        voice,
-        format: pieceFormat,
-        sampleRate: req.sampleRate,
-        volume: req.volume,
-        speechRate: req.speechRate,
-        pitchRate: req.pitchRate,
-        enableSubtitle: true,
-      }) as NlsSpeechInput,
-  );
+  const inputs = nlsPieceInputs({ ...req, voice }, { enableSubtitle: true });
   const prepared = inputs.map((input) => deps.nls.prepare(input));
   return {
     audioType: format,
