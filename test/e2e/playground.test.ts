@@ -49,10 +49,16 @@ afterAll(async () => {
   await host?.stop();
 });
 
+/** A fresh page on the playground, with `key` handed over in the URL fragment as a user would bookmark it. */
+async function openPlayground(key = KEY) {
+  const page = await browser.newPage();
+  await page.goto(`${host.url}/#key=${key}`);
+  return page;
+}
+
 describe.skipIf(!haveChromium)("the playground page", () => {
   it("lists voices, streams speech into the player and starts playing", async () => {
-    const page = await browser.newPage();
-    await page.goto(`${host.url}/#key=${KEY}`);
+    const page = await openPlayground();
     // Page functions are strings: they run in the browser, and the project's types are Node's, not the DOM's.
     await page.waitForFunction('document.getElementById("voice").options.length > 100');
     expect(await page.locator("#voice").inputValue()).toBe("siqi");
@@ -73,8 +79,7 @@ describe.skipIf(!haveChromium)("the playground page", () => {
   });
 
   it("speaks through another provider and model with the rate, pitch and volume set on the page", async () => {
-    const page = await browser.newPage();
-    await page.goto(`${host.url}/#key=${KEY}`);
+    const page = await openPlayground();
     await page.waitForFunction('document.getElementById("provider").options.length >= 3');
     await page.selectOption("#provider", "cosyvoice");
     await page.waitForFunction('document.getElementById("model").value.startsWith("cosyvoice")');
@@ -99,8 +104,7 @@ describe.skipIf(!haveChromium)("the playground page", () => {
   });
 
   it("speaks a text longer than a URL holds: POSTed, and played as the MP3 arrives", async () => {
-    const page = await browser.newPage();
-    await page.goto(`${host.url}/#key=${KEY}`);
+    const page = await openPlayground();
     await page.waitForFunction('document.getElementById("count").textContent.endsWith("/ 4096")');
     await page.fill("#text", "这是一段很长的文字，要分成几段来合成。".repeat(60));
     const audioResponse = page.waitForResponse(
@@ -115,8 +119,7 @@ describe.skipIf(!haveChromium)("the playground page", () => {
   });
 
   it("shows the SSML validator's problems and selects the first one in the text", async () => {
-    const page = await browser.newPage();
-    await page.goto(`${host.url}/#key=${KEY}`);
+    const page = await openPlayground();
     await page.waitForFunction('document.getElementById("voice").options.length > 100');
     await page.selectOption("#mode", "ssml");
     const ssml = '<speak>\n好的。<break time="20s"/>再见。\n</speak>';
@@ -134,8 +137,7 @@ describe.skipIf(!haveChromium)("the playground page", () => {
   });
 
   it("submits a long-text job, shows its progress and plays it with its subtitles as captions", async () => {
-    const page = await browser.newPage();
-    await page.goto(`${host.url}/#key=${KEY}`);
+    const page = await openPlayground();
     await page.click("#tab-jobs");
     await page.waitForFunction('document.getElementById("job-voice").options.length > 10');
     await page.fill(
@@ -164,8 +166,7 @@ describe.skipIf(!haveChromium)("the playground page", () => {
   });
 
   it("says so when the API key is refused", async () => {
-    const page = await browser.newPage();
-    await page.goto(`${host.url}/#key=wrong-key`);
+    const page = await openPlayground("wrong-key");
     await page.click("#speak");
     await page.waitForFunction('/refused/.test(document.getElementById("status").textContent)');
     await page.close();

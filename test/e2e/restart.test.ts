@@ -31,12 +31,15 @@ describe("restarting the local stack", () => {
     const log = createLogger({ level: "error" });
 
     // First run: the task is queued for 2 s, and the stack stops (as a crash would) before it runs.
-    const first = await startLocalCloud({
-      dataDir: dir,
-      engine: new FastEngine(),
-      accessKey: { id: "restart-ak", secret: "restart-sk" },
-      longText: { queueMs: 2000, runMs: 5 },
-    });
+    // Both runs use the same data directory and AccessKey; only how long a task stays queued differs.
+    const start = (queueMs: number) =>
+      startLocalCloud({
+        dataDir: dir,
+        engine: new FastEngine(),
+        accessKey: { id: "restart-ak", secret: "restart-sk" },
+        longText: { queueMs, runMs: 5 },
+      });
+    const first = await start(2000);
     const host1 = await startFunctionHost({ env: env(first), log, cloud: first });
     const res = await fetch(`${host1.url}/v1/jobs`, {
       method: "POST",
@@ -49,12 +52,7 @@ describe("restarting the local stack", () => {
     await host1.stop();
 
     // Second run, same data directory: the task is still NLS's, it finishes, and reconcile finds it done.
-    const second = await startLocalCloud({
-      dataDir: dir,
-      engine: new FastEngine(),
-      accessKey: { id: "restart-ak", secret: "restart-sk" },
-      longText: { queueMs: 5, runMs: 5 },
-    });
+    const second = await start(5);
     const host2 = await startFunctionHost({ env: env(second), log, cloud: second });
     try {
       expect(second.appKey).toBe(first.appKey);
