@@ -3,7 +3,8 @@
  * not share an event loop (as in the cloud, where they are different machines) and the stream function's own peak RSS
  * can be read from /proc:
  *  - `--role cloud`: the local cloud with the tone engine. `--rtt <ms>` models the network to NLS: each connection's
- *    TCP, TLS and WebSocket handshakes cost 3 round trips, each request frame one. Prints `{env}`.
+ *    TCP, TLS and WebSocket handshakes cost 3 round trips, each request frame one. `--oss-rtt <ms>`: each OSS request
+ *    is answered one round trip later (a kept-alive connection). Prints `{env}`.
  *  - `--role server`: the stream function's real server, with the environment in BENCH_ENV plus `--cache true|false`
  *    and `--warm N` (NLS_WARM_SOCKETS: 1 by default, as s.yaml deploys it). Prints `{url}`.
  * Each prints one JSON line, then serves until killed.
@@ -23,6 +24,7 @@ const { values } = parseArgs({
   options: {
     role: { type: "string", default: "cloud" },
     rtt: { type: "string", default: "0" },
+    "oss-rtt": { type: "string", default: "0" },
     cache: { type: "string", default: "false" },
     warm: { type: "string", default: "1" },
   },
@@ -37,6 +39,7 @@ if (values.role === "cloud") {
   });
   cloud.nls.gateway.faults.handshakeDelayMs = 3 * rtt;
   cloud.nls.gateway.faults.messageDelayMs = rtt;
+  cloud.oss.faults.latencyMs = Number(values["oss-rtt"]);
   process.stdout.write(`${JSON.stringify({ env: cloud.env() })}\n`);
 } else {
   const env = {

@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { SpeechSynthesizer } from "alibabacloud-nls";
-import { Agent, fetch } from "undici";
+import { Agent, fetch, request } from "undici";
 import { createClients } from "../lib/clients.js";
 import { nlsEndpoints, parseConfig } from "../lib/config.js";
 import type { Row } from "./nls-short.js";
@@ -45,8 +45,15 @@ async function startChild<T>(
  * The emulators and the stream server in processes of their own, for one network model. `server` is the stream
  * function's process (its RSS is the function's), `env` the cloud's settings; `stop` ends both.
  */
-async function startStack(rtt = 0, cache = false) {
-  const cloud = await startChild<{ env: Record<string, string> }>(["--role", "cloud", "--rtt", String(rtt)]);
+async function startStack(rtt = 0, cache = false, ossRtt = 0) {
+  const cloud = await startChild<{ env: Record<string, string> }>([
+    "--role",
+    "cloud",
+    "--rtt",
+    String(rtt),
+    "--oss-rtt",
+    String(ossRtt),
+  ]);
   const server = await startChild<{ url: string }>(["--role", "server", "--cache", String(cache)], {
     BENCH_ENV: JSON.stringify(cloud.out.env),
   });
@@ -98,13 +105,17 @@ async function memoryRows(pid: number, stream: () => Promise<number>): Promise<R
 /**
  * First byte through the proxy against a direct cold client of the same emulator (a new connection and task per
  * request, as a client talking to NLS itself pays), at 0 and 30 ms round trip to NLS, cache off and on (each request
- * new text, so the cache is looked up and missed), interleaved one by one, p50 and p95.
+ * new text, so the cache is looked up and missed; OSS is modelled 2 ms away when NLS is 30 ms away, as OSS in the
+ * function's region is, and 0 ms in the 0 ms rows), interleaved one by one, p50 and p95. The proxy's client is
+ * undici's `request` on a kept-alive connection: a lean client, as the official SDK is for the direct side (undici's
+ * `fetch` adds about 0.6 ms of its own per request, measured in one process, which is not the proxy's).
  */
 export async function benchStreamRtt(requests = 60): Promise<Row[]> {
   const rows: Row[] = [];
   for (const rtt of [0, 30]) {
     for (const cache of [false, true]) {
-      const { server, url, env, stop } = await startStack(rtt, cache);
+      const ossRtt = rtt === 30 ? 2 : 0;
+      const { server, url, env, stop } = await startStack(rtt, cache, ossRtt);
       try {
         const config = parseConfig({ ...env, NLS_WARM_SOCKETS: "0" });
         const { tokens } = createClients(config, {});
@@ -114,14 +125,15 @@ export async function benchStreamRtt(requests = 60): Promise<Row[]> {
         let n = 0;
         const proxy = async (): Promise<number> => {
           const t0 = performance.now();
-          const res = await fetch(`${url}/v1/stream`, {
+          const res = await request(`${url}/v1/stream`, {
             method: "POST",
             headers: { authorization: "Bearer bench-key", "content-type": "application/json" },
             body: JSON.stringify({ text: `${TEXT}${n++}`, format: "pcm", sampleRate: 16000 }),
             dispatcher,
           });
+          if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${await res.body.text()}`);
           let ttfb = 0;
-          for await (const _ of res.body!) ttfb ||= performance.now() - t0;
+          for await (const _ of res.body) ttfb ||= performance.now() - t0;
           return ttfb;
         };
         // The official NLS SDK, as a client talking to NLS itself would use it: a connection per synthesis.
@@ -140,9 +152,17 @@ export async function benchStreamRtt(requests = 60): Promise<Row[]> {
           );
           return ttfb;
         };
+        // The bare HTTP exchange through the same server (no synthesis): what any HTTP hop costs here, for attribution.
+        const bare = async (): Promise<number> => {
+          const t0 = performance.now();
+          const res = await request(`${url}/healthz`, { dispatcher });
+          await res.body.text();
+          return performance.now() - t0;
+        };
         for (let i = 0; i < 5; i++) await Promise.all([proxy(), direct()]); // warm-up
         const p: number[] = [];
         const d: number[] = [];
+        const h: number[] = [];
         // Each request arrives a moment after the one before, as traffic does (a warm connection is replaced by then),
         // and both clients get the same pause, so neither meets the other's tail (a closing handshake, a GC).
         const pause = () => new Promise((r) => setTimeout(r, 20 + rtt * 3));
@@ -151,13 +171,25 @@ export async function benchStreamRtt(requests = 60): Promise<Row[]> {
           d.push(await direct());
           await pause();
           p.push(await proxy());
+          if (rtt === 0 && !cache) {
+            await pause();
+            h.push(await bare());
+          }
         }
+        if (h.length > 0)
+          rows.push({
+            name: "bare HTTP exchange through the stream server (GET /healthz), p50",
+            value: `${quantile(h, 0.5).toFixed(1)} ms`,
+            reference:
+              "what the extra hop itself costs at 0 ms RTT (bounded by: node:http, loopback, 3 processes on 2 cores)",
+            ratio: "",
+          });
         if (rtt === 30 && cache) rows.push(...(await memoryRows(server.pid!, proxy)));
         for (const q of [0.5, 0.95]) {
           const pv = quantile(p, q);
           const dv = quantile(d, q);
           rows.push({
-            name: `stream first byte p${q * 100}, ${rtt} ms RTT to NLS, cache ${cache ? "on" : "off"}`,
+            name: `stream first byte p${q * 100}, ${rtt} ms RTT to NLS, cache ${cache ? `on (OSS ${ossRtt} ms away)` : "off"}`,
             value: `${pv.toFixed(1)} ms proxy`,
             reference: `${dv.toFixed(1)} ms official NLS SDK, direct and cold (bounded by: emulator + modelled RTT)`,
             ratio: (pv / dv).toFixed(2),

@@ -214,8 +214,8 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
         cache,
         maxChars: config.STREAM_MAX_CHARS,
       });
+      // No flushHeaders: the first audio is already here (prefetched), and goes out with the headers in one write.
       res.writeHead(200, { ...audioHeaders(speech), "x-request-id": requestId });
-      res.flushHeaders();
       const audio = speech.body[Symbol.asyncIterator]();
       await writeChunks(
         res,

@@ -29,7 +29,8 @@ export class WarmSockets {
   /** Takers waiting for a socket that is opening. */
   readonly #waiters: Array<(ws: WebSocket | undefined) => void> = [];
   #generation = 0;
-  readonly stats = { opened: 0, used: 0, expired: 0 };
+  /** `started`: connections begun; `opened`: those that opened; `used`: handed to a task; `expired`: closed idle. */
+  readonly stats = { started: 0, opened: 0, used: 0, expired: 0 };
 
   constructor(private readonly opts: WarmSocketsOptions) {}
 
@@ -58,16 +59,18 @@ export class WarmSockets {
    * SDKs pool them); closed when the pool is full.
    */
   put(ws: WebSocket): void {
-    if (ws.readyState !== WebSocket.OPEN || this.#ready.length >= (this.opts.size ?? 2)) return void ws.terminate();
+    if (this.#closed || ws.readyState !== WebSocket.OPEN || this.#ready.length >= (this.opts.size ?? 2))
+      return void ws.terminate();
     this.#keep(ws);
   }
 
   /** Opens sockets in the background until `size` are ready or opening. Failures are dropped: the request connects. */
   prewarm(): void {
-    if (!this.opts.target) return;
+    if (!this.opts.target || this.#closed) return;
     const size = this.opts.size ?? 2;
     while (this.#ready.length + this.#opening < size) {
       this.#opening++;
+      this.stats.started++;
       const generation = this.#generation;
       void this.#open().then((ws) => {
         this.#opening--;
@@ -91,6 +94,14 @@ export class WarmSockets {
       warm.ws.terminate();
     }
   }
+
+  /** Closes every warm socket and opens no more (shutdown): a replacement scheduled after a task's first frame too. */
+  close(): void {
+    this.#closed = true;
+    this.flush();
+  }
+
+  #closed = false;
 
   async #open(): Promise<WebSocket | undefined> {
     try {

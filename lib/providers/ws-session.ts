@@ -28,6 +28,11 @@ export interface WsSessionOptions<E> {
   readonly refusal: (status: number) => string;
   /** The event whose absence makes a close an error, for the message. */
   readonly completion: string;
+  /**
+   * Called once, after the first frame has been handed on: for work that should not delay the first audio (opening
+   * the next warm socket costs a handshake's CPU).
+   */
+  readonly afterFirstFrame?: () => void;
 }
 
 /** Every provider's audio event has this shape; the rest of T is the provider's own events. */
@@ -58,11 +63,18 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
         this.#fail(error);
       }
     };
-    // A warm socket is open already: start once the subclass has finished constructing.
-    if (session.socket) setImmediate(opened);
+    // A warm socket is open already: start as soon as the subclass has finished constructing (a microtask, not a turn
+    // of the event loop).
+    if (session.socket) queueMicrotask(opened);
     else this.ws.on("open", opened);
+    let first = true;
     this.ws.on("message", (data: Buffer, isBinary) => {
       this.#armIdle();
+      if (first) {
+        first = false;
+        // setImmediate runs after the microtasks that relay this frame.
+        if (session.afterFirstFrame) setImmediate(session.afterFirstFrame);
+      }
       if (isBinary) return this.queue.push({ type: "audio", data } as AudioEvent as unknown as T, data.length);
       let event: E;
       try {

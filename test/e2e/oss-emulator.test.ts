@@ -42,6 +42,23 @@ describe("OSS emulator with the real ali-oss client", () => {
     });
   }
 
+  it("models the network to OSS: with latencyMs each answer comes one round trip later", async () => {
+    const oss = client();
+    await oss.put("latency/a", Buffer.from("x"));
+    const faults = cloud().oss.faults;
+    faults.latencyMs = 150;
+    try {
+      const t0 = performance.now();
+      await oss.head("latency/a");
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(145);
+    } finally {
+      faults.latencyMs = 0;
+    }
+    const t1 = performance.now();
+    await oss.head("latency/a");
+    expect(performance.now() - t1).toBeLessThan(145);
+  });
+
   it("answers a wrong secret with 403 SignatureDoesNotMatch in OSS's XML error body", async () => {
     for (const v4 of [false, true]) {
       const err = await client({ v4, secret: "wrong-secret" })

@@ -39,6 +39,18 @@ describe("NlsSynthesizer against the local gateway", () => {
       expect(cold).toBeGreaterThanOrEqual(300);
       expect(warmed).toBeLessThan(cold - 200);
       expect(warm.warmStats).toMatchObject({ used: 1 });
+      // The replacement for the socket taken is begun only after the first audio has been handed on: its handshake
+      // does not compete with the request for the CPU before the first byte.
+      const replacing = synthesizer({ warmSockets: 1 });
+      replacing.prewarm();
+      await eventually(() => replacing.warmStats?.opened === 1, 2000);
+      let startedAtFirstAudio = -1;
+      for await (const event of replacing.synthesize({ text: "替换。", voice: "xiaoyun", format: "pcm" }))
+        if (event.type === "audio" && startedAtFirstAudio === -1)
+          startedAtFirstAudio = replacing.warmStats?.started ?? 0;
+      expect(startedAtFirstAudio).toBe(1);
+      await eventually(() => replacing.warmStats?.started === 2, 2000);
+      replacing.close();
       // A request arriving with nothing warm waits for the connection its arrival started, instead of opening another.
       arriving.prewarm();
       await firstByte(arriving);

@@ -39,6 +39,11 @@ type Fault = FaultTarget &
  */
 export class OssFaults {
   readonly #queue = new Map<OssOperation, Fault[]>();
+  /**
+   * A model of the network to OSS: every request is answered this much later (one round trip on a kept-alive
+   * connection; OSS in the same region is 1–10 ms away), so a lookup in front of a synthesis shows its cost.
+   */
+  latencyMs = 0;
 
   /** The next `times` requests of `op` (only on keys `key` accepts, when given) fail with `status` and `code`. */
   failNext(op: OssOperation, opts: FaultTarget & { status?: number; code?: string; times?: number } = {}): void {
@@ -113,6 +118,7 @@ export function ossHandler(opts: {
   );
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (opts.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, opts.faults.latencyMs));
     const id = requestId();
     const url = new URL(req.url ?? "/", "http://local");
     const hostBucket = hostPattern.exec(req.headers.host ?? "")?.[1];

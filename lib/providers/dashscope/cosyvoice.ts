@@ -138,11 +138,11 @@ export class CosyVoiceSynthesizer {
 
   /** Closes the connections kept for reuse. */
   close(): void {
-    this.#idle.flush();
+    this.#idle.close();
   }
 
   /** How kept connections were used. */
-  get reuseStats(): { opened: number; used: number; expired: number } {
+  get reuseStats(): WarmSockets["stats"] {
     return this.#idle.stats;
   }
 }

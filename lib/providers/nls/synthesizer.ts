@@ -101,11 +101,11 @@ export class NlsSynthesizer {
 
   /** Closes the warm connections (and any still opening, once open): on shutdown, or when done with this client. */
   close(): void {
-    this.#warm?.flush();
+    this.#warm?.close();
   }
 
   /** How the warm connections were used (opened, used, expired). */
-  get warmStats(): { opened: number; used: number; expired: number } | undefined {
+  get warmStats(): WarmSockets["stats"] | undefined {
     return this.#warm?.stats;
   }
 
@@ -154,9 +154,10 @@ export class NlsSynthesizer {
       async () => {
         token = await this.opts.tokens.token();
         const socket = await this.#warm?.take();
-        // The one taken is replaced for the next request.
-        if (socket) this.#warm?.prewarm();
-        return new NlsSession(this.opts, token, payload, options.signal, socket);
+        // The one taken is replaced for the next request, once this one's first audio is on its way: its handshake
+        // does not compete with this request for the CPU.
+        const replace = socket ? () => this.#warm?.prewarm() : undefined;
+        return new NlsSession(this.opts, token, payload, options.signal, socket, replace);
       },
       {
         retry: this.opts.retry,
@@ -204,8 +205,10 @@ class NlsSession extends WsSession<NlsSynthesisEvent, ServerEvent> {
     payload: StartSynthesisPayload,
     signal?: AbortSignal,
     socket?: WebSocket,
+    afterFirstFrame?: () => void,
   ) {
     super({
+      afterFirstFrame,
       provider: "nls",
       peer: "gateway",
       events: ServerEventSchema,
