@@ -1,17 +1,16 @@
 /**
- * OSS access through ali-oss: streamed writes of unknown length with bounded memory, create-if-absent, reads,
- * listing and signed URLs.
+ * OSS access: streamed writes of unknown length with bounded memory, create-if-absent, reads, listing and signed URLs,
+ * over the small signed client in ./oss-client.ts.
  *
- * ali-oss's `multipartUpload` needs a file, Buffer or browser File and `putStream` is a single PUT that cannot be
- * retried (facts §10), so unknown-length streams go through the low-level multipart API: fixed-size parts, one in
- * memory at a time, each retried on transient failure, and the upload aborted on any failure so no partial object
- * and no orphaned parts are left.
+ * Unknown-length streams go through the multipart API (a single streamed PUT cannot be retried): fixed-size parts,
+ * each with its Content-MD5 and retried on transient failure, a few in flight, and the upload aborted on any failure so
+ * no partial object and no orphaned parts are left.
  */
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import OSS from "ali-oss";
 import { ProviderError } from "../errors.js";
 import { withRetry } from "../retry.js";
+import { contentTypeOfKey, OssClient, OssRequestError, xmlEncode, xmlText } from "./oss-client.js";
 
 export interface OssStorageConfig {
   readonly bucket: string;
@@ -59,21 +58,12 @@ const DEFAULT_PART_SIZE = 4 * 1024 * 1024;
 
 /** The OSS error codes (or HTTP statuses) worth another attempt. */
 function isTransient(error: unknown): boolean {
-  const e = error as { status?: number; code?: string; name?: string };
-  // ali-oss reports a dropped connection as status -1 and a timeout as -2 (code "ResponseError"), or only by name.
-  if (e.status === -1 || e.status === -2) return true;
+  const e = error as { status?: number; code?: string };
+  // Status 0: the request never got an answer (a reset, a refused connection, a timeout).
+  if (error instanceof OssRequestError && e.status === 0) return true;
   if (e.status !== undefined && (e.status >= 500 || e.status === 429)) return true;
   // InvalidDigest: the bytes were damaged on the way; we still hold them, so sending them again is safe.
-  return [
-    "InvalidDigest",
-    "ECONNRESET",
-    "ECONNREFUSED",
-    "ETIMEDOUT",
-    "EPIPE",
-    "ResponseTimeoutError",
-    "ConnectionTimeoutError",
-    "RequestError",
-  ].some((c) => c === e.code || c === e.name);
+  return e.code === "InvalidDigest";
 }
 
 function toProviderError(error: unknown, what: string): ProviderError {
@@ -89,57 +79,36 @@ function toProviderError(error: unknown, what: string): ProviderError {
 }
 
 export class OssStorage {
-  readonly client: OSS;
+  readonly client: OssClient;
   readonly bucket: string;
 
-  constructor(opts: { client: OSS; bucket: string } | { config: OssStorageConfig }) {
-    if ("client" in opts) {
-      this.client = opts.client;
-      this.bucket = opts.bucket;
-      return;
-    }
+  constructor(opts: { config: OssStorageConfig }) {
     const c = opts.config;
     this.bucket = c.bucket;
-    this.client = new OSS({
+    const fixed = { accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, securityToken: c.securityToken };
+    this.client = new OssClient({
       bucket: c.bucket,
       region: c.region,
-      accessKeyId: c.accessKeyId,
-      accessKeySecret: c.accessKeySecret,
-      ...(c.securityToken ? { stsToken: c.securityToken } : {}),
-      ...(c.securityToken && c.refreshCredentials
-        ? {
-            refreshSTSToken: async () => {
-              const fresh = c.refreshCredentials!();
-              return {
-                accessKeyId: fresh.accessKeyId,
-                accessKeySecret: fresh.accessKeySecret,
-                stsToken: fresh.securityToken ?? "",
-              };
-            },
-          }
-        : {}),
-      ...(c.endpoint ? { endpoint: c.endpoint } : {}),
-      ...(c.pathStyle ? { sldEnable: true } : {}),
-      internal: c.internal ?? false,
-      secure: c.endpoint ? c.endpoint.startsWith("https:") : true,
-      authorizationV4: true,
-      timeout: c.timeoutMs ?? 60_000,
-    } as OSS.Options);
+      // STS credentials rotate: the current ones are read for every request.
+      credentials: c.refreshCredentials ?? (() => fixed),
+      endpoint: c.endpoint,
+      internal: c.internal,
+      pathStyle: c.pathStyle,
+      timeoutMs: c.timeoutMs,
+    });
   }
 
   /** Writes a Buffer or string; returns false instead of overwriting when `ifAbsent` and the key exists. */
   async put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<{ created: boolean; etag?: string }> {
+    const bytes = typeof body === "string" ? Buffer.from(body) : body;
+    // Content-MD5: OSS refuses a body damaged on the way instead of storing it.
+    const headers = { ...this.#headers(key, opts), "content-md5": md5(bytes) };
     try {
-      const res = await withRetry(
-        () =>
-          this.client.put(key, typeof body === "string" ? Buffer.from(body) : body, {
-            mime: opts.contentType,
-            meta: opts.meta as OSS.UserMeta,
-            headers: this.#headers(opts),
-          }),
-        { retryable: isTransient, attempts: 3 },
-      );
-      return { created: true, etag: etagOf(res.res) };
+      const res = await withRetry(() => this.client.send({ method: "PUT", key, headers, body: bytes }), {
+        retryable: isTransient,
+        attempts: 3,
+      });
+      return { created: true, etag: res.headers.etag };
     } catch (error) {
       if (opts.ifAbsent && isAlreadyExists(error)) return { created: false };
       throw toProviderError(error, `PutObject ${key}`);
@@ -166,26 +135,38 @@ export class OssStorage {
         size += part.length;
         if (!uploadId) {
           if (part.length < partSize) return { ...(await this.put(key, part, opts)), size, parts: 1 };
-          uploadId = (
-            await withRetry(
-              () => this.client.initMultipartUpload(key, { mime: opts.contentType, meta: opts.meta as OSS.UserMeta }),
-              { retryable: isTransient, attempts: 3 },
-            )
-          ).uploadId;
+          const { contentType, meta } = opts;
+          const init = await withRetry(
+            () =>
+              this.client.send({
+                method: "POST",
+                key,
+                query: { uploads: null },
+                headers: this.#headers(key, { contentType, meta }),
+              }),
+            { retryable: isTransient, attempts: 3 },
+          );
+          uploadId = xmlText(init.body.toString("utf8"), "UploadId");
+          if (!uploadId)
+            throw new OssRequestError(500, "InvalidResponse", `InitiateMultipartUpload ${key}: no UploadId`);
         }
         const number = ++count;
         const id = uploadId;
         // Reading the next part overlaps the uploads of the previous ones; a failed part fails the whole upload.
-        // Content-MD5 makes OSS refuse a part damaged in transit instead of storing it (ali-oss adds it only to Buffer bodies).
-        const md5 = createHash("md5").update(part).digest("base64");
+        // Content-MD5 makes OSS refuse a part damaged in transit instead of storing it.
+        const digest = md5(part);
         const upload = withRetry(
           () =>
-            this.client.uploadPart(key, id, number, part, 0, part.length, {
-              headers: { "Content-MD5": md5 },
-            } as OSS.RequestOptions),
+            this.client.send({
+              method: "PUT",
+              key,
+              query: { partNumber: String(number), uploadId: id },
+              headers: { "content-md5": digest },
+              body: part,
+            }),
           { retryable: isTransient, attempts: 4, signal: opts.signal },
         ).then((res) => {
-          parts.push({ number, etag: res.etag });
+          parts.push({ number, etag: String(res.headers.etag ?? "") });
         });
         inFlight.add(upload);
         void upload.finally(() => inFlight.delete(upload)).catch(() => undefined);
@@ -195,21 +176,33 @@ export class OssStorage {
       parts.sort((a, b) => a.number - b.number);
       if (!uploadId) return { ...(await this.put(key, Buffer.alloc(0), opts)), size: 0, parts: 1 };
       const id = uploadId;
+      const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<CompleteMultipartUpload>\n${parts
+        .map((p) => `<Part>\n<PartNumber>${p.number}</PartNumber>\n<ETag>${xmlEncode(p.etag)}</ETag>\n</Part>\n`)
+        .join("")}</CompleteMultipartUpload>`;
       const done = await withRetry(
         () =>
-          this.client.completeMultipartUpload(key, id, parts, {
-            headers: this.#headers(opts),
-          } as OSS.CompleteMultipartUploadOptions),
+          this.client.send({
+            method: "POST",
+            key,
+            query: { uploadId: id },
+            headers: { "content-type": "application/xml", ...(opts.ifAbsent ? FORBID_OVERWRITE : {}) },
+            body: Buffer.from(xml),
+          }),
         {
           retryable: (e) => isTransient(e) && !isAlreadyExists(e),
           attempts: 3,
         },
       );
       uploadId = undefined;
-      return { created: true, size, parts: parts.length, etag: (done as { etag?: string }).etag ?? etagOf(done.res) };
+      return {
+        created: true,
+        size,
+        parts: parts.length,
+        etag: xmlText(done.body.toString("utf8"), "ETag") ?? done.headers.etag,
+      };
     } catch (error) {
       await Promise.allSettled(inFlight);
-      if (uploadId) await this.client.abortMultipartUpload(key, uploadId).catch(() => undefined);
+      if (uploadId) await this.client.send({ method: "DELETE", key, query: { uploadId } }).catch(() => undefined);
       if (opts.ifAbsent && isAlreadyExists(error)) return { created: false, size, parts: count };
       throw toProviderError(error, `streamed upload of ${key}`);
     }
@@ -217,7 +210,8 @@ export class OssStorage {
 
   async get(key: string): Promise<Buffer | undefined> {
     try {
-      return (await withRetry(() => this.client.get(key), { retryable: isTransient, attempts: 3 })).content as Buffer;
+      return (await withRetry(() => this.client.send({ method: "GET", key }), { retryable: isTransient, attempts: 3 }))
+        .body;
     } catch (error) {
       if ((error as { status?: number }).status === 404) return undefined;
       throw toProviderError(error, `GetObject ${key}`);
@@ -227,7 +221,7 @@ export class OssStorage {
   /** Bytes `start`..`end` (inclusive) of an object, e.g. a header. */
   async getRange(key: string, start: number, end: number): Promise<Buffer> {
     try {
-      return (await this.client.get(key, { headers: { Range: `bytes=${start}-${end}` } })).content as Buffer;
+      return (await this.client.send({ method: "GET", key, headers: { range: `bytes=${start}-${end}` } })).body;
     } catch (error) {
       throw toProviderError(error, `GetObject ${key} (range)`);
     }
@@ -235,7 +229,7 @@ export class OssStorage {
 
   async getStream(key: string): Promise<Readable> {
     try {
-      return (await this.client.getStream(key)).stream as Readable;
+      return await this.client.open({ method: "GET", key });
     } catch (error) {
       throw toProviderError(error, `GetObject ${key}`);
     }
@@ -243,15 +237,20 @@ export class OssStorage {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
-      const res = await withRetry(() => this.client.head(key), { retryable: isTransient, attempts: 3 });
-      const headers = (res.res as { headers: Record<string, string> }).headers;
+      const res = await withRetry(() => this.client.send({ method: "HEAD", key }), {
+        retryable: isTransient,
+        attempts: 3,
+      });
+      const h = res.headers;
+      const meta: Record<string, string> = {};
+      for (const [k, v] of Object.entries(h)) if (k.startsWith("x-oss-meta-")) meta[k.slice(11)] = String(v);
       return {
         key,
-        size: Number(headers["content-length"]),
-        etag: headers.etag ?? "",
-        contentType: headers["content-type"],
-        meta: (res.meta ?? {}) as Record<string, string>,
-        lastModified: headers["last-modified"],
+        size: Number(h["content-length"]),
+        etag: h.etag ?? "",
+        contentType: h["content-type"],
+        meta,
+        lastModified: h["last-modified"],
       };
     } catch (error) {
       if ((error as { status?: number }).status === 404) return undefined;
@@ -261,7 +260,7 @@ export class OssStorage {
 
   async delete(key: string): Promise<void> {
     try {
-      await this.client.delete(key);
+      await this.client.send({ method: "DELETE", key });
     } catch (error) {
       throw toProviderError(error, `DeleteObject ${key}`);
     }
@@ -273,18 +272,23 @@ export class OssStorage {
     opts: { marker?: string; maxKeys?: number } = {},
   ): Promise<{ objects: Array<{ key: string; size: number; etag: string }>; next?: string }> {
     try {
-      // An undefined marker is signed by ali-oss's V4 signer but not sent, which breaks the signature: omit it.
-      // Empty values are signed differently by ali-oss's V4 signer ("k=") than they appear on the wire: leave them out.
-      const query = {
+      const query: Record<string, string> = {
         ...(prefix ? { prefix } : {}),
-        "max-keys": opts.maxKeys ?? 100,
+        "max-keys": String(opts.maxKeys ?? 100),
         ...(opts.marker ? { marker: opts.marker } : {}),
       };
-      const res = await this.client.list(query, {});
-      return {
-        objects: (res.objects ?? []).map((o) => ({ key: o.name, size: o.size, etag: o.etag })),
-        next: res.isTruncated ? res.nextMarker : undefined,
-      };
+      const res = await withRetry(() => this.client.send({ method: "GET", query }), {
+        retryable: isTransient,
+        attempts: 3,
+      });
+      const xml = res.body.toString("utf8");
+      const objects = [...xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)].map((m) => ({
+        key: xmlText(m[1]!, "Key") ?? "",
+        size: Number(xmlText(m[1]!, "Size") ?? 0),
+        etag: xmlText(m[1]!, "ETag") ?? "",
+      }));
+      const truncated = xmlText(xml, "IsTruncated") === "true";
+      return { objects, next: truncated ? (xmlText(xml, "NextMarker") ?? objects.at(-1)?.key) : undefined };
     } catch (error) {
       throw toProviderError(error, `ListObjects ${prefix}`);
     }
@@ -292,26 +296,32 @@ export class OssStorage {
 
   /** A presigned GET URL, valid for `expiresSeconds`; `filename` makes browsers download under that name. */
   signedUrl(key: string, opts: { expiresSeconds?: number; filename?: string } = {}): string {
-    return this.client.signatureUrl(key, {
-      expires: opts.expiresSeconds ?? 3600,
-      ...(opts.filename
-        ? { response: { "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(opts.filename)}` } }
-        : {}),
-    });
+    return this.client.signedUrl(
+      key,
+      opts.expiresSeconds ?? 3600,
+      opts.filename
+        ? { "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(opts.filename)}` }
+        : {},
+    );
   }
 
-  #headers(opts: PutOptions): Record<string, string> {
-    return opts.ifAbsent ? { "x-oss-forbid-overwrite": "true" } : {};
+  /** A write's headers: its type (named, or from the key's extension), its metadata, and create-if-absent. */
+  #headers(key: string, opts: PutOptions): Record<string, string> {
+    const headers: Record<string, string> = {};
+    const type = opts.contentType ?? contentTypeOfKey(key);
+    if (type) headers["content-type"] = type;
+    for (const [k, v] of Object.entries(opts.meta ?? {})) headers[`x-oss-meta-${k.toLowerCase()}`] = v;
+    return opts.ifAbsent ? { ...headers, ...FORBID_OVERWRITE } : headers;
   }
 }
+
+const FORBID_OVERWRITE = { "x-oss-forbid-overwrite": "true" };
+
+const md5 = (bytes: Uint8Array): string => createHash("md5").update(bytes).digest("base64");
 
 function isAlreadyExists(error: unknown): boolean {
   const e = error as { status?: number; code?: string };
   return e.status === 409 && e.code === "FileAlreadyExists";
-}
-
-function etagOf(res: unknown): string | undefined {
-  return (res as { headers?: Record<string, string> } | undefined)?.headers?.etag;
 }
 
 /** Re-chunks any byte stream into parts of exactly `size` bytes (the last may be shorter), holding one part at a time. */
