@@ -22,6 +22,8 @@ export const FORBIDDEN = [
   // The users' OSS client, used by tests as a user would; functions use lib/storage/oss-client.ts (a cold start
   // ~150 ms shorter).
   "ali-oss",
+  // Likewise the official POP client: functions sign RPC calls with lib/providers/pop-rpc.ts.
+  "@alicloud/pop-core",
 ];
 
 /**

@@ -1,10 +1,9 @@
 /**
  * ICE (Intelligent Media Services) text-to-speech, seed 002: SubmitAudioProduceJob writes the audio straight into the
  * user's OSS bucket; GetSmartHandleJob (the seed's "GetSmartJobResult"; facts §7) is the truth about a job.
- * POP RPC through @alicloud/pop-core, version 2020-11-09. The JSON-string parameters are built from typed objects,
- * because pop-core sends an object as "[object Object]" (facts/peers.md §3).
+ * POP RPC, version 2020-11-09. The JSON-string parameters (EditingConfig, OutputConfig) are built from typed objects
+ * and sent as JSON text, as the API takes them.
  */
-import Core from "@alicloud/pop-core";
 import { z } from "zod";
 import type { CredentialsSource } from "../../credentials.js";
 import { InputError, ProviderError } from "../../errors.js";
@@ -13,6 +12,7 @@ import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { requireNlsVoice } from "../../voices/index.js";
 import { SentenceSchema } from "../nls/long-text.js";
+import { PopRpcClient } from "../pop-rpc.js";
 
 /** Seed 002's limits. */
 export const ICE_TEXT_LIMIT = 10_000;
@@ -129,14 +129,13 @@ const RETRYABLE =
   /^(Throttling|ServiceUnavailable|InternalError|UnknownError|RequestTimeoutError|ECONN|ETIMEDOUT|EPIPE)/;
 
 export class IceClient {
-  readonly #client: InstanceType<typeof Core.RPCClient>;
+  readonly #client: PopRpcClient;
 
   constructor(private readonly opts: IceClientOptions) {
-    const source = opts.credentials;
-    this.#client = new Core.RPCClient({
+    this.#client = new PopRpcClient({
       endpoint: opts.endpoint,
       apiVersion: "2020-11-09",
-      credentialsProvider: { getCredentials: async () => (typeof source === "function" ? source() : source) },
+      credentials: opts.credentials,
     });
   }
 
@@ -248,11 +247,14 @@ export class IceClient {
       async () => {
         try {
           // POST keeps a 10,000-character InputConfig out of the URL.
-          return await this.#client.request(action, params, { method: "POST", timeout: this.opts.timeoutMs ?? 10_000 });
+          return await this.#client.request(action, params, {
+            method: "POST",
+            timeoutMs: this.opts.timeoutMs ?? 10_000,
+          });
         } catch (error) {
           const e = error as { code?: string; name?: string; data?: { Message?: string } };
           const code = e.code ?? e.name ?? "NetworkError";
-          // pop-core's message embeds the signed URL (with the AccessKeyId): keep only ICE's own message.
+          // POP's message may echo its string to sign (with the AccessKeyId): keep only ICE's own message.
           throw new ProviderError({
             provider: "ice",
             code,

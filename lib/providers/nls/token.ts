@@ -1,17 +1,17 @@
 /**
- * NLS access tokens from CreateToken (POP RPC through @alicloud/pop-core; facts §5), cached until shortly before
- * `ExpireTime` and shared by concurrent callers.
+ * NLS access tokens from CreateToken (POP RPC, version 2019-02-28), cached until shortly before `ExpireTime` and
+ * shared by concurrent callers.
  *
- * pop-core's traps (facts/peers.md §3) are handled here: its 3 s default timeout is replaced, a 500 without `Code`
- * (which it resolves as success) fails the response schema, and its error messages, which embed the signed URL
- * with the AccessKeyId, are never passed on.
+ * A 500 without `Code` (which an RPC client resolves as an answer) fails the response schema and is retried, the
+ * timeout is ours, and the server's message is passed on only up to where POP echoes its string to sign (with the
+ * AccessKeyId).
  */
-import Core from "@alicloud/pop-core";
 import { z } from "zod";
 import type { CredentialsSource } from "../../credentials.js";
 import { ProviderError } from "../../errors.js";
 import { withRetry } from "../../retry.js";
 import { registerSecret } from "../../secrets.js";
+import { PopRpcClient } from "../pop-rpc.js";
 
 /**
  * CreateToken's response (facts §5).
@@ -59,17 +59,16 @@ const NETWORK_ERRORS = new Set([
 ]);
 
 export class NlsTokenClient implements TokenSource {
-  readonly #client: InstanceType<typeof Core.RPCClient>;
+  readonly #client: PopRpcClient;
   #cached: { id: string; expiresAtMs: number } | undefined;
   #inflight: Promise<string> | undefined;
 
   constructor(private readonly opts: NlsTokenClientOptions) {
-    const source = opts.credentials;
-    // pop-core asks this provider before every request, so rotated STS credentials are picked up.
-    this.#client = new Core.RPCClient({
+    // The credentials are read for every request, so rotated STS credentials are picked up.
+    this.#client = new PopRpcClient({
       endpoint: opts.endpoint,
       apiVersion: opts.apiVersion ?? "2019-02-28",
-      credentialsProvider: { getCredentials: async () => (typeof source === "function" ? source() : source) },
+      credentials: opts.credentials,
     });
   }
 
@@ -100,7 +99,7 @@ export class NlsTokenClient implements TokenSource {
   async #createToken(): Promise<z.infer<typeof CreateTokenResponseSchema>> {
     let raw: unknown;
     try {
-      raw = await this.#client.request("CreateToken", {}, { method: "GET", timeout: this.opts.timeoutMs ?? 10_000 });
+      raw = await this.#client.request("CreateToken", {}, { method: "GET", timeoutMs: this.opts.timeoutMs ?? 10_000 });
     } catch (error) {
       throw toProviderError(error);
     }
@@ -117,14 +116,15 @@ export class NlsTokenClient implements TokenSource {
   }
 }
 
-/** pop-core errors carry the signed URL in `message`; keep only the POP code and the server's own message. */
+/** Keeps only the POP code and the server's own message. */
 function toProviderError(error: unknown): ProviderError {
   const e = error as { code?: string; name?: string; data?: { Message?: string; RequestId?: string } };
   const code = e.code ?? e.name ?? "NetworkError";
-  const network = NETWORK_ERRORS.has(code) || NETWORK_ERRORS.has(e.name ?? "") || error instanceof SyntaxError;
+  const invalid = code === "InvalidResponse";
+  const network = NETWORK_ERRORS.has(code) || NETWORK_ERRORS.has(e.name ?? "") || invalid;
   return new ProviderError({
     provider: "nls",
-    code: error instanceof SyntaxError ? "InvalidTokenResponse" : code,
+    code: invalid ? "InvalidTokenResponse" : code,
     // POP echoes its string to sign (with the AccessKeyId) after this marker: cut it off.
     upstreamMessage:
       e.data?.Message?.split(/\s*server string to sign is/i)[0] ??

@@ -1,0 +1,161 @@
+/**
+ * Alibaba Cloud POP RPC calls (NLS CreateToken, ICE), small: the RPC signature (HMAC-SHA1 over the sorted,
+ * RFC 3986-encoded parameters, keyed with `<secret>&`), GET with the parameters in the query or POST with them as a
+ * form body, and the JSON answer, whose `Code` marks a refusal. It is what @alicloud/pop-core's RPCClient sends for
+ * the same call (compared request for request in test/unit/pop-rpc.test.ts), without pop-core's dependencies
+ * (httpx, json-bigint with bignumber.js, xml2js with sax and xmlbuilder), which every cold start compiled.
+ */
+import { createHmac, randomBytes } from "node:crypto";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Credentials, CredentialsSource } from "../credentials.js";
+
+export interface PopRpcOptions {
+  /** `https://nls-meta.cn-shanghai.aliyuncs.com`. */
+  readonly endpoint: string;
+  /** The API version: `2019-02-28` (NLS meta), `2020-11-09` (ICE). */
+  readonly apiVersion: string;
+  readonly credentials: CredentialsSource;
+}
+
+/**
+ * A refusal from the API (`code` is its `Code`, `data` the whole answer) or a network failure (`code` is the socket's
+ * error code, or `RequestTimeoutError`); `name` is `<code>Error`, as pop-core names them.
+ */
+export class PopRpcError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly data?: { readonly Code?: string; readonly Message?: string; readonly RequestId?: string },
+    readonly statusCode?: number,
+  ) {
+    super(message);
+    this.name = `${code}Error`;
+  }
+}
+
+/** RFC 3986 percent-encoding, as the RPC signature wants it. */
+export const popEncode = (s: string): string =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** `2026-11-30T14:20:05Z`: the RPC Timestamp (no milliseconds). */
+export const popTimestamp = (at: Date): string => at.toISOString().replace(/\.\d{3}Z$/, "Z");
+
+/** The parameters sorted and encoded, joined as `k=v&…`: the query or body, and (encoded again) what is signed. */
+export function canonicalize(params: Readonly<Record<string, string>>): string {
+  return Object.keys(params)
+    .sort()
+    .map((k) => `${popEncode(k)}=${popEncode(params[k]!)}`)
+    .join("&");
+}
+
+export function signRpc(method: string, params: Readonly<Record<string, string>>, secret: string): string {
+  return createHmac("sha1", `${secret}&`)
+    .update(`${method}&${popEncode("/")}&${popEncode(canonicalize(params))}`)
+    .digest("base64");
+}
+
+const SUCCESS_CODES = new Set(["200", "OK", "Success", "success"]);
+
+export class PopRpcClient {
+  readonly #url: URL;
+  readonly #agent: HttpAgent;
+  readonly #request: typeof httpRequest;
+
+  constructor(private readonly opts: PopRpcOptions) {
+    this.#url = new URL(opts.endpoint);
+    const https = this.#url.protocol === "https:";
+    this.#agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+    this.#request = https ? httpsRequest : httpRequest;
+  }
+
+  /** Signs the parameters (rotated STS credentials are read per call). */
+  async signed(
+    action: string,
+    params: Readonly<Record<string, string | number | boolean>>,
+    method: "GET" | "POST",
+    now = new Date(),
+    nonce = randomBytes(16).toString("hex"),
+  ): Promise<Record<string, string>> {
+    const source = this.opts.credentials;
+    const creds: Credentials = typeof source === "function" ? await source() : source;
+    const all: Record<string, string> = {
+      Action: action,
+      Format: "JSON",
+      Timestamp: popTimestamp(now),
+      Version: this.opts.apiVersion,
+      SignatureMethod: "HMAC-SHA1",
+      SignatureVersion: "1.0",
+      SignatureNonce: nonce,
+      AccessKeyId: creds.accessKeyId,
+      ...(creds.securityToken ? { SecurityToken: creds.securityToken } : {}),
+    };
+    for (const [k, v] of Object.entries(params)) all[k] = String(v);
+    return { ...all, Signature: signRpc(method, all, creds.accessKeySecret) };
+  }
+
+  /** Calls `action`; answers the parsed JSON, or throws PopRpcError for a `Code` answer or a network failure. */
+  async request<T = unknown>(
+    action: string,
+    params: Readonly<Record<string, string | number | boolean>> = {},
+    opts: { method?: "GET" | "POST"; timeoutMs?: number } = {},
+  ): Promise<T> {
+    const method = opts.method ?? "GET";
+    const query = canonicalize(await this.signed(action, params, method));
+    const body = method === "POST" ? Buffer.from(query) : undefined;
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = this.#request(
+        {
+          protocol: this.#url.protocol,
+          hostname: this.#url.hostname,
+          port: this.#url.port || undefined,
+          method,
+          path: method === "GET" ? `/?${query}` : "/",
+          agent: this.#agent,
+          timeout: timeoutMs,
+          headers: {
+            "x-acs-action": action,
+            "x-acs-version": this.opts.apiVersion,
+            ...(body
+              ? { "content-type": "application/x-www-form-urlencoded", "content-length": String(body.length) }
+              : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+          res.on("error", reject);
+        },
+      );
+      req.on("timeout", () =>
+        req.destroy(new PopRpcError("RequestTimeoutError", `${action} timed out after ${timeoutMs} ms`)),
+      );
+      req.on("error", (error: Error & { code?: string }) =>
+        reject(
+          error instanceof PopRpcError
+            ? error
+            : new PopRpcError(error.code ?? "NetworkError", `${action}: ${error.message}`),
+        ),
+      );
+      req.end(body);
+    });
+    let json: { Code?: string; Message?: string; RequestId?: string };
+    try {
+      json = JSON.parse(text) as typeof json;
+    } catch {
+      throw new PopRpcError(
+        "InvalidResponse",
+        `${action} answered HTTP ${status} with a body that is not JSON`,
+        undefined,
+        status,
+      );
+    }
+    // A `Code` is a refusal, unless it is one of the success codes pop-core lets through (its message may echo the
+    // string to sign; callers keep what they show).
+    if (json.Code && !SUCCESS_CODES.has(json.Code))
+      throw new PopRpcError(json.Code, `${action}: ${json.Code}`, json, status);
+    return json as T;
+  }
+}
