@@ -2,6 +2,7 @@
 import { cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
 import { fcHttpHandler } from "../../lib/fc/http.js";
 import type { Router } from "../../lib/http/router.js";
+import { loadWebSocket } from "../../lib/providers/ws-loader.js";
 import { createSpeechRouter, speechGate } from "./app.js";
 
 let router: Router | undefined;
@@ -14,7 +15,11 @@ export const handler = fcHttpHandler(
   },
 );
 
-/** FC Initializer (s.yaml instanceLifecycleConfig): parse the configuration and build the clients before the first event. */
+/**
+ * FC Initializer (s.yaml instanceLifecycleConfig): parse the configuration, build the clients and load the WebSocket
+ * client (short text is spoken over NLS's WebSocket) before the first event.
+ */
 export const initialize = async (): Promise<void> => {
   cloudJobRuntime("speech");
+  await loadWebSocket();
 };

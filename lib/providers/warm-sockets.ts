@@ -5,7 +5,8 @@
  * closes idle connections after 10 s), a socket is checked before use (an FC instance frozen between requests may
  * hold one the far side has dropped), and `flush()` empties it (a refused token).
  */
-import WebSocket from "ws";
+import type WebSocket from "ws";
+import { loadWebSocket, OPEN } from "./ws-loader.js";
 
 export interface WarmSocketsOptions {
   /** Where to connect and with which headers (the token is fetched per connection); without it, `prewarm` opens none. */
@@ -42,7 +43,7 @@ export class WarmSockets {
     for (let warm = this.#ready.shift(); warm; warm = this.#ready.shift()) {
       clearTimeout(warm.timer);
       warm.ws.removeAllListeners();
-      if (warm.ws.readyState === WebSocket.OPEN && Date.now() - warm.openedAt < (this.opts.idleMs ?? 8000)) {
+      if (warm.ws.readyState === OPEN && Date.now() - warm.openedAt < (this.opts.idleMs ?? 8000)) {
         this.stats.used++;
         return warm.ws;
       }
@@ -59,7 +60,7 @@ export class WarmSockets {
    * SDKs pool them); closed when the pool is full.
    */
   put(ws: WebSocket): void {
-    if (this.#closed || ws.readyState !== WebSocket.OPEN || this.#ready.length >= (this.opts.size ?? 2))
+    if (this.#closed || ws.readyState !== OPEN || this.#ready.length >= (this.opts.size ?? 2))
       return void ws.terminate();
     this.#keep(ws);
   }
@@ -106,6 +107,7 @@ export class WarmSockets {
   async #open(): Promise<WebSocket | undefined> {
     try {
       const { url, headers } = await this.opts.target!();
+      const WebSocket = await loadWebSocket();
       const ws = new WebSocket(url, {
         headers,
         perMessageDeflate: false,

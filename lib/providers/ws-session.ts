@@ -3,10 +3,11 @@
  * timer re-armed by each frame, binary frames queued as audio with backpressure, connection failures and early closes
  * turned into retryable ProviderErrors, and abort. Subclasses say what to send on open and how to read text frames.
  */
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import type { z } from "zod";
 import { type Provider, ProviderError } from "../errors.js";
 import { type RetryOptions, withRetry } from "../retry.js";
+import { CONNECTING, loadWebSocket, OPEN, webSocketClass } from "./ws-loader.js";
 import { SocketQueue } from "./ws-queue.js";
 
 export interface WsSessionOptions<E> {
@@ -47,7 +48,7 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
     const { provider, peer } = session;
     this.ws =
       session.socket ??
-      new WebSocket(session.url, {
+      new (webSocketClass())(session.url, {
         headers: session.headers,
         perMessageDeflate: false,
         handshakeTimeout: session.connectTimeoutMs ?? 10_000,
@@ -55,7 +56,7 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
     this.queue = new SocketQueue(this.ws, session.highWaterMark ?? 1024 * 1024, session.onBuffered);
     // Every listener is an error boundary: whatever an upstream sends, a failure ends this session, never the process.
     const opened = (): void => {
-      if (this.ws.readyState !== WebSocket.OPEN) return; // closed meanwhile: the close handler reports it
+      if (this.ws.readyState !== OPEN) return; // closed meanwhile: the close handler reports it
       try {
         this.onOpen();
         this.#armIdle();
@@ -184,7 +185,7 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
     clearTimeout(this.#idle);
     this.session.signal?.removeEventListener("abort", this.#onAbort);
     if (this.#released) return;
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+    if (this.ws.readyState === OPEN || this.ws.readyState === CONNECTING) this.ws.terminate();
   }
 
   #released = false;
@@ -196,7 +197,7 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
   protected release(): WebSocket | undefined {
     clearTimeout(this.#idle);
     this.session.signal?.removeEventListener("abort", this.#onAbort);
-    if (this.ws.readyState !== WebSocket.OPEN) return undefined;
+    if (this.ws.readyState !== OPEN) return undefined;
     this.#released = true;
     this.ws.removeAllListeners();
     if (this.ws.isPaused) this.ws.resume();
@@ -212,6 +213,7 @@ export async function* runSession<T extends { readonly type: string }, E>(
   open: () => Promise<WsSession<T, E>> | WsSession<T, E>,
   opts: { retry?: RetryOptions; signal?: AbortSignal; mapError?: (error: unknown) => unknown } = {},
 ): AsyncGenerator<T, void, undefined> {
+  await loadWebSocket();
   const session = await withRetry(
     async () => {
       const s = await open();

@@ -4,7 +4,7 @@
  * frame after each sentence-synthesis event, the task ends with task-finished or task-failed.
  */
 import { randomUUID } from "node:crypto";
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
 import type { RetryOptions } from "../../retry.js";
@@ -19,6 +19,7 @@ import {
 import { parseInput } from "../../validation.js";
 import { checkCosyVoice } from "../../voices/cosyvoice.js";
 import { WarmSockets } from "../warm-sockets.js";
+import { OPEN } from "../ws-loader.js";
 import { runSession, WsSession } from "../ws-session.js";
 import {
   type CosyVoiceParameters,
@@ -181,7 +182,7 @@ class CosyVoiceSession extends WsSession<CosyVoiceEvent, CosyVoiceServerEvent> {
   }
 
   #send(command: ReturnType<typeof clientCommand>): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(command));
+    if (this.ws.readyState === OPEN) this.ws.send(JSON.stringify(command));
   }
 
   protected onOpen(): void {
