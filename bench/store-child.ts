@@ -12,6 +12,7 @@ import { createJobRuntime } from "../lib/runtime.js";
 const [mode, arg1, arg2] = process.argv.slice(2);
 const env = JSON.parse(process.env.BENCH_ENV ?? "{}") as Record<string, string>;
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 let bytes = 0;
 if (mode === "--plain") {
   // The same two legs without OSS: GET from the source, streamed into a PUT to a bare loopback sink.
@@ -35,5 +36,8 @@ if (mode === "--plain") {
   bytes = (await rt.jobs.get(arg1!))?.result?.size ?? 0;
 }
 const ms = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
 const peakKb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0);
-process.stdout.write(`${JSON.stringify({ ms, bytes, peakRssMb: peakKb / 1024 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ ms, bytes, peakRssMb: peakKb / 1024, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
+);

@@ -1,18 +1,23 @@
 /**
- * Child processes of `npm run bench:stream`, one role each, so the stream function and the emulators it talks to do
- * not share an event loop (as in the cloud, where they are different machines) and the stream function's own peak RSS
- * can be read from /proc:
+ * Child processes of the benches (bench/children.ts starts them), one role each, so what is measured and what it talks
+ * to do not share an event loop (as in the cloud, where they are different machines) and each one's peak RSS can be
+ * read from /proc:
  *  - `--role cloud`: the local cloud with the tone engine. `--rtt <ms>` models the network to NLS: each connection's
  *    TCP, TLS and WebSocket handshakes cost 3 round trips, each request frame one. `--oss-rtt <ms>`: each OSS request
  *    is answered one round trip later (a kept-alive connection). Prints `{env}`.
  *  - `--role server`: the stream function's real server, with the environment in BENCH_ENV plus `--cache true|false`
  *    and `--warm N` (NLS_WARM_SOCKETS: 1 by default, as s.yaml deploys it). Prints `{url}`.
+ *  - `--role sink`: a bare loopback HTTP sink (the plain copy's far end in bench:store): writes each request body to
+ *    a file and answers its byte count. Prints `{url}`.
  * Each prints one JSON line, then serves until killed.
  */
+import { createWriteStream } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { createStreamServer } from "../functions/stream/server.js";
 import { FastEngine } from "../infra/local/audio/fast-engine.js";
@@ -30,7 +35,20 @@ const { values } = parseArgs({
   },
 });
 
-if (values.role === "cloud") {
+if (values.role === "sink") {
+  const dir = await mkdtemp(join(tmpdir(), "bench-sink-"));
+  const server = createServer((req, res) => {
+    let n = 0;
+    req.on("data", (d: Buffer) => {
+      n += d.length;
+    });
+    void pipeline(req, createWriteStream(join(dir, "sink.bin"))).then(() => res.end(String(n)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  process.stdout.write(
+    `${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sink` })}\n`,
+  );
+} else if (values.role === "cloud") {
   const rtt = Number(values.rtt);
   const cloud = await startLocalCloud({
     dataDir: await mkdtemp(join(tmpdir(), "bench-stream-")),

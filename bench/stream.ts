@@ -5,13 +5,12 @@
  *  2. N concurrent streams through the proxy (N = 50, 200, 500): wall time, throughput and the server's peak RSS.
  * The emulator runs in fast mode (a generated tone) so that the figures are the plumbing's, not espeak-ng's.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
-import { createInterface } from "node:readline";
 import { SpeechSynthesizer } from "alibabacloud-nls";
 import { Agent, fetch, request } from "undici";
 import { createClients } from "../lib/clients.js";
 import { nlsEndpoints, parseConfig } from "../lib/config.js";
+import { startChild } from "./children.js";
 import type { Row } from "./nls-short.js";
 
 const TEXT = "短文本流式合成的首字节时间测试。";
@@ -26,19 +25,6 @@ async function peakRssMb(pid: number): Promise<number> {
 async function resetPeak(pid: number): Promise<void> {
   // Linux resets VmHWM to the current RSS when 5 is written to clear_refs.
   await writeFile(`/proc/${pid}/clear_refs`, "5").catch(() => undefined);
-}
-
-/** One child of bench/stream-stack.ts; resolves with the JSON line it prints. */
-async function startChild<T>(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ child: ChildProcess; out: T }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/stream-stack.ts", ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, ...env },
-  });
-  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
-  return { child, out: JSON.parse(line) as T };
 }
 
 /**

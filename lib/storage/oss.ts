@@ -39,7 +39,10 @@ export interface PutOptions {
 export interface StreamPutOptions extends PutOptions {
   /** Bytes per multipart part (OSS minimum 100 KiB except the last). */
   readonly partSize?: number;
-  /** Parts uploading at once while the next is read; memory use is about partSize × (partsInFlight + 1). */
+  /**
+   * Parts uploading at once while the next is read (default 3: a copy from one socket to another is bound by the
+   * round trips of each part, not the bandwidth); memory use is about partSize × (partsInFlight + 1).
+   */
   readonly partsInFlight?: number;
   readonly signal?: AbortSignal;
 }
@@ -131,7 +134,7 @@ export class OssStorage {
     let size = 0;
     let count = 0;
     try {
-      for await (const part of fixedSizeParts(body, partSize, opts.signal)) {
+      for await (const { bytes: part, md5: digest } of hashedParts(body, partSize, opts.signal)) {
         size += part.length;
         if (!uploadId) {
           if (part.length < partSize) return { ...(await this.put(key, part, opts)), size, parts: 1 };
@@ -153,8 +156,7 @@ export class OssStorage {
         const number = ++count;
         const id = uploadId;
         // Reading the next part overlaps the uploads of the previous ones; a failed part fails the whole upload.
-        // Content-MD5 makes OSS refuse a part damaged in transit instead of storing it.
-        const digest = md5(part);
+        // Content-MD5 (hashed as the part filled) makes OSS refuse a part damaged in transit instead of storing it.
         const upload = withRetry(
           () =>
             this.client.send({
@@ -170,7 +172,7 @@ export class OssStorage {
         });
         inFlight.add(upload);
         void upload.finally(() => inFlight.delete(upload)).catch(() => undefined);
-        if (inFlight.size >= Math.max(1, opts.partsInFlight ?? 2)) await Promise.race(inFlight);
+        if (inFlight.size >= Math.max(1, opts.partsInFlight ?? 3)) await Promise.race(inFlight);
       }
       await Promise.all(inFlight);
       parts.sort((a, b) => a.number - b.number);
@@ -330,22 +332,38 @@ export async function* fixedSizeParts(
   size: number,
   signal?: AbortSignal,
 ): AsyncGenerator<Buffer> {
+  for await (const part of hashedParts(source, size, signal)) yield part.bytes;
+}
+
+/**
+ * fixedSizeParts with each part's Content-MD5, hashed as the part fills (chunk by chunk, while the source is read)
+ * rather than in one pass over the whole part when it is full.
+ */
+export async function* hashedParts(
+  source: AsyncIterable<Uint8Array>,
+  size: number,
+  signal?: AbortSignal,
+): AsyncGenerator<{ bytes: Buffer; md5: string }> {
   let part = Buffer.allocUnsafe(size);
+  let hash = createHash("md5");
   let filled = 0;
   for await (const chunk of source) {
     signal?.throwIfAborted();
     let offset = 0;
     while (offset < chunk.length) {
       const n = Math.min(size - filled, chunk.length - offset);
-      part.set(chunk.subarray(offset, offset + n), filled);
+      const piece = chunk.subarray(offset, offset + n);
+      part.set(piece, filled);
+      hash.update(piece);
       filled += n;
       offset += n;
       if (filled === size) {
-        yield part;
+        yield { bytes: part, md5: hash.digest("base64") };
         part = Buffer.allocUnsafe(size);
+        hash = createHash("md5");
         filled = 0;
       }
     }
   }
-  if (filled > 0) yield part.subarray(0, filled);
+  if (filled > 0) yield { bytes: part.subarray(0, filled), md5: hash.digest("base64") };
 }

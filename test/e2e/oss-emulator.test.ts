@@ -123,6 +123,14 @@ describe("OSS emulator with the real ali-oss client", () => {
     ]);
     const got = (await oss.get("mp/big.bin")).content as Buffer;
     expect(got.equals(Buffer.concat([a, b]))).toBe(true);
+    // Completion keeps the parts' files (renamed, not copied into one), and reads of any range cross them.
+    const meta = cloud().oss.store.head(cloud().bucket, "mp/big.bin")!;
+    expect(meta.files.map((f) => f.size)).toEqual([a.length, b.length]);
+    const span = (await oss.get("mp/big.bin", { headers: { Range: `bytes=${a.length - 3}-${a.length + 2}` } }))
+      .content as Buffer;
+    expect([...span]).toEqual([1, 1, 1, 2, 2, 2]);
+    const tail = (await oss.get("mp/big.bin", { headers: { Range: `bytes=${a.length + 4990}-` } })).content as Buffer;
+    expect(tail.equals(b.subarray(4990))).toBe(true);
 
     const small = await oss.initMultipartUpload("mp/small.bin");
     const s1 = await oss.uploadPart("mp/small.bin", small.uploadId, 1, b, 0, b.length);

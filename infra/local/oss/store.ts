@@ -1,12 +1,14 @@
 /**
  * The OSS emulator's object store: objects as files on disk (written to a temp file, renamed into place, so a
- * failed upload never leaves a partial object), metadata in memory and in a JSON sidecar per object.
+ * failed upload never leaves a partial object), metadata in memory and in a JSON sidecar per object. A multipart
+ * object keeps its parts' files, in order: completing an upload renames them into place (O(parts), no byte copied,
+ * as OSS itself completes an upload without re-reading it).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, openSync } from "node:fs";
+import { closeSync, createReadStream, createWriteStream, openSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
 export interface ObjectMeta {
@@ -18,7 +20,8 @@ export interface ObjectMeta {
   readonly userMeta: Readonly<Record<string, string>>;
   readonly lastModified: string;
   readonly type: "Normal" | "Multipart";
-  readonly file: string;
+  /** The object's bytes: one file, or a multipart object's part files in order. */
+  readonly files: ReadonlyArray<{ readonly path: string; readonly size: number }>;
 }
 
 export class OssFault extends Error {
@@ -65,8 +68,9 @@ export class OssStore {
       await mkdir(join(this.dir, bucket, "data"), { recursive: true });
       await mkdir(join(this.dir, "tmp"), { recursive: true });
       for (const name of await readdir(metaDir)) {
-        const meta = JSON.parse(await readFile(join(metaDir, name), "utf8")) as ObjectMeta;
-        index.set(meta.key, meta);
+        const meta = JSON.parse(await readFile(join(metaDir, name), "utf8")) as ObjectMeta & { file?: string };
+        // Sidecars written before objects had `files` name one `file`.
+        index.set(meta.key, meta.files ? meta : { ...meta, files: [{ path: meta.file!, size: meta.size }] });
       }
     }
   }
@@ -84,7 +88,36 @@ export class OssStore {
    * the object a moment later (each version has its own file; the old one is unlinked after the switch).
    */
   read(meta: ObjectMeta, range?: { start: number; end: number }): Readable {
-    return createReadStream("", { fd: openSync(meta.file, "r"), ...range });
+    const fds = meta.files.map((f) => openSync(f.path, "r"));
+    if (fds.length === 1) return createReadStream("", { fd: fds[0]!, ...range });
+    const start = range?.start ?? 0;
+    const end = range?.end ?? meta.size - 1;
+    const files = meta.files;
+    return Readable.from(
+      (async function* () {
+        let offset = 0;
+        try {
+          for (let i = 0; i < files.length; i++) {
+            const size = files[i]!.size;
+            const from = Math.max(start, offset);
+            const to = Math.min(end, offset + size - 1);
+            if (from <= to) {
+              const stream = createReadStream("", {
+                fd: fds[i]!,
+                start: from - offset,
+                end: to - offset,
+                autoClose: true,
+              });
+              fds[i] = -1;
+              yield* stream;
+            }
+            offset += size;
+          }
+        } finally {
+          for (const fd of fds) if (fd !== -1) closeSync(fd);
+        }
+      })(),
+    );
   }
 
   /** Streams a body to a temp file, hashing as it goes; nothing is visible until `commit`. */
@@ -128,7 +161,7 @@ export class OssStore {
     return this.#commit(
       bucket,
       key,
-      spooled.file,
+      [{ path: spooled.file, size: spooled.size }],
       {
         size: spooled.size,
         etag: hex(spooled.md5),
@@ -151,31 +184,38 @@ export class OssStore {
       );
   }
 
+  /** Moves spooled files (one, or a multipart object's parts in order) into place as the object `key`. */
   async #commit(
     bucket: string,
     key: string,
-    tmp: string,
-    meta: Omit<ObjectMeta, "key" | "file" | "lastModified">,
+    tmps: ReadonlyArray<{ readonly path: string; readonly size: number }>,
+    meta: Omit<ObjectMeta, "key" | "files" | "lastModified">,
     forbidOverwrite: boolean,
+    /** Whether the temp files are removed when the write is refused (a part file stays with its upload). */
+    owned = true,
   ): Promise<ObjectMeta> {
     // The check and the reservation happen in one synchronous step: two racing create-if-absent writes elect one winner.
     try {
       this.#checkWritable(bucket, key, forbidOverwrite);
     } catch (error) {
-      await rm(tmp, { force: true });
+      if (owned) await Promise.all(tmps.map((t) => rm(t.path, { force: true })));
       throw error;
     }
     const id = `${bucket}/${key}`;
     this.#committing.add(id);
     try {
       const name = createHash("sha256").update(key).digest("hex");
-      const file = join(this.dir, bucket, "data", `${name}-${randomBytes(6).toString("hex")}`);
-      const full: ObjectMeta = { ...meta, key, file, lastModified: new Date().toUTCString() };
+      const version = randomBytes(6).toString("hex");
+      const files = tmps.map((t, i) => ({
+        path: join(this.dir, bucket, "data", `${name}-${version}${tmps.length > 1 ? `-${i + 1}` : ""}`),
+        size: t.size,
+      }));
+      const full: ObjectMeta = { ...meta, key, files, lastModified: new Date().toUTCString() };
       const previous = this.#objects.get(bucket)!.get(key);
-      await rename(tmp, file);
+      await Promise.all(tmps.map((t, i) => rename(t.path, files[i]!.path)));
       await writeFile(join(this.dir, bucket, "meta", `${name}.json`), JSON.stringify(full));
       this.#objects.get(bucket)!.set(key, full);
-      if (previous) await rm(previous.file, { force: true });
+      if (previous) await Promise.all(previous.files.map((f) => rm(f.path, { force: true })));
       return full;
     } finally {
       this.#committing.delete(id);
@@ -188,7 +228,7 @@ export class OssStore {
     if (!index || !meta) return;
     index.delete(key);
     const name = createHash("sha256").update(key).digest("hex");
-    await rm(meta.file, { force: true });
+    await Promise.all(meta.files.map((f) => rm(f.path, { force: true })));
     await rm(join(this.dir, bucket, "meta", `${name}.json`), { force: true });
   }
 
@@ -294,23 +334,21 @@ export class OssStore {
         throw new OssFault(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.");
     });
     this.#checkWritable(bucket, key, forbidOverwrite);
-    const tmp = join(this.dir, "tmp", randomBytes(12).toString("hex"));
-    // One pipeline over all parts: a pipeline per part would stack listeners on the shared write stream.
-    await pipeline(async function* () {
-      for (const part of chosen) yield* createReadStream(part.file);
-    }, createWriteStream(tmp));
     const etag = `"${createHash("md5")
       .update(Buffer.concat(chosen.map((p) => p.md5)))
       .digest("hex")
       .toUpperCase()}-${chosen.length}"`;
     const size = chosen.reduce((s, p) => s + p.size, 0);
+    // The parts' files become the object's (renamed, not copied); parts not chosen are removed with the upload.
     const meta = await this.#commit(
       bucket,
       key,
-      tmp,
+      chosen.map((p) => ({ path: p.file, size: p.size })),
       { size, etag, contentType: upload.contentType, userMeta: upload.userMeta, type: "Multipart" },
       forbidOverwrite,
+      false,
     );
+    for (const [n, p] of upload.parts) if (chosen.includes(p)) upload.parts.delete(n);
     await this.abort(bucket, key, uploadId);
     return meta;
   }
