@@ -4,7 +4,9 @@
  * read from /proc:
  *  - `--role cloud`: the local cloud with the tone engine. `--rtt <ms>` models the network to NLS: each connection's
  *    TCP, TLS and WebSocket handshakes cost 3 round trips, each request frame one. `--oss-rtt <ms>`: each OSS request
- *    is answered one round trip later (a kept-alive connection). Prints `{env}`.
+ *    is answered one round trip later (a kept-alive connection). `--synth-ms-per-char <ms>`: the tone engine's
+ *    synthesis rate (0: instant); long-text tasks then run as soon as they are made (no modelled queue). Prints
+ *    `{env, statsUrl}` (GET statsUrl: `{ossRequests}` answered so far).
  *  - `--role server`: the stream function's real server, with the environment in BENCH_ENV plus `--cache true|false`
  *    and `--warm N` (NLS_WARM_SOCKETS: 1 by default, as s.yaml deploys it). Prints `{url}`.
  *  - `--role sink`: a bare loopback HTTP sink (the plain copy's far end in bench:store): writes each request body to
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     role: { type: "string", default: "cloud" },
     rtt: { type: "string", default: "0" },
     "oss-rtt": { type: "string", default: "0" },
+    "synth-ms-per-char": { type: "string", default: "0" },
     cache: { type: "string", default: "false" },
     warm: { type: "string", default: "1" },
   },
@@ -52,13 +55,22 @@ if (values.role === "sink") {
   const rtt = Number(values.rtt);
   const cloud = await startLocalCloud({
     dataDir: await mkdtemp(join(tmpdir(), "bench-stream-")),
-    engine: new FastEngine(),
+    engine: new FastEngine({ synthMsPerChar: Number(values["synth-ms-per-char"]) }),
     gateway: { maxConcurrent: 100_000, frameBytes: 4096 },
+    longText: { queueMs: 0, runMs: 0 },
   });
   cloud.nls.gateway.faults.handshakeDelayMs = 3 * rtt;
   cloud.nls.gateway.faults.messageDelayMs = rtt;
   cloud.oss.faults.latencyMs = Number(values["oss-rtt"]);
-  process.stdout.write(`${JSON.stringify({ env: cloud.env() })}\n`);
+  // How many OSS requests the cloud has answered, for benches that count them (GET <statsUrl>).
+  let ossRequests = 0;
+  cloud.oss.observers.add(() => {
+    ossRequests++;
+  });
+  const stats = createServer((_req, res) => res.end(JSON.stringify({ ossRequests })));
+  await new Promise<void>((resolve) => stats.listen(0, "127.0.0.1", resolve));
+  const statsUrl = `http://127.0.0.1:${(stats.address() as AddressInfo).port}/`;
+  process.stdout.write(`${JSON.stringify({ env: cloud.env(), statsUrl })}\n`);
 } else {
   const env = {
     ...(JSON.parse(process.env.BENCH_ENV ?? "{}") as Record<string, string>),

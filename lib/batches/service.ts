@@ -74,6 +74,8 @@ const READ_PARALLELISM = 16;
 interface Running {
   readonly manifest: Manifest;
   readonly index: Map<string, number>;
+  /** The indices of the items not refused at the start, in order: the dispatch order. */
+  readonly waiting: readonly number[];
 }
 
 export class BatchService {
@@ -337,18 +339,24 @@ export class BatchService {
     const index = batch?.index.get(job.batch.item);
     if (!batch || index === undefined) return;
     const first = await this.#store.markEnded(batch.manifest.batchId, index, job.state);
-    if (first && (await this.#dispatchNext(batch.manifest))) return;
+    if (first && (await this.#dispatchNext(batch, index))) return;
     const ended = await this.#store.ended(batch.manifest.batchId);
     if (this.#complete(batch.manifest, ended)) await this.#finish(batch.manifest, ended);
   }
 
-  /** Dispatches the first waiting item from the cursor (a hint: a stale one costs a lost election per item it is behind). */
-  async #dispatchNext(manifest: Manifest): Promise<boolean> {
-    for (let i = await this.#store.cursor(manifest.batchId); i < manifest.items.length; i++) {
-      if (manifest.items[i]!.state !== "queued" || !(await this.#dispatch(manifest, i))) continue;
-      await this.#store.setCursor(manifest.batchId, i + 1);
-      return true;
-    }
+  /**
+   * Hands an ended item's slot on. The start dispatches the first `concurrency` waiting items, so the item `concurrency`
+   * places after the one that ended (in the order of the waiting items) is the one whose turn it is: every end names
+   * its own successor, and items ending together never race for one (a shared cursor made each of them lose an
+   * election per item it was behind: quadratic in the concurrency). A lost election there (a redrive dispatched that
+   * item already) falls back to the next waiting item not yet dispatched.
+   */
+  async #dispatchNext(batch: Running, ended: number): Promise<boolean> {
+    const { manifest, waiting } = batch;
+    const position = waiting.indexOf(ended);
+    if (position === -1) return false;
+    for (let p = position + manifest.concurrency; p < waiting.length; p++)
+      if (await this.#dispatch(manifest, waiting[p]!)) return true;
     return false;
   }
 
@@ -363,7 +371,11 @@ export class BatchService {
     if (cached) return cached;
     const manifest = await this.manifest(batchId);
     if (manifest?.state !== "running") return undefined;
-    const entry = { manifest, index: new Map(manifest.items.map((item, i) => [item.id, i])) };
+    const entry = {
+      manifest,
+      index: new Map(manifest.items.map((item, i) => [item.id, i])),
+      waiting: manifest.items.flatMap((item, i) => (item.state === "queued" ? [i] : [])),
+    };
     if (this.#cache.size >= 16) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(batchId, entry);
     return entry;

@@ -1,7 +1,7 @@
 /**
  * Where a batch keeps its state, and the one place that knows the key layout:
  * - `batches/<id>.json`: the manifest (running, then final); `batches/rejected/<id>.json`: why an event was refused;
- * - `batch-state/<id>/items-<event>.json`: the item specs; `ended/<index>.<state>` markers; the dispatch `cursor`;
+ * * - `batch-state/<id>/items-<event>.json`: the item specs; `ended/<index>.<state>` markers;
  * - `batch-pending/<id>`: batches not yet final, for reconcile;
  * - elections (through the job store's, under `batch-<id>`): `dispatch-<index>` per item and `final` per batch.
  * Progress is kept in markers a listing counts, a thousand per request, never in per-item record reads.
@@ -133,16 +133,6 @@ export class BatchStore {
   /** Elects the one finisher of a batch. */
   electFinal(batchId: string, at: Date): Promise<boolean> {
     return this.jobs.elect(`batch-${batchId}`, "final", at);
-  }
-
-  /** Where the search for the next waiting item starts (a hint: a stale one costs a lost election per item behind). */
-  async cursor(batchId: string): Promise<number> {
-    const hint = Number((await this.storage.get(`${this.#dir(batchId)}cursor`))?.toString("utf8"));
-    return Number.isInteger(hint) && hint >= 0 ? hint : 0;
-  }
-
-  async setCursor(batchId: string, next: number): Promise<void> {
-    await this.storage.put(`${this.#dir(batchId)}cursor`, String(next), { contentType: "text/plain" });
   }
 
   async *#names(prefix: string): AsyncGenerator<string> {

@@ -135,6 +135,35 @@ describe("batch narration from EventBridge", () => {
     }
   });
 
+  it("hands each ended item's slot to its own successor: items ending together lose no dispatch election", async () => {
+    // Every dispatch is a create-if-absent election; a lost one is a 409 on `dispatch-<i>`. Items that end together
+    // used to race from one shared cursor, each losing an election per item it was behind.
+    let lost = 0;
+    let won = 0;
+    const count = (e: { op: string; key: string; status: number }): void => {
+      if (e.op !== "PutObject" || !/batch-bunch\/dispatch-\d+$/.test(e.key)) return;
+      if (e.status === 409) lost++;
+      else if (e.status === 200) won++;
+    };
+    cloud().oss.observers.add(count);
+    try {
+      await deliver(
+        event("evt-bunch", {
+          batchId: "bunch",
+          defaults: { voice: "siqi" },
+          // Equal texts: the items of a wave end together.
+          items: Array.from({ length: 16 }, (_, i) => ({ id: `b${i}`, text: "同时结束的一句话。" })),
+          outputPrefix: "output/bunch/",
+        }),
+      );
+      await settle();
+      expect(won).toBe(16);
+      expect(lost).toBe(0);
+    } finally {
+      cloud().oss.observers.delete(count);
+    }
+  });
+
   it("records a webhook that failed in the batch's status, never silently", async () => {
     await deliver(
       event("evt-hook-fails", {
