@@ -254,10 +254,18 @@ export class BatchService {
     const dispatched = await this.#store.dispatched(batchId);
     const inFlight = [...dispatched].filter((i) => !ended.has(i));
     if (opts.force) await this.#recover(manifest, inFlight);
-    let running = inFlight.length;
-    for (let i = 0; i < manifest.items.length && running < manifest.concurrency; i++) {
-      if (manifest.items[i]!.state !== "queued" || dispatched.has(i)) continue;
-      if (await this.#dispatch(manifest, i)) running++;
+    // The free slots are filled at once, not one item after another: a batch's first wave starts together (serially,
+    // 16 items' elections and invocations staggered the last one's start by half a second). A lost election (another
+    // redrive got there first) leaves its slot to the next round.
+    let free = manifest.concurrency - inFlight.length;
+    let next = 0;
+    while (free > 0) {
+      const chosen: number[] = [];
+      for (; next < manifest.items.length && chosen.length < free; next++)
+        if (manifest.items[next]!.state === "queued" && !dispatched.has(next)) chosen.push(next);
+      if (chosen.length === 0) return;
+      const won = await Promise.all(chosen.map((i) => this.#dispatch(manifest, i)));
+      free -= won.filter(Boolean).length;
     }
   }
 
