@@ -2,12 +2,12 @@
  * The `store` step: stream the provider's audio into the user's bucket with bounded memory, write the subtitles,
  * check the stored size, mark the job done. Running it twice converges on the same objects and one `done`.
  */
-import { Readable } from "node:stream";
 import { type StitchPart, shiftCues, stitch } from "../audio/stitch.js";
 import { type Cue, toSrt, toVtt } from "../audio/subtitles.js";
 import { wavDataChunk } from "../audio/wav.js";
 import { ProviderError } from "../errors.js";
 import type { Logger } from "../log.js";
+import { openDownload } from "../net/download.js";
 import type { ObjectInfo, OssStorage } from "../storage/oss.js";
 import { findNlsVoice } from "../voices/index.js";
 import type { JobProvider } from "./providers.js";
@@ -105,33 +105,42 @@ async function copyAndFinish(job: Job, audioUrl: string, deps: StoreDeps): Promi
     log.info("audio already copied by an earlier attempt", { bytes: previous.size });
     return finish(job, previous, job.task?.sentences ?? [], deps);
   }
-  // Node's built-in fetch streams the body; the idle timeout guards a stalled download (not the whole copy).
-  const res = await fetch(audioUrl, { redirect: "error", signal: AbortSignal.timeout(15 * 60_000) });
-  if (res.status === 404 || res.status === 403) {
-    await res.body?.cancel();
+  // Streamed; the idle timeout guards a stalled download (not the whole copy). A failure to connect is worth retrying.
+  const res = await openDownload(audioUrl).catch((error: Error & { code?: string }) => {
+    throw new ProviderError({
+      provider: job.provider,
+      code: error.code ?? "NetworkError",
+      upstreamMessage: `audio download failed: ${error.code ?? error.message}`,
+      retryable: true,
+      cause: error,
+    });
+  });
+  const status = res.statusCode ?? 0;
+  if (status === 404 || status === 403) {
+    res.resume();
     await deps.service.fail(
       job,
       "AudioExpired",
-      `the provider no longer serves the audio (HTTP ${res.status}); NLS keeps it for 7 days`,
+      `the provider no longer serves the audio (HTTP ${status}); NLS keeps it for 7 days`,
     );
     return "done";
   }
-  if (res.status !== 200 || !res.body) {
-    await res.body?.cancel();
+  if (status !== 200) {
+    res.resume();
     throw new ProviderError({
       provider: job.provider,
-      code: `HTTP${res.status}`,
-      upstreamMessage: `audio download answered HTTP ${res.status}`,
-      retryable: true,
+      code: `HTTP${status}`,
+      upstreamMessage: `audio download answered HTTP ${status}${status >= 300 && status < 400 ? " (a redirect: not followed, it could lead off the allowed hosts)" : ""}`,
+      retryable: status < 300 || status >= 400,
     });
   }
-  const expected = Number(res.headers.get("content-length") ?? Number.NaN);
+  const expected = Number(res.headers["content-length"] ?? Number.NaN);
   const meta = { jobid: job.id, ...(Number.isFinite(expected) ? { sourcebytes: String(expected) } : {}) };
-  const written = await deps.storage.putStream(
-    job.output.audioKey,
-    Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>),
-    { contentType: CONTENT_TYPES[job.options.format], partSize: deps.partSize, meta },
-  );
+  const written = await deps.storage.putStream(job.output.audioKey, res, {
+    contentType: CONTENT_TYPES[job.options.format],
+    partSize: deps.partSize,
+    meta,
+  });
   const stored = await deps.storage.head(job.output.audioKey);
   if (stored && (stored.size !== written.size || (Number.isFinite(expected) && stored.size !== expected))) {
     throw new ProviderError({
