@@ -59,17 +59,36 @@ export function stitch(format: StitchFormat, parts: readonly StitchPart[], sampl
 
 /** Re-frames an MP3 byte stream: yields whole frames only, skipping ID3v2 and a VBR header frame. */
 async function* mp3Frames(source: AsyncIterable<Uint8Array>, counter: { ms: number }): AsyncGenerator<Uint8Array> {
-  let buf: Buffer = Buffer.alloc(0);
-  let started = false;
-  let first = true;
+  const framer = new Mp3Reframer();
   for await (const chunk of source) {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : Buffer.from(chunk);
-    if (!started) {
-      if (buf.length < 10) continue;
-      const tag = id3v2Size(buf);
-      if (buf.length < tag) continue;
+    const frames = framer.push(chunk);
+    counter.ms = framer.ms;
+    if (frames) yield frames;
+  }
+}
+
+/**
+ * An MP3 byte stream cut into whole frames as it arrives, holding only an incomplete frame between chunks: a leading
+ * ID3v2 tag and a VBR header frame are dropped, garbage between frames is skipped, and `ms` is the length of the
+ * frames passed so far.
+ */
+export class Mp3Reframer {
+  #buf: Buffer = Buffer.alloc(0);
+  #started = false;
+  #first = true;
+  ms = 0;
+
+  /** The whole frames completed by `chunk`, or undefined when none is. */
+  push(chunk: Uint8Array): Buffer | undefined {
+    let buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : Buffer.from(chunk);
+    if (!this.#started) {
+      const tag = buf.length < 10 ? -1 : id3v2Size(buf);
+      if (tag === -1 || buf.length < tag) {
+        this.#buf = buf;
+        return undefined;
+      }
       buf = buf.subarray(tag);
-      started = true;
+      this.#started = true;
     }
     let offset = 0;
     const out: Buffer[] = [];
@@ -84,15 +103,15 @@ async function* mp3Frames(source: AsyncIterable<Uint8Array>, counter: { ms: numb
       }
       if (offset + frame.length > buf.length) break;
       const bytes = buf.subarray(offset, offset + frame.length);
-      if (!(first && isVbrHeader(bytes))) {
+      if (!(this.#first && isVbrHeader(bytes))) {
         out.push(bytes);
-        counter.ms += (frame.samples / frame.sampleRate) * 1000;
+        this.ms += (frame.samples / frame.sampleRate) * 1000;
       }
-      first = false;
+      this.#first = false;
       offset += frame.length;
     }
-    buf = buf.subarray(offset);
-    if (out.length) yield Buffer.concat(out);
+    this.#buf = buf.subarray(offset);
+    return out.length ? Buffer.concat(out) : undefined;
   }
 }
 

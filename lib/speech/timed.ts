@@ -6,7 +6,7 @@
  * Timed streams are not cached: the cache keeps audio only.
  */
 
-import { mp3DurationMs } from "../audio/mp3.js";
+import { Mp3Reframer } from "../audio/stitch.js";
 import { pcmDurationMs, wavDataChunk } from "../audio/wav.js";
 import { InputError } from "../errors.js";
 import type { CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
@@ -69,10 +69,19 @@ export function openTimedSpeech(
             let before = 0;
             let total = 0;
             let first = true;
+            // Measured as it passes: MP3 by whole frames (a chunk may end mid-frame), PCM by its bytes.
+            const framer = format === "mp3" ? new Mp3Reframer() : undefined;
+            let pcmBytes = 0;
             for await (const e of cosyvoice.synthesize(input, { signal })) {
               if (e.type === "audio") {
                 before = total;
-                total += audioMs(e.data, format, rate, first);
+                if (framer) {
+                  framer.push(e.data);
+                  total = framer.ms;
+                } else {
+                  pcmBytes += (format === "wav" && first ? withoutHeader(e.data) : e.data).length;
+                  total = pcmDurationMs(pcmBytes, rate);
+                }
                 first = false;
                 yield { type: "audio" as const, data: e.data };
                 continue;
@@ -159,20 +168,27 @@ async function* timeline(
   yield { type: "end", durationMs: Math.round(offset) };
 }
 
-/** One piece's events, its marks shifted by `offset`; returns the length of its audio in ms. */
+/**
+ * One piece's events, its marks shifted by `offset`; returns the length of its audio in ms, measured as it passes (MP3
+ * re-framed as in an audio-only stream: whole frames, no second tag or VBR header; PCM by its bytes), nothing held.
+ */
 async function* relayPiece(
   events: AsyncIterable<PieceEvent>,
   format: "mp3" | "wav" | "pcm",
   sampleRate: number,
   offset: number,
 ): AsyncGenerator<TimedEvent, number> {
-  const audio: Buffer[] = [];
+  const framer = format === "mp3" ? new Mp3Reframer() : undefined;
+  let pcmBytes = 0;
+  let first = true;
   for await (const event of events) {
     if (event.type === "audio") {
       // A single-piece WAV comes with its own header: the one written above stands for it.
-      const data = format === "wav" && audio.length === 0 ? withoutHeader(event.data) : event.data;
-      audio.push(data);
-      if (data.length > 0) yield { type: "audio", data };
+      const raw = format === "wav" && first ? withoutHeader(event.data) : event.data;
+      first = false;
+      const data = framer ? framer.push(raw) : raw;
+      if (!framer) pcmBytes += raw.length;
+      if (data && data.length > 0) yield { type: "audio", data };
       continue;
     }
     if (event.type === "sentence") {
@@ -189,8 +205,7 @@ async function* relayPiece(
         endMs: shifted.at(-1)!.endMs,
       };
   }
-  const bytes = Buffer.concat(audio);
-  return format === "mp3" ? mp3DurationMs(bytes) : pcmDurationMs(bytes.length, sampleRate);
+  return framer ? framer.ms : pcmDurationMs(pcmBytes, sampleRate);
 }
 
 /** A piece's first audio chunk without a WAV header, if it has one (PCM pieces have none). */
@@ -225,13 +240,6 @@ export async function* serializeTimed(
   } catch (error) {
     yield encode("error", describe(error));
   }
-}
-
-/** The length of an audio chunk: MP3 by its frames, PCM by its bytes (a WAV stream's first chunk holds the header). */
-function audioMs(chunk: Buffer, format: "mp3" | "wav" | "pcm", sampleRate: number, first: boolean): number {
-  if (format === "mp3") return mp3DurationMs(chunk);
-  const data = format === "wav" && first ? withoutHeader(chunk) : chunk;
-  return pcmDurationMs(data.length, sampleRate);
 }
 
 /**

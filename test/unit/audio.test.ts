@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { id3v2Size, mp3DurationMs, mp3Frames } from "../../lib/audio/mp3.js";
+import { Mp3Reframer } from "../../lib/audio/stitch.js";
 import { readWav } from "../../lib/audio/wav.js";
 import { multiplierFromRate, rateFromMultiplier } from "../../lib/speech/rates.js";
 
@@ -65,5 +66,29 @@ describe("speech rate scale", () => {
     expect(rateFromMultiplier(1.2)).toBe(167);
     expect(rateFromMultiplier(1)).toBe(0);
     expect(() => rateFromMultiplier(3)).toThrow(/speed: must be from 0.5 to 2.0/);
+  });
+});
+
+describe("Mp3Reframer (MP3 measured as it streams)", () => {
+  it("cuts chunks that end mid-frame into whole frames and measures them, as one pass over the whole file would", async () => {
+    const { FastEngine } = await import("../../infra/local/audio/fast-engine.js");
+    const { audio } = await new FastEngine().synthesize({
+      text: "逐帧计时。".repeat(20),
+      sampleRate: 16000,
+      format: "mp3",
+    });
+    const framer = new Mp3Reframer();
+    const out: Buffer[] = [];
+    let perChunk = 0;
+    for (let at = 0; at < audio.length; at += 7) {
+      const chunk = audio.subarray(at, at + 7);
+      perChunk += mp3DurationMs(chunk);
+      const frames = framer.push(chunk);
+      if (frames) out.push(frames);
+    }
+    expect(Buffer.concat(out).equals(audio)).toBe(true);
+    expect(framer.ms).toBeCloseTo(mp3DurationMs(audio), 6);
+    // Measuring each chunk on its own (what the timed CosyVoice path did) misses every frame a chunk boundary cuts.
+    expect(perChunk).toBeLessThan(framer.ms / 2);
   });
 });
