@@ -111,12 +111,21 @@ export function authorizationV4(input: {
   const stringToSign = ["OSS4-HMAC-SHA256", date, scope, createHash("sha256").update(canonical).digest("hex")].join(
     "\n",
   );
-  const signingKey = hmac(
-    hmac(hmac(hmac(`aliyun_v4${input.accessKeySecret}`, day), input.region), "oss"),
-    "aliyun_v4_request",
-  );
+  const signingKey = signingKeyFor(input.accessKeySecret, day, input.region);
   const signature = createHmac("sha256", signingKey).update(stringToSign).digest("hex");
   return `OSS4-HMAC-SHA256 Credential=${input.accessKeyId}/${scope},Signature=${signature}`;
+}
+
+/**
+ * The V4 signing key, derived from the secret, the day and the region by four HMACs: the same for every request of a
+ * day, so it is kept (one entry: the current secret and day) rather than derived again for each request.
+ */
+let lastKey: { secret: string; day: string; region: string; key: Buffer } | undefined;
+function signingKeyFor(secret: string, day: string, region: string): Buffer {
+  if (lastKey?.secret === secret && lastKey.day === day && lastKey.region === region) return lastKey.key;
+  const key = hmac(hmac(hmac(hmac(`aliyun_v4${secret}`, day), region), "oss"), "aliyun_v4_request");
+  lastKey = { secret, day, region, key };
+  return key;
 }
 
 /**
