@@ -131,7 +131,8 @@ export class JobService {
       await this.deps.invoker.invokeAsync("submit", { submitJob: job.id });
       return { job, created: true };
     }
-    return { job: await this.submit(job), created: true };
+    // The text was written a moment ago by this very call: it is passed on, not read back.
+    return { job: await this.submit(job, { text: input.text }), created: true };
   }
 
   /**
@@ -330,10 +331,11 @@ export class JobService {
    * grace period) re-drives a job whose elected submitter crashed. A terminal provider error fails the job, a transient
    * one leaves it queued for `reconcile`.
    */
-  async submit(job: Job, opts: { force?: boolean } = {}): Promise<Job> {
+  /** `text`: the job's text when the caller holds it (it has just stored it); otherwise it is read from OSS. */
+  async submit(job: Job, opts: { force?: boolean; text?: string } = {}): Promise<Job> {
     if (job.state !== "queued") return job;
     if (!(await this.deps.jobs.elect(job.id, `submit-${job.retries ?? 0}`, this.#now())) && !opts.force) return job;
-    const text = (await this.deps.storage.get(this.deps.jobs.textKey(job.id)))?.toString("utf8");
+    const text = opts.text ?? (await this.deps.storage.get(this.deps.jobs.textKey(job.id)))?.toString("utf8");
     if (text === undefined) return this.fail(job, "InputMissing", "the job's text is missing from OSS");
     const log = this.deps.log.child({ jobId: job.id });
     let next: Job;
