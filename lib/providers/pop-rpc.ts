@@ -6,9 +6,8 @@
  * (httpx, json-bigint with bignumber.js, xml2js with sax and xmlbuilder), which every cold start compiled.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Credentials, CredentialsSource } from "../credentials.js";
+import { type HttpRequestError, requestText } from "../net/http-text.js";
 
 export interface PopRpcOptions {
   /** `https://nls-meta.cn-shanghai.aliyuncs.com`. */
@@ -58,15 +57,11 @@ export function signRpc(method: string, params: Readonly<Record<string, string>>
 const SUCCESS_CODES = new Set(["200", "OK", "Success", "success"]);
 
 export class PopRpcClient {
-  readonly #url: URL;
-  readonly #agent: HttpAgent;
-  readonly #request: typeof httpRequest;
+  readonly #base: string;
 
   constructor(private readonly opts: PopRpcOptions) {
-    this.#url = new URL(opts.endpoint);
-    const https = this.#url.protocol === "https:";
-    this.#agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
-    this.#request = https ? httpsRequest : httpRequest;
+    // As pop-core does: the endpoint, then `/`.
+    this.#base = opts.endpoint.replace(/\/$/, "");
   }
 
   /** Signs the parameters (rotated STS credentials are read per call). */
@@ -104,42 +99,17 @@ export class PopRpcClient {
     const query = canonicalize(await this.signed(action, params, method));
     const body = method === "POST" ? Buffer.from(query) : undefined;
     const timeoutMs = opts.timeoutMs ?? 10_000;
-    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = this.#request(
-        {
-          protocol: this.#url.protocol,
-          hostname: this.#url.hostname,
-          port: this.#url.port || undefined,
-          method,
-          path: method === "GET" ? `/?${query}` : "/",
-          agent: this.#agent,
-          timeout: timeoutMs,
-          headers: {
-            "x-acs-action": action,
-            "x-acs-version": this.opts.apiVersion,
-            ...(body
-              ? { "content-type": "application/x-www-form-urlencoded", "content-length": String(body.length) }
-              : {}),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-          res.on("error", reject);
-        },
-      );
-      req.on("timeout", () =>
-        req.destroy(new PopRpcError("RequestTimeoutError", `${action} timed out after ${timeoutMs} ms`)),
-      );
-      req.on("error", (error: Error & { code?: string }) =>
-        reject(
-          error instanceof PopRpcError
-            ? error
-            : new PopRpcError(error.code ?? "NetworkError", `${action}: ${error.message}`),
-        ),
-      );
-      req.end(body);
+    const { status, text } = await requestText(method === "GET" ? `${this.#base}/?${query}` : `${this.#base}/`, {
+      method,
+      timeoutMs,
+      headers: {
+        "x-acs-action": action,
+        "x-acs-version": this.opts.apiVersion,
+        ...(body ? { "content-type": "application/x-www-form-urlencoded" } : {}),
+      },
+      body,
+    }).catch((error: HttpRequestError) => {
+      throw new PopRpcError(error.code, `${action}: ${error.message}`);
     });
     let json: { Code?: string; Message?: string; RequestId?: string };
     try {

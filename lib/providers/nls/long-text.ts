@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
+import { requestText } from "../../net/http-text.js";
 import { type BackoffOptions, withRetry } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
@@ -239,26 +240,17 @@ export class NlsLongTextClient {
     );
   }
 
-  /**
-   * Node's built-in fetch (undici inside Node): the same client as the undici package, without 500 KB of it in every
-   * bundle, which is most of a cold start.
-   */
   async #http(method: "GET" | "POST", url: string, body?: string): Promise<LongTextResponse> {
-    let res: Response;
-    let text: string;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(url, {
+      res = await requestText(url, {
         method,
         body,
         headers: body ? { "content-type": "application/json" } : {},
-        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000),
+        timeoutMs: this.opts.timeoutMs ?? 15_000,
       });
-      text = await res.text();
     } catch (error) {
-      const code =
-        (error as { cause?: { code?: string }; name?: string }).cause?.code ??
-        (error as { name?: string }).name ??
-        "NetworkError";
+      const code = (error as { code?: string }).code ?? "NetworkError";
       throw new ProviderError({
         provider: "nls",
         code,
@@ -267,6 +259,7 @@ export class NlsLongTextClient {
         cause: error,
       });
     }
+    const text = res.text;
     const parsed = LongTextResponseSchema.safeParse(safeJson(text));
     if (!parsed.success) {
       throw new ProviderError({
