@@ -4,10 +4,7 @@
  * the socket's error code. Node's built-in fetch does the same with a WHATWG layer that cost a batch item's plumbing
  * about a tenth of its CPU in a profile.
  */
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-
-const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+import { transportFor } from "./agents.js";
 
 /** A request that got no answer: `code` is the socket's error code, or `RequestTimeoutError`. */
 export class HttpRequestError extends Error {
@@ -30,14 +27,14 @@ export async function requestText(
   },
 ): Promise<{ status: number; text: string }> {
   const target = typeof url === "string" ? new URL(url) : url;
-  const https = target.protocol === "https:";
+  const { agent, request } = transportFor(target);
   const body = typeof opts.body === "string" ? Buffer.from(opts.body) : opts.body;
   return new Promise((resolve, reject) => {
-    const req = (https ? httpsRequest : httpRequest)(
+    const req = request(
       target,
       {
         method: opts.method,
-        agent: https ? agents.https : agents.http,
+        agent,
         timeout: opts.timeoutMs,
         headers: { ...opts.headers, ...(body ? { "content-length": String(body.length) } : {}) },
       },

@@ -9,10 +9,10 @@
  * the local OSS emulator's authenticator, which follows the same document.
  */
 import { createHash, createHmac } from "node:crypto";
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Agent as HttpAgent, request as httpRequest, IncomingMessage } from "node:http";
 import { isIP } from "node:net";
 import type { Credentials } from "../credentials.js";
+import { transportFor } from "../net/agents.js";
 
 export interface OssClientConfig {
   readonly bucket: string;
@@ -206,9 +206,9 @@ export class OssClient {
     this.#hostHeader = !this.#pathStyle && ip ? `${config.bucket}.${host}` : undefined;
     this.#origin = endpoint;
     this.#signRegion = config.region.replace(/^oss-/, "");
-    const https = endpoint.protocol === "https:";
-    this.#agent = https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
-    this.#request = https ? httpsRequest : httpRequest;
+    const transport = transportFor(endpoint);
+    this.#agent = transport.agent;
+    this.#request = transport.request;
   }
 
   get bucket(): string {
