@@ -8,6 +8,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import type { Credentials, CredentialsSource } from "../credentials.js";
 import { type HttpRequestError, requestText } from "../net/http-text.js";
+import { rfc3986 } from "../net/percent-encode.js";
 
 export interface PopRpcOptions {
   /** `https://nls-meta.cn-shanghai.aliyuncs.com`. */
@@ -33,10 +34,6 @@ export class PopRpcError extends Error {
   }
 }
 
-/** RFC 3986 percent-encoding, as the RPC signature wants it. */
-export const popEncode = (s: string): string =>
-  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
 /** `2026-11-30T14:20:05Z`: the RPC Timestamp (no milliseconds). */
 export const popTimestamp = (at: Date): string => at.toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -44,13 +41,13 @@ export const popTimestamp = (at: Date): string => at.toISOString().replace(/\.\d
 export function canonicalize(params: Readonly<Record<string, string>>): string {
   return Object.keys(params)
     .sort()
-    .map((k) => `${popEncode(k)}=${popEncode(params[k]!)}`)
+    .map((k) => `${rfc3986(k)}=${rfc3986(params[k]!)}`)
     .join("&");
 }
 
 export function signRpc(method: string, params: Readonly<Record<string, string>>, secret: string): string {
   return createHmac("sha1", `${secret}&`)
-    .update(`${method}&${popEncode("/")}&${popEncode(canonicalize(params))}`)
+    .update(`${method}&${rfc3986("/")}&${rfc3986(canonicalize(params))}`)
     .digest("base64");
 }
 

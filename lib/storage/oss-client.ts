@@ -13,6 +13,8 @@ import type { Agent as HttpAgent, request as httpRequest, IncomingMessage } from
 import { isIP } from "node:net";
 import type { Credentials } from "../credentials.js";
 import { transportFor } from "../net/agents.js";
+import { rfc3986 } from "../net/percent-encode.js";
+import { decodeEntities } from "../text/xml.js";
 
 export interface OssClientConfig {
   readonly bucket: string;
@@ -55,10 +57,6 @@ export interface OssResponse {
   readonly status: number;
   readonly headers: IncomingMessage["headers"];
 }
-
-/** RFC 3986 encoding, as OSS's V4 canonical request wants it (encodeURIComponent leaves !'()* alone). */
-const rfc3986 = (s: string): string =>
-  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 const hmac = (key: string | Buffer, data: string): Buffer => createHmac("sha256", key).update(data).digest();
 
@@ -172,21 +170,8 @@ export function contentTypeOfKey(key: string): string | undefined {
 /** The text of the first `<tag>` in a small XML answer, entities decoded. */
 export function xmlText(xml: string, tag: string): string | undefined {
   const m = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
-  return m ? xmlDecode(m[1]!) : undefined;
+  return m ? decodeEntities(m[1]!) : undefined;
 }
-
-const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-
-export function xmlDecode(s: string): string {
-  return s.replace(/&(#x[0-9a-fA-F]+|#\d+|[a-z]+);/g, (all, e: string) => {
-    if (e.startsWith("#x")) return String.fromCodePoint(Number.parseInt(e.slice(2), 16));
-    if (e.startsWith("#")) return String.fromCodePoint(Number.parseInt(e.slice(1), 10));
-    return ENTITIES[e] ?? all;
-  });
-}
-
-export const xmlEncode = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => `&${{ "&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos" }[c]};`);
 
 export class OssClient {
   readonly #origin: URL;
@@ -284,10 +269,11 @@ export class OssClient {
     const body = req.method === "HEAD" ? "" : (await readAll(res).catch(() => Buffer.alloc(0))).toString("utf8");
     if (req.method === "HEAD") res.resume();
     const code = xmlText(body, "Code") ?? (res.statusCode === 404 ? "NoSuchKey" : `HTTP${res.statusCode}`);
+    const message = xmlText(body, "Message");
     throw new OssRequestError(
       res.statusCode!,
       code,
-      `${req.method} ${req.key ?? "/"}: ${code}${xmlText(body, "Message") ? ` (${xmlText(body, "Message")})` : ""}`,
+      `${req.method} ${req.key ?? "/"}: ${code}${message ? ` (${message})` : ""}`,
       xmlText(body, "RequestId") ?? (res.headers["x-oss-request-id"] as string | undefined),
     );
   }

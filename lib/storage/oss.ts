@@ -10,7 +10,8 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { ProviderError } from "../errors.js";
 import { withRetry } from "../retry.js";
-import { contentTypeOfKey, OssClient, OssRequestError, xmlEncode, xmlText } from "./oss-client.js";
+import { escapeXml } from "../text/xml.js";
+import { contentTypeOfKey, OssClient, OssRequestError, xmlText } from "./oss-client.js";
 
 export interface OssStorageConfig {
   readonly bucket: string;
@@ -184,7 +185,7 @@ export class OssStorage {
       if (!uploadId) return { ...(await this.put(key, Buffer.alloc(0), opts)), size: 0, parts: 1 };
       const id = uploadId;
       const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<CompleteMultipartUpload>\n${parts
-        .map((p) => `<Part>\n<PartNumber>${p.number}</PartNumber>\n<ETag>${xmlEncode(p.etag)}</ETag>\n</Part>\n`)
+        .map((p) => `<Part>\n<PartNumber>${p.number}</PartNumber>\n<ETag>${escapeXml(p.etag)}</ETag>\n</Part>\n`)
         .join("")}</CompleteMultipartUpload>`;
       const done = await withRetry(
         () =>

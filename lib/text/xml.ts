@@ -21,3 +21,8 @@ export function decodeEntity(body: string): string | undefined {
   const code = m[1].startsWith("x") ? Number.parseInt(m[1].slice(1), 16) : Number.parseInt(m[1], 10);
   return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : undefined;
 }
+
+/** A run of XML text with its entities decoded; anything that is not one of them is left as it stands. */
+export function decodeEntities(text: string): string {
+  return text.replace(/&([^;&\s]{1,10});/g, (all, body: string) => decodeEntity(body) ?? all);
+}
