@@ -7,7 +7,7 @@ import { type Cue, toSrt, toVtt } from "../audio/subtitles.js";
 import { wavDataChunk } from "../audio/wav.js";
 import { ProviderError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { openDownload } from "../net/download.js";
+import { openDownload } from "../net/http-client.js";
 import type { ObjectInfo, OssStorage } from "../storage/oss.js";
 import { findNlsVoice } from "../voices/index.js";
 import type { JobProvider } from "./providers.js";

@@ -7,7 +7,7 @@
  */
 import { createHmac, randomBytes } from "node:crypto";
 import type { Credentials, CredentialsSource } from "../credentials.js";
-import { type HttpRequestError, requestText } from "../net/http-text.js";
+import { type HttpRequestError, requestText } from "../net/http-client.js";
 import { rfc3986 } from "../net/percent-encode.js";
 
 export interface PopRpcOptions {

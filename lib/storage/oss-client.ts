@@ -9,10 +9,10 @@
  * the local OSS emulator's authenticator, which follows the same document.
  */
 import { createHash, createHmac } from "node:crypto";
-import type { Agent as HttpAgent, request as httpRequest, IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { isIP } from "node:net";
 import type { Credentials } from "../credentials.js";
-import { transportFor } from "../net/agents.js";
+import { openRequest, readBody } from "../net/http-client.js";
 import { rfc3986 } from "../net/percent-encode.js";
 import { decodeEntities } from "../text/xml.js";
 
@@ -178,8 +178,6 @@ export class OssClient {
   readonly #hostHeader: string | undefined;
   readonly #pathStyle: boolean;
   readonly #signRegion: string;
-  readonly #agent: HttpAgent;
-  readonly #request: typeof httpRequest;
 
   constructor(private readonly config: OssClientConfig) {
     const host = `${config.region}${config.internal ? "-internal" : ""}.aliyuncs.com`;
@@ -191,9 +189,6 @@ export class OssClient {
     this.#hostHeader = !this.#pathStyle && ip ? `${config.bucket}.${host}` : undefined;
     this.#origin = endpoint;
     this.#signRegion = config.region.replace(/^oss-/, "");
-    const transport = transportFor(endpoint);
-    this.#agent = transport.agent;
-    this.#request = transport.request;
   }
 
   get bucket(): string {
@@ -234,39 +229,17 @@ export class OssClient {
   /** Sends a request and answers its response with the body unread; an HTTP error status is thrown as OssRequestError. */
   async open(req: OssRequest): Promise<IncomingMessage> {
     const { path, headers } = this.#prepare(req);
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const r = this.#request(
-        {
-          protocol: this.#origin.protocol,
-          hostname: this.#origin.hostname,
-          port: this.#origin.port || undefined,
-          method: req.method,
-          path,
-          headers,
-          agent: this.#agent,
-          timeout: this.config.timeoutMs ?? 60_000,
-        },
-        resolve,
-      );
-      r.on("timeout", () =>
-        r.destroy(
-          Object.assign(new Error(`OSS sent nothing for ${this.config.timeoutMs ?? 60_000} ms`), { code: "ETIMEDOUT" }),
-        ),
-      );
-      r.on("error", (error: Error & { code?: string }) =>
-        reject(
-          new OssRequestError(0, error.code ?? "RequestError", `${req.method} ${req.key ?? "/"}: ${error.message}`),
-        ),
-      );
-      r.end(req.body);
+    const res = await openRequest(this.#origin, {
+      method: req.method,
+      path,
+      headers,
+      body: req.body,
+      timeoutMs: this.config.timeoutMs ?? 60_000,
+    }).catch((error: Error & { code?: string }) => {
+      throw new OssRequestError(0, error.code ?? "RequestError", `${req.method} ${req.key ?? "/"}: ${error.message}`);
     });
-    if (res.statusCode! < 300) {
-      res.setTimeout(this.config.timeoutMs ?? 60_000, () =>
-        res.destroy(Object.assign(new Error("OSS stopped sending"), { code: "ETIMEDOUT" })),
-      );
-      return res;
-    }
-    const body = req.method === "HEAD" ? "" : (await readAll(res).catch(() => Buffer.alloc(0))).toString("utf8");
+    if (res.statusCode! < 300) return res;
+    const body = req.method === "HEAD" ? "" : (await readBody(res).catch(() => Buffer.alloc(0))).toString("utf8");
     if (req.method === "HEAD") res.resume();
     const code = xmlText(body, "Code") ?? (res.statusCode === 404 ? "NoSuchKey" : `HTTP${res.statusCode}`);
     const message = xmlText(body, "Message");
@@ -281,7 +254,7 @@ export class OssClient {
   /** Sends a request and reads its whole (small) response. */
   async send(req: OssRequest): Promise<OssResponse & { body: Buffer }> {
     const res = await this.open(req);
-    const body = req.method === "HEAD" ? Buffer.alloc(0) : await readAll(res);
+    const body = req.method === "HEAD" ? Buffer.alloc(0) : await readBody(res);
     if (req.method === "HEAD") res.resume();
     return { status: res.statusCode!, headers: res.headers, body };
   }
@@ -311,10 +284,4 @@ export class OssClient {
       .join("&");
     return `${this.#origin.origin}${this.#path(key)}?${search}`;
   }
-}
-
-async function readAll(res: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of res) chunks.push(chunk as Buffer);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { openDownload } from "../../lib/net/download.js";
+import { openDownload } from "../../lib/net/http-client.js";
 
 async function serve(handler: Parameters<typeof createServer>[1]) {
   const server = createServer(handler);

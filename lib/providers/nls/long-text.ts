@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
-import { requestText } from "../../net/http-text.js";
+import { requestText } from "../../net/http-client.js";
 import { type BackoffOptions, withRetry } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
