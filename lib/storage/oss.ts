@@ -332,20 +332,12 @@ function isAlreadyExists(error: unknown): boolean {
   return e.status === 409 && e.code === "FileAlreadyExists";
 }
 
-/** Re-chunks any byte stream into parts of exactly `size` bytes (the last may be shorter), holding one part at a time. */
-export async function* fixedSizeParts(
-  source: AsyncIterable<Uint8Array>,
-  size: number,
-  signal?: AbortSignal,
-): AsyncGenerator<Buffer> {
-  for await (const part of hashedParts(source, size, signal)) yield part.bytes;
-}
-
 /**
- * fixedSizeParts with each part's Content-MD5, hashed as the part fills (chunk by chunk, while the source is read)
- * rather than in one pass over the whole part when it is full. Part buffers come from `buffers` when given: a caller
- * that gives each part's buffer back once it is uploaded keeps a few buffers in use instead of a fresh 4 MiB one per
- * part (fresh memory is page-faulted in as it is first written, and then collected: a third of a 200 MB copy's CPU).
+ * Re-chunks any byte stream into parts of exactly `size` bytes (the last may be shorter), each with its Content-MD5
+ * hashed as the part fills (chunk by chunk, while the source is read) rather than in one pass when it is full, holding
+ * one part at a time. Part buffers come from `buffers` when given: a caller that gives each part's buffer back once it
+ * is uploaded keeps a few in use instead of a fresh 4 MiB one per part (fresh memory is page-faulted in as it is first
+ * written, then collected: GC went from 300 to 135 ms in a 200 MB copy's profile).
  */
 export async function* hashedParts(
   source: AsyncIterable<Uint8Array>,

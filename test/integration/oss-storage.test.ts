@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ProviderError } from "../../lib/errors.js";
-import { fixedSizeParts, OssStorage } from "../../lib/storage/oss.js";
+import { hashedParts, OssStorage } from "../../lib/storage/oss.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud();
@@ -42,10 +42,10 @@ function expected(total: number): Buffer {
   return buf;
 }
 
-describe("fixedSizeParts", () => {
+describe("hashedParts", () => {
   it("re-chunks any stream into exact part sizes with a short last part", async () => {
     const sizes: number[] = [];
-    for await (const part of fixedSizeParts(generated(250_000, 999), 100_000)) sizes.push(part.length);
+    for await (const part of hashedParts(generated(250_000, 999), 100_000)) sizes.push(part.bytes.length);
     expect(sizes).toEqual([100_000, 100_000, 50_000]);
   });
 });
