@@ -11,8 +11,8 @@ import type { Clients } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
 import { InputError, toErrorBody } from "../../lib/errors.js";
 import { headersOf, rawHttpError, requestUrl } from "../../lib/http/boundary.js";
-import { writeChunks, writeResponse } from "../../lib/http/node.js";
-import { errorResponse, json, readJson, readJsonChunks, streamOf } from "../../lib/http/response.js";
+import { writeChunks, writeError, writeResponse } from "../../lib/http/node.js";
+import { json, readJson, readJsonChunks, streamOf } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import type { Logger } from "../../lib/log.js";
 import { SpeechCache } from "../../lib/speech/cache.js";
@@ -224,13 +224,7 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
         aborted.signal,
       );
     } catch (error) {
-      if (res.headersSent) return void res.destroy();
-      const response = errorResponse(error, rlog);
-      const out: Record<string, string> = { "x-request-id": requestId };
-      response.headers.forEach((v, k) => {
-        out[k] = v;
-      });
-      res.writeHead(response.status, out).end(await response.text());
+      await writeError(res, error, rlog, { "x-request-id": requestId });
     }
   };
 

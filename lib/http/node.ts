@@ -2,9 +2,33 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { InputError } from "../errors.js";
+import type { Logger } from "../log.js";
 import { guarded, headersOf, requestUrl } from "./boundary.js";
 import { errorResponse } from "./response.js";
 import type { Router } from "./router.js";
+
+/**
+ * Answers `error` on a Node response as its JSON error (4xx naming what the request did wrong, 500 for what we did),
+ * with `headers` beside the error's own; a response already begun is aborted instead, so the client sees a truncated
+ * transfer.
+ */
+export async function writeError(
+  res: ServerResponse,
+  error: unknown,
+  log: Logger,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  if (res.headersSent) return void res.destroy();
+  const response = errorResponse(error, log);
+  const out = { ...headers };
+  response.headers.forEach((v, k) => {
+    out[k] = v;
+  });
+  await response.text().then(
+    (body) => void res.writeHead(response.status, out).end(body),
+    () => void res.destroy(),
+  );
+}
 
 /** The WHATWG Request for a Node request; an InputError (answered 400) when its target or method cannot be one. */
 export function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
@@ -35,18 +59,8 @@ export function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
  * (4xx for what it did wrong, 500 for what we did), and no error leaves the listener.
  */
 export function nodeHandler(router: Router): (req: IncomingMessage, res: ServerResponse) => void {
-  const answer = (error: unknown, _req: IncomingMessage, res: ServerResponse): void => {
-    if (res.headersSent) return void res.destroy();
-    const response = errorResponse(error, router.log);
-    const headers: Record<string, string> = { connection: "close" };
-    response.headers.forEach((v, k) => {
-      headers[k] = v;
-    });
-    void response.text().then(
-      (body) => res.writeHead(response.status, headers).end(body),
-      () => res.destroy(),
-    );
-  };
+  const answer = (error: unknown, _req: IncomingMessage, res: ServerResponse): void =>
+    void writeError(res, error, router.log, { connection: "close" });
   return guarded(
     router.log,
     "http request",

@@ -135,8 +135,7 @@ export class WarmSockets {
       ws,
       openedAt: Date.now(),
       timer: setTimeout(() => {
-        const at = this.#ready.indexOf(warm);
-        if (at !== -1) this.#ready.splice(at, 1);
+        this.#remove(warm);
         this.stats.expired++;
         ws.terminate();
       }, this.opts.idleMs ?? 8000),
@@ -144,12 +143,16 @@ export class WarmSockets {
     warm.timer.unref();
     // A warm socket the far side closes, or that errs, leaves the pool at once.
     const drop = (): void => {
-      const at = this.#ready.indexOf(warm);
-      if (at !== -1) this.#ready.splice(at, 1);
+      this.#remove(warm);
       clearTimeout(warm.timer);
     };
     ws.once("close", drop);
     ws.on("error", drop);
     this.#ready.push(warm);
+  }
+
+  #remove(warm: Warm): void {
+    const at = this.#ready.indexOf(warm);
+    if (at !== -1) this.#ready.splice(at, 1);
   }
 }
