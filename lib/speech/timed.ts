@@ -67,22 +67,11 @@ export function openTimedSpeech(
             // Each sentence-synthesis is followed by that sentence's audio, then its words at sentence-end. Word times
             // that start again from 0 are taken as the sentence's own and shifted by the audio before the sentence.
             let before = 0;
-            let total = 0;
-            let first = true;
-            // Measured as it passes: MP3 by whole frames (a chunk may end mid-frame), PCM by its bytes.
-            const framer = format === "mp3" ? new Mp3Reframer() : undefined;
-            let pcmBytes = 0;
+            const meter = new AudioMeter(format, rate);
             for await (const e of cosyvoice.synthesize(input, { signal })) {
               if (e.type === "audio") {
-                before = total;
-                if (framer) {
-                  framer.push(e.data);
-                  total = framer.ms;
-                } else {
-                  pcmBytes += (format === "wav" && first ? withoutHeader(e.data) : e.data).length;
-                  total = pcmDurationMs(pcmBytes, rate);
-                }
-                first = false;
+                before = meter.ms;
+                meter.push(e.data);
                 yield { type: "audio" as const, data: e.data };
                 continue;
               }
@@ -178,16 +167,11 @@ async function* relayPiece(
   sampleRate: number,
   offset: number,
 ): AsyncGenerator<TimedEvent, number> {
-  const framer = format === "mp3" ? new Mp3Reframer() : undefined;
-  let pcmBytes = 0;
-  let first = true;
+  // A single-piece WAV comes with its own header: the one written at the start stands for it.
+  const meter = new AudioMeter(format, sampleRate);
   for await (const event of events) {
     if (event.type === "audio") {
-      // A single-piece WAV comes with its own header: the one written above stands for it.
-      const raw = format === "wav" && first ? withoutHeader(event.data) : event.data;
-      first = false;
-      const data = framer ? framer.push(raw) : raw;
-      if (!framer) pcmBytes += raw.length;
+      const data = meter.push(event.data);
       if (data && data.length > 0) yield { type: "audio", data };
       continue;
     }
@@ -205,7 +189,38 @@ async function* relayPiece(
         endMs: shifted.at(-1)!.endMs,
       };
   }
-  return framer ? framer.ms : pcmDurationMs(pcmBytes, sampleRate);
+  return meter.ms;
+}
+
+/**
+ * Audio measured as it passes, nothing held: MP3 re-framed into whole frames as in an audio-only stream (a chunk may
+ * end mid-frame; no second tag or VBR header), PCM by its bytes, a WAV's own header dropped from its first chunk.
+ */
+class AudioMeter {
+  readonly #framer: Mp3Reframer | undefined;
+  #pcmBytes = 0;
+  #first = true;
+
+  constructor(
+    private readonly format: "mp3" | "wav" | "pcm",
+    private readonly sampleRate: number,
+  ) {
+    this.#framer = format === "mp3" ? new Mp3Reframer() : undefined;
+  }
+
+  /** The chunk as it is to be relayed: whole MP3 frames (undefined while none is complete), or the PCM bytes. */
+  push(chunk: Buffer): Buffer | undefined {
+    const raw = this.format === "wav" && this.#first ? withoutHeader(chunk) : chunk;
+    this.#first = false;
+    if (this.#framer) return this.#framer.push(raw);
+    this.#pcmBytes += raw.length;
+    return raw;
+  }
+
+  /** The length of the audio pushed so far. */
+  get ms(): number {
+    return this.#framer ? this.#framer.ms : pcmDurationMs(this.#pcmBytes, this.sampleRate);
+  }
 }
 
 /** A piece's first audio chunk without a WAV header, if it has one (PCM pieces have none). */
