@@ -5,78 +5,81 @@
  * expects, instead of failing later inside a request. In FC the AccessKey triple is injected by the runtime from the
  * function's role (ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN); locally it comes from the local cloud.
  */
-import { z } from "zod";
+
 import { ConfigError } from "./errors.js";
 import { ProviderNameSchema } from "./jobs/provider-name.js";
 import { registerSecret } from "./secrets.js";
+import * as z from "./zod.js";
 
 const optionalUrl = (what: string) =>
   z
-    .string()
-    .regex(/^(https?|wss?):\/\/[^\s]+$/, `a URL (http, https, ws or wss) for ${what}`)
-    .optional()
-    .describe(what);
+    .optional(z.string().check(z.regex(/^(https?|wss?):\/\/[^\s]+$/, `a URL (http, https, ws or wss) for ${what}`)))
+    .check(z.describe(what));
 
 /** A non-empty string; `what` is said both when it is missing and when it is empty. */
-const required = (what: string) => z.string({ error: what }).min(1, what);
+const required = (what: string) => z.string({ error: what }).check(z.minLength(1, what));
 
-const flag = z
-  .enum(["true", "false", "1", "0", ""])
-  .optional()
-  .transform((v) => v === "true" || v === "1");
+const flag = z.pipe(
+  z.optional(z.enum(["true", "false", "1", "0", ""])),
+  z.transform((v) => v === "true" || v === "1"),
+);
 
 const prefix = (fallback: string) =>
   z
-    .string()
-    .default(fallback)
-    .refine(
-      (p) => p === "" || (p.endsWith("/") && !p.startsWith("/") && !p.includes("..")),
-      "an OSS key prefix ending in '/', not starting with '/', without '..'",
+    ._default(z.string(), fallback)
+    .check(
+      z.refine(
+        (p) => p === "" || (p.endsWith("/") && !p.startsWith("/") && !p.includes("..")),
+        "an OSS key prefix ending in '/', not starting with '/', without '..'",
+      ),
     );
 
 export const ConfigSchema = z.object({
-  REGION: z
-    .string()
-    .regex(/^[a-z]{2}-[a-z0-9-]+$/, "an Alibaba Cloud region id such as cn-shanghai")
-    .default("cn-shanghai"),
+  REGION: z._default(
+    z.string().check(z.regex(/^[a-z]{2}-[a-z0-9-]+$/, "an Alibaba Cloud region id such as cn-shanghai")),
+    "cn-shanghai",
+  ),
 
   ALIBABA_CLOUD_ACCESS_KEY_ID: required("the AccessKey ID (set by FC from the function's role)"),
   ALIBABA_CLOUD_ACCESS_KEY_SECRET: required("the AccessKey secret (set by FC from the function's role)"),
-  ALIBABA_CLOUD_SECURITY_TOKEN: z.string().optional(),
+  ALIBABA_CLOUD_SECURITY_TOKEN: z.optional(z.string()),
 
   NLS_APPKEY: required("the AppKey of the NLS project (Intelligent Speech Interaction console)"),
   /** public: wss gateway; internal: the VPC endpoint, free of public traffic when FC runs in a VPC. */
-  NLS_NETWORK: z.enum(["public", "internal"]).default("public"),
+  NLS_NETWORK: z._default(z.enum(["public", "internal"]), "public"),
   NLS_GATEWAY_URL: optionalUrl("the NLS WebSocket gateway (overrides the regional endpoint)"),
   NLS_META_ENDPOINT: optionalUrl("the NLS CreateToken endpoint (overrides the regional endpoint)"),
 
   NLS_LONG_TEXT_URL: optionalUrl("the NLS long-text REST endpoint (overrides the regional endpoint)"),
   /** Hosts `store` may download provider audio from (an SSRF guard): exact host[:port] or *.suffix; comma-separated. */
-  NLS_AUDIO_HOSTS: z
-    .string()
-    .default("*.aliyuncs.com")
-    .transform((v) =>
+  NLS_AUDIO_HOSTS: z.pipe(
+    z._default(z.string(), "*.aliyuncs.com"),
+    z.transform((v) =>
       v
         .split(",")
         .map((h) => h.trim().toLowerCase())
         .filter(Boolean),
     ),
+  ),
 
   ICE_ENDPOINT: optionalUrl("the ICE endpoint (default https://ice.<region>.aliyuncs.com)"),
   /** SetEventCallback's AuthKey: when set, ICE callbacks must carry a valid X-ICE-SIGNATURE within 5 minutes. */
-  ICE_CALLBACK_AUTH_KEY: z
-    .string()
-    .regex(
-      /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z\d]{1,32}$/,
-      "ICE's AuthKey: at most 32 letters and digits mixing upper case, lower case and digits",
-    )
-    .optional(),
+  ICE_CALLBACK_AUTH_KEY: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z\d]{1,32}$/,
+          "ICE's AuthKey: at most 32 letters and digits mixing upper case, lower case and digits",
+        ),
+      ),
+  ),
   /** The provider of jobs that do not name one. */
-  JOBS_DEFAULT_PROVIDER: ProviderNameSchema.default("nls"),
+  JOBS_DEFAULT_PROVIDER: z._default(ProviderNameSchema, "nls"),
 
   OSS_BUCKET: z
     .string({ error: "an OSS bucket name" })
-    .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "an OSS bucket name (3-63 lower-case letters, digits, '-')"),
+    .check(z.regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "an OSS bucket name (3-63 lower-case letters, digits, '-')")),
   OSS_ENDPOINT: optionalUrl("the OSS endpoint (overrides the regional endpoint)"),
   OSS_INTERNAL: flag,
   /** Path-style addressing: required by the local cloud, never needed on Alibaba Cloud. */
@@ -85,93 +88,109 @@ export const ConfigSchema = z.object({
   OSS_OUTPUT_PREFIX: prefix("output/"),
 
   /** DashScope (Model Studio) API key for CosyVoice; without it the cosyvoice provider is off. */
-  DASHSCOPE_API_KEY: z.string().min(1).optional(),
-  DASHSCOPE_WS_URL: optionalUrl("the DashScope WebSocket inference endpoint").default(
+  DASHSCOPE_API_KEY: z.optional(z.string().check(z.minLength(1))),
+  DASHSCOPE_WS_URL: z._default(
+    optionalUrl("the DashScope WebSocket inference endpoint"),
     "wss://dashscope.aliyuncs.com/api-ws/v1/inference",
   ),
-  DASHSCOPE_WORKSPACE: z.string().optional(),
-  DASHSCOPE_HTTP_URL: optionalUrl("DashScope's multimodal-generation endpoint (MiniMax speech)").default(
+  DASHSCOPE_WORKSPACE: z.optional(z.string()),
+  DASHSCOPE_HTTP_URL: z._default(
+    optionalUrl("DashScope's multimodal-generation endpoint (MiniMax speech)"),
     "https://dashscope.aliyuncs.com/api/v1/services/aigc/multimodal-generation/generation",
   ),
   /** Extra CosyVoice system voices to accept besides those the seed names; comma-separated. */
-  COSYVOICE_VOICES: z
-    .string()
-    .optional()
-    .transform((v) =>
+  COSYVOICE_VOICES: z.pipe(
+    z.optional(z.string()),
+    z.transform((v) =>
       (v ?? "")
         .split(",")
         .map((k) => k.trim())
         .filter(Boolean),
     ),
+  ),
 
   /** Keys that clients of the speech endpoints present (Bearer, X-NLS-Token or ?token=); comma-separated. */
   TTS_API_KEYS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      (v ?? "")
-        .split(",")
-        .map((k) => k.trim())
-        .filter(Boolean),
+    .pipe(
+      z.optional(z.string()),
+      z.transform((v) =>
+        (v ?? "")
+          .split(",")
+          .map((k) => k.trim())
+          .filter(Boolean),
+      ),
     )
-    .refine((keys) => keys.every((k) => k.length >= 6), "comma-separated API keys of at least 6 characters each"),
-  TTS_TOKEN_SECRET: z.string().min(32, "at least 32 characters (HMAC key for browser tokens)").optional(),
+    .check(
+      z.refine((keys) => keys.every((k) => k.length >= 6), "comma-separated API keys of at least 6 characters each"),
+    ),
+  TTS_TOKEN_SECRET: z.optional(
+    z.string().check(z.minLength(32, "at least 32 characters (HMAC key for browser tokens)")),
+  ),
   /** The content-addressed speech cache in OSS; "false" turns it off. */
-  TTS_CACHE: z
-    .enum(["true", "false", "1", "0", ""])
-    .optional()
-    .transform((v) => v !== "false" && v !== "0"),
+  TTS_CACHE: z.pipe(
+    z.optional(z.enum(["true", "false", "1", "0", ""])),
+    z.transform((v) => v !== "false" && v !== "0"),
+  ),
   TTS_CACHE_PREFIX: prefix("cache/"),
   /**
    * NLS connections opened ahead of requests (the stream function: 1). A request's connection then opens while its
    * input is checked and the cache looked up, and one stays open for the next request for up to 8 s (NLS closes idle
    * connections after 10 s); each is used for one task. 0: connect per request.
    */
-  NLS_WARM_SOCKETS: z.string().regex(/^\d$/, "a number of connections, 0 to 9").default("0").transform(Number),
+  NLS_WARM_SOCKETS: z.pipe(
+    z._default(z.string().check(z.regex(/^\d$/, "a number of connections, 0 to 9")), "0"),
+    z.transform(Number),
+  ),
   /**
    * The most characters one stream takes (default 4,096, OpenAI's limit for a speech request); NLS text beyond its 300
    * a request is spoken in pieces as one stream. Longer text is refused with 413, pointing to the job API.
    */
-  STREAM_MAX_CHARS: z
-    .string()
-    .regex(/^[1-9]\d*$/, "a whole number of characters")
-    .default("4096")
-    .transform(Number),
+  STREAM_MAX_CHARS: z.pipe(
+    z._default(z.string().check(z.regex(/^[1-9]\d*$/, "a whole number of characters")), "4096"),
+    z.transform(Number),
+  ),
 
   /** Where job records live; must not overlap the input or output prefix. */
   JOBS_PREFIX: prefix("jobs/"),
   /** HMAC key for provider callback URLs (>= 32 characters); the job functions refuse to start without it. */
-  CALLBACK_SECRET: z.string().min(32, "at least 32 characters (HMAC key for callback URLs)").optional(),
+  CALLBACK_SECRET: z.optional(z.string().check(z.minLength(32, "at least 32 characters (HMAC key for callback URLs)"))),
   /** Public base URL of the callback function (a host name: NLS refuses IP addresses); without it jobs are polled. */
   CALLBACK_BASE_URL: optionalUrl("the callback function's public base URL"),
 
   /** Parts of one long job synthesized at once (text beyond the provider's limit is split into parts). */
-  JOBS_PART_CONCURRENCY: z
-    .string()
-    .regex(/^[1-9]\d*$/, "a whole number of parts, at least 1")
-    .default("4")
-    .transform(Number),
+  JOBS_PART_CONCURRENCY: z.pipe(
+    z._default(z.string().check(z.regex(/^[1-9]\d*$/, "a whole number of parts, at least 1")), "4"),
+    z.transform(Number),
+  ),
   /**
    * At most this many characters per part of a long job (empty: the provider's own limit, 100,000 for NLS). Smaller
    * parts run JOBS_PART_CONCURRENCY at a time, so a book finishes sooner than as one 100,000-character task.
    */
-  JOBS_PART_CHARS: z
-    .string()
-    .regex(/^(|[1-9]\d{2,})$/, "a whole number of characters, at least 100 (or empty for the provider's limit)")
-    .default("")
-    .transform((v) => (v === "" ? undefined : Number(v))),
+  JOBS_PART_CHARS: z.pipe(
+    z._default(
+      z
+        .string()
+        .check(
+          z.regex(/^(|[1-9]\d{2,})$/, "a whole number of characters, at least 100 (or empty for the provider's limit)"),
+        ),
+      "",
+    ),
+    z.transform((v) => (v === "" ? undefined : Number(v))),
+  ),
   /** Items of one EventBridge batch in flight at once. */
-  BATCH_CONCURRENCY: z
-    .string()
-    .regex(/^[1-9]\d*$/, "a whole number of items, at least 1")
-    .default("8")
-    .transform(Number),
+  BATCH_CONCURRENCY: z.pipe(
+    z._default(z.string().check(z.regex(/^[1-9]\d*$/, "a whole number of items, at least 1")), "8"),
+    z.transform(Number),
+  ),
   /** Let batch webhooks reach loopback and private addresses (a local receiver); never in a deployment facing users. */
   WEBHOOK_ALLOW_PRIVATE: flag,
   /** How long a job step may sit before `reconcile` re-drives it. */
-  RECONCILE_STALE_SECONDS: z.string().regex(/^\d+$/, "a whole number of seconds").default("120").transform(Number),
+  RECONCILE_STALE_SECONDS: z.pipe(
+    z._default(z.string().check(z.regex(/^\d+$/, "a whole number of seconds")), "120"),
+    z.transform(Number),
+  ),
 
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  LOG_LEVEL: z._default(z.enum(["debug", "info", "warn", "error"]), "info"),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

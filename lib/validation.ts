@@ -1,8 +1,9 @@
 /** One way to turn a zod failure into an InputError that names the field (the path into the input) and the rule. */
-import type { z } from "zod";
-import { InputError } from "./errors.js";
 
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, fieldPrefix = ""): z.infer<S> {
+import { InputError } from "./errors.js";
+import type * as z from "./zod.js";
+
+export function parseInput<S extends z.ZodMiniType>(schema: S, value: unknown, fieldPrefix = ""): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

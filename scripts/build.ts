@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { build, type Plugin } from "esbuild";
+import { build } from "esbuild";
 
 /** Bytes per bundle; the build fails over budget (cold start grows with bundle size). */
 export const BUNDLE_BUDGET = 4 * 1024 * 1024;
@@ -25,26 +25,6 @@ export const FORBIDDEN = [
   // Likewise the official POP client: functions sign RPC calls with lib/providers/pop-rpc.ts.
   "@alicloud/pop-core",
 ];
-
-/**
- * zod's 40-odd message locales (about 250 KiB, kept in every bundle because `z.locales` is part of the `z` namespace,
- * and compiled at every cold start) become English only: the one zod configures by default and the one our error
- * messages are written against.
- */
-export const lighterModules: Plugin = {
-  name: "lighter-modules",
-  setup(b) {
-    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
-      /node_modules[\\/]zod[\\/]/.test(args.importer)
-        ? { path: `${args.resolveDir.replace(/[\\/]+$/, "")}/../locales/en.js`, namespace: "zod-en" }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: "zod-en" }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
-      resolveDir: args.path.replace(/[\\/][^\\/]+$/, ""),
-    }));
-  },
-};
 
 export interface BuiltFunction {
   readonly name: string;
@@ -83,7 +63,9 @@ export async function buildAll(outdir = "dist"): Promise<BuiltFunction[]> {
       sourcemap: false,
       metafile: true,
       legalComments: "none",
-      plugins: [lighterModules],
+      // ws's optional native add-ons: bundled, they are found by probing the file system for binaries a bundle does
+      // not ship, and ws falls back to its JavaScript when the require fails, as it does when they are absent.
+      external: ["bufferutil", "utf-8-validate"],
       logLevel: "error",
       // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
       banner: {

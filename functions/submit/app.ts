@@ -2,12 +2,13 @@
  * The submit function's OSS-trigger handling: each uploaded `.txt`/`.ssml` under the input prefix becomes a job,
  * once per bucket + key + ETag. The input object is only read, never changed.
  */
-import { z } from "zod";
+
 import { InputError } from "../../lib/errors.js";
 import { CloudEventSchema, decodeEvent, OssEventSchema, unwrap } from "../../lib/fc/events.js";
 import { jobFromObject } from "../../lib/jobs/intake.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 import { isRecord } from "../../lib/validation.js";
+import * as z from "../../lib/zod.js";
 
 /**
  * facts §3.1 [U]: the event's key may arrive URL-encoded. A key may also really contain "%41", so the key as given
@@ -25,13 +26,14 @@ async function resolveKey(raw: string, storage: { head(key: string): Promise<unk
 }
 
 /** A job of a synchronous provider to submit (through FC's queue, so FC retries it). */
-const SubmitJobEventSchema = z.object({ submitJob: z.string().min(1) }).strict();
+const SubmitJobEventSchema = z.strictObject({ submitJob: z.string().check(z.minLength(1)) });
 /** A batch item handed a slot: make its job and submit it. */
-const BatchItemEventSchema = z
-  .object({
-    batchItem: z.object({ batchId: z.string().min(1).max(128), index: z.number().int().min(0).max(9_999) }).strict(),
-  })
-  .strict();
+const BatchItemEventSchema = z.strictObject({
+  batchItem: z.strictObject({
+    batchId: z.string().check(z.minLength(1)).check(z.maxLength(128)),
+    index: z.number().check(z.int()).check(z.gte(0)).check(z.lte(9_999)),
+  }),
+});
 const SubmitEventSchema = z.union([OssEventSchema, CloudEventSchema, SubmitJobEventSchema, BatchItemEventSchema]);
 
 export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => Promise<unknown> {

@@ -2,10 +2,11 @@
  * Batch narration (EventBridge): one CloudEvent carries many items; each item becomes a job, and a manifest in OSS
  * records which.
  */
-import { z } from "zod";
-import { JobOptionFieldsSchema, SpeechSourceFields } from "../jobs/schema.js";
 
-const OptionOverrides = JobOptionFieldsSchema.partial();
+import { JobOptionFieldsSchema, SpeechSourceFields } from "../jobs/schema.js";
+import * as z from "../zod.js";
+
+const OptionOverrides = z.partial(JobOptionFieldsSchema);
 
 /**
  * Where the completion webhook goes: http(s) only. Its address is checked by the batch service (public unicast only,
@@ -13,8 +14,8 @@ const OptionOverrides = JobOptionFieldsSchema.partial();
  */
 const WebhookUrlSchema = z
   .string()
-  .url()
-  .refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http or https URL");
+  .check(z.url())
+  .check(z.refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http or https URL"));
 
 export const BATCH_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -22,44 +23,43 @@ export const BATCH_ID = /^[A-Za-z0-9._-]{1,64}$/;
  * @example {"batchId":"book-7","defaults":{"voice":"siqi","format":"mp3"},"items":[{"id":"ch1","text":"…"},{"id":"ch2","input":{"key":"input/book/ch2.txt"}}],"outputPrefix":"output/book-7/","notify":{"url":"https://example.com/hooks/tts"}}
  */
 export const BatchRequestSchema = z
-  .object({
-    batchId: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 letters, digits, '.', '_' or '-'")
-      .optional(),
-    defaults: OptionOverrides.default({}),
+  .strictObject({
+    batchId: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 letters, digits, '.', '_' or '-'"))),
+    defaults: z._default(OptionOverrides, {}),
     items: z
       .array(
         z
-          .object({
-            id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 letters, digits, '.', '_' or '-'"),
+          .strictObject({
+            id: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 letters, digits, '.', '_' or '-'")),
             ...SpeechSourceFields,
             // Checked per item (with the defaults), so one item's bad option fails that item, not the batch.
-            overrides: z.record(z.string(), z.unknown()).optional(),
+            overrides: z.optional(z.record(z.string(), z.unknown())),
           })
-          .strict()
-          .refine((i) => [i.text, i.ssml, i.input].filter((v) => v !== undefined).length <= 1, {
-            message: "takes one of text, ssml or input, not several",
-          }),
+          .check(
+            z.refine((i) => [i.text, i.ssml, i.input].filter((v) => v !== undefined).length <= 1, {
+              message: "takes one of text, ssml or input, not several",
+            }),
+          ),
       )
-      .min(1)
-      .max(10_000),
-    outputPrefix: z.string().regex(/^[^/].*\/$/, "an OSS prefix ending in '/'"),
-    notify: z.object({ url: WebhookUrlSchema }).strict().optional(),
+      .check(z.minLength(1))
+      .check(z.maxLength(10_000)),
+    outputPrefix: z.string().check(z.regex(/^[^/].*\/$/, "an OSS prefix ending in '/'")),
+    notify: z.optional(z.strictObject({ url: WebhookUrlSchema })),
   })
-  .strict()
-  .refine((b) => new Set(b.items.map((i) => i.id)).size === b.items.length, {
-    message: "item ids must be unique",
-    path: ["items"],
-  });
+  .check(
+    z.refine((b) => new Set(b.items.map((i) => i.id)).size === b.items.length, {
+      message: "item ids must be unique",
+      path: ["items"],
+    }),
+  );
 export type BatchRequest = z.infer<typeof BatchRequestSchema>;
 
 export const ManifestItemSchema = z.object({
   id: z.string(),
-  jobId: z.string().optional(),
+  jobId: z.optional(z.string()),
   state: z.string(),
-  output: z.string().optional(),
-  failure: z.object({ code: z.string(), reason: z.string() }).optional(),
+  output: z.optional(z.string()),
+  failure: z.optional(z.object({ code: z.string(), reason: z.string() })),
 });
 
 /** The manifest (`<jobs prefix>batches/<id>.json`): items and their jobs; final once every item has ended. */
@@ -68,17 +68,17 @@ export const ManifestSchema = z.object({
   eventId: z.string(),
   createdAt: z.string(),
   state: z.enum(["running", "done", "partial"]),
-  finishedAt: z.string().optional(),
+  finishedAt: z.optional(z.string()),
   /** The completion webhook, and once it was sent, what it answered (`status`) or why it failed (`error`). */
-  notify: z
-    .object({
+  notify: z.optional(
+    z.object({
       url: z.string(),
-      at: z.string().optional(),
-      status: z.number().int().optional(),
-      error: z.string().optional(),
-    })
-    .optional(),
-  concurrency: z.number().int(),
+      at: z.optional(z.string()),
+      status: z.optional(z.number().check(z.int())),
+      error: z.optional(z.string()),
+    }),
+  ),
+  concurrency: z.number().check(z.int()),
   items: z.array(ManifestItemSchema),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
@@ -90,7 +90,7 @@ export type Manifest = z.infer<typeof ManifestSchema>;
  */
 export const RejectionSchema = z.object({
   batchId: z.string(),
-  eventId: z.string().optional(),
+  eventId: z.optional(z.string()),
   state: z.literal("rejected"),
   rejectedAt: z.string(),
   error: z.object({ code: z.string(), field: z.string(), message: z.string() }),

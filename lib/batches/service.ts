@@ -12,7 +12,6 @@
  * dispatch or finish was lost (a `batch-pending/` marker lists the batches not yet final).
  */
 import { createHash } from "node:crypto";
-import { z } from "zod";
 import { InputError } from "../errors.js";
 import { CloudEventSchema, cloudEventData } from "../fc/events.js";
 import type { Invoker } from "../invoke.js";
@@ -24,6 +23,7 @@ import type { JobService } from "../jobs/service.js";
 import type { Logger } from "../log.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { isRecord, parseInput } from "../validation.js";
+import * as z from "../zod.js";
 import { BATCH_ID, BatchRequestSchema, type Manifest, type Rejection } from "./schema.js";
 import { BatchStore } from "./store.js";
 import { BatchWebhooks } from "./webhook.js";
@@ -50,16 +50,16 @@ export interface BatchDeps {
 }
 
 /** What a dispatched item becomes: everything its job needs, checked at the start. Null for an item refused then. */
-const ItemSpecSchema = z
-  .object({
-    text: z.string().optional(),
-    ssml: z.string().optional(),
-    input: z.object({ key: z.string() }).optional(),
+const ItemSpecSchema = z.nullable(
+  z.object({
+    text: z.optional(z.string()),
+    ssml: z.optional(z.string()),
+    input: z.optional(z.object({ key: z.string() })),
     provider: ProviderNameSchema,
-    options: JobOptionFieldsSchema.required({ subtitles: true }),
+    options: z.required(JobOptionFieldsSchema, { subtitles: true }),
     audioKey: z.string(),
-  })
-  .nullable();
+  }),
+);
 type ItemSpec = z.infer<typeof ItemSpecSchema>;
 const ItemSpecsSchema = z.object({ eventId: z.string(), items: z.array(ItemSpecSchema) });
 

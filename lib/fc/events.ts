@@ -2,21 +2,22 @@
  * FC 3.0 trigger events (facts §1.2, §3.1, §3.2) as zod schemas, and one `unwrap` that turns the raw event (a Buffer
  * in the Node.js runtime) into a parsed payload, reporting paths into the original event on failure.
  */
-import { z } from "zod";
+
 import { parseInput } from "../validation.js";
+import * as z from "../zod.js";
 
 /** @example {"version":"v1","rawPath":"/v1/jobs","body":"{…}","isBase64Encoded":false,"headers":{…},"queryParameters":{},"requestContext":{"requestId":"1-64f…","http":{"method":"POST","path":"/v1/jobs"}}} */
 export const FcHttpEventSchema = z.object({
-  version: z.string().optional(),
+  version: z.optional(z.string()),
   rawPath: z.string(),
-  body: z.string().optional(),
-  isBase64Encoded: z.boolean().default(false),
-  headers: z.record(z.string(), z.string()).default({}),
-  queryParameters: z.record(z.string(), z.string()).default({}),
+  body: z.optional(z.string()),
+  isBase64Encoded: z._default(z.boolean(), false),
+  headers: z._default(z.record(z.string(), z.string()), {}),
+  queryParameters: z._default(z.record(z.string(), z.string()), {}),
   requestContext: z.object({
-    requestId: z.string().optional(),
-    domainName: z.string().optional(),
-    http: z.object({ method: z.string(), path: z.string(), sourceIp: z.string().optional() }),
+    requestId: z.optional(z.string()),
+    domainName: z.optional(z.string()),
+    http: z.object({ method: z.string(), path: z.string(), sourceIp: z.optional(z.string()) }),
   }),
 });
 export type FcHttpEvent = z.infer<typeof FcHttpEventSchema>;
@@ -27,16 +28,16 @@ export const OssEventSchema = z.object({
     .array(
       z.object({
         eventName: z.string(),
-        eventSource: z.literal("acs:oss").optional(),
-        eventTime: z.string().optional(),
-        region: z.string().optional(),
+        eventSource: z.optional(z.literal("acs:oss")),
+        eventTime: z.optional(z.string()),
+        region: z.optional(z.string()),
         oss: z.object({
-          bucket: z.object({ name: z.string(), arn: z.string().optional() }),
-          object: z.object({ key: z.string(), eTag: z.string().optional(), size: z.number().optional() }),
+          bucket: z.object({ name: z.string(), arn: z.optional(z.string()) }),
+          object: z.object({ key: z.string(), eTag: z.optional(z.string()), size: z.optional(z.number()) }),
         }),
       }),
     )
-    .min(1),
+    .check(z.minLength(1)),
 });
 export type OssEvent = z.infer<typeof OssEventSchema>;
 
@@ -44,7 +45,7 @@ export type OssEvent = z.infer<typeof OssEventSchema>;
 export const TimerEventSchema = z.object({
   triggerTime: z.string(),
   triggerName: z.string(),
-  payload: z.string().optional(),
+  payload: z.optional(z.string()),
 });
 
 /**
@@ -52,18 +53,16 @@ export const TimerEventSchema = z.object({
  * why it failed. Only its presence matters to reconcile, which re-drives every overdue job anyway.
  * @example {"timestamp":1700000000000,"requestContext":{"requestId":"…","functionArn":"acs:fc:…:functions/store","condition":"RetriesExhausted","approximateInvokeCount":3},"requestPayload":"{\"jobId\":\"…\"}","responseContext":{"statusCode":200,"functionError":"UnhandledInvocationError"},"responsePayload":"…"}
  */
-export const AsyncDestinationEventSchema = z
-  .object({
-    requestContext: z.object({ functionArn: z.string().optional(), condition: z.string().optional() }).passthrough(),
-    requestPayload: z.string().optional(),
-  })
-  .passthrough();
+export const AsyncDestinationEventSchema = z.looseObject({
+  requestContext: z.looseObject({ functionArn: z.optional(z.string()), condition: z.optional(z.string()) }),
+  requestPayload: z.optional(z.string()),
+});
 
 /** The async payload `callback` and `reconcile` send to `store`. */
-export const StoreEventSchema = z.object({ jobId: z.string().min(1) }).strict();
+export const StoreEventSchema = z.strictObject({ jobId: z.string().check(z.minLength(1)) });
 
 /** The Node.js runtime hands events over as a Buffer; tests and the local host may pass strings or objects. */
-export function unwrap<S extends z.ZodType>(event: unknown, schema: S, what = "event"): z.infer<S> {
+export function unwrap<S extends z.ZodMiniType>(event: unknown, schema: S, what = "event"): z.infer<S> {
   return parseInput(schema, decodeEvent(event), what);
 }
 
@@ -79,7 +78,11 @@ export function parseJsonText(value: unknown): unknown {
 }
 
 /** A schema that also accepts its value as JSON text (what FC hands over, and what some producers send as `data`). */
-export const JsonString = <S extends z.ZodType>(schema: S) => z.preprocess(parseJsonText, schema);
+export const JsonString = <S extends z.ZodMiniType>(schema: S) =>
+  z.pipe(
+    z.transform((value: unknown) => parseJsonText(value)),
+    schema,
+  );
 
 /** The event as JSON when it is JSON text (a Buffer or a string); anything else as it is. */
 export const decodeEvent = parseJsonText;
@@ -89,12 +92,12 @@ export const decodeEvent = parseJsonText;
  * @example {"id":"evt-1","source":"tts.batch","specversion":"1.0","type":"tts:Batch:Submitted","datacontenttype":"application/json","data":{…},"aliyuneventbusname":"tts-batches"}
  */
 export const CloudEventSchema = z.object({
-  id: z.string().min(1),
-  source: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
+  source: z.string().check(z.minLength(1)),
   specversion: z.literal("1.0"),
-  type: z.string().min(1),
-  time: z.string().optional(),
-  datacontenttype: z.string().optional(),
+  type: z.string().check(z.minLength(1)),
+  time: z.optional(z.string()),
+  datacontenttype: z.optional(z.string()),
   data: z.unknown(),
 });
 

@@ -3,12 +3,12 @@
  * their idempotency keys, output keys and per-file options; and the job as the API shows it.
  */
 import { createHash } from "node:crypto";
-import { z } from "zod";
 import { InputError } from "../errors.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import type { OssStorage } from "../storage/oss.js";
 import { decodeUtf8, looksLikeSsml } from "../text/index.js";
 import { parseInput } from "../validation.js";
+import * as z from "../zod.js";
 import { progressOf } from "./progress.js";
 import type { ProviderName } from "./providers.js";
 import { type Job, JobOptionFieldsSchema, type JobOptions, JobOptionsSchema, SpeechSourceFields } from "./schema.js";
@@ -23,15 +23,16 @@ const OptionFields = JobOptionFieldsSchema.shape;
  * @example {"text":"第一章……","voice":"siqi","format":"mp3","sampleRate":16000,"subtitles":["srt","vtt"],"output":{"key":"output/book/ch1.mp3"}}
  */
 export const JobRequestSchema = z
-  .object({
+  .strictObject({
     ...SpeechSourceFields,
     ...OptionFields,
   })
-  .strict()
-  .refine((v) => [v.text, v.ssml, v.input].filter((x) => x !== undefined).length === 1, {
-    message: "give exactly one of text, ssml or input",
-    path: ["text"],
-  });
+  .check(
+    z.refine((v) => [v.text, v.ssml, v.input].filter((x) => x !== undefined).length === 1, {
+      message: "give exactly one of text, ssml or input",
+      path: ["text"],
+    }),
+  );
 export type JobRequest = z.infer<typeof JobRequestSchema>;
 
 const hash = (s: string): string => createHash("sha256").update(s).digest("hex");

@@ -4,11 +4,12 @@
  * `GET /v1/jobs?input=<key>` finds the jobs made from an input object (an upload's job, whose id the uploader never
  * saw). Both show only what the caller may read (`canRead`).
  */
-import { z } from "zod";
+
 import { InputError } from "../errors.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import type { OssStorage } from "../storage/oss.js";
 import { parseInput } from "../validation.js";
+import * as z from "../zod.js";
 import { canRead, checkInputKey, jobView } from "./intake.js";
 import { type JobRecords, PAGE_CURSOR } from "./records.js";
 import type { Job } from "./schema.js";
@@ -17,13 +18,11 @@ import type { Job } from "./schema.js";
 export const JOB_PAGE_DEFAULT = 20;
 export const JOB_PAGE_MAX = 100;
 
-export const JobListQuerySchema = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(JOB_PAGE_MAX).default(JOB_PAGE_DEFAULT),
-    after: z.string().regex(PAGE_CURSOR, "must be the `next` of an earlier page").optional(),
-    input: z.string().min(1).max(1000).optional(),
-  })
-  .strict();
+export const JobListQuerySchema = z.strictObject({
+  limit: z._default(z.coerce.number().check(z.int()).check(z.gte(1)).check(z.lte(JOB_PAGE_MAX)), JOB_PAGE_DEFAULT),
+  after: z.optional(z.string().check(z.regex(PAGE_CURSOR, "must be the `next` of an earlier page"))),
+  input: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(1000))),
+});
 
 export interface JobListDeps {
   readonly jobs: JobRecords;
@@ -66,7 +65,7 @@ export async function subtitlesOf(
   format: string | null,
   storage: ObjectStore,
 ): Promise<{ body: Buffer; contentType: string }> {
-  const kind = parseInput(z.enum(["vtt", "srt"]).default("vtt"), format ?? undefined, "format");
+  const kind = parseInput(z._default(z.enum(["vtt", "srt"]), "vtt"), format ?? undefined, "format");
   const key = kind === "vtt" ? job.output.vttKey : job.output.srtKey;
   if (job.state !== "done" || !key || !job.subtitles?.written.includes(kind))
     throw new InputError(

@@ -2,9 +2,10 @@
  * The job record: one long-text synthesis from input to stored audio and subtitles.
  * States: queued → submitted → synthesized → stored → done, or failed with a reason from any state before done.
  */
-import { z } from "zod";
+
 import { LongTextInputSchema, SentenceSchema } from "../providers/nls/long-text.js";
 import { findNlsVoice } from "../voices/index.js";
+import * as z from "../zod.js";
 import { ProviderNameSchema } from "./provider-name.js";
 
 export const JobStateSchema = z.enum(["queued", "submitted", "synthesized", "stored", "done", "failed"]);
@@ -20,45 +21,42 @@ const longText = LongTextInputSchema.shape;
 export const DEFAULT_JOB_VOICE = "siqi";
 
 /** An object in the bucket named by its key (a job's or a batch item's `input` and `output`). */
-const ObjectRefSchema = z.object({ key: z.string().min(1) }).strict();
+const ObjectRefSchema = z.strictObject({ key: z.string().check(z.minLength(1)) });
 
 /** What to say and where to put it: the fields a job request and a batch item share (which of them is required differs). */
 export const SpeechSourceFields = {
-  text: z.string().optional(),
-  ssml: z.string().optional(),
-  input: ObjectRefSchema.optional(),
-  output: ObjectRefSchema.optional(),
+  text: z.optional(z.string()),
+  ssml: z.optional(z.string()),
+  input: z.optional(ObjectRefSchema),
+  output: z.optional(ObjectRefSchema),
 };
 
-export const JobOptionFieldsSchema = z
-  .object({
-    voice: z.string().min(1).default(DEFAULT_JOB_VOICE),
-    format: longText.format,
-    sampleRate: longText.sampleRate,
-    volume: longText.volume,
-    speechRate: longText.speechRate,
-    pitchRate: longText.pitchRate,
-    /** nls or ice; the deployment's JOBS_DEFAULT_PROVIDER when absent. */
-    provider: ProviderNameSchema.optional(),
-    /** ICE only: a cloned voice's VoiceId (seed 002's EditingConfig.customizedVoice). */
-    customizedVoice: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,64}$/, "a cloned voice's VoiceId (letters, digits, '_' or '-')")
-      .optional(),
-    /** ICE only: whether ICE may overwrite an existing output object (seed 002's Overwrite). */
-    overwrite: z.boolean().optional(),
-    /** Defaults to both when the voice has timestamps (seeds 000/003), to none otherwise. */
-    subtitles: z
-      .array(z.enum(["srt", "vtt"]))
-      .max(2)
-      .optional(),
-  })
-  .strict();
+export const JobOptionFieldsSchema = z.strictObject({
+  voice: z._default(z.string().check(z.minLength(1)), DEFAULT_JOB_VOICE),
+  format: longText.format,
+  sampleRate: longText.sampleRate,
+  volume: longText.volume,
+  speechRate: longText.speechRate,
+  pitchRate: longText.pitchRate,
+  /** nls or ice; the deployment's JOBS_DEFAULT_PROVIDER when absent. */
+  provider: z.optional(ProviderNameSchema),
+  /** ICE only: a cloned voice's VoiceId (seed 002's EditingConfig.customizedVoice). */
+  customizedVoice: z.optional(
+    z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, "a cloned voice's VoiceId (letters, digits, '_' or '-')")),
+  ),
+  /** ICE only: whether ICE may overwrite an existing output object (seed 002's Overwrite). */
+  overwrite: z.optional(z.boolean()),
+  /** Defaults to both when the voice has timestamps (seeds 000/003), to none otherwise. */
+  subtitles: z.optional(z.array(z.enum(["srt", "vtt"])).check(z.maxLength(2))),
+});
 
-export const JobOptionsSchema = JobOptionFieldsSchema.transform((o) => ({
-  ...o,
-  subtitles: o.subtitles ?? (findNlsVoice(o.voice)?.timestamps ? ["srt" as const, "vtt" as const] : []),
-}));
+export const JobOptionsSchema = z.pipe(
+  JobOptionFieldsSchema,
+  z.transform((o) => ({
+    ...o,
+    subtitles: o.subtitles ?? (findNlsVoice(o.voice)?.timestamps ? ["srt" as const, "vtt" as const] : []),
+  })),
+);
 export type JobOptions = z.infer<typeof JobOptionsSchema>;
 
 /** Where the text came from; the decoded text itself is always kept beside the record. */
@@ -71,63 +69,63 @@ export const JobSourceSchema = z.discriminatedUnion("kind", [
     key: z.string(),
     etag: z.string(),
     /** For an upload: where its options came from (a sibling .json and its ETag, metadata, or defaults). */
-    optionsFrom: z.string().optional(),
+    optionsFrom: z.optional(z.string()),
   }),
 ]);
 
 export const JobSchema = z.object({
-  id: z.string().regex(/^[0-9a-z-]{8,64}$/),
+  id: z.string().check(z.regex(/^[0-9a-z-]{8,64}$/)),
   state: JobStateSchema,
   provider: ProviderNameSchema,
   createdAt: z.string(),
   updatedAt: z.string(),
   /** The API key's owner id (a digest, never the key) for jobs created through the API; only it may read the job. */
-  owner: z.string().optional(),
+  owner: z.optional(z.string()),
   /** A digest of the creating request, to refuse an idempotency key reused for a different request. */
-  fingerprint: z.string().optional(),
+  fingerprint: z.optional(z.string()),
   idempotencyKey: z.string(),
   source: JobSourceSchema,
   ssml: z.boolean(),
-  characters: z.number().int(),
-  options: JobOptionFieldsSchema.required({ subtitles: true }),
-  output: z.object({ audioKey: z.string(), srtKey: z.string().optional(), vttKey: z.string().optional() }),
-  task: z
-    .object({
+  characters: z.number().check(z.int()),
+  options: z.required(JobOptionFieldsSchema, { subtitles: true }),
+  output: z.object({ audioKey: z.string(), srtKey: z.optional(z.string()), vttKey: z.optional(z.string()) }),
+  task: z.optional(
+    z.object({
       id: z.string(),
       submittedAt: z.string(),
-      checkedAt: z.string().optional(),
-      audioAddress: z.string().optional(),
-      finishedAt: z.string().optional(),
-      sentences: z.array(SentenceSchema).optional(),
-    })
-    .optional(),
-  result: z.object({ size: z.number().int(), storedAt: z.string() }).optional(),
+      checkedAt: z.optional(z.string()),
+      audioAddress: z.optional(z.string()),
+      finishedAt: z.optional(z.string()),
+      sentences: z.optional(z.array(SentenceSchema)),
+    }),
+  ),
+  result: z.optional(z.object({ size: z.number().check(z.int()), storedAt: z.string() })),
   /** What became of the subtitles: asked for, written, and why not when they were not. */
-  subtitles: z
-    .object({
+  subtitles: z.optional(
+    z.object({
       requested: z.array(z.enum(["srt", "vtt"])),
       written: z.array(z.enum(["srt", "vtt"])),
-      reason: z.string().optional(),
-    })
-    .optional(),
+      reason: z.optional(z.string()),
+    }),
+  ),
   /** A part of a longer job (text beyond the provider's limit): the parent's id and this part's index. */
-  parent: z.object({ id: z.string(), index: z.number().int() }).optional(),
+  parent: z.optional(z.object({ id: z.string(), index: z.number().check(z.int()) })),
   /** An item of an EventBridge batch: the batch's id and the item's id. */
-  batch: z.object({ id: z.string(), item: z.string() }).optional(),
+  batch: z.optional(z.object({ id: z.string(), item: z.string() })),
   /** A job split into parts: each part is a job of its own, synthesized in parallel and stitched at the end. */
-  parts: z
-    .array(
+  parts: z.optional(
+    z.array(
       z.object({
         jobId: z.string(),
-        characters: z.number().int(),
+        characters: z.number().check(z.int()),
         /** Characters billed by earlier attempts at this part that were synthesized and then failed (and were replaced). */
-        billedBefore: z.number().int().optional(),
+        billedBefore: z.optional(z.number().check(z.int())),
       }),
-    )
-    .optional(),
-  failure: z.object({ code: z.string(), reason: z.string(), at: z.string() }).optional(),
+    ),
+  ),
+  failure: z.optional(z.object({ code: z.string(), reason: z.string(), at: z.string() })),
   /** Provider tasks submitted for this job so far beyond the first (a task that failed transiently is resubmitted). */
-  retries: z.number().int().optional(),
+  retries: z.optional(z.number().check(z.int())),
 });
 export type Job = z.infer<typeof JobSchema>;
 

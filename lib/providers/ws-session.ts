@@ -4,15 +4,15 @@
  * turned into retryable ProviderErrors, and abort. Subclasses say what to send on open and how to read text frames.
  */
 import type WebSocket from "ws";
-import type { z } from "zod";
 import { type Provider, ProviderError } from "../errors.js";
 import { type RetryOptions, withRetry } from "../retry.js";
+import type * as z from "../zod.js";
 import { CONNECTING, loadWebSocket, OPEN, webSocketClass } from "./ws-loader.js";
 import { SocketQueue } from "./ws-queue.js";
 
 export interface WsSessionOptions<E> {
   /** The schema of the provider's text frames. */
-  readonly events: z.ZodType<E>;
+  readonly events: z.ZodMiniType<E>;
   readonly provider: Provider;
   /** How messages name the other side: "gateway", "DashScope". */
   readonly peer: string;

@@ -2,9 +2,10 @@
  * The OpenAI-compatible `POST /v1/audio/speech` body, mapped onto our speech request, so the official `openai` SDK
  * (and every tool built on it) can use NLS voices without holding Alibaba credentials.
  */
-import { z } from "zod";
+
 import { InputError } from "../errors.js";
 import { findNlsVoice } from "../voices/index.js";
+import * as z from "../zod.js";
 import { rateFromMultiplier } from "./rates.js";
 import type { SpeechRequest } from "./request.js";
 
@@ -13,13 +14,13 @@ import type { SpeechRequest } from "./request.js";
  * @example {"model":"tts-1","voice":"alloy","input":"你好 hello","response_format":"mp3","speed":1.25}
  */
 export const OpenAiSpeechSchema = z.object({
-  model: z.string().min(1),
+  model: z.string().check(z.minLength(1)),
   input: z.string(),
-  voice: z.union([z.string().min(1), z.object({ id: z.string().min(1) })]),
-  response_format: z.string().default("mp3"),
-  speed: z.number().min(0.25).max(4).default(1),
-  instructions: z.string().optional(),
-  stream_format: z.enum(["audio", "sse"]).optional(),
+  voice: z.union([z.string().check(z.minLength(1)), z.object({ id: z.string().check(z.minLength(1)) })]),
+  response_format: z._default(z.string(), "mp3"),
+  speed: z._default(z.number().check(z.gte(0.25)).check(z.lte(4)), 1),
+  instructions: z.optional(z.string()),
+  stream_format: z.optional(z.enum(["audio", "sse"])),
 });
 export type OpenAiSpeech = z.infer<typeof OpenAiSpeechSchema>;
 

@@ -1,7 +1,7 @@
 /**
  * The on-demand speech request shared by `POST/GET /v1/stream`, the OpenAI-compatible endpoint and the cache key.
  */
-import { z } from "zod";
+import * as z from "../zod.js";
 
 export const SpeechFormatSchema = z.enum(["mp3", "wav", "pcm"]);
 export type SpeechFormat = z.infer<typeof SpeechFormatSchema>;
@@ -10,25 +10,26 @@ export type SpeechFormat = z.infer<typeof SpeechFormatSchema>;
  * @example { "text": "你好", "voice": "siqi", "format": "mp3", "sampleRate": 16000 }
  */
 export const SpeechRequestSchema = z
-  .object({
-    text: z.string().optional(),
-    ssml: z.string().optional(),
-    provider: z.enum(["nls", "cosyvoice", "minimax"]).default("nls"),
-    model: z.string().optional(),
-    voice: z.string().optional(),
-    format: SpeechFormatSchema.default("mp3"),
-    sampleRate: z.number().int().optional(),
-    volume: z.number().int().optional(),
-    speechRate: z.number().int().optional(),
-    pitchRate: z.number().int().optional(),
+  .strictObject({
+    text: z.optional(z.string()),
+    ssml: z.optional(z.string()),
+    provider: z._default(z.enum(["nls", "cosyvoice", "minimax"]), "nls"),
+    model: z.optional(z.string()),
+    voice: z.optional(z.string()),
+    format: z._default(SpeechFormatSchema, "mp3"),
+    sampleRate: z.optional(z.number().check(z.int())),
+    volume: z.optional(z.number().check(z.int())),
+    speechRate: z.optional(z.number().check(z.int())),
+    pitchRate: z.optional(z.number().check(z.int())),
     /** Word and sentence timings with the audio, as NDJSON (or SSE with `Accept: text/event-stream`). */
-    timestamps: z.boolean().optional(),
+    timestamps: z.optional(z.boolean()),
   })
-  .strict()
-  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
-    message: "give exactly one of text or ssml",
-    path: ["text"],
-  });
+  .check(
+    z.refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
+      message: "give exactly one of text or ssml",
+      path: ["text"],
+    }),
+  );
 export type SpeechRequest = z.infer<typeof SpeechRequestSchema>;
 
 const NUMERIC = new Set(["sampleRate", "volume", "speechRate", "pitchRate"]);

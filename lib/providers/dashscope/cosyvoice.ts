@@ -5,7 +5,6 @@
  */
 import { randomUUID } from "node:crypto";
 import type WebSocket from "ws";
-import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
 import type { RetryOptions } from "../../retry.js";
 import {
@@ -18,6 +17,7 @@ import {
 } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { checkCosyVoice } from "../../voices/cosyvoice.js";
+import * as z from "../../zod.js";
 import { WarmSockets } from "../warm-sockets.js";
 import { OPEN } from "../ws-loader.js";
 import { runSession, WsSession } from "../ws-session.js";
@@ -40,21 +40,23 @@ const wire = CosyVoiceParametersSchema.shape;
 /** @example { text: "床前明月光", model: "cosyvoice-v3-flash", voice: "longanyang", format: "mp3", sampleRate: 22050 } */
 export const CosyVoiceInputSchema = z
   .object({
-    text: z.string().optional(),
-    ssml: z.string().optional(),
-    model: z.string().default("cosyvoice-v3-flash"),
-    voice: z.string().default("longanyang"),
+    text: z.optional(z.string()),
+    ssml: z.optional(z.string()),
+    model: z._default(z.string(), "cosyvoice-v3-flash"),
+    voice: z._default(z.string(), "longanyang"),
     format: wire.format,
     sampleRate: wire.sample_rate,
     volume: wire.volume,
     rate: wire.rate,
     pitch: wire.pitch,
-    wordTimestamps: z.boolean().default(false),
+    wordTimestamps: z._default(z.boolean(), false),
   })
-  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
-    message: "give exactly one of text or ssml",
-    path: ["text"],
-  });
+  .check(
+    z.refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
+      message: "give exactly one of text or ssml",
+      path: ["text"],
+    }),
+  );
 export type CosyVoiceInput = z.input<typeof CosyVoiceInputSchema>;
 
 export type CosyVoiceEvent =

@@ -1,30 +1,38 @@
 /**
  * DashScope CosyVoice WebSocket messages (seed 001, facts §8), as zod schemas.
  */
-import { z } from "zod";
+import * as z from "../../zod.js";
 
 /**
  * run-task's parameters, with the seed's ranges.
  * @example {"text_type":"PlainText","voice":"longanyang","format":"mp3","sample_rate":22050,"volume":50,"rate":1,"pitch":1,"enable_ssml":true}
  */
 export const CosyVoiceParametersSchema = z.object({
-  text_type: z.literal("PlainText").default("PlainText"),
-  voice: z.string().min(1),
-  format: z.enum(["pcm", "wav", "mp3", "opus"]).default("mp3"),
-  sample_rate: z
-    .union([z.literal(8000), z.literal(16000), z.literal(22050), z.literal(24000), z.literal(44100), z.literal(48000)])
-    .default(22050),
-  volume: z.number().int().min(0).max(100).default(50),
-  rate: z.number().min(0.5).max(2).default(1),
-  pitch: z.number().min(0.5).max(2).default(1),
-  enable_ssml: z.boolean().default(false),
-  word_timestamp_enabled: z.boolean().default(false),
-  bit_rate: z.number().int().optional(),
+  text_type: z._default(z.literal("PlainText"), "PlainText"),
+  voice: z.string().check(z.minLength(1)),
+  format: z._default(z.enum(["pcm", "wav", "mp3", "opus"]), "mp3"),
+  sample_rate: z._default(
+    z.union([
+      z.literal(8000),
+      z.literal(16000),
+      z.literal(22050),
+      z.literal(24000),
+      z.literal(44100),
+      z.literal(48000),
+    ]),
+    22050,
+  ),
+  volume: z._default(z.number().check(z.int()).check(z.gte(0)).check(z.lte(100)), 50),
+  rate: z._default(z.number().check(z.gte(0.5)).check(z.lte(2)), 1),
+  pitch: z._default(z.number().check(z.gte(0.5)).check(z.lte(2)), 1),
+  enable_ssml: z._default(z.boolean(), false),
+  word_timestamp_enabled: z._default(z.boolean(), false),
+  bit_rate: z.optional(z.number().check(z.int())),
 });
 export type CosyVoiceParameters = z.infer<typeof CosyVoiceParametersSchema>;
 
 const Header = <A extends string>(action: A) =>
-  z.object({ action: z.literal(action), task_id: z.string().min(1), streaming: z.literal("duplex") });
+  z.object({ action: z.literal(action), task_id: z.string().check(z.minLength(1)), streaming: z.literal("duplex") });
 
 /** @example {"header":{"action":"run-task","task_id":"…","streaming":"duplex"},"payload":{"task_group":"audio","task":"tts","function":"SpeechSynthesizer","model":"cosyvoice-v3-flash","parameters":{…},"input":{}}} */
 export const RunTaskSchema = z.object({
@@ -33,9 +41,9 @@ export const RunTaskSchema = z.object({
     task_group: z.literal("audio"),
     task: z.literal("tts"),
     function: z.literal("SpeechSynthesizer"),
-    model: z.string().min(1),
+    model: z.string().check(z.minLength(1)),
     parameters: CosyVoiceParametersSchema,
-    input: z.object({}).passthrough(),
+    input: z.looseObject({}),
   }),
 });
 
@@ -46,20 +54,17 @@ export const RunTaskSchema = z.object({
  */
 export const ContinueTaskSchema = z.object({
   header: Header("continue-task"),
-  payload: z
-    .object({
-      input: z
-        .object({ text: z.string().optional(), flush: z.boolean().optional() })
-        .passthrough()
-        .refine((i) => i.text !== undefined || i.flush === true, "needs text, or flush: true"),
-    })
-    .passthrough(),
+  payload: z.looseObject({
+    input: z
+      .looseObject({ text: z.optional(z.string()), flush: z.optional(z.boolean()) })
+      .check(z.refine((i) => i.text !== undefined || i.flush === true, "needs text, or flush: true")),
+  }),
 });
 
 /** @example {"header":{"action":"finish-task","task_id":"…","streaming":"duplex"},"payload":{"input":{}}} */
 export const FinishTaskSchema = z.object({
   header: Header("finish-task"),
-  payload: z.object({ input: z.object({}).passthrough() }).passthrough(),
+  payload: z.looseObject({ input: z.looseObject({}) }),
 });
 
 export const ClientCommandSchema = z.union([RunTaskSchema, ContinueTaskSchema, FinishTaskSchema]);
@@ -99,25 +104,22 @@ export const ServerEventSchema = z.object({
     // As tolerant as the official SDK, which passes events it does not know to on_event and goes on: strict on what
     // we send, lenient on what we receive.
     event: z.string(),
-    error_code: z.string().optional(),
-    error_message: z.string().optional(),
-    attributes: z.record(z.string(), z.unknown()).optional(),
+    error_code: z.optional(z.string()),
+    error_message: z.optional(z.string()),
+    attributes: z.optional(z.record(z.string(), z.unknown())),
   }),
-  payload: z
-    .object({
-      output: z
-        .object({
-          type: z.string().optional(),
-          // A sentence may come without words (timestamps off, or a sentence-begin): the SDK accepts that too.
-          sentence: z
-            .object({ index: z.number().optional(), words: z.array(WordSchema).default([]) })
-            .passthrough()
-            .optional(),
-          original_text: z.string().optional(),
-        })
-        .optional(),
-      usage: z.object({ characters: z.number() }).optional(),
-    })
-    .passthrough(),
+  payload: z.looseObject({
+    output: z.optional(
+      z.object({
+        type: z.optional(z.string()),
+        // A sentence may come without words (timestamps off, or a sentence-begin): the SDK accepts that too.
+        sentence: z.optional(
+          z.looseObject({ index: z.optional(z.number()), words: z._default(z.array(WordSchema), []) }),
+        ),
+        original_text: z.optional(z.string()),
+      }),
+    ),
+    usage: z.optional(z.object({ characters: z.number() })),
+  }),
 });
 export type CosyVoiceServerEvent = z.infer<typeof ServerEventSchema>;

@@ -7,12 +7,13 @@
  * `trace_id` and `base_resp`, the native MiniMax t2a_v2 shape, so that is what `parseMinimaxFrame` assumes; it is the
  * one place to change if DashScope wraps it differently.
  */
-import { z } from "zod";
+
 import { InputError, ProviderError } from "../../errors.js";
 import { withRetry } from "../../retry.js";
 import { multiplierFromRate } from "../../speech/rates.js";
 import { assertSpeakableCharacters } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
+import * as z from "../../zod.js";
 
 /** The largest SSE event we hold: a hex chunk of ~1 MB of audio is ~2 MB of text. */
 const MAX_SSE_EVENT = 8 * 1024 * 1024;
@@ -94,84 +95,89 @@ const LANGUAGES = [
  * @example {"text":"今天是不是很开心呀(laughs)","voice_setting":{"voice_id":"male-qn-qingse","speed":1,"vol":1,"pitch":0,"emotion":"happy"},"audio_setting":{"sample_rate":32000,"bitrate":128000,"format":"mp3","channel":1}}
  */
 export const MinimaxInputSchema = z
-  .object({
-    text: z.string().min(1),
-    voice_setting: z
-      .object({
-        voice_id: z.string().default(""),
-        speed: z.number().min(0.5).max(2).default(1),
-        vol: z.number().gt(0).max(10).default(1),
-        pitch: z.number().int().min(-12).max(12).default(0),
-        emotion: z.enum(["happy", "sad", "angry", "fearful", "disgusted", "surprised", "calm", "whisper"]).optional(),
-        text_normalization: z.boolean().optional(),
-        latex_read: z.boolean().optional(),
-      })
-      .strict(),
-    audio_setting: z
-      .object({
-        sample_rate: z
-          .union(
+  .strictObject({
+    text: z.string().check(z.minLength(1)),
+    voice_setting: z.strictObject({
+      voice_id: z._default(z.string(), ""),
+      speed: z._default(z.number().check(z.gte(0.5)).check(z.lte(2)), 1),
+      vol: z._default(z.number().check(z.gt(0)).check(z.lte(10)), 1),
+      pitch: z._default(z.number().check(z.int()).check(z.gte(-12)).check(z.lte(12)), 0),
+      emotion: z.optional(z.enum(["happy", "sad", "angry", "fearful", "disgusted", "surprised", "calm", "whisper"])),
+      text_normalization: z.optional(z.boolean()),
+      latex_read: z.optional(z.boolean()),
+    }),
+    audio_setting: z._default(
+      z.strictObject({
+        sample_rate: z._default(
+          z.union(
             [8000, 16000, 22050, 24000, 32000, 44100].map((r) => z.literal(r)) as [
-              z.ZodLiteral<number>,
-              z.ZodLiteral<number>,
-              ...z.ZodLiteral<number>[],
+              z.ZodMiniLiteral<number>,
+              z.ZodMiniLiteral<number>,
+              ...z.ZodMiniLiteral<number>[],
             ],
-          )
-          .default(32000),
-        bitrate: z
-          .union(
+          ),
+          32000,
+        ),
+        bitrate: z._default(
+          z.union(
             [32000, 64000, 128000, 256000].map((r) => z.literal(r)) as [
-              z.ZodLiteral<number>,
-              z.ZodLiteral<number>,
-              ...z.ZodLiteral<number>[],
+              z.ZodMiniLiteral<number>,
+              z.ZodMiniLiteral<number>,
+              ...z.ZodMiniLiteral<number>[],
             ],
-          )
-          .default(128000),
-        format: z.enum(["mp3", "pcm", "flac", "wav"]).default("mp3"),
-        channel: z.union([z.literal(1), z.literal(2)]).default(1),
-        force_cbr: z.boolean().optional(),
-      })
-      .strict()
-      .default({ sample_rate: 32000, bitrate: 128000, format: "mp3", channel: 1 }),
-    pronunciation_dict: z
-      .object({ tone: z.array(z.string().regex(/^[^/]+\/.+$/, "'word/pronunciation' (a '/' separates them)")) })
-      .strict()
-      .optional(),
-    timbre_weights: z
-      .array(z.object({ voice_id: z.string().min(1), weight: z.number().int().min(1).max(100) }).strict())
-      .min(1)
-      .max(4)
-      .optional(),
-    language_boost: z.enum(LANGUAGES).optional(),
-    voice_modify: z
-      .object({
-        pitch: z.number().int().min(-100).max(100).optional(),
-        intensity: z.number().int().min(-100).max(100).optional(),
-        timbre: z.number().int().min(-100).max(100).optional(),
-        sound_effects: z.enum(["spacious_echo", "auditorium_echo", "lofi_telephone", "robotic"]).optional(),
-      })
-      .strict()
-      .optional(),
-    subtitle_enable: z.boolean().optional(),
-    output_format: z.enum(["url", "hex"]).optional(),
-    aigc_watermark: z.boolean().optional(),
-    stream_options: z.object({ exclude_aggregated_audio: z.boolean() }).strict().optional(),
+          ),
+          128000,
+        ),
+        format: z._default(z.enum(["mp3", "pcm", "flac", "wav"]), "mp3"),
+        channel: z._default(z.union([z.literal(1), z.literal(2)]), 1),
+        force_cbr: z.optional(z.boolean()),
+      }),
+      { sample_rate: 32000, bitrate: 128000, format: "mp3", channel: 1 },
+    ),
+    pronunciation_dict: z.optional(
+      z.strictObject({
+        tone: z.array(z.string().check(z.regex(/^[^/]+\/.+$/, "'word/pronunciation' (a '/' separates them)"))),
+      }),
+    ),
+    timbre_weights: z.optional(
+      z
+        .array(
+          z.strictObject({
+            voice_id: z.string().check(z.minLength(1)),
+            weight: z.number().check(z.int()).check(z.gte(1)).check(z.lte(100)),
+          }),
+        )
+        .check(z.minLength(1))
+        .check(z.maxLength(4)),
+    ),
+    language_boost: z.optional(z.enum(LANGUAGES)),
+    voice_modify: z.optional(
+      z.strictObject({
+        pitch: z.optional(z.number().check(z.int()).check(z.gte(-100)).check(z.lte(100))),
+        intensity: z.optional(z.number().check(z.int()).check(z.gte(-100)).check(z.lte(100))),
+        timbre: z.optional(z.number().check(z.int()).check(z.gte(-100)).check(z.lte(100))),
+        sound_effects: z.optional(z.enum(["spacious_echo", "auditorium_echo", "lofi_telephone", "robotic"])),
+      }),
+    ),
+    subtitle_enable: z.optional(z.boolean()),
+    output_format: z.optional(z.enum(["url", "hex"])),
+    aigc_watermark: z.optional(z.boolean()),
+    stream_options: z.optional(z.strictObject({ exclude_aggregated_audio: z.boolean() })),
   })
-  .strict()
-  .superRefine((v, ctx) => {
-    if (!v.voice_setting.voice_id && !v.timbre_weights)
-      ctx.addIssue({
-        code: "custom",
-        path: ["voice_setting", "voice_id"],
-        message: "give a voice_id, or blend voices with timbre_weights",
-      });
-  });
+  .check(
+    z.superRefine((v, ctx) => {
+      if (!v.voice_setting.voice_id && !v.timbre_weights)
+        ctx.addIssue({
+          code: "custom",
+          path: ["voice_setting", "voice_id"],
+          message: "give a voice_id, or blend voices with timbre_weights",
+        });
+    }),
+  );
 export type MinimaxInput = z.input<typeof MinimaxInputSchema>;
 
-export const MinimaxRequestSchema = z
-  .object({ model: z.enum(MINIMAX_MODELS), input: MinimaxInputSchema })
-  .strict()
-  .superRefine((v, ctx) => {
+export const MinimaxRequestSchema = z.strictObject({ model: z.enum(MINIMAX_MODELS), input: MinimaxInputSchema }).check(
+  z.superRefine((v, ctx) => {
     if (v.input.voice_setting.emotion === "whisper" && v.model.startsWith("MiniMax/speech-2.8")) {
       ctx.addIssue({
         code: "custom",
@@ -179,7 +185,8 @@ export const MinimaxRequestSchema = z
         message: "whisper is not supported by speech-2.8-hd and speech-2.8-turbo (seed 004)",
       });
     }
-  });
+  }),
+);
 export type MinimaxRequest = z.infer<typeof MinimaxRequestSchema>;
 
 /**
@@ -187,18 +194,16 @@ export type MinimaxRequest = z.infer<typeof MinimaxRequestSchema>;
  * @example {"data":{"audio":"fffb…","status":2},"extra_info":{"audio_length":2100,"audio_sample_rate":32000,"audio_size":33600,"usage_characters":12,"audio_format":"mp3"},"trace_id":"…","base_resp":{"status_code":0,"status_msg":"success"}}
  */
 export const MinimaxFrameSchema = z.object({
-  data: z
-    .object({ audio: z.string().default(""), status: z.number().int().optional() })
-    .passthrough()
-    .nullable()
-    .optional(),
-  extra_info: z.record(z.string(), z.unknown()).optional(),
-  trace_id: z.string().optional(),
-  base_resp: z.object({ status_code: z.number(), status_msg: z.string() }).optional(),
+  data: z.optional(
+    z.nullable(z.looseObject({ audio: z._default(z.string(), ""), status: z.optional(z.number().check(z.int())) })),
+  ),
+  extra_info: z.optional(z.record(z.string(), z.unknown())),
+  trace_id: z.optional(z.string()),
+  base_resp: z.optional(z.object({ status_code: z.number(), status_msg: z.string() })),
   /** DashScope's own error shape (auth, validation). */
-  code: z.string().optional(),
-  message: z.string().optional(),
-  request_id: z.string().optional(),
+  code: z.optional(z.string()),
+  message: z.optional(z.string()),
+  request_id: z.optional(z.string()),
 });
 
 export function parseMinimaxFrame(json: unknown): { audio: string; status?: number } {

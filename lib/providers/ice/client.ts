@@ -4,13 +4,14 @@
  * POP RPC, version 2020-11-09. The JSON-string parameters (EditingConfig, OutputConfig) are built from typed objects
  * and sent as JSON text, as the API takes them.
  */
-import { z } from "zod";
+
 import type { CredentialsSource } from "../../credentials.js";
 import { InputError, ProviderError } from "../../errors.js";
 import { type BackoffOptions, withRetry } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { requireNlsVoice } from "../../voices/index.js";
+import * as z from "../../zod.js";
 import { SentenceSchema } from "../nls/long-text.js";
 import { PopRpcClient } from "../pop-rpc.js";
 
@@ -25,75 +26,81 @@ export const ICE_USER_DATA_BYTES = 512;
  * @example {"voice":"Siqi","format":"MP3","volume":50}
  */
 export const EditingConfigSchema = z.object({
-  voice: z.string().optional(),
+  voice: z.optional(z.string()),
   /** A cloned voice's VoiceId; takes precedence over `voice`. */
-  customizedVoice: z.string().optional(),
+  customizedVoice: z.optional(z.string()),
   format: z.enum(["MP3", "WAV", "PCM"]),
-  sample_rate: z.union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)]).optional(),
-  volume: z.number().int().min(0).max(100).optional(),
-  speech_rate: z.number().int().min(-500).max(500).optional(),
-  pitch_rate: z.number().int().min(-500).max(500).optional(),
+  sample_rate: z.optional(z.union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)])),
+  volume: z.optional(z.number().check(z.int()).check(z.gte(0)).check(z.lte(100))),
+  speech_rate: z.optional(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500))),
+  pitch_rate: z.optional(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500))),
 });
 export type EditingConfig = z.infer<typeof EditingConfigSchema>;
 
 /** @example {"bucket":"my_bucket","object":"target_audio"} → my_bucket/target_audio.mp3 */
-export const OutputConfigSchema = z.object({ bucket: z.string().min(3), object: z.string().min(1) });
+export const OutputConfigSchema = z.object({
+  bucket: z.string().check(z.minLength(3)),
+  object: z.string().check(z.minLength(1)),
+});
 
 /** @example {"RequestId":"…","JobId":"****20b4…","State":"Created","MediaId":"****2bcb…"} */
 export const SubmitAudioProduceJobResponseSchema = z.object({
-  RequestId: z.string().optional(),
-  JobId: z.string().min(1),
-  State: z.string().optional(),
-  MediaId: z.string().optional(),
+  RequestId: z.optional(z.string()),
+  JobId: z.string().check(z.minLength(1)),
+  State: z.optional(z.string()),
+  MediaId: z.optional(z.string()),
 });
 
 export const IceJobStateSchema = z.enum(["Created", "Executing", "Finished", "Failed"]);
 
 /** GetSmartHandleJob's answer, as the seed's sample shows it; AiResult is a JSON string of sentences. */
 export const GetSmartHandleJobResponseSchema = z.object({
-  RequestId: z.string().optional(),
+  RequestId: z.optional(z.string()),
   JobId: z.string(),
   State: IceJobStateSchema,
-  ErrorCode: z.string().optional(),
-  ErrorMessage: z.string().optional(),
-  UserData: z.string().optional(),
-  SmartJobInfo: z
-    .object({
-      Title: z.string().optional(),
-      JobType: z.string().optional(),
-      OutputConfig: z.object({ Bucket: z.string(), Object: z.string() }).optional(),
-      EditingConfig: z.string().optional(),
-    })
-    .passthrough()
-    .optional(),
-  JobResult: z
-    .object({ MediaId: z.string().optional(), MediaUrl: z.string().optional(), AiResult: z.string().optional() })
-    .passthrough()
-    .optional(),
+  ErrorCode: z.optional(z.string()),
+  ErrorMessage: z.optional(z.string()),
+  UserData: z.optional(z.string()),
+  SmartJobInfo: z.optional(
+    z.looseObject({
+      Title: z.optional(z.string()),
+      JobType: z.optional(z.string()),
+      OutputConfig: z.optional(z.object({ Bucket: z.string(), Object: z.string() })),
+      EditingConfig: z.optional(z.string()),
+    }),
+  ),
+  JobResult: z.optional(
+    z.looseObject({
+      MediaId: z.optional(z.string()),
+      MediaUrl: z.optional(z.string()),
+      AiResult: z.optional(z.string()),
+    }),
+  ),
 });
 
 export const IceInputSchema = z
   .object({
-    text: z.string().optional(),
-    ssml: z.string().optional(),
-    voice: z.string().default("xiaoyun"),
-    customizedVoice: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,64}$/, "a cloned voice's VoiceId (letters, digits, '_' or '-')")
-      .optional(),
-    format: z.enum(["mp3", "wav", "pcm"]).default("mp3"),
-    sampleRate: z.union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)]).default(16000),
-    volume: z.number().int().min(0).max(100).default(50),
-    speechRate: z.number().int().min(-500).max(500).default(0),
-    pitchRate: z.number().int().min(-500).max(500).default(0),
-    title: z.string().optional(),
-    description: z.string().optional(),
-    overwrite: z.boolean().default(true),
+    text: z.optional(z.string()),
+    ssml: z.optional(z.string()),
+    voice: z._default(z.string(), "xiaoyun"),
+    customizedVoice: z.optional(
+      z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, "a cloned voice's VoiceId (letters, digits, '_' or '-')")),
+    ),
+    format: z._default(z.enum(["mp3", "wav", "pcm"]), "mp3"),
+    sampleRate: z._default(z.union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)]), 16000),
+    volume: z._default(z.number().check(z.int()).check(z.gte(0)).check(z.lte(100)), 50),
+    speechRate: z._default(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500)), 0),
+    pitchRate: z._default(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500)), 0),
+    title: z.optional(z.string()),
+    description: z.optional(z.string()),
+    overwrite: z._default(z.boolean(), true),
   })
-  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
-    message: "give exactly one of text or ssml",
-    path: ["text"],
-  });
+  .check(
+    z.refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
+      message: "give exactly one of text or ssml",
+      path: ["text"],
+    }),
+  );
 export type IceInput = z.input<typeof IceInputSchema>;
 
 export type IceStatus =

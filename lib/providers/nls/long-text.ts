@@ -3,13 +3,14 @@
  * (or from the notify_url callback, which is only a hint). Up to 100,000 characters, 8 or 16 kHz, pcm/wav/mp3,
  * sentence timestamps with `enable_subtitle`; audio kept 7 days, completion promised within 3 hours.
  */
-import { z } from "zod";
+
 import { InputError, ProviderError } from "../../errors.js";
 import { requestText } from "../../net/http-client.js";
 import { type BackoffOptions, withRetry } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
+import * as z from "../../zod.js";
 import { NLS_STATUS } from "./status.js";
 import type { TokenSource } from "./token.js";
 
@@ -25,20 +26,20 @@ export const LONG_TEXT_RETENTION_MS = 7 * 24 * 3600_000;
 export const LongTextRequestSchema = z.object({
   payload: z.object({
     tts_request: z.object({
-      voice: z.string().min(1),
+      voice: z.string().check(z.minLength(1)),
       sample_rate: z.union([z.literal(8000), z.literal(16000)]),
       format: z.enum(["pcm", "wav", "mp3"]),
-      text: z.string().min(1),
-      volume: z.number().int().min(0).max(100).optional(),
-      speech_rate: z.number().int().min(-500).max(500).optional(),
-      pitch_rate: z.number().int().min(-500).max(500).optional(),
-      enable_subtitle: z.boolean().optional(),
+      text: z.string().check(z.minLength(1)),
+      volume: z.optional(z.number().check(z.int()).check(z.gte(0)).check(z.lte(100))),
+      speech_rate: z.optional(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500))),
+      pitch_rate: z.optional(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500))),
+      enable_subtitle: z.optional(z.boolean()),
     }),
     enable_notify: z.boolean(),
-    notify_url: z.string().optional(),
+    notify_url: z.optional(z.string()),
   }),
-  context: z.record(z.string(), z.unknown()).optional(),
-  header: z.object({ appkey: z.string().min(1), token: z.string().min(1) }),
+  context: z.optional(z.record(z.string(), z.unknown())),
+  header: z.object({ appkey: z.string().check(z.minLength(1)), token: z.string().check(z.minLength(1)) }),
 });
 export type LongTextRequest = z.infer<typeof LongTextRequestSchema>;
 
@@ -57,16 +58,16 @@ export const LongTextResponseSchema = z.object({
   status: z.number(),
   error_code: z.number(),
   error_message: z.string(),
-  request_id: z.string().optional(),
-  url: z.string().optional(),
-  data: z
-    .object({
+  request_id: z.optional(z.string()),
+  url: z.optional(z.string()),
+  data: z.optional(
+    z.object({
       task_id: z.string(),
-      audio_address: z.string().nullable().optional(),
-      notify_custom: z.string().nullable().optional(),
-      sentences: z.array(SentenceSchema).nullable().optional(),
-    })
-    .optional(),
+      audio_address: z.optional(z.nullable(z.string())),
+      notify_custom: z.optional(z.nullable(z.string())),
+      sentences: z.optional(z.nullable(z.array(SentenceSchema))),
+    }),
+  ),
 });
 export type LongTextResponse = z.infer<typeof LongTextResponseSchema>;
 
@@ -75,8 +76,8 @@ export type LongTextResponse = z.infer<typeof LongTextResponseSchema>;
  * @example {"data":{"audio_address":"http://nls-cloud-cn-shanghai.oss-cn-shanghai.aliyuncs.com/…wav","task_id":"e3a0…"},"request_id":"edc6…","status":20000000,"error_code":20000000,"error_message":"SUCCESS"}
  */
 export const LongTextCallbackSchema = z.object({
-  data: z.object({ task_id: z.string(), audio_address: z.string().nullable().optional() }).passthrough(),
-  request_id: z.string().optional(),
+  data: z.looseObject({ task_id: z.string(), audio_address: z.optional(z.nullable(z.string())) }),
+  request_id: z.optional(z.string()),
   status: z.number(),
   error_code: z.number(),
   error_message: z.string(),
@@ -85,22 +86,27 @@ export type LongTextCallback = z.infer<typeof LongTextCallbackSchema>;
 
 export const LongTextInputSchema = z
   .object({
-    text: z.string().optional(),
-    ssml: z.string().optional(),
-    voice: z.string().default("xiaoyun"),
-    format: z.enum(["pcm", "wav", "mp3"]).default("mp3"),
-    sampleRate: z
-      .union([z.literal(8000), z.literal(16000)], { error: "must be 8000 or 16000 for long-text synthesis (seed 003)" })
-      .default(16000),
-    volume: z.number().int().min(0).max(100).default(50),
-    speechRate: z.number().int().min(-500).max(500).default(0),
-    pitchRate: z.number().int().min(-500).max(500).default(0),
-    enableSubtitle: z.boolean().default(false),
+    text: z.optional(z.string()),
+    ssml: z.optional(z.string()),
+    voice: z._default(z.string(), "xiaoyun"),
+    format: z._default(z.enum(["pcm", "wav", "mp3"]), "mp3"),
+    sampleRate: z._default(
+      z.union([z.literal(8000), z.literal(16000)], {
+        error: "must be 8000 or 16000 for long-text synthesis (seed 003)",
+      }),
+      16000,
+    ),
+    volume: z._default(z.number().check(z.int()).check(z.gte(0)).check(z.lte(100)), 50),
+    speechRate: z._default(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500)), 0),
+    pitchRate: z._default(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500)), 0),
+    enableSubtitle: z._default(z.boolean(), false),
   })
-  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
-    message: "give exactly one of text or ssml",
-    path: ["text"],
-  });
+  .check(
+    z.refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
+      message: "give exactly one of text or ssml",
+      path: ["text"],
+    }),
+  );
 export type LongTextInput = z.input<typeof LongTextInputSchema>;
 
 export type LongTextStatus =

@@ -2,7 +2,7 @@
  * Wire messages of the NLS WebSocket TTS protocol (seed 000, facts §6), as zod schemas.
  */
 import { randomUUID } from "node:crypto";
-import { z } from "zod";
+import * as z from "../../zod.js";
 
 export const NlsFormatSchema = z.enum(["pcm", "wav", "mp3"]);
 
@@ -11,14 +11,14 @@ export const NlsFormatSchema = z.enum(["pcm", "wav", "mp3"]);
  * @example {"voice":"xiaoyun","format":"mp3","sample_rate":16000,"volume":50,"speech_rate":0,"pitch_rate":0,"enable_subtitle":false,"text":"你好"}
  */
 export const StartSynthesisPayloadSchema = z.object({
-  text: z.string().min(1),
-  voice: z.string().default("xiaoyun"),
-  format: NlsFormatSchema.default("pcm"),
-  sample_rate: z.number().int().default(16000),
-  volume: z.number().int().min(0).max(100).default(50),
-  speech_rate: z.number().int().min(-500).max(500).default(0),
-  pitch_rate: z.number().int().min(-500).max(500).default(0),
-  enable_subtitle: z.boolean().default(false),
+  text: z.string().check(z.minLength(1)),
+  voice: z._default(z.string(), "xiaoyun"),
+  format: z._default(NlsFormatSchema, "pcm"),
+  sample_rate: z._default(z.number().check(z.int()), 16000),
+  volume: z._default(z.number().check(z.int()).check(z.gte(0)).check(z.lte(100)), 50),
+  speech_rate: z._default(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500)), 0),
+  pitch_rate: z._default(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500)), 0),
+  enable_subtitle: z._default(z.boolean(), false),
 });
 export type StartSynthesisPayload = z.infer<typeof StartSynthesisPayloadSchema>;
 
@@ -28,14 +28,14 @@ export type StartSynthesisPayload = z.infer<typeof StartSynthesisPayloadSchema>;
  */
 export const StartSynthesisSchema = z.object({
   header: z.object({
-    message_id: z.string().regex(/^[0-9a-f]{32}$/),
-    task_id: z.string().regex(/^[0-9a-f]{32}$/),
+    message_id: z.string().check(z.regex(/^[0-9a-f]{32}$/)),
+    task_id: z.string().check(z.regex(/^[0-9a-f]{32}$/)),
     namespace: z.enum(["SpeechSynthesizer", "SpeechLongSynthesizer"]),
     name: z.literal("StartSynthesis"),
-    appkey: z.string().min(1),
+    appkey: z.string().check(z.minLength(1)),
   }),
   payload: StartSynthesisPayloadSchema,
-  context: z.record(z.string(), z.unknown()).optional(),
+  context: z.optional(z.record(z.string(), z.unknown())),
 });
 export type StartSynthesis = z.infer<typeof StartSynthesisSchema>;
 
@@ -61,13 +61,13 @@ export const SubtitleSchema = z.object({ text: z.string(), begin_time: z.number(
 export type Subtitle = z.infer<typeof SubtitleSchema>;
 
 const EventHeaderSchema = z.object({
-  message_id: z.string().optional(),
-  task_id: z.string().optional(),
-  namespace: z.string().optional(),
+  message_id: z.optional(z.string()),
+  task_id: z.optional(z.string()),
+  namespace: z.optional(z.string()),
   name: z.string(),
-  status: z.number().int(),
-  status_message: z.string().optional(),
-  status_text: z.string().optional(),
+  status: z.number().check(z.int()),
+  status_message: z.optional(z.string()),
+  status_text: z.optional(z.string()),
 });
 
 /**
@@ -76,9 +76,6 @@ const EventHeaderSchema = z.object({
  */
 export const ServerEventSchema = z.object({
   header: EventHeaderSchema,
-  payload: z
-    .object({ subtitles: z.array(SubtitleSchema).optional() })
-    .passthrough()
-    .optional(),
+  payload: z.optional(z.looseObject({ subtitles: z.optional(z.array(SubtitleSchema)) })),
 });
 export type ServerEvent = z.infer<typeof ServerEventSchema>;

@@ -8,12 +8,12 @@
  */
 
 import type WebSocket from "ws";
-import { z } from "zod";
 import { InputError, ProviderError } from "../../errors.js";
 import type { RetryOptions } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
+import * as z from "../../zod.js";
 import { WarmSockets } from "../warm-sockets.js";
 import { runSession, WsSession } from "../ws-session.js";
 import {
@@ -39,21 +39,23 @@ const wire = StartSynthesisPayloadSchema.shape;
  */
 export const NlsSpeechInputSchema = z
   .object({
-    text: z.string().optional(),
-    ssml: z.string().optional(),
+    text: z.optional(z.string()),
+    ssml: z.optional(z.string()),
     // The wire schema's ranges and defaults, under our camelCase names (mp3 rather than the gateway's pcm default).
     voice: wire.voice,
-    format: NlsFormatSchema.default("mp3"),
+    format: z._default(NlsFormatSchema, "mp3"),
     sampleRate: wire.sample_rate,
     volume: wire.volume,
     speechRate: wire.speech_rate,
     pitchRate: wire.pitch_rate,
     enableSubtitle: wire.enable_subtitle,
   })
-  .refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
-    message: "give exactly one of text or ssml",
-    path: ["text"],
-  });
+  .check(
+    z.refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
+      message: "give exactly one of text or ssml",
+      path: ["text"],
+    }),
+  );
 export type NlsSpeechInput = z.input<typeof NlsSpeechInputSchema>;
 
 export type NlsSynthesisEvent =

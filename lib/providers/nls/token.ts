@@ -6,11 +6,12 @@
  * timeout is ours, and the server's message is passed on only up to where POP echoes its string to sign (with the
  * AccessKeyId).
  */
-import { z } from "zod";
+
 import type { CredentialsSource } from "../../credentials.js";
 import { ProviderError } from "../../errors.js";
 import { withRetry } from "../../retry.js";
 import { registerSecret } from "../../secrets.js";
+import * as z from "../../zod.js";
 import { PopRpcClient } from "../pop-rpc.js";
 
 /**
@@ -18,14 +19,14 @@ import { PopRpcClient } from "../pop-rpc.js";
  * @example {"RequestId":"0989F63E-…","NlsRequestId":"aed8c1af…","ErrMsg":"","Token":{"Id":"124fc752…","ExpireTime":1527592757,"UserId":"12345678"}}
  */
 export const CreateTokenResponseSchema = z.object({
-  RequestId: z.string().optional(),
-  NlsRequestId: z.string().optional(),
-  ErrMsg: z.string().optional(),
+  RequestId: z.optional(z.string()),
+  NlsRequestId: z.optional(z.string()),
+  ErrMsg: z.optional(z.string()),
   Token: z.object({
-    Id: z.string().min(1),
+    Id: z.string().check(z.minLength(1)),
     /** Unix time in seconds. */
-    ExpireTime: z.number().int().positive(),
-    UserId: z.union([z.string(), z.number()]).optional(),
+    ExpireTime: z.number().check(z.int()).check(z.positive()),
+    UserId: z.optional(z.union([z.string(), z.number()])),
   }),
 });
 
