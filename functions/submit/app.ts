@@ -30,8 +30,8 @@ const SubmitJobEventSchema = z.strictObject({ submitJob: z.string().check(z.minL
 /** A batch item handed a slot: make its job and submit it. */
 const BatchItemEventSchema = z.strictObject({
   batchItem: z.strictObject({
-    batchId: z.string().check(z.minLength(1)).check(z.maxLength(128)),
-    index: z.number().check(z.int()).check(z.gte(0)).check(z.lte(9_999)),
+    batchId: z.string().check(z.minLength(1), z.maxLength(128)),
+    index: z.int().check(z.gte(0), z.lte(9_999)),
   }),
 });
 const SubmitEventSchema = z.union([OssEventSchema, CloudEventSchema, SubmitJobEventSchema, BatchItemEventSchema]);

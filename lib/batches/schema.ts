@@ -12,10 +12,10 @@ const OptionOverrides = z.partial(JobOptionFieldsSchema);
  * Where the completion webhook goes: http(s) only. Its address is checked by the batch service (public unicast only,
  * lib/net/public-address.ts): whoever writes an event must not make the function talk to its host's services.
  */
-const WebhookUrlSchema = z
-  .string()
-  .check(z.url())
-  .check(z.refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http or https URL"));
+const WebhookUrlSchema = z.string().check(
+  z.url(),
+  z.refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http or https URL"),
+);
 
 export const BATCH_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -41,8 +41,7 @@ export const BatchRequestSchema = z
             }),
           ),
       )
-      .check(z.minLength(1))
-      .check(z.maxLength(10_000)),
+      .check(z.minLength(1), z.maxLength(10_000)),
     outputPrefix: z.string().check(z.regex(/^[^/].*\/$/, "an OSS prefix ending in '/'")),
     notify: z.optional(z.strictObject({ url: WebhookUrlSchema })),
   })
@@ -74,11 +73,11 @@ export const ManifestSchema = z.object({
     z.object({
       url: z.string(),
       at: z.optional(z.string()),
-      status: z.optional(z.number().check(z.int())),
+      status: z.optional(z.int()),
       error: z.optional(z.string()),
     }),
   ),
-  concurrency: z.number().check(z.int()),
+  concurrency: z.int(),
   items: z.array(ManifestItemSchema),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;

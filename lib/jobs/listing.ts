@@ -19,9 +19,9 @@ export const JOB_PAGE_DEFAULT = 20;
 export const JOB_PAGE_MAX = 100;
 
 export const JobListQuerySchema = z.strictObject({
-  limit: z._default(z.coerce.number().check(z.int()).check(z.gte(1)).check(z.lte(JOB_PAGE_MAX)), JOB_PAGE_DEFAULT),
+  limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(JOB_PAGE_MAX)), JOB_PAGE_DEFAULT),
   after: z.optional(z.string().check(z.regex(PAGE_CURSOR, "must be the `next` of an earlier page"))),
-  input: z.optional(z.string().check(z.minLength(1)).check(z.maxLength(1000))),
+  input: z.optional(z.string().check(z.minLength(1), z.maxLength(1000))),
 });
 
 export interface JobListDeps {

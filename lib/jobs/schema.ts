@@ -86,7 +86,7 @@ export const JobSchema = z.object({
   idempotencyKey: z.string(),
   source: JobSourceSchema,
   ssml: z.boolean(),
-  characters: z.number().check(z.int()),
+  characters: z.int(),
   options: z.required(JobOptionFieldsSchema, { subtitles: true }),
   output: z.object({ audioKey: z.string(), srtKey: z.optional(z.string()), vttKey: z.optional(z.string()) }),
   task: z.optional(
@@ -99,7 +99,7 @@ export const JobSchema = z.object({
       sentences: z.optional(z.array(SentenceSchema)),
     }),
   ),
-  result: z.optional(z.object({ size: z.number().check(z.int()), storedAt: z.string() })),
+  result: z.optional(z.object({ size: z.int(), storedAt: z.string() })),
   /** What became of the subtitles: asked for, written, and why not when they were not. */
   subtitles: z.optional(
     z.object({
@@ -109,7 +109,7 @@ export const JobSchema = z.object({
     }),
   ),
   /** A part of a longer job (text beyond the provider's limit): the parent's id and this part's index. */
-  parent: z.optional(z.object({ id: z.string(), index: z.number().check(z.int()) })),
+  parent: z.optional(z.object({ id: z.string(), index: z.int() })),
   /** An item of an EventBridge batch: the batch's id and the item's id. */
   batch: z.optional(z.object({ id: z.string(), item: z.string() })),
   /** A job split into parts: each part is a job of its own, synthesized in parallel and stitched at the end. */
@@ -117,15 +117,15 @@ export const JobSchema = z.object({
     z.array(
       z.object({
         jobId: z.string(),
-        characters: z.number().check(z.int()),
+        characters: z.int(),
         /** Characters billed by earlier attempts at this part that were synthesized and then failed (and were replaced). */
-        billedBefore: z.optional(z.number().check(z.int())),
+        billedBefore: z.optional(z.int()),
       }),
     ),
   ),
   failure: z.optional(z.object({ code: z.string(), reason: z.string(), at: z.string() })),
   /** Provider tasks submitted for this job so far beyond the first (a task that failed transiently is resubmitted). */
-  retries: z.optional(z.number().check(z.int())),
+  retries: z.optional(z.int()),
 });
 export type Job = z.infer<typeof JobSchema>;
 

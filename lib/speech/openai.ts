@@ -18,7 +18,7 @@ export const OpenAiSpeechSchema = z.object({
   input: z.string(),
   voice: z.union([z.string().check(z.minLength(1)), z.object({ id: z.string().check(z.minLength(1)) })]),
   response_format: z._default(z.string(), "mp3"),
-  speed: z._default(z.number().check(z.gte(0.25)).check(z.lte(4)), 1),
+  speed: z._default(z.number().check(z.gte(0.25), z.lte(4)), 1),
   instructions: z.optional(z.string()),
   stream_format: z.optional(z.enum(["audio", "sse"])),
 });

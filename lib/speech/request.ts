@@ -17,10 +17,10 @@ export const SpeechRequestSchema = z
     model: z.optional(z.string()),
     voice: z.optional(z.string()),
     format: z._default(SpeechFormatSchema, "mp3"),
-    sampleRate: z.optional(z.number().check(z.int())),
-    volume: z.optional(z.number().check(z.int())),
-    speechRate: z.optional(z.number().check(z.int())),
-    pitchRate: z.optional(z.number().check(z.int())),
+    sampleRate: z.optional(z.int()),
+    volume: z.optional(z.int()),
+    speechRate: z.optional(z.int()),
+    pitchRate: z.optional(z.int()),
     /** Word and sentence timings with the audio, as NDJSON (or SSE with `Accept: text/event-stream`). */
     timestamps: z.optional(z.boolean()),
   })

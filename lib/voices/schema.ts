@@ -11,7 +11,7 @@ export const NlsVoiceSchema = z.object({
   type: z.string(),
   scenario: z.string(),
   languages: z.string(),
-  sampleRates: z.array(z.number().check(z.int())),
+  sampleRates: z.array(z.int()),
   /** Word/sentence-level timestamps (MetaInfo subtitles over WebSocket, sentences in long-text). */
   timestamps: z.boolean(),
   retroflex: z.boolean(),

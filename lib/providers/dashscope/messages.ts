@@ -22,12 +22,12 @@ export const CosyVoiceParametersSchema = z.object({
     ]),
     22050,
   ),
-  volume: z._default(z.number().check(z.int()).check(z.gte(0)).check(z.lte(100)), 50),
-  rate: z._default(z.number().check(z.gte(0.5)).check(z.lte(2)), 1),
-  pitch: z._default(z.number().check(z.gte(0.5)).check(z.lte(2)), 1),
+  volume: z._default(z.int().check(z.gte(0), z.lte(100)), 50),
+  rate: z._default(z.number().check(z.gte(0.5), z.lte(2)), 1),
+  pitch: z._default(z.number().check(z.gte(0.5), z.lte(2)), 1),
   enable_ssml: z._default(z.boolean(), false),
   word_timestamp_enabled: z._default(z.boolean(), false),
-  bit_rate: z.optional(z.number().check(z.int())),
+  bit_rate: z.optional(z.int()),
 });
 export type CosyVoiceParameters = z.infer<typeof CosyVoiceParametersSchema>;
 

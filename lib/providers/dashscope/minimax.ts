@@ -99,9 +99,9 @@ export const MinimaxInputSchema = z
     text: z.string().check(z.minLength(1)),
     voice_setting: z.strictObject({
       voice_id: z._default(z.string(), ""),
-      speed: z._default(z.number().check(z.gte(0.5)).check(z.lte(2)), 1),
-      vol: z._default(z.number().check(z.gt(0)).check(z.lte(10)), 1),
-      pitch: z._default(z.number().check(z.int()).check(z.gte(-12)).check(z.lte(12)), 0),
+      speed: z._default(z.number().check(z.gte(0.5), z.lte(2)), 1),
+      vol: z._default(z.number().check(z.gt(0), z.lte(10)), 1),
+      pitch: z._default(z.int().check(z.gte(-12), z.lte(12)), 0),
       emotion: z.optional(z.enum(["happy", "sad", "angry", "fearful", "disgusted", "surprised", "calm", "whisper"])),
       text_normalization: z.optional(z.boolean()),
       latex_read: z.optional(z.boolean()),
@@ -144,18 +144,17 @@ export const MinimaxInputSchema = z
         .array(
           z.strictObject({
             voice_id: z.string().check(z.minLength(1)),
-            weight: z.number().check(z.int()).check(z.gte(1)).check(z.lte(100)),
+            weight: z.int().check(z.gte(1), z.lte(100)),
           }),
         )
-        .check(z.minLength(1))
-        .check(z.maxLength(4)),
+        .check(z.minLength(1), z.maxLength(4)),
     ),
     language_boost: z.optional(z.enum(LANGUAGES)),
     voice_modify: z.optional(
       z.strictObject({
-        pitch: z.optional(z.number().check(z.int()).check(z.gte(-100)).check(z.lte(100))),
-        intensity: z.optional(z.number().check(z.int()).check(z.gte(-100)).check(z.lte(100))),
-        timbre: z.optional(z.number().check(z.int()).check(z.gte(-100)).check(z.lte(100))),
+        pitch: z.optional(z.int().check(z.gte(-100), z.lte(100))),
+        intensity: z.optional(z.int().check(z.gte(-100), z.lte(100))),
+        timbre: z.optional(z.int().check(z.gte(-100), z.lte(100))),
         sound_effects: z.optional(z.enum(["spacious_echo", "auditorium_echo", "lofi_telephone", "robotic"])),
       }),
     ),
@@ -194,9 +193,7 @@ export type MinimaxRequest = z.infer<typeof MinimaxRequestSchema>;
  * @example {"data":{"audio":"fffb…","status":2},"extra_info":{"audio_length":2100,"audio_sample_rate":32000,"audio_size":33600,"usage_characters":12,"audio_format":"mp3"},"trace_id":"…","base_resp":{"status_code":0,"status_msg":"success"}}
  */
 export const MinimaxFrameSchema = z.object({
-  data: z.optional(
-    z.nullable(z.looseObject({ audio: z._default(z.string(), ""), status: z.optional(z.number().check(z.int())) })),
-  ),
+  data: z.optional(z.nullable(z.looseObject({ audio: z._default(z.string(), ""), status: z.optional(z.int()) }))),
   extra_info: z.optional(z.record(z.string(), z.unknown())),
   trace_id: z.optional(z.string()),
   base_resp: z.optional(z.object({ status_code: z.number(), status_msg: z.string() })),

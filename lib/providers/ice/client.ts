@@ -31,9 +31,9 @@ export const EditingConfigSchema = z.object({
   customizedVoice: z.optional(z.string()),
   format: z.enum(["MP3", "WAV", "PCM"]),
   sample_rate: z.optional(z.union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)])),
-  volume: z.optional(z.number().check(z.int()).check(z.gte(0)).check(z.lte(100))),
-  speech_rate: z.optional(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500))),
-  pitch_rate: z.optional(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500))),
+  volume: z.optional(z.int().check(z.gte(0), z.lte(100))),
+  speech_rate: z.optional(z.int().check(z.gte(-500), z.lte(500))),
+  pitch_rate: z.optional(z.int().check(z.gte(-500), z.lte(500))),
 });
 export type EditingConfig = z.infer<typeof EditingConfigSchema>;
 
@@ -88,9 +88,9 @@ export const IceInputSchema = z
     ),
     format: z._default(z.enum(["mp3", "wav", "pcm"]), "mp3"),
     sampleRate: z._default(z.union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)]), 16000),
-    volume: z._default(z.number().check(z.int()).check(z.gte(0)).check(z.lte(100)), 50),
-    speechRate: z._default(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500)), 0),
-    pitchRate: z._default(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500)), 0),
+    volume: z._default(z.int().check(z.gte(0), z.lte(100)), 50),
+    speechRate: z._default(z.int().check(z.gte(-500), z.lte(500)), 0),
+    pitchRate: z._default(z.int().check(z.gte(-500), z.lte(500)), 0),
     title: z.optional(z.string()),
     description: z.optional(z.string()),
     overwrite: z._default(z.boolean(), true),

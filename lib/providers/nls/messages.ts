@@ -14,10 +14,10 @@ export const StartSynthesisPayloadSchema = z.object({
   text: z.string().check(z.minLength(1)),
   voice: z._default(z.string(), "xiaoyun"),
   format: z._default(NlsFormatSchema, "pcm"),
-  sample_rate: z._default(z.number().check(z.int()), 16000),
-  volume: z._default(z.number().check(z.int()).check(z.gte(0)).check(z.lte(100)), 50),
-  speech_rate: z._default(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500)), 0),
-  pitch_rate: z._default(z.number().check(z.int()).check(z.gte(-500)).check(z.lte(500)), 0),
+  sample_rate: z._default(z.int(), 16000),
+  volume: z._default(z.int().check(z.gte(0), z.lte(100)), 50),
+  speech_rate: z._default(z.int().check(z.gte(-500), z.lte(500)), 0),
+  pitch_rate: z._default(z.int().check(z.gte(-500), z.lte(500)), 0),
   enable_subtitle: z._default(z.boolean(), false),
 });
 export type StartSynthesisPayload = z.infer<typeof StartSynthesisPayloadSchema>;
@@ -65,7 +65,7 @@ const EventHeaderSchema = z.object({
   task_id: z.optional(z.string()),
   namespace: z.optional(z.string()),
   name: z.string(),
-  status: z.number().check(z.int()),
+  status: z.int(),
   status_message: z.optional(z.string()),
   status_text: z.optional(z.string()),
 });

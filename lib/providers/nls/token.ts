@@ -25,7 +25,7 @@ export const CreateTokenResponseSchema = z.object({
   Token: z.object({
     Id: z.string().check(z.minLength(1)),
     /** Unix time in seconds. */
-    ExpireTime: z.number().check(z.int()).check(z.positive()),
+    ExpireTime: z.int().check(z.positive()),
     UserId: z.optional(z.union([z.string(), z.number()])),
   }),
 });
