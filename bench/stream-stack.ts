@@ -6,7 +6,7 @@
  *    TCP, TLS and WebSocket handshakes cost 3 round trips, each request frame one. `--oss-rtt <ms>`: each OSS request
  *    is answered one round trip later (a kept-alive connection). `--synth-ms-per-char <ms>`: the tone engine's
  *    synthesis rate (0: instant); long-text tasks then run as soon as they are made (no modelled queue). Prints
- *    `{env, statsUrl}` (GET statsUrl: `{ossRequests}` answered so far).
+ *    `{env, statsUrl}` (GET statsUrl: `{ossRequests, cpuMs}`, the OSS requests answered and this process's CPU so far).
  *  - `--role server`: the stream function's real server, with the environment in BENCH_ENV plus `--cache true|false`
  *    and `--warm N` (NLS_WARM_SOCKETS: 1 by default, as s.yaml deploys it). Prints `{url}`.
  *  - `--role sink`: a bare loopback HTTP sink (the plain copy's far end in bench:store): writes each request body to
@@ -26,6 +26,9 @@ import { FastEngine } from "../infra/local/audio/fast-engine.js";
 import { startLocalCloud } from "../infra/local/cloud.js";
 import { parseConfig } from "../lib/config.js";
 import { createLogger } from "../lib/log.js";
+
+// Killed by its bench: exit cleanly, so a `--cpu-prof` of this child (bench/children.ts's CHILD_PROF) is written.
+process.once("SIGTERM", () => process.exit(0));
 
 const { values } = parseArgs({
   options: {
@@ -67,7 +70,10 @@ if (values.role === "sink") {
   cloud.oss.observers.add(() => {
     ossRequests++;
   });
-  const stats = createServer((_req, res) => res.end(JSON.stringify({ ossRequests })));
+  const stats = createServer((_req, res) => {
+    const cpu = process.cpuUsage();
+    res.end(JSON.stringify({ ossRequests, cpuMs: (cpu.user + cpu.system) / 1000 }));
+  });
   await new Promise<void>((resolve) => stats.listen(0, "127.0.0.1", resolve));
   const statsUrl = `http://127.0.0.1:${(stats.address() as AddressInfo).port}/`;
   process.stdout.write(`${JSON.stringify({ env: cloud.env(), statsUrl })}\n`);

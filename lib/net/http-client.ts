@@ -37,7 +37,8 @@ export function openRequest(
     /** The request target as it is to be sent, when `target` gives only the origin (sent as is: never normalised). */
     readonly path?: string;
     readonly headers?: Record<string, string>;
-    readonly body?: Buffer;
+    /** One buffer, or a list sent as they are, one after another (a streamed part's chunks, never copied together). */
+    readonly body?: Buffer | readonly Buffer[];
     readonly timeoutMs: number;
   },
 ): Promise<IncomingMessage> {
@@ -63,8 +64,19 @@ export function openRequest(
         error instanceof HttpRequestError ? error : new HttpRequestError(error.code ?? "NetworkError", error.message),
       ),
     );
-    req.end(opts.body);
+    if (Array.isArray(opts.body)) {
+      for (const chunk of opts.body) req.write(chunk);
+      req.end();
+    } else req.end(opts.body);
   });
+}
+
+/** The bytes of a request body, one buffer or a list. */
+export function bodyLength(body: Buffer | readonly Buffer[]): number {
+  if (Buffer.isBuffer(body)) return body.length;
+  let n = 0;
+  for (const chunk of body) n += chunk.length;
+  return n;
 }
 
 /** A whole (small) response body. */

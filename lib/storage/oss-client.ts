@@ -12,7 +12,7 @@ import { createHash, createHmac } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { isIP } from "node:net";
 import type { Credentials } from "../credentials.js";
-import { openRequest, readBody } from "../net/http-client.js";
+import { bodyLength, openRequest, readBody } from "../net/http-client.js";
 import { rfc3986 } from "../net/percent-encode.js";
 import { decodeEntities } from "../text/xml.js";
 
@@ -50,7 +50,8 @@ export interface OssRequest {
   /** Query parameters; `null` is a bare sub-resource (`?uploads`). */
   readonly query?: Readonly<Record<string, string | null>>;
   readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: Buffer;
+  /** One buffer, or a streamed part's chunks as they were read. */
+  readonly body?: Buffer | readonly Buffer[];
 }
 
 export interface OssResponse {
@@ -218,7 +219,7 @@ export class OssClient {
       accessKeyId: creds.accessKeyId,
       accessKeySecret: creds.accessKeySecret,
     });
-    if (req.body) headers["content-length"] = String(req.body.length);
+    if (req.body) headers["content-length"] = String(bodyLength(req.body));
     if (this.#hostHeader) headers.host = this.#hostHeader;
     const search = Object.entries(query)
       .map(([k, v]) => (v === null ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`))

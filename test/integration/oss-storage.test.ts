@@ -45,7 +45,7 @@ function expected(total: number): Buffer {
 describe("hashedParts", () => {
   it("re-chunks any stream into exact part sizes with a short last part", async () => {
     const sizes: number[] = [];
-    for await (const part of hashedParts(generated(250_000, 999), 100_000)) sizes.push(part.bytes.length);
+    for await (const part of hashedParts(generated(250_000, 999), 100_000)) sizes.push(part.length);
     expect(sizes).toEqual([100_000, 100_000, 50_000]);
   });
 });
