@@ -48,6 +48,29 @@ describe("hashedParts", () => {
     for await (const part of hashedParts(generated(250_000, 999), 100_000)) sizes.push(part.length);
     expect(sizes).toEqual([100_000, 100_000, 50_000]);
   });
+
+  it("yields the source's own chunks, a chunk that crosses a part boundary split but never copied", async () => {
+    const a = Buffer.alloc(70, 1);
+    const b = Buffer.alloc(70, 2);
+    async function* source() {
+      yield a;
+      yield b;
+    }
+    const parts = [];
+    for await (const part of hashedParts(source(), 100)) parts.push(part);
+    expect(parts.map((p) => p.length)).toEqual([100, 40]);
+    // The first part is all of `a` and the first 30 bytes of `b`, in their own memory; the second is b's rest.
+    expect(parts[0]!.chunks.map((c) => [c.buffer, c.length])).toEqual([
+      [a.buffer, 70],
+      [b.buffer, 30],
+    ]);
+    expect(parts[1]!.chunks[0]!.byteOffset - b.byteOffset).toBe(30);
+    expect(parts[0]!.md5).toBe(
+      createHash("md5")
+        .update(Buffer.concat([a, b.subarray(0, 30)]))
+        .digest("base64"),
+    );
+  });
 });
 
 describe("OssStorage", () => {
