@@ -1,7 +1,7 @@
 /**
  * `npm run bench:coldstart`: for each bundle, a fresh Node process imports it and runs its initializer (config parse,
  * clients built, no network); for the custom runtime, the time until its server listens. One process at a time, each
- * function's run interleaved with an empty Node process's (so both meet the same machine), 15 pairs. The row's value
+ * function's run interleaved with an empty Node process's (so both meet the same machine), 25 pairs. The row's value
  * is the median of the pairs' differences (pairing cancels the machine's drift), against the targets: `speech` and `stream` within 100 ms, every
  * function within 150 ms. Sizes are what a cold start loads: the entry and the chunks it imports statically.
  */
@@ -54,10 +54,19 @@ function untilListening(file: string, env: Record<string, string>): Promise<numb
   });
 }
 
+/** What each cold start spends its time on, measured by profiling one (the figures are this machine's). */
+const BOUNDS: Record<string, string> = {
+  default:
+    "node's built-ins (http, https, crypto: ~28 ms), compiling and running the bundle (~40 ms, zod's schemas included), the clients (node's first isIP: ~9 ms)",
+  speech:
+    "node's built-ins (~28 ms), compiling and running the bundle (~40 ms), the clients (~9 ms), ws (~14 ms: its initializer loads it, short text is spoken over NLS's WebSocket)",
+  stream: "node's built-ins (~28 ms), compiling and running the bundle, ws, the server's listen",
+};
+
 /** The cold-start targets over an empty node: the on-demand functions 100 ms, every other one 150 ms. */
 const TARGET_MS: Record<string, number> = { speech: 100, stream: 100 };
 
-export async function benchColdStart(runs = 15): Promise<Row[]> {
+export async function benchColdStart(runs = 25): Promise<Row[]> {
   const outdir = mkdtempSync(join(tmpdir(), "coldstart-"));
   const built = await buildAll(outdir);
   const resources = readResources(ENV);
@@ -82,7 +91,7 @@ export async function benchColdStart(runs = 15): Promise<Row[]> {
     rows.push({
       name: `cold start ${f.name} over empty node (${(f.loadedBytes / 1024).toFixed(0)} KiB loaded${f.file.endsWith("main.mjs") ? ", until listening" : ", import + initialize"})`,
       value: `+${over.toFixed(0)} ms`,
-      reference: `target +${target} ms; ${median(walls).toFixed(0)} ms vs ${empty.toFixed(0)} ms empty node (bounded by: project code, zod, node built-ins)`,
+      reference: `target +${target} ms; ${median(walls).toFixed(0)} ms vs ${empty.toFixed(0)} ms empty node (bounded by: ${BOUNDS[f.name] ?? BOUNDS.default})`,
       ratio: (over / target).toFixed(2),
     });
   }
