@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { ProviderError } from "../errors.js";
 import type { ObjectStore } from "../storage/object-store.js";
-import { type Job, JobSchema } from "./schema.js";
+import { isTerminal, type Job, JobSchema } from "./schema.js";
 
 export class JobRecords {
   constructor(
@@ -115,11 +115,24 @@ export class JobRecords {
     return body ? JobSchema.parse(JSON.parse(body.toString("utf8"))) : undefined;
   }
 
-  /** Writes the record (an idempotent overwrite) and keeps the pending index in step with the state. */
+  /**
+   * Writes a new job's record, an unfinished one's pending marker first: a crash between the two leaves a marker that
+   * reconcile passes over (it finds no record), never a record that reconcile cannot find.
+   */
+  async create(job: Job): Promise<void> {
+    if (!isTerminal(job.state))
+      await this.storage.put(`${this.prefix}pending/${job.id}`, "", { contentType: "text/plain" });
+    await this.storage.put(this.#record(job.id), JSON.stringify(job), { contentType: "application/json" });
+  }
+
+  /**
+   * Writes the record (an idempotent overwrite) of a job `create` wrote; one that has ended leaves the pending index.
+   * The marker is written once, at creation: putting it again at every step cost two requests per job and changed
+   * nothing (it is empty, and reconcile judges a job by its record).
+   */
   async put(job: Job): Promise<void> {
     await this.storage.put(this.#record(job.id), JSON.stringify(job), { contentType: "application/json" });
-    if (job.state === "done" || job.state === "failed") await this.storage.delete(`${this.prefix}pending/${job.id}`);
-    else await this.storage.put(`${this.prefix}pending/${job.id}`, "", { contentType: "text/plain" });
+    if (isTerminal(job.state)) await this.storage.delete(`${this.prefix}pending/${job.id}`);
   }
 
   /**

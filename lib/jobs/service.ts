@@ -124,7 +124,7 @@ export class JobService {
     await this.deps.storage.put(this.deps.jobs.textKey(id), input.text, { contentType: "text/plain; charset=utf-8" });
     const job = this.#record(id, input, { state: "queued", ssml: input.ssml, characters });
     await this.deps.jobs.index(job);
-    await this.deps.jobs.put(job);
+    await this.deps.jobs.create(job);
     // A batch item waits for its batch to hand it a slot; a synchronous provider is submitted through FC's queue.
     if (opts.submit === false) return { job, created: true };
     if (provider.synchronous) {
@@ -187,7 +187,7 @@ export class JobService {
       parts,
     });
     await this.deps.jobs.index(parent);
-    await this.deps.jobs.put(parent);
+    await this.deps.jobs.create(parent);
     this.deps.log.info("long job split into parts", { jobId: id, parts: parts.length, limit });
     return { job: await this.driveParent(parent), created: true };
   }
@@ -211,7 +211,7 @@ export class JobService {
       output: { audioKey },
       parent: { id: parentId, index },
     };
-    await this.deps.jobs.put(part);
+    await this.deps.jobs.create(part);
     return part;
   }
 
@@ -296,7 +296,7 @@ export class JobService {
       failure: { code: input.code, reason: input.reason, at: this.#now().toISOString() },
     });
     await this.deps.jobs.index(job);
-    await this.deps.jobs.put(job);
+    await this.deps.jobs.create(job);
     await this.ended(job);
     return job;
   }

@@ -103,6 +103,28 @@ describe("faults", () => {
     }
   });
 
+  it("an audio download cut short is not stored: FC's async retry downloads it again, and the object is the provider's", async () => {
+    const audioKey = "output/cut.mp3";
+    const audio = writesTo(cloud(), audioKey);
+    cloud().nls.longText.faults.cutDownloads = 1;
+    try {
+      await oss().put("input/cut.txt", Buffer.from("下载到一半连接断了。".repeat(20)));
+      await settle();
+      const job = await findJob(host, "input/cut.txt");
+      expect(cloud().nls.longText.faults.cutDownloads).toBe(0);
+      expect(job.state).toBe("done");
+      // Only the whole copy was written: the cut one never became an object.
+      expect(audio.count()).toBe(1);
+      const original = Buffer.from(await (await fetch(job.task!.audioAddress!)).arrayBuffer());
+      const stored = (await host.platform.clients.storage.get(audioKey))!;
+      expect(stored.length).toBe(original.length);
+      expect(md5(stored)).toBe(md5(original));
+    } finally {
+      cloud().nls.longText.faults.cutDownloads = 0;
+      audio.stop();
+    }
+  });
+
   it("an audio upload failing mid-multipart is aborted, FC's async retry copies it again, and the object's MD5 is the provider's", async () => {
     const audioKey = "output/multipart.wav";
     const statuses: string[] = [];

@@ -37,6 +37,8 @@ export class LongTextFaults {
   delayCallbackMs = 0;
   /** Hold this many callbacks, then deliver them newest first (callbacks reordered), one after another. */
   holdCallbacks = 0;
+  /** Audio downloads to cut short (count): the full Content-Length announced, half the bytes sent, the socket closed. */
+  cutDownloads = 0;
 }
 
 interface Task {
@@ -340,6 +342,13 @@ export class LongTextService {
         : "application/octet-stream";
     res.writeHead(200, { "content-type": type, "content-length": size });
     if (req.method === "HEAD") return void res.end();
+    if (this.faults.cutDownloads > 0) {
+      this.faults.cutDownloads--;
+      const half = createReadStream(task.audioFile, { end: Math.max(0, Math.floor(size / 2) - 1) });
+      half.on("data", (chunk) => res.write(chunk));
+      half.on("end", () => res.socket?.destroy());
+      return;
+    }
     createReadStream(task.audioFile).pipe(res);
   }
 
