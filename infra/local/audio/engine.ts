@@ -183,11 +183,16 @@ export function timings(
     at: m.index,
     weight: m[0].length,
   }));
+  // Words and sentences are both in text order: one sweep hands each sentence its words (linear, not a filter of
+  // every word per sentence).
+  let next = 0;
   const groups = [...plain.matchAll(/[^。！？!?.\n]+[。！？!?.\n]*/gu)]
-    .map((m) => ({
-      text: m[0].trim(),
-      words: words.filter((w) => w.at >= m.index && w.at < m.index + m[0].length),
-    }))
+    .map((m) => {
+      while (next < words.length && words[next]!.at < m.index) next++;
+      const from = next;
+      while (next < words.length && words[next]!.at < m.index + m[0].length) next++;
+      return { text: m[0].trim(), words: words.slice(from, next) };
+    })
     .filter((g) => g.words.length > 0);
   const spans = sentenceSpans(groups.length, durationMs, quiet) ?? proportionalSpans(groups, durationMs);
   const sentences: Timing[] = [];

@@ -147,9 +147,18 @@ export function v4CanonicalRequest(req: SignedRequest, additional: readonly stri
   ].join("\n");
 }
 
+/** The day's derived signing keys, as OSS keeps them: four HMACs per key and day, not per request. */
+const signingKeys = new Map<string, Buffer>();
+
 function v4Signature(secret: string, day: string, region: string, stringToSign: string): string {
-  const hmac = (key: string | Buffer, data: string): Buffer => createHmac("sha256", key).update(data).digest();
-  const signingKey = hmac(hmac(hmac(hmac(`aliyun_v4${secret}`, day), region), "oss"), "aliyun_v4_request");
+  const id = `${day}\n${region}\n${secret}`;
+  let signingKey = signingKeys.get(id);
+  if (!signingKey) {
+    const hmac = (key: string | Buffer, data: string): Buffer => createHmac("sha256", key).update(data).digest();
+    signingKey = hmac(hmac(hmac(hmac(`aliyun_v4${secret}`, day), region), "oss"), "aliyun_v4_request");
+    if (signingKeys.size > 1000) signingKeys.clear();
+    signingKeys.set(id, signingKey);
+  }
   return createHmac("sha256", signingKey).update(stringToSign).digest("hex");
 }
 
