@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
+import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { readWav } from "../../lib/audio/wav.js";
 import { InputError, ProviderError } from "../../lib/errors.js";
@@ -176,5 +177,37 @@ describe("NlsLongTextClient against the local long-text emulator", () => {
     expect((await fetch(done.audioAddress)).status).toBe(200);
     cloud().nls.longText.age(taskId, 8 * 24 * 3600_000);
     expect((await fetch(done.audioAddress)).status).toBe(404);
+  });
+});
+
+describe("the long-text emulator's own faults", () => {
+  // An engine that breaks on one text: the emulator's own failure, not one the seed describes.
+  const fast = new FastEngine();
+  const breaking = useLocalCloud({
+    engine: {
+      synthesize: async (req) => {
+        if (req.text.includes("引擎崩溃")) throw new Error("engine crashed");
+        return fast.synthesize(req);
+      },
+      close: async () => {},
+    },
+    longText: { queueMs: 1, runMs: 1 },
+  });
+
+  it("fails the task as NLS reports a server error (50000000, retryable) instead of crashing the process", async () => {
+    const c = breaking();
+    const tokens = new NlsTokenClient({
+      endpoint: c.urls.nlsMeta,
+      credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret },
+    });
+    const client = new NlsLongTextClient({ url: c.env().NLS_LONG_TEXT_URL!, appKey: c.appKey, tokens });
+    const { taskId } = await client.submit({ text: "这里引擎崩溃了。" });
+    await c.nls.longText.idle();
+    const error = await client.status(taskId).catch((e: unknown) => e);
+    expect(error).toMatchObject({ providerCode: "50000000", retryable: true });
+    // And it goes on serving: the next task succeeds.
+    const next = await client.submit({ text: "下一个任务照常完成。" });
+    await c.nls.longText.idle();
+    expect((await client.status(next.taskId)).state).toBe("success");
   });
 });

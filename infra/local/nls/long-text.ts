@@ -114,7 +114,7 @@ export class LongTextService {
         task.audioAddress = `${this.opts.publicUrl()}/nls-audio/${task.id}.${task.request.tts.format}`;
       this.#tasks.set(task.id, task);
       if ((task.state === "QUEUEING" || task.state === "RUNNING") && task.request)
-        this.#pending.track(this.#run(task, task.request.tts, task.request.notifyUrl));
+        this.#start(task, task.request.tts, task.request.notifyUrl);
     }
     return names.length;
   }
@@ -196,7 +196,7 @@ export class LongTextService {
     this.#tasks.set(task.id, task);
     await this.#save(task);
     this.stats.submitted++;
-    this.#pending.track(this.#run(task, tts, notify ? notifyUrl : undefined));
+    this.#start(task, tts, notify ? notifyUrl : undefined);
     sendJson(
       res,
       200,
@@ -208,6 +208,23 @@ export class LongTextService {
         data: { task_id: task.id },
       },
       { "x-nls-requestid": task.id },
+    );
+  }
+
+  /**
+   * Runs a task in the background, with its error boundary: an emulator fault of its own (its files, its engine)
+   * fails the task as NLS reports a server error (50000000, which the pipeline retries), never the process.
+   */
+  #start(task: Task, tts: TtsRequest, notifyUrl: string | undefined): void {
+    this.#pending.track(
+      this.#run(task, tts, notifyUrl).catch(async (error: Error) => {
+        if (this.#abandoned) return;
+        task.state = "FAILED";
+        task.failure = { code: 50000000, message: `GRPC_ERROR:Grpc error! (emulator: ${error.message})` };
+        task.finishedAt = this.#now();
+        await this.#save(task).catch(() => undefined);
+        await this.#notify(task, notifyUrl).catch(() => undefined);
+      }),
     );
   }
 
