@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
+import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { ProviderError } from "../../lib/errors.js";
 import { IceClient, type IceStatus } from "../../lib/providers/ice/client.js";
@@ -132,5 +133,42 @@ describe("IceClient against the local ICE emulator", () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe("the ICE emulator's own faults", () => {
+  const fast = new FastEngine();
+  const breaking = useLocalCloud({
+    engine: {
+      synthesize: async (req) => {
+        if (req.text.includes("引擎崩溃")) throw new Error("engine crashed");
+        return fast.synthesize(req);
+      },
+      close: async () => {},
+    },
+    ice: { authKey: AUTH_KEY, createdMs: 1 },
+  });
+
+  it("fails the job with ICE's InternalError instead of crashing the process", async () => {
+    const c = breaking();
+    const ice = new IceClient({
+      endpoint: c.urls.ice,
+      credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: c.accessKey.accessKeySecret },
+      retry: { baseMs: 1 },
+    });
+    const { jobId } = await ice.submit(
+      { text: "这里引擎崩溃了。", voice: "siqi", format: "mp3" },
+      { bucket: c.bucket, object: "output/ice/broken" },
+    );
+    let error: unknown;
+    for (let i = 0; i < 300 && !error; i++) {
+      error = await ice.status(jobId).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (!error) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(error).toMatchObject({ code: "InternalError" });
+    expect(c.oss.store.head(c.bucket, "output/ice/broken.mp3")).toBeUndefined();
   });
 });

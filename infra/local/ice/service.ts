@@ -125,7 +125,16 @@ export class IceService {
     };
     this.#jobs.set(job.id, job);
     this.stats.submitted++;
-    this.#pending.track(this.#run(job, p.Overwrite !== "false"));
+    // The error boundary of the job's run: the emulator's own fault fails the job (its state and callback say so),
+    // never the process.
+    this.#pending.track(
+      this.#run(job, p.Overwrite !== "false").catch((error: Error) =>
+        this.#finish(job, {
+          code: "InternalError",
+          message: `The request processing has failed due to some unknown error. (emulator: ${error.message})`,
+        }).catch(() => undefined),
+      ),
+    );
     return { JobId: job.id, MediaId: job.mediaId, State: job.state };
   }
 
