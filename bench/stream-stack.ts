@@ -9,10 +9,11 @@
  *    `{env, statsUrl}` (GET statsUrl: `{ossRequests, cpuMs}`, the OSS requests answered and this process's CPU so far).
  *  - `--role server`: the stream function's real server, with the environment in BENCH_ENV plus `--cache true|false`
  *    and `--warm N` (NLS_WARM_SOCKETS: 1 by default, as s.yaml deploys it). Prints `{url}`.
- *  - `--role sink`: a bare loopback HTTP sink (the plain copy's far end in bench:store): writes each request body to
- *    a file and answers its byte count. Prints `{url}`.
+ *  - `--role sink`: a bare loopback HTTP sink (the plain copy's far end in bench:store): hashes each request body
+ *    (as OSS does for its ETag) and writes it to a file, and answers its byte count. Prints `{url}`.
  * Each prints one JSON line, then serves until killed.
  */
+import { createHash } from "node:crypto";
 import { createWriteStream, existsSync, rmSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -59,12 +60,18 @@ const { values } = parseArgs({
 
 if (values.role === "sink") {
   const dir = await dataDir("bench-sink-");
+  // Does with a body what OSS does with any upload, whatever the client sends: hashes it (its ETag is the MD5) and
+  // stores it. So the plain copy and the store step meet the same far-end work, and the comparison is the copiers'.
   const server = createServer((req, res) => {
     let n = 0;
+    const md5 = createHash("md5");
     req.on("data", (d: Buffer) => {
       n += d.length;
+      md5.update(d);
     });
-    void pipeline(req, createWriteStream(join(dir, "sink.bin"))).then(() => res.end(String(n)));
+    void pipeline(req, createWriteStream(join(dir, "sink.bin"))).then(() =>
+      res.writeHead(200, { etag: `"${md5.digest("hex").toUpperCase()}"` }).end(String(n)),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   process.stdout.write(
