@@ -14,6 +14,7 @@ import { ProviderError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import { requestText } from "../net/http-client.js";
 import { rfc3986 } from "../net/percent-encode.js";
+import { popTimestamp } from "../providers/pop-rpc.js";
 
 export interface FcInvokerOptions {
   /** `<accountId>.<region>.fc.aliyuncs.com`, or the internal `<accountId>.<region>-internal.fc.aliyuncs.com`. */
@@ -31,9 +32,6 @@ export interface FcInvokerOptions {
 const API_VERSION = "2023-03-30";
 
 const sha256Hex = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
-
-/** `2026-11-30T14:20:05Z`: the x-acs-date format (seconds, no fraction). */
-const acsDate = (d: Date): string => `${d.toISOString().slice(0, 19)}Z`;
 
 /**
  * The ACS3-HMAC-SHA256 Authorization of Alibaba Cloud's V3 signature, as the OpenAPI core computes it: the canonical
@@ -87,7 +85,8 @@ export class FcInvoker implements Invoker {
       host: this.opts.endpoint,
       "x-acs-version": API_VERSION,
       "x-acs-action": "InvokeFunction",
-      "x-acs-date": acsDate(this.opts.now?.() ?? new Date()),
+      // x-acs-date has the POP RPC Timestamp's format: seconds, no fraction.
+      "x-acs-date": popTimestamp(this.opts.now?.() ?? new Date()),
       "x-acs-signature-nonce": this.opts.nonce?.() ?? randomUUID(),
       accept: "application/json",
       "x-fc-invocation-type": "Async",
