@@ -24,6 +24,17 @@ const flag = z.pipe(
   z.transform((v) => v === "true" || v === "1"),
 );
 
+/** A comma-separated list, each entry trimmed, empty ones dropped; absent is the empty list. */
+const commaList = z.pipe(
+  z.optional(z.string()),
+  z.transform((v) =>
+    (v ?? "")
+      .split(",")
+      .map((k) => k.trim())
+      .filter(Boolean),
+  ),
+);
+
 const prefix = (fallback: string) =>
   z
     ._default(z.string(), fallback)
@@ -99,30 +110,12 @@ export const ConfigSchema = z.object({
     "https://dashscope.aliyuncs.com/api/v1/services/aigc/multimodal-generation/generation",
   ),
   /** Extra CosyVoice system voices to accept besides those the seed names; comma-separated. */
-  COSYVOICE_VOICES: z.pipe(
-    z.optional(z.string()),
-    z.transform((v) =>
-      (v ?? "")
-        .split(",")
-        .map((k) => k.trim())
-        .filter(Boolean),
-    ),
-  ),
+  COSYVOICE_VOICES: commaList,
 
   /** Keys that clients of the speech endpoints present (Bearer, X-NLS-Token or ?token=); comma-separated. */
-  TTS_API_KEYS: z
-    .pipe(
-      z.optional(z.string()),
-      z.transform((v) =>
-        (v ?? "")
-          .split(",")
-          .map((k) => k.trim())
-          .filter(Boolean),
-      ),
-    )
-    .check(
-      z.refine((keys) => keys.every((k) => k.length >= 6), "comma-separated API keys of at least 6 characters each"),
-    ),
+  TTS_API_KEYS: commaList.check(
+    z.refine((keys) => keys.every((k) => k.length >= 6), "comma-separated API keys of at least 6 characters each"),
+  ),
   TTS_TOKEN_SECRET: z.optional(
     z.string().check(z.minLength(32, "at least 32 characters (HMAC key for browser tokens)")),
   ),
