@@ -174,6 +174,13 @@ export function xmlText(xml: string, tag: string): string | undefined {
   return m ? decodeEntities(m[1]!) : undefined;
 }
 
+/** A query as sent (its order kept; `null` is a bare sub-resource such as `?uploads`). */
+function queryString(query: Readonly<Record<string, string | null>>): string {
+  return Object.entries(query)
+    .map(([k, v]) => (v === null ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`))
+    .join("&");
+}
+
 export class OssClient {
   readonly #origin: URL;
   readonly #hostHeader: string | undefined;
@@ -221,9 +228,7 @@ export class OssClient {
     });
     if (req.body) headers["content-length"] = String(bodyLength(req.body));
     if (this.#hostHeader) headers.host = this.#hostHeader;
-    const search = Object.entries(query)
-      .map(([k, v]) => (v === null ? encodeURIComponent(k) : `${encodeURIComponent(k)}=${encodeURIComponent(v)}`))
-      .join("&");
+    const search = queryString(query);
     return { path: `${this.#path(req.key ?? "")}${search ? `?${search}` : ""}`, headers };
   }
 
@@ -280,9 +285,6 @@ export class OssClient {
       Signature: signature,
       ...subResources,
     };
-    const search = Object.entries(query)
-      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
-      .join("&");
-    return `${this.#origin.origin}${this.#path(key)}?${search}`;
+    return `${this.#origin.origin}${this.#path(key)}?${queryString(query)}`;
   }
 }
