@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { ProviderError } from "../../lib/errors.js";
 import { IceClient, type IceStatus } from "../../lib/providers/ice/client.js";
+import { breakingEngine } from "../helpers/breaking-engine.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const AUTH_KEY = "Test123abc";
@@ -137,15 +137,8 @@ describe("IceClient against the local ICE emulator", () => {
 });
 
 describe("the ICE emulator's own faults", () => {
-  const fast = new FastEngine();
   const breaking = useLocalCloud({
-    engine: {
-      synthesize: async (req) => {
-        if (req.text.includes("引擎崩溃")) throw new Error("engine crashed");
-        return fast.synthesize(req);
-      },
-      close: async () => {},
-    },
+    engine: breakingEngine("引擎崩溃"),
     ice: { authKey: AUTH_KEY, createdMs: 1 },
   });
 

@@ -1,12 +1,12 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { readWav } from "../../lib/audio/wav.js";
 import { InputError, ProviderError } from "../../lib/errors.js";
 import { type LongTextStatus, NlsLongTextClient } from "../../lib/providers/nls/long-text.js";
 import { NlsTokenClient } from "../../lib/providers/nls/token.js";
+import { breakingEngine } from "../helpers/breaking-engine.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ longText: { queueMs: 200, runMs: 50 } });
@@ -181,16 +181,8 @@ describe("NlsLongTextClient against the local long-text emulator", () => {
 });
 
 describe("the long-text emulator's own faults", () => {
-  // An engine that breaks on one text: the emulator's own failure, not one the seed describes.
-  const fast = new FastEngine();
   const breaking = useLocalCloud({
-    engine: {
-      synthesize: async (req) => {
-        if (req.text.includes("引擎崩溃")) throw new Error("engine crashed");
-        return fast.synthesize(req);
-      },
-      close: async () => {},
-    },
+    engine: breakingEngine("引擎崩溃"),
     longText: { queueMs: 1, runMs: 1 },
   });
 
