@@ -32,7 +32,7 @@ export const FORBIDDEN = [
  * ws's optional native add-ons (bufferutil, utf-8-validate) as modules that fail at once when required. ws requires
  * each in a try/catch and uses its own JavaScript when that fails; a bundle never ships them, so bundled they only
  * probe the file system for binaries, and left external Node searches every parent directory's node_modules for them
- * first: either way about 9 ms of the speech function's cold start, measured.
+ * first. Measured: the ws chunk loads in about 12 ms this way, 14–20 ms left external.
  */
 export const wsWithoutNativeAddons: Plugin = {
   name: "ws-without-native-addons",

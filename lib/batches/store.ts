@@ -1,7 +1,7 @@
 /**
  * Where a batch keeps its state, and the one place that knows the key layout:
  * - `batches/<id>.json`: the manifest (running, then final); `batches/rejected/<id>.json`: why an event was refused;
- * * - `batch-state/<id>/items-<event>.json`: the item specs; `ended/<index>.<state>` markers;
+ * - `batch-state/<id>/items-<event>.json`: the item specs; `ended/<index>.<state>` markers;
  * - `batch-pending/<id>`: batches not yet final, for reconcile;
  * - elections (through the job store's, under `batch-<id>`): `dispatch-<index>` per item and `final` per batch.
  * Progress is kept in markers a listing counts, a thousand per request, never in per-item record reads.
