@@ -26,6 +26,7 @@ import { isRecord, parseInput } from "../validation.js";
 import * as z from "../zod.js";
 import { BATCH_ID, BatchRequestSchema, type Manifest, type Rejection } from "./schema.js";
 import { BatchStore } from "./store.js";
+import { WarmCache } from "./warm-cache.js";
 import { BatchWebhooks } from "./webhook.js";
 
 export interface BatchDeps {
@@ -79,8 +80,8 @@ interface Running {
 }
 
 export class BatchService {
-  readonly #cache = new Map<string, Running>();
-  readonly #specs = new Map<string, ItemSpec[]>();
+  readonly #cache = new WarmCache<Running>(16);
+  readonly #specs = new WarmCache<ItemSpec[]>(4);
 
   readonly #store: BatchStore;
   readonly #webhooks: BatchWebhooks;
@@ -177,13 +178,11 @@ export class BatchService {
 
   /** The item specs of a running batch (kept by a warm instance: they never change). */
   async #itemSpecs(manifest: Manifest): Promise<ItemSpec[]> {
-    const cached = this.#specs.get(manifest.batchId);
-    if (cached) return cached;
-    const stored = await this.#store.specs(manifest.batchId, manifest.eventId);
-    if (!stored) throw new Error(`batch ${manifest.batchId} has no item specs`);
-    const specs = ItemSpecsSchema.parse(stored).items;
-    if (this.#specs.size >= 4) this.#specs.delete(this.#specs.keys().next().value!);
-    this.#specs.set(manifest.batchId, specs);
+    const specs = await this.#specs.get(manifest.batchId, async () => {
+      const stored = await this.#store.specs(manifest.batchId, manifest.eventId);
+      return stored === undefined ? undefined : ItemSpecsSchema.parse(stored).items;
+    });
+    if (!specs) throw new Error(`batch ${manifest.batchId} has no item specs`);
     return specs;
   }
 
@@ -374,19 +373,16 @@ export class BatchService {
   }
 
   /** A running manifest never changes until it is made final, so a warm instance keeps it (and its item index). */
-  async #running(batchId: string): Promise<Running | undefined> {
-    const cached = this.#cache.get(batchId);
-    if (cached) return cached;
-    const manifest = await this.manifest(batchId);
-    if (manifest?.state !== "running") return undefined;
-    const entry = {
-      manifest,
-      index: new Map(manifest.items.map((item, i) => [item.id, i])),
-      waiting: manifest.items.flatMap((item, i) => (item.state === "queued" ? [i] : [])),
-    };
-    if (this.#cache.size >= 16) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(batchId, entry);
-    return entry;
+  #running(batchId: string): Promise<Running | undefined> {
+    return this.#cache.get(batchId, async () => {
+      const manifest = await this.manifest(batchId);
+      if (manifest?.state !== "running") return undefined;
+      return {
+        manifest,
+        index: new Map(manifest.items.map((item, i) => [item.id, i])),
+        waiting: manifest.items.flatMap((item, i) => (item.state === "queued" ? [i] : [])),
+      };
+    });
   }
 
   /** Each item as it stands: refused at the start, ended (with the failed ones' reasons), in flight, or waiting. */

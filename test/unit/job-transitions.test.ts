@@ -90,11 +90,18 @@ beforeEach(() => {
     staleAfterMs: 120_000,
     onEnded: async (job) => batches.itemEnded(job),
   });
-  batches = new BatchService({
+  batches = new BatchService(batchDeps());
+});
+
+/** What a batch service is built from; a second service over the same storage is another (cold) instance. */
+function batchDeps(): ConstructorParameters<typeof BatchService>[0] {
+  return {
     jobs,
     service,
     storage,
-    invoker,
+    invoker: {
+      invokeAsync: async (name, payload) => void invoked.push({ name, payload: payload as Record<string, unknown> }),
+    },
     log,
     jobsPrefix: "jobs/",
     outputPrefix: "output/",
@@ -104,8 +111,8 @@ beforeEach(() => {
     secret: "s".repeat(40),
     staleAfterMs: 120_000,
     now: () => new Date(clock),
-  });
-});
+  };
+}
 
 const newJob = (text: string, extra: Partial<NewJob> = {}): NewJob => ({
   provider: "nls",
@@ -266,6 +273,33 @@ describe("batch transitions (in memory)", () => {
     expect(dispatched()).toEqual([0, 2, 3, 4]);
     expect(storage.keys("jobs/batch-pending/")).toEqual([]);
   });
+  it("a cold instance running a wave of items together reads the manifest and the item specs once", async () => {
+    await batches.start(event(6));
+    const cold = new BatchService({ ...batchDeps(), concurrency: 2 });
+    const before = storage.ops.length;
+    const results = await Promise.all([0, 2, 3, 4].map((i) => cold.runItem("b1", i)));
+    expect(results.every((r) => r.state === "submitted")).toBe(true);
+    const reads = storage.ops.slice(before).filter((o) => o.op === "get" && o.key.includes("b1"));
+    expect(reads.map((o) => o.key).sort()).toEqual([
+      expect.stringMatching(/^jobs\/batch-state\/b1\/items-[0-9a-f]{16}\.json$/),
+      "jobs/batches/b1.json",
+    ]);
+  });
+
+  it("a failed shared read is not kept: the next caller reads again", async () => {
+    await batches.start(event(3));
+    const cold = new BatchService({ ...batchDeps(), concurrency: 2 });
+    const real = storage.get.bind(storage);
+    let failing = true;
+    storage.get = async (key: string) => {
+      if (failing && key.startsWith("jobs/batches/")) throw new Error("OSS is down");
+      return real(key);
+    };
+    await expect(Promise.all([cold.runItem("b1", 0), cold.runItem("b1", 2)])).rejects.toThrow("OSS is down");
+    failing = false;
+    expect(await cold.runItem("b1", 0)).toMatchObject({ state: "submitted" });
+  });
+
   const ran = new Set<number>();
   beforeEach(() => ran.clear());
 });
