@@ -43,8 +43,8 @@ export class FastEngine implements SpeechSource {
       const frame = Buffer.alloc(frameLength);
       frame.set([0xff, 0xf3, 0x40 | (index << 2), 0xc4]);
       const frames = Math.max(1, Math.round((durationMs / 1000) * (req.sampleRate / 576)));
-      audio = Buffer.alloc(frames * frameLength);
-      for (let i = 0; i < frames; i++) frame.copy(audio, i * frameLength);
+      // The frame repeated, in one native fill.
+      audio = Buffer.allocUnsafe(frames * frameLength).fill(frame);
       durationMs = (frames * 576 * 1000) / req.sampleRate;
     } else {
       const samples = Math.round((durationMs / 1000) * req.sampleRate);

@@ -5,7 +5,7 @@
  * period, sentences with enable_subtitle, and the seed's callback body POSTed to notify_url.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, writeFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
@@ -84,6 +84,8 @@ export class LongTextService {
   readonly #tasks = new Map<string, Task>();
   readonly #pending = new PendingWork();
   readonly #held: Array<() => Promise<void>> = [];
+  /** The data directory's subdirectories, each made once. */
+  readonly #dirs = new Map<string, Promise<unknown>>();
   /** Set when the emulator is stopped as a crash would stop it: tasks under way stop where they are. */
   #abandoned = false;
 
@@ -93,11 +95,18 @@ export class LongTextService {
     return join(this.opts.dataDir, "nls-tasks", `${id}.json`);
   }
 
+  #dir(name: string): Promise<unknown> {
+    const made = this.#dirs.get(name) ?? mkdir(join(this.opts.dataDir, name), { recursive: true });
+    this.#dirs.set(name, made);
+    return made;
+  }
+
   /** Tasks are kept on disk as NLS keeps them: a restart answers for every task and finishes the unfinished ones. */
   async #save(task: Task): Promise<void> {
     if (this.#abandoned) return;
-    await mkdir(join(this.opts.dataDir, "nls-tasks"), { recursive: true });
-    await writeFile(this.#taskFile(task.id), JSON.stringify(task));
+    await this.#dir("nls-tasks");
+    // One small file, written in one synchronous call: cheaper than its round trips through the thread pool.
+    writeFileSync(this.#taskFile(task.id), JSON.stringify(task));
   }
 
   /** Loads the tasks a previous run kept, serving their audio at this run's address and resuming the unfinished. */
@@ -253,7 +262,7 @@ export class LongTextService {
     });
     await sleep(this.opts.runMs ?? 50);
     if (this.#abandoned) return;
-    await mkdir(join(this.opts.dataDir, "nls-audio"), { recursive: true });
+    await this.#dir("nls-audio");
     task.audioFile = join(this.opts.dataDir, "nls-audio", `${task.id}.${tts.format}`);
     await writeFile(task.audioFile, audio);
     task.audioAddress = `${this.opts.publicUrl()}/nls-audio/${task.id}.${tts.format}`;

@@ -1,22 +1,13 @@
 /**
- * The OSS emulator's object store: objects as files on disk (written to a temp file, renamed into place, so a
- * failed upload never leaves a partial object), metadata in memory and in a JSON sidecar per object. A multipart
- * object keeps its parts' files, in order: completing an upload renames them into place (O(parts), no byte copied,
- * as OSS itself completes an upload without re-reading it).
+ * The OSS emulator's object store: metadata in memory and in a JSON sidecar per object (written to a temp file and
+ * renamed into place, so a failed write never leaves a partial object). A small object's bytes (records, markers: up
+ * to 64 KiB) live in memory and in its sidecar, so writing one is one file written and renamed and reading one touches
+ * no file; a larger object is a file of its own. A multipart object keeps its parts' files, in order: completing an
+ * upload renames them into place (O(parts), no byte copied, as OSS itself completes an upload without re-reading it).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { once } from "node:events";
-import {
-  closeSync,
-  createReadStream,
-  createWriteStream,
-  openSync,
-  readFileSync,
-  renameSync,
-  type WriteStream,
-  writeFileSync,
-} from "node:fs";
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { closeSync, createReadStream, openSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { type FileHandle, mkdir, open, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 
@@ -29,8 +20,10 @@ export interface ObjectMeta {
   readonly userMeta: Readonly<Record<string, string>>;
   readonly lastModified: string;
   readonly type: "Normal" | "Multipart";
-  /** The object's bytes: one file, or a multipart object's part files in order. */
+  /** The object's bytes: one file, or a multipart object's part files in order; none when `body` holds them. */
   readonly files: ReadonlyArray<{ readonly path: string; readonly size: number }>;
+  /** A small object's bytes, kept in memory (and in its sidecar, as base64 `data`). */
+  readonly body?: Buffer;
 }
 
 export class OssFault extends Error {
@@ -54,8 +47,10 @@ interface Upload {
 export const MAX_OBJECT_SIZE = 5 * 1024 ** 3;
 export const MIN_PART_SIZE = 100 * 1024;
 const MAX_PARTS = 10_000;
-/** Objects up to this size are written and read in one synchronous call each (see #spool and read). */
+/** Objects up to this size live in memory and in their sidecar (see #spool and read). */
 const SMALL_OBJECT = 64 * 1024;
+/** A larger body is written to its file this much at a time: one system call per MiB, not one per socket read. */
+const WRITE_BATCH = 1024 * 1024;
 
 const hex = (b: Buffer): string => `"${b.toString("hex").toUpperCase()}"`;
 
@@ -63,6 +58,9 @@ export class OssStore {
   readonly #objects = new Map<string, Map<string, ObjectMeta>>();
   readonly #committing = new Set<string>();
   readonly #uploads = new Map<string, Upload>();
+  /** Names of temp files and object versions: this run's random prefix and a counter (no entropy drawn per write). */
+  readonly #run = randomBytes(6).toString("hex");
+  #seq = 0;
 
   constructor(
     private readonly dir: string,
@@ -79,9 +77,17 @@ export class OssStore {
       await mkdir(join(this.dir, bucket, "data"), { recursive: true });
       await mkdir(join(this.dir, "tmp"), { recursive: true });
       for (const name of await readdir(metaDir)) {
-        const meta = JSON.parse(await readFile(join(metaDir, name), "utf8")) as ObjectMeta & { file?: string };
+        if (!name.endsWith(".json")) continue;
+        const { data, file, ...meta } = JSON.parse(await readFile(join(metaDir, name), "utf8")) as ObjectMeta & {
+          file?: string;
+          data?: string;
+        };
         // Sidecars written before objects had `files` name one `file`.
-        index.set(meta.key, meta.files ? meta : { ...meta, files: [{ path: meta.file!, size: meta.size }] });
+        const files = meta.files ?? [{ path: file!, size: meta.size }];
+        index.set(
+          meta.key,
+          data === undefined ? { ...meta, files } : { ...meta, files, body: Buffer.from(data, "base64") },
+        );
       }
     }
   }
@@ -94,17 +100,19 @@ export class OssStore {
     return this.#objects.get(bucket)?.get(key);
   }
 
+  /** A small object's bytes (or the range of them), which live in memory; undefined for an object kept in files. */
+  bytes(meta: ObjectMeta, range?: { start: number; end: number }): Buffer | undefined {
+    if (!meta.body) return undefined;
+    return range ? meta.body.subarray(range.start, range.end + 1) : meta.body;
+  }
+
   /**
    * Opens the object's file now, synchronously, so a reader keeps the version it was given even if a writer replaces
    * the object a moment later (each version has its own file; the old one is unlinked after the switch).
    */
   read(meta: ObjectMeta, range?: { start: number; end: number }): Readable {
-    // A small object is read whole, now: a few system calls, not a file stream's round trips through the thread pool
-    // (on this 2-core VM each one costs the event loop more than the read itself).
-    if (meta.files.length === 1 && meta.size <= SMALL_OBJECT) {
-      const bytes = readFileSync(meta.files[0]!.path);
-      return Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes]);
-    }
+    const bytes = this.bytes(meta, range);
+    if (bytes) return Readable.from([bytes]);
     const fds = meta.files.map((f) => openSync(f.path, "r"));
     if (fds.length === 1) return createReadStream("", { fd: fds[0]!, ...range });
     const start = range?.start ?? 0;
@@ -137,17 +145,21 @@ export class OssStore {
     );
   }
 
+  #tempName(): string {
+    return `${this.#run}-${++this.#seq}`;
+  }
+
   /**
-   * Streams a body to a temp file, hashing as it goes; nothing is visible until `commit`. A small body is written in
-   * one synchronous call once it has all arrived (most objects here are job records and markers of a few hundred
-   * bytes); a larger one streams.
+   * Reads a body, hashing as it goes; nothing is visible until `commit`. A small body is kept whole in memory (most
+   * objects here are job records and markers of a few hundred bytes); a larger one goes to a temp file a MiB at a time.
    */
-  async #spool(body: Readable): Promise<{ file: string; md5: Buffer; size: number }> {
-    const file = join(this.dir, "tmp", randomBytes(12).toString("hex"));
+  async #spool(body: Readable): Promise<{ file?: string; bytes?: Buffer; md5: Buffer; size: number }> {
     const md5 = createHash("md5");
     let size = 0;
-    const head: Buffer[] = [];
-    let out: WriteStream | undefined;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let file: string | undefined;
+    let out: FileHandle | undefined;
     try {
       for await (const received of body) {
         const chunk = received as Buffer;
@@ -155,27 +167,36 @@ export class OssStore {
         if (size > MAX_OBJECT_SIZE)
           throw new OssFault(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.");
         md5.update(chunk);
-        if (!out && size <= SMALL_OBJECT) {
-          head.push(chunk);
-          continue;
-        }
-        if (!out) {
-          out = createWriteStream(file);
-          for (const h of head.splice(0)) if (!out.write(h)) await once(out, "drain");
-        }
-        if (!out.write(chunk)) await once(out, "drain");
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (size <= SMALL_OBJECT || pendingBytes < WRITE_BATCH) continue;
+        file ??= join(this.dir, "tmp", this.#tempName());
+        out ??= await open(file, "w");
+        await out.writev(pending);
+        pending = [];
+        pendingBytes = 0;
       }
-      if (out)
-        await new Promise<void>((resolve, reject) =>
-          out!.end((error?: Error | null) => (error ? reject(error) : resolve())),
-        );
-      else writeFileSync(file, head.length === 1 ? head[0]! : Buffer.concat(head));
+      if (size <= SMALL_OBJECT)
+        return { bytes: pending.length === 1 ? pending[0]! : Buffer.concat(pending), md5: md5.digest(), size };
+      file ??= join(this.dir, "tmp", this.#tempName());
+      out ??= await open(file, "w");
+      if (pending.length > 0) await out.writev(pending);
+      await out.close();
+      return { file, md5: md5.digest(), size };
     } catch (error) {
-      out?.destroy();
-      await rm(file, { force: true });
+      await out?.close().catch(() => undefined);
+      if (file) removeFile(file);
       throw error;
     }
-    return { file, md5: md5.digest(), size };
+  }
+
+  /** A part is always a file of its own (completion renames the parts into place). */
+  async #spoolToFile(body: Readable): Promise<{ file: string; md5: Buffer; size: number }> {
+    const spooled = await this.#spool(body);
+    if (spooled.file) return { file: spooled.file, md5: spooled.md5, size: spooled.size };
+    const file = join(this.dir, "tmp", this.#tempName());
+    writeFileSync(file, spooled.bytes!);
+    return { file, md5: spooled.md5, size: spooled.size };
   }
 
   async put(
@@ -187,13 +208,13 @@ export class OssStore {
     this.#checkWritable(bucket, key, opts.forbidOverwrite);
     const spooled = await this.#spool(body);
     if (opts.contentMd5 !== undefined && opts.contentMd5 !== spooled.md5.toString("base64")) {
-      await rm(spooled.file, { force: true });
+      if (spooled.file) removeFile(spooled.file);
       throw new OssFault(400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
     }
     return this.#commit(
       bucket,
       key,
-      [{ path: spooled.file, size: spooled.size }],
+      spooled.bytes ?? [{ path: spooled.file!, size: spooled.size }],
       {
         size: spooled.size,
         etag: hex(spooled.md5),
@@ -216,12 +237,15 @@ export class OssStore {
       );
   }
 
-  /** Moves spooled files (one, or a multipart object's parts in order) into place as the object `key`. */
+  /**
+   * Puts a small object's bytes, or moves spooled files (one, or a multipart object's parts in order) into place, as
+   * the object `key`; its sidecar is written to a temp file and renamed, so it is whole or absent.
+   */
   async #commit(
     bucket: string,
     key: string,
-    tmps: ReadonlyArray<{ readonly path: string; readonly size: number }>,
-    meta: Omit<ObjectMeta, "key" | "files" | "lastModified">,
+    content: Buffer | ReadonlyArray<{ readonly path: string; readonly size: number }>,
+    meta: Omit<ObjectMeta, "key" | "files" | "lastModified" | "body">,
     forbidOverwrite: boolean,
     /** Whether the temp files are removed when the write is refused (a part file stays with its upload). */
     owned = true,
@@ -230,25 +254,37 @@ export class OssStore {
     try {
       this.#checkWritable(bucket, key, forbidOverwrite);
     } catch (error) {
-      if (owned) await Promise.all(tmps.map((t) => rm(t.path, { force: true })));
+      if (owned && !Buffer.isBuffer(content)) for (const t of content) removeFile(t.path);
       throw error;
     }
     const id = `${bucket}/${key}`;
     this.#committing.add(id);
     try {
       const name = createHash("sha256").update(key).digest("hex");
-      const version = randomBytes(6).toString("hex");
-      const files = tmps.map((t, i) => ({
-        path: join(this.dir, bucket, "data", `${name}-${version}${tmps.length > 1 ? `-${i + 1}` : ""}`),
-        size: t.size,
-      }));
-      const full: ObjectMeta = { ...meta, key, files, lastModified: new Date().toUTCString() };
+      const version = this.#tempName();
+      const files = Buffer.isBuffer(content)
+        ? []
+        : content.map((t, i) => ({
+            path: join(this.dir, bucket, "data", `${name}-${version}${content.length > 1 ? `-${i + 1}` : ""}`),
+            size: t.size,
+          }));
+      const full: ObjectMeta = {
+        ...meta,
+        key,
+        files,
+        lastModified: new Date().toUTCString(),
+        ...(Buffer.isBuffer(content) ? { body: content } : {}),
+      };
       const previous = this.#objects.get(bucket)!.get(key);
       // Renames and the small sidecar, synchronously: metadata operations, cheaper done than queued to the thread pool.
-      for (const [i, t] of tmps.entries()) renameSync(t.path, files[i]!.path);
-      writeFileSync(join(this.dir, bucket, "meta", `${name}.json`), JSON.stringify(full));
+      if (!Buffer.isBuffer(content)) for (const [i, t] of content.entries()) renameSync(t.path, files[i]!.path);
+      const { body, ...described } = full;
+      const sidecar = join(this.dir, bucket, "meta", `${name}.json`);
+      const tmp = join(this.dir, "tmp", `${version}.json`);
+      writeFileSync(tmp, JSON.stringify(body ? { ...described, data: body.toString("base64") } : described));
+      renameSync(tmp, sidecar);
       this.#objects.get(bucket)!.set(key, full);
-      if (previous) await Promise.all(previous.files.map((f) => rm(f.path, { force: true })));
+      if (previous) for (const f of previous.files) removeFile(f.path);
       return full;
     } finally {
       this.#committing.delete(id);
@@ -261,8 +297,8 @@ export class OssStore {
     if (!index || !meta) return;
     index.delete(key);
     const name = createHash("sha256").update(key).digest("hex");
-    await Promise.all(meta.files.map((f) => rm(f.path, { force: true })));
-    await rm(join(this.dir, bucket, "meta", `${name}.json`), { force: true });
+    for (const f of meta.files) removeFile(f.path);
+    removeFile(join(this.dir, bucket, "meta", `${name}.json`));
   }
 
   /** Keys in lexical order after `marker`, grouped by `delimiter` into common prefixes. */
@@ -320,13 +356,13 @@ export class OssStore {
     const upload = this.#upload(bucket, key, uploadId);
     if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PARTS)
       throw new OssFault(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive.");
-    const spooled = await this.#spool(body);
+    const spooled = await this.#spoolToFile(body);
     if (contentMd5 !== undefined && contentMd5 !== spooled.md5.toString("base64")) {
-      await rm(spooled.file, { force: true });
+      removeFile(spooled.file);
       throw new OssFault(400, "InvalidDigest", "The Content-MD5 you specified was invalid.");
     }
     const previous = upload.parts.get(partNumber);
-    if (previous) await rm(previous.file, { force: true });
+    if (previous) removeFile(previous.file);
     const etag = hex(spooled.md5);
     upload.parts.set(partNumber, { file: spooled.file, etag, md5: spooled.md5, size: spooled.size });
     return etag;
@@ -389,7 +425,7 @@ export class OssStore {
   async abort(bucket: string, key: string, uploadId: string): Promise<void> {
     const upload = this.#upload(bucket, key, uploadId);
     this.#uploads.delete(uploadId);
-    await Promise.all([...upload.parts.values()].map((p) => rm(p.file, { force: true })));
+    for (const p of upload.parts.values()) removeFile(p.file);
   }
 
   /** Multipart uploads begun and neither completed nor aborted: a leak a test can see. */
@@ -397,6 +433,15 @@ export class OssStore {
     return [...this.#uploads]
       .filter(([, u]) => !bucket || u.bucket === bucket)
       .map(([uploadId, u]) => ({ uploadId, key: u.key }));
+  }
+}
+
+/** Removes a file the store owns; one already gone is fine (a crash between a rename and its cleanup leaves none). */
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
 }
 
