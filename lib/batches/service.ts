@@ -286,19 +286,13 @@ export class BatchService {
 
   /**
    * A dispatched item (the `submit` function's `batchItem` event): creates its job, with the derived id, and submits
-   * it. A re-delivery finds the job and only makes sure it was submitted; an item whose input cannot be read fails
-   * with the reason, and hands its slot on.
+   * it. A re-delivery finds the job by its idempotency key (no read first: the first delivery is the common case) and
+   * only makes sure it was submitted; an item whose input cannot be read fails with the reason, and hands its slot on.
    */
   async runItem(batchId: string, index: number): Promise<{ jobId?: string; state: string }> {
     const batch = await this.#running(batchId);
     const item = batch?.manifest.items[index];
     if (!batch || !item?.jobId || item.state !== "queued") return { state: "ignored" };
-    const existing = await this.deps.jobs.get(item.jobId);
-    if (existing)
-      return {
-        jobId: existing.id,
-        state: existing.state === "queued" ? (await this.deps.service.submit(existing)).state : existing.state,
-      };
     const spec = (await this.#itemSpecs(batch.manifest))[index];
     if (!spec) return { state: "ignored" };
     const base = {
@@ -316,13 +310,16 @@ export class BatchService {
       const source: Job["source"] = spec.input
         ? { kind: "oss", bucket: this.deps.storage.bucket, key: spec.input.key, etag: read!.etag }
         : { kind: "inline" };
-      const { job } = await this.deps.service.create({
+      const { job, created } = await this.deps.service.create({
         ...base,
         text: read?.text ?? spec.text ?? spec.ssml!,
         ssml: spec.ssml !== undefined,
         source,
       });
-      return { jobId: job.id, state: job.state };
+      // A re-delivery whose first delivery made the job but never got it submitted (it crashed, or the provider refused
+      // for a moment) submits it now; submission is elected, so a racing first delivery never submits it twice.
+      const now = !created && job.state === "queued" ? await this.deps.service.submit(job) : job;
+      return { jobId: now.id, state: now.state };
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
       const job = await this.deps.service.createFailed({

@@ -286,6 +286,20 @@ describe("batch transitions (in memory)", () => {
     ]);
   });
 
+  it("a re-delivered item finds its job by key, submits it only if it never was, and makes no second task", async () => {
+    await batches.start(event(3));
+    const first = await batches.runItem("b1", 0);
+    expect(first.state).toBe("submitted");
+    const again = await batches.runItem("b1", 0);
+    expect(again).toEqual(first);
+    expect(provider.submitted.filter((s) => s.jobId === first.jobId)).toHaveLength(1);
+    // The first delivery made the job, and the provider refused it for a moment: the re-delivery submits it.
+    const waiting = await record(first.jobId!);
+    await jobs.put({ ...waiting, state: "queued", task: undefined, retries: 1 });
+    expect(await batches.runItem("b1", 0)).toEqual({ jobId: first.jobId, state: "submitted" });
+    expect(provider.submitted.filter((s) => s.jobId === first.jobId)).toHaveLength(2);
+  });
+
   it("a failed shared read is not kept: the next caller reads again", async () => {
     await batches.start(event(3));
     const cold = new BatchService({ ...batchDeps(), concurrency: 2 });
