@@ -1,13 +1,15 @@
 /**
  * `npm run bench:batch`: the makespan of a batch on the local stack at item concurrency 1, 4 and 16, from the submit
  * event to its signed completion webhook, against the wave-quantised ideal: items run `concurrency` at a time, so the
- * ideal is ceil(items / concurrency) waves of one item's synthesis. The emulators run in a process of their own at a
- * realistic synthesis rate (0.2 ms per character, about NLS long-text's pace) on news-article-sized items (5,000
- * characters: one second of synthesis each), the functions in this one. The bench reads nothing while the batch runs
- * (it waits for the webhook); the counts come from the webhook's batch state, and each row gives the plumbing per
- * wave (what the pipeline adds to each item's synthesis), the OSS requests per item (the bench's own none), the CPU
- * per item of the functions (this process) and of the emulators (theirs), and from those the least time a wave's
- * plumbing can take on this machine's cores.
+ * ideal is ceil(items / concurrency) waves of one item's synthesis. Every level runs the same number of full waves
+ * (`concurrency` × 6 items), so the first wave, where a level's items all start at once, weighs the same in each row.
+ * Each level follows a warm-up batch (not measured): compiling the code on first use belongs to the cold-start rows.
+ * The emulators run in a process of their own at a realistic synthesis rate (0.2 ms per character, about NLS
+ * long-text's pace) on news-article-sized items (5,000 characters: one second of synthesis each), the functions in
+ * this one. The bench reads nothing while the batch runs (it waits for the webhook); the counts come from the
+ * webhook's batch state, and each row gives the plumbing per wave (what the pipeline adds to each item's synthesis),
+ * the OSS requests per item (the bench's own none), the CPU per item of the functions (this process) and of the
+ * emulators (theirs), and from those the least time a wave's plumbing can take on this machine's cores.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -41,7 +43,7 @@ async function webhookReceiver(): Promise<{ url: string; next: () => Promise<unk
   };
 }
 
-export async function benchBatch(levels = [1, 4, 16], items = 24, charsPerItem = 5_000): Promise<Row[]> {
+export async function benchBatch(levels = [1, 4, 16], waves = 6, charsPerItem = 5_000): Promise<Row[]> {
   const rows: Row[] = [];
   const cloud = await startChild<{ env: Record<string, string>; statsUrl: string }>([
     "--role",
@@ -66,39 +68,48 @@ export async function benchBatch(levels = [1, 4, 16], items = 24, charsPerItem =
         const sentence = "批量朗读的基准测试句子。";
         const text = (i: number) =>
           `${i}${sentence.repeat(Math.ceil(charsPerItem / sentence.length))}`.slice(0, charsPerItem);
-        const batchId = `bench-${concurrency}-${Date.now()}`;
-        const event = {
-          id: batchId,
-          source: "tts.batch",
-          specversion: "1.0",
-          type: "tts:Batch:Submitted",
-          data: {
-            batchId,
-            defaults: { voice: "siqi", format: "mp3", sampleRate: 16000, subtitles: [] },
-            items: Array.from({ length: items }, (_, i) => ({ id: `i${i}`, text: text(i) })),
-            outputPrefix: `output/${batchId}/`,
-            notify: { url: webhook.url },
-          },
-        };
         const stats = async (): Promise<{ ossRequests: number; cpuMs: number }> =>
           (await (await fetch(cloud.out.statsUrl)).json()) as { ossRequests: number; cpuMs: number };
-        const before = await stats();
-        const done = webhook.next();
-        const cpu0 = process.cpuUsage();
-        const t0 = performance.now();
-        await host.invoke("submit", event);
-        const body = (await done) as { state?: string; counts?: Record<string, number> };
-        const makespan = performance.now() - t0;
-        const cpu = process.cpuUsage(cpu0);
-        const cpuPerItem = (cpu.user + cpu.system) / 1000 / items;
-        const after = await stats();
-        const perItem = (after.ossRequests - before.ossRequests) / items;
-        const emulatorCpuPerItem = (after.cpuMs - before.cpuMs) / items;
+        /** Submits a batch of `items` and waits for its completion webhook. */
+        const run = async (tag: string, items: number) => {
+          const batchId = `bench-${tag}-${concurrency}-${Date.now()}`;
+          const event = {
+            id: batchId,
+            source: "tts.batch",
+            specversion: "1.0",
+            type: "tts:Batch:Submitted",
+            data: {
+              batchId,
+              defaults: { voice: "siqi", format: "mp3", sampleRate: 16000, subtitles: [] },
+              items: Array.from({ length: items }, (_, i) => ({ id: `i${i}`, text: text(i) })),
+              outputPrefix: `output/${batchId}/`,
+              notify: { url: webhook.url },
+            },
+          };
+          const before = await stats();
+          const done = webhook.next();
+          const cpu0 = process.cpuUsage();
+          const t0 = performance.now();
+          await host.invoke("submit", event);
+          const body = (await done) as { state?: string; counts?: Record<string, number> };
+          const makespan = performance.now() - t0;
+          const cpu = process.cpuUsage(cpu0);
+          const after = await stats();
+          return {
+            body,
+            makespan,
+            cpuPerItem: (cpu.user + cpu.system) / 1000 / items,
+            perItem: (after.ossRequests - before.ossRequests) / items,
+            emulatorCpuPerItem: (after.cpuMs - before.cpuMs) / items,
+          };
+        };
+        await run("warm-up", concurrency);
+        const items = waves * concurrency;
+        const { body, makespan, cpuPerItem, perItem, emulatorCpuPerItem } = await run("measured", items);
         // The CPU one wave's items use (functions and emulators), as time on this machine's cores if spread evenly. Some
         // of it overlaps the synthesis wait, so it is not a strict floor; when it is of the order of the plumbing, the
         // cores bound the wave, where a deployment gives each instance a CPU and OSS and NLS are not one process.
-        const waveCpuMs = (Math.min(concurrency, items) * (cpuPerItem + emulatorCpuPerItem)) / cores;
-        const waves = Math.ceil(items / concurrency);
+        const waveCpuMs = (concurrency * (cpuPerItem + emulatorCpuPerItem)) / cores;
         const ideal = waves * charsPerItem * SYNTH_MS_PER_CHAR;
         const counts = Object.entries(body.counts ?? {})
           .map(([k, v]) => `${v} ${k}`)

@@ -261,7 +261,7 @@ function proportionalSpans(
 export async function synthesizeLong(
   engine: SpeechSource,
   req: SpeechRequest,
-): Promise<{ audio: Buffer; sentences: Timing[] }> {
+): Promise<{ audio: readonly Buffer[]; sentences: Timing[] }> {
   const parts: Buffer[] = [];
   const sentences: Timing[][] = [];
   const durations: number[] = [];
@@ -271,9 +271,11 @@ export async function synthesizeLong(
     sentences.push(r.sentences);
     durations.push(r.durationMs);
   }
-  const body = Buffer.concat(parts);
+  // The pieces are handed on as they are, in order, for one gathered write: joining them into one buffer first cost a
+  // copy of the whole audio (MBs per task) for nothing.
+  const size = parts.reduce((n, p) => n + p.length, 0);
   return {
-    audio: req.format === "wav" ? Buffer.concat([wavHeader(body.length, req.sampleRate), body]) : body,
+    audio: req.format === "wav" ? [wavHeader(size, req.sampleRate), ...parts] : parts,
     sentences: shiftCues(sentences, durations),
   };
 }

@@ -13,6 +13,23 @@ export const FAST_MS_PER_CHAR = 60;
 const MP3_RATE_INDEX: Record<number, number> = { 22050: 0, 24000: 1, 16000: 2 };
 
 const tones = new Map<number, Buffer>();
+/** Runs of silent MP3 frames per sample rate, grown as needed and handed out as views: never written to once made. */
+const silences = new Map<number, Buffer>();
+
+function silentMp3(sampleRate: number, frames: number): Buffer {
+  const index = MP3_RATE_INDEX[sampleRate];
+  if (index === undefined) throw new Error(`the fast engine makes MP3 at 16000, 22050 or 24000 Hz, not ${sampleRate}`);
+  const frameLength = Math.floor((72 * 32_000) / sampleRate);
+  let run = silences.get(sampleRate);
+  if (!run || run.length < frames * frameLength) {
+    const frame = Buffer.alloc(frameLength);
+    frame.set([0xff, 0xf3, 0x40 | (index << 2), 0xc4]);
+    // The frame repeated, in one native fill; twice the size asked, so a longer text rarely grows it again.
+    run = Buffer.allocUnsafe(2 * frames * frameLength).fill(frame);
+    silences.set(sampleRate, run);
+  }
+  return run.subarray(0, frames * frameLength);
+}
 
 function toneSecond(sampleRate: number): Buffer {
   let tone = tones.get(sampleRate);
@@ -36,15 +53,8 @@ export class FastEngine implements SpeechSource {
     let durationMs = chars * FAST_MS_PER_CHAR;
     let audio: Buffer;
     if (req.format === "mp3") {
-      const index = MP3_RATE_INDEX[req.sampleRate];
-      if (index === undefined)
-        throw new Error(`the fast engine makes MP3 at 16000, 22050 or 24000 Hz, not ${req.sampleRate}`);
-      const frameLength = Math.floor((72 * 32_000) / req.sampleRate);
-      const frame = Buffer.alloc(frameLength);
-      frame.set([0xff, 0xf3, 0x40 | (index << 2), 0xc4]);
       const frames = Math.max(1, Math.round((durationMs / 1000) * (req.sampleRate / 576)));
-      // The frame repeated, in one native fill.
-      audio = Buffer.allocUnsafe(frames * frameLength).fill(frame);
+      audio = silentMp3(req.sampleRate, frames);
       durationMs = (frames * 576 * 1000) / req.sampleRate;
     } else {
       const samples = Math.round((durationMs / 1000) * req.sampleRate);

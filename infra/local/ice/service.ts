@@ -162,7 +162,7 @@ export class IceService {
       pitchRate: editing.pitch_rate,
       male: / male/i.test(voice?.type ?? ""),
     });
-    await this.opts.oss.put(job.output.bucket, key, Readable.from([audio]), {
+    await this.opts.oss.put(job.output.bucket, key, Readable.from(audio), {
       contentType: format === "mp3" ? "audio/mpeg" : format === "wav" ? "audio/wav" : "application/octet-stream",
       userMeta: {},
       forbidOverwrite: false,

@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { createReadStream, writeFileSync } from "node:fs";
-import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import {
@@ -264,7 +264,12 @@ export class LongTextService {
     if (this.#abandoned) return;
     await this.#dir("nls-audio");
     task.audioFile = join(this.opts.dataDir, "nls-audio", `${task.id}.${tts.format}`);
-    await writeFile(task.audioFile, audio);
+    const out = await open(task.audioFile, "w");
+    try {
+      await out.writev([...audio]);
+    } finally {
+      await out.close();
+    }
     task.audioAddress = `${this.opts.publicUrl()}/nls-audio/${task.id}.${tts.format}`;
     task.sentences = tts.enable_subtitle ? sentences : undefined;
     task.state = "SUCCESS";
