@@ -58,8 +58,6 @@ function untilListening(file: string, env: Record<string, string>): Promise<numb
 const BOUNDS: Record<string, string> = {
   default:
     "node's built-ins (http, https, crypto: ~28 ms), compiling and running the bundle (~40 ms, zod's schemas included), the clients (node's first isIP: ~9 ms)",
-  speech:
-    "node's built-ins (~28 ms), compiling and running the bundle (~40 ms), the clients (~9 ms), ws (~14 ms: its initializer loads it, short text is spoken over NLS's WebSocket)",
   stream: "node's built-ins (~28 ms), compiling and running the bundle, ws, the server's listen",
 };
 

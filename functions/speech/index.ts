@@ -2,7 +2,6 @@
 import { cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
 import { fcHttpHandler } from "../../lib/fc/http.js";
 import type { Router } from "../../lib/http/router.js";
-import { loadWebSocket } from "../../lib/providers/ws-loader.js";
 import { createSpeechRouter, speechGate } from "./app.js";
 
 let router: Router | undefined;
@@ -16,10 +15,11 @@ export const handler = fcHttpHandler(
 );
 
 /**
- * FC Initializer (s.yaml instanceLifecycleConfig): parse the configuration, build the clients and load the WebSocket
- * client (short text is spoken over NLS's WebSocket) before the first event.
+ * FC Initializer (s.yaml instanceLifecycleConfig): parse the configuration and build the clients before the first
+ * event. The WebSocket client is not loaded here: only short text (POST /v1/speech) opens NLS's WebSocket, and it loads
+ * ws on first use (about 12 ms). A cold instance's first request waits for the initializer either way, so an instance
+ * that serves the job API never pays for ws, and one that speaks short text pays the same as before.
  */
 export const initialize = async (): Promise<void> => {
   cloudJobRuntime("speech");
-  await loadWebSocket();
 };
