@@ -1,12 +1,12 @@
 /**
  * The OSS emulator's object store: metadata in memory and in a JSON sidecar per object (written to a temp file and
  * renamed into place, so a failed write never leaves a partial object). A small object's bytes (records, markers: up
- * to 64 KiB) live in memory and in its sidecar, so writing one is one file written and renamed and reading one touches
- * no file; a larger object is a file of its own. A multipart object keeps its parts' files, in order: completing an
+ * to 64 KiB) are in its sidecar, and the most recently used of them (32 MiB in all) in memory too: writing one is one
+ * file written and renamed, and reading a recent one touches no file. A larger object is a file of its own. A multipart object keeps its parts' files, in order: completing an
  * upload renames them into place (O(parts), no byte copied, as OSS itself completes an upload without re-reading it).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, createReadStream, openSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -20,10 +20,10 @@ export interface ObjectMeta {
   readonly userMeta: Readonly<Record<string, string>>;
   readonly lastModified: string;
   readonly type: "Normal" | "Multipart";
-  /** The object's bytes: one file, or a multipart object's part files in order; none when `body` holds them. */
+  /** The object's bytes: one file, or a multipart object's part files in order; none for a small object. */
   readonly files: ReadonlyArray<{ readonly path: string; readonly size: number }>;
-  /** A small object's bytes, kept in memory (and in its sidecar, as base64 `data`). */
-  readonly body?: Buffer;
+  /** A small object's sidecar, whose base64 `data` holds its bytes. */
+  readonly inline?: string;
 }
 
 export class OssFault extends Error {
@@ -51,6 +51,8 @@ const MAX_PARTS = 10_000;
 const SMALL_OBJECT = 64 * 1024;
 /** A larger body is written to its file this much at a time: one system call per MiB, not one per socket read. */
 const WRITE_BATCH = 1024 * 1024;
+/** Small objects' bytes kept in memory, the most recently used first to stay: the rest are read from their sidecar. */
+const MEMORY_BUDGET = 32 * 1024 * 1024;
 
 const hex = (b: Buffer): string => `"${b.toString("hex").toUpperCase()}"`;
 
@@ -58,6 +60,9 @@ export class OssStore {
   readonly #objects = new Map<string, Map<string, ObjectMeta>>();
   readonly #committing = new Set<string>();
   readonly #uploads = new Map<string, Upload>();
+  /** Small objects' bytes by sidecar path, least recently used first, and their total size. */
+  readonly #bodies = new Map<string, Buffer>();
+  #bodyBytes = 0;
   /** Names of temp files and object versions: this run's random prefix and a counter (no entropy drawn per write). */
   readonly #run = randomBytes(6).toString("hex");
   #seq = 0;
@@ -78,16 +83,14 @@ export class OssStore {
       await mkdir(join(this.dir, "tmp"), { recursive: true });
       for (const name of await readdir(metaDir)) {
         if (!name.endsWith(".json")) continue;
-        const { data, file, ...meta } = JSON.parse(await readFile(join(metaDir, name), "utf8")) as ObjectMeta & {
+        const sidecar = join(metaDir, name);
+        const { data, file, ...meta } = JSON.parse(await readFile(sidecar, "utf8")) as ObjectMeta & {
           file?: string;
           data?: string;
         };
         // Sidecars written before objects had `files` name one `file`.
         const files = meta.files ?? [{ path: file!, size: meta.size }];
-        index.set(
-          meta.key,
-          data === undefined ? { ...meta, files } : { ...meta, files, body: Buffer.from(data, "base64") },
-        );
+        index.set(meta.key, data === undefined ? { ...meta, files } : { ...meta, files, inline: sidecar });
       }
     }
   }
@@ -102,8 +105,33 @@ export class OssStore {
 
   /** A small object's bytes (or the range of them), which live in memory; undefined for an object kept in files. */
   bytes(meta: ObjectMeta, range?: { start: number; end: number }): Buffer | undefined {
-    if (!meta.body) return undefined;
-    return range ? meta.body.subarray(range.start, range.end + 1) : meta.body;
+    if (!meta.inline) return undefined;
+    let body = this.#bodies.get(meta.inline);
+    if (!body) {
+      const { data } = JSON.parse(readFileSync(meta.inline, "utf8")) as { data: string };
+      body = Buffer.from(data, "base64");
+    }
+    this.#keep(meta.inline, body);
+    return range ? body.subarray(range.start, range.end + 1) : body;
+  }
+
+  /** Keeps a small object's bytes in memory as the most recently used, within the budget. */
+  #keep(sidecar: string, body: Buffer): void {
+    this.#forget(sidecar);
+    this.#bodies.set(sidecar, body);
+    this.#bodyBytes += body.length;
+    for (const [path, old] of this.#bodies) {
+      if (this.#bodyBytes <= MEMORY_BUDGET) break;
+      this.#bodies.delete(path);
+      this.#bodyBytes -= old.length;
+    }
+  }
+
+  #forget(sidecar: string): void {
+    const kept = this.#bodies.get(sidecar);
+    if (!kept) return;
+    this.#bodies.delete(sidecar);
+    this.#bodyBytes -= kept.length;
   }
 
   /**
@@ -245,7 +273,7 @@ export class OssStore {
     bucket: string,
     key: string,
     content: Buffer | ReadonlyArray<{ readonly path: string; readonly size: number }>,
-    meta: Omit<ObjectMeta, "key" | "files" | "lastModified" | "body">,
+    meta: Omit<ObjectMeta, "key" | "files" | "lastModified" | "inline">,
     forbidOverwrite: boolean,
     /** Whether the temp files are removed when the write is refused (a part file stays with its upload). */
     owned = true,
@@ -268,21 +296,20 @@ export class OssStore {
             path: join(this.dir, bucket, "data", `${name}-${version}${content.length > 1 ? `-${i + 1}` : ""}`),
             size: t.size,
           }));
-      const full: ObjectMeta = {
-        ...meta,
-        key,
-        files,
-        lastModified: new Date().toUTCString(),
-        ...(Buffer.isBuffer(content) ? { body: content } : {}),
-      };
+      const sidecar = join(this.dir, bucket, "meta", `${name}.json`);
+      const described: ObjectMeta = { ...meta, key, files, lastModified: new Date().toUTCString() };
       const previous = this.#objects.get(bucket)!.get(key);
       // Renames and the small sidecar, synchronously: metadata operations, cheaper done than queued to the thread pool.
       if (!Buffer.isBuffer(content)) for (const [i, t] of content.entries()) renameSync(t.path, files[i]!.path);
-      const { body, ...described } = full;
-      const sidecar = join(this.dir, bucket, "meta", `${name}.json`);
       const tmp = join(this.dir, "tmp", `${version}.json`);
-      writeFileSync(tmp, JSON.stringify(body ? { ...described, data: body.toString("base64") } : described));
+      writeFileSync(
+        tmp,
+        JSON.stringify(Buffer.isBuffer(content) ? { ...described, data: content.toString("base64") } : described),
+      );
       renameSync(tmp, sidecar);
+      this.#forget(sidecar);
+      if (Buffer.isBuffer(content)) this.#keep(sidecar, content);
+      const full: ObjectMeta = Buffer.isBuffer(content) ? { ...described, inline: sidecar } : described;
       this.#objects.get(bucket)!.set(key, full);
       if (previous) for (const f of previous.files) removeFile(f.path);
       return full;
@@ -298,7 +325,9 @@ export class OssStore {
     index.delete(key);
     const name = createHash("sha256").update(key).digest("hex");
     for (const f of meta.files) removeFile(f.path);
-    removeFile(join(this.dir, bucket, "meta", `${name}.json`));
+    const sidecar = join(this.dir, bucket, "meta", `${name}.json`);
+    this.#forget(sidecar);
+    removeFile(sidecar);
   }
 
   /** Keys in lexical order after `marker`, grouped by `delimiter` into common prefixes. */
