@@ -5,10 +5,11 @@
  * period, sentences with enable_subtitle, and the seed's callback body POSTed to notify_url.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { createReadStream, writeFileSync } from "node:fs";
+import { createReadStream, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
+import { requestText } from "../../../lib/net/http-client.js";
 import {
   isIpHost,
   LONG_TEXT_LIMIT,
@@ -21,6 +22,9 @@ import { type SpeechSource, synthesizeLong } from "../audio/engine.js";
 import { readBody, sendJson } from "../http-util.js";
 import { PendingWork } from "../pending.js";
 import type { TokenRegistry } from "./tokens.js";
+
+/** Audio files up to this size are sent whole (see #download). */
+const SEND_WHOLE = 8 * 1024 * 1024;
 
 /** Fault knobs for reliability tests. */
 export class LongTextFaults {
@@ -146,7 +150,8 @@ export class LongTextService {
     }
     const audio = /^\/nls-audio\/([0-9a-f]{32})\.(pcm|wav|mp3)$/.exec(url.pathname);
     if (audio) {
-      void this.#download(audio[1]!, req, res);
+      // The download's own failure (its file gone under it, say) ends that response, never the emulator.
+      this.#download(audio[1]!, req, res).catch(() => res.destroy());
       return true;
     }
     return false;
@@ -298,9 +303,13 @@ export class LongTextService {
       await Promise.all(
         Array.from({ length: copies }, async () => {
           this.stats.callbacks++;
-          await fetch(notifyUrl, { method: "POST", headers: { "content-type": "application/json" }, body })
-            .then((r) => r.arrayBuffer())
-            .catch(() => undefined);
+          // Through node:http: undici's fetch cost about 0.9 ms more CPU per callback (1.3 against 0.44 ms, both ends).
+          await requestText(notifyUrl, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body,
+            timeoutMs: 30_000,
+          }).catch(() => undefined);
         }),
       );
     };
@@ -380,7 +389,12 @@ export class LongTextService {
       half.on("end", () => res.socket?.destroy());
       return;
     }
-    createReadStream(task.audioFile).pipe(res);
+    // Audio up to 8 MiB (a 5,000-character task is about 1.2 MB of MP3) is read in one call and sent in one write: a file
+    // stream's 64 KiB reads each cost a trip through the thread pool and a socket write of their own.
+    if (size <= SEND_WHOLE) return void res.end(readFileSync(task.audioFile));
+    createReadStream(task.audioFile)
+      .on("error", () => res.destroy())
+      .pipe(res);
   }
 
   /** Fault knob: make a finished task's audio older than the retention period. */
