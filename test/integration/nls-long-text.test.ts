@@ -178,6 +178,19 @@ describe("NlsLongTextClient against the local long-text emulator", () => {
     cloud().nls.longText.age(taskId, 8 * 24 * 3600_000);
     expect((await fetch(done.audioAddress)).status).toBe(404);
   });
+
+  it("a task whose audio file is gone under it fails that download, and the emulator goes on serving", async () => {
+    const c = client();
+    const { taskId } = await c.submit({ text: "音频文件被删除了。" });
+    const done = await until(c, taskId);
+    if (done.state !== "success") throw new Error("not done");
+    await cloud().nls.longText.loseAudioFile(taskId);
+    await expect(fetch(done.audioAddress).then((r) => r.arrayBuffer())).rejects.toThrow();
+    const next = await c.submit({ text: "下一个任务照常下载。" });
+    const after = await until(c, next.taskId);
+    if (after.state !== "success") throw new Error("not done");
+    expect((await fetch(after.audioAddress)).status).toBe(200);
+  });
 });
 
 describe("the long-text emulator's own faults", () => {

@@ -397,6 +397,12 @@ export class LongTextService {
       .pipe(res);
   }
 
+  /** Fault knob: a finished task's audio file disappears from under it, as a disk fault would lose it. */
+  async loseAudioFile(taskId: string): Promise<void> {
+    const file = this.#tasks.get(taskId)?.audioFile;
+    if (file) await rm(file, { force: true });
+  }
+
   /** Fault knob: make a finished task's audio older than the retention period. */
   age(taskId: string, ms: number): void {
     const task = this.#tasks.get(taskId);
