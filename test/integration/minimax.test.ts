@@ -5,6 +5,7 @@ import { mp3Frames } from "../../lib/audio/mp3.js";
 import { readWav } from "../../lib/audio/wav.js";
 import { InputError, ProviderError } from "../../lib/errors.js";
 import { MinimaxClient, parseMinimaxFrame } from "../../lib/providers/dashscope/minimax.js";
+import { breakingEngine } from "../helpers/breaking-engine.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 import { API_KEY, useStreamServer } from "../helpers/stream-server.js";
 
@@ -195,5 +196,20 @@ describe("MinimaxClient against the local DashScope emulator", () => {
     });
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { error: { field: string } }).error.field).toBe("voice");
+  });
+});
+
+describe("the MiniMax emulator's own faults", () => {
+  const breaking = useLocalCloud({ engine: breakingEngine("引擎崩溃") });
+
+  it("answers its own failure as DashScope's InternalError (retryable) instead of ending the process, and goes on", async () => {
+    const c = breaking();
+    const minimax = new MinimaxClient({ url: c.env().DASHSCOPE_HTTP_URL!, apiKey: c.dashscopeApiKey });
+    const request = (text: string) =>
+      minimax.synthesize(MODEL, { text, voice_setting: voice, audio_setting: { format: "mp3", sample_rate: 16000 } });
+    const error = await request("这里引擎崩溃了。").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ retryable: true });
+    expect(mp3Frames((await request("下一个请求照常完成。")).audio!).length).toBeGreaterThan(5);
   });
 });

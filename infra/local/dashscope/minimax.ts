@@ -37,7 +37,16 @@ export class MinimaxEmulator {
       return true;
     }
     if (url.pathname !== "/api/v1/services/aigc/multimodal-generation/generation") return false;
-    void this.#generate(req, res);
+    // The emulator's own failure answers that request as DashScope answers a server error, and ends nothing else.
+    this.#generate(req, res).catch(() =>
+      res.headersSent
+        ? res.destroy()
+        : sendJson(res, 500, {
+            code: "InternalError",
+            message: "An internal error has occurred.",
+            request_id: randomUUID(),
+          }),
+    );
     return true;
   }
 

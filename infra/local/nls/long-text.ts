@@ -141,11 +141,13 @@ export class LongTextService {
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? "/", "http://local");
     if (url.pathname === "/rest/v1/tts/async") {
-      void (req.method === "POST"
+      // The emulator's own failure answers that request as NLS answers a server error, and ends nothing else.
+      (req.method === "POST"
         ? this.#submit(req, res)
         : req.method === "GET"
           ? this.#get(url, res)
-          : Promise.resolve(fail(res, 405, 40000000, "method not allowed")));
+          : Promise.resolve(fail(res, 405, 40000000, "method not allowed"))
+      ).catch(() => (res.headersSent ? res.destroy() : fail(res, 500, 50000000, "GRPC_ERROR:Grpc error!")));
       return true;
     }
     const audio = /^\/nls-audio\/([0-9a-f]{32})\.(pcm|wav|mp3)$/.exec(url.pathname);
