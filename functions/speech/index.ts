@@ -17,7 +17,7 @@ export const handler = fcHttpHandler(
 /**
  * FC Initializer (s.yaml instanceLifecycleConfig): parse the configuration and build the clients before the first
  * event. The WebSocket client is not loaded here: only short text (POST /v1/speech) opens NLS's WebSocket, and it loads
- * ws on first use (about 12 ms). A cold instance's first request waits for the initializer either way, so an instance
+ * ws on first use (about 10 ms). A cold instance's first request waits for the initializer either way, so an instance
  * that serves the job API never pays for ws, and one that speaks short text pays the same as before.
  */
 export const initialize = async (): Promise<void> => {

@@ -2,8 +2,9 @@
  * The OSS emulator's object store: metadata in memory and in a JSON sidecar per object (written to a temp file and
  * renamed into place, so a failed write never leaves a partial object). A small object's bytes (records, markers: up
  * to 64 KiB) are in its sidecar, and the most recently used of them (32 MiB in all) in memory too: writing one is one
- * file written and renamed, and reading a recent one touches no file. A larger object is a file of its own. A multipart object keeps its parts' files, in order: completing an
- * upload renames them into place (O(parts), no byte copied, as OSS itself completes an upload without re-reading it).
+ * file written and renamed, and reading a recent one touches no file. A larger object is a file of its own. A
+ * multipart object keeps its parts' files, in order: completing an upload renames them into place (O(parts), no byte
+ * copied, as OSS itself completes an upload without re-reading it).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, createReadStream, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
@@ -47,7 +48,7 @@ interface Upload {
 export const MAX_OBJECT_SIZE = 5 * 1024 ** 3;
 export const MIN_PART_SIZE = 100 * 1024;
 const MAX_PARTS = 10_000;
-/** Objects up to this size live in memory and in their sidecar (see #spool and read). */
+/** Objects up to this size are kept in their sidecar, not a file of their own (see #spool and bytes). */
 const SMALL_OBJECT = 64 * 1024;
 /** A larger body is written to its file this much at a time: one system call per MiB, not one per socket read. */
 const WRITE_BATCH = 1024 * 1024;
@@ -103,7 +104,10 @@ export class OssStore {
     return this.#objects.get(bucket)?.get(key);
   }
 
-  /** A small object's bytes (or the range of them), which live in memory; undefined for an object kept in files. */
+  /**
+   * A small object's bytes (or the range of them): from memory when recently used, else from its sidecar. Undefined for
+   * an object kept in files of its own.
+   */
   bytes(meta: ObjectMeta, range?: { start: number; end: number }): Buffer | undefined {
     if (!meta.inline) return undefined;
     let body = this.#bodies.get(meta.inline);
