@@ -2,8 +2,9 @@
  * `npm run bench:batch`: the makespan of a batch on the local stack at item concurrency 1, 4 and 16, from the submit
  * event to its signed completion webhook, against the wave-quantised ideal: items run `concurrency` at a time, so the
  * ideal is ceil(items / concurrency) waves of one item's synthesis. Every level runs the same number of full waves
- * (`concurrency` × `waves` items, six waves by default), so the first wave, where a level's items all start at once, weighs the same in each row.
- * Each level follows a warm-up batch (not measured): compiling the code on first use belongs to the cold-start rows.
+ * (`concurrency` × `waves` items, six waves by default), so the first wave, where a level's items all start at once,
+ * weighs the same in each row. Each level follows a warm-up batch (not measured): compiling the code on first use
+ * belongs to the cold-start rows.
  * The emulators run in a process of their own at a realistic synthesis rate (0.2 ms per character, about NLS
  * long-text's pace) on news-article-sized items (5,000 characters: one second of synthesis each), the functions in
  * this one. The bench reads nothing while the batch runs (it waits for the webhook); the counts come from the
