@@ -100,7 +100,12 @@ export class LongTextService {
   }
 
   #dir(name: string): Promise<unknown> {
-    const made = this.#dirs.get(name) ?? mkdir(join(this.opts.dataDir, name), { recursive: true });
+    const made =
+      this.#dirs.get(name) ??
+      mkdir(join(this.opts.dataDir, name), { recursive: true }).catch((error: unknown) => {
+        this.#dirs.delete(name); // a failed attempt is not kept: the next save tries again
+        throw error;
+      });
     this.#dirs.set(name, made);
     return made;
   }
