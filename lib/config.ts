@@ -5,7 +5,6 @@
  * expects, instead of failing later inside a request. In FC the AccessKey triple is injected by the runtime from the
  * function's role (ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN); locally it comes from the local cloud.
  */
-
 import { ConfigError } from "./errors.js";
 import { ProviderNameSchema } from "./jobs/provider-name.js";
 import { registerSecret } from "./secrets.js";

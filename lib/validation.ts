@@ -1,5 +1,4 @@
 /** One way to turn a zod failure into an InputError that names the field (the path into the input) and the rule. */
-
 import { InputError } from "./errors.js";
 import type * as z from "./zod.js";
 

@@ -2,7 +2,6 @@
  * The reconcile function: on each timer tick, and whenever store exhausts its async retries (its onFailure
  * destination), drive every overdue pending job.
  */
-
 import { AsyncDestinationEventSchema, TimerEventSchema, unwrap } from "../../lib/fc/events.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 import * as z from "../../lib/zod.js";

@@ -2,7 +2,6 @@
  * The submit function's OSS-trigger handling: each uploaded `.txt`/`.ssml` under the input prefix becomes a job,
  * once per bucket + key + ETag. The input object is only read, never changed.
  */
-
 import { InputError } from "../../lib/errors.js";
 import { CloudEventSchema, decodeEvent, OssEventSchema, unwrap } from "../../lib/fc/events.js";
 import { jobFromObject } from "../../lib/jobs/intake.js";

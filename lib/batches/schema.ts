@@ -2,7 +2,6 @@
  * Batch narration (EventBridge): one CloudEvent carries many items; each item becomes a job, and a manifest in OSS
  * records which.
  */
-
 import { JobOptionFieldsSchema, SpeechSourceFields } from "../jobs/schema.js";
 import * as z from "../zod.js";
 

@@ -2,7 +2,6 @@
  * FC 3.0 trigger events (facts §1.2, §3.1, §3.2) as zod schemas, and one `unwrap` that turns the raw event (a Buffer
  * in the Node.js runtime) into a parsed payload, reporting paths into the original event on failure.
  */
-
 import { parseInput } from "../validation.js";
 import * as z from "../zod.js";
 

@@ -4,7 +4,6 @@
  * `GET /v1/jobs?input=<key>` finds the jobs made from an input object (an upload's job, whose id the uploader never
  * saw). Both show only what the caller may read (`canRead`).
  */
-
 import { InputError } from "../errors.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import type { OssStorage } from "../storage/oss.js";

@@ -2,7 +2,6 @@
  * The job record: one long-text synthesis from input to stored audio and subtitles.
  * States: queued → submitted → synthesized → stored → done, or failed with a reason from any state before done.
  */
-
 import { LongTextInputSchema, SentenceSchema } from "../providers/nls/long-text.js";
 import { findNlsVoice } from "../voices/index.js";
 import * as z from "../zod.js";

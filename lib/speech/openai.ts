@@ -2,7 +2,6 @@
  * The OpenAI-compatible `POST /v1/audio/speech` body, mapped onto our speech request, so the official `openai` SDK
  * (and every tool built on it) can use NLS voices without holding Alibaba credentials.
  */
-
 import { InputError } from "../errors.js";
 import { findNlsVoice } from "../voices/index.js";
 import * as z from "../zod.js";

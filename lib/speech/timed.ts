@@ -5,7 +5,6 @@
  * CosyVoice gives a sentence's words with `word_timestamp_enabled` (seed 001) at each sentence-end.
  * Timed streams are not cached: the cache keeps audio only.
  */
-
 import { Mp3Reframer } from "../audio/stitch.js";
 import { pcmDurationMs, wavDataChunk } from "../audio/wav.js";
 import { InputError } from "../errors.js";

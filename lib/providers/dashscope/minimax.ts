@@ -7,7 +7,6 @@
  * `trace_id` and `base_resp`, the native MiniMax t2a_v2 shape, so that is what `parseMinimaxFrame` assumes; it is the
  * one place to change if DashScope wraps it differently.
  */
-
 import { InputError, ProviderError } from "../../errors.js";
 import { withRetry } from "../../retry.js";
 import { multiplierFromRate } from "../../speech/rates.js";

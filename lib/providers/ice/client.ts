@@ -4,7 +4,6 @@
  * POP RPC, version 2020-11-09. The JSON-string parameters (EditingConfig, OutputConfig) are built from typed objects
  * and sent as JSON text, as the API takes them.
  */
-
 import type { CredentialsSource } from "../../credentials.js";
 import { InputError, ProviderError } from "../../errors.js";
 import { type BackoffOptions, withRetry } from "../../retry.js";

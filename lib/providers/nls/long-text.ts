@@ -3,7 +3,6 @@
  * (or from the notify_url callback, which is only a hint). Up to 100,000 characters, 8 or 16 kHz, pcm/wav/mp3,
  * sentence timestamps with `enable_subtitle`; audio kept 7 days, completion promised within 3 hours.
  */
-
 import { InputError, ProviderError } from "../../errors.js";
 import { requestText } from "../../net/http-client.js";
 import { type BackoffOptions, withRetry } from "../../retry.js";

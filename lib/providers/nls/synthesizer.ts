@@ -6,7 +6,6 @@
  * SSML), so nothing is silently truncated by the gateway. Audio comes out as an async iterable that applies
  * backpressure: a slow consumer pauses the socket instead of growing a buffer. Leaving the loop closes the upstream.
  */
-
 import type WebSocket from "ws";
 import { InputError, ProviderError } from "../../errors.js";
 import type { RetryOptions } from "../../retry.js";

@@ -6,7 +6,6 @@
  * timeout is ours, and the server's message is passed on only up to where POP echoes its string to sign (with the
  * AccessKeyId).
  */
-
 import type { CredentialsSource } from "../../credentials.js";
 import { ProviderError } from "../../errors.js";
 import { withRetry } from "../../retry.js";
