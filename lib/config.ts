@@ -18,21 +18,30 @@ const optionalUrl = (what: string) =>
 /** A non-empty string; `what` is said both when it is missing and when it is empty. */
 const required = (what: string) => z.string({ error: what }).check(z.minLength(1, what));
 
+/** A switch's spellings; what absence means is each switch's own. */
+const switchValue = z.optional(z.enum(["true", "false", "1", "0", ""]));
+/** A switch that is off unless set. */
 const flag = z.pipe(
-  z.optional(z.enum(["true", "false", "1", "0", ""])),
+  switchValue,
   z.transform((v) => v === "true" || v === "1"),
 );
 
-/** A comma-separated list, each entry trimmed, empty ones dropped; absent is the empty list. */
+/** The entries of a comma-separated list, each trimmed, empty ones dropped. */
+const splitList = (v: string): string[] =>
+  v
+    .split(",")
+    .map((k) => k.trim())
+    .filter(Boolean);
+
+/** A comma-separated list; absent is the empty list. */
 const commaList = z.pipe(
   z.optional(z.string()),
-  z.transform((v) =>
-    (v ?? "")
-      .split(",")
-      .map((k) => k.trim())
-      .filter(Boolean),
-  ),
+  z.transform((v) => splitList(v ?? "")),
 );
+
+/** A number given as a string matching `pattern` (`what` says which), `fallback` when absent. */
+const numberOf = (pattern: RegExp, what: string, fallback: string) =>
+  z.pipe(z._default(z.string().check(z.regex(pattern, what)), fallback), z.transform(Number));
 
 const prefix = (fallback: string) =>
   z
@@ -64,12 +73,7 @@ export const ConfigSchema = z.object({
   /** Hosts `store` may download provider audio from (an SSRF guard): exact host[:port] or *.suffix; comma-separated. */
   NLS_AUDIO_HOSTS: z.pipe(
     z._default(z.string(), "*.aliyuncs.com"),
-    z.transform((v) =>
-      v
-        .split(",")
-        .map((h) => h.trim().toLowerCase())
-        .filter(Boolean),
-    ),
+    z.transform((v) => splitList(v.toLowerCase())),
   ),
 
   ICE_ENDPOINT: optionalUrl("the ICE endpoint (default https://ice.<region>.aliyuncs.com)"),
@@ -120,7 +124,7 @@ export const ConfigSchema = z.object({
   ),
   /** The content-addressed speech cache in OSS; "false" turns it off. */
   TTS_CACHE: z.pipe(
-    z.optional(z.enum(["true", "false", "1", "0", ""])),
+    switchValue,
     z.transform((v) => v !== "false" && v !== "0"),
   ),
   TTS_CACHE_PREFIX: prefix("cache/"),
@@ -129,18 +133,12 @@ export const ConfigSchema = z.object({
    * input is checked and the cache looked up, and one stays open for the next request for up to 8 s (NLS closes idle
    * connections after 10 s); each is used for one task. 0: connect per request.
    */
-  NLS_WARM_SOCKETS: z.pipe(
-    z._default(z.string().check(z.regex(/^\d$/, "a number of connections, 0 to 9")), "0"),
-    z.transform(Number),
-  ),
+  NLS_WARM_SOCKETS: numberOf(/^\d$/, "a number of connections, 0 to 9", "0"),
   /**
    * The most characters one stream takes (default 4,096, OpenAI's limit for a speech request); NLS text beyond its 300
    * a request is spoken in pieces as one stream. Longer text is refused with 413, pointing to the job API.
    */
-  STREAM_MAX_CHARS: z.pipe(
-    z._default(z.string().check(z.regex(/^[1-9]\d*$/, "a whole number of characters")), "4096"),
-    z.transform(Number),
-  ),
+  STREAM_MAX_CHARS: numberOf(/^[1-9]\d*$/, "a whole number of characters", "4096"),
 
   /** Where job records live; must not overlap the input or output prefix. */
   JOBS_PREFIX: prefix("jobs/"),
@@ -150,10 +148,7 @@ export const ConfigSchema = z.object({
   CALLBACK_BASE_URL: optionalUrl("the callback function's public base URL"),
 
   /** Parts of one long job synthesized at once (text beyond the provider's limit is split into parts). */
-  JOBS_PART_CONCURRENCY: z.pipe(
-    z._default(z.string().check(z.regex(/^[1-9]\d*$/, "a whole number of parts, at least 1")), "4"),
-    z.transform(Number),
-  ),
+  JOBS_PART_CONCURRENCY: numberOf(/^[1-9]\d*$/, "a whole number of parts, at least 1", "4"),
   /**
    * At most this many characters per part of a long job (empty: the provider's own limit, 100,000 for NLS). Smaller
    * parts run JOBS_PART_CONCURRENCY at a time, so a book finishes sooner than as one 100,000-character task.
@@ -170,17 +165,11 @@ export const ConfigSchema = z.object({
     z.transform((v) => (v === "" ? undefined : Number(v))),
   ),
   /** Items of one EventBridge batch in flight at once. */
-  BATCH_CONCURRENCY: z.pipe(
-    z._default(z.string().check(z.regex(/^[1-9]\d*$/, "a whole number of items, at least 1")), "8"),
-    z.transform(Number),
-  ),
+  BATCH_CONCURRENCY: numberOf(/^[1-9]\d*$/, "a whole number of items, at least 1", "8"),
   /** Let batch webhooks reach loopback and private addresses (a local receiver); never in a deployment facing users. */
   WEBHOOK_ALLOW_PRIVATE: flag,
   /** How long a job step may sit before `reconcile` re-drives it. */
-  RECONCILE_STALE_SECONDS: z.pipe(
-    z._default(z.string().check(z.regex(/^\d+$/, "a whole number of seconds")), "120"),
-    z.transform(Number),
-  ),
+  RECONCILE_STALE_SECONDS: numberOf(/^\d+$/, "a whole number of seconds", "120"),
 
   LOG_LEVEL: z._default(z.enum(["debug", "info", "warn", "error"]), "info"),
 });
