@@ -17,19 +17,21 @@ const WebhookUrlSchema = z.string().check(
 );
 
 export const BATCH_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** A batch id or an item id: one OSS key segment. */
+const BatchKeySchema = z.string().check(z.regex(BATCH_ID, "1-64 letters, digits, '.', '_' or '-'"));
 
 /**
  * @example {"batchId":"book-7","defaults":{"voice":"siqi","format":"mp3"},"items":[{"id":"ch1","text":"…"},{"id":"ch2","input":{"key":"input/book/ch2.txt"}}],"outputPrefix":"output/book-7/","notify":{"url":"https://example.com/hooks/tts"}}
  */
 export const BatchRequestSchema = z
   .strictObject({
-    batchId: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 letters, digits, '.', '_' or '-'"))),
+    batchId: z.optional(BatchKeySchema),
     defaults: z._default(OptionOverrides, {}),
     items: z
       .array(
         z
           .strictObject({
-            id: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 letters, digits, '.', '_' or '-'")),
+            id: BatchKeySchema,
             ...SpeechSourceFields,
             // Checked per item (with the defaults), so one item's bad option fails that item, not the batch.
             overrides: z.optional(z.record(z.string(), z.unknown())),
