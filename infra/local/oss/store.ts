@@ -311,8 +311,9 @@ export class OssStore {
         JSON.stringify(Buffer.isBuffer(content) ? { ...described, data: content.toString("base64") } : described),
       );
       renameSync(tmp, sidecar);
-      this.#forget(sidecar);
+      // The key's bytes in memory are the new object's, or none (a large object's are in its files).
       if (Buffer.isBuffer(content)) this.#keep(sidecar, content);
+      else this.#forget(sidecar);
       const full: ObjectMeta = Buffer.isBuffer(content) ? { ...described, inline: sidecar } : described;
       this.#objects.get(bucket)!.set(key, full);
       if (previous) for (const f of previous.files) removeFile(f.path);
