@@ -7,7 +7,7 @@
  * closed at a cut and reopened in the next chunk), and inline elements such as <sub> or <phoneme> are never split.
  */
 import { InputError } from "../errors.js";
-import { type CharWeight, nlsWeight } from "./count.js";
+import { type CharWeight, nlsWeight, weigh } from "./count.js";
 import { looksLikeSsml, type TagToken, tokenizeMarkup } from "./markup.js";
 
 export interface ChunkOptions {
@@ -54,7 +54,7 @@ function codePoints(text: string): Unit[] {
 
 function weighUnits(units: readonly Unit[], weight: CharWeight): number {
   let n = 0;
-  for (const u of units) for (const ch of u.value) n += weight(ch.codePointAt(0)!);
+  for (const u of units) n += weigh(u.value, weight);
   return n;
 }
 
