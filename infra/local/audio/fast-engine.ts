@@ -48,8 +48,10 @@ export class FastEngine implements SpeechSource {
   async synthesize(req: SpeechRequest): Promise<SpeechResult> {
     const text = spokenText(req.text);
     const chars = Array.from(text).length;
-    // A fixed synthesis rate per task, as the batch benchmark needs: time proportional to the characters.
-    if (this.opts.synthMsPerChar) await new Promise((r) => setTimeout(r, chars * this.opts.synthMsPerChar!));
+    // A fixed synthesis rate per task, as the batch benchmark needs: time proportional to the characters. A caller that
+    // paces the whole task is told the time instead.
+    const paceMs = chars * (this.opts.synthMsPerChar ?? 0);
+    if (paceMs > 0 && !req.unpaced) await new Promise((r) => setTimeout(r, paceMs));
     let durationMs = chars * FAST_MS_PER_CHAR;
     let audio: Buffer;
     if (req.format === "mp3") {
@@ -65,7 +67,7 @@ export class FastEngine implements SpeechSource {
         second.copy(pcm, at, 0, Math.min(second.length, pcm.length - at));
       audio = req.format === "wav" ? Buffer.concat([wavHeader(pcm.length, req.sampleRate), pcm]) : pcm;
     }
-    return { audio, durationMs, ...timings(text, durationMs) };
+    return { audio, durationMs, ...timings(text, durationMs), ...(req.unpaced ? { paceMs } : {}) };
   }
 
   async close(): Promise<void> {}
