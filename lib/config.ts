@@ -164,7 +164,7 @@ export const ConfigSchema = z.object({
     ),
     z.transform((v) => (v === "" ? undefined : Number(v))),
   ),
-  /** Items of one EventBridge batch in flight at once. */
+  /** Items of one EventBridge batch synthesizing at once: the provider tasks a batch holds (its audio copies are not counted). */
   BATCH_CONCURRENCY: numberOf(/^[1-9]\d*$/, "a whole number of items, at least 1", "8"),
   /** Let batch webhooks reach loopback and private addresses (a local receiver); never in a deployment facing users. */
   WEBHOOK_ALLOW_PRIVATE: flag,

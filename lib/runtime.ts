@@ -34,6 +34,9 @@ export function createJobRuntime(
   const jobs = new JobRecords(clients.storage, config.JOBS_PREFIX);
   let batches: BatchService | undefined;
   const service = new JobService({
+    onSynthesized: async (job) => {
+      if (job.batch) await batches?.itemSynthesized(job);
+    },
     onEnded: async (job) => {
       if (job.batch) await batches?.itemEnded(job);
     },

@@ -333,31 +333,64 @@ export class BatchService {
   }
 
   /**
-   * An item's job ended. The first report of it hands its slot to the next waiting item: every end dispatches at most
-   * one, so the bound holds without counting what is in flight. Once nothing is left to dispatch, the ended markers
-   * are counted (a listing) to see whether the batch is complete. A handful of requests per item, whatever the size.
+   * An item's synthesis ended: its slot goes to the next waiting item now, while its audio is copied, so the provider
+   * never waits on a copy. The bound is on provider tasks (what a provider's concurrency limits); an item being stored
+   * holds none. Called once per job, by the caller elected to record its synthesis.
    */
-  async itemEnded(job: Job): Promise<void> {
-    if (!job.batch) return;
-    const batch = await this.#running(job.batch.id);
-    const index = batch?.index.get(job.batch.item);
-    if (!batch || index === undefined) return;
-    const first = await this.#store.markEnded(batch.manifest.batchId, index, job.state);
-    if (first && (await this.#dispatchNext(batch, index))) return;
-    const ended = await this.#store.ended(batch.manifest.batchId);
-    if (this.#complete(batch.manifest, ended)) await this.#finish(batch.manifest, ended);
+  async itemSynthesized(job: Job): Promise<void> {
+    const item = await this.#item(job);
+    if (item) await this.#dispatchNext(item.batch, item.index);
   }
 
   /**
-   * Hands an ended item's slot on. The start dispatches the first `concurrency` waiting items, so the item `concurrency`
-   * places after the one that ended (in the order of the waiting items) is the one whose turn it is: every end names
-   * its own successor, and items ending together never race for one (a shared cursor made each of them lose an
+   * An item's job ended. A job that ended before its synthesis did (it failed first) hands its slot on now: every
+   * item hands on at most one, so the bound holds without counting what is in flight. Then the ended markers are
+   * counted (a listing) to see whether the batch is complete, unless another item is certain to end later and count
+   * them: the one this end dispatched, or the one whose turn came after this item's (its successor), if it has not
+   * ended. The item whose marker is written last always counts: when it writes it, every other item's marker is
+   * there, its successor's too. So a batch of any size costs one listing per end at worst and about `concurrency`
+   * in all when items end in turn.
+   */
+  async itemEnded(job: Job): Promise<void> {
+    const item = await this.#item(job);
+    if (!item) return;
+    const { batch, index } = item;
+    const { batchId } = batch.manifest;
+    const first = await this.#store.markEnded(batchId, index, job.state);
+    if (first) {
+      if (job.synthesizedAt === undefined) {
+        if (await this.#dispatchNext(batch, index)) return;
+      } else if (await this.#successorRunning(batch, index)) return;
+    }
+    const ended = await this.#store.ended(batchId);
+    if (this.#complete(batch.manifest, ended)) await this.#finish(batch.manifest, ended);
+  }
+
+  /** The running batch a job is an item of, and the item's index in it. */
+  async #item(job: Job): Promise<{ batch: Running; index: number } | undefined> {
+    if (!job.batch) return undefined;
+    const batch = await this.#running(job.batch.id);
+    const index = batch?.index.get(job.batch.item);
+    return batch && index !== undefined ? { batch, index } : undefined;
+  }
+
+  /** Whether the item whose turn came after item `ended`'s exists and has not ended yet. */
+  async #successorRunning(batch: Running, ended: number): Promise<boolean> {
+    const position = batch.waiting.indexOf(ended);
+    const successor = position === -1 ? undefined : batch.waiting[position + batch.manifest.concurrency];
+    return successor !== undefined && !(await this.#store.hasEnded(batch.manifest.batchId, successor));
+  }
+
+  /**
+   * Hands an item's slot on (when its synthesis ended, or when it ended without one). The start dispatches the first
+   * `concurrency` waiting items, so the item `concurrency` places after this one (in the order of the waiting items)
+   * is the one whose turn it is: every item names its own successor, and items handing on together never race for one (a shared cursor made each of them lose an
    * election per item it was behind: quadratic in the concurrency). A lost election there (a redrive dispatched that
    * item already) falls back to the next waiting item not yet dispatched.
    */
-  async #dispatchNext(batch: Running, ended: number): Promise<boolean> {
+  async #dispatchNext(batch: Running, from: number): Promise<boolean> {
     const { manifest, waiting } = batch;
-    const position = waiting.indexOf(ended);
+    const position = waiting.indexOf(from);
     if (position === -1) return false;
     for (let p = position + manifest.concurrency; p < waiting.length; p++)
       if (await this.#dispatch(manifest, waiting[p]!)) return true;

@@ -107,6 +107,12 @@ export class BatchStore {
     ).created;
   }
 
+  /** Whether item `index` has ended (one listing request: the marker's name carries the state). */
+  async hasEnded(batchId: string, index: number): Promise<boolean> {
+    const page = await this.storage.list(`${this.#dir(batchId)}ended/${pad(index)}.`, { maxKeys: 1 });
+    return page.objects.length > 0;
+  }
+
   /** Item index → the state its job ended in. */
   async ended(batchId: string): Promise<Map<number, string>> {
     const ended = new Map<number, string>();

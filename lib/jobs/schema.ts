@@ -98,6 +98,11 @@ export const JobSchema = z.object({
       sentences: z.optional(z.array(SentenceSchema)),
     }),
   ),
+  /**
+   * When the provider's synthesis ended (every part's, for a job in parts): from then on the job holds no provider
+   * task, and a batch item's slot has been handed on.
+   */
+  synthesizedAt: z.optional(z.string()),
   result: z.optional(z.object({ size: z.int(), storedAt: z.string() })),
   /** What became of the subtitles: asked for, written, and why not when they were not. */
   subtitles: z.optional(
@@ -143,5 +148,6 @@ export const isTerminal = (state: JobState): boolean => state === "done" || stat
 /** The next record, or undefined when the move is not allowed from the current state (a stale or repeated event). */
 export function transition(job: Job, to: JobState, patch: Partial<Job>, now: Date): Job | undefined {
   if (!NEXT[job.state].includes(to)) return undefined;
-  return { ...job, ...patch, state: to, updatedAt: now.toISOString() };
+  const at = now.toISOString();
+  return { ...job, ...patch, state: to, updatedAt: at, ...(to === "synthesized" ? { synthesizedAt: at } : {}) };
 }

@@ -41,6 +41,11 @@ export interface JobServiceDeps {
   readonly partConcurrency?: number;
   /** Called when a job ends (done or failed): batches count their items with it. */
   readonly onEnded?: (job: Job) => Promise<void>;
+  /**
+   * Told once, by the caller elected to record it, that a job's synthesis ended (before its audio is stored): a batch
+   * hands the item's slot on then. A failure is logged, not thrown: reconcile hands on a slot left behind.
+   */
+  readonly onSynthesized?: (job: Job) => Promise<void>;
   readonly now?: () => Date;
   readonly newId?: () => string;
   /** How long a step may sit before `reconcile` re-drives it. */
@@ -267,9 +272,11 @@ export class JobService {
     if (children.every((c) => c?.state === "done")) {
       // `force` (reconcile, once the parent has sat past the grace period) re-drives an assembly whose elected
       // caller crashed or lost its election's answer: handing the parent to `store` twice is safe, once is required.
-      if (!(await this.deps.jobs.elect(parent.id, "assemble", this.#now())) && !opts.force) return parent;
+      const elected = await this.deps.jobs.elect(parent.id, "assemble", this.#now());
+      if (!elected && !opts.force) return parent;
       const next = transition(parent, "synthesized", {}, this.#now());
       if (!next) return parent;
+      if (elected) await this.#synthesized(next);
       await this.deps.jobs.put(next);
       await this.deps.invoker.invokeAsync("store", { jobId: parent.id });
       return next;
@@ -462,10 +469,24 @@ export class JobService {
       this.#now(),
     );
     if (!next) return job;
+    if (elected) await this.#synthesized(next);
     await this.deps.jobs.put(next);
     await this.deps.invoker.invokeAsync("store", { jobId: job.id });
     log.info("job synthesized; store invoked", { sentences: status.sentences.length });
     return next;
+  }
+
+  /**
+   * Tells `onSynthesized` before the record is written, so what waits on the slot (a batch's next item) starts while
+   * the audio is copied. Only the elected caller tells it: a forced re-drive (reconcile) cannot know whether a crashed
+   * one did, and a slot is never handed on twice; one left behind is handed on by the batch's reconcile.
+   */
+  async #synthesized(job: Job): Promise<void> {
+    try {
+      await this.deps.onSynthesized?.(job);
+    } catch (error) {
+      this.deps.log.warn("could not hand on the job's slot; reconcile will", { jobId: job.id, error });
+    }
   }
 
   /** Tells whoever waits on a job (a batch, a parent) that it has ended. */

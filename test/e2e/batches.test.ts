@@ -135,6 +135,34 @@ describe("batch narration from EventBridge", () => {
     }
   });
 
+  it("hands an item's slot on when its synthesis ends: the next item starts while the audio is stored", async () => {
+    const order: string[] = [];
+    const watch = (e: { op: string; key: string; status: number }): void => {
+      if (e.op === "PutObject" && e.status === 200 && /(batch-early\/dispatch-\d+|output\/early\/.+\.mp3)$/.test(e.key))
+        order.push(e.key.replace(/^.*\/(dispatch-\d+|[^/]+\.mp3)$/, "$1"));
+    };
+    cloud().oss.observers.add(watch);
+    try {
+      await deliver(
+        event("evt-early", {
+          batchId: "early",
+          defaults: { voice: "siqi" },
+          items: Array.from({ length: 5 }, (_, i) => ({ id: `e${i}`, text: `第${i}条。` })),
+          outputPrefix: "output/early/",
+          notify: { url: hookAt() },
+        }),
+      );
+      await settle();
+      // Item e0's turn passes to e4 (four places on): e4 is dispatched before e0's audio is written.
+      expect(order.indexOf("dispatch-00004")).toBeGreaterThan(-1);
+      expect(order.indexOf("dispatch-00004")).toBeLessThan(order.indexOf("e0.mp3"));
+      expect(order.filter((k) => k.endsWith(".mp3"))).toHaveLength(5);
+      expect(hooks.filter((h) => (JSON.parse(h.body) as { batchId?: string }).batchId === "early")).toHaveLength(1);
+    } finally {
+      cloud().oss.observers.delete(watch);
+    }
+  });
+
   it("hands each ended item's slot to its own successor: items ending together lose no dispatch election", async () => {
     // Every dispatch is a create-if-absent election; a lost one is a 409 on `dispatch-<i>`. Items that end together
     // used to race from one shared cursor, each losing an election per item it was behind.

@@ -88,6 +88,7 @@ beforeEach(() => {
     now: () => new Date(clock),
     newId: () => `job-${String(++ids).padStart(4, "0")}`,
     staleAfterMs: 120_000,
+    onSynthesized: async (job) => batches.itemSynthesized(job),
     onEnded: async (job) => batches.itemEnded(job),
   });
   batches = new BatchService(batchDeps());
@@ -273,6 +274,53 @@ describe("batch transitions (in memory)", () => {
     expect(dispatched()).toEqual([0, 2, 3, 4]);
     expect(storage.keys("jobs/batch-pending/")).toEqual([]);
   });
+  it("hands an item's slot on when its synthesis ends, and completes the batch when an item ends after its successor", async () => {
+    // Items 0, 2 and 3 (1 is refused at the start), two at a time: 0's turn passes to 3.
+    await batches.start(event(4));
+    expect(dispatched()).toEqual([0, 2]);
+    const synthesize = async (index: number) => {
+      const { jobId } = await batches.runItem("b1", index);
+      const job = await record(jobId!);
+      provider.finish(job.task!.id);
+      await service.pollTask(job, { force: false });
+      return jobId!;
+    };
+    const first = await synthesize(0);
+    expect((await record(first)).state).toBe("synthesized");
+    expect(dispatched()).toEqual([0, 2, 3]);
+    // 3 and 2 end while 0's audio is still being stored; 0 ends last, after its successor, and completes the batch.
+    await stored(await synthesize(3));
+    await stored(await synthesize(2));
+    expect((await batches.manifest("b1"))?.state).toBe("running");
+    await stored(first);
+    expect(await batches.view("b1")).toMatchObject({ state: "partial", counts: { done: 3, failed: 1 } });
+    expect(dispatched()).toEqual([0, 2, 3]);
+  });
+
+  it("a slot whose hand-on failed is handed on by reconcile, never twice, and the item's synthesis is still recorded", async () => {
+    await batches.start(event(4));
+    const { jobId } = await batches.runItem("b1", 0);
+    const job = await record(jobId!);
+    provider.finish(job.task!.id);
+    const real = storage.put.bind(storage);
+    storage.put = async (key, body, opts) => {
+      if (key.endsWith("/dispatch-00003")) throw new Error("OSS is down");
+      return real(key, body, opts);
+    };
+    await service.pollTask(job, { force: false });
+    storage.put = real;
+    expect((await record(jobId!)).state).toBe("synthesized");
+    expect(dispatched()).toEqual([0, 2]);
+    // Its end does not hand the slot on a second time (its synthesis did, as far as it knows)...
+    await stored(jobId!);
+    expect(dispatched()).toEqual([0, 2]);
+    // ...reconcile counts the free slot and fills it.
+    await batches.reconcile();
+    expect(dispatched()).toEqual([0, 2, 3]);
+    await batches.reconcile();
+    expect(dispatched()).toEqual([0, 2, 3]);
+  });
+
   it("a cold instance running a wave of items together reads the manifest and the item specs once", async () => {
     await batches.start(event(6));
     const cold = new BatchService({ ...batchDeps(), concurrency: 2 });
