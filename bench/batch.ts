@@ -8,7 +8,9 @@
  * The emulators run in a process of their own at a realistic synthesis rate (0.2 ms per character, about NLS
  * long-text's pace) on news-article-sized items (5,000 characters: one second of synthesis each), the functions in
  * this one. The bench reads nothing while the batch runs (it waits for the webhook); the counts come from the
- * webhook's batch state, and each row gives the plumbing per wave (what the pipeline adds to each item's synthesis),
+ * webhook's batch state, and each row gives the plumbing per wave (what the pipeline adds to each item's synthesis:
+ * between one item's synthesis and the next one's, its callback and the next item's job and task; an item hands its
+ * slot on when its synthesis ends, so its audio is stored while the next one synthesizes),
  * the OSS requests per item (the bench's own none), the CPU per item of the functions (this process) and of the
  * emulators (theirs), and from those the least time a wave's plumbing can take on this machine's cores.
  */
@@ -107,9 +109,10 @@ export async function benchBatch(levels = [1, 4, 16], waves = 6, charsPerItem = 
         await run("warm-up", concurrency);
         const items = waves * concurrency;
         const { body, makespan, cpuPerItem, perItem, emulatorCpuPerItem } = await run("measured", items);
-        // The CPU one wave's items use (functions and emulators), as time on this machine's cores if spread evenly. Some
-        // of it overlaps the synthesis wait, so it is not a strict floor; when it is of the order of the plumbing, the
-        // cores bound the wave, where a deployment gives each instance a CPU and OSS and NLS are not one process.
+        // The CPU one wave's items use (functions and emulators), as time on this machine's cores if spread evenly. Much
+        // of it (the audio's copy) overlaps the next synthesis, so it is not a floor; when it is of the order of the
+        // plumbing, the cores slow the wave, where a deployment gives each instance a CPU and OSS and NLS are not one
+        // process.
         const waveCpuMs = (concurrency * (cpuPerItem + emulatorCpuPerItem)) / cores;
         const ideal = waves * charsPerItem * SYNTH_MS_PER_CHAR;
         const counts = Object.entries(body.counts ?? {})
@@ -118,7 +121,7 @@ export async function benchBatch(levels = [1, 4, 16], waves = 6, charsPerItem = 
         rows.push({
           name: `batch of ${items} × ${charsPerItem.toLocaleString("en")} chars, concurrency ${concurrency} (${body.state}: ${counts})`,
           value: `${(makespan / 1000).toFixed(2)} s`,
-          reference: `${(ideal / 1000).toFixed(2)} s ideal: ${waves} waves × ${(charsPerItem * SYNTH_MS_PER_CHAR) / 1000} s; plumbing ${((makespan - ideal) / waves).toFixed(0)} ms per wave, ${perItem.toFixed(1)} OSS requests, ${cpuPerItem.toFixed(0)} ms of functions' CPU and ${emulatorCpuPerItem.toFixed(0)} ms of the emulators' per item: a wave's items use ${waveCpuMs.toFixed(0)} ms of this machine's ${cores} cores (bounded by: emulated synthesis at ${SYNTH_MS_PER_CHAR} ms/char${waveCpuMs > (0.5 * (makespan - ideal)) / waves ? `, and the CPU of ${concurrency} items' plumbing, functions and emulators, on ${cores} cores` : ", and the pipeline's round trips"}; target 1.2)`,
+          reference: `${(ideal / 1000).toFixed(2)} s ideal: ${waves} waves × ${(charsPerItem * SYNTH_MS_PER_CHAR) / 1000} s; plumbing ${((makespan - ideal) / waves).toFixed(0)} ms per wave, ${perItem.toFixed(1)} OSS requests, ${cpuPerItem.toFixed(0)} ms of functions' CPU and ${emulatorCpuPerItem.toFixed(0)} ms of the emulators' per item: a wave's items use ${waveCpuMs.toFixed(0)} ms of this machine's ${cores} cores, the audio's copy included (bounded by: emulated synthesis at ${SYNTH_MS_PER_CHAR} ms/char, and between syntheses the callback and the next item's job and task${waveCpuMs > (0.5 * (makespan - ideal)) / waves ? `, slowed by ${concurrency} items' CPU, functions and emulators, on ${cores} cores` : ", round trips"}; target 1.2)`,
           ratio: (makespan / ideal).toFixed(2),
         });
       } finally {

@@ -3,8 +3,9 @@
  * every item is checked in memory (options, keys, inline text by its provider's rules), the item specs and the manifest
  * are written once, and only the first `concurrency` items are dispatched. An item's job is created when the item is
  * handed a slot (its id is derived from the batch and item ids, so the manifest names it from the start), through
- * FC's async invocation (its queue and retries). When an item's job ends, the item hands its slot to the next one; when
- * the last ends, the manifest is made final (once) and one signed completion webhook is sent.
+ * FC's async invocation (its queue and retries). When an item's synthesis ends (or its job ends without one), the item
+ * hands its slot to the next one: the bound is on provider tasks, and the audio is copied while the next item
+ * synthesizes. When the last item ends, the manifest is made final (once) and one signed completion webhook is sent.
  *
  * Nothing here reads every item's job: progress is kept in per-item markers (`dispatch-<i>` elections, `ended/<i>.<state>`)
  * that a listing counts, a thousand at a time, so starting and reporting a 10,000-item batch stays within its
