@@ -12,6 +12,7 @@ import {
 } from "../providers/dashscope/minimax.js";
 import { ICE_TEXT_LIMIT, type IceClient } from "../providers/ice/client.js";
 import { LONG_TEXT_LIMIT, type NlsLongTextClient, type Sentence } from "../providers/nls/long-text.js";
+import { codePointCount } from "../text/count.js";
 import { verifyIceSignature } from "./callback-signature.js";
 import type { ProviderName } from "./provider-name.js";
 import type { Job, JobOptions } from "./schema.js";
@@ -77,7 +78,7 @@ export function nlsProvider(client: NlsLongTextClient): JobProvider {
     callsBack: true,
     limit: LONG_TEXT_LIMIT,
     validate: (text, ssml, options) => ({
-      characters: Array.from(inJobTerms(() => client.prepare(prepare(text, ssml, options))).text).length,
+      characters: codePointCount(inJobTerms(() => client.prepare(prepare(text, ssml, options))).text),
     }),
     submit: async (job, text, notifyUrl) =>
       (await client.submit(prepare(text, job.ssml, job.options), { notifyUrl, context: { job_id: job.id } })).taskId,
@@ -192,7 +193,7 @@ export function minimaxProvider(client: MinimaxClient, model = MINIMAX_DEFAULT_M
     limit: MINIMAX_TEXT_LIMIT,
     synchronous: true,
     validate: (text, ssml, options) => ({
-      characters: Array.from(client.prepare(model, input(text, ssml, options)).input.text).length,
+      characters: codePointCount(client.prepare(model, input(text, ssml, options)).input.text),
     }),
     submit: async (job, text) =>
       `url:${Buffer.from((await client.synthesize(model, input(text, job.ssml, job.options))).url ?? "").toString("base64url")}`,

@@ -33,7 +33,7 @@ export function weigh(text: string, weight: CharWeight): number {
  * Code points, as `for...of` yields them (a surrogate pair once, a lone surrogate once), without making a string per
  * character: a job's text is counted several times between its request and its task.
  */
-function codePointCount(text: string): number {
+export function codePointCount(text: string): number {
   let n = text.length;
   for (let i = 0; i < text.length - 1; i++) {
     if ((text.charCodeAt(i) & 0xfc00) === 0xd800 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
