@@ -256,7 +256,9 @@ export class BatchService {
     if (opts.force) await this.#recover(manifest, inFlight);
     // The free slots are filled at once, not one item after another: a batch's first wave starts together (serially,
     // 16 items' elections and invocations staggered the last one's start by half a second). A lost election (another
-    // redrive got there first) leaves its slot to the next round.
+    // redrive got there first) leaves its slot to the next round. An item whose audio is still being stored counts as
+    // in flight although it handed its slot on: the count errs below the bound, never above it, and a slot whose
+    // hand-on was lost is filled once that item has ended.
     let free = manifest.concurrency - inFlight.length;
     let next = 0;
     while (free > 0) {
