@@ -281,7 +281,8 @@ export class JobService {
       await this.deps.invoker.invokeAsync("store", { jobId: parent.id });
       return next;
     }
-    let running = children.filter((c) => c && ["submitted", "synthesized", "stored"].includes(c.state)).length;
+    // The bound is on provider tasks: a part whose audio is being stored holds none (its synthesis drove this call).
+    let running = children.filter((c) => c?.state === "submitted").length;
     for (const child of children) {
       if (running >= (this.deps.partConcurrency ?? 4)) break;
       if (child?.state !== "queued") continue;
@@ -473,7 +474,26 @@ export class JobService {
     await this.deps.jobs.put(next);
     await this.deps.invoker.invokeAsync("store", { jobId: job.id });
     log.info("job synthesized; store invoked", { sentences: status.sentences.length });
+    if (elected && next.parent) await this.#partSynthesized(next);
     return next;
+  }
+
+  /**
+   * A part's synthesis ended: its parent submits the next queued part now, while this one's audio is stored (after
+   * this part's record says so, as the parent counts its parts from their records). A failure is logged: the part's
+   * end drives the parent again, and reconcile drives a parent left waiting.
+   */
+  async #partSynthesized(part: Job): Promise<void> {
+    try {
+      const parent = await this.deps.jobs.get(part.parent!.id);
+      if (parent) await this.driveParent(parent);
+    } catch (error) {
+      this.deps.log.warn("could not drive the parent on its part's synthesis; the part's end will", {
+        jobId: part.id,
+        parentId: part.parent!.id,
+        error,
+      });
+    }
   }
 
   /**

@@ -208,6 +208,21 @@ describe("job transitions (in memory)", () => {
     expect(invoked.filter((i) => i.name === "store" && i.payload.jobId === parent.id)).toHaveLength(1);
   });
 
+  it("submits a job's next part when a part's synthesis ends, while that part's audio is stored", async () => {
+    const text = Array.from({ length: 6 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
+    const { job: parent } = await service.create(newJob(text));
+    expect(provider.submitted).toHaveLength(2);
+    const first = provider.submitted[0]!;
+    provider.finish(first.taskId);
+    await service.pollTask(await record(first.jobId), { force: false });
+    expect((await record(first.jobId)).state).toBe("synthesized");
+    expect(provider.submitted).toHaveLength(3);
+    // Its end, once stored, submits nothing more: two parts are synthesizing, the bound.
+    await stored(first.jobId);
+    expect(provider.submitted).toHaveLength(3);
+    expect((await record(parent.id)).state).toBe("submitted");
+  });
+
   it("reconcile re-drives an assembly whose elected caller died after its election", async () => {
     const text = Array.from({ length: 3 }, (_, i) => `第${i}句，足够长的一句话用来分段。`).join("");
     const { job: parent } = await service.create(newJob(text));
