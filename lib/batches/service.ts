@@ -387,9 +387,9 @@ export class BatchService {
   /**
    * Hands an item's slot on (when its synthesis ended, or when it ended without one). The start dispatches the first
    * `concurrency` waiting items, so the item `concurrency` places after this one (in the order of the waiting items)
-   * is the one whose turn it is: every item names its own successor, and items handing on together never race for one (a shared cursor made each of them lose an
-   * election per item it was behind: quadratic in the concurrency). A lost election there (a redrive dispatched that
-   * item already) falls back to the next waiting item not yet dispatched.
+   * is the one whose turn it is: every item names its own successor, and items handing on together never race for one
+   * (a shared cursor made each of them lose an election per item it was behind: quadratic in the concurrency). A lost
+   * election there (a redrive dispatched that item already) falls back to the next waiting item not yet dispatched.
    */
   async #dispatchNext(batch: Running, from: number): Promise<boolean> {
     const { manifest, waiting } = batch;

@@ -224,9 +224,12 @@ export class JobService {
    * Moves a split job along: replaces a failed part once (finished parts are kept), submits queued parts up to the
    * concurrency bound, and when every part is done elects the one hand-off to `store`, which stitches them.
    */
-  async driveParent(parent: Job, opts: { force?: boolean } = {}): Promise<Job> {
+  async driveParent(parent: Job, opts: { force?: boolean; synthesized?: Job } = {}): Promise<Job> {
     if (parent.state !== "submitted" || !parent.parts) return parent;
-    const children = await Promise.all(parent.parts.map((p) => this.deps.jobs.get(p.jobId)));
+    // `synthesized`: the part whose synthesis drives this call, newer than its record (written after this call).
+    const children = await Promise.all(
+      parent.parts.map((p) => (p.jobId === opts.synthesized?.id ? opts.synthesized : this.deps.jobs.get(p.jobId))),
+    );
     const failedAt = children.findIndex((c) => c?.state === "failed");
     if (failedAt !== -1) {
       const failed = children[failedAt]!;
@@ -281,7 +284,7 @@ export class JobService {
       await this.deps.invoker.invokeAsync("store", { jobId: parent.id });
       return next;
     }
-    // The bound is on provider tasks: a part whose audio is being stored holds none (its synthesis drove this call).
+    // The bound is on provider tasks: a part whose synthesis ended holds none while its audio is stored.
     let running = children.filter((c) => c?.state === "submitted").length;
     for (const child of children) {
       if (running >= (this.deps.partConcurrency ?? 4)) break;
@@ -474,38 +477,25 @@ export class JobService {
     await this.deps.jobs.put(next);
     await this.deps.invoker.invokeAsync("store", { jobId: job.id });
     log.info("job synthesized; store invoked", { sentences: status.sentences.length });
-    if (elected && next.parent) await this.#partSynthesized(next);
     return next;
   }
 
   /**
-   * A part's synthesis ended: its parent submits the next queued part now, while this one's audio is stored (after
-   * this part's record says so, as the parent counts its parts from their records). A failure is logged: the part's
-   * end drives the parent again, and reconcile drives a parent left waiting.
-   */
-  async #partSynthesized(part: Job): Promise<void> {
-    try {
-      const parent = await this.deps.jobs.get(part.parent!.id);
-      if (parent) await this.driveParent(parent);
-    } catch (error) {
-      this.deps.log.warn("could not drive the parent on its part's synthesis; the part's end will", {
-        jobId: part.id,
-        parentId: part.parent!.id,
-        error,
-      });
-    }
-  }
-
-  /**
-   * Tells `onSynthesized` before the record is written, so what waits on the slot (a batch's next item) starts while
-   * the audio is copied. Only the elected caller tells it: a forced re-drive (reconcile) cannot know whether a crashed
-   * one did, and a slot is never handed on twice; one left behind is handed on by the batch's reconcile.
+   * A job's synthesis ended: what waits on its provider slot moves on now, before the record is written, so it runs
+   * while the audio is copied. A batch hands the item's slot on (`onSynthesized`); a part's parent submits its next
+   * part. Only the elected caller does this: a forced re-drive (reconcile) cannot know whether a crashed one did, and
+   * a slot is never handed on twice. A failure is logged, not thrown: a part's end drives its parent again, and
+   * reconcile refills a batch slot left behind and drives a parent left waiting.
    */
   async #synthesized(job: Job): Promise<void> {
     try {
       await this.deps.onSynthesized?.(job);
+      if (job.parent) {
+        const parent = await this.deps.jobs.get(job.parent.id);
+        if (parent) await this.driveParent(parent, { synthesized: job });
+      }
     } catch (error) {
-      this.deps.log.warn("could not hand on the job's slot; reconcile will", { jobId: job.id, error });
+      this.deps.log.warn("could not hand on the job's slot; its end or reconcile will", { jobId: job.id, error });
     }
   }
 
