@@ -223,6 +223,24 @@ describe("job transitions (in memory)", () => {
     expect((await record(parent.id)).state).toBe("submitted");
   });
 
+  it("a part whose synthesis could not drive its parent drives it at its end", async () => {
+    const text = Array.from({ length: 6 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
+    const { job: parent } = await service.create(newJob(text));
+    const first = provider.submitted[0]!;
+    provider.finish(first.taskId);
+    const real = storage.get.bind(storage);
+    storage.get = async (key: string) => {
+      if (key.endsWith(`/records/${parent.id}.json`)) throw new Error("OSS is down");
+      return real(key);
+    };
+    await service.pollTask(await record(first.jobId), { force: false });
+    storage.get = real;
+    expect((await record(first.jobId)).state).toBe("synthesized");
+    expect(provider.submitted).toHaveLength(2);
+    await stored(first.jobId);
+    expect(provider.submitted).toHaveLength(3);
+  });
+
   it("reconcile re-drives an assembly whose elected caller died after its election", async () => {
     const text = Array.from({ length: 3 }, (_, i) => `第${i}句，足够长的一句话用来分段。`).join("");
     const { job: parent } = await service.create(newJob(text));
