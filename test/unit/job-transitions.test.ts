@@ -223,6 +223,22 @@ describe("job transitions (in memory)", () => {
     expect((await record(parent.id)).state).toBe("submitted");
   });
 
+  it("parts whose syntheses end together never run more than the bound at once", async () => {
+    const text = Array.from({ length: 8 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
+    const { job: parent } = await service.create(newJob(text));
+    expect(provider.submitted).toHaveLength(2);
+    const [a, b] = provider.submitted;
+    provider.finish(a!.taskId);
+    provider.finish(b!.taskId);
+    await Promise.all([
+      service.pollTask(await record(a!.jobId), { force: false }),
+      service.pollTask(await record(b!.jobId), { force: false }),
+    ]);
+    const states = await Promise.all(parent.parts!.map(async (p) => (await record(p.jobId)).state));
+    expect(states.filter((s) => s === "submitted").length).toBeLessThanOrEqual(2);
+    expect(provider.submitted).toHaveLength(4);
+  });
+
   it("a part whose synthesis could not drive its parent drives it at its end", async () => {
     const text = Array.from({ length: 6 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
     const { job: parent } = await service.create(newJob(text));
