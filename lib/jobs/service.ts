@@ -224,12 +224,9 @@ export class JobService {
    * Moves a split job along: replaces a failed part once (finished parts are kept), submits queued parts up to the
    * concurrency bound, and when every part is done elects the one hand-off to `store`, which stitches them.
    */
-  async driveParent(parent: Job, opts: { force?: boolean; synthesized?: Job } = {}): Promise<Job> {
+  async driveParent(parent: Job, opts: { force?: boolean } = {}): Promise<Job> {
     if (parent.state !== "submitted" || !parent.parts) return parent;
-    // `synthesized`: the part whose synthesis drives this call, newer than its record (written after this call).
-    const children = await Promise.all(
-      parent.parts.map((p) => (p.jobId === opts.synthesized?.id ? opts.synthesized : this.deps.jobs.get(p.jobId))),
-    );
+    const children = await Promise.all(parent.parts.map((p) => this.deps.jobs.get(p.jobId)));
     const failedAt = children.findIndex((c) => c?.state === "failed");
     if (failedAt !== -1) {
       const failed = children[failedAt]!;
@@ -291,7 +288,10 @@ export class JobService {
       if (child?.state !== "queued") continue;
       // A part may be queued because its submission failed transiently: submitting it again is safe (elected in submit).
       const after = await this.submit(child);
-      if (after.state === "submitted") running++;
+      // A part still queued after its submission either lost the election to a drive running at the same time (which
+      // submits it: its slot is taken) or met a transient provider error (reconcile resubmits it). Either way it takes
+      // the slot here; moving on to the next part took two drives' one free slot twice.
+      if (after.state !== "failed") running++;
     }
     return parent;
   }
@@ -477,25 +477,40 @@ export class JobService {
     await this.deps.jobs.put(next);
     await this.deps.invoker.invokeAsync("store", { jobId: job.id });
     log.info("job synthesized; store invoked", { sentences: status.sentences.length });
+    if (elected && next.parent) await this.#partSynthesized(next);
     return next;
   }
 
   /**
-   * A job's synthesis ended: what waits on its provider slot moves on now, before the record is written, so it runs
-   * while the audio is copied. A batch hands the item's slot on (`onSynthesized`); a part's parent submits its next
-   * part. Only the elected caller does this: a forced re-drive (reconcile) cannot know whether a crashed one did, and
-   * a slot is never handed on twice. A failure is logged, not thrown: a part's end drives its parent again, and
-   * reconcile refills a batch slot left behind and drives a parent left waiting.
+   * A job's synthesis ended: `onSynthesized` is told before the record is written, so what waits on the slot (a
+   * batch's next item) starts while the audio is copied. Only the elected caller tells it: a forced re-drive
+   * (reconcile) cannot know whether a crashed one did, and a slot is never handed on twice. A failure is logged, not
+   * thrown: reconcile refills a batch slot left behind.
    */
   async #synthesized(job: Job): Promise<void> {
     try {
       await this.deps.onSynthesized?.(job);
-      if (job.parent) {
-        const parent = await this.deps.jobs.get(job.parent.id);
-        if (parent) await this.driveParent(parent, { synthesized: job });
-      }
     } catch (error) {
-      this.deps.log.warn("could not hand on the job's slot; its end or reconcile will", { jobId: job.id, error });
+      this.deps.log.warn("could not hand on the job's slot; reconcile will", { jobId: job.id, error });
+    }
+  }
+
+  /**
+   * A part's synthesis ended: its parent submits the next queued part now, while this one's audio is stored. The
+   * parent counts its parts from their records, so it is driven after this part's record says so: of two parts whose
+   * syntheses end together, each writes before it reads, so the later drive sees both slots free. A failure is
+   * logged: the part's end drives the parent again, and reconcile drives a parent left waiting.
+   */
+  async #partSynthesized(part: Job): Promise<void> {
+    try {
+      const parent = await this.deps.jobs.get(part.parent!.id);
+      if (parent) await this.driveParent(parent);
+    } catch (error) {
+      this.deps.log.warn("could not drive the parent on its part's synthesis; the part's end will", {
+        jobId: part.id,
+        parentId: part.parent!.id,
+        error,
+      });
     }
   }
 

@@ -239,6 +239,20 @@ describe("job transitions (in memory)", () => {
     expect(provider.submitted).toHaveLength(4);
   });
 
+  it("two drives of one parent at once (a part's end, another's synthesis) submit no more parts than the bound", async () => {
+    const text = Array.from({ length: 8 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
+    const { job: parent } = await service.create(newJob(text));
+    const [a] = provider.submitted;
+    provider.finish(a!.taskId);
+    const part = await record(a!.jobId);
+    await jobs.put({ ...part, state: "done" });
+    // Each drive sees one free slot; the one that loses the election on the next part must not take the part after it.
+    await Promise.all([service.driveParent(await record(parent.id)), service.driveParent(await record(parent.id))]);
+    const states = await Promise.all(parent.parts!.map(async (p) => (await record(p.jobId)).state));
+    expect(states.filter((s) => s === "submitted")).toHaveLength(2);
+    expect(provider.submitted).toHaveLength(3);
+  });
+
   it("a part whose synthesis could not drive its parent drives it at its end", async () => {
     const text = Array.from({ length: 6 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
     const { job: parent } = await service.create(newJob(text));
