@@ -251,15 +251,22 @@ export class BatchService {
     const { manifest } = batch;
     const ended = await this.#store.ended(batchId);
     if (this.#complete(manifest, ended)) return this.#finish(manifest, ended, opts);
-    const dispatched = await this.#store.dispatched(batchId);
-    const inFlight = [...dispatched].filter((i) => !ended.has(i));
-    if (opts.force) await this.#recover(manifest, inFlight);
+    let dispatched = await this.#store.dispatched(batchId);
+    let inFlight = [...dispatched].filter((i) => !ended.has(i));
+    let handedOn = new Set<number>();
+    if (opts.force) {
+      handedOn = await this.#recover(manifest, inFlight);
+      // Listed again after the records were read: a hand-on comes before its record says "synthesized", so every item
+      // those records handed a slot to is in this listing, and counted.
+      dispatched = await this.#store.dispatched(batchId);
+      inFlight = [...dispatched].filter((i) => !ended.has(i));
+    }
     // The free slots are filled at once, not one item after another: a batch's first wave starts together (serially,
     // 16 items' elections and invocations staggered the last one's start by half a second). A lost election (another
-    // redrive got there first) leaves its slot to the next round. An item whose audio is still being stored counts as
-    // in flight although it handed its slot on: the count errs below the bound, never above it, and a slot whose
-    // hand-on was lost is filled once that item has ended.
-    let free = manifest.concurrency - inFlight.length;
+    // redrive got there first) leaves its slot to the next round. An item whose audio is being stored handed its slot
+    // on: a forced redrive, which reads the in-flight records, does not count it, so a hand-on lost to a crash is
+    // refilled; an unforced one counts it, erring below the bound, never above it.
+    let free = manifest.concurrency - inFlight.filter((i) => !handedOn.has(i)).length;
     let next = 0;
     while (free > 0) {
       const chosen: number[] = [];
@@ -271,13 +278,20 @@ export class BatchService {
     }
   }
 
-  /** In-flight items whose job was never made (the dispatch invocation was lost) are sent again; ended jobs the batch missed are counted. */
-  async #recover(manifest: Manifest, inFlight: number[]): Promise<void> {
+  /**
+   * In-flight items whose job was never made (the dispatch invocation was lost) are sent again; ended jobs the batch
+   * missed are counted. Returns the items whose synthesis ended and which are still being stored: they hold no
+   * provider task, and their hand-on (done or lost) came before their record said so.
+   */
+  async #recover(manifest: Manifest, inFlight: number[]): Promise<Set<number>> {
+    const handedOn = new Set<number>();
     for (const i of inFlight) {
       const job = await this.deps.jobs.get(manifest.items[i]!.jobId!);
       if (!job) await this.deps.invoker.invokeAsync("submit", { batchItem: { batchId: manifest.batchId, index: i } });
       else if (job.state === "done" || job.state === "failed") await this.itemEnded(job);
+      else if (job.synthesizedAt !== undefined) handedOn.add(i);
     }
+    return handedOn;
   }
 
   /** Elects item `index` for a slot (once, whoever races for it) and hands it to `submit` through FC's queue. */

@@ -360,8 +360,23 @@ describe("batch transitions (in memory)", () => {
     expect(dispatched()).toEqual([0, 2, 3]);
   });
 
-  it("a slot whose hand-on failed is handed on by reconcile, never twice, and the item's synthesis is still recorded", async () => {
+  it("a forced reconcile while an item is stored leaves a slot it handed on alone: the bound holds", async () => {
+    await batches.start(event(5));
+    const first = await batches.runItem("b1", 0);
+    await batches.runItem("b1", 2);
+    const job = await record(first.jobId!);
+    provider.finish(job.task!.id);
+    await service.pollTask(job, { force: false });
+    expect(dispatched()).toEqual([0, 2, 3]);
+    await batches.runItem("b1", 3);
+    clock += 5 * 60_000;
+    await batches.reconcile();
+    expect(dispatched()).toEqual([0, 2, 3]);
+  });
+
+  it("a slot whose hand-on failed is refilled by a forced reconcile while the item is stored, never twice", async () => {
     await batches.start(event(4));
+    await batches.runItem("b1", 2); // the other item in flight has its job (a forced reconcile would send it again)
     const { jobId } = await batches.runItem("b1", 0);
     const job = await record(jobId!);
     provider.finish(job.task!.id);
@@ -374,12 +389,18 @@ describe("batch transitions (in memory)", () => {
     storage.put = real;
     expect((await record(jobId!)).state).toBe("synthesized");
     expect(dispatched()).toEqual([0, 2]);
-    // Its end does not hand the slot on a second time (its synthesis did, as far as it knows)...
-    await stored(jobId!);
+    // A reconcile within the grace period counts the item as in flight (it reads no records)...
+    await batches.reconcile();
     expect(dispatched()).toEqual([0, 2]);
-    // ...reconcile counts the free slot and fills it.
+    // ...a forced one reads it: synthesized, so it holds no provider task, and its slot is refilled while it is stored.
+    clock += 5 * 60_000;
     await batches.reconcile();
     expect(dispatched()).toEqual([0, 2, 3]);
+    await batches.runItem("b1", 3);
+    await batches.reconcile();
+    expect(dispatched()).toEqual([0, 2, 3]);
+    // Its end does not hand the slot on a second time (its synthesis did, as far as it knows).
+    await stored(jobId!);
     await batches.reconcile();
     expect(dispatched()).toEqual([0, 2, 3]);
   });
