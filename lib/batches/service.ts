@@ -251,16 +251,14 @@ export class BatchService {
     const { manifest } = batch;
     const ended = await this.#store.ended(batchId);
     if (this.#complete(manifest, ended)) return this.#finish(manifest, ended, opts);
-    let dispatched = await this.#store.dispatched(batchId);
-    let inFlight = [...dispatched].filter((i) => !ended.has(i));
-    let handedOn = new Set<number>();
-    if (opts.force) {
-      handedOn = await this.#recover(manifest, inFlight);
-      // Listed again after the records were read: a hand-on comes before its record says "synthesized", so every item
-      // those records handed a slot to is in this listing, and counted.
-      dispatched = await this.#store.dispatched(batchId);
-      inFlight = [...dispatched].filter((i) => !ended.has(i));
-    }
+    const inFlightOf = (dispatched: Set<number>): number[] => [...dispatched].filter((i) => !ended.has(i));
+    const handedOn = opts.force
+      ? await this.#recover(manifest, inFlightOf(await this.#store.dispatched(batchId)))
+      : new Set<number>();
+    // Listed after the records were read: a hand-on comes before its record says "synthesized", so every item those
+    // records handed a slot to is in this listing, and counted.
+    const dispatched = await this.#store.dispatched(batchId);
+    const inFlight = inFlightOf(dispatched);
     // The free slots are filled at once, not one item after another: a batch's first wave starts together (serially,
     // 16 items' elections and invocations staggered the last one's start by half a second). A lost election (another
     // redrive got there first) leaves its slot to the next round. An item whose audio is being stored handed its slot
@@ -393,9 +391,17 @@ export class BatchService {
 
   /** Whether the item whose turn came after item `ended`'s exists and has not ended yet. */
   async #successorRunning(batch: Running, ended: number): Promise<boolean> {
-    const position = batch.waiting.indexOf(ended);
-    const successor = position === -1 ? undefined : batch.waiting[position + batch.manifest.concurrency];
+    const successor = batch.waiting[this.#successorPosition(batch, ended)];
     return successor !== undefined && !(await this.#store.hasEnded(batch.manifest.batchId, successor));
+  }
+
+  /**
+   * Where in the waiting order item `index`'s successor stands: `concurrency` places on, as the start dispatches the
+   * first `concurrency` waiting items. Past the end when it has none (or is not a waiting item).
+   */
+  #successorPosition(batch: Running, index: number): number {
+    const position = batch.waiting.indexOf(index);
+    return position === -1 ? batch.waiting.length : position + batch.manifest.concurrency;
   }
 
   /**
@@ -407,9 +413,7 @@ export class BatchService {
    */
   async #dispatchNext(batch: Running, from: number): Promise<boolean> {
     const { manifest, waiting } = batch;
-    const position = waiting.indexOf(from);
-    if (position === -1) return false;
-    for (let p = position + manifest.concurrency; p < waiting.length; p++)
+    for (let p = this.#successorPosition(batch, from); p < waiting.length; p++)
       if (await this.#dispatch(manifest, waiting[p]!)) return true;
     return false;
   }

@@ -503,8 +503,7 @@ export class JobService {
    */
   async #partSynthesized(part: Job): Promise<void> {
     try {
-      const parent = await this.deps.jobs.get(part.parent!.id);
-      if (parent) await this.driveParent(parent);
+      await this.#driveParentOf(part);
     } catch (error) {
       this.deps.log.warn("could not drive the parent on its part's synthesis; the part's end will", {
         jobId: part.id,
@@ -512,6 +511,11 @@ export class JobService {
         error,
       });
     }
+  }
+
+  async #driveParentOf(part: Job): Promise<void> {
+    const parent = await this.deps.jobs.get(part.parent!.id);
+    if (parent) await this.driveParent(parent);
   }
 
   /** Tells whoever waits on a job (a batch, a parent) that it has ended. */
@@ -525,10 +529,7 @@ export class JobService {
         reason: job.failure?.reason,
       });
     await reportBeside(this.deps.storage, job);
-    if (job.parent && job.state === "done") {
-      const parent = await this.deps.jobs.get(job.parent.id);
-      if (parent) await this.driveParent(parent);
-    }
+    if (job.parent && job.state === "done") await this.#driveParentOf(job);
     await this.deps.onEnded?.(job);
   }
 

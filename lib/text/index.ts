@@ -1,5 +1,13 @@
 export { type ChunkOptions, chunkText } from "./chunk.js";
-export { cosyVoiceWeight, countCosyVoiceChars, countNlsChars, nlsWeight, spokenText, weigh } from "./count.js";
+export {
+  codePointCount,
+  cosyVoiceWeight,
+  countCosyVoiceChars,
+  countNlsChars,
+  nlsWeight,
+  spokenText,
+  weigh,
+} from "./count.js";
 export { looksLikeSsml, tokenizeMarkup } from "./markup.js";
 export { assertSpeakableCharacters, speakable } from "./speakable.js";
 export { assertValidSsml, breakMs, type SsmlIssue, type SsmlOptions, validateSsml } from "./ssml.js";

@@ -4,7 +4,7 @@
  * dominate. PCM and WAV carry a 440 Hz tone; MP3 is a run of silent MPEG-2 Layer III frames (16/22.05/24 kHz).
  */
 import { wavHeader } from "../../../lib/audio/wav.js";
-import { spokenText } from "../../../lib/text/index.js";
+import { codePointCount, spokenText } from "../../../lib/text/index.js";
 import { type SpeechRequest, type SpeechResult, type SpeechSource, timings } from "./engine.js";
 
 export const FAST_MS_PER_CHAR = 60;
@@ -47,7 +47,7 @@ export class FastEngine implements SpeechSource {
 
   async synthesize(req: SpeechRequest): Promise<SpeechResult> {
     const text = spokenText(req.text);
-    const chars = Array.from(text).length;
+    const chars = codePointCount(text);
     // A fixed synthesis rate per task, as the batch benchmark needs: time proportional to the characters. A caller that
     // paces the whole task is told the time instead.
     const paceMs = chars * (this.opts.synthMsPerChar ?? 0);
