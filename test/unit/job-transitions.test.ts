@@ -126,6 +126,9 @@ const newJob = (text: string, extra: Partial<NewJob> = {}): NewJob => ({
   ...extra,
 });
 const record = async (id: string) => (await jobs.get(id))!;
+/** `n` sentences, over the scripted provider's 40-character limit from 2 on: a job split into parts. */
+const sentences = (n: number): string =>
+  Array.from({ length: n }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
 /** What the store function does for a synthesized job, reduced to the transitions: stored, then done. */
 async function stored(id: string): Promise<void> {
   const job = await record(id);
@@ -194,7 +197,7 @@ describe("job transitions (in memory)", () => {
   });
 
   it("splits text over the limit into parts, runs two at a time, and hands the whole to store once all are done", async () => {
-    const text = Array.from({ length: 6 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
+    const text = sentences(6);
     const { job: parent } = await service.create(newJob(text));
     expect(parent.parts!.length).toBeGreaterThanOrEqual(3);
     expect(provider.submitted).toHaveLength(2);
@@ -209,7 +212,7 @@ describe("job transitions (in memory)", () => {
   });
 
   it("submits a job's next part when a part's synthesis ends, while that part's audio is stored", async () => {
-    const text = Array.from({ length: 6 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
+    const text = sentences(6);
     const { job: parent } = await service.create(newJob(text));
     expect(provider.submitted).toHaveLength(2);
     const first = provider.submitted[0]!;
@@ -224,7 +227,7 @@ describe("job transitions (in memory)", () => {
   });
 
   it("parts whose syntheses end together never run more than the bound at once", async () => {
-    const text = Array.from({ length: 8 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
+    const text = sentences(8);
     const { job: parent } = await service.create(newJob(text));
     expect(provider.submitted).toHaveLength(2);
     const [a, b] = provider.submitted;
@@ -240,7 +243,7 @@ describe("job transitions (in memory)", () => {
   });
 
   it("two drives of one parent at once (a part's end, another's synthesis) submit no more parts than the bound", async () => {
-    const text = Array.from({ length: 8 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
+    const text = sentences(8);
     const { job: parent } = await service.create(newJob(text));
     const [a] = provider.submitted;
     provider.finish(a!.taskId);
@@ -254,7 +257,7 @@ describe("job transitions (in memory)", () => {
   });
 
   it("a part whose synthesis could not drive its parent drives it at its end", async () => {
-    const text = Array.from({ length: 6 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
+    const text = sentences(6);
     const { job: parent } = await service.create(newJob(text));
     const first = provider.submitted[0]!;
     provider.finish(first.taskId);
@@ -304,6 +307,14 @@ describe("batch transitions (in memory)", () => {
   });
   const dispatched = () =>
     invoked.filter((i) => i.name === "submit").map((i) => (i.payload.batchItem as { index: number }).index);
+  /** Runs item `index` of batch b1 (as `submit` would) and finishes its synthesis; its job's id. */
+  const synthesizeItem = async (index: number): Promise<string> => {
+    const { jobId } = await batches.runItem("b1", index);
+    const job = await record(jobId!);
+    provider.finish(job.task!.id);
+    await service.pollTask(job, { force: false });
+    return jobId!;
+  };
 
   it("starts with a handful of writes, dispatches only the bound, refuses a bad item up front", async () => {
     const manifest = await batches.start(event(6));
@@ -318,18 +329,11 @@ describe("batch transitions (in memory)", () => {
 
   it("hands each ended item's slot to the next, and makes the manifest final once", async () => {
     await batches.start(event(5));
-    const run = async (index: number) => {
-      const { jobId } = await batches.runItem("b1", index);
-      const job = await record(jobId!);
-      provider.finish(job.task!.id);
-      await service.pollTask(job, { force: false });
-      await stored(jobId!);
-    };
     for (let k = 0; k < 20 && (await batches.manifest("b1"))?.state === "running"; k++) {
       const pending = dispatched().filter((i) => !ran.has(i));
       for (const i of pending) {
         ran.add(i);
-        await run(i);
+        await stored(await synthesizeItem(i));
       }
     }
     const final = await batches.view("b1");
@@ -341,19 +345,12 @@ describe("batch transitions (in memory)", () => {
     // Items 0, 2 and 3 (1 is refused at the start), two at a time: 0's turn passes to 3.
     await batches.start(event(4));
     expect(dispatched()).toEqual([0, 2]);
-    const synthesize = async (index: number) => {
-      const { jobId } = await batches.runItem("b1", index);
-      const job = await record(jobId!);
-      provider.finish(job.task!.id);
-      await service.pollTask(job, { force: false });
-      return jobId!;
-    };
-    const first = await synthesize(0);
+    const first = await synthesizeItem(0);
     expect((await record(first)).state).toBe("synthesized");
     expect(dispatched()).toEqual([0, 2, 3]);
     // 3 and 2 end while 0's audio is still being stored; 0 ends last, after its successor, and completes the batch.
-    await stored(await synthesize(3));
-    await stored(await synthesize(2));
+    await stored(await synthesizeItem(3));
+    await stored(await synthesizeItem(2));
     expect((await batches.manifest("b1"))?.state).toBe("running");
     await stored(first);
     expect(await batches.view("b1")).toMatchObject({ state: "partial", counts: { done: 3, failed: 1 } });
@@ -362,11 +359,8 @@ describe("batch transitions (in memory)", () => {
 
   it("a forced reconcile while an item is stored leaves a slot it handed on alone: the bound holds", async () => {
     await batches.start(event(5));
-    const first = await batches.runItem("b1", 0);
     await batches.runItem("b1", 2);
-    const job = await record(first.jobId!);
-    provider.finish(job.task!.id);
-    await service.pollTask(job, { force: false });
+    await synthesizeItem(0);
     expect(dispatched()).toEqual([0, 2, 3]);
     await batches.runItem("b1", 3);
     clock += 5 * 60_000;
