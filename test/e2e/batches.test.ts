@@ -37,6 +37,20 @@ async function deliver(e: Record<string, unknown>): Promise<void> {
   expect((await publish(cloud(), [e])).failed).toBe(0);
 }
 
+/** Delivers `e` and waits for the stack to settle, with `observer` seeing every OSS request meanwhile. */
+async function deliverWatched(
+  e: Record<string, unknown>,
+  observer: (e: { op: string; key: string; status: number }) => void,
+): Promise<void> {
+  cloud().oss.observers.add(observer);
+  try {
+    await deliver(e);
+    await settle();
+  } finally {
+    cloud().oss.observers.delete(observer);
+  }
+}
+
 describe("batch narration from EventBridge", () => {
   it("ends a batch of 50 with 3 failing items as 47 done and 3 failed with reasons, and exactly one signed webhook", async () => {
     const items = Array.from({ length: 50 }, (_, i) => ({ id: `item-${i}`, text: `第${i}条新闻的内容。` }));
@@ -141,26 +155,21 @@ describe("batch narration from EventBridge", () => {
       if (e.op === "PutObject" && e.status === 200 && /(batch-early\/dispatch-\d+|output\/early\/.+\.mp3)$/.test(e.key))
         order.push(e.key.replace(/^.*\/(dispatch-\d+|[^/]+\.mp3)$/, "$1"));
     };
-    cloud().oss.observers.add(watch);
-    try {
-      await deliver(
-        event("evt-early", {
-          batchId: "early",
-          defaults: { voice: "siqi" },
-          items: Array.from({ length: 5 }, (_, i) => ({ id: `e${i}`, text: `第${i}条。` })),
-          outputPrefix: "output/early/",
-          notify: { url: hookAt() },
-        }),
-      );
-      await settle();
-      // Item e0's turn passes to e4 (four places on): e4 is dispatched before e0's audio is written.
-      expect(order.indexOf("dispatch-00004")).toBeGreaterThan(-1);
-      expect(order.indexOf("dispatch-00004")).toBeLessThan(order.indexOf("e0.mp3"));
-      expect(order.filter((k) => k.endsWith(".mp3"))).toHaveLength(5);
-      expect(hooks.filter((h) => (JSON.parse(h.body) as { batchId?: string }).batchId === "early")).toHaveLength(1);
-    } finally {
-      cloud().oss.observers.delete(watch);
-    }
+    await deliverWatched(
+      event("evt-early", {
+        batchId: "early",
+        defaults: { voice: "siqi" },
+        items: Array.from({ length: 5 }, (_, i) => ({ id: `e${i}`, text: `第${i}条。` })),
+        outputPrefix: "output/early/",
+        notify: { url: hookAt() },
+      }),
+      watch,
+    );
+    // Item e0's turn passes to e4 (four places on): e4 is dispatched before e0's audio is written.
+    expect(order.indexOf("dispatch-00004")).toBeGreaterThan(-1);
+    expect(order.indexOf("dispatch-00004")).toBeLessThan(order.indexOf("e0.mp3"));
+    expect(order.filter((k) => k.endsWith(".mp3"))).toHaveLength(5);
+    expect(hooks.filter((h) => (JSON.parse(h.body) as { batchId?: string }).batchId === "early")).toHaveLength(1);
   });
 
   it("hands each ended item's slot to its own successor: items ending together lose no dispatch election", async () => {
@@ -176,24 +185,19 @@ describe("batch narration from EventBridge", () => {
       if (e.status === 409) lost++;
       else if (e.status === 200) won++;
     };
-    cloud().oss.observers.add(count);
-    try {
-      await deliver(
-        event("evt-bunch", {
-          batchId: "bunch",
-          defaults: { voice: "siqi" },
-          // Equal texts: the items of a wave end together.
-          items: Array.from({ length: 16 }, (_, i) => ({ id: `b${i}`, text: "同时结束的一句话。" })),
-          outputPrefix: "output/bunch/",
-        }),
-      );
-      await settle();
-      expect(won).toBe(16);
-      expect(lost).toBe(0);
-      expect(textReads).toBe(0);
-    } finally {
-      cloud().oss.observers.delete(count);
-    }
+    await deliverWatched(
+      event("evt-bunch", {
+        batchId: "bunch",
+        defaults: { voice: "siqi" },
+        // Equal texts: the items of a wave end together.
+        items: Array.from({ length: 16 }, (_, i) => ({ id: `b${i}`, text: "同时结束的一句话。" })),
+        outputPrefix: "output/bunch/",
+      }),
+      count,
+    );
+    expect(won).toBe(16);
+    expect(lost).toBe(0);
+    expect(textReads).toBe(0);
   });
 
   it("records a webhook that failed in the batch's status, never silently", async () => {
