@@ -75,7 +75,7 @@ export async function buildAll(outdir = "dist"): Promise<BuiltFunction[]> {
       chunkNames: "chunks/[name]-[hash]",
       bundle: true,
       platform: "node",
-      target: "node20",
+      target: "node20.10",
       format: "esm",
       treeShaking: true,
       minify: true,

@@ -20,6 +20,7 @@ import { readResources } from "../deploy/s-yaml.js";
 import type { LocalCloud } from "./cloud.js";
 import { listen } from "./http-util.js";
 import { PendingWork } from "./pending.js";
+import { resolveStartCommand } from "./runtimes.js";
 
 export interface LocalFunction {
   /** Path prefixes the function serves over HTTP; the longest match wins. */
@@ -66,6 +67,7 @@ export function readFunctions(
   resource: string;
   functionName: string;
   runtime: string;
+  customRuntimeConfig?: { command?: string[]; args?: string[] };
   triggers: Trigger[];
   environment: Record<string, string>;
 }> {
@@ -73,6 +75,7 @@ export function readFunctions(
     resource,
     functionName: String(props.functionName ?? resource),
     runtime: String(props.runtime ?? ""),
+    customRuntimeConfig: props.customRuntimeConfig as { command?: string[]; args?: string[] } | undefined,
     triggers: (props.triggers as Trigger[] | undefined) ?? [],
     environment: Object.fromEntries(
       Object.entries((props.environmentVariables as Record<string, unknown> | undefined) ?? {}).map(([k, v]) => [
@@ -117,6 +120,22 @@ export interface FunctionHost {
   /** Resolves when every queued async invocation (and its retries) has finished; true when there was any. */
   idle(): Promise<boolean>;
   stop(): Promise<void>;
+}
+
+/** A function whose instance could not start: every request and invocation gets FC's FunctionNotStarted. */
+function notStarted(paths: readonly string[] | undefined, reason: string): LocalFunction {
+  const body = JSON.stringify({ Code: "FunctionNotStarted", Message: reason });
+  return {
+    paths,
+    request: (_req, res) => void res.writeHead(502, { "content-type": "application/json" }).end(body),
+    upgrade: (_req, socket) => {
+      socket.end(
+        `HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+      return true;
+    },
+    invoke: () => Promise.reject(Object.assign(new Error(reason), { code: "FunctionNotStarted" })),
+  };
 }
 
 export async function startFunctionHost(opts: {
@@ -215,7 +234,19 @@ export async function startFunctionHost(opts: {
     if (!existsSync(entry))
       throw new Error(`s.yaml declares ${f.resource}, but functions/${f.resource}/local.ts does not exist`);
     const mod = (await import(entry.href)) as FunctionModule;
-    mounted.set(f.resource, mod.mount(platforms.get(f.resource)!));
+    const local = mod.mount(platforms.get(f.resource)!);
+    // A custom runtime starts only if its image (and layers) has the start command: FC answers FunctionNotStarted.
+    const start = resolveStartCommand({
+      runtime: f.runtime,
+      command: f.customRuntimeConfig?.command,
+      environment: f.environment,
+    });
+    if (start.ok) mounted.set(f.resource, local);
+    else {
+      opts.log.error("function not started", { function: f.functionName, code: start.code, reason: start.reason });
+      await local.close?.();
+      mounted.set(f.resource, notStarted(local.paths, `${f.functionName}: ${start.reason}`));
+    }
   }
   // Tests look into the jobs' state through one job function's platform (they all share one environment in s.yaml).
   const platform = platforms.get("speech") ?? platforms.values().next().value!;

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Fc3PropsSchema } from "../../infra/deploy/fc3-props.js";
 import { readResources, readSYaml } from "../../infra/deploy/s-yaml.js";
+import { resolveStartCommand } from "../../infra/local/runtimes.js";
 import { renderPolicy } from "../../infra/ram/render.js";
 import { ConfigSchema } from "../../lib/config.js";
 import { BUNDLE_BUDGET, type BuiltFunction, buildAll, FORBIDDEN } from "../../scripts/build.js";
@@ -70,8 +71,34 @@ describe("s.yaml against the code", () => {
     for (const [name, props] of Object.entries(resources)) {
       const custom = String(props.runtime).startsWith("custom");
       if (!custom) expect(props.instanceConcurrency, name).toBeUndefined();
-      if (custom) expect(props.customRuntimeConfig, name).toMatchObject({ command: ["node"], port: 9000 });
+      if (custom) expect(props.customRuntimeConfig, name).toMatchObject({ port: 9000 });
     }
+  });
+
+  it("starts each custom runtime with a command its image has (Debian 12 has no Node.js)", () => {
+    for (const [name, props] of Object.entries(resources)) {
+      if (!String(props.runtime).startsWith("custom")) continue;
+      const start = resolveStartCommand({
+        runtime: String(props.runtime),
+        command: (props.customRuntimeConfig as { command?: string[] }).command,
+        environment: props.environmentVariables as Record<string, string>,
+      });
+      expect(start, name).toMatchObject({ ok: true, node: true });
+    }
+    // The image facts themselves: the old s.yaml (node on custom.debian12) is refused with the reason.
+    expect(resolveStartCommand({ runtime: "custom.debian12", command: ["node"], environment: {} })).toMatchObject({
+      ok: false,
+      code: "FunctionNotStarted",
+      reason: expect.stringContaining('"node" is not on the custom.debian12 image'),
+    });
+    expect(
+      resolveStartCommand({
+        runtime: "custom.debian10",
+        command: ["node"],
+        environment: { PATH: "/var/fc/lang/nodejs20/bin:/usr/bin" },
+      }),
+    ).toMatchObject({ ok: true, executable: "/var/fc/lang/nodejs20/bin/node" });
+    expect(resolveStartCommand({ runtime: "custom.debian10", command: ["node"], environment: {} }).ok).toBe(false);
   });
 
   it("sets, for each function, every environment variable the configuration requires, with no secret written in the file", () => {
@@ -248,7 +275,14 @@ describe("the bundles", () => {
     const props = Fc3PropsSchema.parse(resources.stream);
     const port = await freePort();
     const entry = join(outdir, "stream", props.customRuntimeConfig!.args![0]!);
-    const child = execFile(props.customRuntimeConfig!.command![0]!, [entry], {
+    // The image's Node.js binary is this machine's node here.
+    const start = resolveStartCommand({
+      runtime: props.runtime,
+      command: props.customRuntimeConfig!.command,
+      environment: props.environmentVariables,
+    });
+    expect(start).toMatchObject({ ok: true, node: true });
+    const child = execFile(process.execPath, [entry], {
       env: { ...fcEnv("stream"), FC_CUSTOM_LISTEN_PORT: String(port) },
       cwd: tmpdir(),
     });
