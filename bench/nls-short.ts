@@ -23,7 +23,7 @@ export async function benchNlsShort(runs = 5): Promise<Row[]> {
   const dir = await mkdtemp(join(tmpdir(), "bench-nls-"));
   const cloud = await startLocalCloud({ dataDir: dir });
   try {
-    const { nls } = createClients(parseConfig(cloud.env()), {});
+    const { nls } = createClients(parseConfig(cloud.env()));
     const texts = {
       zh: "春眠不觉晓，处处闻啼鸟。夜来风雨声，花落知多少。".repeat(13).slice(0, 300),
       en: "The quick brown fox jumps over the lazy dog. ".repeat(7).slice(0, 300),

@@ -27,7 +27,7 @@ if (mode === "--plain") {
   const config = parseConfig(env);
   const rt = createJobRuntime(
     config,
-    createClients(config, env),
+    createClients(config),
     { invokeAsync: async () => undefined },
     createLogger({ level: "warn", write: (l) => process.stderr.write(`${l}\n`) }),
   );

@@ -65,7 +65,7 @@ export async function benchStore(sizesMb = [20, 200]): Promise<Row[]> {
     const sourceHost = new URL(source.url(1)).host;
     const env = { ...cloud.out.env, CALLBACK_SECRET: "b".repeat(32), NLS_AUDIO_HOSTS: sourceHost };
     const config = parseConfig(env);
-    const jobs = new JobRecords(createClients(config, env).storage, config.JOBS_PREFIX);
+    const jobs = new JobRecords(createClients(config).storage, config.JOBS_PREFIX);
     const rows: Row[] = [];
     for (const size of sizesMb) {
       const job = async (): Promise<string> => {

@@ -107,7 +107,7 @@ if (values.role === "sink") {
     TTS_CACHE: values.cache!,
     NLS_WARM_SOCKETS: values.warm!,
   };
-  const { server } = createStreamServer(parseConfig(env), createLogger({ level: "error" }), {});
+  const { server } = createStreamServer(parseConfig(env), createLogger({ level: "error" }));
   server.maxConnections = 100_000;
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })}\n`);

@@ -104,7 +104,7 @@ export async function benchStreamRtt(requests = 60): Promise<Row[]> {
       const { server, url, env, stop } = await startStack(rtt, cache, ossRtt);
       try {
         const config = parseConfig({ ...env, NLS_WARM_SOCKETS: "0" });
-        const { tokens } = createClients(config, {});
+        const { tokens } = createClients(config);
         const gateway = nlsEndpoints(config).gateway;
         // Keep-alive, as a real client of the stream function has it (pipelining 0 would open a TCP connection per request).
         const dispatcher = new Agent({ connections: 4, pipelining: 1 });

@@ -24,20 +24,20 @@ export interface Clients {
   readonly minimax?: MinimaxClient;
 }
 
-/** FC injects the role's STS triple into the environment; reading it per call picks up a rotation. */
-export function credentialsFrom(
-  config: Config,
-  env: Record<string, string | undefined> = process.env,
-): () => Credentials {
-  return () => ({
-    accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID ?? config.ALIBABA_CLOUD_ACCESS_KEY_ID,
-    accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? config.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
-    securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN ?? config.ALIBABA_CLOUD_SECURITY_TOKEN,
-  });
+/** The credentials the configuration holds: on FC, the role's as the environment had them when the instance started. */
+export function credentialsOf(config: Config): Credentials {
+  return {
+    accessKeyId: config.ALIBABA_CLOUD_ACCESS_KEY_ID,
+    accessKeySecret: config.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+    ...(config.ALIBABA_CLOUD_SECURITY_TOKEN ? { securityToken: config.ALIBABA_CLOUD_SECURITY_TOKEN } : {}),
+  };
 }
 
-export function createClients(config: Config, env: Record<string, string | undefined> = process.env): Clients {
-  const credentials = credentialsFrom(config, env);
+/**
+ * The clients, each reading `credentials` for every request it signs: on FC, the role's current STS credentials
+ * (lib/credentials.ts RoleCredentials), which FC hands over with each invocation; elsewhere, fixed ones.
+ */
+export function createClients(config: Config, credentials: () => Credentials = () => credentialsOf(config)): Clients {
   const endpoints = nlsEndpoints(config);
   const tokens = new NlsTokenClient({ endpoint: endpoints.meta, credentials });
   const creds = credentials();
@@ -71,6 +71,7 @@ export function createClients(config: Config, env: Record<string, string | undef
         securityToken: creds.securityToken,
         endpoint: config.OSS_ENDPOINT,
         internal: config.OSS_INTERNAL,
+        publicEndpoint: config.OSS_PUBLIC_ENDPOINT,
         pathStyle: config.OSS_PATH_STYLE,
         refreshCredentials: credentials,
       },

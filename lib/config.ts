@@ -95,7 +95,13 @@ export const ConfigSchema = z.object({
     .string({ error: "an OSS bucket name" })
     .check(z.regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "an OSS bucket name (3-63 lower-case letters, digits, '-')")),
   OSS_ENDPOINT: optionalUrl("the OSS endpoint (overrides the regional endpoint)"),
+  /** The functions' own OSS I/O uses the internal (same-region) endpoint; download links never do. */
   OSS_INTERNAL: flag,
+  /**
+   * Where users download from, when not the bucket's public regional endpoint: a custom domain bound to the bucket
+   * (CNAME), e.g. `https://media.example.com`. Signed links always use this or the public endpoint.
+   */
+  OSS_PUBLIC_ENDPOINT: optionalUrl("the origin of download links (a custom domain bound to the bucket)"),
   /** Path-style addressing: required by the local cloud, never needed on Alibaba Cloud. */
   OSS_PATH_STYLE: flag,
   OSS_INPUT_PREFIX: prefix("input/"),

@@ -171,3 +171,15 @@ export function toErrorBody(error: unknown): {
   }
   return { statusCode: 500, body: { error: { code: "InternalError", message: "internal error" } } };
 }
+
+/** The code a job records for an error: the provider's own code, else ours; anything else is `InternalError`. */
+export function codeOf(error: unknown): string {
+  if (error instanceof ProviderError) return error.providerCode;
+  return error instanceof AppError ? error.code : "InternalError";
+}
+
+/** The reason a job records for an error: the provider's message and what it means, else the message. */
+export function reasonOf(error: unknown): string {
+  if (error instanceof ProviderError) return [error.upstreamMessage, error.explanation].filter(Boolean).join(" — ");
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,11 +1,15 @@
 /** FC entry of the callback function (nodejs20, HTTP trigger). */
-import { cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
+import { cloudCredentials, cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
+import { receivingCredentials } from "../../lib/fc/context.js";
 import { fcHttpHandler } from "../../lib/fc/http.js";
 import type { Router } from "../../lib/http/router.js";
 import { createCallbackRouter } from "./app.js";
 
 let router: Router | undefined;
-export const handler = fcHttpHandler(() => (router ??= createCallbackRouter(cloudJobRuntime("callback"))));
+export const handler = receivingCredentials(
+  cloudCredentials,
+  fcHttpHandler(() => (router ??= createCallbackRouter(cloudJobRuntime("callback")))),
+);
 
 /** FC Initializer (s.yaml instanceLifecycleConfig): parse the configuration and build the clients before the first event. */
 export const initialize = async (): Promise<void> => {

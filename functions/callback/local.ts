@@ -1,10 +1,17 @@
 /** Local mount of the callback function: its FC HTTP handler behind the host's router. */
 import { serveFcHttp } from "../../infra/local/fc-http.js";
 import type { LocalFunction, LocalPlatform } from "../../infra/local/host.js";
+import { receivingCredentials } from "../../lib/fc/context.js";
 import { fcHttpHandler } from "../../lib/fc/http.js";
 import { createCallbackRouter } from "./app.js";
 
 export function mount(p: LocalPlatform): LocalFunction {
   const handler = fcHttpHandler(() => createCallbackRouter(p.jobs()));
-  return { paths: ["/callbacks/"], request: serveFcHttp(handler) };
+  return {
+    paths: ["/callbacks/"],
+    request: serveFcHttp(
+      receivingCredentials(() => p.credentials, handler),
+      () => p.context(),
+    ),
+  };
 }

@@ -3,13 +3,18 @@
  * destination), drive every overdue pending job.
  */
 import { AsyncDestinationEventSchema, TimerEventSchema, unwrap } from "../../lib/fc/events.js";
+import { recoverFailedStore } from "../../lib/jobs/store-failure.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 import * as z from "../../lib/zod.js";
 
 export function createReconcileHandler(rt: () => JobRuntime): (event: unknown) => Promise<Record<string, number>> {
   return async (event) => {
-    unwrap(event, z.union([TimerEventSchema, AsyncDestinationEventSchema]));
+    const parsed = unwrap(event, z.union([TimerEventSchema, AsyncDestinationEventSchema]));
+    // Store's retries spent: that job is tried once more now, before the usual round.
+    const recovered =
+      "requestContext" in parsed ? { storeRecovered: await recoverFailedStore(parsed, rt()) } : undefined;
     const counts = { ...(await rt().service.reconcile()), ...(await rt().batches.reconcile()) };
+    if (recovered) rt().log.info("store's failure handled", { result: recovered.storeRecovered });
     rt().log.info("reconciled", counts);
     return counts;
   };

@@ -1,8 +1,12 @@
 /** FC entry of the reconcile function (nodejs20, timer trigger). */
-import { cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
+import { cloudCredentials, cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
+import { receivingCredentials } from "../../lib/fc/context.js";
 import { createReconcileHandler } from "./app.js";
 
-export const handler = createReconcileHandler(() => cloudJobRuntime("reconcile"));
+export const handler = receivingCredentials(
+  cloudCredentials,
+  createReconcileHandler(() => cloudJobRuntime("reconcile")),
+);
 
 /** FC Initializer (s.yaml instanceLifecycleConfig): parse the configuration and build the clients before the first event. */
 export const initialize = async (): Promise<void> => {

@@ -1,17 +1,21 @@
 /** FC entry of the speech function (nodejs20, HTTP trigger). */
-import { cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
+import { cloudCredentials, cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
+import { receivingCredentials } from "../../lib/fc/context.js";
 import { fcHttpHandler } from "../../lib/fc/http.js";
 import type { Router } from "../../lib/http/router.js";
 import { createSpeechRouter, speechGate } from "./app.js";
 
 let router: Router | undefined;
 let gate: ((headers: Headers, url: URL) => void) | undefined;
-export const handler = fcHttpHandler(
-  () => (router ??= createSpeechRouter(cloudJobRuntime("speech"))),
-  (headers, url) => {
-    gate ??= speechGate(cloudJobRuntime("speech"));
-    gate(headers, url);
-  },
+export const handler = receivingCredentials(
+  cloudCredentials,
+  fcHttpHandler(
+    () => (router ??= createSpeechRouter(cloudJobRuntime("speech"))),
+    (headers, url) => {
+      gate ??= speechGate(cloudJobRuntime("speech"));
+      gate(headers, url);
+    },
+  ),
 );
 
 /**

@@ -1,6 +1,7 @@
 /** Local mount of the speech function: its FC HTTP handler behind the host's router. */
 import { serveFcHttp } from "../../infra/local/fc-http.js";
 import type { LocalFunction, LocalPlatform } from "../../infra/local/host.js";
+import { receivingCredentials } from "../../lib/fc/context.js";
 import { fcHttpHandler } from "../../lib/fc/http.js";
 import type { Router } from "../../lib/http/router.js";
 import { createSpeechRouter, speechGate } from "./app.js";
@@ -15,5 +16,11 @@ export function mount(p: LocalPlatform): LocalFunction {
       gate(headers, url);
     },
   );
-  return { paths: ["/v1/jobs", "/v1/speech", "/v1/batches"], request: serveFcHttp(handler) };
+  return {
+    paths: ["/v1/jobs", "/v1/speech", "/v1/batches"],
+    request: serveFcHttp(
+      receivingCredentials(() => p.credentials, handler),
+      () => p.context(),
+    ),
+  };
 }

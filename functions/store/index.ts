@@ -1,8 +1,12 @@
 /** FC entry of the store function (nodejs20, invoked asynchronously by callback and reconcile). */
-import { cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
+import { cloudCredentials, cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
+import { receivingCredentials } from "../../lib/fc/context.js";
 import { createStoreHandler } from "./app.js";
 
-export const handler = createStoreHandler(() => cloudJobRuntime("store"));
+export const handler = receivingCredentials(
+  cloudCredentials,
+  createStoreHandler(() => cloudJobRuntime("store")),
+);
 
 /** FC Initializer (s.yaml instanceLifecycleConfig): parse the configuration and build the clients before the first event. */
 export const initialize = async (): Promise<void> => {

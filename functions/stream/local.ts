@@ -3,7 +3,7 @@ import type { LocalFunction, LocalPlatform } from "../../infra/local/host.js";
 import { createStreamServer } from "./server.js";
 
 export function mount(p: LocalPlatform): LocalFunction {
-  const { server, app } = createStreamServer(p.config, p.log, p.env);
+  const { server, app } = createStreamServer(p.config, p.log, p.credentials);
   return {
     // The stream function answers every path nobody more specific claims (it serves the playground at /).
     paths: ["/"],

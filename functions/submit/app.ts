@@ -1,6 +1,6 @@
 /**
- * The submit function's OSS-trigger handling: each uploaded `.txt`/`.ssml` under the input prefix becomes a job,
- * once per bucket + key + ETag. The input object is only read, never changed.
+ * The submit function's OSS-trigger handling: each uploaded `.txt`/`.ssml` under the input prefix becomes a job, and
+ * each `.jsonl` a batch, once per bucket + key + ETag. The input object is only read, never changed.
  */
 import { InputError } from "../../lib/errors.js";
 import { CloudEventSchema, decodeEvent, OssEventSchema, unwrap } from "../../lib/fc/events.js";
@@ -78,12 +78,16 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
       if (
         e.oss.bucket.name !== clients.storage.bucket ||
         !key.startsWith(config.OSS_INPUT_PREFIX) ||
-        !/\.(txt|ssml)$/.test(key)
+        !/\.(txt|ssml|jsonl)$/.test(key)
       ) {
         results.push({ key, state: "ignored" });
         continue;
       }
       const etag = e.oss.object.eTag ?? (await clients.storage.head(key))?.etag ?? "";
+      if (key.endsWith(".jsonl")) {
+        results.push(await batchFile(key, etag.replace(/"/g, "")));
+        continue;
+      }
       const job = await jobFromObject(key, etag.replace(/"/g, ""), {
         storage: clients.storage,
         service,
@@ -94,6 +98,18 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
       results.push({ key, jobId: job.id, state: job.state });
     }
     return results;
+  };
+
+  /** An uploaded batch file: its batch starts, or its refusal is recorded under the batch id it would have had. */
+  const batchFile = async (key: string, etag: string): Promise<unknown> => {
+    try {
+      const manifest = await rt().batches.startFromUpload(key, etag);
+      return { key, batchId: manifest.batchId, items: manifest.items.length };
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      rt().log.error("batch file rejected", { key, field: error.field, reason: error.message });
+      return { key, state: "rejected", error: { code: error.code, field: error.field, message: error.message } };
+    }
   };
 
   return async (raw) => {

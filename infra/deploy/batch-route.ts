@@ -38,9 +38,13 @@ export function batchRoute(env: Record<string, string | undefined> = process.env
 }
 
 /**
- * The rule's target: an FC function, invoked asynchronously with the event as its body. The parameters follow the
- * published examples of `acs.fc.function` targets (ResourceKey functionName / Qualifier / Body ORIGINAL /
- * InvocationType); the FC 3.0 endpoint is the function's ARN `acs:fc:<region>:<account>:functions/<name>`.
+ * The rule's target: an FC function, invoked asynchronously with the event as its body, one event per invocation.
+ * The parameters are those EventBridge's "Event target parameters" defines for `acs.fc.function` (functionName,
+ * Qualifier, Body ORIGINAL, InvocationType, DataFormat Object). That page addresses FC 2.0 functions by service
+ * (`serviceName`, `services/<service>.<qualifier>/functions/<name>`); an FC 3.0 function has no service, so the target
+ * names it by its ARN, `acs:fc:<region>:<account>:functions/<name>`, and sends no serviceName: no published document
+ * confirms that form (docs/sources.md). A batch file uploaded under the input prefix reaches `submit` by an OSS
+ * trigger instead, a route documented at every hop.
  */
 export function targetOf(route: BatchRoute, where: { region: string; accountId: string }): EventBridge.TargetEntry {
   return new EventBridge.TargetEntry({
@@ -53,6 +57,7 @@ export function targetOf(route: BatchRoute, where: { region: string; accountId: 
       new EventBridge.EBTargetParam({ resourceKey: "Qualifier", form: "CONSTANT", value: "LATEST" }),
       new EventBridge.EBTargetParam({ resourceKey: "Body", form: "ORIGINAL" }),
       new EventBridge.EBTargetParam({ resourceKey: "InvocationType", form: "CONSTANT", value: "Async" }),
+      new EventBridge.EBTargetParam({ resourceKey: "DataFormat", form: "CONSTANT", value: "Object" }),
     ],
   });
 }

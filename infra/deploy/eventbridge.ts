@@ -2,9 +2,11 @@
  * `tsx infra/deploy/eventbridge.ts up|down`: creates (or brings up to date) the custom event bus, rule and `submit`
  * target that carry batch events (`up`, run by `npm run deploy` after `s deploy`), or removes them (`down`, run by
  * `npm run teardown` before `s remove`). Idempotent both ways. Reads REGION, ALIBABA_CLOUD_ACCOUNT_ID and the
- * AccessKey from the environment (the same one `s` deploys with); EVENTBRIDGE_ENDPOINT overrides the regional endpoint.
+ * AccessKey from the environment (the same one `s` deploys with); EVENTBRIDGE_ENDPOINT and RAM_ENDPOINT override the
+ * regional endpoints. `up` first makes EventBridge's service-linked role for FC if the account lacks it.
  */
 import { applyBatchRoute, batchRoute, eventBridgeClient, removeBatchRoute } from "./batch-route.js";
+import { ensureServiceLinkedRole, ramClient } from "./service-linked-role.js";
 
 const command = process.argv[2];
 const env = process.env;
@@ -27,10 +29,22 @@ const client = eventBridgeClient({
 });
 const route = batchRoute(env);
 try {
-  const done =
+  const credentials = {
+    accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!,
+    accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
+    ...(env.ALIBABA_CLOUD_SECURITY_TOKEN ? { securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN } : {}),
+  };
+  // EventBridge delivers to FC only through its service-linked role, which only the console or this call makes.
+  const role =
     command === "up"
+      ? await ensureServiceLinkedRole(ramClient({ endpoint: env.RAM_ENDPOINT, credentials }))
+      : undefined;
+  const done = [
+    ...(role ? [role] : []),
+    ...(command === "up"
       ? await applyBatchRoute(client, route, { region, accountId })
-      : await removeBatchRoute(client, route);
+      : await removeBatchRoute(client, route)),
+  ];
   for (const line of done.length ? done : [`event bus ${route.bus}: nothing to change`])
     process.stdout.write(`${line}\n`);
 } catch (error) {

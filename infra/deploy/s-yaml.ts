@@ -15,7 +15,9 @@ function resolve(value: unknown, env: Record<string, string | undefined>, vars: 
         /\$\{env\('([A-Za-z0-9_]+)'(?:,\s*'([^']*)')?\)\}/g,
         (_m, name: string, fallback?: string) => env[name] ?? fallback ?? "",
       )
-      .replace(/\$\{config\('([A-Za-z]+)'\)\}/g, "0")
+      .replace(/\$\{config\('([A-Za-z]+)'\)\}/g, (_m, name: string) =>
+        name === "AccountID" ? (env.ALIBABA_CLOUD_ACCOUNT_ID ?? "0") : "0",
+      )
       .replace(/\$\{vars\.([\w.]+)\}/g, (_m, path: string) =>
         String(path.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], vars) ?? ""),
       );

@@ -27,6 +27,7 @@ import { OssAuthenticator } from "./oss/signature.js";
 import { OssStore } from "./oss/store.js";
 import { RpcVerifier } from "./pop/rpc-signature.js";
 import { popHandler } from "./pop/server.js";
+import { RamService } from "./ram/service.js";
 
 export interface LocalCloudOptions {
   /** Where OSS objects live; a temp dir for tests, `.local-cloud/` for `npm start`. */
@@ -50,6 +51,8 @@ export interface LocalCloudOptions {
     ice?: number;
     eventbridge?: number;
   };
+  /** OSS: accept V1 signatures, as a bucket made before 2025-09-01 by an account made before 2025-03-01 does. */
+  readonly oss?: { allowV1?: boolean };
   /** MiniMax: voices it has beyond the system voices it knows (a cloned voice's id). */
   readonly minimax?: { voices?: readonly string[] };
   /** ICE: SetEventCallback's AuthKey (signed callbacks) and how long a job stays Created. */
@@ -72,9 +75,12 @@ export interface LocalCloud {
     readonly dashscopeWs: string;
     readonly ice: string;
     readonly eventbridge: string;
+    readonly ram: string;
   };
   /** Buses, rules and targets; the function host sets where matched events are delivered. */
   readonly eventbridge: EventBridgeEmulator;
+  /** RAM's roles (the service-linked role EventBridge needs to invoke FC). */
+  readonly ram: RamService;
   readonly ice: IceService;
   /** The DashScope API key the emulator accepts. */
   readonly dashscopeApiKey: string;
@@ -119,7 +125,13 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const dashscopeApiKey = options.dashscopeApiKey ?? `sk-local${randomBytes(12).toString("hex")}`;
   const cosyvoice = new CosyVoiceEmulator({ engine, apiKeys: new Set([dashscopeApiKey]) });
   const oss = await listen(
-    ossHandler({ store, auth: new OssAuthenticator(credentials, { region }), faults, region, observers }),
+    ossHandler({
+      store,
+      auth: new OssAuthenticator(credentials, { region, allowV1: options.oss?.allowV1 }),
+      faults,
+      region,
+      observers,
+    }),
     options.ports?.oss,
   );
   const ice = new IceService({ engine, oss: store, ...options.ice });
@@ -128,6 +140,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       host: `ice.${region}.aliyuncs.com`,
       version: "2020-11-09",
       verifier: new RpcVerifier(credentials),
+      product: "ice",
+      region,
       actions: ice.actions(),
     }),
     options.ports?.ice,
@@ -137,6 +151,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       host: `nls-meta.${region}.aliyuncs.com`,
       version: "2019-02-28",
       verifier: new RpcVerifier(credentials),
+      product: "nls",
+      region,
       actions: nlsMetaActions(tokens),
     }),
     options.ports?.nlsMeta,
@@ -174,7 +190,24 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     if (!cosyvoice.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
   });
 
-  const eventbridge = new EventBridgeEmulator({ credentials, accountId: userId, region });
+  const ram = new RamService();
+  const ramServer = await listen(
+    popHandler({
+      host: "ram.aliyuncs.com",
+      version: "2015-05-01",
+      verifier: new RpcVerifier(credentials),
+      actions: ram.actions(),
+      product: "ram",
+      region,
+    }),
+    0,
+  );
+  const eventbridge = new EventBridgeEmulator({
+    credentials,
+    accountId: userId,
+    region,
+    canInvokeFc: () => ram.has("AliyunServiceRoleForEventBridgeSendToFC"),
+  });
   const eventbridgeServer = await listen((req, res) => eventbridge.handle(req, res), options.ports?.eventbridge);
 
   const urls = {
@@ -184,6 +217,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     nlsGateway: `ws://127.0.0.1:${nlsGateway.port}/ws/v1`,
     dashscopeWs: `ws://127.0.0.1:${dashscope.port}/api-ws/v1/inference`,
     ice: `http://127.0.0.1:${iceServer.port}`,
+    ram: `http://127.0.0.1:${ramServer.port}`,
   };
   return {
     region,
@@ -197,6 +231,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     dashscope: { cosyvoice, minimax },
     ice,
     eventbridge,
+    ram,
     dashscopeApiKey,
     engine,
     env: () => ({
@@ -220,6 +255,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       ICE_ENDPOINT: urls.ice,
       // For the deploy step and producers (never a function's): where EventBridge is, and the account it routes for.
       EVENTBRIDGE_ENDPOINT: urls.eventbridge,
+      RAM_ENDPOINT: urls.ram,
       ALIBABA_CLOUD_ACCOUNT_ID: userId,
       ...(options.ice?.authKey ? { ICE_CALLBACK_AUTH_KEY: options.ice.authKey } : {}),
     }),
@@ -236,6 +272,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         dashscope.close(),
         iceServer.close(),
         eventbridgeServer.close(),
+        ramServer.close(),
       ]);
       if (ownsEngine) await engine.close();
     },

@@ -5,11 +5,12 @@
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { FcContext } from "../../lib/fc/context.js";
 import type { FcHttpResponse } from "../../lib/fc/http.js";
 import { requestUrl } from "../../lib/http/boundary.js";
 import { readBody } from "./http-util.js";
 
-export type FcHttpHandler = (event: Buffer, context: { requestId: string }) => Promise<FcHttpResponse>;
+export type FcHttpHandler = (event: Buffer, context: FcContext) => Promise<FcHttpResponse>;
 
 const MAX_HEADERS = 8 * 1024;
 const MAX_PATH = 4 * 1024;
@@ -34,7 +35,11 @@ function fcLimitBroken(req: IncomingMessage): { status: number; code: string; me
 
 const TEXT = /^(text\/|application\/(json|x-www-form-urlencoded|xml))/;
 
-export function serveFcHttp(handler: FcHttpHandler): (req: IncomingMessage, res: ServerResponse) => void {
+/** `context` gives what FC adds to each invocation's context besides the request id: the role's current credentials. */
+export function serveFcHttp(
+  handler: FcHttpHandler,
+  context: () => Omit<FcContext, "requestId"> = () => ({}),
+): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) =>
     void (async () => {
       const url = requestUrl(req);
@@ -77,7 +82,7 @@ export function serveFcHttp(handler: FcHttpHandler): (req: IncomingMessage, res:
           },
         },
       };
-      const out = await handler(Buffer.from(JSON.stringify(event)), { requestId });
+      const out = await handler(Buffer.from(JSON.stringify(event)), { ...context(), requestId });
       const payload = out.isBase64Encoded ? Buffer.from(out.body, "base64") : Buffer.from(out.body, "utf8");
       res.writeHead(out.statusCode, { ...out.headers, "content-length": payload.length, "x-fc-request-id": requestId });
       res.end(payload);

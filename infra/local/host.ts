@@ -5,21 +5,28 @@
  * emulator's bus and rule (the ones `npm run deploy` creates); timers tick; async invocations run with retries as FC's
  * queue would. Each function runs with exactly the environment s.yaml gives it. Tests use `invoke`, `trigger` and `idle` to drive and await all of it.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { type Clients, createClients } from "../../lib/clients.js";
+import { type Clients, createClients, credentialsOf } from "../../lib/clients.js";
 import { type Config, parseConfig } from "../../lib/config.js";
+import { type Credentials, RoleCredentials } from "../../lib/credentials.js";
+import { credentialHeaders, type FcContext } from "../../lib/fc/context.js";
 import { rawHttpError, requestUrl } from "../../lib/http/boundary.js";
 import type { Invoker } from "../../lib/invoke.js";
 import type { Logger } from "../../lib/log.js";
 import { createJobRuntime, type JobRuntime } from "../../lib/runtime.js";
 import { applyBatchRoute, batchRoute, eventBridgeClient } from "../deploy/batch-route.js";
 import { readResources } from "../deploy/s-yaml.js";
+import { ensureServiceLinkedRole, ramClient } from "../deploy/service-linked-role.js";
+import { policyValues, renderPolicy } from "../ram/render.js";
+import { AsyncInvocations, type AsyncInvokeConfig } from "./async-invocations.js";
 import type { LocalCloud } from "./cloud.js";
 import { listen } from "./http-util.js";
 import { PendingWork } from "./pending.js";
+import { PolicyDocumentSchema } from "./ram/policy.js";
+import { LocalRoles } from "./roles.js";
 import { resolveStartCommand } from "./runtimes.js";
 
 export interface LocalFunction {
@@ -27,8 +34,8 @@ export interface LocalFunction {
   readonly paths?: readonly string[];
   request?(req: IncomingMessage, res: ServerResponse): void;
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
-  /** Runs the function's handler with an event (async invocation, OSS or timer trigger). */
-  invoke?(event: unknown): Promise<unknown>;
+  /** Runs the function's handler with an event (async invocation, OSS or timer trigger) and FC's context. */
+  invoke?(event: unknown, context?: FcContext): Promise<unknown>;
   close?(): Promise<void>;
 }
 
@@ -38,6 +45,10 @@ export interface LocalPlatform {
   readonly log: Logger;
   readonly clients: Clients;
   readonly invoker: Invoker;
+  /** The role's credentials as the function last received them (its clients sign with these). */
+  readonly credentials: RoleCredentials;
+  /** What FC puts in an invocation's context besides its request id: the role's current credentials. */
+  context(): Omit<FcContext, "requestId">;
   /** The job runtime, built on first use (functions that need no jobs never require CALLBACK_SECRET). */
   jobs(): JobRuntime;
 }
@@ -68,6 +79,8 @@ export function readFunctions(
   functionName: string;
   runtime: string;
   customRuntimeConfig?: { command?: string[]; args?: string[] };
+  role?: string;
+  asyncInvokeConfig?: AsyncInvokeConfig;
   triggers: Trigger[];
   environment: Record<string, string>;
 }> {
@@ -76,6 +89,8 @@ export function readFunctions(
     functionName: String(props.functionName ?? resource),
     runtime: String(props.runtime ?? ""),
     customRuntimeConfig: props.customRuntimeConfig as { command?: string[]; args?: string[] } | undefined,
+    role: props.role === undefined ? undefined : String(props.role),
+    asyncInvokeConfig: props.asyncInvokeConfig as AsyncInvokeConfig | undefined,
     triggers: (props.triggers as Trigger[] | undefined) ?? [],
     environment: Object.fromEntries(
       Object.entries((props.environmentVariables as Record<string, unknown> | undefined) ?? {}).map(([k, v]) => [
@@ -86,24 +101,22 @@ export function readFunctions(
   }));
 }
 
-/** What FC itself puts in every function's environment: the role's credentials (the user's AccessKey locally) and the function's own name. */
-const FC_PROVIDED = [
-  "ALIBABA_CLOUD_ACCESS_KEY_ID",
-  "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-  "ALIBABA_CLOUD_SECURITY_TOKEN",
-] as const;
-
 /**
  * Exactly the environment a deployed function gets: its `environmentVariables` as s.yaml renders them from the user's
- * environment (an empty value is unset, as `${env('X', '')}` means), plus what FC provides. Nothing else: a variable
- * a code path needs and the function's s.yaml entry lacks is missing here too.
+ * environment (an empty value is unset, as `${env('X', '')}` means), plus what FC provides: its name and its role's
+ * credentials as they were when the instance started. Nothing else: a variable a code path needs and the function's
+ * s.yaml entry lacks is missing here too.
  */
 export function functionEnvironment(
   fn: { functionName: string; environment: Record<string, string> },
-  userEnv: Record<string, string | undefined>,
+  credentials: Credentials | undefined,
 ): Record<string, string> {
   const env: Record<string, string> = { FC_FUNCTION_NAME: fn.functionName };
-  for (const name of FC_PROVIDED) if (userEnv[name]) env[name] = userEnv[name]!;
+  if (credentials) {
+    env.ALIBABA_CLOUD_ACCESS_KEY_ID = credentials.accessKeyId;
+    env.ALIBABA_CLOUD_ACCESS_KEY_SECRET = credentials.accessKeySecret;
+    if (credentials.securityToken) env.ALIBABA_CLOUD_SECURITY_TOKEN = credentials.securityToken;
+  }
   for (const [k, v] of Object.entries(fn.environment)) if (v !== "") env[k] = v;
   return env;
 }
@@ -138,14 +151,55 @@ function notStarted(paths: readonly string[] | undefined, reason: string): Local
   };
 }
 
+/** The body limit of a synchronous invocation through an HTTP trigger: FC refuses a larger request. */
+const HTTP_BODY_LIMIT = 32 * 1024 * 1024;
+
+/**
+ * A custom runtime's server behind FC's front end: requests over the body limit are refused before the function sees
+ * them, and every request it does see carries the role's current credentials in FC's headers.
+ */
+function customRuntime(fn: LocalFunction, credentials: () => Credentials | undefined): LocalFunction {
+  const stamp = (req: IncomingMessage): void => {
+    const c = credentials();
+    if (!c) return;
+    for (const [name, value] of Object.entries(credentialHeaders(c))) {
+      req.headers[name] = value;
+      req.rawHeaders.push(name, value);
+    }
+  };
+  return {
+    ...fn,
+    request: (req, res) => {
+      if (Number(req.headers["content-length"] ?? 0) > HTTP_BODY_LIMIT) {
+        req.resume();
+        return void res
+          .writeHead(413, { "content-type": "application/json", connection: "close" })
+          .end('{"Code":"EntityTooLarge","Message":"payload size exceeds maximum allowed size (32 MB)"}');
+      }
+      stamp(req);
+      fn.request?.(req, res);
+    },
+    upgrade: (req, socket, head) => {
+      stamp(req);
+      return fn.upgrade?.(req, socket, head) ?? false;
+    },
+  };
+}
+
 export async function startFunctionHost(opts: {
   env: Record<string, string>;
   log: Logger;
   port?: number;
   cloud?: LocalCloud;
   timerMs?: number;
-  asyncRetries?: number /** Another s.yaml (tests of the wiring itself). */;
+  /** Overrides every function's maxAsyncRetryAttempts (tests that want a failure to be final at once). */
+  asyncRetries?: number;
+  /** Another s.yaml (tests of the wiring itself). */
   sYaml?: string;
+  /** How long the roles' STS credentials live (15 minutes unless a test wants them short). */
+  credentialTtlMs?: number;
+  /** Another role policy than the one `npm run ram:policy` renders (tests of the contract itself). */
+  ramPolicy?: unknown;
 }): Promise<FunctionHost> {
   const mounted = new Map<string, LocalFunction>();
   const route = (req: IncomingMessage): LocalFunction | undefined => {
@@ -179,54 +233,83 @@ export async function startFunctionHost(opts: {
 
   // The user's environment, as `s deploy` would read it. Callbacks need a host name, not an IP (seed 003), so the local
   // callback URL uses localhost.
-  const userEnv = {
+  const userEnv: Record<string, string> = {
     CALLBACK_BASE_URL: `http://localhost:${server.port}`,
     CALLBACK_SECRET: randomBytes(24).toString("base64url"),
     ...opts.env,
   };
   const pending = new PendingWork();
+  const functions = readFunctions(userEnv, opts.sYaml);
+  // RAM: every function's role has the policy `npm run ram:policy` renders for this environment, and its STS
+  // credentials expire. Without a local cloud (no emulator to authorize anything) functions use the user's key.
+  const accountId = opts.cloud?.env().ALIBABA_CLOUD_ACCOUNT_ID ?? "0";
+  const policy = PolicyDocumentSchema.parse(
+    opts.ramPolicy ?? renderPolicy(policyValues({ ...userEnv, ALIBABA_CLOUD_ACCOUNT_ID: accountId })),
+  );
+  const roles = opts.cloud
+    ? new LocalRoles({ store: opts.cloud.credentials, userId: accountId, ttlMs: opts.credentialTtlMs ?? 15 * 60_000 })
+    : undefined;
+  const userKey = userEnv.ALIBABA_CLOUD_ACCESS_KEY_ID
+    ? {
+        accessKeyId: userEnv.ALIBABA_CLOUD_ACCESS_KEY_ID,
+        accessKeySecret: userEnv.ALIBABA_CLOUD_ACCESS_KEY_SECRET ?? "",
+        ...(userEnv.ALIBABA_CLOUD_SECURITY_TOKEN ? { securityToken: userEnv.ALIBABA_CLOUD_SECURITY_TOKEN } : {}),
+      }
+    : undefined;
+  /** The credentials FC hands `f` now: its role's, fresh; none for a function without a role. */
+  const roleCredentials = (f: { role?: string }): Credentials | undefined =>
+    f.role === undefined ? undefined : roles ? roles.credentials({ name: f.role, policy }) : userKey;
+
   const invoke = async (name: string, event: unknown): Promise<unknown> => {
     const fn = mounted.get(name);
     if (!fn?.invoke) throw new Error(`function ${name} cannot be invoked with an event`);
-    return fn.invoke(event);
+    const f = functions.find((x) => x.resource === name);
+    return fn.invoke(event, { requestId: `1-${randomUUID()}`, credentials: f && roleCredentials(f) });
   };
-  // FC's async invocation: accepted at once, run later, retried on failure (maxAsyncRetryAttempts, default 2 retries).
-  const invoker: Invoker = {
-    async invokeAsync(name, payload) {
-      pending.track(
-        (async () => {
-          const attempts = 1 + (opts.asyncRetries ?? 2);
-          for (let attempt = 1; attempt <= attempts; attempt++) {
-            try {
-              await new Promise((r) => setImmediate(r));
-              await invoke(name, payload);
-              return;
-            } catch (error) {
-              opts.log.warn("async invocation failed", { function: name, attempt, error });
-              if (attempt < attempts) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-            }
-          }
-        })(),
-      );
-    },
-  };
+  // FC's async invocation: payload limit, RAM, retries, event age and destinations, as s.yaml configures each function.
+  const asyncInvocations = new AsyncInvocations({
+    region: String(userEnv.REGION ?? "cn-shanghai"),
+    accountId,
+    targets: new Map(
+      functions.map((f) => [
+        f.resource,
+        {
+          resource: f.resource,
+          functionName: f.functionName,
+          config: f.asyncInvokeConfig,
+          policy: f.role ? policy : undefined,
+        },
+      ]),
+    ),
+    run: invoke,
+    pending,
+    log: opts.log,
+    retries: opts.asyncRetries,
+  });
+  /** FC's own triggers (timers, OSS, EventBridge's delivery) invoke through the platform, not a function's role. */
+  const invoker: Invoker = { invokeAsync: (name, payload) => asyncInvocations.invoke(name, payload) };
 
   // Each function gets its own platform, built from exactly its own environment.
-  const functions = readFunctions(userEnv, opts.sYaml);
   const platforms = new Map<string, LocalPlatform>();
   for (const f of functions) {
-    const env = functionEnvironment(f, userEnv);
+    const env = functionEnvironment(f, roleCredentials(f));
     const log = opts.log.child({ function: f.functionName });
     const config = parseConfig(env);
-    const clients = createClients(config, env);
+    const credentials = new RoleCredentials(credentialsOf(config));
+    const clients = createClients(config, credentials.current);
+    // Calls another function as this one: its role must allow it (without a local cloud nothing checks RAM).
+    const caller = roles ? { name: f.functionName, policy: f.role ? policy : undefined } : undefined;
+    const fnInvoker: Invoker = { invokeAsync: (name, payload) => asyncInvocations.invoke(name, payload, caller) };
     let jobRuntime: JobRuntime | undefined;
     platforms.set(f.resource, {
       config,
       env,
       log,
       clients,
-      invoker,
-      jobs: () => (jobRuntime ??= createJobRuntime(config, clients, invoker, log)),
+      invoker: fnInvoker,
+      credentials,
+      context: () => ({ credentials: roleCredentials(f) }),
+      jobs: () => (jobRuntime ??= createJobRuntime(config, clients, fnInvoker, log)),
     });
   }
   for (const f of functions) {
@@ -241,12 +324,16 @@ export async function startFunctionHost(opts: {
       command: f.customRuntimeConfig?.command,
       environment: f.environment,
     });
-    if (start.ok) mounted.set(f.resource, local);
-    else {
+    if (!start.ok) {
       opts.log.error("function not started", { function: f.functionName, code: start.code, reason: start.reason });
       await local.close?.();
       mounted.set(f.resource, notStarted(local.paths, `${f.functionName}: ${start.reason}`));
-    }
+    } else if (f.runtime.startsWith("custom"))
+      mounted.set(
+        f.resource,
+        customRuntime(local, () => roleCredentials(f)),
+      );
+    else mounted.set(f.resource, local);
   }
   // Tests look into the jobs' state through one job function's platform (they all share one environment in s.yaml).
   const platform = platforms.get("speech") ?? platforms.values().next().value!;
@@ -304,6 +391,16 @@ export async function startFunctionHost(opts: {
       accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!,
       accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
     });
+    // As `npm run deploy` does: the service-linked role EventBridge invokes FC through, then the bus, rule and target.
+    await ensureServiceLinkedRole(
+      ramClient({
+        endpoint: opts.cloud.urls.ram,
+        credentials: {
+          accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!,
+          accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
+        },
+      }),
+    );
     await applyBatchRoute(client, batchRoute(userEnv), {
       region: config.REGION,
       accountId: env.ALIBABA_CLOUD_ACCOUNT_ID!,

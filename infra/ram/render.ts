@@ -14,6 +14,23 @@ export function renderPolicy(values: Record<string, string>): unknown {
   return JSON.parse(filled);
 }
 
+/**
+ * The values the policy is rendered with, from the deployer's environment with the functions' defaults. The account is
+ * `ALIBABA_CLOUD_ACCOUNT_ID` (the variable the README exports; `ACCOUNT_ID` is still read), else `*`.
+ */
+export function policyValues(env: Record<string, string | undefined>): Record<string, string> {
+  return {
+    OSS_BUCKET: env.OSS_BUCKET ?? "",
+    OSS_INPUT_PREFIX: env.OSS_INPUT_PREFIX || "input/",
+    OSS_OUTPUT_PREFIX: env.OSS_OUTPUT_PREFIX || "output/",
+    JOBS_PREFIX: env.JOBS_PREFIX || "jobs/",
+    TTS_CACHE_PREFIX: env.TTS_CACHE_PREFIX || "cache/",
+    REGION: env.REGION || "cn-shanghai",
+    ACCOUNT_ID: env.ALIBABA_CLOUD_ACCOUNT_ID || env.ACCOUNT_ID || "*",
+    FC_FUNCTION_PREFIX: env.FC_FUNCTION_PREFIX ?? "",
+  };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const env = process.env;
   // A policy for no bucket would read `acs:oss:*:*:/input/*`: refuse instead of printing it.
@@ -21,15 +38,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.stderr.write("OSS_BUCKET is needed to render the RAM policy (the bucket the functions may use)\n");
     process.exit(1);
   }
-  const policy = renderPolicy({
-    OSS_BUCKET: env.OSS_BUCKET,
-    OSS_INPUT_PREFIX: env.OSS_INPUT_PREFIX ?? "input/",
-    OSS_OUTPUT_PREFIX: env.OSS_OUTPUT_PREFIX ?? "output/",
-    JOBS_PREFIX: env.JOBS_PREFIX ?? "jobs/",
-    TTS_CACHE_PREFIX: env.TTS_CACHE_PREFIX ?? "cache/",
-    REGION: env.REGION ?? "cn-shanghai",
-    ACCOUNT_ID: env.ACCOUNT_ID ?? "*",
-    FC_FUNCTION_PREFIX: env.FC_FUNCTION_PREFIX ?? "",
-  });
-  console.log(JSON.stringify(policy, null, 2));
+  if (!env.ALIBABA_CLOUD_ACCOUNT_ID && !env.ACCOUNT_ID)
+    process.stderr.write("ALIBABA_CLOUD_ACCOUNT_ID is not set: the policy names functions of any account (*)\n");
+  console.log(JSON.stringify(renderPolicy(policyValues(env)), null, 2));
 }

@@ -206,6 +206,8 @@ export async function runSmoke(t: SmokeTarget): Promise<SmokeResult[]> {
         accessKeyId: t.oss.accessKeyId,
         accessKeySecret: t.oss.accessKeySecret,
         stsToken: t.oss.securityToken,
+        // Buckets made since 2025-09-01 (and accounts since 2025-03-01) take V4 signatures only.
+        authorizationV4: true,
         ...(t.oss.endpoint ? { endpoint: t.oss.endpoint } : {}),
         ...(t.oss.pathStyle ? { sldEnable: true, secure: false } : { secure: true }),
       } as OSS.Options);

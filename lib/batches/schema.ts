@@ -20,39 +20,61 @@ export const BATCH_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** A batch id or an item id: one OSS key segment. */
 const BatchKeySchema = z.string().check(z.regex(BATCH_ID, "1-64 letters, digits, '.', '_' or '-'"));
 
+/** The most items one batch takes, inline or by reference. */
+export const MAX_BATCH_ITEMS = 10_000;
+
+export const BatchItemSchema = z
+  .strictObject({
+    id: BatchKeySchema,
+    ...SpeechSourceFields,
+    // Checked per item (with the defaults), so one item's bad option fails that item, not the batch.
+    overrides: z.optional(z.record(z.string(), z.unknown())),
+  })
+  .check(
+    z.refine((i) => [i.text, i.ssml, i.input].filter((v) => v !== undefined).length <= 1, {
+      message: "takes one of text, ssml or input, not several",
+    }),
+  );
+export type BatchItem = z.infer<typeof BatchItemSchema>;
+
+const ItemsSchema = z.array(BatchItemSchema).check(
+  z.minLength(1),
+  z.maxLength(MAX_BATCH_ITEMS),
+  z.refine((items) => new Set(items.map((i) => i.id)).size === items.length, { message: "item ids must be unique" }),
+);
+
+/** What a batch is besides its items: the same whether the items come inline, by reference or by upload. */
+export const BatchHeaderFields = {
+  batchId: z.optional(BatchKeySchema),
+  defaults: z._default(OptionOverrides, {}),
+  outputPrefix: z.string().check(z.regex(/^[^/].*\/$/, "an OSS prefix ending in '/'")),
+  notify: z.optional(z.strictObject({ url: WebhookUrlSchema })),
+};
+
 /**
+ * A batch event's data: its items inline, or by reference (`itemsFrom.key`, a JSON Lines object under the input
+ * prefix, one item a line), because an async invocation carries at most 128 KB and PutEvents at most 256 KB.
  * @example {"batchId":"book-7","defaults":{"voice":"siqi","format":"mp3"},"items":[{"id":"ch1","text":"…"},{"id":"ch2","input":{"key":"input/book/ch2.txt"}}],"outputPrefix":"output/book-7/","notify":{"url":"https://example.com/hooks/tts"}}
+ * @example {"batchId":"news-9","itemsFrom":{"key":"input/batches/news-9.jsonl"},"outputPrefix":"output/news-9/"}
  */
 export const BatchRequestSchema = z
   .strictObject({
-    batchId: z.optional(BatchKeySchema),
-    defaults: z._default(OptionOverrides, {}),
-    items: z
-      .array(
-        z
-          .strictObject({
-            id: BatchKeySchema,
-            ...SpeechSourceFields,
-            // Checked per item (with the defaults), so one item's bad option fails that item, not the batch.
-            overrides: z.optional(z.record(z.string(), z.unknown())),
-          })
-          .check(
-            z.refine((i) => [i.text, i.ssml, i.input].filter((v) => v !== undefined).length <= 1, {
-              message: "takes one of text, ssml or input, not several",
-            }),
-          ),
-      )
-      .check(z.minLength(1), z.maxLength(10_000)),
-    outputPrefix: z.string().check(z.regex(/^[^/].*\/$/, "an OSS prefix ending in '/'")),
-    notify: z.optional(z.strictObject({ url: WebhookUrlSchema })),
+    ...BatchHeaderFields,
+    items: z.optional(ItemsSchema),
+    itemsFrom: z.optional(z.strictObject({ key: z.string().check(z.minLength(1)) })),
   })
   .check(
-    z.refine((b) => new Set(b.items.map((i) => i.id)).size === b.items.length, {
-      message: "item ids must be unique",
+    z.refine((b) => (b.items === undefined) !== (b.itemsFrom === undefined), {
+      message: "needs items or itemsFrom (a JSON Lines object of items), one of them",
       path: ["items"],
     }),
   );
 export type BatchRequest = z.infer<typeof BatchRequestSchema>;
+
+/** The first line of an uploaded batch file: the batch's header, under `batch`. */
+export const BatchFileHeaderSchema = z.strictObject({ batch: z.strictObject(BatchHeaderFields) });
+
+export { ItemsSchema as BatchItemsSchema };
 
 export const ManifestItemSchema = z.object({
   id: z.string(),

@@ -25,7 +25,19 @@ import type { Logger } from "../log.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { isRecord, parseInput } from "../validation.js";
 import * as z from "../zod.js";
-import { BATCH_ID, BatchRequestSchema, type Manifest, type Rejection } from "./schema.js";
+import { readItemsFile } from "./items-file.js";
+import {
+  BATCH_ID,
+  BatchHeaderFields,
+  type BatchItem,
+  BatchRequestSchema,
+  type Manifest,
+  type Rejection,
+} from "./schema.js";
+
+/** A batch's header fields once checked: all but its items. */
+type BatchHeader = { defaults: Record<string, unknown>; outputPrefix: string; notify?: { url: string } };
+
 import { BatchStore } from "./store.js";
 import { WarmCache } from "./warm-cache.js";
 import { BatchWebhooks } from "./webhook.js";
@@ -105,7 +117,10 @@ export class BatchService {
     return this.#store.manifest(batchId);
   }
 
-  /** Starts the batch a CloudEvent carries, once per batch id (the event's id unless the data names one). */
+  /**
+   * Starts the batch a CloudEvent carries, once per batch id (the event's id unless the data names one). Its items come
+   * inline or from the JSON Lines object `itemsFrom.key` names.
+   */
   async start(event: unknown): Promise<Manifest> {
     const envelope = parseInput(CloudEventSchema, event, "event");
     const req = parseInput(BatchRequestSchema, cloudEventData(envelope), "data");
@@ -114,6 +129,39 @@ export class BatchService {
     const batchId = req.batchId ?? batchIdOf(envelope.id);
     const existing = await this.manifest(batchId);
     if (existing) return existing;
+    const items =
+      req.items ??
+      (
+        await readItemsFile(this.deps.storage, req.itemsFrom!.key, {
+          inputPrefix: this.deps.inputPrefix,
+          field: "data.itemsFrom.key",
+        })
+      ).items;
+    return this.#begin(batchId, envelope.id, { ...req, items });
+  }
+
+  /**
+   * Starts the batch an uploaded batch file holds (`.jsonl` under the input prefix: a header line, then one item a
+   * line), once per object version: its batch id is the header's, else made from the key and ETag.
+   */
+  async startFromUpload(key: string, etag: string): Promise<Manifest> {
+    const { header, items } = await readItemsFile(this.deps.storage, key, {
+      inputPrefix: this.deps.inputPrefix,
+      field: key,
+      header: true,
+    });
+    checkOutputKey(header!.outputPrefix, this.deps.outputPrefix, `${key} line 1.batch.outputPrefix`);
+    if (header!.notify) this.#webhooks.check(header!.notify.url);
+    const eventId = `oss:${key}:${etag}`;
+    const batchId = header!.batchId ?? batchIdOf(eventId);
+    return (await this.manifest(batchId)) ?? this.#begin(batchId, eventId, { ...header!, items });
+  }
+
+  async #begin(
+    batchId: string,
+    eventId: string,
+    req: BatchHeader & { items: readonly BatchItem[] },
+  ): Promise<Manifest> {
     const items: Manifest["items"] = [];
     const specs: ItemSpec[] = [];
     for (const item of req.items) {
@@ -157,7 +205,7 @@ export class BatchService {
     }
     const manifest: Manifest = {
       batchId,
-      eventId: envelope.id,
+      eventId,
       createdAt: this.#now().toISOString(),
       state: "running",
       concurrency: this.deps.concurrency,
@@ -165,7 +213,7 @@ export class BatchService {
       ...(req.notify ? { notify: req.notify } : {}),
     };
     // Specs first (keyed by the event, so two events racing for one batch id never mix), then the manifest that names them.
-    await this.#store.putSpecs(batchId, envelope.id, specs);
+    await this.#store.putSpecs(batchId, eventId, specs);
     await this.#store.markPending(batchId);
     if (!(await this.#store.createManifest(manifest))) return (await this.manifest(batchId))!;
     this.deps.log.info("batch started", {
@@ -216,7 +264,7 @@ export class BatchService {
       error: reason,
     };
     await this.#store.putRejection(rejection);
-    const notify = isRecord(data.notify) ? BatchRequestSchema.shape.notify.safeParse(data.notify) : undefined;
+    const notify = isRecord(data.notify) ? z.safeParse(BatchHeaderFields.notify, data.notify) : undefined;
     if (notify?.success && notify.data)
       await this.#webhooks.send(notify.data.url, `${batchId}:rejected:${eventId ?? ""}`, {
         type: "tts.batch.rejected",

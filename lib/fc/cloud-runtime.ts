@@ -1,11 +1,19 @@
 /** The job runtime as it runs on Function Compute: configuration from the environment, FC's async invocation. */
-import { createClients, credentialsFrom } from "../clients.js";
+import { createClients, credentialsOf } from "../clients.js";
 import { config } from "../config.js";
+import { RoleCredentials } from "../credentials.js";
 import { createLogger } from "../log.js";
 import { createJobRuntime, type JobRuntime } from "../runtime.js";
 import { FcInvoker } from "./invoker.js";
 
 let runtime: JobRuntime | undefined;
+let role: RoleCredentials | undefined;
+
+/** The function role's credentials: the environment's at instance start, then those of each invocation. */
+export function cloudCredentials(): RoleCredentials {
+  role ??= new RoleCredentials(credentialsOf(config()));
+  return role;
+}
 
 export function cloudJobRuntime(functionName: string): JobRuntime {
   if (runtime) return runtime;
@@ -15,9 +23,9 @@ export function cloudJobRuntime(functionName: string): JobRuntime {
   const invoker = new FcInvoker({
     // Inside FC the internal endpoint avoids the public network (facts §4).
     endpoint: process.env.FC_ENDPOINT ?? `${process.env.FC_ACCOUNT_ID}.${region}-internal.fc.aliyuncs.com`,
-    credentials: credentialsFrom(cfg),
+    credentials: cloudCredentials().current,
     functionPrefix: process.env.FC_FUNCTION_PREFIX ?? "",
   });
-  runtime = createJobRuntime(cfg, createClients(cfg), invoker, log);
+  runtime = createJobRuntime(cfg, createClients(cfg, cloudCredentials().current), invoker, log);
   return runtime;
 }

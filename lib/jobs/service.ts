@@ -4,7 +4,7 @@
  * Every step re-reads the record and is safe to repeat; once-only steps are elected in OSS.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { type AppError, AuthError, InputError, ProviderError } from "../errors.js";
+import { AuthError, codeOf, InputError, ProviderError, reasonOf } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
 import type { ObjectStore } from "../storage/object-store.js";
@@ -591,13 +591,4 @@ export class JobService {
     }
     return counts;
   }
-}
-
-function codeOf(error: AppError): string {
-  return error instanceof ProviderError ? error.providerCode : error.code;
-}
-
-function reasonOf(error: AppError): string {
-  if (!(error instanceof ProviderError)) return error.message;
-  return [error.upstreamMessage, error.explanation].filter(Boolean).join(" — ");
 }

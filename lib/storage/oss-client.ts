@@ -1,6 +1,6 @@
 /**
  * The OSS wire, small: V4-signed requests (`OSS4-HMAC-SHA256`) over node:http(s) with kept-alive connections, the few
- * XML answers this project reads, and V1 presigned GET URLs. It replaces ali-oss in the deployed functions: ali-oss,
+ * XML answers this project reads, and V4 presigned GET URLs. It replaces ali-oss in the deployed functions: ali-oss,
  * with urllib, platform's user-agent parsing, xml2js and mime under it, cost about 150 ms of every cold start (measured
  * by building a function with and without it), and copied and hashed every Buffer body once more.
  *
@@ -27,6 +27,8 @@ export interface OssClientConfig {
   readonly internal?: boolean;
   /** Path-style addressing (`/<bucket>/<key>`); the local cloud needs it. */
   readonly pathStyle?: boolean;
+  /** The endpoint is a custom domain bound to the bucket (CNAME): its host is used as it is, with no bucket in it. */
+  readonly cname?: boolean;
   /** A request fails when no byte moves for this long. */
   readonly timeoutMs?: number;
 }
@@ -85,6 +87,25 @@ export function authorizationV4(input: {
   readonly accessKeyId: string;
   readonly accessKeySecret: string;
 }): string {
+  const { signature, scope } = signV4(input);
+  return `OSS4-HMAC-SHA256 Credential=${input.accessKeyId}/${scope},Signature=${signature}`;
+}
+
+/**
+ * A V4 signature over a request: canonical request (method, `/<bucket>/<key>` RFC 3986-encoded with '/' kept, the
+ * sorted query, the `content-type`, `content-md5` and `x-oss-*` headers, the payload hash header), string to sign, and
+ * the signing key derived from the secret, day, region and "oss". The date comes from `x-oss-date`, a header or (for a
+ * presigned URL) a query parameter.
+ */
+function signV4(input: {
+  readonly method: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly query: Readonly<Record<string, string | null>>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly region: string;
+  readonly accessKeySecret: string;
+}): { signature: string; scope: string } {
   const { headers } = input;
   const query = Object.keys(input.query)
     .sort((a, b) => a.localeCompare(b))
@@ -104,15 +125,49 @@ export function authorizationV4(input: {
     "",
     headers["x-oss-content-sha256"] ?? "UNSIGNED-PAYLOAD",
   ].join("\n");
-  const date = headers["x-oss-date"]!;
+  const date = headers["x-oss-date"] ?? input.query["x-oss-date"]!;
   const day = date.slice(0, 8);
   const scope = `${day}/${input.region}/oss/aliyun_v4_request`;
   const stringToSign = ["OSS4-HMAC-SHA256", date, scope, createHash("sha256").update(canonical).digest("hex")].join(
     "\n",
   );
   const signingKey = signingKeyFor(input.accessKeySecret, day, input.region);
-  const signature = createHmac("sha256", signingKey).update(stringToSign).digest("hex");
-  return `OSS4-HMAC-SHA256 Credential=${input.accessKeyId}/${scope},Signature=${signature}`;
+  return { signature: createHmac("sha256", signingKey).update(stringToSign).digest("hex"), scope };
+}
+
+/**
+ * The query of a V4 presigned GET URL, as ali-oss's `signatureUrlV4` makes it: the caller's parameters (response-*
+ * overrides), then `x-oss-credential`, `x-oss-date`, `x-oss-expires`, `x-oss-signature-version`, the STS token, and
+ * `x-oss-signature` over all of them. OSS accepts at most 7 days (604,800 s) of validity.
+ */
+export function presignV4(input: {
+  readonly bucket: string;
+  readonly key: string;
+  readonly query: Readonly<Record<string, string>>;
+  readonly at: Date;
+  readonly expiresSeconds: number;
+  readonly region: string;
+  readonly credentials: Credentials;
+}): Record<string, string> {
+  const date = v4Date(input.at);
+  const query: Record<string, string> = {
+    ...input.query,
+    "x-oss-credential": `${input.credentials.accessKeyId}/${date.slice(0, 8)}/${input.region}/oss/aliyun_v4_request`,
+    "x-oss-date": date,
+    "x-oss-expires": String(input.expiresSeconds),
+    "x-oss-signature-version": "OSS4-HMAC-SHA256",
+  };
+  if (input.credentials.securityToken) query["x-oss-security-token"] = input.credentials.securityToken;
+  const { signature } = signV4({
+    method: "GET",
+    bucket: input.bucket,
+    key: input.key,
+    query,
+    headers: {},
+    region: input.region,
+    accessKeySecret: input.credentials.accessKeySecret,
+  });
+  return { ...query, "x-oss-signature": signature };
 }
 
 /**
@@ -125,25 +180,6 @@ function signingKeyFor(secret: string, day: string, region: string): Buffer {
   const key = hmac(hmac(hmac(hmac(`aliyun_v4${secret}`, day), region), "oss"), "aliyun_v4_request");
   lastKey = { secret, day, region, key };
   return key;
-}
-
-/**
- * A V1 presigned URL's signature (HMAC-SHA1 over method, empty MD5 and type, expiry, and the resource with its signed
- * sub-resources in order), as ali-oss's `signatureUrl` makes it.
- */
-export function presignV1(input: {
-  readonly bucket: string;
-  readonly key: string;
-  readonly expires: number;
-  readonly subResources: Readonly<Record<string, string>>;
-  readonly accessKeySecret: string;
-}): string {
-  const subs = Object.keys(input.subResources).sort();
-  const resource =
-    `/${input.bucket}/${input.key}` +
-    (subs.length ? `?${subs.map((k) => `${k}=${input.subResources[k]}`).join("&")}` : "");
-  const stringToSign = ["GET", "", "", String(input.expires), resource].join("\n");
-  return createHmac("sha1", input.accessKeySecret).update(Buffer.from(stringToSign, "utf8")).digest("base64");
 }
 
 /** What `mime` (under ali-oss) gave the extensions this project writes, when a write names no type. */
@@ -192,7 +228,7 @@ export class OssClient {
     const endpoint = new URL(config.endpoint ?? `https://${host}`);
     this.#pathStyle = config.pathStyle ?? false;
     const ip = isIP(endpoint.hostname.replace(/^\[|\]$/g, "")) !== 0;
-    if (!this.#pathStyle && !ip) endpoint.hostname = `${config.bucket}.${endpoint.hostname}`;
+    if (!this.#pathStyle && !ip && !config.cname) endpoint.hostname = `${config.bucket}.${endpoint.hostname}`;
     // An IP endpoint without path style: the bucket travels in the Host header, as ali-oss sends it.
     this.#hostHeader = !this.#pathStyle && ip ? `${config.bucket}.${host}` : undefined;
     this.#origin = endpoint;
@@ -265,26 +301,22 @@ export class OssClient {
     return { status: res.statusCode!, headers: res.headers, body };
   }
 
-  /** A presigned GET URL (V1 query signature, as ali-oss's `signatureUrl`), valid for `expiresSeconds`. */
+  /**
+   * A presigned GET URL (V4 query signature, as ali-oss's `signatureUrlV4`), valid for `expiresSeconds`. OSS refuses V1
+   * for accounts created since 2025-03-01 and buckets created since 2025-09-01, so only V4 is made.
+   */
   signedUrl(key: string, expiresSeconds: number, response: Record<string, string> = {}): string {
-    const creds = this.config.credentials();
-    const expires = Math.floor(Date.now() / 1000) + expiresSeconds;
-    const subResources: Record<string, string> = {};
-    for (const [k, v] of Object.entries(response)) subResources[`response-${k.toLowerCase()}`] = v;
-    if (creds.securityToken) subResources["security-token"] = creds.securityToken;
-    const signature = presignV1({
+    const query: Record<string, string> = {};
+    for (const [k, v] of Object.entries(response)) query[`response-${k.toLowerCase()}`] = v;
+    const signed = presignV4({
       bucket: this.config.bucket,
       key,
-      expires,
-      subResources,
-      accessKeySecret: creds.accessKeySecret,
+      query,
+      at: new Date(),
+      expiresSeconds,
+      region: this.#signRegion,
+      credentials: this.config.credentials(),
     });
-    const query = {
-      OSSAccessKeyId: creds.accessKeyId,
-      Expires: String(expires),
-      Signature: signature,
-      ...subResources,
-    };
-    return `${this.#origin.origin}${this.#path(key)}?${queryString(query)}`;
+    return `${this.#origin.origin}${this.#path(key)}?${queryString(signed)}`;
   }
 }

@@ -26,6 +26,11 @@ export interface OssStorageConfig {
   /** Path-style addressing; the local cloud needs it (peers.md §4). */
   readonly pathStyle?: boolean;
   readonly timeoutMs?: number;
+  /**
+   * The origin of signed download links: a custom domain bound to the bucket. Without it links use the bucket's
+   * public endpoint, never the internal one (reachable only from inside Alibaba Cloud in the region).
+   */
+  readonly publicEndpoint?: string;
   /** Fresh STS credentials when the current ones near expiry (FC role credentials rotate). */
   readonly refreshCredentials?: () => { accessKeyId: string; accessKeySecret: string; securityToken?: string };
 }
@@ -85,6 +90,8 @@ function toProviderError(error: unknown, what: string): ProviderError {
 export class OssStorage {
   readonly client: OssClient;
   readonly bucket: string;
+  /** Signs the links users download from: the same bucket and credentials on a public origin. */
+  readonly #links: OssClient;
 
   constructor(opts: { config: OssStorageConfig }) {
     const c = opts.config;
@@ -99,6 +106,15 @@ export class OssStorage {
       internal: c.internal,
       pathStyle: c.pathStyle,
       timeoutMs: c.timeoutMs,
+    });
+    this.#links = new OssClient({
+      bucket: c.bucket,
+      region: c.region,
+      credentials: c.refreshCredentials ?? (() => fixed),
+      endpoint: c.publicEndpoint ?? c.endpoint?.replace(/-internal\./, "."),
+      internal: false,
+      pathStyle: c.publicEndpoint ? false : c.pathStyle,
+      cname: c.publicEndpoint !== undefined,
     });
   }
 
@@ -308,9 +324,12 @@ export class OssStorage {
     }
   }
 
-  /** A presigned GET URL, valid for `expiresSeconds`; `filename` makes browsers download under that name. */
+  /**
+   * A presigned GET URL (V4) on the public origin, valid for `expiresSeconds` (OSS allows up to 7 days; signed with STS
+   * credentials, it works at most as long as they do); `filename` makes browsers download under that name.
+   */
   signedUrl(key: string, opts: { expiresSeconds?: number; filename?: string } = {}): string {
-    return this.client.signedUrl(
+    return this.#links.signedUrl(
       key,
       opts.expiresSeconds ?? 3600,
       opts.filename

@@ -5,19 +5,26 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { S_YAML } from "../../infra/deploy/s-yaml.js";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
+import { policyValues, renderPolicy } from "../../infra/ram/render.js";
+import { ProviderError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/log.js";
-import { useLocalCloud } from "../helpers/local-cloud.js";
+import { OssStorage } from "../../lib/storage/oss.js";
+import { settle } from "../helpers/jobs.js";
+import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
 const KEY = "contract-key-0001";
 const hosts: FunctionHost[] = [];
 const dirs: string[] = [];
+// Each test's stacks stop after it: every stack hears the one local cloud's uploads.
+afterEach(async () => {
+  for (const h of hosts.splice(0)) await h.stop();
+});
 afterAll(async () => {
-  for (const h of hosts) await h.stop();
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
@@ -35,12 +42,18 @@ async function sYamlWith(...edits: Array<[from: string, to: string]>): Promise<s
   return file;
 }
 
-async function host(sYaml?: string, env: Record<string, string> = {}): Promise<FunctionHost> {
+async function host(
+  sYaml?: string,
+  env: Record<string, string> = {},
+  logs: string[] = [],
+  opts: { asyncRetries?: number; ramPolicy?: unknown } = {},
+): Promise<FunctionHost> {
   const h = await startFunctionHost({
     env: { ...cloud().env(), TTS_API_KEYS: KEY, ...env },
-    log: createLogger({ level: "error", write: () => undefined }),
+    log: createLogger({ level: "info", write: (l) => logs.push(l) }),
     cloud: cloud(),
     sYaml,
+    ...opts,
   });
   hosts.push(h);
   return h;
@@ -71,5 +84,164 @@ describe("runtimes: a function starts only with a command its image has", () => 
     // The job functions on nodejs20 still serve.
     const jobs = await fetch(`${broken.url}/v1/jobs`, { headers: { authorization: `Bearer ${KEY}` } });
     expect(jobs.status).toBe(200);
+  });
+});
+
+/** A job through the HTTP API, settled; its record. */
+async function job(
+  h: FunctionHost,
+  text: string,
+): Promise<{ id: string; state: string; failure?: { reason: string } }> {
+  const res = await fetch(`${h.url}/v1/jobs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ text, voice: "xiaoyun" }),
+  });
+  expect(res.status).toBe(202);
+  const { id } = (await res.json()) as { id: string };
+  await settle(h, cloud());
+  return (await h.platform.jobs().jobs.get(id)) as { id: string; state: string; failure?: { reason: string } };
+}
+
+describe("RAM: each function acts as its role, with the policy `npm run ram:policy` renders", () => {
+  it("lets the role do what the policy grants and refuses the rest, as OSS, FC and POP answer", async () => {
+    const h = await host();
+    const storage = h.platform.clients.storage;
+    // Granted: job records, and reading outputs.
+    await storage.put("jobs/contract/ok.json", "{}");
+    // Not granted: inputs are only ever read, other prefixes are not the functions' at all.
+    for (const key of ["input/contract.txt", "elsewhere/contract.txt"])
+      await expect(storage.put(key, "x")).rejects.toMatchObject({ providerCode: "AccessDenied" });
+    await expect(storage.list("output/")).rejects.toMatchObject({ providerCode: "AccessDenied" });
+    await expect(storage.delete("output/contract.mp3")).rejects.toMatchObject({ providerCode: "AccessDenied" });
+    // FC: the role may invoke submit, store and reconcile, not the HTTP functions.
+    const refused = await h.platform.invoker.invokeAsync("speech", {}).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ProviderError);
+    expect(refused).toMatchObject({ providerCode: "AccessDenied", retryable: false });
+    // NLS CreateToken is granted (a real token comes back).
+    expect(await h.platform.clients.tokens.token()).toMatch(/\w{8,}/);
+  });
+
+  it("refuses a job's async hand-off when the policy lacks it (the policy this project shipped before)", async () => {
+    // The earlier policy granted fc:InvokeFunction on store and reconcile only: a MiniMax job never reached submit.
+    const current = renderPolicy(policyValues(cloud().env())) as {
+      Statement: Array<{ Action: string[]; Resource: string[] }>;
+    };
+    const earlier = {
+      ...current,
+      Statement: current.Statement.map((st) =>
+        st.Action.includes("fc:InvokeFunction")
+          ? { ...st, Resource: st.Resource.filter((r) => !r.endsWith("/submit")) }
+          : st,
+      ),
+    };
+    const minimax = (h: FunctionHost): Promise<Response> =>
+      fetch(`${h.url}/v1/jobs`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ provider: "minimax", text: "你好。", voice: "male-qn-qingse" }),
+      });
+    const refused = await minimax(await host(undefined, {}, [], { ramPolicy: earlier }));
+    expect(refused.status).toBe(502);
+    expect(await refused.text()).toContain("AccessDenied");
+    const accepted = await minimax(await host());
+    expect(accepted.status).toBe(202);
+  });
+});
+
+describe("credentials: every invocation and request gets the role's current STS credentials", () => {
+  it("goes on working after the credentials an instance started with expire; a client that kept them is refused", async () => {
+    const h = await host();
+    expect((await job(h, "凭证过期之前。")).state).toBe("done");
+    const startedWith = h.platform.env;
+    expect(startedWith.ALIBABA_CLOUD_ACCESS_KEY_ID).toMatch(/^STS\./);
+
+    cloud().credentials.expireIssued();
+    // A client built once from the start-time environment, as lib/clients.ts did before, is refused by OSS.
+    const stale = new OssStorage({
+      config: {
+        bucket: cloud().bucket,
+        region: `oss-${cloud().region}`,
+        accessKeyId: startedWith.ALIBABA_CLOUD_ACCESS_KEY_ID!,
+        accessKeySecret: startedWith.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
+        securityToken: startedWith.ALIBABA_CLOUD_SECURITY_TOKEN,
+        endpoint: cloud().urls.oss,
+        pathStyle: true,
+      },
+    });
+    await expect(stale.get("jobs/contract/ok.json")).rejects.toMatchObject({ providerCode: "SecurityTokenExpired" });
+
+    // The functions get new credentials with each invocation (job functions) and each request (stream).
+    expect((await job(h, "凭证过期之后。")).state).toBe("done");
+    const stream = await fetch(`${h.url}/v1/stream`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: "凭证过期之后的流。", voice: "xiaoyun", format: "mp3" }),
+    });
+    expect(stream.status).toBe(200);
+    expect((await stream.arrayBuffer()).byteLength).toBeGreaterThan(500);
+  });
+
+  it("signs download links with V4 on the public origin, never the internal endpoint", async () => {
+    const h = await host();
+    const done = await job(h, "下载链接。");
+    const view = (await (
+      await fetch(`${h.url}/v1/jobs/${done.id}`, { headers: { authorization: `Bearer ${KEY}` } })
+    ).json()) as { outputs: { audio: { url: string } } };
+    const url = new URL(view.outputs.audio.url);
+    expect(url.searchParams.get("x-oss-signature-version")).toBe("OSS4-HMAC-SHA256");
+    expect(url.searchParams.has("OSSAccessKeyId")).toBe(false);
+    expect(url.hostname).not.toMatch(/-internal\./);
+    const audio = await fetch(url);
+    expect(audio.status).toBe(200);
+    expect(audio.headers.get("content-type")).toBe("audio/mpeg");
+  });
+});
+
+describe("limits: what FC and EventBridge refuse by size", () => {
+  it("refuses an async invocation over 128 KB with FC's EntityTooLarge", async () => {
+    const h = await host();
+    const big = { submitJob: "x".repeat(128 * 1024) };
+    await expect(h.platform.invoker.invokeAsync("submit", big)).rejects.toMatchObject({
+      providerCode: "EntityTooLarge",
+      retryable: false,
+    });
+    await expect(h.platform.invoker.invokeAsync("submit", { submitJob: "x".repeat(1000) })).resolves.toBeUndefined();
+  });
+});
+
+describe("async configuration: s.yaml's retries and onFailure destination", () => {
+  it("retries store as s.yaml says, then delivers FC's record to reconcile, which finishes the job", async () => {
+    const logs: string[] = [];
+    const h = await host(undefined, {}, logs);
+    const before = logs.length;
+    const audioFails = (k: string): boolean => k.startsWith("output/contract/retry");
+    cloud().oss.faults.failNext("PutObject", {
+      status: 503,
+      code: "ServiceUnavailable",
+      times: 3 * 3,
+      key: audioFails,
+    });
+    cloud().oss.faults.failNext("InitiateMultipartUpload", {
+      status: 503,
+      code: "ServiceUnavailable",
+      times: 3 * 3,
+      key: audioFails,
+    });
+    try {
+      const oss = userOss(cloud());
+      await oss.put("input/contract/retry.txt", Buffer.from("存储一直失败。"));
+      await settle(h, cloud());
+    } finally {
+      cloud().oss.faults.clear();
+    }
+    const lines = logs.slice(before).map((l) => JSON.parse(l) as Record<string, unknown>);
+    // store: the first attempt and maxAsyncRetryAttempts (2) retries, then the destination.
+    expect(lines.filter((l) => l.msg === "async invocation failed" && l.function === "store")).toHaveLength(3);
+    expect(lines.some((l) => l.msg === "store's retries were spent; reconcile tries once more")).toBe(true);
+    const done = (await userOss(cloud()).list({ prefix: "output/contract/retry", "max-keys": 10 }, {})).objects.map(
+      (o) => o.name,
+    );
+    expect(done).toContain("output/contract/retry.mp3");
   });
 });

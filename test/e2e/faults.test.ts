@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { jobFor as findJob, settle as settleAll, writesTo } from "../helpers/jobs.js";
-import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
+import { ownerStorage, useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
 const host = useFunctionHost(cloud, { TTS_API_KEYS: "faults-key", RECONCILE_STALE_SECONDS: "0" });
@@ -30,7 +30,7 @@ describe("faults", () => {
       await settle();
       const job = await findJob(host, "input/crash.txt");
       expect(job.state).toBe("done");
-      const listed = (await host.platform.clients.storage.list("output/crash")).objects.map((o) => o.key);
+      const listed = (await ownerStorage(cloud()).list("output/crash")).objects.map((o) => o.key);
       // Each output once: the audio, and the subtitles the default voice (siqi, with timestamps) makes.
       expect(listed).toEqual(["output/crash.mp3", "output/crash.srt", "output/crash.vtt"]);
       expect(audio.count()).toBeGreaterThanOrEqual(1);
@@ -89,7 +89,7 @@ describe("faults", () => {
       expect(refused).toHaveLength(4); // armed, then the three refused writes of the one crashed attempt
       expect(job.state).toBe("done");
       expect(audio.count()).toBe(1);
-      expect((await host.platform.clients.storage.list("output/between")).objects.map((o) => o.key)).toEqual([
+      expect((await ownerStorage(cloud()).list("output/between")).objects.map((o) => o.key)).toEqual([
         "output/between.mp3",
         "output/between.srt",
         "output/between.vtt",

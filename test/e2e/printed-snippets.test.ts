@@ -87,8 +87,9 @@ describe("what npm start prints works as printed", () => {
   });
 
   it("the README's ali-oss settings with the printed OSS address upload text and get .mp3, .srt and .vtt back", async () => {
-    // README: `endpoint: "http://localhost:9100", sldEnable: true, secure: false`; the port here is the printed one.
-    expect(readme).toContain("sldEnable: true, secure: false");
+    // README: `endpoint: "http://localhost:9100", region: "oss-cn-shanghai", authorizationV4: true, sldEnable: true,
+    // secure: false`; the port here is the printed one. A bucket made since 2025-09-01 takes V4 signatures only.
+    expect(readme).toContain('region: "oss-cn-shanghai", authorizationV4: true, sldEnable: true, secure: false');
     const local = /OSS (\S+) \(bucket (\S+), AccessKey ([^/]+)\/([^)]+)\)/.exec(line("Local cloud:"));
     expect(local).not.toBeNull();
     const [, endpoint, bucket, accessKeyId, accessKeySecret] = local!;
@@ -97,6 +98,8 @@ describe("what npm start prints works as printed", () => {
       bucket: bucket!,
       accessKeyId: accessKeyId!,
       accessKeySecret: accessKeySecret!,
+      region: "oss-cn-shanghai",
+      authorizationV4: true,
       sldEnable: true,
       secure: false,
     } as OSS.Options);

@@ -4,7 +4,7 @@ import { createLogger } from "../../lib/log.js";
 import { publish } from "../helpers/eventbridge.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
-import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
+import { ownerStorage, useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 // Recognisable secrets: none of them may show up in a log line, a response body or an OSS object.
 const SECRETS = {
@@ -105,8 +105,9 @@ describe("secrets", () => {
 
     // What leaked would be found in any of these.
     const objects: string[] = [];
-    for (const key of (await host.platform.clients.storage.list("", { maxKeys: 1000 })).objects.map((o) => o.key))
-      objects.push((await host.platform.clients.storage.get(key))!.toString("latin1"));
+    const owner = ownerStorage(cloud());
+    for (const key of (await owner.list("", { maxKeys: 1000 })).objects.map((o) => o.key))
+      objects.push((await owner.get(key))!.toString("latin1"));
     const tokens = await host.platform.clients.tokens.token().catch(() => "");
     const haystacks = { logs: logs.join("\n"), responses: bodies.join("\n"), objects: objects.join("\n") };
     expect(logs.length).toBeGreaterThan(10);

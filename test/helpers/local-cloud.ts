@@ -4,6 +4,7 @@ import { join } from "node:path";
 import OSS from "ali-oss";
 import { afterAll, beforeAll } from "vitest";
 import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from "../../infra/local/cloud.js";
+import { OssStorage } from "../../lib/storage/oss.js";
 
 /** Starts a local cloud on ephemeral ports in a temp dir for the enclosing test file, and stops it afterwards. */
 export function useLocalCloud(options: Omit<LocalCloudOptions, "dataDir"> = {}): () => LocalCloud {
@@ -42,6 +43,22 @@ export function userOss(c: LocalCloud, options: Partial<OSS.Options> = {}): OSS 
     endpoint: c.urls.oss,
     sldEnable: true,
     secure: false,
+    // A bucket made since 2025-09-01 accepts V4 signatures only.
+    authorizationV4: true,
     ...options,
   } as OSS.Options);
+}
+
+/** The bucket as its owner sees it (the user's own AccessKey, no role to limit it): for tests that look at everything. */
+export function ownerStorage(c: LocalCloud): OssStorage {
+  return new OssStorage({
+    config: {
+      bucket: c.bucket,
+      region: `oss-${c.region}`,
+      accessKeyId: c.accessKey.accessKeyId,
+      accessKeySecret: c.accessKey.accessKeySecret,
+      endpoint: c.urls.oss,
+      pathStyle: true,
+    },
+  });
 }

@@ -25,7 +25,7 @@ export function useStreamServer(
     const { server, app } = createStreamServer(
       config,
       createLogger({ level: "debug", write: (l) => logs.push(l) }),
-      {},
+      undefined,
       limits,
     );
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));

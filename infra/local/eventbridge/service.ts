@@ -4,7 +4,13 @@
  * event travels locally the route it travels in the cloud, and is dropped where the cloud would drop it:
  * - the default bus takes Alibaba Cloud service events only ("events of custom applications can be published only
  *   to a custom event bus"): a custom event sent to it is refused;
- * - an event reaches a target only through an enabled rule whose pattern it matches.
+ * - an event reaches a target only through an enabled rule whose pattern it matches;
+ * - PutEvents takes at most 256 KB of events per request, sized as EventBridge's "Calculate the size of events
+ *   published by PutEvents" says (time 36 bytes; specversion, id, type, source, subject, dataschema and
+ *   datacontenttype in UTF-8 bytes; data in its bytes);
+ * - an FC target takes only the parameters EventBridge's "Event target parameters" defines, and EventBridge delivers
+ *   to FC only through the service-linked role AliyunServiceRoleForEventBridgeSendToFC; a delivery FC refuses (an
+ *   event over its 128 KB async limit) is lost to the producer, who was told the event was accepted.
  */
 import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -51,12 +57,22 @@ export class EventBridgeEmulator {
     bus: string;
     source: string;
     id: string;
-    outcome: "delivered" | "unmatched" | "refused";
+    outcome: "delivered" | "unmatched" | "refused" | "failed";
     targets: string[];
+    /** Why a matched event reached no target. */
+    reason?: string;
   }> = [];
   deliver: Delivery | undefined;
 
-  constructor(private readonly opts: { credentials: CredentialStore; accountId: string; region: string }) {}
+  constructor(
+    private readonly opts: {
+      credentials: CredentialStore;
+      accountId: string;
+      region: string;
+      /** Whether the account has the service-linked role EventBridge invokes FC through. */
+      canInvokeFc?: () => boolean;
+    },
+  ) {}
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     void this.#handle(req, res).catch((error: unknown) => {
@@ -187,6 +203,13 @@ export class EventBridgeEmulator {
   }
 
   async #putEvents(events: unknown[]): Promise<Record<string, unknown>> {
+    const size = events.reduce<number>((sum, e) => sum + cloudEventSize(e), 0);
+    if (size > PUT_EVENTS_LIMIT)
+      throw new EbError(
+        400,
+        "InvalidArgument",
+        `The events of one PutEvents request total ${size} bytes; at most ${PUT_EVENTS_LIMIT} (256 KB) are accepted.`,
+      );
     const entries: Array<Record<string, unknown>> = [];
     for (const raw of events) {
       const event = (raw ?? {}) as Record<string, unknown>;
@@ -225,18 +248,33 @@ export class EventBridgeEmulator {
         aliyunoriginalaccountid: this.opts.accountId,
       };
       const targets: string[] = [];
+      let reason: string | undefined;
       for (const rule of this.#rules.values()) {
         if (rule.bus !== bus || rule.status !== "ENABLE" || !matchesPattern(delivered, rule.pattern)) continue;
         for (const target of rule.targets.values()) {
           if (target.type !== "acs.fc.function") continue;
-          const functionName =
-            target.params.get("functionName")?.value ?? /functions\/([^/]+)$/.exec(target.endpoint)?.[1] ?? "";
+          if (!(this.opts.canInvokeFc?.() ?? true)) {
+            reason = "the account has no service-linked role AliyunServiceRoleForEventBridgeSendToFC";
+            continue;
+          }
+          const functionName = target.params.get("functionName")!.value!;
           const async = target.params.get("InvocationType")?.value === "Async";
-          targets.push(functionName);
-          await this.deliver?.({ functionName, async }, delivered);
+          try {
+            await this.deliver?.({ functionName, async }, delivered);
+            targets.push(functionName);
+          } catch (error) {
+            reason = `Function Compute refused the delivery: ${(error as Error).message}`;
+          }
         }
       }
-      this.log.push({ bus, source, id, outcome: targets.length ? "delivered" : "unmatched", targets });
+      this.log.push({
+        bus,
+        source,
+        id,
+        outcome: targets.length ? "delivered" : reason ? "failed" : "unmatched",
+        targets,
+        ...(reason ? { reason } : {}),
+      });
       entries.push({ EventId: id, TraceId: randomUUID() });
     }
     return { FailedEntryCount: entries.filter((e) => e.ErrorCode).length, EntryList: entries };
@@ -263,6 +301,41 @@ function parsePattern(value: unknown): Record<string, unknown> {
   throw new EbError(400, "InvalidArgument", "FilterPattern must be a JSON object.");
 }
 
+/** PutEvents' limit on one request's events. */
+const PUT_EVENTS_LIMIT = 256 * 1024;
+
+/** An event's size as EventBridge counts it against PutEvents' limit. */
+export function cloudEventSize(raw: unknown): number {
+  const e = (raw ?? {}) as Record<string, unknown>;
+  let size = e.time === undefined ? 0 : 36;
+  for (const k of ["specversion", "id", "type", "source", "subject", "dataschema", "datacontenttype"])
+    if (e[k] !== undefined) size += Buffer.byteLength(String(e[k]));
+  if (e.data !== undefined) size += Buffer.byteLength(typeof e.data === "string" ? e.data : JSON.stringify(e.data));
+  return size;
+}
+
+/**
+ * The parameters of an `acs.fc.function` target, as "Event target parameters" lists them. `serviceName` is FC 2.0's;
+ * a Function Compute 3.0 function has no service, so its target names the function by its ARN and leaves it out.
+ */
+const FC_TARGET_PARAMS = new Set(["serviceName", "functionName", "Qualifier", "Body", "InvocationType", "DataFormat"]);
+const FC_TARGET_REQUIRED = ["functionName", "Qualifier", "Body", "InvocationType", "DataFormat"];
+
+function checkFcTarget(endpoint: string, params: ReadonlyMap<string, { form: string; value?: string }>): void {
+  for (const key of params.keys())
+    if (!FC_TARGET_PARAMS.has(key))
+      throw new EbError(400, "InvalidArgument", `An acs.fc.function target takes no parameter ${key}.`);
+  for (const key of FC_TARGET_REQUIRED)
+    if (!params.has(key))
+      throw new EbError(400, "InvalidArgument", `An acs.fc.function target needs the parameter ${key}.`);
+  if (!/^(Sync|Async)$/.test(params.get("InvocationType")!.value ?? ""))
+    throw new EbError(400, "InvalidArgument", "InvocationType must be Sync or Async.");
+  if (!/^(Object|ObjectList)$/.test(params.get("DataFormat")!.value ?? ""))
+    throw new EbError(400, "InvalidArgument", "DataFormat must be Object or ObjectList.");
+  if (!/^acs:fc:[^:]+:\d+:(services\/[^/]+\/)?functions\/[^/]+$/.test(endpoint))
+    throw new EbError(400, "InvalidArgument", `Endpoint ${endpoint} is not a function's ARN.`);
+}
+
 function targetOf(raw: unknown): [string, Target] {
   const t = (raw ?? {}) as Record<string, unknown>;
   const params = new Map<string, { form: string; value?: string }>();
@@ -273,5 +346,6 @@ function targetOf(raw: unknown): [string, Target] {
     });
   const id = String(t.Id ?? "");
   if (!id || !t.Type || !t.Endpoint) throw new EbError(400, "InvalidArgument", "a target needs Id, Type and Endpoint");
+  if (t.Type === "acs.fc.function") checkFcTarget(String(t.Endpoint), params);
   return [id, { id, type: String(t.Type), endpoint: String(t.Endpoint), params }];
 }

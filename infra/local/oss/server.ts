@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Readable, Transform } from "node:stream";
 import { readBody, requestId } from "../http-util.js";
+import { ossDenial } from "./authorize.js";
 import type { OssAuthenticator } from "./signature.js";
 import { type ObjectMeta, OssFault, type OssStore } from "./store.js";
 
@@ -169,6 +170,18 @@ export function ossHandler(opts: {
     if (!opts.store.hasBucket(bucket)) {
       req.resume();
       return error(404, "NoSuchBucket", "The specified bucket does not exist.", { BucketName: bucket });
+    }
+    const denied =
+      op === "Unknown"
+        ? undefined
+        : ossDenial(auth.key, { op, bucket, key, query: url.searchParams, region: opts.region });
+    if (denied) {
+      req.resume();
+      return error(
+        403,
+        "AccessDenied",
+        `You are not authorized to do this action. You should be authorized by RAM (${auth.key?.role?.name} lacks ${denied}).`,
+      );
     }
     if (op === "Unknown") {
       req.resume();

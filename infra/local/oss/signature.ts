@@ -1,11 +1,12 @@
 /**
  * OSS request authentication as Alibaba's servers do it (facts/peers.md §4, ali-oss lib/common/signUtils.js):
- * V1 header (`OSS ak:sig`, HMAC-SHA1), V1 presigned URL (`OSSAccessKeyId`/`Expires`/`Signature`) and
- * V4 header (`OSS4-HMAC-SHA256`, derived signing key).
+ * V4 header (`OSS4-HMAC-SHA256`, derived signing key) and V4 presigned URL (`x-oss-signature` and its scope in the
+ * query); V1 header (`OSS ak:sig`, HMAC-SHA1) and V1 presigned URL (`OSSAccessKeyId`/`Expires`/`Signature`) only
+ * when the emulator plays a bucket that still accepts them.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import type { CredentialStore } from "../credentials.js";
+import type { AccessKey, CredentialStore } from "../credentials.js";
 
 export interface OssAuthError {
   readonly status: number;
@@ -15,7 +16,9 @@ export interface OssAuthError {
   readonly stringToSign?: string;
 }
 
-export type OssAuthResult = { ok: true; accessKeyId: string; anonymous: boolean } | { ok: false; error: OssAuthError };
+export type OssAuthResult =
+  | { ok: true; accessKeyId: string; anonymous: boolean; key?: AccessKey }
+  | { ok: false; error: OssAuthError };
 
 export interface SignedRequest {
   readonly method: string;
@@ -165,21 +168,42 @@ function v4Signature(secret: string, day: string, region: string, stringToSign: 
 export class OssAuthenticator {
   constructor(
     private readonly credentials: CredentialStore,
-    private readonly opts: { region: string; now?: () => number; maxSkewMs?: number },
+    private readonly opts: {
+      region: string;
+      now?: () => number;
+      maxSkewMs?: number;
+      /**
+       * Accept V1 signatures (headers and presigned URLs). OSS refuses V1 for accounts created since 2025-03-01 and
+       * buckets created since 2025-09-01, so the emulator refuses it unless asked to play an older bucket.
+       */
+      allowV1?: boolean;
+    },
   ) {}
 
   verify(req: SignedRequest): OssAuthResult {
     const authorization = header(req.headers, "authorization");
     if (authorization?.startsWith("OSS4-HMAC-SHA256 ")) return this.#v4(req, authorization);
+    if (req.query.get("x-oss-signature-version") === "OSS4-HMAC-SHA256") return this.#v4Presigned(req);
+    const v1 = authorization?.startsWith("OSS ") || req.query.has("OSSAccessKeyId");
+    if (v1 && !this.opts.allowV1)
+      return fail(
+        403,
+        "AccessDenied",
+        "This bucket accepts V4 signatures only (OSS4-HMAC-SHA256): V1 is not available to new accounts and buckets.",
+      );
     if (authorization?.startsWith("OSS ")) return this.#v1Header(req, authorization);
     if (req.query.has("OSSAccessKeyId")) return this.#v1Presigned(req);
     if (authorization) return fail(400, "InvalidArgument", "Authorization header is invalid.");
     return { ok: true, accessKeyId: "", anonymous: true };
   }
 
-  #key(accessKeyId: string, token: string | undefined): { secret: string } | { error: OssAuthError } {
-    const key = this.credentials.get(accessKeyId);
-    if (!key)
+  #key(accessKeyId: string, token: string | undefined): { secret: string; key: AccessKey } | { error: OssAuthError } {
+    const key = this.credentials.usable(accessKeyId);
+    if (key === "expired")
+      return {
+        error: { status: 403, code: "SecurityTokenExpired", message: "The security token you provided has expired." },
+      };
+    if (key === "unknown")
       return {
         error: {
           status: 403,
@@ -191,7 +215,7 @@ export class OssAuthenticator {
       return {
         error: { status: 403, code: "InvalidSecurityToken", message: "The security token you provided is invalid." },
       };
-    return { secret: key.accessKeySecret };
+    return { secret: key.accessKeySecret, key };
   }
 
   #v1Header(req: SignedRequest, authorization: string): OssAuthResult {
@@ -205,7 +229,7 @@ export class OssAuthenticator {
     const stringToSign = v1StringToSign(req, date);
     const expected = createHmac("sha1", key.secret).update(Buffer.from(stringToSign, "utf8")).digest("base64");
     return safeEqual(expected, m[2]!)
-      ? { ok: true, accessKeyId: m[1]!, anonymous: false }
+      ? { ok: true, accessKeyId: m[1]!, anonymous: false, key: key.key }
       : signatureMismatch(stringToSign);
   }
 
@@ -218,7 +242,7 @@ export class OssAuthenticator {
     const stringToSign = v1StringToSign(req, expires);
     const expected = createHmac("sha1", key.secret).update(Buffer.from(stringToSign, "utf8")).digest("base64");
     return safeEqual(expected, req.query.get("Signature") ?? "")
-      ? { ok: true, accessKeyId: req.query.get("OSSAccessKeyId")!, anonymous: false }
+      ? { ok: true, accessKeyId: req.query.get("OSSAccessKeyId")!, anonymous: false, key: key.key }
       : signatureMismatch(stringToSign);
   }
 
@@ -260,7 +284,41 @@ export class OssAuthenticator {
     ].join("\n");
     const expected = v4Signature(key.secret, day!, region!, stringToSign);
     return safeEqual(expected, fields.Signature)
-      ? { ok: true, accessKeyId: accessKeyId!, anonymous: false }
+      ? { ok: true, accessKeyId: accessKeyId!, anonymous: false, key: key.key }
+      : signatureMismatch(stringToSign);
+  }
+
+  /** A V4 presigned URL: the signature and its scope in the query, valid from `x-oss-date` for `x-oss-expires` seconds. */
+  #v4Presigned(req: SignedRequest): OssAuthResult {
+    const q = req.query;
+    const credential = q.get("x-oss-credential")?.split("/") ?? [];
+    const [accessKeyId, day, region, product, terminator] = credential;
+    const signature = q.get("x-oss-signature");
+    const date = q.get("x-oss-date") ?? "";
+    const expires = q.get("x-oss-expires") ?? "";
+    if (credential.length !== 5 || product !== "oss" || terminator !== "aliyun_v4_request" || !signature)
+      return fail(400, "InvalidArgument", "x-oss-credential or x-oss-signature is invalid.");
+    if (region !== this.opts.region)
+      return fail(400, "InvalidArgument", `Invalid signing region: expected ${this.opts.region}, got ${region}.`);
+    const m = /^(\d{8})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
+    if (!m || m[1] !== day) return fail(400, "InvalidArgument", "x-oss-date does not match the credential scope date.");
+    if (!/^\d+$/.test(expires) || Number(expires) > 604_800)
+      return fail(400, "InvalidArgument", "x-oss-expires must be 1 to 604800 seconds.");
+    const signedAt = Date.parse(`${m[1]!.slice(0, 4)}-${m[1]!.slice(4, 6)}-${m[1]!.slice(6)}T${m[2]}:${m[3]}:${m[4]}Z`);
+    if (signedAt + Number(expires) * 1000 < this.#now()) return fail(403, "AccessDenied", "Request has expired.");
+    const key = this.#key(accessKeyId!, q.get("x-oss-security-token") ?? undefined);
+    if ("error" in key) return { ok: false, error: key.error };
+    const additional = q.get("x-oss-additional-headers")?.split(";") ?? [];
+    const canonical = v4CanonicalRequest(req, additional);
+    const stringToSign = [
+      "OSS4-HMAC-SHA256",
+      date,
+      `${day}/${region}/oss/aliyun_v4_request`,
+      createHash("sha256").update(canonical).digest("hex"),
+    ].join("\n");
+    const expected = v4Signature(key.secret, day!, region!, stringToSign);
+    return safeEqual(expected, signature)
+      ? { ok: true, accessKeyId: accessKeyId!, anonymous: false, key: key.key }
       : signatureMismatch(stringToSign);
   }
 

@@ -4,7 +4,7 @@
  * StringToSign = METHOD&%2F&pe(canonical query), key = secret + "&".
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { CredentialStore } from "../credentials.js";
+import type { AccessKey, CredentialStore } from "../credentials.js";
 
 export interface PopError {
   readonly status: number;
@@ -13,7 +13,7 @@ export interface PopError {
 }
 
 export type RpcVerification =
-  | { ok: true; params: Record<string, string>; userId: string }
+  | { ok: true; params: Record<string, string>; userId: string; key: AccessKey }
   | { ok: false; error: PopError };
 
 const percentEncode = (s: string): string =>
@@ -77,8 +77,9 @@ export class RpcVerifier {
       );
     if (params.SignatureVersion !== "1.0")
       return fail(400, "InvalidSignatureVersion", "Specified signature version is not supported.");
-    const key = this.credentials.get(params.AccessKeyId!);
-    if (!key) return fail(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
+    const key = this.credentials.usable(params.AccessKeyId!);
+    if (key === "unknown") return fail(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
+    if (key === "expired") return fail(400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.");
     if (key.securityToken !== undefined && params.SecurityToken !== key.securityToken)
       return fail(
         400,
@@ -106,7 +107,7 @@ export class RpcVerifier {
     this.#seenNonces.set(nonceKey, now);
     if (this.#seenNonces.size > 10_000) this.#seenNonces.delete(this.#seenNonces.keys().next().value!);
     const { Signature: _sig, ...rest } = params;
-    return { ok: true, params: rest, userId: key.userId };
+    return { ok: true, params: rest, userId: key.userId, key };
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readBody, requestId, sendJson } from "../http-util.js";
+import { isAllowed } from "../ram/policy.js";
 import type { RpcVerifier } from "./rpc-signature.js";
 import { parseRpcParams } from "./rpc-signature.js";
 
@@ -30,6 +31,9 @@ export function popHandler(opts: {
   version: string;
   verifier: RpcVerifier;
   actions: Record<string, RpcHandler>;
+  /** The RAM product code (`ice`, `nls`): a role's credentials need `<product>:<Action>` in their policy. */
+  product: string;
+  region: string;
 }) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const id = requestId();
@@ -51,6 +55,21 @@ export function popHandler(opts: {
     const action = opts.actions[verified.params.Action ?? ""];
     if (!action)
       return error(404, "InvalidAction.NotFound", `Specified api is not found, please check your url and method.`);
+    // RAM: a role's STS credentials may call only what its policy allows (`ice:SubmitAudioProduceJob` on `*`).
+    const role = verified.key.role;
+    const ramAction = `${opts.product}:${verified.params.Action}`;
+    if (
+      role &&
+      !isAllowed(role.policy, {
+        action: ramAction,
+        resource: `acs:${opts.product}:${opts.region}:${verified.userId}:*`,
+      })
+    )
+      return error(
+        403,
+        "Forbidden.RAM",
+        `User not authorized to operate on the specified resource, or this API doesn't support RAM (${role.name} lacks ${ramAction}).`,
+      );
     try {
       const body = await action({ params: verified.params, userId: verified.userId, requestId: id });
       sendJson(res, 200, { RequestId: id, ...body });
