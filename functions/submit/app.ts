@@ -1,6 +1,6 @@
 /**
  * The submit function's OSS-trigger handling: each uploaded `.txt`/`.ssml` under the input prefix becomes a job, and
- * each `.jsonl` a batch, once per bucket + key + ETag. The input object is only read, never changed.
+ * each `.batch.jsonl` a batch, once per bucket + key + ETag. The input object is only read, never changed.
  */
 import { InputError } from "../../lib/errors.js";
 import { CloudEventSchema, decodeEvent, OssEventSchema, unwrap } from "../../lib/fc/events.js";
@@ -78,13 +78,13 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
       if (
         e.oss.bucket.name !== clients.storage.bucket ||
         !key.startsWith(config.OSS_INPUT_PREFIX) ||
-        !/\.(txt|ssml|jsonl)$/.test(key)
+        !/\.(txt|ssml|batch\.jsonl)$/.test(key)
       ) {
         results.push({ key, state: "ignored" });
         continue;
       }
       const etag = e.oss.object.eTag ?? (await clients.storage.head(key))?.etag ?? "";
-      if (key.endsWith(".jsonl")) {
+      if (key.endsWith(".batch.jsonl")) {
         results.push(await batchFile(key, etag.replace(/"/g, "")));
         continue;
       }
@@ -107,8 +107,7 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
       return { key, batchId: manifest.batchId, items: manifest.items.length };
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
-      rt().log.error("batch file rejected", { key, field: error.field, reason: error.message });
-      return { key, state: "rejected", error: { code: error.code, field: error.field, message: error.message } };
+      return { key, ...(await rt().batches.rejectUpload(key, etag, error)) };
     }
   };
 

@@ -141,8 +141,8 @@ export class BatchService {
   }
 
   /**
-   * Starts the batch an uploaded batch file holds (`.jsonl` under the input prefix: a header line, then one item a
-   * line), once per object version: its batch id is the header's, else made from the key and ETag.
+   * Starts the batch an uploaded batch file holds (`.batch.jsonl` under the input prefix: a header line, then one item
+   * a line), once per object version: its batch id is the header's, else made from the key and ETag.
    */
   async startFromUpload(key: string, etag: string): Promise<Manifest> {
     const { header, items } = await readItemsFile(this.deps.storage, key, {
@@ -233,6 +233,21 @@ export class BatchService {
     });
     if (!specs) throw new Error(`batch ${manifest.batchId} has no item specs`);
     return specs;
+  }
+
+  /**
+   * Records why an uploaded batch file could not start its batch, as `reject` does for an event: under the batch id
+   * its header names (read leniently: the header itself may be what is wrong), else the one its key and ETag give.
+   */
+  async rejectUpload(key: string, etag: string, error: InputError): ReturnType<BatchService["reject"]> {
+    let header: unknown;
+    try {
+      const first = ((await this.deps.storage.get(key)) ?? Buffer.alloc(0)).subarray(0, 64 * 1024).toString("utf8");
+      header = (JSON.parse(first.split("\n", 1)[0]!) as { batch?: unknown }).batch;
+    } catch {
+      header = undefined;
+    }
+    return this.reject({ id: `oss:${key}:${etag}`, data: isRecord(header) ? header : {} }, error);
   }
 
   /**

@@ -5,14 +5,18 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as EventBridge from "@alicloud/eventbridge";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { applyBatchRoute, batchRoute, eventBridgeClient, targetOf } from "../../infra/deploy/batch-route.js";
 import { S_YAML } from "../../infra/deploy/s-yaml.js";
+import { ensureServiceLinkedRole, ramClient } from "../../infra/deploy/service-linked-role.js";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { policyValues, renderPolicy } from "../../infra/ram/render.js";
 import { ProviderError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/log.js";
 import { OssStorage } from "../../lib/storage/oss.js";
+import { publish } from "../helpers/eventbridge.js";
 import { settle } from "../helpers/jobs.js";
 import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
@@ -243,5 +247,66 @@ describe("async configuration: s.yaml's retries and onFailure destination", () =
       (o) => o.name,
     );
     expect(done).toContain("output/contract/retry.mp3");
+  });
+});
+
+describe("EventBridge: the route `npm run deploy` makes, as EventBridge checks it", () => {
+  const bare = useLocalCloud({ engine: new FastEngine() });
+  const client = () => {
+    const env = bare().env();
+    return eventBridgeClient({
+      endpoint: bare().urls.eventbridge,
+      accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!,
+      accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
+    });
+  };
+  const where = () => ({ region: bare().region, accountId: bare().env().ALIBABA_CLOUD_ACCOUNT_ID! });
+
+  it("delivers nothing to FC until the account has EventBridge's service-linked role, which deploy makes once", async () => {
+    const delivered: string[] = [];
+    bare().eventbridge.deliver = (target) => void delivered.push(target.functionName);
+    await applyBatchRoute(client(), batchRoute(), where());
+    const e = { id: "slr-1", source: "tts.batch", type: "tts:Batch:Submitted", data: { items: [] } };
+    expect((await publish(bare(), [e])).failed).toBe(0);
+    expect(bare().eventbridge.log.at(-1)).toMatchObject({
+      outcome: "failed",
+      reason: expect.stringContaining("AliyunServiceRoleForEventBridgeSendToFC"),
+    });
+    expect(delivered).toEqual([]);
+
+    const env = bare().env();
+    const ram = ramClient({
+      endpoint: bare().urls.ram,
+      credentials: {
+        accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!,
+        accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
+      },
+    });
+    expect(await ensureServiceLinkedRole(ram)).toMatch(/created service-linked role/);
+    expect(await ensureServiceLinkedRole(ram)).toBeUndefined();
+    expect((await publish(bare(), [{ ...e, id: "slr-2" }])).failed).toBe(0);
+    expect(delivered).toEqual(["submit"]);
+  });
+
+  it("refuses an FC target with a parameter the documents do not define, or without one they require", async () => {
+    const target = targetOf(batchRoute(), where());
+    const withExtra = new EventBridge.TargetEntry({
+      ...target,
+      paramList: [...target.paramList!, new EventBridge.EBTargetParam({ resourceKey: "Payload", form: "ORIGINAL" })],
+    });
+    const without = new EventBridge.TargetEntry({
+      ...target,
+      paramList: target.paramList!.filter((p) => p.resourceKey !== "DataFormat"),
+    });
+    const route = batchRoute();
+    for (const [t, problem] of [
+      [withExtra, /no parameter Payload/],
+      [without, /needs the parameter DataFormat/],
+    ] as const)
+      await expect(
+        client().createTargets(
+          new EventBridge.CreateTargetsRequest({ eventBusName: route.bus, ruleName: route.rule, targets: [t] }),
+        ),
+      ).rejects.toThrow(problem);
   });
 });

@@ -310,7 +310,9 @@ export function cloudEventSize(raw: unknown): number {
   let size = e.time === undefined ? 0 : 36;
   for (const k of ["specversion", "id", "type", "source", "subject", "dataschema", "datacontenttype"])
     if (e[k] !== undefined) size += Buffer.byteLength(String(e[k]));
+  // The SDK sends JSON data parsed (`data`) and any other data in Base64 (`data_base64`): either counts its bytes.
   if (e.data !== undefined) size += Buffer.byteLength(typeof e.data === "string" ? e.data : JSON.stringify(e.data));
+  if (typeof e.data_base64 === "string") size += Buffer.from(e.data_base64, "base64").length;
   return size;
 }
 
