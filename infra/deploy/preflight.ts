@@ -6,6 +6,7 @@
  */
 import { isIP } from "node:net";
 import { ConfigSchema } from "../../lib/config.js";
+import { knownCallbackBase } from "./callback-base.js";
 import { readResources } from "./s-yaml.js";
 
 /** Every problem with `env` as the source of a deployment; empty when it is fit to deploy. */
@@ -38,12 +39,9 @@ export function preflight(env: Record<string, string | undefined>, sYaml?: strin
         `TTS_API_KEYS: a key of ${key.length} characters; a key facing the internet needs at least 16 (openssl rand -hex 16)`,
       );
   }
-  const base = env.CALLBACK_BASE_URL;
-  if (!base) {
-    problems.add(
-      "CALLBACK_BASE_URL: missing; the callback function's public URL (its HTTP trigger or custom domain). Without it every job is found only by polling, minutes late",
-    );
-  } else {
+  // Without it, `npm run deploy` reads the callback trigger's URL after the first `s deploy` and deploys again with it.
+  const base = knownCallbackBase(env);
+  if (base) {
     let url: URL | undefined;
     try {
       url = new URL(base);

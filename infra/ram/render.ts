@@ -1,11 +1,14 @@
 /**
  * `npm run ram:policy`: prints the function role's least-privilege policy with this deployment's bucket, prefixes,
  * region and account filled in, ready for `aliyun ram CreatePolicy --PolicyDocument "$(npm run -s ram:policy)"`.
+ * `npm run ram:deployer-policy` prints the policy of the identity that runs `npm run deploy` (deployer-policy.json).
  */
 import { readFileSync } from "node:fs";
 
-export function renderPolicy(values: Record<string, string>): unknown {
-  const template = readFileSync(new URL("./policy.json", import.meta.url), "utf8");
+/** The functions' role policy (`policy.json`), or with `deployer` the policy of the identity that deploys. */
+export function renderPolicy(values: Record<string, string>, which: "functions" | "deployer" = "functions"): unknown {
+  const file = which === "deployer" ? "./deployer-policy.json" : "./policy.json";
+  const template = readFileSync(new URL(file, import.meta.url), "utf8");
   const filled = template.replace(/\$\{([A-Z_]+)\}/g, (_m, name: string) => {
     const v = values[name];
     if (v === undefined) throw new Error(`${name} is needed to render the RAM policy`);
@@ -28,6 +31,8 @@ export function policyValues(env: Record<string, string | undefined>): Record<st
     REGION: env.REGION || "cn-shanghai",
     ACCOUNT_ID: env.ALIBABA_CLOUD_ACCOUNT_ID || env.ACCOUNT_ID || "*",
     FC_FUNCTION_PREFIX: env.FC_FUNCTION_PREFIX ?? "",
+    FC_ROLE: (env.FC_ROLE || "fc-tts-pipeline").toLowerCase(),
+    EVENTBRIDGE_BUS: env.EVENTBRIDGE_BUS || "tts-batches",
   };
 }
 
@@ -40,5 +45,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   if (!env.ALIBABA_CLOUD_ACCOUNT_ID && !env.ACCOUNT_ID)
     process.stderr.write("ALIBABA_CLOUD_ACCOUNT_ID is not set: the policy names functions of any account (*)\n");
-  console.log(JSON.stringify(renderPolicy(policyValues(env)), null, 2));
+  const which = process.argv.includes("--deployer") ? "deployer" : "functions";
+  console.log(JSON.stringify(renderPolicy(policyValues(env), which), null, 2));
 }

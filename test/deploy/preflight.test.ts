@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { deploy } from "../../infra/deploy/deploy.js";
 import { preflight } from "../../infra/deploy/preflight.js";
 
 const good = {
@@ -49,8 +50,66 @@ describe("preflight before deploy", () => {
     expect(new Set(problems).size).toBe(problems.length);
   });
 
-  it("refuses a callback URL that is missing, since jobs would then be found only by polling", () => {
-    expect(preflight({ ...good, CALLBACK_BASE_URL: undefined }).join("\n")).toMatch(/CALLBACK_BASE_URL: missing/);
+  it("lets CALLBACK_BASE_URL be missing (deploy reads it from FC), and checks the custom domain's when it is the one", () => {
+    expect(preflight({ ...good, CALLBACK_BASE_URL: undefined })).toEqual([]);
+    expect(
+      preflight({
+        ...good,
+        CALLBACK_BASE_URL: undefined,
+        TTS_DOMAIN: "10.1.2.3",
+        TTS_DOMAIN_PROTOCOL: "HTTP,HTTPS",
+      }).join("\n"),
+    ).toMatch(/CALLBACK_BASE_URL: must name a host/);
+  });
+});
+
+describe("npm run deploy, in one pass", () => {
+  const record = () => {
+    const calls: Array<{ command: string; callback?: string }> = [];
+    const lines: string[] = [];
+    return {
+      calls,
+      lines,
+      steps: {
+        run: async (command: string, args: readonly string[], env: Record<string, string | undefined>) =>
+          void calls.push({ command: `${command} ${args.join(" ")}`, callback: env.CALLBACK_BASE_URL }),
+        callbackTriggerUrl: async () => "https://callback-abc.cn-shanghai.fcapp.run/",
+        log: (l: string) => void lines.push(l),
+      },
+    };
+  };
+
+  it("deploys, reads callback's trigger URL from FC, and deploys again with it when nothing gives it", async () => {
+    const r = record();
+    await deploy({ ...good, CALLBACK_BASE_URL: undefined }, r.steps);
+    expect(r.calls).toEqual([
+      { command: "npm run -s build", callback: undefined },
+      { command: "s deploy -y", callback: undefined },
+      { command: "s deploy -y", callback: "https://callback-abc.cn-shanghai.fcapp.run" },
+      { command: "npx tsx infra/deploy/eventbridge.ts up", callback: undefined },
+    ]);
+    expect(r.lines.join("\n")).toMatch(/set CALLBACK_BASE_URL=https:\/\/callback-abc/);
+  });
+
+  it("deploys once with the custom domain's URL on HTTPS, then the domain, then the batch route", async () => {
+    const r = record();
+    await deploy(
+      { ...good, CALLBACK_BASE_URL: undefined, TTS_DOMAIN: "tts.example.com", TTS_DOMAIN_PROTOCOL: "HTTP,HTTPS" },
+      r.steps,
+    );
+    expect(r.calls.map((c) => c.command)).toEqual([
+      "npm run -s build",
+      "s deploy -y",
+      "s deploy -y -t s.domain.yaml",
+      "npx tsx infra/deploy/eventbridge.ts up",
+    ]);
+    expect(r.calls[1]!.callback).toBe("https://tts.example.com");
+  });
+
+  it("stops before anything is deployed when preflight finds a problem", async () => {
+    const r = record();
+    await expect(deploy({ ...good, OSS_BUCKET: undefined }, r.steps)).rejects.toThrow(/OSS_BUCKET: missing/);
+    expect(r.calls).toEqual([]);
   });
 });
 
@@ -72,5 +131,25 @@ describe("npm run -s ram:policy", () => {
     const out = run({ OSS_BUCKET: "my-tts-bucket" });
     expect(out.status).toBe(0);
     expect(out.stdout).toContain("acs:oss:*:*:my-tts-bucket/input/*");
+  });
+
+  it("fills the account from ALIBABA_CLOUD_ACCOUNT_ID, the variable the README exports, and says when it is missing", () => {
+    const out = run({ OSS_BUCKET: "my-tts-bucket", ALIBABA_CLOUD_ACCOUNT_ID: "1234567890123456" });
+    expect(out.stdout).toContain("acs:fc:cn-shanghai:1234567890123456:functions/submit");
+    expect(run({ OSS_BUCKET: "my-tts-bucket" }).stderr).toMatch(/ALIBABA_CLOUD_ACCOUNT_ID is not set/);
+  });
+
+  it("prints the deploying identity's policy with --deployer: the role it passes, the bus, the bucket", () => {
+    const out = spawnSync(process.execPath, ["--import", "tsx", "infra/ram/render.ts", "--deployer"], {
+      env: { PATH: process.env.PATH ?? "", OSS_BUCKET: "my-tts-bucket", ALIBABA_CLOUD_ACCOUNT_ID: "1234567890123456" },
+      encoding: "utf8",
+    });
+    expect(out.status).toBe(0);
+    const policy = JSON.parse(out.stdout) as { Statement: Array<{ Action: string[]; Resource: string[] }> };
+    const actions = policy.Statement.flatMap((s) => s.Action);
+    for (const a of ["ram:PassRole", "ram:CreateServiceLinkedRole", "eventbridge:CreateTargets", "log:CreateProject"])
+      expect(actions).toContain(a);
+    expect(policy.Statement.flatMap((s) => s.Resource)).toContain("acs:ram::1234567890123456:role/fc-tts-pipeline");
+    expect(policy.Statement.flatMap((s) => s.Resource).every((r) => !r.includes("${"))).toBe(true);
   });
 });
