@@ -12,22 +12,23 @@ import type { Duplex } from "node:stream";
 import { type Clients, createClients, credentialsOf } from "../../lib/clients.js";
 import { type Config, parseConfig } from "../../lib/config.js";
 import { type Credentials, RoleCredentials } from "../../lib/credentials.js";
-import { credentialHeaders, type FcContext } from "../../lib/fc/context.js";
+import type { FcContext } from "../../lib/fc/context.js";
 import { rawHttpError, requestUrl } from "../../lib/http/boundary.js";
 import type { Invoker } from "../../lib/invoke.js";
 import type { Logger } from "../../lib/log.js";
 import { createJobRuntime, type JobRuntime } from "../../lib/runtime.js";
-import { applyBatchRoute, batchRoute, eventBridgeClient } from "../deploy/batch-route.js";
+import { batchRoute } from "../deploy/batch-route.js";
 import { readResources } from "../deploy/s-yaml.js";
-import { ensureServiceLinkedRole, ramClient } from "../deploy/service-linked-role.js";
 import { policyValues, renderPolicy } from "../ram/render.js";
 import { AsyncInvocations, type AsyncInvokeConfig } from "./async-invocations.js";
 import type { LocalCloud } from "./cloud.js";
+import { customRuntime, notStarted } from "./front-end.js";
 import { listen } from "./http-util.js";
 import { PendingWork } from "./pending.js";
 import { PolicyDocumentSchema } from "./ram/policy.js";
 import { LocalRoles } from "./roles.js";
 import { resolveStartCommand } from "./runtimes.js";
+import { eventBridgeRoute, ossTriggers, timerTriggers } from "./triggers.js";
 
 export interface LocalFunction {
   /** Path prefixes the function serves over HTTP; the longest match wins. */
@@ -133,57 +134,6 @@ export interface FunctionHost {
   /** Resolves when every queued async invocation (and its retries) has finished; true when there was any. */
   idle(): Promise<boolean>;
   stop(): Promise<void>;
-}
-
-/** A function whose instance could not start: every request and invocation gets FC's FunctionNotStarted. */
-function notStarted(paths: readonly string[] | undefined, reason: string): LocalFunction {
-  const body = JSON.stringify({ Code: "FunctionNotStarted", Message: reason });
-  return {
-    paths,
-    request: (_req, res) => void res.writeHead(502, { "content-type": "application/json" }).end(body),
-    upgrade: (_req, socket) => {
-      socket.end(
-        `HTTP/1.1 502 Bad Gateway\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-      );
-      return true;
-    },
-    invoke: () => Promise.reject(Object.assign(new Error(reason), { code: "FunctionNotStarted" })),
-  };
-}
-
-/** The body limit of a synchronous invocation through an HTTP trigger: FC refuses a larger request. */
-const HTTP_BODY_LIMIT = 32 * 1024 * 1024;
-
-/**
- * A custom runtime's server behind FC's front end: requests over the body limit are refused before the function sees
- * them, and every request it does see carries the role's current credentials in FC's headers.
- */
-function customRuntime(fn: LocalFunction, credentials: () => Credentials | undefined): LocalFunction {
-  const stamp = (req: IncomingMessage): void => {
-    const c = credentials();
-    if (!c) return;
-    for (const [name, value] of Object.entries(credentialHeaders(c))) {
-      req.headers[name] = value;
-      req.rawHeaders.push(name, value);
-    }
-  };
-  return {
-    ...fn,
-    request: (req, res) => {
-      if (Number(req.headers["content-length"] ?? 0) > HTTP_BODY_LIMIT) {
-        req.resume();
-        return void res
-          .writeHead(413, { "content-type": "application/json", connection: "close" })
-          .end('{"Code":"EntityTooLarge","Message":"payload size exceeds maximum allowed size (32 MB)"}');
-      }
-      stamp(req);
-      fn.request?.(req, res);
-    },
-    upgrade: (req, socket, head) => {
-      stamp(req);
-      return fn.upgrade?.(req, socket, head) ?? false;
-    },
-  };
 }
 
 export async function startFunctionHost(opts: {
@@ -339,87 +289,19 @@ export async function startFunctionHost(opts: {
   const platform = platforms.get("speech") ?? platforms.values().next().value!;
   const config = platform.config;
 
-  // OSS triggers: the emulator's writes, filtered as s.yaml's prefix/suffix say, become OSS events for the function.
-  const observers: Array<() => void> = [];
-  for (const f of functions) {
-    for (const t of f.triggers.filter((t) => t.triggerType === "oss")) {
-      const { prefix = "", suffix = "" } = t.triggerConfig?.filter?.key ?? {};
-      const observer = (e: { op: string; bucket: string; key: string; status: number }): void => {
-        if (
-          (e.op !== "PutObject" && e.op !== "CompleteMultipartUpload") ||
-          e.status !== 200 ||
-          !e.key.startsWith(prefix) ||
-          !e.key.endsWith(suffix)
-        )
-          return;
-        const meta = opts.cloud?.oss.store.head(e.bucket, e.key);
-        if (!meta) return;
-        const eventName = e.op === "PutObject" ? "ObjectCreated:PutObject" : "ObjectCreated:CompleteMultipartUpload";
-        void invoker.invokeAsync(f.resource, {
-          events: [
-            {
-              eventName,
-              eventSource: "acs:oss",
-              eventTime: new Date().toISOString(),
-              eventVersion: "1.0",
-              region: config.REGION,
-              oss: {
-                bucket: { name: e.bucket, arn: `acs:oss:${config.REGION}:1:${e.bucket}` },
-                object: { key: e.key, eTag: meta.etag.replace(/"/g, ""), size: meta.size },
-              },
-            },
-          ],
-        });
-      };
-      opts.cloud?.oss.observers.add(observer);
-      observers.push(() => opts.cloud?.oss.observers.delete(observer));
-    }
-  }
-  // EventBridge: the same bus, rule and target `npm run deploy` creates, made through the official SDK against the
-  // emulator; a matched event is delivered to the function the target names, as FC would (async: its queue).
-  if (opts.cloud) {
-    const byName = new Map(functions.map((f) => [f.functionName, f.resource]));
-    opts.cloud.eventbridge.deliver = async (target, event) => {
-      const resource = byName.get(target.functionName);
-      if (!resource) return;
-      if (target.async) await invoker.invokeAsync(resource, event);
-      else await invoke(resource, event);
-    };
-    const env = opts.cloud.env();
-    const client = eventBridgeClient({
-      endpoint: opts.cloud.urls.eventbridge,
-      accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!,
-      accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
-    });
-    // As `npm run deploy` does: the service-linked role EventBridge invokes FC through, then the bus, rule and target.
-    await ensureServiceLinkedRole(
-      ramClient({
-        endpoint: opts.cloud.urls.ram,
-        credentials: {
-          accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!,
-          accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
-        },
-      }),
-    );
-    await applyBatchRoute(client, batchRoute(userEnv), {
+  const offOss = opts.cloud
+    ? ossTriggers({ functions, cloud: opts.cloud, invoker, region: config.REGION, log: opts.log })
+    : () => undefined;
+  if (opts.cloud)
+    await eventBridgeRoute({
+      functions,
+      cloud: opts.cloud,
+      invoker,
+      invoke,
+      route: batchRoute(userEnv),
       region: config.REGION,
-      accountId: env.ALIBABA_CLOUD_ACCOUNT_ID!,
     });
-  }
-  const timers = functions.flatMap((f) =>
-    f.triggers.filter((t) => t.triggerType === "timer").map((t) => ({ name: f.resource, trigger: t })),
-  );
-  const timerEvent = (name: string): unknown => {
-    const t = timers.find((x) => x.name === name);
-    return {
-      triggerTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-      triggerName: t?.trigger.triggerName ?? "timer",
-      payload: t?.trigger.triggerConfig?.payload ?? "",
-    };
-  };
-  const intervals = opts.timerMs
-    ? timers.map((t) => setInterval(() => void invoker.invokeAsync(t.name, timerEvent(t.name)), opts.timerMs))
-    : [];
+  const timers = timerTriggers({ functions, invoker, everyMs: opts.timerMs, log: opts.log });
 
   return {
     url: `http://127.0.0.1:${server.port}`,
@@ -427,11 +309,11 @@ export async function startFunctionHost(opts: {
     functions: [...mounted.keys()],
     platform,
     invoke,
-    trigger: (name) => invoke(name, timerEvent(name)),
+    trigger: (name) => invoke(name, timers.event(name)),
     idle: () => pending.idle(),
     async stop() {
-      intervals.forEach(clearInterval);
-      for (const off of observers) off();
+      timers.stop();
+      offOss();
       await pending.idle();
       await Promise.all([...mounted.values()].map((fn) => fn.close?.()));
       await server.close();
