@@ -3,6 +3,7 @@
  * fails here first. Each case runs the real stack on a variant of s.yaml, or the real s.yaml against the limit.
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as EventBridge from "@alicloud/eventbridge";
@@ -126,6 +127,23 @@ describe("RAM: each function acts as its role, with the policy `npm run ram:poli
     expect(await h.platform.clients.tokens.token()).toMatch(/\w{8,}/);
   });
 
+  it("fails an ICE job naming RAM's refusal when the role may not call ICE", async () => {
+    const current = renderPolicy(policyValues(cloud().env())) as {
+      Statement: Array<{ Action: string[]; Resource: string[] }>;
+    };
+    const noIce = {
+      ...current,
+      Statement: current.Statement.filter((st) => !st.Action.some((a) => a.startsWith("ice:"))),
+    };
+    const h = await host(undefined, {}, [], { ramPolicy: noIce });
+    const res = await fetch(`${h.url}/v1/jobs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ provider: "ice", text: "没有权限。" }),
+    });
+    expect(JSON.stringify(await res.json())).toContain("Forbidden.RAM");
+  });
+
   it("refuses a job's async hand-off when the policy lacks it (the policy this project shipped before)", async () => {
     // The earlier policy granted fc:InvokeFunction on store and reconcile only: a MiniMax job never reached submit.
     const current = renderPolicy(policyValues(cloud().env())) as {
@@ -203,6 +221,25 @@ describe("credentials: every invocation and request gets the role's current STS 
 });
 
 describe("limits: what FC and EventBridge refuse by size", () => {
+  it("refuses a request over 32 MB to the custom runtime before the function sees it", async () => {
+    const h = await host();
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${h.url}/v1/stream`, {
+        method: "POST",
+        headers: { "content-length": String(32 * 1024 * 1024 + 1), authorization: `Bearer ${KEY}` },
+      });
+      req.on("response", (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on("error", reject);
+      req.write("{");
+    });
+    expect(answer.status).toBe(413);
+    expect(answer.body).toContain("EntityTooLarge");
+  });
+
   it("refuses an async invocation over 128 KB with FC's EntityTooLarge", async () => {
     const h = await host();
     const big = { submitJob: "x".repeat(128 * 1024) };
