@@ -446,7 +446,8 @@ export class BatchService {
 
   /** The running batch a job is an item of, and the item's index in it. */
   async #item(job: Job): Promise<{ batch: Running; index: number } | undefined> {
-    if (!job.batch) return undefined;
+    // A part of a split item is not the item (records made before parts stopped carrying the batch say otherwise).
+    if (!job.batch || job.parent) return undefined;
     const batch = await this.#running(job.batch.id);
     const index = batch?.index.get(job.batch.item);
     return batch && index !== undefined ? { batch, index } : undefined;

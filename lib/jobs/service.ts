@@ -206,10 +206,13 @@ export class JobService {
     if (existing) return existing;
     await this.deps.storage.put(this.deps.jobs.textKey(id), text, { contentType: "text/plain; charset=utf-8" });
     const audioKey = `${this.deps.partsPrefix ?? "jobs/parts/"}${id}.${input.options.format}`;
+    // A part is never its parent's batch item: only the parent's synthesis hands the item's slot on, and only the
+    // parent's end (its whole audio stored) ends the item.
+    const { batch: _item, ...partInput } = input;
     const part: Job = {
       ...this.#record(
         id,
-        { ...input, options, audioKey, idempotencyKey: key },
+        { ...partInput, options, audioKey, idempotencyKey: key },
         { state: "queued", ssml: input.ssml, characters: countNlsChars(text) },
       ),
       // The part asks for timestamps (they stay on its record), but only the parent writes subtitle files.

@@ -316,6 +316,43 @@ describe("batch transitions (in memory)", () => {
     return jobId!;
   };
 
+  it("an item split into parts is done only when its whole audio is stored, not when a part is (issue 26, defect 1)", async () => {
+    await batches.start({
+      ...event(2),
+      data: {
+        batchId: "b1",
+        items: [
+          { id: "long", text: sentences(5) },
+          { id: "short", text: "第一条。" },
+        ],
+        outputPrefix: "output/b1/",
+      },
+    });
+    const { jobId: parentId } = await batches.runItem("b1", 0);
+    const short = await synthesizeItem(1);
+    await stored(short);
+    const parent = await record(parentId!);
+    expect(parent.parts!.length).toBeGreaterThanOrEqual(2);
+    // Every part synthesized and stored: the parent is handed to store, and until it is stored its item is not done.
+    for (let k = 0; k < 20; k++) {
+      const open = provider.submitted.filter((t) => t.jobId !== short);
+      const pending = [];
+      for (const t of open) if ((await record(t.jobId)).state === "submitted") pending.push(t);
+      if (pending.length === 0) break;
+      for (const t of pending) {
+        provider.finish(t.taskId);
+        await service.pollTask(await record(t.jobId), { force: false });
+        await stored(t.jobId);
+      }
+    }
+    expect((await record(parentId!)).state).toBe("synthesized");
+    expect((await batches.manifest("b1"))?.state).toBe("running");
+    const view = (await batches.view("b1")) as { items: Array<{ id: string; state: string }> };
+    expect(view.items.find((i) => i.id === "long")?.state).not.toBe("done");
+    await stored(parentId!);
+    expect(await batches.view("b1")).toMatchObject({ state: "done", counts: { done: 2 } });
+  });
+
   it("starts with a handful of writes, dispatches only the bound, refuses a bad item up front", async () => {
     const manifest = await batches.start(event(6));
     expect(manifest.items[1]).toMatchObject({
