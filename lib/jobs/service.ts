@@ -290,7 +290,12 @@ export class JobService {
       if (running >= (this.deps.partConcurrency ?? 4)) break;
       if (child?.state !== "queued") continue;
       // A part may be queued because its submission failed transiently: submitting it again is safe (elected in submit).
-      const after = await this.submit(child);
+      // A forced drive (reconcile, the parent idle past the grace period) also takes over a part whose elected
+      // submitter died after its election: that part's own record has sat queued past the grace period too.
+      const abandoned =
+        opts.force === true &&
+        this.#now().getTime() - Date.parse(child.updatedAt) >= (this.deps.staleAfterMs ?? 2 * 60_000);
+      const after = await this.submit(child, { force: abandoned });
       // A part still queued after its submission either lost the election to a drive running at the same time (which
       // submits it: its slot is taken) or met a transient provider error (reconcile resubmits it). Either way it takes
       // the slot here; moving on to the next part took two drives' one free slot twice.

@@ -292,6 +292,30 @@ describe("job transitions (in memory)", () => {
   });
 });
 
+describe("split jobs after a crash (issue 26, defect 3)", () => {
+  it("finishes a job whose part's submitter died right after its election: reconcile submits the part", async () => {
+    const { job: parent } = await service.create(newJob(sentences(6)));
+    const waiting = parent.parts!.map((p) => p.jobId).filter((id) => !provider.submitted.some((s) => s.jobId === id));
+    expect(waiting.length).toBeGreaterThanOrEqual(1);
+    // The crash: the next part's submit-0 election is written, and nothing after it.
+    await jobs.elect(waiting[0]!, "submit-0", new Date(clock));
+    for (let round = 0; round < 30 && (await record(parent.id)).state === "submitted"; round++) {
+      for (const t of [...provider.submitted]) {
+        if ((await record(t.jobId)).state !== "submitted") continue;
+        provider.finish(t.taskId);
+        await service.pollTask(await record(t.jobId), { force: false });
+        await stored(t.jobId);
+      }
+      clock += 5 * 60_000;
+      await service.reconcile();
+    }
+    expect((await record(parent.id)).state).toBe("synthesized");
+    // Every part was submitted exactly once: the dead submitter's never reached the provider.
+    const perPart = parent.parts!.map((p) => provider.submitted.filter((s) => s.jobId === p.jobId).length);
+    expect(perPart.every((n) => n === 1)).toBe(true);
+  });
+});
+
 describe("batch transitions (in memory)", () => {
   const event = (n: number, extra: Record<string, unknown> = {}) => ({
     id: "evt-1",
