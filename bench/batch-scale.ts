@@ -38,7 +38,7 @@ export async function benchBatchScale(items = 10_000, runForMs = 10_000, complet
   try {
     // The items travel by reference, as a batch this size must: the event itself would exceed FC's 128 KB.
     const lines = Array.from({ length: items }, (_, i) => JSON.stringify({ id: `i${i}`, text: `第${i}条新闻。` }));
-    await new OssStorage({
+    const owner = new OssStorage({
       config: {
         bucket: cloud.bucket,
         region: `oss-${cloud.region}`,
@@ -47,7 +47,8 @@ export async function benchBatchScale(items = 10_000, runForMs = 10_000, complet
         endpoint: cloud.urls.oss,
         pathStyle: true,
       },
-    }).put("input/bench-scale/items.jsonl", `${lines.join("\n")}\n`);
+    });
+    await owner.put("input/bench-scale/items.jsonl", `${lines.join("\n")}\n`);
     const event = {
       id: "bench-scale",
       source: "tts.batch",
@@ -96,8 +97,17 @@ export async function benchBatchScale(items = 10_000, runForMs = 10_000, complet
         state = v.state;
       }
       const total = (performance.now() - t1 + runForMs + start + report) / 1000;
+      // "Done" means every output exists: count the audio objects the batch wrote.
+      let audio = 0;
+      let marker: string | undefined;
+      do {
+        const page = await owner.list("output/bench-scale/", { marker, maxKeys: 1000 });
+        audio += page.objects.filter((o) => o.key.endsWith(".mp3")).length;
+        marker = page.next;
+      } while (marker);
+      if (audio !== items) throw new Error(`the batch said ${state} with ${audio} of ${items} audio objects in OSS`);
       rows.push({
-        name: `batch of ${items.toLocaleString("en")} items by reference, end to end (${state}; every item's audio in OSS)`,
+        name: `batch of ${items.toLocaleString("en")} items by reference, end to end (${state}; ${audio} audio objects in OSS, counted)`,
         value: `${total.toFixed(0)} s`,
         reference: `${(items / total).toFixed(1)} items/s on this stack (bounded by: functions and emulators sharing 2 cores)`,
         ratio: "",
