@@ -1,7 +1,8 @@
 /**
  * The callback function: `/callbacks/{nls|ice}/{jobId}/{sig}` (and the earlier `/callbacks/{nls|ice}/{jobId}?sig=…`). The HMAC (and, for ICE with an AuthKey, ICE's own
  * signature) is checked before anything else (a bad one is 401
- * and changes nothing); the body is only a hint that the task ended, so it is not even parsed: the provider is asked.
+ * and changes nothing); the body is only a hint (which task ended), read after the signature held: the provider is
+ * asked.
  */
 import { FcHttpEventSchema } from "../../lib/fc/events.js";
 import { json } from "../../lib/http/response.js";
@@ -16,18 +17,35 @@ export function createCallbackRouter(rt: JobRuntime): Router {
     if (!provider)
       return json(404, { error: { code: "NotFound", message: `no callbacks for ${params.provider!.slice(0, 32)}` } });
     const url = new URL(request.url);
-    const job = await rt.service.onCallback(provider, params.jobId!, {
-      // The signature in the path (current URLs), or in the query (URLs given to providers before the path form).
-      signature: params.sig ?? url.searchParams.get("sig"),
-      headers: request.headers,
-      requestUrl: `${url.origin}${url.pathname}${url.search}`,
-    });
-    await request.body?.cancel();
+    const job = await rt.service.onCallback(
+      provider,
+      params.jobId!,
+      {
+        // The signature in the path (current URLs), or in the query (URLs given to providers before the path form).
+        signature: params.sig ?? url.searchParams.get("sig"),
+        headers: request.headers,
+        requestUrl: `${url.origin}${url.pathname}${url.search}`,
+      },
+      // Read only after the signature held: which task ended (NLS: `data.task_id`; ICE: `JobId`, unconfirmed).
+      async () => taskIdOf(await request.text()),
+    );
+    await request.body?.cancel().catch(() => undefined);
     return json(200, { ok: true, state: job.state });
   };
   return new Router(rt.log)
     .on("POST", "/callbacks/:provider/:jobId/:sig", (request, { params }) => handle(request, params))
     .on("POST", "/callbacks/:provider/:jobId", (request, { params }) => handle(request, params));
+}
+
+/** The task a callback body names, when it names one: a hint from the authenticated caller; its status is the provider's. */
+function taskIdOf(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { data?: { task_id?: unknown }; JobId?: unknown };
+    const id = parsed.data?.task_id ?? parsed.JobId;
+    return typeof id === "string" && /^[\w-]{1,128}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What this function is triggered by in s.yaml, and the schema its entry parses those events with (checked by the wiring test). */

@@ -43,7 +43,9 @@ export function reconcileAction(job: Job, nowMs: number, staleAfterMs: number): 
     };
   }
   const idle = nowMs - Date.parse(job.updatedAt);
-  if (job.parts) return { kind: "drive-parent", force: idle >= staleAfterMs };
+  // A split job is driven while its parts run; once assembled (synthesized), it is stored like any job, and a lost
+  // hand-off to store is re-invoked (a simulated crash after the assembly's election found it never was).
+  if (job.parts && job.state === "submitted") return { kind: "drive-parent", force: idle >= staleAfterMs };
   if (idle < staleAfterMs) return { kind: "wait" };
   if (job.state === "queued") return job.parent ? { kind: "wait" } : { kind: "resubmit" };
   if (job.state === "submitted") return { kind: "poll" };

@@ -12,6 +12,8 @@ export class JobRecords {
   constructor(
     private readonly storage: ObjectStore,
     private readonly prefix = "jobs/",
+    /** How a short wait is taken (the simulator runs waits on its own clock). */
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
   #record(id: string): string {
@@ -63,7 +65,7 @@ export class JobRecords {
     for (let attempt = 0; attempt < 8; attempt++) {
       const body = await this.storage.get(key);
       if (body) return body.toString("utf8");
-      await new Promise((r) => setTimeout(r, 25 * 2 ** Math.min(attempt, 5)));
+      await this.sleep(25 * 2 ** Math.min(attempt, 5));
     }
     return undefined;
   }
@@ -144,6 +146,40 @@ export class JobRecords {
     const token = `${at.toISOString()} ${randomUUID()}`;
     if ((await this.storage.put(key, token, { ifAbsent: true, contentType: "text/plain" })).created) return true;
     return (await this.#readSoon(key)) === token;
+  }
+
+  /**
+   * Write-ahead notes of a submission, so no provider task is ever made twice for one attempt: `call-<attempt>` just
+   * before the provider is called, `task-<attempt>` (holding the task's id) as soon as it answers. A submitter that
+   * died between the two leaves the one ambiguous state: a task may exist, and only its callback or the provider's
+   * deadline can tell.
+   */
+  async noteCall(id: string, attempt: number, at: Date): Promise<boolean> {
+    // An election: of two submitters that both got this far (a slow one and the one reconcile sent after it), only
+    // the one that writes the note calls the provider.
+    return this.elect(id, `call-${attempt}`, at);
+  }
+
+  /** When the provider was called for `attempt` (undefined: never, or its refusal was certain and forgotten). */
+  async callOf(id: string, attempt: number): Promise<Date | undefined> {
+    return this.electedAt(id, `call-${attempt}`);
+  }
+
+  /** The provider certainly refused `attempt`: no task exists, so the next submitter may call it again at once. */
+  async forgetCall(id: string, attempt: number): Promise<void> {
+    await this.storage.delete(`${this.prefix}elect/${id}/call-${attempt}`);
+  }
+
+  /** Records `attempt`'s task once; answers the task id that holds the attempt (this one, or one noted earlier). */
+  async noteTask(id: string, attempt: number, taskId: string): Promise<string> {
+    const key = `${this.prefix}elect/${id}/task-${attempt}`;
+    if ((await this.storage.put(key, taskId, { ifAbsent: true, contentType: "text/plain" })).created) return taskId;
+    return (await this.#readSoon(key)) ?? taskId;
+  }
+
+  /** The task noted for `attempt`, if any. */
+  async taskOf(id: string, attempt: number): Promise<string | undefined> {
+    return (await this.storage.get(`${this.prefix}elect/${id}/task-${attempt}`))?.toString("utf8");
   }
 
   /** Whether a step has been elected already (without taking it). */

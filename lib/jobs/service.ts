@@ -8,6 +8,7 @@ import { AuthError, codeOf, InputError, ProviderError, reasonOf } from "../error
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
 import type { ObjectStore } from "../storage/object-store.js";
+import { LONG_TEXT_DEADLINE_MS } from "../providers/nls/long-text.js";
 import { chunkText, countNlsChars } from "../text/index.js";
 import { callbackUrl, legacyCallbackUrl, verifyJobId } from "./callback-signature.js";
 import { answersBeside, errorKeyFor, reportBeside } from "./error-object.js";
@@ -46,6 +47,8 @@ export interface JobServiceDeps {
    * hands the item's slot on then. A failure is logged, not thrown: reconcile hands on a slot left behind.
    */
   readonly onSynthesized?: (job: Job) => Promise<void>;
+  /** How a short wait is taken (the simulator runs waits on its own clock). */
+  readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => Date;
   readonly newId?: () => string;
   /** How long a step may sit before `reconcile` re-drives it. */
@@ -162,7 +165,7 @@ export class JobService {
     for (let attempt = 0; attempt < 6; attempt++) {
       const existing = await this.deps.jobs.get(claim.id);
       if (existing) return { id: claim.id, existing };
-      await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
+      await (this.deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms))))(25 * 2 ** attempt);
     }
     // The winner crashed before writing its record: this call adopts the id and writes it.
     return { id: claim.id };
@@ -346,49 +349,86 @@ export class JobService {
   }
 
   /**
-   * Submits a queued job, once per attempt however many callers race (elected in OSS); `force` (reconcile, after a
-   * grace period) re-drives a job whose elected submitter crashed. A terminal provider error fails the job, a transient
-   * one leaves it queued for `reconcile`.
+   * Submits a queued job, once per attempt however many callers race (elected in OSS), and never makes a second
+   * provider task for an attempt (billed twice): the call is noted before the provider is asked and its task as soon as
+   * it answers, so a caller that died or lost an answer leaves a trace. `force` (reconcile, after a grace period)
+   * re-drives a job whose elected submitter died: it adopts a task noted for the attempt; calls the provider when the
+   * dead submitter never did; and when it did but no task was noted (a task may exist), waits for that task's
+   * callback, which adopts it, until the provider's deadline has passed, then submits a new attempt. A refusal that is
+   * certain (the provider answered) is forgotten so the next run retries at once; a terminal one fails the job.
+   * `text`: the job's text when the caller holds it (it has just stored it); otherwise it is read from OSS.
    */
-  /** `text`: the job's text when the caller holds it (it has just stored it); otherwise it is read from OSS. */
   async submit(job: Job, opts: { force?: boolean; text?: string } = {}): Promise<Job> {
     if (job.state !== "queued") return job;
-    if (!(await this.deps.jobs.elect(job.id, `submit-${job.retries ?? 0}`, this.#now())) && !opts.force) return job;
+    const attempt = job.retries ?? 0;
+    if (!(await this.deps.jobs.elect(job.id, `submit-${attempt}`, this.#now())) && !opts.force) return job;
+    const log = this.deps.log.child({ jobId: job.id });
+    if (opts.force) {
+      const noted = await this.deps.jobs.taskOf(job.id, attempt);
+      if (noted) return this.#adopt(job, noted);
+      const called = await this.deps.jobs.callOf(job.id, attempt);
+      if (called) {
+        if (this.#now().getTime() - called.getTime() < LONG_TEXT_DEADLINE_MS) return job;
+        log.warn("an earlier submission's outcome is unknown and its deadline has passed; submitting a new attempt", {
+          attempt,
+        });
+        const next = { ...job, retries: attempt + 1, updatedAt: this.#now().toISOString() };
+        if (!(await this.deps.jobs.elect(job.id, `retry-${attempt + 1}`, this.#now()))) return job;
+        await this.deps.jobs.put(next);
+        return this.submit(next, opts.text === undefined ? {} : { text: opts.text });
+      }
+    }
     const text = opts.text ?? (await this.deps.storage.get(this.deps.jobs.textKey(job.id)))?.toString("utf8");
     if (text === undefined) return this.fail(job, "InputMissing", "the job's text is missing from OSS");
-    const log = this.deps.log.child({ jobId: job.id });
-    let next: Job;
+    if (!(await this.deps.jobs.noteCall(job.id, attempt, this.#now()))) return job;
+    let taskId: string;
     try {
-      const taskId = await this.#provider(job.provider).submit(job, text, this.#callbackUrl(job));
-      const latest = (await this.deps.jobs.get(job.id)) ?? job;
-      const submitted = transition(
-        latest,
-        "submitted",
-        { task: { id: taskId, submittedAt: this.#now().toISOString() } },
-        this.#now(),
-      );
-      if (!submitted) return latest;
-      await this.deps.jobs.put(submitted);
-      log.info("job submitted", { taskId, characters: job.characters });
-      next = submitted;
+      taskId = await this.#provider(job.provider).submit(job, text, this.#callbackUrl(job));
     } catch (error) {
+      if (error instanceof ProviderError && !answeredBy(error)) {
+        // The request may have reached the provider: a task may exist. Its callback adopts it; reconcile waits for it.
+        log.warn("submission's outcome unknown; its callback or reconcile will settle it", { error });
+        return job;
+      }
+      // The provider answered: no task was made. Forget the call so the next run may call again.
+      await this.deps.jobs.forgetCall(job.id, attempt).catch(() => undefined);
       if (error instanceof ProviderError && error.retryable) {
-        log.warn("submission failed; reconcile will retry", { error });
+        log.warn("submission refused for now; reconcile will retry", { error });
         return job;
       }
       if (error instanceof ProviderError || error instanceof InputError)
         return this.fail(job, codeOf(error), reasonOf(error));
       throw error;
     }
-    // A fast provider can call back before the record above says "submitted" (the callback then finds nothing to do);
-    // one look now closes that gap instead of leaving the job to reconcile. It is only a look: the job is submitted
-    // either way, so a transient failure of the look is logged, not answered as a failure of the submission.
+    const held = await this.deps.jobs.noteTask(job.id, attempt, taskId);
+    log.info("job submitted", { taskId: held, characters: job.characters });
+    return this.#adopt(job, held);
+  }
+
+  /**
+   * Records `taskId` as the job's task and looks at it once. A fast provider can call back before the record says
+   * "submitted" (the callback then finds nothing to do): the look closes that gap. It is only a look: a transient
+   * failure of it is logged, not answered as a failure of the submission.
+   */
+  async #adopt(job: Job, taskId: string): Promise<Job> {
+    const latest = (await this.deps.jobs.get(job.id)) ?? job;
+    const submitted = transition(
+      latest,
+      "submitted",
+      { task: { id: taskId, submittedAt: this.#now().toISOString() } },
+      this.#now(),
+    );
+    if (!submitted) return latest;
+    await this.deps.jobs.put(submitted);
     try {
-      return await this.pollTask(next, { force: false });
+      return await this.pollTask(submitted, { force: false });
     } catch (error) {
       if (!(error instanceof ProviderError && error.retryable)) throw error;
-      log.warn("status look after submission failed; the callback or reconcile will follow the job", { error });
-      return next;
+      this.deps.log.warn("status look after submission failed; the callback or reconcile will follow the job", {
+        jobId: job.id,
+        error,
+      });
+      return submitted;
     }
   }
 
@@ -406,6 +446,8 @@ export class JobService {
     provider: ProviderName,
     jobId: string,
     auth: { signature: string | null; headers?: Headers; requestUrl?: string },
+    /** The task the callback names (read from its body only once it is authenticated). */
+    taskHint?: () => Promise<string | undefined>,
   ): Promise<Job> {
     if (!verifyJobId(this.deps.callbackSecret, jobId, auth.signature))
       throw new AuthError("invalid callback signature");
@@ -430,6 +472,15 @@ export class JobService {
     // Only a provider that calls back has callbacks; a job of another provider is not found here.
     if (!job || job.provider !== provider || !this.deps.providers[provider]?.callsBack)
       throw new InputError("jobId", `no ${provider} job ${jobId}`, { statusCode: 404, code: "NotFound" });
+    // A task whose submitter died (or lost the provider's answer) before noting it: the callback says which it is, and
+    // it is adopted rather than made again. The URL is this job's, signed: the task it reports is this job's.
+    if (job.state === "queued") {
+      const hinted = await taskHint?.().catch(() => undefined);
+      if (hinted) {
+        const held = await this.deps.jobs.noteTask(job.id, job.retries ?? 0, hinted);
+        return this.#adopt(job, held);
+      }
+    }
     return this.pollTask(job, { force: false });
   }
 
@@ -599,4 +650,12 @@ export class JobService {
     }
     return counts;
   }
+}
+
+/**
+ * Whether a provider error is the provider's own answer (its request arrived, and no task was made), rather than a
+ * network failure after which a task may exist: a connection reset or a timeout says nothing about the far end.
+ */
+function answeredBy(error: ProviderError): boolean {
+  return !/^(E[A-Z]+|NetworkError|RequestTimeout(Error)?|Timeout|UND_ERR\w*|SocketError|AbortError)$/.test(error.providerCode);
 }

@@ -4,7 +4,8 @@
  * key order with a marker), so the transitions can be tested in milliseconds without sockets.
  */
 import { createHash } from "node:crypto";
-import type { ObjectInfo, PutOptions } from "./oss.js";
+import { Readable } from "node:stream";
+import type { ObjectInfo, PutOptions, StreamPutOptions } from "./oss.js";
 
 export interface ObjectStore {
   readonly bucket: string;
@@ -20,8 +21,21 @@ export interface ObjectStore {
   ): Promise<{ objects: Array<{ key: string; size: number; etag: string }>; next?: string }>;
 }
 
-export class MemoryObjectStore implements ObjectStore {
+/** The object store the store step needs besides: streamed writes and reads, and ranges (a WAV part's header). */
+export interface StreamObjectStore extends ObjectStore {
+  putStream(
+    key: string,
+    body: Readable | AsyncIterable<Uint8Array>,
+    opts?: StreamPutOptions,
+  ): Promise<{ created: boolean; size: number; parts: number; etag?: string }>;
+  getStream(key: string): Promise<Readable>;
+  getRange(key: string, start: number, end: number): Promise<Buffer>;
+}
+
+export class MemoryObjectStore implements StreamObjectStore {
   readonly #objects = new Map<string, { body: Buffer; info: ObjectInfo }>();
+  /** Writes and deletes so far (a simulation's check runs only when this moved). */
+  writes = 0;
   /** Every operation, for tests that count requests. */
   readonly ops: Array<{ op: "get" | "head" | "put" | "delete" | "list"; key: string }> = [];
 
@@ -39,6 +53,7 @@ export class MemoryObjectStore implements ObjectStore {
 
   async put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<{ created: boolean; etag?: string }> {
     this.ops.push({ op: "put", key });
+    this.writes++;
     if (opts.ifAbsent && this.#objects.has(key)) return { created: false };
     const bytes = typeof body === "string" ? Buffer.from(body) : body;
     const etag = createHash("md5").update(bytes).digest("hex").toUpperCase();
@@ -56,8 +71,31 @@ export class MemoryObjectStore implements ObjectStore {
     return { created: true, etag };
   }
 
+  /** The body read whole, then one put: an object exists only once all of it does, as with OSS. */
+  async putStream(
+    key: string,
+    body: Readable | AsyncIterable<Uint8Array>,
+    opts: StreamPutOptions = {},
+  ): Promise<{ created: boolean; size: number; parts: number; etag?: string }> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
+    const bytes = Buffer.concat(chunks);
+    return { ...(await this.put(key, bytes, opts)), size: bytes.length, parts: 1 };
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    const body = await this.get(key);
+    if (!body) throw Object.assign(new Error(`no object ${key}`), { code: "NoSuchKey" });
+    return Readable.from([body]);
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Buffer> {
+    return ((await this.get(key)) ?? Buffer.alloc(0)).subarray(start, end + 1);
+  }
+
   async delete(key: string): Promise<void> {
     this.ops.push({ op: "delete", key });
+    this.writes++;
     this.#objects.delete(key);
   }
 
@@ -79,6 +117,18 @@ export class MemoryObjectStore implements ObjectStore {
       })),
       ...(keys.length > max ? { next: page.at(-1) } : {}),
     };
+  }
+
+  /** An object's body now, without recording an operation (the simulator's invariants read through it). */
+  peek(key: string): Buffer | undefined {
+    return this.#objects.get(key)?.body;
+  }
+
+  /** The keys under `prefix` in no particular order (cheaper than `keys`, for a check made after every step). */
+  keysUnsorted(prefix = ""): string[] {
+    const out: string[] = [];
+    for (const k of this.#objects.keys()) if (k.startsWith(prefix)) out.push(k);
+    return out;
   }
 
   /** All keys, for assertions. */

@@ -1,0 +1,59 @@
+/**
+ * What one seed's users ask for: a few jobs (some over the provider's limit, so split into parts) and a batch whose
+ * items include a split one, all through the production entry points (JobService.create, BatchService.start).
+ */
+import type { NewJob } from "../../lib/jobs/service.js";
+import type { Prng } from "./prng.js";
+import { SIM_OPTIONS, type World } from "./world.js";
+
+/** `n` sentences of about 14 characters: over the provider's 40 from 3 on. */
+const sentences = (n: number, tag: string): string =>
+  Array.from({ length: n }, (_, i) => `第${i}句${tag}，很长的一句。`).join("");
+
+/** A client's request, sent again after an error as clients do: it is idempotent (same key, same batch id). */
+async function again<T>(request: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (error) {
+      if (attempt >= 20) throw error;
+    }
+  }
+}
+
+export function scenario(world: World, prng: Prng): () => Promise<void> {
+  const jobs = 1 + prng.int(3);
+  const items = 2 + prng.int(4);
+  const lengths = Array.from({ length: jobs }, () => 1 + prng.int(7));
+  const itemLengths = Array.from({ length: items }, () => 1 + prng.int(5));
+  return async () => {
+    const creates = lengths.map((n, i) => {
+      const text = sentences(n, `j${i}`);
+      const job: NewJob = {
+        provider: "ice",
+        text,
+        ssml: false,
+        options: SIM_OPTIONS,
+        audioKey: `output/j${i}.pcm`,
+        idempotencyKey: `k:${i}`,
+        source: { kind: "inline" },
+      };
+      return again(() => world.service.create(job));
+    });
+    const batch = again(() =>
+      world.batches.start({
+        id: "evt-1",
+        source: "tts.batch",
+        specversion: "1.0",
+        type: "tts:Batch:Submitted",
+        data: {
+          batchId: "b1",
+          defaults: { format: "pcm", subtitles: [], voice: "siqi", provider: "ice" },
+          items: itemLengths.map((n, i) => ({ id: `i${i}`, text: sentences(n, `b${i}`) })),
+          outputPrefix: "output/b1/",
+        },
+      }),
+    );
+    await Promise.all([...creates, batch]);
+  };
+}

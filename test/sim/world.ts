@@ -1,0 +1,626 @@
+/**
+ * A deterministic simulation of the job and batch machines, in the manner of FoundationDB's and TigerBeetle's: the
+ * production code (JobService, BatchService, storeOutputs, recoverFailedStore) runs over an in-memory object store and
+ * a scripted provider whose every call is a scheduling point. One seed decides everything that can vary: which
+ * waiting operation or event goes next, and which faults happen:
+ * - crashes: an invocation dies at one of its awaited steps (what it wrote so far stays, nothing after it happens);
+ * - lost answers: a write happens but its caller is told it failed (a timeout);
+ * - failed writes, and provider refusals (transient);
+ * - lost, duplicated and reordered deliveries: FC's at-least-once queue, provider callbacks;
+ * - clock jumps, past every grace period and deadline.
+ * After every step the invariants are checked; once faults stop, every job and batch must end (liveness).
+ */
+import { Readable } from "node:stream";
+import { BatchService } from "../../lib/batches/service.js";
+import { InputError, ProviderError } from "../../lib/errors.js";
+import type { Invoker } from "../../lib/invoke.js";
+import { signJobId } from "../../lib/jobs/callback-signature.js";
+import type { JobProvider, ProviderStatus } from "../../lib/jobs/providers.js";
+import { JobRecords } from "../../lib/jobs/records.js";
+import { type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
+import { JobService } from "../../lib/jobs/service.js";
+import { storeOutputs } from "../../lib/jobs/store-audio.js";
+import { recoverFailedStore } from "../../lib/jobs/store-failure.js";
+import { createLogger } from "../../lib/log.js";
+import { MemoryObjectStore, type StreamObjectStore } from "../../lib/storage/object-store.js";
+import type { ObjectInfo, PutOptions, StreamPutOptions } from "../../lib/storage/oss.js";
+import { countNlsChars } from "../../lib/text/index.js";
+import { Prng } from "./prng.js";
+
+/** Bytes of PCM audio per character the scripted provider makes (any fixed rate: durations are checked exactly). */
+export const BYTES_PER_CHAR = 2;
+const MINUTE = 60_000;
+
+export interface SimConfig {
+  /** Fault probabilities per opportunity; all zero once the fault phase ends. */
+  readonly crash: number;
+  readonly lostAnswer: number;
+  readonly failedWrite: number;
+  readonly providerRefusal: number;
+  readonly lostCallback: number;
+  readonly duplicate: number;
+  /** Steps with faults; after them the world runs fault-free until it is quiet. */
+  readonly faultSteps: number;
+  readonly maxSteps: number;
+}
+
+export const DEFAULT_CONFIG: SimConfig = {
+  crash: 0.02,
+  lostAnswer: 0.02,
+  failedWrite: 0.02,
+  providerRefusal: 0.05,
+  lostCallback: 0.1,
+  duplicate: 0.05,
+  faultSteps: 250,
+  maxSteps: 6000,
+};
+
+/** An invocation's process died here: its pending step never returns (the promise is left unresolved). */
+class Crash extends Error {}
+
+interface Invocation {
+  readonly id: number;
+  /** The function instance it runs on (set when it starts). */
+  instance?: number;
+  readonly fn: "submit" | "store" | "reconcile" | "callback";
+  readonly payload: Record<string, unknown>;
+  attempt: number;
+  readonly acceptedAt: number;
+}
+
+type Event =
+  | { readonly kind: "invoke"; readonly invocation: Invocation }
+  | { readonly kind: "finish-task"; readonly taskId: string }
+  | { readonly kind: "tick" };
+
+export interface Violation {
+  readonly step: number;
+  readonly invariant: string;
+  readonly detail: string;
+}
+
+/** The scripted provider: ICE-like (audio written into the bucket at the job's key), calls back, 40 characters a task. */
+class SimProvider implements JobProvider {
+  readonly name = "ice" as const;
+  readonly audio = "bucket" as const;
+  readonly callsBack = true;
+  readonly limit = 40;
+  /** Every task the provider accepted: what was billed. */
+  readonly tasks: Array<{ taskId: string; jobId: string; attempt: number; chars: number; finished: boolean }> = [];
+  readonly #status = new Map<string, ProviderStatus>();
+
+  constructor(private readonly world: World) {}
+
+  validate(text: string): { characters: number } {
+    if (text.trim() === "") throw new InputError("text", "must contain text to speak");
+    return { characters: countNlsChars(text) };
+  }
+
+  async submit(job: Job, text: string): Promise<string> {
+    await this.world.io("provider.submit");
+    if (this.world.fault("providerRefusal"))
+      throw new ProviderError({ provider: "ice", code: "Throttling", upstreamMessage: "busy", retryable: true });
+    const taskId = `task-${this.tasks.length + 1}`;
+    this.tasks.push({ taskId, jobId: job.id, attempt: job.retries ?? 0, chars: countNlsChars(text), finished: false });
+    this.#status.set(taskId, { state: "pending" });
+    this.world.schedule({ kind: "finish-task", taskId });
+    // The task exists; the answer saying so may still be lost on its way back.
+    if (this.world.fault("lostAnswer"))
+      throw new ProviderError({ provider: "ice", code: "NetworkError", upstreamMessage: "lost", retryable: true });
+    return taskId;
+  }
+
+  async status(taskId: string): Promise<ProviderStatus> {
+    await this.world.io("provider.status");
+    return this.#status.get(taskId) ?? { state: "pending" };
+  }
+
+  /** The task ends: its audio is in the bucket and its callback is sent (perhaps lost, perhaps twice). */
+  finish(taskId: string, store: MemoryObjectStore): void {
+    const task = this.tasks.find((t) => t.taskId === taskId)!;
+    task.finished = true;
+    const job = this.world.peek(task.jobId);
+    if (job) void store.put(job.output.audioKey, Buffer.alloc(task.chars * BYTES_PER_CHAR, 1));
+    this.#status.set(taskId, { state: "success", audioAddress: "", sentences: [] });
+    if (!this.world.fault("lostCallback")) this.world.invoke("callback", { jobId: task.jobId, taskId });
+    if (this.world.fault("duplicate")) this.world.invoke("callback", { jobId: task.jobId, taskId });
+  }
+}
+
+/** The object store as the functions see it: every call a scheduling point, and the place faults strike. */
+class SimStore implements StreamObjectStore {
+  readonly bucket = "sim";
+
+  constructor(
+    private readonly world: World,
+    readonly raw: MemoryObjectStore,
+  ) {}
+
+  async get(key: string): Promise<Buffer | undefined> {
+    await this.world.io(`get ${key}`);
+    this.#maybeFail(key);
+    return this.raw.get(key);
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    await this.world.io(`head ${key}`);
+    this.#maybeFail(key);
+    return this.raw.head(key);
+  }
+
+  async put(key: string, body: Buffer | string, opts?: PutOptions): Promise<{ created: boolean; etag?: string }> {
+    await this.world.io(`put ${key}`);
+    this.#maybeFail(key);
+    const result = await this.raw.put(key, body, opts);
+    this.#maybeLoseAnswer(key);
+    return result;
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.world.io(`delete ${key}`);
+    this.#maybeFail(key);
+    await this.raw.delete(key);
+    this.#maybeLoseAnswer(key);
+  }
+
+  async list(prefix: string, opts?: { marker?: string; maxKeys?: number }) {
+    await this.world.io(`list ${prefix}`);
+    this.#maybeFail(prefix);
+    return this.raw.list(prefix, opts);
+  }
+
+  async putStream(key: string, body: Readable | AsyncIterable<Uint8Array>, opts?: StreamPutOptions) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
+    await this.world.io(`putStream ${key}`);
+    this.#maybeFail(key);
+    const result = await this.raw.putStream(key, Readable.from([Buffer.concat(chunks)]), opts);
+    this.#maybeLoseAnswer(key);
+    return result;
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    await this.world.io(`getStream ${key}`);
+    this.#maybeFail(key);
+    return this.raw.getStream(key);
+  }
+
+  async getRange(key: string, start: number, end: number): Promise<Buffer> {
+    await this.world.io(`getRange ${key}`);
+    this.#maybeFail(key);
+    return this.raw.getRange(key, start, end);
+  }
+
+  #maybeFail(key: string): void {
+    if (this.world.fault("failedWrite"))
+      throw new ProviderError({
+        provider: "oss",
+        code: "InternalError",
+        upstreamMessage: `injected: ${key}`,
+        retryable: true,
+      });
+  }
+
+  #maybeLoseAnswer(key: string): void {
+    if (this.world.fault("lostAnswer"))
+      throw new ProviderError({
+        provider: "oss",
+        code: "RequestTimeout",
+        upstreamMessage: `answer lost: ${key}`,
+        retryable: true,
+      });
+  }
+}
+
+export class World {
+  readonly prng: Prng;
+  readonly raw = new MemoryObjectStore("sim");
+  readonly store: SimStore;
+  readonly provider: SimProvider;
+  readonly records: JobRecords;
+  /** The function instance events run on now: a crash ends it and every invocation on it; the next is cold. */
+  #instance!: { id: number; service: JobService; batches: BatchService };
+  #instances = 0;
+  readonly violations: Violation[] = [];
+  readonly trace: string[] = [];
+  step = 0;
+  clock = Date.parse("2026-12-01T00:00:00Z");
+  faultsOn = true;
+
+  readonly #waiting: Array<{ label: string; owner: number; resume: () => void }> = [];
+  readonly #events: Event[] = [];
+  readonly #running = new Map<number, Invocation>();
+  /**
+   * The invocation whose code runs now. Each step makes one invocation runnable (the one whose operation it resumes,
+   * or the one it starts), and it runs until it waits on the scheduler again: whatever asks for a scheduling point
+   * meanwhile is that invocation (-1: the users' requests).
+   */
+  #current = -1;
+  readonly #dead = new Set<number>();
+  #nextInvocation = 0;
+  #ids = 0;
+
+  constructor(
+    readonly seed: number,
+    readonly config: SimConfig = DEFAULT_CONFIG,
+    readonly setup: { partConcurrency: number; batchConcurrency: number } = { partConcurrency: 2, batchConcurrency: 2 },
+  ) {
+    this.prng = new Prng(seed);
+    this.store = new SimStore(this, this.raw);
+    this.provider = new SimProvider(this);
+    const log = createLogger({ level: "error", write: () => undefined });
+    const now = () => new Date(this.clock);
+    const sleep = async (): Promise<void> => this.io("sleep");
+    this.records = new JobRecords(this.store, "jobs/", sleep);
+    const invoker: Invoker = {
+      invokeAsync: async (name, payload) => {
+        await this.io(`invoke ${name}`);
+        if (this.fault("failedWrite"))
+          throw new ProviderError({
+            provider: "fc",
+            code: "ServiceUnavailable",
+            upstreamMessage: "busy",
+            retryable: true,
+          });
+        this.invoke(name as Invocation["fn"], payload as Record<string, unknown>);
+        if (this.fault("duplicate")) this.invoke(name as Invocation["fn"], payload as Record<string, unknown>);
+      },
+    };
+    this.#invoker = invoker;
+    this.#instance = this.#coldStart();
+  }
+
+  readonly #invoker: Invoker;
+
+  /** A new instance of the functions: its own warm caches, nothing of a dead one's. */
+  #coldStart(): { id: number; service: JobService; batches: BatchService } {
+    const log = createLogger({ level: "error", write: () => undefined });
+    const now = () => new Date(this.clock);
+    const sleep = async (): Promise<void> => this.io("sleep");
+    const service: JobService = new JobService({
+      jobs: this.records,
+      storage: this.store,
+      providers: { nls: undefined, ice: this.provider, minimax: undefined },
+      invoker: this.#invoker,
+      log,
+      callbackSecret: "c".repeat(40),
+      callbackBaseUrl: "https://cb.example.com",
+      outputPrefix: "output/",
+      partsPrefix: "jobs/parts/",
+      partConcurrency: this.setup.partConcurrency,
+      now,
+      newId: () => `job-${String(++this.#ids).padStart(4, "0")}`,
+      staleAfterMs: 2 * MINUTE,
+      sleep,
+      onSynthesized: async (job) => batches.itemSynthesized(job),
+      onEnded: async (job) => batches.itemEnded(job),
+    });
+    const batches: BatchService = new BatchService({
+      jobs: this.records,
+      service,
+      storage: this.store,
+      invoker: this.#invoker,
+      log,
+      jobsPrefix: "jobs/",
+      outputPrefix: "output/",
+      inputPrefix: "input/",
+      defaultProvider: "ice",
+      concurrency: this.setup.batchConcurrency,
+      secret: "s".repeat(40),
+      staleAfterMs: 2 * MINUTE,
+      now,
+    });
+    return { id: ++this.#instances, service, batches };
+  }
+
+  get service(): JobService {
+    return this.#instance.service;
+  }
+
+  get batches(): BatchService {
+    return this.#instance.batches;
+  }
+
+  /** Whether a fault of `kind` strikes now (never once the fault phase is over). */
+  fault(kind: "crash" | "lostAnswer" | "failedWrite" | "providerRefusal" | "lostCallback" | "duplicate"): boolean {
+    return this.faultsOn && this.prng.chance(this.config[kind]);
+  }
+
+  /** A scheduling point: the caller waits until the scheduler picks it; a crash there ends its invocation. */
+  io(label: string): Promise<void> {
+    const owner = this.#current;
+    if (this.#dead.has(owner)) return new Promise(() => undefined);
+    return new Promise((resume) => this.#waiting.push({ label, owner, resume }));
+  }
+
+  schedule(event: Event): void {
+    this.#events.push(event);
+  }
+
+  /** Queues an asynchronous invocation (FC's queue: at least once). */
+  invoke(fn: Invocation["fn"], payload: Record<string, unknown>): void {
+    this.schedule({
+      kind: "invoke",
+      invocation: { id: this.#nextInvocation++, fn, payload, attempt: 1, acceptedAt: this.clock },
+    });
+  }
+
+  /** A job record as it stands, read without a scheduling point (for the provider and the invariants). */
+  peek(id: string): Job | undefined {
+    const body = this.raw.peek(`jobs/records/${id}.json`);
+    return body ? (JSON.parse(body.toString("utf8")) as Job) : undefined;
+  }
+
+  /** Runs the world until it is quiet or out of steps. */
+  async run(start: () => Promise<void>): Promise<void> {
+    // The users' requests: outside any invocation, so no crash ends them (a client would simply send them again).
+    let started = false;
+    void start().then(
+      () => (started = true),
+      (error: unknown) => this.#violate("start", `the scenario's requests failed: ${(error as Error).message}`),
+    );
+    await settle();
+    while (this.step < this.config.maxSteps) {
+      this.step++;
+      if (this.step === this.config.faultSteps) this.faultsOn = false;
+      const choices = this.#waiting.length + this.#events.length;
+      if (choices === 0 && !started) break;
+      if (choices === 0) {
+        // Quiet: time passes to reconcile's next tick (past every grace period). Past the fault phase, a quiet world
+        // in which every job and batch has ended is done.
+        if (!this.faultsOn && this.#allEnded()) break;
+        this.clock += 30 * MINUTE;
+        this.schedule({ kind: "tick" });
+        continue;
+      }
+      if (this.faultsOn && this.prng.chance(0.01)) this.clock += this.prng.int(30) * MINUTE;
+      else this.clock += this.prng.int(2000);
+      const pick = this.prng.int(choices);
+      if (pick < this.#waiting.length) {
+        const [w] = this.#waiting.splice(pick, 1);
+        const crashed = w!.owner >= 0 && this.fault("crash");
+        this.trace.push(`${this.step} ${crashed ? "CRASH at" : "io"} ${w!.label} [${w!.owner}]`);
+        if (crashed) this.#kill(w!.owner);
+        else {
+          this.#current = w!.owner;
+          w!.resume();
+        }
+      } else {
+        const [e] = this.#events.splice(pick - this.#waiting.length, 1);
+        this.#dispatch(e!);
+      }
+      await settle();
+      this.#check();
+    }
+    if (!this.#allEnded())
+      this.violations.push({ step: this.step, invariant: "liveness", detail: this.#unended().join("; ") });
+  }
+
+  #dispatch(e: Event): void {
+    if (e.kind === "finish-task") {
+      this.trace.push(`${this.step} provider finishes ${e.taskId}`);
+      this.provider.finish(e.taskId, this.raw);
+      return;
+    }
+    if (e.kind === "tick") {
+      this.trace.push(`${this.step} reconcile tick`);
+      this.invoke("reconcile", {});
+      return;
+    }
+    const inv = e.invocation;
+    this.trace.push(`${this.step} run ${inv.fn} #${inv.id} attempt ${inv.attempt} ${JSON.stringify(inv.payload)}`);
+    this.#spawn(inv, () => this.#handle(inv));
+  }
+
+  /** What each function does with its event: the functions' own app code reduced to its calls into lib. */
+  async #handle(inv: Invocation): Promise<void> {
+    const p = inv.payload;
+    const { service, batches } = this.#instance;
+    inv.instance = this.#instance.id;
+    switch (inv.fn) {
+      case "submit": {
+        if (typeof p.submitJob === "string") {
+          const job = await this.records.get(p.submitJob);
+          if (job) await service.submit(job);
+        } else {
+          const item = p.batchItem as { batchId: string; index: number };
+          await batches.runItem(item.batchId, item.index);
+        }
+        return;
+      }
+      case "store":
+        await storeOutputs(String(p.jobId), {
+          jobs: this.records,
+          service: service,
+          storage: this.store,
+          log: createLogger({ level: "error", write: () => undefined }),
+          audioHosts: [],
+          now: () => new Date(this.clock),
+        });
+        return;
+      case "callback": {
+        // The callback function's call: the URL's signature, and the task its body names.
+        const jobId = String(p.jobId);
+        await service.onCallback("ice", jobId, { signature: signJobId("c".repeat(40), jobId) }, async () =>
+          String(p.taskId),
+        );
+        return;
+      }
+      case "reconcile":
+        if (p.requestContext)
+          await recoverFailedStore(p as never, {
+            jobs: this.records,
+            service: service,
+            storeOutputs: (jobId) =>
+              storeOutputs(jobId, {
+                jobs: this.records,
+                service: service,
+                storage: this.store,
+                log: createLogger({ level: "error", write: () => undefined }),
+                audioHosts: [],
+                now: () => new Date(this.clock),
+              }),
+            log: createLogger({ level: "error", write: () => undefined }),
+          });
+        await service.reconcile();
+        await batches.reconcile();
+        return;
+    }
+  }
+
+  /** Runs an invocation in its own context; a failure (or a crash) is retried as FC's async queue retries it. */
+  #spawn(inv: Invocation, body: () => Promise<void>): void {
+    this.#running.set(inv.id, inv);
+    this.#current = inv.id;
+    void body()
+      .then(() => this.#running.delete(inv.id))
+      .catch((error: unknown) => {
+        this.#running.delete(inv.id);
+        this.#failed(inv, error);
+      });
+  }
+
+  /** The instance an invocation runs on dies: every invocation on it ends where it stands, and FC retries them. */
+  #kill(id: number): void {
+    const instance = this.#running.get(id)?.instance;
+    const victims = [...this.#running.values()].filter(
+      (inv) => inv.id === id || (instance !== undefined && inv.instance === instance),
+    );
+    for (const inv of victims) {
+      this.#dead.add(inv.id);
+      this.#running.delete(inv.id);
+      for (let i = this.#waiting.length - 1; i >= 0; i--)
+        if (this.#waiting[i]!.owner === inv.id) this.#waiting.splice(i, 1);
+      this.#failed(inv, new Crash("crashed"));
+    }
+    if (instance === this.#instance.id) this.#instance = this.#coldStart();
+  }
+
+  /** FC's retries (store: 2, the others 3), then store's onFailure destination: reconcile with FC's record. */
+  #failed(inv: Invocation, error: unknown): void {
+    if (inv.fn === "callback") return; // a provider's callback is not retried by FC (the provider may, or reconcile polls)
+    const retries = inv.fn === "store" ? 2 : 3;
+    if (inv.attempt <= retries) {
+      this.schedule({
+        kind: "invoke",
+        invocation: { ...inv, id: this.#nextInvocation++, attempt: inv.attempt + 1 },
+      });
+      return;
+    }
+    if (inv.fn === "store")
+      this.invoke("reconcile", {
+        requestContext: { functionArn: "acs:fc:sim:1:functions/store", approximateInvokeCount: inv.attempt },
+        requestPayload: JSON.stringify(inv.payload),
+        responsePayload: JSON.stringify({ errorMessage: error instanceof Error ? error.message : String(error) }),
+      });
+  }
+
+  /** Parsed records, kept per stored body (a write stores a new one), so a step parses only what changed. */
+  readonly #parsed = new WeakMap<Buffer, Job>();
+
+  #jobs(): Job[] {
+    return this.raw.keysUnsorted("jobs/records/").map((k) => {
+      const body = this.raw.peek(k)!;
+      let job = this.#parsed.get(body);
+      if (!job) {
+        job = JSON.parse(body.toString("utf8")) as Job;
+        this.#parsed.set(body, job);
+      }
+      return job;
+    });
+  }
+
+  #unended(): string[] {
+    const jobs = this.#jobs()
+      .filter((j) => j.state !== "done" && j.state !== "failed")
+      .map((j) => `job ${j.id} ${j.state}`);
+    const batches = this.raw
+      .keys("jobs/batches/")
+      .map((k) => JSON.parse(this.raw.peek(k)!.toString("utf8")) as { batchId: string; state: string })
+      .filter((m) => m.state === "running")
+      .map((m) => `batch ${m.batchId} running`);
+    return [...jobs, ...batches];
+  }
+
+  #allEnded(): boolean {
+    return this.#unended().length === 0;
+  }
+
+  /** The invariants, after every step. */
+  #checkedAt = -1;
+
+  #check(): void {
+    // Only a write or a provider task can change what the invariants read: a step that made neither is not checked again.
+    const mark =
+      this.raw.writes * 1000 + this.provider.tasks.filter((t) => t.finished).length * 7 + this.provider.tasks.length;
+    if (mark === this.#checkedAt) return;
+    this.#checkedAt = mark;
+    const jobs = this.#jobs();
+    const byId = new Map(jobs.map((j) => [j.id, j]));
+    for (const job of jobs) {
+      if (job.state !== "done") continue;
+      // Done means every output it names exists, with the duration its text makes.
+      const audio = this.raw.peek(job.output.audioKey);
+      const chars = job.parts
+        ? job.parts.reduce((sum, p) => sum + (byId.get(p.jobId)?.characters ?? 0), 0)
+        : job.characters;
+      if (!audio) this.#violate("done-has-outputs", `job ${job.id} is done, ${job.output.audioKey} is missing`);
+      else if (audio.length !== chars * BYTES_PER_CHAR)
+        this.#violate(
+          "done-has-outputs",
+          `job ${job.id} is done, ${job.output.audioKey} holds ${audio.length} bytes, ${chars * BYTES_PER_CHAR} expected`,
+        );
+    }
+    for (const key of this.raw.keysUnsorted("jobs/batches/")) {
+      const body = this.raw.peek(key)!;
+      if (body.includes('"state":"running"')) continue;
+      const m = JSON.parse(body.toString("utf8")) as {
+        batchId: string;
+        state: string;
+        items: Array<{ id: string; jobId?: string; state: string }>;
+      };
+      if (m.state === "running") continue;
+      for (const item of m.items) {
+        if (item.state !== "done") continue;
+        const job = item.jobId ? byId.get(item.jobId) : undefined;
+        if (job?.state !== "done" || !this.raw.peek(job.output.audioKey))
+          this.#violate(
+            "done-has-outputs",
+            `batch ${m.batchId} says item ${item.id} is done; its job is ${job?.state}`,
+          );
+      }
+    }
+    // No task twice for the same job and attempt: a second one is billed twice.
+    const seen = new Set<string>();
+    for (const t of this.provider.tasks) {
+      const key = `${t.jobId}#${t.attempt}`;
+      if (seen.has(key)) this.#violate("billed-once", `job ${t.jobId} attempt ${t.attempt} has two provider tasks`);
+      seen.add(key);
+    }
+    // Provider tasks in flight within the bounds: per split job and per batch.
+    const inFlight = this.provider.tasks.filter((t) => !t.finished).map((t) => byId.get(t.jobId));
+    const perParent = new Map<string, number>();
+    const perBatch = new Map<string, number>();
+    for (const job of inFlight) {
+      if (job?.parent) perParent.set(job.parent.id, (perParent.get(job.parent.id) ?? 0) + 1);
+      const batchJob = job?.parent ? byId.get(job.parent.id) : job;
+      if (batchJob?.batch) perBatch.set(batchJob.batch.id, (perBatch.get(batchJob.batch.id) ?? 0) + 1);
+    }
+    for (const [parent, n] of perParent)
+      if (n > this.setup.partConcurrency) this.#violate("bounds", `job ${parent} has ${n} parts synthesizing`);
+  }
+
+  #violate(invariant: string, detail: string): void {
+    if (this.violations.some((v) => v.invariant === invariant && v.detail === detail)) return;
+    this.violations.push({ step: this.step, invariant, detail });
+  }
+}
+
+/** Lets every runnable continuation run until each is waiting on the scheduler again. */
+async function settle(): Promise<void> {
+  // Every promise continuation (microtasks) runs before the next macrotask: one turn lets each runnable invocation
+  // go on until it waits on the scheduler again.
+  await new Promise((r) => setImmediate(r));
+}
+
+export const SIM_OPTIONS = JobOptionsSchema.parse({ voice: "siqi", format: "pcm", subtitles: [] });
