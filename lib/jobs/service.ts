@@ -7,8 +7,8 @@ import { createHash, randomUUID } from "node:crypto";
 import { AuthError, codeOf, InputError, ProviderError, reasonOf } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
-import type { ObjectStore } from "../storage/object-store.js";
 import { LONG_TEXT_DEADLINE_MS } from "../providers/nls/long-text.js";
+import type { ObjectStore } from "../storage/object-store.js";
 import { chunkText, countNlsChars } from "../text/index.js";
 import { callbackUrl, legacyCallbackUrl, verifyJobId } from "./callback-signature.js";
 import { answersBeside, errorKeyFor, reportBeside } from "./error-object.js";
@@ -657,5 +657,7 @@ export class JobService {
  * network failure after which a task may exist: a connection reset or a timeout says nothing about the far end.
  */
 function answeredBy(error: ProviderError): boolean {
-  return !/^(E[A-Z]+|NetworkError|RequestTimeout(Error)?|Timeout|UND_ERR\w*|SocketError|AbortError)$/.test(error.providerCode);
+  return !/^(E[A-Z]+|NetworkError|RequestTimeout(Error)?|Timeout|UND_ERR\w*|SocketError|AbortError)$/.test(
+    error.providerCode,
+  );
 }

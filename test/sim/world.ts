@@ -248,8 +248,6 @@ export class World {
     this.prng = new Prng(seed);
     this.store = new SimStore(this, this.raw);
     this.provider = new SimProvider(this);
-    const log = createLogger({ level: "error", write: () => undefined });
-    const now = () => new Date(this.clock);
     const sleep = async (): Promise<void> => this.io("sleep");
     this.records = new JobRecords(this.store, "jobs/", sleep);
     const invoker: Invoker = {
