@@ -164,6 +164,7 @@ export class BatchService {
   ): Promise<Manifest> {
     const items: Manifest["items"] = [];
     const specs: ItemSpec[] = [];
+    const claimed = new Map<string, string>();
     for (const item of req.items) {
       const jobId = itemJobId(batchId, item.id);
       try {
@@ -179,6 +180,13 @@ export class BatchService {
           `items[${item.id}].output.key`,
           options.format,
         );
+        // Two items writing one object would both end done with one's audio lost: the later one is refused.
+        const first = claimed.get(audioKey);
+        if (first !== undefined)
+          throw new InputError(`items[${item.id}].output.key`, `${audioKey} is item ${first}'s output already`, {
+            code: "OutputTaken",
+          });
+        claimed.set(audioKey, item.id);
         if (item.input) {
           // The object is read when the item is dispatched; a missing or unreadable one fails the item then, with its reason.
           checkInputKey(item.input.key, this.deps.inputPrefix, `items[${item.id}].input.key`);

@@ -377,6 +377,25 @@ describe("batch transitions (in memory)", () => {
     expect(await batches.view("b1")).toMatchObject({ state: "done", counts: { done: 2 } });
   });
 
+  it("refuses an item whose output is another item's, naming both (issue 26, defect 4)", async () => {
+    const manifest = await batches.start({
+      ...event(2),
+      data: {
+        batchId: "b1",
+        items: [
+          { id: "a", text: "第一条。", output: { key: "output/b1/same.mp3" } },
+          { id: "b", text: "第二条。", output: { key: "output/b1/same.mp3" } },
+        ],
+        outputPrefix: "output/b1/",
+      },
+    });
+    expect(manifest.items[0]!.state).toBe("queued");
+    expect(manifest.items[1]).toMatchObject({
+      state: "failed",
+      failure: { code: "OutputTaken", reason: expect.stringContaining("item a's output already") },
+    });
+  });
+
   it("starts with a handful of writes, dispatches only the bound, refuses a bad item up front", async () => {
     const manifest = await batches.start(event(6));
     expect(manifest.items[1]).toMatchObject({
