@@ -27,10 +27,10 @@ import { isRecord, parseInput } from "../validation.js";
 import * as z from "../zod.js";
 import { readItemsFile } from "./items-file.js";
 import {
-  BATCH_ID,
   BatchHeaderFields,
   type BatchItem,
   BatchRequestSchema,
+  isBatchKey,
   type Manifest,
   type Rejection,
 } from "./schema.js";
@@ -271,7 +271,7 @@ export class BatchService {
     const data = isRecord(given) ? given : {};
     const eventId = typeof envelope.id === "string" && envelope.id !== "" ? envelope.id.slice(0, 256) : undefined;
     const batchId =
-      typeof data.batchId === "string" && BATCH_ID.test(data.batchId)
+      typeof data.batchId === "string" && isBatchKey(data.batchId)
         ? data.batchId
         : eventId
           ? batchIdOf(eventId)
@@ -623,5 +623,5 @@ export class BatchService {
  * `/` or `:`) is named by a digest of it instead.
  */
 function batchIdOf(eventId: string): string {
-  return BATCH_ID.test(eventId) ? eventId : createHash("sha256").update(eventId).digest("hex").slice(0, 32);
+  return isBatchKey(eventId) ? eventId : createHash("sha256").update(eventId).digest("hex").slice(0, 32);
 }

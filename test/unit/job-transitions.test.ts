@@ -5,6 +5,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { BatchService } from "../../lib/batches/service.js";
 import { InputError, ProviderError } from "../../lib/errors.js";
+import { checkOutputKey } from "../../lib/jobs/intake.js";
 import type { JobProvider, ProviderStatus } from "../../lib/jobs/providers.js";
 import { JobRecords } from "../../lib/jobs/records.js";
 import { type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
@@ -522,4 +523,38 @@ describe("batch transitions (in memory)", () => {
 
   const ran = new Set<number>();
   beforeEach(() => ran.clear());
+});
+
+describe("keys that cannot be stored are refused up front (issue 26, defect 11)", () => {
+  it("refuses an output key with a '.' segment, and a batch id of '.' records its refusal under another id", async () => {
+    expect(() => checkOutputKey("output/x/./y.mp3", "output/", "output.key", "mp3")).toThrow(/'\.' segment/);
+    const manifest = await batches.start({
+      id: "evt-dots",
+      source: "tts.batch",
+      specversion: "1.0",
+      type: "t",
+      data: {
+        batchId: "dots",
+        items: [{ id: "a", text: "好。", output: { key: "output/d/./a.mp3" } }],
+        outputPrefix: "output/d/",
+      },
+    });
+    expect(manifest.items[0]).toMatchObject({
+      state: "failed",
+      failure: { reason: expect.stringContaining("'.' segment") },
+    });
+    for (const id of [".", ".."]) {
+      const event = {
+        id,
+        source: "tts.batch",
+        specversion: "1.0",
+        type: "t",
+        data: { batchId: id, items: [{ id: "a", text: "好。" }], outputPrefix: "output/dots/" },
+      };
+      await expect(batches.start(event)).rejects.toMatchObject({ field: "data.batchId" });
+      const rejection = await batches.reject(event, new InputError("data.batchId", "must not be '.'"));
+      expect(rejection).toMatchObject({ state: "rejected" });
+      expect((rejection as { batchId?: string }).batchId).toMatch(/^[0-9a-f]{32}$/);
+    }
+  });
 });
