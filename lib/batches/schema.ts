@@ -23,12 +23,10 @@ export function isBatchKey(id: string): boolean {
   return BATCH_ID.test(id) && id !== "." && id !== "..";
 }
 /** A batch id or an item id: one OSS key segment. */
-const BatchKeySchema = z
-  .string()
-  .check(
-    z.regex(BATCH_ID, "1-64 letters, digits, '.', '_' or '-'"),
-    z.refine((id) => id !== "." && id !== "..", "must not be '.' or '..' (a key segment HTTP clients remove)"),
-  );
+const BatchKeySchema = z.string().check(
+  z.regex(BATCH_ID, "1-64 letters, digits, '.', '_' or '-'"),
+  z.refine((id) => id !== "." && id !== "..", "must not be '.' or '..' (a key segment HTTP clients remove)"),
+);
 
 /** The most items one batch takes, inline or by reference. */
 export const MAX_BATCH_ITEMS = 10_000;

@@ -47,7 +47,10 @@ export function checkOutputKey(key: string, outputPrefix: string, field = "outpu
     throw new InputError(field, "must be a relative object key without '..' or control characters");
   // A URL's path drops `.` segments, so such an object could be synthesized (and billed) but never written or read.
   if (key.split("/").includes("."))
-    throw new InputError(field, "must not have a '.' segment (HTTP clients remove it from the path: nothing could be stored)");
+    throw new InputError(
+      field,
+      "must not have a '.' segment (HTTP clients remove it from the path: nothing could be stored)",
+    );
   if (!key.startsWith(outputPrefix))
     throw new InputError(
       field,
