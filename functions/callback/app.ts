@@ -4,9 +4,11 @@
  * and changes nothing); the body is only a hint (which task ended), read after the signature held: the provider is
  * asked.
  */
+import { AuthError } from "../../lib/errors.js";
 import { FcHttpEventSchema } from "../../lib/fc/events.js";
 import { json } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
+import { verifyJobId } from "../../lib/jobs/callback-signature.js";
 import { ProviderNameSchema } from "../../lib/jobs/provider-name.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 
@@ -35,6 +37,19 @@ export function createCallbackRouter(rt: JobRuntime): Router {
   return new Router(rt.log)
     .on("POST", "/callbacks/:provider/:jobId/:sig", (request, { params }) => handle(request, params))
     .on("POST", "/callbacks/:provider/:jobId", (request, { params }) => handle(request, params));
+}
+
+/**
+ * Refuses a callback whose URL carries no valid signature before its body is decoded or parsed: an unauthenticated
+ * 32 MB POST costs the event's own bytes, not a decode (issue 26, defect 10). The router checks it again, with ICE's.
+ */
+export function callbackGate(secret: string): (headers: Headers, url: URL) => void {
+  return (_headers, url) => {
+    const m = /^\/callbacks\/[^/]+\/([^/]+)(?:\/([^/]+))?\/?$/.exec(url.pathname);
+    const jobId = m ? decodeURIComponent(m[1]!) : "";
+    const signature = m?.[2] ? decodeURIComponent(m[2]) : url.searchParams.get("sig");
+    if (!verifyJobId(secret, jobId, signature)) throw new AuthError("invalid callback signature");
+  };
 }
 
 /** The task a callback body names, when it names one: a hint from the authenticated caller; its status is the provider's. */

@@ -3,12 +3,15 @@ import { cloudCredentials, cloudJobRuntime } from "../../lib/fc/cloud-runtime.js
 import { receivingCredentials } from "../../lib/fc/context.js";
 import { fcHttpHandler } from "../../lib/fc/http.js";
 import type { Router } from "../../lib/http/router.js";
-import { createCallbackRouter } from "./app.js";
+import { callbackGate, createCallbackRouter } from "./app.js";
 
 let router: Router | undefined;
 export const handler = receivingCredentials(
   cloudCredentials,
-  fcHttpHandler(() => (router ??= createCallbackRouter(cloudJobRuntime("callback")))),
+  fcHttpHandler(
+    () => (router ??= createCallbackRouter(cloudJobRuntime("callback"))),
+    (headers, url) => callbackGate(cloudJobRuntime("callback").config.CALLBACK_SECRET!)(headers, url),
+  ),
 );
 
 /** FC Initializer (s.yaml instanceLifecycleConfig): parse the configuration and build the clients before the first event. */

@@ -3,10 +3,13 @@ import { serveFcHttp } from "../../infra/local/fc-http.js";
 import type { LocalFunction, LocalPlatform } from "../../infra/local/host.js";
 import { receivingCredentials } from "../../lib/fc/context.js";
 import { fcHttpHandler } from "../../lib/fc/http.js";
-import { createCallbackRouter } from "./app.js";
+import { callbackGate, createCallbackRouter } from "./app.js";
 
 export function mount(p: LocalPlatform): LocalFunction {
-  const handler = fcHttpHandler(() => createCallbackRouter(p.jobs()));
+  const handler = fcHttpHandler(
+    () => createCallbackRouter(p.jobs()),
+    (headers, url) => callbackGate(p.jobs().config.CALLBACK_SECRET!)(headers, url),
+  );
   return {
     paths: ["/callbacks/"],
     request: serveFcHttp(

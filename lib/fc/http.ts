@@ -76,7 +76,8 @@ export function fcHttpHandler(
     if (gate) {
       try {
         const query = new URLSearchParams(parsed.queryParameters).toString();
-        gate(new Headers(parsed.headers), new URL(`https://fc.local${query ? `?${query}` : ""}`));
+        const path = parsed.rawPath.startsWith("/") ? parsed.rawPath : `/${parsed.rawPath}`;
+        gate(new Headers(parsed.headers), new URL(`https://fc.local${encodeURI(path)}${query ? `?${query}` : ""}`));
       } catch (error) {
         const refused = errorResponse(error, router().log.child({ requestId }));
         if (requestId) refused.headers.set("x-request-id", requestId);
