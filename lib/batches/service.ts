@@ -611,10 +611,25 @@ export class BatchService {
       createdAt: manifest.createdAt,
       finishedAt: manifest.finishedAt,
       counts,
-      ...(manifest.notify ? { notify: manifest.notify } : {}),
+      ...(manifest.notify ? { notify: shownNotify(manifest.notify) } : {}),
       items,
     };
   }
+}
+
+/**
+ * What any reader sees of a batch's webhook: where it went (the origin) and how it answered, never its path or query,
+ * which may carry the receiver's secret (issue 26, defect 6: every key read the full URL).
+ */
+function shownNotify<T extends { url: string }>(notify: T): Omit<T, "url"> & { url: string } {
+  const { url, ...rest } = notify;
+  let origin = "";
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    origin = "";
+  }
+  return { ...rest, url: `${origin}/…` };
 }
 
 /**

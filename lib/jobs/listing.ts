@@ -21,6 +21,8 @@ export const JobListQuerySchema = z.strictObject({
   limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(JOB_PAGE_MAX)), JOB_PAGE_DEFAULT),
   after: z.optional(z.string().check(z.regex(PAGE_CURSOR, "must be the `next` of an earlier page"))),
   input: z.optional(z.string().check(z.minLength(1), z.maxLength(1000))),
+  // The credential a browser may send as `?token=` (checked before the query is read; not a listing parameter).
+  token: z.optional(z.string()),
 });
 
 export interface JobListDeps {

@@ -207,14 +207,17 @@ describe("batch narration from EventBridge", () => {
         defaults: { voice: "siqi" },
         items: [{ id: "a", text: "一条。" }],
         outputPrefix: "output/hook-fails/",
-        notify: { url: hookAt("/moved") },
+        notify: { url: `${hookAt("/moved")}?secret=receiver-token-123` },
       }),
     );
     await settle();
     const view = (await (
       await fetch(`${host.url}/v1/batches/hook-fails`, { headers: { authorization: `Bearer ${KEY}` } })
-    ).json()) as { state: string; notify?: { status?: number; error?: string } };
+    ).json()) as { state: string; notify?: { status?: number; error?: string; url?: string } };
     expect(view.state).toBe("done");
+    // Every key reads a batch's status: it shows where the webhook went, never its path or query (issue 26, defect 6).
+    expect(JSON.stringify(view)).not.toContain("receiver-token-123");
+    expect(view.notify?.url).toBe(`${new URL(hookAt("/moved")).origin}/…`);
     expect(view.notify).toMatchObject({ status: 302, error: expect.stringMatching(/redirect/) });
   });
 

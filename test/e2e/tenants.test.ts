@@ -243,6 +243,12 @@ describe("browser tokens", () => {
     const ofA = (await (await post(A, { text: "甲的另一个作业。" })).json()) as { id: string };
     expect((await fetch(`${host.url}/v1/jobs/${ofA.id}?token=${encodeURIComponent(minted.token)}`)).status).toBe(200);
     expect((await fetch(`${host.url}/v1/jobs/${ofB.id}?token=${encodeURIComponent(minted.token)}`)).status).toBe(404);
+    // The list takes the token as documented (it answered 400 before: issue 26, defect 6), and lists A's jobs only.
+    const list = await fetch(`${host.url}/v1/jobs?token=${encodeURIComponent(minted.token)}`);
+    expect(list.status).toBe(200);
+    const ids = ((await list.json()) as { jobs: Array<{ id: string }> }).jobs.map((j) => j.id);
+    expect(ids).toContain(ofA.id);
+    expect(ids).not.toContain(ofB.id);
     await settle();
   });
 });

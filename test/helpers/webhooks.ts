@@ -15,7 +15,7 @@ export interface ReceivedHook {
 export function useWebhookSink(): { hooks: ReceivedHook[]; url: (path?: string) => string } {
   const hooks: ReceivedHook[] = [];
   const server = createServer((req, res) => {
-    if (req.url === "/moved") return void res.writeHead(302, { location: "/hooks" }).end();
+    if (req.url?.split("?")[0] === "/moved") return void res.writeHead(302, { location: "/hooks" }).end();
     let body = "";
     req.on("data", (d) => (body += d));
     req.on("end", () => {
