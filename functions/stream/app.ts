@@ -77,13 +77,14 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       },
     });
   };
-  const speak = async (req: SpeechRequest, textField = "text"): Promise<Response> =>
+  const speak = async (req: SpeechRequest, tenant: string, textField = "text"): Promise<Response> =>
     respond(
       await openShortSpeech(req, {
         nls: clients.nls,
         cosyvoice: clients.cosyvoice,
         minimax: clients.minimax,
         cache,
+        tenant,
         maxChars: config.STREAM_MAX_CHARS,
         textField,
       }),
@@ -113,17 +114,17 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       return json(201, auth.mintToken(owner!, ttl));
     })
     .on("POST", "/v1/stream", async (request, { signal }) => {
-      authorize(request);
+      const tenant = authorize(request);
       // The upstream connection opens while the body is read, checked and looked up in the cache.
       clients.nls.prewarm();
       const req = parseInput(SpeechRequestSchema, await readJson(request));
-      return req.timestamps ? speakTimed(req, request, signal) : speak(req);
+      return req.timestamps ? speakTimed(req, request, signal) : speak(req, tenant);
     })
     .on("GET", "/v1/stream", (request, { signal }) => {
-      authorize(request);
+      const tenant = authorize(request);
       clients.nls.prewarm();
       const req = parseInput(SpeechRequestSchema, fromQuery(new URL(request.url).searchParams));
-      return req.timestamps ? speakTimed(req, request, signal) : speak(req);
+      return req.timestamps ? speakTimed(req, request, signal) : speak(req, tenant);
     })
     .on("POST", "/v1/audio/speech", async (request) => {
       authorize(request);
@@ -191,7 +192,7 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
     });
     try {
       const headers = headersOf(req);
-      auth.check(auth.credentialOf(headers, url));
+      const tenant = auth.check(auth.credentialOf(headers, url));
       clients.nls.prewarm();
       const declared = Number(req.headers["content-length"] ?? "0");
       if (declared > STREAM_BODY_LIMIT)
@@ -212,6 +213,7 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
         cosyvoice: clients.cosyvoice,
         minimax: clients.minimax,
         cache,
+        tenant,
         maxChars: config.STREAM_MAX_CHARS,
       });
       // No flushHeaders: the first audio is already here (prefetched), and goes out with the headers in one write.

@@ -1,6 +1,6 @@
 /**
- * A content-addressed speech cache in OSS: identical requests (same provider, model, voice, format, rate, volume,
- * speed, pitch and exact text) are synthesized once. Concurrent identical requests share one upstream synthesis.
+ * A content-addressed speech cache in OSS: identical requests of one tenant (same provider, model, voice, format,
+ * rate, volume, speed, pitch, exact text, and whether it is text or SSML) are synthesized once. Concurrent identical requests share one upstream synthesis.
  */
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
@@ -18,6 +18,10 @@ export interface CacheKeyFields {
   readonly speechRate: number;
   readonly pitchRate: number;
   readonly text: string;
+  /** Text and SSML that read alike are not the same request: `<break/>` is a pause in one and words in the other. */
+  readonly kind: "text" | "ssml";
+  /** Whose request (the owner digest): one tenant's cached speech is never served to another. */
+  readonly tenant: string;
 }
 
 export function cacheKey(fields: CacheKeyFields, prefix = "cache/"): string {
@@ -31,6 +35,8 @@ export function cacheKey(fields: CacheKeyFields, prefix = "cache/"): string {
     fields.speechRate,
     fields.pitchRate,
     fields.text,
+    fields.kind,
+    fields.tenant,
   ]);
   return `${prefix}${createHash("sha256").update(canonical).digest("hex")}.${fields.format}`;
 }

@@ -7,7 +7,7 @@ import { InputError } from "../errors.js";
 import type { CosyVoiceInput, CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
 import { MINIMAX_DEFAULT_MODEL, type MinimaxClient, minimaxVoiceSetting } from "../providers/dashscope/minimax.js";
 import { NLS_SHORT_TEXT_LIMIT, type NlsSpeechInput, type NlsSynthesizer } from "../providers/nls/synthesizer.js";
-import { chunkText, countNlsChars } from "../text/index.js";
+import { chunkText, codePointCount, countNlsChars } from "../text/index.js";
 import { type CacheKeyFields, cacheKey, prefetched, type SpeechCache } from "./cache.js";
 import { finalizeWav, speakPieces } from "./pieces.js";
 import { multiplierFromRate } from "./rates.js";
@@ -18,6 +18,11 @@ export interface ShortSpeechDeps {
   readonly cosyvoice?: CosyVoiceSynthesizer;
   readonly minimax?: MinimaxClient;
   readonly cache?: SpeechCache;
+  /**
+   * Whose cache it is: a tenant's cached speech is never another's, so a hit tells nobody what anyone else asked for
+   * (the owner digest of the API key, never the key).
+   */
+  readonly tenant?: string;
   /** The most characters one stream takes (STREAM_MAX_CHARS); longer text belongs to the job API. */
   readonly maxChars?: number;
   /** The name the caller gave the text (`input` on the OpenAI-compatible endpoint), for the refusal. */
@@ -36,7 +41,7 @@ export interface OpenedSpeech {
 /** A validated synthesis, not yet started. */
 interface Planned {
   readonly contentType: string;
-  readonly key: CacheKeyFields;
+  readonly key: Omit<CacheKeyFields, "kind" | "tenant">;
   /** Turns the whole audio into what the cache keeps (a streamed WAV gets its real sizes). */
   readonly finalize?: (audio: Buffer) => Buffer;
   start(signal?: AbortSignal): AsyncIterator<Uint8Array>;
@@ -138,8 +143,10 @@ export function cosyVoiceInput(req: SpeechRequest): CosyVoiceInput {
 export function nlsPieceInputs(req: SpeechRequest, extra: Partial<NlsSpeechInput> = {}): NlsSpeechInput[] {
   const source = req.text ?? req.ssml!;
   const field = req.text !== undefined ? "text" : "ssml";
-  const pieces =
-    countNlsChars(source) > NLS_SHORT_TEXT_LIMIT ? chunkText(source, { max: NLS_SHORT_TEXT_LIMIT }) : [source];
+  // Plain text is counted and cut as text whatever it looks like (it is sent escaped): only `ssml` is markup.
+  const ssml = req.ssml !== undefined;
+  const count = ssml ? countNlsChars(source) : codePointCount(source);
+  const pieces = count > NLS_SHORT_TEXT_LIMIT ? chunkText(source, { max: NLS_SHORT_TEXT_LIMIT, ssml }) : [source];
   const format = req.format === "wav" && pieces.length > 1 ? "pcm" : req.format;
   return pieces.map(
     (piece) =>
@@ -233,6 +240,7 @@ export async function openShortSpeech(req: SpeechRequest, deps: ShortSpeechDeps)
         ? planMinimax(req, deps.minimax)
         : planNls(req, deps.nls);
   if (!deps.cache) return { contentType: planned.contentType, cache: "off", body: await prefetched(planned.start()) };
-  const opened = await deps.cache.open(cacheKey(planned.key), (signal) => planned.start(signal), planned.finalize);
+  const key = cacheKey({ ...planned.key, kind: req.ssml !== undefined ? "ssml" : "text", tenant: deps.tenant ?? "" });
+  const opened = await deps.cache.open(key, (signal) => planned.start(signal), planned.finalize);
   return { contentType: planned.contentType, cache: opened.cache, body: opened.body };
 }

@@ -14,6 +14,11 @@ export interface ChunkOptions {
   /** Largest weight of one chunk, in the provider's characters. */
   readonly max: number;
   readonly weight?: CharWeight;
+  /**
+   * Whether the text is SSML. Left out, it is guessed from the text; a caller who knows (a request's `text` or `ssml`
+   * field) says so, so plain text that merely starts with `<speak` is cut as text.
+   */
+  readonly ssml?: boolean;
 }
 
 /** One indivisible piece of text: a code point, or an entity in SSML. */
@@ -42,7 +47,7 @@ export function chunkText(text: string, options: ChunkOptions): string[] {
   const weight = options.weight ?? nlsWeight;
   if (!Number.isInteger(options.max) || options.max < 1)
     throw new RangeError(`max must be a positive integer, got ${options.max}`);
-  const pieces = looksLikeSsml(text)
+  const pieces = (options.ssml ?? looksLikeSsml(text))
     ? ssmlPieces(text, options.max, weight)
     : textPieces(codePoints(text), options.max, weight);
   return pack(pieces, options.max);
