@@ -47,9 +47,10 @@ export function chunkText(text: string, options: ChunkOptions): string[] {
   const weight = options.weight ?? nlsWeight;
   if (!Number.isInteger(options.max) || options.max < 1)
     throw new RangeError(`max must be a positive integer, got ${options.max}`);
-  const pieces = (options.ssml ?? looksLikeSsml(text))
-    ? ssmlPieces(text, options.max, weight)
-    : textPieces(codePoints(text), options.max, weight);
+  const pieces =
+    (options.ssml ?? looksLikeSsml(text))
+      ? ssmlPieces(text, options.max, weight)
+      : textPieces(codePoints(text), options.max, weight);
   return pack(pieces, options.max);
 }
 
