@@ -365,17 +365,19 @@ export class JobService {
     const log = this.deps.log.child({ jobId: job.id });
     if (opts.force) {
       const noted = await this.deps.jobs.taskOf(job.id, attempt);
-      if (noted) return this.#adopt(job, noted);
+      if (noted) return this.#adopt(job, noted, { force: true });
       const called = await this.deps.jobs.callOf(job.id, attempt);
       if (called) {
         if (this.#now().getTime() - called.getTime() < LONG_TEXT_DEADLINE_MS) return job;
         log.warn("an earlier submission's outcome is unknown and its deadline has passed; submitting a new attempt", {
           attempt,
         });
+        // A forced re-drive takes over: a reconcile run that died after this election must not hold the job for
+        // ever (the simulation's seed 567). The new attempt's own notes keep it to one provider task.
+        await this.deps.jobs.elect(job.id, `retry-${attempt + 1}`, this.#now());
         const next = { ...job, retries: attempt + 1, updatedAt: this.#now().toISOString() };
-        if (!(await this.deps.jobs.elect(job.id, `retry-${attempt + 1}`, this.#now()))) return job;
         await this.deps.jobs.put(next);
-        return this.submit(next, opts.text === undefined ? {} : { text: opts.text });
+        return this.submit(next, { force: true, ...(opts.text === undefined ? {} : { text: opts.text }) });
       }
     }
     const text = opts.text ?? (await this.deps.storage.get(this.deps.jobs.textKey(job.id)))?.toString("utf8");
@@ -410,7 +412,14 @@ export class JobService {
    * "submitted" (the callback then finds nothing to do): the look closes that gap. It is only a look: a transient
    * failure of it is logged, not answered as a failure of the submission.
    */
-  async #adopt(job: Job, taskId: string): Promise<Job> {
+  async #adopt(job: Job, taskId: string, opts: { force?: boolean } = {}): Promise<Job> {
+    // Once per attempt: the submitter and a callback (or reconcile) may both get here, and the record is written by
+    // one of them only, so no stale "submitted" ever lands on a record that has moved on (the simulation's seed 5806).
+    const attempt = job.retries ?? 0;
+    if (!(await this.deps.jobs.elect(job.id, `adopt-${attempt}`, this.#now())) && !opts.force) {
+      const now = (await this.deps.jobs.get(job.id)) ?? job;
+      return now.state === "submitted" ? this.pollTask(now, { force: false }) : now;
+    }
     const latest = (await this.deps.jobs.get(job.id)) ?? job;
     const submitted = transition(
       latest,
