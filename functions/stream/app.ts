@@ -127,9 +127,9 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       return req.timestamps ? speakTimed(req, request, signal) : speak(req, tenant);
     })
     .on("POST", "/v1/audio/speech", async (request) => {
-      authorize(request);
+      const tenant = authorize(request);
       clients.nls.prewarm();
-      return speak(fromOpenAi(parseInput(OpenAiSpeechSchema, await readJson(request))), "input");
+      return speak(fromOpenAi(parseInput(OpenAiSpeechSchema, await readJson(request))), tenant, "input");
     });
 
   // Frame limits from the protocols: an NLS StartSynthesis carries at most 300 characters of text (seed 000), so
