@@ -24,6 +24,12 @@ export class BatchWebhooks {
       /** Addresses webhooks may reach; public unicast only by default. */
       readonly allow?: (address: string) => boolean;
       readonly now?: () => Date;
+      /**
+       * Each attempt's deadline, from connecting to the status line (default 5 s). Three attempts and their backoff
+       * stay within the shortest timeout of a function that may finish a batch (callback: 30 s), so a receiver that
+       * trickles its answer can never hold the finishing invocation, nor leave the outcome unrecorded.
+       */
+      readonly attemptDeadlineMs?: number;
     },
   ) {}
 
@@ -58,7 +64,8 @@ export class BatchWebhooks {
               "x-tts-signature": `v1=${signature}`,
             },
             body,
-            timeoutMs: 10_000,
+            timeoutMs: this.opts.attemptDeadlineMs ?? 5_000,
+            deadlineMs: this.opts.attemptDeadlineMs ?? 5_000,
             allow: this.opts.allow,
           });
           answered = status;
@@ -68,7 +75,7 @@ export class BatchWebhooks {
         },
         // A refused address is final; a network failure or a timeout may pass.
         {
-          attempts: 5,
+          attempts: 3,
           baseMs: 200,
           retryable: (e) =>
             (e as { retryable?: boolean }).retryable === true ||

@@ -10,6 +10,11 @@ export interface WebhookPost {
   readonly headers: Record<string, string>;
   readonly body: string;
   readonly timeoutMs: number;
+  /**
+   * The whole exchange's deadline, connection to status line: a receiver that trickles a byte at a time never trips
+   * the idle timeout, so it meets this one (issue 26, defect 9). Defaults to `timeoutMs`.
+   */
+  readonly deadlineMs?: number;
   /** Which addresses may be reached; public unicast only unless the deployment allows more. */
   readonly allow?: (address: string) => boolean;
 }
@@ -37,6 +42,7 @@ export function postWebhook(url: string, opts: WebhookPost): Promise<number> {
         agent: false,
       },
       (res) => {
+        clearTimeout(deadline);
         res.resume();
         resolve(res.statusCode ?? 0);
       },
@@ -46,6 +52,17 @@ export function postWebhook(url: string, opts: WebhookPost): Promise<number> {
         Object.assign(new Error(`webhook did not answer within ${opts.timeoutMs} ms`), { name: "TimeoutError" }),
       ),
     );
+    const deadlineMs = opts.deadlineMs ?? opts.timeoutMs;
+    const deadline = setTimeout(
+      () =>
+        req.destroy(
+          Object.assign(new Error(`webhook did not finish answering within ${deadlineMs} ms`), {
+            name: "TimeoutError",
+          }),
+        ),
+      deadlineMs,
+    );
+    req.on("close", () => clearTimeout(deadline));
     req.on("error", (error) =>
       reject(
         (error as NodeJS.ErrnoException).code === "EADDRNOTPUBLIC" ? new UnsafeAddressError(error.message) : error,
