@@ -161,7 +161,14 @@ export async function startFunctionHost(opts: {
         if (path.startsWith(p) && p.length > (best?.length ?? -1)) best = { fn, length: p.length };
     return best?.fn;
   };
+  // The port opens first (the callback URL names it), but nothing is routed until every function is mounted: a
+  // request that arrives meanwhile waits, rather than getting a 404 from a half-started host.
+  let started!: () => void;
+  const mountedAll = new Promise<void>((resolve) => {
+    started = resolve;
+  });
   const server = await listen(async (req, res) => {
+    await mountedAll;
     const fn = route(req);
     if (fn?.request) fn.request(req, res);
     else
@@ -169,9 +176,10 @@ export async function startFunctionHost(opts: {
         .writeHead(404, { "content-type": "application/json" })
         .end('{"error":{"code":"NotFound","message":"no function serves this path"}}');
   }, opts.port ?? 0);
-  server.server.on("upgrade", (req, socket, head) => {
+  server.server.on("upgrade", async (req, socket, head) => {
     // The same boundary FC's front end gives a function: a bad upgrade request is answered, never thrown.
     socket.on("error", () => undefined);
+    await mountedAll;
     try {
       if (!route(req)?.upgrade?.(req, socket, head))
         socket.end(rawHttpError(404, "NotFound", "no function serves this path"));
@@ -303,6 +311,7 @@ export async function startFunctionHost(opts: {
     });
   const timers = timerTriggers({ functions, invoker, everyMs: opts.timerMs, log: opts.log });
 
+  started();
   return {
     url: `http://127.0.0.1:${server.port}`,
     port: server.port,

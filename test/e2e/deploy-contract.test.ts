@@ -4,6 +4,7 @@
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:http";
+import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as EventBridge from "@alicloud/eventbridge";
@@ -345,5 +346,36 @@ describe("EventBridge: the route `npm run deploy` makes, as EventBridge checks i
           new EventBridge.CreateTargetsRequest({ eventBusName: route.bus, ruleName: route.rule, targets: [t] }),
         ),
       ).rejects.toThrow(problem);
+  });
+});
+
+describe("the local host's start (issue 26, defect 12)", () => {
+  it("routes nothing before every function is mounted: a request arriving meanwhile waits instead of getting 404", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createNetServer().listen(0, "127.0.0.1", () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const starting = startFunctionHost({
+      env: { ...cloud().env(), TTS_API_KEYS: KEY },
+      log: createLogger({ level: "error", write: () => undefined }),
+      cloud: cloud(),
+      port,
+    });
+    const statuses: number[] = [];
+    let done = false;
+    void starting.then(() => (done = true));
+    // Ask as soon as the port answers, while the host is still mounting.
+    while (!done && statuses.length === 0) {
+      const status = await fetch(`http://127.0.0.1:${port}/v1/jobs`).then(
+        (r) => r.status,
+        () => 0,
+      );
+      if (status !== 0) statuses.push(status);
+    }
+    hosts.push(await starting);
+    if (statuses.length === 0) statuses.push((await fetch(`http://127.0.0.1:${port}/v1/jobs`)).status);
+    expect(statuses).toEqual([401]);
   });
 });

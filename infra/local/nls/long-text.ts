@@ -5,7 +5,7 @@
  * period, sentences with enable_subtitle, and the seed's callback body POSTed to notify_url.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { createReadStream, readFileSync, writeFileSync } from "node:fs";
+import { createReadStream, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
@@ -114,8 +114,11 @@ export class LongTextService {
   async #save(task: Task): Promise<void> {
     if (this.#abandoned) return;
     await this.#dir("nls-tasks");
-    // One small file, written in one synchronous call: cheaper than its round trips through the thread pool.
-    writeFileSync(this.#taskFile(task.id), JSON.stringify(task));
+    // One small file, written in one synchronous call (cheaper than its round trips through the thread pool), then
+    // renamed over the old one: a process killed mid-write leaves the old file whole, never an empty one.
+    const file = this.#taskFile(task.id);
+    writeFileSync(`${file}.tmp`, JSON.stringify(task));
+    renameSync(`${file}.tmp`, file);
   }
 
   /** Loads the tasks a previous run kept, serving their audio at this run's address and resuming the unfinished. */
@@ -127,7 +130,14 @@ export class LongTextService {
       return 0;
     }
     for (const name of names.filter((n) => n.endsWith(".json"))) {
-      const task = JSON.parse(await readFile(join(this.opts.dataDir, "nls-tasks", name), "utf8")) as Task;
+      let task: Task;
+      try {
+        task = JSON.parse(await readFile(join(this.opts.dataDir, "nls-tasks", name), "utf8")) as Task;
+      } catch {
+        // A file an earlier version left half-written: that task is lost, as a crashed service loses one; the start
+        // goes on (it used to fail every later start with "Unexpected end of JSON input").
+        continue;
+      }
       if (task.audioFile && task.request)
         task.audioAddress = `${this.opts.publicUrl()}/nls-audio/${task.id}.${task.request.tts.format}`;
       this.#tasks.set(task.id, task);
