@@ -120,6 +120,12 @@ export async function writeChunks(
   next: () => Promise<IteratorResult<Uint8Array>>,
   stop: () => Promise<unknown> | undefined,
   signal: AbortSignal,
+  /**
+   * How long a client may read nothing (the socket staying full) before the response is closed, with its upstream:
+   * 30 s, as on the WebSocket endpoints. A stalled stream otherwise pinned its buffers and its provider task for
+   * ever (issue 26, defect 8).
+   */
+  stallMs = 30_000,
 ): Promise<void> {
   const onAbort = (): void => void stop()?.catch(() => undefined);
   signal.addEventListener("abort", onAbort, { once: true });
@@ -127,7 +133,11 @@ export async function writeChunks(
     for (;;) {
       const { value, done } = await next();
       if (done) break;
-      if (!res.write(value)) await drainOrClose(res);
+      if (!res.write(value) && !(await drainOrClose(res, stallMs))) {
+        res.destroy(new Error(`the client read nothing for ${stallMs} ms`));
+        await stop()?.catch(() => undefined);
+        return;
+      }
       if (signal.aborted) return;
     }
     res.end();
@@ -138,14 +148,20 @@ export async function writeChunks(
   }
 }
 
-/** Resolves when the socket drains or the response closes, leaving no listener behind (a long slow stream waits often). */
-function drainOrClose(res: ServerResponse): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
+/**
+ * Resolves true when the socket drains or the response closes, false when neither happens within `stallMs`; no
+ * listener or timer is left behind (a long slow stream waits often).
+ */
+function drainOrClose(res: ServerResponse, stallMs: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const finish = (drained: boolean): void => {
+      clearTimeout(timer);
       res.off("drain", done);
       res.off("close", done);
-      resolve();
+      resolve(drained);
     };
+    const done = (): void => finish(true);
+    const timer = setTimeout(() => finish(false), stallMs);
     res.on("drain", done);
     res.on("close", done);
   });
