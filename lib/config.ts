@@ -145,6 +145,8 @@ export const ConfigSchema = z.object({
    * a request is spoken in pieces as one stream. Longer text is refused with 413, pointing to the job API.
    */
   STREAM_MAX_CHARS: numberOf(/^[1-9]\d*$/, "a whole number of characters", "4096"),
+  /** Streams one API key may have open at once on one instance: its share of the account's provider tasks. */
+  STREAM_KEY_CONCURRENCY: numberOf(/^[1-9]\d*$/, "a whole number of streams", "4"),
 
   /** Where job records live; must not overlap the input or output prefix. */
   JOBS_PREFIX: prefix("jobs/"),

@@ -154,6 +154,21 @@ export function toErrorBody(error: unknown): {
       body: { error: { code: error.code, message: error.message, ...error.details } },
     };
   }
+  if (error instanceof ProviderError && isCapacityRefusal(error)) {
+    // The account's provider capacity is full for now: a 503 the client may retry (with Retry-After), not a 502.
+    return {
+      statusCode: 503,
+      body: {
+        error: {
+          code: "UpstreamBusy",
+          message: `${error.provider} is at its concurrency limit (${error.providerCode}); retry shortly`,
+          provider: error.provider,
+          providerCode: error.providerCode,
+          retryable: true,
+        },
+      },
+    };
+  }
   if (error instanceof ProviderError) {
     // The provider's code and retryability help a client decide what to do; the internal message does not.
     return {
@@ -182,4 +197,9 @@ export function codeOf(error: unknown): string {
 export function reasonOf(error: unknown): string {
   if (error instanceof ProviderError) return [error.upstreamMessage, error.explanation].filter(Boolean).join(" — ");
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A provider's "too many requests or tasks at once" (NLS 40000005, DashScope's Throttling family, an HTTP 429). */
+export function isCapacityRefusal(error: ProviderError): boolean {
+  return /^(40000005|Throttling.*|429|HTTP429|FC429)$/.test(error.providerCode);
 }

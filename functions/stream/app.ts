@@ -21,6 +21,7 @@ import { serveNlsProxy } from "../../lib/speech/nls-proxy.js";
 import { fromOpenAi, OpenAiSpeechSchema } from "../../lib/speech/openai.js";
 import { fromQuery, type SpeechRequest, SpeechRequestSchema } from "../../lib/speech/request.js";
 import { checkStreamLength, type OpenedSpeech, openShortSpeech } from "../../lib/speech/short.js";
+import { TenantSlots } from "../../lib/speech/tenant-slots.js";
 import { openTimedSpeech, serializeTimed } from "../../lib/speech/timed.js";
 import { parseInput } from "../../lib/validation.js";
 import { voiceCatalogue } from "../../lib/voices/catalogue.js";
@@ -77,9 +78,11 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       },
     });
   };
-  const speak = async (req: SpeechRequest, tenant: string, textField = "text"): Promise<Response> =>
-    respond(
-      await openShortSpeech(req, {
+  const slots = new TenantSlots(config.STREAM_KEY_CONCURRENCY);
+  const speak = async (req: SpeechRequest, tenant: string, textField = "text"): Promise<Response> => {
+    const release = slots.acquire(tenant);
+    try {
+      const speech = await openShortSpeech(req, {
         nls: clients.nls,
         cosyvoice: clients.cosyvoice,
         minimax: clients.minimax,
@@ -87,8 +90,13 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
         tenant,
         maxChars: config.STREAM_MAX_CHARS,
         textField,
-      }),
-    );
+      });
+      return respond(speech, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  };
 
   const router = new Router(log)
     .on("GET", "/", () => new Response(PLAYGROUND_HTML, { headers: { "content-type": "text/html; charset=utf-8" } }))
@@ -208,23 +216,28 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
         response.headers.set("x-request-id", requestId);
         return await writeResponse(res, response, aborted.signal);
       }
-      const speech = await openShortSpeech(req2, {
-        nls: clients.nls,
-        cosyvoice: clients.cosyvoice,
-        minimax: clients.minimax,
-        cache,
-        tenant,
-        maxChars: config.STREAM_MAX_CHARS,
-      });
-      // No flushHeaders: the first audio is already here (prefetched), and goes out with the headers in one write.
-      res.writeHead(200, { ...audioHeaders(speech), "x-request-id": requestId });
-      const audio = speech.body[Symbol.asyncIterator]();
-      await writeChunks(
-        res,
-        () => audio.next(),
-        () => audio.return?.(),
-        aborted.signal,
-      );
+      const release = slots.acquire(tenant);
+      try {
+        const speech = await openShortSpeech(req2, {
+          nls: clients.nls,
+          cosyvoice: clients.cosyvoice,
+          minimax: clients.minimax,
+          cache,
+          tenant,
+          maxChars: config.STREAM_MAX_CHARS,
+        });
+        // No flushHeaders: the first audio is already here (prefetched), and goes out with the headers in one write.
+        res.writeHead(200, { ...audioHeaders(speech), "x-request-id": requestId });
+        const audio = speech.body[Symbol.asyncIterator]();
+        await writeChunks(
+          res,
+          () => audio.next(),
+          () => audio.return?.(),
+          aborted.signal,
+        );
+      } finally {
+        release();
+      }
     } catch (error) {
       await writeError(res, error, rlog, { "x-request-id": requestId });
     }
@@ -278,9 +291,26 @@ function audioHeaders(speech: OpenedSpeech): Record<string, string> {
   };
 }
 
-function respond(speech: OpenedSpeech): Response {
+/** The audio as a Response; `release` (the tenant's slot) goes back when the body ends, fails or is cancelled. */
+function respond(speech: OpenedSpeech, release: () => void): Response {
   const iterator = speech.body[Symbol.asyncIterator]();
-  return new Response(streamOf(iterator), { headers: audioHeaders(speech) });
+  const released: AsyncIterator<Uint8Array> = {
+    next: async () => {
+      try {
+        const step = await iterator.next();
+        if (step.done) release();
+        return step;
+      } catch (error) {
+        release();
+        throw error;
+      }
+    },
+    return: async (value?: unknown) => {
+      release();
+      return (await iterator.return?.(value)) ?? { done: true, value: undefined };
+    },
+  };
+  return new Response(streamOf(released), { headers: audioHeaders(speech) });
 }
 
 /** A custom runtime behind an HTTP trigger: FC proxies raw HTTP (and WebSocket upgrades) to the server. */

@@ -131,6 +131,7 @@ export async function writeChunks(
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     for (;;) {
+      if (signal.aborted) return;
       const { value, done } = await next();
       if (done) break;
       if (!res.write(value) && !(await drainOrClose(res, stallMs))) {
@@ -153,6 +154,8 @@ export async function writeChunks(
  * listener or timer is left behind (a long slow stream waits often).
  */
 function drainOrClose(res: ServerResponse, stallMs: number): Promise<boolean> {
+  // Closed already (the client left before this write): nothing will drain, and no 'close' is coming again.
+  if (res.destroyed || res.closed) return Promise.resolve(true);
   return new Promise<boolean>((resolve) => {
     const finish = (drained: boolean): void => {
       clearTimeout(timer);

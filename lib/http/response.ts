@@ -15,7 +15,15 @@ export function errorResponse(error: unknown, log?: Logger): Response {
   const { statusCode, body } = toErrorBody(error);
   if (statusCode >= 500) log?.error("request failed", { error });
   else log?.info("request refused", { status: statusCode, code: body.error.code, field: body.error.field });
-  return json(statusCode, body, statusCode === 401 ? { "www-authenticate": 'Bearer realm="tts"' } : {});
+  return json(
+    statusCode,
+    body,
+    statusCode === 401
+      ? { "www-authenticate": 'Bearer realm="tts"' }
+      : statusCode === 429 || statusCode === 503
+        ? { "retry-after": "1" }
+        : {},
+  );
 }
 
 /**
