@@ -598,14 +598,19 @@ export class World {
     // Provider tasks in flight within the bounds: per split job and per batch.
     const inFlight = this.provider.tasks.filter((t) => !t.finished).map((t) => byId.get(t.jobId));
     const perParent = new Map<string, number>();
-    const perBatch = new Map<string, number>();
+    const perBatch = new Map<string, Set<string>>();
     for (const job of inFlight) {
       if (job?.parent) perParent.set(job.parent.id, (perParent.get(job.parent.id) ?? 0) + 1);
       const batchJob = job?.parent ? byId.get(job.parent.id) : job;
-      if (batchJob?.batch) perBatch.set(batchJob.batch.id, (perBatch.get(batchJob.batch.id) ?? 0) + 1);
+      if (batchJob?.batch)
+        perBatch.set(batchJob.batch.id, (perBatch.get(batchJob.batch.id) ?? new Set()).add(batchJob.batch.item));
     }
     for (const [parent, n] of perParent)
       if (n > this.setup.partConcurrency) this.#violate("bounds", `job ${parent} has ${n} parts synthesizing`);
+    // A batch's bound is on its items synthesizing at once (a split item's parts are bounded by the parts' bound).
+    for (const [batch, items] of perBatch)
+      if (items.size > this.setup.batchConcurrency)
+        this.#violate("bounds", `batch ${batch} has ${items.size} items synthesizing: ${[...items].join(", ")}`);
   }
 
   #violate(invariant: string, detail: string): void {
