@@ -70,6 +70,7 @@ export function createSpeechRouter(rt: JobRuntime): Router {
           jobs: rt.jobs,
           storage: rt.clients.storage,
           inputPrefix: rt.config.OSS_INPUT_PREFIX,
+          outputPrefix: rt.config.OSS_OUTPUT_PREFIX,
         }),
       );
     })

@@ -9,6 +9,7 @@ import type { OssStorage } from "../storage/oss.js";
 import { decodeUtf8, looksLikeSsml } from "../text/index.js";
 import { parseInput } from "../validation.js";
 import * as z from "../zod.js";
+import { tenantOutputPrefix } from "./output-namespace.js";
 import { progressOf } from "./progress.js";
 import type { ProviderName } from "./providers.js";
 import { type Job, JobOptionFieldsSchema, type JobOptions, JobOptionsSchema, SpeechSourceFields } from "./schema.js";
@@ -42,7 +43,14 @@ const hash = (s: string): string => createHash("sha256").update(s).digest("hex")
  * its format's extension: the subtitles are written beside it as `<base>.srt` and `<base>.vtt`, so `x.srt` as the
  * audio key would be overwritten by its own subtitles, and ICE writes `<base>.<format>` whatever the key says.
  */
-export function checkOutputKey(key: string, outputPrefix: string, field = "output.key", format?: string): string {
+export function checkOutputKey(
+  key: string,
+  outputPrefix: string,
+  field = "output.key",
+  format?: string,
+  /** Why the prefix is what it is, when it is narrower than the output prefix (a tenant's namespace). */
+  whose?: string,
+): string {
   if (key.startsWith("/") || key.split("/").includes("..") || /[\u0000-\u001f]/.test(key))
     throw new InputError(field, "must be a relative object key without '..' or control characters");
   // A URL's path drops `.` segments, so such an object could be synthesized (and billed) but never written or read.
@@ -54,7 +62,9 @@ export function checkOutputKey(key: string, outputPrefix: string, field = "outpu
   if (!key.startsWith(outputPrefix))
     throw new InputError(
       field,
-      `must be under the output prefix "${outputPrefix}" (so outputs can never retrigger the input pipeline)`,
+      whose
+        ? `must be under "${outputPrefix}", ${whose}`
+        : `must be under the output prefix "${outputPrefix}" (so outputs can never retrigger the input pipeline)`,
     );
   if (Buffer.byteLength(key) > 1000)
     throw new InputError(field, "is longer than OSS allows (1023 bytes with the extension)", { limit: 1000 });
@@ -148,8 +158,16 @@ export async function jobFromRequest(
     idempotencyHeader !== null
       ? `http:${owner}:${idempotencyHeader}`
       : `content:${owner}:${hash(JSON.stringify([text, ssml, options, req.output?.key ?? null]))}`;
+  // A key's explicit outputs live in its own namespace (issue 26, defect 5: any key could overwrite, then read,
+  // another tenant's output or an upload's). The default key is a digest of the owner's request: nobody can guess it.
   const audioKey = req.output
-    ? checkOutputKey(req.output.key, ctx.outputPrefix, "output.key", options.format)
+    ? checkOutputKey(
+        req.output.key,
+        tenantOutputPrefix(ctx.outputPrefix, owner),
+        "output.key",
+        options.format,
+        "this API key's own outputs; another key's and uploads' are never written",
+      )
     : `${ctx.outputPrefix}jobs/${hash(idempotencyKey).slice(0, 24)}.${options.format}`;
   return {
     provider: options.provider ?? ctx.defaultProvider,

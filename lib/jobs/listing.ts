@@ -10,6 +10,7 @@ import type { OssStorage } from "../storage/oss.js";
 import { parseInput } from "../validation.js";
 import * as z from "../zod.js";
 import { canRead, checkInputKey, jobView } from "./intake.js";
+import { tenantOutputPrefix } from "./output-namespace.js";
 import { type JobRecords, PAGE_CURSOR } from "./records.js";
 import type { Job } from "./schema.js";
 
@@ -29,6 +30,7 @@ export interface JobListDeps {
   readonly jobs: JobRecords;
   readonly storage: Pick<OssStorage, "signedUrl">;
   readonly inputPrefix: string;
+  readonly outputPrefix: string;
 }
 
 /** A job as the API shows it, with a split job's progress read from its parts' records (one read per part, at once). */
@@ -42,7 +44,7 @@ export async function listJobs(
   query: URLSearchParams,
   owner: string,
   deps: JobListDeps,
-): Promise<{ jobs: Record<string, unknown>[]; next?: string }> {
+): Promise<{ jobs: Record<string, unknown>[]; next?: string; outputPrefix: string }> {
   const q = parseInput(JobListQuerySchema, Object.fromEntries(query));
   const by = q.input !== undefined ? { input: checkInputKey(q.input, deps.inputPrefix, "input") } : { owner };
   const page = await deps.jobs.page(by, { limit: q.limit, ...(q.after ? { after: q.after } : {}) });
@@ -51,6 +53,8 @@ export async function listJobs(
   return {
     jobs: await Promise.all(readable.map((job) => viewJob(job, deps))),
     ...(page.next ? { next: page.next } : {}),
+    // Where this key's explicit output keys go (`output.key` must start with it).
+    outputPrefix: tenantOutputPrefix(deps.outputPrefix, owner),
   };
 }
 

@@ -3,7 +3,7 @@ import type OSS from "ali-oss";
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { useFunctionHost } from "../helpers/function-host.js";
-import { jobFor as findJob, settle as settleAll, writesTo } from "../helpers/jobs.js";
+import { jobFor as findJob, ownOutput, settle as settleAll, writesTo } from "../helpers/jobs.js";
 import { ownerStorage, useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
@@ -199,7 +199,7 @@ describe("faults", () => {
             voice: "siqi",
             format: "mp3",
             sampleRate: 16000,
-            output: { key: "output/reversed.mp3" },
+            output: { key: ownOutput("faults-key", "reversed.mp3") },
           }),
         });
         expect(res.status).toBe(202);
@@ -215,7 +215,9 @@ describe("faults", () => {
         const stored = parts.map((p) => Date.parse(p.result!.storedAt));
         expect(stored[2]).toBeLessThan(stored[1]!);
         expect(stored[1]).toBeLessThan(stored[0]!);
-        const srt = (await host.platform.clients.storage.get("output/reversed.srt"))!.toString("utf8");
+        const srt = (await host.platform.clients.storage.get(ownOutput("faults-key", "reversed.srt")))!.toString(
+          "utf8",
+        );
         const numbers = [...srt.matchAll(/^第(\d+)句。$/gm)].map((m) => Number(m[1]));
         expect(numbers.length).toBe(30_000);
         expect(numbers.every((n, i) => n === i)).toBe(true);

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { callbackUrl, legacyCallbackUrl, signJobId } from "../../lib/jobs/callback-signature.js";
 import { useFunctionHost } from "../helpers/function-host.js";
-import { writesTo as countWrites, jobFor as findJob, settle as settleAll } from "../helpers/jobs.js";
+import { writesTo as countWrites, jobFor as findJob, ownOutput, settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 const AUTH_KEY = "IceKey2026abc";
@@ -167,7 +167,7 @@ describe("ICE jobs on the local stack", () => {
       provider: "ice",
       text: "克隆的声音。",
       customizedVoice: "clone-1",
-      output: { key: "output/ice/cloned.mp3" },
+      output: { key: ownOutput(KEY, "ice/cloned.mp3") },
     });
     expect(cloned.status).toBe(202);
     await settle();

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { mp3DurationMs } from "../../lib/audio/mp3.js";
 import { useFunctionHost } from "../helpers/function-host.js";
-import { settle as settleAll } from "../helpers/jobs.js";
+import { ownOutput, settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine() });
@@ -27,13 +27,15 @@ describe("MiniMax as a job provider", () => {
       text: "MiniMax 的长文本任务。",
       format: "mp3",
       sampleRate: 16000,
-      output: { key: "output/minimax/a.mp3" },
+      output: { key: ownOutput(KEY, "minimax/a.mp3") },
     });
     expect(status).toBe(202);
     await settle();
     const job = (await host.platform.jobs().jobs.get(id))!;
     expect(job).toMatchObject({ provider: "minimax", state: "done" });
-    expect(mp3DurationMs((await host.platform.clients.storage.get("output/minimax/a.mp3"))!)).toBeGreaterThan(500);
+    expect(mp3DurationMs((await host.platform.clients.storage.get(ownOutput(KEY, "minimax/a.mp3")))!)).toBeGreaterThan(
+      500,
+    );
   });
 
   it("splits text beyond MiniMax's 10,000 characters into parts and stitches them", async () => {

@@ -4,7 +4,7 @@ import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { mp3DurationMs } from "../../lib/audio/mp3.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { useFunctionHost } from "../helpers/function-host.js";
-import { settle as settleAll } from "../helpers/jobs.js";
+import { ownOutput, settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 // Fast mode: audio of the right length for the text, so a 250,000-character book takes seconds, not minutes.
@@ -61,7 +61,7 @@ describe("jobs longer than the provider allows", () => {
       voice: "siqi",
       format: "mp3",
       sampleRate: 16000,
-      output: { key: "output/book/whole.mp3" },
+      output: { key: ownOutput(KEY, "book/whole.mp3") },
     });
     // The answer to the POST already says how much there is and when it should be done.
     expect(progress.parts).toEqual({ done: 0, total: 3 });
@@ -81,10 +81,10 @@ describe("jobs longer than the provider allows", () => {
     const partDurations = await Promise.all(
       parts.map(async (p) => mp3DurationMs((await oss().get(p.output.audioKey)).content as Buffer)),
     );
-    const whole = mp3DurationMs((await oss().get("output/book/whole.mp3")).content as Buffer);
+    const whole = mp3DurationMs((await oss().get(ownOutput(KEY, "book/whole.mp3"))).content as Buffer);
     const sum = partDurations.reduce((a, b) => a + b, 0);
     expect(Math.abs(whole - sum)).toBeLessThanOrEqual(36 * (parts.length - 1));
-    const cues = srtTimes((await oss().get("output/book/whole.srt")).content.toString());
+    const cues = srtTimes((await oss().get(ownOutput(KEY, "book/whole.srt"))).content.toString());
     expect(cues.length).toBeGreaterThan(1000);
     expect(cues.every(([b, e], i) => e >= b && (i === 0 || b >= cues[i - 1]![1]))).toBe(true);
     expect(Math.abs(cues.at(-1)![1] - whole)).toBeLessThanOrEqual(36 * parts.length);

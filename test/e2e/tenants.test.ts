@@ -253,6 +253,30 @@ describe("browser tokens", () => {
   });
 });
 
+describe("outputs are owned (issue 26, defect 5)", () => {
+  it("takes explicit output keys only in the key's own namespace: never another key's, never an upload's", async () => {
+    const prefixOf = async (key: string) =>
+      (
+        (await (await fetch(`${host.url}/v1/jobs`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+          outputPrefix: string;
+        }
+      ).outputPrefix;
+    const ofA = await prefixOf(A);
+    const ofB = await prefixOf(B);
+    expect(ofA).toMatch(/^output\/t-[0-9a-f]{16}\/$/);
+    expect(ofB).not.toBe(ofA);
+    for (const key of [`${ofA}stolen.mp3`, "output/a/b.mp3", "output/jobs/x.mp3"]) {
+      const res = await post(B, { text: "乙想写别人的地方。", output: { key } });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { field: string; message: string } };
+      expect(body.error.field).toBe("output.key");
+      expect(body.error.message).toContain(ofB);
+    }
+    expect((await post(B, { text: "乙写自己的地方。", output: { key: `${ofB}own.mp3` } })).status).toBe(202);
+    await settle();
+  });
+});
+
 describe("webhooks never reach our own network (no WEBHOOK_ALLOW_PRIVATE)", () => {
   const event = (id: string, url: string) => ({
     id,

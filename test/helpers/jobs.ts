@@ -1,5 +1,7 @@
 import type { LocalCloud } from "../../infra/local/cloud.js";
 import type { FunctionHost } from "../../infra/local/host.js";
+import { ownerOfKey } from "../../lib/auth.js";
+import { tenantOutputPrefix } from "../../lib/jobs/output-namespace.js";
 import type { Job } from "../../lib/jobs/schema.js";
 
 /** Waits until the providers' emulators, their callbacks and every async invocation have finished. */
@@ -31,4 +33,9 @@ export function writesTo(cloud: LocalCloud, key: string): { count: () => number;
   };
   cloud.oss.observers.add(observer);
   return { count: () => n, stop: () => cloud.oss.observers.delete(observer) };
+}
+
+/** An output key in `apiKey`'s own namespace, where its jobs' explicit outputs must go. */
+export function ownOutput(apiKey: string, rest: string): string {
+  return `${tenantOutputPrefix("output/", ownerOfKey(apiKey))}${rest}`;
 }
