@@ -61,6 +61,8 @@ export interface BatchDeps {
   /** How long a batch may sit before `reconcile` re-drives its dispatch or finish. */
   readonly staleAfterMs?: number;
   readonly now?: () => Date;
+  /** Where webhooks go; the simulation records them instead of sending them. */
+  readonly webhooks?: Pick<BatchWebhooks, "check" | "send">;
 }
 
 /** What a dispatched item becomes: everything its job needs, checked at the start. Null for an item refused then. */
@@ -97,16 +99,18 @@ export class BatchService {
   readonly #specs = new WarmCache<ItemSpec[]>(4);
 
   readonly #store: BatchStore;
-  readonly #webhooks: BatchWebhooks;
+  readonly #webhooks: Pick<BatchWebhooks, "check" | "send">;
 
   constructor(private readonly deps: BatchDeps) {
     this.#store = new BatchStore(deps.storage, deps.jobs, deps.jobsPrefix);
-    this.#webhooks = new BatchWebhooks({
-      secret: deps.secret,
-      log: deps.log,
-      allow: deps.webhookAddresses,
-      now: deps.now,
-    });
+    this.#webhooks =
+      deps.webhooks ??
+      new BatchWebhooks({
+        secret: deps.secret,
+        log: deps.log,
+        allow: deps.webhookAddresses,
+        now: deps.now,
+      });
   }
 
   #now(): Date {

@@ -27,6 +27,28 @@ export async function runSeed(seed: number, config: SimConfig = DEFAULT_CONFIG):
   };
 }
 
+/**
+ * The shortest failing schedule of a failing seed: the fewest of its faults that still break an invariant (the same
+ * seed, every other choice kept), and its steps up to the first violation.
+ */
+export async function shrink(
+  seed: number,
+  config: SimConfig = DEFAULT_CONFIG,
+): Promise<SeedResult & { faults: number }> {
+  const full = new World(seed, config);
+  await full.run(scenario(full, new Prng(seed ^ 0x9e3779b9)));
+  for (let budget = 0; budget < full.faults; budget++) {
+    const result = await runSeed(seed, { ...config, faultBudget: budget });
+    if (result.violations.length > 0) return { ...cut(result), faults: budget };
+  }
+  return { ...cut(await runSeed(seed, config)), faults: full.faults };
+}
+
+function cut(result: SeedResult): SeedResult {
+  const first = Math.min(...result.violations.map((v) => v.step));
+  return { ...result, trace: result.trace.filter((line) => Number(line.split(" ")[0]) <= first) };
+}
+
 /** The first failing seed among `count` from `from`, or undefined. */
 export async function firstFailure(from: number, count: number, config?: SimConfig): Promise<SeedResult | undefined> {
   for (let seed = from; seed < from + count; seed++) {
@@ -56,8 +78,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const failed = await firstFailure(from, count);
   const ms = performance.now() - started;
   if (failed) {
+    const shortest = await shrink(failed.seed);
     process.stdout.write(
-      `seed ${failed.seed} failed: ${failed.violations.map((v) => `step ${v.step} ${v.invariant}: ${v.detail}`).join("; ")}\nreplay: npm run simulate -- --seed ${failed.seed}\n`,
+      `seed ${failed.seed} failed: ${failed.violations.map((v) => `step ${v.step} ${v.invariant}: ${v.detail}`).join("; ")}\n` +
+        `shortest failing schedule (${shortest.faults} faults, ${shortest.trace.length} steps):\n${shortest.trace.join("\n")}\n` +
+        `${shortest.violations.map((v) => `step ${v.step} ${v.invariant}: ${v.detail}`).join("\n")}\n` +
+        `replay: npm run simulate -- --seed ${failed.seed}\n`,
     );
     process.exit(1);
   }

@@ -2,6 +2,10 @@
  * What one seed's users ask for: a few jobs (some over the provider's limit, so split into parts) and a batch whose
  * items include a split one, all through the production entry points (JobService.create, BatchService.start).
  */
+import { ownerOfKey } from "../../lib/auth.js";
+import { InputError } from "../../lib/errors.js";
+import { jobFromRequest } from "../../lib/jobs/intake.js";
+import { tenantOutputPrefix } from "../../lib/jobs/output-namespace.js";
 import type { NewJob } from "../../lib/jobs/service.js";
 import type { Prng } from "./prng.js";
 import { SIM_OPTIONS, type World } from "./world.js";
@@ -26,6 +30,7 @@ export function scenario(world: World, prng: Prng): () => Promise<void> {
   const items = 2 + prng.int(4);
   const lengths = Array.from({ length: jobs }, () => 1 + prng.int(7));
   const itemLengths = Array.from({ length: items }, () => 1 + prng.int(5));
+  const tenantJobs = prng.int(3);
   return async () => {
     const creates = lengths.map((n, i) => {
       const text = sentences(n, `j${i}`);
@@ -51,9 +56,44 @@ export function scenario(world: World, prng: Prng): () => Promise<void> {
           defaults: { format: "pcm", subtitles: [], voice: "siqi", provider: "ice" },
           items: itemLengths.map((n, i) => ({ id: `i${i}`, text: sentences(n, `b${i}`) })),
           outputPrefix: "output/b1/",
+          notify: { url: "https://hooks.example.com/tts" },
         },
       }),
     );
-    await Promise.all([...creates, batch]);
+    // Two tenants through the API's own intake, each naming outputs (its own, or trying the other's namespace).
+    const tenants = [ownerOfKey("sim-tenant-a-key"), ownerOfKey("sim-tenant-b-key")];
+    const ctx = {
+      storage: world.store,
+      service: world.service,
+      inputPrefix: "input/",
+      outputPrefix: "output/",
+      defaultProvider: "ice" as const,
+    };
+    const owned = tenants.flatMap((owner, t) =>
+      Array.from({ length: tenantJobs }, (_, i) => {
+        const other = tenants[1 - t]!;
+        const target = i % 2 === 0 ? owner : other;
+        const body = {
+          provider: "ice",
+          text: sentences(1 + (i % 3), `t${t}${i}`),
+          format: "pcm",
+          voice: "siqi",
+          subtitles: [],
+          ...(i < 2 ? { output: { key: `${tenantOutputPrefix("output/", target)}shared-${i}.pcm` } } : {}),
+        };
+        return again(async () => {
+          let job: NewJob;
+          try {
+            job = await jobFromRequest(body, null, owner, ctx);
+          } catch (error) {
+            // Another tenant's namespace is refused up front: nothing to make.
+            if (error instanceof InputError && error.field === "output.key" && target !== owner) return undefined;
+            throw error;
+          }
+          return world.service.create(job);
+        });
+      }),
+    );
+    await Promise.all([...creates, batch, ...owned]);
   };
 }

@@ -15,6 +15,7 @@ import { BatchService } from "../../lib/batches/service.js";
 import { InputError, ProviderError } from "../../lib/errors.js";
 import type { Invoker } from "../../lib/invoke.js";
 import { signJobId } from "../../lib/jobs/callback-signature.js";
+import { tenantOutputPrefix } from "../../lib/jobs/output-namespace.js";
 import type { JobProvider, ProviderStatus } from "../../lib/jobs/providers.js";
 import { JobRecords } from "../../lib/jobs/records.js";
 import { type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
@@ -42,6 +43,8 @@ export interface SimConfig {
   /** Steps with faults; after them the world runs fault-free until it is quiet. */
   readonly faultSteps: number;
   readonly maxSteps: number;
+  /** At most this many faults (the shrinker's knob); the seed's other choices stay the same. */
+  readonly faultBudget?: number;
 }
 
 export const DEFAULT_CONFIG: SimConfig = {
@@ -307,6 +310,15 @@ export class World {
       secret: "s".repeat(40),
       staleAfterMs: 2 * MINUTE,
       now,
+      webhooks: {
+        check: () => undefined,
+        send: async (_url, delivery, payload) => {
+          await this.io(`webhook ${delivery}`);
+          this.#webhook(delivery, payload);
+          // The receiver got it; its answer may still be lost on the way back.
+          return this.fault("lostAnswer") ? { error: "answer lost" } : { status: 200 };
+        },
+      },
     });
     return { id: ++this.#instances, service, batches };
   }
@@ -321,8 +333,17 @@ export class World {
 
   /** Whether a fault of `kind` strikes now (never once the fault phase is over). */
   fault(kind: "crash" | "lostAnswer" | "failedWrite" | "providerRefusal" | "lostCallback" | "duplicate"): boolean {
-    return this.faultsOn && this.prng.chance(this.config[kind]);
+    if (!this.faultsOn) return false;
+    // The draw is made whatever the budget, so a run with fewer faults keeps every other choice of its seed.
+    const hit = this.prng.chance(this.config[kind]);
+    if (!hit) return false;
+    if (this.faults >= (this.config.faultBudget ?? Number.POSITIVE_INFINITY)) return false;
+    this.faults++;
+    return true;
   }
+
+  /** Faults injected so far. */
+  faults = 0;
 
   /** A scheduling point: the caller waits until the scheduler picks it; a crash there ends its invocation. */
   io(label: string): Promise<void> {
@@ -392,6 +413,20 @@ export class World {
     }
     if (!this.#allEnded())
       this.violations.push({ step: this.step, invariant: "liveness", detail: this.#unended().join("; ") });
+    // Every final batch that asked for a webhook sent it (at least once: a re-send carries the same delivery id).
+    for (const key of this.raw.keysUnsorted("jobs/batches/")) {
+      const m = JSON.parse(this.raw.peek(key)!.toString("utf8")) as {
+        batchId: string;
+        state: string;
+        notify?: unknown;
+      };
+      if (m.state !== "running" && m.notify && !this.webhooks.has(m.batchId))
+        this.violations.push({
+          step: this.step,
+          invariant: "liveness",
+          detail: `batch ${m.batchId}'s webhook was never sent`,
+        });
+    }
   }
 
   #dispatch(e: Event): void {
@@ -544,6 +579,40 @@ export class World {
     return this.#unended().length === 0;
   }
 
+  /** Every final webhook sent, by batch. */
+  readonly webhooks = new Map<string, Array<{ step: number; state: string; items: string }>>();
+
+  /**
+   * A webhook as it is sent: a final one only for a batch whose manifest is final, every done item's audio there,
+   * and the same outcome each time it is sent again (a re-send carries the same delivery id for the receiver).
+   */
+  #webhook(delivery: string, payload: Record<string, unknown>): void {
+    const m = /^(.*):final$/.exec(delivery);
+    if (!m) return;
+    const batchId = m[1]!;
+    const items = payload.items as Array<{ id: string; jobId?: string; state: string }>;
+    const sent = {
+      step: this.step,
+      state: String(payload.state),
+      items: JSON.stringify(items.map((i) => [i.id, i.state])),
+    };
+    const earlier = this.webhooks.get(batchId) ?? [];
+    if (earlier.some((e) => e.state !== sent.state || e.items !== sent.items))
+      this.#violate("webhook-once", `batch ${batchId}'s final webhook was sent with two different outcomes`);
+    earlier.push(sent);
+    this.webhooks.set(batchId, earlier);
+    const byId = new Map(this.#jobs().map((j) => [j.id, j]));
+    for (const item of items) {
+      if (item.state !== "done") continue;
+      const job = item.jobId ? byId.get(item.jobId) : undefined;
+      if (job?.state !== "done" || !this.raw.peek(job.output.audioKey))
+        this.#violate(
+          "webhook-after-outputs",
+          `batch ${batchId}'s webhook says ${item.id} is done; its job is ${job?.state}`,
+        );
+    }
+  }
+
   /** The invariants, after every step. */
   #checkedAt = -1;
 
@@ -587,6 +656,19 @@ export class World {
             `batch ${m.batchId} says item ${item.id} is done; its job is ${job?.state}`,
           );
       }
+    }
+    // Tenants: a job of one API key writes only in its own namespace (or its unguessable default key), and no two
+    // tenants' jobs ever share an output object.
+    const writers = new Map<string, string>();
+    for (const job of jobs) {
+      if (job.owner === undefined || job.parent) continue;
+      const key = job.output.audioKey;
+      if (!key.startsWith(tenantOutputPrefix("output/", job.owner)) && !key.startsWith("output/jobs/"))
+        this.#violate("tenants", `job ${job.id} of ${job.owner.slice(0, 8)} writes ${key}, outside its namespace`);
+      const other = writers.get(key);
+      if (other !== undefined && other !== job.owner)
+        this.#violate("tenants", `${key} is written by two tenants' jobs`);
+      writers.set(key, job.owner);
     }
     // No task twice for the same job and attempt: a second one is billed twice.
     const seen = new Set<string>();

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { JobService } from "../../lib/jobs/service.js";
-import { firstFailure, runSeed } from "../sim/run.js";
+import { firstFailure, runSeed, shrink } from "../sim/run.js";
 
 describe("the simulation", () => {
   it("holds every invariant over seeds 1-300", async () => {
@@ -31,6 +31,13 @@ describe("the simulation", () => {
     try {
       const failed = await firstFailure(1, 1000);
       expect(failed?.violations.map((v) => v.invariant)).toContain("liveness");
+      // Shrunk: the fewest of the seed's faults that still break it, every other choice kept.
+      const shortest = await shrink(failed!.seed);
+      expect(shortest.violations.length).toBeGreaterThan(0);
+      expect(shortest.trace.length).toBeGreaterThan(0);
+      expect(shortest.trace.filter((line) => line.includes("CRASH")).length).toBeLessThanOrEqual(
+        failed!.trace.filter((line) => line.includes("CRASH")).length,
+      );
     } finally {
       JobService.prototype.submit = original;
     }
