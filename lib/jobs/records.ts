@@ -121,10 +121,19 @@ export class JobRecords {
    * Writes a new job's record, an unfinished one's pending marker first: a crash between the two leaves a marker that
    * reconcile passes over (it finds no record), never a record that reconcile cannot find.
    */
-  async create(job: Job): Promise<void> {
+  /**
+   * Writes a new job's record, create-if-absent, and answers the record that holds: this one, or the one a caller that
+   * claimed the same job wrote first. A caller that adopted a claim whose winner seemed to have crashed (it was only
+   * slow) must never overwrite that winner's record, which may have moved on to done (the simulation's seed 7466).
+   */
+  async create(job: Job): Promise<Job> {
     if (!isTerminal(job.state))
       await this.storage.put(`${this.prefix}pending/${job.id}`, "", { contentType: "text/plain" });
-    await this.storage.put(this.#record(job.id), JSON.stringify(job), { contentType: "application/json" });
+    const { created } = await this.storage.put(this.#record(job.id), JSON.stringify(job), {
+      contentType: "application/json",
+      ifAbsent: true,
+    });
+    return created ? job : ((await this.get(job.id)) ?? job);
   }
 
   /**

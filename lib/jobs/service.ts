@@ -130,9 +130,10 @@ export class JobService {
     if (existing) return { job: existing, created: false };
     // Here either this call won the key, or an earlier one won it and crashed before writing the record: adopt it.
     await this.deps.storage.put(this.deps.jobs.textKey(id), input.text, { contentType: "text/plain; charset=utf-8" });
-    const job = this.#record(id, input, { state: "queued", ssml: input.ssml, characters });
-    await this.deps.jobs.index(job);
-    await this.deps.jobs.create(job);
+    const fresh = this.#record(id, input, { state: "queued", ssml: input.ssml, characters });
+    await this.deps.jobs.index(fresh);
+    const job = await this.deps.jobs.create(fresh);
+    if (job !== fresh) return { job, created: false };
     // A batch item waits for its batch to hand it a slot; a synchronous provider is submitted through FC's queue.
     if (opts.submit === false) return { job, created: true };
     if (provider.synchronous) {
@@ -195,7 +196,8 @@ export class JobService {
       parts,
     });
     await this.deps.jobs.index(parent);
-    await this.deps.jobs.create(parent);
+    const held = await this.deps.jobs.create(parent);
+    if (held !== parent) return { job: held, created: false };
     this.deps.log.info("long job split into parts", { jobId: id, parts: parts.length, limit });
     return { job: await this.driveParent(parent), created: true };
   }
@@ -222,8 +224,7 @@ export class JobService {
       output: { audioKey },
       parent: { id: parentId, index },
     };
-    await this.deps.jobs.create(part);
-    return part;
+    return this.deps.jobs.create(part);
   }
 
   /**
@@ -318,7 +319,8 @@ export class JobService {
       failure: { code: input.code, reason: input.reason, at: this.#now().toISOString() },
     });
     await this.deps.jobs.index(job);
-    await this.deps.jobs.create(job);
+    const held = await this.deps.jobs.create(job);
+    if (held !== job) return held;
     await this.ended(job);
     return job;
   }

@@ -239,6 +239,20 @@ export class World {
    * meanwhile is that invocation (-1: the users' requests).
    */
   #current = -1;
+  /** Whether the invocation made runnable this step has not yet reached its next scheduling point (or its end). */
+  #runnable = false;
+
+  /**
+   * Lets the runnable invocation go on until it waits on the scheduler again or ends: a few microtask turns usually
+   * do; code that waits on the event loop itself (a stream's nextTick) gets a macrotask turn.
+   */
+  async #settle(): Promise<void> {
+    for (let i = 0; i < 64 && this.#runnable; i++) await Promise.resolve();
+    // Still going (the users' requests, which end without a scheduling point, or a stream's nextTick): one macrotask
+    // turn, which lets everything runnable run, as every step did before.
+    if (this.#runnable) await settle();
+    this.#runnable = false;
+  }
   readonly #dead = new Set<number>();
   #nextInvocation = 0;
   #ids = 0;
@@ -348,6 +362,7 @@ export class World {
   /** A scheduling point: the caller waits until the scheduler picks it; a crash there ends its invocation. */
   io(label: string): Promise<void> {
     const owner = this.#current;
+    this.#runnable = false;
     if (this.#dead.has(owner)) return new Promise(() => undefined);
     return new Promise((resume) => this.#waiting.push({ label, owner, resume }));
   }
@@ -402,13 +417,14 @@ export class World {
         if (crashed) this.#kill(w!.owner);
         else {
           this.#current = w!.owner;
+          this.#runnable = true;
           w!.resume();
         }
       } else {
         const [e] = this.#events.splice(pick - this.#waiting.length, 1);
         this.#dispatch(e!);
       }
-      await settle();
+      await this.#settle();
       this.#check();
     }
     if (!this.#allEnded())
@@ -505,10 +521,15 @@ export class World {
   #spawn(inv: Invocation, body: () => Promise<void>): void {
     this.#running.set(inv.id, inv);
     this.#current = inv.id;
+    this.#runnable = true;
     void body()
-      .then(() => this.#running.delete(inv.id))
+      .then(() => {
+        this.#running.delete(inv.id);
+        this.#runnable = false;
+      })
       .catch((error: unknown) => {
         this.#running.delete(inv.id);
+        this.#runnable = false;
         this.#failed(inv, error);
       });
   }
@@ -575,8 +596,9 @@ export class World {
     return [...jobs, ...batches];
   }
 
+  /** Every job and batch ended, and no batch still waits on reconcile (its webhook, its pending marker). */
   #allEnded(): boolean {
-    return this.#unended().length === 0;
+    return this.#unended().length === 0 && this.raw.keysUnsorted("jobs/batch-pending/").length === 0;
   }
 
   /** Every final webhook sent, by batch. */
