@@ -52,8 +52,9 @@ function cut(result: SeedResult): SeedResult {
 /** The first failing seed among `count` from `from`, or undefined. */
 export async function firstFailure(from: number, count: number, config?: SimConfig): Promise<SeedResult | undefined> {
   for (let seed = from; seed < from + count; seed++) {
-    const result = await runSeed(seed, config);
-    if (result.violations.length > 0) return result;
+    const quick = await runSeed(seed, { ...(config ?? DEFAULT_CONFIG), trace: false });
+    // The same seed again, its schedule kept: the run is the same, step for step.
+    if (quick.violations.length > 0) return runSeed(seed, config);
   }
   return undefined;
 }

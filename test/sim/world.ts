@@ -45,6 +45,8 @@ export interface SimConfig {
   readonly maxSteps: number;
   /** At most this many faults (the shrinker's knob); the seed's other choices stay the same. */
   readonly faultBudget?: number;
+  /** Keep the schedule as text (off for bulk runs: a failing seed is run again with it on). */
+  readonly trace?: boolean;
 }
 
 export const DEFAULT_CONFIG: SimConfig = {
@@ -239,6 +241,9 @@ export class World {
    * meanwhile is that invocation (-1: the users' requests).
    */
   #current = -1;
+  get #tracing(): boolean {
+    return this.config.trace !== false;
+  }
   /** Whether the invocation made runnable this step has not yet reached its next scheduling point (or its end). */
   #runnable = false;
 
@@ -413,7 +418,7 @@ export class World {
       if (pick < this.#waiting.length) {
         const [w] = this.#waiting.splice(pick, 1);
         const crashed = w!.owner >= 0 && this.fault("crash");
-        this.trace.push(`${this.step} ${crashed ? "CRASH at" : "io"} ${w!.label} [${w!.owner}]`);
+        if (this.#tracing) this.trace.push(`${this.step} ${crashed ? "CRASH at" : "io"} ${w!.label} [${w!.owner}]`);
         if (crashed) this.#kill(w!.owner);
         else {
           this.#current = w!.owner;
@@ -447,17 +452,18 @@ export class World {
 
   #dispatch(e: Event): void {
     if (e.kind === "finish-task") {
-      this.trace.push(`${this.step} provider finishes ${e.taskId}`);
+      if (this.#tracing) this.trace.push(`${this.step} provider finishes ${e.taskId}`);
       this.provider.finish(e.taskId, this.raw);
       return;
     }
     if (e.kind === "tick") {
-      this.trace.push(`${this.step} reconcile tick`);
+      if (this.#tracing) this.trace.push(`${this.step} reconcile tick`);
       this.invoke("reconcile", {});
       return;
     }
     const inv = e.invocation;
-    this.trace.push(`${this.step} run ${inv.fn} #${inv.id} attempt ${inv.attempt} ${JSON.stringify(inv.payload)}`);
+    if (this.#tracing)
+      this.trace.push(`${this.step} run ${inv.fn} #${inv.id} attempt ${inv.attempt} ${JSON.stringify(inv.payload)}`);
     this.#spawn(inv, () => this.#handle(inv));
   }
 
@@ -691,6 +697,21 @@ export class World {
       if (other !== undefined && other !== job.owner)
         this.#violate("tenants", `${key} is written by two tenants' jobs`);
       writers.set(key, job.owner);
+    }
+    // Views: what `GET /v1/jobs` lists for a key comes from its owner index; every job there is that key's own.
+    for (const key of this.raw.keysUnsorted("jobs/index/owner/")) {
+      const [owner, entry] = key.slice("jobs/index/owner/".length).split("/");
+      const job = byId.get(entry!.slice(entry!.indexOf("-") + 1));
+      if (job && job.owner !== owner) this.#violate("tenants", `${owner!.slice(0, 8)}'s view lists job ${job.id}`);
+    }
+    // Billed = synthesized + listed repairs: every provider task belongs to an attempt its job's record lists.
+    for (const t of this.provider.tasks) {
+      const job = byId.get(t.jobId);
+      if (job && t.attempt > (job.retries ?? 0))
+        this.#violate(
+          "billed-once",
+          `job ${t.jobId} has a task for attempt ${t.attempt}, which its record never lists`,
+        );
     }
     // No task twice for the same job and attempt: a second one is billed twice.
     const seen = new Set<string>();
