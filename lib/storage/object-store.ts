@@ -39,7 +39,23 @@ export class MemoryObjectStore implements StreamObjectStore {
   /** Every operation, for tests that count requests. */
   readonly ops: Array<{ op: "get" | "head" | "put" | "delete" | "list"; key: string }> = [];
 
-  constructor(readonly bucket = "memory") {}
+  /** Keys under each watched prefix, kept as they are written, so a frequent listing of one needs no scan. */
+  readonly #watched = new Map<string, Set<string>>();
+
+  constructor(
+    readonly bucket = "memory",
+    opts: { watch?: readonly string[] } = {},
+  ) {
+    for (const prefix of opts.watch ?? []) this.#watched.set(prefix, new Set());
+  }
+
+  #track(key: string, present: boolean): void {
+    for (const [prefix, keys] of this.#watched)
+      if (key.startsWith(prefix)) {
+        if (present) keys.add(key);
+        else keys.delete(key);
+      }
+  }
 
   async get(key: string): Promise<Buffer | undefined> {
     this.ops.push({ op: "get", key });
@@ -57,6 +73,7 @@ export class MemoryObjectStore implements StreamObjectStore {
     if (opts.ifAbsent && this.#objects.has(key)) return { created: false };
     const bytes = typeof body === "string" ? Buffer.from(body) : body;
     const etag = createHash("md5").update(bytes).digest("hex").toUpperCase();
+    this.#track(key, true);
     this.#objects.set(key, {
       body: bytes,
       info: {
@@ -96,6 +113,7 @@ export class MemoryObjectStore implements StreamObjectStore {
   async delete(key: string): Promise<void> {
     this.ops.push({ op: "delete", key });
     this.writes++;
+    this.#track(key, false);
     this.#objects.delete(key);
   }
 
@@ -126,6 +144,8 @@ export class MemoryObjectStore implements StreamObjectStore {
 
   /** The keys under `prefix` in no particular order (cheaper than `keys`, for a check made after every step). */
   keysUnsorted(prefix = ""): string[] {
+    const watched = this.#watched.get(prefix);
+    if (watched) return [...watched];
     const out: string[] = [];
     for (const k of this.#objects.keys()) if (k.startsWith(prefix)) out.push(k);
     return out;

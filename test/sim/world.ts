@@ -219,7 +219,9 @@ class SimStore implements StreamObjectStore {
 
 export class World {
   readonly prng: Prng;
-  readonly raw = new MemoryObjectStore("sim");
+  readonly raw = new MemoryObjectStore("sim", {
+    watch: ["jobs/records/", "jobs/batches/", "jobs/index/owner/", "jobs/batch-pending/"],
+  });
   readonly store: SimStore;
   readonly provider: SimProvider;
   readonly records: JobRecords;
