@@ -79,7 +79,12 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
     });
   };
   const slots = new TenantSlots(config.STREAM_KEY_CONCURRENCY);
-  const speak = async (req: SpeechRequest, tenant: string, textField = "text"): Promise<Response> => {
+  /** Opens a tenant's speech within its share of streams; `release` gives the slot back once the audio is done. */
+  const openSpeech = async (
+    req: SpeechRequest,
+    tenant: string,
+    textField = "text",
+  ): Promise<{ speech: OpenedSpeech; release: () => void }> => {
     const release = slots.acquire(tenant);
     try {
       const speech = await openShortSpeech(req, {
@@ -91,11 +96,15 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
         maxChars: config.STREAM_MAX_CHARS,
         textField,
       });
-      return respond(speech, release);
+      return { speech, release };
     } catch (error) {
       release();
       throw error;
     }
+  };
+  const speak = async (req: SpeechRequest, tenant: string, textField = "text"): Promise<Response> => {
+    const { speech, release } = await openSpeech(req, tenant, textField);
+    return respond(speech, release);
   };
 
   const router = new Router(log)
@@ -216,16 +225,8 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
         response.headers.set("x-request-id", requestId);
         return await writeResponse(res, response, aborted.signal);
       }
-      const release = slots.acquire(tenant);
+      const { speech, release } = await openSpeech(req2, tenant);
       try {
-        const speech = await openShortSpeech(req2, {
-          nls: clients.nls,
-          cosyvoice: clients.cosyvoice,
-          minimax: clients.minimax,
-          cache,
-          tenant,
-          maxChars: config.STREAM_MAX_CHARS,
-        });
         // No flushHeaders: the first audio is already here (prefetched), and goes out with the headers in one write.
         res.writeHead(200, { ...audioHeaders(speech), "x-request-id": requestId });
         const audio = speech.body[Symbol.asyncIterator]();

@@ -70,23 +70,21 @@ export const v4Date = (at: Date): string =>
     .replace(/[-:]/g, "")
     .replace(/\.\d{3}/, "");
 
-/**
- * The V4 Authorization header for a request: canonical request (method, `/<bucket>/<key>` RFC 3986-encoded with '/'
- * kept, the sorted query, the `content-type`, `content-md5` and `x-oss-*` headers, the payload hash header), string to
- * sign, and the signing key derived from the secret, day, region and "oss".
- */
-export function authorizationV4(input: {
+/** What a V4 signature covers, and the secret it is made with. */
+interface V4Signing {
   readonly method: string;
   readonly bucket: string;
   readonly key: string;
   readonly query: Readonly<Record<string, string | null>>;
-  /** Lower-case names; must hold x-oss-date. */
+  /** Lower-case names; x-oss-date is here, or in the query for a presigned URL. */
   readonly headers: Readonly<Record<string, string>>;
   /** The signing region: `cn-shanghai`. */
   readonly region: string;
-  readonly accessKeyId: string;
   readonly accessKeySecret: string;
-}): string {
+}
+
+/** The V4 Authorization header for a request (its signature is `signV4`'s). */
+export function authorizationV4(input: V4Signing & { readonly accessKeyId: string }): string {
   const { signature, scope } = signV4(input);
   return `OSS4-HMAC-SHA256 Credential=${input.accessKeyId}/${scope},Signature=${signature}`;
 }
@@ -97,15 +95,7 @@ export function authorizationV4(input: {
  * the signing key derived from the secret, day, region and "oss". The date comes from `x-oss-date`, a header or (for a
  * presigned URL) a query parameter.
  */
-function signV4(input: {
-  readonly method: string;
-  readonly bucket: string;
-  readonly key: string;
-  readonly query: Readonly<Record<string, string | null>>;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly region: string;
-  readonly accessKeySecret: string;
-}): { signature: string; scope: string } {
+function signV4(input: V4Signing): { signature: string; scope: string } {
   const { headers } = input;
   const query = Object.keys(input.query)
     .sort((a, b) => a.localeCompare(b))

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { Fc3PropsSchema } from "../../infra/deploy/fc3-props.js";
 import { readResources, readSYaml } from "../../infra/deploy/s-yaml.js";
 import { resolveStartCommand } from "../../infra/local/runtimes.js";
-import { renderPolicy } from "../../infra/ram/render.js";
+import { policyValues, renderPolicy } from "../../infra/ram/render.js";
 import { ConfigSchema } from "../../lib/config.js";
 import { BUNDLE_BUDGET, type BuiltFunction, buildAll, FORBIDDEN } from "../../scripts/build.js";
 
@@ -197,16 +197,9 @@ describe("s.yaml against the code", () => {
       maxAsyncEventAgeInSeconds: 86400,
       destinationConfig: { onFailure: { destination: expect.stringMatching(/functions\/reconcile$/) } },
     });
-    const policy = renderPolicy({
-      OSS_BUCKET: "b-1",
-      OSS_INPUT_PREFIX: "input/",
-      OSS_OUTPUT_PREFIX: "output/",
-      JOBS_PREFIX: "jobs/",
-      TTS_CACHE_PREFIX: "cache/",
-      REGION: "cn-shanghai",
-      ACCOUNT_ID: "1",
-      FC_FUNCTION_PREFIX: "",
-    }) as { Statement: Array<{ Action: string[]; Resource: string[] }> };
+    const policy = renderPolicy(policyValues({ OSS_BUCKET: "b-1", ALIBABA_CLOUD_ACCOUNT_ID: "1" })) as {
+      Statement: Array<{ Action: string[]; Resource: string[] }>;
+    };
     // Every function the code invokes asynchronously, and every async destination in s.yaml, and nothing else.
     const invoked = new Set<string>();
     for (const file of sourceFiles(["lib", "functions"]))

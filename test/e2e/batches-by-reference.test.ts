@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { createJobRuntime } from "../../lib/runtime.js";
-import { publish } from "../helpers/eventbridge.js";
+import { batchEvent, publish } from "../helpers/eventbridge.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
@@ -15,14 +15,7 @@ const KEY = "batch-ref-key-01";
 const host = useFunctionHost(cloud, { TTS_API_KEYS: KEY, BATCH_CONCURRENCY: "8" });
 const settle = () => settleAll(host, cloud());
 
-const event = (id: string, data: unknown) => ({
-  id,
-  source: "tts.batch",
-  specversion: "1.0",
-  type: "tts:Batch:Submitted",
-  datacontenttype: "application/json",
-  data,
-});
+const event = batchEvent;
 
 const jsonl = (rows: readonly unknown[]): Buffer => Buffer.from(`${rows.map((r) => JSON.stringify(r)).join("\n")}\n`);
 

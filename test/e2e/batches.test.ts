@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
-import { publish } from "../helpers/eventbridge.js";
+import { batchEvent, publish } from "../helpers/eventbridge.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
@@ -23,14 +23,7 @@ const host = useFunctionHost(cloud, {
 const { hooks, url: hookAt } = useWebhookSink();
 const settle = () => settleAll(host, cloud());
 
-const event = (id: string, data: unknown) => ({
-  id,
-  source: "tts.batch",
-  specversion: "1.0",
-  type: "tts:Batch:Submitted",
-  datacontenttype: "application/json",
-  data,
-});
+const event = batchEvent;
 
 /** A producer's PutEvents to the batch bus (the official SDK, through the EventBridge emulator's rule). */
 async function deliver(e: Record<string, unknown>): Promise<void> {

@@ -8,7 +8,7 @@ import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { createLogger } from "../../lib/log.js";
-import { publish } from "../helpers/eventbridge.js";
+import { batchEvent, publish } from "../helpers/eventbridge.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
@@ -26,15 +26,7 @@ const logs: string[] = [];
 const { hooks, url: hookAt } = useWebhookSink();
 const settle = () => settleAll(host, cloud());
 
-const event = (id: string, data: unknown, extra: Record<string, unknown> = {}) => ({
-  id,
-  source: "tts.batch",
-  specversion: "1.0",
-  type: "tts:Batch:Submitted",
-  datacontenttype: "application/json",
-  data,
-  ...extra,
-});
+const event = batchEvent;
 const item = (id: string, fields: Record<string, unknown> = { text: "一句话。" }) => ({ id, ...fields });
 const good = (batchId: string, items: unknown[] = [item("a")]) => ({
   batchId,

@@ -40,3 +40,16 @@ export async function publish(
     })),
   };
 }
+
+/** A batch CloudEvent as producers publish it (source tts.batch), with `data` and any extension attributes. */
+export function batchEvent(id: string, data: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    source: "tts.batch",
+    specversion: "1.0",
+    type: "tts:Batch:Submitted",
+    datacontenttype: "application/json",
+    data,
+    ...extra,
+  };
+}

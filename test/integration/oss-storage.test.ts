@@ -2,24 +2,12 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ProviderError } from "../../lib/errors.js";
-import { hashedParts, OssStorage } from "../../lib/storage/oss.js";
-import { useLocalCloud } from "../helpers/local-cloud.js";
+import { hashedParts, type OssStorage } from "../../lib/storage/oss.js";
+import { ownerStorage, useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud();
 
-function storage(): OssStorage {
-  const c = cloud();
-  return new OssStorage({
-    config: {
-      bucket: c.bucket,
-      region: `oss-${c.region}`,
-      accessKeyId: c.accessKey.accessKeyId,
-      accessKeySecret: c.accessKey.accessKeySecret,
-      endpoint: c.urls.oss,
-      pathStyle: true,
-    },
-  });
-}
+const storage = (): OssStorage => ownerStorage(cloud());
 
 /** A stream of unknown length: `total` bytes in odd-sized chunks, produced lazily. */
 function generated(total: number, chunk = 7777): Readable {

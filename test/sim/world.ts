@@ -28,6 +28,11 @@ import type { ObjectInfo, PutOptions, StreamPutOptions } from "../../lib/storage
 import { countNlsChars } from "../../lib/text/index.js";
 import { Prng } from "./prng.js";
 
+/** The functions' logs are not the simulation's output. */
+const SILENT = createLogger({ level: "error", write: () => undefined });
+/** The callback URLs' HMAC key. */
+const CALLBACK_SECRET = "c".repeat(40);
+
 /** Bytes of PCM audio per character the scripted provider makes (any fixed rate: durations are checked exactly). */
 export const BYTES_PER_CHAR = 2;
 const MINUTE = 60_000;
@@ -141,59 +146,52 @@ class SimStore implements StreamObjectStore {
     readonly raw: MemoryObjectStore,
   ) {}
 
-  async get(key: string): Promise<Buffer | undefined> {
-    await this.world.io(`get ${key}`);
-    this.#maybeFail(key);
-    return this.raw.get(key);
+  get(key: string): Promise<Buffer | undefined> {
+    return this.#read("get", key, () => this.raw.get(key));
   }
 
-  async head(key: string): Promise<ObjectInfo | undefined> {
-    await this.world.io(`head ${key}`);
-    this.#maybeFail(key);
-    return this.raw.head(key);
+  head(key: string): Promise<ObjectInfo | undefined> {
+    return this.#read("head", key, () => this.raw.head(key));
   }
 
-  async put(key: string, body: Buffer | string, opts?: PutOptions): Promise<{ created: boolean; etag?: string }> {
-    await this.world.io(`put ${key}`);
-    this.#maybeFail(key);
-    const result = await this.raw.put(key, body, opts);
-    this.#maybeLoseAnswer(key);
-    return result;
+  put(key: string, body: Buffer | string, opts?: PutOptions): Promise<{ created: boolean; etag?: string }> {
+    return this.#write("put", key, () => this.raw.put(key, body, opts));
   }
 
-  async delete(key: string): Promise<void> {
-    await this.world.io(`delete ${key}`);
-    this.#maybeFail(key);
-    await this.raw.delete(key);
-    this.#maybeLoseAnswer(key);
+  delete(key: string): Promise<void> {
+    return this.#write("delete", key, () => this.raw.delete(key));
   }
 
-  async list(prefix: string, opts?: { marker?: string; maxKeys?: number }) {
-    await this.world.io(`list ${prefix}`);
-    this.#maybeFail(prefix);
-    return this.raw.list(prefix, opts);
+  list(prefix: string, opts?: { marker?: string; maxKeys?: number }) {
+    return this.#read("list", prefix, () => this.raw.list(prefix, opts));
   }
 
   async putStream(key: string, body: Readable | AsyncIterable<Uint8Array>, opts?: StreamPutOptions) {
     const chunks: Buffer[] = [];
     for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
-    await this.world.io(`putStream ${key}`);
+    return this.#write("putStream", key, () => this.raw.putStream(key, Readable.from([Buffer.concat(chunks)]), opts));
+  }
+
+  getStream(key: string): Promise<Readable> {
+    return this.#read("getStream", key, () => this.raw.getStream(key));
+  }
+
+  getRange(key: string, start: number, end: number): Promise<Buffer> {
+    return this.#read("getRange", key, () => this.raw.getRange(key, start, end));
+  }
+
+  /** One operation: a scheduling point, then perhaps a failure before anything happens, then the operation. */
+  async #read<T>(op: string, key: string, run: () => Promise<T>): Promise<T> {
+    await this.world.io(`${op} ${key}`);
     this.#maybeFail(key);
-    const result = await this.raw.putStream(key, Readable.from([Buffer.concat(chunks)]), opts);
+    return run();
+  }
+
+  /** A write: as a read, and its answer may be lost after it happened. */
+  async #write<T>(op: string, key: string, run: () => Promise<T>): Promise<T> {
+    const result = await this.#read(op, key, run);
     this.#maybeLoseAnswer(key);
     return result;
-  }
-
-  async getStream(key: string): Promise<Readable> {
-    await this.world.io(`getStream ${key}`);
-    this.#maybeFail(key);
-    return this.raw.getStream(key);
-  }
-
-  async getRange(key: string, start: number, end: number): Promise<Buffer> {
-    await this.world.io(`getRange ${key}`);
-    this.#maybeFail(key);
-    return this.raw.getRange(key, start, end);
   }
 
   #maybeFail(key: string): void {
@@ -296,7 +294,7 @@ export class World {
 
   /** A new instance of the functions: its own warm caches, nothing of a dead one's. */
   #coldStart(): { id: number; service: JobService; batches: BatchService } {
-    const log = createLogger({ level: "error", write: () => undefined });
+    const log = SILENT;
     const now = () => new Date(this.clock);
     const sleep = async (): Promise<void> => this.io("sleep");
     const service: JobService = new JobService({
@@ -305,7 +303,7 @@ export class World {
       providers: { nls: undefined, ice: this.provider, minimax: undefined },
       invoker: this.#invoker,
       log,
-      callbackSecret: "c".repeat(40),
+      callbackSecret: CALLBACK_SECRET,
       callbackBaseUrl: "https://cb.example.com",
       outputPrefix: "output/",
       partsPrefix: "jobs/parts/",
@@ -474,6 +472,16 @@ export class World {
     const p = inv.payload;
     const { service, batches } = this.#instance;
     inv.instance = this.#instance.id;
+    // The store function's work, as its handler and reconcile's recovery both run it.
+    const store = (jobId: string) =>
+      storeOutputs(jobId, {
+        jobs: this.records,
+        service,
+        storage: this.store,
+        log: SILENT,
+        audioHosts: [],
+        now: () => new Date(this.clock),
+      });
     switch (inv.fn) {
       case "submit": {
         if (typeof p.submitJob === "string") {
@@ -486,39 +494,19 @@ export class World {
         return;
       }
       case "store":
-        await storeOutputs(String(p.jobId), {
-          jobs: this.records,
-          service: service,
-          storage: this.store,
-          log: createLogger({ level: "error", write: () => undefined }),
-          audioHosts: [],
-          now: () => new Date(this.clock),
-        });
+        await store(String(p.jobId));
         return;
       case "callback": {
         // The callback function's call: the URL's signature, and the task its body names.
         const jobId = String(p.jobId);
-        await service.onCallback("ice", jobId, { signature: signJobId("c".repeat(40), jobId) }, async () =>
+        await service.onCallback("ice", jobId, { signature: signJobId(CALLBACK_SECRET, jobId) }, async () =>
           String(p.taskId),
         );
         return;
       }
       case "reconcile":
         if (p.requestContext)
-          await recoverFailedStore(p as never, {
-            jobs: this.records,
-            service: service,
-            storeOutputs: (jobId) =>
-              storeOutputs(jobId, {
-                jobs: this.records,
-                service: service,
-                storage: this.store,
-                log: createLogger({ level: "error", write: () => undefined }),
-                audioHosts: [],
-                now: () => new Date(this.clock),
-              }),
-            log: createLogger({ level: "error", write: () => undefined }),
-          });
+          await recoverFailedStore(p as never, { jobs: this.records, service, storeOutputs: store, log: SILENT });
         await service.reconcile();
         await batches.reconcile();
         return;

@@ -1,17 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { isAllowed, type PolicyDocument } from "../../infra/local/ram/policy.js";
-import { renderPolicy } from "../../infra/ram/render.js";
+import { policyValues, renderPolicy } from "../../infra/ram/render.js";
 
-const policy = renderPolicy({
-  OSS_BUCKET: "b-1",
-  OSS_INPUT_PREFIX: "input/",
-  OSS_OUTPUT_PREFIX: "output/",
-  JOBS_PREFIX: "jobs/",
-  TTS_CACHE_PREFIX: "cache/",
-  REGION: "cn-shanghai",
-  ACCOUNT_ID: "42",
-  FC_FUNCTION_PREFIX: "",
-}) as PolicyDocument;
+const policy = renderPolicy(policyValues({ OSS_BUCKET: "b-1", ALIBABA_CLOUD_ACCOUNT_ID: "42" })) as PolicyDocument;
 
 const oss = (action: string, key: string, context?: Record<string, string>) =>
   isAllowed(policy, { action, resource: `acs:oss:cn-shanghai:42:b-1${key ? `/${key}` : ""}`, context });

@@ -253,72 +253,64 @@ export class OssAuthenticator {
         .split(",")
         .map((part) => part.trim().split("=") as [string, string]),
     );
-    const credential = fields.Credential?.split("/") ?? [];
-    const [accessKeyId, day, region, product, terminator] = credential;
-    if (credential.length !== 5 || product !== "oss" || terminator !== "aliyun_v4_request" || !fields.Signature) {
-      return fail(400, "InvalidArgument", "Authorization header is invalid.");
-    }
-    if (region !== this.opts.region)
+    const scope = v4Scope(fields.Credential);
+    if (!scope || !fields.Signature) return fail(400, "InvalidArgument", "Authorization header is invalid.");
+    if (scope.region !== this.opts.region)
       return fail(
         400,
         "InvalidArgument",
-        `Invalid signing region in Authorization header: expected ${this.opts.region}, got ${region}.`,
+        `Invalid signing region in Authorization header: expected ${this.opts.region}, got ${scope.region}.`,
       );
-    const key = this.#key(accessKeyId!, header(req.headers, "x-oss-security-token"));
+    const key = this.#key(scope.accessKeyId, header(req.headers, "x-oss-security-token"));
     if ("error" in key) return { ok: false, error: key.error };
     const date = header(req.headers, "x-oss-date") ?? "";
-    const m = /^(\d{8})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
-    if (!m || m[1] !== day)
+    const signedAt = v4Time(date, scope.day);
+    if (signedAt === undefined)
       return fail(400, "InvalidArgument", "x-oss-date is missing or does not match the credential scope date.");
-    const skew = this.#skew(
-      Date.parse(`${m[1]!.slice(0, 4)}-${m[1]!.slice(4, 6)}-${m[1]!.slice(6)}T${m[2]}:${m[3]}:${m[4]}Z`),
-    );
+    const skew = this.#skew(signedAt);
     if (skew) return skew;
     const additional = fields.AdditionalHeaders ? fields.AdditionalHeaders.split(";") : [];
-    const canonical = v4CanonicalRequest(req, additional);
-    const stringToSign = [
-      "OSS4-HMAC-SHA256",
-      date,
-      `${day}/${region}/oss/aliyun_v4_request`,
-      createHash("sha256").update(canonical).digest("hex"),
-    ].join("\n");
-    const expected = v4Signature(key.secret, day!, region!, stringToSign);
-    return safeEqual(expected, fields.Signature)
-      ? { ok: true, accessKeyId: accessKeyId!, anonymous: false, key: key.key }
-      : signatureMismatch(stringToSign);
+    return this.#v4Verdict(req, scope, key, { date, additional, signature: fields.Signature });
   }
 
   /** A V4 presigned URL: the signature and its scope in the query, valid from `x-oss-date` for `x-oss-expires` seconds. */
   #v4Presigned(req: SignedRequest): OssAuthResult {
     const q = req.query;
-    const credential = q.get("x-oss-credential")?.split("/") ?? [];
-    const [accessKeyId, day, region, product, terminator] = credential;
+    const scope = v4Scope(q.get("x-oss-credential") ?? undefined);
     const signature = q.get("x-oss-signature");
     const date = q.get("x-oss-date") ?? "";
     const expires = q.get("x-oss-expires") ?? "";
-    if (credential.length !== 5 || product !== "oss" || terminator !== "aliyun_v4_request" || !signature)
-      return fail(400, "InvalidArgument", "x-oss-credential or x-oss-signature is invalid.");
-    if (region !== this.opts.region)
-      return fail(400, "InvalidArgument", `Invalid signing region: expected ${this.opts.region}, got ${region}.`);
-    const m = /^(\d{8})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
-    if (!m || m[1] !== day) return fail(400, "InvalidArgument", "x-oss-date does not match the credential scope date.");
+    if (!scope || !signature) return fail(400, "InvalidArgument", "x-oss-credential or x-oss-signature is invalid.");
+    if (scope.region !== this.opts.region)
+      return fail(400, "InvalidArgument", `Invalid signing region: expected ${this.opts.region}, got ${scope.region}.`);
+    const signedAt = v4Time(date, scope.day);
+    if (signedAt === undefined)
+      return fail(400, "InvalidArgument", "x-oss-date does not match the credential scope date.");
     if (!/^\d+$/.test(expires) || Number(expires) > 604_800)
       return fail(400, "InvalidArgument", "x-oss-expires must be 1 to 604800 seconds.");
-    const signedAt = Date.parse(`${m[1]!.slice(0, 4)}-${m[1]!.slice(4, 6)}-${m[1]!.slice(6)}T${m[2]}:${m[3]}:${m[4]}Z`);
     if (signedAt + Number(expires) * 1000 < this.#now()) return fail(403, "AccessDenied", "Request has expired.");
-    const key = this.#key(accessKeyId!, q.get("x-oss-security-token") ?? undefined);
+    const key = this.#key(scope.accessKeyId, q.get("x-oss-security-token") ?? undefined);
     if ("error" in key) return { ok: false, error: key.error };
     const additional = q.get("x-oss-additional-headers")?.split(";") ?? [];
-    const canonical = v4CanonicalRequest(req, additional);
+    return this.#v4Verdict(req, scope, key, { date, additional, signature });
+  }
+
+  /** The V4 string to sign over the canonical request, and whether the given signature is the expected one. */
+  #v4Verdict(
+    req: SignedRequest,
+    scope: V4Scope,
+    key: { secret: string; key: AccessKey },
+    signed: { date: string; additional: readonly string[]; signature: string },
+  ): OssAuthResult {
     const stringToSign = [
       "OSS4-HMAC-SHA256",
-      date,
-      `${day}/${region}/oss/aliyun_v4_request`,
-      createHash("sha256").update(canonical).digest("hex"),
+      signed.date,
+      `${scope.day}/${scope.region}/oss/aliyun_v4_request`,
+      createHash("sha256").update(v4CanonicalRequest(req, signed.additional)).digest("hex"),
     ].join("\n");
-    const expected = v4Signature(key.secret, day!, region!, stringToSign);
-    return safeEqual(expected, signature)
-      ? { ok: true, accessKeyId: accessKeyId!, anonymous: false, key: key.key }
+    const expected = v4Signature(key.secret, scope.day, scope.region, stringToSign);
+    return safeEqual(expected, signed.signature)
+      ? { ok: true, accessKeyId: scope.accessKeyId, anonymous: false, key: key.key }
       : signatureMismatch(stringToSign);
   }
 
@@ -336,6 +328,27 @@ export class OssAuthenticator {
       );
     return undefined;
   }
+}
+
+interface V4Scope {
+  readonly accessKeyId: string;
+  readonly day: string;
+  readonly region: string;
+}
+
+/** A V4 credential, `<ak>/<day>/<region>/oss/aliyun_v4_request`, or undefined when it is not one. */
+function v4Scope(credential: string | undefined): V4Scope | undefined {
+  const parts = credential?.split("/") ?? [];
+  const [accessKeyId, day, region, product, terminator] = parts;
+  if (parts.length !== 5 || product !== "oss" || terminator !== "aliyun_v4_request") return undefined;
+  return { accessKeyId: accessKeyId!, day: day!, region: region! };
+}
+
+/** A V4 date (`20261130T142000Z`) as milliseconds, when it is one and falls on the credential's day. */
+function v4Time(date: string, day: string): number | undefined {
+  const m = /^(\d{8})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
+  if (!m || m[1] !== day) return undefined;
+  return Date.parse(`${m[1]!.slice(0, 4)}-${m[1]!.slice(4, 6)}-${m[1]!.slice(6)}T${m[2]}:${m[3]}:${m[4]}Z`);
 }
 
 function fail(status: number, code: string, message: string): OssAuthResult {
