@@ -6,9 +6,12 @@
 import { createHash, randomUUID } from "node:crypto";
 import { ProviderError } from "../errors.js";
 import type { ObjectStore } from "../storage/object-store.js";
+import { ParsedRecords } from "./parsed-records.js";
 import { isTerminal, type Job, JobSchema } from "./schema.js";
 
 export class JobRecords {
+  readonly #parsed = new ParsedRecords((body) => JobSchema.parse(JSON.parse(body.toString("utf8"))));
+
   constructor(
     private readonly storage: ObjectStore,
     private readonly prefix = "jobs/",
@@ -114,16 +117,14 @@ export class JobRecords {
 
   async get(id: string): Promise<Job | undefined> {
     const body = await this.storage.get(this.#record(id));
-    return body ? JobSchema.parse(JSON.parse(body.toString("utf8"))) : undefined;
+    return body ? this.#parsed.get(id, body) : undefined;
   }
 
   /**
    * Writes a new job's record, an unfinished one's pending marker first: a crash between the two leaves a marker that
-   * reconcile passes over (it finds no record), never a record that reconcile cannot find.
-   */
-  /**
-   * Writes a new job's record, create-if-absent, and answers the record that holds: this one, or the one a caller that
-   * claimed the same job wrote first. A caller that adopted a claim whose winner seemed to have crashed (it was only
+   * reconcile passes over (it finds no record), never a record that reconcile cannot find. The record is written
+   * create-if-absent, and the record that holds is answered: this one, or the one a caller that claimed the same job
+   * wrote first. A caller that adopted a claim whose winner seemed to have crashed (it was only
    * slow) must never overwrite that winner's record, which may have moved on to done (the simulation's seed 7466).
    */
   async create(job: Job): Promise<Job> {

@@ -3,7 +3,7 @@
  * is the real one; `MemoryObjectStore` keeps objects in a Map with the same semantics (create-if-absent, listing in
  * key order with a marker), so the transitions can be tested in milliseconds without sockets.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { ObjectInfo, PutOptions, StreamPutOptions } from "./oss.js";
 
@@ -33,9 +33,9 @@ export interface StreamObjectStore extends ObjectStore {
 }
 
 export class MemoryObjectStore implements StreamObjectStore {
-  readonly #objects = new Map<string, { body: Buffer; info: ObjectInfo }>();
-  /** Writes and deletes so far (a simulation's check runs only when this moved). */
-  writes = 0;
+  readonly #objects = new Map<string, StoredObject>();
+  /** Writes and deletes so far under each watched prefix (a simulation checks again only what they changed). */
+  readonly #versions = new Map<string, number>();
   /** Every operation, for tests that count requests. */
   readonly ops: Array<{ op: "get" | "head" | "put" | "delete" | "list"; key: string }> = [];
 
@@ -52,6 +52,7 @@ export class MemoryObjectStore implements StreamObjectStore {
   #track(key: string, present: boolean): void {
     for (const [prefix, keys] of this.#watched)
       if (key.startsWith(prefix)) {
+        this.#versions.set(prefix, (this.#versions.get(prefix) ?? 0) + 1);
         if (present) keys.add(key);
         else keys.delete(key);
       }
@@ -64,27 +65,18 @@ export class MemoryObjectStore implements StreamObjectStore {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     this.ops.push({ op: "head", key });
-    return this.#objects.get(key)?.info;
+    const object = this.#objects.get(key);
+    return object && infoOf(key, object);
   }
 
   async put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<{ created: boolean; etag?: string }> {
     this.ops.push({ op: "put", key });
-    this.writes++;
     if (opts.ifAbsent && this.#objects.has(key)) return { created: false };
     const bytes = typeof body === "string" ? Buffer.from(body) : body;
-    const etag = createHash("md5").update(bytes).digest("hex").toUpperCase();
+    const etag = hash("md5", bytes, "hex").toUpperCase();
     this.#track(key, true);
-    this.#objects.set(key, {
-      body: bytes,
-      info: {
-        key,
-        size: bytes.length,
-        etag,
-        contentType: opts.contentType,
-        meta: { ...(opts.meta ?? {}) },
-        lastModified: new Date().toUTCString(),
-      },
-    });
+    const meta = opts.meta && { ...opts.meta };
+    this.#objects.set(key, { body: bytes, etag, contentType: opts.contentType, meta, modified: Date.now() });
     return { created: true, etag };
   }
 
@@ -112,7 +104,6 @@ export class MemoryObjectStore implements StreamObjectStore {
 
   async delete(key: string): Promise<void> {
     this.ops.push({ op: "delete", key });
-    this.writes++;
     this.#track(key, false);
     this.#objects.delete(key);
   }
@@ -130,8 +121,8 @@ export class MemoryObjectStore implements StreamObjectStore {
     return {
       objects: page.map((key) => ({
         key,
-        size: this.#objects.get(key)!.info.size,
-        etag: this.#objects.get(key)!.info.etag,
+        size: this.#objects.get(key)!.body.length,
+        etag: this.#objects.get(key)!.etag,
       })),
       ...(keys.length > max ? { next: page.at(-1) } : {}),
     };
@@ -140,6 +131,11 @@ export class MemoryObjectStore implements StreamObjectStore {
   /** An object's body now, without recording an operation (the simulator's invariants read through it). */
   peek(key: string): Buffer | undefined {
     return this.#objects.get(key)?.body;
+  }
+
+  /** How many writes and deletes a watched prefix has seen. */
+  version(prefix: string): number {
+    return this.#versions.get(prefix) ?? 0;
   }
 
   /** The keys under `prefix` in no particular order (cheaper than `keys`, for a check made after every step). */
@@ -155,4 +151,24 @@ export class MemoryObjectStore implements StreamObjectStore {
   keys(prefix = ""): string[] {
     return [...this.#objects.keys()].filter((k) => k.startsWith(prefix)).sort();
   }
+}
+
+/** An object as kept: its ObjectInfo is made when a HEAD asks (a date string costs a microsecond, and few are asked). */
+interface StoredObject {
+  readonly body: Buffer;
+  readonly etag: string;
+  readonly contentType?: string;
+  readonly meta?: Record<string, string>;
+  readonly modified: number;
+}
+
+function infoOf(key: string, object: StoredObject): ObjectInfo {
+  return {
+    key,
+    size: object.body.length,
+    etag: object.etag,
+    contentType: object.contentType,
+    meta: { ...(object.meta ?? {}) },
+    lastModified: new Date(object.modified).toUTCString(),
+  };
 }

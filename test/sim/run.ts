@@ -1,8 +1,4 @@
-/**
- * Runs seeds of the simulation; `npm run simulate -- --seeds N` (exits non-zero on a violation) or `-- --seed S`
- * (replays one seed, printing its schedule: the same output every time).
- */
-import { parseArgs } from "node:util";
+/** Runs seeds of the simulation, one at a time in this thread (test/sim/parallel.ts runs them on every core). */
 import { Prng } from "./prng.js";
 import { scenario } from "./scenario.js";
 import { DEFAULT_CONFIG, type SimConfig, type Violation, World } from "./world.js";
@@ -57,36 +53,4 @@ export async function firstFailure(from: number, count: number, config?: SimConf
     if (quick.violations.length > 0) return runSeed(seed, config);
   }
   return undefined;
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({
-    options: { seeds: { type: "string" }, seed: { type: "string" }, from: { type: "string" } },
-  });
-  if (values.seed !== undefined) {
-    const result = await runSeed(Number(values.seed));
-    process.stdout.write(`${result.trace.join("\n")}\n`);
-    process.stdout.write(
-      result.violations.length
-        ? `seed ${result.seed}: ${result.violations.map((v) => `step ${v.step} ${v.invariant}: ${v.detail}`).join("\n")}\n`
-        : `seed ${result.seed}: ${result.steps} steps, ${result.tasks} provider tasks, every invariant held\n`,
-    );
-    process.exit(result.violations.length ? 1 : 0);
-  }
-  const count = Number(values.seeds ?? 1000);
-  const from = Number(values.from ?? 1);
-  const started = performance.now();
-  const failed = await firstFailure(from, count);
-  const ms = performance.now() - started;
-  if (failed) {
-    const shortest = await shrink(failed.seed);
-    process.stdout.write(
-      `seed ${failed.seed} failed: ${failed.violations.map((v) => `step ${v.step} ${v.invariant}: ${v.detail}`).join("; ")}\n` +
-        `shortest failing schedule (${shortest.faults} faults, ${shortest.trace.length} steps):\n${shortest.trace.join("\n")}\n` +
-        `${shortest.violations.map((v) => `step ${v.step} ${v.invariant}: ${v.detail}`).join("\n")}\n` +
-        `replay: npm run simulate -- --seed ${failed.seed}\n`,
-    );
-    process.exit(1);
-  }
-  process.stdout.write(`${count} seeds from ${from}: every invariant held (${(ms / 1000).toFixed(1)} s)\n`);
 }

@@ -65,6 +65,23 @@ export const DEFAULT_CONFIG: SimConfig = {
   maxSteps: 6000,
 };
 
+/** What the invariants read of a batch's manifest. */
+interface Manifest {
+  readonly batchId: string;
+  readonly state: string;
+  readonly notify?: unknown;
+  readonly items: ReadonlyArray<{ id: string; jobId?: string; state: string }>;
+}
+
+/** A function instance: the services its invocations call, over its own store and provider views. */
+interface Instance {
+  readonly id: number;
+  readonly service: JobService;
+  readonly batches: BatchService;
+  readonly records: JobRecords;
+  readonly store: SimStore;
+}
+
 /** An invocation's process died here: its pending step never returns (the promise is left unresolved). */
 class Crash extends Error {}
 
@@ -89,25 +106,43 @@ export interface Violation {
   readonly detail: string;
 }
 
-/** The scripted provider: ICE-like (audio written into the bucket at the job's key), calls back, 40 characters a task. */
-class SimProvider implements JobProvider {
+/**
+ * The scripted provider: ICE-like (audio written into the bucket at the job's key), calls back, 40 characters a task.
+ * It keeps every task it accepted (what was billed); each instance calls it through its own view (`for`).
+ */
+class SimProvider {
   readonly name = "ice" as const;
   readonly audio = "bucket" as const;
   readonly callsBack = true;
   readonly limit = 40;
   /** Every task the provider accepted: what was billed. */
   readonly tasks: Array<{ taskId: string; jobId: string; attempt: number; chars: number; finished: boolean }> = [];
+  /** Tasks finished so far. */
+  finished = 0;
   readonly #status = new Map<string, ProviderStatus>();
 
   constructor(private readonly world: World) {}
+
+  /** The provider as one instance calls it: its calls are that instance's scheduling points. */
+  for(owner: number): JobProvider {
+    return {
+      name: this.name,
+      audio: this.audio,
+      callsBack: this.callsBack,
+      limit: this.limit,
+      validate: (text) => this.validate(text),
+      submit: (job, text) => this.submit(job, text, owner),
+      status: (taskId) => this.status(taskId, owner),
+    };
+  }
 
   validate(text: string): { characters: number } {
     if (text.trim() === "") throw new InputError("text", "must contain text to speak");
     return { characters: countNlsChars(text) };
   }
 
-  async submit(job: Job, text: string): Promise<string> {
-    await this.world.io("provider.submit");
+  async submit(job: Job, text: string, owner: number): Promise<string> {
+    await this.world.io("provider.submit", owner);
     if (this.world.fault("providerRefusal"))
       throw new ProviderError({ provider: "ice", code: "Throttling", upstreamMessage: "busy", retryable: true });
     const taskId = `task-${this.tasks.length + 1}`;
@@ -120,8 +155,8 @@ class SimProvider implements JobProvider {
     return taskId;
   }
 
-  async status(taskId: string): Promise<ProviderStatus> {
-    await this.world.io("provider.status");
+  async status(taskId: string, owner: number): Promise<ProviderStatus> {
+    await this.world.io("provider.status", owner);
     return this.#status.get(taskId) ?? { state: "pending" };
   }
 
@@ -129,6 +164,7 @@ class SimProvider implements JobProvider {
   finish(taskId: string, store: MemoryObjectStore): void {
     const task = this.tasks.find((t) => t.taskId === taskId)!;
     task.finished = true;
+    this.finished++;
     const job = this.world.peek(task.jobId);
     if (job) void store.put(job.output.audioKey, Buffer.alloc(task.chars * BYTES_PER_CHAR, 1));
     this.#status.set(taskId, { state: "success", audioAddress: "", sentences: [] });
@@ -144,6 +180,8 @@ class SimStore implements StreamObjectStore {
   constructor(
     private readonly world: World,
     readonly raw: MemoryObjectStore,
+    /** The instance whose calls these are (-1: the API's, which no crash ends). */
+    private readonly owner: number,
   ) {}
 
   get(key: string): Promise<Buffer | undefined> {
@@ -182,7 +220,7 @@ class SimStore implements StreamObjectStore {
 
   /** One operation: a scheduling point, then perhaps a failure before anything happens, then the operation. */
   async #read<T>(op: string, key: string, run: () => Promise<T>): Promise<T> {
-    await this.world.io(`${op} ${key}`);
+    await this.world.io(`${op} ${key}`, this.owner);
     this.#maybeFail(key);
     return run();
   }
@@ -218,13 +256,14 @@ class SimStore implements StreamObjectStore {
 export class World {
   readonly prng: Prng;
   readonly raw = new MemoryObjectStore("sim", {
-    watch: ["jobs/records/", "jobs/batches/", "jobs/index/owner/", "jobs/batch-pending/"],
+    // What the invariants read: a write elsewhere (an election, a text, a marker) leaves them as they were.
+    watch: ["jobs/records/", "jobs/batches/", "jobs/index/owner/", "jobs/batch-pending/", "output/", "jobs/parts/"],
   });
-  readonly store: SimStore;
   readonly provider: SimProvider;
-  readonly records: JobRecords;
   /** The function instance events run on now: a crash ends it and every invocation on it; the next is cold. */
-  #instance!: { id: number; service: JobService; batches: BatchService };
+  #instance!: Instance;
+  /** The API's instance, which the users' requests run on; no crash ends it (a client would simply retry). */
+  readonly api: Instance;
   #instances = 0;
   readonly violations: Violation[] = [];
   readonly trace: string[] = [];
@@ -235,16 +274,14 @@ export class World {
   readonly #waiting: Array<{ label: string; owner: number; resume: () => void }> = [];
   readonly #events: Event[] = [];
   readonly #running = new Map<number, Invocation>();
-  /**
-   * The invocation whose code runs now. Each step makes one invocation runnable (the one whose operation it resumes,
-   * or the one it starts), and it runs until it waits on the scheduler again: whatever asks for a scheduling point
-   * meanwhile is that invocation (-1: the users' requests).
-   */
-  #current = -1;
   get #tracing(): boolean {
     return this.config.trace !== false;
   }
-  /** Whether the invocation made runnable this step has not yet reached its next scheduling point (or its end). */
+  /**
+   * Whether the code made runnable this step has not yet reached its next scheduling point (or its end). Each
+   * scheduling point names its instance itself (every instance's store, provider and queue are bound to it), so code
+   * that goes on after the step ends (a second chain the step woke) is still its own instance's, wherever it runs.
+   */
   #runnable = false;
 
   /**
@@ -268,13 +305,26 @@ export class World {
     readonly setup: { partConcurrency: number; batchConcurrency: number } = { partConcurrency: 2, batchConcurrency: 2 },
   ) {
     this.prng = new Prng(seed);
-    this.store = new SimStore(this, this.raw);
     this.provider = new SimProvider(this);
-    const sleep = async (): Promise<void> => this.io("sleep");
-    this.records = new JobRecords(this.store, "jobs/", sleep);
+    this.api = this.#build(-1);
+    this.#instance = this.#coldStart();
+  }
+
+  /** A new instance of the functions: its own warm caches, nothing of a dead one's. */
+  #coldStart(): Instance {
+    return this.#build(++this.#instances);
+  }
+
+  /** The functions as instance `id` runs them: every store call, provider call, queue write and wait is its own. */
+  #build(id: number): Instance {
+    const log = SILENT;
+    const now = () => new Date(this.clock);
+    const sleep = async (): Promise<void> => this.io("sleep", id);
+    const store = new SimStore(this, this.raw, id);
+    const records = new JobRecords(store, "jobs/", sleep);
     const invoker: Invoker = {
       invokeAsync: async (name, payload) => {
-        await this.io(`invoke ${name}`);
+        await this.io(`invoke ${name}`, id);
         if (this.fault("failedWrite"))
           throw new ProviderError({
             provider: "fc",
@@ -286,22 +336,11 @@ export class World {
         if (this.fault("duplicate")) this.invoke(name as Invocation["fn"], payload as Record<string, unknown>);
       },
     };
-    this.#invoker = invoker;
-    this.#instance = this.#coldStart();
-  }
-
-  readonly #invoker: Invoker;
-
-  /** A new instance of the functions: its own warm caches, nothing of a dead one's. */
-  #coldStart(): { id: number; service: JobService; batches: BatchService } {
-    const log = SILENT;
-    const now = () => new Date(this.clock);
-    const sleep = async (): Promise<void> => this.io("sleep");
     const service: JobService = new JobService({
-      jobs: this.records,
-      storage: this.store,
-      providers: { nls: undefined, ice: this.provider, minimax: undefined },
-      invoker: this.#invoker,
+      jobs: records,
+      storage: store,
+      providers: { nls: undefined, ice: this.provider.for(id), minimax: undefined },
+      invoker,
       log,
       callbackSecret: CALLBACK_SECRET,
       callbackBaseUrl: "https://cb.example.com",
@@ -316,10 +355,10 @@ export class World {
       onEnded: async (job) => batches.itemEnded(job),
     });
     const batches: BatchService = new BatchService({
-      jobs: this.records,
+      jobs: records,
       service,
-      storage: this.store,
-      invoker: this.#invoker,
+      storage: store,
+      invoker,
       log,
       jobsPrefix: "jobs/",
       outputPrefix: "output/",
@@ -332,22 +371,27 @@ export class World {
       webhooks: {
         check: () => undefined,
         send: async (_url, delivery, payload) => {
-          await this.io(`webhook ${delivery}`);
+          await this.io(`webhook ${delivery}`, id);
           this.#webhook(delivery, payload);
           // The receiver got it; its answer may still be lost on the way back.
           return this.fault("lostAnswer") ? { error: "answer lost" } : { status: 200 };
         },
       },
     });
-    return { id: ++this.#instances, service, batches };
+    return { id, service, batches, records, store };
   }
 
+  /** The API's services and store, which the users' requests call. */
   get service(): JobService {
-    return this.#instance.service;
+    return this.api.service;
   }
 
   get batches(): BatchService {
-    return this.#instance.batches;
+    return this.api.batches;
+  }
+
+  get store(): SimStore {
+    return this.api.store;
   }
 
   /** Whether a fault of `kind` strikes now (never once the fault phase is over). */
@@ -364,9 +408,8 @@ export class World {
   /** Faults injected so far. */
   faults = 0;
 
-  /** A scheduling point: the caller waits until the scheduler picks it; a crash there ends its invocation. */
-  io(label: string): Promise<void> {
-    const owner = this.#current;
+  /** A scheduling point of instance `owner`: it waits until the scheduler picks it; a crash there ends the instance. */
+  io(label: string, owner: number): Promise<void> {
     this.#runnable = false;
     if (this.#dead.has(owner)) return new Promise(() => undefined);
     return new Promise((resume) => this.#waiting.push({ label, owner, resume }));
@@ -421,7 +464,6 @@ export class World {
         if (this.#tracing) this.trace.push(`${this.step} ${crashed ? "CRASH at" : "io"} ${w!.label} [${w!.owner}]`);
         if (crashed) this.#kill(w!.owner);
         else {
-          this.#current = w!.owner;
           this.#runnable = true;
           w!.resume();
         }
@@ -436,11 +478,7 @@ export class World {
       this.violations.push({ step: this.step, invariant: "liveness", detail: this.#unended().join("; ") });
     // Every final batch that asked for a webhook sent it (at least once: a re-send carries the same delivery id).
     for (const key of this.raw.keysUnsorted("jobs/batches/")) {
-      const m = JSON.parse(this.raw.peek(key)!.toString("utf8")) as {
-        batchId: string;
-        state: string;
-        notify?: unknown;
-      };
+      const m = this.#manifest(key);
       if (m.state !== "running" && m.notify && !this.webhooks.has(m.batchId))
         this.violations.push({
           step: this.step,
@@ -470,14 +508,14 @@ export class World {
   /** What each function does with its event: the functions' own app code reduced to its calls into lib. */
   async #handle(inv: Invocation): Promise<void> {
     const p = inv.payload;
-    const { service, batches } = this.#instance;
+    const { service, batches, records, store: storage } = this.#instance;
     inv.instance = this.#instance.id;
     // The store function's work, as its handler and reconcile's recovery both run it.
     const store = (jobId: string) =>
       storeOutputs(jobId, {
-        jobs: this.records,
+        jobs: records,
         service,
-        storage: this.store,
+        storage,
         log: SILENT,
         audioHosts: [],
         now: () => new Date(this.clock),
@@ -485,7 +523,7 @@ export class World {
     switch (inv.fn) {
       case "submit": {
         if (typeof p.submitJob === "string") {
-          const job = await this.records.get(p.submitJob);
+          const job = await records.get(p.submitJob);
           if (job) await service.submit(job);
         } else {
           const item = p.batchItem as { batchId: string; index: number };
@@ -506,7 +544,7 @@ export class World {
       }
       case "reconcile":
         if (p.requestContext)
-          await recoverFailedStore(p as never, { jobs: this.records, service, storeOutputs: store, log: SILENT });
+          await recoverFailedStore(p as never, { jobs: records, service, storeOutputs: store, log: SILENT });
         await service.reconcile();
         await batches.reconcile();
         return;
@@ -516,7 +554,6 @@ export class World {
   /** Runs an invocation in its own context; a failure (or a crash) is retried as FC's async queue retries it. */
   #spawn(inv: Invocation, body: () => Promise<void>): void {
     this.#running.set(inv.id, inv);
-    this.#current = inv.id;
     this.#runnable = true;
     void body()
       .then(() => {
@@ -530,17 +567,13 @@ export class World {
       });
   }
 
-  /** The instance an invocation runs on dies: every invocation on it ends where it stands, and FC retries them. */
-  #kill(id: number): void {
-    const instance = this.#running.get(id)?.instance;
-    const victims = [...this.#running.values()].filter(
-      (inv) => inv.id === id || (instance !== undefined && inv.instance === instance),
-    );
-    for (const inv of victims) {
-      this.#dead.add(inv.id);
+  /** An instance dies: every invocation on it ends where it stands, and FC retries them. */
+  #kill(instance: number): void {
+    this.#dead.add(instance);
+    for (let i = this.#waiting.length - 1; i >= 0; i--)
+      if (this.#waiting[i]!.owner === instance) this.#waiting.splice(i, 1);
+    for (const inv of [...this.#running.values()].filter((r) => r.instance === instance)) {
       this.#running.delete(inv.id);
-      for (let i = this.#waiting.length - 1; i >= 0; i--)
-        if (this.#waiting[i]!.owner === inv.id) this.#waiting.splice(i, 1);
       this.#failed(inv, new Crash("crashed"));
     }
     if (instance === this.#instance.id) this.#instance = this.#coldStart();
@@ -568,6 +601,11 @@ export class World {
   /** Parsed records, kept per stored body (a write stores a new one), so a step parses only what changed. */
   readonly #parsed = new WeakMap<Buffer, Job>();
 
+  /** The stored body each parsed record came from. */
+  readonly #bodies = new WeakMap<Job, Buffer>();
+  /** Done records already checked, with the audio object they were checked against. */
+  readonly #doneChecked = new WeakMap<Buffer, Buffer | undefined>();
+
   #jobs(): Job[] {
     return this.raw.keysUnsorted("jobs/records/").map((k) => {
       const body = this.raw.peek(k)!;
@@ -575,9 +613,27 @@ export class World {
       if (!job) {
         job = JSON.parse(body.toString("utf8")) as Job;
         this.#parsed.set(body, job);
+        this.#bodies.set(job, body);
       }
       return job;
     });
+  }
+
+  #bodyOf(job: Job): Buffer | undefined {
+    return this.#bodies.get(job);
+  }
+
+  /** Parsed batch manifests, kept per stored body as records are. */
+  readonly #manifests = new WeakMap<Buffer, Manifest>();
+
+  #manifest(key: string): Manifest {
+    const body = this.raw.peek(key)!;
+    let m = this.#manifests.get(body);
+    if (!m) {
+      m = JSON.parse(body.toString("utf8")) as Manifest;
+      this.#manifests.set(body, m);
+    }
+    return m;
   }
 
   #unended(): string[] {
@@ -586,7 +642,7 @@ export class World {
       .map((j) => `job ${j.id} ${j.state}`);
     const batches = this.raw
       .keys("jobs/batches/")
-      .map((k) => JSON.parse(this.raw.peek(k)!.toString("utf8")) as { batchId: string; state: string })
+      .map((k) => this.#manifest(k))
       .filter((m) => m.state === "running")
       .map((m) => `batch ${m.batchId} running`);
     return [...jobs, ...batches];
@@ -632,20 +688,45 @@ export class World {
   }
 
   /** The invariants, after every step. */
-  #checkedAt = -1;
+  #checked = { records: -1, batches: -1, index: -1, audio: -1, tasks: "" };
+  #byId = new Map<string, Job>();
 
   #check(): void {
-    // Only a write or a provider task can change what the invariants read: a step that made neither is not checked again.
-    const mark =
-      this.raw.writes * 1000 + this.provider.tasks.filter((t) => t.finished).length * 7 + this.provider.tasks.length;
-    if (mark === this.#checkedAt) return;
-    this.#checkedAt = mark;
-    const jobs = this.#jobs();
-    const byId = new Map(jobs.map((j) => [j.id, j]));
-    for (const job of jobs) {
+    // Only a write the invariants read or a provider task can change their verdict: each invariant is checked again
+    // when what it reads has changed since the last step that checked it.
+    const now = {
+      records: this.raw.version("jobs/records/"),
+      batches: this.raw.version("jobs/batches/"),
+      index: this.raw.version("jobs/index/owner/"),
+      // Audio: jobs' outputs, and parts' audio.
+      audio: this.raw.version("output/") + this.raw.version("jobs/parts/"),
+      tasks: `${this.provider.tasks.length} ${this.provider.finished}`,
+    };
+    const was = this.#checked;
+    const records = now.records !== was.records;
+    const tasks = now.tasks !== was.tasks;
+    const audio = now.audio !== was.audio;
+    if (!records && !tasks && !audio && now.batches === was.batches && now.index === was.index) return;
+    this.#checked = now;
+    if (records) this.#byId = new Map(this.#jobs().map((j) => [j.id, j]));
+    const byId = this.#byId;
+    if (records || audio) this.#checkDone(byId);
+    if (records || audio || now.batches !== was.batches) this.#checkBatchesDone(byId);
+    if (records) this.#checkTenantWriters(byId);
+    if (records || now.index !== was.index) this.#checkViews(byId);
+    if (records || tasks) this.#checkBilling(byId);
+  }
+
+  /** Done means every output a job names exists, with the duration its text makes. */
+  #checkDone(byId: ReadonlyMap<string, Job>): void {
+    for (const job of byId.values()) {
       if (job.state !== "done") continue;
-      // Done means every output it names exists, with the duration its text makes.
+      // A done record and its audio that are both the objects checked last time hold still (a part's record does not
+      // change once its parent is done).
       const audio = this.raw.peek(job.output.audioKey);
+      const record = this.#bodyOf(job);
+      if (record && this.#doneChecked.get(record) === audio) continue;
+      if (record) this.#doneChecked.set(record, audio);
       const chars = job.parts
         ? job.parts.reduce((sum, p) => sum + (byId.get(p.jobId)?.characters ?? 0), 0)
         : job.characters;
@@ -656,14 +737,12 @@ export class World {
           `job ${job.id} is done, ${job.output.audioKey} holds ${audio.length} bytes, ${chars * BYTES_PER_CHAR} expected`,
         );
     }
+  }
+
+  /** A final batch's done item has a done job whose audio exists. */
+  #checkBatchesDone(byId: ReadonlyMap<string, Job>): void {
     for (const key of this.raw.keysUnsorted("jobs/batches/")) {
-      const body = this.raw.peek(key)!;
-      if (body.includes('"state":"running"')) continue;
-      const m = JSON.parse(body.toString("utf8")) as {
-        batchId: string;
-        state: string;
-        items: Array<{ id: string; jobId?: string; state: string }>;
-      };
+      const m = this.#manifest(key);
       if (m.state === "running") continue;
       for (const item of m.items) {
         if (item.state !== "done") continue;
@@ -675,10 +754,15 @@ export class World {
           );
       }
     }
-    // Tenants: a job of one API key writes only in its own namespace (or its unguessable default key), and no two
-    // tenants' jobs ever share an output object.
+  }
+
+  /**
+   * Tenants: a job of one API key writes only in its own namespace (or its unguessable default key), and no two
+   * tenants' jobs ever share an output object.
+   */
+  #checkTenantWriters(byId: ReadonlyMap<string, Job>): void {
     const writers = new Map<string, string>();
-    for (const job of jobs) {
+    for (const job of byId.values()) {
       if (job.owner === undefined || job.parent) continue;
       const key = job.output.audioKey;
       if (!key.startsWith(tenantOutputPrefix("output/", job.owner)) && !key.startsWith("output/jobs/"))
@@ -688,12 +772,19 @@ export class World {
         this.#violate("tenants", `${key} is written by two tenants' jobs`);
       writers.set(key, job.owner);
     }
-    // Views: what `GET /v1/jobs` lists for a key comes from its owner index; every job there is that key's own.
+  }
+
+  /** Views: what `GET /v1/jobs` lists for a key comes from its owner index; every job there is that key's own. */
+  #checkViews(byId: ReadonlyMap<string, Job>): void {
     for (const key of this.raw.keysUnsorted("jobs/index/owner/")) {
       const [owner, entry] = key.slice("jobs/index/owner/".length).split("/");
       const job = byId.get(entry!.slice(entry!.indexOf("-") + 1));
       if (job && job.owner !== owner) this.#violate("tenants", `${owner!.slice(0, 8)}'s view lists job ${job.id}`);
     }
+  }
+
+  /** Billed once, and provider tasks in flight within their bounds. */
+  #checkBilling(byId: ReadonlyMap<string, Job>): void {
     // Billed = synthesized + listed repairs: every provider task belongs to an attempt its job's record lists.
     for (const t of this.provider.tasks) {
       const job = byId.get(t.jobId);
