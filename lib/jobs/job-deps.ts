@@ -1,0 +1,117 @@
+/**
+ * What the job machine's roles share: their dependencies (`JobServiceDeps`), a new job as its callers describe it
+ * (`NewJob`), and `JobContext`, the helpers every role uses (the clock, the provider by name, a part's limit, a job's
+ * callback URL). The roles call one another through `JobSteps`, which `JobService` implements.
+ */
+import { InputError } from "../errors.js";
+import type { Invoker } from "../invoke.js";
+import type { Logger } from "../log.js";
+import type { ObjectStore } from "../storage/object-store.js";
+import { callbackUrl } from "./callback-signature.js";
+import type { JobProvider, ProviderName } from "./providers.js";
+import type { JobRecords } from "./records.js";
+import type { Job, JobOptions } from "./schema.js";
+
+export interface JobServiceDeps {
+  readonly jobs: JobRecords;
+  readonly storage: ObjectStore;
+  /**
+   * Every provider by name: a missing name does not compile; `undefined` is a provider this deployment has no
+   * credentials for (MiniMax without DASHSCOPE_API_KEY), refused with the reason.
+   */
+  readonly providers: Readonly<Record<ProviderName, JobProvider | undefined>>;
+  readonly invoker: Invoker;
+  readonly log: Logger;
+  readonly callbackSecret: string;
+  /** Public base URL of the callback function; without it jobs are followed by polling alone. */
+  readonly callbackBaseUrl?: string;
+  readonly outputPrefix: string;
+  /** Where the parts of long jobs keep their audio (under the jobs prefix). */
+  readonly partsPrefix?: string;
+  /** At most this many characters per part (below the provider's limit): smaller parts run in parallel. */
+  readonly partChars?: number;
+  /** Parts of one job synthesized at once. */
+  readonly partConcurrency?: number;
+  /** Called when a job ends (done or failed): batches count their items with it. */
+  readonly onEnded?: (job: Job) => Promise<void>;
+  /**
+   * Told once, by the caller elected to record it, that a job's synthesis ended (before its audio is stored): a batch
+   * hands the item's slot on then. A failure is logged, not thrown: reconcile hands on a slot left behind.
+   */
+  readonly onSynthesized?: (job: Job) => Promise<void>;
+  /** How a short wait is taken (the simulator runs waits on its own clock). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => Date;
+  readonly newId?: () => string;
+  /** How long a step may sit before `reconcile` re-drives it. */
+  readonly staleAfterMs?: number;
+}
+
+export interface NewJob {
+  readonly provider: ProviderName;
+  /** Who created it through the API (a digest of the key); absent for the operator's uploads and batches. */
+  readonly owner?: string;
+  /** A digest of the request; a different request under the same idempotency key is refused (422). */
+  readonly fingerprint?: string;
+  /** The job's id when the caller names it (a batch item's id is derived from the batch and item ids). */
+  readonly id?: string;
+  readonly batch?: Job["batch"];
+  readonly text: string;
+  readonly ssml: boolean;
+  readonly options: JobOptions;
+  readonly audioKey: string;
+  readonly idempotencyKey: string;
+  readonly source: Job["source"];
+}
+
+/** The steps the roles take on one another's behalf (JobService implements them by handing each to its role). */
+export interface JobSteps {
+  submit(job: Job, opts?: { force?: boolean; text?: string }): Promise<Job>;
+  pollTask(job: Job, opts: { force: boolean }): Promise<Job>;
+  driveParent(parent: Job, opts?: { force?: boolean }): Promise<Job>;
+  /** A part's synthesis or end moves its parent along (a failure is the caller's to log). */
+  driveParentOf(part: Job): Promise<void>;
+  fail(job: Job, code: string, reason: string): Promise<Job>;
+  ended(job: Job): Promise<void>;
+  /** A job's synthesis ended: `onSynthesized` is told (once, by the elected caller); a failure is logged. */
+  synthesized(job: Job): Promise<void>;
+}
+
+export class JobContext {
+  constructor(readonly deps: JobServiceDeps) {}
+
+  now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  provider(name: ProviderName): JobProvider {
+    const provider = this.deps.providers[name];
+    if (!provider)
+      throw new InputError("provider", `"${name}" is not configured on this deployment`, {
+        code: "UnsupportedProvider",
+      });
+    return provider;
+  }
+
+  /** The most characters one provider task of a job gets: the provider's limit, or less when configured. */
+  partLimit(name: ProviderName): number {
+    return Math.min(this.provider(name).limit, this.deps.partChars ?? Number.POSITIVE_INFINITY);
+  }
+
+  /** Where the provider calls back for a job: only a provider that calls back, on a deployment with a public URL. */
+  callbackUrl(job: { id: string; provider: ProviderName }): string | undefined {
+    return this.deps.callbackBaseUrl && this.deps.providers[job.provider]?.callsBack
+      ? callbackUrl(this.deps.callbackBaseUrl, this.deps.callbackSecret, job.id, job.provider)
+      : undefined;
+  }
+
+  /** How long a step may sit before reconcile re-drives it. */
+  get staleAfterMs(): number {
+    return this.deps.staleAfterMs ?? 2 * 60_000;
+  }
+
+  /** A short wait (the simulator runs waits on its own clock). */
+  sleep(ms: number): Promise<void> {
+    return (this.deps.sleep ?? ((wait: number) => new Promise<void>((r) => setTimeout(r, wait))))(ms);
+  }
+}

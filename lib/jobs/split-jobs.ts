@@ -1,0 +1,192 @@
+/**
+ * Jobs over their provider's limit: split at sentence ends into parts within it, each a job of its own keyed by its
+ * content (so a resubmitted book reuses the parts already synthesized), synthesized `partConcurrency` at a time, a
+ * failed part replaced once, and the parts handed once to `store`, which stitches them.
+ */
+import { createHash } from "node:crypto";
+import { chunkText, countNlsChars } from "../text/index.js";
+import type { JobCreation } from "./job-creation.js";
+import type { JobContext, JobSteps, NewJob } from "./job-deps.js";
+import { type Job, transition } from "./schema.js";
+
+export class SplitJobs {
+  constructor(
+    private readonly ctx: JobContext,
+    private readonly creation: JobCreation,
+    private readonly steps: JobSteps,
+  ) {}
+
+  /** Whether a job's text is over its provider's limit (and so made of parts). */
+  isSplit(input: Pick<NewJob, "provider" | "text">): boolean {
+    return countNlsChars(input.text) > this.ctx.partLimit(input.provider);
+  }
+
+  /**
+   * Checks a job's text and options by its provider's rules (each part's, for text beyond its limit) without writing
+   * anything: a batch validates every inline item at its start, so a bad one is reported at once.
+   */
+  validate(input: Pick<NewJob, "provider" | "text" | "ssml" | "options">): void {
+    const provider = this.ctx.provider(input.provider);
+    const pieces = this.isSplit(input)
+      ? chunkText(input.text, { max: this.ctx.partLimit(input.provider) })
+      : [input.text];
+    for (const piece of pieces) provider.validate(piece, input.ssml, input.options);
+  }
+
+  /** Creates a split job and its parts, and submits the first parts; or answers the job that holds its key. */
+  async create(input: NewJob): Promise<{ job: Job; created: boolean }> {
+    const { deps } = this.ctx;
+    const limit = this.ctx.partLimit(input.provider);
+    const pieces = chunkText(input.text, { max: limit });
+    // Validates voice, options and every part by the provider's rules before anything is written.
+    const provider = this.ctx.provider(input.provider);
+    const characters = pieces.map((piece) => provider.validate(piece, input.ssml, input.options).characters);
+    const { id, existing } = await this.creation.claim(input);
+    if (existing) return { job: existing, created: false };
+    await deps.storage.put(deps.jobs.textKey(id), input.text, { contentType: "text/plain; charset=utf-8" });
+    const parts: NonNullable<Job["parts"]> = [];
+    for (const [index, piece] of pieces.entries())
+      parts.push({ jobId: (await this.#createPart(id, index, piece, input, 0)).id, characters: characters[index]! });
+    const parent = this.creation.record(id, input, {
+      state: "submitted",
+      ssml: input.ssml,
+      characters: characters.reduce((a, b) => a + b, 0),
+      parts,
+    });
+    await deps.jobs.index(parent);
+    const held = await deps.jobs.create(parent);
+    if (held !== parent) return { job: held, created: false };
+    deps.log.info("long job split into parts", { jobId: id, parts: parts.length, limit });
+    return { job: await this.drive(parent), created: true };
+  }
+
+  /** A part: its own job, keyed by its content and attempt, writing its audio under the parts prefix. */
+  async #createPart(
+    parentId: string,
+    index: number,
+    text: string,
+    input: Pick<NewJob, "provider" | "options" | "ssml" | "source" | "owner" | "fingerprint">,
+    attempt: number,
+  ): Promise<Job> {
+    const { deps } = this.ctx;
+    const key = `part:${createHash("sha256")
+      .update(JSON.stringify([input.provider, input.options, input.ssml, text]))
+      .digest("hex")}${attempt ? `#${attempt}` : ""}`;
+    const { id, existing } = await this.creation.claim({ idempotencyKey: key });
+    if (existing) return existing;
+    await deps.storage.put(deps.jobs.textKey(id), text, { contentType: "text/plain; charset=utf-8" });
+    const audioKey = `${deps.partsPrefix ?? "jobs/parts/"}${id}.${input.options.format}`;
+    // A part is never its parent's batch item: only the parent's synthesis hands the item's slot on, and only the
+    // parent's end (its whole audio stored) ends the item.
+    const part: Job = {
+      ...this.creation.record(
+        id,
+        {
+          provider: input.provider,
+          options: input.options,
+          source: input.source,
+          audioKey,
+          idempotencyKey: key,
+          ...(input.owner ? { owner: input.owner } : {}),
+          ...(input.fingerprint ? { fingerprint: input.fingerprint } : {}),
+        },
+        { state: "queued", ssml: input.ssml, characters: countNlsChars(text) },
+      ),
+      // The part asks for timestamps (they stay on its record), but only the parent writes subtitle files.
+      output: { audioKey },
+      parent: { id: parentId, index },
+    };
+    return deps.jobs.create(part);
+  }
+
+  /**
+   * Moves a split job along: replaces a failed part once (finished parts are kept), submits queued parts up to the
+   * concurrency bound, and when every part is done elects the one hand-off to `store`, which stitches them.
+   */
+  async drive(parent: Job, opts: { force?: boolean } = {}): Promise<Job> {
+    if (parent.state !== "submitted" || !parent.parts) return parent;
+    const children = await Promise.all(parent.parts.map((p) => this.ctx.deps.jobs.get(p.jobId)));
+    const failedAt = children.findIndex((c) => c?.state === "failed");
+    if (failedAt !== -1) return this.#replaceFailedPart(parent, children, failedAt, opts);
+    if (children.every((c) => c?.state === "done")) return this.#assemble(parent, opts);
+    await this.#submitQueued(children, opts);
+    return parent;
+  }
+
+  /** A part's synthesis or end moves its parent along. */
+  async driveParentOf(part: Job): Promise<void> {
+    const parent = await this.ctx.deps.jobs.get(part.parent!.id);
+    if (parent) await this.drive(parent);
+  }
+
+  /** A failed part is replaced once by a new part of the same text (attempt 1); failing twice fails the parent. */
+  async #replaceFailedPart(
+    parent: Job,
+    children: ReadonlyArray<Job | undefined>,
+    failedAt: number,
+    opts: { force?: boolean },
+  ): Promise<Job> {
+    const { deps } = this.ctx;
+    const failed = children[failedAt]!;
+    const attempt = Number(/#(\d+)$/.exec(failed.idempotencyKey)?.[1] ?? 0) + 1;
+    if (attempt > 1)
+      return this.steps.fail(
+        parent,
+        failed.failure?.code ?? "PartFailed",
+        `part ${failedAt + 1} of ${children.length} failed twice: ${failed.failure?.reason ?? "unknown"}`,
+      );
+    const text = (await deps.storage.get(deps.jobs.textKey(failed.id)))!.toString("utf8");
+    const retry = await this.#createPart(parent.id, failedAt, text, parent, attempt);
+    // A part that failed after its synthesis (storing it, say) was billed for: the job's progress keeps counting it.
+    const billed = failed.task?.finishedAt ? failed.characters : 0;
+    const parts = parent.parts!.map((p, i) =>
+      i === failedAt
+        ? { ...p, jobId: retry.id, ...(billed ? { billedBefore: (p.billedBefore ?? 0) + billed } : {}) }
+        : p,
+    );
+    const updated = { ...parent, parts, updatedAt: this.ctx.now().toISOString() };
+    await deps.jobs.put(updated);
+    deps.log.warn("part failed; retrying it alone", {
+      jobId: parent.id,
+      part: failedAt,
+      reason: failed.failure?.reason,
+    });
+    return this.drive(updated, opts);
+  }
+
+  /**
+   * Every part done: the one hand-off to `store`, which stitches them. `force` (reconcile, once the parent has sat
+   * past the grace period) re-drives an assembly whose elected caller crashed or lost its election's answer: handing
+   * the parent to `store` twice is safe, once is required.
+   */
+  async #assemble(parent: Job, opts: { force?: boolean }): Promise<Job> {
+    const { deps } = this.ctx;
+    const elected = await deps.jobs.elect(parent.id, "assemble", this.ctx.now());
+    if (!elected && !opts.force) return parent;
+    const next = transition(parent, "synthesized", {}, this.ctx.now());
+    if (!next) return parent;
+    if (elected) await this.steps.synthesized(next);
+    await deps.jobs.put(next);
+    await deps.invoker.invokeAsync("store", { jobId: parent.id });
+    return next;
+  }
+
+  /** Submits queued parts up to the bound, which is on provider tasks: a part whose synthesis ended holds none. */
+  async #submitQueued(children: ReadonlyArray<Job | undefined>, opts: { force?: boolean }): Promise<void> {
+    let running = children.filter((c) => c?.state === "submitted").length;
+    for (const child of children) {
+      if (running >= (this.ctx.deps.partConcurrency ?? 4)) break;
+      if (child?.state !== "queued") continue;
+      // A part may be queued because its submission failed transiently: submitting it again is safe (elected in
+      // submit). A forced drive (reconcile, the parent idle past the grace period) also takes over a part whose
+      // elected submitter died after its election: that part's own record has sat queued past the grace period too.
+      const abandoned =
+        opts.force === true && this.ctx.now().getTime() - Date.parse(child.updatedAt) >= this.ctx.staleAfterMs;
+      const after = await this.steps.submit(child, { force: abandoned });
+      // A part still queued after its submission either lost the election to a drive running at the same time (which
+      // submits it: its slot is taken) or met a transient provider error (reconcile resubmits it). Either way it takes
+      // the slot here; moving on to the next part took two drives' one free slot twice.
+      if (after.state !== "failed") running++;
+    }
+  }
+}
