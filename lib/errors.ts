@@ -1,12 +1,12 @@
 /**
- * Typed errors shared by every module. Each provider classifies its own codes (NLS: lib/providers/nls/status.ts).
+ * Typed errors shared by every module. Each provider classifies its own codes and says so when it makes a
+ * ProviderError (NLS: lib/providers/nls/errors.ts, from its status table); this module knows no provider.
  *
  * One rule decides what the caller sees: an error with `expose` (4xx) shows its message;
  * anything else is logged whole and answered with a generic message (see `toErrorBody`).
  */
 
 import type { ProviderName } from "./jobs/provider-name.js";
-import { describeNlsStatus, isRetryableNlsCode } from "./providers/nls/status.js";
 import { scrubSecrets } from "./secrets.js";
 
 /** Where in the user's text a problem is (an SSML document's line and column), so a client can point at it. */
@@ -122,11 +122,9 @@ export class ProviderError extends AppError {
     cause?: unknown;
   }) {
     const code = String(opts.code);
-    // NLS's codes are classified by its own status table (lib/providers/nls/status.ts); other providers say.
-    const known = opts.provider === "nls" ? describeNlsStatus(code, opts.upstreamMessage) : undefined;
-    const explanation = opts.explanation ?? known?.explanation ?? "";
+    const explanation = opts.explanation ?? "";
     // An upstream may quote our credential back ("The token '…' is invalid!"): it never travels further.
-    const upstreamMessage = scrubSecrets(opts.upstreamMessage ?? known?.message ?? "");
+    const upstreamMessage = scrubSecrets(opts.upstreamMessage ?? "");
     super(`${opts.provider} ${code}: ${upstreamMessage || explanation}`.trim(), {
       // 502: the upstream failed us; the edge decides whether the message may be shown.
       statusCode: 502,
@@ -136,8 +134,8 @@ export class ProviderError extends AppError {
     });
     this.provider = opts.provider;
     this.providerCode = code;
-    this.retryable = opts.retryable ?? known?.retryable ?? (opts.provider === "nls" && isRetryableNlsCode(code));
-    this.needsNewToken = opts.needsNewToken ?? known?.needsNewToken ?? false;
+    this.retryable = opts.retryable ?? false;
+    this.needsNewToken = opts.needsNewToken ?? false;
     this.upstreamMessage = upstreamMessage;
     this.explanation = explanation;
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { AppError, InputError, ProviderError, toErrorBody } from "../../lib/errors.js";
+import { AppError, InputError, toErrorBody } from "../../lib/errors.js";
+import { nlsError } from "../../lib/providers/nls/errors.js";
 import { describeNlsStatus, isRetryableNlsCode, NLS_STATUS } from "../../lib/providers/nls/status.js";
 
 describe("NLS status table", () => {
@@ -63,14 +64,10 @@ describe("NLS status table", () => {
 
 describe("ProviderError", () => {
   it("takes retryability and token refresh from the table", () => {
-    const throttled = new ProviderError({ provider: "nls", code: 40000005 });
+    const throttled = nlsError({ code: 40000005 });
     expect(throttled.retryable).toBe(true);
     expect(throttled.upstreamMessage).toMatch(/TOO_MANY_REQUESTS/);
-    const expired = new ProviderError({
-      provider: "nls",
-      code: "40000001",
-      upstreamMessage: "The token 'x' has expired.",
-    });
+    const expired = nlsError({ code: "40000001", upstreamMessage: "The token 'x' has expired." });
     expect(expired.retryable).toBe(false);
     expect(expired.needsNewToken).toBe(true);
   });
@@ -91,9 +88,7 @@ describe("toErrorBody", () => {
       "internal error",
     );
     expect(JSON.stringify(toErrorBody(new Error("secret")).body)).not.toMatch(/secret/);
-    const upstream = toErrorBody(
-      new ProviderError({ provider: "nls", code: 51020001, upstreamMessage: "token=abc failed" }),
-    );
+    const upstream = toErrorBody(nlsError({ code: 51020001, upstreamMessage: "token=abc failed" }));
     expect(upstream.statusCode).toBe(502);
     expect(JSON.stringify(upstream.body)).not.toMatch(/abc/);
     expect(upstream.body.error).toMatchObject({ providerCode: "51020001", retryable: true });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ProviderError } from "../../lib/errors.js";
+import { nlsError } from "../../lib/providers/nls/errors.js";
 import { withRetry } from "../../lib/retry.js";
 
-const transient = () => new ProviderError({ provider: "nls", code: 50000000 });
+const transient = () => nlsError({ code: 50000000 });
 
 /** Runs fn failing `failures` times with a transient error and returns the delays chosen before each retry. */
 async function delaysOf(
@@ -52,7 +52,7 @@ describe("withRetry: exponential backoff with full jitter", () => {
     const error = await withRetry(
       async () => {
         calls++;
-        throw new ProviderError({ provider: "nls", code: 41020001 });
+        throw nlsError({ code: 41020001 });
       },
       { sleep: async (ms) => void slept.push(ms) },
     ).catch((e: unknown) => e);

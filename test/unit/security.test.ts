@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ProviderError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/log.js";
 import { isPrivateOrPublicAddress, isPublicAddress, literalAddress } from "../../lib/net/public-address.js";
+import { nlsError } from "../../lib/providers/nls/errors.js";
 import { registerSecret, scrubSecrets } from "../../lib/secrets.js";
 
 describe("webhook addresses", () => {
@@ -59,8 +59,7 @@ describe("our credentials in upstream text", () => {
   it("never survive in a provider error, its message or a log line", () => {
     const token = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d";
     registerSecret(token);
-    const error = new ProviderError({
-      provider: "nls",
+    const error = nlsError({
       code: 40000001,
       upstreamMessage: `Gateway:ACCESS_DENIED:The token '${token}' is invalid!`,
     });

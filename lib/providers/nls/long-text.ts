@@ -3,13 +3,15 @@
  * (or from the notify_url callback, which is only a hint). Up to 100,000 characters, 8 or 16 kHz, pcm/wav/mp3,
  * sentence timestamps with `enable_subtitle`; audio kept 7 days, completion promised within 3 hours.
  */
-import { InputError, ProviderError } from "../../errors.js";
+
+import { InputError, type ProviderError } from "../../errors.js";
 import { requestText } from "../../net/http-client.js";
 import { type BackoffOptions, withRetry } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
 import * as z from "../../zod.js";
+import { nlsError } from "./errors.js";
 import { NLS_STATUS } from "./status.js";
 import type { TokenSource } from "./token.js";
 
@@ -190,8 +192,7 @@ export class NlsLongTextClient {
       return this.#http("POST", this.opts.url, JSON.stringify(body));
     });
     if (!response.data?.task_id)
-      throw new ProviderError({
-        provider: "nls",
+      throw nlsError({
         code: "InvalidResponse",
         upstreamMessage: "long-text POST answered without data.task_id",
         retryable: true,
@@ -232,8 +233,7 @@ export class NlsLongTextClient {
         if (error.needsNewToken && !refreshed) {
           refreshed = true;
           this.opts.tokens.invalidate(token);
-          throw new ProviderError({
-            provider: "nls",
+          throw nlsError({
             code: error.providerCode,
             upstreamMessage: error.upstreamMessage,
             retryable: true,
@@ -256,8 +256,7 @@ export class NlsLongTextClient {
       });
     } catch (error) {
       const code = (error as { code?: string }).code ?? "NetworkError";
-      throw new ProviderError({
-        provider: "nls",
+      throw nlsError({
         code,
         upstreamMessage: `long-text ${method} failed: ${code}`,
         retryable: true,
@@ -267,8 +266,7 @@ export class NlsLongTextClient {
     const text = res.text;
     const parsed = LongTextResponseSchema.safeParse(safeJson(text));
     if (!parsed.success) {
-      throw new ProviderError({
-        provider: "nls",
+      throw nlsError({
         code: `HTTP${res.status}`,
         upstreamMessage: `long-text ${method} answered HTTP ${res.status} without a valid body`,
         retryable: res.status >= 500 || res.status === 429,
@@ -297,8 +295,7 @@ function errorOf(response: LongTextResponse): ProviderError | undefined {
   const entry = NLS_STATUS[String(response.error_code)];
   if (entry && entry.kind !== "error") return undefined;
   if (!entry && response.status === 200 && response.error_code < 40000000) return undefined;
-  return new ProviderError({
-    provider: "nls",
+  return nlsError({
     code: response.error_code,
     upstreamMessage: response.error_message,
     taskId: response.data?.task_id,

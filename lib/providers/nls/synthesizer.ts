@@ -6,6 +6,7 @@
  * SSML), so nothing is silently truncated by the gateway. Audio comes out as an async iterable that applies
  * backpressure: a slow consumer pauses the socket instead of growing a buffer. Leaving the loop closes the upstream.
  */
+
 import type WebSocket from "ws";
 import { InputError, ProviderError } from "../../errors.js";
 import type { RetryOptions } from "../../retry.js";
@@ -15,6 +16,7 @@ import { validateVoiceRequest } from "../../voices/index.js";
 import * as z from "../../zod.js";
 import { WarmSockets } from "../warm-sockets.js";
 import { runSession, WsSession } from "../ws-session.js";
+import { nlsError } from "./errors.js";
 import {
   NlsFormatSchema,
   type ServerEvent,
@@ -169,8 +171,7 @@ export class NlsSynthesizer {
           refreshedToken = true;
           this.opts.tokens.invalidate(token);
           this.#warm?.flush();
-          return new ProviderError({
-            provider: "nls",
+          return nlsError({
             code: error.providerCode,
             upstreamMessage: error.upstreamMessage,
             retryable: true,
@@ -238,8 +239,7 @@ class NlsSession extends WsSession<NlsSynthesisEvent, ServerEvent> {
     const { header } = event;
     if (header.name === "TaskFailed") {
       return this.queue.fail(
-        new ProviderError({
-          provider: "nls",
+        nlsError({
           code: header.status,
           upstreamMessage: header.status_text ?? header.status_message,
           taskId: this.#start.header.task_id,

@@ -6,12 +6,14 @@
  * timeout is ours, and the server's message is passed on only up to where POP echoes its string to sign (with the
  * AccessKeyId).
  */
+
 import type { CredentialsSource } from "../../credentials.js";
-import { ProviderError } from "../../errors.js";
+import type { ProviderError } from "../../errors.js";
 import { withRetry } from "../../retry.js";
 import { registerSecret } from "../../secrets.js";
 import * as z from "../../zod.js";
 import { PopRpcClient } from "../pop-rpc.js";
+import { nlsError } from "./errors.js";
 
 /**
  * CreateToken's response (facts §5).
@@ -105,8 +107,7 @@ export class NlsTokenClient implements TokenSource {
     }
     const parsed = CreateTokenResponseSchema.safeParse(raw);
     if (!parsed.success) {
-      throw new ProviderError({
-        provider: "nls",
+      throw nlsError({
         code: "InvalidTokenResponse",
         upstreamMessage: `CreateToken answered without a token (${parsed.error.issues[0]?.path.join(".")})`,
         retryable: true,
@@ -122,8 +123,7 @@ function toProviderError(error: unknown): ProviderError {
   const code = e.code ?? e.name ?? "NetworkError";
   const invalid = code === "InvalidResponse";
   const network = NETWORK_ERRORS.has(code) || NETWORK_ERRORS.has(e.name ?? "") || invalid;
-  return new ProviderError({
-    provider: "nls",
+  return nlsError({
     code: invalid ? "InvalidTokenResponse" : code,
     // POP echoes its string to sign (with the AccessKeyId) after this marker: cut it off.
     upstreamMessage:
