@@ -21,7 +21,7 @@ export class JobReconciler {
       const job = await deps.jobs.get(id);
       if (!job || isTerminal(job.state)) continue;
       counts.seen!++;
-      const action = reconcileAction(job, now, this.ctx.staleAfterMs);
+      const action = reconcileAction(job, now, this.ctx.staleAfterMs, deps.providers[job.provider]);
       try {
         switch (action.kind) {
           case "fail":

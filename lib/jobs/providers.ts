@@ -4,14 +4,21 @@
  */
 import { InputError } from "../errors.js";
 import {
+  MINIMAX_AUDIO_URL_MS,
   MINIMAX_DEFAULT_MODEL,
   MINIMAX_TEXT_LIMIT,
   type MinimaxClient,
   type MinimaxInput,
   minimaxVoiceSetting,
 } from "../providers/dashscope/minimax.js";
-import { ICE_TEXT_LIMIT, type IceClient } from "../providers/ice/client.js";
-import { LONG_TEXT_LIMIT, type NlsLongTextClient, type Sentence } from "../providers/nls/long-text.js";
+import { ICE_JOB_DEADLINE_MS, ICE_TEXT_LIMIT, type IceClient } from "../providers/ice/client.js";
+import {
+  LONG_TEXT_DEADLINE_MS,
+  LONG_TEXT_LIMIT,
+  LONG_TEXT_RETENTION_MS,
+  type NlsLongTextClient,
+  type Sentence,
+} from "../providers/nls/long-text.js";
 import { codePointCount } from "../text/count.js";
 import { verifyIceSignature } from "./callback-signature.js";
 import type { ProviderName } from "./provider-name.js";
@@ -51,6 +58,20 @@ export interface JobProvider {
   }): boolean;
   /** The provider's truth about a task; a failed task throws its ProviderError. */
   status(taskId: string): Promise<ProviderStatus>;
+  /**
+   * How long one task may take before its job fails (a split job's parts each get their own), and the reason's words
+   * for it: the provider's promise, or our limit where its documents make none.
+   */
+  readonly deadline: ProviderLimit;
+  /** How long finished audio waits at the provider for `store` to copy it; absent when it writes into our bucket. */
+  readonly retention?: ProviderLimit;
+}
+
+/** A time limit of a provider's and what it is, in words a job's failure reason can use. */
+export interface ProviderLimit {
+  readonly ms: number;
+  /** E.g. "the 3 hours NLS promises for a long-text task". */
+  readonly says: string;
 }
 
 function input(text: string, ssml: boolean, options: JobOptions): Record<string, unknown> {
@@ -77,6 +98,8 @@ export function nlsProvider(client: NlsLongTextClient): JobProvider {
     audio: "url",
     callsBack: true,
     limit: LONG_TEXT_LIMIT,
+    deadline: { ms: LONG_TEXT_DEADLINE_MS, says: "the 3 hours NLS promises for a long-text task" },
+    retention: { ms: LONG_TEXT_RETENTION_MS, says: "the 7 days NLS keeps a task's audio" },
     validate: (text, ssml, options) => ({
       characters: codePointCount(inJobTerms(() => client.prepare(prepare(text, ssml, options))).text),
     }),
@@ -126,6 +149,7 @@ export function iceProvider(client: IceClient, bucket: string, authKey?: string)
     name: "ice",
     audio: "bucket",
     callsBack: true,
+    deadline: { ms: ICE_JOB_DEADLINE_MS, says: "the 3 hours this deployment gives an ICE audio job" },
     ...(authKey
       ? {
           authenticateCallback: ({ urls, headers, nowMs }) =>
@@ -191,6 +215,9 @@ export function minimaxProvider(client: MinimaxClient, model = MINIMAX_DEFAULT_M
     audio: "url",
     callsBack: false,
     limit: MINIMAX_TEXT_LIMIT,
+    // Synthesis happens in the submitting call; the limit only ends a job whose submission never went through.
+    deadline: { ms: 3 * 3600_000, says: "the 3 hours this deployment gives a MiniMax job" },
+    retention: { ms: MINIMAX_AUDIO_URL_MS, says: "the 24 hours MiniMax's audio URL is valid" },
     synchronous: true,
     validate: (text, ssml, options) => ({
       characters: codePointCount(client.prepare(model, input(text, ssml, options)).input.text),

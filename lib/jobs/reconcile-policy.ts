@@ -2,7 +2,7 @@
  * What `reconcile` does with one unfinished job, decided from the record and the clock alone (no I/O), so the whole
  * policy is one table a unit test can read. `JobService.reconcile` carries the decision out.
  */
-import { LONG_TEXT_DEADLINE_MS, LONG_TEXT_RETENTION_MS } from "../providers/nls/long-text.js";
+import type { JobProvider } from "./providers.js";
 import type { Job } from "./schema.js";
 
 export type ReconcileAction =
@@ -19,27 +19,37 @@ export type ReconcileAction =
   /** Nothing yet: too recent, or a part whose parent submits it when a slot frees. */
   | { readonly kind: "wait" };
 
-export function reconcileAction(job: Job, nowMs: number, staleAfterMs: number): ReconcileAction {
-  // NLS promises a task's result within 3 hours and keeps its audio 7 days (seed 003). The 3 hours are per provider
-  // task: a split job's parts each get their own, and a batch item's clock runs only once it has a slot.
+/**
+ * `limits`: the job's provider's task deadline and audio retention (its port's); a provider this deployment no longer
+ * has keeps the 3 hours, so its jobs still end.
+ */
+export function reconcileAction(
+  job: Job,
+  nowMs: number,
+  staleAfterMs: number,
+  limits: Pick<JobProvider, "deadline" | "retention"> = FALLBACK_LIMITS,
+): ReconcileAction {
+  // The deadline is per provider task: a split job's parts each get their own, and a batch item's clock runs only
+  // once it has a slot.
   const waitingForSlot = job.state === "queued" && (job.batch !== undefined || job.parent !== undefined);
   const taskStarted = Date.parse(job.task?.submittedAt ?? job.createdAt);
   if (
     !job.parts &&
     (job.state === "submitted" || (job.state === "queued" && !waitingForSlot)) &&
-    nowMs - taskStarted > LONG_TEXT_DEADLINE_MS
+    nowMs - taskStarted > limits.deadline.ms
   ) {
     return {
       kind: "fail",
       code: "Timeout",
-      reason: "the provider did not finish the task within 3 hours, the time NLS promises for a long-text task",
+      reason: `the provider did not finish the task within ${limits.deadline.says}`,
     };
   }
-  if (job.task?.finishedAt && nowMs - Date.parse(job.task.finishedAt) > LONG_TEXT_RETENTION_MS) {
+  const { retention } = limits;
+  if (retention && job.task?.finishedAt && nowMs - Date.parse(job.task.finishedAt) > retention.ms) {
     return {
       kind: "fail",
       code: "AudioExpired",
-      reason: "the synthesized audio was not stored within the 7 days NLS keeps it",
+      reason: `the synthesized audio was not stored within ${retention.says}`,
     };
   }
   const idle = nowMs - Date.parse(job.updatedAt);
@@ -51,3 +61,7 @@ export function reconcileAction(job: Job, nowMs: number, staleAfterMs: number): 
   if (job.state === "submitted") return { kind: "poll" };
   return { kind: "restore" };
 }
+
+const FALLBACK_LIMITS: Pick<JobProvider, "deadline" | "retention"> = {
+  deadline: { ms: 3 * 3600_000, says: "3 hours" },
+};

@@ -122,7 +122,7 @@ async function copyAndFinish(job: Job, audioUrl: string, deps: StoreDeps): Promi
     await deps.service.fail(
       job,
       "AudioExpired",
-      `the provider no longer serves the audio (HTTP ${status}); NLS keeps it for 7 days`,
+      `the provider no longer serves the audio (HTTP ${status})${retentionOf(deps, job)}`,
     );
     return "done";
   }
@@ -258,4 +258,14 @@ async function finish(
   // A finished part may free a slot for the next part or complete its parent; a batch item counts toward its batch.
   if (done) await deps.service.ended(done);
   return "done";
+}
+
+/** What the job's provider says of how long it keeps audio, for a failure's reason, if it says. */
+function retentionOf(deps: StoreDeps, job: Job): string {
+  try {
+    const says = deps.service.providerOf(job.provider).retention?.says;
+    return says ? `; audio is kept for a limited time (${says})` : "";
+  } catch {
+    return "";
+  }
 }

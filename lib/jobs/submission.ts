@@ -3,7 +3,6 @@
  * one attempt (billed twice), adopted once, and followed until the provider says it ended.
  */
 import { codeOf, InputError, ProviderError, reasonOf } from "../errors.js";
-import { LONG_TEXT_DEADLINE_MS } from "../providers/nls/long-text.js";
 import type { JobContext, JobSteps } from "./job-deps.js";
 import type { JobProvider } from "./providers.js";
 import { type Job, transition } from "./schema.js";
@@ -37,7 +36,7 @@ export class Submission {
       if (noted) return this.adopt(job, noted, { force: true });
       const called = await deps.jobs.callOf(job.id, attempt);
       if (called) {
-        if (this.ctx.now().getTime() - called.getTime() < LONG_TEXT_DEADLINE_MS) return job;
+        if (this.ctx.now().getTime() - called.getTime() < this.ctx.provider(job.provider).deadline.ms) return job;
         log.warn("an earlier submission's outcome is unknown and its deadline has passed; submitting a new attempt", {
           attempt,
         });

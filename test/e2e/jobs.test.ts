@@ -134,7 +134,7 @@ describe("long-text jobs on the local stack", () => {
     expect(counts.failed).toBeGreaterThanOrEqual(1);
     expect((await jobFor("input/slow.txt")).failure).toMatchObject({
       code: "Timeout",
-      reason: expect.stringMatching(/within 3 hours/),
+      reason: expect.stringMatching(/within the 3 hours NLS promises/),
     });
   });
 

@@ -130,6 +130,7 @@ class SimProvider {
       audio: this.audio,
       callsBack: this.callsBack,
       limit: this.limit,
+      deadline: { ms: 3 * 3600_000, says: "the 3 hours ICE is given" },
       validate: (text) => this.validate(text),
       submit: (job, text) => this.submit(job, text, owner),
       status: (taskId) => this.status(taskId, owner),

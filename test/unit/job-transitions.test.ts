@@ -21,6 +21,8 @@ class ScriptedProvider implements JobProvider {
   readonly audio = "url" as const;
   readonly callsBack = true;
   readonly limit = 40;
+  readonly deadline = { ms: 3 * 3600_000, says: "the 3 hours NLS promises for a long-text task" };
+  readonly retention = { ms: 7 * 24 * 3600_000, says: "the 7 days NLS keeps a task's audio" };
   readonly submitted: Array<{ jobId: string; taskId: string; text: string; notifyUrl?: string }> = [];
   readonly #status = new Map<string, ProviderStatus | ProviderError>();
 

@@ -8,6 +8,12 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const STALE = 2 * MIN;
 
+/** NLS's limits, as its port states them (seed 003: results within 3 hours, audio kept 7 days). */
+const NLS = {
+  deadline: { ms: 3 * HOUR, says: "the 3 hours NLS promises for a long-text task" },
+  retention: { ms: 7 * 24 * HOUR, says: "the 7 days NLS keeps a task's audio" },
+};
+
 const job = (fields: Partial<Job>): Job => jobRecord(fields, new Date(T0).toISOString());
 const task = (submittedMinutesAgo: number, now: number, finishedMinutesAgo?: number): Job["task"] => ({
   id: "t",
@@ -83,8 +89,53 @@ describe("what reconcile does with one job", () => {
     ],
   ];
   it.each(cases)("%s", (_name, j, kind, extra) => {
-    const action = reconcileAction(j, now, STALE);
+    const action = reconcileAction(j, now, STALE, NLS);
     expect(action.kind).toBe(kind);
     if (extra) expect(action).toMatchObject(extra);
+  });
+});
+
+describe("each provider's own limits", () => {
+  const now = T0 + 30 * 24 * HOUR;
+  const synthesized = (finishedHoursAgo: number): Job =>
+    job({
+      state: "synthesized",
+      updatedAt: new Date(now - finishedHoursAgo * HOUR).toISOString(),
+      task: task(finishedHoursAgo * 60 + 5, now, finishedHoursAgo * 60),
+    });
+
+  it("fails audio past its provider's retention, in that provider's words", () => {
+    const minimax = {
+      deadline: NLS.deadline,
+      retention: { ms: 24 * HOUR, says: "the 24 hours MiniMax's audio URL is valid" },
+    };
+    expect(reconcileAction(synthesized(25), now, STALE, minimax)).toMatchObject({
+      kind: "fail",
+      code: "AudioExpired",
+      reason: expect.stringContaining("24 hours MiniMax"),
+    });
+    // The same audio is within NLS's 7 days: store is invoked again.
+    expect(reconcileAction(synthesized(25), now, STALE, NLS).kind).toBe("restore");
+  });
+
+  it("never expires audio a provider wrote into our bucket (ICE has no retention)", () => {
+    const ice = { deadline: { ms: 3 * HOUR, says: "the 3 hours this deployment gives an ICE audio job" } };
+    expect(reconcileAction(synthesized(24 * 20), now, STALE, ice).kind).toBe("restore");
+  });
+
+  it("times a task out by its provider's deadline and says whose it is", () => {
+    const submitted = job({
+      state: "submitted",
+      updatedAt: new Date(now - 4 * HOUR).toISOString(),
+      task: task(240, now),
+    });
+    const ice = { deadline: { ms: 3 * HOUR, says: "the 3 hours this deployment gives an ICE audio job" } };
+    expect(reconcileAction(submitted, now, STALE, ice)).toMatchObject({
+      kind: "fail",
+      code: "Timeout",
+      reason: "the provider did not finish the task within the 3 hours this deployment gives an ICE audio job",
+    });
+    const longer = { deadline: { ms: 5 * HOUR, says: "5 hours" } };
+    expect(reconcileAction(submitted, now, STALE, longer).kind).toBe("poll");
   });
 });

@@ -25,6 +25,8 @@ export const MINIMAX_MODELS = [
 ] as const;
 /** Native MiniMax's synchronous limit (facts §9 [P]): fewer than 10,000 characters. */
 export const MINIMAX_TEXT_LIMIT = 9_999;
+/** Seed 004: with `output_format: "url"`, the synthesized audio's URL is valid for 24 hours. */
+export const MINIMAX_AUDIO_URL_MS = 24 * 3600_000;
 
 /** The model used when a request names none: the fast one of seed 004's list. */
 export const MINIMAX_DEFAULT_MODEL = "MiniMax/speech-02-turbo";

@@ -16,6 +16,11 @@ import { PopRpcClient } from "../pop-rpc.js";
 
 /** Seed 002's limits. */
 export const ICE_TEXT_LIMIT = 10_000;
+/**
+ * How long an audio job may run before its job fails. Seed 002 promises no completion time; this is our limit, the
+ * same 3 hours NLS promises for a long-text task, so a job ICE never finishes still ends (with that reason).
+ */
+export const ICE_JOB_DEADLINE_MS = 3 * 3600_000;
 export const ICE_TITLE_BYTES = 128;
 export const ICE_DESCRIPTION_BYTES = 1024;
 export const ICE_USER_DATA_BYTES = 512;
