@@ -7,8 +7,8 @@
 import { InputError } from "../errors.js";
 import { CloudEventSchema, cloudEventData } from "../fc/events.js";
 import { checkInputKey, checkOutputKey } from "../jobs/intake.js";
-import type { ProviderName } from "../jobs/provider-name.js";
 import { JobOptionsSchema } from "../jobs/schema.js";
+import type { ProviderName } from "../provider-name.js";
 import { isRecord, parseInput } from "../validation.js";
 import * as z from "../zod.js";
 import { type BatchContext, batchIdOf, type ItemSpec, itemJobId } from "./batch-context.js";

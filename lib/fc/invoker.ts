@@ -12,9 +12,9 @@ import { createHash, createHmac, randomUUID } from "node:crypto";
 import type { Credentials } from "../credentials.js";
 import { ProviderError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
+import { acsTimestamp } from "../net/acs-timestamp.js";
 import { requestText } from "../net/http-client.js";
 import { rfc3986 } from "../net/percent-encode.js";
-import { popTimestamp } from "../providers/pop-rpc.js";
 
 export interface FcInvokerOptions {
   /** `<accountId>.<region>.fc.aliyuncs.com`, or the internal `<accountId>.<region>-internal.fc.aliyuncs.com`. */
@@ -86,7 +86,7 @@ export class FcInvoker implements Invoker {
       "x-acs-version": API_VERSION,
       "x-acs-action": "InvokeFunction",
       // x-acs-date has the POP RPC Timestamp's format: seconds, no fraction.
-      "x-acs-date": popTimestamp(this.opts.now?.() ?? new Date()),
+      "x-acs-date": acsTimestamp(this.opts.now?.() ?? new Date()),
       "x-acs-signature-nonce": this.opts.nonce?.() ?? randomUUID(),
       accept: "application/json",
       "x-fc-invocation-type": "Async",

@@ -2,10 +2,11 @@
  * The job record: one long-text synthesis from input to stored audio and subtitles.
  * States: queued → submitted → synthesized → stored → done, or failed with a reason from any state before done.
  */
+
+import { ProviderNameSchema } from "../provider-name.js";
 import { LongTextInputSchema, SentenceSchema } from "../providers/nls/long-text.js";
 import { findNlsVoice } from "../voices/index.js";
 import * as z from "../zod.js";
-import { ProviderNameSchema } from "./provider-name.js";
 
 export const JobStateSchema = z.enum(["queued", "submitted", "synthesized", "stored", "done", "failed"]);
 export type JobState = z.infer<typeof JobStateSchema>;

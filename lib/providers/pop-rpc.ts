@@ -7,6 +7,7 @@
  */
 import { createHmac, randomBytes } from "node:crypto";
 import type { Credentials, CredentialsSource } from "../credentials.js";
+import { acsTimestamp } from "../net/acs-timestamp.js";
 import { type HttpRequestError, requestText } from "../net/http-client.js";
 import { rfc3986 } from "../net/percent-encode.js";
 
@@ -33,9 +34,6 @@ export class PopRpcError extends Error {
     this.name = `${code}Error`;
   }
 }
-
-/** `2026-11-30T14:20:05Z`: the RPC Timestamp (no milliseconds). */
-export const popTimestamp = (at: Date): string => at.toISOString().replace(/\.\d{3}Z$/, "Z");
 
 /** The parameters sorted and encoded, joined as `k=v&…`: the query or body, and (encoded again) what is signed. */
 export function canonicalize(params: Readonly<Record<string, string>>): string {
@@ -74,7 +72,7 @@ export class PopRpcClient {
     const all: Record<string, string> = {
       Action: action,
       Format: "JSON",
-      Timestamp: popTimestamp(now),
+      Timestamp: acsTimestamp(now),
       Version: this.opts.apiVersion,
       SignatureMethod: "HMAC-SHA1",
       SignatureVersion: "1.0",

@@ -3,9 +3,9 @@
  * (and every tool built on it) can use NLS voices without holding Alibaba credentials.
  */
 import { InputError } from "../errors.js";
+import { rateFromMultiplier } from "../text/speech-rate.js";
 import { findNlsVoice } from "../voices/index.js";
 import * as z from "../zod.js";
-import { rateFromMultiplier } from "./rates.js";
 import type { SpeechRequest } from "./request.js";
 
 /**

@@ -8,9 +8,9 @@ import type { CosyVoiceInput, CosyVoiceSynthesizer } from "../providers/dashscop
 import { MINIMAX_DEFAULT_MODEL, type MinimaxClient, minimaxVoiceSetting } from "../providers/dashscope/minimax.js";
 import { NLS_SHORT_TEXT_LIMIT, type NlsSpeechInput, type NlsSynthesizer } from "../providers/nls/synthesizer.js";
 import { chunkText, codePointCount, countNlsChars } from "../text/index.js";
+import { multiplierFromRate } from "../text/speech-rate.js";
 import { type CacheKeyFields, cacheKey, prefetched, type SpeechCache } from "./cache.js";
 import { finalizeWav, speakPieces } from "./pieces.js";
-import { multiplierFromRate } from "./rates.js";
 import { contentTypeOf, type SpeechRequest } from "./request.js";
 
 export interface ShortSpeechDeps {

@@ -2,9 +2,10 @@
  * What `GET /v1/voices` answers: every provider's voices (or, for MiniMax, which has no fixed list here, what it
  * takes), each with its models, sample rates, and whether it gives timestamps and takes SSML.
  */
-import { MINIMAX_MODELS } from "../providers/dashscope/minimax.js";
+
 import { COSYVOICE_SAMPLE_RATES, COSYVOICE_VOICES } from "./cosyvoice.js";
 import { NLS_VOICES } from "./index.js";
+import { MINIMAX_MODELS } from "./minimax-models.js";
 
 /** MiniMax's sample rates (seed 004's audio_setting.sample_rate). */
 const MINIMAX_SAMPLE_RATES = [8000, 16000, 22050, 24000, 32000, 44100] as const;

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { id3v2Size, mp3DurationMs, mp3Frames } from "../../lib/audio/mp3.js";
 import { Mp3Reframer } from "../../lib/audio/stitch.js";
 import { readWav } from "../../lib/audio/wav.js";
-import { multiplierFromRate, rateFromMultiplier } from "../../lib/speech/rates.js";
+import { multiplierFromRate, rateFromMultiplier } from "../../lib/text/speech-rate.js";
 
 /** An MPEG-2 Layer III frame header: 16 kHz, 32 kbit/s, no padding → 144 bytes, 576 samples. */
 function frame(): Buffer {

@@ -7,9 +7,9 @@ import { Worker } from "node:worker_threads";
 import { mp3DurationMs } from "../../../lib/audio/mp3.js";
 import { shiftCues } from "../../../lib/audio/stitch.js";
 import { wavHeader } from "../../../lib/audio/wav.js";
-import { multiplierFromRate } from "../../../lib/speech/rates.js";
 import { chunkText } from "../../../lib/text/chunk.js";
 import { looksLikeSsml, tokenizeMarkup } from "../../../lib/text/markup.js";
+import { multiplierFromRate } from "../../../lib/text/speech-rate.js";
 import { escapeXml } from "../../../lib/text/xml.js";
 
 export type AudioFormat = "pcm" | "wav" | "mp3";

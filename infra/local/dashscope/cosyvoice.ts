@@ -11,8 +11,8 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "../../../lib/providers/dashscope/cosyvoice.js";
 import { ContinueTaskSchema, FinishTaskSchema, RunTaskSchema } from "../../../lib/providers/dashscope/messages.js";
-import { rateFromMultiplier } from "../../../lib/speech/rates.js";
 import { chunkText, cosyVoiceWeight, countCosyVoiceChars, validateSsml } from "../../../lib/text/index.js";
+import { rateFromMultiplier } from "../../../lib/text/speech-rate.js";
 import { checkCosyVoice } from "../../../lib/voices/cosyvoice.js";
 import type { AudioFormat, SpeechSource } from "../audio/engine.js";
 

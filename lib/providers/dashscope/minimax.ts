@@ -9,20 +9,16 @@
  */
 import { InputError, ProviderError } from "../../errors.js";
 import { withRetry } from "../../retry.js";
-import { multiplierFromRate } from "../../speech/rates.js";
 import { assertSpeakableCharacters } from "../../text/index.js";
+import { multiplierFromRate } from "../../text/speech-rate.js";
 import { parseInput } from "../../validation.js";
+import { MINIMAX_MODELS } from "../../voices/minimax-models.js";
 import * as z from "../../zod.js";
 
 /** The largest SSE event we hold: a hex chunk of ~1 MB of audio is ~2 MB of text. */
 const MAX_SSE_EVENT = 8 * 1024 * 1024;
 
-export const MINIMAX_MODELS = [
-  "MiniMax/speech-2.8-hd",
-  "MiniMax/speech-2.8-turbo",
-  "MiniMax/speech-02-hd",
-  "MiniMax/speech-02-turbo",
-] as const;
+export { MINIMAX_MODELS };
 /** Native MiniMax's synchronous limit (facts §9 [P]): fewer than 10,000 characters. */
 export const MINIMAX_TEXT_LIMIT = 9_999;
 /** Seed 004: with `output_format: "url"`, the synthesized audio's URL is valid for 24 hours. */
