@@ -6,6 +6,7 @@ import { benchNlsShort } from "./nls-short.js";
 import { benchStore } from "./store.js";
 import { benchStream, benchStreamRtt } from "./stream.js";
 import { printTable } from "./table.js";
+import { benchTextLinearity } from "./text-linearity.js";
 
 printTable([
   ...(await benchNlsShort()),
@@ -15,4 +16,5 @@ printTable([
   ...(await benchColdStart()),
   ...(await benchBatch()),
   ...(await benchBatchScale()),
+  ...(await benchTextLinearity()),
 ]);
