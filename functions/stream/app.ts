@@ -24,7 +24,7 @@ import { checkStreamLength, type OpenedSpeech, openShortSpeech } from "../../lib
 import { TenantSlots } from "../../lib/speech/tenant-slots.js";
 import { openTimedSpeech, serializeTimed } from "../../lib/speech/timed.js";
 import { parseInput } from "../../lib/validation.js";
-import { voiceCatalogue } from "../../lib/voices/catalogue.js";
+import { voiceCatalogue } from "../../lib/voices/voice-list.js";
 import { PLAYGROUND_HTML } from "./playground.js";
 
 export interface StreamApp {

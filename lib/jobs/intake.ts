@@ -5,12 +5,10 @@
 import { createHash } from "node:crypto";
 import { InputError } from "../errors.js";
 import type { ObjectStore } from "../storage/object-store.js";
-import type { OssStorage } from "../storage/oss.js";
 import { decodeUtf8, looksLikeSsml } from "../text/index.js";
 import { parseInput } from "../validation.js";
 import * as z from "../zod.js";
 import { tenantOutputPrefix } from "./output-namespace.js";
-import { progressOf } from "./progress.js";
 import type { ProviderName } from "./providers.js";
 import { type Job, JobOptionFieldsSchema, type JobOptions, JobOptionsSchema, SpeechSourceFields } from "./schema.js";
 import type { JobService, NewJob } from "./service.js";
@@ -278,53 +276,4 @@ export async function jobFromObject(key: string, etag: string, ctx: IntakeContex
       reason: error.message,
     });
   }
-}
-
-/**
- * Whether `owner` may see `job`: a job created through the API only by the key that created it; the operator's own
- * jobs (OSS uploads and EventBridge batches, which need the bucket's or the bus's credentials) by any configured key.
- */
-export function canRead(job: Pick<Job, "owner">, owner: string): boolean {
-  return job.owner === undefined || job.owner === owner;
-}
-
-/**
- * The job as `GET /v1/jobs/{id}` shows it: state, progress, and output keys with signed URLs once done. `children`
- * are a split job's parts' records (for its progress).
- */
-export function jobView(
-  job: Job,
-  storage: Pick<OssStorage, "signedUrl">,
-  opts: { children?: readonly (Job | undefined)[]; now?: Date; urlTtlSeconds?: number } = {},
-): Record<string, unknown> {
-  const urlTtlSeconds = opts.urlTtlSeconds ?? 3600;
-  const outputs =
-    job.state === "done"
-      ? Object.fromEntries(
-          (
-            [
-              ["audio", job.output.audioKey],
-              ["srt", job.output.srtKey],
-              ["vtt", job.output.vttKey],
-            ] as const
-          )
-            .filter(([, k]) => k)
-            .map(([name, key]) => [name, { key, url: storage.signedUrl(key!, { expiresSeconds: urlTtlSeconds }) }]),
-        )
-      : undefined;
-  return {
-    id: job.id,
-    state: job.state,
-    provider: job.provider,
-    createdAt: job.createdAt,
-    updatedAt: job.updatedAt,
-    characters: job.characters,
-    progress: progressOf(job, opts.children ?? [], opts.now ?? new Date()),
-    options: job.options,
-    output: job.output,
-    ...(outputs ? { outputs, size: job.result?.size } : {}),
-    ...(job.subtitles ? { subtitles: job.subtitles } : {}),
-    ...(job.source.kind === "oss" && job.source.optionsFrom ? { optionsFrom: job.source.optionsFrom } : {}),
-    ...(job.failure ? { failure: job.failure } : {}),
-  };
 }

@@ -9,7 +9,8 @@ import type { ObjectStore } from "../storage/object-store.js";
 import type { OssStorage } from "../storage/oss.js";
 import { parseInput } from "../validation.js";
 import * as z from "../zod.js";
-import { canRead, checkInputKey, jobView } from "./intake.js";
+import { checkInputKey } from "./intake.js";
+import { canRead, renderJob } from "./job-view.js";
 import { tenantOutputPrefix } from "./output-namespace.js";
 import { type JobRecords, PAGE_CURSOR } from "./records.js";
 import type { Job } from "./schema.js";
@@ -36,7 +37,7 @@ export interface JobListDeps {
 /** A job as the API shows it, with a split job's progress read from its parts' records (one read per part, at once). */
 export async function viewJob(job: Job, deps: Pick<JobListDeps, "jobs" | "storage">): Promise<Record<string, unknown>> {
   const children = job.parts ? await Promise.all(job.parts.map((p) => deps.jobs.get(p.jobId))) : [];
-  return jobView(job, deps.storage, { children });
+  return renderJob(job, deps.storage, { children });
 }
 
 /** One page of the jobs `owner` may read, by owner or by input; `next` is passed back as `after` for the following one. */

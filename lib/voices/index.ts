@@ -3,10 +3,10 @@
  * emotion it cannot express before any upstream call.
  */
 import { InputError } from "../errors.js";
-import { NLS_VOICES } from "./catalog.js";
+import { NLS_VOICES } from "./nls-voice-table.js";
 import type { NlsVoice } from "./schema.js";
 
-export { NLS_VOICES } from "./catalog.js";
+export { NLS_VOICES } from "./nls-voice-table.js";
 export { type NlsVoice, NlsVoiceSchema } from "./schema.js";
 
 /** Sample rates the long-text REST API accepts whatever the voice (seed 003: 16000 and 8000 Hz). */
