@@ -197,7 +197,6 @@ async function wavDataBytes(storage: StreamObjectStore, key: string, size: numbe
   return Math.min(data.size, size - data.offset);
 }
 
-/** Checks the stored audio, writes the subtitles and marks the job done (once, whatever the number of runs). */
 /** Which subtitle files a job gets, and why it gets none when it gets none. */
 function subtitleOutcome(job: Job, cues: number): NonNullable<Job["subtitles"]> {
   const requested = job.options.subtitles;
@@ -215,6 +214,7 @@ function subtitleOutcome(job: Job, cues: number): NonNullable<Job["subtitles"]> 
   return { requested, written: [...requested] };
 }
 
+/** Checks the stored audio, writes the subtitles and marks the job done (once, whatever the number of runs). */
 async function finish(
   job: Job,
   stored: ObjectInfo | undefined,

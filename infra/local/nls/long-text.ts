@@ -426,8 +426,7 @@ export class LongTextService {
     if (task?.finishedAt !== undefined) task.finishedAt -= ms;
   }
 
-  /** Waits for tasks and callbacks under way (tests and shutdown). */
-  /** Resolves when every task (and its callbacks) has finished; true when there was any. */
+  /** Resolves when every task and callback under way (tests and shutdown) has finished; true when there was any. */
   idle(): Promise<boolean> {
     return this.#pending.idle();
   }
