@@ -130,13 +130,7 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       const ttl = typeof body === "object" && body && typeof body.ttlSeconds === "number" ? body.ttlSeconds : 300;
       return json(201, auth.mintToken(owner!, ttl));
     })
-    .on("POST", "/v1/stream", async (request, { signal }) => {
-      const tenant = authorize(request);
-      // The upstream connection opens while the body is read, checked and looked up in the cache.
-      clients.nls.prewarm();
-      const req = parseInput(SpeechRequestSchema, await readJson(request));
-      return req.timestamps ? speakTimed(req, request, signal) : speak(req, tenant);
-    })
+    // POST /v1/stream, the hot path, has one implementation, on node:http (serveStream below); the router never sees it.
     .on("GET", "/v1/stream", (request, { signal }) => {
       const tenant = authorize(request);
       clients.nls.prewarm();
@@ -199,7 +193,10 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
     );
     return true;
   };
-  /** POST /v1/stream on node:http: credentials before the body, the body bounded, audio written with backpressure. */
+  /**
+   * POST /v1/stream on node:http: credentials before the body, the upstream connection opened while the body is read,
+   * checked and looked up in the cache, the body bounded, audio written with backpressure.
+   */
   const serveStreamFast = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const requestId = (req.headers["x-fc-request-id"] as string | undefined) ?? randomUUID();
     const rlog = log.child({ requestId });
