@@ -8,5 +8,12 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: "forks",
     reporters: ["default", "./test/reporters/summary-line.ts"],
+    // `npm run test:unit -- --coverage`: how much of lib/ the unit tests alone run (generated data left out).
+    coverage: {
+      provider: "v8",
+      include: ["lib/**/*.ts"],
+      exclude: ["lib/voices/nls-voice-table.ts"],
+      reporter: ["text-summary", "json-summary"],
+    },
   },
 });
