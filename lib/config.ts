@@ -53,6 +53,17 @@ const prefix = (fallback: string) =>
       ),
     );
 
+/**
+ * The variables whose values are secrets, marked where they are declared: each is registered for redaction when the
+ * configuration is parsed (a list's every element), so no log line, response or relayed message carries it. A
+ * variable named like a secret but left unmarked fails a unit test.
+ */
+const SECRETS = new Set<unknown>();
+const secret = <T>(schema: T): T => {
+  SECRETS.add(schema);
+  return schema;
+};
+
 export const ConfigSchema = z.object({
   REGION: z._default(
     z.string().check(z.regex(/^[a-z]{2}-[a-z0-9-]+$/, "an Alibaba Cloud region id such as cn-shanghai")),
@@ -60,8 +71,8 @@ export const ConfigSchema = z.object({
   ),
 
   ALIBABA_CLOUD_ACCESS_KEY_ID: required("the AccessKey ID (set by FC from the function's role)"),
-  ALIBABA_CLOUD_ACCESS_KEY_SECRET: required("the AccessKey secret (set by FC from the function's role)"),
-  ALIBABA_CLOUD_SECURITY_TOKEN: z.optional(z.string()),
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: secret(required("the AccessKey secret (set by FC from the function's role)")),
+  ALIBABA_CLOUD_SECURITY_TOKEN: secret(z.optional(z.string())),
 
   NLS_APPKEY: required("the AppKey of the NLS project (Intelligent Speech Interaction console)"),
   /** public: wss gateway; internal: the VPC endpoint, free of public traffic when FC runs in a VPC. */
@@ -78,15 +89,17 @@ export const ConfigSchema = z.object({
 
   ICE_ENDPOINT: optionalUrl("the ICE endpoint (default https://ice.<region>.aliyuncs.com)"),
   /** SetEventCallback's AuthKey: when set, ICE callbacks must carry a valid X-ICE-SIGNATURE within 5 minutes. */
-  ICE_CALLBACK_AUTH_KEY: z.optional(
-    z
-      .string()
-      .check(
-        z.regex(
-          /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z\d]{1,32}$/,
-          "ICE's AuthKey: at most 32 letters and digits mixing upper case, lower case and digits",
+  ICE_CALLBACK_AUTH_KEY: secret(
+    z.optional(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[A-Za-z\d]{1,32}$/,
+            "ICE's AuthKey: at most 32 letters and digits mixing upper case, lower case and digits",
+          ),
         ),
-      ),
+    ),
   ),
   /** The provider of jobs that do not name one. */
   JOBS_DEFAULT_PROVIDER: z._default(ProviderNameSchema, "nls"),
@@ -108,7 +121,7 @@ export const ConfigSchema = z.object({
   OSS_OUTPUT_PREFIX: prefix("output/"),
 
   /** DashScope (Model Studio) API key for CosyVoice; without it the cosyvoice provider is off. */
-  DASHSCOPE_API_KEY: z.optional(z.string().check(z.minLength(1))),
+  DASHSCOPE_API_KEY: secret(z.optional(z.string().check(z.minLength(1)))),
   DASHSCOPE_WS_URL: z._default(
     optionalUrl("the DashScope WebSocket inference endpoint"),
     "wss://dashscope.aliyuncs.com/api-ws/v1/inference",
@@ -122,11 +135,13 @@ export const ConfigSchema = z.object({
   COSYVOICE_VOICES: commaList,
 
   /** Keys that clients of the speech endpoints present (Bearer, X-NLS-Token or ?token=); comma-separated. */
-  TTS_API_KEYS: commaList.check(
-    z.refine((keys) => keys.every((k) => k.length >= 6), "comma-separated API keys of at least 6 characters each"),
+  TTS_API_KEYS: secret(
+    commaList.check(
+      z.refine((keys) => keys.every((k) => k.length >= 6), "comma-separated API keys of at least 6 characters each"),
+    ),
   ),
-  TTS_TOKEN_SECRET: z.optional(
-    z.string().check(z.minLength(32, "at least 32 characters (HMAC key for browser tokens)")),
+  TTS_TOKEN_SECRET: secret(
+    z.optional(z.string().check(z.minLength(32, "at least 32 characters (HMAC key for browser tokens)"))),
   ),
   /** The content-addressed speech cache in OSS; "false" turns it off. */
   TTS_CACHE: z.pipe(
@@ -151,7 +166,9 @@ export const ConfigSchema = z.object({
   /** Where job records live; must not overlap the input or output prefix. */
   JOBS_PREFIX: prefix("jobs/"),
   /** HMAC key for provider callback URLs (>= 32 characters); the job functions refuse to start without it. */
-  CALLBACK_SECRET: z.optional(z.string().check(z.minLength(32, "at least 32 characters (HMAC key for callback URLs)"))),
+  CALLBACK_SECRET: secret(
+    z.optional(z.string().check(z.minLength(32, "at least 32 characters (HMAC key for callback URLs)"))),
+  ),
   /** Public base URL of the callback function (a host name: NLS refuses IP addresses); without it jobs are polled. */
   CALLBACK_BASE_URL: optionalUrl("the callback function's public base URL"),
 
@@ -208,16 +225,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (result.success) {
     const overlaps = checkPrefixes(result.data);
     if (overlaps.length > 0) throw new ConfigError(overlaps);
-    for (const name of [
-      "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-      "ALIBABA_CLOUD_SECURITY_TOKEN",
-      "DASHSCOPE_API_KEY",
-      "CALLBACK_SECRET",
-      "TTS_TOKEN_SECRET",
-      "ICE_CALLBACK_AUTH_KEY",
-    ] as const)
-      registerSecret(present[name]);
-    for (const key of result.data.TTS_API_KEYS) registerSecret(key);
+    for (const name of SECRET_NAMES) {
+      const value: unknown = result.data[name];
+      for (const one of Array.isArray(value) ? value : [value]) if (typeof one === "string") registerSecret(one);
+    }
     return result.data;
   }
   const issues = result.error.issues.map((issue) => {
@@ -226,6 +237,11 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   });
   throw new ConfigError(issues);
 }
+
+/** The configuration's secret variables, as marked in ConfigSchema. */
+export const SECRET_NAMES = (Object.keys(ConfigSchema.shape) as Array<keyof Config>).filter((name) =>
+  SECRETS.has(ConfigSchema.shape[name]),
+);
 
 let cached: Config | undefined;
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { nlsEndpoints, parseConfig } from "../../lib/config.js";
+import { ConfigSchema, nlsEndpoints, parseConfig, SECRET_NAMES } from "../../lib/config.js";
 import { ConfigError } from "../../lib/errors.js";
+import { scrubSecrets } from "../../lib/secrets.js";
 
 const valid = {
   ALIBABA_CLOUD_ACCESS_KEY_ID: "AK",
@@ -76,5 +77,27 @@ describe("nlsEndpoints", () => {
       "ws://nls-gateway-cn-shanghai-internal.aliyuncs.com:80/ws/v1",
     );
     expect(nlsEndpoints({ ...base, NLS_GATEWAY_URL: "ws://127.0.0.1:1/ws/v1" }).gateway).toBe("ws://127.0.0.1:1/ws/v1");
+  });
+});
+
+describe("the configuration's secrets", () => {
+  it("marks every variable named like a secret, so a new one cannot miss redaction", () => {
+    const named = Object.keys(ConfigSchema.shape).filter((n) => /SECRET|TOKEN|PASSWORD|API_KEY|AUTH_KEY/.test(n));
+    expect(named.length).toBeGreaterThan(5);
+    expect([...SECRET_NAMES].sort()).toEqual(named.sort());
+  });
+
+  it("registers each secret's value (every key of a list) for redaction when parsed", () => {
+    parseConfig({
+      ...valid,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: "sk-value-0123456789",
+      DASHSCOPE_API_KEY: "sk-dashscope-0123456789",
+      TTS_API_KEYS: "first-key-0123,second-key-4567",
+      CALLBACK_SECRET: `${"c".repeat(20)}callback-secret-0123`,
+    });
+    const line = scrubSecrets(
+      "sk-value-0123456789 sk-dashscope-0123456789 first-key-0123 second-key-4567 ccccccccccccccccccccccallback-secret-0123",
+    );
+    expect(line).not.toMatch(/sk-value|sk-dashscope|first-key|second-key|callback-secret/);
   });
 });
