@@ -5,10 +5,10 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { MinimaxRequestSchema } from "../../../lib/providers/dashscope/minimax.js";
 import type { SpeechSource } from "../audio/engine.js";
 import { readBody, sendJson } from "../http-util.js";
 import { MINIMAX_SYSTEM_VOICES, soundsMale } from "./minimax-voices.js";
+import { checkMinimaxRequest } from "./minimax-wire.js";
 
 export class MinimaxEmulator {
   readonly stats = { requests: 0 };
@@ -65,20 +65,11 @@ export class MinimaxEmulator {
         request_id: requestId,
       });
     }
-    const parsed = MinimaxRequestSchema.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      return sendJson(res, 400, {
-        code: "InvalidParameter",
-        message: `${issue.path.join(".")}: ${issue.message}`,
-        request_id: requestId,
-      });
-    }
+    const input = checkMinimaxRequest(body);
+    if ("problem" in input)
+      return sendJson(res, 400, { code: "InvalidParameter", message: input.problem, request_id: requestId });
     this.stats.requests++;
-    const { input } = parsed.data;
-    const voices = [input.voice_setting.voice_id, ...(input.timbre_weights ?? []).map((t) => t.voice_id)].filter(
-      Boolean,
-    );
+    const voices = input.voiceIds;
     const unknown = voices.find((v) => !this.#voices.has(v));
     if (unknown !== undefined) {
       // MiniMax answers a voice it does not have in base_resp with 2013, invalid params (HTTP 200; over SSE, an event).
@@ -94,7 +85,7 @@ export class MinimaxEmulator {
       res.end(`id:1\nevent:result\ndata:${JSON.stringify(refusal)}\n\n`);
       return;
     }
-    const format = input.audio_setting.format;
+    const format = input.format;
     if (format === "flac")
       // Real MiniMax makes FLAC; this emulator has no FLAC encoder and says so rather than label WAV as FLAC.
       return sendJson(res, 400, {
@@ -102,19 +93,19 @@ export class MinimaxEmulator {
         message: "input.audio_setting.format: the local MiniMax emulator makes mp3, wav and pcm, not flac",
         request_id: requestId,
       });
-    const sampleRate = input.audio_setting.sample_rate;
+    const sampleRate = input.sampleRate;
     const result = await this.opts.engine.synthesize({
       text: input.text,
       format,
       sampleRate,
-      volume: Math.min(100, Math.round(input.voice_setting.vol * 50)),
+      volume: Math.min(100, Math.round(input.vol * 50)),
       male: voices.length > 0 && soundsMale(voices[0]!),
     });
     const extra = {
       audio_length: result.durationMs,
       audio_sample_rate: sampleRate,
       audio_size: result.audio.length,
-      bitrate: input.audio_setting.bitrate,
+      bitrate: input.bitrate,
       word_count: Array.from(input.text).length,
       usage_characters: Array.from(input.text).length,
       audio_format: format,
@@ -129,13 +120,13 @@ export class MinimaxEmulator {
           `id:${i / size + 1}\nevent:result\ndata:${JSON.stringify({ data: { audio: result.audio.subarray(i, i + size).toString("hex"), status: 1 }, trace_id: requestId, base_resp: ok })}\n\n`,
         );
       }
-      const aggregated = input.stream_options?.exclude_aggregated_audio ? "" : result.audio.toString("hex");
+      const aggregated = input.excludeAggregatedAudio ? "" : result.audio.toString("hex");
       res.end(
         `id:final\nevent:result\ndata:${JSON.stringify({ data: { audio: aggregated, status: 2 }, extra_info: extra, trace_id: requestId, base_resp: ok })}\n\n`,
       );
       return;
     }
-    if (input.output_format === "url") {
+    if (input.outputFormat === "url") {
       const id = `${randomBytes(12).toString("hex")}.${format}`;
       this.#audio.set(id, {
         bytes: result.audio,
