@@ -10,17 +10,13 @@ import { mkdir, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { requestText } from "../../../lib/net/http-client.js";
-import {
-  isIpHost,
-  LONG_TEXT_LIMIT,
-  LongTextRequestSchema,
-  type Sentence,
-} from "../../../lib/providers/nls/long-text.js";
+import { isIpHost, LONG_TEXT_LIMIT, type Sentence } from "../../../lib/providers/nls/long-text.js";
 import { countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../../lib/text/index.js";
 import { findNlsVoice } from "../../../lib/voices/index.js";
 import { type SpeechSource, synthesizeLong } from "../audio/engine.js";
 import { readBody, sendJson } from "../http-util.js";
 import { PendingWork } from "../pending.js";
+import { checkLongTextRequest, type TtsRequest } from "./long-text-wire.js";
 import type { TokenRegistry } from "./tokens.js";
 
 /** Audio files up to this size are sent whole (see #download). */
@@ -57,17 +53,6 @@ interface Task {
   /** What was asked, kept so a restarted emulator can finish a task it had not finished (as NLS would). */
   request?: { tts: TtsRequest; notifyUrl?: string };
 }
-
-type TtsRequest = {
-  voice: string;
-  sample_rate: number;
-  format: "pcm" | "wav" | "mp3";
-  text: string;
-  volume?: number;
-  speech_rate?: number;
-  pitch_rate?: number;
-  enable_subtitle?: boolean;
-};
 
 export interface LongTextOptions {
   readonly engine: SpeechSource;
@@ -198,12 +183,9 @@ export class LongTextService {
       return fail(res, 400, 40020106, "Meta:APPKEY_UID_MISMATCH:Appkey and user mismatch!");
     const refused = this.faults.failSubmit.shift();
     if (refused) return fail(res, refused.status, refused.code, refused.message);
-    const parsed = LongTextRequestSchema.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      return fail(res, 400, 40000003, `PARAMETER_INVALID:${issue.path.join(".")}: ${issue.message}`);
-    }
-    const { tts_request: tts, enable_notify: notify, notify_url: notifyUrl } = parsed.data.payload;
+    const checked = checkLongTextRequest(body);
+    if ("problem" in checked) return fail(res, 400, 40000003, `PARAMETER_INVALID:${checked.problem}`);
+    const { tts, notify, notifyUrl } = checked;
     const voice = findNlsVoice(tts.voice);
     if (!voice) return fail(res, 400, 41020001, "TTS:TtsClientError:[tts]Engine return error code: 418");
     if (spokenText(tts.text).trim() === "")
