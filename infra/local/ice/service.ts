@@ -7,12 +7,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import {
-  EditingConfigSchema,
   ICE_DESCRIPTION_BYTES,
   ICE_TEXT_LIMIT,
   ICE_TITLE_BYTES,
   ICE_USER_DATA_BYTES,
-  OutputConfigSchema,
 } from "../../../lib/providers/ice/client.js";
 import { countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../../lib/text/index.js";
 import { findNlsVoice } from "../../../lib/voices/index.js";
@@ -20,6 +18,7 @@ import { type SpeechSource, synthesizeLong } from "../audio/engine.js";
 import type { OssStore } from "../oss/store.js";
 import { PendingWork } from "../pending.js";
 import { RpcFault, type RpcHandler } from "../pop/server.js";
+import { checkEditingConfig, checkOutputConfig } from "./config-wire.js";
 
 export class IceFaults {
   /** ErrorCode/ErrorMessage the next jobs fail with. */
@@ -79,19 +78,15 @@ export class IceService {
           "MissingParameter",
           `The input parameter "${name}" that is mandatory for processing this request is not supplied.`,
         );
-    const editing = EditingConfigSchema.safeParse(parseJson(p.EditingConfig!));
-    if (!editing.success)
-      throw invalid(
-        `The specified parameter "EditingConfig" is not valid: ${editing.error.issues[0]?.path.join(".")} ${editing.error.issues[0]?.message}`,
-      );
-    const output = OutputConfigSchema.safeParse(parseJson(p.OutputConfig!));
-    if (!output.success)
-      throw invalid('The specified parameter "OutputConfig" is not valid: it needs "bucket" and "object".');
-    if (!this.opts.oss.hasBucket(output.data.bucket))
-      throw new RpcFault(404, "InvalidOutputConfig.BucketNotFound", `The bucket ${output.data.bucket} does not exist.`);
-    const voiceName = editing.data.customizedVoice ? undefined : (editing.data.voice ?? "xiaoyun").toLowerCase();
+    const editing = checkEditingConfig(p.EditingConfig!);
+    if ("problem" in editing) throw invalid(`The specified parameter "EditingConfig" is not valid: ${editing.problem}`);
+    const output = checkOutputConfig(p.OutputConfig!);
+    if (!output) throw invalid('The specified parameter "OutputConfig" is not valid: it needs "bucket" and "object".');
+    if (!this.opts.oss.hasBucket(output.bucket))
+      throw new RpcFault(404, "InvalidOutputConfig.BucketNotFound", `The bucket ${output.bucket} does not exist.`);
+    const voiceName = editing.customizedVoice ? undefined : (editing.voice ?? "xiaoyun").toLowerCase();
     if (voiceName && !findNlsVoice(voiceName))
-      throw invalid(`The specified voice "${editing.data.voice}" is not supported.`);
+      throw invalid(`The specified voice "${editing.voice}" is not supported.`);
     if (countNlsChars(p.InputConfig!) > ICE_TEXT_LIMIT)
       throw invalid(`The specified parameter "InputConfig" is longer than ${ICE_TEXT_LIMIT} characters.`);
     if (spokenText(p.InputConfig!).trim() === "") throw invalid('The specified parameter "InputConfig" is empty.');
@@ -116,7 +111,7 @@ export class IceService {
       title: p.Title ?? `default_title_${now}`,
       input: p.InputConfig!,
       editing: p.EditingConfig!,
-      output: output.data,
+      output,
       userData: p.UserData,
       state: "Created",
       mediaId: randomBytes(16).toString("hex"),
@@ -141,8 +136,9 @@ export class IceService {
   async #run(job: IceJob, overwrite: boolean): Promise<void> {
     await sleep(this.opts.createdMs ?? 20);
     job.state = "Executing";
-    const editing = EditingConfigSchema.parse(JSON.parse(job.editing));
-    const format = editing.format.toLowerCase() as "mp3" | "wav" | "pcm";
+    const editing = checkEditingConfig(job.editing);
+    if ("problem" in editing) throw new Error(`a stored job's EditingConfig ${editing.problem}`);
+    const format = editing.format;
     const key = `${job.output.object}.${format}`;
     const injected = this.faults.failNext.shift();
     if (injected) return this.#finish(job, injected);
@@ -152,14 +148,14 @@ export class IceService {
         message: `The output object ${key} exists and Overwrite is false.`,
       });
     const voice = findNlsVoice((editing.voice ?? "xiaoyun").toLowerCase());
-    const sampleRate = editing.sample_rate ?? 16000;
+    const sampleRate = editing.sampleRate ?? 16000;
     const { audio, sentences } = await synthesizeLong(this.opts.engine, {
       text: job.input,
       sampleRate,
       format,
       volume: editing.volume,
-      speechRate: editing.speech_rate,
-      pitchRate: editing.pitch_rate,
+      speechRate: editing.speechRate,
+      pitchRate: editing.pitchRate,
       male: / male/i.test(voice?.type ?? ""),
     });
     await this.opts.oss.put(job.output.bucket, key, Readable.from(audio), {
