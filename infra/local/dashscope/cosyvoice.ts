@@ -10,11 +10,11 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "../../../lib/providers/dashscope/cosyvoice.js";
-import { ContinueTaskSchema, FinishTaskSchema, RunTaskSchema } from "../../../lib/providers/dashscope/messages.js";
 import { chunkText, cosyVoiceWeight, countCosyVoiceChars, validateSsml } from "../../../lib/text/index.js";
 import { rateFromMultiplier } from "../../../lib/text/speech-rate.js";
 import { checkCosyVoice } from "../../../lib/voices/cosyvoice.js";
 import type { AudioFormat, SpeechSource } from "../audio/engine.js";
+import { checkContinueTask, checkRunTask, isFinishTask } from "./cosyvoice-wire.js";
 
 export class CosyVoiceFaults {
   /** error_code/error_message the next tasks fail with, after task-started. */
@@ -99,8 +99,7 @@ export class CosyVoiceEmulator {
       } else if (action === "continue-task") {
         this.#continue(ws, task, msg);
       } else if (action === "finish-task") {
-        if (!FinishTaskSchema.safeParse(msg).success)
-          return this.#fail(ws, task, "InvalidParameter", "finish-task is malformed.");
+        if (!isFinishTask(msg)) return this.#fail(ws, task, "InvalidParameter", "finish-task is malformed.");
         const t = task;
         t.chain = t.chain.then(() => this.#flush(ws, t, true));
       } else {
@@ -111,15 +110,13 @@ export class CosyVoiceEmulator {
 
   #run(ws: WebSocket, msg: unknown): Task | undefined {
     const taskId = String((msg as { header?: { task_id?: unknown } }).header?.task_id ?? "");
-    const parsed = RunTaskSchema.safeParse(msg);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      failTask(ws, taskId, "InvalidParameter", `${issue.path.slice(1).join(".")}: ${issue.message}`);
+    const p = checkRunTask(msg);
+    if ("problem" in p) {
+      failTask(ws, taskId, "InvalidParameter", p.problem);
       return undefined;
     }
-    const { model, parameters: p } = parsed.data.payload;
     try {
-      checkCosyVoice(model, p.voice);
+      checkCosyVoice(p.model, p.voice);
     } catch (error) {
       failTask(
         ws,
@@ -138,13 +135,13 @@ export class CosyVoiceEmulator {
     this.stats.tasks++;
     const task: Task = {
       id: taskId,
-      ssml: p.enable_ssml,
+      ssml: p.ssml,
       format: p.format,
-      sampleRate: p.sample_rate,
+      sampleRate: p.sampleRate,
       volume: p.volume,
       rate: p.rate,
       pitch: p.pitch,
-      words: p.word_timestamp_enabled,
+      words: p.words,
       pending: "",
       continues: 0,
       characters: 0,
@@ -160,9 +157,9 @@ export class CosyVoiceEmulator {
   }
 
   #continue(ws: WebSocket, task: Task, msg: unknown): void {
-    const parsed = ContinueTaskSchema.safeParse(msg);
-    if (!parsed.success) return this.#fail(ws, task, "InvalidParameter", "continue-task needs payload.input.text.");
-    const text = parsed.data.payload.input.text;
+    const input = checkContinueTask(msg);
+    if (!input) return this.#fail(ws, task, "InvalidParameter", "continue-task needs payload.input.text.");
+    const text = input.text;
     if (text === undefined) {
       // flush: synthesize what is buffered now, sentence end or not.
       task.chain = task.chain.then(() => this.#flush(ws, task, false, true));
