@@ -3,7 +3,14 @@
  * each `.batch.jsonl` a batch, once per bucket + key + ETag. The input object is only read, never changed.
  */
 import { InputError } from "../../lib/errors.js";
-import { CloudEventSchema, decodeEvent, OssEventSchema, unwrap } from "../../lib/fc/events.js";
+import {
+  batchEventOf,
+  CloudEventSchema,
+  decodeEvent,
+  OssEventSchema,
+  rejectedBatchEvent,
+  unwrap,
+} from "../../lib/fc/events.js";
 import { jobFromObject } from "../../lib/jobs/intake.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 import { isRecord } from "../../lib/validation.js";
@@ -62,11 +69,11 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
       return rt().batches.runItem(batchItem.batchId, batchItem.index);
     }
     try {
-      const manifest = await rt().batches.start(event);
+      const manifest = await rt().batches.start(batchEventOf(event));
       return { batchId: manifest.batchId, items: manifest.items.length };
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
-      return rt().batches.reject(event, error);
+      return rt().batches.reject(rejectedBatchEvent(event), error);
     }
   };
 

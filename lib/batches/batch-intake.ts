@@ -5,7 +5,6 @@
  * and the first `concurrency` items are dispatched. What cannot start a batch is recorded, and told to its webhook.
  */
 import { InputError } from "../errors.js";
-import { CloudEventSchema, cloudEventData } from "../fc/events.js";
 import { checkInputKey, checkOutputKey } from "../jobs/intake.js";
 import { JobOptionsSchema } from "../jobs/schema.js";
 import type { ProviderName } from "../provider-name.js";
@@ -33,16 +32,16 @@ export class BatchIntake {
   ) {}
 
   /**
-   * Starts the batch a CloudEvent carries, once per batch id (the event's id unless the data names one). Its items come
-   * inline or from the JSON Lines object `itemsFrom.key` names.
+   * Starts the batch an event carries (EventBridge's CloudEvent, unwrapped at the edge: its id and data), once per
+   * batch id (the event's id unless the data names one). Its items come inline or from the JSON Lines object
+   * `itemsFrom.key` names.
    */
-  async start(event: unknown): Promise<Manifest> {
+  async start(event: { readonly id: string; readonly data: unknown }): Promise<Manifest> {
     const { deps, store } = this.ctx;
-    const envelope = parseInput(CloudEventSchema, event, "event");
-    const req = parseInput(BatchRequestSchema, cloudEventData(envelope), "data");
+    const req = parseInput(BatchRequestSchema, event.data, "data");
     checkOutputKey(req.outputPrefix, deps.outputPrefix, "data.outputPrefix");
     if (req.notify) this.ctx.webhooks.check(req.notify.url);
-    const batchId = req.batchId ?? batchIdOf(envelope.id);
+    const batchId = req.batchId ?? batchIdOf(event.id);
     const existing = await store.manifest(batchId);
     if (existing) return existing;
     const items =
@@ -53,7 +52,7 @@ export class BatchIntake {
           field: "data.itemsFrom.key",
         })
       ).items;
-    return this.#begin(batchId, envelope.id, { ...req, items });
+    return this.#begin(batchId, event.id, { ...req, items });
   }
 
   /**
@@ -173,13 +172,11 @@ export class BatchIntake {
    * when it names a usable one. An InputError is the same on every delivery, so it is answered, not thrown for FC to retry.
    */
   async reject(
-    event: unknown,
+    event: { readonly id?: string; readonly data?: unknown },
     error: InputError,
   ): Promise<Rejection | { state: "rejected"; error: Rejection["error"] }> {
-    const envelope = isRecord(event) ? event : {};
-    const given = cloudEventData(envelope);
-    const data = isRecord(given) ? given : {};
-    const eventId = typeof envelope.id === "string" && envelope.id !== "" ? envelope.id.slice(0, 256) : undefined;
+    const data = isRecord(event.data) ? event.data : {};
+    const eventId = event.id ? event.id.slice(0, 256) : undefined;
     const batchId =
       typeof data.batchId === "string" && isBatchKey(data.batchId)
         ? data.batchId

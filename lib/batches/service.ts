@@ -40,8 +40,8 @@ export class BatchService {
     return this.#ctx.store.manifest(batchId);
   }
 
-  /** Starts the batch a CloudEvent carries, once per batch id. */
-  start(event: unknown): Promise<Manifest> {
+  /** Starts the batch an event carries (its id and data: the edge unwraps EventBridge's CloudEvent), once per batch id. */
+  start(event: { readonly id: string; readonly data: unknown }): Promise<Manifest> {
     return this.#intake.start(event);
   }
 
@@ -54,7 +54,10 @@ export class BatchService {
     return this.#intake.rejectUpload(key, etag, error);
   }
 
-  reject(event: unknown, error: InputError): ReturnType<BatchIntake["reject"]> {
+  reject(
+    event: { readonly id?: string; readonly data?: unknown },
+    error: InputError,
+  ): ReturnType<BatchIntake["reject"]> {
     return this.#intake.reject(event, error);
   }
 

@@ -2,6 +2,7 @@
  * FC 3.0 trigger events (facts §1.2, §3.1, §3.2) as zod schemas, and one `unwrap` that turns the raw event (a Buffer
  * in the Node.js runtime) into a parsed payload, reporting paths into the original event on failure.
  */
+import { StorePayloadSchema } from "../jobs/payloads.js";
 import { parseInput } from "../validation.js";
 import * as z from "../zod.js";
 
@@ -57,8 +58,8 @@ export const AsyncDestinationEventSchema = z.looseObject({
   requestPayload: z.optional(z.string()),
 });
 
-/** The async payload `callback` and `reconcile` send to `store`. */
-export const StoreEventSchema = z.strictObject({ jobId: z.string().check(z.minLength(1)) });
+/** The async payload `store` gets (the job machine's own message: lib/jobs/payloads.ts). */
+export const StoreEventSchema = StorePayloadSchema;
 
 /** The Node.js runtime hands events over as a Buffer; tests and the local host may pass strings or objects. */
 export function unwrap<S extends z.ZodMiniType>(event: unknown, schema: S, what = "event"): z.infer<S> {
@@ -107,4 +108,29 @@ export const CloudEventSchema = z.object({
 export function cloudEventData(envelope: { data?: unknown; datacontenttype?: unknown }): unknown {
   const type = envelope.datacontenttype;
   return type === undefined || /json/i.test(String(type)) ? parseJsonText(envelope.data) : envelope.data;
+}
+
+/** A batch request as the batch machine takes it: the event's id (a batch without an id of its own takes it) and data. */
+export interface BatchEvent {
+  readonly id: string;
+  readonly data: unknown;
+}
+
+/** The batch request an EventBridge CloudEvent carries (its data read as JSON when it is JSON text). */
+export function batchEventOf(event: unknown): BatchEvent {
+  const envelope = parseInput(CloudEventSchema, event, "event");
+  return { id: envelope.id, data: cloudEventData(envelope) };
+}
+
+/**
+ * What can be read of an event that did not start a batch, to record why under the batch id it names: its id and
+ * data, read leniently (the envelope itself may be what is wrong).
+ */
+export function rejectedBatchEvent(event: unknown): { id?: string; data?: unknown } {
+  if (typeof event !== "object" || event === null) return {};
+  const envelope = event as { id?: unknown; data?: unknown; datacontenttype?: unknown };
+  return {
+    ...(typeof envelope.id === "string" && envelope.id !== "" ? { id: envelope.id } : {}),
+    data: cloudEventData(envelope),
+  };
 }

@@ -2,12 +2,12 @@
  * What reconcile does when FC delivers store's onFailure record (s.yaml: store's retries spent, reconcile its
  * destination): one more attempt at once, in another function's instance, instead of waiting for the job to go stale.
  * A terminal failure fails the job with the reason FC recorded and this attempt's own; a transient one leaves the job
- * pending, so reconcile's timer re-drives it, and its 3-hour and 7-day limits still end it.
+ * pending, so reconcile's timer re-drives it, and its provider's deadline and retention still end it.
  */
 import { codeOf, reasonOf } from "../errors.js";
-import { StoreEventSchema } from "../fc/events.js";
 import type { Logger } from "../log.js";
 import * as z from "../zod.js";
+import { StorePayloadSchema } from "./payloads.js";
 import type { JobRecords } from "./records.js";
 import type { JobService } from "./service.js";
 
@@ -30,7 +30,7 @@ export async function recoverFailedStore(
   },
 ): Promise<StoreRecovery> {
   if (!record.requestContext.functionArn?.endsWith("/store")) return "ignored";
-  const payload = z.safeParse(StoreEventSchema, safeJson(record.requestPayload));
+  const payload = z.safeParse(StorePayloadSchema, safeJson(record.requestPayload));
   if (!payload.success) return "ignored";
   const { jobId } = payload.data;
   const attempts = record.requestContext.approximateInvokeCount ?? 0;

@@ -2,8 +2,10 @@
  * reconcile and batches: an item waiting for a batch slot is not reconcile's to submit (that would break the batch's
  * concurrency bound), but a batch whose dispatch was lost is re-driven by reconcile.
  */
+
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
+import { batchEventOf } from "../../lib/fc/events.js";
 import { iceProvider, nlsProvider } from "../../lib/jobs/providers.js";
 import { JobService } from "../../lib/jobs/service.js";
 import { createLogger } from "../../lib/log.js";
@@ -71,7 +73,7 @@ describe("reconcile and batch items", () => {
       { invokeAsync: async () => undefined },
       createLogger({ level: "error" }),
     );
-    await deaf.batches.start(event("b-lost", 3));
+    await deaf.batches.start(batchEventOf(event("b-lost", 3)));
     await host.idle();
     expect(longText.stats.submitted - before).toBe(0);
     await host.trigger("reconcile");
@@ -109,7 +111,7 @@ describe("reconcile and batch items", () => {
       { invokeAsync: async () => undefined },
       createLogger({ level: "error" }),
     );
-    await deaf.batches.start(event("b-wait", 3));
+    await deaf.batches.start(batchEventOf(event("b-wait", 3)));
     const later = new JobService({
       jobs: rt.jobs,
       storage: rt.clients.storage,
@@ -161,8 +163,8 @@ describe("batches at the schema's maximum", () => {
       { invokeAsync: async () => undefined },
       createLogger({ level: "error" }),
     );
-    const small = await requestsOf(() => deaf.batches.start(big("b-10", 10)));
-    const large = await requestsOf(() => deaf.batches.start(big("b-10k", 10_000)));
+    const small = await requestsOf(() => deaf.batches.start(batchEventOf(big("b-10", 10))));
+    const large = await requestsOf(() => deaf.batches.start(batchEventOf(big("b-10k", 10_000))));
     expect(large).toBe(small);
     expect(large).toBeLessThan(20);
     const view = await requestsOf(async () =>

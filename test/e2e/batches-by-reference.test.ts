@@ -2,8 +2,10 @@
  * Batches beyond what one event may carry: an async invocation takes at most 128 KB and PutEvents at most 256 KB, so
  * a batch of thousands of items travels as an OSS object's key (`itemsFrom`), or as an uploaded batch file.
  */
+
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
+import { batchEventOf } from "../../lib/fc/events.js";
 import { createJobRuntime } from "../../lib/runtime.js";
 import { batchEvent, publish } from "../helpers/eventbridge.js";
 import { useFunctionHost } from "../helpers/function-host.js";
@@ -113,11 +115,13 @@ describe("batches by reference", () => {
     cloud().oss.observers.add(count);
     try {
       const manifest = await rt.batches.start(
-        event("ref-10k", {
-          batchId: "ref-10k",
-          itemsFrom: { key: "input/ref/ten-thousand.jsonl" },
-          outputPrefix: "output/ref-10k/",
-        }),
+        batchEventOf(
+          event("ref-10k", {
+            batchId: "ref-10k",
+            itemsFrom: { key: "input/ref/ten-thousand.jsonl" },
+            outputPrefix: "output/ref-10k/",
+          }),
+        ),
       );
       expect(manifest.items).toHaveLength(10_000);
       expect(manifest.items.every((i) => i.state === "queued")).toBe(true);

@@ -53,9 +53,6 @@ export function scenario(world: World, prng: Prng): () => Promise<void> {
       again(() =>
         world.batches.start({
           id: "evt-1",
-          source: "tts.batch",
-          specversion: "1.0",
-          type: "tts:Batch:Submitted",
           data: {
             batchId: "b1",
             defaults: { format: "pcm", subtitles: [], voice: "siqi", provider: "ice" },

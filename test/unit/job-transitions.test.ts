@@ -2,9 +2,11 @@
  * The job and batch state machines against the in-memory object store, a scripted provider and a recording invoker:
  * every transition in milliseconds, no sockets. (The e2e suites prove the same flows over the emulators.)
  */
+
 import { beforeEach, describe, expect, it } from "vitest";
 import { BatchService } from "../../lib/batches/service.js";
 import { InputError, ProviderError } from "../../lib/errors.js";
+import { batchEventOf, rejectedBatchEvent } from "../../lib/fc/events.js";
 import { checkOutputKey } from "../../lib/jobs/intake.js";
 import type { JobProvider, ProviderStatus } from "../../lib/jobs/providers.js";
 import { JobRecords } from "../../lib/jobs/records.js";
@@ -344,17 +346,19 @@ describe("batch transitions (in memory)", () => {
   };
 
   it("an item split into parts is done only when its whole audio is stored, not when a part is (issue 26, defect 1)", async () => {
-    await batches.start({
-      ...event(2),
-      data: {
-        batchId: "b1",
-        items: [
-          { id: "long", text: sentences(5) },
-          { id: "short", text: "第一条。" },
-        ],
-        outputPrefix: "output/b1/",
-      },
-    });
+    await batches.start(
+      batchEventOf({
+        ...event(2),
+        data: {
+          batchId: "b1",
+          items: [
+            { id: "long", text: sentences(5) },
+            { id: "short", text: "第一条。" },
+          ],
+          outputPrefix: "output/b1/",
+        },
+      }),
+    );
     const { jobId: parentId } = await batches.runItem("b1", 0);
     const short = await synthesizeItem(1);
     await stored(short);
@@ -381,17 +385,19 @@ describe("batch transitions (in memory)", () => {
   });
 
   it("refuses an item whose output is another item's, naming both (issue 26, defect 4)", async () => {
-    const manifest = await batches.start({
-      ...event(2),
-      data: {
-        batchId: "b1",
-        items: [
-          { id: "a", text: "第一条。", output: { key: "output/b1/same.mp3" } },
-          { id: "b", text: "第二条。", output: { key: "output/b1/same.mp3" } },
-        ],
-        outputPrefix: "output/b1/",
-      },
-    });
+    const manifest = await batches.start(
+      batchEventOf({
+        ...event(2),
+        data: {
+          batchId: "b1",
+          items: [
+            { id: "a", text: "第一条。", output: { key: "output/b1/same.mp3" } },
+            { id: "b", text: "第二条。", output: { key: "output/b1/same.mp3" } },
+          ],
+          outputPrefix: "output/b1/",
+        },
+      }),
+    );
     expect(manifest.items[0]!.state).toBe("queued");
     expect(manifest.items[1]).toMatchObject({
       state: "failed",
@@ -400,7 +406,7 @@ describe("batch transitions (in memory)", () => {
   });
 
   it("starts with a handful of writes, dispatches only the bound, refuses a bad item up front", async () => {
-    const manifest = await batches.start(event(6));
+    const manifest = await batches.start(batchEventOf(event(6)));
     expect(manifest.items[1]).toMatchObject({
       state: "failed",
       failure: { reason: expect.stringMatching(/must contain text/) },
@@ -411,7 +417,7 @@ describe("batch transitions (in memory)", () => {
   });
 
   it("hands each ended item's slot to the next, and makes the manifest final once", async () => {
-    await batches.start(event(5));
+    await batches.start(batchEventOf(event(5)));
     for (let k = 0; k < 20 && (await batches.manifest("b1"))?.state === "running"; k++) {
       const pending = dispatched().filter((i) => !ran.has(i));
       for (const i of pending) {
@@ -426,7 +432,7 @@ describe("batch transitions (in memory)", () => {
   });
   it("hands an item's slot on when its synthesis ends, and completes the batch when an item ends after its successor", async () => {
     // Items 0, 2 and 3 (1 is refused at the start), two at a time: 0's turn passes to 3.
-    await batches.start(event(4));
+    await batches.start(batchEventOf(event(4)));
     expect(dispatched()).toEqual([0, 2]);
     const first = await synthesizeItem(0);
     expect((await record(first)).state).toBe("synthesized");
@@ -441,7 +447,7 @@ describe("batch transitions (in memory)", () => {
   });
 
   it("a forced reconcile while an item is stored leaves a slot it handed on alone: the bound holds", async () => {
-    await batches.start(event(5));
+    await batches.start(batchEventOf(event(5)));
     await batches.runItem("b1", 2);
     await synthesizeItem(0);
     expect(dispatched()).toEqual([0, 2, 3]);
@@ -452,7 +458,7 @@ describe("batch transitions (in memory)", () => {
   });
 
   it("a slot whose hand-on failed is refilled by a forced reconcile while the item is stored, never twice", async () => {
-    await batches.start(event(4));
+    await batches.start(batchEventOf(event(4)));
     await batches.runItem("b1", 2); // the other item in flight has its job (a forced reconcile would send it again)
     const { jobId } = await batches.runItem("b1", 0);
     const job = await record(jobId!);
@@ -483,7 +489,7 @@ describe("batch transitions (in memory)", () => {
   });
 
   it("a cold instance running a wave of items together reads the manifest and the item specs once", async () => {
-    await batches.start(event(6));
+    await batches.start(batchEventOf(event(6)));
     const cold = new BatchService({ ...batchDeps(), concurrency: 2 });
     const before = storage.ops.length;
     const results = await Promise.all([0, 2, 3, 4].map((i) => cold.runItem("b1", i)));
@@ -496,7 +502,7 @@ describe("batch transitions (in memory)", () => {
   });
 
   it("a re-delivered item finds its job by key, submits it only if it never was, and makes no second task", async () => {
-    await batches.start(event(3));
+    await batches.start(batchEventOf(event(3)));
     const first = await batches.runItem("b1", 0);
     expect(first.state).toBe("submitted");
     const again = await batches.runItem("b1", 0);
@@ -510,7 +516,7 @@ describe("batch transitions (in memory)", () => {
   });
 
   it("a failed shared read is not kept: the next caller reads again", async () => {
-    await batches.start(event(3));
+    await batches.start(batchEventOf(event(3)));
     const cold = new BatchService({ ...batchDeps(), concurrency: 2 });
     const real = storage.get.bind(storage);
     let failing = true;
@@ -530,17 +536,19 @@ describe("batch transitions (in memory)", () => {
 describe("keys that cannot be stored are refused up front (issue 26, defect 11)", () => {
   it("refuses an output key with a '.' segment, and a batch id of '.' records its refusal under another id", async () => {
     expect(() => checkOutputKey("output/x/./y.mp3", "output/", "output.key", "mp3")).toThrow(/'\.' segment/);
-    const manifest = await batches.start({
-      id: "evt-dots",
-      source: "tts.batch",
-      specversion: "1.0",
-      type: "t",
-      data: {
-        batchId: "dots",
-        items: [{ id: "a", text: "好。", output: { key: "output/d/./a.mp3" } }],
-        outputPrefix: "output/d/",
-      },
-    });
+    const manifest = await batches.start(
+      batchEventOf({
+        id: "evt-dots",
+        source: "tts.batch",
+        specversion: "1.0",
+        type: "t",
+        data: {
+          batchId: "dots",
+          items: [{ id: "a", text: "好。", output: { key: "output/d/./a.mp3" } }],
+          outputPrefix: "output/d/",
+        },
+      }),
+    );
     expect(manifest.items[0]).toMatchObject({
       state: "failed",
       failure: { reason: expect.stringContaining("'.' segment") },
@@ -553,8 +561,11 @@ describe("keys that cannot be stored are refused up front (issue 26, defect 11)"
         type: "t",
         data: { batchId: id, items: [{ id: "a", text: "好。" }], outputPrefix: "output/dots/" },
       };
-      await expect(batches.start(event)).rejects.toMatchObject({ field: "data.batchId" });
-      const rejection = await batches.reject(event, new InputError("data.batchId", "must not be '.'"));
+      await expect(batches.start(batchEventOf(event))).rejects.toMatchObject({ field: "data.batchId" });
+      const rejection = await batches.reject(
+        rejectedBatchEvent(event),
+        new InputError("data.batchId", "must not be '.'"),
+      );
       expect(rejection).toMatchObject({ state: "rejected" });
       expect((rejection as { batchId?: string }).batchId).toMatch(/^[0-9a-f]{32}$/);
     }
