@@ -6,7 +6,7 @@
  * function's role (ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN); locally it comes from the local cloud.
  */
 import { ConfigError } from "./errors.js";
-import { ProviderNameSchema } from "./provider-name.js";
+import { ProviderNameSchema } from "./provider-registry.js";
 import { registerSecret } from "./secrets.js";
 import * as z from "./zod.js";
 

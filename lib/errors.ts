@@ -6,7 +6,7 @@
  * anything else is logged whole and answered with a generic message (see `toErrorBody`).
  */
 
-import type { ProviderName } from "./provider-name.js";
+import type { ProviderName } from "./provider-registry.js";
 import { scrubSecrets } from "./secrets.js";
 
 /** Where in the user's text a problem is (an SSML document's line and column), so a client can point at it. */

@@ -9,7 +9,7 @@ import { FcHttpEventSchema } from "../../lib/fc/events.js";
 import { json } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import { verifyJobId } from "../../lib/jobs/callback-signature.js";
-import { ProviderNameSchema } from "../../lib/provider-name.js";
+import { ProviderNameSchema } from "../../lib/provider-registry.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 
 export function createCallbackRouter(rt: JobRuntime): Router {

@@ -8,7 +8,7 @@ import * as EventBridge from "@alicloud/eventbridge";
 import OSS from "ali-oss";
 import WebSocket from "ws";
 import { mp3Frames } from "../../lib/audio/mp3.js";
-import type { ProviderName } from "../../lib/provider-name.js";
+import type { ProviderName } from "../../lib/provider-registry.js";
 import { startSynthesis } from "../../lib/providers/nls/messages.js";
 import { eventBridgeClient } from "../deploy/batch-route.js";
 

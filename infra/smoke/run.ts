@@ -4,7 +4,7 @@
  * any check fails. SMOKE_PROVIDERS (default: nls,ice, and minimax with DASHSCOPE_API_KEY) and SMOKE_TIMEOUT_SECONDS
  * (default 600) tune it; SMOKE_WEBHOOK_URL (a receiver you can watch) makes the batch check wait for its webhook.
  */
-import { type ProviderName, ProviderNameSchema } from "../../lib/provider-name.js";
+import { type ProviderName, ProviderNameSchema } from "../../lib/provider-registry.js";
 import { batchRoute } from "../deploy/batch-route.js";
 import { formatResults, runSmoke } from "./checks.js";
 

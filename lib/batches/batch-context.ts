@@ -8,7 +8,7 @@ import type { JobRecords } from "../jobs/records.js";
 import { JobOptionFieldsSchema } from "../jobs/schema.js";
 import type { JobService } from "../jobs/service.js";
 import type { Logger } from "../log.js";
-import { type ProviderName, ProviderNameSchema } from "../provider-name.js";
+import { type ProviderName, ProviderNameSchema } from "../provider-registry.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import * as z from "../zod.js";
 import { isBatchKey, type Manifest } from "./schema.js";

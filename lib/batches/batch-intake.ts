@@ -7,7 +7,7 @@
 import { InputError } from "../errors.js";
 import { checkInputKey, checkOutputKey } from "../jobs/intake.js";
 import { JobOptionsSchema } from "../jobs/schema.js";
-import type { ProviderName } from "../provider-name.js";
+import type { ProviderName } from "../provider-registry.js";
 import { isRecord, parseInput } from "../validation.js";
 import * as z from "../zod.js";
 import { type BatchContext, batchIdOf, type ItemSpec, itemJobId } from "./batch-context.js";

@@ -1,6 +1,6 @@
 /** The HMAC a callback URL carries, so only the provider we gave the URL to can drive a job forward. */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import type { ProviderName } from "../provider-name.js";
+import type { ProviderName } from "../provider-registry.js";
 
 export function signJobId(secret: string, jobId: string): string {
   return createHmac("sha256", secret).update(`nls-callback\n${jobId}`).digest("base64url");

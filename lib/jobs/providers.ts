@@ -3,7 +3,7 @@
  * (audio written into our bucket by ICE itself).
  */
 import { InputError } from "../errors.js";
-import type { ProviderName } from "../provider-name.js";
+import type { ProviderName } from "../provider-registry.js";
 import {
   MINIMAX_AUDIO_URL_MS,
   MINIMAX_DEFAULT_MODEL,
@@ -24,7 +24,7 @@ import { codePointCount } from "../text/count.js";
 import { verifyIceSignature } from "./callback-signature.js";
 import type { Job, JobOptions } from "./schema.js";
 
-export type { ProviderName } from "../provider-name.js";
+export type { ProviderName } from "../provider-registry.js";
 
 export type ProviderStatus =
   | { readonly state: "pending" }

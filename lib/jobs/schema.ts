@@ -3,7 +3,7 @@
  * States: queued → submitted → synthesized → stored → done, or failed with a reason from any state before done.
  */
 
-import { ProviderNameSchema } from "../provider-name.js";
+import { ProviderNameSchema } from "../provider-registry.js";
 import { LongTextInputSchema, SentenceSchema } from "../providers/nls/long-text.js";
 import { findNlsVoice } from "../voices/index.js";
 import * as z from "../zod.js";

@@ -1,6 +1,7 @@
 /**
  * The on-demand speech request shared by `POST/GET /v1/stream`, the OpenAI-compatible endpoint and the cache key.
  */
+import { StreamProviderSchema } from "../provider-registry.js";
 import * as z from "../zod.js";
 
 export const SpeechFormatSchema = z.enum(["mp3", "wav", "pcm"]);
@@ -13,7 +14,7 @@ export const SpeechRequestSchema = z
   .strictObject({
     text: z.optional(z.string()),
     ssml: z.optional(z.string()),
-    provider: z._default(z.enum(["nls", "cosyvoice", "minimax"]), "nls"),
+    provider: z._default(StreamProviderSchema, "nls"),
     model: z.optional(z.string()),
     voice: z.optional(z.string()),
     format: z._default(SpeechFormatSchema, "mp3"),

@@ -4,6 +4,7 @@
  */
 
 import { InputError } from "../errors.js";
+import type { StreamProviderName } from "../provider-registry.js";
 import type { CosyVoiceInput, CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
 import { MINIMAX_DEFAULT_MODEL, type MinimaxClient, minimaxVoiceSetting } from "../providers/dashscope/minimax.js";
 import { NLS_SHORT_TEXT_LIMIT, type NlsSpeechInput, type NlsSynthesizer } from "../providers/nls/synthesizer.js";
@@ -218,6 +219,14 @@ function planMinimax(req: SpeechRequest, minimax: MinimaxClient | undefined): Pl
   };
 }
 
+/** Each stream provider's plan: a provider added to the registry does not compile without one. */
+const PLANNERS: Record<StreamProviderName, (req: SpeechRequest, deps: ShortSpeechDeps) => ReturnType<typeof planNls>> =
+  {
+    nls: (req, deps) => planNls(req, deps.nls),
+    cosyvoice: (req, deps) => planCosyVoice(req, deps.cosyvoice),
+    minimax: (req, deps) => planMinimax(req, deps.minimax),
+  };
+
 /** Refuses text beyond a stream's maximum with 413: nothing is ever cut, and the job API takes any length. */
 export function checkStreamLength(req: SpeechRequest, maxChars = STREAM_MAX_CHARS_DEFAULT, textField = "text"): void {
   const count = countNlsChars(req.text ?? req.ssml ?? "");
@@ -233,12 +242,7 @@ export async function openShortSpeech(req: SpeechRequest, deps: ShortSpeechDeps)
   if (req.provider === "nls" && req.model !== undefined)
     throw new InputError("model", "applies to provider cosyvoice only");
   checkStreamLength(req, deps.maxChars, deps.textField);
-  const planned =
-    req.provider === "cosyvoice"
-      ? planCosyVoice(req, deps.cosyvoice)
-      : req.provider === "minimax"
-        ? planMinimax(req, deps.minimax)
-        : planNls(req, deps.nls);
+  const planned = PLANNERS[req.provider](req, deps);
   if (!deps.cache) return { contentType: planned.contentType, cache: "off", body: await prefetched(planned.start()) };
   const key = cacheKey({ ...planned.key, kind: req.ssml !== undefined ? "ssml" : "text", tenant: deps.tenant ?? "" });
   const opened = await deps.cache.open(key, (signal) => planned.start(signal), planned.finalize);

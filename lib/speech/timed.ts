@@ -8,6 +8,7 @@
 import { Mp3Reframer } from "../audio/stitch.js";
 import { pcmDurationMs, wavDataChunk } from "../audio/wav.js";
 import { InputError } from "../errors.js";
+import type { StreamProviderName } from "../provider-registry.js";
 import type { CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
 import type { NlsSynthesizer } from "../providers/nls/synthesizer.js";
 import { spokenText } from "../text/index.js";
@@ -45,15 +46,24 @@ export interface TimedSpeech {
  * The timed synthesis of `req` (which asked for `timestamps`). Everything is checked before any upstream call: the
  * provider must give timings (NLS: a voice with timestamps; CosyVoice: any voice; MiniMax: none here).
  */
-export function openTimedSpeech(
-  req: SpeechRequest,
-  deps: { nls: NlsSynthesizer; cosyvoice?: CosyVoiceSynthesizer },
-  signal: AbortSignal,
-): TimedSpeech {
-  if (req.provider === "minimax")
+export function openTimedSpeech(req: SpeechRequest, deps: TimedDeps, signal: AbortSignal): TimedSpeech {
+  return TIMED[req.provider](req, deps, signal);
+}
+
+type TimedDeps = { nls: NlsSynthesizer; cosyvoice?: CosyVoiceSynthesizer };
+
+/** Each stream provider's timed speech, or its refusal: a provider added to the registry does not compile without one. */
+const TIMED: Record<StreamProviderName, (req: SpeechRequest, deps: TimedDeps, signal: AbortSignal) => TimedSpeech> = {
+  minimax: () => {
     throw new InputError("timestamps", 'provider "minimax" gives no timings on a stream; use "nls" or "cosyvoice"');
+  },
+  cosyvoice: (req, deps, signal) => timedCosyVoice(req, deps, signal),
+  nls: (req, deps, signal) => timedNls(req, deps, signal),
+};
+
+function timedCosyVoice(req: SpeechRequest, deps: TimedDeps, signal: AbortSignal): TimedSpeech {
   const format = req.format;
-  if (req.provider === "cosyvoice") {
+  {
     const cosyvoice = requireCosyVoice(deps.cosyvoice);
     const input = { ...cosyVoiceInput(req), wordTimestamps: true };
     const plan = cosyvoice.prepare(input);
@@ -88,6 +98,10 @@ export function openTimedSpeech(
       ),
     };
   }
+}
+
+function timedNls(req: SpeechRequest, deps: TimedDeps, signal: AbortSignal): TimedSpeech {
+  const format = req.format;
   if (req.model !== undefined) throw new InputError("model", "applies to provider cosyvoice only");
   const voice = req.voice ?? "xiaoyun";
   if (findNlsVoice(voice) && !findNlsVoice(voice)!.timestamps)
