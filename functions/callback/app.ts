@@ -5,12 +5,12 @@
  * asked.
  */
 import { AuthError } from "../../lib/errors.js";
-import { FcHttpEventSchema } from "../../lib/fc/events.js";
 import { json } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import { verifyJobId } from "../../lib/jobs/callback-signature.js";
 import { ProviderNameSchema } from "../../lib/provider-registry.js";
 import type { JobRuntime } from "../../lib/runtime.js";
+import { FcHttpEventSchema } from "../_fc/events.js";
 
 export function createCallbackRouter(rt: JobRuntime): Router {
   const handle = async (request: Request, params: Readonly<Record<string, string>>): Promise<Response> => {

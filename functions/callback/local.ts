@@ -1,8 +1,8 @@
 /** Local mount of the callback function: its FC HTTP handler behind the host's router. */
 import { serveFcHttp } from "../../infra/local/fc-http.js";
 import type { LocalFunction, LocalPlatform } from "../../infra/local/host.js";
-import { receivingCredentials } from "../../lib/fc/context.js";
-import { fcHttpHandler } from "../../lib/fc/http.js";
+import { receivingCredentials } from "../_fc/context.js";
+import { fcHttpHandler } from "../_fc/http.js";
 import { callbackGate, createCallbackRouter } from "./app.js";
 
 export function mount(p: LocalPlatform): LocalFunction {

@@ -2,10 +2,11 @@
  * The reconcile function: on each timer tick, and whenever store exhausts its async retries (its onFailure
  * destination), drive every overdue pending job.
  */
-import { AsyncDestinationEventSchema, TimerEventSchema, unwrap } from "../../lib/fc/events.js";
+
 import { recoverFailedStore } from "../../lib/jobs/store-failure.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 import * as z from "../../lib/zod.js";
+import { AsyncDestinationEventSchema, TimerEventSchema, unwrap } from "../_fc/events.js";
 
 export function createReconcileHandler(rt: () => JobRuntime): (event: unknown) => Promise<Record<string, number>> {
   return async (event) => {

@@ -5,7 +5,6 @@
 
 import { ApiAuth } from "../../lib/auth.js";
 import { InputError } from "../../lib/errors.js";
-import { FcHttpEventSchema } from "../../lib/fc/events.js";
 import { json, readJson } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import { jobFromRequest } from "../../lib/jobs/intake.js";
@@ -18,6 +17,7 @@ import { SpeechRequestSchema } from "../../lib/speech/request.js";
 import { openShortSpeech } from "../../lib/speech/short.js";
 import { countNlsChars } from "../../lib/text/index.js";
 import { parseInput } from "../../lib/validation.js";
+import { FcHttpEventSchema } from "../_fc/events.js";
 
 /** Bodies carry up to 100,000 characters (about 400 KB of UTF-8) plus options. */
 const MAX_BODY = 1024 * 1024;

@@ -1,8 +1,9 @@
 /** FC entry of the speech function (nodejs20, HTTP trigger). */
-import { cloudCredentials, cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
-import { receivingCredentials } from "../../lib/fc/context.js";
-import { fcHttpHandler } from "../../lib/fc/http.js";
+
 import type { Router } from "../../lib/http/router.js";
+import { cloudCredentials, cloudJobRuntime } from "../_fc/cloud-runtime.js";
+import { receivingCredentials } from "../_fc/context.js";
+import { fcHttpHandler } from "../_fc/http.js";
 import { createSpeechRouter, speechGate } from "./app.js";
 
 let router: Router | undefined;

@@ -1,9 +1,9 @@
 /** Local mount of the speech function: its FC HTTP handler behind the host's router. */
 import { serveFcHttp } from "../../infra/local/fc-http.js";
 import type { LocalFunction, LocalPlatform } from "../../infra/local/host.js";
-import { receivingCredentials } from "../../lib/fc/context.js";
-import { fcHttpHandler } from "../../lib/fc/http.js";
 import type { Router } from "../../lib/http/router.js";
+import { receivingCredentials } from "../_fc/context.js";
+import { fcHttpHandler } from "../_fc/http.js";
 import { createSpeechRouter, speechGate } from "./app.js";
 
 export function mount(p: LocalPlatform): LocalFunction {

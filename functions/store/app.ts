@@ -1,6 +1,7 @@
 /** The store function: `{jobId}` from an async invocation; a transient failure throws, so FC retries it. */
-import { StoreEventSchema, unwrap } from "../../lib/fc/events.js";
+
 import type { JobRuntime } from "../../lib/runtime.js";
+import { StoreEventSchema, unwrap } from "../_fc/events.js";
 
 export function createStoreHandler(
   rt: () => JobRuntime,

@@ -3,9 +3,9 @@ import { createServer, type Server } from "node:http";
 import { createClients, credentialsOf } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
 import { RoleCredentials } from "../../lib/credentials.js";
-import { takeRequestCredentials } from "../../lib/fc/context.js";
 import { nodeHandler } from "../../lib/http/node.js";
 import type { Logger } from "../../lib/log.js";
+import { takeRequestCredentials } from "../_fc/context.js";
 import { createStreamApp, type StreamApp, type StreamLimits } from "./app.js";
 
 /**

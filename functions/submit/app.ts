@@ -3,6 +3,10 @@
  * each `.batch.jsonl` a batch, once per bucket + key + ETag. The input object is only read, never changed.
  */
 import { InputError } from "../../lib/errors.js";
+import { jobFromObject } from "../../lib/jobs/intake.js";
+import type { JobRuntime } from "../../lib/runtime.js";
+import { isRecord } from "../../lib/validation.js";
+import * as z from "../../lib/zod.js";
 import {
   batchEventOf,
   CloudEventSchema,
@@ -10,11 +14,7 @@ import {
   OssEventSchema,
   rejectedBatchEvent,
   unwrap,
-} from "../../lib/fc/events.js";
-import { jobFromObject } from "../../lib/jobs/intake.js";
-import type { JobRuntime } from "../../lib/runtime.js";
-import { isRecord } from "../../lib/validation.js";
-import * as z from "../../lib/zod.js";
+} from "../_fc/events.js";
 
 /**
  * facts §3.1 [U]: the event's key may arrive URL-encoded. A key may also really contain "%41", so the key as given

@@ -1,6 +1,6 @@
 /** FC entry of the submit function (nodejs20, OSS trigger on the input prefix). */
-import { cloudCredentials, cloudJobRuntime } from "../../lib/fc/cloud-runtime.js";
-import { receivingCredentials } from "../../lib/fc/context.js";
+import { cloudCredentials, cloudJobRuntime } from "../_fc/cloud-runtime.js";
+import { receivingCredentials } from "../_fc/context.js";
 import { createSubmitHandler } from "./app.js";
 
 export const handler = receivingCredentials(

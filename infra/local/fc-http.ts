@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { FcContext } from "../../lib/fc/context.js";
-import type { FcHttpResponse } from "../../lib/fc/http.js";
+import type { FcContext } from "../../functions/_fc/context.js";
+import type { FcHttpResponse } from "../../functions/_fc/http.js";
 import { requestUrl } from "../../lib/http/boundary.js";
 import { readBody } from "./http-util.js";
 

@@ -4,8 +4,8 @@
  * see carries the role's current credentials in FC's headers.
  */
 import type { IncomingMessage } from "node:http";
+import { credentialHeaders } from "../../functions/_fc/context.js";
 import type { Credentials } from "../../lib/credentials.js";
-import { credentialHeaders } from "../../lib/fc/context.js";
 import type { LocalFunction } from "./host.js";
 
 /** A function whose instance could not start: every request and invocation gets FC's FunctionNotStarted. */

@@ -4,8 +4,8 @@
  */
 
 import { describe, expect, it } from "vitest";
+import { batchEventOf } from "../../functions/_fc/events.js";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
-import { batchEventOf } from "../../lib/fc/events.js";
 import { iceProvider, nlsProvider } from "../../lib/jobs/providers.js";
 import { JobService } from "../../lib/jobs/service.js";
 import { createLogger } from "../../lib/log.js";

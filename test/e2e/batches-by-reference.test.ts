@@ -4,8 +4,8 @@
  */
 
 import { describe, expect, it } from "vitest";
+import { batchEventOf } from "../../functions/_fc/events.js";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
-import { batchEventOf } from "../../lib/fc/events.js";
 import { createJobRuntime } from "../../lib/runtime.js";
 import { batchEvent, publish } from "../helpers/eventbridge.js";
 import { useFunctionHost } from "../helpers/function-host.js";

@@ -1,7 +1,7 @@
 /** The callback function refuses a request without a valid signature in its URL before it decodes the body. */
 import { describe, expect, it } from "vitest";
+import { fcHttpHandler } from "../../functions/_fc/http.js";
 import { callbackGate } from "../../functions/callback/app.js";
-import { fcHttpHandler } from "../../lib/fc/http.js";
 import { Router } from "../../lib/http/router.js";
 import { signJobId } from "../../lib/jobs/callback-signature.js";
 import { createLogger } from "../../lib/log.js";

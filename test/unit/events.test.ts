@@ -4,7 +4,6 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { BatchRequestSchema } from "../../lib/batches/schema.js";
 import {
   AsyncDestinationEventSchema,
   CloudEventSchema,
@@ -16,7 +15,8 @@ import {
   StoreEventSchema,
   TimerEventSchema,
   unwrap,
-} from "../../lib/fc/events.js";
+} from "../../functions/_fc/events.js";
+import { BatchRequestSchema } from "../../lib/batches/schema.js";
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../events/${name}`, import.meta.url));
 

@@ -4,9 +4,9 @@
  */
 
 import { beforeEach, describe, expect, it } from "vitest";
+import { batchEventOf, rejectedBatchEvent } from "../../functions/_fc/events.js";
 import { BatchService } from "../../lib/batches/service.js";
 import { InputError, ProviderError } from "../../lib/errors.js";
-import { batchEventOf, rejectedBatchEvent } from "../../lib/fc/events.js";
 import { checkOutputKey } from "../../lib/jobs/intake.js";
 import type { JobProvider, ProviderStatus } from "../../lib/jobs/providers.js";
 import { JobRecords } from "../../lib/jobs/records.js";

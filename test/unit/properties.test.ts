@@ -5,9 +5,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { CloudEventSchema } from "../../functions/_fc/events.js";
 import { BatchRequestSchema } from "../../lib/batches/schema.js";
 import { InputError } from "../../lib/errors.js";
-import { CloudEventSchema } from "../../lib/fc/events.js";
 import { readJson } from "../../lib/http/response.js";
 import { JobRequestSchema } from "../../lib/jobs/intake.js";
 import { RunTaskSchema } from "../../lib/providers/dashscope/messages.js";

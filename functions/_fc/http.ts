@@ -2,10 +2,10 @@
  * FC 3.0's HTTP trigger for built-in runtimes (facts §1.2/§1.3): the event becomes a WHATWG Request, the Router
  * answers, and the Response becomes FC's {statusCode, headers, isBase64Encoded, body}. Hono's adapter pattern.
  */
-import { InputError } from "../errors.js";
-import { safeHost } from "../http/boundary.js";
-import { errorResponse } from "../http/response.js";
-import type { Router } from "../http/router.js";
+import { InputError } from "../../lib/errors.js";
+import { safeHost } from "../../lib/http/boundary.js";
+import { errorResponse } from "../../lib/http/response.js";
+import type { Router } from "../../lib/http/router.js";
 import { type FcHttpEvent, FcHttpEventSchema, unwrap } from "./events.js";
 
 export interface FcHttpResponse {

@@ -1,10 +1,10 @@
 /** The job runtime as it runs on Function Compute: configuration from the environment, FC's async invocation. */
-import { createClients, credentialsOf } from "../clients.js";
-import { config } from "../config.js";
-import { RoleCredentials } from "../credentials.js";
-import { createLogger } from "../log.js";
-import { createJobRuntime, type JobRuntime } from "../runtime.js";
-import { FcInvoker } from "./invoker.js";
+import { createClients, credentialsOf } from "../../lib/clients.js";
+import { config } from "../../lib/config.js";
+import { RoleCredentials } from "../../lib/credentials.js";
+import { FcInvoker } from "../../lib/fc/invoker.js";
+import { createLogger } from "../../lib/log.js";
+import { createJobRuntime, type JobRuntime } from "../../lib/runtime.js";
 
 let runtime: JobRuntime | undefined;
 let role: RoleCredentials | undefined;

@@ -2,9 +2,9 @@
  * FC 3.0 trigger events (facts §1.2, §3.1, §3.2) as zod schemas, and one `unwrap` that turns the raw event (a Buffer
  * in the Node.js runtime) into a parsed payload, reporting paths into the original event on failure.
  */
-import { StorePayloadSchema } from "../jobs/payloads.js";
-import { parseInput } from "../validation.js";
-import * as z from "../zod.js";
+import { StorePayloadSchema } from "../../lib/jobs/payloads.js";
+import { parseInput } from "../../lib/validation.js";
+import * as z from "../../lib/zod.js";
 
 /** @example {"version":"v1","rawPath":"/v1/jobs","body":"{…}","isBase64Encoded":false,"headers":{…},"queryParameters":{},"requestContext":{"requestId":"1-64f…","http":{"method":"POST","path":"/v1/jobs"}}} */
 export const FcHttpEventSchema = z.object({

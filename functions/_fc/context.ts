@@ -3,7 +3,7 @@
  * adapters that hand its credentials to the clients before the handler runs.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import type { Credentials, RoleCredentials } from "../credentials.js";
+import type { Credentials, RoleCredentials } from "../../lib/credentials.js";
 
 export interface FcContext {
   readonly requestId?: string;
