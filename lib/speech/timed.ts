@@ -15,7 +15,11 @@ import { spokenText } from "../text/index.js";
 import { findNlsVoice } from "../voices/index.js";
 import { LOOK_AHEAD_BYTES, ReadAhead, streamingWavHeader } from "./pieces.js";
 import type { SpeechRequest } from "./request.js";
+import { SentenceGrouper } from "./sentence-grouper.js";
 import { cosyVoiceInput, nlsPieceInputs, requireCosyVoice } from "./short.js";
+
+export { SentenceGrouper } from "./sentence-grouper.js";
+export { serializeTimed } from "./timed-serialize.js";
 
 export interface Mark {
   readonly text: string;
@@ -241,82 +245,4 @@ function withoutHeader(chunk: Buffer): Buffer {
   if (chunk.length < 12 || chunk.toString("latin1", 0, 4) !== "RIFF") return chunk;
   const at = wavDataChunk(chunk);
   return at ? chunk.subarray(at.offset) : chunk;
-}
-
-/**
- * The events as NDJSON (one JSON object a line) or as server-sent events (`event: <type>`, `data: <json>`): audio as
- * base64 in `audio`, marks with `text`, `beginMs` and `endMs`, and `end` with the total length. A failure after the
- * first event is the last event (`error`, with its code), as a stream that has begun can say nothing else.
- */
-export async function* serializeTimed(
-  events: AsyncIterable<TimedEvent>,
-  as: "ndjson" | "sse",
-  describe: (error: unknown) => { code: string; message: string },
-): AsyncGenerator<Uint8Array> {
-  const encode = (type: string, body: Record<string, unknown>): Buffer =>
-    Buffer.from(
-      as === "sse"
-        ? `event: ${type}\ndata: ${JSON.stringify({ type, ...body })}\n\n`
-        : `${JSON.stringify({ type, ...body })}\n`,
-    );
-  try {
-    for await (const e of events) {
-      if (e.type === "audio") yield encode("audio", { audio: e.data.toString("base64") });
-      else if (e.type === "end") yield encode("end", { durationMs: e.durationMs });
-      else yield encode(e.type, { text: e.text, beginMs: e.beginMs, endMs: e.endMs });
-    }
-  } catch (error) {
-    yield encode("error", describe(error));
-  }
-}
-
-/**
- * Groups NLS's timed words into the sentences of the text they were spoken from. A word is looked for a little ahead
- * of where the last one was found; one that is not there (NLS times pronunciation: "12" comes as 十 and 二) stays in
- * the sentence under way. A sentence is complete when a word is found beyond its end.
- */
-export class SentenceGrouper {
-  readonly #ends: number[] = [];
-  #cursor = 0;
-  #sentence = 0;
-  #words: Mark[] = [];
-
-  constructor(private readonly text: string) {
-    for (const m of text.matchAll(/[^。！？!?.\n]+[。！？!?.\n]*/gu)) this.#ends.push(m.index + m[0].length);
-  }
-
-  /** Adds words; returns the sentences they completed. */
-  add(words: readonly Mark[]): Mark[] {
-    const done: Mark[] = [];
-    for (const w of words) {
-      const at = this.text.indexOf(w.text, this.#cursor);
-      if (at !== -1 && at - this.#cursor <= 8) {
-        this.#cursor = at + w.text.length;
-        while (this.#sentence < this.#ends.length - 1 && at >= this.#ends[this.#sentence]!) {
-          const complete = this.#flush();
-          if (complete) done.push(complete);
-          this.#sentence++;
-        }
-      }
-      this.#words.push(w);
-    }
-    return done;
-  }
-
-  /** The last sentence, once every word is in. */
-  end(): Mark | undefined {
-    return this.#flush();
-  }
-
-  #flush(): Mark | undefined {
-    const words = this.#words;
-    this.#words = [];
-    if (words.length === 0) return undefined;
-    const start = this.#sentence === 0 ? 0 : this.#ends[this.#sentence - 1]!;
-    return {
-      text: this.text.slice(start, this.#ends[this.#sentence]).trim(),
-      beginMs: words[0]!.beginMs,
-      endMs: words.at(-1)!.endMs,
-    };
-  }
 }

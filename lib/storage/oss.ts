@@ -8,84 +8,19 @@
  */
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import { ProviderError } from "../errors.js";
 import { withRetry } from "../retry.js";
 import { escapeXml } from "../text/xml.js";
+import { hashedParts } from "./hashed-parts.js";
 import { contentTypeOfKey, OssClient, OssRequestError, xmlText } from "./oss-client.js";
+import { isAlreadyExists, isTransient, toProviderError } from "./oss-errors.js";
+import type { ObjectInfo, OssStorageConfig, PutOptions, StreamPutOptions } from "./oss-types.js";
 
-export interface OssStorageConfig {
-  readonly bucket: string;
-  /** `oss-cn-shanghai`; also the V4 signing region. */
-  readonly region: string;
-  readonly accessKeyId: string;
-  readonly accessKeySecret: string;
-  readonly securityToken?: string;
-  /** Custom endpoint (the local cloud, or an accelerate domain). */
-  readonly endpoint?: string;
-  readonly internal?: boolean;
-  /** Path-style addressing; the local cloud needs it (peers.md §4). */
-  readonly pathStyle?: boolean;
-  readonly timeoutMs?: number;
-  /**
-   * The origin of signed download links: a custom domain bound to the bucket. Without it links use the bucket's
-   * public endpoint, never the internal one (reachable only from inside Alibaba Cloud in the region).
-   */
-  readonly publicEndpoint?: string;
-  /** Fresh STS credentials when the current ones near expiry (FC role credentials rotate). */
-  readonly refreshCredentials?: () => { accessKeyId: string; accessKeySecret: string; securityToken?: string };
-}
+export { hashedParts } from "./hashed-parts.js";
 
-export interface PutOptions {
-  readonly contentType?: string;
-  readonly meta?: Record<string, string>;
-  /** Fail with `exists` instead of overwriting (x-oss-forbid-overwrite). */
-  readonly ifAbsent?: boolean;
-}
-
-export interface StreamPutOptions extends PutOptions {
-  /** Bytes per multipart part (OSS minimum 100 KiB except the last). */
-  readonly partSize?: number;
-  /**
-   * Parts uploading at once while the next is read (default 3: a copy from one socket to another is bound by the
-   * round trips of each part, not the bandwidth); memory use is about partSize × (partsInFlight + 1).
-   */
-  readonly partsInFlight?: number;
-  readonly signal?: AbortSignal;
-}
-
-export interface ObjectInfo {
-  readonly key: string;
-  readonly size: number;
-  readonly etag: string;
-  readonly contentType?: string;
-  readonly meta: Record<string, string>;
-  readonly lastModified?: string;
-}
+export type { ObjectInfo, OssStorageConfig, PutOptions, StreamPutOptions } from "./oss-types.js";
 
 export const MIN_PART_SIZE = 100 * 1024;
 const DEFAULT_PART_SIZE = 4 * 1024 * 1024;
-
-/** The OSS error codes (or HTTP statuses) worth another attempt. */
-function isTransient(error: unknown): boolean {
-  const e = error as { status?: number; code?: string };
-  // Status 0: the request never got an answer (a reset, a refused connection, a timeout).
-  if (error instanceof OssRequestError && e.status === 0) return true;
-  if (e.status !== undefined && (e.status >= 500 || e.status === 429)) return true;
-  // InvalidDigest: the bytes were damaged on the way; we still hold them, so sending them again is safe.
-  return e.code === "InvalidDigest";
-}
-
-function toProviderError(error: unknown, what: string): ProviderError {
-  if (error instanceof ProviderError) return error;
-  const e = error as { status?: number; code?: string; name?: string; requestId?: string };
-  return new ProviderError({
-    provider: "oss",
-    code: e.code ?? e.name ?? "OssError",
-    upstreamMessage: `${what} failed: ${e.code ?? e.name}${e.status ? ` (HTTP ${e.status})` : ""}`,
-    retryable: isTransient(error),
-    cause: error,
-  });
-}
 
 export class OssStorage {
   readonly client: OssClient;
@@ -351,45 +286,3 @@ export class OssStorage {
 const FORBID_OVERWRITE = { "x-oss-forbid-overwrite": "true" };
 
 const md5 = (bytes: Uint8Array): string => createHash("md5").update(bytes).digest("base64");
-
-function isAlreadyExists(error: unknown): boolean {
-  const e = error as { status?: number; code?: string };
-  return e.status === 409 && e.code === "FileAlreadyExists";
-}
-
-/**
- * Cuts any byte stream into parts of exactly `size` bytes (the last may be shorter), each with its Content-MD5 hashed
- * as the part fills, holding one part at a time. A part is the list of the chunks it was read as (a chunk that crosses
- * a part boundary is split, not copied), sent as they are: copying them into part buffers was, with the page faults of
- * fresh memory, as costly as the MD5 itself in a batch's profile (167 ms of copying beside 152 ms of hashing). The
- * source must not reuse a chunk's memory once it has yielded it (Node's streams never do).
- */
-export async function* hashedParts(
-  source: AsyncIterable<Uint8Array>,
-  size: number,
-  signal?: AbortSignal,
-): AsyncGenerator<{ chunks: Buffer[]; length: number; md5: string }> {
-  let chunks: Buffer[] = [];
-  let hash = createHash("md5");
-  let filled = 0;
-  for await (const received of source) {
-    signal?.throwIfAborted();
-    let chunk = Buffer.isBuffer(received)
-      ? received
-      : Buffer.from(received.buffer, received.byteOffset, received.byteLength);
-    while (chunk.length > 0) {
-      const piece = chunk.length <= size - filled ? chunk : chunk.subarray(0, size - filled);
-      chunk = chunk.subarray(piece.length);
-      chunks.push(piece);
-      hash.update(piece);
-      filled += piece.length;
-      if (filled === size) {
-        yield { chunks, length: size, md5: hash.digest("base64") };
-        chunks = [];
-        hash = createHash("md5");
-        filled = 0;
-      }
-    }
-  }
-  if (filled > 0) yield { chunks, length: filled, md5: hash.digest("base64") };
-}
