@@ -1,6 +1,6 @@
 /**
  * Typed errors shared by every module. Each provider classifies its own codes and says so when it makes a
- * ProviderError (NLS: lib/providers/nls/errors.ts, from its status table); this module knows no provider.
+ * UpstreamError (NLS: lib/providers/nls/errors.ts, from its status table); this module knows no provider.
  *
  * One rule decides what the caller sees: an error with `expose` (4xx) shows its message;
  * anything else is logged whole and answered with a generic message (see `toErrorBody`).
@@ -94,15 +94,16 @@ export class ConfigError extends AppError {
 }
 
 /** Who failed: a job provider, a streaming-only one (CosyVoice), OSS, or FC itself (an async invocation). */
-export type Provider = ProviderName | "cosyvoice" | "oss" | "fc";
+export type Upstream = ProviderName | "cosyvoice" | "oss" | "fc";
 
 /**
- * An upstream API answered with an error (or not at all).
+ * An upstream answered with an error (or not at all): a provider, or OSS or FC, which are not providers, so the name
+ * is the wire's (`UpstreamError`).
  * `retryable` says whether the same request may succeed later; `needsNewToken` that it may with a fresh NLS token.
  */
-export class ProviderError extends AppError {
-  override name = "ProviderError";
-  readonly provider: Provider;
+export class UpstreamError extends AppError {
+  override name = "UpstreamError";
+  readonly provider: Upstream;
   readonly providerCode: string;
   readonly retryable: boolean;
   readonly needsNewToken: boolean;
@@ -112,7 +113,7 @@ export class ProviderError extends AppError {
   readonly explanation: string;
 
   constructor(opts: {
-    provider: Provider;
+    provider: Upstream;
     code: string | number;
     upstreamMessage?: string;
     retryable?: boolean;
@@ -152,7 +153,7 @@ export function toErrorBody(error: unknown): {
       body: { error: { code: error.code, message: error.message, ...error.details } },
     };
   }
-  if (error instanceof ProviderError && isCapacityRefusal(error)) {
+  if (error instanceof UpstreamError && isCapacityRefusal(error)) {
     // The account's provider capacity is full for now: a 503 the client may retry (with Retry-After), not a 502.
     return {
       statusCode: 503,
@@ -167,7 +168,7 @@ export function toErrorBody(error: unknown): {
       },
     };
   }
-  if (error instanceof ProviderError) {
+  if (error instanceof UpstreamError) {
     // The provider's code and retryability help a client decide what to do; the internal message does not.
     return {
       statusCode: 502,
@@ -187,17 +188,17 @@ export function toErrorBody(error: unknown): {
 
 /** The code a job records for an error: the provider's own code, else ours; anything else is `InternalError`. */
 export function codeOf(error: unknown): string {
-  if (error instanceof ProviderError) return error.providerCode;
+  if (error instanceof UpstreamError) return error.providerCode;
   return error instanceof AppError ? error.code : "InternalError";
 }
 
 /** The reason a job records for an error: the provider's message and what it means, else the message. */
 export function reasonOf(error: unknown): string {
-  if (error instanceof ProviderError) return [error.upstreamMessage, error.explanation].filter(Boolean).join(" — ");
+  if (error instanceof UpstreamError) return [error.upstreamMessage, error.explanation].filter(Boolean).join(" — ");
   return error instanceof Error ? error.message : String(error);
 }
 
 /** A provider's "too many requests or tasks at once" (NLS 40000005, DashScope's Throttling family, an HTTP 429). */
-export function isCapacityRefusal(error: ProviderError): boolean {
+export function isCapacityRefusal(error: UpstreamError): boolean {
   return /^(40000005|Throttling.*|429|HTTP429|FC429)$/.test(error.providerCode);
 }

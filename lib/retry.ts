@@ -2,7 +2,7 @@
  * Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): the delay before
  * attempt n is uniform in [0, min(cap, base * 2^n)], which spreads retries of many clients apart.
  */
-import { ProviderError } from "./errors.js";
+import { UpstreamError } from "./errors.js";
 
 export interface RetryOptions {
   readonly attempts?: number;
@@ -11,7 +11,7 @@ export interface RetryOptions {
   readonly random?: () => number;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly signal?: AbortSignal;
-  /** Which errors are worth another attempt; default: a retryable ProviderError. */
+  /** Which errors are worth another attempt; default: a retryable UpstreamError. */
   readonly retryable?: (error: unknown) => boolean;
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
 }
@@ -19,7 +19,7 @@ export interface RetryOptions {
 /** The backoff knobs a client exposes; which errors are retryable stays the client's decision. */
 export type BackoffOptions = Pick<RetryOptions, "attempts" | "baseMs" | "capMs" | "random" | "sleep" | "onRetry">;
 
-export const isRetryable = (error: unknown): boolean => error instanceof ProviderError && error.retryable;
+export const isRetryable = (error: unknown): boolean => error instanceof UpstreamError && error.retryable;
 
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
   const attempts = opts.attempts ?? 4;

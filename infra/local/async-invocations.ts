@@ -9,7 +9,7 @@
  *   destination record, provided the failed function's role may invoke it.
  */
 import { randomUUID } from "node:crypto";
-import { ProviderError } from "../../lib/errors.js";
+import { UpstreamError } from "../../lib/errors.js";
 import type { Logger } from "../../lib/log.js";
 import type { PendingWork } from "./pending.js";
 import { isAllowed, type PolicyDocument } from "./ram/policy.js";
@@ -66,7 +66,7 @@ export class AsyncInvocations {
       (t) => t.functionName === functionName || t.resource === functionName,
     );
     if (!target)
-      throw new ProviderError({
+      throw new UpstreamError({
         provider: "fc",
         code: "FunctionNotFound",
         upstreamMessage: `function ${functionName} does not exist`,
@@ -75,7 +75,7 @@ export class AsyncInvocations {
     const body = JSON.stringify(payload);
     const bytes = Buffer.byteLength(body);
     if (bytes > ASYNC_PAYLOAD_LIMIT)
-      throw new ProviderError({
+      throw new UpstreamError({
         provider: "fc",
         code: "EntityTooLarge",
         upstreamMessage: `payload size exceeds maximum allowed size: ${bytes} bytes to ${functionName}, at most ${ASYNC_PAYLOAD_LIMIT} in an asynchronous invocation`,
@@ -88,7 +88,7 @@ export class AsyncInvocations {
         isAllowed(caller.policy, { action: "fc:InvokeFunction", resource: this.arn(target.functionName) })
       )
     )
-      throw new ProviderError({
+      throw new UpstreamError({
         provider: "fc",
         code: "AccessDenied",
         upstreamMessage: `${caller.name}'s role is not authorized to perform fc:InvokeFunction on ${this.arn(target.functionName)}`,

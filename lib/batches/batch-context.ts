@@ -11,8 +11,8 @@ import type { Logger } from "../log.js";
 import { type ProviderName, ProviderNameSchema } from "../provider-registry.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import * as z from "../zod.js";
+import { BatchMarkers } from "./batch-markers.js";
 import { isBatchKey, type Manifest } from "./schema.js";
-import { BatchStore } from "./store.js";
 import { WarmCache } from "./warm-cache.js";
 import { BatchWebhooks } from "./webhook.js";
 
@@ -76,13 +76,13 @@ export function batchIdOf(eventId: string): string {
 }
 
 export class BatchContext {
-  readonly store: BatchStore;
+  readonly store: BatchMarkers;
   readonly webhooks: Pick<BatchWebhooks, "check" | "send">;
   readonly #running = new WarmCache<Running>(16);
   readonly #specs = new WarmCache<ItemSpec[]>(4);
 
   constructor(readonly deps: BatchDeps) {
-    this.store = new BatchStore(deps.storage, deps.jobs, deps.jobsPrefix);
+    this.store = new BatchMarkers(deps.storage, deps.jobs, deps.jobsPrefix);
     this.webhooks =
       deps.webhooks ??
       new BatchWebhooks({ secret: deps.secret, log: deps.log, allow: deps.webhookAddresses, now: deps.now });

@@ -10,7 +10,7 @@
  */
 import { createHash, createHmac, randomUUID } from "node:crypto";
 import type { Credentials } from "../credentials.js";
-import { ProviderError } from "../errors.js";
+import { UpstreamError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import { acsTimestamp } from "../net/acs-timestamp.js";
 import { requestText } from "../net/http-client.js";
@@ -116,7 +116,7 @@ export class FcInvoker implements Invoker {
       });
     } catch (error) {
       const code = (error as { code?: string }).code ?? "NetworkError";
-      throw new ProviderError({
+      throw new UpstreamError({
         provider: "fc",
         code,
         upstreamMessage: `async invocation of ${name} failed (${code})`,
@@ -130,7 +130,7 @@ export class FcInvoker implements Invoker {
     try {
       code = String((JSON.parse(answer.text) as { Code?: unknown }).Code ?? code);
     } catch {}
-    throw new ProviderError({
+    throw new UpstreamError({
       provider: "fc",
       code,
       upstreamMessage: `async invocation of ${name} failed (${code}, HTTP ${answer.status})`,

@@ -56,7 +56,7 @@ export interface JobProvider {
     readonly headers: Headers;
     readonly nowMs: number;
   }): boolean;
-  /** The provider's truth about a task; a failed task throws its ProviderError. */
+  /** The provider's truth about a task; a failed task throws its UpstreamError. */
   status(taskId: string): Promise<ProviderStatus>;
   /**
    * How long one task may take before its job fails (a split job's parts each get their own), and the reason's words

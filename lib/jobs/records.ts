@@ -4,7 +4,7 @@
  * idempotency key, one hand-off to `store` per job) however many duplicates race for it.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { ProviderError } from "../errors.js";
+import { UpstreamError } from "../errors.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { ParsedRecords } from "./parsed-records.js";
 import { isTerminal, type Job, JobSchema } from "./schema.js";
@@ -49,7 +49,7 @@ export class JobRecords {
     // A concurrent winner's marker can be refused to us (409) a moment before it can be read: wait for it.
     const body = await this.#readSoon(key);
     if (!body)
-      throw new ProviderError({
+      throw new UpstreamError({
         provider: "oss",
         code: "InconsistentIndex",
         upstreamMessage: `idempotency marker ${key} vanished`,

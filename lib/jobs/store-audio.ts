@@ -5,7 +5,7 @@
 import { type StitchPart, shiftCues, stitch } from "../audio/stitch.js";
 import { type Cue, toSrt, toVtt } from "../audio/subtitles.js";
 import { wavDataChunk } from "../audio/wav.js";
-import { ProviderError } from "../errors.js";
+import { UpstreamError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { openDownload } from "../net/http-client.js";
 import type { StreamObjectStore } from "../storage/object-store.js";
@@ -108,7 +108,7 @@ async function copyAndFinish(job: Job, audioUrl: string, deps: StoreDeps): Promi
   }
   // Streamed; the idle timeout guards a stalled download (not the whole copy). A failure to connect is worth retrying.
   const res = await openDownload(audioUrl).catch((error: Error & { code?: string }) => {
-    throw new ProviderError({
+    throw new UpstreamError({
       provider: job.provider,
       code: error.code ?? "NetworkError",
       upstreamMessage: `audio download failed: ${error.code ?? error.message}`,
@@ -128,7 +128,7 @@ async function copyAndFinish(job: Job, audioUrl: string, deps: StoreDeps): Promi
   }
   if (status !== 200) {
     res.resume();
-    throw new ProviderError({
+    throw new UpstreamError({
       provider: job.provider,
       code: `HTTP${status}`,
       upstreamMessage: `audio download answered HTTP ${status}${status >= 300 && status < 400 ? " (a redirect: not followed, it could lead off the allowed hosts)" : ""}`,
@@ -145,7 +145,7 @@ async function copyAndFinish(job: Job, audioUrl: string, deps: StoreDeps): Promi
   // OSS answered the upload (one PutObject, or the completion of its parts, each with its Content-MD5) only once it
   // held exactly the bytes sent: what is left to check is that they were all the provider's.
   if (Number.isFinite(expected) && written.size !== expected)
-    throw new ProviderError({
+    throw new UpstreamError({
       provider: job.provider,
       code: "SizeMismatch",
       upstreamMessage: `the audio download gave ${written.size} of the ${expected} bytes announced`,
@@ -188,7 +188,7 @@ async function* streamOf(storage: StreamObjectStore, key: string): AsyncGenerato
 async function wavDataBytes(storage: StreamObjectStore, key: string, size: number): Promise<number> {
   const data = wavDataChunk(await storage.getRange(key, 0, Math.min(size, 4096) - 1));
   if (!data)
-    throw new ProviderError({
+    throw new UpstreamError({
       provider: "oss",
       code: "InvalidWav",
       upstreamMessage: `${key} has no WAV data chunk in its first 4 KiB`,
@@ -222,7 +222,7 @@ async function finish(
   deps: StoreDeps,
 ): Promise<"done" | "skipped"> {
   if (!stored || stored.size === 0)
-    throw new ProviderError({
+    throw new UpstreamError({
       provider: job.provider,
       code: "AudioMissing",
       upstreamMessage: `no audio at ${job.output.audioKey}`,

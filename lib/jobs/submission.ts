@@ -2,7 +2,7 @@
  * A job's provider task: submitted once per attempt however many callers race (elected in OSS), never made twice for
  * one attempt (billed twice), adopted once, and followed until the provider says it ended.
  */
-import { codeOf, InputError, ProviderError, reasonOf } from "../errors.js";
+import { codeOf, InputError, reasonOf, UpstreamError } from "../errors.js";
 import type { JobContext, JobSteps } from "./job-deps.js";
 import type { JobProvider } from "./providers.js";
 import { type Job, transition } from "./schema.js";
@@ -55,18 +55,18 @@ export class Submission {
     try {
       taskId = await this.ctx.provider(job.provider).submit(job, text, this.ctx.callbackUrl(job));
     } catch (error) {
-      if (error instanceof ProviderError && !answeredBy(error)) {
+      if (error instanceof UpstreamError && !answeredBy(error)) {
         // The request may have reached the provider: a task may exist. Its callback adopts it; reconcile waits for it.
         log.warn("submission's outcome unknown; its callback or reconcile will settle it", { error });
         return job;
       }
       // The provider answered: no task was made. Forget the call so the next run may call again.
       await deps.jobs.forgetCall(job.id, attempt).catch(() => undefined);
-      if (error instanceof ProviderError && error.retryable) {
+      if (error instanceof UpstreamError && error.retryable) {
         log.warn("submission refused for now; reconcile will retry", { error });
         return job;
       }
-      if (error instanceof ProviderError || error instanceof InputError)
+      if (error instanceof UpstreamError || error instanceof InputError)
         return this.steps.fail(job, codeOf(error), reasonOf(error));
       throw error;
     }
@@ -101,7 +101,7 @@ export class Submission {
     try {
       return await this.poll(submitted, { force: false });
     } catch (error) {
-      if (!(error instanceof ProviderError && error.retryable)) throw error;
+      if (!(error instanceof UpstreamError && error.retryable)) throw error;
       deps.log.warn("status look after submission failed; the callback or reconcile will follow the job", {
         jobId: job.id,
         error,
@@ -122,7 +122,7 @@ export class Submission {
     try {
       status = await this.ctx.provider(job.provider).status(job.task.id);
     } catch (error) {
-      if (!(error instanceof ProviderError)) throw error;
+      if (!(error instanceof UpstreamError)) throw error;
       // The task itself failed (the answer names it) with a transient code: polling it again cannot help, a new task can.
       const taskFailed = error.details.taskId !== undefined;
       if (taskFailed && error.retryable && (job.retries ?? 0) < MAX_TASK_RETRIES)
@@ -159,7 +159,7 @@ export class Submission {
    * The task failed transiently: a new task for a new attempt. The callback and the look after submission may both
    * see the failure, and one of them requeues; `force` (reconcile) recovers a requeue whose elected caller crashed.
    */
-  async #requeue(job: Job, error: ProviderError, opts: { force: boolean }): Promise<Job> {
+  async #requeue(job: Job, error: UpstreamError, opts: { force: boolean }): Promise<Job> {
     const { deps } = this.ctx;
     if (!(await deps.jobs.elect(job.id, `retry-${(job.retries ?? 0) + 1}`, this.ctx.now())) && !opts.force) return job;
     const requeued = transition(job, "queued", { task: undefined, retries: (job.retries ?? 0) + 1 }, this.ctx.now());
@@ -210,7 +210,7 @@ export class Submission {
  * Whether a provider error is the provider's own answer (its request arrived, and no task was made), rather than a
  * network failure after which a task may exist: a connection reset or a timeout says nothing about the far end.
  */
-function answeredBy(error: ProviderError): boolean {
+function answeredBy(error: UpstreamError): boolean {
   return !/^(E[A-Z]+|NetworkError|RequestTimeout(Error)?|Timeout|UND_ERR\w*|SocketError|AbortError)$/.test(
     error.providerCode,
   );

@@ -4,7 +4,7 @@
  * turned into retryable ProviderErrors, and abort. Subclasses say what to send on open and how to read text frames.
  */
 import type WebSocket from "ws";
-import { type Provider, ProviderError } from "../errors.js";
+import { type Upstream, UpstreamError } from "../errors.js";
 import { type RetryOptions, withRetry } from "../retry.js";
 import type * as z from "../zod.js";
 import { CONNECTING, loadWebSocket, OPEN, webSocketClass } from "./ws-loader.js";
@@ -13,7 +13,7 @@ import { SocketQueue } from "./ws-queue.js";
 export interface WsSessionOptions<E> {
   /** The schema of the provider's text frames. */
   readonly events: z.ZodMiniType<E>;
-  readonly provider: Provider;
+  readonly provider: Upstream;
   /** How messages name the other side: "gateway", "DashScope". */
   readonly peer: string;
   readonly url: string;
@@ -82,7 +82,7 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
         event = session.events.parse(JSON.parse(data.toString("utf8")));
       } catch {
         return this.queue.fail(
-          new ProviderError({
+          new UpstreamError({
             provider,
             code: "InvalidMessage",
             upstreamMessage: `${peer} sent a frame that is not a valid event`,
@@ -100,7 +100,7 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
       const status = res.statusCode ?? 0;
       res.resume();
       this.queue.fail(
-        new ProviderError({
+        new UpstreamError({
           provider,
           code: session.refusal(status),
           upstreamMessage: `${peer} refused the connection: HTTP ${status}`,
@@ -110,7 +110,7 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
     });
     this.ws.on("error", (error: Error & { code?: string }) => {
       this.queue.fail(
-        new ProviderError({
+        new UpstreamError({
           provider,
           code: error.code ?? "NetworkError",
           upstreamMessage: `${peer} connection failed: ${error.code ?? error.message}`,
@@ -123,7 +123,7 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
       // After the completion event the close is the normal end: no error (and no stack trace) is built for it.
       if (this.queue.finished) return;
       this.queue.fail(
-        new ProviderError({
+        new UpstreamError({
           provider,
           code: "ConnectionClosed",
           upstreamMessage: `${peer} closed the connection (${code}) before ${session.completion}`,
@@ -144,9 +144,9 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
 
   #fail(error: unknown): void {
     this.queue.fail(
-      error instanceof ProviderError
+      error instanceof UpstreamError
         ? error
-        : new ProviderError({
+        : new UpstreamError({
             provider: this.session.provider,
             code: "InvalidMessage",
             upstreamMessage: `${this.session.peer} sent a frame this client could not handle`,
@@ -161,7 +161,7 @@ export abstract class WsSession<T extends { readonly type: string }, E = unknown
     clearTimeout(this.#idle);
     this.#idle = setTimeout(() => {
       this.queue.fail(
-        new ProviderError({
+        new UpstreamError({
           provider: this.session.provider,
           code: "Timeout",
           upstreamMessage: `no frame from ${this.session.peer} for ${this.session.idleTimeoutMs} ms`,

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
-import { AppError, InputError, ProviderError } from "../errors.js";
+import { AppError, InputError, UpstreamError } from "../errors.js";
 import { guarded } from "../http/boundary.js";
 import type { Logger } from "../log.js";
 import { StartSynthesisSchema } from "../providers/nls/messages.js";
@@ -163,7 +163,7 @@ async function relay(
   } catch (error) {
     if (signal.aborted) return;
     if (error instanceof InputError) return fail(40000003, `PARAMETER_INVALID:${error.message}`);
-    if (error instanceof ProviderError)
+    if (error instanceof UpstreamError)
       return fail(
         /^\d+$/.test(error.providerCode) ? Number(error.providerCode) : 50000000,
         scrubSecrets(error.upstreamMessage),

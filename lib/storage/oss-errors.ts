@@ -1,5 +1,5 @@
 /** How OSS failures are read: which are worth another attempt, and what the rest become for the job machine. */
-import { ProviderError } from "../errors.js";
+import { UpstreamError } from "../errors.js";
 import { OssRequestError } from "./oss-client.js";
 
 /** The OSS error codes (or HTTP statuses) worth another attempt. */
@@ -12,10 +12,10 @@ export function isTransient(error: unknown): boolean {
   return e.code === "InvalidDigest";
 }
 
-export function toProviderError(error: unknown, what: string): ProviderError {
-  if (error instanceof ProviderError) return error;
+export function toProviderError(error: unknown, what: string): UpstreamError {
+  if (error instanceof UpstreamError) return error;
   const e = error as { status?: number; code?: string; name?: string; requestId?: string };
-  return new ProviderError({
+  return new UpstreamError({
     provider: "oss",
     code: e.code ?? e.name ?? "OssError",
     upstreamMessage: `${what} failed: ${e.code ?? e.name}${e.status ? ` (HTTP ${e.status})` : ""}`,

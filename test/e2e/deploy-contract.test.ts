@@ -15,7 +15,7 @@ import { ensureServiceLinkedRole, ramClient } from "../../infra/deploy/service-l
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { type FunctionHost, startFunctionHost } from "../../infra/local/host.js";
 import { policyValues, renderPolicy } from "../../infra/ram/render.js";
-import { ProviderError } from "../../lib/errors.js";
+import { UpstreamError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/log.js";
 import { OssStorage } from "../../lib/storage/oss.js";
 import { publish } from "../helpers/eventbridge.js";
@@ -122,7 +122,7 @@ describe("RAM: each function acts as its role, with the policy `npm run ram:poli
     await expect(storage.delete("output/contract.mp3")).rejects.toMatchObject({ providerCode: "AccessDenied" });
     // FC: the role may invoke submit, store and reconcile, not the HTTP functions.
     const refused = await h.platform.invoker.invokeAsync("speech", {}).catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(ProviderError);
+    expect(refused).toBeInstanceOf(UpstreamError);
     expect(refused).toMatchObject({ providerCode: "AccessDenied", retryable: false });
     // NLS CreateToken is granted (a real token comes back).
     expect(await h.platform.clients.tokens.token()).toMatch(/\w{8,}/);

@@ -5,7 +5,7 @@
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
-import { ProviderError, toErrorBody } from "../../lib/errors.js";
+import { toErrorBody, UpstreamError } from "../../lib/errors.js";
 import { errorResponse } from "../../lib/http/response.js";
 import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
 import { useStreamServer } from "../helpers/stream-server.js";
@@ -67,12 +67,12 @@ describe("each key's share of the upstream", () => {
   });
 
   it("answers a provider at its concurrency limit 503 with Retry-After, not 502", async () => {
-    const busy = new ProviderError({ provider: "nls", code: "40000005", upstreamMessage: "too many", retryable: true });
+    const busy = new UpstreamError({ provider: "nls", code: "40000005", upstreamMessage: "too many", retryable: true });
     expect(toErrorBody(busy)).toMatchObject({ statusCode: 503, body: { error: { code: "UpstreamBusy" } } });
     const res = errorResponse(busy);
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
-    const other = new ProviderError({ provider: "nls", code: "41020001", upstreamMessage: "voice", retryable: false });
+    const other = new UpstreamError({ provider: "nls", code: "41020001", upstreamMessage: "voice", retryable: false });
     expect(toErrorBody(other).statusCode).toBe(502);
   });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { mp3Frames } from "../../lib/audio/mp3.js";
-import { InputError, ProviderError } from "../../lib/errors.js";
+import { InputError, UpstreamError } from "../../lib/errors.js";
 import { CosyVoiceSynthesizer } from "../../lib/providers/dashscope/cosyvoice.js";
 import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
 import { cosyCommand, cosyRunTask } from "../helpers/wire.js";
@@ -131,7 +131,7 @@ describe("CosyVoiceSynthesizer against the local DashScope emulator", () => {
 
   it("fails a wrong API key at once", async () => {
     const error = await collect(synthesizer("sk-wrong"), { text: "hi" }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ providerCode: "InvalidApiKey", retryable: false });
   });
 

@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { mp3Frames } from "../../lib/audio/mp3.js";
-import { ProviderError } from "../../lib/errors.js";
+import { UpstreamError } from "../../lib/errors.js";
 import { IceClient, type IceStatus } from "../../lib/providers/ice/client.js";
 import { breakingEngine } from "../helpers/breaking-engine.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
@@ -95,7 +95,7 @@ describe("IceClient against the local ICE emulator", () => {
     const { jobId } = await ice.submit({ text: "会失败。" }, { bucket: cloud().bucket, object: "output/z" });
     await cloud().ice.idle();
     const error = await ice.status(jobId).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({
       provider: "ice",
       providerCode: "InvalidParameter.Voice",

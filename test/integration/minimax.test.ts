@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { readWav } from "../../lib/audio/wav.js";
-import { InputError, ProviderError } from "../../lib/errors.js";
+import { InputError, UpstreamError } from "../../lib/errors.js";
 import { MinimaxClient, parseMinimaxFrame } from "../../lib/providers/dashscope/minimax.js";
 import { breakingEngine } from "../helpers/breaking-engine.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
@@ -118,7 +118,7 @@ describe("MinimaxClient against the local DashScope emulator", () => {
       expect.objectContaining({ field: "input", statusCode: 400 }),
     );
     expect(() => parseMinimaxFrame({ base_resp: { status_code: 1026, status_msg: "input sensitive" } })).toThrow(
-      ProviderError,
+      UpstreamError,
     );
     expect(() => parseMinimaxFrame({ base_resp: { status_code: 1002, status_msg: "rate limit" } })).toThrow(
       expect.objectContaining({ retryable: true }),
@@ -208,7 +208,7 @@ describe("the MiniMax emulator's own faults", () => {
     const request = (text: string) =>
       minimax.synthesize(MODEL, { text, voice_setting: voice, audio_setting: { format: "mp3", sample_rate: 16000 } });
     const error = await request("这里引擎崩溃了。").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ retryable: true });
     expect(mp3Frames((await request("下一个请求照常完成。")).audio!).length).toBeGreaterThan(5);
   });

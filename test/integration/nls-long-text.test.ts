@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { readWav } from "../../lib/audio/wav.js";
-import { InputError, ProviderError } from "../../lib/errors.js";
+import { InputError, UpstreamError } from "../../lib/errors.js";
 import { type LongTextStatus, NlsLongTextClient } from "../../lib/providers/nls/long-text.js";
 import { NlsTokenClient } from "../../lib/providers/nls/token.js";
 import { breakingEngine } from "../helpers/breaking-engine.js";
@@ -147,7 +147,7 @@ describe("NlsLongTextClient against the local long-text emulator", () => {
     ).toMatchObject({ error_code: 40000003 });
   });
 
-  it("reports a task that failed with the seed's code as a terminal ProviderError", async () => {
+  it("reports a task that failed with the seed's code as a terminal UpstreamError", async () => {
     cloud().nls.longText.faults.failNext.push({
       code: 41020001,
       message: "TTS:TtsClientError:[tts]Engine return error code: 413",
@@ -156,9 +156,9 @@ describe("NlsLongTextClient against the local long-text emulator", () => {
     const { taskId } = await c.submit({ text: "会失败的任务。" });
     await cloud().nls.longText.idle();
     const error = await c.status(taskId).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ providerCode: "41020001", retryable: false });
-    expect((error as ProviderError).explanation).toMatch(/SSML is malformed/);
+    expect((error as UpstreamError).explanation).toMatch(/SSML is malformed/);
   });
 
   it("refreshes an expired token once and goes on", async () => {

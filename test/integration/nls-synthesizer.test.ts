@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { mp3DurationMs, mp3Frames } from "../../lib/audio/mp3.js";
 import { readWav } from "../../lib/audio/wav.js";
-import { InputError, ProviderError } from "../../lib/errors.js";
+import { InputError, UpstreamError } from "../../lib/errors.js";
 import { NlsSynthesizer } from "../../lib/providers/nls/synthesizer.js";
 import { NlsTokenClient } from "../../lib/providers/nls/token.js";
 import { openShortSpeech } from "../../lib/speech/short.js";
@@ -167,9 +167,9 @@ describe("NlsSynthesizer against the local gateway", () => {
     const error = await synthesizer()
       .synthesizeToBuffer({ text: "hi" })
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ providerCode: "41020001", retryable: false });
-    expect((error as ProviderError).explanation).toMatch(/voice/);
+    expect((error as UpstreamError).explanation).toMatch(/voice/);
     expect(gateway.stats.tasks).toBe(tasks);
     expect(gateway.faults.failNext).toHaveLength(0);
   });

@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { ProviderError } from "../../lib/errors.js";
+import { UpstreamError } from "../../lib/errors.js";
 import { NlsTokenClient } from "../../lib/providers/nls/token.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
@@ -74,9 +74,9 @@ describe("NlsTokenClient", () => {
     const error = await tokenClient({ credentials: { accessKeyId: c.accessKey.accessKeyId, accessKeySecret: "wrong" } })
       .token()
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ providerCode: "SignatureDoesNotMatch", retryable: false });
-    expect(JSON.stringify({ m: (error as Error).message, u: (error as ProviderError).upstreamMessage })).not.toContain(
+    expect(JSON.stringify({ m: (error as Error).message, u: (error as UpstreamError).upstreamMessage })).not.toContain(
       c.accessKey.accessKeyId,
     );
     expect((error as Error).message).not.toContain("Signature=");

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { ProviderError } from "../../lib/errors.js";
+import { UpstreamError } from "../../lib/errors.js";
 import { hashedParts, type OssStorage } from "../../lib/storage/oss.js";
 import { ownerStorage, useLocalCloud } from "../helpers/local-cloud.js";
 
@@ -89,8 +89,8 @@ describe("OssStorage", () => {
     const error = await storage()
       .putStream("stream/failed.bin", generated(1024 * 1024), { partSize: 200 * 1024 })
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ProviderError);
-    expect((error as ProviderError).providerCode).toBe("AccessDenied");
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect((error as UpstreamError).providerCode).toBe("AccessDenied");
     expect(await storage().head("stream/failed.bin")).toBeUndefined();
     expect(cloud().oss.store.openUploads()).toEqual([]);
   });

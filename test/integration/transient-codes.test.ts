@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { mp3Frames } from "../../lib/audio/mp3.js";
-import { ProviderError } from "../../lib/errors.js";
+import { UpstreamError } from "../../lib/errors.js";
 import { NlsLongTextClient } from "../../lib/providers/nls/long-text.js";
 import { NlsSynthesizer } from "../../lib/providers/nls/synthesizer.js";
 import { NlsTokenClient } from "../../lib/providers/nls/token.js";
@@ -102,9 +102,9 @@ describe.each(TERMINAL)("terminal $code", ({ code, text, reason }) => {
     const error = await synthesizer(retry)
       .synthesizeToBuffer({ text: "fail me" })
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ providerCode: String(code), retryable: false });
-    expect((error as ProviderError).explanation).toMatch(reason);
+    expect((error as UpstreamError).explanation).toMatch(reason);
     expect([gateway.stats.connections - before, delays]).toEqual([1, []]);
   });
 
@@ -116,7 +116,7 @@ describe.each(TERMINAL)("terminal $code", ({ code, text, reason }) => {
       .submit({ text: "失败。", voice: "siqi", format: "mp3", sampleRate: 16000 })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ providerCode: String(code), retryable: false });
-    expect((error as ProviderError).explanation).toMatch(reason);
+    expect((error as UpstreamError).explanation).toMatch(reason);
     expect([service.faults.failSubmit.length, delays]).toEqual([0, []]);
   });
 });

@@ -12,7 +12,7 @@
  */
 import { Readable } from "node:stream";
 import { BatchService } from "../../lib/batches/service.js";
-import { InputError, ProviderError } from "../../lib/errors.js";
+import { InputError, UpstreamError } from "../../lib/errors.js";
 import type { Invoker } from "../../lib/invoke.js";
 import { signJobId } from "../../lib/jobs/callback-signature.js";
 import { tenantOutputPrefix } from "../../lib/jobs/output-namespace.js";
@@ -145,14 +145,14 @@ class SimProvider {
   async submit(job: Job, text: string, owner: number): Promise<string> {
     await this.world.io("provider.submit", owner);
     if (this.world.fault("providerRefusal"))
-      throw new ProviderError({ provider: "ice", code: "Throttling", upstreamMessage: "busy", retryable: true });
+      throw new UpstreamError({ provider: "ice", code: "Throttling", upstreamMessage: "busy", retryable: true });
     const taskId = `task-${this.tasks.length + 1}`;
     this.tasks.push({ taskId, jobId: job.id, attempt: job.retries ?? 0, chars: countNlsChars(text), finished: false });
     this.#status.set(taskId, { state: "pending" });
     this.world.schedule({ kind: "finish-task", taskId });
     // The task exists; the answer saying so may still be lost on its way back.
     if (this.world.fault("lostAnswer"))
-      throw new ProviderError({ provider: "ice", code: "NetworkError", upstreamMessage: "lost", retryable: true });
+      throw new UpstreamError({ provider: "ice", code: "NetworkError", upstreamMessage: "lost", retryable: true });
     return taskId;
   }
 
@@ -235,7 +235,7 @@ class SimStore implements StreamObjectStore {
 
   #maybeFail(key: string): void {
     if (this.world.fault("failedWrite"))
-      throw new ProviderError({
+      throw new UpstreamError({
         provider: "oss",
         code: "InternalError",
         upstreamMessage: `injected: ${key}`,
@@ -245,7 +245,7 @@ class SimStore implements StreamObjectStore {
 
   #maybeLoseAnswer(key: string): void {
     if (this.world.fault("lostAnswer"))
-      throw new ProviderError({
+      throw new UpstreamError({
         provider: "oss",
         code: "RequestTimeout",
         upstreamMessage: `answer lost: ${key}`,
@@ -327,7 +327,7 @@ export class World {
       invokeAsync: async (name, payload) => {
         await this.io(`invoke ${name}`, id);
         if (this.fault("failedWrite"))
-          throw new ProviderError({
+          throw new UpstreamError({
             provider: "fc",
             code: "ServiceUnavailable",
             upstreamMessage: "busy",

@@ -62,7 +62,7 @@ describe("NLS status table", () => {
   });
 });
 
-describe("ProviderError", () => {
+describe("UpstreamError", () => {
   it("takes retryability and token refresh from the table", () => {
     const throttled = nlsError({ code: 40000005 });
     expect(throttled.retryable).toBe(true);

@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { batchEventOf, rejectedBatchEvent } from "../../functions/_fc/events.js";
 import { BatchService } from "../../lib/batches/service.js";
-import { InputError, ProviderError } from "../../lib/errors.js";
+import { InputError, UpstreamError } from "../../lib/errors.js";
 import { checkOutputKey } from "../../lib/jobs/intake.js";
 import type { JobProvider, ProviderStatus } from "../../lib/jobs/providers.js";
 import { JobRecords } from "../../lib/jobs/records.js";
@@ -26,7 +26,7 @@ class ScriptedProvider implements JobProvider {
   readonly deadline = { ms: 3 * 3600_000, says: "the 3 hours NLS promises for a long-text task" };
   readonly retention = { ms: 7 * 24 * 3600_000, says: "the 7 days NLS keeps a task's audio" };
   readonly submitted: Array<{ jobId: string; taskId: string; text: string; notifyUrl?: string }> = [];
-  readonly #status = new Map<string, ProviderStatus | ProviderError>();
+  readonly #status = new Map<string, ProviderStatus | UpstreamError>();
 
   validate(text: string): { characters: number } {
     if (text.trim() === "") throw new InputError("text", "must contain text to speak");
@@ -53,7 +53,7 @@ class ScriptedProvider implements JobProvider {
   failTask(taskId: string, code: string, retryable: boolean): void {
     this.#status.set(
       taskId,
-      new ProviderError({ provider: "nls", code, upstreamMessage: `failed with ${code}`, retryable, taskId }),
+      new UpstreamError({ provider: "nls", code, upstreamMessage: `failed with ${code}`, retryable, taskId }),
     );
   }
 }

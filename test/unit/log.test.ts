@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ProviderError } from "../../lib/errors.js";
+import { UpstreamError } from "../../lib/errors.js";
 import { createLogger } from "../../lib/log.js";
 
 describe("createLogger", () => {
@@ -26,11 +26,11 @@ describe("createLogger", () => {
     log.error("failed", {
       accessKeySecret: "s3cr3t",
       nested: { token: "t0k3n", headers: { Authorization: "Bearer k3y" } },
-      error: new ProviderError({ provider: "nls", code: 51020001 }),
+      error: new UpstreamError({ provider: "nls", code: 51020001 }),
     });
     const line = lines[0]!;
     expect(line).not.toMatch(/s3cr3t|t0k3n|k3y/);
-    expect(JSON.parse(line).error).toMatchObject({ name: "ProviderError", providerCode: "51020001" });
+    expect(JSON.parse(line).error).toMatchObject({ name: "UpstreamError", providerCode: "51020001" });
   });
 
   it("drops entries below the level", () => {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type WebSocket from "ws";
-import { InputError, ProviderError } from "../../errors.js";
+import { InputError, UpstreamError } from "../../errors.js";
 import type { RetryOptions } from "../../retry.js";
 import {
   assertSpeakableCharacters,
@@ -200,7 +200,7 @@ class CosyVoiceSession extends WsSession<CosyVoiceEvent, CosyVoiceServerEvent> {
       this.#send(clientCommand("finish-task", this.#taskId, { input: {} }));
     } else if (h.event === "task-failed") {
       this.queue.fail(
-        new ProviderError({
+        new UpstreamError({
           provider: "cosyvoice",
           code: h.error_code ?? "TaskFailed",
           upstreamMessage: h.error_message ?? "",

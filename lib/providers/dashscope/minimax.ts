@@ -7,7 +7,7 @@
  * `trace_id` and `base_resp`, the native MiniMax t2a_v2 shape, so that is what `parseMinimaxFrame` assumes; it is the
  * one place to change if DashScope wraps it differently.
  */
-import { InputError, ProviderError } from "../../errors.js";
+import { InputError, UpstreamError } from "../../errors.js";
 import { withRetry } from "../../retry.js";
 import { assertSpeakableCharacters } from "../../text/index.js";
 import { multiplierFromRate } from "../../text/speech-rate.js";
@@ -63,7 +63,7 @@ export const MinimaxFrameSchema = z.object({
 export function parseMinimaxFrame(json: unknown): { audio: string; status?: number } {
   const parsed = MinimaxFrameSchema.safeParse(json);
   if (!parsed.success)
-    throw new ProviderError({
+    throw new UpstreamError({
       provider: "minimax",
       code: "InvalidMessage",
       upstreamMessage: "a frame that is not MiniMax's shape",
@@ -71,7 +71,7 @@ export function parseMinimaxFrame(json: unknown): { audio: string; status?: numb
     });
   const frame = parsed.data;
   if (frame.code)
-    throw new ProviderError({
+    throw new UpstreamError({
       provider: "minimax",
       code: frame.code,
       upstreamMessage: frame.message ?? "",
@@ -88,7 +88,7 @@ export function parseMinimaxFrame(json: unknown): { audio: string; status?: numb
   if (frame.base_resp && frame.base_resp.status_code !== 0) {
     // MiniMax's own codes: 1000/1001/1002/1024/1033 are server-side or rate limits; the rest are terminal.
     const code = frame.base_resp.status_code;
-    throw new ProviderError({
+    throw new UpstreamError({
       provider: "minimax",
       code: String(code),
       upstreamMessage: frame.base_resp.status_msg,
@@ -150,7 +150,7 @@ export class MinimaxClient {
       buffer += decoder.decode(chunk, { stream: true });
       let end = buffer.indexOf("\n\n", from);
       if (end === -1 && buffer.length > MAX_SSE_EVENT)
-        throw new ProviderError({
+        throw new UpstreamError({
           provider: "minimax",
           code: "InvalidMessage",
           upstreamMessage: `an SSE event over ${MAX_SSE_EVENT} bytes`,
@@ -169,7 +169,7 @@ export class MinimaxClient {
         try {
           json = JSON.parse(data);
         } catch {
-          throw new ProviderError({
+          throw new UpstreamError({
             provider: "minimax",
             code: "InvalidMessage",
             upstreamMessage: "an SSE event whose data is not JSON",
@@ -181,7 +181,7 @@ export class MinimaxClient {
         if (frame.audio) yield Buffer.from(frame.audio, "hex");
       }
     }
-    throw new ProviderError({
+    throw new UpstreamError({
       provider: "minimax",
       code: "ConnectionClosed",
       upstreamMessage: "the SSE stream ended before the final frame",
@@ -205,7 +205,7 @@ export class MinimaxClient {
             signal: signal ?? AbortSignal.timeout(this.opts.timeoutMs ?? 120_000),
           });
         } catch (error) {
-          throw new ProviderError({
+          throw new UpstreamError({
             provider: "minimax",
             code: "NetworkError",
             upstreamMessage: "DashScope request failed",
@@ -215,7 +215,7 @@ export class MinimaxClient {
         }
         if (!res.ok) {
           parseMinimaxFrame(await res.json().catch(() => ({})));
-          throw new ProviderError({
+          throw new UpstreamError({
             provider: "minimax",
             code: `HTTP${res.status}`,
             upstreamMessage: `DashScope answered HTTP ${res.status}`,

@@ -5,7 +5,7 @@
  * and sent as JSON text, as the API takes them.
  */
 import type { CredentialsSource } from "../../credentials.js";
-import { InputError, ProviderError } from "../../errors.js";
+import { InputError, UpstreamError } from "../../errors.js";
 import { type BackoffOptions, withRetry } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
@@ -216,7 +216,7 @@ export class IceClient {
     const raw = await this.#call("SubmitAudioProduceJob", params);
     const parsed = SubmitAudioProduceJobResponseSchema.safeParse(raw);
     if (!parsed.success)
-      throw new ProviderError({
+      throw new UpstreamError({
         provider: "ice",
         code: "InvalidResponse",
         upstreamMessage: "SubmitAudioProduceJob answered without a JobId",
@@ -225,11 +225,11 @@ export class IceClient {
     return { jobId: parsed.data.JobId };
   }
 
-  /** The job's state from GetSmartHandleJob; a Failed job throws its ProviderError (ICE's code and message). */
+  /** The job's state from GetSmartHandleJob; a Failed job throws its UpstreamError (ICE's code and message). */
   async status(jobId: string): Promise<IceStatus> {
     const parsed = GetSmartHandleJobResponseSchema.safeParse(await this.#call("GetSmartHandleJob", { JobId: jobId }));
     if (!parsed.success)
-      throw new ProviderError({
+      throw new UpstreamError({
         provider: "ice",
         code: "InvalidResponse",
         upstreamMessage: "GetSmartHandleJob answered without a valid State",
@@ -237,7 +237,7 @@ export class IceClient {
       });
     const job = parsed.data;
     if (job.State === "Failed")
-      throw new ProviderError({
+      throw new UpstreamError({
         provider: "ice",
         code: job.ErrorCode ?? "Failed",
         upstreamMessage: job.ErrorMessage ?? "ICE reported the job as failed",
@@ -266,7 +266,7 @@ export class IceClient {
           const e = error as { code?: string; name?: string; data?: { Message?: string } };
           const code = e.code ?? e.name ?? "NetworkError";
           // POP's message may echo its string to sign (with the AccessKeyId): keep only ICE's own message.
-          throw new ProviderError({
+          throw new UpstreamError({
             provider: "ice",
             code,
             upstreamMessage: e.data?.Message?.split(/\s*server string to sign is/i)[0] ?? `${action} failed: ${code}`,

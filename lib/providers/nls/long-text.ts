@@ -4,7 +4,7 @@
  * sentence timestamps with `enable_subtitle`; audio kept 7 days, completion promised within 3 hours.
  */
 
-import { InputError, type ProviderError } from "../../errors.js";
+import { InputError, type UpstreamError } from "../../errors.js";
 import { requestText } from "../../net/http-client.js";
 import { type BackoffOptions, withRetry } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
@@ -132,7 +132,7 @@ export class NlsLongTextClient {
     return { taskId: response.data.task_id, requestId: response.request_id };
   }
 
-  /** The task's state as the provider reports it now; a failed task throws its ProviderError. */
+  /** The task's state as the provider reports it now; a failed task throws its UpstreamError. */
   async status(taskId: string): Promise<LongTextStatus> {
     const response = await this.#call((token) => {
       const url = new URL(this.opts.url);
@@ -223,7 +223,7 @@ function stateOf(response: LongTextResponse): "queued" | "running" | "success" {
   return "success";
 }
 
-function errorOf(response: LongTextResponse): ProviderError | undefined {
+function errorOf(response: LongTextResponse): UpstreamError | undefined {
   const entry = NLS_STATUS[String(response.error_code)];
   if (entry && entry.kind !== "error") return undefined;
   if (!entry && response.status === 200 && response.error_code < 40000000) return undefined;

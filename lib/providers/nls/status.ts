@@ -1,6 +1,6 @@
 /**
  * Every NLS status code of the two NLS documents the project is built on (the WebSocket TTS protocol and long-text
- * REST), with what each means and whether the same request may succeed later. NLS owns this table; ProviderError
+ * REST), with what each means and whether the same request may succeed later. NLS owns this table; UpstreamError
  * consults it for errors whose provider is "nls".
  */
 /** What a seed says about one NLS status code. */

@@ -8,7 +8,7 @@
  */
 
 import type WebSocket from "ws";
-import { InputError, ProviderError } from "../../errors.js";
+import { InputError, UpstreamError } from "../../errors.js";
 import type { RetryOptions } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
 import { parseInput } from "../../validation.js";
@@ -167,7 +167,7 @@ export class NlsSynthesizer {
         signal: options.signal,
         // A refused token (40000001/403) is worth exactly one more try, with a fresh token.
         mapError: (error) => {
-          if (!(error instanceof ProviderError) || !error.needsNewToken || refreshedToken) return error;
+          if (!(error instanceof UpstreamError) || !error.needsNewToken || refreshedToken) return error;
           refreshedToken = true;
           this.opts.tokens.invalidate(token);
           this.#warm?.flush();

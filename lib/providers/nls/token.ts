@@ -8,7 +8,7 @@
  */
 
 import type { CredentialsSource } from "../../credentials.js";
-import type { ProviderError } from "../../errors.js";
+import type { UpstreamError } from "../../errors.js";
 import { withRetry } from "../../retry.js";
 import { registerSecret } from "../../secrets.js";
 import * as z from "../../zod.js";
@@ -118,7 +118,7 @@ export class NlsTokenClient implements TokenSource {
 }
 
 /** Keeps only the POP code and the server's own message. */
-function toProviderError(error: unknown): ProviderError {
+function toProviderError(error: unknown): UpstreamError {
   const e = error as { code?: string; name?: string; data?: { Message?: string; RequestId?: string } };
   const code = e.code ?? e.name ?? "NetworkError";
   const invalid = code === "InvalidResponse";

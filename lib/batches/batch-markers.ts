@@ -15,7 +15,7 @@ const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const pad = (index: number): string => String(index).padStart(5, "0");
 const JSON_TYPE = { contentType: "application/json" } as const;
 
-export class BatchStore {
+export class BatchMarkers {
   constructor(
     private readonly storage: ObjectStore,
     private readonly jobs: JobRecords,
