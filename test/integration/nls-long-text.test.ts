@@ -22,9 +22,12 @@ function client(): NlsLongTextClient {
 
 async function until(c: NlsLongTextClient, taskId: string): Promise<LongTextStatus & { seen: string[] }> {
   const seen: string[] = [];
-  for (let i = 0; i < 200; i++) {
+  // espeak-ng synthesizes the task in the emulator: on a loaded 2-core machine a 700-character WAV took over 3 s, so
+  // the wait is bounded by a generous deadline, not by a count of short polls.
+  const deadline = Date.now() + 25_000;
+  while (Date.now() < deadline) {
     const s = await c.status(taskId);
-    seen.push(s.state);
+    if (seen.at(-1) !== s.state) seen.push(s.state);
     if (s.state === "success") return { ...s, seen };
     await new Promise((r) => setTimeout(r, 10));
   }
