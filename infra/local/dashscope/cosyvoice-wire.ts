@@ -7,6 +7,8 @@
  * `word_timestamp_enabled`, `bit_rate` for opus) and `input` {}. continue-task carries `input.text`, or
  * `input.flush: true` (the SDK's streaming_flush); finish-task an empty `input`.
  */
+import { isRecord } from "../../../lib/validation.js";
+import { between, intIn } from "../wire-checks.js";
 
 export interface RunTask {
   readonly model: string;
@@ -20,16 +22,13 @@ export interface RunTask {
   readonly words: boolean;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const FORMATS = ["pcm", "wav", "mp3", "opus"] as const;
 const isFormat = (f: unknown): f is RunTask["format"] => FORMATS.includes(f as RunTask["format"]);
 const SAMPLE_RATES = [8000, 16000, 22050, 24000, 44100, 48000];
-const between = (v: unknown, lo: number, hi: number): v is number => typeof v === "number" && v >= lo && v <= hi;
 
 /** Whether a command's header is the duplex protocol's for `action`. */
-function headerOk(msg: unknown, action: string): msg is Obj & { payload?: unknown } {
-  if (!isObj(msg) || !isObj(msg.header)) return false;
+function headerOk(msg: unknown, action: string): msg is Record<string, unknown> & { payload?: unknown } {
+  if (!isRecord(msg) || !isRecord(msg.header)) return false;
   const { header } = msg;
   return (
     header.action === action &&
@@ -43,13 +42,13 @@ function headerOk(msg: unknown, action: string): msg is Obj & { payload?: unknow
 export function checkRunTask(msg: unknown): RunTask | { problem: string } {
   if (!headerOk(msg, "run-task")) return { problem: "header: needs action run-task, a task_id and streaming duplex" };
   const payload = msg.payload;
-  if (!isObj(payload)) return { problem: "payload: is required" };
+  if (!isRecord(payload)) return { problem: "payload: is required" };
   if (payload.task_group !== "audio" || payload.task !== "tts" || payload.function !== "SpeechSynthesizer")
     return { problem: "payload: task_group audio, task tts and function SpeechSynthesizer are required" };
   if (typeof payload.model !== "string" || payload.model === "") return { problem: "payload.model: is required" };
-  if (!isObj(payload.input)) return { problem: "payload.input: is required" };
+  if (!isRecord(payload.input)) return { problem: "payload.input: is required" };
   const p = payload.parameters;
-  if (!isObj(p)) return { problem: "parameters: is required" };
+  if (!isRecord(p)) return { problem: "parameters: is required" };
   if ((p.text_type ?? "PlainText") !== "PlainText") return { problem: "parameters.text_type: must be PlainText" };
   if (typeof p.voice !== "string" || p.voice === "") return { problem: "parameters.voice: is required" };
   const format = p.format ?? "mp3";
@@ -58,7 +57,7 @@ export function checkRunTask(msg: unknown): RunTask | { problem: string } {
   if (!SAMPLE_RATES.includes(sampleRate as number))
     return { problem: `parameters.sample_rate: must be one of ${SAMPLE_RATES.join(", ")}` };
   const volume = p.volume ?? 50;
-  if (!Number.isInteger(volume) || !between(volume, 0, 100)) return { problem: "parameters.volume: must be 0 to 100" };
+  if (!intIn(volume, 0, 100)) return { problem: "parameters.volume: must be 0 to 100" };
   const rate = p.rate ?? 1;
   if (!between(rate, 0.5, 2)) return { problem: "parameters.rate: must be 0.5 to 2" };
   const pitch = p.pitch ?? 1;
@@ -83,7 +82,7 @@ export function checkRunTask(msg: unknown): RunTask | { problem: string } {
 
 /** continue-task's text, or a flush (`text` undefined), or undefined when it is neither. */
 export function checkContinueTask(msg: unknown): { text?: string } | undefined {
-  if (!headerOk(msg, "continue-task") || !isObj(msg.payload) || !isObj(msg.payload.input)) return undefined;
+  if (!headerOk(msg, "continue-task") || !isRecord(msg.payload) || !isRecord(msg.payload.input)) return undefined;
   const { input } = msg.payload;
   if (typeof input.text === "string") return { text: input.text };
   return input.flush === true ? {} : undefined;
@@ -91,5 +90,5 @@ export function checkContinueTask(msg: unknown): { text?: string } | undefined {
 
 /** Whether finish-task is well formed. */
 export function isFinishTask(msg: unknown): boolean {
-  return headerOk(msg, "finish-task") && isObj(msg.payload) && isObj(msg.payload.input);
+  return headerOk(msg, "finish-task") && isRecord(msg.payload) && isRecord(msg.payload.input);
 }

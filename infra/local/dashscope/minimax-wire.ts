@@ -3,6 +3,8 @@
  * written from the document's parameter table, not from the client's schema, so a mistake in the client's schema is
  * caught end to end instead of being agreed with. Fields the emulator does not act on are only type-checked.
  */
+import { isRecord } from "../../../lib/validation.js";
+import { between, intIn } from "../wire-checks.js";
 
 /** The models of the document's model table. */
 const MODELS = ["MiniMax/speech-2.8-hd", "MiniMax/speech-2.8-turbo", "MiniMax/speech-02-hd", "MiniMax/speech-02-turbo"];
@@ -24,20 +26,17 @@ export interface MinimaxWireRequest {
   readonly excludeAggregatedAudio: boolean;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-
 /** The request, or the first problem as `path: message` (DashScope's InvalidParameter). */
 export function checkMinimaxRequest(body: unknown): MinimaxWireRequest | { problem: string } {
   const fail = (path: string, message: string) => ({ problem: `${path}: ${message}` });
-  if (!isObj(body)) return fail("body", "must be a JSON object");
+  if (!isRecord(body)) return fail("body", "must be a JSON object");
   if (typeof body.model !== "string" || !MODELS.includes(body.model))
     return fail("model", `must be one of ${MODELS.join(", ")}`);
   const input = body.input;
-  if (!isObj(input)) return fail("input", "is required");
+  if (!isRecord(input)) return fail("input", "is required");
   if (typeof input.text !== "string" || input.text === "") return fail("input.text", "is required");
   const voice = input.voice_setting;
-  if (!isObj(voice)) return fail("input.voice_setting", "is required");
+  if (!isRecord(voice)) return fail("input.voice_setting", "is required");
   const voiceId = voice.voice_id ?? "";
   if (typeof voiceId !== "string") return fail("input.voice_setting.voice_id", "must be a string");
   const weights = input.timbre_weights;
@@ -45,17 +44,15 @@ export function checkMinimaxRequest(body: unknown): MinimaxWireRequest | { probl
     return fail("input.timbre_weights", "must list 1 to 4 voices");
   if (voiceId === "" && weights === undefined)
     return fail("input.voice_setting.voice_id", "is required unless timbre_weights blends voices");
-  const blended = ((weights ?? []) as unknown[]).map((w) => (isObj(w) ? w.voice_id : undefined));
+  const blended = ((weights ?? []) as unknown[]).map((w) => (isRecord(w) ? w.voice_id : undefined));
   if (blended.some((v) => typeof v !== "string" || v === ""))
     return fail("input.timbre_weights", "each needs a voice_id");
   const speed = voice.speed ?? 1;
-  if (typeof speed !== "number" || speed < 0.5 || speed > 2)
-    return fail("input.voice_setting.speed", "must be in [0.5, 2.0]");
+  if (!between(speed, 0.5, 2)) return fail("input.voice_setting.speed", "must be in [0.5, 2.0]");
   const vol = voice.vol ?? 1;
   if (typeof vol !== "number" || vol <= 0 || vol > 10) return fail("input.voice_setting.vol", "must be in (0.0, 10.0]");
   const pitch = voice.pitch ?? 0;
-  if (!Number.isInteger(pitch) || (pitch as number) < -12 || (pitch as number) > 12)
-    return fail("input.voice_setting.pitch", "must be an integer in [-12, 12]");
+  if (!intIn(pitch, -12, 12)) return fail("input.voice_setting.pitch", "must be an integer in [-12, 12]");
   if (voice.emotion !== undefined) {
     if (typeof voice.emotion !== "string" || !EMOTIONS.includes(voice.emotion))
       return fail("input.voice_setting.emotion", `must be one of ${EMOTIONS.join(", ")}`);
@@ -63,7 +60,7 @@ export function checkMinimaxRequest(body: unknown): MinimaxWireRequest | { probl
       return fail("input.voice_setting.emotion", "whisper is not supported by speech-2.8-hd and speech-2.8-turbo");
   }
   const audio = input.audio_setting ?? {};
-  if (!isObj(audio)) return fail("input.audio_setting", "must be an object");
+  if (!isRecord(audio)) return fail("input.audio_setting", "must be an object");
   const sampleRate = audio.sample_rate ?? 32000;
   if (!SAMPLE_RATES.includes(sampleRate as number))
     return fail("input.audio_setting.sample_rate", `must be one of ${SAMPLE_RATES.join(", ")}`);
@@ -78,7 +75,7 @@ export function checkMinimaxRequest(body: unknown): MinimaxWireRequest | { probl
   const outputFormat = input.output_format ?? "hex";
   if (outputFormat !== "url" && outputFormat !== "hex") return fail("input.output_format", "must be url or hex");
   const stream = input.stream_options;
-  if (stream !== undefined && !isObj(stream)) return fail("input.stream_options", "must be an object");
+  if (stream !== undefined && !isRecord(stream)) return fail("input.stream_options", "must be an object");
   return {
     model: body.model,
     text: input.text,
@@ -88,6 +85,6 @@ export function checkMinimaxRequest(body: unknown): MinimaxWireRequest | { probl
     bitrate: bitrate as number,
     format,
     outputFormat,
-    excludeAggregatedAudio: isObj(stream) && stream.exclude_aggregated_audio === true,
+    excludeAggregatedAudio: isRecord(stream) && stream.exclude_aggregated_audio === true,
   };
 }

@@ -5,6 +5,8 @@
  * −500–500; `sample_rate` appears only in the document's sample answer (16000), so any positive whole number is taken
  * (which rates ICE makes is unconfirmed). `OutputConfig`: `bucket` and `object` (the audio is `<object>.<format>`).
  */
+import { isRecord } from "../../../lib/validation.js";
+import { intIn } from "../wire-checks.js";
 
 export interface EditingConfig {
   readonly voice?: string;
@@ -16,10 +18,6 @@ export interface EditingConfig {
   readonly pitchRate?: number;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-const intIn = (v: unknown, lo: number, hi: number): v is number =>
-  Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
 const FORMATS = { MP3: "mp3", WAV: "wav", PCM: "pcm" } as const;
 
 /** EditingConfig's JSON text, or the first problem. */
@@ -30,7 +28,7 @@ export function checkEditingConfig(text: string): EditingConfig | { problem: str
   } catch {
     return { problem: "is not JSON" };
   }
-  if (!isObj(value)) return { problem: "is not a JSON object" };
+  if (!isRecord(value)) return { problem: "is not a JSON object" };
   const format = FORMATS[value.format as keyof typeof FORMATS];
   if (!format) return { problem: "format must be MP3, WAV or PCM" };
   for (const field of ["voice", "customizedVoice"] as const)
@@ -61,7 +59,7 @@ export function checkOutputConfig(text: string): { bucket: string; object: strin
   } catch {
     return undefined;
   }
-  if (!isObj(value) || typeof value.bucket !== "string" || typeof value.object !== "string") return undefined;
+  if (!isRecord(value) || typeof value.bucket !== "string" || typeof value.object !== "string") return undefined;
   if (value.bucket === "" || value.object === "") return undefined;
   return { bucket: value.bucket, object: value.object };
 }

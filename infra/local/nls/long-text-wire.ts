@@ -5,6 +5,8 @@
  * `voice` (default xiaoyun), `volume` 0–100, `speech_rate` and `pitch_rate` −500–500, `enable_subtitle`;
  * `payload.enable_notify` (required) and `notify_url`; `header.appkey`.
  */
+import { isRecord } from "../../../lib/validation.js";
+import { intIn } from "../wire-checks.js";
 
 /** What the emulator synthesizes, the document's defaults filled in. */
 export interface TtsRequest {
@@ -18,24 +20,20 @@ export interface TtsRequest {
   enable_subtitle?: boolean;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const FORMATS = ["pcm", "wav", "mp3"] as const;
 const isFormat = (f: unknown): f is TtsRequest["format"] => FORMATS.includes(f as TtsRequest["format"]);
-const intIn = (v: unknown, lo: number, hi: number): boolean =>
-  Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
 
 /** The request, or the first problem as `field: message` (NLS answers it 40000003 PARAMETER_INVALID). */
 export function checkLongTextRequest(
   body: unknown,
 ): { tts: TtsRequest; notify: boolean; notifyUrl?: string } | { problem: string } {
   const fail = (field: string, message: string) => ({ problem: `${field}: ${message}` });
-  if (!isObj(body) || !isObj(body.payload)) return fail("payload", "is required");
-  if (!isObj(body.header) || typeof body.header.appkey !== "string" || body.header.appkey === "")
+  if (!isRecord(body) || !isRecord(body.payload)) return fail("payload", "is required");
+  if (!isRecord(body.header) || typeof body.header.appkey !== "string" || body.header.appkey === "")
     return fail("header.appkey", "is required");
   const { payload } = body;
   const tts = payload.tts_request;
-  if (!isObj(tts)) return fail("payload.tts_request", "is required");
+  if (!isRecord(tts)) return fail("payload.tts_request", "is required");
   if (typeof tts.text !== "string" || tts.text === "") return fail("payload.tts_request.text", "is required");
   if (!isFormat(tts.format)) return fail("payload.tts_request.format", "must be pcm, wav or mp3");
   if (tts.sample_rate !== 8000 && tts.sample_rate !== 16000)
