@@ -67,41 +67,39 @@ const TIMED: Record<StreamProviderName, (req: SpeechRequest, deps: TimedDeps, si
 
 function timedCosyVoice(req: SpeechRequest, deps: TimedDeps, signal: AbortSignal): TimedSpeech {
   const format = req.format;
-  {
-    const cosyvoice = requireCosyVoice(deps.cosyvoice);
-    const input = { ...cosyVoiceInput(req), wordTimestamps: true };
-    const plan = cosyvoice.prepare(input);
-    const rate = plan.parameters.sample_rate;
-    return {
-      audioType: format,
-      events: timeline(
-        [
-          async function* () {
-            // Each sentence-synthesis is followed by that sentence's audio, then its words at sentence-end. Word times
-            // that start again from 0 are taken as the sentence's own and shifted by the audio before the sentence.
-            let before = 0;
-            const meter = new AudioMeter(format, rate);
-            for await (const e of cosyvoice.synthesize(input, { signal })) {
-              if (e.type === "audio") {
-                before = meter.ms;
-                meter.push(e.data);
-                yield { type: "audio" as const, data: e.data };
-                continue;
-              }
-              const shift = e.words.length > 0 && e.words[0]!.begin_time < before - 50 ? before : 0;
-              yield {
-                type: "marks" as const,
-                sentence: true,
-                words: e.words.map((w) => ({ text: w.text, beginMs: w.begin_time + shift, endMs: w.end_time + shift })),
-              };
+  const cosyvoice = requireCosyVoice(deps.cosyvoice);
+  const input = { ...cosyVoiceInput(req), wordTimestamps: true };
+  const plan = cosyvoice.prepare(input);
+  const rate = plan.parameters.sample_rate;
+  return {
+    audioType: format,
+    events: timeline(
+      [
+        async function* () {
+          // Each sentence-synthesis is followed by that sentence's audio, then its words at sentence-end. Word times
+          // that start again from 0 are taken as the sentence's own and shifted by the audio before the sentence.
+          let before = 0;
+          const meter = new AudioMeter(format, rate);
+          for await (const e of cosyvoice.synthesize(input, { signal })) {
+            if (e.type === "audio") {
+              before = meter.ms;
+              meter.push(e.data);
+              yield { type: "audio" as const, data: e.data };
+              continue;
             }
-          },
-        ],
-        format,
-        rate,
-      ),
-    };
-  }
+            const shift = e.words.length > 0 && e.words[0]!.begin_time < before - 50 ? before : 0;
+            yield {
+              type: "marks" as const,
+              sentence: true,
+              words: e.words.map((w) => ({ text: w.text, beginMs: w.begin_time + shift, endMs: w.end_time + shift })),
+            };
+          }
+        },
+      ],
+      format,
+      rate,
+    ),
+  };
 }
 
 function timedNls(req: SpeechRequest, deps: TimedDeps, signal: AbortSignal): TimedSpeech {

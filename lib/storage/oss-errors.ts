@@ -12,7 +12,7 @@ export function isTransient(error: unknown): boolean {
   return e.code === "InvalidDigest";
 }
 
-export function toProviderError(error: unknown, what: string): UpstreamError {
+export function toUpstreamError(error: unknown, what: string): UpstreamError {
   if (error instanceof UpstreamError) return error;
   const e = error as { status?: number; code?: string; name?: string; requestId?: string };
   return new UpstreamError({

@@ -12,7 +12,7 @@ import { withRetry } from "../retry.js";
 import { escapeXml } from "../text/xml.js";
 import { hashedParts } from "./hashed-parts.js";
 import { contentTypeOfKey, OssClient, OssRequestError, xmlText } from "./oss-client.js";
-import { isAlreadyExists, isTransient, toProviderError } from "./oss-errors.js";
+import { isAlreadyExists, isTransient, toUpstreamError } from "./oss-errors.js";
 import type { ObjectInfo, OssStorageConfig, PutOptions, StreamPutOptions } from "./oss-types.js";
 
 export { hashedParts } from "./hashed-parts.js";
@@ -75,7 +75,7 @@ export class OssStorage {
       return { created: true, etag: res.headers.etag };
     } catch (error) {
       if (opts.ifAbsent && isAlreadyExists(error)) return { created: false };
-      throw toProviderError(error, `PutObject ${key}`);
+      throw toUpstreamError(error, `PutObject ${key}`);
     }
   }
 
@@ -169,7 +169,7 @@ export class OssStorage {
       await Promise.allSettled(inFlight);
       if (uploadId) await this.client.send({ method: "DELETE", key, query: { uploadId } }).catch(() => undefined);
       if (opts.ifAbsent && isAlreadyExists(error)) return { created: false, size, parts: count };
-      throw toProviderError(error, `streamed upload of ${key}`);
+      throw toUpstreamError(error, `streamed upload of ${key}`);
     }
   }
 
@@ -179,7 +179,7 @@ export class OssStorage {
         .body;
     } catch (error) {
       if ((error as { status?: number }).status === 404) return undefined;
-      throw toProviderError(error, `GetObject ${key}`);
+      throw toUpstreamError(error, `GetObject ${key}`);
     }
   }
 
@@ -188,7 +188,7 @@ export class OssStorage {
     try {
       return (await this.client.send({ method: "GET", key, headers: { range: `bytes=${start}-${end}` } })).body;
     } catch (error) {
-      throw toProviderError(error, `GetObject ${key} (range)`);
+      throw toUpstreamError(error, `GetObject ${key} (range)`);
     }
   }
 
@@ -196,7 +196,7 @@ export class OssStorage {
     try {
       return await this.client.open({ method: "GET", key });
     } catch (error) {
-      throw toProviderError(error, `GetObject ${key}`);
+      throw toUpstreamError(error, `GetObject ${key}`);
     }
   }
 
@@ -219,7 +219,7 @@ export class OssStorage {
       };
     } catch (error) {
       if ((error as { status?: number }).status === 404) return undefined;
-      throw toProviderError(error, `HeadObject ${key}`);
+      throw toUpstreamError(error, `HeadObject ${key}`);
     }
   }
 
@@ -227,7 +227,7 @@ export class OssStorage {
     try {
       await this.client.send({ method: "DELETE", key });
     } catch (error) {
-      throw toProviderError(error, `DeleteObject ${key}`);
+      throw toUpstreamError(error, `DeleteObject ${key}`);
     }
   }
 
@@ -255,7 +255,7 @@ export class OssStorage {
       const truncated = xmlText(xml, "IsTruncated") === "true";
       return { objects, next: truncated ? (xmlText(xml, "NextMarker") ?? objects.at(-1)?.key) : undefined };
     } catch (error) {
-      throw toProviderError(error, `ListObjects ${prefix}`);
+      throw toUpstreamError(error, `ListObjects ${prefix}`);
     }
   }
 

@@ -6,7 +6,7 @@ import { SocketQueue } from "../../lib/providers/ws-queue.js";
 import { fromOpenAi, OpenAiSpeechSchema } from "../../lib/speech/openai.js";
 import { hashedParts } from "../../lib/storage/hashed-parts.js";
 import { OssRequestError } from "../../lib/storage/oss-client.js";
-import { isAlreadyExists, isTransient, toProviderError } from "../../lib/storage/oss-errors.js";
+import { isAlreadyExists, isTransient, toUpstreamError } from "../../lib/storage/oss-errors.js";
 
 describe("multipart hashing", () => {
   it("cuts any chunking into parts of exactly the size, each with the MD5 of its bytes", async () => {
@@ -43,12 +43,12 @@ describe("reading OSS failures", () => {
   });
 
   it("makes an UpstreamError naming OSS, the operation and the code", () => {
-    const error = toProviderError({ status: 403, code: "AccessDenied" }, "PutObject output/a.mp3");
+    const error = toUpstreamError({ status: 403, code: "AccessDenied" }, "PutObject output/a.mp3");
     expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ provider: "oss", providerCode: "AccessDenied", retryable: false });
     expect(error.upstreamMessage).toBe("PutObject output/a.mp3 failed: AccessDenied (HTTP 403)");
     const already = new UpstreamError({ provider: "oss", code: "X" });
-    expect(toProviderError(already, "any")).toBe(already);
+    expect(toUpstreamError(already, "any")).toBe(already);
   });
 });
 

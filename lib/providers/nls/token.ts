@@ -103,7 +103,7 @@ export class NlsTokenClient implements TokenSource {
     try {
       raw = await this.#client.request("CreateToken", {}, { method: "GET", timeoutMs: this.opts.timeoutMs ?? 10_000 });
     } catch (error) {
-      throw toProviderError(error);
+      throw toUpstreamError(error);
     }
     const parsed = CreateTokenResponseSchema.safeParse(raw);
     if (!parsed.success) {
@@ -118,7 +118,7 @@ export class NlsTokenClient implements TokenSource {
 }
 
 /** Keeps only the POP code and the server's own message. */
-function toProviderError(error: unknown): UpstreamError {
+function toUpstreamError(error: unknown): UpstreamError {
   const e = error as { code?: string; name?: string; data?: { Message?: string; RequestId?: string } };
   const code = e.code ?? e.name ?? "NetworkError";
   const invalid = code === "InvalidResponse";
