@@ -599,42 +599,30 @@ export class World {
       });
   }
 
-  /** Parsed records, kept per stored body (a write stores a new one), so a step parses only what changed. */
-  readonly #parsed = new WeakMap<Buffer, Job>();
-
-  /** The stored body each parsed record came from. */
-  readonly #bodies = new WeakMap<Job, Buffer>();
+  /**
+   * Parsed records and manifests, kept per stored body (a write stores a new one), so a step parses only what
+   * changed; a parsed object therefore stands for the body it came from.
+   */
+  readonly #parsed = new WeakMap<Buffer, unknown>();
   /** Done records already checked, with the audio object they were checked against. */
-  readonly #doneChecked = new WeakMap<Buffer, Buffer | undefined>();
+  readonly #doneChecked = new WeakMap<Job, Buffer | undefined>();
+
+  #parse<T>(key: string): T {
+    const body = this.raw.peek(key)!;
+    let value = this.#parsed.get(body);
+    if (value === undefined) {
+      value = JSON.parse(body.toString("utf8"));
+      this.#parsed.set(body, value);
+    }
+    return value as T;
+  }
 
   #jobs(): Job[] {
-    return this.raw.keysUnsorted("jobs/records/").map((k) => {
-      const body = this.raw.peek(k)!;
-      let job = this.#parsed.get(body);
-      if (!job) {
-        job = JSON.parse(body.toString("utf8")) as Job;
-        this.#parsed.set(body, job);
-        this.#bodies.set(job, body);
-      }
-      return job;
-    });
+    return this.raw.keysUnsorted("jobs/records/").map((k) => this.#parse<Job>(k));
   }
-
-  #bodyOf(job: Job): Buffer | undefined {
-    return this.#bodies.get(job);
-  }
-
-  /** Parsed batch manifests, kept per stored body as records are. */
-  readonly #manifests = new WeakMap<Buffer, Manifest>();
 
   #manifest(key: string): Manifest {
-    const body = this.raw.peek(key)!;
-    let m = this.#manifests.get(body);
-    if (!m) {
-      m = JSON.parse(body.toString("utf8")) as Manifest;
-      this.#manifests.set(body, m);
-    }
-    return m;
+    return this.#parse<Manifest>(key);
   }
 
   #unended(): string[] {
@@ -725,9 +713,8 @@ export class World {
       // A done record and its audio that are both the objects checked last time hold still (a part's record does not
       // change once its parent is done).
       const audio = this.raw.peek(job.output.audioKey);
-      const record = this.#bodyOf(job);
-      if (record && this.#doneChecked.get(record) === audio) continue;
-      if (record) this.#doneChecked.set(record, audio);
+      if (this.#doneChecked.has(job) && this.#doneChecked.get(job) === audio) continue;
+      this.#doneChecked.set(job, audio);
       const chars = job.parts
         ? job.parts.reduce((sum, p) => sum + (byId.get(p.jobId)?.characters ?? 0), 0)
         : job.characters;
