@@ -1,6 +1,6 @@
 /** One way to turn a zod failure into an InputError that names the field (the path into the input) and the rule. */
 import { InputError } from "./errors.js";
-import type * as z from "./zod.js";
+import * as z from "./zod.js";
 
 export function parseInput<S extends z.ZodMiniType>(schema: S, value: unknown, fieldPrefix = ""): z.infer<S> {
   const result = schema.safeParse(value);
@@ -17,3 +17,13 @@ export function parseInput<S extends z.ZodMiniType>(schema: S, value: unknown, f
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
+
+/** What every speech input checks: exactly one of `text` and `ssml` (reported on `text`). */
+export const textXorSsml = () =>
+  z.refine<{ readonly text?: string; readonly ssml?: string }>(
+    (v) => (v.text === undefined) !== (v.ssml === undefined),
+    {
+      message: "give exactly one of text or ssml",
+      path: ["text"],
+    },
+  );

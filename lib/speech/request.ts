@@ -2,6 +2,7 @@
  * The on-demand speech request shared by `POST/GET /v1/stream`, the OpenAI-compatible endpoint and the cache key.
  */
 import { StreamProviderSchema } from "../provider-registry.js";
+import { textXorSsml } from "../validation.js";
 import * as z from "../zod.js";
 
 export const SpeechFormatSchema = z.enum(["mp3", "wav", "pcm"]);
@@ -25,12 +26,7 @@ export const SpeechRequestSchema = z
     /** Word and sentence timings with the audio, as NDJSON (or SSE with `Accept: text/event-stream`). */
     timestamps: z.optional(z.boolean()),
   })
-  .check(
-    z.refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
-      message: "give exactly one of text or ssml",
-      path: ["text"],
-    }),
-  );
+  .check(textXorSsml());
 export type SpeechRequest = z.infer<typeof SpeechRequestSchema>;
 
 const NUMERIC = new Set(["sampleRate", "volume", "speechRate", "pitchRate"]);

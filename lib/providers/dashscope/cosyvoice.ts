@@ -15,7 +15,7 @@ import {
   countCosyVoiceChars,
   spokenText,
 } from "../../text/index.js";
-import { parseInput } from "../../validation.js";
+import { parseInput, textXorSsml } from "../../validation.js";
 import { checkCosyVoice } from "../../voices/cosyvoice.js";
 import * as z from "../../zod.js";
 import { WarmSockets } from "../warm-sockets.js";
@@ -51,12 +51,7 @@ export const CosyVoiceInputSchema = z
     pitch: wire.pitch,
     wordTimestamps: z._default(z.boolean(), false),
   })
-  .check(
-    z.refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
-      message: "give exactly one of text or ssml",
-      path: ["text"],
-    }),
-  );
+  .check(textXorSsml());
 export type CosyVoiceInput = z.input<typeof CosyVoiceInputSchema>;
 
 export type CosyVoiceEvent =

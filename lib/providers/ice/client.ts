@@ -8,7 +8,7 @@ import type { CredentialsSource } from "../../credentials.js";
 import { InputError, UpstreamError } from "../../errors.js";
 import { type BackoffOptions, withRetry } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
-import { parseInput } from "../../validation.js";
+import { parseInput, textXorSsml } from "../../validation.js";
 import { requireNlsVoice } from "../../voices/index.js";
 import * as z from "../../zod.js";
 import { SentenceSchema } from "../nls/long-text.js";
@@ -99,12 +99,7 @@ export const IceInputSchema = z
     description: z.optional(z.string()),
     overwrite: z._default(z.boolean(), true),
   })
-  .check(
-    z.refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
-      message: "give exactly one of text or ssml",
-      path: ["text"],
-    }),
-  );
+  .check(textXorSsml());
 export type IceInput = z.input<typeof IceInputSchema>;
 
 export type IceStatus =

@@ -1,4 +1,5 @@
 /** NLS long-text synthesis on the wire (the project's seed 003): the request, its answers, its callback, and our input. */
+import { textXorSsml } from "../../validation.js";
 import * as z from "../../zod.js";
 
 /**
@@ -83,10 +84,5 @@ export const LongTextInputSchema = z
     pitchRate: z._default(z.int().check(z.gte(-500), z.lte(500)), 0),
     enableSubtitle: z._default(z.boolean(), false),
   })
-  .check(
-    z.refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
-      message: "give exactly one of text or ssml",
-      path: ["text"],
-    }),
-  );
+  .check(textXorSsml());
 export type LongTextInput = z.input<typeof LongTextInputSchema>;

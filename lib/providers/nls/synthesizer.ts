@@ -11,7 +11,7 @@ import type WebSocket from "ws";
 import { InputError, UpstreamError } from "../../errors.js";
 import type { RetryOptions } from "../../retry.js";
 import { assertValidSsml, countNlsChars, speakable } from "../../text/index.js";
-import { parseInput } from "../../validation.js";
+import { parseInput, textXorSsml } from "../../validation.js";
 import { validateVoiceRequest } from "../../voices/index.js";
 import * as z from "../../zod.js";
 import { WarmSockets } from "../warm-sockets.js";
@@ -51,12 +51,7 @@ export const NlsSpeechInputSchema = z
     pitchRate: wire.pitch_rate,
     enableSubtitle: wire.enable_subtitle,
   })
-  .check(
-    z.refine((v) => (v.text === undefined) !== (v.ssml === undefined), {
-      message: "give exactly one of text or ssml",
-      path: ["text"],
-    }),
-  );
+  .check(textXorSsml());
 export type NlsSpeechInput = z.input<typeof NlsSpeechInputSchema>;
 
 export type NlsSynthesisEvent =
