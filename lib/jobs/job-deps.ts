@@ -6,6 +6,7 @@
 import { InputError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
+import { abortableSleep } from "../retry.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { callbackUrl } from "./callback-signature.js";
 import type { JobProvider, ProviderName } from "./providers.js";
@@ -112,6 +113,6 @@ export class JobContext {
 
   /** A short wait (the simulator runs waits on its own clock). */
   sleep(ms: number): Promise<void> {
-    return (this.deps.sleep ?? ((wait: number) => new Promise<void>((r) => setTimeout(r, wait))))(ms);
+    return (this.deps.sleep ?? abortableSleep)(ms);
   }
 }

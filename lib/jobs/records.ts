@@ -5,6 +5,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { UpstreamError } from "../errors.js";
+import { abortableSleep } from "../retry.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { ParsedRecords } from "./parsed-records.js";
 import { isTerminal, type Job, JobSchema } from "./schema.js";
@@ -16,7 +17,7 @@ export class JobRecords {
     private readonly storage: ObjectStore,
     private readonly prefix = "jobs/",
     /** How a short wait is taken (the simulator runs waits on its own clock). */
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+    private readonly sleep: (ms: number) => Promise<void> = abortableSleep,
   ) {}
 
   #record(id: string): string {

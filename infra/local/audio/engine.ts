@@ -7,6 +7,7 @@ import { Worker } from "node:worker_threads";
 import { mp3DurationMs } from "../../../lib/audio/mp3.js";
 import { shiftCues } from "../../../lib/audio/stitch.js";
 import { wavHeader } from "../../../lib/audio/wav.js";
+import { abortableSleep } from "../../../lib/retry.js";
 import { chunkText } from "../../../lib/text/chunk.js";
 import { looksLikeSsml, tokenizeMarkup } from "../../../lib/text/markup.js";
 import { multiplierFromRate } from "../../../lib/text/speech-rate.js";
@@ -303,5 +304,5 @@ export async function synthesizeLong(
 
 const REAL_CLOCK = {
   now: () => performance.now(),
-  sleep: (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms: number): Promise<void> => abortableSleep(ms),
 };

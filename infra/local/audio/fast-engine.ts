@@ -4,6 +4,7 @@
  * dominate. PCM and WAV carry a 440 Hz tone; MP3 is a run of silent MPEG-2 Layer III frames (16/22.05/24 kHz).
  */
 import { wavHeader } from "../../../lib/audio/wav.js";
+import { abortableSleep } from "../../../lib/retry.js";
 import { codePointCount, spokenText } from "../../../lib/text/index.js";
 import { type SpeechRequest, type SpeechResult, type SpeechSource, timings } from "./engine.js";
 
@@ -57,7 +58,7 @@ export class FastEngine implements SpeechSource {
     // A fixed synthesis rate per task, as the batch benchmark needs: time proportional to the characters. A caller that
     // paces the whole task is told the time instead.
     const paceMs = chars * (this.opts.synthMsPerChar ?? 0);
-    if (paceMs > 0 && !req.unpaced) await (this.opts.sleep ?? wait)(paceMs);
+    if (paceMs > 0 && !req.unpaced) await (this.opts.sleep ?? abortableSleep)(paceMs);
     let durationMs = chars * FAST_MS_PER_CHAR;
     let audio: Buffer;
     if (req.format === "mp3") {
@@ -78,5 +79,3 @@ export class FastEngine implements SpeechSource {
 
   async close(): Promise<void> {}
 }
-
-const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
