@@ -6,13 +6,11 @@ import { register } from "tsx/esm/api";
 
 register();
 const { DEFAULT_CONFIG } = await import("./world.ts");
-const { runSeed } = await import("./run.ts");
+const { firstFailure } = await import("./run.ts");
 
 parentPort.on("message", async ({ from, count }) => {
-  for (let seed = from; seed < from + count; seed++) {
-    const result = await runSeed(seed, { ...DEFAULT_CONFIG, trace: false });
-    if (result.violations.length > 0) return parentPort.postMessage({ from, failed: seed });
-  }
-  parentPort.postMessage({ from });
+  // No schedule kept here: the main thread runs the lowest failing seed again with it.
+  const failed = await firstFailure(from, count, { ...DEFAULT_CONFIG, trace: false });
+  parentPort.postMessage(failed ? { from, failed: failed.seed } : { from });
 });
 parentPort.postMessage({ ready: true });
