@@ -14,6 +14,8 @@ export default defineConfig({
       include: ["lib/**/*.ts"],
       exclude: ["lib/voices/nls-voice-table.ts"],
       reporter: ["text-summary", "json-summary"],
+      // The floor issue 27 set: a run that covers less of lib/ fails.
+      thresholds: { lines: 80 },
     },
   },
 });

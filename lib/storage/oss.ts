@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import { withRetry } from "../retry.js";
+import { type BackoffOptions, type RetryOptions, withRetry } from "../retry.js";
 import { escapeXml } from "../text/xml.js";
 import { hashedParts } from "./hashed-parts.js";
 import { contentTypeOfKey, OssClient, OssRequestError, xmlText } from "./oss-client.js";
@@ -27,9 +27,12 @@ export class OssStorage {
   readonly bucket: string;
   /** Signs the links users download from: the same bucket and credentials on a public origin. */
   readonly #links: OssClient;
+  /** How retries wait (a test takes the waits on a fake clock). */
+  readonly #backoff: Pick<BackoffOptions, "sleep" | "random">;
 
-  constructor(opts: { config: OssStorageConfig }) {
+  constructor(opts: { config: OssStorageConfig; backoff?: Pick<BackoffOptions, "sleep" | "random"> }) {
     const c = opts.config;
+    this.#backoff = opts.backoff ?? {};
     this.bucket = c.bucket;
     const fixed = { accessKeyId: c.accessKeyId, accessKeySecret: c.accessKeySecret, securityToken: c.securityToken };
     this.client = new OssClient({
@@ -53,6 +56,10 @@ export class OssStorage {
     });
   }
 
+  #retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<T> {
+    return withRetry(fn, { ...this.#backoff, ...opts });
+  }
+
   /** Writes a Buffer or string; returns false instead of overwriting when `ifAbsent` and the key exists. */
   put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<{ created: boolean; etag?: string }> {
     const bytes = typeof body === "string" ? Buffer.from(body) : body;
@@ -68,7 +75,7 @@ export class OssStorage {
   ): Promise<{ created: boolean; etag?: string }> {
     const headers = { ...this.#headers(key, opts), "content-md5": contentMd5 };
     try {
-      const res = await withRetry(() => this.client.send({ method: "PUT", key, headers, body }), {
+      const res = await this.#retry(() => this.client.send({ method: "PUT", key, headers, body }), {
         retryable: isTransient,
         attempts: 3,
       });
@@ -102,7 +109,7 @@ export class OssStorage {
           if (part.length < partSize)
             return { ...(await this.#putObject(key, part.chunks, part.md5, opts)), size, parts: 1 };
           const { contentType, meta } = opts;
-          const init = await withRetry(
+          const init = await this.#retry(
             () =>
               this.client.send({
                 method: "POST",
@@ -120,7 +127,7 @@ export class OssStorage {
         const id = uploadId;
         // Reading the next part overlaps the uploads of the previous ones; a failed part fails the whole upload.
         // Content-MD5 (hashed as the part filled) makes OSS refuse a part damaged in transit instead of storing it.
-        const upload = withRetry(
+        const upload = this.#retry(
           () =>
             this.client.send({
               method: "PUT",
@@ -144,7 +151,7 @@ export class OssStorage {
       const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<CompleteMultipartUpload>\n${parts
         .map((p) => `<Part>\n<PartNumber>${p.number}</PartNumber>\n<ETag>${escapeXml(p.etag)}</ETag>\n</Part>\n`)
         .join("")}</CompleteMultipartUpload>`;
-      const done = await withRetry(
+      const done = await this.#retry(
         () =>
           this.client.send({
             method: "POST",
@@ -175,8 +182,9 @@ export class OssStorage {
 
   async get(key: string): Promise<Buffer | undefined> {
     try {
-      return (await withRetry(() => this.client.send({ method: "GET", key }), { retryable: isTransient, attempts: 3 }))
-        .body;
+      return (
+        await this.#retry(() => this.client.send({ method: "GET", key }), { retryable: isTransient, attempts: 3 })
+      ).body;
     } catch (error) {
       if ((error as { status?: number }).status === 404) return undefined;
       throw toUpstreamError(error, `GetObject ${key}`);
@@ -202,7 +210,7 @@ export class OssStorage {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
-      const res = await withRetry(() => this.client.send({ method: "HEAD", key }), {
+      const res = await this.#retry(() => this.client.send({ method: "HEAD", key }), {
         retryable: isTransient,
         attempts: 3,
       });
@@ -242,7 +250,7 @@ export class OssStorage {
         "max-keys": String(opts.maxKeys ?? 100),
         ...(opts.marker ? { marker: opts.marker } : {}),
       };
-      const res = await withRetry(() => this.client.send({ method: "GET", query }), {
+      const res = await this.#retry(() => this.client.send({ method: "GET", query }), {
         retryable: isTransient,
         attempts: 3,
       });

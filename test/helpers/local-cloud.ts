@@ -50,8 +50,12 @@ export function userOss(c: LocalCloud, options: Partial<OSS.Options> = {}): OSS 
 }
 
 /** The bucket as its owner sees it (the user's own AccessKey, no role to limit it): for tests that look at everything. */
-export function ownerStorage(c: LocalCloud): OssStorage {
+export function ownerStorage(
+  c: LocalCloud,
+  backoff?: ConstructorParameters<typeof OssStorage>[0]["backoff"],
+): OssStorage {
   return new OssStorage({
+    backoff,
     config: {
       bucket: c.bucket,
       region: `oss-${c.region}`,

@@ -1,13 +1,16 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { UpstreamError } from "../../lib/errors.js";
 import { hashedParts, type OssStorage } from "../../lib/storage/oss.js";
 import { ownerStorage, useLocalCloud } from "../helpers/local-cloud.js";
 
-const cloud = useLocalCloud();
+/** OSS alone is under test: the fast engine keeps the emulators from starting espeak-ng. */
+const cloud = useLocalCloud({ engine: new FastEngine() });
 
-const storage = (): OssStorage => ownerStorage(cloud());
+/** Retries wait on no clock: the test counts what was sent, never how long it took. */
+const storage = (): OssStorage => ownerStorage(cloud(), { sleep: async () => undefined });
 
 /** A stream of unknown length: `total` bytes in odd-sized chunks, produced lazily. */
 function generated(total: number, chunk = 7777): Readable {
