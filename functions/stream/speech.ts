@@ -1,0 +1,121 @@
+/**
+ * The stream function's speech, shared by its HTTP routes: a tenant's audio opened within its share of streams and
+ * through the cache, or audio with word timings; each shaped as the response the routes send.
+ */
+import type { Clients } from "../../lib/clients.js";
+import type { Config } from "../../lib/config.js";
+import { toErrorBody } from "../../lib/errors.js";
+import { streamOf } from "../../lib/http/response.js";
+import type { Logger } from "../../lib/log.js";
+import { SpeechCache } from "../../lib/speech/cache.js";
+import type { SpeechRequest } from "../../lib/speech/request.js";
+import { checkStreamLength, type OpenedSpeech, openShortSpeech } from "../../lib/speech/short.js";
+import { TenantSlots } from "../../lib/speech/tenant-slots.js";
+import { openTimedSpeech, serializeTimed } from "../../lib/speech/timed.js";
+
+const EXT_TYPES: Record<string, string> = { mp3: "audio/mpeg", wav: "audio/wav", pcm: "application/octet-stream" };
+
+export class StreamSpeech {
+  readonly #cache: SpeechCache | undefined;
+  readonly #slots: TenantSlots;
+
+  constructor(
+    private readonly config: Config,
+    private readonly clients: Clients,
+    private readonly log: Logger,
+  ) {
+    this.#cache = config.TTS_CACHE
+      ? new SpeechCache(
+          clients.storage,
+          log,
+          (key) => EXT_TYPES[key.split(".").pop() ?? ""] ?? "application/octet-stream",
+        )
+      : undefined;
+    this.#slots = new TenantSlots(config.STREAM_KEY_CONCURRENCY);
+  }
+
+  /** Opens a tenant's speech within its share of streams; `release` gives the slot back once the audio is done. */
+  async open(
+    req: SpeechRequest,
+    tenant: string,
+    textField = "text",
+  ): Promise<{ speech: OpenedSpeech; release: () => void }> {
+    const release = this.#slots.acquire(tenant);
+    try {
+      const speech = await openShortSpeech(req, {
+        nls: this.clients.nls,
+        cosyvoice: this.clients.cosyvoice,
+        minimax: this.clients.minimax,
+        cache: this.#cache,
+        tenant,
+        maxChars: this.config.STREAM_MAX_CHARS,
+        textField,
+      });
+      return { speech, release };
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /** The tenant's audio as a Response, its slot given back when the body ends, fails or is cancelled. */
+  async respond(req: SpeechRequest, tenant: string, textField = "text"): Promise<Response> {
+    const { speech, release } = await this.open(req, tenant, textField);
+    return new Response(streamOf(releasing(speech.body[Symbol.asyncIterator](), release)), {
+      headers: audioHeaders(speech),
+    });
+  }
+
+  /** Audio with its word and sentence timings (`timestamps: true`), as NDJSON or, when `accept` asks, SSE. */
+  timed(req: SpeechRequest, accept: string | null, signal: AbortSignal): Response {
+    checkStreamLength(req, this.config.STREAM_MAX_CHARS);
+    const timed = openTimedSpeech(req, { nls: this.clients.nls, cosyvoice: this.clients.cosyvoice }, signal);
+    const sse = /text\/event-stream/i.test(accept ?? "");
+    const body = serializeTimed(timed.events, sse ? "sse" : "ndjson", (error) => {
+      this.log.warn("timed stream failed", { error });
+      return toErrorBody(error).body.error;
+    });
+    return new Response(streamOf(body[Symbol.asyncIterator]()), {
+      headers: {
+        "content-type": sse ? "text/event-stream" : "application/x-ndjson",
+        "x-audio-format": timed.audioType,
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+      },
+    });
+  }
+
+  /** Waits for cache writes under way. */
+  drain(): Promise<void> {
+    return this.#cache?.drain() ?? Promise.resolve();
+  }
+}
+
+export function audioHeaders(speech: OpenedSpeech): Record<string, string> {
+  return {
+    "content-type": speech.contentType,
+    "x-cache": speech.cache,
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+  };
+}
+
+/** `iterator`, calling `release` once when it ends, fails or is returned early. */
+function releasing(iterator: AsyncIterator<Uint8Array>, release: () => void): AsyncIterator<Uint8Array> {
+  return {
+    next: async () => {
+      try {
+        const step = await iterator.next();
+        if (step.done) release();
+        return step;
+      } catch (error) {
+        release();
+        throw error;
+      }
+    },
+    return: async (value?: unknown) => {
+      release();
+      return (await iterator.return?.(value)) ?? { done: true, value: undefined };
+    },
+  };
+}
