@@ -22,7 +22,7 @@ export interface AccessKey {
 /** Why a key cannot be used now, in the words each service has for it. */
 export type KeyRefusal = "unknown" | "expired";
 
-export class CredentialStore {
+export class AccessKeyRegistry {
   readonly #keys = new Map<string, AccessKey>();
   readonly #now: () => number;
 

@@ -11,8 +11,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { type AccessKey, AccessKeyRegistry } from "./access-keys.js";
 import { SpeechEngine, type SpeechSource } from "./audio/engine.js";
-import { type AccessKey, CredentialStore } from "./credentials.js";
 import { CosyVoiceEmulator } from "./dashscope/cosyvoice.js";
 import { MinimaxEmulator } from "./dashscope/minimax.js";
 import { EventBridgeEmulator } from "./eventbridge/service.js";
@@ -22,9 +22,9 @@ import { NlsGateway } from "./nls/gateway.js";
 import { LongTextService } from "./nls/long-text.js";
 import { nlsMetaActions } from "./nls/meta.js";
 import { TokenRegistry } from "./nls/tokens.js";
+import { BucketFiles } from "./oss/bucket-files.js";
 import { OssFaults, type OssObserver, ossHandler } from "./oss/server.js";
 import { OssAuthenticator } from "./oss/signature.js";
-import { OssStore } from "./oss/store.js";
 import { RpcVerifier } from "./pop/rpc-signature.js";
 import { popHandler } from "./pop/server.js";
 import { RamService } from "./ram/service.js";
@@ -67,7 +67,7 @@ export interface LocalCloud {
   readonly bucket: string;
   readonly appKey: string;
   readonly accessKey: AccessKey;
-  readonly credentials: CredentialStore;
+  readonly credentials: AccessKeyRegistry;
   readonly urls: {
     readonly oss: string;
     readonly nlsMeta: string;
@@ -84,7 +84,7 @@ export interface LocalCloud {
   readonly ice: IceService;
   /** The DashScope API key the emulator accepts. */
   readonly dashscopeApiKey: string;
-  readonly oss: { readonly store: OssStore; readonly faults: OssFaults; readonly observers: Set<OssObserver> };
+  readonly oss: { readonly files: BucketFiles; readonly faults: OssFaults; readonly observers: Set<OssObserver> };
   readonly nls: { readonly gateway: NlsGateway; readonly tokens: TokenRegistry; readonly longText: LongTextService };
   readonly dashscope: { readonly cosyvoice: CosyVoiceEmulator; readonly minimax: MinimaxEmulator };
   readonly engine: SpeechSource;
@@ -102,7 +102,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     accessKeySecret: options.accessKey?.secret ?? randomBytes(15).toString("base64url"),
     userId,
   };
-  const credentials = new CredentialStore([accessKey, ...(options.accessKeys ?? [])]);
+  const credentials = new AccessKeyRegistry([accessKey, ...(options.accessKeys ?? [])]);
   // The NLS project's AppKey, kept in the data directory: a restarted local cloud is the same NLS project, so the tasks
   // it kept still belong to the AppKey the functions present.
   const appKeyFile = join(options.dataDir, "nls-appkey");
@@ -113,8 +113,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   await writeFile(appKeyFile, appKey);
   const buckets = options.buckets ?? ["tts-local"];
 
-  const store = new OssStore(`${options.dataDir}/oss`, buckets);
-  await store.init();
+  const files = new BucketFiles(`${options.dataDir}/oss`, buckets);
+  await files.init();
   const faults = new OssFaults();
   const observers = new Set<OssObserver>();
   const ownsEngine = !options.engine;
@@ -126,7 +126,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const cosyvoice = new CosyVoiceEmulator({ engine, apiKeys: new Set([dashscopeApiKey]) });
   const oss = await listen(
     ossHandler({
-      store,
+      store: files,
       auth: new OssAuthenticator(credentials, { region, allowV1: options.oss?.allowV1 }),
       faults,
       region,
@@ -134,7 +134,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     }),
     options.ports?.oss,
   );
-  const ice = new IceService({ engine, oss: store, ...options.ice });
+  const ice = new IceService({ engine, oss: files, ...options.ice });
   const iceServer = await listen(
     popHandler({
       host: `ice.${region}.aliyuncs.com`,
@@ -226,7 +226,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     accessKey,
     credentials,
     urls,
-    oss: { store, faults, observers },
+    oss: { files, faults, observers },
     nls: { gateway, tokens, longText },
     dashscope: { cosyvoice, minimax },
     ice,

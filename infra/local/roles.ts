@@ -6,7 +6,7 @@
  * The policy of every role is the one `npm run ram:policy` renders, so the emulators authorize each call against it.
  */
 import type { Credentials } from "../../lib/credentials.js";
-import type { AccessKey, CredentialStore } from "./credentials.js";
+import type { AccessKey, AccessKeyRegistry } from "./access-keys.js";
 import type { PolicyDocument } from "./ram/policy.js";
 
 export class LocalRoles {
@@ -14,7 +14,7 @@ export class LocalRoles {
 
   constructor(
     private readonly opts: {
-      store: CredentialStore;
+      store: AccessKeyRegistry;
       userId: string;
       /** How long issued credentials live; a function gets new ones once half of that has passed. */
       ttlMs: number;

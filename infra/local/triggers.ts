@@ -43,7 +43,7 @@ export function ossTriggers(opts: {
           !e.key.endsWith(suffix)
         )
           return;
-        const meta = opts.cloud.oss.store.head(e.bucket, e.key);
+        const meta = opts.cloud.oss.files.head(e.bucket, e.key);
         if (!meta) return;
         const eventName = e.op === "PutObject" ? "ObjectCreated:PutObject" : "ObjectCreated:CompleteMultipartUpload";
         const event = {

@@ -150,7 +150,7 @@ describe("faults", () => {
       expect(statuses.indexOf("CompleteMultipartUpload:200")).toBeGreaterThan(
         statuses.indexOf("AbortMultipartUpload:204"),
       );
-      expect(cloud().oss.store.openUploads()).toEqual([]);
+      expect(cloud().oss.files.openUploads()).toEqual([]);
       const original = Buffer.from(await (await fetch(job.task!.audioAddress!)).arrayBuffer());
       expect(original.length).toBeGreaterThan(8 * 1024 * 1024);
       expect(md5((await host.platform.clients.storage.get(audioKey))!)).toBe(md5(original));

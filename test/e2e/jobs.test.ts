@@ -217,7 +217,7 @@ describe("long-text jobs on the local stack", () => {
     const before = cloud().nls.longText.stats.submitted;
     await oss().put("input/once.txt", Buffer.from("只合成一次。"));
     await settle();
-    const meta = cloud().oss.store.head(cloud().bucket, "input/once.txt")!;
+    const meta = cloud().oss.files.head(cloud().bucket, "input/once.txt")!;
     const event = {
       events: [
         {

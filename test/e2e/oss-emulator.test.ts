@@ -125,7 +125,7 @@ describe("OSS emulator with the real ali-oss client", () => {
     const got = (await oss.get("mp/big.bin")).content as Buffer;
     expect(got.equals(Buffer.concat([a, b]))).toBe(true);
     // Completion keeps the parts' files (renamed, not copied into one), and reads of any range cross them.
-    const meta = cloud().oss.store.head(cloud().bucket, "mp/big.bin")!;
+    const meta = cloud().oss.files.head(cloud().bucket, "mp/big.bin")!;
     expect(meta.files.map((f) => f.size)).toEqual([a.length, b.length]);
     const span = (await oss.get("mp/big.bin", { headers: { Range: `bytes=${a.length - 3}-${a.length + 2}` } }))
       .content as Buffer;
@@ -143,7 +143,7 @@ describe("OSS emulator with the real ali-oss client", () => {
       ]),
     ).rejects.toMatchObject({ code: "EntityTooSmall" });
     await oss.abortMultipartUpload("mp/small.bin", small.uploadId);
-    expect(cloud().oss.store.openUploads()).toEqual([]);
+    expect(cloud().oss.files.openUploads()).toEqual([]);
   });
 
   it("lists by prefix with max-keys and marker", async () => {
@@ -184,13 +184,13 @@ describe("the OSS emulator's store on disk", () => {
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
     const { Readable } = await import("node:stream");
-    const { OssStore } = await import("../../infra/local/oss/store.js");
+    const { BucketFiles } = await import("../../infra/local/oss/bucket-files.js");
     const dir = await mkdtemp(join(tmpdir(), "oss-store-"));
     try {
       const small = Buffer.from('{"state":"queued"}');
       const large = Buffer.alloc(3 * 1024 * 1024 + 17, 7);
       const opts = { contentType: "application/octet-stream", userMeta: { a: "1" }, forbidOverwrite: false };
-      const first = new OssStore(dir, ["b"]);
+      const first = new BucketFiles(dir, ["b"]);
       await first.init();
       // Chunks as a socket delivers them: the large body crosses the store's 1 MiB write batches unevenly.
       const chunks = (b: Buffer) =>
@@ -201,10 +201,10 @@ describe("the OSS emulator's store on disk", () => {
       await first.put("b", "big.bin", chunks(large), opts);
       await first.put("b", "gone.json", chunks(small), opts);
       await first.delete("b", "gone.json");
-      const read = async (store: InstanceType<typeof OssStore>, key: string) =>
+      const read = async (store: InstanceType<typeof BucketFiles>, key: string) =>
         Buffer.concat(await store.read(store.head("b", key)!).toArray());
 
-      const second = new OssStore(dir, ["b"]);
+      const second = new BucketFiles(dir, ["b"]);
       await second.init();
       expect((await read(second, "rec.json")).equals(small)).toBe(true);
       expect((await read(second, "big.bin")).equals(large)).toBe(true);
@@ -217,7 +217,7 @@ describe("the OSS emulator's store on disk", () => {
       await second.put("b", "rec.json", chunks(large), opts);
       expect(await readdir(join(dir, "b", "data"))).toHaveLength(1);
       expect(await readdir(join(dir, "tmp"))).toEqual([]);
-      const third = new OssStore(dir, ["b"]);
+      const third = new BucketFiles(dir, ["b"]);
       await third.init();
       expect((await read(third, "big.bin")).equals(small)).toBe(true);
       expect((await read(third, "rec.json")).equals(large)).toBe(true);

@@ -40,10 +40,10 @@ describe("IceClient against the local ICE emulator", () => {
     const done = await until(ice, jobId);
     if (done.state !== "success") throw new Error("not done");
     expect(done.sentences.map((s) => s.text)).toEqual(["第一句话。", "第二句话！"]);
-    const meta = c.oss.store.head(c.bucket, "output/ice/ch1.mp3");
+    const meta = c.oss.files.head(c.bucket, "output/ice/ch1.mp3");
     expect(meta?.size).toBeGreaterThan(1000);
     const chunks: Buffer[] = [];
-    for await (const chunk of c.oss.store.read(meta!)) chunks.push(chunk as Buffer);
+    for await (const chunk of c.oss.files.read(meta!)) chunks.push(chunk as Buffer);
     expect(mp3Frames(Buffer.concat(chunks)).length).toBeGreaterThan(10);
   });
 
@@ -162,6 +162,6 @@ describe("the ICE emulator's own faults", () => {
       if (!error) await new Promise((r) => setTimeout(r, 10));
     }
     expect(error).toMatchObject({ code: "InternalError" });
-    expect(c.oss.store.head(c.bucket, "output/ice/broken.mp3")).toBeUndefined();
+    expect(c.oss.files.head(c.bucket, "output/ice/broken.mp3")).toBeUndefined();
   });
 });

@@ -74,7 +74,7 @@ describe("OssStorage", () => {
     });
     expect(result).toMatchObject({ created: true, size: total, parts: 5 });
     expect((await storage().get("stream/big.bin"))!.equals(expected(total))).toBe(true);
-    expect(cloud().oss.store.openUploads()).toEqual([]);
+    expect(cloud().oss.files.openUploads()).toEqual([]);
   });
 
   it("writes a body smaller than one part with a single PutObject", async () => {
@@ -95,7 +95,7 @@ describe("OssStorage", () => {
     expect(error).toBeInstanceOf(UpstreamError);
     expect((error as UpstreamError).providerCode).toBe("AccessDenied");
     expect(await storage().head("stream/failed.bin")).toBeUndefined();
-    expect(cloud().oss.store.openUploads()).toEqual([]);
+    expect(cloud().oss.files.openUploads()).toEqual([]);
   });
 
   it("retries a part that fails transiently and completes the object intact", async () => {
@@ -125,7 +125,7 @@ describe("OssStorage", () => {
       expect(sent.statuses.filter((s) => s === 0)).toHaveLength(1);
       expect(sent.statuses.filter((s) => s === 200)).toHaveLength(5);
       expect(md5((await storage().get("stream/reset.bin"))!)).toBe(md5(expected(total)));
-      expect(cloud().oss.store.openUploads()).toEqual([]);
+      expect(cloud().oss.files.openUploads()).toEqual([]);
     });
 
     it("has a part damaged in transit refused by its Content-MD5 and sent again, never stored corrupt", async () => {
@@ -144,7 +144,7 @@ describe("OssStorage", () => {
       expect(error).toMatchObject({ providerCode: "ServiceUnavailable", retryable: true });
       expect((error as Error).message).toMatch(/stream\/abandoned\.bin/);
       expect(await storage().head("stream/abandoned.bin")).toBeUndefined();
-      expect(cloud().oss.store.openUploads()).toEqual([]);
+      expect(cloud().oss.files.openUploads()).toEqual([]);
     });
   });
 
@@ -160,7 +160,7 @@ describe("OssStorage", () => {
       (await s.putStream("once/big.bin", generated(300 * 1024), { partSize: 100 * 1024, ifAbsent: true })).created,
     ).toBe(false);
     expect((await s.get("once/record.json"))!.toString()).toBe('{"n":1}');
-    expect(cloud().oss.store.openUploads()).toEqual([]);
+    expect(cloud().oss.files.openUploads()).toEqual([]);
   });
 
   it("elects exactly one winner among concurrent create-if-absent writes", async () => {

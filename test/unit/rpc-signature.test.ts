@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { CredentialStore } from "../../infra/local/credentials.js";
+import { AccessKeyRegistry } from "../../infra/local/access-keys.js";
 import { parseRpcParams, RpcVerifier, rpcStringToSign, signRpc } from "../../infra/local/pop/rpc-signature.js";
 
-const creds = new CredentialStore([{ accessKeyId: "AKID-test", accessKeySecret: "secret", userId: "1" }]);
+const creds = new AccessKeyRegistry([{ accessKeyId: "AKID-test", accessKeySecret: "secret", userId: "1" }]);
 
 function signed(overrides: Record<string, string> = {}): Record<string, string> {
   const params = {

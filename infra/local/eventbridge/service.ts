@@ -14,7 +14,7 @@
  */
 import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { CredentialStore } from "../credentials.js";
+import type { AccessKeyRegistry } from "../access-keys.js";
 import { readBody, sendJson } from "../http-util.js";
 import { matchesPattern } from "./pattern.js";
 
@@ -66,7 +66,7 @@ export class EventBridgeEmulator {
 
   constructor(
     private readonly opts: {
-      credentials: CredentialStore;
+      credentials: AccessKeyRegistry;
       accountId: string;
       region: string;
       /** Whether the account has the service-linked role EventBridge invokes FC through. */

@@ -15,7 +15,7 @@ import {
 import { countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../../lib/text/index.js";
 import { findNlsVoice } from "../../../lib/voices/index.js";
 import { type SpeechSource, synthesizeLong } from "../audio/engine.js";
-import type { OssStore } from "../oss/store.js";
+import type { BucketFiles } from "../oss/bucket-files.js";
 import { PendingWork } from "../pending.js";
 import { RpcFault, type RpcHandler } from "../pop/server.js";
 import { checkEditingConfig, checkOutputConfig } from "./config-wire.js";
@@ -45,7 +45,7 @@ interface IceJob {
 
 export interface IceOptions {
   readonly engine: SpeechSource;
-  readonly oss: OssStore;
+  readonly oss: BucketFiles;
   /** SetEventCallback's AuthKey; when set, callbacks carry X-ICE-TIMESTAMP and X-ICE-SIGNATURE. */
   readonly authKey?: string;
   readonly createdMs?: number;

@@ -4,7 +4,7 @@
  * `oss:ListObjects` on the bucket with the `oss:Prefix` condition key), on `acs:oss:<region>:<account>:<bucket>/<key>`.
  * OSS's "RAM policy" and "Actions, resources and condition keys" documents (docs/sources.md).
  */
-import type { AccessKey } from "../credentials.js";
+import type { AccessKey } from "../access-keys.js";
 import { isAllowed } from "../ram/policy.js";
 import type { OssOperation } from "./server.js";
 

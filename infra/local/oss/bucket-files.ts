@@ -57,7 +57,7 @@ const MEMORY_BUDGET = 32 * 1024 * 1024;
 
 const hex = (b: Buffer): string => `"${b.toString("hex").toUpperCase()}"`;
 
-export class OssStore {
+export class BucketFiles {
   readonly #objects = new Map<string, Map<string, ObjectMeta>>();
   readonly #committing = new Set<string>();
   readonly #uploads = new Map<string, Upload>();

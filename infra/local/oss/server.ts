@@ -7,8 +7,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Readable, Transform } from "node:stream";
 import { readBody, requestId } from "../http-util.js";
 import { ossDenial } from "./authorize.js";
+import { type BucketFiles, type ObjectMeta, OssFault } from "./bucket-files.js";
 import type { OssAuthenticator } from "./signature.js";
-import { type ObjectMeta, OssFault, type OssStore } from "./store.js";
 
 export type OssOperation =
   | "PutObject"
@@ -108,7 +108,7 @@ export type OssObserver = (event: {
 }) => void;
 
 export function ossHandler(opts: {
-  store: OssStore;
+  store: BucketFiles;
   auth: OssAuthenticator;
   faults: OssFaults;
   region: string;
@@ -250,7 +250,7 @@ interface Ctx {
   readonly bucket: string;
   readonly key: string;
   readonly query: URLSearchParams;
-  readonly store: OssStore;
+  readonly store: BucketFiles;
   readonly id: string;
   /** The request body as it arrived (possibly damaged by a fault). */
   readonly body: Readable;
@@ -303,7 +303,7 @@ function flipOneBit(): Transform {
 
 /** Sends an object's bytes: a small one's from memory in one write, a larger one's streamed from its files. */
 function respondWith(
-  store: OssStore,
+  store: BucketFiles,
   meta: ObjectMeta,
   res: ServerResponse,
   range?: { start: number; end: number },

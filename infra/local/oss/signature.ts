@@ -6,7 +6,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import type { AccessKey, CredentialStore } from "../credentials.js";
+import type { AccessKey, AccessKeyRegistry } from "../access-keys.js";
 
 export interface OssAuthError {
   readonly status: number;
@@ -167,7 +167,7 @@ function v4Signature(secret: string, day: string, region: string, stringToSign: 
 
 export class OssAuthenticator {
   constructor(
-    private readonly credentials: CredentialStore,
+    private readonly credentials: AccessKeyRegistry,
     private readonly opts: {
       region: string;
       now?: () => number;

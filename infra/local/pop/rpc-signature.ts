@@ -4,7 +4,7 @@
  * StringToSign = METHOD&%2F&pe(canonical query), key = secret + "&".
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { AccessKey, CredentialStore } from "../credentials.js";
+import type { AccessKey, AccessKeyRegistry } from "../access-keys.js";
 
 export interface PopError {
   readonly status: number;
@@ -47,7 +47,7 @@ export class RpcVerifier {
   readonly #seenNonces = new Map<string, number>();
 
   constructor(
-    private readonly credentials: CredentialStore,
+    private readonly credentials: AccessKeyRegistry,
     private readonly opts: { maxSkewMs?: number; now?: () => number } = {},
   ) {}
 
