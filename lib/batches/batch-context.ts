@@ -9,7 +9,7 @@ import { JobOptionFieldsSchema } from "../jobs/schema.js";
 import type { JobService } from "../jobs/service.js";
 import type { Logger } from "../log.js";
 import { type ProviderName, ProviderNameSchema } from "../provider-registry.js";
-import type { ObjectStore } from "../storage/object-store.js";
+import type { Bucket } from "../storage/bucket.js";
 import * as z from "../zod.js";
 import { BatchMarkers } from "./batch-markers.js";
 import { isBatchKey, type Manifest } from "./schema.js";
@@ -19,7 +19,7 @@ import { BatchWebhooks } from "./webhook.js";
 export interface BatchDeps {
   readonly jobs: JobRecords;
   readonly service: JobService;
-  readonly storage: ObjectStore;
+  readonly storage: Bucket;
   readonly invoker: Invoker;
   readonly log: Logger;
   readonly jobsPrefix: string;

@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { JobRecords } from "../jobs/records.js";
-import type { ObjectStore } from "../storage/object-store.js";
+import type { Bucket } from "../storage/bucket.js";
 import { type Manifest, ManifestSchema, type Rejection, RejectionSchema } from "./schema.js";
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -17,7 +17,7 @@ const JSON_TYPE = { contentType: "application/json" } as const;
 
 export class BatchMarkers {
   constructor(
-    private readonly storage: ObjectStore,
+    private readonly storage: Bucket,
     private readonly jobs: JobRecords,
     private readonly prefix = "jobs/",
   ) {}

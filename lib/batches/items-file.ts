@@ -6,7 +6,7 @@
  */
 import { InputError } from "../errors.js";
 import { checkInputKey } from "../jobs/intake.js";
-import type { ObjectStore } from "../storage/object-store.js";
+import type { Bucket } from "../storage/bucket.js";
 import { decodeUtf8 } from "../text/utf8.js";
 import { parseInput } from "../validation.js";
 import type * as z from "../zod.js";
@@ -22,7 +22,7 @@ export type BatchFileHeader = z.infer<typeof BatchFileHeaderSchema>["batch"];
  * place in the request, so every error says where it came from.
  */
 export async function readItemsFile(
-  storage: ObjectStore,
+  storage: Bucket,
   key: string,
   opts: { inputPrefix: string; field: string; header?: boolean },
 ): Promise<{ header?: BatchFileHeader; items: BatchItem[] }> {

@@ -2,7 +2,7 @@
  * Where an uploader looks when an upload fails: `<output name>.error.json` beside where the audio would have gone.
  * The uploader never learns the job id (OSS made the job), so the reason must be found from the input's own name.
  */
-import type { ObjectStore } from "../storage/object-store.js";
+import type { Bucket } from "../storage/bucket.js";
 import type { Job } from "./schema.js";
 
 /** `output/a/b.mp3` → `output/a/b.error.json`. */
@@ -21,7 +21,7 @@ export function answersBeside(job: Job): job is Job & { source: { kind: "oss" } 
  * Writes the error object of a failed job, or removes a stale one when a later upload of the same name succeeded.
  * Both are idempotent: the content comes from the record alone, so a repeated end writes the same bytes.
  */
-export async function reportBeside(storage: ObjectStore, job: Job): Promise<void> {
+export async function reportBeside(storage: Bucket, job: Job): Promise<void> {
   if (!answersBeside(job)) return;
   const key = errorKeyFor(job.output.audioKey);
   if (job.state === "done") return storage.delete(key);

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { InputError } from "../errors.js";
-import type { ObjectStore } from "../storage/object-store.js";
+import type { Bucket } from "../storage/bucket.js";
 import { decodeUtf8, looksLikeSsml } from "../text/index.js";
 import { parseInput } from "../validation.js";
 import * as z from "../zod.js";
@@ -85,7 +85,7 @@ export function checkInputKey(key: string, inputPrefix: string, field = "input.k
 
 /** Reads and decodes an input object: refuses oversized, non-UTF-8 and empty files with the reason. */
 export async function readInputText(
-  storage: ObjectStore,
+  storage: Bucket,
   key: string,
   field = "input.key",
 ): Promise<{ text: string; etag: string }> {
@@ -120,7 +120,7 @@ function canonicalJson(value: unknown): string {
 
 /** What turning a request or an upload into a job needs: the bucket, the service, the prefixes, the default provider. */
 export interface IntakeContext {
-  readonly storage: ObjectStore;
+  readonly storage: Bucket;
   readonly service: JobService;
   readonly inputPrefix: string;
   readonly outputPrefix: string;
@@ -186,10 +186,7 @@ function pickOptions(req: JobRequest): Record<string, unknown> {
 }
 
 /** Options for an uploaded file: a sibling `<name>.json`, else the object's metadata (x-oss-meta-voice, …). */
-export async function optionsForObject(
-  storage: ObjectStore,
-  key: string,
-): Promise<{ options: JobOptions; from: string }> {
+export async function optionsForObject(storage: Bucket, key: string): Promise<{ options: JobOptions; from: string }> {
   const sibling = key.replace(/\.(txt|ssml)$/, ".json");
   const json = await storage.get(sibling);
   if (json) {

@@ -7,7 +7,7 @@ import { InputError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
 import { abortableSleep } from "../retry.js";
-import type { ObjectStore } from "../storage/object-store.js";
+import type { Bucket } from "../storage/bucket.js";
 import { callbackUrl } from "./callback-signature.js";
 import type { JobProvider, ProviderName } from "./providers.js";
 import type { JobRecords } from "./records.js";
@@ -15,7 +15,7 @@ import type { Job, JobOptions } from "./schema.js";
 
 export interface JobServiceDeps {
   readonly jobs: JobRecords;
-  readonly storage: ObjectStore;
+  readonly storage: Bucket;
   /**
    * Every provider by name: a missing name does not compile; `undefined` is a provider this deployment has no
    * credentials for (MiniMax without DASHSCOPE_API_KEY), refused with the reason.

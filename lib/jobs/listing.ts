@@ -5,7 +5,7 @@
  * saw). Both show only what the caller may read (`canRead`).
  */
 import { InputError } from "../errors.js";
-import type { ObjectStore } from "../storage/object-store.js";
+import type { Bucket } from "../storage/bucket.js";
 import type { OssStorage } from "../storage/oss.js";
 import { parseInput } from "../validation.js";
 import * as z from "../zod.js";
@@ -69,7 +69,7 @@ export const MAX_SUBTITLE_BYTES = 8 * 1024 * 1024;
 export async function subtitlesOf(
   job: Job,
   format: string | null,
-  storage: ObjectStore,
+  storage: Bucket,
 ): Promise<{ body: Buffer; contentType: string }> {
   const kind = parseInput(z._default(z.enum(["vtt", "srt"]), "vtt"), format ?? undefined, "format");
   const key = kind === "vtt" ? job.output.vttKey : job.output.srtKey;

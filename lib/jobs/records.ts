@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { UpstreamError } from "../errors.js";
 import { abortableSleep } from "../retry.js";
-import type { ObjectStore } from "../storage/object-store.js";
+import type { Bucket } from "../storage/bucket.js";
 import { ParsedRecords } from "./parsed-records.js";
 import { isTerminal, type Job, JobSchema } from "./schema.js";
 
@@ -14,7 +14,7 @@ export class JobRecords {
   readonly #parsed = new ParsedRecords((body) => JobSchema.parse(JSON.parse(body.toString("utf8"))));
 
   constructor(
-    private readonly storage: ObjectStore,
+    private readonly storage: Bucket,
     private readonly prefix = "jobs/",
     /** How a short wait is taken (the simulator runs waits on its own clock). */
     private readonly sleep: (ms: number) => Promise<void> = abortableSleep,

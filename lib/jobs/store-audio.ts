@@ -8,7 +8,7 @@ import { wavDataChunk } from "../audio/wav.js";
 import { UpstreamError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { openDownload } from "../net/http-client.js";
-import type { StreamObjectStore } from "../storage/object-store.js";
+import type { StreamingBucket } from "../storage/bucket.js";
 import type { ObjectInfo } from "../storage/oss.js";
 import { findNlsVoice } from "../voices/index.js";
 import type { JobProvider } from "./providers.js";
@@ -19,7 +19,7 @@ import type { JobService } from "./service.js";
 export interface StoreDeps {
   readonly jobs: JobRecords;
   readonly service: JobService;
-  readonly storage: StreamObjectStore;
+  readonly storage: StreamingBucket;
   readonly log: Logger;
   /** Hosts audio may come from: `host[:port]` exactly, or `*.suffix` (an SSRF guard). */
   readonly audioHosts: readonly string[];
@@ -180,12 +180,12 @@ async function assemble(job: Job, deps: StoreDeps): Promise<"done" | "skipped"> 
   return finish(job, await deps.storage.head(job.output.audioKey), cues, deps);
 }
 
-async function* streamOf(storage: StreamObjectStore, key: string): AsyncGenerator<Uint8Array> {
+async function* streamOf(storage: StreamingBucket, key: string): AsyncGenerator<Uint8Array> {
   for await (const chunk of await storage.getStream(key)) yield chunk as Uint8Array;
 }
 
 /** The declared size of a WAV part's data chunk, read from its first bytes. */
-async function wavDataBytes(storage: StreamObjectStore, key: string, size: number): Promise<number> {
+async function wavDataBytes(storage: StreamingBucket, key: string, size: number): Promise<number> {
   const data = wavDataChunk(await storage.getRange(key, 0, Math.min(size, 4096) - 1));
   if (!data)
     throw new UpstreamError({

@@ -23,7 +23,7 @@ import { JobService } from "../../lib/jobs/service.js";
 import { storeOutputs } from "../../lib/jobs/store-audio.js";
 import { recoverFailedStore } from "../../lib/jobs/store-failure.js";
 import { createLogger } from "../../lib/log.js";
-import { MemoryObjectStore, type StreamObjectStore } from "../../lib/storage/object-store.js";
+import { MemoryBucket, type StreamingBucket } from "../../lib/storage/bucket.js";
 import type { ObjectInfo, PutOptions, StreamPutOptions } from "../../lib/storage/oss.js";
 import { countNlsChars } from "../../lib/text/index.js";
 import { Prng } from "./prng.js";
@@ -79,7 +79,7 @@ interface Instance {
   readonly service: JobService;
   readonly batches: BatchService;
   readonly records: JobRecords;
-  readonly store: SimStore;
+  readonly store: SimBucket;
 }
 
 /** An invocation's process died here: its pending step never returns (the promise is left unresolved). */
@@ -162,7 +162,7 @@ class SimProvider {
   }
 
   /** The task ends: its audio is in the bucket and its callback is sent (perhaps lost, perhaps twice). */
-  finish(taskId: string, store: MemoryObjectStore): void {
+  finish(taskId: string, store: MemoryBucket): void {
     const task = this.tasks.find((t) => t.taskId === taskId)!;
     task.finished = true;
     this.finished++;
@@ -175,12 +175,12 @@ class SimProvider {
 }
 
 /** The object store as the functions see it: every call a scheduling point, and the place faults strike. */
-class SimStore implements StreamObjectStore {
+class SimBucket implements StreamingBucket {
   readonly bucket = "sim";
 
   constructor(
     private readonly world: World,
-    readonly raw: MemoryObjectStore,
+    readonly raw: MemoryBucket,
     /** The instance whose calls these are (-1: the API's, which no crash ends). */
     private readonly owner: number,
   ) {}
@@ -256,7 +256,7 @@ class SimStore implements StreamObjectStore {
 
 export class World {
   readonly prng: Prng;
-  readonly raw = new MemoryObjectStore("sim", {
+  readonly raw = new MemoryBucket("sim", {
     // What the invariants read: a write elsewhere (an election, a text, a marker) leaves them as they were.
     watch: ["jobs/records/", "jobs/batches/", "jobs/index/owner/", "jobs/batch-pending/", "output/", "jobs/parts/"],
   });
@@ -321,7 +321,7 @@ export class World {
     const log = SILENT;
     const now = () => new Date(this.clock);
     const sleep = async (): Promise<void> => this.io("sleep", id);
-    const store = new SimStore(this, this.raw, id);
+    const store = new SimBucket(this, this.raw, id);
     const records = new JobRecords(store, "jobs/", sleep);
     const invoker: Invoker = {
       invokeAsync: async (name, payload) => {
@@ -391,7 +391,7 @@ export class World {
     return this.api.batches;
   }
 
-  get store(): SimStore {
+  get store(): SimBucket {
     return this.api.store;
   }
 

@@ -7,7 +7,7 @@ import { ownerOfKey } from "../../lib/auth.js";
 import { jobFromObject, jobFromRequest, optionsForObject, readInputText } from "../../lib/jobs/intake.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import type { JobService, NewJob } from "../../lib/jobs/service.js";
-import { MemoryObjectStore } from "../../lib/storage/object-store.js";
+import { MemoryBucket } from "../../lib/storage/bucket.js";
 import { jobRecord } from "../helpers/job-record.js";
 
 const owner = ownerOfKey("intake-key-1");
@@ -32,7 +32,7 @@ function recordingService() {
   return { service, made };
 }
 
-const ctx = (storage: MemoryObjectStore, service: JobService) => ({
+const ctx = (storage: MemoryBucket, service: JobService) => ({
   storage,
   service,
   inputPrefix: "input/",
@@ -42,7 +42,7 @@ const ctx = (storage: MemoryObjectStore, service: JobService) => ({
 
 describe("a job from a request", () => {
   it("is idempotent per owner by content or by Idempotency-Key, and writes only in the owner's namespace", async () => {
-    const c = ctx(new MemoryObjectStore(), recordingService().service);
+    const c = ctx(new MemoryBucket(), recordingService().service);
     const a = await jobFromRequest({ text: "你好。" }, null, owner, c);
     const again = await jobFromRequest({ text: "你好。" }, null, owner, c);
     const other = await jobFromRequest({ text: "你好。" }, null, ownerOfKey("someone-else"), c);
@@ -60,7 +60,7 @@ describe("a job from a request", () => {
   });
 
   it("reads an input object, refusing a missing, empty or non-UTF-8 one with its field", async () => {
-    const storage = new MemoryObjectStore();
+    const storage = new MemoryBucket();
     await storage.put("input/book.ssml", "<speak>你好</speak>");
     await storage.put("input/empty.txt", "   ");
     await storage.put("input/latin1.txt", Buffer.from([0x63, 0x61, 0x66, 0xe9]));
@@ -75,7 +75,7 @@ describe("a job from a request", () => {
 
 describe("an upload's options and job", () => {
   it("takes options from a sibling .json first, else from the object's metadata, else the defaults", async () => {
-    const storage = new MemoryObjectStore();
+    const storage = new MemoryBucket();
     await storage.put("input/a.txt", "你好。", { meta: { voice: "xiaoyun", "sample-rate": "8000", subtitles: "srt" } });
     expect(await optionsForObject(storage, "input/a.txt")).toMatchObject({
       options: { voice: "xiaoyun", sampleRate: 8000, subtitles: ["srt"] },
@@ -90,7 +90,7 @@ describe("an upload's options and job", () => {
   });
 
   it("makes a job beside the upload's path, or records a failed one with the reason", async () => {
-    const storage = new MemoryObjectStore();
+    const storage = new MemoryBucket();
     await storage.put("input/ch/1.txt", "第一章。");
     await storage.put("input/ch/2.txt", "");
     const { service, made } = recordingService();

@@ -1,12 +1,12 @@
 /** Batch items by reference: a JSON Lines object, checked line by line, every error naming its line. */
 import { describe, expect, it } from "vitest";
 import { readItemsFile } from "../../lib/batches/items-file.js";
-import { MemoryObjectStore } from "../../lib/storage/object-store.js";
+import { MemoryBucket } from "../../lib/storage/bucket.js";
 
 const opts = { inputPrefix: "input/", field: "data.itemsFrom.key" };
 
-async function storeWith(key: string, text: string | Buffer): Promise<MemoryObjectStore> {
-  const storage = new MemoryObjectStore();
+async function storeWith(key: string, text: string | Buffer): Promise<MemoryBucket> {
+  const storage = new MemoryBucket();
   await storage.put(key, text);
   return storage;
 }
@@ -47,7 +47,7 @@ describe("an items file", () => {
   });
 
   it("refuses a missing object with 404 and an upload without its header line", async () => {
-    await expect(readItemsFile(new MemoryObjectStore(), "input/none.jsonl", opts)).rejects.toMatchObject({
+    await expect(readItemsFile(new MemoryBucket(), "input/none.jsonl", opts)).rejects.toMatchObject({
       statusCode: 404,
     });
     const storage = await storeWith("input/u.batch.jsonl", '{"id":"a","text":"好。"}');

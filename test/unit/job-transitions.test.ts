@@ -14,7 +14,7 @@ import { type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
 import { JobService, type NewJob } from "../../lib/jobs/service.js";
 import { createLogger } from "../../lib/log.js";
 import { LONG_TEXT_DEADLINE_MS } from "../../lib/providers/nls/long-text.js";
-import { MemoryObjectStore } from "../../lib/storage/object-store.js";
+import { MemoryBucket } from "../../lib/storage/bucket.js";
 import { countNlsChars } from "../../lib/text/index.js";
 
 /** A provider whose tasks finish or fail when the test says so. */
@@ -59,7 +59,7 @@ class ScriptedProvider implements JobProvider {
 }
 
 let clock: number;
-let storage: MemoryObjectStore;
+let storage: MemoryBucket;
 let jobs: JobRecords;
 let provider: ScriptedProvider;
 let invoked: Array<{ name: string; payload: Record<string, unknown> }>;
@@ -70,7 +70,7 @@ const log = createLogger({ level: "error", write: () => undefined });
 
 beforeEach(() => {
   clock = Date.parse("2026-11-30T00:00:00Z");
-  storage = new MemoryObjectStore("bucket");
+  storage = new MemoryBucket("bucket");
   jobs = new JobRecords(storage, "jobs/");
   provider = new ScriptedProvider();
   invoked = [];

@@ -3,10 +3,10 @@ import { describe, expect, it } from "vitest";
 import { ownerOfKey } from "../../lib/auth.js";
 import { listJobs, subtitlesOf, viewJob } from "../../lib/jobs/listing.js";
 import { JobRecords } from "../../lib/jobs/records.js";
-import { MemoryObjectStore } from "../../lib/storage/object-store.js";
+import { MemoryBucket } from "../../lib/storage/bucket.js";
 import { jobRecord } from "../helpers/job-record.js";
 
-const storage = new MemoryObjectStore();
+const storage = new MemoryBucket();
 const jobs = new JobRecords(storage, "jobs/");
 const signed = { signedUrl: (key: string) => `https://signed.example/${key}` };
 const deps = { jobs, storage: signed, inputPrefix: "input/", outputPrefix: "output/" };

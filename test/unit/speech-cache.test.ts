@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../lib/log.js";
 import { cacheKey, SpeechCache } from "../../lib/speech/cache.js";
-import { MemoryObjectStore } from "../../lib/storage/object-store.js";
+import { MemoryBucket } from "../../lib/storage/bucket.js";
 
 const log = createLogger({ level: "error", write: () => undefined });
 
@@ -26,7 +26,7 @@ function synthesis(parts: string[]) {
 
 describe("the speech cache", () => {
   it("synthesizes once, keeps the audio in OSS, and serves it from there after", async () => {
-    const storage = new MemoryObjectStore();
+    const storage = new MemoryBucket();
     const cache = new SpeechCache(storage as never, log, () => "audio/mpeg");
     const { start, started } = synthesis(["he", "llo"]);
     const first = await cache.open("cache/a.mp3", start);
@@ -41,7 +41,7 @@ describe("the speech cache", () => {
   });
 
   it("shares one synthesis between requests for the same key that arrive together", async () => {
-    const cache = new SpeechCache(new MemoryObjectStore() as never, log, () => "audio/mpeg");
+    const cache = new SpeechCache(new MemoryBucket() as never, log, () => "audio/mpeg");
     const { start, started } = synthesis(["a", "b", "c"]);
     const [x, y] = await Promise.all([cache.open("cache/b.mp3", start), cache.open("cache/b.mp3", start)]);
     expect(await Promise.all([readAll(x.body), readAll(y.body)])).toEqual(["abc", "abc"]);
@@ -50,7 +50,7 @@ describe("the speech cache", () => {
   });
 
   it("keeps a failed cache write to a log line: the speech was served", async () => {
-    const storage = new MemoryObjectStore();
+    const storage = new MemoryBucket();
     storage.put = async () => {
       throw new Error("OSS down");
     };

@@ -12,7 +12,7 @@ import { type Job, JobOptionsSchema, transition } from "../../lib/jobs/schema.js
 import type { JobService } from "../../lib/jobs/service.js";
 import { storeOutputs } from "../../lib/jobs/store-audio.js";
 import { createLogger } from "../../lib/log.js";
-import { MemoryObjectStore } from "../../lib/storage/object-store.js";
+import { MemoryBucket } from "../../lib/storage/bucket.js";
 
 const AUDIO = Buffer.alloc(300_000, 7);
 let server: Server;
@@ -42,7 +42,7 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 const NOW = new Date("2026-01-02T00:00:00Z");
 
 function world() {
-  const storage = new MemoryObjectStore();
+  const storage = new MemoryBucket();
   const jobs = new JobRecords(storage);
   const ended: string[] = [];
   const failed: Array<{ code: string; reason: string }> = [];

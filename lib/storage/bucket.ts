@@ -1,13 +1,13 @@
 /**
- * The object store the job and batch state machines need: the few OSS operations they use, as a port. `OssStorage`
- * is the real one; `MemoryObjectStore` keeps objects in a Map with the same semantics (create-if-absent, listing in
+ * A bucket as the job and batch state machines need it: the few OSS operations they use, as a port. `OssStorage`
+ * is the real one; `MemoryBucket` keeps objects in a Map with the same semantics (create-if-absent, listing in
  * key order with a marker), so the transitions can be tested in milliseconds without sockets.
  */
 import { hash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { ObjectInfo, PutOptions, StreamPutOptions } from "./oss.js";
 
-export interface ObjectStore {
+export interface Bucket {
   readonly bucket: string;
   get(key: string): Promise<Buffer | undefined>;
   head(key: string): Promise<ObjectInfo | undefined>;
@@ -21,8 +21,8 @@ export interface ObjectStore {
   ): Promise<{ objects: Array<{ key: string; size: number; etag: string }>; next?: string }>;
 }
 
-/** The object store the store step needs besides: streamed writes and reads, and ranges (a WAV part's header). */
-export interface StreamObjectStore extends ObjectStore {
+/** What the store step needs of a bucket besides: streamed writes and reads, and ranges (a WAV part's header). */
+export interface StreamingBucket extends Bucket {
   putStream(
     key: string,
     body: Readable | AsyncIterable<Uint8Array>,
@@ -32,7 +32,7 @@ export interface StreamObjectStore extends ObjectStore {
   getRange(key: string, start: number, end: number): Promise<Buffer>;
 }
 
-export class MemoryObjectStore implements StreamObjectStore {
+export class MemoryBucket implements StreamingBucket {
   readonly #objects = new Map<string, StoredObject>();
   /** Writes and deletes so far under each watched prefix (a simulation checks again only what they changed). */
   readonly #versions = new Map<string, number>();
