@@ -3,9 +3,13 @@
  * takes), each with its models, sample rates, and whether it gives timestamps and takes SSML.
  */
 
+import { PROVIDERS } from "../provider-registry.js";
 import { COSYVOICE_SAMPLE_RATES, COSYVOICE_VOICES } from "./cosyvoice.js";
 import { NLS_VOICES } from "./index.js";
 import { MINIMAX_MODELS } from "./minimax-models.js";
+
+/** What the catalogue says of one provider; each provider of the registry has one (the compiler checks). */
+type ProviderCard = { configured: boolean; ssml: boolean; timestamps: string | boolean } & Record<string, unknown>;
 
 /** MiniMax's sample rates (seed 004's audio_setting.sample_rate). */
 const MINIMAX_SAMPLE_RATES = [8000, 16000, 22050, 24000, 32000, 44100] as const;
@@ -31,11 +35,17 @@ export function voiceCatalogue(opts: {
   return {
     ...(opts.streamMaxChars ? { stream: { maxChars: opts.streamMaxChars } } : {}),
     voices: [...nls, ...cosyvoice],
-    providers: {
+    providers: withRoles({
       nls: {
         configured: true,
         ssml: true,
         timestamps: "per voice (sentence timings on long text, word timings on streams)",
+      },
+      ice: {
+        configured: true,
+        ssml: true,
+        timestamps: "sentence timings on long text",
+        voices: "the NLS voices above, or a cloned voice's VoiceId (customizedVoice)",
       },
       cosyvoice: { configured: opts.dashscope, ssml: true, timestamps: "words, with word_timestamp_enabled" },
       minimax: {
@@ -46,6 +56,16 @@ export function voiceCatalogue(opts: {
         timestamps: false,
         voices: "any MiniMax voice_id (for example male-qn-qingse); MiniMax publishes the list",
       },
-    },
+    }),
   };
+}
+
+/** Each card with what its provider does here (long-text jobs, streams), from the registry. */
+function withRoles(cards: Record<keyof typeof PROVIDERS, ProviderCard>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(cards).map(([name, card]) => {
+      const { jobs, stream } = PROVIDERS[name as keyof typeof PROVIDERS];
+      return [name, { jobs, stream, ...card }];
+    }),
+  );
 }

@@ -132,8 +132,15 @@ describe("the router's routes", () => {
     expect(timed.headers.get("content-type")).toBe("application/x-ndjson");
     await timed.text();
     expect(await (await fetch(`${stream().url}/healthz`)).json()).toEqual({ ok: true });
-    const voices = (await (await fetch(`${stream().url}/v1/voices`)).json()) as { voices: { provider: string }[] };
+    const voices = (await (await fetch(`${stream().url}/v1/voices`)).json()) as {
+      voices: { provider: string }[];
+      providers: Record<string, { jobs: boolean; stream: boolean }>;
+    };
     expect(new Set(voices.voices.map((v) => v.provider))).toEqual(new Set(["nls", "cosyvoice"]));
+    // Every provider of the registry is described, with what it does here.
+    expect(voices.providers.ice).toMatchObject({ jobs: true, stream: false });
+    expect(voices.providers.cosyvoice).toMatchObject({ jobs: false, stream: true });
+    expect(Object.keys(voices.providers).sort()).toEqual(["cosyvoice", "ice", "minimax", "nls"]);
   });
 
   it("gives the openai SDK audio, and its errors as the SDK's statuses", async () => {
