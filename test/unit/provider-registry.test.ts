@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { ConfigSchema, SECRET_NAMES } from "../../lib/config.js";
 import { PROVIDERS, ProviderNameSchema, StreamProviderSchema } from "../../lib/provider-registry.js";
+import { useLocalCloud } from "../helpers/local-cloud.js";
+
+const cloud = useLocalCloud({ engine: new FastEngine() });
 
 describe("the provider registry", () => {
   it("derives the job and streaming provider lists from one table", () => {
@@ -23,5 +27,15 @@ describe("the provider registry", () => {
       .filter((name) => /SECRET|TOKEN|API_KEY|AUTH_KEY/.test(name));
     expect(secrets.length).toBeGreaterThan(0);
     for (const name of secrets) expect(SECRET_NAMES).toContain(name);
+  });
+
+  it("has each provider emulated by the local cloud: one of its endpoints points at 127.0.0.1", () => {
+    const env = cloud().env();
+    for (const [name, entry] of Object.entries(PROVIDERS)) {
+      const endpoints = entry.config.filter((v) => /_(URL|ENDPOINT)$/.test(v) && env[v]?.includes("127.0.0.1"));
+      expect(endpoints, `${name} has no emulator in infra/local (none of its endpoints in cloud.env())`).not.toEqual(
+        [],
+      );
+    }
   });
 });
