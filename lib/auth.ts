@@ -7,7 +7,24 @@
  * key is still configured: removing a key from TTS_API_KEYS revokes its tokens, whatever TTS_TOKEN_SECRET says.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
-import { AuthError } from "./errors.js";
+import { AppError, AuthError } from "./errors.js";
+import * as z from "./zod.js";
+
+/** A token's lifetime: 300 s unless asked, at most an hour (a browser's <audio> needs minutes, not days). */
+export const TOKEN_TTL = { default: 300, max: 3600 } as const;
+
+/**
+ * The body of `POST /v1/tokens` (optional: no body means the default lifetime).
+ * @example {"ttlSeconds":600}
+ */
+export const TokenRequestSchema = z.strictObject({
+  ttlSeconds: z._default(
+    z
+      .int("a whole number of seconds")
+      .check(z.gte(1, "at least 1 second"), z.lte(TOKEN_TTL.max, `at most ${TOKEN_TTL.max} seconds (an hour)`)),
+    TOKEN_TTL.default,
+  ),
+});
 
 export interface ApiAuthOptions {
   readonly keys: readonly string[];
@@ -49,9 +66,12 @@ export class ApiAuth {
     return this.keyOwner(presented) !== undefined;
   }
 
-  /** A token acting as `owner` (the key that minted it) for at most an hour. */
-  mintToken(owner: string, ttlSeconds = 300): { token: string; expiresAt: string } {
-    const exp = Math.floor(this.#now() / 1000) + Math.max(1, Math.min(ttlSeconds, 3600));
+  /** A token acting as `owner` (the key that minted it); `ttlSeconds` is checked by TokenRequestSchema. */
+  mintToken(owner: string, ttlSeconds: number = TOKEN_TTL.default): { token: string; expiresAt: string } {
+    // The route has refused any other lifetime with a 400 naming ttlSeconds; here it is a caller's bug.
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > TOKEN_TTL.max)
+      throw new RangeError(`ttlSeconds ${ttlSeconds} is outside 1..${TOKEN_TTL.max}`);
+    const exp = Math.floor(this.#now() / 1000) + ttlSeconds;
     const payload = Buffer.from(JSON.stringify({ exp, own: owner })).toString("base64url");
     return { token: `${payload}.${this.#sign(payload)}`, expiresAt: new Date(exp * 1000).toISOString() };
   }
@@ -89,6 +109,22 @@ export class ApiAuth {
     const owner = presented ? this.ownerOf(presented) : undefined;
     if (!owner) throw new AuthError("missing or invalid API key or token");
     return owner;
+  }
+
+  /**
+   * The owner a `POST /v1/tokens` may mint for: an API key's. A valid token is told that tokens cannot mint tokens
+   * (a token cannot extend itself), rather than that it is invalid.
+   */
+  minter(headers: Headers): string {
+    const bearer = /^Bearer\s+(.+)$/i.exec(headers.get("authorization") ?? "")?.[1];
+    const owner = bearer ? this.keyOwner(bearer) : undefined;
+    if (owner) return owner;
+    if (bearer && this.tokenOwner(bearer))
+      throw new AppError("a token cannot mint tokens: mint with an API key (Authorization: Bearer <key>)", {
+        statusCode: 403,
+        code: "Forbidden",
+      });
+    throw new AuthError("missing or invalid API key: tokens are minted with an API key (Authorization: Bearer <key>)");
   }
 
   /** The credential a request carries: `Authorization: Bearer`, then `X-NLS-Token`, then `?token=`. */

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import { ApiAuth } from "../../lib/auth.js";
+import { ApiAuth, TokenRequestSchema } from "../../lib/auth.js";
 import type { Clients } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
 import { rawHttpError, requestUrl } from "../../lib/http/boundary.js";
@@ -53,14 +53,10 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       ),
     )
     .on("POST", "/v1/tokens", async (request) => {
-      // Only a real key may mint: a token cannot extend itself.
-      const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
-      const owner = bearer ? auth.keyOwner(bearer) : undefined;
-      if (!owner) auth.check(undefined);
+      const owner = auth.minter(request.headers);
       // The body is optional (`curl -X POST` sends none at all): no body means the default lifetime.
-      const body = ((await readJson(request, 1024, { optional: true })) ?? {}) as { ttlSeconds?: unknown };
-      const ttl = typeof body === "object" && body && typeof body.ttlSeconds === "number" ? body.ttlSeconds : 300;
-      return json(201, auth.mintToken(owner!, ttl));
+      const body = parseInput(TokenRequestSchema, (await readJson(request, 1024, { optional: true })) ?? {});
+      return json(201, auth.mintToken(owner, body.ttlSeconds));
     })
     // POST /v1/stream has one implementation, on node:http (serveStream below); the router never sees it.
     .on("GET", "/v1/stream", (request, { signal }) => {

@@ -8,13 +8,17 @@ import { parse } from "yaml";
 
 export const S_YAML = fileURLToPath(new URL("../../s.yaml", import.meta.url));
 
+const ENV_REFERENCE = /\$\{env\('([A-Za-z0-9_]+)'(?:,\s*'([^']*)')?\)\}/g;
+
+/** The environment variables s.yaml reads (`${env('X')}`), in the order they first appear. */
+export function sYamlVariables(file = S_YAML): string[] {
+  return [...new Set([...readFileSync(file, "utf8").matchAll(ENV_REFERENCE)].map((m) => m[1]!))];
+}
+
 function resolve(value: unknown, env: Record<string, string | undefined>, vars: Record<string, unknown>): unknown {
   if (typeof value === "string") {
     return value
-      .replace(
-        /\$\{env\('([A-Za-z0-9_]+)'(?:,\s*'([^']*)')?\)\}/g,
-        (_m, name: string, fallback?: string) => env[name] ?? fallback ?? "",
-      )
+      .replace(ENV_REFERENCE, (_m, name: string, fallback?: string) => env[name] ?? fallback ?? "")
       .replace(/\$\{config\('([A-Za-z]+)'\)\}/g, (_m, name: string) =>
         name === "AccountID" ? (env.ALIBABA_CLOUD_ACCOUNT_ID ?? "0") : "0",
       )

@@ -9,9 +9,12 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { mp3DurationMs } from "../../lib/audio/mp3.js";
+import { SECRET_NAMES } from "../../lib/config.js";
 import { createLogger } from "../../lib/log.js";
+import { sYamlVariables } from "../deploy/s-yaml.js";
 import { startLocalCloud } from "./cloud.js";
 import { startFunctionHost } from "./host.js";
+import { localEnvironment } from "./local-env.js";
 
 const { values } = parseArgs({
   options: {
@@ -28,8 +31,24 @@ const { values } = parseArgs({
   },
 });
 
+/** A mistake in how `npm start` was called is one line on stderr and exit status 2, never a stack trace. */
+function refuse(message: string): never {
+  process.stderr.write(`npm start: ${message}\n`);
+  process.exit(2);
+}
+function portOf(value: string, name: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value.trim()) || port > 65_535)
+    refuse(`${name}=${value}: a port is a whole number from 0 to 65535`);
+  return port;
+}
+
 const log = createLogger({ base: { service: "local" } });
-const base = Number(values["port-base"]);
+const base = portOf(
+  values["port-base"],
+  values["port-base"] === process.env.LOCAL_CLOUD_PORT_BASE ? "LOCAL_CLOUD_PORT_BASE" : "--port-base",
+);
+const functionsPort = portOf(values.port, values.port === process.env.PORT ? "PORT" : "--port");
 const cloudPort = (offset: number): number => (base === 0 ? 0 : base + offset);
 const dataDir = resolve(values["data-dir"]);
 await mkdir(dataDir, { recursive: true });
@@ -61,6 +80,8 @@ const cloud = await orExplain("the local cloud", () =>
       eventbridge: cloudPort(5),
     },
     // MiniMax refuses voices it does not have; a cloned voice (or a system voice the emulator does not list) is added here.
+    // The functions verify ICE's callbacks with ICE_CALLBACK_AUTH_KEY; the emulator signs them with the same key.
+    ...(process.env.ICE_CALLBACK_AUTH_KEY ? { ice: { authKey: process.env.ICE_CALLBACK_AUTH_KEY } } : {}),
     minimax: {
       voices: (process.env.LOCAL_MINIMAX_VOICES ?? "")
         .split(",")
@@ -77,13 +98,21 @@ const callbackSecret =
   process.env.CALLBACK_SECRET ??
   (existsSync(secretFile) ? (await readFile(secretFile, "utf8")).trim() : randomBytes(24).toString("base64url"));
 if (!process.env.CALLBACK_SECRET) await writeFile(secretFile, callbackSecret, { mode: 0o600 });
-const env = { ...cloud.env(), TTS_API_KEYS: process.env.TTS_API_KEYS ?? "dev-key", CALLBACK_SECRET: callbackSecret };
+// s.yaml rendered with the user's environment, as `s deploy` would, over the local cloud's endpoints and keys.
+const local = localEnvironment(process.env, cloud.env(), sYamlVariables());
+const env: Record<string, string> = {
+  ...local.env,
+  TTS_API_KEYS: process.env.TTS_API_KEYS ?? "dev-key",
+  CALLBACK_SECRET: callbackSecret,
+};
+const shown = (name: string): string =>
+  (SECRET_NAMES as readonly string[]).includes(name) ? `${name}=(set)` : `${name}=${env[name]}`;
 const host = await orExplain("the functions", () =>
   startFunctionHost({
     env,
     log,
     cloud,
-    port: base === 0 ? 0 : Number(values.port),
+    port: base === 0 ? 0 : functionsPort,
     timerMs: values.once ? 0 : 60_000,
   }),
 );
@@ -101,7 +130,12 @@ const response = await fetch(`${host.url}/v1/stream`, {
   headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
   body: JSON.stringify({ text: values.text, voice: values.voice, format: "mp3" }),
 });
-if (!response.ok) throw new Error(`demo synthesis failed: HTTP ${response.status} ${await response.text()}`);
+if (!response.ok) {
+  // A refused --text or --voice is the user's to fix: the function's own message, in one line.
+  const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
+  await Promise.all([host.stop(), cloud.stop()]);
+  refuse(`the demo synthesis was refused (HTTP ${response.status}): ${body.error?.message ?? response.statusText}`);
+}
 const mp3 = Buffer.from(await response.arrayBuffer());
 const totalMs = Math.round(performance.now() - started);
 const file = resolve(dataDir, "hello.mp3");
@@ -116,16 +150,25 @@ log.info("synthesized", {
 });
 
 const curl = `curl -sS -X POST ${host.url}/v1/stream -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' -d '{"text":"你好，世界","voice":"xiaoyun","format":"mp3"}' -o hello.mp3`;
+const settings =
+  (local.taken.length ? `Settings:    from your environment: ${local.taken.map(shown).join(", ")}\n` : "") +
+  (local.overridden.length
+    ? `             not taken, the local cloud sets them: ${local.overridden.join(", ")}\n`
+    : "");
 process.stdout.write(
   `\nSpeech written to ${file} (${Math.round(mp3DurationMs(mp3) / 100) / 10} s of audio in ${totalMs} ms)\n` +
-    `Playground:  ${host.url}/#key=${apiKey}   (API key: ${apiKey})\n` +
-    `Try it:      ${curl}\n` +
-    `OpenAI SDK:  new OpenAI({ apiKey: "${apiKey}", baseURL: "${host.url}/v1" })\n` +
-    `NLS SDK:     new SpeechSynthesizer({ url: "${host.url.replace("http", "ws")}/ws/v1", appkey: "any", token: "${apiKey}" })\n` +
-    `Long text:   upload a .txt under input/ (e.g. with ali-oss) and find .mp3/.srt/.vtt under output/, or POST ${host.url}/v1/jobs\n` +
-    `Local cloud: OSS ${cloud.urls.oss} (bucket ${cloud.bucket}, AccessKey ${cloud.accessKey.accessKeyId}/${cloud.accessKey.accessKeySecret}), NLS ${cloud.urls.nlsGateway}, ICE ${cloud.urls.ice}, DashScope ${cloud.urls.dashscopeWs}, EventBridge ${cloud.urls.eventbridge}\n` +
-    `Secrets:     CALLBACK_SECRET ${callbackSecret} (signs callback URLs and batch webhooks: X-TTS-Signature)\n` +
-    (values.once ? "" : "Press Ctrl-C to stop.\n"),
+    settings +
+    // With --once everything stops now: no address that would not answer is printed.
+    (values.once
+      ? "Stopped (--once). Run `npm start` to keep the functions running for the playground and your clients.\n"
+      : `Playground:  ${host.url}/#key=${apiKey}   (API key: ${apiKey})\n` +
+        `Try it:      ${curl}\n` +
+        `OpenAI SDK:  new OpenAI({ apiKey: "${apiKey}", baseURL: "${host.url}/v1" })\n` +
+        `NLS SDK:     new SpeechSynthesizer({ url: "${host.url.replace("http", "ws")}/ws/v1", appkey: "any", token: "${apiKey}" })\n` +
+        `Long text:   upload a .txt under input/ (e.g. with ali-oss) and find .mp3/.srt/.vtt under output/, or POST ${host.url}/v1/jobs\n` +
+        `Local cloud: OSS ${cloud.urls.oss} (bucket ${cloud.bucket}, AccessKey ${cloud.accessKey.accessKeyId}/${cloud.accessKey.accessKeySecret}), NLS ${cloud.urls.nlsGateway}, ICE ${cloud.urls.ice}, DashScope ${cloud.urls.dashscopeWs}, EventBridge ${cloud.urls.eventbridge}\n` +
+        `Secrets:     CALLBACK_SECRET ${callbackSecret} (signs callback URLs and batch webhooks: X-TTS-Signature)\n` +
+        "Press Ctrl-C to stop.\n"),
 );
 
 const stop = async (): Promise<void> => {

@@ -39,7 +39,10 @@ export class BatchWebhooks {
     if (literal !== undefined && !(this.opts.allow ?? isPublicAddress)(literal)) {
       throw new InputError(
         "data.notify.url",
-        `must not be a loopback, private, link-local, unique-local or metadata-service address (${literal})`,
+        `must not be a loopback, private, link-local, unique-local or metadata-service address (${literal})` +
+          (this.opts.allow
+            ? ""
+            : "; a deployment that delivers webhooks inside its own network sets WEBHOOK_ALLOW_PRIVATE=true"),
       );
     }
   }

@@ -24,16 +24,59 @@ describe("the README quick start", () => {
       expect(mp3DurationMs(mp3)).toBeGreaterThan(3000);
       const line = stdout.split("\n").find((l) => l.includes('"msg":"synthesized"'))!;
       expect(JSON.parse(line)).toMatchObject({ bytes: mp3.length, cache: expect.stringMatching(/hit|miss/) });
-      expect(stdout).toMatch(/Playground: +http:\/\/127\.0\.0\.1:\d+\//);
-      // The callback and webhook secret is printed, and kept in the data directory across a restart.
-      const secret = /CALLBACK_SECRET (\S+)/.exec(stdout)?.[1];
+      // --once has stopped everything: no address that would not answer is printed.
+      expect(stdout).toMatch(/Stopped \(--once\)/);
+      expect(stdout).not.toMatch(/Playground:|Try it:/);
+      // The callback and webhook secret is kept in the data directory across a restart.
+      const secret = (await readFile(join(dir, "callback-secret"), "utf8")).trim();
       expect(secret).toMatch(/^[\w-]{32}$/);
+      // Settings exported in the shell reach the functions as s deploy would pass them, and are named; the local
+      // cloud's own endpoints and bucket are kept over the shell's, and that is said too.
       const again = await run(
         process.execPath,
         ["--import", "tsx", "infra/local/start.ts", "--once", "--port-base", "0", "--data-dir", dir],
-        { timeout: 60_000 },
+        {
+          timeout: 60_000,
+          env: {
+            ...process.env,
+            WEBHOOK_ALLOW_PRIVATE: "true",
+            STREAM_MAX_CHARS: "2000",
+            TTS_TOKEN_SECRET: "t".repeat(32),
+            OSS_BUCKET: "my-real-bucket",
+            NOT_IN_S_YAML: "x",
+          },
+        },
       );
-      expect(/CALLBACK_SECRET (\S+)/.exec(again.stdout)?.[1]).toBe(secret);
+      const settings = /^Settings: +from your environment: (.*)$/m.exec(again.stdout)?.[1] ?? "";
+      expect(settings).toContain("WEBHOOK_ALLOW_PRIVATE=true");
+      expect(settings).toContain("STREAM_MAX_CHARS=2000");
+      expect(settings).toContain("TTS_TOKEN_SECRET=(set)");
+      expect(settings).not.toMatch(/NOT_IN_S_YAML|tttt/);
+      expect(again.stdout).toMatch(/not taken, the local cloud sets them: OSS_BUCKET/);
+      expect((await readFile(join(dir, "callback-secret"), "utf8")).trim()).toBe(secret);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("says in one line what is wrong with a port or a voice given to it, instead of a stack trace", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "quick-start-bad-"));
+    const start = (args: string[], env: Record<string, string> = {}) =>
+      run(process.execPath, ["--import", "tsx", "infra/local/start.ts", "--once", "--data-dir", dir, ...args], {
+        timeout: 60_000,
+        env: { ...process.env, ...env },
+      }).then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
+    try {
+      const port = await start([], { PORT: "abc" });
+      expect(port?.code).toBe(2);
+      expect(port?.stderr.trim()).toBe("npm start: PORT=abc: a port is a whole number from 0 to 65535");
+      const voice = await start(["--port-base", "0", "--voice", "nobody"]);
+      expect(voice?.code).toBe(2);
+      expect(voice?.stderr.trim()).toMatch(/^npm start: the demo synthesis was refused \(HTTP 400\): voice: .*nobody/);
+      expect(voice?.stderr).not.toMatch(/\n\s+at /);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -143,6 +143,36 @@ describe("the router's routes", () => {
     expect(Object.keys(voices.providers).sort()).toEqual(["cosyvoice", "ice", "minimax", "nls"]);
   });
 
+  it("refuses a token lifetime it would not give, naming ttlSeconds and the limit, and says a token cannot mint", async () => {
+    const mint = (body: string | undefined, authorization = `Bearer ${API_KEY}`) =>
+      fetch(`${stream().url}/v1/tokens`, {
+        method: "POST",
+        headers: { authorization, "content-type": "application/json" },
+        body,
+      });
+    for (const [ttl, message] of [
+      ['"abc"', /whole number/],
+      ["99999999", /at most 3600/],
+      ["0", /at least 1/],
+      ["1.5", /whole number/],
+    ] as const) {
+      const res = await mint(`{"ttlSeconds":${ttl}}`);
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as { error: { field: string; message: string } };
+      expect(error.field).toBe("ttlSeconds");
+      expect(error.message).toMatch(message);
+    }
+    const unknown = await mint('{"ttl":60}');
+    expect(((await unknown.json()) as { error: { field: string } }).error.field).toBe("ttl");
+    const minted = await mint(undefined);
+    const { token, expiresAt } = (await minted.json()) as { token: string; expiresAt: string };
+    expect(Date.parse(expiresAt) - Date.now()).toBeGreaterThan(290_000);
+    const byToken = await mint(undefined, `Bearer ${token}`);
+    expect(byToken.status).toBe(403);
+    expect(JSON.stringify(await byToken.json())).toMatch(/a token cannot mint tokens/);
+    expect((await mint(undefined, "Bearer wrong-key-123")).status).toBe(401);
+  });
+
   it("gives the openai SDK audio, and its errors as the SDK's statuses", async () => {
     const client = new OpenAI({ apiKey: API_KEY, baseURL: `${stream().url}/v1`, maxRetries: 0 });
     const speech = await client.audio.speech.create({ model: "tts-1", voice: "nova", input: "你好。", speed: 1.5 });
