@@ -37,7 +37,7 @@ export type TimedEvent =
 type PieceEvent =
   | { readonly type: "audio"; readonly data: Buffer }
   /** Words; with `sentence`, the words of one whole sentence (CosyVoice's sentence-end). */
-  | { readonly type: "marks"; readonly words: readonly Mark[]; readonly sentence: boolean }
+  | { readonly type: "marks"; readonly words: readonly Mark[] }
   | ({ readonly type: "sentence" } & Mark);
 
 export interface TimedSpeech {
@@ -78,6 +78,9 @@ function timedCosyVoice(req: SpeechRequest, deps: TimedDeps, signal: AbortSignal
         async function* () {
           // Each sentence-synthesis is followed by that sentence's audio, then its words at sentence-end. Word times
           // that start again from 0 are taken as the sentence's own and shifted by the audio before the sentence.
+          // The sentences are the text's own, spaces and punctuation kept, grouped from the words as on NLS's path
+          // (CosyVoice's words carry neither).
+          const sentences = new SentenceGrouper(spokenText(input.ssml ?? input.text ?? ""));
           let before = 0;
           const meter = new AudioMeter(format, rate);
           for await (const e of cosyvoice.synthesize(input, { signal })) {
@@ -88,12 +91,12 @@ function timedCosyVoice(req: SpeechRequest, deps: TimedDeps, signal: AbortSignal
               continue;
             }
             const shift = e.words.length > 0 && e.words[0]!.begin_time < before - 50 ? before : 0;
-            yield {
-              type: "marks" as const,
-              sentence: true,
-              words: e.words.map((w) => ({ text: w.text, beginMs: w.begin_time + shift, endMs: w.end_time + shift })),
-            };
+            const words = e.words.map((w) => ({ text: w.text, beginMs: w.begin_time + shift, endMs: w.end_time + shift }));
+            yield { type: "marks" as const, words };
+            for (const sentence of sentences.add(words)) yield { type: "sentence" as const, ...sentence };
           }
+          const last = sentences.end();
+          if (last) yield { type: "sentence" as const, ...last };
         },
       ],
       format,
@@ -127,7 +130,7 @@ function timedNls(req: SpeechRequest, deps: TimedDeps, signal: AbortSignal): Tim
                 continue;
               }
               const words = e.subtitles.map((w) => ({ text: w.text, beginMs: w.begin_time, endMs: w.end_time }));
-              yield { type: "marks" as const, sentence: false, words };
+              yield { type: "marks" as const, words };
               for (const sentence of sentences.add(words)) yield { type: "sentence" as const, ...sentence };
             }
             const last = sentences.end();
@@ -190,19 +193,17 @@ async function* relayPiece(
       if (data && data.length > 0) yield { type: "audio", data };
       continue;
     }
+    // Every offset is a whole millisecond: a piece's start is measured from its audio (MP3 frames: 1157.142… ms).
     if (event.type === "sentence") {
-      yield { ...event, beginMs: event.beginMs + offset, endMs: event.endMs + offset };
+      yield { ...event, beginMs: Math.round(event.beginMs + offset), endMs: Math.round(event.endMs + offset) };
       continue;
     }
-    const shifted = event.words.map((w) => ({ text: w.text, beginMs: w.beginMs + offset, endMs: w.endMs + offset }));
+    const shifted = event.words.map((w) => ({
+      text: w.text,
+      beginMs: Math.round(w.beginMs + offset),
+      endMs: Math.round(w.endMs + offset),
+    }));
     for (const w of shifted) yield { type: "word", ...w };
-    if (event.sentence && shifted.length > 0)
-      yield {
-        type: "sentence",
-        text: shifted.map((w) => w.text).join(""),
-        beginMs: shifted[0]!.beginMs,
-        endMs: shifted.at(-1)!.endMs,
-      };
   }
   return meter.ms;
 }

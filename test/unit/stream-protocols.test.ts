@@ -64,6 +64,10 @@ describe("POST /v1/stream", () => {
     const cosy = await post({ provider: "cosyvoice", voice: "longanyang", text: "春风又绿。", format: "mp3" });
     expect(cosy.headers.get("content-type")).toBe("audio/mpeg");
     expect(mp3Frames(Buffer.from(await cosy.arrayBuffer())).length).toBeGreaterThan(3);
+    // A voice named without a model gets its own model (longcheng_v2 is cosyvoice-v2's).
+    const v2 = await post({ provider: "cosyvoice", voice: "longcheng_v2", text: "你好。", format: "mp3" });
+    expect(v2.status).toBe(200);
+    expect(mp3Frames(Buffer.from(await v2.arrayBuffer())).length).toBeGreaterThan(3);
     const minimax = await post({
       provider: "minimax",
       voice: "male-qn-qingse",
@@ -108,6 +112,23 @@ describe("POST /v1/stream", () => {
     const body = await sse.text();
     expect(body).toMatch(/"type":"word"/);
     expect(body).toMatch(/"type":"end"/);
+  });
+
+  it("gives CosyVoice's sentences as the text has them, spaces and punctuation kept, at whole milliseconds", async () => {
+    const text = "Hello world. This is CosyVoice, with words. 你好，世界！";
+    const res = await post({ provider: "cosyvoice", voice: "longanyang", text, timestamps: true, format: "mp3" });
+    const events = (await res.text())
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; text?: string; beginMs?: number; endMs?: number });
+    expect(events.filter((e) => e.type === "sentence").map((e) => e.text)).toEqual([
+      "Hello world.",
+      "This is CosyVoice, with words.",
+      "你好，世界！",
+    ]);
+    const marks = events.filter((e) => e.type === "word" || e.type === "sentence");
+    expect(marks.length).toBeGreaterThan(6);
+    expect(marks.every((e) => Number.isInteger(e.beginMs) && Number.isInteger(e.endMs))).toBe(true);
   });
 
   it("refuses timings from a provider that gives none, naming the field", async () => {

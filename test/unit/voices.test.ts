@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../lib/errors.js";
+import { checkCosyVoice, cosyVoiceModelFor } from "../../lib/voices/cosyvoice.js";
 import { findNlsVoice, NLS_VOICES, NlsVoiceSchema, validateVoiceRequest } from "../../lib/voices/index.js";
 
 describe("voice catalogue", () => {
@@ -53,6 +54,23 @@ describe("validateVoiceRequest", () => {
     ).toThrow(/emotion: zhifeng_emo supports/);
     expect(() => validateVoiceRequest({ voice: "siqi", sampleRate: 16000, mode: "short", emotion: "happy" })).toThrow(
       /not a multi-emotion voice/,
+    );
+  });
+});
+
+describe("CosyVoice voices", () => {
+  it("knows the documented system voices, and gives a voice named without a model its own model", () => {
+    expect(cosyVoiceModelFor("longxiaochun_v2")).toBe("cosyvoice-v2");
+    expect(cosyVoiceModelFor("longcheng_v2")).toBe("cosyvoice-v2");
+    expect(cosyVoiceModelFor("longanyang")).toBe("cosyvoice-v3-flash");
+    expect(cosyVoiceModelFor("cosyvoice-v3-plus-myvoice-0123abcd")).toBe("cosyvoice-v3-plus");
+    expect(() => checkCosyVoice("cosyvoice-v2", "longwan_v2")).not.toThrow();
+    expect(() => checkCosyVoice("cosyvoice-v3-flash", "longwan_v2")).toThrow(/works with cosyvoice-v2/);
+  });
+
+  it("points cosyvoice-v1's voice names to their v2 successors", () => {
+    expect(() => checkCosyVoice("cosyvoice-v2", "longxiaochun")).toThrow(
+      /did you mean longxiaochun_v2 \(cosyvoice-v2\)/,
     );
   });
 });

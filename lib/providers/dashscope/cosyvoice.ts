@@ -16,7 +16,7 @@ import {
   spokenText,
 } from "../../text/index.js";
 import { parseInput, textXorSsml } from "../../validation.js";
-import { checkCosyVoice } from "../../voices/cosyvoice.js";
+import { checkCosyVoice, cosyVoiceModelFor } from "../../voices/cosyvoice.js";
 import * as z from "../../zod.js";
 import { WarmSockets } from "../warm-sockets.js";
 import { OPEN } from "../ws-loader.js";
@@ -42,7 +42,8 @@ export const CosyVoiceInputSchema = z
   .object({
     text: z.optional(z.string()),
     ssml: z.optional(z.string()),
-    model: z._default(z.string(), "cosyvoice-v3-flash"),
+    /** Left out: the voice's own model (cosyVoiceModelFor). */
+    model: z.optional(z.string()),
     voice: z._default(z.string(), "longanyang"),
     format: wire.format,
     sampleRate: wire.sample_rate,
@@ -84,7 +85,8 @@ export class CosyVoiceSynthesizer {
   /** Validates and plans the task; throws InputError naming the field and the limit. No I/O. */
   prepare(input: CosyVoiceInput): CosyVoicePlan {
     const req = parseInput(CosyVoiceInputSchema, input);
-    checkCosyVoice(req.model, req.voice, this.opts.extraVoices);
+    const model = req.model ?? cosyVoiceModelFor(req.voice);
+    checkCosyVoice(model, req.voice, this.opts.extraVoices);
     const field = req.ssml !== undefined ? "ssml" : "text";
     const ssml = req.ssml !== undefined;
     // CosyVoice reads SSML only with enable_ssml, so plain text is sent as it is; markup characters are harmless.
@@ -113,7 +115,7 @@ export class CosyVoiceSynthesizer {
       word_timestamp_enabled: req.wordTimestamps,
     });
     const messages = ssml ? [text] : chunkText(text, { max: COSYVOICE_MESSAGE_LIMIT, weight: cosyVoiceWeight });
-    return { model: req.model, parameters, messages, characters };
+    return { model, parameters, messages, characters };
   }
 
   /**
