@@ -140,6 +140,16 @@ export const ConfigSchema = z.object({
       z.refine((keys) => keys.every((k) => k.length >= 6), "comma-separated API keys of at least 6 characters each"),
     ),
   ),
+  /**
+   * Browser apps on other origins that may call the API (`https://app.example.com`, comma-separated; `*` for any):
+   * preflights answered, responses readable. Default none: the playground is served from the same origin.
+   */
+  TTS_CORS_ORIGINS: commaList.check(
+    z.refine(
+      (origins) => origins.every((o) => o === "*" || /^https?:\/\/[^/\s?#]+$/.test(o)),
+      "comma-separated origins such as https://app.example.com (scheme and host, no path), or *",
+    ),
+  ),
   TTS_TOKEN_SECRET: secret(
     z.optional(z.string().check(z.minLength(32, "at least 32 characters (HMAC key for browser tokens)"))),
   ),

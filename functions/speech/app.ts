@@ -5,6 +5,7 @@
 
 import { ApiAuth } from "../../lib/auth.js";
 import { InputError } from "../../lib/errors.js";
+import { Cors } from "../../lib/http/cors.js";
 import { json, readJson } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import { jobFromRequest } from "../../lib/jobs/intake.js";
@@ -58,7 +59,7 @@ export function createSpeechRouter(rt: JobRuntime): Router {
     return job;
   };
 
-  return new Router(rt.log)
+  return new Router(rt.log, new Cors(rt.config.TTS_CORS_ORIGINS))
     .on("POST", "/v1/jobs", async (request) => {
       const owner = authorize(request);
       return submitJob(await readJson(request, MAX_BODY), request, owner);

@@ -9,6 +9,7 @@ import { ApiAuth, TokenRequestSchema } from "../../lib/auth.js";
 import type { Clients } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
 import { rawHttpError, requestUrl } from "../../lib/http/boundary.js";
+import { Cors } from "../../lib/http/cors.js";
 import { json, readJson } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import type { Logger } from "../../lib/log.js";
@@ -39,7 +40,8 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
   const sockets = new StreamSockets({ config, clients, auth, log, limits });
   const authorize = (request: Request): string => auth.check(auth.credentialOf(request.headers, new URL(request.url)));
 
-  const router = new Router(log)
+  const cors = new Cors(config.TTS_CORS_ORIGINS);
+  const router = new Router(log, cors)
     .on("GET", "/", () => new Response(PLAYGROUND_HTML, { headers: { "content-type": "text/html; charset=utf-8" } }))
     .on("GET", "/healthz", () => json(200, { ok: true }))
     .on("GET", "/v1/voices", () =>
@@ -78,7 +80,7 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       const url = requestUrl(req);
       if (url?.pathname !== "/v1/stream") return false;
       // An error boundary: nothing a request carries may throw out of the listener.
-      void servePostStream(req, res, url, { auth, clients, speech, log }).catch((error: unknown) => {
+      void servePostStream(req, res, url, { auth, clients, speech, cors, log }).catch((error: unknown) => {
         log.error("stream request failed", { error });
         res.destroy();
       });

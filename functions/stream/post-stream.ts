@@ -9,6 +9,7 @@ import type { ApiAuth } from "../../lib/auth.js";
 import type { Clients } from "../../lib/clients.js";
 import { InputError } from "../../lib/errors.js";
 import { headersOf } from "../../lib/http/boundary.js";
+import type { Cors } from "../../lib/http/cors.js";
 import { writeChunks, writeError, writeResponse } from "../../lib/http/node.js";
 import { readJsonChunks } from "../../lib/http/response.js";
 import type { Logger } from "../../lib/log.js";
@@ -23,10 +24,18 @@ export async function servePostStream(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
-  deps: { readonly auth: ApiAuth; readonly clients: Clients; readonly speech: StreamSpeech; readonly log: Logger },
+  deps: {
+    readonly auth: ApiAuth;
+    readonly clients: Clients;
+    readonly speech: StreamSpeech;
+    readonly cors: Cors;
+    readonly log: Logger;
+  },
 ): Promise<void> {
   const { auth, clients, speech, log } = deps;
   const requestId = (req.headers["x-fc-request-id"] as string | undefined) ?? randomUUID();
+  // Every answer, audio or error, carries the request id and, for an allowed browser origin, its CORS headers.
+  const answerHeaders = { ...deps.cors.headers(req.headers.origin), "x-request-id": requestId };
   const aborted = new AbortController();
   res.on("close", () => {
     if (!res.writableFinished) aborted.abort(new Error("client disconnected"));
@@ -46,13 +55,13 @@ export async function servePostStream(
     const request = parseInput(SpeechRequestSchema, await readJsonChunks(req, STREAM_BODY_LIMIT));
     if (request.timestamps) {
       const response = speech.timed(request, headers.get("accept"), aborted.signal);
-      response.headers.set("x-request-id", requestId);
+      for (const [name, value] of Object.entries(answerHeaders)) response.headers.set(name, value);
       return await writeResponse(res, response, aborted.signal);
     }
     const opened = await speech.open(request, tenant);
     try {
       // No flushHeaders: the first audio is already here (prefetched), and goes out with the headers in one write.
-      res.writeHead(200, { ...audioHeaders(opened.speech), "x-request-id": requestId });
+      res.writeHead(200, { ...audioHeaders(opened.speech), ...answerHeaders });
       const audio = opened.speech.body[Symbol.asyncIterator]();
       await writeChunks(
         res,
@@ -64,6 +73,6 @@ export async function servePostStream(
       opened.release();
     }
   } catch (error) {
-    await writeError(res, error, log.child({ requestId }), { "x-request-id": requestId });
+    await writeError(res, error, log.child({ requestId }), answerHeaders);
   }
 }

@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { InputError } from "../errors.js";
 import type { Logger } from "../log.js";
+import type { Cors } from "./cors.js";
 import { errorResponse, json } from "./response.js";
 
 export interface RequestContext {
@@ -27,7 +28,11 @@ interface Route {
 export class Router {
   readonly #routes: Route[] = [];
 
-  constructor(readonly log: Logger) {}
+  constructor(
+    readonly log: Logger,
+    /** Cross-origin access for named browser apps; none by default. */
+    private readonly cors?: Cors,
+  ) {}
 
   /** `path` may hold `:name` segments, e.g. `/v1/jobs/:id`. */
   on(method: string | readonly string[], path: string, handler: Handler): this {
@@ -44,6 +49,15 @@ export class Router {
   }
 
   async handle(request: Request, opts: { signal?: AbortSignal; requestId?: string } = {}): Promise<Response> {
+    const response = await this.#route(request, opts);
+    for (const [name, value] of Object.entries(this.cors?.headers(request.headers.get("origin")) ?? {}))
+      response.headers.set(name, value);
+    return response;
+  }
+
+  async #route(request: Request, opts: { signal?: AbortSignal; requestId?: string }): Promise<Response> {
+    const preflight = this.cors?.preflight(request.method, request.headers);
+    if (preflight) return preflight;
     const requestId = opts.requestId ?? request.headers.get("x-fc-request-id") ?? randomUUID();
     const log = this.log.child({ requestId });
     const path = new URL(request.url).pathname;

@@ -91,7 +91,11 @@ function timedCosyVoice(req: SpeechRequest, deps: TimedDeps, signal: AbortSignal
               continue;
             }
             const shift = e.words.length > 0 && e.words[0]!.begin_time < before - 50 ? before : 0;
-            const words = e.words.map((w) => ({ text: w.text, beginMs: w.begin_time + shift, endMs: w.end_time + shift }));
+            const words = e.words.map((w) => ({
+              text: w.text,
+              beginMs: w.begin_time + shift,
+              endMs: w.end_time + shift,
+            }));
             yield { type: "marks" as const, words };
             for (const sentence of sentences.add(words)) yield { type: "sentence" as const, ...sentence };
           }

@@ -34,6 +34,16 @@ describe("parseConfig", () => {
     }
   });
 
+  it("takes browser origins for CORS, and refuses an origin with a path, naming the variable", () => {
+    expect(
+      parseConfig({ ...valid, TTS_CORS_ORIGINS: "https://a.example, http://localhost:5173" }).TTS_CORS_ORIGINS,
+    ).toEqual(["https://a.example", "http://localhost:5173"]);
+    expect(parseConfig(valid).TTS_CORS_ORIGINS).toEqual([]);
+    expect(() => parseConfig({ ...valid, TTS_CORS_ORIGINS: "https://a.example/app" })).toThrow(
+      /TTS_CORS_ORIGINS: invalid; expected comma-separated origins/,
+    );
+  });
+
   it("names an invalid variable", () => {
     expect(() => parseConfig({ ...valid, OSS_BUCKET: "Bad_Bucket" })).toThrow(
       /OSS_BUCKET: invalid; expected an OSS bucket name/,

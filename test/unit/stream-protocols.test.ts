@@ -16,7 +16,8 @@ import { API_KEY, useStreamServer } from "../helpers/stream-server.js";
 import { cosyCommand, cosyRunTask, nlsStart } from "../helpers/wire.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine() });
-const stream = useStreamServer(cloud, {}, { idleTimeoutMs: 2000, stallTimeoutMs: 2000 });
+const APP = "https://app.example.com";
+const stream = useStreamServer(cloud, { TTS_CORS_ORIGINS: APP }, { idleTimeoutMs: 2000, stallTimeoutMs: 2000 });
 
 const post = (body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${stream().url}/v1/stream`, {
@@ -201,6 +202,40 @@ describe("the router's routes", () => {
     await expect(
       client.audio.speech.create({ model: "tts-1", voice: "alloy", input: "hi", response_format: "opus" }),
     ).rejects.toMatchObject({ status: 400 });
+  });
+});
+
+describe("cross-origin browser apps (TTS_CORS_ORIGINS)", () => {
+  const preflight = (origin: string) =>
+    fetch(`${stream().url}/v1/stream`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization" },
+    });
+
+  it("answers a named origin's preflight, and gives any other origin no CORS header", async () => {
+    const allowed = await preflight(APP);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe(APP);
+    expect(allowed.headers.get("access-control-allow-methods")).toMatch(/POST/);
+    expect(allowed.headers.get("access-control-allow-headers")).toMatch(/authorization/);
+    const other = await preflight("https://evil.example");
+    expect(other.status).toBe(204);
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("marks the audio, its errors and the router's answers readable by the named origin", async () => {
+    const audio = await post({ text: "你好。", format: "pcm" }, { origin: APP });
+    expect(audio.status).toBe(200);
+    expect(audio.headers.get("access-control-allow-origin")).toBe(APP);
+    expect(audio.headers.get("access-control-expose-headers")).toMatch(/x-request-id/);
+    await audio.arrayBuffer();
+    const refused = await post({ text: "hi" }, { origin: APP, authorization: "Bearer wrong-key-123" });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("access-control-allow-origin")).toBe(APP);
+    const voices = await fetch(`${stream().url}/v1/voices`, { headers: { origin: APP } });
+    expect(voices.headers.get("access-control-allow-origin")).toBe(APP);
+    const other = await fetch(`${stream().url}/v1/voices`, { headers: { origin: "https://evil.example" } });
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
 
