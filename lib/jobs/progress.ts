@@ -25,6 +25,12 @@ export interface JobProgress {
     readonly finishesAt: string;
     readonly secondsLeft: number;
     readonly basis: "observed" | "nominal";
+    /**
+     * How much of the whole is done, 0 to 0.99 while the job runs: the time so far over the time expected, never less
+     * than the characters synthesized. It moves within a part too, where no provider reports its own progress (NLS's
+     * long-text status says only that a task runs).
+     */
+    readonly fractionDone: number;
   };
 }
 
@@ -53,12 +59,15 @@ export function progressOf(job: Job, children: readonly (Job | undefined)[], now
   const secondsLeft = observed
     ? (job.characters - synthesized) / rate
     : Math.max(0, (job.characters - synthesized) / rate - elapsed);
+  const byTime = elapsed + secondsLeft > 0 ? elapsed / (elapsed + secondsLeft) : 0;
+  const fractionDone = Math.min(0.99, Math.max(job.characters > 0 ? synthesized / job.characters : 0, byTime));
   return {
     ...progress,
     estimate: {
       finishesAt: new Date(now.getTime() + secondsLeft * 1000).toISOString(),
       secondsLeft: Math.round(secondsLeft),
       basis: observed ? "observed" : "nominal",
+      fractionDone: Math.round(fractionDone * 100) / 100,
     },
   };
 }

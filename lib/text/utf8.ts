@@ -18,12 +18,27 @@ export function decodeUtf8(bytes: Uint8Array, field = "text"): string {
   if (bad !== -1) {
     throw new InputError(
       field,
-      `is not valid UTF-8: bad byte 0x${bytes[bad]!.toString(16).padStart(2, "0")} at byte offset ${bad}`,
+      `is not valid UTF-8: bad byte 0x${bytes[bad]!.toString(16).padStart(2, "0")} at byte offset ${bad}${gbkHint(bytes)}`,
       { actual: bad, code: "InvalidEncoding" },
     );
   }
   const hasBom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
   return new TextDecoder("utf-8", { fatal: true }).decode(hasBom ? bytes.subarray(3) : bytes);
+}
+
+/**
+ * A hint for Chinese text saved in GBK (GB 18030), the usual reason a Chinese file is not UTF-8: said when the bytes
+ * read as GBK and hold Han characters. Only on the error path; a runtime without GBK decoding gives no hint.
+ */
+function gbkHint(bytes: Uint8Array): string {
+  try {
+    const text = new TextDecoder("gbk", { fatal: true }).decode(bytes.subarray(0, 64 * 1024));
+    if (/\p{Script=Han}/u.test(text))
+      return "; it reads as GBK (GB 18030): save it as UTF-8 (e.g. iconv -f GBK -t UTF-8 in.txt > out.txt)";
+  } catch {
+    // Not GBK either, or no GBK decoder here.
+  }
+  return "";
 }
 
 /** Byte offset of the first byte that starts an invalid UTF-8 sequence, or -1 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */

@@ -14,6 +14,9 @@ describe("job progress", () => {
     expect(p.characters).toEqual({ total: 5000, synthesized: 0, billed: 0 });
     expect(p.estimate?.basis).toBe("nominal");
     expect(p.estimate?.secondsLeft).toBe(Math.round(5000 / NOMINAL_CHARS_PER_SECOND - 10));
+    // The bar moves within the one part: 10 s of the 60 s expected.
+    expect(p.estimate?.fractionDone).toBe(Math.round((10 / (5000 / NOMINAL_CHARS_PER_SECOND)) * 100) / 100);
+    expect(p.estimate?.fractionDone).toBeGreaterThan(0);
     expect(Date.parse(p.estimate!.finishesAt)).toBeGreaterThan(at(10).getTime());
     const stored = progressOf({ ...submitted, state: "stored" }, [], at(70));
     expect(stored.characters).toEqual({ total: 5000, synthesized: 5000, billed: 5000 });
@@ -37,7 +40,7 @@ describe("job progress", () => {
     expect(half.parts).toEqual({ done: 1, total: 2 });
     expect(half.characters).toEqual({ total: 150_000, synthesized: 100_000, billed: 150_000 });
     // 100,000 characters in 600 s: the other 50,000 take 300 s more at that pace.
-    expect(half.estimate).toMatchObject({ basis: "observed", secondsLeft: 300 });
+    expect(half.estimate).toMatchObject({ basis: "observed", secondsLeft: 300, fractionDone: 0.67 });
     expect(half.estimate?.finishesAt).toBe(at(900).toISOString());
     const missing = progressOf(parent, [undefined, undefined], at(1));
     expect(missing.parts.done).toBe(0);

@@ -48,6 +48,14 @@ describe("UTF-8 validation", () => {
     expect(firstInvalidUtf8(Buffer.from("𠀀 ok"))).toBe(-1);
   });
 
+  it("says when Chinese text was saved as GBK, and how to save it as UTF-8", () => {
+    // 你好，世界。 in GBK.
+    const gbk = Uint8Array.from([0xc4, 0xe3, 0xba, 0xc3, 0xa3, 0xac, 0xca, 0xc0, 0xbd, 0xe7, 0xa1, 0xa3]);
+    expect(() => decodeUtf8(gbk)).toThrow(/byte offset 0; it reads as GBK \(GB 18030\): save it as UTF-8/);
+    // Bytes that are neither get no hint.
+    expect(() => decodeUtf8(Uint8Array.from([0x41, 0xff, 0xff]))).toThrow(/byte offset 1$/);
+  });
+
   it("names UTF-16 input and strips a UTF-8 byte order mark", () => {
     expect(() => decodeUtf8(Uint8Array.from([0xff, 0xfe, 0x41, 0x00]))).toThrow(/UTF-16LE/);
     expect(decodeUtf8(Uint8Array.from([0xef, 0xbb, 0xbf, 0x41]))).toBe("A");

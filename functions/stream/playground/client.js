@@ -295,8 +295,9 @@ $("submit-job").addEventListener("click", async () => {
   bar.hidden = false;
   while (job.state !== "done" && job.state !== "failed") {
     const p = job.progress;
-    bar.max = p.characters.total || 1;
-    bar.value = p.characters.synthesized;
+    // The estimate moves within a part too (no provider reports a task's own progress); characters otherwise.
+    bar.max = 100;
+    bar.value = Math.round(100 * (p.estimate?.fractionDone ?? p.characters.synthesized / (p.characters.total || 1)));
     say(
       "job-status",
       `Job ${job.id}: ${job.state}, parts ${p.parts.done}/${p.parts.total}, ${p.characters.synthesized} of ${p.characters.total} characters${p.estimate ? `, about ${p.estimate.secondsLeft} s left` : ""}`,
