@@ -4,6 +4,7 @@
  * e2e tests hear the same surfaces with real speech.
  */
 import { randomUUID } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { SpeechSynthesizer } from "alibabacloud-nls";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
@@ -254,6 +255,26 @@ describe("NLS-compatible WebSocket /ws/v1", () => {
     expect(JSON.parse(done).header).toMatchObject({ name: "SynthesisCompleted", status: 20000000 });
     expect(readWav(Buffer.concat(chunks))?.sampleRate).toBe(16000);
     expect(JSON.parse(metas[0]!).payload.subtitles.length).toBeGreaterThan(0);
+  });
+
+  it("runs the README's SDK snippet as written (a named import), pointed at this server", async () => {
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    const code = /<!-- nls-sdk -->\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(code).toContain('import { SpeechSynthesizer } from "alibabacloud-nls";');
+    // Beside node_modules, so the package resolves as in a user's project.
+    const dir = new URL("../../node_modules/.cache/readme-snippets/", import.meta.url);
+    await mkdir(dir, { recursive: true });
+    const file = new URL(`nls-sdk-${randomUUID()}.mjs`, dir);
+    const pointed = code!.replaceAll("ws://127.0.0.1:9000", stream().wsUrl).replaceAll('"dev-key"', `"${API_KEY}"`);
+    await writeFile(file, `${pointed}\nexport { tts };\n`);
+    const { tts } = (await import(file.href)) as { tts: InstanceType<typeof SpeechSynthesizer> };
+    const chunks: Buffer[] = [];
+    tts.on("data", (d: Buffer) => chunks.push(d));
+    await tts.start({ ...tts.defaultStartParams("xiaoyun"), text: "你好。", format: "pcm" }, false, 6000);
+    expect(Buffer.concat(chunks).length).toBeGreaterThan(1000);
+    // The default export is the recogniser, which is why the README says to import by name.
+    const nls = await import("alibabacloud-nls");
+    expect(nls.default).toBe(nls.SpeechRecognition);
   });
 
   it("relays an upstream TaskFailed with the upstream's code, and refuses a wrong key without going upstream", async () => {
