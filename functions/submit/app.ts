@@ -1,9 +1,10 @@
 /**
- * The submit function's OSS-trigger handling: each uploaded `.txt`/`.ssml` under the input prefix becomes a job, and
- * each `.batch.jsonl` a batch, once per bucket + key + ETag. The input object is only read, never changed.
+ * The submit function's OSS-trigger handling: each uploaded `.txt`/`.ssml` under the input prefix becomes a job (once
+ * per bucket + key + ETag + options), each `<name>.json` makes the text beside it again with its options, and each
+ * `.batch.jsonl` starts a batch. The input object is only read, never changed.
  */
 import { InputError } from "../../lib/errors.js";
-import { jobFromObject } from "../../lib/jobs/intake.js";
+import { applyOptionsFile, jobFromObject } from "../../lib/jobs/intake.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 import { isRecord } from "../../lib/validation.js";
 import * as z from "../../lib/zod.js";
@@ -85,9 +86,31 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
       if (
         e.oss.bucket.name !== clients.storage.bucket ||
         !key.startsWith(config.OSS_INPUT_PREFIX) ||
-        !/\.(txt|ssml|batch\.jsonl)$/.test(key)
+        !/\.(txt|ssml|batch\.jsonl|json)$/.test(key)
       ) {
         results.push({ key, state: "ignored" });
+        continue;
+      }
+      const intake = {
+        storage: clients.storage,
+        service,
+        inputPrefix: config.OSS_INPUT_PREFIX,
+        outputPrefix: config.OSS_OUTPUT_PREFIX,
+        defaultProvider: config.JOBS_DEFAULT_PROVIDER,
+      };
+      if (key.endsWith(".json")) {
+        // An options file: the text beside it is made again with these options, or waits for its text.
+        for (const outcome of await applyOptionsFile(key, intake)) {
+          rt().log.info(
+            outcome.state === "waiting"
+              ? "options file waits for its text"
+              : outcome.created
+                ? "options file applied: its text is made again with these options"
+                : "options file already applied to its text",
+            { key, ...outcome },
+          );
+          results.push({ key, ...outcome });
+        }
         continue;
       }
       const etag = e.oss.object.eTag ?? (await clients.storage.head(key))?.etag ?? "";
@@ -95,13 +118,7 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
         results.push(await batchFile(key, etag.replace(/"/g, "")));
         continue;
       }
-      const job = await jobFromObject(key, etag.replace(/"/g, ""), {
-        storage: clients.storage,
-        service,
-        inputPrefix: config.OSS_INPUT_PREFIX,
-        outputPrefix: config.OSS_OUTPUT_PREFIX,
-        defaultProvider: config.JOBS_DEFAULT_PROVIDER,
-      });
+      const { job } = await jobFromObject(key, etag.replace(/"/g, ""), intake);
       results.push({ key, jobId: job.id, state: job.state });
     }
     return results;

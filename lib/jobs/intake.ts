@@ -237,33 +237,37 @@ export function outputKeyFor(inputKey: string, inputPrefix: string, outputPrefix
   return `${outputPrefix}${inputKey.slice(inputPrefix.length).replace(/\.(txt|ssml)$/, "")}.${format}`;
 }
 
-/** An uploaded `.txt`/`.ssml` becomes a job (once per bucket + key + ETag), or a failed job naming what was wrong. */
-export async function jobFromObject(key: string, etag: string, ctx: IntakeContext): Promise<Job> {
-  const idempotencyKey = `oss:${ctx.storage.bucket}/${key}@${etag}`;
+/**
+ * An uploaded `.txt`/`.ssml` becomes a job, or a failed job naming what was wrong: once per bucket + key + ETag +
+ * options. The options are part of the key, so the same text with other options (a `.json` uploaded after it, other
+ * metadata) is another job, and the same text with the same options is the same job however often it arrives.
+ */
+export async function jobFromObject(
+  key: string,
+  etag: string,
+  ctx: IntakeContext,
+): Promise<{ job: Job; created: boolean }> {
+  const upload = `oss:${ctx.storage.bucket}/${key}@${etag}`;
+  let idempotencyKey = upload;
   let source: Job["source"] = { kind: "oss", bucket: ctx.storage.bucket, key, etag };
   let options: JobOptions = parseInput(JobOptionsSchema, {});
   try {
     const found = await optionsForObject(ctx.storage, key);
     options = found.options;
-    // Which options the job used and where they came from: a sibling .json uploaded after the text changes nothing.
+    const provider = options.provider ?? ctx.defaultProvider;
+    idempotencyKey = `${upload}#${hash(JSON.stringify({ provider, ...options })).slice(0, 16)}`;
+    // Which options the job used and where they came from.
     source = { ...source, optionsFrom: found.from };
     const { text } = await readInputText(ctx.storage, key, key);
     const ssml = key.endsWith(".ssml");
     const audioKey = outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format);
-    return (
-      await ctx.service.create({
-        provider: options.provider ?? ctx.defaultProvider,
-        text,
-        ssml,
-        options,
-        audioKey,
-        idempotencyKey,
-        source,
-      })
-    ).job;
+    return await ctx.service.create({ provider, text, ssml, options, audioKey, idempotencyKey, source });
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
-    return ctx.service.createFailed({
+    // A refusal is keyed by what was refused: the same mistake delivered again is the same failed job, a corrected
+    // options file another attempt.
+    if (idempotencyKey === upload) idempotencyKey = `${upload}#refused-${hash(error.message).slice(0, 16)}`;
+    const job = await ctx.service.createFailed({
       provider: options.provider ?? ctx.defaultProvider,
       options,
       audioKey: outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format),
@@ -272,5 +276,29 @@ export async function jobFromObject(key: string, etag: string, ctx: IntakeContex
       code: error.code,
       reason: error.message,
     });
+    return { job, created: true };
   }
+}
+
+/** What an uploaded options file did to the text beside it. */
+export type OptionsFileOutcome =
+  /** No `.txt`/`.ssml` beside it yet: its text's job will read it when the text arrives. */
+  | { readonly state: "waiting"; readonly text: readonly string[] }
+  /** The text beside it is made again with these options (a new job), or already was (`created: false`). */
+  | { readonly state: "applied"; readonly text: string; readonly jobId: string; readonly created: boolean };
+
+/**
+ * An uploaded `<name>.json`: the text beside it (`<name>.txt`, `<name>.ssml`) is made again with its options. A text
+ * whose job already used the same options is left as it is (the same key), so a re-delivered event does nothing.
+ */
+export async function applyOptionsFile(jsonKey: string, ctx: IntakeContext): Promise<OptionsFileOutcome[]> {
+  const texts = [".txt", ".ssml"].map((ext) => jsonKey.replace(/\.json$/, ext));
+  const outcomes: OptionsFileOutcome[] = [];
+  for (const text of texts) {
+    const head = await ctx.storage.head(text);
+    if (!head) continue;
+    const { job, created } = await jobFromObject(text, head.etag.replace(/"/g, ""), ctx);
+    outcomes.push({ state: "applied", text, jobId: job.id, created });
+  }
+  return outcomes.length > 0 ? outcomes : [{ state: "waiting", text: texts }];
 }

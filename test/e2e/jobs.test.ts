@@ -4,7 +4,7 @@ import { mp3Frames } from "../../lib/audio/mp3.js";
 import { iceProvider, nlsProvider } from "../../lib/jobs/providers.js";
 import { JobService } from "../../lib/jobs/service.js";
 import { useFunctionHost } from "../helpers/function-host.js";
-import { writesTo as countWrites, jobFor as findJob, settle as settleAll } from "../helpers/jobs.js";
+import { writesTo as countWrites, jobFor as findJob, jobsFor, settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ longText: { queueMs: 10, runMs: 10 } });
@@ -332,25 +332,30 @@ describe("long-text jobs on the local stack", () => {
     expect(((await res.json()) as { error: { field: string } }).error.field).toBe("subtitles");
   });
 
-  it("records which options an upload used and where they came from; a .json uploaded after its text changes nothing", async () => {
+  it("records which options an upload used; a .json uploaded after its text makes the text again with them", async () => {
     const client = oss();
     await client.put("input/order/first.json", Buffer.from(JSON.stringify({ voice: "sicheng" })));
     await client.put("input/order/first.txt", Buffer.from("先上传选项，再上传文本。"));
     await client.put("input/order/late.txt", Buffer.from("先上传文本，选项来晚了。"));
     await settle();
-    await client.put("input/order/late.json", Buffer.from(JSON.stringify({ voice: "sicheng" })));
+    await client.put("input/order/late.json", Buffer.from(JSON.stringify({ voice: "sicheng", format: "wav" })));
     await settle();
-    const first = await jobFor("input/order/first.txt");
-    expect(first.options.voice).toBe("sicheng");
-    expect(first.source).toMatchObject({
+    const first = await jobsFor(host, "input/order/first.txt");
+    // The .json that came first was read when the text arrived; its own upload event then found nothing to change.
+    expect(first).toHaveLength(1);
+    expect(first[0]!.options.voice).toBe("sicheng");
+    expect(first[0]!.source).toMatchObject({
       optionsFrom: expect.stringMatching(/^input\/order\/first\.json \(ETag [0-9A-F]+\)$/),
     });
-    const late = await jobFor("input/order/late.txt");
-    expect(late.options.voice).toBe("siqi");
-    expect(late.source).toMatchObject({
+    const [late, again] = await jobsFor(host, "input/order/late.txt");
+    expect(late!.options.voice).toBe("siqi");
+    expect(late!.source).toMatchObject({
       optionsFrom: expect.stringMatching(/^defaults \(no input\/order\/late\.json/),
     });
-    const view = (await (await api(`/v1/jobs/${late.id}`)).json()) as { optionsFrom?: string };
+    expect(again).toMatchObject({ state: "done", options: { voice: "sicheng", format: "wav" } });
+    expect(again!.source).toMatchObject({ optionsFrom: expect.stringMatching(/^input\/order\/late\.json/) });
+    expect((await client.head("output/order/late.wav")).status).toBe(200);
+    const view = (await (await api(`/v1/jobs/${late!.id}`)).json()) as { optionsFrom?: string };
     expect(view.optionsFrom).toMatch(/defaults/);
   });
 });

@@ -15,14 +15,22 @@ export async function settle(host: FunctionHost, cloud: LocalCloud): Promise<voi
   throw new Error("the local stack never settled");
 }
 
-/** The job made from an uploaded object. */
+/** The job made from an uploaded object (the first, when options made it again). */
 export async function jobFor(host: FunctionHost, sourceKey: string): Promise<Job> {
+  const [job] = await jobsFor(host, sourceKey);
+  if (!job) throw new Error(`no job for ${sourceKey}`);
+  return job;
+}
+
+/** Every job made from an uploaded object, oldest first. */
+export async function jobsFor(host: FunctionHost, sourceKey: string): Promise<Job[]> {
   const storage = host.platform.clients.storage;
+  const jobs: Job[] = [];
   for (const o of (await storage.list("jobs/records/", { maxKeys: 1000 })).objects) {
     const job = JSON.parse((await storage.get(o.key))!.toString()) as Job;
-    if (job.source.kind === "oss" && job.source.key === sourceKey) return job;
+    if (job.source.kind === "oss" && job.source.key === sourceKey) jobs.push(job);
   }
-  throw new Error(`no job for ${sourceKey}`);
+  return jobs.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 }
 
 /** Counts successful writes (PutObject or a completed multipart upload) to one key. */

@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { batchEventOf, rejectedBatchEvent } from "../../functions/_fc/events.js";
 import { BatchService } from "../../lib/batches/service.js";
 import { InputError, UpstreamError } from "../../lib/errors.js";
-import { checkOutputKey } from "../../lib/jobs/intake.js";
+import { applyOptionsFile, checkOutputKey, jobFromObject } from "../../lib/jobs/intake.js";
 import type { JobProvider, ProviderStatus } from "../../lib/jobs/providers.js";
 import { JobRecords } from "../../lib/jobs/records.js";
 import { type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
@@ -569,5 +569,75 @@ describe("keys that cannot be stored are refused up front (issue 26, defect 11)"
       expect(rejection).toMatchObject({ state: "rejected" });
       expect((rejection as { batchId?: string }).batchId).toMatch(/^[0-9a-f]{32}$/);
     }
+  });
+});
+
+describe("an upload's options file", () => {
+  const intake = () => ({
+    storage,
+    service,
+    inputPrefix: "input/",
+    outputPrefix: "output/",
+    defaultProvider: "nls" as const,
+  });
+  const upload = async (key: string, body: string, meta?: Record<string, string>) => {
+    await storage.put(key, body, meta ? { meta } : {});
+    return (await storage.head(key))!.etag.replace(/"/g, "");
+  };
+
+  it("makes the text again with options uploaded after it; the same options again change nothing", async () => {
+    const etag = await upload("input/ch1.txt", "第一章。");
+    const first = await jobFromObject("input/ch1.txt", etag, intake());
+    expect(first.job.options).toMatchObject({ voice: "siqi", format: "mp3" });
+    expect(first.job.source).toMatchObject({ optionsFrom: expect.stringMatching(/^defaults/) });
+    // The options file comes after its text: the text is made again with them, and the record says from where.
+    await upload("input/ch1.json", JSON.stringify({ voice: "xiaoyun", format: "wav" }));
+    const applied = await applyOptionsFile("input/ch1.json", intake());
+    expect(applied).toEqual([{ state: "applied", text: "input/ch1.txt", jobId: expect.any(String), created: true }]);
+    const again = await jobs.get((applied[0] as { jobId: string }).jobId);
+    expect(again).toMatchObject({
+      options: { voice: "xiaoyun", format: "wav" },
+      output: { audioKey: "output/ch1.wav" },
+    });
+    expect(again?.source).toMatchObject({ optionsFrom: expect.stringMatching(/^input\/ch1\.json \(ETag /) });
+    // The same event delivered again, or the text uploaded again unchanged: the same job.
+    expect(await applyOptionsFile("input/ch1.json", intake())).toMatchObject([{ created: false }]);
+    expect((await jobFromObject("input/ch1.txt", etag, intake())).job.id).toBe(again!.id);
+    expect(provider.submitted).toHaveLength(2);
+  });
+
+  it("waits for its text when it comes first, and the text's job reads it", async () => {
+    await upload("input/ch2.json", JSON.stringify({ voice: "xiaoyun" }));
+    expect(await applyOptionsFile("input/ch2.json", intake())).toEqual([
+      { state: "waiting", text: ["input/ch2.txt", "input/ch2.ssml"] },
+    ]);
+    const etag = await upload("input/ch2.txt", "第二章。");
+    expect((await jobFromObject("input/ch2.txt", etag, intake())).job.options.voice).toBe("xiaoyun");
+  });
+
+  it("makes identical text again when its metadata options changed, not when they did not", async () => {
+    const etag = await upload("input/ch3.txt", "第三章。", { voice: "xiaoyun" });
+    const a = await jobFromObject("input/ch3.txt", etag, intake());
+    const sameEtag = await upload("input/ch3.txt", "第三章。", { voice: "siqi" });
+    expect(sameEtag).toBe(etag);
+    const b = await jobFromObject("input/ch3.txt", sameEtag, intake());
+    expect(b.created).toBe(true);
+    expect(b.job.options.voice).toBe("siqi");
+    expect((await jobFromObject("input/ch3.txt", sameEtag, intake())).created).toBe(false);
+    expect(a.job.id).not.toBe(b.job.id);
+  });
+
+  it("fails the text's job naming a bad options file, and takes a corrected one as another attempt", async () => {
+    const etag = await upload("input/ch4.txt", "第四章。");
+    await upload("input/ch4.json", "{not json");
+    const refused = await jobFromObject("input/ch4.txt", etag, intake());
+    expect(refused.job).toMatchObject({
+      state: "failed",
+      failure: { reason: expect.stringMatching(/not valid JSON/) },
+    });
+    await upload("input/ch4.json", JSON.stringify({ voice: "siqi" }));
+    const fixed = await applyOptionsFile("input/ch4.json", intake());
+    expect(fixed).toMatchObject([{ state: "applied", created: true }]);
+    expect((await jobs.get((fixed[0] as { jobId: string }).jobId))?.state).toBe("submitted");
   });
 });
