@@ -72,15 +72,21 @@ export function validateSsml(source: string, options: SsmlOptions): SsmlIssue[] 
       continue;
     }
     if (token.kind === "close") {
-      if (!parent) report(token.start, `</${token.name}> closes nothing`);
-      else if (parent.tag.name !== token.name)
-        report(token.start, `</${token.name}> closes <${parent.tag.name}> opened at offset ${parent.tag.start}`);
-      else {
-        stack.pop();
-        // Only an element's own text is checked (a <phoneme>'s characters; it has no children), so text is never
-        // copied up the stack: deep nesting stays linear.
-        checkContent(parent.tag, parent.text, report);
+      // An empty tag written open (<break ...>) was reported at its opening and never entered the stack: its
+      // closing tag, if any, is part of the same mistake.
+      if (EMPTY_ONLY.has(token.name) && parent?.tag.name !== token.name) continue;
+      const at = stack.findLastIndex((open) => open.tag.name === token.name);
+      if (at === -1) {
+        report(token.start, `</${token.name}> closes nothing`);
+        continue;
       }
+      // Whatever was opened inside and not closed is the mistake (one message each), not the tags around it.
+      for (const unclosed of stack.splice(at + 1).reverse())
+        report(unclosed.tag.start, `<${unclosed.tag.name}> is never closed (</${token.name}> comes first)`);
+      const closed = stack.pop()!;
+      // Only an element's own text is checked (a <phoneme>'s characters; it has no children), so text is never
+      // copied up the stack: deep nesting stays linear.
+      checkContent(closed.tag, closed.text, report);
       continue;
     }
     const { name } = token;
@@ -110,7 +116,8 @@ export function validateSsml(source: string, options: SsmlOptions): SsmlIssue[] 
     } else if (token.kind === "open" || name === "soundEvent") {
       breakRunMs = 0;
     }
-    if (token.kind === "open") stack.push({ tag: token, text: "" });
+    // An empty tag written open is reported above and taken as closed, so one mistake makes one message.
+    if (token.kind === "open" && !EMPTY_ONLY.has(name)) stack.push({ tag: token, text: "" });
   }
   for (const open of stack) report(open.tag.start, `<${open.tag.name}> is never closed`);
   if (!sawSpeak && problems.length === 0) report(0, "no <speak> element");
