@@ -150,14 +150,14 @@ describe("SSML validation", () => {
   it("reports one mistake once, at its cause: a <break> not self-closed, an element left open inside another", () => {
     const broken = ok('<speak>\n好的。<break time="1s">再见。\n</speak>');
     expect(broken).toEqual([
-      expect.objectContaining({ line: 2, column: 4, message: '<break> is an empty tag: write <break .../>' }),
+      expect.objectContaining({ line: 2, column: 4, message: "<break> is an empty tag: write <break .../>" }),
     ]);
     const unclosed = ok('<speak>\n<say-as interpret-as="digits">123\n</speak>');
     expect(unclosed).toEqual([
       expect.objectContaining({ line: 2, column: 1, message: "<say-as> is never closed (</speak> comes first)" }),
     ]);
     // No message speaks of an offset: positions are line and column.
-    expect(messages("<speak><sub alias=\"x\">a</speak></sub>")).not.toMatch(/offset/);
+    expect(messages('<speak><sub alias="x">a</speak></sub>')).not.toMatch(/offset/);
   });
 
   it("reports nested speak, unknown tags and unclosed elements with line and column", () => {
