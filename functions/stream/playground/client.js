@@ -204,6 +204,8 @@ $("speak").addEventListener("click", async () => {
   if (url.length > 3500) return speakLong(params, player);
   // The stream endpoint answers a refusal as JSON before any audio: fetched again, it says what was wrong and where.
   player.onerror = async () => {
+    // Nothing was made: no download of it stays on the page.
+    $("download").hidden = true;
     const res = await fetch(url);
     const body = await res.json().catch(() => ({}));
     const error = body.error || {};
@@ -240,6 +242,7 @@ async function speakLong(params, player) {
     body: JSON.stringify(body),
   });
   if (!res.ok) {
+    $("download").hidden = true;
     const error = (await res.json().catch(() => ({}))).error || {};
     say("status", error.message || `Synthesis failed (${res.status}).`, true);
     if (error.positions) showProblems(error.positions);
@@ -269,6 +272,107 @@ async function speakLong(params, player) {
   }
 }
 
+/** Forgets the last job's result: its player, download, bar, caption and cues (a new job, or an error, replaces them). */
+function clearJob() {
+  const player = $("job-player");
+  player.pause();
+  player.removeAttribute("src");
+  for (const track of player.querySelectorAll("track")) track.remove();
+  player.hidden = true;
+  $("job-download").hidden = true;
+  $("job-progress").hidden = true;
+  $("job-progress").value = 0;
+  $("job-caption").textContent = "";
+  $("job-cues").replaceChildren();
+  $("job-cues").hidden = true;
+}
+
+/**
+ * Plays a finished job: its audio from the signed URL, its subtitles as a text track and as a list of cues, each of
+ * which seeks to itself; the cue being spoken is shown and marked.
+ * @param {any} job
+ * @param {Record<string, string>} auth
+ */
+async function playJob(job, auth) {
+  clearJob();
+  const player = $("job-player");
+  player.src = job.outputs.audio.url;
+  $("job-download").href = job.outputs.audio.url;
+  $("job-download").download = job.outputs.audio.key.split("/").pop();
+  $("job-download").hidden = false;
+  player.hidden = false;
+  if (!job.outputs.vtt) return;
+  // The cues come through the API (same origin, as a <track> requires), the audio from its signed URL.
+  const vtt = await fetch(`/v1/jobs/${job.id}/subtitles?format=vtt`, { headers: auth });
+  const track = document.createElement("track");
+  track.kind = "captions";
+  track.label = "Subtitles";
+  track.srclang = "zh";
+  track.default = true;
+  track.src = URL.createObjectURL(new Blob([await vtt.text()], { type: "text/vtt" }));
+  player.appendChild(track);
+  // An audio element draws no captions: the track is read here, into the caption line and the cue list.
+  track.track.mode = "hidden";
+  track.addEventListener("load", () => {
+    const list = $("job-cues");
+    const cues = Array.from(track.track.cues ?? []);
+    list.replaceChildren(
+      ...cues.map((cue, i) => {
+        const item = document.createElement("li");
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = `${cue.startTime.toFixed(1)} s  ${cue instanceof VTTCue ? cue.text : ""}`;
+        button.addEventListener("click", () => {
+          player.currentTime = cue.startTime;
+          player.play().catch(() => {});
+        });
+        item.dataset.cue = String(i);
+        item.appendChild(button);
+        return item;
+      }),
+    );
+    list.hidden = cues.length === 0;
+  });
+  track.track.addEventListener("cuechange", () => {
+    const cue = track.track.activeCues?.[0];
+    $("job-caption").textContent = cue instanceof VTTCue ? cue.text : "";
+    const index = cue ? Array.from(track.track.cues ?? []).indexOf(cue) : -1;
+    for (const item of $("job-cues").children) item.classList.toggle("active", item.dataset.cue === String(index));
+  });
+}
+
+/** Lists this key's jobs, newest first, each finished one with its download: they outlive a reload of the page. */
+async function listJobs() {
+  const key = $("key").value.trim();
+  if (!key) return;
+  const res = await fetch("/v1/jobs?limit=20", { headers: { authorization: `Bearer ${key}` } });
+  if (!res.ok) return;
+  /** @type {{ jobs: any[] }} */
+  const { jobs } = await res.json();
+  const list = $("job-list");
+  list.replaceChildren(
+    ...jobs
+      .sort((/** @type {any} */ a, /** @type {any} */ b) => b.createdAt.localeCompare(a.createdAt))
+      .map((job) => {
+        const item = document.createElement("li");
+        item.textContent = `${job.createdAt.slice(0, 19).replace("T", " ")}  ${job.state}  ${job.characters} characters  `;
+        if (job.outputs?.audio) {
+          const play = document.createElement("button");
+          play.type = "button";
+          play.textContent = "Play";
+          play.addEventListener("click", () => void playJob(job, { authorization: `Bearer ${key}` }));
+          const link = document.createElement("a");
+          link.href = job.outputs.audio.url;
+          link.textContent = "Download";
+          item.append(play, " ", link);
+        } else if (job.failure) item.append(`(${job.failure.reason})`);
+        item.dataset.job = job.id;
+        return item;
+      }),
+  );
+}
+$("tab-jobs").addEventListener("click", () => void listJobs());
+
 $("submit-job").addEventListener("click", async () => {
   const key = $("key").value.trim();
   if (!key) return say("job-status", "Enter an API key first.", true);
@@ -281,7 +385,7 @@ $("submit-job").addEventListener("click", async () => {
     subtitles: ["vtt"],
   };
   say("job-status", "Submitting…");
-  $("job-player").hidden = true;
+  clearJob();
   const res = await fetch("/v1/jobs", {
     method: "POST",
     headers: { ...auth, "content-type": "application/json" },
@@ -307,28 +411,14 @@ $("submit-job").addEventListener("click", async () => {
     if (!next.ok) return say("job-status", `Lost the job (${next.status}).`, true);
     job = await next.json();
   }
-  if (job.state === "failed") return say("job-status", `Job ${job.id} failed: ${job.failure.reason}`, true);
-  bar.value = bar.max;
-  const player = $("job-player");
-  player.innerHTML = "";
-  player.src = job.outputs.audio.url;
-  if (job.outputs.vtt) {
-    // The captions come through the API (same origin, as a <track> requires), the audio from its signed URL.
-    const vtt = await fetch(`/v1/jobs/${job.id}/subtitles?format=vtt`, { headers: auth });
-    const track = document.createElement("track");
-    track.kind = "captions";
-    track.label = "Subtitles";
-    track.srclang = "zh";
-    track.default = true;
-    track.src = URL.createObjectURL(new Blob([await vtt.text()], { type: "text/vtt" }));
-    player.appendChild(track);
-    track.track.mode = "showing";
-    track.track.addEventListener("cuechange", () => {
-      const cue = track.track.activeCues?.[0];
-      $("job-caption").textContent = cue instanceof VTTCue ? cue.text : "";
-    });
+  if (job.state === "failed") {
+    clearJob();
+    void listJobs();
+    return say("job-status", `Job ${job.id} failed: ${job.failure.reason}`, true);
   }
-  player.hidden = false;
+  $("job-progress").value = 100;
+  await playJob(job, auth);
+  void listJobs();
   say(
     "job-status",
     `Job ${job.id} done: ${job.progress.characters.total} characters${job.subtitles?.reason ? ` (${job.subtitles.reason})` : ""}`,
