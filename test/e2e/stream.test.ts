@@ -57,8 +57,8 @@ describe("stream function: HTTP", () => {
     );
     expect(res.status).toBe(200);
     expect(readWav(Buffer.from(await res.arrayBuffer()))).toMatchObject({ sampleRate: 8000 });
-    // a token cannot mint another token
-    expect((await post("/v1/tokens", {}, { authorization: `Bearer ${token}` })).status).toBe(401);
+    // a token cannot mint another token: 403, it is valid but not allowed to
+    expect((await post("/v1/tokens", {}, { authorization: `Bearer ${token}` })).status).toBe(403);
   });
 
   it("refuses missing or wrong credentials with 401 JSON and opens no upstream connection", async () => {
