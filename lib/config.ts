@@ -182,6 +182,15 @@ export const ConfigSchema = z.object({
   /** Public base URL of the callback function (a host name: NLS refuses IP addresses); without it jobs are polled. */
   CALLBACK_BASE_URL: optionalUrl("the callback function's public base URL"),
 
+  /**
+   * The service provider's name or filing code that every output's AI-generated-content label names (GB 45438-2025's
+   * ContentProducer): your company, or its algorithm filing number.
+   */
+  AIGC_PROVIDER_NAME: z._default(
+    z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[^\0\n]+$/, "one line, no control characters")),
+    "fc-tts-pipeline",
+  ),
+
   /** Parts of one long job synthesized at once (text beyond the provider's limit is split into parts). */
   JOBS_PART_CONCURRENCY: numberOf(/^[1-9]\d*$/, "a whole number of parts, at least 1", "4"),
   /**

@@ -86,6 +86,7 @@ export function createJobRuntime(
         storage: clients.storage,
         log,
         audioHosts: config.NLS_AUDIO_HOSTS,
+        aigcProducer: config.AIGC_PROVIDER_NAME,
         ...overrides,
       }),
   };

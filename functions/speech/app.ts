@@ -10,6 +10,7 @@ import { json, readJson } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
 import { jobFromRequest } from "../../lib/jobs/intake.js";
 import { canRead } from "../../lib/jobs/job-view.js";
+import { storedLabel } from "../../lib/jobs/label-view.js";
 import { listJobs, subtitlesOf, viewJob } from "../../lib/jobs/listing.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { NLS_SHORT_TEXT_LIMIT } from "../../lib/providers/nls/synthesizer.js";
@@ -79,6 +80,10 @@ export function createSpeechRouter(rt: JobRuntime): Router {
     .on("GET", "/v1/jobs/:id", async (request, { params }) => {
       const job = await readableJob(request, params.id!);
       return json(200, await viewJob(job, { jobs: rt.jobs, storage: rt.clients.storage }));
+    })
+    .on("GET", "/v1/jobs/:id/label", async (request, { params }) => {
+      const job = await readableJob(request, params.id!);
+      return json(200, await storedLabel(job, rt.clients.storage));
     })
     .on("GET", "/v1/jobs/:id/subtitles", async (request, { params }) => {
       const job = await readableJob(request, params.id!);

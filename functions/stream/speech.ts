@@ -50,6 +50,7 @@ export class StreamSpeech {
         tenant,
         maxChars: this.config.STREAM_MAX_CHARS,
         textField,
+        aigcProducer: this.config.AIGC_PROVIDER_NAME,
       });
       return { speech, release };
     } catch (error) {

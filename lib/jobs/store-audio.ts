@@ -2,6 +2,7 @@
  * The `store` step: stream the provider's audio into the user's bucket with bounded memory, write the subtitles,
  * check the stored size, mark the job done. Running it twice converges on the same objects and one `done`.
  */
+import { labelAudio } from "../audio/label-container.js";
 import { type StitchPart, shiftCues, stitch } from "../audio/stitch.js";
 import { type Cue, toSrt, toVtt } from "../audio/subtitles.js";
 import { wavDataChunk } from "../audio/wav.js";
@@ -11,6 +12,7 @@ import { openDownload } from "../net/http-client.js";
 import type { StreamingBucket } from "../storage/bucket.js";
 import type { ObjectInfo } from "../storage/oss.js";
 import { findNlsVoice } from "../voices/index.js";
+import { jobLabel, labelSidecarKey } from "./job-label.js";
 import type { JobProvider } from "./providers.js";
 import type { JobRecords } from "./records.js";
 import { type Job, transition } from "./schema.js";
@@ -25,6 +27,8 @@ export interface StoreDeps {
   readonly audioHosts: readonly string[];
   readonly partSize?: number;
   readonly now?: () => Date;
+  /** Who the AI-generated-content label names as the service provider (AIGC_PROVIDER_NAME). */
+  readonly aigcProducer?: string;
 }
 
 const CONTENT_TYPES: Record<string, string> = { mp3: "audio/mpeg", wav: "audio/wav", pcm: "application/octet-stream" };
@@ -101,7 +105,7 @@ async function copyAndFinish(job: Job, audioUrl: string, deps: StoreDeps): Promi
   if (
     previous?.meta.jobid === job.id &&
     previous.meta.sourcebytes !== undefined &&
-    previous.size === Number(previous.meta.sourcebytes)
+    previous.size === Number(previous.meta.sourcebytes) + Number(previous.meta.labelbytes ?? 0)
   ) {
     log.info("audio already copied by an earlier attempt", { bytes: previous.size });
     return finish(job, previous, job.task?.sentences ?? [], deps);
@@ -136,19 +140,33 @@ async function copyAndFinish(job: Job, audioUrl: string, deps: StoreDeps): Promi
     });
   }
   const expected = Number(res.headers["content-length"] ?? Number.NaN);
-  const meta = { jobid: job.id, ...(Number.isFinite(expected) ? { sourcebytes: String(expected) } : {}) };
-  const written = await deps.storage.putStream(job.output.audioKey, res, {
+  // The audio carries its AI-generated-content label in its container; only its head is read to place it.
+  const labelled = await labelAudio(job.options.format, res, jobLabel(job, deps.aigcProducer)).catch((error: Error) => {
+    res.destroy();
+    throw new UpstreamError({
+      provider: job.provider,
+      code: "InvalidAudio",
+      upstreamMessage: `the provider's audio cannot be labelled: ${error.message}`,
+      retryable: false,
+    });
+  });
+  const meta = {
+    jobid: job.id,
+    labelbytes: String(labelled.addedBytes),
+    ...(Number.isFinite(expected) ? { sourcebytes: String(expected) } : {}),
+  };
+  const written = await deps.storage.putStream(job.output.audioKey, labelled.stream, {
     contentType: CONTENT_TYPES[job.options.format],
     partSize: deps.partSize,
     meta,
   });
   // OSS answered the upload (one PutObject, or the completion of its parts, each with its Content-MD5) only once it
   // held exactly the bytes sent: what is left to check is that they were all the provider's.
-  if (Number.isFinite(expected) && written.size !== expected)
+  if (Number.isFinite(expected) && written.size !== expected + labelled.addedBytes)
     throw new UpstreamError({
       provider: job.provider,
       code: "SizeMismatch",
-      upstreamMessage: `the audio download gave ${written.size} of the ${expected} bytes announced`,
+      upstreamMessage: `the audio download gave ${written.size - labelled.addedBytes} of the ${expected} bytes announced`,
       retryable: true,
     });
   const stored = { key: job.output.audioKey, size: written.size, etag: written.etag ?? "", meta };
@@ -168,7 +186,8 @@ async function assemble(job: Job, deps: StoreDeps): Promise<"done" | "skipped"> 
     })),
   );
   const stitched = stitch(format, sources, job.options.sampleRate);
-  await deps.storage.putStream(job.output.audioKey, stitched.stream, {
+  const labelled = await labelAudio(format, stitched.stream, jobLabel(job, deps.aigcProducer));
+  await deps.storage.putStream(job.output.audioKey, labelled.stream, {
     contentType: CONTENT_TYPES[format],
     partSize: deps.partSize,
     meta: { jobid: job.id },
@@ -227,6 +246,11 @@ async function finish(
       code: "AudioMissing",
       upstreamMessage: `no audio at ${job.output.audioKey}`,
       retryable: true,
+    });
+  // Raw PCM has no container for the label: it is written beside the audio (the record names it too).
+  if (job.options.format === "pcm" && !job.parent)
+    await deps.storage.put(labelSidecarKey(job.output.audioKey), JSON.stringify(jobLabel(job, deps.aigcProducer)), {
+      contentType: "application/json",
     });
   const cues = sentences.map((s) => ({ text: s.text, begin_time: s.begin_time, end_time: s.end_time }));
   // Subtitle files are written only with cues in them: an empty .srt is never a result. Whatever happens is recorded.

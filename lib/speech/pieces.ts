@@ -7,7 +7,7 @@
  * simply not read (its socket pauses), so memory stays bounded and a slow client still slows every upstream.
  */
 import { type StitchFormat, stitch } from "../audio/stitch.js";
-import { wavHeader } from "../audio/wav.js";
+import { wavDataChunk, wavHeader } from "../audio/wav.js";
 
 /** One piece's synthesis, not yet started. */
 export type PieceStart = (signal: AbortSignal) => AsyncIterator<Uint8Array>;
@@ -27,7 +27,9 @@ export function streamingWavHeader(sampleRate: number): Buffer {
 export function finalizeWav(bytes: Buffer): Buffer {
   const out = Buffer.from(bytes);
   out.writeUInt32LE(out.length - 8, 4);
-  out.writeUInt32LE(out.length - 44, 40);
+  // The data chunk is found, not assumed at byte 36: a label's LIST/INFO chunk may come before it.
+  const data = wavDataChunk(out);
+  if (data) out.writeUInt32LE(out.length - data.offset, data.offset - 4);
   return out;
 }
 

@@ -3,6 +3,9 @@
  * Validation happens before any cache lookup or upstream connection, so bad input never costs a call.
  */
 
+import { createHash } from "node:crypto";
+import { outputLabel } from "../audio/aigc-label.js";
+import { labelAudio } from "../audio/label-container.js";
 import { InputError } from "../errors.js";
 import type { StreamProviderName } from "../provider-registry.js";
 import type { CosyVoiceInput, CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
@@ -28,6 +31,8 @@ export interface ShortSpeechDeps {
   readonly maxChars?: number;
   /** The name the caller gave the text (`input` on the OpenAI-compatible endpoint), for the refusal. */
   readonly textField?: string;
+  /** Who the AI-generated-content label names as the service provider (AIGC_PROVIDER_NAME). */
+  readonly aigcProducer?: string;
 }
 
 /** OpenAI's limit for one speech request, and so the default of STREAM_MAX_CHARS. */
@@ -242,9 +247,32 @@ export async function openShortSpeech(req: SpeechRequest, deps: ShortSpeechDeps)
   if (req.provider === "nls" && req.model !== undefined)
     throw new InputError("model", "applies to provider cosyvoice only");
   checkStreamLength(req, deps.maxChars, deps.textField);
-  const planned = PLANNERS[req.provider](req, deps);
+  const planned = labelled(PLANNERS[req.provider](req, deps), req.format, deps.aigcProducer);
   if (!deps.cache) return { contentType: planned.contentType, cache: "off", body: await prefetched(planned.start()) };
   const key = cacheKey({ ...planned.key, kind: req.ssml !== undefined ? "ssml" : "text", tenant: deps.tenant ?? "" });
   const opened = await deps.cache.open(key, (signal) => planned.start(signal), planned.finalize);
   return { contentType: planned.contentType, cache: opened.cache, body: opened.body };
+}
+
+/**
+ * The synthesis with its AI-generated-content label in its container: a streamed MP3 starts with its ID3v2 tag, a
+ * WAV carries it before its data; the cache keeps the labelled bytes. The content number is the speech's own address
+ * (the same request, the same number), never the tenant.
+ */
+function labelled(planned: Planned, format: SpeechRequest["format"], producer = "fc-tts-pipeline"): Planned {
+  const contentId = createHash("sha256").update(JSON.stringify(planned.key)).digest("hex").slice(0, 32);
+  const { provider, model, voice } = planned.key;
+  const label = outputLabel({
+    producer,
+    contentId,
+    synthesis: { provider, ...(model ? { model } : {}), ...(voice ? { voice } : {}) },
+  });
+  return {
+    ...planned,
+    start: (signal) =>
+      (async function* () {
+        const source = { [Symbol.asyncIterator]: () => planned.start(signal) };
+        yield* (await labelAudio(format, source, label)).stream;
+      })(),
+  };
 }

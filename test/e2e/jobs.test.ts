@@ -1,4 +1,10 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import type OSS from "ali-oss";
+import { parseFile } from "music-metadata";
 import { describe, expect, it } from "vitest";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { iceProvider, nlsProvider } from "../../lib/jobs/providers.js";
@@ -11,6 +17,7 @@ const cloud = useLocalCloud({ longText: { queueMs: 10, runMs: 10 } });
 const KEY = "jobs-test-key";
 const host = useFunctionHost(cloud, { TTS_API_KEYS: KEY, RECONCILE_STALE_SECONDS: "0" });
 const settle = () => settleAll(host, cloud());
+const run = promisify(execFile);
 const jobFor = (key: string) => findJob(host, key);
 const writesTo = (key: string) => countWrites(cloud(), key);
 
@@ -47,6 +54,64 @@ describe("long-text jobs on the local stack", () => {
     expect((await client.head("input/book/ch1.txt")).res.headers).toMatchObject({
       etag: (put.res.headers as Record<string, string>).etag,
     });
+  });
+
+  it("labels every output as AI-generated in its container, read back by the API, an independent reader and the CLI", async () => {
+    const client = oss();
+    await client.put("input/label/mp3.txt", Buffer.from("标签测试。This audio is labelled."));
+    await client.put("input/label/wav.txt", Buffer.from("标签测试。"), {
+      meta: { format: "wav" } as unknown as OSS.UserMeta,
+    });
+    await client.put("input/label/pcm.txt", Buffer.from("标签测试。"), {
+      meta: { format: "pcm" } as unknown as OSS.UserMeta,
+    });
+    await settle();
+    const dir = await mkdtemp(join(tmpdir(), "labels-"));
+    try {
+      for (const [format, from] of [
+        ["mp3", "ID3v2.4 TXXX:AIGC"],
+        ["wav", "RIFF LIST/INFO ICMT"],
+        ["pcm", "sidecar"],
+      ] as const) {
+        const job = await jobFor(`input/label/${format}.txt`);
+        expect(job.state, format).toBe("done");
+        // The API reads the label back from the stored object itself (or, for raw PCM, its sidecar).
+        const res = await fetch(`${host.url}/v1/jobs/${job.id}/label`, { headers: { authorization: `Bearer ${KEY}` } });
+        expect(res.status, format).toBe(200);
+        const body = (await res.json()) as { from: string; label: { aigc: { ProduceID: string } } };
+        expect(body.from).toBe(from);
+        expect(body.label.aigc.ProduceID).toBe(job.id);
+        // The file as a user downloads it, checked offline.
+        const file = join(dir, `out.${format}`);
+        await writeFile(file, (await client.get(job.output.audioKey)).content as Buffer);
+        if (format === "pcm")
+          await writeFile(
+            join(dir, "out.aigc.json"),
+            (await client.get("output/label/pcm.aigc.json")).content as Buffer,
+          );
+        const cli = await run(process.execPath, ["--import", "tsx", "scripts/verify-label.ts", file]);
+        expect(JSON.parse(cli.stdout)).toMatchObject({
+          aigc: { Label: "1", ProduceID: job.id },
+          synthesis: { provider: "nls" },
+        });
+        if (format === "mp3") {
+          const meta = await parseFile(file);
+          const tag = meta.native["ID3v2.4"]?.find((t) => t.id === "TXXX:AIGC");
+          expect(JSON.parse(String(tag?.value))).toMatchObject({ Label: "1", ProduceID: job.id });
+        }
+      }
+      // A file without a label is told so, exit status 1.
+      await writeFile(join(dir, "plain.mp3"), Buffer.from([0xff, 0xf3, 0x40, 0xc4, 0, 0]));
+      const none = await run(process.execPath, [
+        "--import",
+        "tsx",
+        "scripts/verify-label.ts",
+        join(dir, "plain.mp3"),
+      ]).catch((e: { code: number; stderr: string }) => e);
+      expect(none).toMatchObject({ code: 1, stderr: expect.stringMatching(/carries no AIGC label/) });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("stores one output and marks one done when the same callback arrives 20 times at once", async () => {

@@ -6,8 +6,9 @@
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import { mp3DurationMs, mp3Frames } from "../../lib/audio/mp3.js";
-import { readWav } from "../../lib/audio/wav.js";
+import { readWav, wavDataChunk } from "../../lib/audio/wav.js";
 import { chunkText } from "../../lib/text/index.js";
+import { audioAfterLabel } from "../helpers/labels.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 import { API_KEY, leaveMidStream, useStreamServer } from "../helpers/stream-server.js";
 
@@ -43,9 +44,9 @@ describe("streams longer than one NLS request", () => {
     const openai = new OpenAI({ baseURL: `${stream().url}/v1`, apiKey: API_KEY });
     const speech = await openai.audio.speech.create({ model: "tts-1", voice: "nova", input: text });
     const whole = Buffer.from(await speech.arrayBuffer());
-    // One stream of MPEG frames from the first byte to the last: no second header, nothing between frames.
+    // One stream of MPEG frames from the label's tag to the last byte: no second header, nothing between frames.
     const frames = mp3Frames(whole);
-    expect(frames.reduce((n, f) => n + f.length, 0)).toBe(whole.length);
+    expect(frames.reduce((n, f) => n + f.length, 0)).toBe(audioAfterLabel(whole).length);
     // The next piece was synthesizing while the one before it was relayed, and never more than one ahead.
     expect(cloud().nls.gateway.stats.peakOpen).toBe(2);
     // Each piece alone, summed: the whole adds nothing at the seams.
@@ -65,7 +66,8 @@ describe("streams longer than one NLS request", () => {
     const streamed = Buffer.from(await first.arrayBuffer());
     expect(streamed.indexOf("RIFF", 1)).toBe(-1);
     expect(readWav(streamed)).toMatchObject({ sampleRate: 16000, channels: 1 });
-    expect(streamed.readUInt32LE(40)).toBe(0xffffffff - 36);
+    const streamedData = wavDataChunk(streamed)!;
+    expect(streamedData.size).toBe(0xffffffff - 36);
     // The cache write completes just after the response; ask until it is there.
     let again = await post("/v1/stream", { text, voice: "xiaoyun", format: "wav", sampleRate: 16000 });
     for (let i = 0; i < 50 && again.headers.get("x-cache") !== "hit"; i++) {
@@ -76,10 +78,12 @@ describe("streams longer than one NLS request", () => {
     expect(again.headers.get("x-cache")).toBe("hit");
     const cached = Buffer.from(await again.arrayBuffer());
     expect(cached.length).toBe(streamed.length);
-    expect(cached.readUInt32LE(40)).toBe(cached.length - 44);
-    expect(cached.subarray(44).equals(streamed.subarray(44))).toBe(true);
+    const cachedData = wavDataChunk(cached)!;
+    expect(cachedData.size).toBe(cached.length - cachedData.offset);
+    expect(cached.readUInt32LE(4)).toBe(cached.length - 8);
+    expect(audioAfterLabel(cached).equals(audioAfterLabel(streamed))).toBe(true);
     const pcm = await post("/v1/stream", { text, voice: "xiaoyun", format: "pcm", sampleRate: 16000 });
-    expect(Buffer.from(await pcm.arrayBuffer()).length).toBe(streamed.length - 44);
+    expect(Buffer.from(await pcm.arrayBuffer()).length).toBe(audioAfterLabel(streamed).length);
   }, 120_000);
 
   it("closes the current piece's upstream and the one read ahead when the client leaves", async () => {

@@ -6,6 +6,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readLabel } from "../../lib/audio/label-container.js";
 import { UpstreamError } from "../../lib/errors.js";
 import { JobRecords } from "../../lib/jobs/records.js";
 import { type Job, JobOptionsSchema, transition } from "../../lib/jobs/schema.js";
@@ -91,11 +92,14 @@ describe("the store step's copy from the provider's URL", () => {
     const w = world();
     const job = await synthesizedJob(w.jobs, "/audio.mp3");
     expect(await storeOutputs(job.id, { ...w.deps, partSize: 100 * 1024 })).toBe("done");
-    const audio = await w.storage.get("output/a.mp3");
-    expect(audio?.equals(AUDIO)).toBe(true);
+    // The provider's bytes after the AI-generated-content label (an ID3v2 tag naming the job).
+    const audio = (await w.storage.get("output/a.mp3"))!;
+    expect(audio.subarray(audio.length - AUDIO.length).equals(AUDIO)).toBe(true);
+    expect(readLabel(audio)?.aigc).toMatchObject({ Label: "1", ProduceID: job.id });
+    expect(readLabel(audio)?.synthesis).toEqual({ provider: "nls", voice: "siqi" });
     expect((await w.storage.get("output/a.srt"))?.toString()).toMatch(/00:00:00,000 --> 00:00:00,800\n你好。/);
     expect((await w.storage.get("output/a.vtt"))?.toString()).toMatch(/^WEBVTT/);
-    expect(await w.jobs.get(job.id)).toMatchObject({ state: "done", result: { size: AUDIO.length } });
+    expect(await w.jobs.get(job.id)).toMatchObject({ state: "done", result: { size: audio.length } });
     // Run again, as a duplicate delivery would: the job has ended, nothing is fetched or written again.
     const before = requests;
     expect(await storeOutputs(job.id, w.deps)).toBe("skipped");

@@ -10,6 +10,7 @@ import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
+import { readLabel } from "../../lib/audio/label-container.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { readWav } from "../../lib/audio/wav.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
@@ -62,10 +63,16 @@ describe("POST /v1/stream", () => {
     const nls = await post({ text: "你好，世界。", voice: "xiaoyun", format: "wav", sampleRate: 16000 });
     expect(nls.status).toBe(200);
     expect(nls.headers.get("x-request-id")).toBeTruthy();
-    expect(readWav(Buffer.from(await nls.arrayBuffer()))).toMatchObject({ sampleRate: 16000 });
+    const wav = Buffer.from(await nls.arrayBuffer());
+    expect(readWav(wav)).toMatchObject({ sampleRate: 16000 });
+    // Every stream carries its AI-generated-content label: a WAV in its INFO chunk, an MP3 in the tag it starts with.
+    expect(readLabel(wav)).toMatchObject({ aigc: { Label: "1" }, synthesis: { provider: "nls", voice: "xiaoyun" } });
     const cosy = await post({ provider: "cosyvoice", voice: "longanyang", text: "春风又绿。", format: "mp3" });
     expect(cosy.headers.get("content-type")).toBe("audio/mpeg");
-    expect(mp3Frames(Buffer.from(await cosy.arrayBuffer())).length).toBeGreaterThan(3);
+    const cosyMp3 = Buffer.from(await cosy.arrayBuffer());
+    expect(cosyMp3.subarray(0, 3).toString()).toBe("ID3");
+    expect(readLabel(cosyMp3)?.synthesis).toMatchObject({ provider: "cosyvoice", model: "cosyvoice-v3-flash" });
+    expect(mp3Frames(cosyMp3).length).toBeGreaterThan(3);
     // A voice named without a model gets its own model (longcheng_v2 is cosyvoice-v2's).
     const v2 = await post({ provider: "cosyvoice", voice: "longcheng_v2", text: "你好。", format: "mp3" });
     expect(v2.status).toBe(200);
