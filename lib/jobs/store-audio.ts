@@ -12,7 +12,7 @@ import { openDownload } from "../net/http-client.js";
 import type { StreamingBucket } from "../storage/bucket.js";
 import type { ObjectInfo } from "../storage/oss.js";
 import { findNlsVoice } from "../voices/index.js";
-import { jobLabel, labelSidecarKey } from "./job-label.js";
+import { jobLabel, labelInPlace, labelSidecarKey } from "./job-label.js";
 import type { JobProvider } from "./providers.js";
 import type { JobRecords } from "./records.js";
 import { type Job, transition } from "./schema.js";
@@ -82,7 +82,11 @@ export async function storeOutputs(jobId: string, deps: StoreDeps): Promise<"don
   if (plan.kind === "verify-in-bucket")
     return finish(
       synthesized,
-      await deps.storage.head(synthesized.output.audioKey),
+      await labelInPlace(synthesized, deps.storage, {
+        producer: deps.aigcProducer,
+        partSize: deps.partSize,
+        contentType: CONTENT_TYPES[synthesized.options.format],
+      }),
       synthesized.task!.sentences ?? [],
       deps,
     );

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type OSS from "ali-oss";
 import { describe, expect, it } from "vitest";
+import { readLabel } from "../../lib/audio/label-container.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { callbackUrl, legacyCallbackUrl, signJobId } from "../../lib/jobs/callback-signature.js";
 import { useFunctionHost } from "../helpers/function-host.js";
@@ -60,7 +61,13 @@ describe("ICE jobs on the local stack", () => {
       await settle();
       const job = await jobFor("input/ice/ch1.txt");
       expect(job).toMatchObject({ provider: "ice", state: "done", output: { audioKey: "output/ice/ch1.mp3" } });
-      expect(mp3Frames((await oss().get("output/ice/ch1.mp3")).content as Buffer).length).toBeGreaterThan(10);
+      const audio = (await oss().get("output/ice/ch1.mp3")).content as Buffer;
+      expect(mp3Frames(audio).length).toBeGreaterThan(10);
+      // ICE wrote the audio itself; store labelled it in place, once.
+      expect(readLabel(audio)).toMatchObject({
+        aigc: { Label: "1", ProduceID: job.id },
+        synthesis: { provider: "ice" },
+      });
       expect((await oss().get("output/ice/ch1.srt")).content.toString()).toMatch(
         /^1\n00:00:00,[0-2]\d\d --> .*\n冰的第一章。\n/,
       );
