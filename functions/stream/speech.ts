@@ -70,7 +70,11 @@ export class StreamSpeech {
   /** Audio with its word and sentence timings (`timestamps: true`), as NDJSON or, when `accept` asks, SSE. */
   timed(req: SpeechRequest, accept: string | null, signal: AbortSignal): Response {
     checkStreamLength(req, this.config.STREAM_MAX_CHARS);
-    const timed = openTimedSpeech(req, { nls: this.clients.nls, cosyvoice: this.clients.cosyvoice }, signal);
+    const timed = openTimedSpeech(
+      req,
+      { nls: this.clients.nls, cosyvoice: this.clients.cosyvoice, aigcProducer: this.config.AIGC_PROVIDER_NAME },
+      signal,
+    );
     const sse = /text\/event-stream/i.test(accept ?? "");
     const body = serializeTimed(timed.events, sse ? "sse" : "ndjson", (error) => {
       this.log.warn("timed stream failed", { error });

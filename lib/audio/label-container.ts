@@ -104,6 +104,16 @@ export async function labelAudio(
   return { stream: rest(Buffer.concat([header, head.subarray(data.offset)])), addedBytes };
 }
 
+/** A whole WAV header (up to and including the data chunk's 8 bytes) with the label before its data. */
+export function labelledWavHeader(header: Buffer, label: OutputLabel): Buffer {
+  const data = dataHeaderAt(header);
+  if (!data) throw new Error("the WAV header has no data chunk");
+  return Buffer.concat([
+    wavHeaderWithLabel(header.subarray(0, data.offset), label).header,
+    header.subarray(data.offset),
+  ]);
+}
+
 /** Where the data chunk's 8-byte header starts, once the head holds it. */
 function dataHeaderAt(buf: Buffer): { offset: number } | undefined {
   if (buf.length < 12) return undefined;

@@ -5,6 +5,9 @@
  * CosyVoice gives a sentence's words with `word_timestamp_enabled` (seed 001) at each sentence-end.
  * Timed streams are not cached: the cache keeps audio only.
  */
+import { createHash } from "node:crypto";
+import { type OutputLabel, outputLabel } from "../audio/aigc-label.js";
+import { id3Label, labelledWavHeader } from "../audio/label-container.js";
 import { Mp3Reframer } from "../audio/stitch.js";
 import { pcmDurationMs, wavDataChunk } from "../audio/wav.js";
 import { InputError } from "../errors.js";
@@ -54,7 +57,25 @@ export function openTimedSpeech(req: SpeechRequest, deps: TimedDeps, signal: Abo
   return TIMED[req.provider](req, deps, signal);
 }
 
-type TimedDeps = { nls: NlsSynthesizer; cosyvoice?: CosyVoiceSynthesizer };
+type TimedDeps = {
+  nls: NlsSynthesizer;
+  cosyvoice?: CosyVoiceSynthesizer;
+  /** Who the AI-generated-content label names as the service provider (AIGC_PROVIDER_NAME). */
+  aigcProducer?: string;
+};
+
+/** The label a timed stream's audio carries: its content number is the request's own address, never the tenant. */
+function timedLabel(req: SpeechRequest, deps: TimedDeps, provider: string, model?: string): OutputLabel {
+  const contentId = createHash("sha256")
+    .update(JSON.stringify({ ...req, timestamps: true }))
+    .digest("hex")
+    .slice(0, 32);
+  return outputLabel({
+    producer: deps.aigcProducer ?? "fc-tts-pipeline",
+    contentId,
+    synthesis: { provider, ...(model ? { model } : {}), ...(req.voice ? { voice: req.voice } : {}) },
+  });
+}
 
 /** Each stream provider's timed speech, or its refusal: a provider added to the registry does not compile without one. */
 const TIMED: Record<StreamProviderName, (req: SpeechRequest, deps: TimedDeps, signal: AbortSignal) => TimedSpeech> = {
@@ -105,6 +126,7 @@ function timedCosyVoice(req: SpeechRequest, deps: TimedDeps, signal: AbortSignal
       ],
       format,
       rate,
+      timedLabel(req, deps, "cosyvoice", plan.model),
     ),
   };
 }
@@ -143,6 +165,7 @@ function timedNls(req: SpeechRequest, deps: TimedDeps, signal: AbortSignal): Tim
       ),
       format,
       prepared[0]!.sample_rate,
+      timedLabel(req, deps, "nls"),
     ),
   };
 }
@@ -155,9 +178,13 @@ async function* timeline(
   pieces: ReadonlyArray<() => AsyncIterable<PieceEvent>>,
   format: "mp3" | "wav" | "pcm",
   sampleRate: number,
+  label: OutputLabel,
 ): AsyncGenerator<TimedEvent> {
   let offset = 0;
-  if (format === "wav") yield { type: "audio", data: streamingWavHeader(sampleRate) };
+  // The audio carries its AI-generated-content label, as every output does: an MP3 starts with its tag (the pieces'
+  // own tags are dropped as they are re-framed), a WAV's one header holds it before the data.
+  if (format === "mp3") yield { type: "audio", data: id3Label(label) };
+  if (format === "wav") yield { type: "audio", data: labelledWavHeader(streamingWavHeader(sampleRate), label) };
   // The next piece is read ahead (bounded) while the current one is relayed, as in an audio-only stream.
   const started: ReadAhead<PieceEvent>[] = [];
   const start = (i: number): ReadAhead<PieceEvent> | undefined => {

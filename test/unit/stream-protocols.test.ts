@@ -135,6 +135,12 @@ describe("POST /v1/stream", () => {
       "This is CosyVoice, with words.",
       "你好，世界！",
     ]);
+    // The audio carries its label, as every output does: the MP3 starts with the tag.
+    const audio = Buffer.concat(
+      events.flatMap((e) => (e.type === "audio" ? [Buffer.from((e as { audio?: string }).audio ?? "", "base64")] : [])),
+    );
+    expect(readLabel(audio)?.synthesis).toMatchObject({ provider: "cosyvoice", voice: "longanyang" });
+    expect(mp3Frames(audio).length).toBeGreaterThan(3);
     const marks = events.filter((e) => e.type === "word" || e.type === "sentence");
     expect(marks.length).toBeGreaterThan(6);
     expect(marks.every((e) => Number.isInteger(e.beginMs) && Number.isInteger(e.endMs))).toBe(true);
