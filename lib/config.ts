@@ -191,6 +191,12 @@ export const ConfigSchema = z.object({
     "fc-tts-pipeline",
   ),
 
+  /** What a job with `label: {audible: true}` says first, in its own voice (the explicit, audible label). */
+  AIGC_NOTICE_TEXT: z._default(
+    z.string().check(z.minLength(1), z.maxLength(300, "at most 300 characters (one short sentence)")),
+    "本音频由人工智能生成。",
+  ),
+
   /** Parts of one long job synthesized at once (text beyond the provider's limit is split into parts). */
   JOBS_PART_CONCURRENCY: numberOf(/^[1-9]\d*$/, "a whole number of parts, at least 1", "4"),
   /**

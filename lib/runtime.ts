@@ -55,6 +55,7 @@ export function createJobRuntime(
     staleAfterMs: config.RECONCILE_STALE_SECONDS * 1000,
     partsPrefix: `${config.JOBS_PREFIX}parts/`,
     partConcurrency: config.JOBS_PART_CONCURRENCY,
+    aigcNotice: config.AIGC_NOTICE_TEXT,
     ...(config.JOBS_PART_CHARS ? { partChars: config.JOBS_PART_CHARS } : {}),
   });
   batches = new BatchService({

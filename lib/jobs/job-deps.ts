@@ -46,7 +46,12 @@ export interface JobServiceDeps {
   readonly newId?: () => string;
   /** How long a step may sit before `reconcile` re-drives it. */
   readonly staleAfterMs?: number;
+  /** What a job with `label: {audible: true}` says first (AIGC_NOTICE_TEXT). */
+  readonly aigcNotice?: string;
 }
+
+/** The audible notice a job says first unless the deployment words it otherwise. */
+export const DEFAULT_AIGC_NOTICE = "本音频由人工智能生成。";
 
 export interface NewJob {
   readonly provider: ProviderName;

@@ -48,6 +48,11 @@ export const JobOptionFieldsSchema = z.strictObject({
   overwrite: z.optional(z.boolean()),
   /** Defaults to both when the voice has timestamps (seeds 000/003), to none otherwise. */
   subtitles: z.optional(z.array(z.enum(["srt", "vtt"])).check(z.maxLength(2))),
+  /**
+   * The AI-generated-content label. Every output carries it in its metadata; `audible: true` also speaks a notice
+   * (AIGC_NOTICE_TEXT) at the start, in the job's voice, with every cue shifted by the notice's measured length.
+   */
+  label: z.optional(z.strictObject({ audible: z._default(z.boolean(), false) })),
 });
 
 export const JobOptionsSchema = z.pipe(

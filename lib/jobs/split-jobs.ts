@@ -5,8 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import { chunkText, countNlsChars } from "../text/index.js";
+import { escapeXml } from "../text/xml.js";
 import type { JobCreation } from "./job-creation.js";
-import type { JobContext, JobSteps, NewJob } from "./job-deps.js";
+import { DEFAULT_AIGC_NOTICE, type JobContext, type JobSteps, type NewJob } from "./job-deps.js";
 import { type Job, transition } from "./schema.js";
 
 export class SplitJobs {
@@ -16,9 +17,21 @@ export class SplitJobs {
     private readonly steps: JobSteps,
   ) {}
 
-  /** Whether a job's text is over its provider's limit (and so made of parts). */
-  isSplit(input: Pick<NewJob, "provider" | "text">): boolean {
-    return countNlsChars(input.text) > this.ctx.partLimit(input.provider);
+  /**
+   * Whether a job is made of parts: its text is over its provider's limit, or it says an audible notice first (the
+   * notice is a part of its own, so stitching measures it and shifts every cue after it by exactly its length).
+   */
+  isSplit(input: Pick<NewJob, "provider" | "text"> & { options?: Pick<NewJob["options"], "label"> }): boolean {
+    return input.options?.label?.audible === true || countNlsChars(input.text) > this.ctx.partLimit(input.provider);
+  }
+
+  /** The job's parts' texts: the notice first when it is asked for, then the text cut at sentence ends. */
+  #pieces(input: Pick<NewJob, "provider" | "text" | "ssml" | "options">): string[] {
+    const limit = this.ctx.partLimit(input.provider);
+    const pieces = countNlsChars(input.text) > limit ? chunkText(input.text, { max: limit }) : [input.text];
+    if (input.options.label?.audible !== true) return pieces;
+    const notice = this.ctx.deps.aigcNotice ?? DEFAULT_AIGC_NOTICE;
+    return [input.ssml ? `<speak>${escapeXml(notice)}</speak>` : notice, ...pieces];
   }
 
   /**
@@ -27,17 +40,14 @@ export class SplitJobs {
    */
   validate(input: Pick<NewJob, "provider" | "text" | "ssml" | "options">): void {
     const provider = this.ctx.provider(input.provider);
-    const pieces = this.isSplit(input)
-      ? chunkText(input.text, { max: this.ctx.partLimit(input.provider) })
-      : [input.text];
-    for (const piece of pieces) provider.validate(piece, input.ssml, input.options);
+    for (const piece of this.#pieces(input)) provider.validate(piece, input.ssml, input.options);
   }
 
   /** Creates a split job and its parts, and submits the first parts; or answers the job that holds its key. */
   async create(input: NewJob): Promise<{ job: Job; created: boolean }> {
     const { deps } = this.ctx;
     const limit = this.ctx.partLimit(input.provider);
-    const pieces = chunkText(input.text, { max: limit });
+    const pieces = this.#pieces(input);
     // Validates voice, options and every part by the provider's rules before anything is written.
     const provider = this.ctx.provider(input.provider);
     const characters = pieces.map((piece) => provider.validate(piece, input.ssml, input.options).characters);

@@ -115,6 +115,35 @@ describe("jobs longer than the provider allows", () => {
     expect(wav.readUInt32LE(4)).toBe(wav.length - 8);
   }, 120_000);
 
+  it("says the audible AIGC notice first, in the job's voice, and shifts every cue by exactly the notice's length", async () => {
+    const text = "第一句话。第二句话。Third sentence is here.";
+    const options = { text, voice: "siqi", format: "mp3", subtitles: ["srt"] };
+    const plain = await post(options);
+    const noticed = await post({ ...options, label: { audible: true } });
+    await settle();
+    const [a, b] = [await job(plain.id), await job(noticed.id)];
+    expect([a.state, b.state]).toEqual(["done", "done"]);
+    // The notice is a part of its own: stitching measures it like any other part.
+    expect(a.parts).toBeUndefined();
+    expect(b.parts).toHaveLength(2);
+    const notice = await job(b.parts![0]!.jobId);
+    const noticeMs = mp3DurationMs((await oss().get(notice.output.audioKey)).content as Buffer);
+    expect(noticeMs).toBeGreaterThan(0);
+    const srtA = (await oss().get(a.output.srtKey!)).content.toString();
+    const srtB = (await oss().get(b.output.srtKey!)).content.toString();
+    expect(srtB).toMatch(/^1\n00:00:00,000 --> .*\n本音频由人工智能生成。\n/);
+    const [timesA, timesB] = [srtTimes(srtA), srtTimes(srtB)];
+    expect(timesB).toHaveLength(timesA.length + 1);
+    timesA.forEach(([begin, end], i) => {
+      expect(Math.abs(timesB[i + 1]![0] - (begin + noticeMs))).toBeLessThanOrEqual(1);
+      expect(Math.abs(timesB[i + 1]![1] - (end + noticeMs))).toBeLessThanOrEqual(1);
+    });
+    // The whole is the notice and then the same speech: its length is theirs, to within a frame.
+    const lengthA = mp3DurationMs((await oss().get(a.output.audioKey)).content as Buffer);
+    const lengthB = mp3DurationMs((await oss().get(b.output.audioKey)).content as Buffer);
+    expect(Math.abs(lengthB - (lengthA + noticeMs))).toBeLessThanOrEqual(72);
+  });
+
   it("resubmits a task NLS failed with a transient code, and finishes the job", async () => {
     const before = cloud().nls.longText.stats.submitted;
     cloud().nls.longText.faults.failNext.push({ code: 51020001, message: "TTS:TtsServerError" });

@@ -641,3 +641,21 @@ describe("an upload's options file", () => {
     expect((await jobs.get((fixed[0] as { jobId: string }).jobId))?.state).toBe("submitted");
   });
 });
+
+describe("the audible AIGC notice", () => {
+  it("is a part of its own, first, in the job's voice; SSML text gets it as SSML", async () => {
+    const audible = { ...options, label: { audible: true } };
+    const plain = await service.create(newJob("短文本。", { options: audible }));
+    expect(plain.job.parts).toHaveLength(2);
+    const notice = await record(plain.job.parts![0]!.jobId);
+    expect((await storage.get(jobs.textKey(notice.id)))?.toString()).toBe("本音频由人工智能生成。");
+    expect(notice.options.voice).toBe(options.voice);
+    const ssml = await service.create(
+      newJob("<speak>短文本。</speak>", { ssml: true, options: audible, idempotencyKey: "k:ssml" }),
+    );
+    const ssmlNotice = await record(ssml.job.parts![0]!.jobId);
+    expect((await storage.get(jobs.textKey(ssmlNotice.id)))?.toString()).toBe("<speak>本音频由人工智能生成。</speak>");
+    // Without the option, a short text stays one job.
+    expect((await service.create(newJob("另一段短文本。"))).job.parts).toBeUndefined();
+  });
+});
