@@ -32,6 +32,8 @@ export function renderJob(
               ["audio", job.output.audioKey],
               ["srt", job.output.srtKey],
               ["vtt", job.output.vttKey],
+              // Which sentence of the text is heard where (lib/jobs/coverage-map.ts).
+              ["map", job.coverage?.mapKey],
             ] as const
           )
             .filter(([, k]) => k)
@@ -50,6 +52,9 @@ export function renderJob(
     output: job.output,
     ...(outputs ? { outputs, size: job.result?.size } : {}),
     ...(job.subtitles ? { subtitles: job.subtitles } : {}),
+    ...(job.coverage
+      ? { coverage: { heard: job.coverage.heard, total: job.coverage.total, missing: job.coverage.missing } }
+      : {}),
     ...(job.source.kind === "oss" && job.source.optionsFrom ? { optionsFrom: job.source.optionsFrom } : {}),
     ...(job.failure ? { failure: job.failure } : {}),
   };

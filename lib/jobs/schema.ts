@@ -118,6 +118,16 @@ export const JobSchema = z.object({
       reason: z.optional(z.string()),
     }),
   ),
+  /** Which of the text's sentences the audio holds, by the provider's timings (lib/jobs/coverage-map.ts). */
+  coverage: z.optional(
+    z.object({
+      heard: z.int(),
+      total: z.int(),
+      /** The first missing sentences' indexes (at most 100; the map lists them all). */
+      missing: z.array(z.int()),
+      mapKey: z.string(),
+    }),
+  ),
   /** A part of a longer job (text beyond the provider's limit): the parent's id and this part's index. */
   parent: z.optional(z.object({ id: z.string(), index: z.int() })),
   /** An item of an EventBridge batch: the batch's id and the item's id. */

@@ -11,12 +11,13 @@ import type { Logger } from "../log.js";
 import { openDownload } from "../net/http-client.js";
 import type { StreamingBucket } from "../storage/bucket.js";
 import type { ObjectInfo } from "../storage/oss.js";
-import { findNlsVoice } from "../voices/index.js";
+import { writeCoverageMap } from "./coverage-map.js";
 import { jobLabel, labelInPlace, labelSidecarKey } from "./job-label.js";
 import type { JobProvider } from "./providers.js";
 import type { JobRecords } from "./records.js";
 import { type Job, transition } from "./schema.js";
 import type { JobService } from "./service.js";
+import { subtitleOutcome } from "./subtitle-outcome.js";
 
 export interface StoreDeps {
   readonly jobs: JobRecords;
@@ -196,11 +197,13 @@ async function assemble(job: Job, deps: StoreDeps): Promise<"done" | "skipped"> 
     partSize: deps.partSize,
     meta: { jobid: job.id },
   });
+  const durations = await stitched.durations;
   const cues = shiftCues(
     parts.map((p) => p.task?.sentences ?? []),
-    await stitched.durations,
+    durations,
   );
-  return finish(job, await deps.storage.head(job.output.audioKey), cues, deps);
+  const starts = durations.map((_, i) => durations.slice(0, i).reduce((a, b) => a + b, 0));
+  return finish(job, await deps.storage.head(job.output.audioKey), cues, deps, starts);
 }
 
 async function* streamOf(storage: StreamingBucket, key: string): AsyncGenerator<Uint8Array> {
@@ -220,29 +223,13 @@ async function wavDataBytes(storage: StreamingBucket, key: string, size: number)
   return Math.min(data.size, size - data.offset);
 }
 
-/** Which subtitle files a job gets, and why it gets none when it gets none. */
-function subtitleOutcome(job: Job, cues: number): NonNullable<Job["subtitles"]> {
-  const requested = job.options.subtitles;
-  if (requested.length === 0) {
-    const voice = findNlsVoice(job.options.voice);
-    const reason =
-      voice && !voice.timestamps
-        ? `${voice.id} has no timestamps, so no subtitles were made`
-        : "no subtitles were asked for";
-    return { requested, written: [], reason };
-  }
-  // A part's subtitles are its parent's to write (the part keeps its cues on its record).
-  if (job.parent) return { requested, written: [], reason: "a part's cues are written by its parent" };
-  if (cues === 0) return { requested, written: [], reason: "the provider returned no sentence timings for this audio" };
-  return { requested, written: [...requested] };
-}
-
 /** Checks the stored audio, writes the subtitles and marks the job done (once, whatever the number of runs). */
 async function finish(
   job: Job,
   stored: ObjectInfo | undefined,
   sentences: readonly Cue[],
   deps: StoreDeps,
+  partStarts?: readonly number[],
 ): Promise<"done" | "skipped"> {
   if (!stored || stored.size === 0)
     throw new UpstreamError({
@@ -268,6 +255,7 @@ async function finish(
     ...(subtitles.written.includes("srt") ? { srtKey: job.output.srtKey } : {}),
     ...(subtitles.written.includes("vtt") ? { vttKey: job.output.vttKey } : {}),
   };
+  const coverage = await writeCoverageMap(job, cues, partStarts, deps);
   const now = deps.now?.() ?? new Date();
   const latest = (await deps.jobs.get(job.id)) ?? job;
   const storedJob =
@@ -275,7 +263,12 @@ async function finish(
       ? transition(
           latest,
           "stored",
-          { result: { size: stored.size, storedAt: now.toISOString() }, subtitles, output },
+          {
+            result: { size: stored.size, storedAt: now.toISOString() },
+            subtitles,
+            output,
+            ...(coverage ? { coverage } : {}),
+          },
           now,
         )
       : latest;

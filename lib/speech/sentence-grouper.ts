@@ -1,3 +1,4 @@
+import { sentenceSpans } from "../text/sentences.js";
 import type { Mark } from "./timed.js";
 
 /**
@@ -12,7 +13,7 @@ export class SentenceGrouper {
   #words: Mark[] = [];
 
   constructor(private readonly text: string) {
-    for (const m of text.matchAll(/[^。！？!?.\n]+[。！？!?.\n]*/gu)) this.#ends.push(m.index + m[0].length);
+    for (const span of sentenceSpans(text)) this.#ends.push(span.end);
   }
 
   /** Adds words; returns the sentences they completed. */

@@ -32,8 +32,8 @@ describe("faults", () => {
       const job = await findJob(host, "input/crash.txt");
       expect(job.state).toBe("done");
       const listed = (await ownerStorage(cloud()).list("output/crash")).objects.map((o) => o.key);
-      // Each output once: the audio, and the subtitles the default voice (siqi, with timestamps) makes.
-      expect(listed).toEqual(["output/crash.mp3", "output/crash.srt", "output/crash.vtt"]);
+      // Each output once: the audio, the subtitles the default voice (siqi, with timestamps) makes, and the coverage map.
+      expect(listed).toEqual(["output/crash.map.json", "output/crash.mp3", "output/crash.srt", "output/crash.vtt"]);
       expect(audio.count()).toBeGreaterThanOrEqual(1);
     } finally {
       audio.stop();
@@ -91,6 +91,7 @@ describe("faults", () => {
       expect(job.state).toBe("done");
       expect(audio.count()).toBe(1);
       expect((await ownerStorage(cloud()).list("output/between")).objects.map((o) => o.key)).toEqual([
+        "output/between.map.json",
         "output/between.mp3",
         "output/between.srt",
         "output/between.vtt",

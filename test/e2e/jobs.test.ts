@@ -50,6 +50,13 @@ describe("long-text jobs on the local stack", () => {
     const srt = (await client.get("output/book/ch1.srt")).content.toString();
     expect(srt).toMatch(/^1\n00:00:00,[0-2]\d\d --> 00:00:0\d,\d{3}\n第一章。\n/);
     expect((await client.get("output/book/ch1.vtt")).content.toString()).toMatch(/^WEBVTT\n\n00:00:00\.[0-2]\d\d --> /);
+    // The coverage map: every sentence of the text placed on the audio, beside it.
+    expect(job.coverage).toMatchObject({ heard: 3, total: 3, missing: [], mapKey: "output/book/ch1.map.json" });
+    const map = JSON.parse((await client.get("output/book/ch1.map.json")).content.toString()) as {
+      sentences: Array<{ text: string; heard: boolean; beginMs: number }>;
+    };
+    expect(map.sentences.map((e) => e.text)).toEqual(["第一章。", "春天来了，花开了。", "Spring has come."]);
+    expect(map.sentences.every((e, i) => e.heard && (i === 0 || e.beginMs > map.sentences[i - 1]!.beginMs))).toBe(true);
     // The input object is never changed.
     expect((await client.head("input/book/ch1.txt")).res.headers).toMatchObject({
       etag: (put.res.headers as Record<string, string>).etag,
@@ -275,7 +282,12 @@ describe("long-text jobs on the local stack", () => {
     const names = ((await oss().list({ prefix: "output/answer/bad.", "max-keys": 100 }, {})).objects ?? [])
       .map((o) => o.name)
       .sort();
-    expect(names).toEqual(["output/answer/bad.mp3", "output/answer/bad.srt", "output/answer/bad.vtt"]);
+    expect(names).toEqual([
+      "output/answer/bad.map.json",
+      "output/answer/bad.mp3",
+      "output/answer/bad.srt",
+      "output/answer/bad.vtt",
+    ]);
   });
 
   it("does not synthesize a re-delivered upload event twice", async () => {

@@ -1,0 +1,108 @@
+/**
+ * The coverage map: which sentence of the input is heard where in the output. Each of the text's sentences is looked
+ * for, in order, in the provider's timed sentences (the cues), compared without spaces and punctuation (providers
+ * split and punctuate their cues their own way); one no cue holds is reported missing, so a dropped line shows instead
+ * of passing silently. Written beside the audio (`<name>.map.json`); the record keeps the count.
+ */
+import type { Cue } from "../audio/subtitles.js";
+import type { Bucket } from "../storage/bucket.js";
+import { spokenText } from "../text/index.js";
+import { sentenceSpans } from "../text/sentences.js";
+import type { JobRecords } from "./records.js";
+import type { Job } from "./schema.js";
+
+export interface CoverageEntry {
+  readonly index: number;
+  readonly text: string;
+  /** The sentence's place in the spoken text, in UTF-16 code units: [start, end). */
+  readonly range: readonly [number, number];
+  readonly heard: boolean;
+  readonly beginMs?: number;
+  readonly endMs?: number;
+  /** For a job in parts: which part's audio holds it. */
+  readonly part?: number;
+}
+
+export interface Coverage {
+  readonly heard: number;
+  readonly total: number;
+  readonly missing: readonly number[];
+}
+
+const normal = (s: string): string => s.replace(/[\s\p{P}\p{S}]/gu, "").toLowerCase();
+
+/** `partStarts`: each part's start in the whole, in ms (a job in parts); a cue belongs to the last part it follows. */
+export function coverageMap(
+  text: string,
+  cues: readonly Cue[],
+  partStarts: readonly number[] = [],
+): { entries: CoverageEntry[]; coverage: Coverage } {
+  // The cues as one normalised stream, each character knowing its cue.
+  let stream = "";
+  const owner: number[] = [];
+  cues.forEach((cue, i) => {
+    const n = normal(cue.text);
+    stream += n;
+    for (let k = 0; k < n.length; k++) owner.push(i);
+  });
+  const partOf = (ms: number): number | undefined => {
+    if (partStarts.length === 0) return undefined;
+    let part = 0;
+    for (let i = 0; i < partStarts.length; i++) if (ms >= partStarts[i]!) part = i;
+    return part;
+  };
+  const entries: CoverageEntry[] = [];
+  let at = 0;
+  for (const span of sentenceSpans(text)) {
+    const wanted = normal(span.text);
+    if (wanted === "") continue;
+    const index = entries.length;
+    const found = stream.indexOf(wanted, at);
+    if (found === -1) {
+      entries.push({ index, text: span.text.trim(), range: [span.start, span.end], heard: false });
+      continue;
+    }
+    at = found + wanted.length;
+    const first = cues[owner[found]!]!;
+    const last = cues[owner[at - 1]!]!;
+    const part = partOf(first.begin_time);
+    entries.push({
+      index,
+      text: span.text.trim(),
+      range: [span.start, span.end],
+      heard: true,
+      beginMs: first.begin_time,
+      endMs: last.end_time,
+      ...(part !== undefined ? { part } : {}),
+    });
+  }
+  const missing = entries.filter((e) => !e.heard).map((e) => e.index);
+  return { entries, coverage: { heard: entries.length - missing.length, total: entries.length, missing } };
+}
+
+/** `output/a/b.mp3` → `output/a/b.map.json`. */
+export function mapKeyFor(audioKey: string): string {
+  return `${audioKey.replace(/\.[^./]+$/, "")}.map.json`;
+}
+
+/**
+ * Writes a finished job's coverage map beside its audio and returns what its record keeps of it; nothing for a part
+ * (its parent maps the whole) or for audio without timed sentences (the provider gave none to map).
+ */
+export async function writeCoverageMap(
+  job: Job,
+  cues: readonly Cue[],
+  partStarts: readonly number[] | undefined,
+  deps: { readonly jobs: Pick<JobRecords, "textKey">; readonly storage: Pick<Bucket, "get" | "put"> },
+): Promise<Job["coverage"]> {
+  if (job.parent || cues.length === 0) return undefined;
+  const body = await deps.storage.get(deps.jobs.textKey(job.id));
+  if (!body) return undefined;
+  const text = job.ssml ? spokenText(body.toString("utf8")) : body.toString("utf8");
+  const { entries, coverage } = coverageMap(text, cues, partStarts);
+  const mapKey = mapKeyFor(job.output.audioKey);
+  await deps.storage.put(mapKey, `${JSON.stringify({ jobId: job.id, ...coverage, sentences: entries }, null, 1)}\n`, {
+    contentType: "application/json",
+  });
+  return { heard: coverage.heard, total: coverage.total, missing: coverage.missing.slice(0, 100), mapKey };
+}
