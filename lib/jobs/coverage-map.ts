@@ -89,6 +89,31 @@ export function mapKeyFor(audioKey: string): string {
  * Writes a finished job's coverage map beside its audio and returns what its record keeps of it; nothing for a part
  * (its parent maps the whole) or for audio without timed sentences (the provider gave none to map).
  */
+/** The job's text as spoken (SSML's markup left out), read from beside its record. */
+async function spokenTextOf(
+  job: Job,
+  deps: { readonly jobs: Pick<JobRecords, "textKey">; readonly storage: Pick<Bucket, "get"> },
+): Promise<string | undefined> {
+  const body = await deps.storage.get(deps.jobs.textKey(job.id));
+  if (!body) return undefined;
+  return job.ssml ? spokenText(body.toString("utf8")) : body.toString("utf8");
+}
+
+/**
+ * The sentences of a part's text its audio does not hold, by the provider's timings (none when it gave none): a part
+ * missing one is failed, and its parent replaces it once, as any failed part.
+ */
+export async function missingSentences(
+  job: Job,
+  cues: readonly Cue[],
+  deps: { readonly jobs: Pick<JobRecords, "textKey">; readonly storage: Pick<Bucket, "get"> },
+): Promise<string[]> {
+  if (cues.length === 0) return [];
+  const text = await spokenTextOf(job, deps);
+  if (text === undefined) return [];
+  return coverageMap(text, cues).entries.flatMap((e) => (e.heard ? [] : [e.text]));
+}
+
 export async function writeCoverageMap(
   job: Job,
   cues: readonly Cue[],
@@ -96,9 +121,8 @@ export async function writeCoverageMap(
   deps: { readonly jobs: Pick<JobRecords, "textKey">; readonly storage: Pick<Bucket, "get" | "put"> },
 ): Promise<Job["coverage"]> {
   if (job.parent || cues.length === 0) return undefined;
-  const body = await deps.storage.get(deps.jobs.textKey(job.id));
-  if (!body) return undefined;
-  const text = job.ssml ? spokenText(body.toString("utf8")) : body.toString("utf8");
+  const text = await spokenTextOf(job, deps);
+  if (text === undefined) return undefined;
   const { entries, coverage } = coverageMap(text, cues, partStarts);
   const mapKey = mapKeyFor(job.output.audioKey);
   await deps.storage.put(mapKey, `${JSON.stringify({ jobId: job.id, ...coverage, sentences: entries }, null, 1)}\n`, {

@@ -48,3 +48,11 @@ export async function labelInPlace(
   });
   return storage.head(key);
 }
+
+/** Raw PCM has no container for the label: it is written beside the audio (a part's is its parent's to write). */
+export async function writeLabelSidecar(job: Job, storage: StreamingBucket, producer?: string): Promise<void> {
+  if (job.options.format !== "pcm" || job.parent) return;
+  await storage.put(labelSidecarKey(job.output.audioKey), JSON.stringify(jobLabel(job, producer)), {
+    contentType: "application/json",
+  });
+}

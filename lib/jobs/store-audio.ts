@@ -11,8 +11,8 @@ import type { Logger } from "../log.js";
 import { openDownload } from "../net/http-client.js";
 import type { StreamingBucket } from "../storage/bucket.js";
 import type { ObjectInfo } from "../storage/oss.js";
-import { writeCoverageMap } from "./coverage-map.js";
-import { jobLabel, labelInPlace, labelSidecarKey } from "./job-label.js";
+import { missingSentences, writeCoverageMap } from "./coverage-map.js";
+import { jobLabel, labelInPlace, writeLabelSidecar } from "./job-label.js";
 import type { JobProvider } from "./providers.js";
 import type { JobRecords } from "./records.js";
 import { type Job, transition } from "./schema.js";
@@ -238,12 +238,18 @@ async function finish(
       upstreamMessage: `no audio at ${job.output.audioKey}`,
       retryable: true,
     });
-  // Raw PCM has no container for the label: it is written beside the audio (the record names it too).
-  if (job.options.format === "pcm" && !job.parent)
-    await deps.storage.put(labelSidecarKey(job.output.audioKey), JSON.stringify(jobLabel(job, deps.aigcProducer)), {
-      contentType: "application/json",
-    });
+  await writeLabelSidecar(job, deps.storage, deps.aigcProducer);
   const cues = sentences.map((s) => ({ text: s.text, begin_time: s.begin_time, end_time: s.end_time }));
+  // A part whose audio lacks a sentence of its text is failed, not stitched: its parent replaces it once.
+  const missing = job.parent ? await missingSentences(job, cues, deps) : [];
+  if (missing.length > 0) {
+    await deps.service.fail(
+      job,
+      "MissingSentences",
+      `the audio lacks ${missing.length} sentence(s): ${missing.slice(0, 3).join(" ")}`,
+    );
+    return "done";
+  }
   // Subtitle files are written only with cues in them: an empty .srt is never a result. Whatever happens is recorded.
   const subtitles = subtitleOutcome(job, cues.length);
   if (subtitles.written.includes("srt") && job.output.srtKey)

@@ -1,0 +1,51 @@
+/**
+ * Nothing lost: a provider task that leaves a sentence out of its audio is caught by the part's coverage (its timed
+ * sentences against its text), and the part is made again, alone, before the book is stitched; the finished job's map
+ * then holds every sentence, and the part made twice is counted as billed twice.
+ */
+import type OSS from "ali-oss";
+import { describe, expect, it } from "vitest";
+import { FastEngine } from "../../infra/local/audio/fast-engine.js";
+import type { Job } from "../../lib/jobs/schema.js";
+import { useFunctionHost } from "../helpers/function-host.js";
+import { settle as settleAll } from "../helpers/jobs.js";
+import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
+
+const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
+const KEY = "coverage-key";
+const host = useFunctionHost(cloud, { TTS_API_KEYS: KEY, JOBS_PART_CHARS: "100", JOBS_PART_CONCURRENCY: "2" });
+const settle = () => settleAll(host, cloud());
+const job = async (id: string): Promise<Job> => (await host.platform.jobs().jobs.get(id))!;
+const oss = (): OSS => userOss(cloud());
+
+describe("coverage", () => {
+  it("makes again a part whose audio lacks a sentence, and finishes with every sentence heard", async () => {
+    const text = Array.from({ length: 24 }, (_, i) => `这是第${i + 1}句话，请完整地读出来。`).join("");
+    cloud().nls.longText.faults.dropSentences = 1;
+    const before = cloud().nls.longText.stats.submitted;
+    const res = await fetch(`${host.url}/v1/jobs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ text, voice: "siqi", format: "mp3", subtitles: ["srt"] }),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await settle();
+    expect(cloud().nls.longText.faults.dropSentences).toBe(0);
+    const parent = await job(id);
+    expect(parent.state).toBe("done");
+    // One part made twice: every part once, and the one that lost a sentence again.
+    expect(cloud().nls.longText.stats.submitted - before).toBe(parent.parts!.length + 1);
+    expect(parent.coverage).toMatchObject({ heard: 24, total: 24, missing: [] });
+    const map = JSON.parse((await oss().get(parent.coverage!.mapKey)).content.toString()) as {
+      sentences: Array<{ heard: boolean; part: number }>;
+    };
+    expect(map.sentences.every((s) => s.heard)).toBe(true);
+    expect(new Set(map.sentences.map((s) => s.part)).size).toBe(parent.parts!.length);
+    // The part made again is billed twice, and the progress says so.
+    const view = (await (
+      await fetch(`${host.url}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${KEY}` } })
+    ).json()) as { progress: { characters: { synthesized: number; billed: number } } };
+    expect(view.progress.characters.billed).toBeGreaterThan(view.progress.characters.synthesized);
+  });
+});
