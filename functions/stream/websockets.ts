@@ -62,6 +62,7 @@ export class StreamSockets {
           nls: clients.nls,
           log: log.child({ endpoint: path }),
           authorized: Boolean(owner),
+          aigcProducer: config.AIGC_PROVIDER_NAME,
           ...limits,
         }),
       );
@@ -80,6 +81,7 @@ export class StreamSockets {
         upstream,
         extraVoices: config.COSYVOICE_VOICES,
         log: log.child({ endpoint: path }),
+        aigcProducer: config.AIGC_PROVIDER_NAME,
         ...limits,
       }),
     );

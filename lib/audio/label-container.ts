@@ -114,6 +114,29 @@ export function labelledWavHeader(header: Buffer, label: OutputLabel): Buffer {
   ]);
 }
 
+/**
+ * The first audio chunk of a relayed stream (a WebSocket protocol's binary frames) with the label placed: an MP3's tag
+ * before it (its own, when whole in the chunk, replaced), a WAV header's INFO chunk before the data. PCM, or a chunk
+ * that does not hold a whole WAV header, passes as it is.
+ */
+export function labelFirstChunk(format: string, chunk: Buffer, label: OutputLabel): Buffer {
+  if (format === "mp3") {
+    const theirs = chunk.length >= 10 ? id3v2Size(chunk) : 0;
+    return Buffer.concat([id3Label(label), theirs <= chunk.length ? chunk.subarray(theirs) : chunk]);
+  }
+  if (format !== "wav" || chunk.length < 12) return chunk;
+  try {
+    const data = dataHeaderAt(chunk);
+    if (!data || data.offset + 8 > chunk.length) return chunk;
+    return Buffer.concat([
+      labelledWavHeader(chunk.subarray(0, data.offset + 8), label),
+      chunk.subarray(data.offset + 8),
+    ]);
+  } catch {
+    return chunk;
+  }
+}
+
 /** Where the data chunk's 8-byte header starts, once the head holds it. */
 function dataHeaderAt(buf: Buffer): { offset: number } | undefined {
   if (buf.length < 12) return undefined;

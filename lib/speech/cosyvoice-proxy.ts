@@ -4,7 +4,10 @@
  * parameters, the 20,000 / 200,000 character limits, SSML, one continue-task with enable_ssml), then relays the
  * commands upstream with the real key and the events back.
  */
+import { createHash } from "node:crypto";
 import WebSocket from "ws";
+import { type OutputLabel, outputLabel } from "../audio/aigc-label.js";
+import { labelFirstChunk } from "../audio/label-container.js";
 import { guarded } from "../http/boundary.js";
 import type { Logger } from "../log.js";
 import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "../providers/dashscope/cosyvoice.js";
@@ -24,6 +27,8 @@ export interface CosyVoiceProxyOptions {
   readonly idleTimeoutMs?: number;
   /** Close a client that has left audio unread above the high-water mark for this long. */
   readonly stallTimeoutMs?: number;
+  /** Who the AI-generated-content label names as the service provider (AIGC_PROVIDER_NAME). */
+  readonly aigcProducer?: string;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -34,6 +39,8 @@ interface TaskState {
   readonly sampleRate: number;
   continues: number;
   characters: number;
+  /** The label the task's audio carries in its first binary frame, until that frame has gone. */
+  label?: { readonly format: string; readonly value: OutputLabel };
 }
 
 export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptions): void {
@@ -60,6 +67,11 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
   const toClient = (data: Buffer | string, binary: boolean): void => {
     if (client.readyState !== WebSocket.OPEN) return;
     touch();
+    // The audio carries its AI-generated-content label as every output does: in the task's first binary frame.
+    if (binary && typeof data !== "string" && task?.label) {
+      data = labelFirstChunk(task.label.format, data, task.label.value);
+      task.label = undefined;
+    }
     const size = typeof data === "string" ? Buffer.byteLength(data) : data.length;
     waiting += size;
     if (waiting > highWaterMark && upstream && !upstream.isPaused) {
@@ -142,6 +154,14 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
         sampleRate: parameters.sample_rate,
         continues: 0,
         characters: 0,
+        label: {
+          format: parameters.format,
+          value: outputLabel({
+            producer: opts.aigcProducer ?? "fc-tts-pipeline",
+            contentId: createHash("sha256").update(text).digest("hex").slice(0, 32),
+            synthesis: { provider: "cosyvoice", model, voice: parameters.voice },
+          }),
+        },
       };
       // A connection is reusable after task-finished (the SDK's pool keeps it, close_ws_after_use=False): so is ours.
       if (idleUpstream) return forward(text);

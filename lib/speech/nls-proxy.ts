@@ -8,8 +8,10 @@
  * (the NLS gateway's own rule: 40000004 after 10 s without data); one that stops reading audio is closed after
  * `stallTimeoutMs`, so it cannot hold the upstream and its buffers until FC's 300 s limit.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
+import { outputLabel } from "../audio/aigc-label.js";
+import { labelFirstChunk } from "../audio/label-container.js";
 import { AppError, InputError, UpstreamError } from "../errors.js";
 import { guarded } from "../http/boundary.js";
 import type { Logger } from "../log.js";
@@ -48,6 +50,8 @@ export interface NlsProxyOptions {
   readonly authorized: boolean;
   readonly idleTimeoutMs?: number;
   readonly stallTimeoutMs?: number;
+  /** Who the AI-generated-content label names as the service provider (AIGC_PROVIDER_NAME). */
+  readonly aigcProducer?: string;
 }
 
 export function serveNlsProxy(ws: WebSocket, opts: NlsProxyOptions): void {
@@ -145,10 +149,19 @@ async function relay(
   };
   const log = opts.log.child({ taskId });
   try {
+    // The audio carries its AI-generated-content label as every output does: in the first binary frame.
+    const label = outputLabel({
+      producer: opts.aigcProducer ?? "fc-tts-pipeline",
+      contentId: createHash("sha256").update(JSON.stringify(input)).digest("hex").slice(0, 32),
+      synthesis: { provider: "nls", voice: p.voice },
+    });
+    let first = true;
     for await (const event of opts.nls.synthesize(input, { signal })) {
       if (signal.aborted) return;
-      if (event.type === "audio") await send(event.data);
-      else
+      if (event.type === "audio") {
+        await send(first ? labelFirstChunk(p.format, event.data, label) : event.data);
+        first = false;
+      } else
         await send(
           frame(
             taskId,

@@ -267,6 +267,8 @@ describe("NLS-compatible WebSocket /ws/v1", () => {
     );
     expect(JSON.parse(done).header).toMatchObject({ name: "SynthesisCompleted", status: 20000000 });
     expect(readWav(Buffer.concat(chunks))?.sampleRate).toBe(16000);
+    // The relayed audio carries its label too, in its header.
+    expect(readLabel(Buffer.concat(chunks))?.synthesis).toEqual({ provider: "nls", voice: "siqi" });
     expect(JSON.parse(metas[0]!).payload.subtitles.length).toBeGreaterThan(0);
   });
 
@@ -324,6 +326,10 @@ describe("DashScope-compatible WebSocket /api-ws/v1/inference", () => {
     expect(seen.filter((n) => n === "audio").length).toBeGreaterThanOrEqual(2);
     expect(seen.at(-1)).toBe("task-finished");
     expect(seen).toContain("result-generated");
+    // The task's first binary frame starts with the label's ID3 tag; the frames together are one labelled MP3.
+    const audio = Buffer.concat(frames.filter((f): f is Buffer => Buffer.isBuffer(f)));
+    expect(readLabel(audio)?.synthesis).toMatchObject({ provider: "cosyvoice", voice: "longanyang" });
+    expect(mp3Frames(audio).length).toBeGreaterThan(3);
   });
 
   it("fails an unknown voice with task-failed before going upstream, and refuses a bad key with 401", async () => {
