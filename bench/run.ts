@@ -2,6 +2,7 @@
 import { benchBatch } from "./batch.js";
 import { benchBatchScale } from "./batch-scale.js";
 import { benchColdStart } from "./coldstart.js";
+import { benchCoverage } from "./coverage.js";
 import { benchNlsShort } from "./nls-short.js";
 import { benchStore } from "./store.js";
 import { benchStream, benchStreamRtt } from "./stream.js";
@@ -17,4 +18,5 @@ printTable([
   ...(await benchBatch()),
   ...(await benchBatchScale()),
   ...(await benchTextLinearity()),
+  ...(await benchCoverage()),
 ]);

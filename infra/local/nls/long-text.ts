@@ -40,7 +40,10 @@ export class LongTextFaults {
   holdCallbacks = 0;
   /** Audio downloads to cut short (count): the full Content-Length announced, half the bytes sent, the socket closed. */
   cutDownloads = 0;
-  /** Tasks (count) whose second sentence is left out of their audio and timings, as a lossy synthesis would. */
+  /**
+   * Tasks (count) whose second sentence is left out of their audio and timings, as a lossy synthesis would; a text is
+   * dropped from once at most.
+   */
   dropSentences = 0;
 }
 
@@ -72,6 +75,8 @@ export interface LongTextOptions {
 
 export class LongTextService {
   readonly faults = new LongTextFaults();
+  /** Texts the dropSentences fault has taken a sentence from. */
+  readonly #droppedFrom = new Set<string>();
   readonly stats = { submitted: 0, callbacks: 0, audioDownloads: 0 };
   readonly #tasks = new Map<string, Task>();
   readonly #pending = new PendingWork();
@@ -260,8 +265,10 @@ export class LongTextService {
     const voice = findNlsVoice(tts.voice)!;
     let text = tts.text;
     const spans = sentenceSpans(text);
-    if (this.faults.dropSentences > 0 && spans.length >= 2) {
+    // A text is dropped from once at most: the same text asked again (a repair) is spoken whole.
+    if (this.faults.dropSentences > 0 && spans.length >= 2 && !this.#droppedFrom.has(tts.text)) {
       this.faults.dropSentences--;
+      this.#droppedFrom.add(tts.text);
       text = text.slice(0, spans[1]!.start) + text.slice(spans[1]!.end);
     }
     const { audio, sentences } = await synthesizeLong(this.opts.engine, {
