@@ -73,6 +73,9 @@ export async function labelAudio(
     if (ended) return;
     for (let step = await it.next(); !step.done; step = await it.next()) yield step.value;
   };
+  // No audio at all stays no audio (never a file of only a label, which would pass for audio by its size).
+  await want(1);
+  if (head.length === 0) return { stream: rest(head), addedBytes: 0 };
   if (format === "mp3") {
     await want(10);
     // The source's own ID3v2 tag is replaced by ours (its size read from its header; it may span chunks).

@@ -99,6 +99,14 @@ describe("the AIGC label in MP3 and WAV", () => {
     expect(fromWav.format.duration).toBeCloseTo(readWav(wav)!.durationMs / 1000, 3);
   });
 
+  it("leaves no audio as no audio: an empty source gets no label that would pass for audio by its size", async () => {
+    for (const format of ["mp3", "wav"] as const) {
+      const empty = await labelAudio(format, chunks(Buffer.alloc(0), [1]), label);
+      expect(empty.addedBytes).toBe(0);
+      expect((await collect(empty.stream)).length).toBe(0);
+    }
+  });
+
   it("refuses audio that is not the container it should be, naming what it is not", async () => {
     await expect(labelAudio("wav", chunks(Buffer.from("not a wave file at all"), [5]), label)).rejects.toThrow(
       /not a RIFF\/WAVE file/,
