@@ -5,6 +5,7 @@
  * of passing silently. Written beside the audio (`<name>.map.json`); the record keeps the count.
  */
 import type { Cue } from "../audio/subtitles.js";
+import type { Logger } from "../log.js";
 import type { Bucket } from "../storage/bucket.js";
 import { spokenText } from "../text/index.js";
 import { sentenceSpans } from "../text/sentences.js";
@@ -112,6 +113,30 @@ export async function missingSentences(
   const text = await spokenTextOf(job, deps);
   if (text === undefined) return [];
   return coverageMap(text, cues).entries.flatMap((e) => (e.heard ? [] : [e.text]));
+}
+
+/**
+ * Why a part must be made again (the sentences its audio lacks), or undefined. A replacement that lacks them too is
+ * kept, and its parent's map says what is missing: how a provider words its timed sentences is not documented to
+ * match the text (numbers, say), and such a mismatch must cost one more synthesis, never fail every such book.
+ */
+export async function partLacking(
+  job: Job,
+  cues: readonly Cue[],
+  deps: {
+    readonly jobs: Pick<JobRecords, "textKey">;
+    readonly storage: Pick<Bucket, "get">;
+    readonly log: Logger;
+  },
+): Promise<string | undefined> {
+  if (!job.parent) return undefined;
+  const missing = await missingSentences(job, cues, deps);
+  if (missing.length === 0) return undefined;
+  if (/#\d+$/.test(job.idempotencyKey)) {
+    deps.log.warn("a replaced part still lacks sentences; kept, and mapped as missing", { jobId: job.id, missing });
+    return undefined;
+  }
+  return `the audio lacks ${missing.length} sentence(s): ${missing.slice(0, 3).join(" ")}`;
 }
 
 export async function writeCoverageMap(

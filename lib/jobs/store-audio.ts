@@ -11,7 +11,7 @@ import type { Logger } from "../log.js";
 import { openDownload } from "../net/http-client.js";
 import type { StreamingBucket } from "../storage/bucket.js";
 import type { ObjectInfo } from "../storage/oss.js";
-import { missingSentences, writeCoverageMap } from "./coverage-map.js";
+import { partLacking, writeCoverageMap } from "./coverage-map.js";
 import { jobLabel, labelInPlace, writeLabelSidecar } from "./job-label.js";
 import type { JobProvider } from "./providers.js";
 import type { JobRecords } from "./records.js";
@@ -241,13 +241,9 @@ async function finish(
   await writeLabelSidecar(job, deps.storage, deps.aigcProducer);
   const cues = sentences.map((s) => ({ text: s.text, begin_time: s.begin_time, end_time: s.end_time }));
   // A part whose audio lacks a sentence of its text is failed, not stitched: its parent replaces it once.
-  const missing = job.parent ? await missingSentences(job, cues, deps) : [];
-  if (missing.length > 0) {
-    await deps.service.fail(
-      job,
-      "MissingSentences",
-      `the audio lacks ${missing.length} sentence(s): ${missing.slice(0, 3).join(" ")}`,
-    );
+  const lacking = await partLacking(job, cues, deps);
+  if (lacking) {
+    await deps.service.fail(job, "MissingSentences", lacking);
     return "done";
   }
   // Subtitle files are written only with cues in them: an empty .srt is never a result. Whatever happens is recorded.
