@@ -9,6 +9,7 @@ import type { Logger } from "../log.js";
 import type { Bucket } from "../storage/bucket.js";
 import { spokenText } from "../text/index.js";
 import { sentenceSpans } from "../text/sentences.js";
+import { multiplierFromRate } from "../text/speech-rate.js";
 import type { JobRecords } from "./records.js";
 import type { Job } from "./schema.js";
 
@@ -154,4 +155,23 @@ export async function writeCoverageMap(
     contentType: "application/json",
   });
   return { heard: coverage.heard, total: coverage.total, missing: coverage.missing.slice(0, 100), mapKey };
+}
+
+/** The least audio a character may take at normal speed: far below any voice, so only a cut-off part falls under it. */
+export const MIN_MS_PER_CHARACTER = 30;
+
+/**
+ * Why a part must be made again because its audio is too short for its text (cut off, where the provider gives no
+ * timings to check sentence by sentence), or undefined. The floor scales with the speech rate; a replacement that is
+ * short too is kept, as in `partLacking`.
+ */
+export function partTooShort(job: Job, measuredMs: number, log: Logger): string | undefined {
+  if (!job.parent || job.characters === 0) return undefined;
+  const floor = (job.characters * MIN_MS_PER_CHARACTER) / multiplierFromRate(job.options.speechRate ?? 0);
+  if (measuredMs >= floor) return undefined;
+  if (/#\d+$/.test(job.idempotencyKey)) {
+    log.warn("a replaced part is still short for its text; kept", { jobId: job.id, measuredMs, floor });
+    return undefined;
+  }
+  return `the audio lasts ${Math.round(measuredMs)} ms, less than the ${Math.round(floor)} ms its ${job.characters} characters take at the least`;
 }

@@ -2,17 +2,18 @@
  * The `store` step: stream the provider's audio into the user's bucket with bounded memory, write the subtitles,
  * check the stored size, mark the job done. Running it twice converges on the same objects and one `done`.
  */
+import { measuring } from "../audio/audio-meter.js";
 import { labelAudio } from "../audio/label-container.js";
 import { type StitchPart, shiftCues, stitch } from "../audio/stitch.js";
 import { type Cue, toSrt, toVtt } from "../audio/subtitles.js";
-import { wavDataChunk } from "../audio/wav.js";
 import { UpstreamError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { openDownload } from "../net/http-client.js";
 import type { StreamingBucket } from "../storage/bucket.js";
 import type { ObjectInfo } from "../storage/oss.js";
-import { partLacking, writeCoverageMap } from "./coverage-map.js";
+import { partLacking, partTooShort, writeCoverageMap } from "./coverage-map.js";
 import { jobLabel, labelInPlace, writeLabelSidecar } from "./job-label.js";
+import { streamOf, wavDataBytes } from "./part-audio.js";
 import type { JobProvider } from "./providers.js";
 import type { JobRecords } from "./records.js";
 import { type Job, transition } from "./schema.js";
@@ -146,15 +147,20 @@ async function copyAndFinish(job: Job, audioUrl: string, deps: StoreDeps): Promi
   }
   const expected = Number(res.headers["content-length"] ?? Number.NaN);
   // The audio carries its AI-generated-content label in its container; only its head is read to place it.
-  const labelled = await labelAudio(job.options.format, res, jobLabel(job, deps.aigcProducer)).catch((error: Error) => {
-    res.destroy();
-    throw new UpstreamError({
-      provider: job.provider,
-      code: "InvalidAudio",
-      upstreamMessage: `the provider's audio cannot be labelled: ${error.message}`,
-      retryable: false,
-    });
-  });
+  // A part's length is measured as it passes, to catch audio cut off where no timings can show it.
+  const length = { ms: 0 };
+  const source = job.parent ? measuring(job.options.format, job.options.sampleRate, res, length) : res;
+  const labelled = await labelAudio(job.options.format, source, jobLabel(job, deps.aigcProducer)).catch(
+    (error: Error) => {
+      res.destroy();
+      throw new UpstreamError({
+        provider: job.provider,
+        code: "InvalidAudio",
+        upstreamMessage: `the provider's audio cannot be labelled: ${error.message}`,
+        retryable: false,
+      });
+    },
+  );
   const meta = {
     jobid: job.id,
     labelbytes: String(labelled.addedBytes),
@@ -174,6 +180,11 @@ async function copyAndFinish(job: Job, audioUrl: string, deps: StoreDeps): Promi
       upstreamMessage: `the audio download gave ${written.size - labelled.addedBytes} of the ${expected} bytes announced`,
       retryable: true,
     });
+  const short = partTooShort(job, length.ms, log);
+  if (short) {
+    await deps.service.fail(job, "TruncatedAudio", short);
+    return "done";
+  }
   const stored = { key: job.output.audioKey, size: written.size, etag: written.etag ?? "", meta };
   return finish(job, stored, job.task?.sentences ?? [], deps);
 }
@@ -204,23 +215,6 @@ async function assemble(job: Job, deps: StoreDeps): Promise<"done" | "skipped"> 
   );
   const starts = durations.map((_, i) => durations.slice(0, i).reduce((a, b) => a + b, 0));
   return finish(job, await deps.storage.head(job.output.audioKey), cues, deps, starts);
-}
-
-async function* streamOf(storage: StreamingBucket, key: string): AsyncGenerator<Uint8Array> {
-  for await (const chunk of await storage.getStream(key)) yield chunk as Uint8Array;
-}
-
-/** The declared size of a WAV part's data chunk, read from its first bytes. */
-async function wavDataBytes(storage: StreamingBucket, key: string, size: number): Promise<number> {
-  const data = wavDataChunk(await storage.getRange(key, 0, Math.min(size, 4096) - 1));
-  if (!data)
-    throw new UpstreamError({
-      provider: "oss",
-      code: "InvalidWav",
-      upstreamMessage: `${key} has no WAV data chunk in its first 4 KiB`,
-      retryable: false,
-    });
-  return Math.min(data.size, size - data.offset);
 }
 
 /** Checks the stored audio, writes the subtitles and marks the job done (once, whatever the number of runs). */

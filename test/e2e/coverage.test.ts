@@ -6,6 +6,7 @@
 import type OSS from "ali-oss";
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
+import { mp3DurationMs } from "../../lib/audio/mp3.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
@@ -47,5 +48,25 @@ describe("coverage", () => {
       await fetch(`${host.url}/v1/jobs/${id}`, { headers: { authorization: `Bearer ${KEY}` } })
     ).json()) as { progress: { characters: { synthesized: number; billed: number } } };
     expect(view.progress.characters.billed).toBeGreaterThan(view.progress.characters.synthesized);
+  });
+
+  it("makes again a part whose audio is cut off, which no timing shows, from its measured length", async () => {
+    const text = Array.from({ length: 24 }, (_, i) => `第${i + 1}句没有时间戳，长度说明一切。`).join("");
+    cloud().nls.longText.faults.truncateAudio = 1;
+    const before = cloud().nls.longText.stats.submitted;
+    const res = await fetch(`${host.url}/v1/jobs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ text, voice: "xiaoyun", format: "mp3" }),
+    });
+    const { id } = (await res.json()) as { id: string };
+    await settle();
+    expect(cloud().nls.longText.faults.truncateAudio).toBe(0);
+    const parent = await job(id);
+    expect(parent.state).toBe("done");
+    expect(cloud().nls.longText.stats.submitted - before).toBe(parent.parts!.length + 1);
+    // The whole lasts what its text takes: nothing of it is a fifth of a part.
+    const audio = (await oss().get(parent.output.audioKey)).content as Buffer;
+    expect(mp3DurationMs(audio)).toBeGreaterThan(parent.characters * 60 * 0.95);
   });
 });
