@@ -7,9 +7,8 @@
  */
 import { createHash } from "node:crypto";
 import { type OutputLabel, outputLabel } from "../audio/aigc-label.js";
+import { AudioMeter } from "../audio/audio-meter.js";
 import { id3Label, labelledWavHeader } from "../audio/label-container.js";
-import { Mp3Reframer } from "../audio/stitch.js";
-import { pcmDurationMs, wavDataChunk } from "../audio/wav.js";
 import { InputError } from "../errors.js";
 import type { StreamProviderName } from "../provider-registry.js";
 import type { CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
@@ -207,8 +206,8 @@ async function* timeline(
 }
 
 /**
- * One piece's events, its marks shifted by `offset`; returns the length of its audio in ms, measured as it passes (MP3
- * re-framed as in an audio-only stream: whole frames, no second tag or VBR header; PCM by its bytes), nothing held.
+ * One piece's events, its marks shifted by `offset`; returns the length of its audio in ms, measured as it passes by
+ * an AudioMeter (MP3 re-framed into whole frames, PCM by its bytes), nothing held but an unfinished WAV header.
  */
 async function* relayPiece(
   events: AsyncIterable<PieceEvent>,
@@ -237,42 +236,4 @@ async function* relayPiece(
     for (const w of shifted) yield { type: "word", ...w };
   }
   return meter.ms;
-}
-
-/**
- * Audio measured as it passes, nothing held: MP3 re-framed into whole frames as in an audio-only stream (a chunk may
- * end mid-frame; no second tag or VBR header), PCM by its bytes, a WAV's own header dropped from its first chunk.
- */
-class AudioMeter {
-  readonly #framer: Mp3Reframer | undefined;
-  #pcmBytes = 0;
-  #first = true;
-
-  constructor(
-    private readonly format: "mp3" | "wav" | "pcm",
-    private readonly sampleRate: number,
-  ) {
-    this.#framer = format === "mp3" ? new Mp3Reframer() : undefined;
-  }
-
-  /** The chunk as it is to be relayed: whole MP3 frames (undefined while none is complete), or the PCM bytes. */
-  push(chunk: Buffer): Buffer | undefined {
-    const raw = this.format === "wav" && this.#first ? withoutHeader(chunk) : chunk;
-    this.#first = false;
-    if (this.#framer) return this.#framer.push(raw);
-    this.#pcmBytes += raw.length;
-    return raw;
-  }
-
-  /** The length of the audio pushed so far. */
-  get ms(): number {
-    return this.#framer ? this.#framer.ms : pcmDurationMs(this.#pcmBytes, this.sampleRate);
-  }
-}
-
-/** A piece's first audio chunk without a WAV header, if it has one (PCM pieces have none). */
-function withoutHeader(chunk: Buffer): Buffer {
-  if (chunk.length < 12 || chunk.toString("latin1", 0, 4) !== "RIFF") return chunk;
-  const at = wavDataChunk(chunk);
-  return at ? chunk.subarray(at.offset) : chunk;
 }
