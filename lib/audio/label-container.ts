@@ -5,6 +5,7 @@
  */
 import { type AigcLabel, AigcLabelSchema, type OutputLabel, SynthesisSourceSchema } from "./aigc-label.js";
 import { id3v2Size } from "./mp3.js";
+import { wavChunks, wavDataChunk } from "./wav.js";
 
 const syncsafe = (n: number): Buffer => Buffer.from([(n >>> 21) & 0x7f, (n >>> 14) & 0x7f, (n >>> 7) & 0x7f, n & 0x7f]);
 const unsyncsafe = (b: Uint8Array, at: number): number =>
@@ -107,7 +108,7 @@ export async function labelAudio(
   return { stream: rest(Buffer.concat([header, head.subarray(data.offset)])), addedBytes };
 }
 
-/** A whole WAV header (up to and including the data chunk's 8 bytes) with the label before its data. */
+/** A WAV header (up to and including the data chunk's 8 bytes, and any data after it) with the label before its data. */
 export function labelledWavHeader(header: Buffer, label: OutputLabel): Buffer {
   const data = dataHeaderAt(header);
   if (!data) throw new Error("the WAV header has no data chunk");
@@ -129,12 +130,8 @@ export function labelFirstChunk(format: string, chunk: Buffer, label: OutputLabe
   }
   if (format !== "wav" || chunk.length < 12) return chunk;
   try {
-    const data = dataHeaderAt(chunk);
-    if (!data || data.offset + 8 > chunk.length) return chunk;
-    return Buffer.concat([
-      labelledWavHeader(chunk.subarray(0, data.offset + 8), label),
-      chunk.subarray(data.offset + 8),
-    ]);
+    // The whole header is in the chunk when its data chunk's header is: the label goes before the data.
+    return dataHeaderAt(chunk) ? labelledWavHeader(chunk, label) : chunk;
   } catch {
     return chunk;
   }
@@ -145,13 +142,8 @@ function dataHeaderAt(buf: Buffer): { offset: number } | undefined {
   if (buf.length < 12) return undefined;
   if (buf.toString("latin1", 0, 4) !== "RIFF" || buf.toString("latin1", 8, 12) !== "WAVE")
     throw new Error("the audio is not a RIFF/WAVE file");
-  let at = 12;
-  while (at + 8 <= buf.length) {
-    if (buf.toString("latin1", at, at + 4) === "data") return { offset: at };
-    const size = buf.readUInt32LE(at + 4);
-    at += 8 + size + (size % 2);
-  }
-  return undefined;
+  const data = wavDataChunk(buf);
+  return data ? { offset: data.offset - 8 } : undefined;
 }
 
 /** The RIFF header and chunks before `data`, any LIST/INFO of the source's dropped, ours added last. */
@@ -159,14 +151,10 @@ function wavHeaderWithLabel(before: Buffer, label: OutputLabel): { header: Buffe
   if (before.length < 12) throw new Error("the audio is not a RIFF/WAVE file");
   const kept: Buffer[] = [];
   let removed = 0;
-  for (let at = 12; at + 8 <= before.length; ) {
-    const size = before.readUInt32LE(at + 4);
-    const end = Math.min(before.length, at + 8 + size + (size % 2));
-    const chunk = before.subarray(at, end);
-    if (chunk.toString("latin1", 0, 4) === "LIST" && chunk.toString("latin1", 8, 12) === "INFO")
-      removed += chunk.length;
+  for (const { id, offset, size } of wavChunks(before)) {
+    const chunk = before.subarray(offset - 8, Math.min(before.length, offset + size + (size % 2)));
+    if (id === "LIST" && chunk.toString("latin1", 8, 12) === "INFO") removed += chunk.length;
     else kept.push(chunk);
-    at = end;
   }
   const info = wavInfoLabel(label);
   const addedBytes = info.length - removed;
@@ -206,25 +194,22 @@ function readId3Label(buf: Buffer): OutputLabel | undefined {
 }
 
 function readWavLabel(buf: Buffer): OutputLabel | undefined {
-  for (let at = 12; at + 8 <= buf.length; ) {
-    const size = buf.readUInt32LE(at + 4);
-    if (buf.toString("latin1", at, at + 4) === "LIST" && buf.toString("latin1", at + 8, at + 12) === "INFO") {
-      for (let sub = at + 12; sub + 8 <= Math.min(buf.length, at + 8 + size); ) {
-        const subSize = buf.readUInt32LE(sub + 4);
-        if (buf.toString("latin1", sub, sub + 4) === "ICMT") {
-          const text = buf.toString("utf8", sub + 8, sub + 8 + subSize).replace(/\0+$/, "");
-          try {
-            const value = JSON.parse(text) as { AIGC?: unknown; synthesis?: unknown };
-            return parsed(JSON.stringify(value.AIGC), JSON.stringify(value.synthesis));
-          } catch {
-            return undefined;
-          }
+  for (const { id, offset, size } of wavChunks(buf)) {
+    if (id === "data") return undefined;
+    if (id !== "LIST" || buf.toString("latin1", offset, offset + 4) !== "INFO") continue;
+    for (let sub = offset + 4; sub + 8 <= Math.min(buf.length, offset + size); ) {
+      const subSize = buf.readUInt32LE(sub + 4);
+      if (buf.toString("latin1", sub, sub + 4) === "ICMT") {
+        const text = buf.toString("utf8", sub + 8, sub + 8 + subSize).replace(/\0+$/, "");
+        try {
+          const value = JSON.parse(text) as { AIGC?: unknown; synthesis?: unknown };
+          return parsed(JSON.stringify(value.AIGC), JSON.stringify(value.synthesis));
+        } catch {
+          return undefined;
         }
-        sub += 8 + subSize + (subSize % 2);
       }
+      sub += 8 + subSize + (subSize % 2);
     }
-    if (buf.toString("latin1", at, at + 4) === "data") return undefined;
-    at += 8 + size + (size % 2);
   }
   return undefined;
 }

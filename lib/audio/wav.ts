@@ -10,7 +10,7 @@ export interface WavInfo {
 }
 
 /** The chunks after the RIFF/WAVE header: id, where its body starts, and its declared size (may exceed the buffer). */
-function* wavChunks(buf: Uint8Array): Generator<{ id: string; offset: number; size: number }> {
+export function* wavChunks(buf: Uint8Array): Generator<{ id: string; offset: number; size: number }> {
   if (buf.length < 12) return;
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const tag = (at: number): string => String.fromCharCode(buf[at]!, buf[at + 1]!, buf[at + 2]!, buf[at + 3]!);
