@@ -5,6 +5,8 @@
  * expects, instead of failing later inside a request. In FC the AccessKey triple is injected by the runtime from the
  * function's role (ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN); locally it comes from the local cloud.
  */
+
+import { DEFAULT_AIGC_PRODUCER } from "./audio/aigc-label.js";
 import { ConfigError } from "./errors.js";
 import { ProviderNameSchema } from "./provider-registry.js";
 import { registerSecret } from "./secrets.js";
@@ -188,7 +190,7 @@ export const ConfigSchema = z.object({
    */
   AIGC_PROVIDER_NAME: z._default(
     z.string().check(z.minLength(1), z.maxLength(128), z.regex(/^[^\0\n]+$/, "one line, no control characters")),
-    "fc-tts-pipeline",
+    DEFAULT_AIGC_PRODUCER,
   ),
 
   /** What a job with `label: {audible: true}` says first, in its own voice (the explicit, audible label). */

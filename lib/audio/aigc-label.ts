@@ -4,7 +4,16 @@
  * code, and a content number. Its fields are the standard's `AIGC` object, as TC260's practice guide writes it
  * (docs/sources.md); what synthesized it (provider, model, voice) travels beside it, for whoever checks the file.
  */
+import { createHash } from "node:crypto";
 import * as z from "../zod.js";
+
+/** The service provider a label names unless the deployment says (AIGC_PROVIDER_NAME). */
+export const DEFAULT_AIGC_PRODUCER = "fc-tts-pipeline";
+
+/** A content number for audio made on request: its request's own address (the same request, the same number). */
+export function contentAddress(request: string): string {
+  return createHash("sha256").update(request).digest("hex").slice(0, 32);
+}
 
 /** GB 45438-2025's implicit metadata label. `Label: "1"`: the content is AI-generated. */
 export const AigcLabelSchema = z.strictObject({
@@ -36,14 +45,14 @@ export interface OutputLabel {
 }
 
 export function outputLabel(opts: {
-  readonly producer: string;
+  readonly producer?: string;
   readonly contentId: string;
   readonly synthesis: SynthesisSource;
 }): OutputLabel {
   return {
     aigc: {
       Label: "1",
-      ContentProducer: opts.producer,
+      ContentProducer: opts.producer ?? DEFAULT_AIGC_PRODUCER,
       ProduceID: opts.contentId,
       ReservedCode1: "",
       ContentPropagator: "",

@@ -9,7 +9,7 @@ import type { ObjectInfo } from "../storage/oss-types.js";
 import type { Job } from "./schema.js";
 
 /** The label a job's audio carries: AI-generated, by whom, its content number (the job id), what synthesized it. */
-export function jobLabel(job: Job, producer = "fc-tts-pipeline"): OutputLabel {
+export function jobLabel(job: Job, producer?: string): OutputLabel {
   const model = (job.options as { model?: string }).model;
   return outputLabel({
     producer,

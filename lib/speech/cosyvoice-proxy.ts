@@ -4,9 +4,8 @@
  * parameters, the 20,000 / 200,000 character limits, SSML, one continue-task with enable_ssml), then relays the
  * commands upstream with the real key and the events back.
  */
-import { createHash } from "node:crypto";
 import WebSocket from "ws";
-import { type OutputLabel, outputLabel } from "../audio/aigc-label.js";
+import { contentAddress, type OutputLabel, outputLabel } from "../audio/aigc-label.js";
 import { labelFirstChunk } from "../audio/label-container.js";
 import { guarded } from "../http/boundary.js";
 import type { Logger } from "../log.js";
@@ -157,8 +156,8 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
         label: {
           format: parameters.format,
           value: outputLabel({
-            producer: opts.aigcProducer ?? "fc-tts-pipeline",
-            contentId: createHash("sha256").update(text).digest("hex").slice(0, 32),
+            producer: opts.aigcProducer,
+            contentId: contentAddress(text),
             synthesis: { provider: "cosyvoice", model, voice: parameters.voice },
           }),
         },

@@ -8,9 +8,9 @@
  * (the NLS gateway's own rule: 40000004 after 10 s without data); one that stops reading audio is closed after
  * `stallTimeoutMs`, so it cannot hold the upstream and its buffers until FC's 300 s limit.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
-import { outputLabel } from "../audio/aigc-label.js";
+import { contentAddress, outputLabel } from "../audio/aigc-label.js";
 import { labelFirstChunk } from "../audio/label-container.js";
 import { AppError, InputError, UpstreamError } from "../errors.js";
 import { guarded } from "../http/boundary.js";
@@ -151,8 +151,8 @@ async function relay(
   try {
     // The audio carries its AI-generated-content label as every output does: in the first binary frame.
     const label = outputLabel({
-      producer: opts.aigcProducer ?? "fc-tts-pipeline",
-      contentId: createHash("sha256").update(JSON.stringify(input)).digest("hex").slice(0, 32),
+      producer: opts.aigcProducer,
+      contentId: contentAddress(JSON.stringify(input)),
       synthesis: { provider: "nls", voice: p.voice },
     });
     let first = true;

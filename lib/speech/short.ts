@@ -3,8 +3,7 @@
  * Validation happens before any cache lookup or upstream connection, so bad input never costs a call.
  */
 
-import { createHash } from "node:crypto";
-import { outputLabel } from "../audio/aigc-label.js";
+import { contentAddress, outputLabel } from "../audio/aigc-label.js";
 import { labelAudio } from "../audio/label-container.js";
 import { InputError } from "../errors.js";
 import type { StreamProviderName } from "../provider-registry.js";
@@ -259,12 +258,11 @@ export async function openShortSpeech(req: SpeechRequest, deps: ShortSpeechDeps)
  * WAV carries it before its data; the cache keeps the labelled bytes. The content number is the speech's own address
  * (the same request, the same number), never the tenant.
  */
-function labelled(planned: Planned, format: SpeechRequest["format"], producer = "fc-tts-pipeline"): Planned {
-  const contentId = createHash("sha256").update(JSON.stringify(planned.key)).digest("hex").slice(0, 32);
+function labelled(planned: Planned, format: SpeechRequest["format"], producer?: string): Planned {
   const { provider, model, voice } = planned.key;
   const label = outputLabel({
     producer,
-    contentId,
+    contentId: contentAddress(JSON.stringify(planned.key)),
     synthesis: { provider, ...(model ? { model } : {}), ...(voice ? { voice } : {}) },
   });
   return {

@@ -5,8 +5,7 @@
  * CosyVoice gives a sentence's words with `word_timestamp_enabled` (seed 001) at each sentence-end.
  * Timed streams are not cached: the cache keeps audio only.
  */
-import { createHash } from "node:crypto";
-import { type OutputLabel, outputLabel } from "../audio/aigc-label.js";
+import { contentAddress, type OutputLabel, outputLabel } from "../audio/aigc-label.js";
 import { AudioMeter } from "../audio/audio-meter.js";
 import { id3Label, labelledWavHeader } from "../audio/label-container.js";
 import { InputError } from "../errors.js";
@@ -65,13 +64,9 @@ type TimedDeps = {
 
 /** The label a timed stream's audio carries: its content number is the request's own address, never the tenant. */
 function timedLabel(req: SpeechRequest, deps: TimedDeps, provider: string, model?: string): OutputLabel {
-  const contentId = createHash("sha256")
-    .update(JSON.stringify({ ...req, timestamps: true }))
-    .digest("hex")
-    .slice(0, 32);
   return outputLabel({
-    producer: deps.aigcProducer ?? "fc-tts-pipeline",
-    contentId,
+    producer: deps.aigcProducer,
+    contentId: contentAddress(JSON.stringify({ ...req, timestamps: true })),
     synthesis: { provider, ...(model ? { model } : {}), ...(req.voice ? { voice: req.voice } : {}) },
   });
 }
