@@ -12,6 +12,7 @@ import { sentenceSpans } from "../text/sentences.js";
 import { multiplierFromRate } from "../text/speech-rate.js";
 import type { JobRecords } from "./records.js";
 import type { Job } from "./schema.js";
+import { partAttempt } from "./split-jobs.js";
 
 export interface CoverageEntry {
   readonly index: number;
@@ -133,11 +134,14 @@ export async function partLacking(
   if (!job.parent) return undefined;
   const missing = await missingSentences(job, cues, deps);
   if (missing.length === 0) return undefined;
-  if (/#\d+$/.test(job.idempotencyKey)) {
-    deps.log.warn("a replaced part still lacks sentences; kept, and mapped as missing", { jobId: job.id, missing });
-    return undefined;
-  }
-  return `the audio lacks ${missing.length} sentence(s): ${missing.slice(0, 3).join(" ")}`;
+  return remakeOnce(job, `the audio lacks ${missing.length} sentence(s): ${missing.slice(0, 3).join(" ")}`, deps.log);
+}
+
+/** A part's reason to be made again, on its first attempt; a replacement is kept (and the reason logged). */
+function remakeOnce(job: Job, reason: string, log: Logger): string | undefined {
+  if (partAttempt(job) === 0) return reason;
+  log.warn("a replaced part is kept as it is", { jobId: job.id, reason });
+  return undefined;
 }
 
 export async function writeCoverageMap(
@@ -169,9 +173,6 @@ export function partTooShort(job: Job, measuredMs: number, log: Logger): string 
   if (!job.parent || job.characters === 0) return undefined;
   const floor = (job.characters * MIN_MS_PER_CHARACTER) / multiplierFromRate(job.options.speechRate ?? 0);
   if (measuredMs >= floor) return undefined;
-  if (/#\d+$/.test(job.idempotencyKey)) {
-    log.warn("a replaced part is still short for its text; kept", { jobId: job.id, measuredMs, floor });
-    return undefined;
-  }
-  return `the audio lasts ${Math.round(measuredMs)} ms, less than the ${Math.round(floor)} ms its ${job.characters} characters take at the least`;
+  const reason = `the audio lasts ${Math.round(measuredMs)} ms, less than the ${Math.round(floor)} ms its ${job.characters} characters take at the least`;
+  return remakeOnce(job, reason, log);
 }

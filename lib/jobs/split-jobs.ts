@@ -10,6 +10,11 @@ import type { JobCreation } from "./job-creation.js";
 import { DEFAULT_AIGC_NOTICE, type JobContext, type JobSteps, type NewJob } from "./job-deps.js";
 import { type Job, transition } from "./schema.js";
 
+/** Which attempt at its text a part is: 0 for the first, 1 for its one replacement (its key ends `#1`). */
+export function partAttempt(part: Pick<Job, "idempotencyKey">): number {
+  return Number(/#(\d+)$/.exec(part.idempotencyKey)?.[1] ?? 0);
+}
+
 export class SplitJobs {
   constructor(
     private readonly ctx: JobContext,
@@ -138,7 +143,7 @@ export class SplitJobs {
   ): Promise<Job> {
     const { deps } = this.ctx;
     const failed = children[failedAt]!;
-    const attempt = Number(/#(\d+)$/.exec(failed.idempotencyKey)?.[1] ?? 0) + 1;
+    const attempt = partAttempt(failed) + 1;
     if (attempt > 1)
       return this.steps.fail(
         parent,
