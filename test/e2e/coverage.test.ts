@@ -19,18 +19,23 @@ const settle = () => settleAll(host, cloud());
 const job = async (id: string): Promise<Job> => (await host.platform.jobs().jobs.get(id))!;
 const oss = (): OSS => userOss(cloud());
 
+/** Submits a job through the API; its id. */
+async function submit(body: Record<string, unknown>): Promise<string> {
+  const res = await fetch(`${host.url}/v1/jobs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { id: string }).id;
+}
+
 describe("coverage", () => {
   it("makes again a part whose audio lacks a sentence, and finishes with every sentence heard", async () => {
     const text = Array.from({ length: 24 }, (_, i) => `这是第${i + 1}句话，请完整地读出来。`).join("");
     cloud().nls.longText.faults.dropSentences = 1;
     const before = cloud().nls.longText.stats.submitted;
-    const res = await fetch(`${host.url}/v1/jobs`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({ text, voice: "siqi", format: "mp3", subtitles: ["srt"] }),
-    });
-    expect(res.status).toBe(202);
-    const { id } = (await res.json()) as { id: string };
+    const id = await submit({ text, voice: "siqi", format: "mp3", subtitles: ["srt"] });
     await settle();
     expect(cloud().nls.longText.faults.dropSentences).toBe(0);
     const parent = await job(id);
@@ -54,12 +59,7 @@ describe("coverage", () => {
     const text = Array.from({ length: 24 }, (_, i) => `第${i + 1}句没有时间戳，长度说明一切。`).join("");
     cloud().nls.longText.faults.truncateAudio = 1;
     const before = cloud().nls.longText.stats.submitted;
-    const res = await fetch(`${host.url}/v1/jobs`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({ text, voice: "xiaoyun", format: "mp3" }),
-    });
-    const { id } = (await res.json()) as { id: string };
+    const id = await submit({ text, voice: "xiaoyun", format: "mp3" });
     await settle();
     expect(cloud().nls.longText.faults.truncateAudio).toBe(0);
     const parent = await job(id);

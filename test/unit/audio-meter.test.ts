@@ -6,6 +6,7 @@ import { readWav } from "../../lib/audio/wav.js";
 import { MIN_MS_PER_CHARACTER, partTooShort } from "../../lib/jobs/coverage-map.js";
 import { type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
 import { createLogger } from "../../lib/log.js";
+import { jobRecord } from "../helpers/job-record.js";
 
 async function* chunks(buf: Buffer, size: number): AsyncGenerator<Uint8Array> {
   for (let at = 0; at < buf.length; at += size) yield buf.subarray(at, at + size);
@@ -39,21 +40,16 @@ describe("audio measured as it streams past", () => {
 });
 
 describe("a part too short for its text", () => {
-  const part = (extra: Partial<Job> = {}): Job => ({
-    id: "part-1",
-    state: "synthesized",
-    provider: "nls",
-    createdAt: "",
-    updatedAt: "",
-    idempotencyKey: "part:abc",
-    source: { kind: "inline" },
-    ssml: false,
-    characters: 100,
-    options: JobOptionsSchema.parse({}),
-    output: { audioKey: "jobs/parts/part-1.mp3" },
-    parent: { id: "job-1", index: 0 },
-    ...extra,
-  });
+  const part = (extra: Partial<Job> = {}): Job =>
+    jobRecord({
+      id: "part-1",
+      state: "synthesized",
+      idempotencyKey: "part:abc",
+      characters: 100,
+      output: { audioKey: "jobs/parts/part-1.mp3" },
+      parent: { id: "job-1", index: 0 },
+      ...extra,
+    });
   const log = createLogger({ write: () => undefined });
 
   it("is made again under the floor, which scales with the speech rate; a replacement short again is kept", () => {

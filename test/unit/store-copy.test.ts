@@ -14,6 +14,7 @@ import type { JobService } from "../../lib/jobs/service.js";
 import { storeOutputs } from "../../lib/jobs/store-audio.js";
 import { createLogger } from "../../lib/log.js";
 import { MemoryBucket } from "../../lib/storage/bucket.js";
+import { jobRecord } from "../helpers/job-record.js";
 
 const AUDIO = Buffer.alloc(300_000, 7);
 let server: Server;
@@ -64,15 +65,11 @@ function world() {
 }
 
 async function synthesizedJob(jobs: JobRecords, path: string): Promise<Job> {
-  const job: Job = {
+  const job = jobRecord({
     id: `job-${path.replace(/\W/g, "")}`,
     state: "synthesized",
-    provider: "nls",
     createdAt: NOW.toISOString(),
     updatedAt: NOW.toISOString(),
-    idempotencyKey: "k",
-    source: { kind: "inline" },
-    ssml: false,
     characters: 10,
     options: JobOptionsSchema.parse({ voice: "siqi", format: "mp3" }),
     output: { audioKey: "output/a.mp3", srtKey: "output/a.srt", vttKey: "output/a.vtt" },
@@ -82,7 +79,7 @@ async function synthesizedJob(jobs: JobRecords, path: string): Promise<Job> {
       audioAddress: `http://${host}${path}`,
       sentences: [{ text: "你好。", begin_time: 0, end_time: 800 }],
     },
-  };
+  });
   await jobs.put(job);
   return job;
 }

@@ -28,6 +28,23 @@ const post = (body: unknown, headers: Record<string, string> = {}) =>
     body: JSON.stringify(body),
   });
 
+type TimedEvent = {
+  type: string;
+  text?: string;
+  audio?: string;
+  beginMs?: number;
+  endMs?: number;
+  durationMs?: number;
+};
+
+/** A timed stream's NDJSON events. */
+async function timedEvents(res: Response): Promise<TimedEvent[]> {
+  return (await res.text())
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as TimedEvent);
+}
+
 type Frame = { header: Record<string, unknown>; payload?: Record<string, unknown> } | Buffer;
 
 /** Opens a WebSocket, sends `first` on open, answers each text frame with `reply`, and collects frames until close. */
@@ -101,10 +118,7 @@ describe("POST /v1/stream", () => {
     const text = "第一句话。第二句话。Third one here.";
     const ndjson = await post({ text, voice: "siqi", timestamps: true, format: "pcm", sampleRate: 16000 });
     expect(ndjson.headers.get("content-type")).toBe("application/x-ndjson");
-    const events = (await ndjson.text())
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { type: string; text?: string; beginMs?: number; durationMs?: number });
+    const events = await timedEvents(ndjson);
     expect(events.filter((e) => e.type === "sentence").map((e) => e.text)).toEqual([
       "第一句话。",
       "第二句话。",
@@ -126,10 +140,7 @@ describe("POST /v1/stream", () => {
   it("gives CosyVoice's sentences as the text has them, spaces and punctuation kept, at whole milliseconds", async () => {
     const text = "Hello world. This is CosyVoice, with words. 你好，世界！";
     const res = await post({ provider: "cosyvoice", voice: "longanyang", text, timestamps: true, format: "mp3" });
-    const events = (await res.text())
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { type: string; text?: string; beginMs?: number; endMs?: number });
+    const events = await timedEvents(res);
     expect(events.filter((e) => e.type === "sentence").map((e) => e.text)).toEqual([
       "Hello world.",
       "This is CosyVoice, with words.",
@@ -137,7 +148,7 @@ describe("POST /v1/stream", () => {
     ]);
     // The audio carries its label, as every output does: the MP3 starts with the tag.
     const audio = Buffer.concat(
-      events.flatMap((e) => (e.type === "audio" ? [Buffer.from((e as { audio?: string }).audio ?? "", "base64")] : [])),
+      events.flatMap((e) => (e.type === "audio" ? [Buffer.from(e.audio ?? "", "base64")] : [])),
     );
     expect(readLabel(audio)?.synthesis).toMatchObject({ provider: "cosyvoice", voice: "longanyang" });
     expect(mp3Frames(audio).length).toBeGreaterThan(3);
