@@ -213,7 +213,12 @@ async function assemble(job: Job, deps: StoreDeps): Promise<"done" | "skipped"> 
     parts.map((p) => p.task?.sentences ?? []),
     durations,
   );
-  const starts = durations.map((_, i) => durations.slice(0, i).reduce((a, b) => a + b, 0));
+  let at = 0;
+  const starts = durations.map((ms) => {
+    const start = at;
+    at += ms;
+    return start;
+  });
   return finish(job, await deps.storage.head(job.output.audioKey), cues, deps, starts);
 }
 
