@@ -20,12 +20,14 @@ import type { JobProvider, ProviderStatus } from "../../lib/jobs/providers.js";
 import { JobRecords } from "../../lib/jobs/records.js";
 import { type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
 import { JobService } from "../../lib/jobs/service.js";
+import { partAttempt } from "../../lib/jobs/split-jobs.js";
 import { storeOutputs } from "../../lib/jobs/store-audio.js";
 import { recoverFailedStore } from "../../lib/jobs/store-failure.js";
 import { createLogger } from "../../lib/log.js";
 import { MemoryBucket, type StreamingBucket } from "../../lib/storage/bucket.js";
 import type { ObjectInfo, PutOptions, StreamPutOptions } from "../../lib/storage/oss.js";
 import { countNlsChars } from "../../lib/text/index.js";
+import { sentenceSpans } from "../../lib/text/sentences.js";
 import { Prng } from "./prng.js";
 
 /** The functions' logs are not the simulation's output. */
@@ -45,6 +47,8 @@ export interface SimConfig {
   readonly providerRefusal: number;
   readonly lostCallback: number;
   readonly duplicate: number;
+  /** A finished task's audio lacks one of its text's sentences (its timed sentences say so). */
+  readonly droppedSentence: number;
   /** Steps with faults; after them the world runs fault-free until it is quiet. */
   readonly faultSteps: number;
   readonly maxSteps: number;
@@ -61,6 +65,7 @@ export const DEFAULT_CONFIG: SimConfig = {
   providerRefusal: 0.05,
   lostCallback: 0.1,
   duplicate: 0.05,
+  droppedSentence: 0.05,
   faultSteps: 250,
   maxSteps: 6000,
 };
@@ -116,7 +121,16 @@ class SimProvider {
   readonly callsBack = true;
   readonly limit = 40;
   /** Every task the provider accepted: what was billed. */
-  readonly tasks: Array<{ taskId: string; jobId: string; attempt: number; chars: number; finished: boolean }> = [];
+  readonly tasks: Array<{
+    taskId: string;
+    jobId: string;
+    attempt: number;
+    chars: number;
+    finished: boolean;
+    text: string;
+    /** Its audio lacks a sentence of its text (the droppedSentence fault). */
+    dropped?: boolean;
+  }> = [];
   /** Tasks finished so far. */
   finished = 0;
   readonly #status = new Map<string, ProviderStatus>();
@@ -147,7 +161,14 @@ class SimProvider {
     if (this.world.fault("providerRefusal"))
       throw new UpstreamError({ provider: "ice", code: "Throttling", upstreamMessage: "busy", retryable: true });
     const taskId = `task-${this.tasks.length + 1}`;
-    this.tasks.push({ taskId, jobId: job.id, attempt: job.retries ?? 0, chars: countNlsChars(text), finished: false });
+    this.tasks.push({
+      taskId,
+      jobId: job.id,
+      attempt: job.retries ?? 0,
+      chars: countNlsChars(text),
+      finished: false,
+      text,
+    });
     this.#status.set(taskId, { state: "pending" });
     this.world.schedule({ kind: "finish-task", taskId });
     // The task exists; the answer saying so may still be lost on its way back.
@@ -168,7 +189,13 @@ class SimProvider {
     this.finished++;
     const job = this.world.peek(task.jobId);
     if (job) void store.put(job.output.audioKey, Buffer.alloc(task.chars * BYTES_PER_CHAR, 1));
-    this.#status.set(taskId, { state: "success", audioAddress: "", sentences: [] });
+    // Its text's sentences, timed one after another; one of them left out when the audio lost it.
+    const spans = sentenceSpans(task.text);
+    task.dropped = spans.length >= 2 && this.world.fault("droppedSentence");
+    const sentences = spans
+      .filter((_, i) => !(task.dropped && i === 1))
+      .map((span, i) => ({ text: span.text, begin_time: i * 1000, end_time: i * 1000 + 900 }));
+    this.#status.set(taskId, { state: "success", audioAddress: "", sentences });
     if (!this.world.fault("lostCallback")) this.world.invoke("callback", { jobId: task.jobId, taskId });
     if (this.world.fault("duplicate")) this.world.invoke("callback", { jobId: task.jobId, taskId });
   }
@@ -396,7 +423,9 @@ export class World {
   }
 
   /** Whether a fault of `kind` strikes now (never once the fault phase is over). */
-  fault(kind: "crash" | "lostAnswer" | "failedWrite" | "providerRefusal" | "lostCallback" | "duplicate"): boolean {
+  fault(
+    kind: "crash" | "lostAnswer" | "failedWrite" | "providerRefusal" | "lostCallback" | "duplicate" | "droppedSentence",
+  ): boolean {
     if (!this.faultsOn) return false;
     // The draw is made whatever the budget, so a run with fewer faults keeps every other choice of its seed.
     const hit = this.prng.chance(this.config[kind]);
@@ -700,6 +729,7 @@ export class World {
     if (records) this.#byId = new Map(this.#jobs().map((j) => [j.id, j]));
     const byId = this.#byId;
     if (records || audio) this.#checkDone(byId);
+    if (records) this.#checkCoverage(byId);
     if (records || audio || now.batches !== was.batches) this.#checkBatchesDone(byId);
     if (records) this.#checkTenantWriters(byId);
     if (records || now.index !== was.index) this.#checkViews(byId);
@@ -724,6 +754,22 @@ export class World {
           "done-has-outputs",
           `job ${job.id} is done, ${job.output.audioKey} holds ${audio.length} bytes, ${chars * BYTES_PER_CHAR} expected`,
         );
+    }
+  }
+
+  /**
+   * Nothing lost: a done job's parts are never audio that lost a sentence on its first attempt (that part is made
+   * again before the whole is stitched; only a replacement that lost one too is kept, and mapped as missing).
+   */
+  #checkCoverage(byId: ReadonlyMap<string, Job>): void {
+    for (const job of byId.values()) {
+      if (job.state !== "done" || !job.parts) continue;
+      for (const p of job.parts) {
+        const part = byId.get(p.jobId);
+        const task = part?.task ? this.provider.tasks.find((t) => t.taskId === part.task!.id) : undefined;
+        if (part && task?.dropped && partAttempt(part) === 0)
+          this.#violate("coverage", `job ${job.id} is done with part ${p.jobId}, whose audio lost a sentence`);
+      }
     }
   }
 
