@@ -2,7 +2,7 @@
  * How long audio lasts, measured as it passes: MP3 by its whole frames (a tag and a VBR header frame not counted),
  * WAV by its data after the header, PCM by its bytes (16-bit mono).
  */
-import { Mp3Reframer } from "./stitch.js";
+import { Mp3Reframer } from "./mp3-reframer.js";
 import { pcmDurationMs, wavDataChunk } from "./wav.js";
 
 /** A WAV header longer than this is not one to wait for: what was held is passed on as it is. */

@@ -12,6 +12,7 @@ import { sentenceSpans } from "../text/sentences.js";
 import { multiplierFromRate } from "../text/speech-rate.js";
 import type { JobRecords } from "./records.js";
 import type { Job } from "./schema.js";
+import type { JoinedParts } from "./seam-report.js";
 import { partAttempt } from "./split-jobs.js";
 
 export interface CoverageEntry {
@@ -88,10 +89,6 @@ export function mapKeyFor(audioKey: string): string {
   return `${audioKey.replace(/\.[^./]+$/, "")}.map.json`;
 }
 
-/**
- * Writes a finished job's coverage map beside its audio and returns what its record keeps of it; nothing for a part
- * (its parent maps the whole) or for audio without timed sentences (the provider gave none to map).
- */
 /** The job's text as spoken (SSML's markup left out), read from beside its record. */
 async function spokenTextOf(
   job: Job,
@@ -144,21 +141,34 @@ function remakeOnce(job: Job, reason: string, log: Logger): string | undefined {
   return undefined;
 }
 
+/**
+ * Writes a finished job's map beside its audio: its sentences where it is heard (when the provider timed them) and
+ * its joins (a job in parts). Returns what its record keeps; nothing for a part (its parent maps the whole) or for
+ * audio with neither.
+ */
 export async function writeCoverageMap(
   job: Job,
   cues: readonly Cue[],
-  partStarts: readonly number[] | undefined,
   deps: { readonly jobs: Pick<JobRecords, "textKey">; readonly storage: Pick<Bucket, "get" | "put"> },
-): Promise<Job["coverage"]> {
-  if (job.parent || cues.length === 0) return undefined;
-  const text = await spokenTextOf(job, deps);
-  if (text === undefined) return undefined;
-  const { entries, coverage } = coverageMap(text, cues, partStarts);
+  joined?: JoinedParts,
+): Promise<{ coverage?: Job["coverage"]; mapKey: string } | undefined> {
+  if (job.parent || (cues.length === 0 && !joined?.seams)) return undefined;
+  const text = cues.length > 0 ? await spokenTextOf(job, deps) : undefined;
+  const mapped = text === undefined ? undefined : coverageMap(text, cues, joined?.partStarts);
   const mapKey = mapKeyFor(job.output.audioKey);
-  await deps.storage.put(mapKey, `${JSON.stringify({ jobId: job.id, ...coverage, sentences: entries }, null, 1)}\n`, {
-    contentType: "application/json",
-  });
-  return { heard: coverage.heard, total: coverage.total, missing: coverage.missing.slice(0, 100), mapKey };
+  const body = {
+    jobId: job.id,
+    ...(mapped ? mapped.coverage : {}),
+    ...(mapped ? { sentences: mapped.entries } : {}),
+    ...(joined?.seams ? { seams: joined.seams.summary, joins: joined.seams.entries } : {}),
+  };
+  await deps.storage.put(mapKey, `${JSON.stringify(body, null, 1)}\n`, { contentType: "application/json" });
+  if (!mapped) return { mapKey };
+  const { coverage } = mapped;
+  return {
+    mapKey,
+    coverage: { heard: coverage.heard, total: coverage.total, missing: coverage.missing.slice(0, 100), mapKey },
+  };
 }
 
 /** The least audio a character may take at normal speed: far below any voice, so only a cut-off part falls under it. */

@@ -32,8 +32,8 @@ export function renderJob(
               ["audio", job.output.audioKey],
               ["srt", job.output.srtKey],
               ["vtt", job.output.vttKey],
-              // Which sentence of the text is heard where (lib/jobs/coverage-map.ts).
-              ["map", job.coverage?.mapKey],
+              // Which sentence of the text is heard where, and how each join sounds (lib/jobs/coverage-map.ts).
+              ["map", job.coverage?.mapKey ?? job.seams?.mapKey],
             ] as const
           )
             .filter(([, k]) => k)
@@ -55,6 +55,7 @@ export function renderJob(
     ...(job.coverage
       ? { coverage: { heard: job.coverage.heard, total: job.coverage.total, missing: job.coverage.missing } }
       : {}),
+    ...(job.seams ? { seams: (({ mapKey: _, ...summary }) => summary)(job.seams) } : {}),
     ...(job.source.kind === "oss" && job.source.optionsFrom ? { optionsFrom: job.source.optionsFrom } : {}),
     ...(job.failure ? { failure: job.failure } : {}),
   };

@@ -128,6 +128,18 @@ export const JobSchema = z.object({
       mapKey: z.string(),
     }),
   ),
+  /** How the joins of a job in parts sound, measured in its output (lib/jobs/seam-report.ts); the map lists each. */
+  seams: z.optional(
+    z.object({
+      joins: z.int(),
+      outOfBounds: z.int(),
+      worstPauseOverBoundMs: z.number(),
+      worstLoudnessStepLu: z.optional(z.number()),
+      clicks: z.int(),
+      trimmedMs: z.number(),
+      mapKey: z.string(),
+    }),
+  ),
   /** A part of a longer job (text beyond the provider's limit): the parent's id and this part's index. */
   parent: z.optional(z.object({ id: z.string(), index: z.int() })),
   /** An item of an EventBridge batch: the batch's id and the item's id. */

@@ -4,36 +4,16 @@
  */
 import { measuring } from "../audio/audio-meter.js";
 import { labelAudio } from "../audio/label-container.js";
-import { type StitchPart, shiftCues, stitch } from "../audio/stitch.js";
-import { type Cue, toSrt, toVtt } from "../audio/subtitles.js";
 import { UpstreamError } from "../errors.js";
-import type { Logger } from "../log.js";
 import { openDownload } from "../net/http-client.js";
-import type { StreamingBucket } from "../storage/bucket.js";
-import type { ObjectInfo } from "../storage/oss.js";
-import { partLacking, partTooShort, writeCoverageMap } from "./coverage-map.js";
-import { jobLabel, labelInPlace, writeLabelSidecar } from "./job-label.js";
-import { streamOf, wavDataBytes } from "./part-audio.js";
+import { assembleParts } from "./assemble-parts.js";
+import { partTooShort } from "./coverage-map.js";
+import { jobLabel, labelInPlace } from "./job-label.js";
 import type { JobProvider } from "./providers.js";
-import type { JobRecords } from "./records.js";
-import { type Job, transition } from "./schema.js";
-import type { JobService } from "./service.js";
-import { subtitleOutcome } from "./subtitle-outcome.js";
+import type { Job } from "./schema.js";
+import { CONTENT_TYPES, finish, type StoreDeps } from "./store-finish.js";
 
-export interface StoreDeps {
-  readonly jobs: JobRecords;
-  readonly service: JobService;
-  readonly storage: StreamingBucket;
-  readonly log: Logger;
-  /** Hosts audio may come from: `host[:port]` exactly, or `*.suffix` (an SSRF guard). */
-  readonly audioHosts: readonly string[];
-  readonly partSize?: number;
-  readonly now?: () => Date;
-  /** Who the AI-generated-content label names as the service provider (AIGC_PROVIDER_NAME). */
-  readonly aigcProducer?: string;
-}
-
-const CONTENT_TYPES: Record<string, string> = { mp3: "audio/mpeg", wav: "audio/wav", pcm: "application/octet-stream" };
+export type { StoreDeps };
 
 /** Whether `url` may be fetched: http(s), no credentials, and a host on the allow-list. */
 export function isAllowedAudioUrl(url: string, hosts: readonly string[]): boolean {
@@ -79,7 +59,7 @@ export async function storeOutputs(jobId: string, deps: StoreDeps): Promise<"don
     return "skipped";
   }
   if (!job?.task && plan.kind !== "assemble") return "skipped";
-  if (plan.kind === "assemble") return assemble(job!, deps);
+  if (plan.kind === "assemble") return assembleParts(job!, deps);
   const synthesized = job!;
   if (plan.kind === "verify-in-bucket")
     return finish(
@@ -187,99 +167,6 @@ async function copyAndFinish(job: Job, audioUrl: string, deps: StoreDeps): Promi
   }
   const stored = { key: job.output.audioKey, size: written.size, etag: written.etag ?? "", meta };
   return finish(job, stored, job.task?.sentences ?? [], deps);
-}
-
-/** A split job: stitch its parts' audio into one object and shift each part's cues by the measured audio before it. */
-async function assemble(job: Job, deps: StoreDeps): Promise<"done" | "skipped"> {
-  const parts = await Promise.all(job.parts!.map(async (p) => (await deps.jobs.get(p.jobId))!));
-  const format = job.options.format;
-  const sources: StitchPart[] = await Promise.all(
-    parts.map(async (part) => ({
-      open: () => streamOf(deps.storage, part.output.audioKey),
-      ...(format === "wav"
-        ? { dataBytes: await wavDataBytes(deps.storage, part.output.audioKey, part.result?.size ?? 0) }
-        : {}),
-    })),
-  );
-  const stitched = stitch(format, sources, job.options.sampleRate);
-  const labelled = await labelAudio(format, stitched.stream, jobLabel(job, deps.aigcProducer));
-  await deps.storage.putStream(job.output.audioKey, labelled.stream, {
-    contentType: CONTENT_TYPES[format],
-    partSize: deps.partSize,
-    meta: { jobid: job.id },
-  });
-  const durations = await stitched.durations;
-  const cues = shiftCues(
-    parts.map((p) => p.task?.sentences ?? []),
-    durations,
-  );
-  let at = 0;
-  const starts = durations.map((ms) => {
-    const start = at;
-    at += ms;
-    return start;
-  });
-  return finish(job, await deps.storage.head(job.output.audioKey), cues, deps, starts);
-}
-
-/** Checks the stored audio, writes the subtitles and marks the job done (once, whatever the number of runs). */
-async function finish(
-  job: Job,
-  stored: ObjectInfo | undefined,
-  sentences: readonly Cue[],
-  deps: StoreDeps,
-  partStarts?: readonly number[],
-): Promise<"done" | "skipped"> {
-  if (!stored || stored.size === 0)
-    throw new UpstreamError({
-      provider: job.provider,
-      code: "AudioMissing",
-      upstreamMessage: `no audio at ${job.output.audioKey}`,
-      retryable: true,
-    });
-  await writeLabelSidecar(job, deps.storage, deps.aigcProducer);
-  const cues = sentences.map((s) => ({ text: s.text, begin_time: s.begin_time, end_time: s.end_time }));
-  // A part whose audio lacks a sentence of its text is failed, not stitched: its parent replaces it once.
-  const lacking = await partLacking(job, cues, deps);
-  if (lacking) {
-    await deps.service.fail(job, "MissingSentences", lacking);
-    return "done";
-  }
-  // Subtitle files are written only with cues in them: an empty .srt is never a result. Whatever happens is recorded.
-  const subtitles = subtitleOutcome(job, cues.length);
-  if (subtitles.written.includes("srt") && job.output.srtKey)
-    await deps.storage.put(job.output.srtKey, toSrt(cues), { contentType: "application/x-subrip; charset=utf-8" });
-  if (subtitles.written.includes("vtt") && job.output.vttKey)
-    await deps.storage.put(job.output.vttKey, toVtt(cues), { contentType: "text/vtt; charset=utf-8" });
-  const output = {
-    audioKey: job.output.audioKey,
-    ...(subtitles.written.includes("srt") ? { srtKey: job.output.srtKey } : {}),
-    ...(subtitles.written.includes("vtt") ? { vttKey: job.output.vttKey } : {}),
-  };
-  const coverage = await writeCoverageMap(job, cues, partStarts, deps);
-  const now = deps.now?.() ?? new Date();
-  const latest = (await deps.jobs.get(job.id)) ?? job;
-  const storedJob =
-    latest.state === "synthesized"
-      ? transition(
-          latest,
-          "stored",
-          {
-            result: { size: stored.size, storedAt: now.toISOString() },
-            subtitles,
-            output,
-            ...(coverage ? { coverage } : {}),
-          },
-          now,
-        )
-      : latest;
-  if (!storedJob || storedJob.state === "done") return "skipped";
-  const done = transition(storedJob, "done", {}, now);
-  if (done) await deps.jobs.put(done);
-  deps.log.info("job done", { jobId: job.id, audioKey: job.output.audioKey, bytes: stored.size, cues: cues.length });
-  // A finished part may free a slot for the next part or complete its parent; a batch item counts toward its batch.
-  if (done) await deps.service.ended(done);
-  return "done";
 }
 
 /** What the job's provider says of how long it keeps audio, for a failure's reason, if it says. */

@@ -33,11 +33,11 @@ async function submit(body: Record<string, unknown>): Promise<string> {
 describe("coverage", () => {
   it("makes again a part whose audio lacks a sentence, and finishes with every sentence heard", async () => {
     const text = Array.from({ length: 24 }, (_, i) => `这是第${i + 1}句话，请完整地读出来。`).join("");
-    cloud().nls.longText.faults.dropSentences = 1;
+    cloud().nls.longText.faults.synthesis.next.dropSentence = 1;
     const before = cloud().nls.longText.stats.submitted;
     const id = await submit({ text, voice: "siqi", format: "mp3", subtitles: ["srt"] });
     await settle();
-    expect(cloud().nls.longText.faults.dropSentences).toBe(0);
+    expect(cloud().nls.longText.faults.synthesis.next.dropSentence).toBe(0);
     const parent = await job(id);
     expect(parent.state).toBe("done");
     // One part made twice: every part once, and the one that lost a sentence again.
@@ -57,11 +57,11 @@ describe("coverage", () => {
 
   it("makes again a part whose audio is cut off, which no timing shows, from its measured length", async () => {
     const text = Array.from({ length: 24 }, (_, i) => `第${i + 1}句没有时间戳，长度说明一切。`).join("");
-    cloud().nls.longText.faults.truncateAudio = 1;
+    cloud().nls.longText.faults.synthesis.next.truncate = 1;
     const before = cloud().nls.longText.stats.submitted;
     const id = await submit({ text, voice: "xiaoyun", format: "mp3" });
     await settle();
-    expect(cloud().nls.longText.faults.truncateAudio).toBe(0);
+    expect(cloud().nls.longText.faults.synthesis.next.truncate).toBe(0);
     const parent = await job(id);
     expect(parent.state).toBe("done");
     expect(cloud().nls.longText.stats.submitted - before).toBe(parent.parts!.length + 1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { id3v2Size, mp3DurationMs, mp3Frames } from "../../lib/audio/mp3.js";
-import { Mp3Reframer } from "../../lib/audio/stitch.js";
+import { Mp3Reframer } from "../../lib/audio/mp3-reframer.js";
 import { readWav } from "../../lib/audio/wav.js";
 import { multiplierFromRate, rateFromMultiplier } from "../../lib/text/speech-rate.js";
 

@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { parentPort } from "node:worker_threads";
-import { Mp3Encoder } from "@breezystack/lamejs";
 import ESpeakNg from "espeak-ng";
+import { encodeMp3 } from "./mp3-encode.mjs";
 
 const require = createRequire(import.meta.url);
 const wasmPath = join(dirname(require.resolve("espeak-ng")), "espeak-ng.wasm");
@@ -67,29 +67,6 @@ function scale(pcm, gain) {
   const out = new Int16Array(pcm.length);
   for (let i = 0; i < pcm.length; i++) out[i] = Math.max(-32768, Math.min(32767, Math.round(pcm[i] * gain)));
   return out;
-}
-
-/**
- * LAME picks its output rate from the bitrate's lowpass unless told otherwise, and lamejs cannot be told: mono 44.1 kHz
- * at 64 kbit/s comes out at 32 kHz, 24 kHz at 32 kbit/s at 22.05 kHz. These bitrates are the lowest that keep the rate
- * asked for, so the frames say what the request said (test/integration/minimax.test.ts checks every rate).
- */
-function mp3Kbps(sampleRate) {
-  if (sampleRate >= 32000) return 128;
-  if (sampleRate > 22050) return 64;
-  return 32;
-}
-
-function encodeMp3(pcm, sampleRate) {
-  const encoder = new Mp3Encoder(1, sampleRate, mp3Kbps(sampleRate));
-  const parts = [];
-  for (let i = 0; i < pcm.length; i += 1152) {
-    const out = encoder.encodeBuffer(pcm.subarray(i, i + 1152));
-    if (out.length) parts.push(Buffer.from(out.buffer, out.byteOffset, out.length));
-  }
-  const tail = encoder.flush();
-  if (tail.length) parts.push(Buffer.from(tail.buffer, tail.byteOffset, tail.length));
-  return Buffer.concat(parts);
 }
 
 /** Whether the speech is all zeros (volume 0): it then has no pauses to time sentences by. */

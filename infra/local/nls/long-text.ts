@@ -15,9 +15,11 @@ import { countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../..
 import { sentenceSpans } from "../../../lib/text/sentences.js";
 import { findNlsVoice } from "../../../lib/voices/index.js";
 import { type SpeechSource, synthesizeLong } from "../audio/engine.js";
+import { padWithSilence } from "../audio/padding.js";
 import { readBody, sendJson } from "../http-util.js";
 import { PendingWork } from "../pending.js";
 import { checkLongTextRequest, type TtsRequest } from "./long-text-wire.js";
+import { PAD_MS, SynthesisFaults } from "./synthesis-faults.js";
 import type { TokenRegistry } from "./tokens.js";
 
 /** Audio files up to this size are sent whole (see #download). */
@@ -40,13 +42,8 @@ export class LongTextFaults {
   holdCallbacks = 0;
   /** Audio downloads to cut short (count): the full Content-Length announced, half the bytes sent, the socket closed. */
   cutDownloads = 0;
-  /**
-   * Tasks (count) whose second sentence is left out of their audio and timings, as a lossy synthesis would; a text is
-   * dropped from once at most.
-   */
-  dropSentences = 0;
-  /** Tasks (count) whose audio is cut to its first fifth, its timings left whole (a synthesis stopped early); once a text. */
-  truncateAudio = 0;
+  /** Audio spoiled as a lossy provider would: a sentence left out, cut short, padded with silence. */
+  readonly synthesis = new SynthesisFaults();
 }
 
 interface Task {
@@ -77,10 +74,6 @@ export interface LongTextOptions {
 
 export class LongTextService {
   readonly faults = new LongTextFaults();
-  /** Texts the dropSentences fault has taken a sentence from. */
-  readonly #droppedFrom = new Set<string>();
-  /** Texts the truncateAudio fault has cut. */
-  readonly #truncated = new Set<string>();
   readonly stats = { submitted: 0, callbacks: 0, audioDownloads: 0 };
   readonly #tasks = new Map<string, Task>();
   readonly #pending = new PendingWork();
@@ -269,12 +262,8 @@ export class LongTextService {
     const voice = findNlsVoice(tts.voice)!;
     let text = tts.text;
     const spans = sentenceSpans(text);
-    // A text is dropped from once at most: the same text asked again (a repair) is spoken whole.
-    if (this.faults.dropSentences > 0 && spans.length >= 2 && !this.#droppedFrom.has(tts.text)) {
-      this.faults.dropSentences--;
-      this.#droppedFrom.add(tts.text);
+    if (this.faults.synthesis.choose("dropSentence", tts.text, spans.length >= 2))
       text = text.slice(0, spans[1]!.start) + text.slice(spans[1]!.end);
-    }
     const { audio, sentences } = await synthesizeLong(this.opts.engine, {
       text,
       sampleRate: tts.sample_rate,
@@ -289,11 +278,14 @@ export class LongTextService {
     await this.#dir("nls-audio");
     task.audioFile = join(this.opts.dataDir, "nls-audio", `${task.id}.${tts.format}`);
     let written: readonly Buffer[] = [...audio];
-    if (this.faults.truncateAudio > 0 && !this.#truncated.has(tts.text)) {
-      this.faults.truncateAudio--;
-      this.#truncated.add(tts.text);
+    let timed = sentences;
+    if (this.faults.synthesis.choose("truncate", tts.text)) {
       const whole = Buffer.concat(written);
       written = [whole.subarray(0, Math.ceil(whole.length / 5))];
+    }
+    if (this.faults.synthesis.choose("pad", tts.text)) {
+      written = padWithSilence(written, tts.format, tts.sample_rate, PAD_MS);
+      timed = sentences.map((s) => ({ ...s, begin_time: s.begin_time + PAD_MS, end_time: s.end_time + PAD_MS }));
     }
     const out = await open(task.audioFile, "w");
     try {
@@ -302,7 +294,7 @@ export class LongTextService {
       await out.close();
     }
     task.audioAddress = `${this.opts.publicUrl()}/nls-audio/${task.id}.${tts.format}`;
-    task.sentences = tts.enable_subtitle ? sentences : undefined;
+    task.sentences = tts.enable_subtitle ? timed : undefined;
     task.state = "SUCCESS";
     task.finishedAt = this.#now();
     await this.#save(task);
