@@ -1,8 +1,8 @@
 /**
  * Loudness as ITU-R BS.1770 defines it, for one channel: the signal K-weighted (a high shelf of about +4 dB above
  * 1.5 kHz, then a high-pass at 38 Hz), its mean square over the span, and L = -0.691 + 10·log10(mean square) in LUFS.
- * EBU Tech 3341's short-term loudness is this over 3 s, ungated. The two biquads are derived for any sample rate from
- * the filter's analogue parameters (as pyloudnorm does), since providers speak at 8 to 48 kHz, not only BS.1770's 48.
+ * EBU Tech 3341's short-term loudness is this over 3 s, ungated. The two biquads are derived for any sample rate,
+ * since providers speak at 8 to 48 kHz, not only at BS.1770's 48.
  */
 
 interface Biquad {
@@ -10,35 +10,24 @@ interface Biquad {
   readonly a: readonly [number, number];
 }
 
-/** The pre-filter's shelf and the RLB high-pass, from their gain (dB), Q and centre frequency. */
+/**
+ * The pre-filter's shelf and the RLB high-pass for `sampleRate`, from their analogue parameters as libebur128 derives
+ * them (after Brecht De Man); at 48 kHz they are BS.1770's published coefficients.
+ */
 function kWeighting(sampleRate: number): readonly [Biquad, Biquad] {
-  const shelf = (() => {
-    const [gain, q, fc] = [3.999843853973347, 0.7071752369554196, 1681.974450955533];
-    const A = 10 ** (gain / 40);
-    const w0 = (2 * Math.PI * fc) / sampleRate;
-    const alpha = Math.sin(w0) / (2 * q);
-    const cos = Math.cos(w0);
-    const a0 = A + 1 - (A - 1) * cos + 2 * Math.sqrt(A) * alpha;
-    return {
-      b: [
-        (A * (A + 1 + (A - 1) * cos + 2 * Math.sqrt(A) * alpha)) / a0,
-        (-2 * A * (A - 1 + (A + 1) * cos)) / a0,
-        (A * (A + 1 + (A - 1) * cos - 2 * Math.sqrt(A) * alpha)) / a0,
-      ],
-      a: [(2 * (A - 1 - (A + 1) * cos)) / a0, (A + 1 - (A - 1) * cos - 2 * Math.sqrt(A) * alpha) / a0],
-    } as Biquad;
-  })();
-  const highPass = (() => {
-    const [q, fc] = [0.5003270373238773, 38.13547087602444];
-    const w0 = (2 * Math.PI * fc) / sampleRate;
-    const alpha = Math.sin(w0) / (2 * q);
-    const cos = Math.cos(w0);
-    const a0 = 1 + alpha;
-    return {
-      b: [(1 + cos) / 2 / a0, -(1 + cos) / a0, (1 + cos) / 2 / a0],
-      a: [(-2 * cos) / a0, (1 - alpha) / a0],
-    } as Biquad;
-  })();
+  let K = Math.tan((Math.PI * 1681.974450955533) / sampleRate);
+  let Q = 0.7071752369554196;
+  const Vh = 10 ** (3.999843853973347 / 20);
+  const Vb = Vh ** 0.4996667741545416;
+  let a0 = 1 + K / Q + K * K;
+  const shelf: Biquad = {
+    b: [(Vh + (Vb * K) / Q + K * K) / a0, (2 * (K * K - Vh)) / a0, (Vh - (Vb * K) / Q + K * K) / a0],
+    a: [(2 * (K * K - 1)) / a0, (1 - K / Q + K * K) / a0],
+  };
+  K = Math.tan((Math.PI * 38.13547087602444) / sampleRate);
+  Q = 0.5003270373238773;
+  a0 = 1 + K / Q + K * K;
+  const highPass: Biquad = { b: [1, -2, 1], a: [(2 * (K * K - 1)) / a0, (1 - K / Q + K * K) / a0] };
   return [shelf, highPass];
 }
 

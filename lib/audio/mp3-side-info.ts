@@ -42,7 +42,7 @@ export function silencedFrame(frame: Uint8Array): Buffer {
 }
 
 /** CRC-16 (polynomial 0x8005, initial 0xFFFF) over the header's last two bytes and the side information, per ISO 11172-3. */
-function crc16(spans: readonly Uint8Array[]): number {
+export function crc16(spans: readonly Uint8Array[]): number {
   let crc = 0xffff;
   for (const span of spans)
     for (const byte of span)

@@ -92,10 +92,11 @@ export class SeamProbe implements StitchObserver {
     let loudnessStepLu: number | undefined;
     if (left.lastMs !== undefined && right.firstMs !== undefined) {
       const weighted = kWeighted(samples, rate);
+      // Up to 3 s of each side's speech: from its first voiced block at most, to its last.
       const endBefore = settle + toIndex(left.lastMs);
-      const startBefore = Math.max(settle, endBefore - toIndex(SHORT_TERM_MS));
+      const startBefore = Math.max(settle + toIndex(left.firstMs!), endBefore - toIndex(SHORT_TERM_MS));
       const startAfter = join + toIndex(right.firstMs);
-      const endAfter = Math.min(samples.length, startAfter + toIndex(SHORT_TERM_MS));
+      const endAfter = Math.min(join + toIndex(right.lastMs!), startAfter + toIndex(SHORT_TERM_MS));
       const minimum = toIndex(MIN_LOUDNESS_MS);
       if (endBefore - startBefore >= minimum && endAfter - startAfter >= minimum) {
         const step = loudnessOf(weighted, startAfter, endAfter) - loudnessOf(weighted, startBefore, endBefore);

@@ -5,6 +5,7 @@
  * end, and there is no drift (the last cue ends as far from the end of the file for one sentence as for hundreds).
  */
 import { describe, expect, it } from "vitest";
+import type { Job } from "../../lib/jobs/schema.js";
 import { cuesOf, decode, listen, nearest } from "../helpers/audio-sync.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
@@ -21,7 +22,9 @@ const TOLERANCE_MS = 100;
 
 type Format = "mp3" | "wav" | "pcm";
 
-async function run(body: Record<string, unknown>): Promise<{ parts: number; audio: Buffer; srt: string; vtt: string }> {
+async function run(
+  body: Record<string, unknown>,
+): Promise<{ parts: number; audio: Buffer; srt: string; vtt: string; job: Job }> {
   const res = await fetch(`${host.url}/v1/jobs`, {
     method: "POST",
     headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
@@ -35,6 +38,7 @@ async function run(body: Record<string, unknown>): Promise<{ parts: number; audi
   const oss = userOss(cloud());
   const get = async (key: string) => (await oss.get(key)).content as Buffer;
   return {
+    job,
     parts: job.parts?.length ?? 1,
     audio: await get(job.output.audioKey),
     srt: (await get(job.output.srtKey!)).toString(),
@@ -97,4 +101,33 @@ describe("subtitles match the audio", () => {
     const gapMany = await checkSync(many, "mp3", 8000);
     expect(Math.abs(gapMany - gapOne)).toBeLessThanOrEqual(TOLERANCE_MS);
   }, 300_000);
+
+  for (const format of ["mp3", "wav"] as const)
+    it(`NLS ${format}: a part that starts with 2 s of silence is trimmed to the voice's pause, not made again, its cues on their sentences`, async () => {
+      const plain = await run({ voice: "siqi", format, sampleRate: 16000, text: sentences(40) });
+      const before = cloud().nls.longText.stats.submitted;
+      cloud().nls.longText.faults.synthesis.next.pad = 1;
+      // As many sentences, worded apart (parts are reused by their text): every part new, the first padded.
+      const padded = await run({
+        voice: "siqi",
+        format,
+        sampleRate: 16000,
+        text: sentences(40).replaceAll("句话", "个句子"),
+      });
+      expect(cloud().nls.longText.faults.synthesis.spoiled.pad).toBeGreaterThanOrEqual(1);
+      // Nothing made again: one task per part.
+      expect(cloud().nls.longText.stats.submitted - before).toBe(padded.parts);
+      await checkSync(padded, format, 16000);
+      // The padding is gone: the whole lasts what the plain job does, within a pause.
+      const length = async (out: { audio: Buffer }) =>
+        listen((await decode(out.audio, format, 16000)).samples, 16000).durationMs;
+      expect(Math.abs((await length(padded)) - (await length(plain)))).toBeLessThan(1500);
+      expect(padded.job.seams).toMatchObject({ joins: padded.parts - 1, outOfBounds: 0, clicks: 0 });
+      expect(padded.job.seams!.trimmedMs).toBeGreaterThan(1500);
+      const map = JSON.parse((await userOss(cloud()).get(padded.job.seams!.mapKey)).content.toString()) as {
+        joins: Array<{ pauseMs: number; boundMs: number; ok: boolean }>;
+      };
+      expect(map.joins).toHaveLength(padded.parts - 1);
+      expect(map.joins.every((j) => j.ok && j.pauseMs <= j.boundMs)).toBe(true);
+    }, 120_000);
 });
