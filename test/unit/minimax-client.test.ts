@@ -10,6 +10,11 @@ describe("the MiniMax client", () => {
   it("fills in seed 004's defaults and refuses text of 10,000 characters or more with 413", () => {
     const req = client.prepare("MiniMax/speech-02-turbo", input("你好。"));
     expect(req.input.audio_setting).toMatchObject({ sample_rate: 32000, format: "mp3" });
+    // MiniMax's own AI-generated-content watermark is asked for, unless the caller says otherwise.
+    expect(req.input.aigc_watermark).toBe(true);
+    expect(
+      client.prepare("MiniMax/speech-02-turbo", { ...input("你好。"), aigc_watermark: false }).input.aigc_watermark,
+    ).toBe(false);
     expect(() => client.prepare("MiniMax/speech-02-turbo", input("好".repeat(10_000)))).toThrow(
       expect.objectContaining({ field: "input.text", statusCode: 413 }),
     );

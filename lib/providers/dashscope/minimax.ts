@@ -108,9 +108,13 @@ export interface MinimaxOptions {
 export class MinimaxClient {
   constructor(private readonly opts: MinimaxOptions) {}
 
-  /** Validates against seed 004's ranges; throws InputError naming the field. No I/O. */
+  /**
+   * Validates against seed 004's ranges; throws InputError naming the field. No I/O. MiniMax's own inaudible
+   * AI-generated-content watermark (`aigc_watermark`, off by default) is asked for unless the input says otherwise:
+   * China's labelling rules want AI-generated audio marked, and this is the mark the provider itself offers.
+   */
   prepare(model: string, input: MinimaxInput): MinimaxRequest {
-    const req = parseInput(MinimaxRequestSchema, { model, input });
+    const req = parseInput(MinimaxRequestSchema, { model, input: { aigc_watermark: true, ...input } });
     assertSpeakableCharacters(req.input.text, "input.text");
     const count = Array.from(req.input.text).length;
     if (count > MINIMAX_TEXT_LIMIT)
