@@ -4,6 +4,7 @@ import { benchBatchScale } from "./batch-scale.js";
 import { benchColdStart } from "./coldstart.js";
 import { benchCoverage } from "./coverage.js";
 import { benchNlsShort } from "./nls-short.js";
+import { benchSeams } from "./seams.js";
 import { benchStore } from "./store.js";
 import { benchStream, benchStreamRtt } from "./stream.js";
 import { printTable } from "./table.js";
@@ -19,4 +20,6 @@ printTable([
   ...(await benchBatchScale()),
   ...(await benchTextLinearity()),
   ...(await benchCoverage()),
+  ...(await benchCoverage(100_000, 1_000, { dropSentence: 0.05, truncate: 0.05, pad: 0.05 }, false)),
+  ...(await benchSeams()),
 ]);

@@ -8,6 +8,7 @@
  * Only two windows are held at a time, whatever the length of the whole.
  */
 import { kWeighted, loudnessOf, SHORT_TERM_MS } from "./loudness.js";
+import { frameAt } from "./mp3.js";
 import { decodeMono, type SampleFormat } from "./pcm-decode.js";
 import type { StitchObserver } from "./stitch.js";
 import { peakDbfs, voicing } from "./voicing.js";
@@ -78,11 +79,13 @@ export class SeamProbe implements StitchObserver {
   }
 
   async #measure(before: Window, after: Window, atMs: number): Promise<void> {
-    const bytes = Buffer.concat([...before.chunks, ...after.chunks].map((c) => c.bytes));
-    const samples = await decodeMono(this.format, bytes);
+    // Only the window's length from each side: a chunk may hold much more.
+    const last = this.#span(Buffer.concat(before.chunks.map((c) => c.bytes)), "last");
+    const first = this.#span(Buffer.concat(after.chunks.map((c) => c.bytes)), "first");
+    const samples = await decodeMono(this.format, Buffer.concat([last.bytes, first.bytes]));
     const rate = this.sampleRate;
     // Counted from the end: a decoder may give less for the first frames of the window, never for the last.
-    const join = Math.max(0, samples.length - Math.round((after.ms * rate) / 1000));
+    const join = Math.max(0, samples.length - Math.round((first.ms * rate) / 1000));
     const settle = Math.min(join, Math.round((DECODER_SETTLE_MS * rate) / 1000));
     const left = voicing(samples.subarray(settle, join), rate);
     const right = voicing(samples.subarray(join), rate);
@@ -111,5 +114,26 @@ export class SeamProbe implements StitchObserver {
       ...(loudnessStepLu !== undefined ? { loudnessStepLu } : {}),
       joinPeakDbfs: Math.round(peakDbfs(samples, join - ten, join + ten) * 10) / 10,
     });
+  }
+
+  /** The first or last `windowMs` of a side's bytes: whole MP3 frames, or whole 16-bit samples. */
+  #span(bytes: Buffer, which: "first" | "last"): { bytes: Buffer; ms: number } {
+    if (this.format !== "mp3") {
+      const want = Math.min(bytes.length & ~1, Math.floor((this.sampleRate * this.windowMs) / 1000) * 2);
+      const span =
+        which === "first" ? bytes.subarray(0, want) : bytes.subarray((bytes.length & ~1) - want, bytes.length & ~1);
+      return { bytes: span, ms: (span.length / 2 / this.sampleRate) * 1000 };
+    }
+    const frames: Array<{ offset: number; ms: number }> = [];
+    for (let offset = 0, frame = frameAt(bytes, 0); frame; frame = frameAt(bytes, offset)) {
+      frames.push({ offset, ms: (frame.samples / frame.sampleRate) * 1000 });
+      offset += frame.length;
+    }
+    let ms = 0;
+    let count = 0;
+    const ordered = which === "first" ? frames : [...frames].reverse();
+    while (count < ordered.length && ms < this.windowMs) ms += ordered[count++]!.ms;
+    if (which === "first") return { bytes: bytes.subarray(0, frames[count]?.offset ?? bytes.length), ms };
+    return { bytes: bytes.subarray(frames[frames.length - count]?.offset ?? 0), ms };
   }
 }

@@ -48,5 +48,9 @@ export async function assembleParts(job: Job, deps: StoreDeps): Promise<"done" |
   const seams = seamReport(probe.seams, plan.bounds, kept);
   if (seams.summary.outOfBounds > 0)
     deps.log.warn("joins out of bounds", { jobId: job.id, ...seams.summary, medianPauseMs: plan.medianPauseMs });
-  return finish(job, await deps.storage.head(job.output.audioKey), cues, deps, { partStarts, seams });
+  return finish(job, await deps.storage.head(job.output.audioKey), cues, deps, {
+    partStarts,
+    partMs: kept.map((p) => p.ms),
+    seams,
+  });
 }

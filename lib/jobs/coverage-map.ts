@@ -8,8 +8,10 @@ import type { Cue } from "../audio/subtitles.js";
 import type { Logger } from "../log.js";
 import type { Bucket } from "../storage/bucket.js";
 import { spokenText } from "../text/index.js";
+import { PACE_BAND, PACE_MS, paceBand } from "../text/pace.js";
 import { sentenceSpans } from "../text/sentences.js";
 import { multiplierFromRate } from "../text/speech-rate.js";
+import { estimatedEntries, partTexts } from "./estimated-map.js";
 import type { JobRecords } from "./records.js";
 import type { Job } from "./schema.js";
 import type { JoinedParts } from "./seam-report.js";
@@ -153,13 +155,19 @@ export async function writeCoverageMap(
   joined?: JoinedParts,
 ): Promise<{ coverage?: Job["coverage"]; mapKey: string } | undefined> {
   if (job.parent || (cues.length === 0 && !joined?.seams)) return undefined;
-  const text = cues.length > 0 ? await spokenTextOf(job, deps) : undefined;
-  const mapped = text === undefined ? undefined : coverageMap(text, cues, joined?.partStarts);
+  const text = cues.length > 0 || joined ? await spokenTextOf(job, deps) : undefined;
+  const mapped = text === undefined || cues.length === 0 ? undefined : coverageMap(text, cues, joined?.partStarts);
+  // Without timings, a job in parts still gets each sentence's estimated place.
+  const estimated =
+    text !== undefined && !mapped && joined
+      ? estimatedEntries(text, await partTexts(job, deps), joined.partStarts, joined.partMs)
+      : undefined;
   const mapKey = mapKeyFor(job.output.audioKey);
   const body = {
     jobId: job.id,
     ...(mapped ? mapped.coverage : {}),
     ...(mapped ? { sentences: mapped.entries } : {}),
+    ...(estimated ? { timing: "estimated", sentences: estimated } : {}),
     ...(joined?.seams ? { seams: joined.seams.summary, joins: joined.seams.entries } : {}),
   };
   await deps.storage.put(mapKey, `${JSON.stringify(body, null, 1)}\n`, { contentType: "application/json" });
@@ -171,18 +179,29 @@ export async function writeCoverageMap(
   };
 }
 
-/** The least audio a character may take at normal speed: far below any voice, so only a cut-off part falls under it. */
-export const MIN_MS_PER_CHARACTER = 30;
-
 /**
  * Why a part must be made again because its audio is too short for its text (cut off, where the provider gives no
- * timings to check sentence by sentence), or undefined. The floor scales with the speech rate; a replacement that is
- * short too is kept, as in `partLacking`.
+ * timings to check sentence by sentence), or undefined: under the low edge of its text's pace band (lib/text/pace.ts),
+ * which scales with the speech rate. Audio long enough for as many Han characters (the slowest) needs no look at the
+ * text; shorter audio has its text read to weigh it. A replacement that is short too is kept, as in `partLacking`.
  */
-export function partTooShort(job: Job, measuredMs: number, log: Logger): string | undefined {
+export async function partTooShort(
+  job: Job,
+  measuredMs: number,
+  deps: {
+    readonly jobs: Pick<JobRecords, "textKey">;
+    readonly storage: Pick<Bucket, "get">;
+    readonly log: Logger;
+  },
+): Promise<string | undefined> {
   if (!job.parent || job.characters === 0) return undefined;
-  const floor = (job.characters * MIN_MS_PER_CHARACTER) / multiplierFromRate(job.options.speechRate ?? 0);
+  const rate = job.options.speechRate ?? 0;
+  const slowest = (job.characters * PACE_MS.han * PACE_BAND[0]) / multiplierFromRate(rate);
+  if (measuredMs >= slowest) return undefined;
+  const text = await spokenTextOf(job, deps);
+  if (text === undefined) return undefined;
+  const floor = paceBand(text, rate).lowMs;
   if (measuredMs >= floor) return undefined;
   const reason = `the audio lasts ${Math.round(measuredMs)} ms, less than the ${Math.round(floor)} ms its ${job.characters} characters take at the least`;
-  return remakeOnce(job, reason, log);
+  return remakeOnce(job, reason, deps.log);
 }

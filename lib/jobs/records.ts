@@ -144,6 +144,12 @@ export class JobRecords {
    * nothing (it is empty, and reconcile judges a job by its record).
    */
   async put(job: Job): Promise<void> {
+    // An ended record is final. A writer that read the job before it ended (a status poll, a drive of its parent, a
+    // second store) and writes its older state now must not undo the end: the webhook and the user have seen it.
+    if (!isTerminal(job.state)) {
+      const current = await this.get(job.id);
+      if (current && isTerminal(current.state)) return;
+    }
     await this.storage.put(this.#record(job.id), JSON.stringify(job), { contentType: "application/json" });
     if (isTerminal(job.state)) await this.storage.delete(`${this.prefix}pending/${job.id}`);
   }

@@ -161,7 +161,8 @@ export const JobSchema = z.object({
 });
 export type Job = z.infer<typeof JobSchema>;
 
-const NEXT: Readonly<Record<JobState, readonly JobState[]>> = {
+/** The state machine: the states each state may move to. */
+export const NEXT_STATES: Readonly<Record<JobState, readonly JobState[]>> = {
   queued: ["submitted", "failed"],
   // Back to queued when the provider's task itself failed with a transient code: a new task is submitted.
   submitted: ["synthesized", "queued", "failed"],
@@ -175,7 +176,7 @@ export const isTerminal = (state: JobState): boolean => state === "done" || stat
 
 /** The next record, or undefined when the move is not allowed from the current state (a stale or repeated event). */
 export function transition(job: Job, to: JobState, patch: Partial<Job>, now: Date): Job | undefined {
-  if (!NEXT[job.state].includes(to)) return undefined;
+  if (!NEXT_STATES[job.state].includes(to)) return undefined;
   const at = now.toISOString();
   return { ...job, ...patch, state: to, updatedAt: at, ...(to === "synthesized" ? { synthesizedAt: at } : {}) };
 }

@@ -43,6 +43,8 @@ export interface SeamSummary {
 export interface JoinedParts {
   /** Each part's start in the whole, in ms. */
   readonly partStarts: readonly number[];
+  /** Each part's kept length in the whole, in ms. */
+  readonly partMs: readonly number[];
   readonly seams?: { readonly entries: readonly SeamEntry[]; readonly summary: SeamSummary };
 }
 

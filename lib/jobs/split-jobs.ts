@@ -152,14 +152,19 @@ export class SplitJobs {
       );
     const text = (await deps.storage.get(deps.jobs.textKey(failed.id)))!.toString("utf8");
     const retry = await this.#createPart(parent.id, failedAt, text, parent, attempt);
+    // The parent as it is now, not as this drive read it: another drive may have linked another part's replacement,
+    // or assembled the whole and moved it on (writing back the copy read earlier undid that: a done job went back to
+    // submitted and waited for reconcile). Only a parent still waiting on this very failed part is written.
+    const latest = (await deps.jobs.get(parent.id)) ?? parent;
+    if (latest.state !== "submitted" || latest.parts?.[failedAt]?.jobId !== failed.id) return this.drive(latest, opts);
     // A part that failed after its synthesis (storing it, say) was billed for: the job's progress keeps counting it.
     const billed = failed.task?.finishedAt ? failed.characters : 0;
-    const parts = parent.parts!.map((p, i) =>
+    const parts = latest.parts.map((p, i) =>
       i === failedAt
         ? { ...p, jobId: retry.id, ...(billed ? { billedBefore: (p.billedBefore ?? 0) + billed } : {}) }
         : p,
     );
-    const updated = { ...parent, parts, updatedAt: this.ctx.now().toISOString() };
+    const updated = { ...latest, parts, updatedAt: this.ctx.now().toISOString() };
     await deps.jobs.put(updated);
     deps.log.warn("part failed; retrying it alone", {
       jobId: parent.id,

@@ -160,7 +160,7 @@ async function copyAndFinish(job: Job, audioUrl: string, deps: StoreDeps): Promi
       upstreamMessage: `the audio download gave ${written.size - labelled.addedBytes} of the ${expected} bytes announced`,
       retryable: true,
     });
-  const short = partTooShort(job, length.ms, log);
+  const short = await partTooShort(job, length.ms, { ...deps, log });
   if (short) {
     await deps.service.fail(job, "TruncatedAudio", short);
     return "done";

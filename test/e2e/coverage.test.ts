@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { mp3DurationMs } from "../../lib/audio/mp3.js";
 import type { Job } from "../../lib/jobs/schema.js";
+import { pacedMs } from "../../lib/text/pace.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
@@ -67,6 +68,21 @@ describe("coverage", () => {
     expect(cloud().nls.longText.stats.submitted - before).toBe(parent.parts!.length + 1);
     // The whole lasts what its text takes: nothing of it is a fifth of a part.
     const audio = (await oss().get(parent.output.audioKey)).content as Buffer;
-    expect(mp3DurationMs(audio)).toBeGreaterThan(parent.characters * 60 * 0.95);
+    expect(mp3DurationMs(audio)).toBeGreaterThan(pacedMs(text) * 0.95);
+    // No timings, yet a map: each sentence's place estimated from its pace within its part's measured audio.
+    expect(parent.coverage).toBeUndefined();
+    const map = JSON.parse((await oss().get(parent.seams!.mapKey)).content.toString()) as {
+      timing: string;
+      sentences: Array<{ text: string; beginMs: number; endMs: number; part: number; estimated: boolean }>;
+    };
+    expect(map.timing).toBe("estimated");
+    expect(map.sentences).toHaveLength(24);
+    expect(
+      map.sentences.every(
+        (s, i) => s.estimated && s.endMs > s.beginMs && (i === 0 || s.beginMs >= map.sentences[i - 1]!.endMs),
+      ),
+    ).toBe(true);
+    expect(map.sentences.at(-1)!.endMs).toBeLessThanOrEqual(Math.ceil(mp3DurationMs(audio)));
+    expect(new Set(map.sentences.map((s) => s.part)).size).toBe(parent.parts!.length);
   });
 });

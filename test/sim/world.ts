@@ -18,7 +18,7 @@ import { signJobId } from "../../lib/jobs/callback-signature.js";
 import { tenantOutputPrefix } from "../../lib/jobs/output-namespace.js";
 import type { JobProvider, ProviderStatus } from "../../lib/jobs/providers.js";
 import { JobRecords } from "../../lib/jobs/records.js";
-import { type Job, JobOptionsSchema } from "../../lib/jobs/schema.js";
+import { isTerminal, type Job, JobOptionsSchema, type JobState } from "../../lib/jobs/schema.js";
 import { JobService } from "../../lib/jobs/service.js";
 import { partAttempt } from "../../lib/jobs/split-jobs.js";
 import { storeOutputs } from "../../lib/jobs/store-audio.js";
@@ -728,12 +728,25 @@ export class World {
     this.#checked = now;
     if (records) this.#byId = new Map(this.#jobs().map((j) => [j.id, j]));
     const byId = this.#byId;
+    if (records) this.#checkTransitions(byId);
     if (records || audio) this.#checkDone(byId);
     if (records) this.#checkCoverage(byId);
     if (records || audio || now.batches !== was.batches) this.#checkBatchesDone(byId);
     if (records) this.#checkTenantWriters(byId);
     if (records || now.index !== was.index) this.#checkViews(byId);
     if (records || tasks) this.#checkBilling(byId);
+  }
+
+  /** The first end each job came to: a job never ends two ways (done, then failed, or the reverse). */
+  readonly #firstEnd = new Map<string, JobState>();
+
+  #checkTransitions(byId: ReadonlyMap<string, Job>): void {
+    for (const job of byId.values()) {
+      if (!isTerminal(job.state)) continue;
+      const first = this.#firstEnd.get(job.id);
+      if (first === undefined) this.#firstEnd.set(job.id, job.state);
+      else if (first !== job.state) this.#violate("ends-agree", `job ${job.id} ended ${first}, then ${job.state}`);
+    }
   }
 
   /** Done means every output a job names exists, with the duration its text makes. */

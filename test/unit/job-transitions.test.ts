@@ -279,6 +279,35 @@ describe("job transitions (in memory)", () => {
     expect(provider.submitted).toHaveLength(3);
   });
 
+  it("a slow drive that read the parent before its part was replaced and the whole assembled never undoes the end", async () => {
+    const { job: parent } = await service.create(newJob(sentences(3)));
+    expect(parent.parts!.length).toBeGreaterThan(1);
+    // A drive that read the parent now, and is slow.
+    const stale = await record(parent.id);
+    // Every part synthesized and stored; the first failed after its synthesis (its audio lacked a sentence), and its
+    // end drove the parent, which replaced it.
+    for (const part of parent.parts!) {
+      if (!provider.submitted.some((s) => s.jobId === part.jobId)) await service.submit(await record(part.jobId));
+      provider.finish(provider.submitted.find((s) => s.jobId === part.jobId)!.taskId);
+      await service.pollTask(await record(part.jobId), { force: false });
+      if (part === parent.parts![0]) await service.fail(await record(part.jobId), "MissingSentences", "lost one");
+      else await stored(part.jobId);
+    }
+    // The replacement is made and stored, and the whole assembled and ended.
+    const replacement = (await record(parent.id)).parts![0]!.jobId;
+    expect(replacement).not.toBe(parent.parts![0]!.jobId);
+    provider.finish(provider.submitted.find((s) => s.jobId === replacement)!.taskId);
+    await service.pollTask(await record(replacement), { force: false });
+    await stored(replacement);
+    expect((await record(parent.id)).state).toBe("synthesized");
+    await stored(parent.id);
+    // The slow drive finds the failed part in its copy: the parent is not written back (it was: done went back to
+    // submitted, and the job waited for reconcile).
+    await service.driveParent(stale);
+    expect((await record(parent.id)).state).toBe("done");
+    expect((await record(parent.id)).parts![0]!.jobId).toBe(replacement);
+  });
+
   it("reconcile re-drives an assembly whose elected caller died after its election", async () => {
     const text = Array.from({ length: 3 }, (_, i) => `第${i}句，足够长的一句话用来分段。`).join("");
     const { job: parent } = await service.create(newJob(text));

@@ -15,6 +15,7 @@ import { SeamProbe } from "../../lib/audio/seam-probe.js";
 import { stitch } from "../../lib/audio/stitch.js";
 import { voicing } from "../../lib/audio/voicing.js";
 import { readWav, wavHeader } from "../../lib/audio/wav.js";
+import { estimatedEntries } from "../../lib/jobs/estimated-map.js";
 import { medianSentencePause, seamReport } from "../../lib/jobs/seam-report.js";
 import { edgeBreaksMs } from "../../lib/text/edge-breaks.js";
 
@@ -228,5 +229,24 @@ describe("measuring the joins", () => {
     expect(report.entries.map((e) => e.ok)).toEqual([false, false]);
     expect(report.summary).toMatchObject({ joins: 2, outOfBounds: 2, worstPauseOverBoundMs: 350, clicks: 0 });
     expect(report.summary.worstLoudnessStepLu).toBeCloseTo(6.02, 1);
+  });
+});
+
+describe("the estimated map (no timings)", () => {
+  it("spreads each part's sentences over its measured audio by their pace, in the whole text's coordinates", () => {
+    const text = "第一句话。Second one.第三句。";
+    const entries = estimatedEntries(text, ["第一句话。", "Second one.第三句。"], [0, 2000], [2000, 3000]);
+    expect(entries.map((e) => e.text)).toEqual(["第一句话。", "Second one.", "第三句。"]);
+    expect(entries.map((e) => e.part)).toEqual([0, 1, 1]);
+    expect(entries.map((e) => text.slice(e.range[0], e.range[1]))).toEqual(["第一句话。", "Second one.", "第三句。"]);
+    expect(entries[0]).toMatchObject({ beginMs: 0, endMs: 2000, estimated: true });
+    // Part 1: "Second one." (9 letters, 639 ms of pace) and "第三句" (852 ms) share its 3,000 ms in that proportion.
+    expect(entries[1]).toMatchObject({ beginMs: 2000, endMs: 2000 + Math.round((3000 * 639) / (639 + 852)) });
+    expect(entries[2]!.endMs).toBe(5000);
+    // A part whose text is not the job's (the audible notice) is passed over.
+    expect(estimatedEntries(text, ["本音频由人工智能生成。", text], [0, 900], [900, 5000])[0]).toMatchObject({
+      part: 1,
+      beginMs: 900,
+    });
   });
 });

@@ -1,5 +1,6 @@
 /**
- * The emulators' fast mode: audio of the right length for the text (60 ms per character) made in microseconds, for
+ * The emulators' fast mode: audio of the right length for the text (the local voices' pace, lib/text/pace.ts: 284 ms a
+ * Han character, 71 ms a Latin letter or digit, scaled by the speech rate) made in microseconds, for
  * tests and benchmarks of the plumbing at scale, where real offline speech (~0.25 s per 100 characters) would
  * dominate. Each sentence is a 440 Hz tone followed by a pause of silence, as speech is, so the joins of stitched audio
  * can be measured; the sentences' timings are taken from where the tones are. MP3 is made of frames LAME encoded once
@@ -9,11 +10,11 @@ import { frameAt, mp3Frames } from "../../../lib/audio/mp3.js";
 import { wavHeader } from "../../../lib/audio/wav.js";
 import { abortableSleep } from "../../../lib/retry.js";
 import { codePointCount, spokenText } from "../../../lib/text/index.js";
+import { pacedMs } from "../../../lib/text/pace.js";
 import { type SpeechRequest, type SpeechResult, type SpeechSource, timings } from "./engine.js";
 import { encodeMp3 } from "./mp3-encode.mjs";
 
-export const FAST_MS_PER_CHAR = 60;
-/** The silence after each sentence, within its 60 ms per character. */
+/** The silence after each sentence, within its paced length. */
 export const FAST_SENTENCE_PAUSE_MS = 240;
 const AMPLITUDE = 8000;
 
@@ -98,12 +99,12 @@ function pcmStretch(sampleRate: number, kind: "tone" | "silence", samples: numbe
   return pcm;
 }
 
-/** Each sentence's length in characters, as the timings group them (what a sentence end is, engine.ts's way). */
-function sentenceLengths(text: string): number[] {
-  const lengths = [...text.matchAll(/[^。！？!?.\n]+[。！？!?.\n]*/gu)]
-    .filter((m) => /[\p{L}\p{N}]/u.test(m[0]))
-    .map((m) => codePointCount(m[0]));
-  return lengths.length > 0 ? lengths : [codePointCount(text)];
+/** Each sentence of the text, as the timings group them (what a sentence end is, engine.ts's way). */
+function sentencesOf(text: string): string[] {
+  const sentences = [...text.matchAll(/[^。！？!?.\n]+[。！？!?.\n]*/gu)]
+    .map((m) => m[0])
+    .filter((s) => /[\p{L}\p{N}]/u.test(s));
+  return sentences.length > 0 ? sentences : [text];
 }
 
 export class FastEngine implements SpeechSource {
@@ -127,8 +128,8 @@ export class FastEngine implements SpeechSource {
     const pieces: Buffer[] = [];
     const quiet: number[] = [];
     let units = 0;
-    for (const length of sentenceLengths(text)) {
-      const total = Math.max(1, Math.round((length * FAST_MS_PER_CHAR) / unitMs));
+    for (const sentence of sentencesOf(text)) {
+      const total = Math.max(1, Math.round(pacedMs(sentence, req.speechRate ?? 0) / unitMs));
       const pause = Math.min(Math.round(FAST_SENTENCE_PAUSE_MS / unitMs), Math.floor(total / 3));
       const speech = total - pause;
       if (mp3) pieces.push(...mp3Stretch(mp3, "tone", speech), ...mp3Stretch(mp3, "silence", pause));

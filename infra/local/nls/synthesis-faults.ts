@@ -1,12 +1,15 @@
 /**
  * Which long-text tasks a lossy provider spoils, and how: a sentence left out of the audio and timings, the audio cut
  * to its first fifth (timings left whole), or 2 s of silence before it (timings shifted with it). Each fault is chosen
- * by a count (the next N tasks) or a share of tasks, picked by a hash of the text so a run is reproducible; a text is
- * spoiled by a fault once at most, so the same text asked again (a repair) comes out whole.
+ * by a count (the next N tasks) or a share of tasks: of the tasks a fault could spoil, the n-th is spoiled when
+ * ⌊n × share + phase⌋ steps up, so a run spoils its share exactly (rounded), at places that do not depend on the text
+ * and differ between faults. A text is spoiled by a fault once at most, so the same text asked again (a repair) comes
+ * out whole.
  */
-import { createHash } from "node:crypto";
-
 export type SynthesisFault = "dropSentence" | "truncate" | "pad";
+
+/** Where in its period each fault falls, so shares alike do not spoil the same task. */
+const PHASE: Record<SynthesisFault, number> = { dropSentence: 0.5, truncate: 0.6, pad: 0.25 };
 
 /** The silence the pad fault puts before the audio. */
 export const PAD_MS = 2000;
@@ -19,6 +22,8 @@ export class SynthesisFaults {
   /** Tasks spoiled so far, per fault. */
   readonly spoiled: Record<SynthesisFault, number> = { dropSentence: 0, truncate: 0, pad: 0 };
   readonly #done = new Set<string>();
+  /** Tasks each fault has considered. */
+  readonly #seen: Record<SynthesisFault, number> = { dropSentence: 0, truncate: 0, pad: 0 };
 
   /** Whether `fault` spoils this task's `text` (counted once chosen). */
   choose(fault: SynthesisFault, text: string, possible = true): boolean {
@@ -29,8 +34,9 @@ export class SynthesisFaults {
       this.next[fault]--;
       chosen = true;
     } else if (this.share[fault] > 0) {
-      const draw = createHash("sha256").update(key).digest().readUInt32BE(0) / 2 ** 32;
-      chosen = draw < this.share[fault];
+      const n = ++this.#seen[fault];
+      const at = (k: number) => Math.floor(k * this.share[fault] + PHASE[fault]);
+      chosen = at(n) > at(n - 1);
     }
     if (!chosen) return false;
     this.#done.add(key);
