@@ -1,9 +1,10 @@
 /**
  * How long speech takes, by script, at the normal speech rate: the band a voice's audio must fall in for its text.
  * Calibrated on the local cloud's voices (espeak-ng, `cmn` and `en-us`, female and male, at rate 0): 283–286 ms a Han
- * character, 70–71 ms a Latin letter or digit; the band is half to twice that, wide enough for any provider's voice at
- * its normal pace (Alibaba's Mandarin voices speak about 4–5 characters a second, 200–250 ms each) and narrow enough
- * that audio cut to half its text is caught. Punctuation and spaces take no time of their own here.
+ * character, 70–71 ms a Latin letter or digit; the band is half to twice that, meant to hold any provider's voice at
+ * its normal pace (Mandarin speech synthesis commonly runs 4–5 characters a second, 200–250 ms each; unconfirmed for
+ * Alibaba's voices, see docs/sources.md) and narrow enough that audio cut to half its text is caught. Punctuation and
+ * spaces take no time of their own here.
  */
 import { multiplierFromRate } from "./speech-rate.js";
 
