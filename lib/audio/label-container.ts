@@ -11,16 +11,24 @@ const syncsafe = (n: number): Buffer => Buffer.from([(n >>> 21) & 0x7f, (n >>> 1
 const unsyncsafe = (b: Uint8Array, at: number): number =>
   ((b[at]! & 0x7f) << 21) | ((b[at + 1]! & 0x7f) << 14) | ((b[at + 2]! & 0x7f) << 7) | (b[at + 3]! & 0x7f);
 
-function txxx(description: string, value: string): Buffer {
-  const data = Buffer.concat([Buffer.from([3]), Buffer.from(`${description}\0`, "utf8"), Buffer.from(value, "utf8")]);
-  return Buffer.concat([Buffer.from("TXXX"), syncsafe(data.length), Buffer.alloc(2), data]);
+/** An ID3v2.4 frame: its id, its size (syncsafe), no flags, and `data`. */
+export function id3Frame(id: string, data: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(id, "latin1"), syncsafe(data.length), Buffer.alloc(2), data]);
 }
 
-/** An ID3v2.4 tag holding the label. */
-export function id3Label(label: OutputLabel): Buffer {
+function txxx(description: string, value: string): Buffer {
+  return id3Frame(
+    "TXXX",
+    Buffer.concat([Buffer.from([3]), Buffer.from(`${description}\0`, "utf8"), Buffer.from(value, "utf8")]),
+  );
+}
+
+/** An ID3v2.4 tag holding the label, and any further frames (an audiobook's chapters, lib/audio/id3-chapters.ts). */
+export function id3Label(label: OutputLabel, extra: Buffer = Buffer.alloc(0)): Buffer {
   const frames = Buffer.concat([
     txxx("AIGC", JSON.stringify(label.aigc)),
     txxx("AIGC_SYNTHESIS", JSON.stringify(label.synthesis)),
+    extra,
   ]);
   return Buffer.concat([Buffer.from([0x49, 0x44, 0x33, 4, 0, 0]), syncsafe(frames.length), frames]);
 }
