@@ -15,14 +15,17 @@ const lufs = (meanSquare: number) => -0.691 + 10 * Math.log10(meanSquare);
 /** Integrated loudness in LUFS (-Infinity when no block passes the gates: silence). */
 export function integratedLoudness(samples: Float32Array, sampleRate: number): number {
   const weighted = kWeighted(samples, sampleRate);
-  const block = Math.round(sampleRate * 0.4);
+  // 100 ms segments' energies, each 400 ms block the sum of four: the overlap costs nothing twice.
   const step = Math.round(sampleRate * 0.1);
-  const powers: number[] = [];
-  for (let start = 0; start + block <= weighted.length; start += step) {
+  const segments: number[] = [];
+  for (let start = 0; start + step <= weighted.length; start += step) {
     let sum = 0;
-    for (let i = start; i < start + block; i++) sum += weighted[i]! * weighted[i]!;
-    powers.push(sum / block);
+    for (let i = start; i < start + step; i++) sum += weighted[i]! * weighted[i]!;
+    segments.push(sum);
   }
+  const powers: number[] = [];
+  for (let j = 0; j + 4 <= segments.length; j++)
+    powers.push((segments[j]! + segments[j + 1]! + segments[j + 2]! + segments[j + 3]!) / (4 * step));
   const gated = (min: number) => powers.filter((p) => lufs(p) > min);
   const absolute = gated(ABSOLUTE_GATE_LUFS);
   if (absolute.length === 0) return Number.NEGATIVE_INFINITY;
