@@ -4,7 +4,7 @@
  * `.batch.jsonl` starts a batch. The input object is only read, never changed.
  */
 import { InputError } from "../../lib/errors.js";
-import { applyOptionsFile, jobFromObject } from "../../lib/jobs/intake.js";
+import { applyOptionsFile, jobFromObject } from "../../lib/jobs/upload-intake.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 import { isRecord } from "../../lib/validation.js";
 import * as z from "../../lib/zod.js";

@@ -65,6 +65,8 @@ export async function labelAudio(
   format: "mp3" | "wav" | "pcm",
   source: AsyncIterable<Uint8Array>,
   label: OutputLabel,
+  /** More ID3 frames for an MP3's tag (an audiobook's chapters). */
+  id3Extra?: Buffer,
 ): Promise<{ stream: AsyncIterable<Uint8Array>; addedBytes: number }> {
   if (format === "pcm") return { stream: source, addedBytes: 0 };
   const it = source[Symbol.asyncIterator]();
@@ -90,7 +92,7 @@ export async function labelAudio(
     // The source's own ID3v2 tag is replaced by ours (its size read from its header; it may span chunks).
     const theirs = head.length >= 10 ? id3v2Size(head) : 0;
     let skip = theirs;
-    const tag = id3Label(label);
+    const tag = id3Label(label, id3Extra);
     const stream = (async function* () {
       yield tag;
       for await (const chunk of rest(head)) {

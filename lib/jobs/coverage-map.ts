@@ -168,6 +168,7 @@ export async function writeCoverageMap(
     ...(mapped ? mapped.coverage : {}),
     ...(mapped ? { sentences: mapped.entries } : {}),
     ...(estimated ? { timing: "estimated", sentences: estimated } : {}),
+    ...(joined?.chapters ? { chapters: joined.chapters } : {}),
     ...(joined?.seams ? { seams: joined.seams.summary, joins: joined.seams.entries } : {}),
   };
   await deps.storage.put(mapKey, `${JSON.stringify(body, null, 1)}\n`, { contentType: "application/json" });

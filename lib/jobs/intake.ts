@@ -1,8 +1,10 @@
 /**
- * Turning requests and uploaded files into jobs: the HTTP body (`POST /v1/jobs`), an OSS object (upload trigger),
- * their idempotency keys, output keys and per-file options; and the job as the API shows it.
+ * Turning API requests into jobs: the body of `POST /v1/jobs` (text, SSML, an input object, or a book read into its
+ * chapters), its idempotency key, and the output and input keys it may name. Uploads are lib/jobs/upload-intake.ts.
  */
+
 import { createHash } from "node:crypto";
+import { BookInputSchema, bookFromInput } from "../books/book-input.js";
 import { InputError } from "../errors.js";
 import type { Bucket } from "../storage/bucket.js";
 import { decodeUtf8, looksLikeSsml } from "../text/index.js";
@@ -10,7 +12,7 @@ import { parseInput } from "../validation.js";
 import * as z from "../zod.js";
 import { tenantOutputPrefix } from "./output-namespace.js";
 import type { ProviderName } from "./providers.js";
-import { type Job, JobOptionFieldsSchema, type JobOptions, JobOptionsSchema, SpeechSourceFields } from "./schema.js";
+import { type Job, JobOptionFieldsSchema, JobOptionsSchema, SpeechSourceFields } from "./schema.js";
 import type { JobService, NewJob } from "./service.js";
 
 /** Seed 003 allows 100,000 characters; in UTF-8 that is at most 400,000 bytes, plus room for SSML markup. */
@@ -25,16 +27,17 @@ export const JobRequestSchema = z
   .strictObject({
     ...SpeechSourceFields,
     ...OptionFields,
+    book: z.optional(BookInputSchema),
   })
   .check(
-    z.refine((v) => [v.text, v.ssml, v.input].filter((x) => x !== undefined).length === 1, {
-      message: "give exactly one of text, ssml or input",
+    z.refine((v) => [v.text, v.ssml, v.input, v.book].filter((x) => x !== undefined).length === 1, {
+      message: "give exactly one of text, ssml, input or book",
       path: ["text"],
     }),
   );
 export type JobRequest = z.infer<typeof JobRequestSchema>;
 
-const hash = (s: string): string => createHash("sha256").update(s).digest("hex");
+export const hash = (s: string): string => createHash("sha256").update(s).digest("hex");
 
 /**
  * A key we may write: under the output prefix, without `..`, not absolute. An audio key (`format` given) must end in
@@ -143,7 +146,9 @@ export async function jobFromRequest(
     throw new InputError("Idempotency-Key", "must be 1-128 printable ASCII characters");
   let text: string;
   let source: Job["source"] = { kind: "inline" };
-  if (req.input) {
+  const book = req.book ? bookFromInput(req.book) : undefined;
+  if (book) text = book.chapters.map((c) => c.text).join("\n");
+  else if (req.input) {
     const read = await readInputText(ctx.storage, checkInputKey(req.input.key, ctx.inputPrefix));
     text = read.text;
     source = { kind: "oss", bucket: ctx.storage.bucket, key: req.input.key, etag: read.etag };
@@ -155,7 +160,7 @@ export async function jobFromRequest(
   const idempotencyKey =
     idempotencyHeader !== null
       ? `http:${owner}:${idempotencyHeader}`
-      : `content:${owner}:${hash(JSON.stringify([text, ssml, options, req.output?.key ?? null]))}`;
+      : `content:${owner}:${hash(JSON.stringify([text, ssml, options, req.output?.key ?? null, ...(book ? [book.chapters.map((c) => c.title)] : [])]))}`;
   // A key's explicit outputs live in its own namespace (issue 26, defect 5: any key could overwrite, then read,
   // another tenant's output or an upload's). The default key is a digest of the owner's request: nobody can guess it.
   const audioKey = req.output
@@ -177,128 +182,11 @@ export async function jobFromRequest(
     audioKey,
     idempotencyKey,
     source,
+    ...(book ? { chapters: book.chapters } : {}),
   };
 }
 
 function pickOptions(req: JobRequest): Record<string, unknown> {
-  const { text: _t, ssml: _s, input: _i, output: _o, ...options } = req;
+  const { text: _t, ssml: _s, input: _i, output: _o, book: _b, ...options } = req;
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-}
-
-/** Options for an uploaded file: a sibling `<name>.json`, else the object's metadata (x-oss-meta-voice, …). */
-export async function optionsForObject(storage: Bucket, key: string): Promise<{ options: JobOptions; from: string }> {
-  const sibling = key.replace(/\.(txt|ssml)$/, ".json");
-  const json = await storage.get(sibling);
-  if (json) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(json.toString("utf8"));
-    } catch {
-      throw new InputError(sibling, "is not valid JSON");
-    }
-    const etag = (await storage.head(sibling))?.etag.replace(/"/g, "");
-    return {
-      options: parseInput(JobOptionsSchema, parsed, sibling),
-      from: `${sibling}${etag ? ` (ETag ${etag})` : ""}`,
-    };
-  }
-  const meta = (await storage.head(key))?.meta ?? {};
-  const fromMeta: Record<string, unknown> = {};
-  const number = (v: string | undefined): number | undefined =>
-    v !== undefined && /^-?\d+$/.test(v) ? Number(v) : undefined;
-  if (meta.voice) fromMeta.voice = meta.voice;
-  if (meta.provider) fromMeta.provider = meta.provider;
-  if (meta.format) fromMeta.format = meta.format;
-  for (const [m, f] of [
-    ["sample-rate", "sampleRate"],
-    ["volume", "volume"],
-    ["speech-rate", "speechRate"],
-    ["pitch-rate", "pitchRate"],
-  ] as const) {
-    const n = number(meta[m]);
-    if (n !== undefined) fromMeta[f] = n;
-  }
-  if (meta.subtitles !== undefined)
-    fromMeta.subtitles = meta.subtitles
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean);
-  return {
-    options: parseInput(JobOptionsSchema, fromMeta, "x-oss-meta"),
-    from:
-      Object.keys(fromMeta).length > 0
-        ? "the object's x-oss-meta-* metadata"
-        : `defaults (no ${sibling} and no x-oss-meta-* options when the job was made)`,
-  };
-}
-
-/** `input/a/b.txt` → `output/a/b.mp3`: the same relative path, the format's extension. */
-export function outputKeyFor(inputKey: string, inputPrefix: string, outputPrefix: string, format: string): string {
-  return `${outputPrefix}${inputKey.slice(inputPrefix.length).replace(/\.(txt|ssml)$/, "")}.${format}`;
-}
-
-/**
- * An uploaded `.txt`/`.ssml` becomes a job, or a failed job naming what was wrong: once per bucket + key + ETag +
- * options. The options are part of the key, so the same text with other options (a `.json` uploaded after it, other
- * metadata) is another job, and the same text with the same options is the same job however often it arrives.
- */
-export async function jobFromObject(
-  key: string,
-  etag: string,
-  ctx: IntakeContext,
-): Promise<{ job: Job; created: boolean }> {
-  const upload = `oss:${ctx.storage.bucket}/${key}@${etag}`;
-  let idempotencyKey = upload;
-  let source: Job["source"] = { kind: "oss", bucket: ctx.storage.bucket, key, etag };
-  let options: JobOptions = parseInput(JobOptionsSchema, {});
-  try {
-    const found = await optionsForObject(ctx.storage, key);
-    options = found.options;
-    const provider = options.provider ?? ctx.defaultProvider;
-    idempotencyKey = `${upload}#${hash(JSON.stringify({ provider, ...options })).slice(0, 16)}`;
-    // Which options the job used and where they came from.
-    source = { ...source, optionsFrom: found.from };
-    const { text } = await readInputText(ctx.storage, key, key);
-    const ssml = key.endsWith(".ssml");
-    const audioKey = outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format);
-    return await ctx.service.create({ provider, text, ssml, options, audioKey, idempotencyKey, source });
-  } catch (error) {
-    if (!(error instanceof InputError)) throw error;
-    // A refusal is keyed by what was refused: the same mistake delivered again is the same failed job, a corrected
-    // options file another attempt.
-    if (idempotencyKey === upload) idempotencyKey = `${upload}#refused-${hash(error.message).slice(0, 16)}`;
-    const job = await ctx.service.createFailed({
-      provider: options.provider ?? ctx.defaultProvider,
-      options,
-      audioKey: outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format),
-      idempotencyKey,
-      source,
-      code: error.code,
-      reason: error.message,
-    });
-    return { job, created: true };
-  }
-}
-
-/** What an uploaded options file did to the text beside it. */
-export type OptionsFileOutcome =
-  /** No `.txt`/`.ssml` beside it yet: its text's job will read it when the text arrives. */
-  | { readonly state: "waiting"; readonly text: readonly string[] }
-  /** The text beside it is made again with these options (a new job), or already was (`created: false`). */
-  | { readonly state: "applied"; readonly text: string; readonly jobId: string; readonly created: boolean };
-
-/**
- * An uploaded `<name>.json`: the text beside it (`<name>.txt`, `<name>.ssml`) is made again with its options. A text
- * whose job already used the same options is left as it is (the same key), so a re-delivered event does nothing.
- */
-export async function applyOptionsFile(jsonKey: string, ctx: IntakeContext): Promise<OptionsFileOutcome[]> {
-  const texts = [".txt", ".ssml"].map((ext) => jsonKey.replace(/\.json$/, ext));
-  const outcomes: OptionsFileOutcome[] = [];
-  for (const text of texts) {
-    const head = await ctx.storage.head(text);
-    if (!head) continue;
-    const { job, created } = await jobFromObject(text, head.etag.replace(/"/g, ""), ctx);
-    outcomes.push({ state: "applied", text, jobId: job.id, created });
-  }
-  return outcomes.length > 0 ? outcomes : [{ state: "waiting", text: texts }];
 }

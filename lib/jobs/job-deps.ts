@@ -68,6 +68,8 @@ export interface NewJob {
   readonly audioKey: string;
   readonly idempotencyKey: string;
   readonly source: Job["source"];
+  /** A book's chapters, in order: their texts joined are `text`. */
+  readonly chapters?: ReadonlyArray<{ readonly title: string; readonly text: string }>;
 }
 
 /** The steps the roles take on one another's behalf (JobService implements them by handing each to its role). */

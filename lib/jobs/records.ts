@@ -28,6 +28,12 @@ export class JobRecords {
     return `${this.prefix}texts/${id}.txt`;
   }
 
+  /** Where a job's whole is stitched before its final write (a book's chapters go in its tag): under the jobs prefix,
+   * where the role may delete it, never among the user's outputs. */
+  assemblyKey(id: string, format: string): string {
+    return `${this.prefix}assembly/${id}.${format}`;
+  }
+
   /**
    * Claims an idempotency key for `id`. Returns the id that owns the key and whether this call won it: `id` itself
    * when it did, or the earlier job's id (a retried request, a re-delivered event), with the fingerprint of the request

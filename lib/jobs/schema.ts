@@ -140,6 +140,8 @@ export const JobSchema = z.object({
       mapKey: z.string(),
     }),
   ),
+  /** A book's chapters: each one's title and the part it starts with (the parts are cut at chapter ends too). */
+  chapters: z.optional(z.array(z.object({ title: z.string(), part: z.int() }))),
   /** A part of a longer job (text beyond the provider's limit): the parent's id and this part's index. */
   parent: z.optional(z.object({ id: z.string(), index: z.int() })),
   /** An item of an EventBridge batch: the batch's id and the item's id. */

@@ -46,6 +46,8 @@ export interface JoinedParts {
   /** Each part's kept length in the whole, in ms. */
   readonly partMs: readonly number[];
   readonly seams?: { readonly entries: readonly SeamEntry[]; readonly summary: SeamSummary };
+  /** A book's chapters where they are heard. */
+  readonly chapters?: ReadonlyArray<{ readonly title: string; readonly startMs: number; readonly endMs: number }>;
 }
 
 /** The median gap between consecutive timed sentences inside the parts: the voice's own pause at this rate. */

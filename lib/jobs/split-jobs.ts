@@ -23,27 +23,49 @@ export class SplitJobs {
   ) {}
 
   /**
-   * Whether a job is made of parts: its text is over its provider's limit, or it says an audible notice first (the
-   * notice is a part of its own, so stitching measures it and shifts every cue after it by exactly its length).
+   * Whether a job is made of parts: its text is over its provider's limit, it is a book of several chapters (the
+   * parts are cut at chapter ends, so each chapter starts a part), or it says an audible notice first (the notice is a
+   * part of its own, so stitching measures it and shifts every cue after it by exactly its length).
    */
-  isSplit(input: Pick<NewJob, "provider" | "text"> & { options?: Pick<NewJob["options"], "label"> }): boolean {
-    return input.options?.label?.audible === true || countNlsChars(input.text) > this.ctx.partLimit(input.provider);
+  isSplit(
+    input: Pick<NewJob, "provider" | "text" | "chapters"> & { options?: Pick<NewJob["options"], "label"> },
+  ): boolean {
+    return (
+      input.options?.label?.audible === true ||
+      (input.chapters?.length ?? 0) > 1 ||
+      countNlsChars(input.text) > this.ctx.partLimit(input.provider)
+    );
   }
 
-  /** The job's parts' texts: the notice first when it is asked for, then the text cut at sentence ends. */
-  #pieces(input: Pick<NewJob, "provider" | "text" | "ssml" | "options">): string[] {
+  /** The job's parts' texts (the notice first when it is asked for, then each chapter's, cut at sentence ends). */
+  #pieces(input: Pick<NewJob, "provider" | "text" | "ssml" | "options" | "chapters">): string[] {
+    return this.#plan(input).pieces;
+  }
+
+  /** The parts' texts, and where each chapter starts among them. */
+  #plan(input: Pick<NewJob, "provider" | "text" | "ssml" | "options" | "chapters">): {
+    pieces: string[];
+    chapters?: Array<{ title: string; part: number }>;
+  } {
     const limit = this.ctx.partLimit(input.provider);
-    const pieces = countNlsChars(input.text) > limit ? chunkText(input.text, { max: limit }) : [input.text];
-    if (input.options.label?.audible !== true) return pieces;
+    const cut = (text: string) => (countNlsChars(text) > limit ? chunkText(text, { max: limit }) : [text]);
     const notice = this.ctx.deps.aigcNotice ?? DEFAULT_AIGC_NOTICE;
-    return [input.ssml ? `<speak>${escapeXml(notice)}</speak>` : notice, ...pieces];
+    const pieces =
+      input.options.label?.audible === true ? [input.ssml ? `<speak>${escapeXml(notice)}</speak>` : notice] : [];
+    if (!input.chapters || input.chapters.length < 2) return { pieces: [...pieces, ...cut(input.text)] };
+    const chapters = input.chapters.map((chapter) => {
+      const part = pieces.length;
+      pieces.push(...cut(chapter.text));
+      return { title: chapter.title, part };
+    });
+    return { pieces, chapters };
   }
 
   /**
    * Checks a job's text and options by its provider's rules (each part's, for text beyond its limit) without writing
    * anything: a batch validates every inline item at its start, so a bad one is reported at once.
    */
-  validate(input: Pick<NewJob, "provider" | "text" | "ssml" | "options">): void {
+  validate(input: Pick<NewJob, "provider" | "text" | "ssml" | "options" | "chapters">): void {
     const provider = this.ctx.provider(input.provider);
     for (const piece of this.#pieces(input)) provider.validate(piece, input.ssml, input.options);
   }
@@ -52,7 +74,7 @@ export class SplitJobs {
   async create(input: NewJob): Promise<{ job: Job; created: boolean }> {
     const { deps } = this.ctx;
     const limit = this.ctx.partLimit(input.provider);
-    const pieces = this.#pieces(input);
+    const { pieces, chapters } = this.#plan(input);
     // Validates voice, options and every part by the provider's rules before anything is written.
     const provider = this.ctx.provider(input.provider);
     const characters = pieces.map((piece) => provider.validate(piece, input.ssml, input.options).characters);
@@ -67,6 +89,7 @@ export class SplitJobs {
       ssml: input.ssml,
       characters: characters.reduce((a, b) => a + b, 0),
       parts,
+      ...(chapters ? { chapters } : {}),
     });
     await deps.jobs.index(parent);
     const held = await deps.jobs.create(parent);

@@ -4,8 +4,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { ownerOfKey } from "../../lib/auth.js";
-import { jobFromObject, jobFromRequest, optionsForObject, readInputText } from "../../lib/jobs/intake.js";
+import { jobFromRequest, readInputText } from "../../lib/jobs/intake.js";
 import type { JobService, NewJob } from "../../lib/jobs/service.js";
+import { jobFromObject, optionsForObject } from "../../lib/jobs/upload-intake.js";
 import { MemoryBucket } from "../../lib/storage/bucket.js";
 import { jobRecord } from "../helpers/job-record.js";
 

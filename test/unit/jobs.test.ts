@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { toSrt, toVtt } from "../../lib/audio/subtitles.js";
 import { callbackUrl, signJobId, verifyJobId } from "../../lib/jobs/callback-signature.js";
-import { checkOutputKey, outputKeyFor } from "../../lib/jobs/intake.js";
+import { checkOutputKey } from "../../lib/jobs/intake.js";
 import { type Job, JobOptionsSchema, transition } from "../../lib/jobs/schema.js";
 import { isAllowedAudioUrl } from "../../lib/jobs/store-audio.js";
+import { outputKeyFor } from "../../lib/jobs/upload-intake.js";
 
 const job = (state: Job["state"]): Job => ({
   id: "job-00000001",

@@ -1,0 +1,76 @@
+/**
+ * A book through the job API: a Markdown book's chapters become parts of their own, and the finished MP3 carries
+ * them in its ID3 tag (read by music-metadata), each starting where its first part is heard; the map lists them. A bad
+ * book is refused up front, naming what is wrong.
+ */
+import { parseBuffer } from "music-metadata";
+import { describe, expect, it } from "vitest";
+import { FastEngine } from "../../infra/local/audio/fast-engine.js";
+import { mp3DurationMs } from "../../lib/audio/mp3.js";
+import type { Job } from "../../lib/jobs/schema.js";
+import { useFunctionHost } from "../helpers/function-host.js";
+import { settle as settleAll } from "../helpers/jobs.js";
+import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
+
+const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
+const KEY = "books-key";
+const host = useFunctionHost(cloud, { TTS_API_KEYS: KEY, JOBS_PART_CHARS: "100" });
+const settle = () => settleAll(host, cloud());
+const headers = { authorization: `Bearer ${KEY}`, "content-type": "application/json" };
+
+const chapter = (n: number, sentences: number) =>
+  `## 第${n}章\n\n${Array.from({ length: sentences }, (_, i) => `这是第${n}章的第${i + 1}句话，讲得很慢。`).join("")}\n`;
+const BOOK = `# 长夜\n\n${chapter(1, 8)}\n${chapter(2, 3)}\n${chapter(3, 12)}`;
+
+describe("books", () => {
+  it("makes a Markdown book into one MP3 whose tag holds its chapters, each where its first part is heard", async () => {
+    const res = await fetch(`${host.url}/v1/jobs`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ book: { markdown: BOOK }, voice: "siqi", format: "mp3", subtitles: ["srt"] }),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await settle();
+    const job = (await host.platform.jobs().jobs.get(id)) as Job;
+    expect(job.state, JSON.stringify(job.failure)).toBe("done");
+    // Chapters start parts of their own: chapter 2's three sentences are one part, not the tail of chapter 1's.
+    expect(job.chapters?.map((c) => c.title)).toEqual(["第1章", "第2章", "第3章"]);
+    expect(job.parts!.length).toBeGreaterThan(3);
+    const audio = (await userOss(cloud()).get(job.output.audioKey)).content as Buffer;
+    const read = await parseBuffer(audio, { mimeType: "audio/mpeg" }, { includeChapters: true });
+    const chapters = read.format.chapters!;
+    expect(chapters.map((c) => c.title)).toEqual(["第1章", "第2章", "第3章"]);
+    expect(chapters[0]!.start).toBe(0);
+    expect(chapters.every((c, i) => i === 0 || c.start === chapters[i - 1]!.end)).toBe(true);
+    expect(Math.abs(chapters.at(-1)!.end! * 1000 - mp3DurationMs(audio))).toBeLessThanOrEqual(36);
+    // The label is still in the same tag.
+    expect(read.native["ID3v2.4"]?.some((t) => t.id === "TXXX:AIGC")).toBe(true);
+    // Each chapter's first sentence is heard within its first second, never before the chapter starts.
+    const map = JSON.parse((await userOss(cloud()).get(job.coverage!.mapKey)).content.toString()) as {
+      chapters: Array<{ title: string; startMs: number }>;
+      sentences: Array<{ text: string; beginMs: number }>;
+    };
+    expect(map.chapters.map((c) => c.startMs)).toEqual(chapters.map((c) => Math.round(c.start * 1000)));
+    for (const [n, c] of map.chapters.entries()) {
+      const first = map.sentences.find((s) => s.text.startsWith(`这是第${n + 1}章的第1句`))!;
+      expect(first.beginMs).toBeGreaterThanOrEqual(c.startMs);
+      expect(first.beginMs - c.startMs).toBeLessThan(5000);
+    }
+    // No working copy is left.
+    expect(cloud().oss.files.head(cloud().bucket, `jobs/assembly/${job.id}.mp3`)).toBeUndefined();
+  });
+
+  it("refuses a book that is not one, naming the field and what is wrong", async () => {
+    for (const [book, code] of [
+      [{ epub: Buffer.from("not a zip").toString("base64") }, "InvalidEpub"],
+      [{ markdown: "no headings at all" }, "NoChapters"],
+      [{ markdown: "# A\n\n# B\ntext" }, "EmptyChapter"],
+    ] as const) {
+      const res = await fetch(`${host.url}/v1/jobs`, { method: "POST", headers, body: JSON.stringify({ book }) });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { field: string; code: string } };
+      expect(body.error).toMatchObject({ field: "book", code });
+    }
+  });
+});
