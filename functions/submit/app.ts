@@ -86,7 +86,7 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
       if (
         e.oss.bucket.name !== clients.storage.bucket ||
         !key.startsWith(config.OSS_INPUT_PREFIX) ||
-        !/\.(txt|ssml|batch\.jsonl|json)$/.test(key)
+        !/\.(txt|ssml|md|epub|batch\.jsonl|json)$/.test(key)
       ) {
         results.push({ key, state: "ignored" });
         continue;

@@ -3,6 +3,9 @@
  * the object's metadata, its outputs beside its name under the output prefix; an options file uploaded after its
  * text makes the text again with those options.
  */
+import type { Book } from "../books/book.js";
+import { readEpub } from "../books/epub.js";
+import { readMarkdown } from "../books/markdown.js";
 import { InputError } from "../errors.js";
 import type { Bucket } from "../storage/bucket.js";
 import { parseInput } from "../validation.js";
@@ -11,7 +14,7 @@ import { type Job, type JobOptions, JobOptionsSchema } from "./schema.js";
 
 /** Options for an uploaded file: a sibling `<name>.json`, else the object's metadata (x-oss-meta-voice, …). */
 export async function optionsForObject(storage: Bucket, key: string): Promise<{ options: JobOptions; from: string }> {
-  const sibling = key.replace(/\.(txt|ssml)$/, ".json");
+  const sibling = key.replace(UPLOAD_SUFFIX, ".json");
   const json = await storage.get(sibling);
   if (json) {
     let parsed: unknown;
@@ -56,13 +59,19 @@ export async function optionsForObject(storage: Bucket, key: string): Promise<{ 
   };
 }
 
+/** The uploads that become jobs: text, SSML, and books (Markdown, EPUB). */
+export const UPLOAD_SUFFIX = /\.(txt|ssml|md|epub)$/;
+const UPLOAD_EXTENSIONS = [".txt", ".ssml", ".md", ".epub"];
+/** An EPUB carries images and fonts besides its text: a larger object than a text upload may be. */
+export const MAX_BOOK_BYTES = 64 * 1024 * 1024;
+
 /** `input/a/b.txt` → `output/a/b.mp3`: the same relative path, the format's extension. */
 export function outputKeyFor(inputKey: string, inputPrefix: string, outputPrefix: string, format: string): string {
-  return `${outputPrefix}${inputKey.slice(inputPrefix.length).replace(/\.(txt|ssml)$/, "")}.${format}`;
+  return `${outputPrefix}${inputKey.slice(inputPrefix.length).replace(UPLOAD_SUFFIX, "")}.${format}`;
 }
 
 /**
- * An uploaded `.txt`/`.ssml` becomes a job, or a failed job naming what was wrong: once per bucket + key + ETag +
+ * An uploaded `.txt`/`.ssml` (or a book, `.md`/`.epub`) becomes a job, or a failed job naming what was wrong: once per bucket + key + ETag +
  * options. The options are part of the key, so the same text with other options (a `.json` uploaded after it, other
  * metadata) is another job, and the same text with the same options is the same job however often it arrives.
  */
@@ -82,10 +91,20 @@ export async function jobFromObject(
     idempotencyKey = `${upload}#${hash(JSON.stringify({ provider, ...options })).slice(0, 16)}`;
     // Which options the job used and where they came from.
     source = { ...source, optionsFrom: found.from };
-    const { text } = await readInputText(ctx.storage, key, key);
+    const book = await bookOfObject(ctx.storage, key);
+    const text = book ? book.chapters.map((c) => c.text).join("\n") : (await readInputText(ctx.storage, key, key)).text;
     const ssml = key.endsWith(".ssml");
     const audioKey = outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format);
-    return await ctx.service.create({ provider, text, ssml, options, audioKey, idempotencyKey, source });
+    return await ctx.service.create({
+      provider,
+      text,
+      ssml,
+      options,
+      audioKey,
+      idempotencyKey,
+      source,
+      ...(book ? { chapters: book.chapters } : {}),
+    });
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     // A refusal is keyed by what was refused: the same mistake delivered again is the same failed job, a corrected
@@ -104,9 +123,25 @@ export async function jobFromObject(
   }
 }
 
+/** An uploaded book read into its chapters (`.md` as UTF-8 text, `.epub` as bytes); undefined for text and SSML. */
+async function bookOfObject(storage: Bucket, key: string): Promise<Book | undefined> {
+  if (key.endsWith(".md")) return readMarkdown((await readInputText(storage, key, key)).text);
+  if (!key.endsWith(".epub")) return undefined;
+  const size = (await storage.head(key))?.size ?? 0;
+  if (size > MAX_BOOK_BYTES)
+    throw new InputError(key, `is ${size} bytes; an EPUB may be at most ${MAX_BOOK_BYTES} bytes`, {
+      limit: MAX_BOOK_BYTES,
+      actual: size,
+      statusCode: 413,
+    });
+  const bytes = await storage.get(key);
+  if (!bytes) throw new InputError(key, "was not found");
+  return readEpub(bytes);
+}
+
 /** What an uploaded options file did to the text beside it. */
 export type OptionsFileOutcome =
-  /** No `.txt`/`.ssml` beside it yet: its text's job will read it when the text arrives. */
+  /** No text, SSML or book beside it yet: its job will read it when that arrives. */
   | { readonly state: "waiting"; readonly text: readonly string[] }
   /** The text beside it is made again with these options (a new job), or already was (`created: false`). */
   | { readonly state: "applied"; readonly text: string; readonly jobId: string; readonly created: boolean };
@@ -116,7 +151,7 @@ export type OptionsFileOutcome =
  * whose job already used the same options is left as it is (the same key), so a re-delivered event does nothing.
  */
 export async function applyOptionsFile(jsonKey: string, ctx: IntakeContext): Promise<OptionsFileOutcome[]> {
-  const texts = [".txt", ".ssml"].map((ext) => jsonKey.replace(/\.json$/, ext));
+  const texts = UPLOAD_EXTENSIONS.map((ext) => jsonKey.replace(/\.json$/, ext));
   const outcomes: OptionsFileOutcome[] = [];
   for (const text of texts) {
     const head = await ctx.storage.head(text);

@@ -3,13 +3,14 @@
  * them in its ID3 tag (read by music-metadata), each starting where its first part is heard; the map lists them. A bad
  * book is refused up front, naming what is wrong.
  */
+import { strToU8, zipSync } from "fflate";
 import { parseBuffer } from "music-metadata";
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { mp3DurationMs } from "../../lib/audio/mp3.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { useFunctionHost } from "../helpers/function-host.js";
-import { settle as settleAll } from "../helpers/jobs.js";
+import { jobsFor, settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
@@ -59,6 +60,46 @@ describe("books", () => {
     }
     // No working copy is left.
     expect(cloud().oss.files.head(cloud().bucket, `jobs/assembly/${job.id}.mp3`)).toBeUndefined();
+  });
+
+  it("makes an uploaded .md or .epub into a chaptered book beside its name, and fails a bad one naming why", async () => {
+    const oss = userOss(cloud());
+    await oss.put("input/shelf/夜.md", Buffer.from(BOOK));
+    const epub = zipSync({
+      mimetype: strToU8("application/epub+zip"),
+      "META-INF/container.xml": strToU8(
+        '<container><rootfiles><rootfile full-path="content.opf"/></rootfiles></container>',
+      ),
+      "content.opf": strToU8(
+        '<package><manifest><item id="nav" href="nav.xhtml" properties="nav"/><item id="a" href="a.xhtml"/><item id="b" href="b.xhtml"/></manifest><spine><itemref idref="a"/><itemref idref="b"/></spine></package>',
+      ),
+      "nav.xhtml": strToU8(
+        '<html><body><nav epub:type="toc"><ol><li><a href="a.xhtml">One</a></li><li><a href="b.xhtml">Two</a></li></ol></nav></body></html>',
+      ),
+      "a.xhtml": strToU8("<html><body><p>第一章的第一句话。第一章的第二句话。</p></body></html>"),
+      "b.xhtml": strToU8("<html><body><p>第二章只有一句话。</p></body></html>"),
+    });
+    await oss.put("input/shelf/two.epub", Buffer.from(epub));
+    await oss.put("input/shelf/broken.epub", Buffer.from("not a zip"));
+    await settle();
+    // The book's own job (its parts come from the same upload).
+    const jobFor = async (key: string) => (await jobsFor(host, key)).find((j) => !j.parent)!;
+    const md = await jobFor("input/shelf/夜.md");
+    expect(md.state, JSON.stringify(md.failure)).toBe("done");
+    expect(md.output.audioKey).toBe("output/shelf/夜.mp3");
+    const fromEpub = await jobFor("input/shelf/two.epub");
+    expect(fromEpub.state, JSON.stringify(fromEpub.failure)).toBe("done");
+    const read = await parseBuffer(
+      (await oss.get(fromEpub.output.audioKey)).content as Buffer,
+      {
+        mimeType: "audio/mpeg",
+      },
+      { includeChapters: true },
+    );
+    expect(read.format.chapters?.map((c) => c.title)).toEqual(["One", "Two"]);
+    const broken = await jobFor("input/shelf/broken.epub");
+    expect(broken.state).toBe("failed");
+    expect(broken.failure?.reason).toMatch(/not a ZIP archive/);
   });
 
   it("refuses a book that is not one, naming the field and what is wrong", async () => {

@@ -639,7 +639,7 @@ describe("an upload's options file", () => {
   it("waits for its text when it comes first, and the text's job reads it", async () => {
     await upload("input/ch2.json", JSON.stringify({ voice: "xiaoyun" }));
     expect(await applyOptionsFile("input/ch2.json", intake())).toEqual([
-      { state: "waiting", text: ["input/ch2.txt", "input/ch2.ssml"] },
+      { state: "waiting", text: ["input/ch2.txt", "input/ch2.ssml", "input/ch2.md", "input/ch2.epub"] },
     ]);
     const etag = await upload("input/ch2.txt", "第二章。");
     expect((await jobFromObject("input/ch2.txt", etag, intake())).job.options.voice).toBe("xiaoyun");
