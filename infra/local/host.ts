@@ -102,6 +102,9 @@ export function readFunctions(
   }));
 }
 
+/** Function Compute's limit on one function's triggers (docs/sources.md). */
+export const MAX_TRIGGERS_PER_FUNCTION = 10;
+
 /**
  * Exactly the environment a deployed function gets: its `environmentVariables` as s.yaml renders them from the user's
  * environment (an empty value is unset, as `${env('X', '')}` means), plus what FC provides: its name and its role's
@@ -271,6 +274,11 @@ export async function startFunctionHost(opts: {
     });
   }
   for (const f of functions) {
+    // FC refuses an eleventh trigger on one function ("You can create up to 10 triggers for a single function").
+    if (f.triggers.length > MAX_TRIGGERS_PER_FUNCTION)
+      throw new Error(
+        `s.yaml gives ${f.functionName} ${f.triggers.length} triggers; Function Compute takes at most ${MAX_TRIGGERS_PER_FUNCTION} per function`,
+      );
     const entry = new URL(`functions/${f.resource}/local.ts`, root);
     if (!existsSync(entry))
       throw new Error(`s.yaml declares ${f.resource}, but functions/${f.resource}/local.ts does not exist`);

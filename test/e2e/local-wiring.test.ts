@@ -107,4 +107,22 @@ describe("each function runs with exactly its s.yaml environment", () => {
         expect(name in fnEnv, `${fn} ${name}`).toBe(true);
     }
   });
+
+  it("refuses, as Function Compute does, a function given more than 10 triggers", async () => {
+    const text = await readFile(S_YAML, "utf8");
+    const marker = "        - triggerName: upload-md\n";
+    const at = text.indexOf(marker);
+    expect(at).toBeGreaterThan(-1);
+    // submit's md trigger, five more times under other names: 6 + 5 = 11.
+    const block = text.slice(at, text.indexOf("        - triggerName: upload-epub\n"));
+    const extra = [1, 2, 3, 4, 5].map((n) => block.replace("upload-md", `upload-md-${n}`)).join("");
+    const dir = await mkdtemp(join(tmpdir(), "s-yaml-"));
+    dirs.push(dir);
+    const file = join(dir, "s.yaml");
+    await writeFile(file, text.slice(0, at) + extra + text.slice(at));
+    const env = { ...cloud().env(), TTS_API_KEYS: KEY, CALLBACK_SECRET: "c".repeat(40) };
+    await expect(
+      startFunctionHost({ env, log: createLogger({ level: "error" }), cloud: cloud(), sYaml: file }),
+    ).rejects.toThrow(/submit 11 triggers; Function Compute takes at most 10 per function/);
+  });
 });
