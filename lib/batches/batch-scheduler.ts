@@ -5,6 +5,7 @@
  * `redrive` (the start, and reconcile) fills free slots from the markers, and recovers lost dispatches.
  */
 import { InputError } from "../errors.js";
+import { bookOfObject } from "../jobs/book-object.js";
 import { readInputText } from "../jobs/intake.js";
 import type { Job } from "../jobs/schema.js";
 import type { BatchContext, Running } from "./batch-context.js";
@@ -105,17 +106,20 @@ export class BatchScheduler {
       audioKey: spec.audioKey,
     };
     try {
-      const read = spec.input
-        ? await readInputText(deps.storage, spec.input.key, `items[${item.id}].input.key`)
-        : undefined;
+      const field = `items[${item.id}].input.key`;
+      // An item's input may be a book (.md, .epub): read into chapters, each starting a part of its own.
+      const book = spec.input ? await bookOfObject(deps.storage, spec.input.key, field) : undefined;
+      const read = spec.input && !book ? await readInputText(deps.storage, spec.input.key, field) : undefined;
+      const etag = read?.etag ?? (spec.input && book ? ((await deps.storage.head(spec.input.key))?.etag ?? "") : "");
       const source: Job["source"] = spec.input
-        ? { kind: "oss", bucket: deps.storage.bucket, key: spec.input.key, etag: read!.etag }
+        ? { kind: "oss", bucket: deps.storage.bucket, key: spec.input.key, etag }
         : { kind: "inline" };
       const { job, created } = await deps.service.create({
         ...base,
-        text: read?.text ?? spec.text ?? spec.ssml!,
+        text: book ? book.chapters.map((c) => c.text).join("\n") : (read?.text ?? spec.text ?? spec.ssml!),
         ssml: spec.ssml !== undefined,
         source,
+        ...(book ? { chapters: book.chapters } : {}),
       });
       // A re-delivery whose first delivery made the job but never got it submitted (it crashed, or the provider refused
       // for a moment) submits it now; submission is elected, so a racing first delivery never submits it twice.

@@ -3,12 +3,10 @@
  * the object's metadata, its outputs beside its name under the output prefix; an options file uploaded after its
  * text makes the text again with those options.
  */
-import type { Book } from "../books/book.js";
-import { readEpub } from "../books/epub.js";
-import { readMarkdown } from "../books/markdown.js";
 import { InputError } from "../errors.js";
 import type { Bucket } from "../storage/bucket.js";
 import { parseInput } from "../validation.js";
+import { bookOfObject } from "./book-object.js";
 import { hash, type IntakeContext, readInputText } from "./intake.js";
 import { type Job, type JobOptions, JobOptionsSchema } from "./schema.js";
 
@@ -62,8 +60,6 @@ export async function optionsForObject(storage: Bucket, key: string): Promise<{ 
 /** The uploads that become jobs: text, SSML, and books (Markdown, EPUB). */
 export const UPLOAD_SUFFIX = /\.(txt|ssml|md|epub)$/;
 const UPLOAD_EXTENSIONS = [".txt", ".ssml", ".md", ".epub"];
-/** An EPUB carries images and fonts besides its text: a larger object than a text upload may be. */
-export const MAX_BOOK_BYTES = 64 * 1024 * 1024;
 
 /** `input/a/b.txt` → `output/a/b.mp3`: the same relative path, the format's extension. */
 export function outputKeyFor(inputKey: string, inputPrefix: string, outputPrefix: string, format: string): string {
@@ -91,7 +87,7 @@ export async function jobFromObject(
     idempotencyKey = `${upload}#${hash(JSON.stringify({ provider, ...options })).slice(0, 16)}`;
     // Which options the job used and where they came from.
     source = { ...source, optionsFrom: found.from };
-    const book = await bookOfObject(ctx.storage, key);
+    const book = await bookOfObject(ctx.storage, key, key);
     const text = book ? book.chapters.map((c) => c.text).join("\n") : (await readInputText(ctx.storage, key, key)).text;
     const ssml = key.endsWith(".ssml");
     const audioKey = outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format);
@@ -121,22 +117,6 @@ export async function jobFromObject(
     });
     return { job, created: true };
   }
-}
-
-/** An uploaded book read into its chapters (`.md` as UTF-8 text, `.epub` as bytes); undefined for text and SSML. */
-async function bookOfObject(storage: Bucket, key: string): Promise<Book | undefined> {
-  if (key.endsWith(".md")) return readMarkdown((await readInputText(storage, key, key)).text);
-  if (!key.endsWith(".epub")) return undefined;
-  const size = (await storage.head(key))?.size ?? 0;
-  if (size > MAX_BOOK_BYTES)
-    throw new InputError(key, `is ${size} bytes; an EPUB may be at most ${MAX_BOOK_BYTES} bytes`, {
-      limit: MAX_BOOK_BYTES,
-      actual: size,
-      statusCode: 413,
-    });
-  const bytes = await storage.get(key);
-  if (!bytes) throw new InputError(key, "was not found");
-  return readEpub(bytes);
 }
 
 /** What an uploaded options file did to the text beside it. */

@@ -102,6 +102,28 @@ describe("books", () => {
     expect(broken.failure?.reason).toMatch(/not a ZIP archive/);
   });
 
+  it("makes a batch item whose input is a book into a chaptered book", async () => {
+    const oss = userOss(cloud());
+    await oss.put("input/shelf2/卷一.md", Buffer.from(BOOK));
+    const rows = [
+      { batch: { batchId: "books-batch", outputPrefix: "output/books-batch/" } },
+      { id: "vol1", input: { key: "input/shelf2/卷一.md" } },
+    ];
+    await oss.put("input/shelf2/books.batch.jsonl", Buffer.from(rows.map((r) => JSON.stringify(r)).join("\n")));
+    await settle();
+    const item = (await jobsFor(host, "input/shelf2/卷一.md")).find((j) => j.batch?.id === "books-batch" && !j.parent)!;
+    expect(item.state, JSON.stringify(item.failure)).toBe("done");
+    expect(item.chapters?.map((c) => c.title)).toEqual(["第1章", "第2章", "第3章"]);
+    const read = await parseBuffer(
+      (await oss.get(item.output.audioKey)).content as Buffer,
+      { mimeType: "audio/mpeg" },
+      {
+        includeChapters: true,
+      },
+    );
+    expect(read.format.chapters?.map((c) => c.title)).toEqual(["第1章", "第2章", "第3章"]);
+  });
+
   it("refuses a book that is not one, naming the field and what is wrong", async () => {
     for (const [book, code] of [
       [{ epub: Buffer.from("not a zip").toString("base64") }, "InvalidEpub"],
