@@ -2,6 +2,7 @@
  * How much silence a part starts and ends with, measured from its first and last seconds only (two ranged reads of
  * the stored part, never the whole): decoded, and the first and last voiced 10 ms blocks found (lib/audio/voicing.ts).
  */
+import { audioSpan } from "./audio-span.js";
 import { frameAt } from "./mp3.js";
 import { Mp3Reframer } from "./mp3-reframer.js";
 import { decodeMono } from "./pcm-decode.js";
@@ -34,10 +35,22 @@ export async function measureEdges(
   tail: Uint8Array,
   sampleRate: number,
 ): Promise<PartEdges> {
-  const headAudio = format === "mp3" ? mp3Head(head) : pcmSpan(head, sampleRate, "first");
-  const tailAudio = format === "mp3" ? mp3Tail(tail) : pcmSpan(tail, sampleRate, "last");
-  const first = voicing(await decodeMono(format, headAudio), sampleRate);
-  const last = voicing(await decodeMono(format, tailAudio), sampleRate);
+  const headAudio = audioSpan(
+    format,
+    format === "mp3" ? mp3HeadFrames(head) : head,
+    sampleRate,
+    EDGE_WINDOW_MS,
+    "first",
+  );
+  const tailAudio = audioSpan(
+    format,
+    format === "mp3" ? mp3TailFrames(tail) : tail,
+    sampleRate,
+    EDGE_WINDOW_MS,
+    "last",
+  );
+  const first = voicing(await decodeMono(format, headAudio.bytes), sampleRate);
+  const last = voicing(await decodeMono(format, tailAudio.bytes), sampleRate);
   return {
     leadMs: Math.round(first.firstMs ?? first.durationMs),
     trailMs: Math.round(last.durationMs - (last.lastMs ?? 0)),
@@ -45,32 +58,16 @@ export async function measureEdges(
   };
 }
 
-function pcmSpan(bytes: Uint8Array, sampleRate: number, which: "first" | "last"): Uint8Array {
-  const want = Math.floor((sampleRate * EDGE_WINDOW_MS) / 1000) * 2;
-  const whole = bytes.byteLength & ~1;
-  return which === "first"
-    ? bytes.subarray(0, Math.min(want, whole))
-    : bytes.subarray(whole - Math.min(want, whole), whole);
-}
-
-/** The first whole frames of an MP3 file's start, up to the window (a tag and VBR header frame left out). */
-function mp3Head(bytes: Uint8Array): Buffer {
-  const run = new Mp3Reframer().push(bytes) ?? Buffer.alloc(0);
-  let ms = 0;
-  let offset = 0;
-  while (offset < run.length && ms < EDGE_WINDOW_MS) {
-    const frame = frameAt(run, offset)!;
-    ms += (frame.samples / frame.sampleRate) * 1000;
-    offset += frame.length;
-  }
-  return run.subarray(0, offset);
+/** The first whole frames of an MP3 file's start (a tag and VBR header frame left out). */
+function mp3HeadFrames(bytes: Uint8Array): Buffer {
+  return new Mp3Reframer().push(bytes) ?? Buffer.alloc(0);
 }
 
 /**
- * The last whole frames of an MP3 file's end, up to the window: the first offset from which frames follow one another
- * exactly to the end of the bytes (a trailing ID3v1 tag allowed) is where the frames are.
+ * The whole frames at an MP3 file's end: the first offset from which frames follow one another exactly to the end of
+ * the bytes (a trailing ID3v1 tag allowed) is where they start.
  */
-function mp3Tail(bytes: Uint8Array): Buffer {
+function mp3TailFrames(bytes: Uint8Array): Buffer {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end =
     buf.length >= 128 && buf.toString("latin1", buf.length - 128, buf.length - 125) === "TAG"
@@ -78,18 +75,11 @@ function mp3Tail(bytes: Uint8Array): Buffer {
       : buf.length;
   for (let start = 0; start < Math.min(end, 8192); start++) {
     if (buf[start] !== 0xff) continue;
-    const lengths: number[] = [];
     let offset = start;
-    for (let frame = frameAt(buf, offset); frame && offset + frame.length <= end; frame = frameAt(buf, offset)) {
-      lengths.push(frame.length);
+    for (let frame = frameAt(buf, offset); frame && offset + frame.length <= end; frame = frameAt(buf, offset))
       offset += frame.length;
-    }
-    if (offset !== end || lengths.length === 0) continue;
-    // Whole frames from the end back, up to the window.
-    const ms = (frameAt(buf, start)!.samples / frameAt(buf, start)!.sampleRate) * 1000;
-    const keep = Math.min(lengths.length, Math.ceil(EDGE_WINDOW_MS / ms));
-    const bytesKept = lengths.slice(lengths.length - keep).reduce((a, b) => a + b, 0);
-    return buf.subarray(end - bytesKept, end);
+    if (offset !== end || offset === start) continue;
+    return buf.subarray(start, end);
   }
   return Buffer.alloc(0);
 }

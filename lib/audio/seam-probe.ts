@@ -7,8 +7,9 @@
  * - the peak within 10 ms of the join, where a click (a discontinuity, a frame decoding the wrong bytes) would be.
  * Only two windows are held at a time, whatever the length of the whole.
  */
+
+import { audioSpan } from "./audio-span.js";
 import { kWeighted, loudnessOf, SHORT_TERM_MS } from "./loudness.js";
-import { frameAt } from "./mp3.js";
 import { decodeMono, type SampleFormat } from "./pcm-decode.js";
 import type { StitchObserver } from "./stitch.js";
 import { peakDbfs, voicing } from "./voicing.js";
@@ -51,6 +52,11 @@ export class SeamProbe implements StitchObserver {
     private readonly windowMs = 4000,
   ) {}
 
+  /** WAV parts reach the probe as their data, PCM. */
+  get #spanFormat(): "mp3" | "pcm" {
+    return this.format === "mp3" ? "mp3" : "pcm";
+  }
+
   get seams(): readonly SeamMeasure[] {
     return this.#seams;
   }
@@ -80,8 +86,20 @@ export class SeamProbe implements StitchObserver {
 
   async #measure(before: Window, after: Window, atMs: number): Promise<void> {
     // Only the window's length from each side: a chunk may hold much more.
-    const last = this.#span(Buffer.concat(before.chunks.map((c) => c.bytes)), "last");
-    const first = this.#span(Buffer.concat(after.chunks.map((c) => c.bytes)), "first");
+    const last = audioSpan(
+      this.#spanFormat,
+      Buffer.concat(before.chunks.map((c) => c.bytes)),
+      this.sampleRate,
+      this.windowMs,
+      "last",
+    );
+    const first = audioSpan(
+      this.#spanFormat,
+      Buffer.concat(after.chunks.map((c) => c.bytes)),
+      this.sampleRate,
+      this.windowMs,
+      "first",
+    );
     const samples = await decodeMono(this.format, Buffer.concat([last.bytes, first.bytes]));
     const rate = this.sampleRate;
     // Counted from the end: a decoder may give less for the first frames of the window, never for the last.
@@ -114,26 +132,5 @@ export class SeamProbe implements StitchObserver {
       ...(loudnessStepLu !== undefined ? { loudnessStepLu } : {}),
       joinPeakDbfs: Math.round(peakDbfs(samples, join - ten, join + ten) * 10) / 10,
     });
-  }
-
-  /** The first or last `windowMs` of a side's bytes: whole MP3 frames, or whole 16-bit samples. */
-  #span(bytes: Buffer, which: "first" | "last"): { bytes: Buffer; ms: number } {
-    if (this.format !== "mp3") {
-      const want = Math.min(bytes.length & ~1, Math.floor((this.sampleRate * this.windowMs) / 1000) * 2);
-      const span =
-        which === "first" ? bytes.subarray(0, want) : bytes.subarray((bytes.length & ~1) - want, bytes.length & ~1);
-      return { bytes: span, ms: (span.length / 2 / this.sampleRate) * 1000 };
-    }
-    const frames: Array<{ offset: number; ms: number }> = [];
-    for (let offset = 0, frame = frameAt(bytes, 0); frame; frame = frameAt(bytes, offset)) {
-      frames.push({ offset, ms: (frame.samples / frame.sampleRate) * 1000 });
-      offset += frame.length;
-    }
-    let ms = 0;
-    let count = 0;
-    const ordered = which === "first" ? frames : [...frames].reverse();
-    while (count < ordered.length && ms < this.windowMs) ms += ordered[count++]!.ms;
-    if (which === "first") return { bytes: bytes.subarray(0, frames[count]?.offset ?? bytes.length), ms };
-    return { bytes: bytes.subarray(frames[frames.length - count]?.offset ?? 0), ms };
   }
 }

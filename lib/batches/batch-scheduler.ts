@@ -4,6 +4,7 @@
  * its job ends without one, it hands the slot to its successor; the item that ends last finishes the batch.
  * `redrive` (the start, and reconcile) fills free slots from the markers, and recovers lost dispatches.
  */
+import { bookText } from "../books/book.js";
 import { InputError } from "../errors.js";
 import { bookOfObject } from "../jobs/book-object.js";
 import { readInputText } from "../jobs/intake.js";
@@ -116,7 +117,7 @@ export class BatchScheduler {
         : { kind: "inline" };
       const { job, created } = await deps.service.create({
         ...base,
-        text: book ? book.chapters.map((c) => c.text).join("\n") : (read?.text ?? spec.text ?? spec.ssml!),
+        text: book ? bookText(book) : (read?.text ?? spec.text ?? spec.ssml!),
         ssml: spec.ssml !== undefined,
         source,
         ...(book ? { chapters: book.chapters } : {}),

@@ -20,6 +20,11 @@ export const BookSchema = z.object({
 export type Chapter = z.infer<typeof ChapterSchema>;
 export type Book = z.infer<typeof BookSchema>;
 
+/** What a book says, in order: its chapters' texts, a line apart (a job's text; each chapter also starts a part). */
+export function bookText(book: Book): string {
+  return book.chapters.map((c) => c.text).join("\n");
+}
+
 /** A book refused before anything is made: what is wrong with it, under the field `book`. */
 export function bookError(problem: string, code = "InvalidBook"): InputError {
   return new InputError("book", problem, { statusCode: 400, code });

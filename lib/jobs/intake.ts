@@ -4,6 +4,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { bookText } from "../books/book.js";
 import { BookInputSchema, bookFromInput } from "../books/book-input.js";
 import { InputError } from "../errors.js";
 import type { Bucket } from "../storage/bucket.js";
@@ -147,7 +148,7 @@ export async function jobFromRequest(
   let text: string;
   let source: Job["source"] = { kind: "inline" };
   const book = req.book ? bookFromInput(req.book) : undefined;
-  if (book) text = book.chapters.map((c) => c.text).join("\n");
+  if (book) text = bookText(book);
   else if (req.input) {
     const read = await readInputText(ctx.storage, checkInputKey(req.input.key, ctx.inputPrefix));
     text = read.text;

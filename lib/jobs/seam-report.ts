@@ -24,6 +24,9 @@ export const CLICK_DBFS = -40;
 /** The voice's sentence pause assumed where the provider times no sentences to measure it from. */
 export const DEFAULT_SENTENCE_PAUSE_MS = 400;
 
+/** A peak above CLICK_DBFS at a join that lies inside a pause. */
+const isClick = (m: SeamMeasure): boolean => m.joinPeakDbfs > CLICK_DBFS && m.pauseMs >= 40;
+
 export interface SeamEntry extends SeamMeasure {
   readonly boundMs: number;
   /** Silence trimmed at this join (from the end of the part before and the start of the part after), in ms. */
@@ -128,8 +131,7 @@ export function seamReport(
   const entries = measured.map((m): SeamEntry => {
     const boundMs = bounds.find((b) => b.after === m.after)?.boundMs ?? Number.POSITIVE_INFINITY;
     const trimmedMs = Math.round((kept[m.after]?.trailDroppedMs ?? 0) + (kept[m.after + 1]?.leadDroppedMs ?? 0));
-    const click = m.joinPeakDbfs > CLICK_DBFS && m.pauseMs >= 40;
-    const ok = m.pauseMs <= boundMs && (m.loudnessStepLu ?? 0) <= LOUDNESS_STEP_BOUND_LU && !click;
+    const ok = m.pauseMs <= boundMs && (m.loudnessStepLu ?? 0) <= LOUDNESS_STEP_BOUND_LU && !isClick(m);
     return { ...m, boundMs, trimmedMs, ok };
   });
   const steps = entries.flatMap((e) => (e.loudnessStepLu === undefined ? [] : [e.loudnessStepLu]));
@@ -140,7 +142,7 @@ export function seamReport(
       outOfBounds: entries.filter((e) => !e.ok).length,
       worstPauseOverBoundMs: Math.max(0, ...entries.map((e) => e.pauseMs - e.boundMs)),
       ...(steps.length ? { worstLoudnessStepLu: Math.max(...steps) } : {}),
-      clicks: entries.filter((e) => e.joinPeakDbfs > CLICK_DBFS && e.pauseMs >= 40).length,
+      clicks: entries.filter(isClick).length,
       trimmedMs: Math.round(kept.reduce((s, p) => s + p.leadDroppedMs + p.trailDroppedMs, 0)),
     },
   };

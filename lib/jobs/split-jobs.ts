@@ -37,12 +37,8 @@ export class SplitJobs {
     );
   }
 
-  /** The job's parts' texts (the notice first when it is asked for, then each chapter's, cut at sentence ends). */
-  #pieces(input: Pick<NewJob, "provider" | "text" | "ssml" | "options" | "chapters">): string[] {
-    return this.#plan(input).pieces;
-  }
-
-  /** The parts' texts, and where each chapter starts among them. */
+  /** The job's parts' texts (the notice first when it is asked for, then each chapter's, cut at sentence ends), and
+   * where each chapter starts among them. */
   #plan(input: Pick<NewJob, "provider" | "text" | "ssml" | "options" | "chapters">): {
     pieces: string[];
     chapters?: Array<{ title: string; part: number }>;
@@ -67,7 +63,7 @@ export class SplitJobs {
    */
   validate(input: Pick<NewJob, "provider" | "text" | "ssml" | "options" | "chapters">): void {
     const provider = this.ctx.provider(input.provider);
-    for (const piece of this.#pieces(input)) provider.validate(piece, input.ssml, input.options);
+    for (const piece of this.#plan(input).pieces) provider.validate(piece, input.ssml, input.options);
   }
 
   /** Creates a split job and its parts, and submits the first parts; or answers the job that holds its key. */

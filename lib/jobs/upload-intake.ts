@@ -3,6 +3,7 @@
  * the object's metadata, its outputs beside its name under the output prefix; an options file uploaded after its
  * text makes the text again with those options.
  */
+import { bookText } from "../books/book.js";
 import { InputError } from "../errors.js";
 import type { Bucket } from "../storage/bucket.js";
 import { parseInput } from "../validation.js";
@@ -88,7 +89,7 @@ export async function jobFromObject(
     // Which options the job used and where they came from.
     source = { ...source, optionsFrom: found.from };
     const book = await bookOfObject(ctx.storage, key, key);
-    const text = book ? book.chapters.map((c) => c.text).join("\n") : (await readInputText(ctx.storage, key, key)).text;
+    const text = book ? bookText(book) : (await readInputText(ctx.storage, key, key)).text;
     const ssml = key.endsWith(".ssml");
     const audioKey = outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format);
     return await ctx.service.create({
