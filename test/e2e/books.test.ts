@@ -10,7 +10,7 @@ import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { mp3DurationMs } from "../../lib/audio/mp3.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { useFunctionHost } from "../helpers/function-host.js";
-import { jobsFor, settle as settleAll } from "../helpers/jobs.js";
+import { jobsFor, settle as settleAll, submitJob } from "../helpers/jobs.js";
 import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
@@ -25,13 +25,12 @@ const BOOK = `# 长夜\n\n${chapter(1, 8)}\n${chapter(2, 3)}\n${chapter(3, 12)}`
 
 describe("books", () => {
   it("makes a Markdown book into one MP3 whose tag holds its chapters, each where its first part is heard", async () => {
-    const res = await fetch(`${host.url}/v1/jobs`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ book: { markdown: BOOK }, voice: "siqi", format: "mp3", subtitles: ["srt"] }),
+    const id = await submitJob(host, KEY, {
+      book: { markdown: BOOK },
+      voice: "siqi",
+      format: "mp3",
+      subtitles: ["srt"],
     });
-    expect(res.status).toBe(202);
-    const { id } = (await res.json()) as { id: string };
     await settle();
     const job = (await host.platform.jobs().jobs.get(id)) as Job;
     expect(job.state, JSON.stringify(job.failure)).toBe("done");

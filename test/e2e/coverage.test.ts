@@ -10,7 +10,7 @@ import { mp3DurationMs } from "../../lib/audio/mp3.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { pacedMs } from "../../lib/text/pace.js";
 import { useFunctionHost } from "../helpers/function-host.js";
-import { settle as settleAll } from "../helpers/jobs.js";
+import { settle as settleAll, submitJob } from "../helpers/jobs.js";
 import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
@@ -20,16 +20,7 @@ const settle = () => settleAll(host, cloud());
 const job = async (id: string): Promise<Job> => (await host.platform.jobs().jobs.get(id))!;
 const oss = (): OSS => userOss(cloud());
 
-/** Submits a job through the API; its id. */
-async function submit(body: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${host.url}/v1/jobs`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(res.status).toBe(202);
-  return ((await res.json()) as { id: string }).id;
-}
+const submit = (body: unknown): Promise<string> => submitJob(host, KEY, body);
 
 describe("coverage", () => {
   it("makes again a part whose audio lacks a sentence, and finishes with every sentence heard", async () => {

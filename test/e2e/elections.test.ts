@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { useFunctionHost } from "../helpers/function-host.js";
-import { settle as settleAll } from "../helpers/jobs.js";
+import { settle as settleAll, submitJob } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
@@ -18,15 +18,7 @@ const host = useFunctionHost(cloud, { TTS_API_KEYS: KEY, RECONCILE_STALE_SECONDS
 const settle = () => settleAll(host, cloud());
 
 const job = async (id: string): Promise<Job> => (await host.platform.jobs().jobs.get(id))!;
-async function post(body: unknown): Promise<string> {
-  const res = await fetch(`${host.url}/v1/jobs`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(res.status).toBe(202);
-  return ((await res.json()) as { id: string }).id;
-}
+const post = (body: unknown): Promise<string> => submitJob(host, KEY, body);
 /** Over ICE's 10,000-character limit: a job split into two parts. */
 const book = (tag: string) => ({
   provider: "ice",

@@ -47,3 +47,14 @@ export function writesTo(cloud: LocalCloud, key: string): { count: () => number;
 export function ownOutput(apiKey: string, rest: string): string {
   return `${tenantOutputPrefix("output/", ownerOfKey(apiKey))}${rest}`;
 }
+
+/** Submits a job through `POST /v1/jobs` with `apiKey`, expecting 202; its id. */
+export async function submitJob(host: FunctionHost, apiKey: string, body: unknown): Promise<string> {
+  const res = await fetch(`${host.url}/v1/jobs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 202) throw new Error(`POST /v1/jobs answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
+}

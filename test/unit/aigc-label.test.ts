@@ -11,6 +11,7 @@ import { outputLabel } from "../../lib/audio/aigc-label.js";
 import { labelAudio, readLabel } from "../../lib/audio/label-container.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { readWav } from "../../lib/audio/wav.js";
+import { collect } from "../helpers/streams.js";
 
 const label = outputLabel({
   producer: "示例科技 (filing 1100-0001)",
@@ -35,12 +36,6 @@ async function* chunks(buf: Buffer, sizes: readonly number[]): AsyncGenerator<Ui
     yield buf.subarray(at, at + n);
     at += n;
   }
-}
-
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for await (const c of stream) parts.push(c);
-  return Buffer.concat(parts);
 }
 
 describe("the AIGC label in MP3 and WAV", () => {

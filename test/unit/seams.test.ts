@@ -18,6 +18,7 @@ import { readWav, wavHeader } from "../../lib/audio/wav.js";
 import { estimatedEntries } from "../../lib/jobs/estimated-map.js";
 import { medianSentencePause, seamReport } from "../../lib/jobs/seam-report.js";
 import { edgeBreaksMs } from "../../lib/text/edge-breaks.js";
+import { collect } from "../helpers/streams.js";
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/audio/${name}`, import.meta.url));
 
@@ -39,11 +40,6 @@ const source = (bytes: Buffer, chunk = 1000) => ({
     for (let at = 0; at < bytes.length; at += chunk) yield bytes.subarray(at, at + chunk);
   },
 });
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks);
-}
 
 describe("loudness (ITU-R BS.1770)", () => {
   it("reads a 1 kHz sine in one channel at its level less 3.01 dB, at 48 and 16 kHz", () => {

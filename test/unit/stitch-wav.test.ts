@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { shiftCues, stitch } from "../../lib/audio/stitch.js";
 import { pcmDurationMs, readWav, wavDataChunk, wavHeader } from "../../lib/audio/wav.js";
+import { collect } from "../helpers/streams.js";
 
 const pcmOf = (ms: number, rate = 16000): Buffer => Buffer.alloc((rate * 2 * ms) / 1000, 1);
 const wavOf = (ms: number, rate = 16000): Buffer => {
@@ -13,12 +14,6 @@ const once = (bytes: Buffer) => ({
     for (let at = 0; at < bytes.length; at += 1000) yield bytes.subarray(at, at + 1000);
   },
 });
-
-async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.from(c));
-  return Buffer.concat(chunks);
-}
 
 describe("WAV", () => {
   it("writes a header that reads back with its rate, data chunk and duration", () => {
