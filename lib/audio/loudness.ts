@@ -55,6 +55,9 @@ export function kWeighted(samples: Float32Array, sampleRate: number): Float32Arr
   return filter(filter(samples, shelf), highPass);
 }
 
+/** BS.1770's loudness of a K-weighted mean square, in LUFS. */
+export const lufs = (meanSquare: number): number => -0.691 + 10 * Math.log10(meanSquare);
+
 /** The loudness of `weighted[from, to)` (already K-weighted), in LUFS; -Infinity for digital silence. */
 export function loudnessOf(weighted: Float32Array, from = 0, to = weighted.length): number {
   const start = Math.max(0, Math.floor(from));
@@ -62,7 +65,7 @@ export function loudnessOf(weighted: Float32Array, from = 0, to = weighted.lengt
   if (end <= start) return Number.NEGATIVE_INFINITY;
   let sum = 0;
   for (let i = start; i < end; i++) sum += weighted[i]! * weighted[i]!;
-  return -0.691 + 10 * Math.log10(sum / (end - start));
+  return lufs(sum / (end - start));
 }
 
 /** EBU Tech 3341's short-term window. */

@@ -5,12 +5,10 @@
  * catches the peaks between samples that a sample peak misses. Both agree with FFmpeg's ebur128 filter (measured in
  * docs/sources.md's entry).
  */
-import { kWeighted } from "./loudness.js";
+import { kWeighted, lufs } from "./loudness.js";
 
 const ABSOLUTE_GATE_LUFS = -70;
 const RELATIVE_GATE_LU = -10;
-
-const lufs = (meanSquare: number) => -0.691 + 10 * Math.log10(meanSquare);
 
 /** Integrated loudness in LUFS (-Infinity when no block passes the gates: silence). */
 export function integratedLoudness(samples: Float32Array, sampleRate: number): number {

@@ -7,12 +7,11 @@
 import { unzipSync } from "fflate";
 import { tokenizeMarkup } from "../text/markup.js";
 import { type Book, bookError, checkChapters } from "./book.js";
-import { type TextBlock, xhtmlBlocks } from "./xhtml-text.js";
+import { localName, type TextBlock, xhtmlBlocks } from "./xhtml-text.js";
 
 type Files = Record<string, Uint8Array>;
 
 const utf8 = (bytes: Uint8Array) => new TextDecoder("utf-8").decode(bytes);
-const localName = (name: string) => name.slice(name.indexOf(":") + 1).toLowerCase();
 
 /** `href` relative to the document at `base`, as a path inside the archive (no fragment). */
 function resolve(base: string, href: string): string {

@@ -37,7 +37,8 @@ export interface TextBlock {
   readonly ids: readonly string[];
 }
 
-const localName = (name: string) => name.slice(name.indexOf(":") + 1).toLowerCase();
+/** An element's name without its namespace prefix, lower-cased (`dc:title` → `title`). */
+export const localName = (name: string): string => name.slice(name.indexOf(":") + 1).toLowerCase();
 
 export function xhtmlBlocks(source: string, opts: { altText?: boolean } = {}): TextBlock[] {
   const blocks: TextBlock[] = [];
