@@ -2,8 +2,7 @@
  * The end of the `store` step for every kind of job: the stored audio checked, its label sidecar, the subtitles and
  * the coverage map written, the job marked done once (whatever the number of runs).
  */
-import type { Cue } from "../audio/subtitles.js";
-import { toSrt, toVtt } from "../audio/subtitles.js";
+import { type Cue, toSrt, toVtt } from "../audio/subtitles.js";
 import { UpstreamError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { StreamingBucket } from "../storage/bucket.js";
