@@ -199,6 +199,14 @@ export const ConfigSchema = z.object({
     "本音频由人工智能生成。",
   ),
 
+  /**
+   * The FFmpeg that makes audiobooks (M4B, chaptered MP3, loudness): a path, or a name on PATH. Function Compute's
+   * runtimes have it built in; locally, Debian's `ffmpeg` package.
+   */
+  FFMPEG_PATH: z._default(z.string().check(z.minLength(1)), "ffmpeg"),
+  /** A book's chapters encoded at once, one FFmpeg process each (about one vCPU each). */
+  BOOK_RENDER_CONCURRENCY: numberOf(/^[1-9]\d*$/, "a whole number of processes, at least 1", "2"),
+
   /** Parts of one long job synthesized at once (text beyond the provider's limit is split into parts). */
   JOBS_PART_CONCURRENCY: numberOf(/^[1-9]\d*$/, "a whole number of parts, at least 1", "4"),
   /**

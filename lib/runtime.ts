@@ -1,5 +1,6 @@
 /** Everything the job functions share, built once per instance from the configuration. */
 
+import { Ffmpeg } from "./audio/ffmpeg.js";
 import { BatchService } from "./batches/service.js";
 import type { Clients } from "./clients.js";
 import type { Config } from "./config.js";
@@ -73,6 +74,7 @@ export function createJobRuntime(
     staleAfterMs: config.RECONCILE_STALE_SECONDS * 1000,
     ...(config.WEBHOOK_ALLOW_PRIVATE ? { webhookAddresses: isPrivateOrPublicAddress } : {}),
   });
+  const ffmpeg = new Ffmpeg({ path: config.FFMPEG_PATH });
   return {
     config,
     batches,
@@ -88,6 +90,8 @@ export function createJobRuntime(
         log,
         audioHosts: config.NLS_AUDIO_HOSTS,
         aigcProducer: config.AIGC_PROVIDER_NAME,
+        ffmpeg,
+        renderConcurrency: config.BOOK_RENDER_CONCURRENCY,
         ...overrides,
       }),
   };

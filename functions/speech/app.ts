@@ -8,7 +8,7 @@ import { InputError } from "../../lib/errors.js";
 import { Cors } from "../../lib/http/cors.js";
 import { json, readJson } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
-import { jobFromRequest } from "../../lib/jobs/intake.js";
+import { bookRequestAsJob, jobFromRequest } from "../../lib/jobs/intake.js";
 import { canRead } from "../../lib/jobs/job-view.js";
 import { storedLabel } from "../../lib/jobs/label-view.js";
 import { listJobs, subtitlesOf, viewJob } from "../../lib/jobs/listing.js";
@@ -60,63 +60,71 @@ export function createSpeechRouter(rt: JobRuntime): Router {
     return job;
   };
 
-  return new Router(rt.log, new Cors(rt.config.TTS_CORS_ORIGINS))
-    .on("POST", "/v1/jobs", async (request) => {
-      const owner = authorize(request);
-      return submitJob(await readJson(request, MAX_BODY), request, owner);
-    })
-    .on("GET", "/v1/jobs", async (request) => {
-      const owner = authorize(request);
-      return json(
-        200,
-        await listJobs(new URL(request.url).searchParams, owner, {
-          jobs: rt.jobs,
-          storage: rt.clients.storage,
-          inputPrefix: rt.config.OSS_INPUT_PREFIX,
-          outputPrefix: rt.config.OSS_OUTPUT_PREFIX,
-        }),
-      );
-    })
-    .on("GET", "/v1/jobs/:id", async (request, { params }) => {
-      const job = await readableJob(request, params.id!);
-      return json(200, await viewJob(job, { jobs: rt.jobs, storage: rt.clients.storage }));
-    })
-    .on("GET", "/v1/jobs/:id/label", async (request, { params }) => {
-      const job = await readableJob(request, params.id!);
-      return json(200, await storedLabel(job, rt.clients.storage));
-    })
-    .on("GET", "/v1/jobs/:id/subtitles", async (request, { params }) => {
-      const job = await readableJob(request, params.id!);
-      const file = await subtitlesOf(job, new URL(request.url).searchParams.get("format"), rt.clients.storage);
-      return new Response(file.body, { headers: { "content-type": file.contentType, "cache-control": "no-store" } });
-    })
-    .on("GET", "/v1/batches/:id", async (request, { params }) => {
-      authorize(request);
-      const view = await rt.batches.view(params.id!);
-      if (!view)
-        throw new InputError("id", `no batch ${params.id!.slice(0, 128)}`, { statusCode: 404, code: "NotFound" });
-      return json(200, view);
-    })
-    .on("POST", "/v1/speech", async (request) => {
-      const owner = authorize(request);
-      const body = (await readJson(request, MAX_BODY)) as Record<string, unknown>;
-      const text = typeof body?.text === "string" ? body.text : typeof body?.ssml === "string" ? body.ssml : undefined;
-      if (text === undefined || countNlsChars(text) > NLS_SHORT_TEXT_LIMIT || body.input !== undefined)
-        return submitJob(body, request, owner);
-      // Short text: the streaming path's synthesis, answered whole (built-in runtimes cannot stream).
-      const { subtitles: _s, output: _o, ...short } = body;
-      // Built-in runtimes answer whole: timings interleaved with streamed audio are the stream function's.
-      if (short.timestamps !== undefined)
-        throw new InputError("timestamps", "are given with streamed audio: POST /v1/stream with timestamps: true");
-      const speech = await openShortSpeech(parseInput(SpeechRequestSchema, short), {
-        nls: rt.clients.nls,
-        cosyvoice: rt.clients.cosyvoice,
-        minimax: rt.clients.minimax,
-      });
-      const chunks: Uint8Array[] = [];
-      for await (const chunk of speech.body) chunks.push(chunk);
-      return new Response(Buffer.concat(chunks), { headers: { "content-type": speech.contentType } });
-    });
+  return (
+    new Router(rt.log, new Cors(rt.config.TTS_CORS_ORIGINS))
+      .on("POST", "/v1/jobs", async (request) => {
+        const owner = authorize(request);
+        return submitJob(await readJson(request, MAX_BODY), request, owner);
+      })
+      // A book's own address: its fields (epub, markdown or chapters; title, author, profile) at the top with the job's.
+      .on("POST", "/v1/books", async (request) => {
+        const owner = authorize(request);
+        return submitJob(bookRequestAsJob(await readJson(request, MAX_BODY)), request, owner);
+      })
+      .on("GET", "/v1/jobs", async (request) => {
+        const owner = authorize(request);
+        return json(
+          200,
+          await listJobs(new URL(request.url).searchParams, owner, {
+            jobs: rt.jobs,
+            storage: rt.clients.storage,
+            inputPrefix: rt.config.OSS_INPUT_PREFIX,
+            outputPrefix: rt.config.OSS_OUTPUT_PREFIX,
+          }),
+        );
+      })
+      .on("GET", "/v1/jobs/:id", async (request, { params }) => {
+        const job = await readableJob(request, params.id!);
+        return json(200, await viewJob(job, { jobs: rt.jobs, storage: rt.clients.storage }));
+      })
+      .on("GET", "/v1/jobs/:id/label", async (request, { params }) => {
+        const job = await readableJob(request, params.id!);
+        return json(200, await storedLabel(job, rt.clients.storage));
+      })
+      .on("GET", "/v1/jobs/:id/subtitles", async (request, { params }) => {
+        const job = await readableJob(request, params.id!);
+        const file = await subtitlesOf(job, new URL(request.url).searchParams.get("format"), rt.clients.storage);
+        return new Response(file.body, { headers: { "content-type": file.contentType, "cache-control": "no-store" } });
+      })
+      .on("GET", "/v1/batches/:id", async (request, { params }) => {
+        authorize(request);
+        const view = await rt.batches.view(params.id!);
+        if (!view)
+          throw new InputError("id", `no batch ${params.id!.slice(0, 128)}`, { statusCode: 404, code: "NotFound" });
+        return json(200, view);
+      })
+      .on("POST", "/v1/speech", async (request) => {
+        const owner = authorize(request);
+        const body = (await readJson(request, MAX_BODY)) as Record<string, unknown>;
+        const text =
+          typeof body?.text === "string" ? body.text : typeof body?.ssml === "string" ? body.ssml : undefined;
+        if (text === undefined || countNlsChars(text) > NLS_SHORT_TEXT_LIMIT || body.input !== undefined)
+          return submitJob(body, request, owner);
+        // Short text: the streaming path's synthesis, answered whole (built-in runtimes cannot stream).
+        const { subtitles: _s, output: _o, ...short } = body;
+        // Built-in runtimes answer whole: timings interleaved with streamed audio are the stream function's.
+        if (short.timestamps !== undefined)
+          throw new InputError("timestamps", "are given with streamed audio: POST /v1/stream with timestamps: true");
+        const speech = await openShortSpeech(parseInput(SpeechRequestSchema, short), {
+          nls: rt.clients.nls,
+          cosyvoice: rt.clients.cosyvoice,
+          minimax: rt.clients.minimax,
+        });
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of speech.body) chunks.push(chunk);
+        return new Response(Buffer.concat(chunks), { headers: { "content-type": speech.contentType } });
+      })
+  );
 }
 
 /** What this function is triggered by in s.yaml, and the schema its entry parses those events with (checked by the wiring test). */

@@ -72,53 +72,73 @@ export interface ChapterReport {
 
 const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : x);
 
-/** Each chapter's gain and its figures after it, checked against `profile`; and the spread across chapters. */
+/**
+ * The one linear gain that brings `figures` to the profile's target; where it would lift the true peak over the
+ * ceiling, it is lowered to meet the ceiling (never compression).
+ */
+export function chapterGain(figures: ChapterFigures, profile: LoudnessProfile = DEFAULT_PROFILE): number {
+  const wanted = Number.isFinite(figures.integratedLufs) ? profile.targetLufs - figures.integratedLufs : 0;
+  const room = Number.isFinite(figures.truePeakDbtp) ? profile.maxTruePeakDbtp - figures.truePeakDbtp : wanted;
+  return round(Math.min(wanted, room));
+}
+
+/** Each of a chapter's figures against `profile`: value, limit, pass. */
+export function checkFigures(after: ChapterFigures, profile: LoudnessProfile = DEFAULT_PROFILE): Record<string, Check> {
+  return {
+    loudness: {
+      value: round(after.integratedLufs),
+      limit: `${profile.targetLufs} ± ${profile.toleranceLu} LUFS`,
+      pass: Math.abs(after.integratedLufs - profile.targetLufs) <= profile.toleranceLu,
+    },
+    truePeak: {
+      value: round(after.truePeakDbtp),
+      limit: `≤ ${profile.maxTruePeakDbtp} dBTP`,
+      pass: after.truePeakDbtp <= profile.maxTruePeakDbtp + 1e-9,
+    },
+    noiseFloor: {
+      value: round(after.noiseFloorDbfs),
+      limit: `≤ ${profile.maxNoiseFloorDbfs} dBFS`,
+      pass: after.noiseFloorDbfs <= profile.maxNoiseFloorDbfs,
+    },
+    ...(profile.rmsDbfs
+      ? {
+          rms: {
+            value: round(after.rmsDbfs),
+            limit: `${profile.rmsDbfs[0]} to ${profile.rmsDbfs[1]} dBFS`,
+            pass: after.rmsDbfs >= profile.rmsDbfs[0] && after.rmsDbfs <= profile.rmsDbfs[1],
+          },
+        }
+      : {}),
+  };
+}
+
+/** How far apart the chapters' loudness lies, against the profile's spread. */
+export function spreadCheck(levels: readonly number[], profile: LoudnessProfile = DEFAULT_PROFILE): Check {
+  const finite = levels.filter(Number.isFinite);
+  const spread = finite.length ? round(Math.max(...finite) - Math.min(...finite)) : 0;
+  return { value: spread, limit: `≤ ${profile.maxSpreadLu} LU`, pass: spread <= profile.maxSpreadLu };
+}
+
+/** Each chapter's gain and its figures after it (predicted: gain added), checked against `profile`; and the spread. */
 export function conformance(
   chapters: readonly ChapterFigures[],
   profile: LoudnessProfile = DEFAULT_PROFILE,
 ): { chapters: ChapterReport[]; spread: Check } {
   const reports = chapters.map((c): ChapterReport => {
-    const wanted = Number.isFinite(c.integratedLufs) ? profile.targetLufs - c.integratedLufs : 0;
-    // A linear gain only: where it would lift the true peak over the ceiling, it is lowered to meet the ceiling.
-    const gainDb = round(Math.min(wanted, profile.maxTruePeakDbtp - c.truePeakDbtp));
+    const gainDb = chapterGain(c, profile);
     const after: ChapterFigures = {
       integratedLufs: round(c.integratedLufs + gainDb),
       truePeakDbtp: round(c.truePeakDbtp + gainDb),
       rmsDbfs: round(c.rmsDbfs + gainDb),
       noiseFloorDbfs: round(c.noiseFloorDbfs + gainDb),
     };
-    const checks: Record<string, Check> = {
-      loudness: {
-        value: after.integratedLufs,
-        limit: `${profile.targetLufs} ± ${profile.toleranceLu} LUFS`,
-        pass: Math.abs(after.integratedLufs - profile.targetLufs) <= profile.toleranceLu,
-      },
-      truePeak: {
-        value: after.truePeakDbtp,
-        limit: `≤ ${profile.maxTruePeakDbtp} dBTP`,
-        pass: after.truePeakDbtp <= profile.maxTruePeakDbtp + 1e-9,
-      },
-      noiseFloor: {
-        value: after.noiseFloorDbfs,
-        limit: `≤ ${profile.maxNoiseFloorDbfs} dBFS`,
-        pass: after.noiseFloorDbfs <= profile.maxNoiseFloorDbfs,
-      },
-      ...(profile.rmsDbfs
-        ? {
-            rms: {
-              value: after.rmsDbfs,
-              limit: `${profile.rmsDbfs[0]} to ${profile.rmsDbfs[1]} dBFS`,
-              pass: after.rmsDbfs >= profile.rmsDbfs[0] && after.rmsDbfs <= profile.rmsDbfs[1],
-            },
-          }
-        : {}),
-    };
-    return { gainDb, after, checks };
+    return { gainDb, after, checks: checkFigures(after, profile) };
   });
-  const levels = reports.map((r) => r.after.integratedLufs).filter(Number.isFinite);
-  const spread = levels.length ? round(Math.max(...levels) - Math.min(...levels)) : 0;
   return {
     chapters: reports,
-    spread: { value: spread, limit: `≤ ${profile.maxSpreadLu} LU`, pass: spread <= profile.maxSpreadLu },
+    spread: spreadCheck(
+      reports.map((r) => r.after.integratedLufs),
+      profile,
+    ),
   };
 }

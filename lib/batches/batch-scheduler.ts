@@ -4,8 +4,8 @@
  * its job ends without one, it hands the slot to its successor; the item that ends last finishes the batch.
  * `redrive` (the start, and reconcile) fills free slots from the markers, and recovers lost dispatches.
  */
-import { bookText } from "../books/book.js";
 import { InputError } from "../errors.js";
+import { bookJobFields } from "../jobs/book-job.js";
 import { bookOfObject } from "../jobs/book-object.js";
 import { readInputText } from "../jobs/intake.js";
 import type { Job } from "../jobs/schema.js";
@@ -117,10 +117,9 @@ export class BatchScheduler {
         : { kind: "inline" };
       const { job, created } = await deps.service.create({
         ...base,
-        text: book ? bookText(book) : (read?.text ?? spec.text ?? spec.ssml!),
+        ...(book ? bookJobFields(book) : { text: read?.text ?? spec.text ?? spec.ssml! }),
         ssml: spec.ssml !== undefined,
         source,
-        ...(book ? { chapters: book.chapters } : {}),
       });
       // A re-delivery whose first delivery made the job but never got it submitted (it crashed, or the provider refused
       // for a moment) submits it now; submission is elected, so a racing first delivery never submits it twice.

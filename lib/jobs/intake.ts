@@ -11,6 +11,7 @@ import type { Bucket } from "../storage/bucket.js";
 import { decodeUtf8, looksLikeSsml } from "../text/index.js";
 import { parseInput } from "../validation.js";
 import * as z from "../zod.js";
+import { bookJobFields } from "./book-job.js";
 import { tenantOutputPrefix } from "./output-namespace.js";
 import type { ProviderName } from "./providers.js";
 import { type Job, JobOptionFieldsSchema, JobOptionsSchema, SpeechSourceFields } from "./schema.js";
@@ -161,7 +162,7 @@ export async function jobFromRequest(
   const idempotencyKey =
     idempotencyHeader !== null
       ? `http:${owner}:${idempotencyHeader}`
-      : `content:${owner}:${hash(JSON.stringify([text, ssml, options, req.output?.key ?? null, ...(book ? [book.chapters.map((c) => c.title)] : [])]))}`;
+      : `content:${owner}:${hash(JSON.stringify([text, ssml, options, req.output?.key ?? null, ...(book ? [book.chapters.map((c) => c.title), req.book?.profile ?? null, req.book?.targetLufs ?? null] : [])]))}`;
   // A key's explicit outputs live in its own namespace (issue 26, defect 5: any key could overwrite, then read,
   // another tenant's output or an upload's). The default key is a digest of the owner's request: nobody can guess it.
   const audioKey = req.output
@@ -183,7 +184,21 @@ export async function jobFromRequest(
     audioKey,
     idempotencyKey,
     source,
-    ...(book ? { chapters: book.chapters } : {}),
+    ...(book ? bookJobFields(book, { profile: req.book?.profile, targetLufs: req.book?.targetLufs }) : {}),
+  };
+}
+
+/**
+ * `POST /v1/books`'s body as `POST /v1/jobs` takes it: the book's own fields (those of BookInputSchema) moved under
+ * `book`, the job's options and output left where they are. Anything else is refused by the job's schema as usual.
+ */
+export function bookRequestAsJob(body: unknown): unknown {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return body;
+  const bookFields = new Set(Object.keys(BookInputSchema.def.shape));
+  const entries = Object.entries(body as Record<string, unknown>);
+  return {
+    ...Object.fromEntries(entries.filter(([k]) => !bookFields.has(k))),
+    book: Object.fromEntries(entries.filter(([k]) => bookFields.has(k))),
   };
 }
 

@@ -11,7 +11,7 @@ import type { Bucket } from "../storage/bucket.js";
 import { callbackUrl } from "./callback-signature.js";
 import type { JobProvider, ProviderName } from "./providers.js";
 import type { JobRecords } from "./records.js";
-import type { Job, JobOptions } from "./schema.js";
+import type { BookSettings, Job, JobOptions } from "./schema.js";
 
 export interface JobServiceDeps {
   readonly jobs: JobRecords;
@@ -70,6 +70,8 @@ export interface NewJob {
   readonly source: Job["source"];
   /** A book's chapters, in order: their texts joined are `text`. */
   readonly chapters?: ReadonlyArray<{ readonly title: string; readonly text: string }>;
+  /** A book's tags and profile: its stitched narration is made into an audiobook (lib/jobs/render-audiobook.ts). */
+  readonly book?: BookSettings;
 }
 
 /** The steps the roles take on one another's behalf (JobService implements them by handing each to its role). */

@@ -24,6 +24,8 @@ export function renderJob(
   opts: { children?: readonly (Job | undefined)[]; now?: Date; urlTtlSeconds?: number } = {},
 ): Record<string, unknown> {
   const urlTtlSeconds = opts.urlTtlSeconds ?? 3600;
+  const signed = (key: string) => ({ key, url: storage.signedUrl(key, { expiresSeconds: urlTtlSeconds }) });
+  const book = job.state === "done" ? job.book?.outputs : undefined;
   const outputs =
     job.state === "done"
       ? Object.fromEntries(
@@ -37,9 +39,23 @@ export function renderJob(
             ] as const
           )
             .filter(([, k]) => k)
-            .map(([name, key]) => [name, { key, url: storage.signedUrl(key!, { expiresSeconds: urlTtlSeconds }) }]),
+            .map(([name, key]) => [name, signed(key!)]),
         )
       : undefined;
+  // A book's audiobook: its M4B, its conformance report, and each chapter's files.
+  if (outputs && book)
+    Object.assign(outputs, {
+      m4b: signed(book.m4bKey),
+      conformance: signed(book.reportKey),
+      chapters: book.chapters.map((c) => ({
+        title: c.title,
+        startMs: c.startMs,
+        endMs: c.endMs,
+        audio: signed(c.audioKey),
+        ...(c.srtKey ? { srt: signed(c.srtKey) } : {}),
+        ...(c.vttKey ? { vtt: signed(c.vttKey) } : {}),
+      })),
+    });
   return {
     id: job.id,
     state: job.state,
@@ -54,6 +70,16 @@ export function renderJob(
     ...(job.subtitles ? { subtitles: job.subtitles } : {}),
     ...(job.coverage
       ? { coverage: { heard: job.coverage.heard, total: job.coverage.total, missing: job.coverage.missing } }
+      : {}),
+    ...(job.book
+      ? {
+          book: {
+            ...(job.book.title ? { title: job.book.title } : {}),
+            ...(job.book.author ? { author: job.book.author } : {}),
+            profile: job.book.profile,
+            ...(job.book.outputs ? { conforms: job.book.outputs.conforms, failed: job.book.outputs.failed } : {}),
+          },
+        }
       : {}),
     ...(job.seams ? { seams: (({ mapKey: _, ...summary }) => summary)(job.seams) } : {}),
     ...(job.source.kind === "oss" && job.source.optionsFrom ? { optionsFrom: job.source.optionsFrom } : {}),

@@ -34,6 +34,15 @@ export class JobRecords {
     return `${this.prefix}assembly/${id}.${format}`;
   }
 
+  /** A book's step checkpoints (each chapter encoded) and working files, under the jobs prefix, deleted once done. */
+  bookStepKey(id: string, name: string): string {
+    return `${this.bookStepPrefix(id)}${name}.json`;
+  }
+
+  bookStepPrefix(id: string): string {
+    return `${this.prefix}book/${id}/`;
+  }
+
   /**
    * Claims an idempotency key for `id`. Returns the id that owns the key and whether this call won it: `id` itself
    * when it did, or the earlier job's id (a retried request, a re-delivered event), with the fingerprint of the request

@@ -3,6 +3,7 @@
  * States: queued → submitted → synthesized → stored → done, or failed with a reason from any state before done.
  */
 
+import { BOOK_PROFILES } from "../audio/book-encoding.js";
 import { ProviderNameSchema } from "../provider-registry.js";
 import { LongTextInputSchema, SentenceSchema } from "../providers/nls/long-text.js";
 import { findNlsVoice } from "../voices/index.js";
@@ -78,6 +79,35 @@ export const JobSourceSchema = z.discriminatedUnion("kind", [
   }),
 ]);
 
+/** What a book job is made into: its tags and profile, and, once stored, where each output is and whether it conforms. */
+export const BookSettingsSchema = z.object({
+  title: z.optional(z.string()),
+  author: z.optional(z.string()),
+  profile: z.enum(BOOK_PROFILES),
+  targetLufs: z.optional(z.number()),
+  /** The cover image, kept under the jobs prefix from the EPUB's cover. */
+  coverKey: z.optional(z.string()),
+  outputs: z.optional(
+    z.object({
+      m4bKey: z.string(),
+      reportKey: z.string(),
+      conforms: z.boolean(),
+      failed: z.array(z.string()),
+      chapters: z.array(
+        z.object({
+          title: z.string(),
+          startMs: z.number(),
+          endMs: z.number(),
+          audioKey: z.string(),
+          srtKey: z.optional(z.string()),
+          vttKey: z.optional(z.string()),
+        }),
+      ),
+    }),
+  ),
+});
+export type BookSettings = z.infer<typeof BookSettingsSchema>;
+
 export const JobSchema = z.object({
   id: z.string().check(z.regex(/^[0-9a-z-]{8,64}$/)),
   state: JobStateSchema,
@@ -140,6 +170,8 @@ export const JobSchema = z.object({
       mapKey: z.string(),
     }),
   ),
+  /** A book: its tags, its profile, and once stored its outputs beyond the audio (lib/jobs/render-audiobook.ts). */
+  book: z.optional(BookSettingsSchema),
   /** A book's chapters: each one's title and the part it starts with (the parts are cut at chapter ends too). */
   chapters: z.optional(z.array(z.object({ title: z.string(), part: z.int() }))),
   /** A part of a longer job (text beyond the provider's limit): the parent's id and this part's index. */

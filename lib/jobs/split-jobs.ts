@@ -4,6 +4,7 @@
  * failed part replaced once, and the parts handed once to `store`, which stitches them.
  */
 import { createHash } from "node:crypto";
+import { InputError } from "../errors.js";
 import { chunkText, countNlsChars } from "../text/index.js";
 import { escapeXml } from "../text/xml.js";
 import type { JobCreation } from "./job-creation.js";
@@ -23,7 +24,7 @@ export class SplitJobs {
   ) {}
 
   /**
-   * Whether a job is made of parts: its text is over its provider's limit, it is a book of several chapters (the
+   * Whether a job is made of parts: its text is over its provider's limit, it is a book (the
    * parts are cut at chapter ends, so each chapter starts a part), or it says an audible notice first (the notice is a
    * part of its own, so stitching measures it and shifts every cue after it by exactly its length).
    */
@@ -32,7 +33,7 @@ export class SplitJobs {
   ): boolean {
     return (
       input.options?.label?.audible === true ||
-      (input.chapters?.length ?? 0) > 1 ||
+      (input.chapters?.length ?? 0) > 0 ||
       countNlsChars(input.text) > this.ctx.partLimit(input.provider)
     );
   }
@@ -43,12 +44,17 @@ export class SplitJobs {
     pieces: string[];
     chapters?: Array<{ title: string; part: number }>;
   } {
+    if (input.chapters?.length && input.options.format !== "mp3")
+      throw new InputError(
+        "format",
+        `a book is made into MP3 and M4B: format must be mp3 (got ${input.options.format})`,
+      );
     const limit = this.ctx.partLimit(input.provider);
     const cut = (text: string) => (countNlsChars(text) > limit ? chunkText(text, { max: limit }) : [text]);
     const notice = this.ctx.deps.aigcNotice ?? DEFAULT_AIGC_NOTICE;
     const pieces =
       input.options.label?.audible === true ? [input.ssml ? `<speak>${escapeXml(notice)}</speak>` : notice] : [];
-    if (!input.chapters || input.chapters.length < 2) return { pieces: [...pieces, ...cut(input.text)] };
+    if (!input.chapters?.length) return { pieces: [...pieces, ...cut(input.text)] };
     const chapters = input.chapters.map((chapter) => {
       const part = pieces.length;
       pieces.push(...cut(chapter.text));
@@ -86,6 +92,7 @@ export class SplitJobs {
       characters: characters.reduce((a, b) => a + b, 0),
       parts,
       ...(chapters ? { chapters } : {}),
+      ...(input.book ? { book: input.book } : {}),
     });
     await deps.jobs.index(parent);
     const held = await deps.jobs.create(parent);

@@ -2,6 +2,8 @@
  * The end of the `store` step for every kind of job: the stored audio checked, its label sidecar, the subtitles and
  * the coverage map written, the job marked done once (whatever the number of runs).
  */
+
+import type { Ffmpeg } from "../audio/ffmpeg.js";
 import { type Cue, toSrt, toVtt } from "../audio/subtitles.js";
 import { UpstreamError } from "../errors.js";
 import type { Logger } from "../log.js";
@@ -26,6 +28,12 @@ export interface StoreDeps {
   readonly now?: () => Date;
   /** Who the AI-generated-content label names as the service provider (AIGC_PROVIDER_NAME). */
   readonly aigcProducer?: string;
+  /** The encoder and muxer that make a book's audiobook (lib/jobs/render-audiobook.ts). */
+  readonly ffmpeg?: Ffmpeg;
+  /** Where FFmpeg's working files go (the function's /tmp). */
+  readonly workDir?: string;
+  /** A book's chapters encoded at once, one FFmpeg each. */
+  readonly renderConcurrency?: number;
 }
 
 export const CONTENT_TYPES: Record<string, string> = {
@@ -41,6 +49,8 @@ export async function finish(
   sentences: readonly Cue[],
   deps: StoreDeps,
   joined?: JoinedParts,
+  /** More of the record, written with `stored` (a book's outputs). */
+  patch: Partial<Job> = {},
 ): Promise<"done" | "skipped"> {
   if (!stored || stored.size === 0)
     throw new UpstreamError({
@@ -77,6 +87,7 @@ export async function finish(
           latest,
           "stored",
           {
+            ...patch,
             result: { size: stored.size, storedAt: now.toISOString() },
             subtitles,
             output,

@@ -3,10 +3,10 @@
  * the object's metadata, its outputs beside its name under the output prefix; an options file uploaded after its
  * text makes the text again with those options.
  */
-import { bookText } from "../books/book.js";
 import { InputError } from "../errors.js";
 import type { Bucket } from "../storage/bucket.js";
 import { parseInput } from "../validation.js";
+import { bookJobFields } from "./book-job.js";
 import { bookOfObject } from "./book-object.js";
 import { hash, type IntakeContext, readInputText } from "./intake.js";
 import { type Job, type JobOptions, JobOptionsSchema } from "./schema.js";
@@ -89,18 +89,17 @@ export async function jobFromObject(
     // Which options the job used and where they came from.
     source = { ...source, optionsFrom: found.from };
     const book = await bookOfObject(ctx.storage, key, key);
-    const text = book ? bookText(book) : (await readInputText(ctx.storage, key, key)).text;
+    const said = book ? bookJobFields(book) : { text: (await readInputText(ctx.storage, key, key)).text };
     const ssml = key.endsWith(".ssml");
     const audioKey = outputKeyFor(key, ctx.inputPrefix, ctx.outputPrefix, options.format);
     return await ctx.service.create({
       provider,
-      text,
+      ...said,
       ssml,
       options,
       audioKey,
       idempotencyKey,
       source,
-      ...(book ? { chapters: book.chapters } : {}),
     });
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
