@@ -44,14 +44,20 @@ export interface StitchedBook {
 }
 
 /** What one chapter step leaves: its file and its figures (the checkpoint a resumed run starts from). */
+/** A figure in dB: JSON has no −∞, so digital silence is written as null and read back as −∞. */
+const decibels = z.pipe(
+  z.nullable(z.number()),
+  z.transform((v) => v ?? Number.NEGATIVE_INFINITY),
+);
+
 const ChapterStepSchema = z.object({
   bytes: z.int(),
   samples: z.int(),
   rate: z.int(),
   gainDb: z.number(),
   encodings: z.int(),
-  before: z.record(z.string(), z.number()),
-  after: z.record(z.string(), z.number()),
+  before: z.record(z.string(), decibels),
+  after: z.record(z.string(), decibels),
 });
 type ChapterStep = z.infer<typeof ChapterStepSchema>;
 

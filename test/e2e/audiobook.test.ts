@@ -175,3 +175,104 @@ function speechOnsetMs(samples: Float32Array, rate: number, fromMs: number): num
   return Number.NaN;
 }
 
+describe("audiobooks: the ACX profile and a killed store", () => {
+  it("encodes every ACX chapter as 192 kbit/s constant-bitrate MP3 at 44.1 kHz with room tone, and says it was upsampled", async () => {
+    const job = await submitBook({
+      chapters: fixtureBook(3, 600).chapters.map((c) => ({ title: c.title, text: c.paragraphs.join("\n") })),
+      title: "Three",
+      profile: "acx",
+      voice: "siqi",
+    });
+    const report = JSON.parse((await userOss(cloud()).get(job.book!.outputs!.reportKey)).content.toString()) as {
+      profile: string;
+      upsampledFrom?: number;
+      chapters: Array<{ checks: Record<string, { value: number; pass: boolean }> }>;
+    };
+    expect(report.profile).toBe("acx");
+    expect(report.upsampledFrom).toBe(16000);
+    for (const [i, c] of job.book!.outputs!.chapters.entries()) {
+      const bytes = (await userOss(cloud()).get(c.audioKey)).content as Buffer;
+      // Every frame: MPEG-1 Layer III, 44.1 kHz, 192 kbit/s (626 or 627 bytes with padding). Constant, not average.
+      const frames = mp3Frames(bytes);
+      expect(frames.length).toBeGreaterThan(100);
+      expect(frames.every((f) => f.sampleRate === 44100 && f.samples === 1152)).toBe(true);
+      expect(frames.every((f) => f.length === 626 || f.length === 627)).toBe(true);
+      // Room tone: at least 0.5 s of silence before the first word (at most 1 s), 1–5 s after the last.
+      const samples = await decodeSamples(await saved(c.audioKey));
+      const onset = speechOnsetMs(samples, 44100, 0);
+      expect(onset).toBeGreaterThanOrEqual(500);
+      expect(onset).toBeLessThanOrEqual(1000);
+      const tail = samples.length / 44.1 - lastSpeechMs(samples, 44100);
+      expect(tail).toBeGreaterThanOrEqual(1000);
+      expect(tail).toBeLessThanOrEqual(5000);
+      // ACX's figures, measured independently, agree with the report's.
+      const figures = measureChapter(samples, 44100);
+      expect(Math.abs(figures.rmsDbfs - report.chapters[i]!.checks.rms!.value)).toBeLessThanOrEqual(0.3);
+      expect(figures.truePeakDbtp).toBeLessThanOrEqual(-3);
+      expect(report.chapters[i]!.checks.duration!.pass).toBe(true);
+    }
+  }, 300_000);
+
+  it("resumes a store killed half-way to outputs byte-identical to an unbroken run's, synthesizing nothing again", async () => {
+    const job = await submitBook({
+      chapters: fixtureBook(6, 400).chapters.map((c) => ({ title: c.title, text: c.paragraphs.join("\n") })),
+      title: "Six",
+      voice: "siqi",
+      subtitles: ["srt"],
+    });
+    const unbroken = await outputHashes(job);
+    const tasks = cloud().nls.longText.stats.submitted;
+    const rt = host.platform.jobs();
+    const storage = rt.clients.storage;
+    // Back to where store found it: synthesized, nothing stored; every output gone.
+    const { result: _r, subtitles: _s, coverage: _c, seams: _m, book, ...before } = job;
+    await storage.put(
+      `jobs/records/${job.id}.json`,
+      JSON.stringify({ ...before, state: "synthesized", book: { ...book, outputs: undefined } }),
+    );
+    for (const key of Object.keys(unbroken)) await userOss(cloud()).delete(key);
+    /** FFmpeg that dies at its `killAt`th run (the function killed mid-step), counting every run. */
+    class Killable extends Ffmpeg {
+      runs = 0;
+      constructor(readonly killAt = Number.POSITIVE_INFINITY) {
+        super({ path: "ffmpeg" });
+      }
+      override async run(...args: Parameters<Ffmpeg["run"]>): Promise<string> {
+        if (++this.runs === this.killAt) throw new Error("killed");
+        return super.run(...args);
+      }
+    }
+    const deps = (ffmpeg: Ffmpeg) => ({
+      jobs: rt.jobs,
+      service: rt.service,
+      storage,
+      log: rt.log,
+      audioHosts: rt.config.NLS_AUDIO_HOSTS,
+      ffmpeg,
+      renderConcurrency: 1,
+    });
+    // Three runs a chapter (measure, encode, measure): the 11th is chapter 4's encoding.
+    await expect(storeOutputs(job.id, deps(new Killable(11)))).rejects.toThrow("killed");
+    const resumed = new Killable();
+    expect(await storeOutputs(job.id, deps(resumed))).toBe("done");
+    // Chapters 1–3 were kept from their checkpoints: three chapters encoded again, and the M4B.
+    expect(resumed.runs).toBe(3 * 3 + 1);
+    const after = (await rt.jobs.get(job.id)) as Job;
+    expect(after.state).toBe("done");
+    expect(await outputHashes(after)).toEqual(unbroken);
+    expect(cloud().nls.longText.stats.submitted).toBe(tasks);
+    // No working file is left under the jobs prefix.
+    expect((await storage.list(`jobs/book/${job.id}/`)).objects).toEqual([]);
+  }, 300_000);
+});
+
+/** Where the last speech ends: the end of the last 10 ms block above −50 dBFS. */
+function lastSpeechMs(samples: Float32Array, rate: number): number {
+  const block = Math.round(rate / 100);
+  for (let at = samples.length - block; at >= 0; at -= block) {
+    let sum = 0;
+    for (let i = at; i < at + block; i++) sum += samples[i]! * samples[i]!;
+    if (10 * Math.log10(sum / block) > -50) return ((at + block) / rate) * 1000;
+  }
+  return 0;
+}
