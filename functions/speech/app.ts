@@ -8,6 +8,7 @@ import { InputError } from "../../lib/errors.js";
 import { Cors } from "../../lib/http/cors.js";
 import { json, readJson } from "../../lib/http/response.js";
 import { Router } from "../../lib/http/router.js";
+import { bookView } from "../../lib/jobs/book-view.js";
 import { bookRequestAsJob, jobFromRequest } from "../../lib/jobs/intake.js";
 import { canRead } from "../../lib/jobs/job-view.js";
 import { storedLabel } from "../../lib/jobs/label-view.js";
@@ -90,6 +91,10 @@ export function createSpeechRouter(rt: JobRuntime): Router {
       .on("GET", "/v1/jobs/:id/label", async (request, { params }) => {
         const job = await readableJob(request, params.id!);
         return json(200, await storedLabel(job, rt.clients.storage));
+      })
+      .on("GET", "/v1/jobs/:id/book", async (request, { params }) => {
+        const job = await readableJob(request, params.id!);
+        return json(200, await bookView(job, rt.clients.storage));
       })
       .on("GET", "/v1/jobs/:id/subtitles", async (request, { params }) => {
         const job = await readableJob(request, params.id!);

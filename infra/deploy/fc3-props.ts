@@ -149,6 +149,15 @@ export const Fc3PropsSchema = z
     code: z.string().min(1),
     handler: z.string().regex(/^[\w.-]+\.[\w$]+$/, "file.method"),
     memorySize: z.number().int().min(128).max(32768).multipleOf(64),
+    /** vCPU, a multiple of 0.05 from 0.05 to 16 (docs/sources.md, "ALIYUN::FC3::Function"). */
+    cpu: z
+      .number()
+      .min(0.05)
+      .max(16)
+      .refine((v) => Math.abs(v * 20 - Math.round(v * 20)) < 1e-9, "a multiple of 0.05 vCPU")
+      .optional(),
+    /** The temporary disk (/tmp), in MB. */
+    diskSize: z.union([z.literal(512), z.literal(10240)]).optional(),
     timeout: z.number().int().min(1).max(86400),
     instanceConcurrency: z.number().int().min(1).max(200).optional(),
     role: z.string().min(1),
@@ -203,5 +212,10 @@ export const Fc3PropsSchema = z
       .array(z.discriminatedUnion("triggerType", [HttpTrigger, OssTrigger, TimerTrigger, EventBridgeTrigger]))
       .optional(),
   })
-  .strict();
+  .strict()
+  // vCPU against memory: between 1 GB and 4 GB of memory per vCPU.
+  .refine((p) => p.cpu === undefined || (p.memorySize / 1024 >= p.cpu && p.memorySize / 1024 <= p.cpu * 4), {
+    message: "cpu : memorySize (GB) must be between 1:1 and 1:4",
+    path: ["cpu"],
+  });
 export type Fc3Props = z.infer<typeof Fc3PropsSchema>;

@@ -82,6 +82,25 @@ export function chapterGain(figures: ChapterFigures, profile: LoudnessProfile = 
   return round(Math.min(wanted, room));
 }
 
+/**
+ * One linear gain per chapter for a whole book: each chapter as near the target as its true peak allows, and no
+ * chapter more than the profile's spread (less a quarter LU for the codec) above the quietest one can reach. A voice
+ * whose peaks stand too far above its loudness cannot reach the target under the ceiling without compression, which
+ * is never applied: those chapters land below it (and fail loudness), the book stays even (and passes spread).
+ */
+export function planGains(chapters: readonly ChapterFigures[], profile: LoudnessProfile = DEFAULT_PROFILE): number[] {
+  const reach = chapters.map((c) =>
+    Number.isFinite(c.integratedLufs)
+      ? Math.min(profile.targetLufs, c.integratedLufs + chapterGain(c, profile))
+      : Number.POSITIVE_INFINITY,
+  );
+  const floor = Math.min(...reach);
+  const ceiling = floor + profile.maxSpreadLu - 0.25;
+  return chapters.map((c, i) =>
+    Number.isFinite(c.integratedLufs) ? round(Math.min(reach[i]!, ceiling) - c.integratedLufs) : 0,
+  );
+}
+
 /** Each of a chapter's figures against `profile`: value, limit, pass. */
 export function checkFigures(after: ChapterFigures, profile: LoudnessProfile = DEFAULT_PROFILE): Record<string, Check> {
   return {

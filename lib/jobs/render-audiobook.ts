@@ -22,7 +22,7 @@ import {
   m4bArgs,
   stretchInput,
 } from "../audio/book-encoding.js";
-import { type ChapterFigures, type Check, chapterGain, checkFigures, spreadCheck } from "../audio/conformance.js";
+import { type ChapterFigures, type Check, checkFigures, planGains, spreadCheck } from "../audio/conformance.js";
 import { Ffmpeg } from "../audio/ffmpeg.js";
 import { measureWithFfmpeg } from "../audio/ffmpeg-meter.js";
 import { type ChapterMark, chapterFrames } from "../audio/id3-chapters.js";
@@ -60,6 +60,8 @@ const ChapterStepSchema = z.object({
   after: z.record(z.string(), decibels),
 });
 type ChapterStep = z.infer<typeof ChapterStepSchema>;
+/** Every chapter's figures before its gain (the checkpoint the gains are planned from). */
+const MeasuredSchema = z.array(z.record(z.string(), decibels));
 
 export interface RenderedChapter {
   readonly title: string;
@@ -116,17 +118,24 @@ export async function renderAudiobook(
     if (steps.some((s) => !s)) {
       const source = join(dir, "source.mp3");
       await pipeline(await deps.storage.getStream(book.sourceKey), createWriteStream(source));
-      let next = 0;
-      const worker = async () => {
-        for (let i = next++; i < book.chapters.length; i = next++) {
-          if (steps[i]) continue;
-          const step = await encodeChapter(i, source, dir);
-          await deps.storage.put(stepKey(i), JSON.stringify(step), { contentType: "application/json" });
-          steps[i] = step;
-          deps.log.info("book chapter encoded", { jobId: job.id, chapter: i + 1, gainDb: step.gainDb });
-        }
-      };
-      await Promise.all(Array.from({ length: Math.max(1, deps.renderConcurrency ?? 2) }, worker));
+      // Every chapter is measured before any is encoded: the gains are planned for the book as a whole.
+      const measuredKey = deps.jobs.bookStepKey(job.id, "measured");
+      const kept = await deps.storage.get(measuredKey);
+      const before = kept
+        ? MeasuredSchema.parse(JSON.parse(kept.toString("utf8"))).map(figuresOf)
+        : await eachChapter(async (i) => {
+            const c = book.chapters[i]!;
+            return measureWithFfmpeg(ffmpeg, stretchInput(source, c.startMs, c.endMs));
+          });
+      if (!kept) await deps.storage.put(measuredKey, JSON.stringify(before), { contentType: "application/json" });
+      const gains = planGains(before, encoding.loudness);
+      await eachChapter(async (i) => {
+        if (steps[i]) return;
+        const step = await encodeChapter(i, source, dir, before[i]!, gains[i]!);
+        await deps.storage.put(stepKey(i), JSON.stringify(step), { contentType: "application/json" });
+        steps[i] = step;
+        deps.log.info("book chapter encoded", { jobId: job.id, chapter: i + 1, gainDb: step.gainDb });
+      });
     }
     const done = steps as ChapterStep[];
     const rate = done[0]!.rate;
@@ -164,13 +173,29 @@ export async function renderAudiobook(
     await rm(dir, { recursive: true, force: true });
   }
 
-  /** One chapter: measured, its gain, encoded, measured again as encoded (and once more if the codec's peaks rose). */
-  async function encodeChapter(i: number, source: string, dir: string): Promise<ChapterStep> {
+  /** `work` for every chapter, BOOK_RENDER_CONCURRENCY at once; the results in chapter order. */
+  async function eachChapter<T>(work: (i: number) => Promise<T>): Promise<T[]> {
+    const results: T[] = [];
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < book.chapters.length; i = next++) results[i] = await work(i);
+    };
+    await Promise.all(Array.from({ length: Math.max(1, deps.renderConcurrency ?? 2) }, worker));
+    return results;
+  }
+
+  /** One chapter: its planned gain, encoded, measured again as encoded (and once more if the codec's peaks rose). */
+  async function encodeChapter(
+    i: number,
+    source: string,
+    dir: string,
+    before: ChapterFigures,
+    planned: number,
+  ): Promise<ChapterStep> {
     const c = book.chapters[i]!;
     const input = stretchInput(source, c.startMs, c.endMs);
-    const before = await measureWithFfmpeg(ffmpeg, input);
     const out = join(dir, `chapter-${i + 1}.mp3`);
-    let gainDb = chapterGain(before, encoding.loudness);
+    let gainDb = planned;
     let after: ChapterFigures | undefined;
     let encodings = 0;
     for (;;) {

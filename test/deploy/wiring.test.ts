@@ -190,6 +190,16 @@ describe("s.yaml against the code", () => {
     }
   });
 
+  it("gives store the CPU, memory and disk a book's FFmpeg needs, in the ratio FC allows", () => {
+    const store = Fc3PropsSchema.parse(resources.store);
+    expect(store).toMatchObject({ cpu: 2, memorySize: 4096, diskSize: 10240 });
+    const refused = Fc3PropsSchema.safeParse({ ...(resources.store as object), cpu: 2, memorySize: 1024 });
+    expect(refused.success).toBe(false);
+    expect(JSON.stringify(refused.error?.issues)).toContain("between 1:1 and 1:4");
+    expect(Fc3PropsSchema.safeParse({ ...(resources.store as object), cpu: 0.33 }).success).toBe(false);
+    expect(Fc3PropsSchema.safeParse({ ...(resources.store as object), diskSize: 2048 }).success).toBe(false);
+  });
+
   it("gives store explicit async retries, an event age and an onFailure destination the role may invoke", () => {
     const store = Fc3PropsSchema.parse(resources.store);
     expect(store.asyncInvokeConfig).toMatchObject({

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFunctionHost } from "../../infra/local/host.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { createLogger } from "../../lib/log.js";
+import { epubOf, fixtureBook } from "../helpers/book-fixture.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -191,6 +192,50 @@ describe.skipIf(!haveChromium)("the playground page", () => {
     expect(await page.locator(`#job-list li[data-job="${jobId}"]`).textContent()).toMatch(/done/);
     await page.close();
   });
+
+  it("makes an uploaded EPUB into a book and shows it: chapters to play, the spoken sentence marked, every figure's check", async () => {
+    const page = await openPlayground();
+    await page.click("#tab-jobs");
+    await page.waitForFunction('document.getElementById("job-voice").options.length > 10');
+    const book = fixtureBook(3, 300);
+    await page.setInputFiles("#book-file", {
+      name: "three.epub",
+      mimeType: "application/epub+zip",
+      buffer: epubOf(book),
+    });
+    await page.click("#submit-book");
+    await page.waitForFunction('!document.getElementById("book-view").hidden', undefined, { timeout: 120_000 });
+    expect(await page.locator("#book-title").textContent()).toContain(book.title);
+    expect(await page.locator("#book-chapters li").allTextContents()).toEqual(
+      book.chapters.map((c) => expect.stringContaining(c.title)),
+    );
+    // The report: a row per chapter and one for the book, each figure passed or failed as the report says. (espeak-ng's
+    // peaks stand about 18 dB above its loudness: one linear gain cannot bring it to −20 LUFS under −3 dBTP, so its
+    // chapters land below the target, evenly, and the page says which fail.)
+    const jobId = /Book (\S+) done/.exec((await page.locator("#job-status").textContent()) ?? "")?.[1];
+    const view = (await (
+      await fetch(`${host.url}/v1/jobs/${jobId}/book`, { headers: { authorization: `Bearer ${KEY}` } })
+    ).json()) as { failed: string[]; spread: { pass: boolean } };
+    expect(view.spread.pass).toBe(true);
+    expect(await page.locator("#book-report tr").count()).toBe(1 + 3 + 1);
+    expect(await page.locator("#book-report td.fail").count()).toBe(view.failed.length);
+    expect(await page.locator("#book-report td.pass").count()).toBe(3 * 3 + 2 - view.failed.length);
+    expect(await page.locator("#book-summary").textContent()).toBe(
+      view.failed.length ? `Failed: ${view.failed.join(", ")}` : expect.stringMatching(/Every figure passes/),
+    );
+    // A chapter played: its text is shown, and the sentence being spoken is marked as the audio moves.
+    await page.evaluate('document.getElementById("book-player").muted = true');
+    await page.click("#book-chapters li:nth-child(2) button");
+    await page.waitForFunction('document.querySelectorAll("#book-text span").length > 3');
+    expect(await page.locator("#book-text").textContent()).toContain(book.chapters[1]!.paragraphs[0]!.slice(0, 30));
+    await page.waitForFunction('document.querySelector("#book-text span.spoken") !== null', undefined, {
+      timeout: 20_000,
+    });
+    expect(await page.locator("#book-chapters li:nth-child(2)").getAttribute("class")).toBe("active");
+    if (process.env.PLAYGROUND_BOOK_SCREENSHOT)
+      await page.screenshot({ path: process.env.PLAYGROUND_BOOK_SCREENSHOT, fullPage: true });
+    await page.close();
+  }, 180_000);
 
   it("says so when the API key is refused", async () => {
     const page = await openPlayground("wrong-key");

@@ -22,11 +22,11 @@ export async function ffprobe(file: string): Promise<Probed> {
   return JSON.parse(stdout) as Probed;
 }
 
-/** The file decoded to mono float samples at `rate` (its own rate when not given). */
-export async function decodeSamples(file: string, rate?: number): Promise<Float32Array> {
+/** The file decoded to mono float samples at `rate` (its own rate when not given); `seek` input options first. */
+export async function decodeSamples(file: string, rate?: number, seek: readonly string[] = []): Promise<Float32Array> {
   const { stdout } = await run(
     "ffmpeg",
-    ["-v", "error", "-i", file, "-ac", "1", ...(rate ? ["-ar", String(rate)] : []), "-f", "f32le", "-"],
+    ["-v", "error", ...seek, "-i", file, "-ac", "1", ...(rate ? ["-ar", String(rate)] : []), "-f", "f32le", "-"],
     { encoding: "buffer", maxBuffer: 1024 * 1024 * 1024 },
   );
   const bytes = stdout as Buffer;

@@ -365,6 +365,13 @@ async function listJobs() {
           link.href = job.outputs.audio.url;
           link.textContent = "Download";
           item.append(play, " ", link);
+          if (job.book) {
+            const open = document.createElement("button");
+            open.type = "button";
+            open.textContent = "Book";
+            open.addEventListener("click", () => void showBook(job.id, { authorization: `Bearer ${key}` }));
+            item.append(" ", open);
+          }
         } else if (job.failure) item.append(`(${job.failure.reason})`);
         item.dataset.job = job.id;
         return item;
@@ -373,20 +380,18 @@ async function listJobs() {
 }
 $("tab-jobs").addEventListener("click", () => void listJobs());
 
-$("submit-job").addEventListener("click", async () => {
-  const key = $("key").value.trim();
-  if (!key) return say("job-status", "Enter an API key first.", true);
-  const auth = { authorization: `Bearer ${key}` };
-  const body = {
-    text: $("job-text").value,
-    provider: $("job-provider").value,
-    voice: $("job-voice").value,
-    format: $("job-format").value,
-    subtitles: ["vtt"],
-  };
+/**
+ * Submits `body` to `path` (the job API), follows the job with its progress bar until it ends, and answers it; or
+ * undefined, with the reason on the status line, when it was refused or lost.
+ * @param {string} path
+ * @param {Record<string, unknown>} body
+ * @param {Record<string, string>} auth
+ * @returns {Promise<any>}
+ */
+async function submitAndFollow(path, body, auth) {
   say("job-status", "Submitting…");
   clearJob();
-  const res = await fetch("/v1/jobs", {
+  const res = await fetch(path, {
     method: "POST",
     headers: { ...auth, "content-type": "application/json" },
     body: JSON.stringify(body),
@@ -417,6 +422,22 @@ $("submit-job").addEventListener("click", async () => {
     return say("job-status", `Job ${job.id} failed: ${job.failure.reason}`, true);
   }
   $("job-progress").value = 100;
+  return job;
+}
+
+$("submit-job").addEventListener("click", async () => {
+  const key = $("key").value.trim();
+  if (!key) return say("job-status", "Enter an API key first.", true);
+  const auth = { authorization: `Bearer ${key}` };
+  const body = {
+    text: $("job-text").value,
+    provider: $("job-provider").value,
+    voice: $("job-voice").value,
+    format: $("job-format").value,
+    subtitles: ["vtt"],
+  };
+  const job = await submitAndFollow("/v1/jobs", body, auth);
+  if (!job) return;
   await playJob(job, auth);
   void listJobs();
   say(
@@ -424,3 +445,105 @@ $("submit-job").addEventListener("click", async () => {
     `Job ${job.id} done: ${job.progress.characters.total} characters${job.subtitles?.reason ? ` (${job.subtitles.reason})` : ""}`,
   );
 });
+
+/** A file's bytes in base64 (an EPUB goes to the API inside JSON). @param {ArrayBuffer} buffer */
+function base64Of(buffer) {
+  const bytes = new Uint8Array(buffer);
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+$("submit-book").addEventListener("click", async () => {
+  const key = $("key").value.trim();
+  if (!key) return say("job-status", "Enter an API key first.", true);
+  /** @type {File | undefined} */
+  const file = $("book-file").files?.[0];
+  if (!file) return say("job-status", "Choose an .epub or .md file first.", true);
+  const auth = { authorization: `Bearer ${key}` };
+  const book = file.name.endsWith(".md")
+    ? { markdown: await file.text() }
+    : { epub: base64Of(await file.arrayBuffer()) };
+  $("book-view").hidden = true;
+  const job = await submitAndFollow(
+    "/v1/books",
+    { ...book, profile: $("book-profile").value, voice: $("job-voice").value, subtitles: ["vtt"] },
+    auth,
+  );
+  if (!job) return;
+  void listJobs();
+  say("job-status", `Book ${job.id} done: ${job.progress.characters.total} characters`);
+  await showBook(job.id, auth);
+});
+
+/**
+ * A check as a table cell: its value, its limit, and whether it passed.
+ * @param {{ value: number | null, limit: string, pass: boolean } | undefined} check (null: digital silence, −∞ dB)
+ * @param {string} [name] said before the value
+ */
+const checkCell = (check, name = "") =>
+  check
+    ? `<td class="${check.pass ? "pass" : "fail"}">${check.pass ? "✓" : "✗"} ${esc(name)} ${check.value === null ? "−∞" : esc(check.value)} <small>${esc(check.limit)}</small></td>`
+    : "<td>—</td>";
+
+/**
+ * The book view: its chapters, each playable, the chapter's text with the sentence being spoken marked (from the
+ * coverage map), and the conformance report with every figure's pass or fail.
+ * @param {string} id
+ * @param {Record<string, string>} auth
+ */
+async function showBook(id, auth) {
+  const res = await fetch(`/v1/jobs/${id}/book`, { headers: auth });
+  if (!res.ok) return say("job-status", `Could not read book ${id} (${res.status}).`, true);
+  const book = await res.json();
+  $("book-title").textContent =
+    `${book.title || "Untitled"}${book.author ? ` — ${book.author}` : ""} (${book.profile})`;
+  $("book-m4b").href = book.m4b;
+  $("book-summary").textContent = book.conforms
+    ? `Every figure passes (${book.chapters.length} chapters, target ${book.targetLufs} LUFS).`
+    : `Failed: ${book.failed.join(", ")}`;
+  $("book-summary").className = `status${book.conforms ? "" : " error"}`;
+  const player = $("book-player");
+  /** @param {number} i */
+  const play = (i) => {
+    const chapter = book.chapters[i];
+    for (const item of $("book-chapters").children) item.classList.toggle("active", item.dataset.chapter === String(i));
+    $("book-text").replaceChildren(
+      ...chapter.sentences.map((/** @type {any} */ s, /** @type {number} */ k) => {
+        const span = document.createElement("span");
+        span.textContent = `${s.text} `;
+        span.dataset.sentence = String(k);
+        return span;
+      }),
+    );
+    player.src = chapter.audio;
+    player.ontimeupdate = () => {
+      const ms = player.currentTime * 1000;
+      chapter.sentences.forEach((/** @type {any} */ s, /** @type {number} */ k) => {
+        $("book-text").children[k]?.classList.toggle("spoken", ms >= s.beginMs && ms < s.endMs);
+      });
+    };
+    player.play().catch(() => {});
+  };
+  $("book-chapters").replaceChildren(
+    ...book.chapters.map((/** @type {any} */ c, /** @type {number} */ i) => {
+      const item = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = `${c.title} (${Math.round((c.endMs - c.startMs) / 1000)} s)`;
+      button.addEventListener("click", () => play(i));
+      item.dataset.chapter = String(i);
+      item.appendChild(button);
+      return item;
+    }),
+  );
+  const rows = book.chapters.map(
+    (/** @type {any} */ c) =>
+      `<tr><th>${esc(c.title)}</th><td>${esc(c.gainDb)} dB</td>${["loudness", "truePeak", "noiseFloor", "rms"].map((k) => checkCell(c.checks?.[k])).join("")}</tr>`,
+  );
+  $("book-report").innerHTML =
+    "<tr><th>Chapter</th><th>Gain</th><th>Loudness</th><th>True peak</th><th>Noise floor</th><th>RMS</th></tr>" +
+    rows.join("") +
+    `<tr><th>Book</th><td></td>${checkCell(book.spread, "spread")}${checkCell(book.chapterCount, "chapters")}</tr>`;
+  $("book-view").hidden = false;
+}
