@@ -16,6 +16,9 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { FastEngine } from "../infra/local/audio/fast-engine.js";
+import { startLocalCloud } from "../infra/local/cloud.js";
+import { startFunctionHost } from "../infra/local/host.js";
 import { type BookProfileName, bookEncoding } from "../lib/audio/book-encoding.js";
 import { Ffmpeg } from "../lib/audio/ffmpeg.js";
 import { JobRecords } from "../lib/jobs/records.js";
@@ -23,6 +26,7 @@ import { renderAudiobook } from "../lib/jobs/render-audiobook.js";
 import type { Job } from "../lib/jobs/schema.js";
 import type { StoreDeps } from "../lib/jobs/store-finish.js";
 import { createLogger } from "../lib/log.js";
+import { fixtureBook } from "../test/helpers/book-fixture.js";
 import { FileBucket } from "./file-bucket.js";
 import type { Row } from "./nls-short.js";
 
@@ -35,7 +39,7 @@ async function narration(hours: number): Promise<string> {
   const expression = "0.25*(1+0.6*sin(2*PI*t/2700))*sin(2*PI*220*t)*lt(mod(t\\,3)\\,2.5)";
   await run("ffmpeg", [
     ...["-v", "error", "-y", "-f", "lavfi", "-i", `aevalsrc=${expression}:s=16000:d=${hours * 3600}`],
-    ...["-c:a", "libmp3lame", "-b:a", "32k", "-write_xing", "0", `${file}.part`],
+    ...["-c:a", "libmp3lame", "-b:a", "32k", "-write_xing", "0", "-f", "mp3", `${file}.part`],
   ]);
   await run("mv", [`${file}.part`, file]);
   return file;
@@ -115,7 +119,68 @@ export async function benchAudiobook(
   return rows;
 }
 
+/**
+ * A whole book job on the local cloud (the fast engine, NLS's emulator with no queueing, in this process): its wall
+ * time from submission to done against the ideal, the provider's waves as they ran plus the store step alone (timed
+ * again on the same job, reset to synthesized). The difference is what the hand-offs between them cost.
+ */
+export async function benchBookJob(chapters = 40, charsEach = 1500): Promise<Row[]> {
+  const dir = await mkdtemp(join(tmpdir(), "bench-book-job-"));
+  const cloud = await startLocalCloud({ dataDir: dir, engine: new FastEngine(), longText: { queueMs: 0, runMs: 0 } });
+  const key = "bench-key";
+  const host = await startFunctionHost({
+    env: { ...cloud.env(), TTS_API_KEYS: key, JOBS_PART_CONCURRENCY: "8" },
+    log: createLogger({ level: "error" }),
+    cloud,
+  });
+  try {
+    const book = fixtureBook(chapters, charsEach);
+    const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+    const started = Date.now();
+    const res = await fetch(`${host.url}/v1/books`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({
+        chapters: book.chapters.map((c) => ({ title: c.title, text: c.paragraphs.join("\n") })),
+        voice: "siqi",
+      }),
+    });
+    const { id } = (await res.json()) as { id: string };
+    const rt = host.platform.jobs();
+    let job = (await rt.jobs.get(id))!;
+    while (job.state !== "done" && job.state !== "failed") {
+      await new Promise((r) => setTimeout(r, 200));
+      job = (await rt.jobs.get(id))!;
+    }
+    if (job.state !== "done") throw new Error(`the book job failed: ${job.failure?.reason}`);
+    const wall = Date.now() - started;
+    const waves = Date.parse(job.synthesizedAt!) - Date.parse(job.createdAt);
+    // The store step alone: the same job back at synthesized, its outputs made again from its parts.
+    const { result: _r, subtitles: _s, coverage: _c, seams: _m, book: settings, ...before } = job;
+    await rt.clients.storage.put(
+      `jobs/records/${job.id}.json`,
+      JSON.stringify({ ...before, state: "synthesized", book: { ...settings, outputs: undefined } }),
+    );
+    const t = Date.now();
+    await rt.storeOutputs(job.id);
+    const store = Date.now() - t;
+    const audioMinutes = (job.book!.outputs!.chapters.at(-1)!.endMs / 60_000).toFixed(0);
+    return [
+      {
+        name: `audiobook job: ${chapters} chapters, ${(chapters * charsEach).toLocaleString("en")} characters (${audioMinutes} min), submitted to done`,
+        value: `${(wall / 1000).toFixed(1)} s`,
+        reference: `ideal ${((waves + store) / 1000).toFixed(1)} s: waves ${(waves / 1000).toFixed(1)} s + store alone ${(store / 1000).toFixed(1)} s; target ≤ 1.1× (bounded by: the fast engine and FFmpeg sharing 2 cores)`,
+        ratio: (wall / (waves + store)).toFixed(2),
+      },
+    ];
+  } finally {
+    await host.stop();
+    await cloud.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { printTable } = await import("./table.js");
-  printTable(await benchAudiobook());
+  printTable([...(await benchBookJob()), ...(await benchAudiobook())]);
 }

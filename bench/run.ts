@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, one table of measured value, reference and ratio. */
+import { benchAudiobook, benchBookJob } from "./audiobook.js";
 import { benchBatch } from "./batch.js";
 import { benchBatchScale } from "./batch-scale.js";
 import { benchColdStart } from "./coldstart.js";
@@ -22,4 +23,6 @@ printTable([
   ...(await benchCoverage()),
   ...(await benchCoverage(100_000, 1_000, { dropSentence: 0.05, truncate: 0.05, pad: 0.05 }, false)),
   ...(await benchSeams()),
+  ...(await benchBookJob()),
+  ...(await benchAudiobook()),
 ]);

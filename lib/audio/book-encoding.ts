@@ -3,7 +3,7 @@
  *
  * - `default` keeps the provider's sample rate: constant-bitrate MP3 (64 kbit/s up to 24 kHz, 128 above) and AAC in
  *   an M4B, each chapter brought to −20 LUFS with a −3 dBTP ceiling.
- * - `acx` is ACX's published submission requirements: 192 kbit/s constant-bitrate MP3 at 44.1 kHz, mono; RMS between
+ * - `acx` is ACX's published submission requirements for its MP3s: 192 kbit/s constant-bitrate at 44.1 kHz, mono; RMS between
  *   −23 and −18 dB, peaks at most −3 dB, noise floor at most −60 dB; 0.5–1 s of room tone at each file's head and
  *   1–5 s at its tail; at most 120 minutes per file. A provider below 44.1 kHz is resampled, and the report says so.
  *
@@ -25,6 +25,7 @@ export interface BookEncoding {
   /** The output sample rate; undefined keeps the provider's. */
   readonly sampleRate?: number;
   readonly mp3Kbps: (rate: number) => number;
+  /** The M4B's AAC bitrate at its rate: the M4B keeps the provider's rate in every profile (ACX takes the MP3s). */
   readonly aacKbps: (rate: number) => number;
   readonly roomToneHeadMs: number;
   readonly roomToneTailMs: number;
@@ -46,7 +47,7 @@ export const BOOK_ENCODINGS: Readonly<Record<BookProfileName, BookEncoding>> = {
     loudness: ACX_PROFILE,
     sampleRate: 44_100,
     mp3Kbps: () => 192,
-    aacKbps: () => 128,
+    aacKbps: (rate) => (rate <= 24_000 ? 48 : 96),
     roomToneHeadMs: 750,
     roomToneTailMs: 2000,
     maxFileMinutes: 120,
@@ -144,8 +145,9 @@ export function ffmetadata(meta: BookMetadata): string {
 }
 
 /**
- * Arguments that make the M4B: the book's MP3 (its chapters joined) read from standard input, AAC at the profile's
- * rate, the chapters and tags from `metadataFile`, a cover when there is one, the index at the front for streaming.
+ * Arguments that make the M4B: the book's MP3 (its chapters joined) read from standard input, AAC at `rate` (the
+ * provider's: resampling an ACX book back down costs less than encoding AAC at 44.1 kHz, and adds nothing to hear),
+ * the chapters and tags from `metadataFile`, a cover when there is one, the index at the front for streaming.
  */
 export function m4bArgs(opts: {
   readonly encoding: BookEncoding;
@@ -176,6 +178,8 @@ export function m4bArgs(opts: {
     `${opts.encoding.aacKbps(opts.rate)}k`,
     "-ac",
     "1",
+    "-ar",
+    String(opts.rate),
     "-movflags",
     "+faststart",
     "-fflags",

@@ -155,7 +155,7 @@ export async function renderAudiobook(
     };
     const marks = book.chapters.map((c, i) => ({ title: c.title, ...spans[i]! }));
     await writeBookMp3(marks);
-    await writeM4b(marks, rate);
+    await writeM4b(marks, book.sourceRate);
     const chapters = await writeChapterSubtitles(marks, leadMs);
     const report = bookReport(done, marks);
     await deps.storage.put(keys.report, `${JSON.stringify(report, null, 2)}\n`, {

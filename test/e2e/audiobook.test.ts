@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { measureChapter } from "../../lib/audio/conformance.js";
 import { Ffmpeg } from "../../lib/audio/ffmpeg.js";
+import { readLabel } from "../../lib/audio/label-container.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { storeOutputs } from "../../lib/jobs/store-audio.js";
@@ -84,6 +85,11 @@ describe("audiobooks", () => {
     });
     const outputs = job.book!.outputs!;
     expect(outputs.chapters).toHaveLength(40);
+    // Every audio output carries the AI-generated-content label: each chapter's and the book's ID3 tag, the M4B below.
+    for (const key of [outputs.chapters[0]!.audioKey, outputs.chapters[39]!.audioKey, job.output.audioKey]) {
+      const head = (await userOss(cloud()).get(key)).content as Buffer;
+      expect(readLabel(head.subarray(0, 4096))?.aigc.ProduceID, key).toBe(job.id);
+    }
     // The M4B: AAC, the book's tags, one chapter per entry of the table of contents, titles in order.
     const m4b = await ffprobe(await saved(outputs.m4bKey));
     expect(m4b.streams[0]!.codec_name).toBe("aac");

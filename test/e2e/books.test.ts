@@ -3,12 +3,17 @@
  * them in its ID3 tag (read by music-metadata), each starting where its first part is heard; the map lists them. A bad
  * book is refused up front, naming what is wrong.
  */
+
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { strToU8, zipSync } from "fflate";
 import { parseBuffer } from "music-metadata";
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { mp3DurationMs } from "../../lib/audio/mp3.js";
 import type { Job } from "../../lib/jobs/schema.js";
+import { ffprobe } from "../helpers/ffprobe.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { jobsFor, settle as settleAll, submitJob } from "../helpers/jobs.js";
 import { useLocalCloud, userOss } from "../helpers/local-cloud.js";
@@ -22,6 +27,25 @@ const headers = { authorization: `Bearer ${KEY}`, "content-type": "application/j
 const chapter = (n: number, sentences: number) =>
   `## 第${n}章\n\n${Array.from({ length: sentences }, (_, i) => `这是第${n}章的第${i + 1}句话，讲得很慢。`).join("")}\n`;
 const BOOK = `# 长夜\n\n${chapter(1, 8)}\n${chapter(2, 3)}\n${chapter(3, 12)}`;
+
+/** A finished book's audiobook, read back: the M4B's chapters by ffprobe, each chapter's file, the report. */
+async function expectAudiobook(job: Job, titles: string[]): Promise<void> {
+  const outputs = job.book?.outputs;
+  expect(outputs?.chapters.map((c) => c.title)).toEqual(titles);
+  const oss = userOss(cloud());
+  const file = join(tmpdir(), `books-${job.id}.m4b`);
+  await writeFile(file, (await oss.get(outputs!.m4bKey)).content as Buffer);
+  try {
+    expect((await ffprobe(file)).chapters.map((c) => c.tags?.title)).toEqual(titles);
+  } finally {
+    await rm(file, { force: true });
+  }
+  for (const c of outputs!.chapters) expect((await oss.head(c.audioKey)).status).toBe(200);
+  const report = JSON.parse((await oss.get(outputs!.reportKey)).content.toString()) as {
+    chapterCount: { pass: boolean };
+  };
+  expect(report.chapterCount.pass).toBe(true);
+}
 
 describe("books", () => {
   it("makes a Markdown book into one MP3 whose tag holds its chapters, each where its first part is heard", async () => {
@@ -96,6 +120,9 @@ describe("books", () => {
       { includeChapters: true },
     );
     expect(read.format.chapters?.map((c) => c.title)).toEqual(["One", "Two"]);
+    // The audiobook beside it: an M4B with the same chapters, a file per chapter, the report.
+    await expectAudiobook(fromEpub, ["One", "Two"]);
+    await expectAudiobook(md, ["第1章", "第2章", "第3章"]);
     const broken = await jobFor("input/shelf/broken.epub");
     expect(broken.state).toBe("failed");
     expect(broken.failure?.reason).toMatch(/not a ZIP archive/);
@@ -121,6 +148,34 @@ describe("books", () => {
       },
     );
     expect(read.format.chapters?.map((c) => c.title)).toEqual(["第1章", "第2章", "第3章"]);
+    await expectAudiobook(item, ["第1章", "第2章", "第3章"]);
+  });
+
+  it("runs the README's POST /v1/books example as written", async () => {
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    const snippet = /curl -s -X POST "\$BASE\/v1\/books"[^]*?-d '([^']*)'/.exec(readme);
+    expect(snippet, "the README's /v1/books curl").not.toBeNull();
+    const res = await fetch(`${host.url}/v1/books`, { method: "POST", headers, body: snippet![1] });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await settle();
+    const job = (await host.platform.jobs().jobs.get(id)) as Job;
+    expect(job.state, JSON.stringify(job.failure)).toBe("done");
+    expect(job.book).toMatchObject({ title: "A Day", author: "Me", profile: "acx" });
+    await expectAudiobook(job, ["One", "Two"]);
+  });
+
+  it("refuses a book in another format than MP3, naming the field", async () => {
+    const res = await fetch(`${host.url}/v1/books`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ markdown: BOOK, format: "wav" }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { field: string; message: string } }).error).toMatchObject({
+      field: "format",
+      message: expect.stringContaining("format must be mp3"),
+    });
   });
 
   it("refuses a book that is not one, naming the field and what is wrong", async () => {
