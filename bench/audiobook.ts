@@ -182,5 +182,10 @@ export async function benchBookJob(chapters = 40, charsEach = 1500): Promise<Row
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { printTable } = await import("./table.js");
-  printTable([...(await benchBookJob()), ...(await benchAudiobook())]);
+  // BOOK_PROFILES=acx runs one profile; BOOK_JOB=skip leaves out the whole job's row.
+  const profiles = (process.env.BOOK_PROFILES?.split(",") ?? ["default", "acx"]) as BookProfileName[];
+  printTable([
+    ...(process.env.BOOK_JOB === "skip" ? [] : await benchBookJob()),
+    ...(await benchAudiobook(undefined, profiles)),
+  ]);
 }

@@ -153,7 +153,7 @@ describe("books", () => {
 
   it("runs the README's POST /v1/books example as written", async () => {
     const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
-    const snippet = /curl -s -X POST "\$BASE\/v1\/books"[^]*?-d '([^']*)'/.exec(readme);
+    const snippet = /curl -s -X POST "\$BASE\/v1\/books"[\s\S]*?-d '([^']*)'/.exec(readme);
     expect(snippet, "the README's /v1/books curl").not.toBeNull();
     const res = await fetch(`${host.url}/v1/books`, { method: "POST", headers, body: snippet![1] });
     expect(res.status, await res.clone().text()).toBe(202);
