@@ -54,24 +54,34 @@ function interpolator(factor: number): Float64Array[] {
 
 /**
  * The true peak in dBTP (-Infinity for digital silence): the signal oversampled to at least 192 kHz (four times at
- * 48 kHz, as BS.1770 asks; more at providers' lower rates, as FFmpeg's ebur128 does). Only stretches within 6 dB of
- * the highest peak found so far are interpolated: a peak between two samples is never twice the larger of them.
+ * 48 kHz, as BS.1770 asks; more at providers' lower rates, as FFmpeg's ebur128 does). A peak between samples lies
+ * beside a sample that is a local maximum of |x|, so only the intervals on either side of one are interpolated, and
+ * only where that sample is within 6 dB of the highest peak found so far (a peak between two samples is never twice
+ * the larger of them).
  */
 export function truePeakDbtp(samples: Float32Array, sampleRate: number): number {
   const factor = Math.max(4, Math.ceil(192_000 / sampleRate));
   const phases = interpolator(factor);
   let peak = 0;
   for (const s of samples) peak = Math.max(peak, Math.abs(s));
-  for (let n = 0; n + 1 < samples.length; n++) {
-    if (Math.max(Math.abs(samples[n]!), Math.abs(samples[n + 1]!)) < peak / 2) continue;
+  const at = (n: number, phase: number): number => {
+    let y = 0;
+    const taps = phases[phase]!;
+    for (let k = 0; k < TAPS; k++) {
+      const i = n + k - TAPS / 2 + 1;
+      if (i >= 0 && i < samples.length) y += taps[k]! * samples[i]!;
+    }
+    return Math.abs(y);
+  };
+  for (let n = 0; n < samples.length; n++) {
+    const here = Math.abs(samples[n]!);
+    if (here < peak / 2) continue;
+    if ((n > 0 && Math.abs(samples[n - 1]!) > here) || (n + 1 < samples.length && Math.abs(samples[n + 1]!) > here))
+      continue;
+    // The intervals (n − 1, n) and (n, n + 1): phase p of interval m interpolates at m + p / factor.
     for (let phase = 1; phase < factor; phase++) {
-      let y = 0;
-      const taps = phases[phase]!;
-      for (let k = 0; k < TAPS; k++) {
-        const i = n + k - TAPS / 2 + 1;
-        if (i >= 0 && i < samples.length) y += taps[k]! * samples[i]!;
-      }
-      peak = Math.max(peak, Math.abs(y));
+      if (n > 0) peak = Math.max(peak, at(n - 1, phase));
+      if (n + 1 < samples.length) peak = Math.max(peak, at(n, phase));
     }
   }
   return 20 * Math.log10(peak);
