@@ -18,7 +18,12 @@ export const BookSchema = z.object({
 });
 
 export type Chapter = z.infer<typeof ChapterSchema>;
-export type Book = z.infer<typeof BookSchema>;
+/** A book's cover image, as an M4B can carry it (JPEG or PNG). */
+export interface BookCover {
+  readonly bytes: Uint8Array;
+  readonly mediaType: "image/jpeg" | "image/png";
+}
+export type Book = z.infer<typeof BookSchema> & { readonly cover?: BookCover };
 
 /** What a book says, in order: its chapters' texts, a line apart (a job's text; each chapter also starts a part). */
 export function bookText(book: Book): string {

@@ -6,7 +6,7 @@
  */
 import { unzipSync } from "fflate";
 import { tokenizeMarkup } from "../text/markup.js";
-import { type Book, bookError, checkChapters } from "./book.js";
+import { type Book, type BookCover, bookError, checkChapters } from "./book.js";
 import { localName, type TextBlock, xhtmlBlocks } from "./xhtml-text.js";
 
 type Files = Record<string, Uint8Array>;
@@ -57,6 +57,8 @@ export function readEpub(bytes: Uint8Array, opts: { altText?: boolean } = {}): B
   let title: string | undefined;
   let author: string | undefined;
   let inside: "title" | "creator" | undefined;
+  /** EPUB 2 names its cover image's manifest id in `<meta name="cover" content="…">`. */
+  let coverId: string | undefined;
   for (const t of opf) {
     if (t.kind === "text") {
       if (inside === "title") title = (title ?? "") + t.value;
@@ -76,6 +78,7 @@ export function readEpub(bytes: Uint8Array, opts: { altText?: boolean } = {}): B
         type: t.attrs.get("media-type") ?? "",
         properties: t.attrs.get("properties") ?? "",
       });
+    if (name === "meta" && t.attrs.get("name") === "cover") coverId = t.attrs.get("content");
     if (name === "spine") ncxId = t.attrs.get("toc");
     if (name === "itemref" && t.attrs.get("linear") !== "no") spine.push(t.attrs.get("idref") ?? "");
   }
@@ -87,11 +90,26 @@ export function readEpub(bytes: Uint8Array, opts: { altText?: boolean } = {}): B
   if (toc.length === 0)
     throw bookError("has no table of contents (neither an EPUB 3 navigation document nor an EPUB 2 NCX)", "NoToc");
   const chapters = chaptersFrom(files, order, toc, opts);
-  return checkChapters({
-    ...(title?.trim() ? { title: title.trim() } : {}),
-    ...(author?.trim() ? { author: author.trim() } : {}),
-    chapters,
-  });
+  const coverItem =
+    [...manifest.values()].find((i) => i.properties.split(/\s+/).includes("cover-image")) ??
+    (coverId ? manifest.get(coverId) : undefined);
+  const cover = coverItem && files[coverItem.href] ? imageOf(files[coverItem.href]!) : undefined;
+  return {
+    ...checkChapters({
+      ...(title?.trim() ? { title: title.trim() } : {}),
+      ...(author?.trim() ? { author: author.trim() } : {}),
+      chapters,
+    }),
+    ...(cover ? { cover } : {}),
+  };
+}
+
+/** The cover as an M4B can carry it: JPEG or PNG, known by their first bytes (a GIF or SVG cover is left out). */
+function imageOf(bytes: Uint8Array): BookCover | undefined {
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return { bytes, mediaType: "image/jpeg" };
+  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47)
+    return { bytes, mediaType: "image/png" };
+  return undefined;
 }
 
 /** EPUB 3: the `toc` nav's top-level entries. */

@@ -88,4 +88,5 @@ async function removeWorkingFiles(job: Job, deps: StoreDeps, sourceKey: string):
     more = page.next !== undefined;
   }
   await deps.storage.delete(sourceKey);
+  if (job.book?.coverKey) await deps.storage.delete(job.book.coverKey);
 }

@@ -7,8 +7,9 @@ import type { NewJob } from "./job-deps.js";
 export function bookJobFields(
   book: Book,
   settings: { readonly profile?: BookProfileName; readonly targetLufs?: number } = {},
-): Pick<NewJob, "text" | "chapters" | "book"> {
+): Pick<NewJob, "text" | "chapters" | "book" | "cover"> {
   return {
+    ...(book.cover ? { cover: book.cover } : {}),
     text: bookText(book),
     chapters: book.chapters,
     book: {

@@ -3,6 +3,8 @@
  * (`NewJob`), and `JobContext`, the helpers every role uses (the clock, the provider by name, a part's limit, a job's
  * callback URL). The roles call one another through `JobSteps`, which `JobService` implements.
  */
+
+import type { BookCover } from "../books/book.js";
 import { InputError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
@@ -72,6 +74,8 @@ export interface NewJob {
   readonly chapters?: ReadonlyArray<{ readonly title: string; readonly text: string }>;
   /** A book's tags and profile: its stitched narration is made into an audiobook (lib/jobs/render-audiobook.ts). */
   readonly book?: BookSettings;
+  /** A book's cover image: kept under the jobs prefix when the job is made, for the M4B. */
+  readonly cover?: BookCover;
 }
 
 /** The steps the roles take on one another's behalf (JobService implements them by handing each to its role). */

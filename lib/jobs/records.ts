@@ -39,6 +39,11 @@ export class JobRecords {
     return `${this.bookStepPrefix(id)}${name}.json`;
   }
 
+  /** A book's cover image, kept from its EPUB for its M4B. */
+  coverKey(id: string, mediaType: string): string {
+    return `${this.prefix}covers/${id}.${mediaType === "image/png" ? "png" : "jpg"}`;
+  }
+
   bookStepPrefix(id: string): string {
     return `${this.prefix}book/${id}/`;
   }

@@ -83,6 +83,9 @@ export class SplitJobs {
     const { id, existing } = await this.creation.claim(input);
     if (existing) return { job: existing, created: false };
     await deps.storage.put(deps.jobs.textKey(id), input.text, { contentType: "text/plain; charset=utf-8" });
+    const coverKey = input.cover ? deps.jobs.coverKey(id, input.cover.mediaType) : undefined;
+    if (input.cover && coverKey)
+      await deps.storage.put(coverKey, Buffer.from(input.cover.bytes), { contentType: input.cover.mediaType });
     const parts: NonNullable<Job["parts"]> = [];
     for (const [index, piece] of pieces.entries())
       parts.push({ jobId: (await this.#createPart(id, index, piece, input, 0)).id, characters: characters[index]! });
@@ -92,7 +95,7 @@ export class SplitJobs {
       characters: characters.reduce((a, b) => a + b, 0),
       parts,
       ...(chapters ? { chapters } : {}),
-      ...(input.book ? { book: input.book } : {}),
+      ...(input.book ? { book: { ...input.book, ...(coverKey ? { coverKey } : {}) } } : {}),
     });
     await deps.jobs.index(parent);
     const held = await deps.jobs.create(parent);

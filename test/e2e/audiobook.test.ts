@@ -5,10 +5,13 @@
  * The ACX profile's encoding and room tone are checked frame by frame, and a store killed half-way resumes to outputs
  * byte-identical to an unbroken run's, without synthesizing anything again.
  */
+
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { measureChapter } from "../../lib/audio/conformance.js";
@@ -76,10 +79,27 @@ async function outputHashes(job: Job): Promise<Record<string, string>> {
 
 describe("audiobooks", () => {
   const book = fixtureBook(40, Number(process.env.AUDIOBOOK_CHARS_EACH ?? 7500));
+  let cover: Buffer;
+  beforeAll(async () => {
+    // A 64 × 64 JPEG made by FFmpeg, as the EPUB's cover-image.
+    const file = join(dir, "cover.jpg");
+    await promisify(execFile)("ffmpeg", [
+      "-v",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      "color=c=navy:s=64x64",
+      "-frames:v",
+      "1",
+      file,
+    ]);
+    cover = await readFile(file);
+  });
 
   it("makes a 40-chapter EPUB into an M4B, a chaptered MP3, chapter files and a report that meet every figure", async () => {
     const job = await submitBook({
-      epub: epubOf(book).toString("base64"),
+      epub: epubOf({ ...book, cover }).toString("base64"),
       voice: "siqi",
       subtitles: ["srt", "vtt"],
     });
@@ -92,7 +112,9 @@ describe("audiobooks", () => {
     }
     // The M4B: AAC, the book's tags, one chapter per entry of the table of contents, titles in order.
     const m4b = await ffprobe(await saved(outputs.m4bKey));
-    expect(m4b.streams[0]!.codec_name).toBe("aac");
+    // AAC, the chapter track (a text track ffprobe calls bin_data), and the EPUB's cover as the attached picture.
+    expect(m4b.streams.map((s) => s.codec_name)).toEqual(["aac", "bin_data", "mjpeg"]);
+    expect(m4b.streams[2]!.disposition?.attached_pic).toBe(1);
     expect(m4b.format.tags?.title).toBe(book.title);
     expect(m4b.format.tags?.artist).toBe(book.author);
     expect(m4b.format.tags?.comment).toMatch(/"Label"|AIGC|ContentProducer/);

@@ -9,7 +9,13 @@ const run = promisify(execFile);
 
 export interface Probed {
   readonly format: { duration: string; bit_rate?: string; tags?: Record<string, string> };
-  readonly streams: ReadonlyArray<{ codec_name: string; sample_rate: string; channels: number; bit_rate?: string }>;
+  readonly streams: ReadonlyArray<{
+    codec_name: string;
+    sample_rate: string;
+    channels: number;
+    bit_rate?: string;
+    disposition?: { attached_pic?: number };
+  }>;
   readonly chapters: ReadonlyArray<{ start_time: string; end_time: string; tags?: { title?: string } }>;
 }
 

@@ -53,6 +53,44 @@ describe("EPUB", () => {
     expect(readEpub(epub(EPUB3), { altText: true }).chapters[0]!.text).toContain("他走了很久。 一幅地图");
   });
 
+  it("keeps a JPEG or PNG cover (EPUB 3's cover-image, EPUB 2's meta), and leaves out a cover an M4B cannot carry", () => {
+    const withCover = (item: string, meta: string, bytes: Uint8Array) => {
+      const files = Object.fromEntries(Object.entries(EPUB3).map(([k, v]) => [k, strToU8(v)]));
+      files["OEBPS/content.opf"] = strToU8(
+        EPUB3["OEBPS/content.opf"]
+          .replace("<manifest>", `<manifest>${item}`)
+          .replace("</metadata>", `${meta}</metadata>`),
+      );
+      files["OEBPS/cover.img"] = bytes;
+      return zipSync({
+        mimetype: strToU8("application/epub+zip"),
+        "META-INF/container.xml": strToU8(CONTAINER),
+        ...files,
+      });
+    };
+    const jpeg = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]);
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a]);
+    expect(
+      readEpub(withCover('<item id="cv" href="cover.img" media-type="image/jpeg" properties="cover-image"/>', "", jpeg))
+        .cover,
+    ).toEqual({ bytes: jpeg, mediaType: "image/jpeg" });
+    expect(
+      readEpub(
+        withCover('<item id="cv" href="cover.img" media-type="image/png"/>', '<meta name="cover" content="cv"/>', png),
+      ).cover,
+    ).toEqual({ bytes: png, mediaType: "image/png" });
+    expect(
+      readEpub(
+        withCover(
+          '<item id="cv" href="cover.img" media-type="image/gif" properties="cover-image"/>',
+          "",
+          strToU8("GIF89a"),
+        ),
+      ).cover,
+    ).toBeUndefined();
+    expect(readEpub(epub(EPUB3)).cover).toBeUndefined();
+  });
+
   it("takes an EPUB 2's chapters from its NCX", () => {
     const book = readEpub(
       epub({
