@@ -55,7 +55,9 @@ describe("EPUB", () => {
 
   it("keeps a JPEG or PNG cover (EPUB 3's cover-image, EPUB 2's meta), and leaves out a cover an M4B cannot carry", () => {
     const withCover = (item: string, meta: string, bytes: Uint8Array) => {
-      const files = Object.fromEntries(Object.entries(EPUB3).map(([k, v]) => [k, strToU8(v)]));
+      const files: Record<string, Uint8Array> = Object.fromEntries(
+        Object.entries(EPUB3).map(([k, v]) => [k, strToU8(v)]),
+      );
       files["OEBPS/content.opf"] = strToU8(
         EPUB3["OEBPS/content.opf"]
           .replace("<manifest>", `<manifest>${item}`)
