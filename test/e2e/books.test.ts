@@ -13,6 +13,7 @@ import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { mp3DurationMs } from "../../lib/audio/mp3.js";
 import type { Job } from "../../lib/jobs/schema.js";
+import { epubOf, fixtureBook } from "../helpers/book-fixture.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { jobsFor, settle as settleAll, submitJob } from "../helpers/jobs.js";
@@ -150,6 +151,29 @@ describe("books", () => {
     expect(read.format.chapters?.map((c) => c.title)).toEqual(["第1章", "第2章", "第3章"]);
     await expectAudiobook(item, ["第1章", "第2章", "第3章"]);
   });
+
+  it("makes a 40-chapter EPUB into a 40-chapter audiobook by upload and as a batch item", async () => {
+    const oss = userOss(cloud());
+    const book = fixtureBook(40, 150);
+    const titles = book.chapters.map((c) => c.title);
+    await oss.put("input/shelf3/forty.epub", epubOf(book));
+    await oss.put("input/shelf4/forty.epub", epubOf(book));
+    const rows = [
+      { batch: { batchId: "forty-batch", outputPrefix: "output/forty-batch/" } },
+      { id: "forty", input: { key: "input/shelf4/forty.epub" } },
+    ];
+    await oss.put("input/shelf4/forty.batch.jsonl", Buffer.from(rows.map((r) => JSON.stringify(r)).join("\n")));
+    await settle();
+    const uploaded = (await jobsFor(host, "input/shelf3/forty.epub")).find((j) => !j.parent)!;
+    expect(uploaded.state, JSON.stringify(uploaded.failure)).toBe("done");
+    expect(uploaded.book).toMatchObject({ title: book.title, author: book.author, profile: "default" });
+    await expectAudiobook(uploaded, titles);
+    const item = (await jobsFor(host, "input/shelf4/forty.epub")).find(
+      (j) => j.batch?.id === "forty-batch" && !j.parent,
+    )!;
+    expect(item.state, JSON.stringify(item.failure)).toBe("done");
+    await expectAudiobook(item, titles);
+  }, 300_000);
 
   it("runs the README's POST /v1/books example as written", async () => {
     const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
