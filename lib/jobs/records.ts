@@ -39,6 +39,23 @@ export class JobRecords {
     return `${this.bookStepPrefix(id)}${name}.json`;
   }
 
+  /**
+   * Another job waits on a part it did not create: parts are keyed by their content, so two jobs with the same text
+   * share one part, whose record names only the job that created it. Each other one leaves a marker here.
+   */
+  async watchPart(partId: string, parentId: string): Promise<void> {
+    await this.storage.put(`${this.prefix}part-parents/${partId}/${parentId}`, "", {
+      ifAbsent: true,
+      contentType: "text/plain",
+    });
+  }
+
+  /** The jobs besides its creator waiting on part `partId` (a thousand at most, far beyond any real sharing). */
+  async watchersOf(partId: string): Promise<string[]> {
+    const prefix = `${this.prefix}part-parents/${partId}/`;
+    return (await this.storage.list(prefix, { maxKeys: 1000 })).objects.map((o) => o.key.slice(prefix.length));
+  }
+
   /** A book's cover image, kept from its EPUB for its M4B. */
   coverKey(id: string, mediaType: string): string {
     return `${this.prefix}covers/${id}.${mediaType === "image/png" ? "png" : "jpg"}`;

@@ -117,7 +117,11 @@ export class SplitJobs {
       .update(JSON.stringify([input.provider, input.options, input.ssml, text]))
       .digest("hex")}${attempt ? `#${attempt}` : ""}`;
     const { id, existing } = await this.creation.claim({ idempotencyKey: key });
-    if (existing) return existing;
+    if (existing) {
+      // Another job's part (the same text): this parent is told of its end too, not only the job that created it.
+      if (existing.parent?.id !== parentId) await deps.jobs.watchPart(existing.id, parentId);
+      return existing;
+    }
     await deps.storage.put(deps.jobs.textKey(id), text, { contentType: "text/plain; charset=utf-8" });
     const audioKey = `${deps.partsPrefix ?? "jobs/parts/"}${id}.${input.options.format}`;
     // A part is never its parent's batch item: only the parent's synthesis hands the item's slot on, and only the
@@ -157,10 +161,13 @@ export class SplitJobs {
     return parent;
   }
 
-  /** A part's synthesis or end moves its parent along. */
+  /** A part's synthesis or end moves its parent along, and every other job that shares the part (the same text). */
   async driveParentOf(part: Job): Promise<void> {
-    const parent = await this.ctx.deps.jobs.get(part.parent!.id);
-    if (parent) await this.drive(parent);
+    const { jobs } = this.ctx.deps;
+    for (const id of [part.parent!.id, ...(await jobs.watchersOf(part.id))]) {
+      const parent = await jobs.get(id);
+      if (parent) await this.drive(parent);
+    }
   }
 
   /** A failed part is replaced once by a new part of the same text (attempt 1); failing twice fails the parent. */

@@ -163,14 +163,15 @@ describe("books", () => {
       { id: "forty", input: { key: "input/shelf4/forty.epub" } },
     ];
     await oss.put("input/shelf4/forty.batch.jsonl", Buffer.from(rows.map((r) => JSON.stringify(r)).join("\n")));
+    // The same book twice: the two jobs share their parts (keyed by content), and each is told when they end.
     await settle();
-    const uploaded = (await jobsFor(host, "input/shelf3/forty.epub")).find((j) => !j.parent)!;
+    const jobOf = async (source: string, pick: (j: Job) => boolean): Promise<Job> =>
+      (await jobsFor(host, source)).find(pick)!;
+    const uploaded = await jobOf("input/shelf3/forty.epub", (j) => !j.parent);
     expect(uploaded.state, JSON.stringify(uploaded.failure)).toBe("done");
     expect(uploaded.book).toMatchObject({ title: book.title, author: book.author, profile: "default" });
     await expectAudiobook(uploaded, titles);
-    const item = (await jobsFor(host, "input/shelf4/forty.epub")).find(
-      (j) => j.batch?.id === "forty-batch" && !j.parent,
-    )!;
+    const item = await jobOf("input/shelf4/forty.epub", (j) => j.batch?.id === "forty-batch" && !j.parent);
     expect(item.state, JSON.stringify(item.failure)).toBe("done");
     await expectAudiobook(item, titles);
   }, 300_000);
