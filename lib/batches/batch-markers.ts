@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { JobRecords } from "../jobs/records.js";
-import type { Bucket } from "../storage/bucket.js";
+import { type Bucket, keysUnder } from "../storage/bucket.js";
 import { type Manifest, ManifestSchema, type Rejection, RejectionSchema } from "./schema.js";
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -142,11 +142,6 @@ export class BatchMarkers {
   }
 
   async *#names(prefix: string): AsyncGenerator<string> {
-    let marker: string | undefined;
-    do {
-      const page = await this.storage.list(prefix, { marker, maxKeys: 1000 });
-      for (const o of page.objects) yield o.key.slice(prefix.length);
-      marker = page.next;
-    } while (marker);
+    for await (const key of keysUnder(this.storage, prefix)) yield key.slice(prefix.length);
   }
 }

@@ -8,6 +8,7 @@
  * job is done (a crash between the two leaves them, harmless, under the jobs prefix).
  */
 import { bookEncoding } from "../audio/book-encoding.js";
+import { keysUnder } from "../storage/bucket.js";
 import { type StitchedParts, stitchParts } from "./assemble-parts.js";
 import { renderAudiobook } from "./render-audiobook.js";
 import type { Job } from "./schema.js";
@@ -80,13 +81,7 @@ async function readStitched(
 }
 
 async function removeWorkingFiles(job: Job, deps: StoreDeps, sourceKey: string): Promise<void> {
-  const prefix = deps.jobs.bookStepPrefix(job.id);
-  for (let marker: string | undefined, more = true; more; ) {
-    const page = await deps.storage.list(prefix, marker ? { marker } : {});
-    for (const o of page.objects) await deps.storage.delete(o.key);
-    marker = page.next;
-    more = page.next !== undefined;
-  }
+  for await (const key of keysUnder(deps.storage, deps.jobs.bookStepPrefix(job.id))) await deps.storage.delete(key);
   await deps.storage.delete(sourceKey);
   if (job.book?.coverKey) await deps.storage.delete(job.book.coverKey);
 }

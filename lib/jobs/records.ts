@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { UpstreamError } from "../errors.js";
 import { abortableSleep } from "../retry.js";
-import type { Bucket } from "../storage/bucket.js";
+import { type Bucket, keysUnder } from "../storage/bucket.js";
 import { ParsedRecords } from "./parsed-records.js";
 import { isTerminal, type Job, JobSchema } from "./schema.js";
 
@@ -50,10 +50,12 @@ export class JobRecords {
     });
   }
 
-  /** The jobs besides its creator waiting on part `partId` (a thousand at most, far beyond any real sharing). */
+  /** The jobs besides its creator waiting on part `partId`. */
   async watchersOf(partId: string): Promise<string[]> {
-    const prefix = `${this.prefix}part-parents/${partId}/`;
-    return (await this.storage.list(prefix, { maxKeys: 1000 })).objects.map((o) => o.key.slice(prefix.length));
+    const dir = `${this.prefix}part-parents/${partId}/`;
+    const ids: string[] = [];
+    for await (const key of keysUnder(this.storage, dir)) ids.push(key.slice(dir.length));
+    return ids;
   }
 
   /** A book's cover image, kept from its EPUB for its M4B. */
@@ -252,22 +254,13 @@ export class JobRecords {
   /** The steps of `id` elected so far whose names start with `stepPrefix`, a thousand per listing request. */
   async *elections(id: string, stepPrefix: string): AsyncGenerator<string> {
     const dir = `${this.prefix}elect/${id}/`;
-    let marker: string | undefined;
-    do {
-      const page = await this.storage.list(`${dir}${stepPrefix}`, { marker, maxKeys: 1000 });
-      for (const o of page.objects) yield o.key.slice(dir.length);
-      marker = page.next;
-    } while (marker);
+    for await (const key of keysUnder(this.storage, `${dir}${stepPrefix}`)) yield key.slice(dir.length);
   }
 
   /** Ids of unfinished jobs, page by page. */
   async *pending(): AsyncGenerator<string> {
-    let marker: string | undefined;
-    do {
-      const page = await this.storage.list(`${this.prefix}pending/`, { marker, maxKeys: 500 });
-      for (const o of page.objects) yield o.key.slice(`${this.prefix}pending/`.length);
-      marker = page.next;
-    } while (marker);
+    const dir = `${this.prefix}pending/`;
+    for await (const key of keysUnder(this.storage, dir, 500)) yield key.slice(dir.length);
   }
 }
 

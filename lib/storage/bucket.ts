@@ -32,6 +32,20 @@ export interface StreamingBucket extends Bucket {
   getRange(key: string, start: number, end: number): Promise<Buffer>;
 }
 
+/** Every key under `prefix`, in key order, listed `pageSize` at a time. */
+export async function* keysUnder(
+  bucket: Pick<Bucket, "list">,
+  prefix: string,
+  pageSize = 1000,
+): AsyncGenerator<string> {
+  let marker: string | undefined;
+  do {
+    const page = await bucket.list(prefix, { marker, maxKeys: pageSize });
+    for (const o of page.objects) yield o.key;
+    marker = page.next;
+  } while (marker);
+}
+
 export class MemoryBucket implements StreamingBucket {
   readonly #objects = new Map<string, StoredObject>();
   /** Writes and deletes so far under each watched prefix (a simulation checks again only what they changed). */
