@@ -22,7 +22,7 @@ import {
   m4bArgs,
   stretchInput,
 } from "../audio/book-encoding.js";
-import { type ChapterFigures, type Check, checkFigures, planGains, spreadCheck } from "../audio/conformance.js";
+import { type ChapterFigures, planGains } from "../audio/conformance.js";
 import { Ffmpeg } from "../audio/ffmpeg.js";
 import { measureWithFfmpeg } from "../audio/ffmpeg-meter.js";
 import { type ChapterMark, chapterFrames } from "../audio/id3-chapters.js";
@@ -30,6 +30,7 @@ import { labelAudio } from "../audio/label-container.js";
 import { countMp3Samples, withoutId3 } from "../audio/mp3-stream.js";
 import { type Cue, toSrt, toVtt } from "../audio/subtitles.js";
 import * as z from "../zod.js";
+import { bookReport } from "./book-report.js";
 import { jobLabel } from "./job-label.js";
 import { streamOf } from "./part-audio.js";
 import type { Job } from "./schema.js";
@@ -43,25 +44,33 @@ export interface StitchedBook {
   readonly cues: readonly Cue[];
 }
 
-/** What one chapter step leaves: its file and its figures (the checkpoint a resumed run starts from). */
 /** A figure in dB: JSON has no −∞, so digital silence is written as null and read back as −∞. */
 const decibels = z.pipe(
   z.nullable(z.number()),
   z.transform((v) => v ?? Number.NEGATIVE_INFINITY),
 );
 
+/** A chapter's figures as a checkpoint keeps them. */
+const FiguresSchema = z.object({
+  integratedLufs: decibels,
+  truePeakDbtp: decibels,
+  rmsDbfs: decibels,
+  noiseFloorDbfs: decibels,
+});
+
+/** What one chapter step leaves: its file and its figures (the checkpoint a resumed run starts from). */
 const ChapterStepSchema = z.object({
   bytes: z.int(),
   samples: z.int(),
   rate: z.int(),
   gainDb: z.number(),
   encodings: z.int(),
-  before: z.record(z.string(), decibels),
-  after: z.record(z.string(), decibels),
+  before: FiguresSchema,
+  after: FiguresSchema,
 });
-type ChapterStep = z.infer<typeof ChapterStepSchema>;
+export type ChapterStep = z.infer<typeof ChapterStepSchema>;
 /** Every chapter's figures before its gain (the checkpoint the gains are planned from). */
-const MeasuredSchema = z.array(z.record(z.string(), decibels));
+const MeasuredSchema = z.array(FiguresSchema);
 
 export interface RenderedChapter {
   readonly title: string;
@@ -91,9 +100,6 @@ export function bookKeys(audioKey: string) {
   return { m4b: `${base}.m4b`, report: `${base}.conformance.json`, chapter };
 }
 
-const measured = (f: ChapterFigures) => ({ ...f }) as unknown as Record<string, number>;
-const figuresOf = (r: Record<string, number>) => r as unknown as ChapterFigures;
-
 export async function renderAudiobook(
   job: Job,
   book: StitchedBook,
@@ -122,7 +128,7 @@ export async function renderAudiobook(
       const measuredKey = deps.jobs.bookStepKey(job.id, "measured");
       const kept = await deps.storage.get(measuredKey);
       const before = kept
-        ? MeasuredSchema.parse(JSON.parse(kept.toString("utf8"))).map(figuresOf)
+        ? MeasuredSchema.parse(JSON.parse(kept.toString("utf8")))
         : await eachChapter(async (i) => {
             const c = book.chapters[i]!;
             return measureWithFfmpeg(ffmpeg, stretchInput(source, c.startMs, c.endMs));
@@ -157,7 +163,14 @@ export async function renderAudiobook(
     await writeBookMp3(marks);
     await writeM4b(marks, book.sourceRate);
     const chapters = await writeChapterSubtitles(marks, leadMs);
-    const report = bookReport(done, marks);
+    const report = bookReport({
+      encoding,
+      steps: done,
+      marks,
+      tocChapters: job.chapters?.length ?? marks.length,
+      sourceRate: book.sourceRate,
+      chapterKey: (i) => keys.chapter(i, "mp3"),
+    });
     await deps.storage.put(keys.report, `${JSON.stringify(report, null, 2)}\n`, {
       contentType: "application/json; charset=utf-8",
     });
@@ -214,7 +227,7 @@ export async function renderAudiobook(
       partSize: deps.partSize,
       meta: { jobid: job.id },
     });
-    return { bytes: stored.size, samples, rate, gainDb, encodings, before: measured(before), after: measured(after) };
+    return { bytes: stored.size, samples, rate, gainDb, encodings, before, after };
   }
 
   /** The chapters joined frame to frame under one tag: the label and the chapter table. */
@@ -274,66 +287,5 @@ export async function renderAudiobook(
         return { ...out, ...(srtKey ? { srtKey } : {}), ...(vttKey ? { vttKey } : {}) };
       }),
     );
-  }
-
-  /** Every figure, measured on the encoded chapters, with its limit and whether it passed. */
-  function bookReport(done: readonly ChapterStep[], marks: readonly ChapterMark[]) {
-    const profile = encoding.loudness;
-    const chapters = done.map((s, i) => {
-      const checks: Record<string, Check> = checkFigures(figuresOf(s.after), profile);
-      const minutes = (marks[i]!.endMs - marks[i]!.startMs) / 60_000;
-      if (encoding.maxFileMinutes)
-        checks.duration = {
-          value: Math.round(minutes * 100) / 100,
-          limit: `≤ ${encoding.maxFileMinutes} min`,
-          pass: minutes <= encoding.maxFileMinutes,
-        };
-      return {
-        title: marks[i]!.title,
-        startMs: Math.round(marks[i]!.startMs),
-        durationMs: Math.round(marks[i]!.endMs - marks[i]!.startMs),
-        file: keys.chapter(i, "mp3"),
-        gainDb: s.gainDb,
-        before: s.before,
-        after: s.after,
-        checks,
-      };
-    });
-    const spread = spreadCheck(
-      done.map((s) => s.after.integratedLufs!),
-      profile,
-    );
-    const toc = job.chapters?.length ?? marks.length;
-    const chapterCount: Check = {
-      value: marks.length,
-      limit: `= ${toc} (the table of contents)`,
-      pass: marks.length === toc,
-    };
-    const failed = [
-      ...chapters.flatMap((c, i) =>
-        Object.entries(c.checks)
-          .filter(([, check]) => !check.pass)
-          .map(([name]) => `chapter ${i + 1}: ${name}`),
-      ),
-      ...(spread.pass ? [] : ["spread"]),
-      ...(chapterCount.pass ? [] : ["chapterCount"]),
-    ];
-    const outRate = done[0]!.rate;
-    return {
-      profile: encoding.name,
-      targetLufs: profile.targetLufs,
-      measuredBy: "FFmpeg ebur128 (ITU-R BS.1770-4, true peak oversampled) and astats, on the encoded chapter files",
-      sampleRate: outRate,
-      ...(outRate > book.sourceRate
-        ? { upsampledFrom: book.sourceRate, note: `upsampled from ${book.sourceRate} Hz` }
-        : {}),
-      mp3: { kbps: encoding.mp3Kbps(outRate), constantBitrate: true },
-      roomTone: { headMs: encoding.roomToneHeadMs, tailMs: encoding.roomToneTailMs },
-      chapterCount,
-      spread,
-      chapters,
-      failed,
-      conforms: failed.length === 0,
-    };
   }
 }
