@@ -16,9 +16,6 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { FastEngine } from "../infra/local/audio/fast-engine.js";
-import { startLocalCloud } from "../infra/local/cloud.js";
-import { startFunctionHost } from "../infra/local/host.js";
 import { type BookProfileName, bookEncoding } from "../lib/audio/book-encoding.js";
 import { Ffmpeg } from "../lib/audio/ffmpeg.js";
 import { JobRecords } from "../lib/jobs/records.js";
@@ -27,6 +24,7 @@ import type { Job } from "../lib/jobs/schema.js";
 import type { StoreDeps } from "../lib/jobs/store-finish.js";
 import { createLogger } from "../lib/log.js";
 import { fixtureBook } from "../test/helpers/book-fixture.js";
+import { withFastStack } from "./fast-stack.js";
 import { FileBucket } from "./file-bucket.js";
 import type { Row } from "./nls-short.js";
 
@@ -125,15 +123,8 @@ export async function benchAudiobook(
  * again on the same job, reset to synthesized). The difference is what the hand-offs between them cost.
  */
 export async function benchBookJob(chapters = 40, charsEach = 1500): Promise<Row[]> {
-  const dir = await mkdtemp(join(tmpdir(), "bench-book-job-"));
-  const cloud = await startLocalCloud({ dataDir: dir, engine: new FastEngine(), longText: { queueMs: 0, runMs: 0 } });
   const key = "bench-key";
-  const host = await startFunctionHost({
-    env: { ...cloud.env(), TTS_API_KEYS: key, JOBS_PART_CONCURRENCY: "8" },
-    log: createLogger({ level: "error" }),
-    cloud,
-  });
-  try {
+  return withFastStack("book-job", { TTS_API_KEYS: key, JOBS_PART_CONCURRENCY: "8" }, async ({ host }) => {
     const book = fixtureBook(chapters, charsEach);
     const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
     const started = Date.now();
@@ -173,11 +164,7 @@ export async function benchBookJob(chapters = 40, charsEach = 1500): Promise<Row
         ratio: (wall / (waves + store)).toFixed(2),
       },
     ];
-  } finally {
-    await host.stop();
-    await cloud.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

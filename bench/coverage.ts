@@ -5,13 +5,7 @@
  * made again, the characters billed beyond the text, and the worst join. Counts and measurements of the output, not
  * times: the machine's speed does not move them. `npm run bench:coverage` runs this alone.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { FastEngine } from "../infra/local/audio/fast-engine.js";
-import { startLocalCloud } from "../infra/local/cloud.js";
-import { startFunctionHost } from "../infra/local/host.js";
-import { createLogger } from "../lib/log.js";
+import { withFastStack } from "./fast-stack.js";
 import type { Row } from "./nls-short.js";
 
 export async function benchCoverage(
@@ -21,21 +15,9 @@ export async function benchCoverage(
   /** Whether the 2% bound on extra billing applies (it does at issue 29's shares). */
   target = true,
 ): Promise<Row[]> {
-  const dir = await mkdtemp(join(tmpdir(), "bench-coverage-"));
-  const cloud = await startLocalCloud({ dataDir: dir, engine: new FastEngine(), longText: { queueMs: 0, runMs: 0 } });
   const key = "bench-key";
-  const env = {
-    ...cloud.env(),
-    TTS_API_KEYS: key,
-    JOBS_PART_CHARS: String(partChars),
-    JOBS_PART_CONCURRENCY: "8",
-  };
-  const host = await startFunctionHost({
-    env,
-    log: createLogger({ level: (process.env.BENCH_LOG as "error") ?? "error" }),
-    cloud,
-  });
-  try {
+  const env = { TTS_API_KEYS: key, JOBS_PART_CHARS: String(partChars), JOBS_PART_CONCURRENCY: "8" };
+  return withFastStack("coverage", env, async ({ cloud, host }) => {
     const sentence = (i: number) => `这是第${i + 1}句，它必须被完整地读出来。`;
     const sentences: string[] = [];
     for (let n = 0, i = 0; n < characters; i++) {
@@ -107,11 +89,7 @@ export async function benchCoverage(
         ratio: seams && seams.outOfBounds === 0 ? "ok" : "FAIL",
       },
     ];
-  } finally {
-    await host.stop();
-    await cloud.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
