@@ -64,12 +64,6 @@ export interface Check {
   readonly pass: boolean;
 }
 
-export interface ChapterReport {
-  readonly gainDb: number;
-  readonly after: ChapterFigures;
-  readonly checks: Readonly<Record<string, Check>>;
-}
-
 const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : x);
 
 /**
@@ -136,28 +130,4 @@ export function spreadCheck(levels: readonly number[], profile: LoudnessProfile 
   const finite = levels.filter(Number.isFinite);
   const spread = finite.length ? round(Math.max(...finite) - Math.min(...finite)) : 0;
   return { value: spread, limit: `≤ ${profile.maxSpreadLu} LU`, pass: spread <= profile.maxSpreadLu };
-}
-
-/** Each chapter's gain and its figures after it (predicted: gain added), checked against `profile`; and the spread. */
-export function conformance(
-  chapters: readonly ChapterFigures[],
-  profile: LoudnessProfile = DEFAULT_PROFILE,
-): { chapters: ChapterReport[]; spread: Check } {
-  const reports = chapters.map((c): ChapterReport => {
-    const gainDb = chapterGain(c, profile);
-    const after: ChapterFigures = {
-      integratedLufs: round(c.integratedLufs + gainDb),
-      truePeakDbtp: round(c.truePeakDbtp + gainDb),
-      rmsDbfs: round(c.rmsDbfs + gainDb),
-      noiseFloorDbfs: round(c.noiseFloorDbfs + gainDb),
-    };
-    return { gainDb, after, checks: checkFigures(after, profile) };
-  });
-  return {
-    chapters: reports,
-    spread: spreadCheck(
-      reports.map((r) => r.after.integratedLufs),
-      profile,
-    ),
-  };
 }

@@ -1,6 +1,38 @@
 /** A book's chapters against a loudness profile: measured figures, one linear gain each, every figure checked. */
 import { describe, expect, it } from "vitest";
-import { ACX_PROFILE, conformance, measureChapter } from "../../lib/audio/conformance.js";
+import {
+  ACX_PROFILE,
+  type ChapterFigures,
+  checkFigures,
+  DEFAULT_PROFILE,
+  type LoudnessProfile,
+  measureChapter,
+  planGains,
+  spreadCheck,
+} from "../../lib/audio/conformance.js";
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+/** The book's gains as planned, each chapter's figures with its gain added, checked; and the spread. */
+function conformance(chapters: readonly ChapterFigures[], profile: LoudnessProfile = DEFAULT_PROFILE) {
+  const reports = planGains(chapters, profile).map((gainDb, i) => {
+    const c = chapters[i]!;
+    const after: ChapterFigures = {
+      integratedLufs: round(c.integratedLufs + gainDb),
+      truePeakDbtp: round(c.truePeakDbtp + gainDb),
+      rmsDbfs: round(c.rmsDbfs + gainDb),
+      noiseFloorDbfs: round(c.noiseFloorDbfs + gainDb),
+    };
+    return { gainDb, after, checks: checkFigures(after, profile) };
+  });
+  return {
+    chapters: reports,
+    spread: spreadCheck(
+      reports.map((r) => r.after.integratedLufs),
+      profile,
+    ),
+  };
+}
 
 /** `seconds` of a 1 kHz tone at `amplitude` with half a second of room tone at `noise` amplitude before it. */
 function chapter(amplitude: number, noise: number, seconds = 4, rate = 16000): Float32Array {
