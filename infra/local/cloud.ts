@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { BUDGET_APIS, type BudgetApi } from "../../lib/budget/apis.js";
 import { type AccessKey, AccessKeyRegistry } from "./access-keys.js";
 import { SpeechEngine, type SpeechSource } from "./audio/engine.js";
 import { CosyVoiceEmulator } from "./dashscope/cosyvoice.js";
@@ -27,6 +28,7 @@ import { OssFaults, type OssObserver, ossHandler } from "./oss/server.js";
 import { OssAuthenticator } from "./oss/signature.js";
 import { RpcVerifier } from "./pop/rpc-signature.js";
 import { popHandler } from "./pop/server.js";
+import { QuotaGate, type QuotaGates, type QuotaLimits } from "./quota.js";
 import { RamService } from "./ram/service.js";
 
 export interface LocalCloudOptions {
@@ -38,6 +40,11 @@ export interface LocalCloudOptions {
   readonly accessKeys?: readonly AccessKey[];
   readonly tokenTtlSeconds?: number;
   readonly gateway?: { idleTimeoutMs?: number; maxConcurrent?: number; frameBytes?: number };
+  /**
+   * The account's quota per provider API (concurrency, calls a second), enforced as each service enforces it. Unset
+   * APIs have none, except NLS's WebSocket: `gateway.maxConcurrent` (16 by default) syntheses at once.
+   */
+  readonly quotas?: Partial<Record<BudgetApi, QuotaLimits>>;
   /** Long-text task timing: queued for queueMs, running for runMs (plus synthesis); audio kept retentionMs. */
   readonly longText?: { queueMs?: number; runMs?: number; retentionMs?: number };
   /** A fixed DashScope API key (`npm start` prints it); tests get a random one. */
@@ -88,6 +95,8 @@ export interface LocalCloud {
   readonly nls: { readonly gateway: NlsGateway; readonly tokens: TokenRegistry; readonly longText: LongTextService };
   readonly dashscope: { readonly cosyvoice: CosyVoiceEmulator; readonly minimax: MinimaxEmulator };
   readonly engine: SpeechSource;
+  /** Each API's quota, as the emulators enforce it; a test may change `limits` or read `stats`. */
+  readonly quotas: QuotaGates;
   /** Environment for lib/config.ts that points every client here. */
   env(): Record<string, string>;
   /** Stops, letting work under way finish; `crash` stops at once, keeping only what is already on disk (a restart test). */
@@ -120,10 +129,28 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const ownsEngine = !options.engine;
   const engine: SpeechSource = options.engine ?? new SpeechEngine();
   const tokens = new TokenRegistry({ ttlSeconds: options.tokenTtlSeconds ?? 86_400 });
-  const gateway = new NlsGateway({ engine, tokens, appKeys: new Map([[appKey, userId]]), ...options.gateway });
+  const quotas = Object.fromEntries(
+    BUDGET_APIS.map((api) => [
+      api,
+      new QuotaGate(
+        options.quotas?.[api] ?? (api === "nls-ws" ? { concurrency: options.gateway?.maxConcurrent ?? 16 } : {}),
+      ),
+    ]),
+  ) as QuotaGates;
+  const gateway = new NlsGateway({
+    engine,
+    tokens,
+    appKeys: new Map([[appKey, userId]]),
+    ...options.gateway,
+    quota: quotas["nls-ws"],
+  });
 
   const dashscopeApiKey = options.dashscopeApiKey ?? `sk-local${randomBytes(12).toString("hex")}`;
-  const cosyvoice = new CosyVoiceEmulator({ engine, apiKeys: new Set([dashscopeApiKey]) });
+  const cosyvoice = new CosyVoiceEmulator({
+    engine,
+    apiKeys: new Set([dashscopeApiKey]),
+    quota: quotas.cosyvoice,
+  });
   const oss = await listen(
     ossHandler({
       store: files,
@@ -134,7 +161,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     }),
     options.ports?.oss,
   );
-  const ice = new IceService({ engine, oss: files, ...options.ice });
+  const ice = new IceService({ engine, oss: files, ...options.ice, quota: quotas.ice });
   const iceServer = await listen(
     popHandler({
       host: `ice.${region}.aliyuncs.com`,
@@ -165,6 +192,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     dataDir: options.dataDir,
     publicUrl: () => gatewayBase,
     ...options.longText,
+    quota: quotas["nls-long-text"],
   });
   const nlsGateway = await listen((req, res) => {
     if (!longText.handle(req, res)) res.writeHead(404).end();
@@ -181,6 +209,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     apiKeys: new Set([dashscopeApiKey]),
     publicUrl: () => dashscopeBase,
     ...(options.minimax?.voices ? { voices: options.minimax.voices } : {}),
+    quota: quotas.minimax,
   });
   const dashscope = await listen((req, res) => {
     if (!minimax.handle(req, res)) res.writeHead(404).end();
@@ -228,6 +257,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     urls,
     oss: { files, faults, observers },
     nls: { gateway, tokens, longText },
+    quotas,
     dashscope: { cosyvoice, minimax },
     ice,
     eventbridge,

@@ -14,7 +14,9 @@ import { chunkText, cosyVoiceWeight, countCosyVoiceChars, validateSsml } from ".
 import { rateFromMultiplier } from "../../../lib/text/speech-rate.js";
 import { checkCosyVoice } from "../../../lib/voices/cosyvoice.js";
 import type { AudioFormat, SpeechSource } from "../audio/engine.js";
+import type { QuotaGate } from "../quota.js";
 import { checkContinueTask, checkRunTask, isFinishTask } from "./cosyvoice-wire.js";
+import { THROTTLED } from "./throttled.js";
 
 export class CosyVoiceFaults {
   /** error_code/error_message the next tasks fail with, after task-started. */
@@ -46,6 +48,8 @@ interface Task {
   chain: Promise<void>;
   failed: boolean;
   finished?: boolean;
+  /** Its place in the account's quota until it finishes, fails or its connection closes. */
+  quota: { end(): void };
 }
 
 const SENTENCE = /[^。！？!?.\n]*[。！？!?.\n]+/gu;
@@ -55,7 +59,14 @@ export class CosyVoiceEmulator {
   readonly stats = { connections: 0, open: 0, tasks: 0 };
   readonly #wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 
-  constructor(private readonly opts: { engine: SpeechSource; apiKeys: ReadonlySet<string> }) {}
+  constructor(
+    private readonly opts: {
+      engine: SpeechSource;
+      apiKeys: ReadonlySet<string>;
+      /** The account's quota for CosyVoice tasks: over it, task-failed with Throttling.RateQuota. */
+      quota?: QuotaGate;
+    },
+  ) {}
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const path = new URL(req.url ?? "/", "http://local").pathname.replace(/\/$/, "");
@@ -76,7 +87,10 @@ export class CosyVoiceEmulator {
     this.stats.connections++;
     this.stats.open++;
     let task: Task | undefined;
-    ws.on("close", () => this.stats.open--);
+    ws.on("close", () => {
+      this.stats.open--;
+      task?.quota.end();
+    });
     ws.on("message", (data, isBinary) => {
       if (isBinary) return;
       let msg: { header?: { action?: string; task_id?: string } } | null;
@@ -132,8 +146,15 @@ export class CosyVoiceEmulator {
       failTask(ws, taskId, "InvalidParameter", "The local emulator cannot encode opus; use pcm, wav or mp3.");
       return undefined;
     }
+    // DashScope's rate limit (docs/sources.md, "DashScope error codes"): the task fails before it starts.
+    const admitted = this.opts.quota ? this.opts.quota.admit() : { end: () => undefined };
+    if (!admitted) {
+      failTask(ws, taskId, THROTTLED.code, THROTTLED.message);
+      return undefined;
+    }
     this.stats.tasks++;
     const task: Task = {
+      quota: admitted,
       id: taskId,
       ssml: p.ssml,
       format: p.format,
@@ -212,6 +233,7 @@ export class CosyVoiceEmulator {
     }
     if (finish && !task.failed) {
       task.finished = true;
+      task.quota.end();
       send(ws, {
         header: { task_id: task.id, event: "task-finished", attributes: { request_uuid: randomUUID() } },
         payload: { usage: { characters: task.billed } },
@@ -263,6 +285,7 @@ export class CosyVoiceEmulator {
   #fail(ws: WebSocket, task: Task, code: string, message: string): void {
     if (task.failed) return;
     task.failed = true;
+    task.quota.end();
     failTask(ws, task.id, code, message);
   }
 

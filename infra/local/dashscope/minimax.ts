@@ -7,8 +7,10 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SpeechSource } from "../audio/engine.js";
 import { readBody, sendJson } from "../http-util.js";
+import type { QuotaGate } from "../quota.js";
 import { MINIMAX_SYSTEM_VOICES, soundsMale } from "./minimax-voices.js";
 import { checkMinimaxRequest } from "./minimax-wire.js";
+import { THROTTLED } from "./throttled.js";
 
 export class MinimaxEmulator {
   readonly stats = { requests: 0 };
@@ -23,6 +25,8 @@ export class MinimaxEmulator {
       publicUrl: () => string;
       /** Voices beyond the system voices it knows (a cloned voice's id): MiniMax refuses voices it does not have. */
       voices?: readonly string[];
+      /** The account's quota for MiniMax calls (answering at once, started a second): over it, HTTP 429. */
+      quota?: QuotaGate;
     },
   ) {
     this.#voices = new Set([...MINIMAX_SYSTEM_VOICES, ...(opts.voices ?? [])]);
@@ -68,6 +72,10 @@ export class MinimaxEmulator {
     const input = checkMinimaxRequest(body);
     if ("problem" in input)
       return sendJson(res, 400, { code: "InvalidParameter", message: input.problem, request_id: requestId });
+    // The call holds its place in the account's quota until its answer has been sent.
+    const admitted = this.opts.quota ? this.opts.quota.admit() : { end: () => undefined };
+    if (!admitted) return sendJson(res, 429, { ...THROTTLED, request_id: requestId });
+    res.once("close", () => admitted.end());
     this.stats.requests++;
     const voices = input.voiceIds;
     const unknown = voices.find((v) => !this.#voices.has(v));

@@ -18,6 +18,7 @@ import { type SpeechSource, synthesizeLong } from "../audio/engine.js";
 import type { BucketFiles } from "../oss/bucket-files.js";
 import { PendingWork } from "../pending.js";
 import { RpcFault, type RpcHandler } from "../pop/server.js";
+import type { QuotaGate } from "../quota.js";
 import { checkEditingConfig, checkOutputConfig } from "./config-wire.js";
 
 export class IceFaults {
@@ -28,6 +29,8 @@ export class IceFaults {
 }
 
 interface IceJob {
+  /** Its place in the account's quota while it is unfinished. */
+  quota?: { end(): void };
   readonly id: string;
   readonly userId: string;
   readonly title: string;
@@ -50,6 +53,8 @@ export interface IceOptions {
   readonly authKey?: string;
   readonly createdMs?: number;
   readonly now?: () => number;
+  /** The account's quota for audio jobs (unfinished at once, submitted a second): over it, POP's Throttling.User. */
+  readonly quota?: QuotaGate;
 }
 
 const bytes = (s: string): number => Buffer.byteLength(s, "utf8");
@@ -104,6 +109,9 @@ export class IceService {
       throw invalid(`The specified parameter "Description" is longer than ${ICE_DESCRIPTION_BYTES} bytes.`);
     if (p.UserData !== undefined && (bytes(p.UserData) > ICE_USER_DATA_BYTES || parseJson(p.UserData) === undefined))
       throw invalid(`The specified parameter "UserData" must be JSON of at most ${ICE_USER_DATA_BYTES} bytes.`);
+    // POP's flow control answers every API alike: HTTP 400, Throttling.User (docs/sources.md, "POP throttling").
+    const admitted = this.opts.quota ? this.opts.quota.admit() : { end: () => undefined };
+    if (!admitted) throw new RpcFault(400, "Throttling.User", "Request was denied due to user flow control.");
     const now = new Date(this.#now()).toISOString().replace(/\.\d+Z$/, "Z");
     const job: IceJob = {
       id: randomBytes(16).toString("hex"),
@@ -118,17 +126,20 @@ export class IceService {
       createdAt: now,
       modifiedAt: now,
     };
+    job.quota = admitted;
     this.#jobs.set(job.id, job);
     this.stats.submitted++;
     // The error boundary of the job's run: the emulator's own fault fails the job (its state and callback say so),
     // never the process.
     this.#pending.track(
-      this.#run(job, p.Overwrite !== "false").catch((error: Error) =>
-        this.#finish(job, {
-          code: "InternalError",
-          message: `The request processing has failed due to some unknown error. (emulator: ${error.message})`,
-        }).catch(() => undefined),
-      ),
+      this.#run(job, p.Overwrite !== "false")
+        .catch((error: Error) =>
+          this.#finish(job, {
+            code: "InternalError",
+            message: `The request processing has failed due to some unknown error. (emulator: ${error.message})`,
+          }).catch(() => undefined),
+        )
+        .finally(() => admitted.end()), // (its place is given back in #finish; this covers a run that never gets there)
     );
     return { JobId: job.id, MediaId: job.mediaId, State: job.state };
   }
@@ -169,6 +180,7 @@ export class IceService {
 
   async #finish(job: IceJob, error?: { code: string; message: string }): Promise<void> {
     job.state = error ? "Failed" : "Finished";
+    job.quota?.end(); // before the callback: a client told the job ended may submit the next at once
     job.error = error;
     job.modifiedAt = new Date(this.#now()).toISOString().replace(/\.\d+Z$/, "Z");
     const notify = (parseJson(job.userData ?? "") as { NotifyAddress?: string } | undefined)?.NotifyAddress;

@@ -13,6 +13,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { chunkText, countNlsChars, looksLikeSsml, spokenText, validateSsml } from "../../../lib/text/index.js";
 import { findNlsVoice } from "../../../lib/voices/index.js";
 import type { AudioFormat, SpeechSource } from "../audio/engine.js";
+import type { QuotaGate } from "../quota.js";
 import type { TokenRegistry } from "./tokens.js";
 
 export interface GatewayOptions {
@@ -21,8 +22,8 @@ export interface GatewayOptions {
   /** AppKey → owning account (UID). */
   readonly appKeys: ReadonlyMap<string, string>;
   readonly idleTimeoutMs?: number;
-  /** Concurrent syntheses per AppKey before 40000005. */
-  readonly maxConcurrent?: number;
+  /** The account's quota for this API (syntheses at once, started a second): over it, 40000005. */
+  readonly quota: QuotaGate;
   /** Bytes per binary frame. */
   readonly frameBytes?: number;
 }
@@ -66,7 +67,6 @@ export class NlsGateway {
   readonly faults = new GatewayFaults();
   readonly stats: GatewayStats = { connections: 0, open: 0, peakOpen: 0, tasks: 0 };
   readonly #wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-  readonly #active = new Map<string, number>();
 
   constructor(private readonly opts: GatewayOptions) {}
 
@@ -188,14 +188,15 @@ export class NlsGateway {
       input = Array.from(input).slice(0, MAX_SHORT_TEXT).join("");
     }
 
-    const appKey = String(header.appkey);
-    const running = this.#active.get(appKey) ?? 0;
-    if (running >= (this.opts.maxConcurrent ?? 16))
-      return fail(ws, taskId, 40000005, "Gateway:TOO_MANY_REQUESTS:Too many requests!");
+    // Seed 000's 40000005 (one AppKey, one account, so one quota): "Too many concurrent requests."
+    const admitted = this.opts.quota.admit();
+    if (!admitted) return fail(ws, taskId, 40000005, "Gateway:TOO_MANY_REQUESTS:Too many requests!");
     const injected = this.faults.failNext.shift();
-    if (injected) return fail(ws, taskId, injected.status, injected.text ?? "Injected fault");
+    if (injected) {
+      admitted.end();
+      return fail(ws, taskId, injected.status, injected.text ?? "Injected fault");
+    }
 
-    this.#active.set(appKey, running + 1);
     this.stats.tasks++;
     const sent = { bytes: 0 };
     try {
@@ -229,7 +230,7 @@ export class NlsGateway {
       if (this.faults.padBytes > 0 && !(await this.#stream(ws, Buffer.alloc(this.faults.padBytes), sent))) return;
       if (ws.readyState === ws.OPEN) send(ws, event(taskId, "SynthesisCompleted", {}));
     } finally {
-      this.#active.set(appKey, (this.#active.get(appKey) ?? 1) - 1);
+      admitted.end();
     }
   }
 

@@ -18,6 +18,7 @@ import { type SpeechSource, synthesizeLong } from "../audio/engine.js";
 import { padWithSilence } from "../audio/padding.js";
 import { readBody, sendJson } from "../http-util.js";
 import { PendingWork } from "../pending.js";
+import type { QuotaGate, QuotaTicket } from "../quota.js";
 import { checkLongTextRequest, type TtsRequest } from "./long-text-wire.js";
 import { PAD_MS, SynthesisFaults } from "./synthesis-faults.js";
 import type { TokenRegistry } from "./tokens.js";
@@ -70,6 +71,8 @@ export interface LongTextOptions {
   readonly runMs?: number;
   readonly retentionMs?: number;
   readonly now?: () => number;
+  /** The account's quota for long-text tasks (unfinished at once, submitted a second): over it, 40000005. */
+  readonly quota?: QuotaGate;
 }
 
 export class LongTextService {
@@ -205,6 +208,10 @@ export class LongTextService {
       if (isIpHost(new URL(notifyUrl).hostname))
         return fail(res, 400, 40000003, "PARAMETER_INVALID:notify_url host must not be an IP address");
     }
+    // Seed 003's 40000005, "请求数量过多": over the account's concurrency or requests a second. The HTTP status beside
+    // it is not documented; 429 is this emulator's choice.
+    const admitted = this.opts.quota ? this.opts.quota.admit() : { end: () => undefined };
+    if (!admitted) return fail(res, 429, 40000005, "Gateway:TOO_MANY_REQUESTS:Too many requests!");
     const task: Task = {
       id: randomBytes(16).toString("hex"),
       appKey: String(header?.appkey),
@@ -212,9 +219,14 @@ export class LongTextService {
       request: { tts, ...(notify && notifyUrl ? { notifyUrl } : {}) },
     };
     this.#tasks.set(task.id, task);
-    await this.#save(task);
+    try {
+      await this.#save(task);
+    } catch (error) {
+      admitted.end();
+      throw error;
+    }
     this.stats.submitted++;
-    this.#start(task, tts, notify ? notifyUrl : undefined);
+    this.#start(task, tts, notify ? notifyUrl : undefined, admitted);
     sendJson(
       res,
       200,
@@ -233,20 +245,23 @@ export class LongTextService {
    * Runs a task in the background, with its error boundary: an emulator fault of its own (its files, its engine)
    * fails the task as NLS reports a server error (50000000, which the pipeline retries), never the process.
    */
-  #start(task: Task, tts: TtsRequest, notifyUrl: string | undefined): void {
+  #start(task: Task, tts: TtsRequest, notifyUrl: string | undefined, admitted?: QuotaTicket): void {
     this.#pending.track(
-      this.#run(task, tts, notifyUrl).catch(async (error: Error) => {
-        if (this.#abandoned) return;
-        task.state = "FAILED";
-        task.failure = { code: 50000000, message: `GRPC_ERROR:Grpc error! (emulator: ${error.message})` };
-        task.finishedAt = this.#now();
-        await this.#save(task).catch(() => undefined);
-        await this.#notify(task, notifyUrl).catch(() => undefined);
-      }),
+      this.#run(task, tts, notifyUrl, admitted)
+        .catch(async (error: Error) => {
+          if (this.#abandoned) return;
+          task.state = "FAILED";
+          task.failure = { code: 50000000, message: `GRPC_ERROR:Grpc error! (emulator: ${error.message})` };
+          task.finishedAt = this.#now();
+          await this.#save(task).catch(() => undefined);
+          await this.#notify(task, notifyUrl).catch(() => undefined);
+        })
+        .finally(() => admitted?.end()),
     );
   }
 
-  async #run(task: Task, tts: TtsRequest, notifyUrl: string | undefined): Promise<void> {
+  /** `admitted`: the task's place in the quota, given back as soon as it has ended (before its callback). */
+  async #run(task: Task, tts: TtsRequest, notifyUrl: string | undefined, admitted?: QuotaTicket): Promise<void> {
     await sleep(this.opts.queueMs ?? 50);
     if (this.#abandoned) return;
     task.state = "RUNNING";
@@ -257,6 +272,7 @@ export class LongTextService {
       task.state = "FAILED";
       task.failure = injected;
       await this.#save(task);
+      admitted?.end();
       return this.#notify(task, notifyUrl);
     }
     const voice = findNlsVoice(tts.voice)!;
@@ -298,6 +314,7 @@ export class LongTextService {
     task.state = "SUCCESS";
     task.finishedAt = this.#now();
     await this.#save(task);
+    admitted?.end();
     await this.#notify(task, notifyUrl);
   }
 
