@@ -1,0 +1,321 @@
+/**
+ * One provider budget for the whole account, shared by every function instance through OSS: a call that starts
+ * billable work takes a lease first, and no more leases are live at once than the API's concurrency, nor more calls
+ * started in a clock second than its rate. Streams go first (a reserved share only they may take; past the whole
+ * budget they are refused at once, to answer 429); batches and jobs share the rest max-min fairly by tenant, then by
+ * batch or job within a tenant, and wait in order (oldest first within a batch or job).
+ *
+ * How a lease is safe without a lock: the caller writes its lease, then lists every lease. It keeps its lease only
+ * when the listing, which includes it, is within the budget; otherwise it deletes it and waits. Of any set of leases
+ * live together, the last one written saw all the others in its listing (OSS lists what is written, strongly
+ * consistent), so the set is within the budget. Two callers that see each other may both back off (they retry with
+ * jitter); neither can overshoot.
+ *
+ * Leases lapse (`expiresAt` is in the key): a holder that dies stops counting when its lease lapses, and `reclaim`
+ * (reconcile) deletes lapsed leases, waiters and old rate tickets.
+ */
+import type { Bucket } from "../storage/bucket.js";
+import { keysUnder } from "../storage/bucket.js";
+import { BUDGET_API_SAYS, type BudgetApi } from "./apis.js";
+import { fairShares, withinShare } from "./fair-share.js";
+import {
+  type LeaseClass,
+  type LeaseKey,
+  leaseKey,
+  leasePrefix,
+  parseLeaseKey,
+  parseWaiterKey,
+  tickKey,
+  tickPrefix,
+  tickSecond,
+  type WaiterKey,
+  waiterKey,
+  waiterPrefix,
+} from "./lease-keys.js";
+import type { ApiBudget, ProviderBudget } from "./schema.js";
+
+export interface LeaseRequest {
+  readonly api: BudgetApi;
+  /** Unique per call and stable across its retries (a job's attempt, a stream's request id). */
+  readonly holder: string;
+  /** The owner digest of the API key the work is for. */
+  readonly tenant: string;
+  /** The batch or job it belongs to: fair shares within a tenant are by group. */
+  readonly group: string;
+  readonly cls: LeaseClass;
+  /** How long the work may hold the lease before it lapses (the call's own time limit). */
+  readonly ttlMs: number;
+  /** Provider tasks it runs at once (1 unless a stream looks ahead). */
+  readonly weight?: number;
+}
+
+/** A held lease; `give()` ends it (once, however often it is called). */
+export interface Lease {
+  readonly api: BudgetApi;
+  /** Undefined when the API is not budgeted: nothing was written. */
+  readonly key: string | undefined;
+  give(): Promise<void>;
+}
+
+/** Why a lease was not granted now, and when asking again may succeed. */
+export interface Refusal {
+  readonly refused: "concurrency" | "rate" | "share";
+  readonly retryAfterMs: number;
+  readonly message: string;
+}
+
+export interface AccountBudgetOptions {
+  readonly bucket: Bucket;
+  readonly limits: ProviderBudget;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  /**
+   * A call started this close to the end of a clock second waits for the next one: on its way to the provider it may
+   * cross into the next second, which the provider counts it in (20 ms by default).
+   */
+  readonly secondMarginMs?: number;
+  /** How long a waiter's marker counts without being renewed (its waiting caller asks again well within it). */
+  readonly waiterTtlMs?: number;
+}
+
+const NO_LEASE = (api: BudgetApi): Lease => ({ api, key: undefined, give: async () => undefined });
+
+export class AccountBudget {
+  readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+  /** Operations made, for tests and the bench to count. */
+  readonly stats = { attempts: 0, granted: 0, refused: 0 };
+
+  constructor(private readonly opts: AccountBudgetOptions) {
+    this.#now = opts.now ?? Date.now;
+    this.#sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.#random = opts.random ?? Math.random;
+  }
+
+  /** The API's budget, or undefined when it has none. */
+  limitsOf(api: BudgetApi): ApiBudget | undefined {
+    return this.opts.limits[api];
+  }
+
+  /** One attempt: a lease, or why not now. */
+  async tryTake(req: LeaseRequest, since?: number): Promise<Lease | Refusal> {
+    const limits = this.opts.limits[req.api];
+    if (!limits) return NO_LEASE(req.api);
+    this.stats.attempts++;
+    const now = this.#now();
+    const { bucket } = this.opts;
+    let key: string | undefined;
+    if (limits.concurrency !== undefined) {
+      const lease: LeaseKey = {
+        tenant: req.tenant,
+        group: req.group,
+        holder: req.holder,
+        cls: req.cls,
+        weight: req.weight ?? 1,
+        expiresAt: now + req.ttlMs,
+      };
+      key = leaseKey(req.api, lease);
+      await bucket.put(key, "");
+      const refusal = await this.#admits(req, limits, key, since ?? now);
+      if (refusal) {
+        await bucket.delete(key);
+        return this.#refused(refusal);
+      }
+    }
+    if (limits.perSecond !== undefined) {
+      const ticket = await this.#ticket(req, limits);
+      if (ticket) {
+        if (key) await bucket.delete(key);
+        return this.#refused(ticket);
+      }
+    }
+    this.stats.granted++;
+    let given = false;
+    return {
+      api: req.api,
+      key,
+      give: async () => {
+        if (given || !key) return;
+        given = true;
+        await bucket.delete(key);
+      },
+    };
+  }
+
+  /**
+   * Waits in order for a lease, up to `waitMs`: undefined when none came in that time (the caller hands its work back
+   * to FC's queue, which calls it again, keeping its place: its waiter marker stays, renewed while it waits).
+   */
+  async take(req: LeaseRequest, opts: { waitMs: number }): Promise<Lease | undefined> {
+    if (!this.opts.limits[req.api]) return NO_LEASE(req.api);
+    const started = this.#now();
+    const ttl = this.opts.waiterTtlMs ?? 60_000;
+    let marker = await this.#myWaiter(req);
+    const since = marker?.since ?? started;
+    for (let round = 0; ; round++) {
+      const got = await this.tryTake(req, since);
+      if (!("refused" in got)) {
+        if (marker) await this.opts.bucket.delete(waiterKey(req.api, marker));
+        return got;
+      }
+      const now = this.#now();
+      if (!marker || marker.expiresAt - now < ttl / 2) {
+        const renewed: WaiterKey = {
+          tenant: req.tenant,
+          group: req.group,
+          holder: req.holder,
+          since,
+          expiresAt: now + ttl,
+        };
+        await this.opts.bucket.put(waiterKey(req.api, renewed), "");
+        if (marker) await this.opts.bucket.delete(waiterKey(req.api, marker));
+        marker = renewed;
+      }
+      if (now - started >= opts.waitMs) return undefined;
+      // Polls: a lease given back elsewhere wakes nobody here. 20–80 ms, then up to 250 ms, with jitter.
+      const pause = Math.min(got.retryAfterMs, Math.min(250, 20 * 2 ** Math.min(round, 4)) * (0.5 + this.#random()));
+      await this.#sleep(Math.max(1, Math.min(pause, started + opts.waitMs - now)));
+    }
+  }
+
+  /**
+   * Deletes lapsed leases and waiters, and rate tickets older than a minute (reconcile calls it). Returns how many of
+   * each it deleted.
+   */
+  async reclaim(): Promise<{ leases: number; waiters: number; tickets: number }> {
+    const now = this.#now();
+    const done = { leases: 0, waiters: 0, tickets: 0 };
+    for (const api of Object.keys(this.opts.limits) as BudgetApi[]) {
+      for await (const key of keysUnder(this.opts.bucket, leasePrefix(api))) {
+        const l = parseLeaseKey(api, key);
+        if (!l || l.expiresAt <= now) {
+          await this.opts.bucket.delete(key);
+          done.leases++;
+        }
+      }
+      for await (const key of keysUnder(this.opts.bucket, waiterPrefix(api))) {
+        const w = parseWaiterKey(api, key);
+        if (!w || w.expiresAt <= now) {
+          await this.opts.bucket.delete(key);
+          done.waiters++;
+        }
+      }
+      const oldest = Math.floor(now / 1000) - 60;
+      for await (const key of keysUnder(this.opts.bucket, tickPrefix(api))) {
+        const second = tickSecond(api, key);
+        if (second !== undefined && second >= oldest) break; // keys sort by second: the rest are recent
+        await this.opts.bucket.delete(key);
+        done.tickets++;
+      }
+    }
+    return done;
+  }
+
+  /** Live leases and waiters of an API, as one listing each. */
+  async snapshot(api: BudgetApi): Promise<{ leases: Array<LeaseKey & { key: string }>; waiters: WaiterKey[] }> {
+    const now = this.#now();
+    const leases: Array<LeaseKey & { key: string }> = [];
+    for await (const key of keysUnder(this.opts.bucket, leasePrefix(api))) {
+      const l = parseLeaseKey(api, key);
+      if (l && l.expiresAt > now) leases.push({ ...l, key });
+    }
+    const waiters: WaiterKey[] = [];
+    for await (const key of keysUnder(this.opts.bucket, waiterPrefix(api))) {
+      const w = parseWaiterKey(api, key);
+      if (w && w.expiresAt > now) waiters.push(w);
+    }
+    return { leases, waiters };
+  }
+
+  async #myWaiter(req: LeaseRequest): Promise<WaiterKey | undefined> {
+    const { waiters } = await this.snapshot(req.api);
+    return waiters.find((w) => w.holder === req.holder && w.tenant === req.tenant && w.group === req.group);
+  }
+
+  /** Undefined when the lease just written at `key` may be kept; else why not. */
+  async #admits(
+    req: LeaseRequest,
+    limits: ApiBudget,
+    key: string,
+    since: number,
+  ): Promise<Omit<Refusal, "message"> | undefined> {
+    const concurrency = limits.concurrency!;
+    const { leases, waiters } = await this.snapshot(req.api);
+    // Its own lease counts even if a slow clock made it look lapsed already.
+    const all = leases.some((l) => l.key === key) ? leases : [...leases, { ...parseLeaseKey(req.api, key)!, key }];
+    const weight = (ls: typeof all) => ls.reduce((n, l) => n + l.weight, 0);
+    const total = weight(all);
+    if (total > concurrency) return { refused: "concurrency", retryAfterMs: 250 };
+    if (req.cls === "interactive") return undefined;
+    const background = all.filter((l) => l.cls === "background");
+    const capacity = concurrency - limits.interactive;
+    if (weight(background) > capacity) return { refused: "concurrency", retryAfterMs: 250 };
+    // Fair shares among the tenants (then the groups of the caller's tenant) that hold or wait for a lease.
+    // A waiter asking now holds a lease in the listing too: it is counted once, by its lease.
+    const holding = new Set(background.map((l) => l.holder));
+    const others = waiters.filter((w) => w.holder !== req.holder && !holding.has(w.holder));
+    const demand = (pick: (x: { tenant: string; group: string }) => string | undefined) => {
+      const d = new Map<string, number>();
+      for (const l of background) {
+        const k = pick(l);
+        if (k !== undefined) d.set(k, (d.get(k) ?? 0) + l.weight);
+      }
+      for (const w of others) {
+        const k = pick(w);
+        if (k !== undefined) d.set(k, (d.get(k) ?? 0) + 1);
+      }
+      return d;
+    };
+    const tenantShares = fairShares(
+      capacity,
+      demand((x) => x.tenant),
+    );
+    const heldByTenant = weight(background.filter((l) => l.tenant === req.tenant));
+    if (!withinShare(heldByTenant, tenantShares.get(req.tenant))) return { refused: "share", retryAfterMs: 250 };
+    const groupShares = fairShares(
+      tenantShares.get(req.tenant) ?? 0,
+      demand((x) => (x.tenant === req.tenant ? x.group : undefined)),
+    );
+    const inGroup = background.filter((l) => l.tenant === req.tenant && l.group === req.group);
+    const heldByGroup = weight(inGroup);
+    if (!withinShare(heldByGroup, groupShares.get(req.group))) return { refused: "share", retryAfterMs: 250 };
+    // In order within its group: the places left go to the oldest waiters first.
+    const room = Math.ceil((groupShares.get(req.group) ?? 0) - 1e-9) - (heldByGroup - (req.weight ?? 1));
+    const older = others.filter((w) => w.tenant === req.tenant && w.group === req.group && w.since < since).length;
+    if (older >= room) return { refused: "share", retryAfterMs: 250 };
+    return undefined;
+  }
+
+  /** Takes one of this second's calls (a ticket object, create-if-absent); undefined when taken, else why not. */
+  async #ticket(req: LeaseRequest, limits: ApiBudget): Promise<Omit<Refusal, "message"> | undefined> {
+    const perSecond = limits.perSecond!;
+    const now = this.#now();
+    const intoSecond = now % 1000;
+    const toNext = 1000 - intoSecond;
+    if (toNext <= (this.opts.secondMarginMs ?? 20)) return { refused: "rate", retryAfterMs: toNext };
+    const second = Math.floor(now / 1000);
+    const usable = req.cls === "interactive" ? perSecond : perSecond - limits.interactivePerSecond;
+    const start = Math.floor(this.#random() * usable);
+    for (let i = 0; i < usable; i++) {
+      const index = (start + i) % usable;
+      const put = await this.opts.bucket.put(tickKey(req.api, second, index), "", { ifAbsent: true });
+      if (put.created) return undefined;
+    }
+    return { refused: "rate", retryAfterMs: toNext };
+  }
+
+  #refused(r: Omit<Refusal, "message">): Refusal {
+    this.stats.refused++;
+    return {
+      ...r,
+      message: `the account's budget for ${r.refused === "rate" ? "calls a second" : "tasks at once"} is spent for now`,
+    };
+  }
+
+  /** What a refusal means for the API, in words a 429 can carry. */
+  static says(api: BudgetApi, refusal: Refusal): string {
+    return `${BUDGET_API_SAYS[api]}: ${refusal.message}; retry in ${Math.ceil(refusal.retryAfterMs / 1000)} s`;
+  }
+}
