@@ -7,6 +7,7 @@
  */
 
 import { DEFAULT_AIGC_PRODUCER } from "./audio/aigc-label.js";
+import { ProviderBudgetSchema } from "./budget/schema.js";
 import { ConfigError } from "./errors.js";
 import { ProviderNameSchema } from "./provider-registry.js";
 import { registerSecret } from "./secrets.js";
@@ -226,6 +227,30 @@ export const ConfigSchema = z.object({
   ),
   /** Items of one EventBridge batch synthesizing at once: the provider tasks a batch holds (its audio copies are not counted). */
   BATCH_CONCURRENCY: numberOf(/^[1-9]\d*$/, "a whole number of items, at least 1", "8"),
+  /**
+   * The account's provider budget (lib/budget/schema.ts), JSON: per API, the tasks at once and calls a second all
+   * functions together may start, and the interactive share. Empty: no budget (each call meets the provider's own).
+   */
+  PROVIDER_BUDGET: z.pipe(
+    z.pipe(
+      z._default(z.string(), "{}"),
+      z.transform((v, ctx) => {
+        try {
+          return JSON.parse(v || "{}") as unknown;
+        } catch {
+          ctx.issues.push({
+            code: "custom",
+            message: 'a JSON object such as {"minimax":{"concurrency":10}}',
+            input: v,
+          });
+          return z.NEVER;
+        }
+      }),
+    ),
+    ProviderBudgetSchema,
+  ),
+  /** How long a job's submission waits in line for the budget before handing its turn to FC's queue. */
+  BUDGET_WAIT_SECONDS: numberOf(/^\d+$/, "a whole number of seconds", "20"),
   /** Let batch webhooks reach loopback and private addresses (a local receiver); never in a deployment facing users. */
   WEBHOOK_ALLOW_PRIVATE: flag,
   /** How long a job step may sit before `reconcile` re-drives it. */

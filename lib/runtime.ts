@@ -2,6 +2,7 @@
 
 import { Ffmpeg } from "./audio/ffmpeg.js";
 import { BatchService } from "./batches/service.js";
+import { AccountBudget } from "./budget/account-budget.js";
 import type { Clients } from "./clients.js";
 import type { Config } from "./config.js";
 import { ConfigError } from "./errors.js";
@@ -19,6 +20,8 @@ export interface JobRuntime {
   readonly clients: Clients;
   readonly jobs: JobRecords;
   readonly service: JobService;
+  /** The account's provider budget (reconcile reclaims what dead holders left). */
+  readonly budget: AccountBudget;
   readonly log: Logger;
   storeOutputs(jobId: string): Promise<"done" | "skipped">;
 }
@@ -33,6 +36,11 @@ export function createJobRuntime(
   if (!config.CALLBACK_SECRET)
     throw new ConfigError(["CALLBACK_SECRET: missing; expected at least 32 characters (HMAC key for callback URLs)"]);
   const jobs = new JobRecords(clients.storage, config.JOBS_PREFIX);
+  const budget = new AccountBudget({
+    bucket: clients.storage,
+    root: `${config.JOBS_PREFIX}budget/`,
+    limits: config.PROVIDER_BUDGET,
+  });
   let batches: BatchService | undefined;
   const service = new JobService({
     onSynthesized: async (job) => {
@@ -57,6 +65,8 @@ export function createJobRuntime(
     partsPrefix: `${config.JOBS_PREFIX}parts/`,
     partConcurrency: config.JOBS_PART_CONCURRENCY,
     aigcNotice: config.AIGC_NOTICE_TEXT,
+    budget,
+    budgetWaitMs: config.BUDGET_WAIT_SECONDS * 1000,
     ...(config.JOBS_PART_CHARS ? { partChars: config.JOBS_PART_CHARS } : {}),
   });
   batches = new BatchService({
@@ -77,6 +87,7 @@ export function createJobRuntime(
   const ffmpeg = new Ffmpeg({ path: config.FFMPEG_PATH });
   return {
     config,
+    budget,
     batches,
     clients,
     jobs,

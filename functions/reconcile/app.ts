@@ -14,7 +14,14 @@ export function createReconcileHandler(rt: () => JobRuntime): (event: unknown) =
     // Store's retries spent: that job is tried once more now, before the usual round.
     const recovered =
       "requestContext" in parsed ? { storeRecovered: await recoverFailedStore(parsed, rt()) } : undefined;
-    const counts = { ...(await rt().service.reconcile()), ...(await rt().batches.reconcile()) };
+    const reclaimed = await rt().budget.reclaim();
+    const counts = {
+      ...(await rt().service.reconcile()),
+      ...(await rt().batches.reconcile()),
+      budgetLeasesReclaimed: reclaimed.leases,
+      budgetWaitersReclaimed: reclaimed.waiters,
+      budgetTicketsDeleted: reclaimed.tickets,
+    };
     if (recovered) rt().log.info("store's failure handled", { result: recovered.storeRecovered });
     rt().log.info("reconciled", counts);
     return counts;

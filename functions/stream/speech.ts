@@ -2,6 +2,8 @@
  * The stream function's speech, shared by its HTTP routes: a tenant's audio opened within its share of streams and
  * through the cache, or audio with word timings; each shaped as the response the routes send.
  */
+import { AccountBudget } from "../../lib/budget/account-budget.js";
+import { interactiveLease } from "../../lib/budget/interactive.js";
 import type { Clients } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
 import { toErrorBody } from "../../lib/errors.js";
@@ -18,6 +20,7 @@ const EXT_TYPES: Record<string, string> = { mp3: "audio/mpeg", wav: "audio/wav",
 export class StreamSpeech {
   readonly #cache: SpeechCache | undefined;
   readonly #slots: TenantSlots;
+  readonly #budget: AccountBudget;
 
   constructor(
     private readonly config: Config,
@@ -32,6 +35,11 @@ export class StreamSpeech {
         )
       : undefined;
     this.#slots = new TenantSlots(config.STREAM_KEY_CONCURRENCY);
+    this.#budget = new AccountBudget({
+      bucket: clients.storage,
+      root: `${config.JOBS_PREFIX}budget/`,
+      limits: config.PROVIDER_BUDGET,
+    });
   }
 
   /** Opens a tenant's speech within its share of streams; `release` gives the slot back once the audio is done. */
@@ -48,6 +56,7 @@ export class StreamSpeech {
         minimax: this.clients.minimax,
         cache: this.#cache,
         tenant,
+        lease: (provider, weight) => interactiveLease(this.#budget, { provider, tenant, weight }),
         maxChars: this.config.STREAM_MAX_CHARS,
         textField,
         aigcProducer: this.config.AIGC_PROVIDER_NAME,

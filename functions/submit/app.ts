@@ -32,8 +32,14 @@ async function resolveKey(raw: string, storage: { head(key: string): Promise<unk
   return (await storage.head(decoded)) ? decoded : raw;
 }
 
-/** A job of a synchronous provider to submit (through FC's queue, so FC retries it). */
-const SubmitJobEventSchema = z.strictObject({ submitJob: z.string().check(z.minLength(1)) });
+/**
+ * A job of a synchronous provider to submit (through FC's queue, so FC retries it); `resume`: its elected submitter
+ * waited its time in line for the account's budget and handed its turn on.
+ */
+const SubmitJobEventSchema = z.strictObject({
+  submitJob: z.string().check(z.minLength(1)),
+  resume: z.optional(z.literal(true)),
+});
 /** A batch item handed a slot: make its job and submit it. */
 const BatchItemEventSchema = z.strictObject({
   batchItem: z.strictObject({
@@ -59,10 +65,10 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
     // Dispatch on shape, so a malformed event is reported against the schema it meant to follow, not a union.
     if (isRecord(event) && "events" in event) return ossEvents(unwrap(event, OssEventSchema));
     if (isRecord(event) && "submitJob" in event) {
-      const { submitJob } = unwrap(event, SubmitJobEventSchema);
+      const { submitJob, resume } = unwrap(event, SubmitJobEventSchema);
       const job = await rt().jobs.get(submitJob);
       return job
-        ? { jobId: job.id, state: (await rt().service.submit(job)).state }
+        ? { jobId: job.id, state: (await rt().service.submit(job, resume ? { resume } : {})).state }
         : { jobId: submitJob, state: "missing" };
     }
     if (isRecord(event) && "batchItem" in event) {

@@ -18,20 +18,7 @@ import type { Bucket } from "../storage/bucket.js";
 import { keysUnder } from "../storage/bucket.js";
 import { BUDGET_API_SAYS, type BudgetApi } from "./apis.js";
 import { fairShares, withinShare } from "./fair-share.js";
-import {
-  type LeaseClass,
-  type LeaseKey,
-  leaseKey,
-  leasePrefix,
-  parseLeaseKey,
-  parseWaiterKey,
-  tickKey,
-  tickPrefix,
-  tickSecond,
-  type WaiterKey,
-  waiterKey,
-  waiterPrefix,
-} from "./lease-keys.js";
+import { BudgetKeys, type LeaseClass, type LeaseKey, type WaiterKey } from "./lease-keys.js";
 import type { ApiBudget, ProviderBudget } from "./schema.js";
 
 export interface LeaseRequest {
@@ -66,6 +53,8 @@ export interface Refusal {
 
 export interface AccountBudgetOptions {
   readonly bucket: Bucket;
+  /** Where its objects live: under the jobs prefix, which the functions' role may already use (`jobs/budget/`). */
+  readonly root: string;
   readonly limits: ProviderBudget;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -87,8 +76,10 @@ export class AccountBudget {
   readonly #random: () => number;
   /** Operations made, for tests and the bench to count. */
   readonly stats = { attempts: 0, granted: 0, refused: 0 };
+  readonly #keys: BudgetKeys;
 
   constructor(private readonly opts: AccountBudgetOptions) {
+    this.#keys = new BudgetKeys(opts.root);
     this.#now = opts.now ?? Date.now;
     this.#sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.#random = opts.random ?? Math.random;
@@ -116,7 +107,7 @@ export class AccountBudget {
         weight: req.weight ?? 1,
         expiresAt: now + req.ttlMs,
       };
-      key = leaseKey(req.api, lease);
+      key = this.#keys.lease(req.api, lease);
       await bucket.put(key, "");
       const refusal = await this.#admits(req, limits, key, since ?? now);
       if (refusal) {
@@ -157,7 +148,7 @@ export class AccountBudget {
     for (let round = 0; ; round++) {
       const got = await this.tryTake(req, since);
       if (!("refused" in got)) {
-        if (marker) await this.opts.bucket.delete(waiterKey(req.api, marker));
+        if (marker) await this.opts.bucket.delete(this.#keys.waiter(req.api, marker));
         return got;
       }
       const now = this.#now();
@@ -169,8 +160,8 @@ export class AccountBudget {
           since,
           expiresAt: now + ttl,
         };
-        await this.opts.bucket.put(waiterKey(req.api, renewed), "");
-        if (marker) await this.opts.bucket.delete(waiterKey(req.api, marker));
+        await this.opts.bucket.put(this.#keys.waiter(req.api, renewed), "");
+        if (marker) await this.opts.bucket.delete(this.#keys.waiter(req.api, marker));
         marker = renewed;
       }
       if (now - started >= opts.waitMs) return undefined;
@@ -188,23 +179,23 @@ export class AccountBudget {
     const now = this.#now();
     const done = { leases: 0, waiters: 0, tickets: 0 };
     for (const api of Object.keys(this.opts.limits) as BudgetApi[]) {
-      for await (const key of keysUnder(this.opts.bucket, leasePrefix(api))) {
-        const l = parseLeaseKey(api, key);
+      for await (const key of keysUnder(this.opts.bucket, this.#keys.leasePrefix(api))) {
+        const l = this.#keys.parseLease(api, key);
         if (!l || l.expiresAt <= now) {
           await this.opts.bucket.delete(key);
           done.leases++;
         }
       }
-      for await (const key of keysUnder(this.opts.bucket, waiterPrefix(api))) {
-        const w = parseWaiterKey(api, key);
+      for await (const key of keysUnder(this.opts.bucket, this.#keys.waiterPrefix(api))) {
+        const w = this.#keys.parseWaiter(api, key);
         if (!w || w.expiresAt <= now) {
           await this.opts.bucket.delete(key);
           done.waiters++;
         }
       }
       const oldest = Math.floor(now / 1000) - 60;
-      for await (const key of keysUnder(this.opts.bucket, tickPrefix(api))) {
-        const second = tickSecond(api, key);
+      for await (const key of keysUnder(this.opts.bucket, this.#keys.tickPrefix(api))) {
+        const second = this.#keys.tickSecond(api, key);
         if (second !== undefined && second >= oldest) break; // keys sort by second: the rest are recent
         await this.opts.bucket.delete(key);
         done.tickets++;
@@ -217,13 +208,13 @@ export class AccountBudget {
   async snapshot(api: BudgetApi): Promise<{ leases: Array<LeaseKey & { key: string }>; waiters: WaiterKey[] }> {
     const now = this.#now();
     const leases: Array<LeaseKey & { key: string }> = [];
-    for await (const key of keysUnder(this.opts.bucket, leasePrefix(api))) {
-      const l = parseLeaseKey(api, key);
+    for await (const key of keysUnder(this.opts.bucket, this.#keys.leasePrefix(api))) {
+      const l = this.#keys.parseLease(api, key);
       if (l && l.expiresAt > now) leases.push({ ...l, key });
     }
     const waiters: WaiterKey[] = [];
-    for await (const key of keysUnder(this.opts.bucket, waiterPrefix(api))) {
-      const w = parseWaiterKey(api, key);
+    for await (const key of keysUnder(this.opts.bucket, this.#keys.waiterPrefix(api))) {
+      const w = this.#keys.parseWaiter(api, key);
       if (w && w.expiresAt > now) waiters.push(w);
     }
     return { leases, waiters };
@@ -244,14 +235,23 @@ export class AccountBudget {
     const concurrency = limits.concurrency!;
     const { leases, waiters } = await this.snapshot(req.api);
     // Its own lease counts even if a slow clock made it look lapsed already.
-    const all = leases.some((l) => l.key === key) ? leases : [...leases, { ...parseLeaseKey(req.api, key)!, key }];
+    const all = leases.some((l) => l.key === key)
+      ? leases
+      : [...leases, { ...this.#keys.parseLease(req.api, key)!, key }];
     const weight = (ls: typeof all) => ls.reduce((n, l) => n + l.weight, 0);
-    const total = weight(all);
-    if (total > concurrency) return { refused: "concurrency", retryAfterMs: 250 };
-    if (req.cls === "interactive") return undefined;
     const background = all.filter((l) => l.cls === "background");
     const capacity = concurrency - limits.interactive;
-    if (weight(background) > capacity) return { refused: "concurrency", retryAfterMs: 250 };
+    if (req.cls === "interactive") {
+      // Background leases past their share are being written and checked by callers that will delete them: they are
+      // counted up to the share only, so a batch's contenders never crowd a stream out of its reserved tasks. (Safe:
+      // the background leases kept are within the share, as the last of them to be written saw.)
+      const interactive = weight(all) - weight(background);
+      return interactive + Math.min(weight(background), capacity) > concurrency
+        ? { refused: "concurrency", retryAfterMs: 250 }
+        : undefined;
+    }
+    if (weight(all) > concurrency || weight(background) > capacity)
+      return { refused: "concurrency", retryAfterMs: 250 };
     // Fair shares among the tenants (then the groups of the caller's tenant) that hold or wait for a lease.
     // A waiter asking now holds a lease in the listing too: it is counted once, by its lease.
     const holding = new Set(background.map((l) => l.holder));
@@ -300,7 +300,7 @@ export class AccountBudget {
     const start = Math.floor(this.#random() * usable);
     for (let i = 0; i < usable; i++) {
       const index = (start + i) % usable;
-      const put = await this.opts.bucket.put(tickKey(req.api, second, index), "", { ifAbsent: true });
+      const put = await this.opts.bucket.put(this.#keys.tick(req.api, second, index), "", { ifAbsent: true });
       if (put.created) return undefined;
     }
     return { refused: "rate", retryAfterMs: toNext };

@@ -21,7 +21,7 @@ export function errorResponse(error: unknown, log?: Logger): Response {
     statusCode === 401
       ? { "www-authenticate": 'Bearer realm="tts"' }
       : statusCode === 429 || statusCode === 503
-        ? { "retry-after": "1" }
+        ? { "retry-after": String(body.error.retryAfterSeconds ?? 1) }
         : {},
   );
 }

@@ -5,6 +5,7 @@
  */
 
 import type { BookCover } from "../books/book.js";
+import type { AccountBudget, Lease } from "../budget/account-budget.js";
 import { InputError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
@@ -50,6 +51,13 @@ export interface JobServiceDeps {
   readonly staleAfterMs?: number;
   /** What a job with `label: {audible: true}` says first (AIGC_NOTICE_TEXT). */
   readonly aigcNotice?: string;
+  /** The account's provider budget: a submission takes a lease before its provider call (none: no budget). */
+  readonly budget?: AccountBudget;
+  /**
+   * How long a submission waits in line for a lease before handing its turn to FC's queue (`submit` then calls it
+   * again, its place kept): less than the calling function's timeout.
+   */
+  readonly budgetWaitMs?: number;
 }
 
 /** The audible notice a job says first unless the deployment words it otherwise. */
@@ -80,7 +88,7 @@ export interface NewJob {
 
 /** The steps the roles take on one another's behalf (JobService implements them by handing each to its role). */
 export interface JobSteps {
-  submit(job: Job, opts?: { force?: boolean; text?: string }): Promise<Job>;
+  submit(job: Job, opts?: { force?: boolean; text?: string; resume?: boolean }): Promise<Job>;
   pollTask(job: Job, opts: { force: boolean }): Promise<Job>;
   driveParent(parent: Job, opts?: { force?: boolean }): Promise<Job>;
   /** A part's synthesis or end moves its parent along (a failure is the caller's to log). */
@@ -122,6 +130,28 @@ export class JobContext {
   /** How long a step may sit before reconcile re-drives it. */
   get staleAfterMs(): number {
     return this.deps.staleAfterMs ?? 2 * 60_000;
+  }
+
+  /**
+   * A lease from the account's budget for a job's provider call, waiting in line up to `budgetWaitMs`: the job's
+   * tenant is its key's owner (the operator's for uploads and batches), its group its batch, else its parent, else
+   * itself. Undefined when none came in time.
+   */
+  async leaseFor(job: Job): Promise<Lease | undefined> {
+    const budget = this.deps.budget;
+    const provider = this.provider(job.provider);
+    if (!budget) return { api: provider.api, key: undefined, give: async () => undefined };
+    return budget.take(
+      {
+        api: provider.api,
+        holder: `${job.id}.${job.retries ?? 0}`,
+        tenant: job.owner ?? "operator",
+        group: job.batch?.id ?? job.parent?.id ?? job.id,
+        cls: "background",
+        ttlMs: provider.callMs,
+      },
+      { waitMs: this.deps.budgetWaitMs ?? 20_000 },
+    );
   }
 
   /** A short wait (the simulator runs waits on its own clock). */

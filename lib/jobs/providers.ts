@@ -2,10 +2,12 @@
  * The long-text providers behind one port, so the job flow is the same for NLS (audio fetched from a URL) and ICE
  * (audio written into our bucket by ICE itself).
  */
+import type { BudgetApi } from "../budget/apis.js";
 import { InputError } from "../errors.js";
 import type { ProviderName } from "../provider-registry.js";
 import {
   MINIMAX_AUDIO_URL_MS,
+  MINIMAX_CALL_MS,
   MINIMAX_DEFAULT_MODEL,
   MINIMAX_TEXT_LIMIT,
   type MinimaxClient,
@@ -32,6 +34,13 @@ export type ProviderStatus =
 
 export interface JobProvider {
   readonly name: ProviderName;
+  /** The quota its submissions count against (lib/budget/apis.ts). */
+  readonly api: BudgetApi;
+  /**
+   * The longest its submitting call may take: a budget lease lapses after it. A synchronous provider synthesizes in
+   * the call; the others only accept a task.
+   */
+  readonly callMs: number;
   /** True when submitting synthesizes in the same call (MiniMax): the job is then submitted through FC's queue. */
   readonly synchronous?: boolean;
   /**
@@ -95,6 +104,8 @@ export function nlsProvider(client: NlsLongTextClient): JobProvider {
   };
   return {
     name: "nls",
+    api: "nls-long-text",
+    callMs: 60_000,
     audio: "url",
     callsBack: true,
     limit: LONG_TEXT_LIMIT,
@@ -147,6 +158,8 @@ export function iceProvider(client: IceClient, bucket: string, authKey?: string)
   });
   return {
     name: "ice",
+    api: "ice",
+    callMs: 60_000,
     audio: "bucket",
     callsBack: true,
     deadline: { ms: ICE_JOB_DEADLINE_MS, says: "the 3 hours this deployment gives an ICE audio job" },
@@ -212,6 +225,8 @@ export function minimaxProvider(client: MinimaxClient, model = MINIMAX_DEFAULT_M
   };
   return {
     name: "minimax",
+    api: "minimax",
+    callMs: 4 * MINIMAX_CALL_MS, // the client's three attempts and its backoff between them
     audio: "url",
     callsBack: false,
     limit: MINIMAX_TEXT_LIMIT,

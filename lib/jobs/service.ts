@@ -67,7 +67,7 @@ export class JobService implements JobSteps {
     return this.#creation.createFailed(input);
   }
 
-  submit(job: Job, opts: { force?: boolean; text?: string } = {}): Promise<Job> {
+  submit(job: Job, opts: { force?: boolean; text?: string; resume?: boolean } = {}): Promise<Job> {
     return this.#submission.submit(job, opts);
   }
 

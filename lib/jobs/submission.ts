@@ -25,11 +25,12 @@ export class Submission {
    * answered) is forgotten so the next run retries at once; a terminal one fails the job. `text`: the job's text when
    * the caller holds it (it has just stored it); otherwise it is read from OSS.
    */
-  async submit(job: Job, opts: { force?: boolean; text?: string } = {}): Promise<Job> {
+  async submit(job: Job, opts: { force?: boolean; text?: string; resume?: boolean } = {}): Promise<Job> {
     const { deps } = this.ctx;
     if (job.state !== "queued") return job;
     const attempt = job.retries ?? 0;
-    if (!(await deps.jobs.elect(job.id, `submit-${attempt}`, this.ctx.now())) && !opts.force) return job;
+    if (!(await deps.jobs.elect(job.id, `submit-${attempt}`, this.ctx.now())) && !opts.force && !opts.resume)
+      return job;
     const log = deps.log.child({ jobId: job.id });
     if (opts.force) {
       const noted = await deps.jobs.taskOf(job.id, attempt);
@@ -50,6 +51,25 @@ export class Submission {
     }
     const text = opts.text ?? (await deps.storage.get(deps.jobs.textKey(job.id)))?.toString("utf8");
     if (text === undefined) return this.steps.fail(job, "InputMissing", "the job's text is missing from OSS");
+    // The account's budget first: no provider call starts past it. A submitter that waited its time in line hands its
+    // turn to FC's queue (`resume`: it was elected; a duplicate delivery is stopped by the call's note below).
+    const lease = await this.ctx.leaseFor(job);
+    if (!lease) {
+      log.info("waiting for the account's provider budget; handed to FC's queue", { attempt });
+      await deps.invoker.invokeAsync("submit", { submitJob: job.id, resume: true });
+      return job;
+    }
+    try {
+      return await this.#call(job, text, attempt);
+    } finally {
+      await lease.give().catch((error: unknown) => log.warn("budget lease not given back; it lapses", { error }));
+    }
+  }
+
+  /** Notes the call, calls the provider once, and adopts its task (or settles what its refusal means). */
+  async #call(job: Job, text: string, attempt: number): Promise<Job> {
+    const { deps } = this.ctx;
+    const log = deps.log.child({ jobId: job.id });
     if (!(await deps.jobs.noteCall(job.id, attempt, this.ctx.now()))) return job;
     let taskId: string;
     try {

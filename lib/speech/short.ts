@@ -5,6 +5,7 @@
 
 import { contentAddress, outputLabel } from "../audio/aigc-label.js";
 import { labelAudio } from "../audio/label-container.js";
+import type { Lease } from "../budget/account-budget.js";
 import { InputError } from "../errors.js";
 import type { StreamProviderName } from "../provider-registry.js";
 import type { CosyVoiceInput, CosyVoiceSynthesizer } from "../providers/dashscope/cosyvoice.js";
@@ -26,6 +27,8 @@ export interface ShortSpeechDeps {
    * (the owner digest of the API key, never the key).
    */
   readonly tenant?: string;
+  /** Takes the account budget's lease for a synthesis (none: no budget); refuses with 429 when it is spent. */
+  readonly lease?: (provider: StreamProviderName, weight: number) => Promise<Lease>;
   /** The most characters one stream takes (STREAM_MAX_CHARS); longer text belongs to the job API. */
   readonly maxChars?: number;
   /** The name the caller gave the text (`input` on the OpenAI-compatible endpoint), for the refusal. */
@@ -246,11 +249,34 @@ export async function openShortSpeech(req: SpeechRequest, deps: ShortSpeechDeps)
   if (req.provider === "nls" && req.model !== undefined)
     throw new InputError("model", "applies to provider cosyvoice only");
   checkStreamLength(req, deps.maxChars, deps.textField);
-  const planned = labelled(PLANNERS[req.provider](req, deps), req.format, deps.aigcProducer);
+  const planned = leased(labelled(PLANNERS[req.provider](req, deps), req.format, deps.aigcProducer), req, deps.lease);
   if (!deps.cache) return { contentType: planned.contentType, cache: "off", body: await prefetched(planned.start()) };
   const key = cacheKey({ ...planned.key, kind: req.ssml !== undefined ? "ssml" : "text", tenant: deps.tenant ?? "" });
   const opened = await deps.cache.open(key, (signal) => planned.start(signal), planned.finalize);
   return { contentType: planned.contentType, cache: opened.cache, body: opened.body };
+}
+
+/**
+ * The synthesis under the account's budget: the lease is taken when the synthesis starts (a cache hit takes none) and
+ * given back when its audio ends, fails or is abandoned. A refusal is thrown before the first byte, so it is the
+ * answer (429), not a broken stream.
+ */
+function leased(planned: Planned, req: SpeechRequest, lease: ShortSpeechDeps["lease"]): Planned {
+  if (!lease) return planned;
+  // NLS speaks text past one task's 300 characters in pieces, the next one started while the current plays: two tasks.
+  const weight = req.provider === "nls" && countNlsChars(req.text ?? req.ssml ?? "") > NLS_SHORT_TEXT_LIMIT ? 2 : 1;
+  return {
+    ...planned,
+    start: (signal) =>
+      (async function* () {
+        const held = await lease(req.provider, weight);
+        try {
+          yield* { [Symbol.asyncIterator]: () => planned.start(signal) };
+        } finally {
+          await held.give();
+        }
+      })(),
+  };
 }
 
 /**

@@ -141,6 +141,8 @@ class SimProvider {
   for(owner: number): JobProvider {
     return {
       name: this.name,
+      api: "ice",
+      callMs: 60_000,
       audio: this.audio,
       callsBack: this.callsBack,
       limit: this.limit,

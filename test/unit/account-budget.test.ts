@@ -7,7 +7,7 @@ import {
   type LeaseRequest,
 } from "../../lib/budget/account-budget.js";
 import { fairShares } from "../../lib/budget/fair-share.js";
-import { leaseKey, parseLeaseKey, parseWaiterKey, waiterKey } from "../../lib/budget/lease-keys.js";
+import { BudgetKeys } from "../../lib/budget/lease-keys.js";
 import type { ProviderBudget } from "../../lib/budget/schema.js";
 import { type Bucket, MemoryBucket } from "../../lib/storage/bucket.js";
 
@@ -17,6 +17,7 @@ function setup(limits: ProviderBudget, bucket: Bucket = new MemoryBucket()) {
   const clock = { now: 1_000_000_100 };
   const budget = new AccountBudget({
     bucket,
+    root: "jobs/budget/",
     limits,
     now: () => clock.now,
     sleep: async (ms) => {
@@ -50,9 +51,10 @@ describe("lease keys", () => {
         fc.string({ minLength: 1 }),
         (tenant, group, holder) => {
           const lease = { tenant, group, holder, cls: "interactive" as const, weight: 2, expiresAt: 1_765_000_000_000 };
-          expect(parseLeaseKey("nls-ws", leaseKey("nls-ws", lease))).toEqual(lease);
+          const keys = new BudgetKeys("jobs/budget/");
+          expect(keys.parseLease("nls-ws", keys.lease("nls-ws", lease))).toEqual(lease);
           const waiter = { tenant, group, holder, since: 5, expiresAt: 9 };
-          expect(parseWaiterKey("ice", waiterKey("ice", waiter))).toEqual(waiter);
+          expect(keys.parseWaiter("ice", keys.waiter("ice", waiter))).toEqual(waiter);
         },
       ),
     );
@@ -227,13 +229,17 @@ describe("AccountBudget", () => {
             const pause = async () => {
               for (let i = 0; i < (delays[n++ % delays.length] ?? 0); i++) await Promise.resolve();
             };
+            const paused = async <T>(op: () => Promise<T>): Promise<T> => {
+              await pause();
+              return op();
+            };
             return {
               bucket: inner.bucket,
-              get: async (k) => (await pause(), inner.get(k)),
-              head: async (k) => (await pause(), inner.head(k)),
-              put: async (k, b, o) => (await pause(), inner.put(k, b, o)),
-              delete: async (k) => (await pause(), inner.delete(k)),
-              list: async (p, o) => (await pause(), inner.list(p, o)),
+              get: (k) => paused(() => inner.get(k)),
+              head: (k) => paused(() => inner.head(k)),
+              put: (k, b, o) => paused(() => inner.put(k, b, o)),
+              delete: (k) => paused(() => inner.delete(k)),
+              list: (p, o) => paused(() => inner.list(p, o)),
             };
           };
           const limits = { minimax: { concurrency, interactive, interactivePerSecond: 0 } };
@@ -243,7 +249,12 @@ describe("AccountBudget", () => {
           let worstBackground = 0;
           await Promise.all(
             calls.map(async (c, i) => {
-              const budget = new AccountBudget({ bucket: slowed(c.delays), limits, now: () => 5_000_000 });
+              const budget = new AccountBudget({
+                bucket: slowed(c.delays),
+                root: "jobs/budget/",
+                limits,
+                now: () => 5_000_000,
+              });
               const got = await budget.tryTake(
                 req({ holder: `h${i}`, tenant: c.tenant, cls: c.cls, weight: c.weight }),
               );

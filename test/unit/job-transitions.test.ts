@@ -21,6 +21,8 @@ import { countNlsChars } from "../../lib/text/index.js";
 /** A provider whose tasks finish or fail when the test says so. */
 class ScriptedProvider implements JobProvider {
   readonly name = "nls" as const;
+  readonly api = "nls-long-text" as const;
+  readonly callMs = 60_000;
   readonly audio = "url" as const;
   readonly callsBack = true;
   readonly limit = 40;

@@ -25,6 +25,8 @@ export { MINIMAX_MODELS };
 export const MINIMAX_TEXT_LIMIT = 9_999;
 /** Seed 004: with `output_format: "url"`, the synthesized audio's URL is valid for 24 hours. */
 export const MINIMAX_AUDIO_URL_MS = 24 * 3600_000;
+/** How long one synthesis call may take before this client gives up on it (its retries each get as long). */
+export const MINIMAX_CALL_MS = 120_000;
 
 /** The model used when a request names none: the fast one of seed 004's list. */
 export const MINIMAX_DEFAULT_MODEL = "MiniMax/speech-02-turbo";
@@ -206,7 +208,7 @@ export class MinimaxClient {
               ...(sse ? { "x-dashscope-sse": "enable" } : {}),
             },
             body: JSON.stringify(req),
-            signal: signal ?? AbortSignal.timeout(this.opts.timeoutMs ?? 120_000),
+            signal: signal ?? AbortSignal.timeout(this.opts.timeoutMs ?? MINIMAX_CALL_MS),
           });
         } catch (error) {
           throw new UpstreamError({
