@@ -10,6 +10,7 @@ import { DEFAULT_AIGC_PRODUCER } from "./audio/aigc-label.js";
 import { ProviderBudgetSchema } from "./budget/schema.js";
 import { ConfigError } from "./errors.js";
 import { ProviderNameSchema } from "./provider-registry.js";
+import { PriceTableSchema } from "./quotes/prices.js";
 import { registerSecret } from "./secrets.js";
 import * as z from "./zod.js";
 
@@ -45,6 +46,24 @@ const commaList = z.pipe(
 /** A number given as a string matching `pattern` (`what` says which), `fallback` when absent. */
 const numberOf = (pattern: RegExp, what: string, fallback: string) =>
   z.pipe(z._default(z.string().check(z.regex(pattern, what)), fallback), z.transform(Number));
+
+/** A JSON value checked by `schema`; `fallback` when absent, and an empty string is `undefined`. */
+const jsonOf = <T extends z.ZodMiniType>(schema: T, example: string, fallback: string) =>
+  z.pipe(
+    z.pipe(
+      z._default(z.string(), fallback),
+      z.transform((v, ctx) => {
+        if (v === "") return undefined;
+        try {
+          return JSON.parse(v) as unknown;
+        } catch {
+          ctx.issues.push({ code: "custom", message: `a JSON object such as ${example}`, input: v });
+          return z.NEVER;
+        }
+      }),
+    ),
+    schema,
+  );
 
 const prefix = (fallback: string) =>
   z
@@ -231,24 +250,9 @@ export const ConfigSchema = z.object({
    * The account's provider budget (lib/budget/schema.ts), JSON: per API, the tasks at once and calls a second all
    * functions together may start, and the interactive share. Empty: no budget (each call meets the provider's own).
    */
-  PROVIDER_BUDGET: z.pipe(
-    z.pipe(
-      z._default(z.string(), "{}"),
-      z.transform((v, ctx) => {
-        try {
-          return JSON.parse(v || "{}") as unknown;
-        } catch {
-          ctx.issues.push({
-            code: "custom",
-            message: 'a JSON object such as {"minimax":{"concurrency":10}}',
-            input: v,
-          });
-          return z.NEVER;
-        }
-      }),
-    ),
-    ProviderBudgetSchema,
-  ),
+  PROVIDER_BUDGET: jsonOf(z._default(ProviderBudgetSchema, {}), '{"minimax":{"concurrency":10}}', "{}"),
+  /** What characters cost (lib/quotes/prices.ts), JSON; empty: quotes and caps count characters only. */
+  PRICES: jsonOf(z.optional(PriceTableSchema), '{"currency":"CNY","perTenThousandCharacters":{"nls":2}}', ""),
   /** How long a job's submission waits in line for the budget before handing its turn to FC's queue. */
   BUDGET_WAIT_SECONDS: numberOf(/^\d+$/, "a whole number of seconds", "20"),
   /** Let batch webhooks reach loopback and private addresses (a local receiver); never in a deployment facing users. */

@@ -15,12 +15,15 @@ import { storedLabel } from "../../lib/jobs/label-view.js";
 import { listJobs, subtitlesOf, viewJob } from "../../lib/jobs/listing.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { NLS_SHORT_TEXT_LIMIT } from "../../lib/providers/nls/synthesizer.js";
+import { quoteRequest } from "../../lib/quotes/quote-request.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 import { SpeechRequestSchema } from "../../lib/speech/request.js";
 import { openShortSpeech } from "../../lib/speech/short.js";
 import { countNlsChars } from "../../lib/text/index.js";
 import { parseInput } from "../../lib/validation.js";
 import { FcHttpEventSchema } from "../_fc/events.js";
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Bodies carry up to 100,000 characters (about 400 KB of UTF-8) plus options. */
 const MAX_BODY = 1024 * 1024;
@@ -42,7 +45,18 @@ export function createSpeechRouter(rt: JobRuntime): Router {
     defaultProvider: rt.config.JOBS_DEFAULT_PROVIDER,
   };
 
+  const quoteCtx = {
+    service: rt.service,
+    prices: rt.config.PRICES,
+    budget: rt.config.PROVIDER_BUDGET,
+    partConcurrency: rt.config.JOBS_PART_CONCURRENCY,
+    batchConcurrency: rt.config.BATCH_CONCURRENCY,
+    intake: ctx,
+  };
+
   const submitJob = async (body: unknown, request: Request, owner: string): Promise<Response> => {
+    // `dryRun: true`: the quote, and nothing made.
+    if (isRecord(body) && body.dryRun === true) return json(200, await quoteRequest(body, owner, quoteCtx));
     const { job, created } = await rt.service.create(
       await jobFromRequest(body, request.headers.get("idempotency-key"), owner, ctx),
     );
@@ -71,6 +85,11 @@ export function createSpeechRouter(rt: JobRuntime): Router {
       .on("POST", "/v1/books", async (request) => {
         const owner = authorize(request);
         return submitJob(bookRequestAsJob(await readJson(request, MAX_BODY)), request, owner);
+      })
+      // What a job, a book or a batch would bill and take, without calling any provider.
+      .on("POST", "/v1/quotes", async (request) => {
+        const owner = authorize(request);
+        return json(200, await quoteRequest(await readJson(request, MAX_BODY), owner, quoteCtx));
       })
       .on("GET", "/v1/jobs", async (request) => {
         const owner = authorize(request);

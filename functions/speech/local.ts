@@ -17,7 +17,7 @@ export function mount(p: LocalPlatform): LocalFunction {
     },
   );
   return {
-    paths: ["/v1/jobs", "/v1/books", "/v1/speech", "/v1/batches"],
+    paths: ["/v1/jobs", "/v1/books", "/v1/quotes", "/v1/speech", "/v1/batches"],
     request: serveFcHttp(
       receivingCredentials(() => p.credentials, handler),
       () => p.context(),

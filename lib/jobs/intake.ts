@@ -30,6 +30,8 @@ export const JobRequestSchema = z
     ...SpeechSourceFields,
     ...OptionFields,
     book: z.optional(BookInputSchema),
+    /** Answer with the quote (what it would bill and take) instead of making the job. */
+    dryRun: z.optional(z.boolean()),
   })
   .check(
     z.refine((v) => [v.text, v.ssml, v.input, v.book].filter((x) => x !== undefined).length === 1, {
@@ -203,6 +205,6 @@ export function bookRequestAsJob(body: unknown): unknown {
 }
 
 function pickOptions(req: JobRequest): Record<string, unknown> {
-  const { text: _t, ssml: _s, input: _i, output: _o, book: _b, ...options } = req;
+  const { text: _t, ssml: _s, input: _i, output: _o, book: _b, dryRun: _d, ...options } = req;
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }

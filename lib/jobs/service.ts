@@ -54,6 +54,11 @@ export class JobService implements JobSteps {
     this.#split.validate(input);
   }
 
+  /** The characters each of the job's provider tasks will bill (one entry unless it is split), writing nothing. */
+  planCharacters(input: Pick<NewJob, "provider" | "text" | "ssml" | "options" | "chapters">): number[] {
+    return this.#split.planCharacters(input);
+  }
+
   /**
    * Creates and submits a job (split into parts beyond its provider's limit), or answers the job that already holds
    * its idempotency key. Input is validated by the provider's own rules before anything is written.

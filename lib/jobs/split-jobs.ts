@@ -72,6 +72,16 @@ export class SplitJobs {
     for (const piece of this.#plan(input).pieces) provider.validate(piece, input.ssml, input.options);
   }
 
+  /**
+   * The characters each provider task of the job will bill, as the job would be made (split or not), writing nothing:
+   * the same planning and counting `create` records on the job, so a quote and the finished job's figure agree.
+   */
+  planCharacters(input: Pick<NewJob, "provider" | "text" | "ssml" | "options" | "chapters">): number[] {
+    const provider = this.ctx.provider(input.provider);
+    if (!this.isSplit(input)) return [provider.validate(input.text, input.ssml, input.options).characters];
+    return this.#plan(input).pieces.map((piece) => provider.validate(piece, input.ssml, input.options).characters);
+  }
+
   /** Creates a split job and its parts, and submits the first parts; or answers the job that holds its key. */
   async create(input: NewJob): Promise<{ job: Job; created: boolean }> {
     const { deps } = this.ctx;

@@ -143,6 +143,7 @@ class SimProvider {
       name: this.name,
       api: "ice",
       callMs: 60_000,
+      paceMsPerCharacter: 25,
       audio: this.audio,
       callsBack: this.callsBack,
       limit: this.limit,

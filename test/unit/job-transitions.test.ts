@@ -23,6 +23,7 @@ class ScriptedProvider implements JobProvider {
   readonly name = "nls" as const;
   readonly api = "nls-long-text" as const;
   readonly callMs = 60_000;
+  readonly paceMsPerCharacter = 25;
   readonly audio = "url" as const;
   readonly callsBack = true;
   readonly limit = 40;
