@@ -107,6 +107,17 @@ export function createSpeechRouter(rt: JobRuntime): Router {
         const job = await readableJob(request, params.id!);
         return json(200, await viewJob(job, { jobs: rt.jobs, storage: rt.clients.storage }));
       })
+      // Cancel: its owner only (another key's job is a 404, as for reading). No provider task starts after the answer.
+      .on("DELETE", "/v1/jobs/:id", async (request, { params }) => {
+        const job = await readableJob(request, params.id!);
+        if ((job.state === "done" || job.state === "failed") && !job.cancelled)
+          throw new InputError("id", `job ${job.id} has already ended (${job.state})`, {
+            statusCode: 409,
+            code: "AlreadyEnded",
+          });
+        const now = await rt.service.cancel(job);
+        return json(200, await viewJob(now, { jobs: rt.jobs, storage: rt.clients.storage }));
+      })
       .on("GET", "/v1/jobs/:id/label", async (request, { params }) => {
         const job = await readableJob(request, params.id!);
         return json(200, await storedLabel(job, rt.clients.storage));
@@ -123,6 +134,13 @@ export function createSpeechRouter(rt: JobRuntime): Router {
       .on("GET", "/v1/batches/:id", async (request, { params }) => {
         authorize(request);
         const view = await rt.batches.view(params.id!);
+        if (!view)
+          throw new InputError("id", `no batch ${params.id!.slice(0, 128)}`, { statusCode: 404, code: "NotFound" });
+        return json(200, view);
+      })
+      .on("DELETE", "/v1/batches/:id", async (request, { params }) => {
+        authorize(request);
+        const view = await rt.batches.cancel(params.id!);
         if (!view)
           throw new InputError("id", `no batch ${params.id!.slice(0, 128)}`, { statusCode: 404, code: "NotFound" });
         return json(200, view);

@@ -17,13 +17,20 @@ export class BatchFinisher {
   }
 
   /** Makes a complete batch final (once: elected; `force` re-drives a finish whose elected finisher died). */
-  async finish(manifest: Manifest, ended: Map<number, string>, opts: { force?: boolean } = {}): Promise<void> {
+  async finish(
+    manifest: Manifest,
+    ended: Map<number, string>,
+    opts: { force?: boolean; cancelled?: boolean } = {},
+  ): Promise<void> {
     const { store } = this.ctx;
     if (!(await store.electFinal(manifest.batchId, this.ctx.now())) && !opts.force) return;
-    const items = await this.items(manifest, ended, new Set());
+    // A cancelled batch's items never dispatched end cancelled.
+    const items = (await this.items(manifest, ended, new Set())).map((i) =>
+      opts.cancelled && i.state === "queued" ? { ...i, state: "cancelled" } : i,
+    );
     const final: Manifest = {
       ...manifest,
-      state: items.every((i) => i.state === "done") ? "done" : "partial",
+      state: opts.cancelled ? "cancelled" : items.every((i) => i.state === "done") ? "done" : "partial",
       finishedAt: this.ctx.now().toISOString(),
       items,
     };

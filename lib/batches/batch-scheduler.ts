@@ -37,6 +37,18 @@ export class BatchScheduler {
     const { manifest } = batch;
     const ended = await store.ended(batchId);
     if (this.finisher.isComplete(manifest, ended)) return this.finisher.finish(manifest, ended, opts);
+    // Cancelled: nothing more is dispatched; it ends once the items already dispatched have.
+    if (await this.ctx.deps.jobs.cancelledAt("batches", batchId)) {
+      const dispatched = await store.dispatched(batchId);
+      if (opts.force)
+        await this.#recover(
+          manifest,
+          [...dispatched].filter((i) => !ended.has(i)),
+        );
+      if ([...dispatched].every((i) => ended.has(i)))
+        return this.finisher.finish(manifest, ended, { ...opts, cancelled: true });
+      return;
+    }
     const inFlightOf = (dispatched: Set<number>): number[] => [...dispatched].filter((i) => !ended.has(i));
     const handedOn = opts.force
       ? await this.#recover(manifest, inFlightOf(await store.dispatched(batchId)))
@@ -81,6 +93,8 @@ export class BatchScheduler {
 
   /** Elects item `index` for a slot (once, whoever races for it) and hands it to `submit` through FC's queue. */
   async #dispatch(manifest: Manifest, index: number): Promise<boolean> {
+    // A cancelled batch dispatches nothing more (looked for before each dispatch, so none follows the cancel).
+    if (await this.ctx.deps.jobs.cancelledAt("batches", manifest.batchId)) return false;
     if (!(await this.ctx.store.electDispatch(manifest.batchId, index, this.ctx.now()))) return false;
     await this.ctx.deps.invoker.invokeAsync("submit", { batchItem: { batchId: manifest.batchId, index } });
     return true;
@@ -162,6 +176,8 @@ export class BatchScheduler {
     const { batch, index } = item;
     const { batchId } = batch.manifest;
     const first = await this.ctx.store.markEnded(batchId, index, job.state);
+    // A cancelled batch hands no slot on and ends when its dispatched items have, not all: redrive sees to it.
+    if (await this.ctx.deps.jobs.cancelledAt("batches", batchId)) return this.redrive(batchId);
     if (first) {
       if (job.synthesizedAt === undefined) {
         if (await this.#dispatchNext(batch, index)) return;

@@ -97,7 +97,7 @@ export const ManifestSchema = z.object({
   batchId: z.string(),
   eventId: z.string(),
   createdAt: z.string(),
-  state: z.enum(["running", "done", "partial"]),
+  state: z.enum(["running", "done", "partial", "cancelled"]),
   finishedAt: z.optional(z.string()),
   /** The completion webhook, and once it was sent, what it answered (`status`) or why it failed (`error`). */
   notify: z.optional(

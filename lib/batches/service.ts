@@ -84,4 +84,19 @@ export class BatchService {
   view(batchId: string): Promise<Record<string, unknown> | undefined> {
     return this.#finisher.view(batchId);
   }
+
+  /**
+   * Cancels a running batch: no item is dispatched after this, an item whose job has not started ends cancelled, and
+   * items already running finish (billed, their audio kept). The batch ends `cancelled` once they have, and its
+   * webhook says so. Undefined for no such batch; a batch that has ended is shown as it is.
+   */
+  async cancel(batchId: string): Promise<Record<string, unknown> | undefined> {
+    const manifest = await this.#ctx.store.manifest(batchId);
+    if (!manifest) return undefined;
+    if (manifest.state === "running") {
+      await this.#ctx.deps.jobs.cancel("batches", batchId, this.#ctx.now());
+      await this.#scheduler.redrive(batchId);
+    }
+    return this.view(batchId);
+  }
 }

@@ -94,6 +94,8 @@ export interface JobSteps {
   /** A part's synthesis or end moves its parent along (a failure is the caller's to log). */
   driveParentOf(part: Job): Promise<void>;
   fail(job: Job, code: string, reason: string): Promise<Job>;
+  /** Ends a cancelled job that has nothing left running: failed with code `Cancelled`, saying what was billed. */
+  endCancelled(job: Job, at: Date, billedCharacters: number, reason: string): Promise<Job>;
   ended(job: Job): Promise<void>;
   /** A job's synthesis ended: `onSynthesized` is told (once, by the elected caller); a failure is logged. */
   synthesized(job: Job): Promise<void>;
@@ -152,6 +154,17 @@ export class JobContext {
       },
       { waitMs: this.deps.budgetWaitMs ?? 20_000 },
     );
+  }
+
+  /** When the job, the job it is a part of, or its batch was cancelled; undefined when none was. */
+  async cancelledAt(job: Pick<Job, "id" | "parent" | "batch">): Promise<Date | undefined> {
+    const { jobs } = this.deps;
+    const found = await Promise.all([
+      jobs.cancelledAt("jobs", job.id),
+      job.parent ? jobs.cancelledAt("jobs", job.parent.id) : undefined,
+      job.batch || job.parent?.batchId ? jobs.cancelledAt("batches", job.batch?.id ?? job.parent!.batchId!) : undefined,
+    ]);
+    return found.find((d) => d !== undefined);
   }
 
   /** A short wait (the simulator runs waits on its own clock). */

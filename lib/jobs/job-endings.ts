@@ -25,6 +25,26 @@ export class JobEndings {
     return next;
   }
 
+  /** Ends a cancelled job that has nothing left running: failed with code `Cancelled`, saying what was billed. */
+  async endCancelled(job: Job, at: Date, billedCharacters: number, reason: string): Promise<Job> {
+    const { deps } = this.ctx;
+    const latest = (await deps.jobs.get(job.id)) ?? job;
+    const next = transition(
+      latest,
+      "failed",
+      {
+        failure: { code: "Cancelled", reason, at: this.ctx.now().toISOString() },
+        cancelled: { at: at.toISOString(), billedCharacters },
+      },
+      this.ctx.now(),
+    );
+    if (!next) return latest;
+    await deps.jobs.put(next);
+    deps.log.info("job cancelled", { jobId: job.id, billedCharacters });
+    await this.ended(next);
+    return next;
+  }
+
   /** Tells whoever waits on a job (an uploader, a parent, a batch) that it has ended. */
   async ended(job: Job): Promise<void> {
     const { deps } = this.ctx;

@@ -3,8 +3,10 @@
  * when its callback never came, handed to `store` again when synthesized), and a job past its provider's promise or
  * its audio's retention fails with that reason. What to do is `reconcileAction`'s decision; this only does it.
  */
+
 import type { JobContext, JobSteps } from "./job-deps.js";
 import { reconcileAction } from "./reconcile-policy.js";
+import type { Job } from "./schema.js";
 import { isTerminal } from "./schema.js";
 
 export class JobReconciler {
@@ -12,6 +14,16 @@ export class JobReconciler {
     private readonly ctx: JobContext,
     private readonly steps: JobSteps,
   ) {}
+
+  /** Ends a queued part whose parent has ended (it will never submit it): cancelled with it, or failed. */
+  async #endOrphan(part: Job): Promise<boolean> {
+    const parent = await this.ctx.deps.jobs.get(part.parent!.id);
+    if (parent && !isTerminal(parent.state)) return false;
+    const cancelled = await this.ctx.cancelledAt(part);
+    if (cancelled) await this.steps.endCancelled(part, cancelled, 0, "cancelled before it started: nothing was billed");
+    else await this.steps.fail(part, "ParentEnded", "the job it is a part of had already ended");
+    return true;
+  }
 
   async reconcile(): Promise<Record<string, number>> {
     const { deps } = this.ctx;
@@ -43,6 +55,9 @@ export class JobReconciler {
           case "restore":
             await deps.invoker.invokeAsync("store", { jobId: job.id });
             counts.restored!++;
+            break;
+          case "end-if-orphaned":
+            if (await this.#endOrphan(job)) counts.failed!++;
             break;
           case "wait":
             break;

@@ -58,7 +58,9 @@ export function renderJob(
     });
   return {
     id: job.id,
-    state: job.state,
+    // A cancelled job's record is failed (its machine has ended); its owner sees why, and what it billed.
+    state: job.cancelled ? "cancelled" : job.state,
+    ...(job.cancelled ? { cancelled: job.cancelled } : {}),
     provider: job.provider,
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,

@@ -16,6 +16,11 @@ export type ReconcileAction =
   | { readonly kind: "poll" }
   /** Synthesized or stored past the grace period (store crashed or its invocation was lost): invoke store again. */
   | { readonly kind: "restore" }
+  /**
+   * A part queued past the grace period: its parent submits it when a slot frees, unless the parent has ended (a part
+   * made as its parent was cancelled or failed): then it ends too, so nothing is left pending.
+   */
+  | { readonly kind: "end-if-orphaned" }
   /** Nothing yet: too recent, or a part whose parent submits it when a slot frees. */
   | { readonly kind: "wait" };
 
@@ -57,7 +62,7 @@ export function reconcileAction(
   // hand-off to store is re-invoked (a simulated crash after the assembly's election found it never was).
   if (job.parts && job.state === "submitted") return { kind: "drive-parent", force: idle >= staleAfterMs };
   if (idle < staleAfterMs) return { kind: "wait" };
-  if (job.state === "queued") return job.parent ? { kind: "wait" } : { kind: "resubmit" };
+  if (job.state === "queued") return job.parent ? { kind: "end-if-orphaned" } : { kind: "resubmit" };
   if (job.state === "submitted") return { kind: "poll" };
   return { kind: "restore" };
 }

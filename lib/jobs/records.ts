@@ -205,6 +205,22 @@ export class JobRecords {
   }
 
   /**
+   * Records that a job or a batch is cancelled (create-if-absent: the first cancel's time stands). Every provider
+   * submission looks for it first, so no task starts after it; `cancelledAt` reads it.
+   */
+  async cancel(kind: "jobs" | "batches", id: string, at: Date): Promise<Date> {
+    const key = `${this.prefix}cancels/${kind}/${id}`;
+    if ((await this.storage.put(key, at.toISOString(), { ifAbsent: true, contentType: "text/plain" })).created)
+      return at;
+    return (await this.cancelledAt(kind, id)) ?? at;
+  }
+
+  async cancelledAt(kind: "jobs" | "batches", id: string): Promise<Date | undefined> {
+    const body = await this.storage.get(`${this.prefix}cancels/${kind}/${id}`);
+    return body ? new Date(body.toString("utf8")) : undefined;
+  }
+
+  /**
    * Write-ahead notes of a submission, so no provider task is ever made twice for one attempt: `call-<attempt>` just
    * before the provider is called, `task-<attempt>` (holding the task's id) as soon as it answers. A submitter that
    * died between the two leaves the one ambiguous state: a task may exist, and only its callback or the provider's

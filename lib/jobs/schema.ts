@@ -175,7 +175,7 @@ export const JobSchema = z.object({
   /** A book's chapters: each one's title and the part it starts with (the parts are cut at chapter ends too). */
   chapters: z.optional(z.array(z.object({ title: z.string(), part: z.int() }))),
   /** A part of a longer job (text beyond the provider's limit): the parent's id and this part's index. */
-  parent: z.optional(z.object({ id: z.string(), index: z.int() })),
+  parent: z.optional(z.object({ id: z.string(), index: z.int(), batchId: z.optional(z.string()) })),
   /** An item of an EventBridge batch: the batch's id and the item's id. */
   batch: z.optional(z.object({ id: z.string(), item: z.string() })),
   /** A job split into parts: each part is a job of its own, synthesized in parallel and stitched at the end. */
@@ -190,6 +190,8 @@ export const JobSchema = z.object({
     ),
   ),
   failure: z.optional(z.object({ code: z.string(), reason: z.string(), at: z.string() })),
+  /** Cancelled by its owner (or its batch's): when, and the characters its tasks that had started billed. */
+  cancelled: z.optional(z.object({ at: z.string(), billedCharacters: z.int() })),
   /** Provider tasks submitted for this job so far beyond the first (a task that failed transiently is resubmitted). */
   retries: z.optional(z.int()),
 });

@@ -105,6 +105,26 @@ export class JobService implements JobSteps {
     return this.#endings.fail(job, code, reason);
   }
 
+  endCancelled(job: Job, at: Date, billedCharacters: number, reason: string): Promise<Job> {
+    return this.#endings.endCancelled(job, at, billedCharacters, reason);
+  }
+
+  /**
+   * Cancels a job: no provider task starts after this (every submission looks for the mark first). A job not yet
+   * started ends at once; a split job stops starting parts and ends when the parts already running have; a job whose
+   * one task is already running is left to finish (it is billed, and its audio kept).
+   */
+  async cancel(job: Job): Promise<Job> {
+    const at = await this.#ctx.deps.jobs.cancel("jobs", job.id, this.#ctx.now());
+    const latest = (await this.#ctx.deps.jobs.get(job.id)) ?? job;
+    if (latest.parts) return this.#split.drive(latest);
+    // A queued job whose call is noted is asking its provider now (the mark was written before this read, so a
+    // submitter that notes its call later sees the mark and stops): its task is made, billed and its audio kept.
+    if (latest.state === "queued" && !(await this.#ctx.deps.jobs.callOf(latest.id, latest.retries ?? 0)))
+      return this.endCancelled(latest, at, 0, "cancelled before it started: nothing was billed");
+    return latest;
+  }
+
   ended(job: Job): Promise<void> {
     return this.#endings.ended(job);
   }

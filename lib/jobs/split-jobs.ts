@@ -119,7 +119,7 @@ export class SplitJobs {
     parentId: string,
     index: number,
     text: string,
-    input: Pick<NewJob, "provider" | "options" | "ssml" | "source" | "owner" | "fingerprint">,
+    input: Pick<NewJob, "provider" | "options" | "ssml" | "source" | "owner" | "fingerprint" | "batch">,
     attempt: number,
   ): Promise<Job> {
     const { deps } = this.ctx;
@@ -152,7 +152,8 @@ export class SplitJobs {
       ),
       // The part asks for timestamps (they stay on its record), but only the parent writes subtitle files.
       output: { audioKey },
-      parent: { id: parentId, index },
+      // Its parent's batch, so a cancelled batch stops its items' parts too (a part is not the batch's item).
+      parent: { id: parentId, index, ...(input.batch ? { batchId: input.batch.id } : {}) },
     };
     return deps.jobs.create(part);
   }
@@ -164,11 +165,55 @@ export class SplitJobs {
   async drive(parent: Job, opts: { force?: boolean } = {}): Promise<Job> {
     if (parent.state !== "submitted" || !parent.parts) return parent;
     const children = await Promise.all(parent.parts.map((p) => this.ctx.deps.jobs.get(p.jobId)));
+    const cancelled = await this.ctx.cancelledAt(parent);
+    if (cancelled) return this.#endCancelled(parent, children, cancelled, opts);
     const failedAt = children.findIndex((c) => c?.state === "failed");
     if (failedAt !== -1) return this.#replaceFailedPart(parent, children, failedAt, opts);
     if (children.every((c) => c?.state === "done")) return this.#assemble(parent, opts);
     await this.#submitQueued(children, opts);
     return parent;
+  }
+
+  /**
+   * A cancelled split job starts no more parts; once the parts that had started have ended (their tasks are billed
+   * and their audio kept), it ends, saying what was billed.
+   */
+  async #endCancelled(
+    parent: Job,
+    children: ReadonlyArray<Job | undefined>,
+    at: Date,
+    opts: { force?: boolean },
+  ): Promise<Job> {
+    const { jobs } = this.ctx.deps;
+    const inFlight = (c: Job | undefined) =>
+      c && (c.state === "submitted" || c.state === "synthesized" || c.state === "stored");
+    if (children.some(inFlight)) return parent;
+    // A queued part whose call is noted may be asking its provider now: it is waited for like a running one (its
+    // submitter ends it cancelled, or its task is made and billed).
+    const queued = children.filter((c): c is Job => c?.state === "queued");
+    const called = await Promise.all(queued.map((c) => jobs.callOf(c.id, c.retries ?? 0)));
+    if (called.some((d) => d !== undefined)) {
+      // A forced drive (reconcile) takes over such a part whose submitter died: submission settles the unknown call
+      // (adopting its task, or past the provider's deadline ending it cancelled).
+      if (opts.force)
+        for (const [i, part] of queued.entries()) if (called[i]) await this.steps.submit(part, { force: true });
+      return parent;
+    }
+    // The parts never started end too, billed nothing, so nothing is left pending.
+    for (const part of queued)
+      await this.steps.endCancelled(part, at, 0, "cancelled before it started: nothing was billed");
+    // A part is billed once its task has finished: the parent's own figure for it (the provider's count, as quoted).
+    const started = parent.parts!.filter(
+      (_, i) => children[i]?.task?.finishedAt !== undefined || children[i]?.state === "done",
+    );
+    const billed =
+      started.reduce((n, p) => n + p.characters, 0) + parent.parts!.reduce((n, p) => n + (p.billedBefore ?? 0), 0);
+    return this.steps.endCancelled(
+      parent,
+      at,
+      billed,
+      `cancelled: ${started.length} of ${children.length} parts had started and were billed (${billed} characters); their audio is kept under the parts prefix`,
+    );
   }
 
   /** A part's synthesis or end moves its parent along, and every other job that shares the part (the same text). */

@@ -51,6 +51,7 @@ export class Submission {
     }
     const text = opts.text ?? (await deps.storage.get(deps.jobs.textKey(job.id)))?.toString("utf8");
     if (text === undefined) return this.steps.fail(job, "InputMissing", "the job's text is missing from OSS");
+    if (await this.ctx.cancelledAt(job)) return this.#cancelled(job);
     // The account's budget first: no provider call starts past it. A submitter that waited its time in line hands its
     // turn to FC's queue (`resume`: it was elected; a duplicate delivery is stopped by the call's note below).
     const lease = await this.ctx.leaseFor(job);
@@ -66,11 +67,22 @@ export class Submission {
     }
   }
 
+  /** A job (or part) cancelled before its task started: it ends, billed nothing; a part's parent is told. */
+  async #cancelled(job: Job): Promise<Job> {
+    const at = (await this.ctx.cancelledAt(job)) ?? this.ctx.now();
+    const ended = await this.steps.endCancelled(job, at, 0, "cancelled before it started: nothing was billed");
+    if (job.parent) await this.steps.driveParentOf(job);
+    return ended;
+  }
+
   /** Notes the call, calls the provider once, and adopts its task (or settles what its refusal means). */
   async #call(job: Job, text: string, attempt: number): Promise<Job> {
     const { deps } = this.ctx;
     const log = deps.log.child({ jobId: job.id });
     if (!(await deps.jobs.noteCall(job.id, attempt, this.ctx.now()))) return job;
+    // Looked for again with the call noted, just before the provider is asked: a cancel answered before this read
+    // stops it, however long the wait for the budget was; one answered after finds the call noted, and counts it.
+    if (await this.ctx.cancelledAt(job)) return this.#cancelled(job);
     let taskId: string;
     try {
       taskId = await this.ctx.provider(job.provider).submit(job, text, this.ctx.callbackUrl(job));

@@ -34,6 +34,9 @@ export function scenario(world: World, prng: Prng): () => Promise<void> {
   const items = withBatch ? 2 + prng.int(4) : 0;
   const lengths = Array.from({ length: jobs }, () => 1 + prng.int(7));
   const itemLengths = Array.from({ length: items }, () => 1 + prng.int(5));
+  // Some seeds cancel a job (its owner's DELETE) or the batch, at whatever moment the schedule gives the request.
+  const cancelJob = jobs > 0 && prng.chance(0.3) ? prng.int(jobs) : -1;
+  const cancelBatch = withBatch && prng.chance(0.3);
   return async () => {
     const creates = lengths.map((n, i) => {
       const text = sentences(n, `j${i}`);
@@ -46,7 +49,8 @@ export function scenario(world: World, prng: Prng): () => Promise<void> {
         idempotencyKey: `k:${i}`,
         source: { kind: "inline" },
       };
-      return again(() => world.service.create(job));
+      const created = again(() => world.service.create(job));
+      return i === cancelJob ? created.then(({ job }) => again(() => world.service.cancel(job))) : created;
     });
     const batch =
       withBatch &&
@@ -61,7 +65,7 @@ export function scenario(world: World, prng: Prng): () => Promise<void> {
             notify: { url: "https://hooks.example.com/tts" },
           },
         }),
-      );
+      ).then((manifest) => (cancelBatch ? again(() => world.batches.cancel(manifest.batchId)) : manifest));
     // Two tenants through the API's own intake, each naming outputs (its own, or trying the other's namespace).
     const tenants = [ownerOfKey("sim-tenant-a-key"), ownerOfKey("sim-tenant-b-key")];
     const ctx = {

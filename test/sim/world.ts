@@ -509,6 +509,7 @@ export class World {
     }
     if (!this.#allEnded())
       this.violations.push({ step: this.step, invariant: "liveness", detail: this.#unended().join("; ") });
+    this.#checkCancelBilling();
     // Every final batch that asked for a webhook sent it (at least once: a re-send carries the same delivery id).
     for (const key of this.raw.keysUnsorted("jobs/batches/")) {
       const m = this.#manifest(key);
@@ -821,6 +822,31 @@ export class World {
       if (other !== undefined && other !== job.owner)
         this.#violate("tenants", `${key} is written by two tenants' jobs`);
       writers.set(key, job.owner);
+    }
+  }
+
+  /**
+   * A cancelled job, once everything has ended, says what it billed: exactly the characters of the provider tasks made
+   * for it (its own, or its parts', every attempt's). A task started after the record ended uncounted is a bill its
+   * owner was never told of.
+   */
+  #checkCancelBilling(): void {
+    const byId = new Map(this.#jobs().map((j) => [j.id, j]));
+    for (const job of byId.values()) {
+      if (!job.cancelled) continue;
+      const ids = new Set([job.id, ...(job.parts ?? []).map((p) => p.jobId)]);
+      // Each task of the attempt its job's record ended on. A superseded attempt's task (its answer lost, and the
+      // provider's deadline passed before anything adopted it) is the known unknown every job has (see billed-once).
+      const billed = this.provider.tasks
+        .filter((t) => ids.has(t.jobId) || byId.get(t.jobId)?.parent?.id === job.id)
+        .filter((t) => t.attempt === (byId.get(t.jobId)?.retries ?? 0))
+        .reduce((n, t) => n + t.chars, 0);
+      if (billed !== job.cancelled.billedCharacters)
+        this.violations.push({
+          step: this.step,
+          invariant: "cancel-billed",
+          detail: `job ${job.id} was cancelled saying ${job.cancelled.billedCharacters} characters billed; its tasks billed ${billed}`,
+        });
     }
   }
 

@@ -528,10 +528,16 @@ describe("batch transitions (in memory)", () => {
     const results = await Promise.all([0, 2, 3, 4].map((i) => cold.runItem("b1", i)));
     expect(results.every((r) => r.state === "submitted")).toBe(true);
     const reads = storage.ops.slice(before).filter((o) => o.op === "get" && o.key.includes("b1"));
-    expect(reads.map((o) => o.key).sort()).toEqual([
-      expect.stringMatching(/^jobs\/batch-state\/b1\/items-[0-9a-f]{16}\.json$/),
-      "jobs/batches/b1.json",
-    ]);
+    // Each item's submission looks for its batch's cancel (and its own job's) before and just after noting its call:
+    // per item, not shared.
+    const cancels = reads.filter((o) => o.key.startsWith("jobs/cancels/"));
+    expect(cancels.map((o) => o.key)).toEqual(Array(8).fill("jobs/cancels/batches/b1"));
+    expect(
+      reads
+        .filter((o) => !o.key.startsWith("jobs/cancels/"))
+        .map((o) => o.key)
+        .sort(),
+    ).toEqual([expect.stringMatching(/^jobs\/batch-state\/b1\/items-[0-9a-f]{16}\.json$/), "jobs/batches/b1.json"]);
   });
 
   it("a re-delivered item finds its job by key, submits it only if it never was, and makes no second task", async () => {

@@ -28,14 +28,14 @@ describe("what reconcile does with one job", () => {
     ["a fresh queued job waits", job({ updatedAt: updated(1), createdAt: updated(1) }), "wait"],
     ["a stale queued job is resubmitted", job({ updatedAt: updated(5), createdAt: updated(5) }), "resubmit"],
     [
-      "a stale queued part waits for its parent",
+      "a stale queued part is ended only if its parent has (its parent submits it when a slot frees)",
       job({ updatedAt: updated(5), createdAt: updated(5), parent: { id: "p", index: 1 } }),
-      "wait",
+      "end-if-orphaned",
     ],
     [
-      "a part queued for 4 hours still waits (its 3 hours start with its task)",
+      "a part queued for 4 hours is not timed out (its 3 hours start with its task)",
       job({ updatedAt: updated(240), createdAt: updated(240), parent: { id: "p", index: 1 } }),
-      "wait",
+      "end-if-orphaned",
     ],
     [
       "a batch item queued for 4 hours is resubmitted, not timed out",
