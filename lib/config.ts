@@ -8,6 +8,7 @@
 
 import { DEFAULT_AIGC_PRODUCER } from "./audio/aigc-label.js";
 import { ProviderBudgetSchema } from "./budget/schema.js";
+import { KeyCapsSchema } from "./caps/caps.js";
 import { ConfigError } from "./errors.js";
 import { ProviderNameSchema } from "./provider-registry.js";
 import { PriceTableSchema } from "./quotes/prices.js";
@@ -253,6 +254,11 @@ export const ConfigSchema = z.object({
   PROVIDER_BUDGET: jsonOf(z._default(ProviderBudgetSchema, {}), '{"minimax":{"concurrency":10}}', "{}"),
   /** What characters cost (lib/quotes/prices.ts), JSON; empty: quotes and caps count characters only. */
   PRICES: jsonOf(z.optional(PriceTableSchema), '{"currency":"CNY","perTenThousandCharacters":{"nls":2}}', ""),
+  /**
+   * Spending caps per API key (lib/caps/caps.ts), JSON keyed by the keys themselves (or `*` for every key): characters
+   * and money per UTC day and month. Empty: no caps.
+   */
+  TTS_KEY_CAPS: secret(jsonOf(z._default(KeyCapsSchema, {}), '{"*":{"charactersPerDay":200000}}', "")),
   /** How long a job's submission waits in line for the budget before handing its turn to FC's queue. */
   BUDGET_WAIT_SECONDS: numberOf(/^\d+$/, "a whole number of seconds", "20"),
   /** Let batch webhooks reach loopback and private addresses (a local receiver); never in a deployment facing users. */
@@ -291,7 +297,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     if (overlaps.length > 0) throw new ConfigError(overlaps);
     for (const name of SECRET_NAMES) {
       const value: unknown = result.data[name];
-      for (const one of Array.isArray(value) ? value : [value]) if (typeof one === "string") registerSecret(one);
+      // A list's every element; a map keyed by secrets (TTS_KEY_CAPS), its every key.
+      const values = Array.isArray(value)
+        ? value
+        : typeof value === "object" && value !== null
+          ? Object.keys(value).filter((k) => k !== "*")
+          : [value];
+      for (const one of values) if (typeof one === "string") registerSecret(one);
     }
     return result.data;
   }

@@ -3,6 +3,8 @@
 import { Ffmpeg } from "./audio/ffmpeg.js";
 import { BatchService } from "./batches/service.js";
 import { AccountBudget } from "./budget/account-budget.js";
+import { capsByOwner } from "./caps/caps.js";
+import { UsageLedger } from "./caps/usage.js";
 import type { Clients } from "./clients.js";
 import type { Config } from "./config.js";
 import { ConfigError } from "./errors.js";
@@ -66,6 +68,11 @@ export function createJobRuntime(
     partConcurrency: config.JOBS_PART_CONCURRENCY,
     aigcNotice: config.AIGC_NOTICE_TEXT,
     budget,
+    caps: {
+      of: capsByOwner(config.TTS_KEY_CAPS),
+      ledger: new UsageLedger(clients.storage, `${config.JOBS_PREFIX}usage/`),
+      ...(config.PRICES ? { prices: config.PRICES } : {}),
+    },
     budgetWaitMs: config.BUDGET_WAIT_SECONDS * 1000,
     ...(config.JOBS_PART_CHARS ? { partChars: config.JOBS_PART_CHARS } : {}),
   });

@@ -6,9 +6,14 @@
 
 import type { BookCover } from "../books/book.js";
 import type { AccountBudget, Lease } from "../budget/account-budget.js";
+import { capRefusal } from "../caps/cap-check.js";
+import type { Caps } from "../caps/caps.js";
+import type { UsageLedger } from "../caps/usage.js";
+import type { AppError } from "../errors.js";
 import { InputError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
+import type { PriceTable } from "../quotes/prices.js";
 import { abortableSleep } from "../retry.js";
 import type { Bucket } from "../storage/bucket.js";
 import { callbackUrl } from "./callback-signature.js";
@@ -51,6 +56,12 @@ export interface JobServiceDeps {
   readonly staleAfterMs?: number;
   /** What a job with `label: {audible: true}` says first (AIGC_NOTICE_TEXT). */
   readonly aigcNotice?: string;
+  /** Spending caps per key: a task that would pass its key's cap is not started (none: no caps). */
+  readonly caps?: {
+    readonly of: (owner: string) => Caps | undefined;
+    readonly ledger: UsageLedger;
+    readonly prices?: PriceTable;
+  };
   /** The account's provider budget: a submission takes a lease before its provider call (none: no budget). */
   readonly budget?: AccountBudget;
   /**
@@ -154,6 +165,26 @@ export class JobContext {
       },
       { waitMs: this.deps.budgetWaitMs ?? 20_000 },
     );
+  }
+
+  /**
+   * Counts a task of `characters` against its job's key's caps, just before it starts: the refusal when it would pass
+   * one (nothing is counted then), else undefined (it is counted, once per job and attempt).
+   */
+  async chargeCaps(job: Job, characters: number): Promise<AppError | undefined> {
+    const caps = this.deps.caps;
+    const limits = job.owner ? caps?.of(job.owner) : undefined;
+    if (!caps || !job.owner || !limits) return undefined;
+    const now = this.now();
+    const spent = await caps.ledger.spent(job.owner, now);
+    const refusal = capRefusal(limits, spent, { provider: job.provider, characters }, caps.prices);
+    if (refusal) return refusal;
+    await caps.ledger.record(
+      job.owner,
+      { jobId: job.id, attempt: job.retries ?? 0, provider: job.provider, characters },
+      now,
+    );
+    return undefined;
   }
 
   /** When the job, the job it is a part of, or its batch was cancelled; undefined when none was. */

@@ -8,6 +8,8 @@
  * and `JobReconciler`. They call one another through this class (`JobSteps`), so a step is taken one way wherever
  * it starts.
  */
+
+import { capRefusal } from "../caps/cap-check.js";
 import { JobCreation } from "./job-creation.js";
 import { JobContext, type JobServiceDeps, type JobSteps, type NewJob } from "./job-deps.js";
 import { JobEndings } from "./job-endings.js";
@@ -63,8 +65,20 @@ export class JobService implements JobSteps {
    * Creates and submits a job (split into parts beyond its provider's limit), or answers the job that already holds
    * its idempotency key. Input is validated by the provider's own rules before anything is written.
    */
-  create(input: NewJob, opts: { submit?: boolean } = {}): Promise<{ job: Job; created: boolean }> {
+  async create(input: NewJob, opts: { submit?: boolean } = {}): Promise<{ job: Job; created: boolean }> {
+    await this.#refuseOverCap(input);
     return this.#split.isSplit(input) ? this.#split.create(input) : this.#creation.create(input, opts);
+  }
+
+  /** A key's job that would pass one of its caps, whole, is refused up front (402 or 429, naming the cap). */
+  async #refuseOverCap(input: NewJob): Promise<void> {
+    const caps = this.#ctx.deps.caps;
+    const limits = input.owner ? caps?.of(input.owner) : undefined;
+    if (!caps || !input.owner || !limits) return;
+    const characters = this.planCharacters(input).reduce((a, b) => a + b, 0);
+    const spent = await caps.ledger.spent(input.owner, this.#ctx.now());
+    const refusal = capRefusal(limits, spent, { provider: input.provider, characters }, caps.prices);
+    if (refusal) throw refusal;
   }
 
   /** Records a job that cannot run (bad file, bad options) as failed, so the failure is visible and final. */

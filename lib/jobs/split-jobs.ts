@@ -235,11 +235,14 @@ export class SplitJobs {
     const { deps } = this.ctx;
     const failed = children[failedAt]!;
     const attempt = partAttempt(failed) + 1;
-    if (attempt > 1)
+    // A part refused by its key's cap is not tried again: the cap stands until the day or month turns.
+    if (attempt > 1 || failed.failure?.code === "CapExceeded")
       return this.steps.fail(
         parent,
         failed.failure?.code ?? "PartFailed",
-        `part ${failedAt + 1} of ${children.length} failed twice: ${failed.failure?.reason ?? "unknown"}`,
+        failed.failure?.code === "CapExceeded"
+          ? `part ${failedAt + 1} of ${children.length} was not started: ${failed.failure.reason}`
+          : `part ${failedAt + 1} of ${children.length} failed twice: ${failed.failure?.reason ?? "unknown"}`,
       );
     const text = (await deps.storage.get(deps.jobs.textKey(failed.id)))!.toString("utf8");
     const retry = await this.#createPart(parent.id, failedAt, text, parent, attempt);

@@ -83,6 +83,18 @@ export class Submission {
     // Looked for again with the call noted, just before the provider is asked: a cancel answered before this read
     // stops it, however long the wait for the budget was; one answered after finds the call noted, and counts it.
     if (await this.ctx.cancelledAt(job)) return this.#cancelled(job);
+    // The key's caps, counted just before the task starts: tasks checked at the same moment may pass a cap together,
+    // so the overshoot is at most the tasks in flight.
+    const overCap = await this.ctx.chargeCaps(
+      job,
+      this.ctx.provider(job.provider).validate(text, job.ssml, job.options).characters,
+    );
+    if (overCap) {
+      await deps.jobs.forgetCall(job.id, attempt).catch(() => undefined);
+      const failed = await this.steps.fail(job, overCap.code, overCap.message);
+      if (job.parent) await this.steps.driveParentOf(job);
+      return failed;
+    }
     let taskId: string;
     try {
       taskId = await this.ctx.provider(job.provider).submit(job, text, this.ctx.callbackUrl(job));
