@@ -7,11 +7,11 @@
  */
 
 import { DEFAULT_AIGC_PRODUCER } from "./audio/aigc-label.js";
+import { PriceTableSchema } from "./billing/prices.js";
 import { ProviderBudgetSchema } from "./budget/schema.js";
 import { KeyCapsSchema } from "./caps/caps.js";
 import { ConfigError } from "./errors.js";
 import { ProviderNameSchema } from "./provider-registry.js";
-import { PriceTableSchema } from "./quotes/prices.js";
 import { registerSecret } from "./secrets.js";
 import * as z from "./zod.js";
 
@@ -258,7 +258,7 @@ export const ConfigSchema = z.object({
    * Spending caps per API key (lib/caps/caps.ts), JSON keyed by the keys themselves (or `*` for every key): characters
    * and money per UTC day and month. Empty: no caps.
    */
-  TTS_KEY_CAPS: secret(jsonOf(z._default(KeyCapsSchema, {}), '{"*":{"charactersPerDay":200000}}', "")),
+  TTS_API_KEY_CAPS: secret(jsonOf(z._default(KeyCapsSchema, {}), '{"*":{"charactersPerDay":200000}}', "")),
   /** How long a job's submission waits in line for the budget before handing its turn to FC's queue. */
   BUDGET_WAIT_SECONDS: numberOf(/^\d+$/, "a whole number of seconds", "20"),
   /** Let batch webhooks reach loopback and private addresses (a local receiver); never in a deployment facing users. */
@@ -297,7 +297,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     if (overlaps.length > 0) throw new ConfigError(overlaps);
     for (const name of SECRET_NAMES) {
       const value: unknown = result.data[name];
-      // A list's every element; a map keyed by secrets (TTS_KEY_CAPS), its every key.
+      // A list's every element; a map keyed by secrets (TTS_API_KEY_CAPS), its every key.
       const values = Array.isArray(value)
         ? value
         : typeof value === "object" && value !== null
@@ -309,7 +309,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   const issues = result.error.issues.map((issue) => {
     const name = issue.path.join(".");
-    return `${name}: ${present[name] === undefined ? "missing" : "invalid"}; expected ${issue.message}`;
+    return `${name}: ${present[String(issue.path[0])] === undefined ? "missing" : "invalid"}; expected ${issue.message}`;
   });
   throw new ConfigError(issues);
 }

@@ -69,7 +69,7 @@ export function createJobRuntime(
     aigcNotice: config.AIGC_NOTICE_TEXT,
     budget,
     caps: {
-      of: capsByOwner(config.TTS_KEY_CAPS),
+      of: capsByOwner(config.TTS_API_KEY_CAPS),
       ledger: new UsageLedger(clients.storage, `${config.JOBS_PREFIX}usage/`),
       ...(config.PRICES ? { prices: config.PRICES } : {}),
     },

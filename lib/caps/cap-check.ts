@@ -2,8 +2,9 @@
  * Whether adding work keeps a key within its caps: the first cap it would pass, named with its limit and what is
  * left, as a 429 (characters) or 402 (money) refusal.
  */
+
+import { type PriceTable, priceOf } from "../billing/prices.js";
 import { AppError } from "../errors.js";
-import { type PriceTable, priceOf } from "../quotes/prices.js";
 import type { Caps } from "./caps.js";
 import type { Spent } from "./usage.js";
 

@@ -1,5 +1,5 @@
 /**
- * Spending caps per API key (`TTS_KEY_CAPS`, JSON, a secret like the keys it names): characters and money, per UTC
+ * Spending caps per API key (`TTS_API_KEY_CAPS`, JSON, a secret like the keys it names): characters and money, per UTC
  * day and per UTC month. `"*"` applies to every key that has no entry of its own. Money counts only with a price
  * table (PRICES).
  *

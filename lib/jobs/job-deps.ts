@@ -4,6 +4,7 @@
  * callback URL). The roles call one another through `JobSteps`, which `JobService` implements.
  */
 
+import type { PriceTable } from "../billing/prices.js";
 import type { BookCover } from "../books/book.js";
 import type { AccountBudget, Lease } from "../budget/account-budget.js";
 import { capRefusal } from "../caps/cap-check.js";
@@ -13,7 +14,6 @@ import type { AppError } from "../errors.js";
 import { InputError } from "../errors.js";
 import type { Invoker } from "../invoke.js";
 import type { Logger } from "../log.js";
-import type { PriceTable } from "../quotes/prices.js";
 import { abortableSleep } from "../retry.js";
 import type { Bucket } from "../storage/bucket.js";
 import { callbackUrl } from "./callback-signature.js";

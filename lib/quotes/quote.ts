@@ -4,11 +4,12 @@
  * finished job's `characters`. The time is an estimate: the tasks run in waves as wide as the job's part concurrency
  * and the account's budget allow, each at the provider's pace.
  */
+
+import { type PriceTable, priceOf } from "../billing/prices.js";
 import type { ProviderBudget } from "../budget/schema.js";
 import type { NewJob } from "../jobs/job-deps.js";
 import type { JobProvider } from "../jobs/providers.js";
 import type { JobService } from "../jobs/service.js";
-import { type PriceTable, priceOf } from "./prices.js";
 
 export interface JobQuote {
   readonly provider: string;

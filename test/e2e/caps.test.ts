@@ -17,7 +17,7 @@ const host = useFunctionHost(cloud, {
   JOBS_PART_CHARS: "100",
   JOBS_PART_CONCURRENCY: "1",
   PRICES: JSON.stringify({ currency: "CNY", perTenThousandCharacters: { nls: 2 } }),
-  TTS_KEY_CAPS: JSON.stringify({
+  TTS_API_KEY_CAPS: JSON.stringify({
     [CHARS]: { charactersPerDay: 100 },
     [MONEY]: { moneyPerMonth: 0.01 },
     [RUNNING]: { charactersPerDay: 300 },

@@ -835,12 +835,13 @@ export class World {
     for (const job of byId.values()) {
       if (!job.cancelled) continue;
       const ids = new Set([job.id, ...(job.parts ?? []).map((p) => p.jobId)]);
-      // Each task of the attempt its job's record ended on. A superseded attempt's task (its answer lost, and the
-      // provider's deadline passed before anything adopted it) is the known unknown every job has (see billed-once).
-      const billed = this.provider.tasks
-        .filter((t) => ids.has(t.jobId) || byId.get(t.jobId)?.parent?.id === job.id)
-        .filter((t) => t.attempt === (byId.get(t.jobId)?.retries ?? 0))
-        .reduce((n, t) => n + t.chars, 0);
+      // The tasks of the job, or of the parts it ended with, each of the attempt its record ended on; a part replaced
+      // after its task was billed is counted by the parent (`billedBefore`). A superseded attempt's task (its answer
+      // lost, nothing adopted it) is the known unknown every job has (see billed-once).
+      const billed =
+        this.provider.tasks
+          .filter((t) => ids.has(t.jobId) && t.attempt === (byId.get(t.jobId)?.retries ?? 0))
+          .reduce((n, t) => n + t.chars, 0) + (job.parts ?? []).reduce((n, p) => n + (p.billedBefore ?? 0), 0);
       if (billed !== job.cancelled.billedCharacters)
         this.violations.push({
           step: this.step,

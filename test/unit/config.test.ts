@@ -110,4 +110,19 @@ describe("the configuration's secrets", () => {
     );
     expect(line).not.toMatch(/sk-value|sk-dashscope|first-key|second-key|callback-secret/);
   });
+
+  it("registers every key TTS_API_KEY_CAPS names (not '*') for redaction, and refuses a bad cap naming it", () => {
+    const cfg = parseConfig({
+      ...valid,
+      TTS_API_KEY_CAPS: JSON.stringify({ "*": { charactersPerDay: 10 }, "capped-key-98765": { moneyPerMonth: 5 } }),
+    });
+    expect(cfg.TTS_API_KEY_CAPS["*"]).toEqual({ charactersPerDay: 10 });
+    expect(scrubSecrets("capped-key-98765 *")).toBe("[redacted] *");
+    expect(() => parseConfig({ ...valid, TTS_API_KEY_CAPS: '{"k":{"charactersPerDay":0}}' })).toThrow(
+      /TTS_API_KEY_CAPS\.k\.charactersPerDay: invalid; expected more than 0/,
+    );
+    expect(() => parseConfig({ ...valid, PROVIDER_BUDGET: "{not json" })).toThrow(
+      /PROVIDER_BUDGET: invalid; expected a JSON/,
+    );
+  });
 });
