@@ -4,6 +4,7 @@
  */
 
 import { ApiAuth } from "../../lib/auth.js";
+import { interactiveLease } from "../../lib/budget/interactive.js";
 import { InputError } from "../../lib/errors.js";
 import { Cors } from "../../lib/http/cors.js";
 import { json, readJson } from "../../lib/http/response.js";
@@ -161,6 +162,8 @@ export function createSpeechRouter(rt: JobRuntime): Router {
           nls: rt.clients.nls,
           cosyvoice: rt.clients.cosyvoice,
           minimax: rt.clients.minimax,
+          // Interactive: within the account's budget, or 429 with Retry-After before any provider call.
+          lease: (provider, weight) => interactiveLease(rt.budget, { provider, tenant: owner, weight }),
         });
         const chunks: Uint8Array[] = [];
         for await (const chunk of speech.body) chunks.push(chunk);
