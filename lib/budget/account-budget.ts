@@ -108,8 +108,12 @@ export class AccountBudget {
         expiresAt: now + req.ttlMs,
       };
       key = this.#keys.lease(req.api, lease);
+      // A look first, writing nothing: a caller whose turn it is not (most of a long line) costs one listing, not a
+      // write, two listings and a delete. Only the check after the write decides.
+      const early = this.#decide(req, limits, key, since ?? now, await this.snapshot(req.api));
+      if (early) return this.#refused(early);
       await bucket.put(key, "");
-      const refusal = await this.#admits(req, limits, key, since ?? now);
+      const refusal = this.#decide(req, limits, key, since ?? now, await this.snapshot(req.api));
       if (refusal) {
         await bucket.delete(key);
         return this.#refused(refusal);
@@ -225,15 +229,15 @@ export class AccountBudget {
     return waiters.find((w) => w.holder === req.holder && w.tenant === req.tenant && w.group === req.group);
   }
 
-  /** Undefined when the lease just written at `key` may be kept; else why not. */
-  async #admits(
+  /** Undefined when the lease at `key` (written, or about to be) may be kept, given the listing; else why not. */
+  #decide(
     req: LeaseRequest,
     limits: ApiBudget,
     key: string,
     since: number,
-  ): Promise<Omit<Refusal, "message"> | undefined> {
+    { leases, waiters }: Awaited<ReturnType<AccountBudget["snapshot"]>>,
+  ): Omit<Refusal, "message"> | undefined {
     const concurrency = limits.concurrency!;
-    const { leases, waiters } = await this.snapshot(req.api);
     // Its own lease counts even if a slow clock made it look lapsed already.
     const all = leases.some((l) => l.key === key)
       ? leases

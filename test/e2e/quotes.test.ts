@@ -2,6 +2,7 @@
  * Quotes: what a job, a book or a batch will bill and take, before anything runs, equal to what the finished jobs
  * record, and `dryRun: true` on a submission answering the same without making anything.
  */
+import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { useFunctionHost } from "../helpers/function-host.js";
@@ -110,5 +111,13 @@ describe("quotes", () => {
       status: 400,
       body: { error: { field: "voice" } },
     });
+  });
+
+  it("answers the README's quote snippet as written", async () => {
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    const snippet = /curl -s -X POST "\$BASE\/v1\/quotes"[^\n]*\n\s*-d '([^']+)'/.exec(readme);
+    expect(snippet).not.toBeNull();
+    const quote = await post("/v1/quotes", JSON.parse(snippet![1]!));
+    expect(quote).toMatchObject({ status: 200, body: { kind: "job", provider: "nls", characters: 10, tasks: 1 } });
   });
 });

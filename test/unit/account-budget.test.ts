@@ -7,8 +7,10 @@ import {
   type LeaseRequest,
 } from "../../lib/budget/account-budget.js";
 import { fairShares } from "../../lib/budget/fair-share.js";
+import { interactiveLease, STREAM_LEASE_PATIENCE } from "../../lib/budget/interactive.js";
 import { BudgetKeys } from "../../lib/budget/lease-keys.js";
 import type { ProviderBudget } from "../../lib/budget/schema.js";
+import { AppError } from "../../lib/errors.js";
 import { type Bucket, MemoryBucket } from "../../lib/storage/bucket.js";
 
 const isLease = (x: Lease | { refused: string }): x is Lease => !("refused" in x);
@@ -271,5 +273,28 @@ describe("AccountBudget", () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("lets a stream ask again for a moment, then refuses it with 429 and Retry-After, without any provider call", async () => {
+    const { budget, clock } = setup({ minimax: { concurrency: 1, interactive: 0, interactivePerSecond: 0 } });
+    const held = (await take(budget, req({ holder: "previous-stream", cls: "interactive" })))!;
+    let asked = 0;
+    const sleep = async (ms: number) => {
+      clock.now += ms;
+      if (++asked === 3) await held.give(); // the previous stream gives its lease back a moment later
+    };
+    const lease = await interactiveLease(budget, { provider: "minimax", tenant: "t1" }, sleep);
+    expect(lease.key).toBeDefined();
+    expect(asked).toBe(3);
+    const refused = await interactiveLease(budget, { provider: "minimax", tenant: "t2" }, async (ms) => {
+      clock.now += ms;
+    }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AppError);
+    expect(refused).toMatchObject({
+      statusCode: 429,
+      code: "ProviderBudgetSpent",
+      details: { api: "minimax", retryAfterSeconds: 1 },
+    });
+    expect(budget.stats.attempts).toBe(1 + 4 + 1 + STREAM_LEASE_PATIENCE.ms / STREAM_LEASE_PATIENCE.everyMs);
   });
 });

@@ -125,4 +125,13 @@ describe("the configuration's secrets", () => {
       /PROVIDER_BUDGET: invalid; expected a JSON/,
     );
   });
+
+  it("parses the README's PROVIDER_BUDGET example", async () => {
+    const readme = (await import("node:fs")).readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const example = /export PROVIDER_BUDGET='([^']+)'/.exec(readme)![1]!;
+    expect(parseConfig({ ...valid, PROVIDER_BUDGET: example }).PROVIDER_BUDGET).toEqual({
+      minimax: { concurrency: 20, perSecond: 10, interactive: 2, interactivePerSecond: 2 },
+      "nls-long-text": { perSecond: 3, interactive: 0, interactivePerSecond: 0 },
+    });
+  });
 });
