@@ -6,8 +6,9 @@
  * - the quota's use while batches and jobs wait for it (tasks held ÷ concurrency, sampled every 200 ms);
  * - Jain's fairness index across the tenants waiting, of each tenant's tasks held against its max-min fair share;
  * - the quote's time per MB of text.
- * The cloud and the functions run in this process (one event loop, 2 cores): the stream's latency under load is
- * bounded by that, not by the budget alone. BUDGET_ITEMS (default 10,000) shrinks the batch for a quicker look.
+ * The listener talks to the stream function in a process of its own (bench/stream-stack.ts's server, as its own FC
+ * instance would be); the cloud and the job functions share this one (2 cores in all): the stream's latency under load
+ * is bounded by that too, not by the budget alone. BUDGET_ITEMS (default 10,000) shrinks the batch for a quicker look.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,12 +21,13 @@ import { AccountBudget } from "../lib/budget/account-budget.js";
 import { fairShares } from "../lib/budget/fair-share.js";
 import { createLogger } from "../lib/log.js";
 import { OssStorage } from "../lib/storage/oss.js";
+import { startChild } from "./children.js";
 import type { Row } from "./nls-short.js";
 
 const QUOTA = { concurrency: 40 };
 const BUDGET = { minimax: { concurrency: 40, interactive: 2, interactivePerSecond: 0 } };
 const VOICE = "male-qn-qingse";
-const KEYS = { listener: "bench-listener-key", a: "bench-tenant-a-key", b: "bench-tenant-b-key" };
+const KEYS = { a: "bench-tenant-a-key", b: "bench-tenant-b-key" };
 const OPERATOR = "operator";
 
 const p95 = (xs: number[]): number =>
@@ -58,6 +60,9 @@ export async function benchBudget(items = Number(process.env.BUDGET_ITEMS ?? 10_
     BUDGET_WAIT_SECONDS: "20",
   };
   const host = await startFunctionHost({ env, log: createLogger({ level: "error" }), cloud });
+  const stream = await startChild<{ url: string }>(["--role", "server", "--cache", "false"], {
+    BENCH_ENV: JSON.stringify({ ...cloud.env(), PROVIDER_BUDGET: env.PROVIDER_BUDGET }),
+  });
   const storage = new OssStorage({
     config: {
       bucket: cloud.bucket,
@@ -73,9 +78,9 @@ export async function benchBudget(items = Number(process.env.BUDGET_ITEMS ?? 10_
   const streamErrors: number[] = [];
   const firstByte = async (i: number): Promise<number> => {
     const t0 = performance.now();
-    const res = await fetch(`${host.url}/v1/stream`, {
+    const res = await fetch(`${stream.out.url}/v1/stream`, {
       method: "POST",
-      headers: { authorization: `Bearer ${KEYS.listener}`, "content-type": "application/json" },
+      headers: { authorization: "Bearer bench-key", "content-type": "application/json" },
       body: JSON.stringify({ provider: "minimax", voice: VOICE, text: `第${i}个问题的回答。`, format: "mp3" }),
     });
     const reader = res.body!.getReader();
@@ -230,6 +235,7 @@ export async function benchBudget(items = Number(process.env.BUDGET_ITEMS ?? 10_
       ratio: (quoteMs / mb / 200).toFixed(2),
     });
   } finally {
+    stream.child.kill();
     await host.stop();
     await cloud.stop();
     await rm(dir, { recursive: true, force: true });

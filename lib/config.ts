@@ -251,7 +251,7 @@ export const ConfigSchema = z.object({
    * The account's provider budget (lib/budget/schema.ts), JSON: per API, the tasks at once and calls a second all
    * functions together may start, and the interactive share. Empty: no budget (each call meets the provider's own).
    */
-  PROVIDER_BUDGET: jsonOf(z._default(ProviderBudgetSchema, {}), '{"minimax":{"concurrency":10}}', "{}"),
+  PROVIDER_BUDGET: jsonOf(z._default(ProviderBudgetSchema, {}), '{"minimax":{"concurrency":10}}', ""),
   /** What characters cost (lib/quotes/prices.ts), JSON; empty: quotes and caps count characters only. */
   PRICES: jsonOf(z.optional(PriceTableSchema), '{"currency":"CNY","perTenThousandCharacters":{"nls":2}}', ""),
   /**

@@ -21,6 +21,10 @@ const DEPLOY_ENV = {
   CALLBACK_SECRET: "x".repeat(40),
   TTS_API_KEYS: "key-123456",
   CALLBACK_BASE_URL: "https://tts.example.com",
+  // JSON values pass through s's templates as they are (a `{}` in a default did not: s.yaml's defaults are empty).
+  PROVIDER_BUDGET: '{"minimax":{"concurrency":20,"interactive":2}}',
+  PRICES: '{"currency":"CNY","perTenThousandCharacters":{"nls":2}}',
+  TTS_API_KEY_CAPS: '{"*":{"charactersPerDay":100000}}',
 };
 const resources = readResources(DEPLOY_ENV);
 const outdir = mkdtempSync(join(tmpdir(), "dist-"));
