@@ -105,6 +105,7 @@ export async function benchBudget(items = Number(process.env.BUDGET_ITEMS ?? 10_
     );
     await storage.put("input/bench-budget/items.jsonl", `${lines.join("\n")}\n`);
     const t0 = performance.now();
+    const elu0 = performance.eventLoopUtilization();
     await host.invoke("submit", {
       id: "bench-budget",
       source: "tts.batch",
@@ -149,6 +150,15 @@ export async function benchBudget(items = Number(process.env.BUDGET_ITEMS ?? 10_
           for (const l of background) held.set(l.tenant, (held.get(l.tenant) ?? 0) + l.weight);
           for (const [t, n] of held) demand.set(t, n);
           for (const w of snap.waiters) demand.set(w.tenant, (demand.get(w.tenant) ?? 0) + 1);
+          if (process.env.BENCH_DEBUG && samples.length % 10 === 0)
+            console.error(
+              JSON.stringify({
+                running: cloud.quotas.minimax.stats.running,
+                leases: snap.leases.length,
+                held: Object.fromEntries([...held].map(([t, n]) => [t.slice(0, 6), n])),
+                waiting: Object.fromEntries([...demand].map(([t, d]) => [t.slice(0, 6), d - (held.get(t) ?? 0)])),
+              }),
+            );
           samples.push({
             running: cloud.quotas.minimax.stats.running,
             held,
@@ -178,6 +188,8 @@ export async function benchBudget(items = Number(process.env.BUDGET_ITEMS ?? 10_
       ).json()) as typeof view;
     }
     const wallS = (performance.now() - t0) / 1000;
+    // How busy this process (the cloud's emulators and every job function) was: one event loop, one core at most.
+    const busy = performance.eventLoopUtilization(elu0).utilization;
     sampling = false;
     await sampler;
     const jobs = await Promise.all(tenantJobs.map((id) => host.platform.jobs().jobs.get(id)));
@@ -199,7 +211,7 @@ export async function benchBudget(items = Number(process.env.BUDGET_ITEMS ?? 10_
     });
     const used = samples.reduce((a, s) => a + s.running, 0) / Math.max(1, samples.length) / QUOTA.concurrency;
     rows.push({
-      name: `budget: quota use while work waits (${samples.length} samples of MiniMax's ${QUOTA.concurrency} tasks, ${BUDGET.minimax.interactive} kept for streams)`,
+      name: `budget: quota use while work waits (${samples.length} samples of MiniMax's ${QUOTA.concurrency} tasks, ${BUDGET.minimax.interactive} kept for streams; bounded by: the emulators and the job functions share one event loop, ${(busy * 100).toFixed(0)}% busy)`,
       value: `${(used * 100).toFixed(1)}%`,
       reference: "target ≥ 95%",
       ratio: used.toFixed(3),
@@ -219,14 +231,20 @@ export async function benchBudget(items = Number(process.env.BUDGET_ITEMS ?? 10_
     });
     // Quotes: a 1 MB text, timed over the HTTP API (its body limit is 1 MB, so a shade under).
     const big = "这是一个用来报价的句子，长度适中。".repeat(Math.floor((1024 * 1024 - 2048) / 51));
-    const q0 = performance.now();
-    const res = await fetch(`${host.url}/v1/quotes`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${KEYS.a}`, "content-type": "application/json" },
-      body: JSON.stringify({ provider: "minimax", voice: VOICE, text: big.slice(0, 300_000), subtitles: [] }),
-    });
-    const quote = (await res.json()) as { characters: number; tasks: number };
-    const quoteMs = performance.now() - q0;
+    // The median of three, the stack idle again.
+    const times: number[] = [];
+    let quote = { characters: 0, tasks: 0 };
+    for (let i = 0; i < 3; i++) {
+      const q0 = performance.now();
+      const res = await fetch(`${host.url}/v1/quotes`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEYS.a}`, "content-type": "application/json" },
+        body: JSON.stringify({ provider: "minimax", voice: VOICE, text: big.slice(0, 300_000), subtitles: [] }),
+      });
+      quote = (await res.json()) as { characters: number; tasks: number };
+      times.push(performance.now() - q0);
+    }
+    const quoteMs = [...times].sort((a, b) => a - b)[1]!;
     const mb = Buffer.byteLength(big.slice(0, 300_000)) / (1024 * 1024);
     rows.push({
       name: `quotes: POST /v1/quotes of ${(mb * 1024).toFixed(0)} KB of text (${quote.characters} characters, ${quote.tasks} tasks)`,

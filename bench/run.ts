@@ -2,6 +2,7 @@
 import { benchAudiobook, benchBookJob } from "./audiobook.js";
 import { benchBatch } from "./batch.js";
 import { benchBatchScale } from "./batch-scale.js";
+import { benchBudget } from "./budget.js";
 import { benchColdStart } from "./coldstart.js";
 import { benchCoverage } from "./coverage.js";
 import { benchNlsShort } from "./nls-short.js";
@@ -25,4 +26,5 @@ printTable([
   ...(await benchSeams()),
   ...(await benchBookJob()),
   ...(await benchAudiobook()),
+  ...(await benchBudget()),
 ]);

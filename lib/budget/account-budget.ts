@@ -149,7 +149,7 @@ export class AccountBudget {
     const ttl = this.opts.waiterTtlMs ?? 60_000;
     let marker = await this.#myWaiter(req);
     const since = marker?.since ?? started;
-    for (let round = 0; ; round++) {
+    for (;;) {
       const got = await this.tryTake(req, since);
       if (!("refused" in got)) {
         if (marker) await this.opts.bucket.delete(this.#keys.waiter(req.api, marker));
@@ -169,8 +169,8 @@ export class AccountBudget {
         marker = renewed;
       }
       if (now - started >= opts.waitMs) return undefined;
-      // Polls: a lease given back elsewhere wakes nobody here. 20–80 ms, then up to 250 ms, with jitter.
-      const pause = Math.min(got.retryAfterMs, Math.min(250, 20 * 2 ** Math.min(round, 4)) * (0.5 + this.#random()));
+      // Polls at the pace its place in line sets (25 ms at the head, up to 250 ms), with jitter.
+      const pause = got.retryAfterMs * (0.75 + 0.5 * this.#random());
       await this.#sleep(Math.max(1, Math.min(pause, started + opts.waitMs - now)));
     }
   }
@@ -254,12 +254,15 @@ export class AccountBudget {
         ? { refused: "concurrency", retryAfterMs: 250 }
         : undefined;
     }
-    if (weight(all) > concurrency || weight(background) > capacity)
-      return { refused: "concurrency", retryAfterMs: 250 };
-    // Fair shares among the tenants (then the groups of the caller's tenant) that hold or wait for a lease.
     // A waiter asking now holds a lease in the listing too: it is counted once, by its lease.
     const holding = new Set(background.map((l) => l.holder));
     const others = waiters.filter((w) => w.holder !== req.holder && !holding.has(w.holder));
+    const older = others.filter((w) => w.tenant === req.tenant && w.group === req.group && w.since < since).length;
+    // Nobody wakes a waiter when a lease is given back: the head of each line polls often, the rest less.
+    const pace = (ahead: number) => Math.min(250, 25 * (1 + Math.max(0, ahead)));
+    if (weight(all) > concurrency || weight(background) > capacity)
+      return { refused: "concurrency", retryAfterMs: pace(older) };
+    // Fair shares among the tenants (then the groups of the caller's tenant) that hold or wait for a lease.
     const demand = (pick: (x: { tenant: string; group: string }) => string | undefined) => {
       const d = new Map<string, number>();
       for (const l of background) {
@@ -287,8 +290,7 @@ export class AccountBudget {
     if (!withinShare(heldByGroup, groupShares.get(req.group))) return { refused: "share", retryAfterMs: 250 };
     // In order within its group: the places left go to the oldest waiters first.
     const room = Math.ceil((groupShares.get(req.group) ?? 0) - 1e-9) - (heldByGroup - (req.weight ?? 1));
-    const older = others.filter((w) => w.tenant === req.tenant && w.group === req.group && w.since < since).length;
-    if (older >= room) return { refused: "share", retryAfterMs: 250 };
+    if (older >= room) return { refused: "share", retryAfterMs: pace(older - room) };
     return undefined;
   }
 

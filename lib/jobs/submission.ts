@@ -2,6 +2,7 @@
  * A job's provider task: submitted once per attempt however many callers race (elected in OSS), never made twice for
  * one attempt (billed twice), adopted once, and followed until the provider says it ended.
  */
+import type { Lease } from "../budget/account-budget.js";
 import { codeOf, InputError, reasonOf, UpstreamError } from "../errors.js";
 import type { JobContext, JobSteps } from "./job-deps.js";
 import type { JobProvider } from "./providers.js";
@@ -61,7 +62,7 @@ export class Submission {
       return job;
     }
     try {
-      return await this.#call(job, text, attempt);
+      return await this.#call(job, text, attempt, lease);
     } finally {
       await lease.give().catch((error: unknown) => log.warn("budget lease not given back; it lapses", { error }));
     }
@@ -76,13 +77,16 @@ export class Submission {
   }
 
   /** Notes the call, calls the provider once, and adopts its task (or settles what its refusal means). */
-  async #call(job: Job, text: string, attempt: number): Promise<Job> {
+  async #call(job: Job, text: string, attempt: number, lease: Lease): Promise<Job> {
     const { deps } = this.ctx;
     const log = deps.log.child({ jobId: job.id });
     if (!(await deps.jobs.noteCall(job.id, attempt, this.ctx.now()))) return job;
     // Looked for again with the call noted, just before the provider is asked: a cancel answered before this read
     // stops it, however long the wait for the budget was; one answered after finds the call noted, and counts it.
-    if (await this.ctx.cancelledAt(job)) return this.#cancelled(job);
+    if (await this.ctx.cancelledAt(job)) {
+      await lease.give();
+      return this.#cancelled(job);
+    }
     // The key's caps, counted just before the task starts: tasks checked at the same moment may pass a cap together,
     // so the overshoot is at most the tasks in flight.
     const overCap = await this.ctx.chargeCaps(
@@ -90,6 +94,7 @@ export class Submission {
       this.ctx.provider(job.provider).validate(text, job.ssml, job.options).characters,
     );
     if (overCap) {
+      await lease.give();
       await deps.jobs.forgetCall(job.id, attempt).catch(() => undefined);
       const failed = await this.steps.fail(job, overCap.code, overCap.message);
       if (job.parent) await this.steps.driveParentOf(job);
@@ -97,7 +102,14 @@ export class Submission {
     }
     let taskId: string;
     try {
-      taskId = await this.ctx.provider(job.provider).submit(job, text, this.ctx.callbackUrl(job));
+      try {
+        taskId = await this.ctx.provider(job.provider).submit(job, text, this.ctx.callbackUrl(job));
+      } finally {
+        // Given back as soon as the provider has answered: what follows (adopting the task, a part's end driving its
+        // parent, which may submit the next part) holds no provider task, and must not hold the lease while it waits
+        // for another one.
+        await lease.give().catch(() => undefined);
+      }
     } catch (error) {
       if (error instanceof UpstreamError && !answeredBy(error)) {
         // The request may have reached the provider: a task may exist. Its callback adopts it; reconcile waits for it.

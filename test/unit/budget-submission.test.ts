@@ -1,0 +1,72 @@
+/**
+ * The budget around a job's provider calls: a lease is held for the call only. A synchronous provider's part that ends
+ * drives its parent, which submits the next part at once; a lease still held then made the next part wait for a lease
+ * its own predecessor held (at concurrency 1, for ever; in the budget bench, leases held four times the tasks running).
+ */
+import { describe, expect, it } from "vitest";
+import { AccountBudget } from "../../lib/budget/account-budget.js";
+import type { JobProvider } from "../../lib/jobs/providers.js";
+import { JobRecords } from "../../lib/jobs/records.js";
+import { JobOptionsSchema } from "../../lib/jobs/schema.js";
+import { JobService } from "../../lib/jobs/service.js";
+import { createLogger } from "../../lib/log.js";
+import { MemoryBucket } from "../../lib/storage/bucket.js";
+import { countNlsChars } from "../../lib/text/index.js";
+
+describe("the budget around a job's provider calls", () => {
+  it("holds a lease for the provider call only: a split job's parts run one after another at concurrency 1", async () => {
+    const storage = new MemoryBucket("bucket");
+    const jobs = new JobRecords(storage, "jobs/");
+    const budget = new AccountBudget({
+      bucket: storage,
+      root: "jobs/budget/",
+      limits: { minimax: { concurrency: 1, interactive: 0, interactivePerSecond: 0 } },
+    });
+    const liveAtCall: number[] = [];
+    const provider: JobProvider = {
+      name: "minimax",
+      api: "minimax",
+      callMs: 60_000,
+      paceMsPerCharacter: 25,
+      synchronous: true,
+      audio: "url",
+      callsBack: false,
+      limit: 40,
+      deadline: { ms: 3 * 3600_000, says: "3 hours" },
+      validate: (text) => ({ characters: countNlsChars(text) }),
+      submit: async (job) => {
+        liveAtCall.push((await budget.snapshot("minimax")).leases.length);
+        return `url:${Buffer.from(`https://audio.example.com/${job.id}.mp3`).toString("base64url")}`;
+      },
+      status: async () => ({ state: "success", audioAddress: "https://audio.example.com/a.mp3", sentences: [] }),
+    };
+    const invoked: Array<{ name: string; payload: unknown }> = [];
+    const service = new JobService({
+      jobs,
+      storage,
+      providers: { nls: undefined, ice: undefined, minimax: provider },
+      invoker: { invokeAsync: async (name, payload) => void invoked.push({ name, payload }) },
+      log: createLogger({ level: "error", write: () => undefined }),
+      callbackSecret: "c".repeat(40),
+      outputPrefix: "output/",
+      partsPrefix: "jobs/parts/",
+      partConcurrency: 1,
+      budget,
+      budgetWaitMs: 0,
+    });
+    const text = Array.from({ length: 4 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
+    const { job } = await service.create({
+      provider: "minimax",
+      text,
+      ssml: false,
+      options: JobOptionsSchema.parse({ voice: "male-qn-qingse", subtitles: [] }),
+      audioKey: "output/a.mp3",
+      idempotencyKey: "k",
+      source: { kind: "inline" },
+    });
+    // Every part was called, each with its own lease the only one live; none waited, none was handed to FC's queue.
+    expect(liveAtCall).toEqual(Array(job.parts!.length).fill(1));
+    expect(invoked.filter((i) => i.name === "submit")).toEqual([]);
+    expect((await budget.snapshot("minimax")).leases).toEqual([]);
+  });
+});
