@@ -110,10 +110,20 @@ export class AccountBudget {
       key = this.#keys.lease(req.api, lease);
       // A look first, writing nothing: a caller whose turn it is not (most of a long line) costs one listing, not a
       // write, two listings and a delete. Only the check after the write decides.
-      const early = this.#decide(req, limits, key, since ?? now, await this.snapshot(req.api));
-      if (early) return this.#refused(early);
+      // A stream asks without waiting in line: no look first, and no waiters to read (its share is not by tenant).
+      const interactive = req.cls === "interactive";
+      if (!interactive) {
+        const early = this.#decide(req, limits, key, since ?? now, await this.snapshot(req.api));
+        if (early) return this.#refused(early);
+      }
       await bucket.put(key, "");
-      const refusal = this.#decide(req, limits, key, since ?? now, await this.snapshot(req.api));
+      const refusal = this.#decide(
+        req,
+        limits,
+        key,
+        since ?? now,
+        await this.snapshot(req.api, { waiters: !interactive }),
+      );
       if (refusal) {
         await bucket.delete(key);
         return this.#refused(refusal);
@@ -209,7 +219,10 @@ export class AccountBudget {
   }
 
   /** Live leases and waiters of an API, as one listing each. */
-  async snapshot(api: BudgetApi): Promise<{ leases: Array<LeaseKey & { key: string }>; waiters: WaiterKey[] }> {
+  async snapshot(
+    api: BudgetApi,
+    opts: { waiters?: boolean } = {},
+  ): Promise<{ leases: Array<LeaseKey & { key: string }>; waiters: WaiterKey[] }> {
     const now = this.#now();
     const leases: Array<LeaseKey & { key: string }> = [];
     for await (const key of keysUnder(this.opts.bucket, this.#keys.leasePrefix(api))) {
@@ -217,6 +230,7 @@ export class AccountBudget {
       if (l && l.expiresAt > now) leases.push({ ...l, key });
     }
     const waiters: WaiterKey[] = [];
+    if (opts.waiters === false) return { leases, waiters };
     for await (const key of keysUnder(this.opts.bucket, this.#keys.waiterPrefix(api))) {
       const w = this.#keys.parseWaiter(api, key);
       if (w && w.expiresAt > now) waiters.push(w);
