@@ -6,7 +6,8 @@
  *    TCP, TLS and WebSocket handshakes cost 3 round trips, each request frame one. `--oss-rtt <ms>`: each OSS request
  *    is answered one round trip later (a kept-alive connection). `--synth-ms-per-char <ms>`: the tone engine's
  *    synthesis rate (0: instant); long-text tasks then run as soon as they are made (no modelled queue). Prints
- *    `{env, statsUrl}` (GET statsUrl: `{ossRequests, cpuMs}`, the OSS requests answered and this process's CPU so far).
+ *    `{env, statsUrl}` (GET statsUrl: `{ossRequests, cpuMs, quotas}`, the OSS requests answered, this process's CPU
+ *    so far and each API's quota figures). `--quotas <json>`: the account's quotas the emulators enforce.
  *  - `--role server`: the stream function's real server, with the environment in BENCH_ENV plus `--cache true|false`
  *    and `--warm N` (NLS_WARM_SOCKETS: 1 by default, as s.yaml deploys it). Prints `{url}`.
  *  - `--role sink`: a bare loopback HTTP sink (the plain copy's far end in bench:store): hashes each request body
@@ -24,7 +25,7 @@ import { pipeline } from "node:stream/promises";
 import { parseArgs } from "node:util";
 import { createStreamServer } from "../functions/stream/server.js";
 import { FastEngine } from "../infra/local/audio/fast-engine.js";
-import { startLocalCloud } from "../infra/local/cloud.js";
+import { type LocalCloudOptions, startLocalCloud } from "../infra/local/cloud.js";
 import { parseConfig } from "../lib/config.js";
 import { createLogger } from "../lib/log.js";
 
@@ -54,6 +55,8 @@ const { values } = parseArgs({
     "oss-rtt": { type: "string", default: "0" },
     "synth-ms-per-char": { type: "string", default: "0" },
     cache: { type: "string", default: "false" },
+    /** The account's quotas the emulators enforce (LocalCloudOptions.quotas), JSON. */
+    quotas: { type: "string", default: "{}" },
     warm: { type: "string", default: "1" },
   },
 });
@@ -84,6 +87,7 @@ if (values.role === "sink") {
     engine: new FastEngine({ synthMsPerChar: Number(values["synth-ms-per-char"]) }),
     gateway: { maxConcurrent: 100_000, frameBytes: 4096 },
     longText: { queueMs: 0, runMs: 0 },
+    quotas: JSON.parse(values.quotas!) as LocalCloudOptions["quotas"],
   });
   cloud.nls.gateway.faults.handshakeDelayMs = 3 * rtt;
   cloud.nls.gateway.faults.messageDelayMs = rtt;
@@ -95,7 +99,13 @@ if (values.role === "sink") {
   });
   const stats = createServer((_req, res) => {
     const cpu = process.cpuUsage();
-    res.end(JSON.stringify({ ossRequests, cpuMs: (cpu.user + cpu.system) / 1000 }));
+    res.end(
+      JSON.stringify({
+        ossRequests,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        quotas: Object.fromEntries(Object.entries(cloud.quotas).map(([api, gate]) => [api, gate.stats])),
+      }),
+    );
   });
   await new Promise<void>((resolve) => stats.listen(0, "127.0.0.1", resolve));
   const statsUrl = `http://127.0.0.1:${(stats.address() as AddressInfo).port}/`;
