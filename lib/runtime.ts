@@ -28,12 +28,22 @@ export interface JobRuntime {
   storeOutputs(jobId: string): Promise<"done" | "skipped">;
 }
 
+/**
+ * How long a job's submission waits in line for the budget in a function: only the functions FC's queue runs
+ * (`submit`, `store`) wait, up to BUDGET_WAIT_SECONDS; an HTTP request (`speech`, `callback`) or the timer's sweep
+ * (`reconcile`) hands its turn to FC's queue at once, so no caller waits on the budget (a POST /v1/jobs whose parts
+ * each waited 20 s once hung past the client's timeout).
+ */
+export function budgetWaitMs(functionName: string | undefined, config: Config): number {
+  return functionName === "submit" || functionName === "store" ? config.BUDGET_WAIT_SECONDS * 1000 : 0;
+}
+
 export function createJobRuntime(
   config: Config,
   clients: Clients,
   invoker: Invoker,
   log: Logger,
-  overrides: Partial<Pick<StoreDeps, "partSize">> = {},
+  overrides: Partial<Pick<StoreDeps, "partSize">> & { readonly functionName?: string } = {},
 ): JobRuntime {
   if (!config.CALLBACK_SECRET)
     throw new ConfigError(["CALLBACK_SECRET: missing; expected at least 32 characters (HMAC key for callback URLs)"]);
@@ -73,7 +83,7 @@ export function createJobRuntime(
       ledger: new UsageLedger(clients.storage, `${config.JOBS_PREFIX}usage/`),
       ...(config.PRICES ? { prices: config.PRICES } : {}),
     },
-    budgetWaitMs: config.BUDGET_WAIT_SECONDS * 1000,
+    budgetWaitMs: budgetWaitMs(overrides.functionName, config),
     ...(config.JOBS_PART_CHARS ? { partChars: config.JOBS_PART_CHARS } : {}),
   });
   batches = new BatchService({
@@ -110,7 +120,7 @@ export function createJobRuntime(
         aigcProducer: config.AIGC_PROVIDER_NAME,
         ffmpeg,
         renderConcurrency: config.BOOK_RENDER_CONCURRENCY,
-        ...overrides,
+        ...(overrides.partSize === undefined ? {} : { partSize: overrides.partSize }),
       }),
   };
 }

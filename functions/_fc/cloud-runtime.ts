@@ -26,6 +26,6 @@ export function cloudJobRuntime(functionName: string): JobRuntime {
     credentials: cloudCredentials().current,
     functionPrefix: process.env.FC_FUNCTION_PREFIX ?? "",
   });
-  runtime = createJobRuntime(cfg, createClients(cfg, cloudCredentials().current), invoker, log);
+  runtime = createJobRuntime(cfg, createClients(cfg, cloudCredentials().current), invoker, log, { functionName });
   return runtime;
 }

@@ -270,7 +270,7 @@ export async function startFunctionHost(opts: {
       invoker: fnInvoker,
       credentials,
       context: () => ({ credentials: roleCredentials(f) }),
-      jobs: () => (jobRuntime ??= createJobRuntime(config, clients, fnInvoker, log)),
+      jobs: () => (jobRuntime ??= createJobRuntime(config, clients, fnInvoker, log, { functionName: f.resource })),
     });
   }
   for (const f of functions) {

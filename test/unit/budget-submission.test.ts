@@ -70,3 +70,13 @@ describe("the budget around a job's provider calls", () => {
     expect((await budget.snapshot("minimax")).leases).toEqual([]);
   });
 });
+
+describe("where a submission waits in line", () => {
+  it("waits only in the functions FC's queue runs; an HTTP request or the timer's sweep hands its turn on at once", async () => {
+    const { budgetWaitMs } = await import("../../lib/runtime.js");
+    const config = { BUDGET_WAIT_SECONDS: 20 } as Parameters<typeof budgetWaitMs>[1];
+    expect(
+      ["submit", "store", "speech", "callback", "reconcile", undefined].map((f) => budgetWaitMs(f, config)),
+    ).toEqual([20_000, 20_000, 0, 0, 0, 0]);
+  });
+});
