@@ -259,7 +259,7 @@ export const ConfigSchema = z.object({
    * and money per UTC day and month. Empty: no caps.
    */
   TTS_API_KEY_CAPS: secret(jsonOf(z._default(KeyCapsSchema, {}), '{"*":{"charactersPerDay":200000}}', "")),
-  /** How long a job's submission waits in line for the budget before handing its turn to FC's queue. */
+  /** How long a job's submission in `submit` or `store` waits in line for the budget before handing its turn to FC's queue. */
   BUDGET_WAIT_SECONDS: numberOf(/^\d+$/, "a whole number of seconds", "20"),
   /** Let batch webhooks reach loopback and private addresses (a local receiver); never in a deployment facing users. */
   WEBHOOK_ALLOW_PRIVATE: flag,
