@@ -12,7 +12,7 @@ import { isRecord, parseInput } from "../validation.js";
 import * as z from "../zod.js";
 import { type BatchContext, batchIdOf, type ItemSpec, itemJobId } from "./batch-context.js";
 import type { BatchScheduler } from "./batch-scheduler.js";
-import { readItemsFile } from "./items-file.js";
+import { batchItemsOf, readItemsFile } from "./items-file.js";
 import {
   BatchHeaderFields,
   type BatchItem,
@@ -44,14 +44,10 @@ export class BatchIntake {
     const batchId = req.batchId ?? batchIdOf(event.id);
     const existing = await store.manifest(batchId);
     if (existing) return existing;
-    const items =
-      req.items ??
-      (
-        await readItemsFile(deps.storage, req.itemsFrom!.key, {
-          inputPrefix: deps.inputPrefix,
-          field: "data.itemsFrom.key",
-        })
-      ).items;
+    const items = await batchItemsOf(deps.storage, req, {
+      inputPrefix: deps.inputPrefix,
+      field: "data.itemsFrom.key",
+    });
     return this.#begin(batchId, event.id, { ...req, items });
   }
 

@@ -72,3 +72,12 @@ export async function readItemsFile(
   if (items.length === 0) throw new InputError(opts.field, "holds no items", { code: "InvalidItemsFile" });
   return { ...(header ? { header } : {}), items };
 }
+
+/** A batch request's items: those it carries, else those of the JSON Lines object `itemsFrom.key` names. */
+export async function batchItemsOf(
+  storage: Bucket,
+  req: { readonly items?: readonly BatchItem[]; readonly itemsFrom?: { readonly key: string } },
+  opts: { inputPrefix: string; field: string },
+): Promise<readonly BatchItem[]> {
+  return req.items ?? (await readItemsFile(storage, req.itemsFrom!.key, opts)).items;
+}

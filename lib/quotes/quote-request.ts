@@ -3,7 +3,7 @@
  * or a batch (the event's data: `items` or `itemsFrom`) answered with what it would bill and take. It reads the inputs
  * it names from OSS as the job would, and calls no provider.
  */
-import { readItemsFile } from "../batches/items-file.js";
+import { batchItemsOf } from "../batches/items-file.js";
 import { BatchRequestSchema } from "../batches/schema.js";
 import { InputError } from "../errors.js";
 import { bookRequestAsJob, checkInputKey, type IntakeContext, jobFromRequest, readInputText } from "../jobs/intake.js";
@@ -52,14 +52,7 @@ export function withoutDryRun(body: unknown): unknown {
 async function quoteBatchRequest(body: unknown, ctx: QuoteRequestContext): Promise<Record<string, unknown>> {
   const req = parseInput(BatchRequestSchema, withoutDryRun(body));
   const { intake } = ctx;
-  const items =
-    req.items ??
-    (
-      await readItemsFile(intake.storage, req.itemsFrom!.key, {
-        inputPrefix: intake.inputPrefix,
-        field: "itemsFrom.key",
-      })
-    ).items;
+  const items = await batchItemsOf(intake.storage, req, { inputPrefix: intake.inputPrefix, field: "itemsFrom.key" });
   const quoted = [];
   for (const item of items) {
     try {
