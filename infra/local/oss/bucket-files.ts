@@ -11,6 +11,7 @@ import { closeSync, createReadStream, openSync, readFileSync, renameSync, unlink
 import { type FileHandle, mkdir, open, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { KeyIndex } from "./key-index.js";
 
 export interface ObjectMeta {
   readonly key: string;
@@ -58,7 +59,7 @@ const MEMORY_BUDGET = 32 * 1024 * 1024;
 const hex = (b: Buffer): string => `"${b.toString("hex").toUpperCase()}"`;
 
 export class BucketFiles {
-  readonly #objects = new Map<string, Map<string, ObjectMeta>>();
+  readonly #objects = new Map<string, KeyIndex<ObjectMeta>>();
   readonly #committing = new Set<string>();
   readonly #uploads = new Map<string, Upload>();
   /** Small objects' bytes by sidecar path, least recently used first, and their total size. */
@@ -72,7 +73,7 @@ export class BucketFiles {
     private readonly dir: string,
     buckets: readonly string[],
   ) {
-    for (const b of buckets) this.#objects.set(b, new Map());
+    for (const b of buckets) this.#objects.set(b, new KeyIndex());
   }
 
   /** Loads objects left on disk by an earlier run, so `npm start` keeps its data across restarts. */
@@ -340,25 +341,31 @@ export class BucketFiles {
     bucket: string,
     opts: { prefix: string; marker: string; maxKeys: number; delimiter: string },
   ): { objects: ObjectMeta[]; prefixes: string[]; truncated: boolean; next: string } {
-    const keys = [...(this.#objects.get(bucket)?.keys() ?? [])]
-      .filter((k) => k.startsWith(opts.prefix) && k > opts.marker)
-      .sort();
+    const index = this.#objects.get(bucket);
     const objects: ObjectMeta[] = [];
     const prefixes: string[] = [];
+    if (!index) return { objects, prefixes, truncated: false, next: "" };
     let last = "";
-    for (const key of keys) {
-      if (objects.length + prefixes.length >= opts.maxKeys) return { objects, prefixes, truncated: true, next: last };
-      const rest = key.slice(opts.prefix.length);
-      const cut = opts.delimiter ? rest.indexOf(opts.delimiter) : -1;
-      if (cut !== -1) {
-        const p = opts.prefix + rest.slice(0, cut + opts.delimiter.length);
-        if (!prefixes.includes(p)) prefixes.push(p);
-      } else {
-        objects.push(this.#objects.get(bucket)!.get(key)!);
+    let after = opts.marker;
+    for (;;) {
+      let grouped: string | undefined;
+      for (const key of index.keysFrom(opts.prefix, after)) {
+        if (objects.length + prefixes.length >= opts.maxKeys) return { objects, prefixes, truncated: true, next: last };
+        const rest = key.slice(opts.prefix.length);
+        const cut = opts.delimiter ? rest.indexOf(opts.delimiter) : -1;
+        if (cut !== -1) {
+          // A common prefix stands for every key under it: the listing goes on after the last of them.
+          grouped = opts.prefix + rest.slice(0, cut + opts.delimiter.length);
+          prefixes.push(grouped);
+          last = index.lastWithPrefix(grouped)!;
+          break;
+        }
+        objects.push(index.get(key)!);
+        last = key;
       }
-      last = key;
+      if (grouped === undefined) return { objects, prefixes, truncated: false, next: "" };
+      after = last;
     }
-    return { objects, prefixes, truncated: false, next: "" };
   }
 
   initUpload(bucket: string, key: string, opts: { contentType: string; userMeta: Record<string, string> }): string {
