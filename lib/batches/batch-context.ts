@@ -35,6 +35,8 @@ export interface BatchDeps {
   /** How long a batch may sit before `reconcile` re-drives its dispatch or finish. */
   readonly staleAfterMs?: number;
   readonly now?: () => Date;
+  /** Items per group of ended markers (100; the simulation uses small groups, to see many). */
+  readonly endedGroupSize?: number;
   /** Where webhooks go; the simulation records them instead of sending them. */
   readonly webhooks?: Pick<BatchWebhooks, "check" | "send">;
 }
@@ -82,7 +84,7 @@ export class BatchContext {
   readonly #specs = new WarmCache<ItemSpec[]>(4);
 
   constructor(readonly deps: BatchDeps) {
-    this.store = new BatchMarkers(deps.storage, deps.jobs, deps.jobsPrefix);
+    this.store = new BatchMarkers(deps.storage, deps.jobs, deps.jobsPrefix, deps.endedGroupSize);
     this.webhooks =
       deps.webhooks ??
       new BatchWebhooks({ secret: deps.secret, log: deps.log, allow: deps.webhookAddresses, now: deps.now });

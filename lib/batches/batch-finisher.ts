@@ -11,9 +11,14 @@ const READ_PARALLELISM = 16;
 export class BatchFinisher {
   constructor(private readonly ctx: BatchContext) {}
 
-  /** Complete when every item has ended: those refused at the start, plus one `ended/` marker per other item. */
-  isComplete(manifest: Manifest, ended: Map<number, string>): boolean {
-    return manifest.items.every((item, i) => item.state === "failed" || ended.has(i));
+  /**
+   * Complete when every item (of those from `from` to before `to`) has ended: those refused at the start, plus one
+   * `ended/` marker per other item.
+   */
+  isComplete(manifest: Manifest, ended: Map<number, string>, from = 0, to = manifest.items.length): boolean {
+    for (let i = from; i < Math.min(to, manifest.items.length); i++)
+      if (manifest.items[i]!.state !== "failed" && !ended.has(i)) return false;
+    return true;
   }
 
   /** Makes a complete batch final (once: elected; `force` re-drives a finish whose elected finisher died). */

@@ -1,7 +1,8 @@
 /**
  * Where a batch keeps its state, and the one place that knows the key layout:
  * - `batches/<id>.json`: the manifest (running, then final); `batches/rejected/<id>.json`: why an event was refused;
- * - `batch-state/<id>/items-<event>.json`: the item specs; `ended/<index>.<state>` markers;
+ * - `batch-state/<id>/items-<event>.json`: the item specs; `ended/<group>/<index>.<state>` markers, the items in groups
+ *   of `groupSize` by index, and `groups/<group>` once every item of a group has ended;
  * - `batch-pending/<id>`: batches not yet final, for reconcile;
  * - elections (through the job store's, under `batch-<id>`): `dispatch-<index>` per item and `final` per batch.
  * Progress is kept in markers a listing counts, a thousand per request, never in per-item record reads.
@@ -13,6 +14,8 @@ import { type Manifest, ManifestSchema, type Rejection, RejectionSchema } from "
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const pad = (index: number): string => String(index).padStart(5, "0");
+/** Items per group of ended markers: an item's end lists its group's markers and, when it completes it, the groups. */
+export const ENDED_GROUP_SIZE = 100;
 const JSON_TYPE = { contentType: "application/json" } as const;
 
 export class BatchMarkers {
@@ -20,7 +23,17 @@ export class BatchMarkers {
     private readonly storage: Bucket,
     private readonly jobs: JobRecords,
     private readonly prefix = "jobs/",
+    readonly groupSize = ENDED_GROUP_SIZE,
   ) {}
+
+  /** The group item `index`'s ended marker is in. */
+  groupOf(index: number): number {
+    return Math.floor(index / this.groupSize);
+  }
+
+  #endedDir(batchId: string, group: number): string {
+    return `${this.#dir(batchId)}ended/${pad(group)}/`;
+  }
 
   #manifestKey(batchId: string): string {
     return `${this.prefix}batches/${batchId}.json`;
@@ -100,24 +113,40 @@ export class BatchMarkers {
   /** Records that item `index` ended in `state`; true for the first report of it. */
   async markEnded(batchId: string, index: number, state: string): Promise<boolean> {
     return (
-      await this.storage.put(`${this.#dir(batchId)}ended/${pad(index)}.${state}`, "", {
+      await this.storage.put(`${this.#endedDir(batchId, this.groupOf(index))}${pad(index)}.${state}`, "", {
         ifAbsent: true,
         contentType: "text/plain",
       })
     ).created;
   }
 
-  /** Whether item `index` has ended (one listing request: the marker's name carries the state). */
-  async hasEnded(batchId: string, index: number): Promise<boolean> {
-    const page = await this.storage.list(`${this.#dir(batchId)}ended/${pad(index)}.`, { maxKeys: 1 });
-    return page.objects.length > 0;
+  /** Item index → the state its job ended in, for one group's items (one listing: at most `groupSize` markers). */
+  async endedInGroup(batchId: string, group: number): Promise<Map<number, string>> {
+    return this.#endedUnder(this.#endedDir(batchId, group));
   }
 
-  /** Item index → the state its job ended in. */
-  async ended(batchId: string): Promise<Map<number, string>> {
+  /** Records that every item of `group` has ended (idempotent). */
+  async markGroupEnded(batchId: string, group: number): Promise<void> {
+    await this.storage.put(`${this.#dir(batchId)}groups/${pad(group)}`, "", { contentType: "text/plain" });
+  }
+
+  /** The groups every item of which has ended (one listing: a 10,000-item batch has 100). */
+  async endedGroups(batchId: string): Promise<Set<number>> {
+    const groups = new Set<number>();
+    for await (const name of this.#names(`${this.#dir(batchId)}groups/`)) groups.add(Number(name));
+    return groups;
+  }
+
+  /** Item index → the state its job ended in, for the whole batch. */
+  ended(batchId: string): Promise<Map<number, string>> {
+    return this.#endedUnder(`${this.#dir(batchId)}ended/`);
+  }
+
+  async #endedUnder(prefix: string): Promise<Map<number, string>> {
     const ended = new Map<number, string>();
-    for await (const name of this.#names(`${this.#dir(batchId)}ended/`)) {
-      const m = /^(\d{5})\.(done|failed)$/.exec(name);
+    for await (const name of this.#names(prefix)) {
+      // `<group>/<index>.<state>`; markers written before they were grouped are `<index>.<state>`.
+      const m = /^(?:\d{5}\/)?(\d{5})\.(done|failed)$/.exec(name);
       if (m) ended.set(Number(m[1]), m[2]!);
     }
     return ended;

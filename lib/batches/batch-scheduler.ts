@@ -163,28 +163,37 @@ export class BatchScheduler {
 
   /**
    * An item's job ended. A job that ended before its synthesis did (it failed first) hands its slot on now: every
-   * item hands on at most one, so the bound holds without counting what is in flight. Then the ended markers are
-   * counted (a listing) to see whether the batch is complete, unless another item is certain to end later and count
-   * them: the one this end dispatched, or the one whose turn came after this item's (its successor), if it has not
-   * ended. The item whose marker is written last always counts: when it writes it, every other item's marker is
-   * there, its successor's too. So a batch of any size costs one listing per end at worst and about `concurrency`
-   * in all when items end in turn.
+   * item hands on at most one, so the bound holds without counting what is in flight. Then its group's markers are
+   * counted (one listing of at most `groupSize`); the end that completes a group marks it and counts the groups (one
+   * listing), and the end that completes the last group reads every marker once, to finish the batch. Whichever of
+   * two racing ends writes its marker last sees the other's, so some end always completes each group and the batch;
+   * an end that crashes between the two is recovered by reconcile's redrive, which counts every marker. A batch of
+   * any size costs each end two requests besides its marker (it cost a listing of every marker, quadratic in all).
    */
   async itemEnded(job: Job): Promise<void> {
     const item = await this.#item(job);
     if (!item) return;
     const { batch, index } = item;
-    const { batchId } = batch.manifest;
-    const first = await this.ctx.store.markEnded(batchId, index, job.state);
+    const { manifest } = batch;
+    const { batchId } = manifest;
+    const { store } = this.ctx;
+    const first = await store.markEnded(batchId, index, job.state);
     // A cancelled batch hands no slot on and ends when its dispatched items have, not all: redrive sees to it.
     if (await this.ctx.deps.jobs.cancelledAt("batches", batchId)) return this.redrive(batchId);
-    if (first) {
-      if (job.synthesizedAt === undefined) {
-        if (await this.#dispatchNext(batch, index)) return;
-      } else if (await this.#successorRunning(batch, index)) return;
-    }
-    const ended = await this.ctx.store.ended(batchId);
-    if (this.finisher.isComplete(batch.manifest, ended)) await this.finisher.finish(batch.manifest, ended);
+    if (first && job.synthesizedAt === undefined) await this.#dispatchNext(batch, index);
+    const group = store.groupOf(index);
+    const [from, to] = [group * store.groupSize, (group + 1) * store.groupSize];
+    if (!this.finisher.isComplete(manifest, await store.endedInGroup(batchId, group), from, to)) return;
+    await store.markGroupEnded(batchId, group);
+    const groups = await store.endedGroups(batchId);
+    for (let g = 0; g * store.groupSize < manifest.items.length; g++)
+      if (
+        !groups.has(g) &&
+        !this.finisher.isComplete(manifest, new Map(), g * store.groupSize, (g + 1) * store.groupSize)
+      )
+        return;
+    const ended = await store.ended(batchId);
+    if (this.finisher.isComplete(manifest, ended)) await this.finisher.finish(manifest, ended);
   }
 
   /** The running batch a job is an item of, and the item's index in it. */
@@ -194,12 +203,6 @@ export class BatchScheduler {
     const batch = await this.ctx.running(job.batch.id);
     const index = batch?.index.get(job.batch.item);
     return batch && index !== undefined ? { batch, index } : undefined;
-  }
-
-  /** Whether the item whose turn came after item `ended`'s exists and has not ended yet. */
-  async #successorRunning(batch: Running, ended: number): Promise<boolean> {
-    const successor = batch.waiting[successorPosition(batch, ended)];
-    return successor !== undefined && !(await this.ctx.store.hasEnded(batch.manifest.batchId, successor));
   }
 
   /**

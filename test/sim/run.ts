@@ -11,8 +11,16 @@ export interface SeedResult {
   readonly tasks: number;
 }
 
+/**
+ * One seed in eight runs without faults (its other choices kept), so the "prompt" invariant (work ends by its own steps
+ * when nothing failed, before reconcile's first tick) is checked often.
+ */
+function configFor(seed: number, config: SimConfig): SimConfig {
+  return seed % 8 === 0 && config.faultBudget === undefined ? { ...config, faultBudget: 0 } : config;
+}
+
 export async function runSeed(seed: number, config: SimConfig = DEFAULT_CONFIG): Promise<SeedResult> {
-  const world = new World(seed, config);
+  const world = new World(seed, configFor(seed, config));
   await world.run(scenario(world, new Prng(seed ^ 0x9e3779b9)));
   return {
     seed,
@@ -31,7 +39,7 @@ export async function shrink(
   seed: number,
   config: SimConfig = DEFAULT_CONFIG,
 ): Promise<SeedResult & { faults: number }> {
-  const full = new World(seed, config);
+  const full = new World(seed, configFor(seed, config));
   await full.run(scenario(full, new Prng(seed ^ 0x9e3779b9)));
   for (let budget = 0; budget < full.faults; budget++) {
     const result = await runSeed(seed, { ...config, faultBudget: budget });

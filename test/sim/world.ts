@@ -327,6 +327,8 @@ export class World {
     this.#runnable = false;
   }
   readonly #dead = new Set<number>();
+  /** Whether reconcile's tick has come yet. */
+  #ticked = false;
   #nextInvocation = 0;
   #ids = 0;
 
@@ -396,6 +398,8 @@ export class World {
       inputPrefix: "input/",
       defaultProvider: "ice",
       concurrency: this.setup.batchConcurrency,
+      // Groups of 1 to 3 items (by seed): a batch of 2 to 5 items ends group by group, racing ends in one group or in two.
+      endedGroupSize: 1 + (this.seed % 3),
       secret: "s".repeat(40),
       staleAfterMs: 2 * MINUTE,
       now,
@@ -484,6 +488,12 @@ export class World {
         // Quiet: time passes to reconcile's next tick (past every grace period). Past the fault phase, a quiet world
         // in which every job and batch has ended is done.
         if (!this.faultsOn && this.#allEnded()) break;
+        // Promptness: with no fault injected, every job and batch ends by its own steps, before reconcile's first
+        // tick. (Reconcile is the recovery path; work that needs it when nothing failed is stalled, as a batch whose
+        // group of ended items nobody marked would be until reconcile counted every marker.)
+        if (this.faults === 0 && !this.#ticked && !this.#allEnded())
+          this.violations.push({ step: this.step, invariant: "prompt", detail: this.#unended().join("; ") });
+        this.#ticked = true;
         this.clock += 30 * MINUTE;
         this.schedule({ kind: "tick" });
         continue;
