@@ -70,6 +70,12 @@ export interface AccountBudgetOptions {
 
 const NO_LEASE = (api: BudgetApi): Lease => ({ api, key: undefined, give: async () => undefined });
 
+/**
+ * Callers of this process waiting for a lease, by budget and API, oldest first: a lease given back here wakes the
+ * oldest to ask at once, not at its next poll. A hint only (the listing still decides); waiters elsewhere poll.
+ */
+const SLEEPERS = new Map<string, Array<{ since: number; wake: () => void }>>();
+
 export class AccountBudget {
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
@@ -145,6 +151,7 @@ export class AccountBudget {
         if (given || !key) return;
         given = true;
         await bucket.delete(key);
+        this.#wakeOldest(req.api, req.weight ?? 1);
       },
     };
   }
@@ -181,7 +188,7 @@ export class AccountBudget {
       if (now - started >= opts.waitMs) return undefined;
       // Polls at the pace its place in line sets (25 ms at the head, up to 250 ms), with jitter.
       const pause = got.retryAfterMs * (0.75 + 0.5 * this.#random());
-      await this.#sleep(Math.max(1, Math.min(pause, started + opts.waitMs - now)));
+      await this.#nap(req.api, since, Math.max(1, Math.min(pause, started + opts.waitMs - now)));
     }
   }
 
@@ -272,7 +279,7 @@ export class AccountBudget {
     const holding = new Set(background.map((l) => l.holder));
     const others = waiters.filter((w) => w.holder !== req.holder && !holding.has(w.holder));
     const older = others.filter((w) => w.tenant === req.tenant && w.group === req.group && w.since < since).length;
-    // Nobody wakes a waiter when a lease is given back: the head of each line polls often, the rest less.
+    // A lease given back wakes only waiters in the same process: the head of each line polls often, the rest less.
     const pace = (ahead: number) => Math.min(250, 25 * (1 + Math.max(0, ahead)));
     if (weight(all) > concurrency || weight(background) > capacity)
       return { refused: "concurrency", retryAfterMs: pace(older) };
@@ -332,6 +339,36 @@ export class AccountBudget {
       ...r,
       message: `the account's budget for ${r.refused === "rate" ? "calls a second" : "tasks at once"} is spent for now`,
     };
+  }
+
+  #sleepersOf(api: BudgetApi): Array<{ since: number; wake: () => void }> {
+    const name = `${this.opts.bucket.bucket}/${this.opts.root}${api}`;
+    const sleepers = SLEEPERS.get(name) ?? [];
+    SLEEPERS.set(name, sleepers);
+    return sleepers;
+  }
+
+  /** Sleeps `ms`, or less if a lease given back in this process wakes it first. */
+  #nap(api: BudgetApi, since: number, ms: number): Promise<void> {
+    const sleepers = this.#sleepersOf(api);
+    return new Promise<void>((resolve) => {
+      const me = {
+        since,
+        wake: () => {
+          const at = sleepers.indexOf(me);
+          if (at !== -1) sleepers.splice(at, 1);
+          resolve();
+        },
+      };
+      const at = sleepers.findIndex((s) => s.since > since);
+      sleepers.splice(at === -1 ? sleepers.length : at, 0, me);
+      void this.#sleep(ms).then(me.wake);
+    });
+  }
+
+  /** Wakes this process's `n` oldest waiters for the API (a lease of weight `n` was given back). */
+  #wakeOldest(api: BudgetApi, n: number): void {
+    for (const sleeper of this.#sleepersOf(api).slice(0, n)) sleeper.wake();
   }
 
   /** What a refusal means for the API, in words a 429 can carry. */

@@ -208,6 +208,29 @@ describe("AccountBudget", () => {
     expect((await budget.snapshot("minimax")).waiters).toHaveLength(0);
   });
 
+  it("wakes this process's oldest waiter when a lease is given back here, not at its next poll", async () => {
+    const bucket = new MemoryBucket();
+    // Sleeps that end only when the test says: a waiter that asks again before then was woken.
+    const naps: Array<() => void> = [];
+    const budget = new AccountBudget({
+      bucket,
+      root: "jobs/budget/",
+      limits: { minimax: { concurrency: 1, interactive: 0, interactivePerSecond: 0 } },
+      now: () => 1_000_000_100,
+      sleep: () => new Promise<void>((r) => naps.push(r)),
+      random: () => 0.5,
+    });
+    const first = (await take(budget, req({ holder: "x" })))!;
+    let granted: Lease | undefined;
+    const waiting = budget.take(req({ holder: "y" }), { waitMs: 60_000 }).then((l) => (granted = l));
+    while (naps.length === 0) await new Promise((r) => setImmediate(r));
+    const attempts = budget.stats.attempts;
+    expect(granted).toBeUndefined();
+    await first.give();
+    await waiting;
+    expect(granted?.key).toBeDefined();
+    expect(budget.stats.attempts).toBe(attempts + 1); // one ask, at the wake: no poll came due
+  });
   it("never has more tasks live than its concurrency, however calls interleave (property)", async () => {
     await fc.assert(
       fc.asyncProperty(
