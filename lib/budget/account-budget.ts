@@ -225,22 +225,23 @@ export class AccountBudget {
     return done;
   }
 
-  /** Live leases and waiters of an API, as one listing each. */
+  /** Live leases and waiters of an API, from one listing (`waiters: false` drops the waiters). */
   async snapshot(
     api: BudgetApi,
     opts: { waiters?: boolean } = {},
   ): Promise<{ leases: Array<LeaseKey & { key: string }>; waiters: WaiterKey[] }> {
     const now = this.#now();
     const leases: Array<LeaseKey & { key: string }> = [];
-    for await (const key of keysUnder(this.opts.bucket, this.#keys.leasePrefix(api))) {
-      const l = this.#keys.parseLease(api, key);
-      if (l && l.expiresAt > now) leases.push({ ...l, key });
-    }
     const waiters: WaiterKey[] = [];
-    if (opts.waiters === false) return { leases, waiters };
-    for await (const key of keysUnder(this.opts.bucket, this.#keys.waiterPrefix(api))) {
-      const w = this.#keys.parseWaiter(api, key);
-      if (w && w.expiresAt > now) waiters.push(w);
+    const leasePrefix = this.#keys.leasePrefix(api);
+    for await (const key of keysUnder(this.opts.bucket, this.#keys.livePrefix(api))) {
+      if (key.startsWith(leasePrefix)) {
+        const l = this.#keys.parseLease(api, key);
+        if (l && l.expiresAt > now) leases.push({ ...l, key });
+      } else if (opts.waiters !== false) {
+        const w = this.#keys.parseWaiter(api, key);
+        if (w && w.expiresAt > now) waiters.push(w);
+      }
     }
     return { leases, waiters };
   }

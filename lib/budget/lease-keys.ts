@@ -1,10 +1,10 @@
 /**
  * Where the budget's leases and waiters live in OSS, one object each, everything a listing needs in the key: whose it
- * is (tenant, and the batch or job it is for), its class, its weight and when it lapses. One listing of a prefix is
- * then the whole picture, with no object read.
+ * is (tenant, and the batch or job it is for), its class, its weight and when it lapses. Leases and waiters share one
+ * prefix, so one listing of it is the whole picture, with no object read.
  *
- *   <root><api>/lease/<tenant>/<group>/<class>-<weight>-<expiresAt>-<holder>
- *   <root><api>/wait/<tenant>/<group>/<since>-<expiresAt>-<holder>
+ *   <root><api>/live/lease/<tenant>/<group>/<class>-<weight>-<expiresAt>-<holder>
+ *   <root><api>/live/wait/<tenant>/<group>/<since>-<expiresAt>-<holder>
  *   <root><api>/tick/<second>/<index>
  *
  * The root is under the jobs prefix (`jobs/budget/`), which the functions' role may already write, delete and list.
@@ -41,12 +41,17 @@ export class BudgetKeys {
   /** `root`: where the budget lives, e.g. `jobs/budget/`. */
   constructor(readonly root: string) {}
 
+  /** Leases and waiters: one listing of it sees both. */
+  livePrefix(api: BudgetApi): string {
+    return `${this.root}${api}/live/`;
+  }
+
   leasePrefix(api: BudgetApi): string {
-    return `${this.root}${api}/lease/`;
+    return `${this.livePrefix(api)}lease/`;
   }
 
   waiterPrefix(api: BudgetApi): string {
-    return `${this.root}${api}/wait/`;
+    return `${this.livePrefix(api)}wait/`;
   }
 
   tickPrefix(api: BudgetApi): string {
