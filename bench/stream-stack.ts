@@ -6,7 +6,7 @@
  *    TCP, TLS and WebSocket handshakes cost 3 round trips, each request frame one. `--oss-rtt <ms>`: each OSS request
  *    is answered one round trip later (a kept-alive connection). `--synth-ms-per-char <ms>`: the tone engine's
  *    synthesis rate (0: instant); long-text tasks then run as soon as they are made (no modelled queue). Prints
- *    `{env, statsUrl}` (GET statsUrl: `{ossRequests, cpuMs, quotas}`, the OSS requests answered, this process's CPU
+ *    `{env, statsUrl}` (GET statsUrl: `{ossRequests, ossByKind, cpuMs, quotas}`, the OSS requests answered (in all and by kind), this process's CPU
  *    so far and each API's quota figures). `--quotas <json>`: the account's quotas the emulators enforce.
  *  - `--role server`: the stream function's real server, with the environment in BENCH_ENV plus `--cache true|false`
  *    and `--warm N` (NLS_WARM_SOCKETS: 1 by default, as s.yaml deploys it). Prints `{url}`.
@@ -94,14 +94,19 @@ if (values.role === "sink") {
   cloud.oss.faults.latencyMs = Number(values["oss-rtt"]);
   // How many OSS requests the cloud has answered, for benches that count them (GET <statsUrl>).
   let ossRequests = 0;
-  cloud.oss.observers.add(() => {
+  // And by operation and the key's first two levels (`jobs/budget`, `jobs/elect`…), to see where they go.
+  const ossByKind: Record<string, number> = {};
+  cloud.oss.observers.add(({ op, key }) => {
     ossRequests++;
+    const kind = `${op} ${key.split("/").slice(0, 2).join("/")}`;
+    ossByKind[kind] = (ossByKind[kind] ?? 0) + 1;
   });
   const stats = createServer((_req, res) => {
     const cpu = process.cpuUsage();
     res.end(
       JSON.stringify({
         ossRequests,
+        ossByKind,
         cpuMs: (cpu.user + cpu.system) / 1000,
         quotas: Object.fromEntries(Object.entries(cloud.quotas).map(([api, gate]) => [api, gate.stats])),
       }),

@@ -16,7 +16,12 @@ export function partAttempt(part: Pick<Job, "idempotencyKey">): number {
   return Number(/#(\d+)$/.exec(part.idempotencyKey)?.[1] ?? 0);
 }
 
+/** Ended parts' records a warm instance keeps: an ended part's record never changes (a failed one is replaced). */
+const ENDED_PARTS_KEPT = 4096;
+
 export class SplitJobs {
+  readonly #endedParts = new Map<string, Job>();
+
   constructor(
     private readonly ctx: JobContext,
     private readonly creation: JobCreation,
@@ -164,14 +169,49 @@ export class SplitJobs {
    */
   async drive(parent: Job, opts: { force?: boolean } = {}): Promise<Job> {
     if (parent.state !== "submitted" || !parent.parts) return parent;
-    const children = await Promise.all(parent.parts.map((p) => this.ctx.deps.jobs.get(p.jobId)));
     const cancelled = await this.ctx.cancelledAt(parent);
+    // A forced drive (reconcile) and a cancel read every part; a drive reads up to the parts it may start.
+    const children = await this.#children(parent, { all: opts.force === true || cancelled !== undefined });
     if (cancelled) return this.#endCancelled(parent, children, cancelled, opts);
     const failedAt = children.findIndex((c) => c?.state === "failed");
     if (failedAt !== -1) return this.#replaceFailedPart(parent, children, failedAt, opts);
     if (children.every((c) => c?.state === "done")) return this.#assemble(parent, opts);
     await this.#submitQueued(children, opts);
     return parent;
+  }
+
+  /**
+   * The parent's parts' records, in order. Unless `all`, reading stops once `partConcurrency` queued parts are read:
+   * the parts after them are queued too (undefined here: not started, nothing to do). A drive starts only the first
+   * queued parts, at most `partConcurrency`, so no part past that many queued ones has ever started, and none has
+   * failed. Ended parts come from this instance's memory when it has them. Reading every part on every drive made a
+   * job of N parts cost 2N² reads (14,520 of a 300-item budget bench's 17,500 record reads).
+   */
+  async #children(parent: Job, opts: { all: boolean }): Promise<Array<Job | undefined>> {
+    const parts = parent.parts!;
+    const width = this.ctx.deps.partConcurrency ?? 4;
+    const children: Array<Job | undefined> = new Array(parts.length).fill(undefined);
+    let queued = 0;
+    for (let i = 0; i < parts.length && (opts.all || queued < width); i += width) {
+      const read = await Promise.all(parts.slice(i, i + width).map((p) => this.#part(p.jobId)));
+      for (const [k, child] of read.entries()) {
+        if (!opts.all && queued >= width) break;
+        children[i + k] = child;
+        if (child?.state === "queued") queued++;
+      }
+    }
+    return children;
+  }
+
+  async #part(id: string): Promise<Job | undefined> {
+    const kept = this.#endedParts.get(id);
+    if (kept) return kept;
+    const part = await this.ctx.deps.jobs.get(id);
+    if (part && (part.state === "done" || part.state === "failed")) {
+      if (this.#endedParts.size >= ENDED_PARTS_KEPT) this.#endedParts.delete(this.#endedParts.keys().next().value!);
+      this.#endedParts.set(id, part);
+    }
+    return part;
   }
 
   /**

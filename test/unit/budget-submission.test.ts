@@ -80,3 +80,66 @@ describe("where a submission waits in line", () => {
     ).toEqual([20_000, 20_000, 0, 0, 0, 0]);
   });
 });
+
+describe("driving a split job", () => {
+  it("reads the parts it may start, not every part on every drive: reads grow with the parts, not their square", async () => {
+    const storage = new MemoryBucket("bucket");
+    const jobs = new JobRecords(storage, "jobs/");
+    let tasks = 0;
+    const provider: JobProvider = {
+      name: "minimax",
+      api: "minimax",
+      callMs: 60_000,
+      paceMsPerCharacter: 25,
+      synchronous: false,
+      audio: "url",
+      callsBack: true,
+      limit: 20,
+      deadline: { ms: 3 * 3600_000, says: "3 hours" },
+      validate: (text) => ({ characters: countNlsChars(text) }),
+      submit: async () => `task-${++tasks}`,
+      status: async () => ({ state: "running" }),
+    };
+    const service = new JobService({
+      jobs,
+      storage,
+      providers: { nls: undefined, ice: undefined, minimax: provider },
+      invoker: { invokeAsync: async () => undefined },
+      log: createLogger({ level: "error", write: () => undefined }),
+      callbackSecret: "c".repeat(40),
+      outputPrefix: "output/",
+      partsPrefix: "jobs/parts/",
+      partConcurrency: 4,
+    });
+    const text = Array.from({ length: 60 }, (_, i) => `这是第${i}个句子，内容不同。`).join("");
+    const { job } = await service.create({
+      provider: "minimax",
+      text,
+      ssml: false,
+      options: JobOptionsSchema.parse({ voice: "male-qn-qingse", subtitles: [] }),
+      audioKey: "output/a.mp3",
+      idempotencyKey: "k",
+      source: { kind: "inline" },
+    });
+    const parts = job.parts!.map((p) => p.jobId);
+    expect(parts.length).toBeGreaterThanOrEqual(30);
+    let partReads = 0;
+    const get = storage.get.bind(storage);
+    storage.get = async (key, ...rest) => {
+      if (parts.some((id) => key.endsWith(`${id}.json`))) partReads++;
+      return get(key, ...rest);
+    };
+    // Each part ends in turn (the provider's callback, reduced to its record and the end's drive).
+    for (const id of parts) {
+      const part = (await jobs.get(id))!;
+      expect(part.state).toBe("submitted"); // the drives before started it, in order, within the bound
+      const done = { ...part, state: "done" as const };
+      await jobs.put(done);
+      await service.ended(done);
+    }
+    expect(tasks).toBe(parts.length);
+    // Each drive reads the parts in flight and the next few queued ones (ended ones once): about 2 × 4 per end. Every
+    // part on every drive was 60 × 60 / 2 at least.
+    expect(partReads).toBeLessThan(parts.length * 12);
+  });
+});
