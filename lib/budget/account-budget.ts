@@ -74,7 +74,13 @@ const NO_LEASE = (api: BudgetApi): Lease => ({ api, key: undefined, give: async 
  * Callers of this process waiting for a lease, by budget and API, oldest first: a lease given back here wakes the
  * oldest to ask at once, not at its next poll. A hint only (the listing still decides); waiters elsewhere poll.
  */
-const SLEEPERS = new Map<string, Array<{ since: number; wake: () => void }>>();
+const SLEEPERS = new Map<string, Sleeper[]>();
+interface Sleeper {
+  readonly since: number;
+  /** Its tenant and group: a lease given back wakes the oldest of each, as fair shares may give it to any. */
+  readonly line: string;
+  readonly wake: () => void;
+}
 
 export class AccountBudget {
   readonly #now: () => number;
@@ -151,7 +157,7 @@ export class AccountBudget {
         if (given || !key) return;
         given = true;
         await bucket.delete(key);
-        this.#wakeOldest(req.api, req.weight ?? 1);
+        this.#wakeHeads(req.api, req.weight ?? 1);
       },
     };
   }
@@ -188,7 +194,7 @@ export class AccountBudget {
       if (now - started >= opts.waitMs) return undefined;
       // Polls at the pace its place in line sets (25 ms at the head, up to 250 ms), with jitter.
       const pause = got.retryAfterMs * (0.75 + 0.5 * this.#random());
-      await this.#nap(req.api, since, Math.max(1, Math.min(pause, started + opts.waitMs - now)));
+      await this.#nap(req, since, Math.max(1, Math.min(pause, started + opts.waitMs - now)));
     }
   }
 
@@ -280,8 +286,9 @@ export class AccountBudget {
     const holding = new Set(background.map((l) => l.holder));
     const others = waiters.filter((w) => w.holder !== req.holder && !holding.has(w.holder));
     const older = others.filter((w) => w.tenant === req.tenant && w.group === req.group && w.since < since).length;
-    // A lease given back wakes only waiters in the same process: the head of each line polls often, the rest less.
-    const pace = (ahead: number) => Math.min(250, 25 * (1 + Math.max(0, ahead)));
+    // A lease given back here wakes the heads of this process's lines at once; a lease given back by another instance
+    // is seen by polling: the head of each line every 50 ms, each place behind it 50 ms later, up to a second.
+    const pace = (ahead: number) => Math.min(1000, 50 * (1 + Math.max(0, ahead)));
     if (weight(all) > concurrency || weight(background) > capacity)
       return { refused: "concurrency", retryAfterMs: pace(older) };
     // Fair shares among the tenants (then the groups of the caller's tenant) that hold or wait for a lease.
@@ -342,7 +349,7 @@ export class AccountBudget {
     };
   }
 
-  #sleepersOf(api: BudgetApi): Array<{ since: number; wake: () => void }> {
+  #sleepersOf(api: BudgetApi): Sleeper[] {
     const name = `${this.opts.bucket.bucket}/${this.opts.root}${api}`;
     const sleepers = SLEEPERS.get(name) ?? [];
     SLEEPERS.set(name, sleepers);
@@ -350,11 +357,12 @@ export class AccountBudget {
   }
 
   /** Sleeps `ms`, or less if a lease given back in this process wakes it first. */
-  #nap(api: BudgetApi, since: number, ms: number): Promise<void> {
-    const sleepers = this.#sleepersOf(api);
+  #nap(req: LeaseRequest, since: number, ms: number): Promise<void> {
+    const sleepers = this.#sleepersOf(req.api);
     return new Promise<void>((resolve) => {
-      const me = {
+      const me: Sleeper = {
         since,
+        line: `${req.tenant}\n${req.group}`,
         wake: () => {
           const at = sleepers.indexOf(me);
           if (at !== -1) sleepers.splice(at, 1);
@@ -367,9 +375,18 @@ export class AccountBudget {
     });
   }
 
-  /** Wakes this process's `n` oldest waiters for the API (a lease of weight `n` was given back). */
-  #wakeOldest(api: BudgetApi, n: number): void {
-    for (const sleeper of this.#sleepersOf(api).slice(0, n)) sleeper.wake();
+  /**
+   * A lease of weight `n` was given back: the `n` oldest of each line (tenant and group) waiting in this process ask at
+   * once. Which line the task is fair to is the listing's to say, so each line's head asks, not only the oldest.
+   */
+  #wakeHeads(api: BudgetApi, n: number): void {
+    const woken = new Map<string, number>();
+    for (const sleeper of [...this.#sleepersOf(api)]) {
+      const k = woken.get(sleeper.line) ?? 0;
+      if (k >= n) continue;
+      woken.set(sleeper.line, k + 1);
+      sleeper.wake();
+    }
   }
 
   /** What a refusal means for the API, in words a 429 can carry. */

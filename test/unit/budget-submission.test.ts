@@ -98,7 +98,7 @@ describe("driving a split job", () => {
       deadline: { ms: 3 * 3600_000, says: "3 hours" },
       validate: (text) => ({ characters: countNlsChars(text) }),
       submit: async () => `task-${++tasks}`,
-      status: async () => ({ state: "running" }),
+      status: async () => ({ state: "pending" }),
     };
     const service = new JobService({
       jobs,
