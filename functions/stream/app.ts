@@ -37,7 +37,14 @@ export interface StreamApp {
 export function createStreamApp(config: Config, clients: Clients, log: Logger, limits: StreamLimits = {}): StreamApp {
   const auth = new ApiAuth({ keys: config.TTS_API_KEYS, tokenSecret: config.TTS_TOKEN_SECRET });
   const speech = new StreamSpeech(config, clients, log);
-  const sockets = new StreamSockets({ config, clients, auth, log, limits });
+  const sockets = new StreamSockets({
+    config,
+    clients,
+    auth,
+    log,
+    limits,
+    lease: (provider, tenant) => speech.lease(provider, 1, tenant),
+  });
   const authorize = (request: Request): string => auth.check(auth.credentialOf(request.headers, new URL(request.url)));
 
   const cors = new Cors(config.TTS_CORS_ORIGINS);
@@ -65,7 +72,9 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       const tenant = authorize(request);
       clients.nls.prewarm();
       const req = parseInput(SpeechRequestSchema, fromQuery(new URL(request.url).searchParams));
-      return req.timestamps ? speech.timed(req, request.headers.get("accept"), signal) : speech.respond(req, tenant);
+      return req.timestamps
+        ? speech.timed(req, tenant, request.headers.get("accept"), signal)
+        : speech.respond(req, tenant);
     })
     .on("POST", "/v1/audio/speech", async (request) => {
       const tenant = authorize(request);

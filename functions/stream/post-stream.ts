@@ -54,7 +54,7 @@ export async function servePostStream(
       });
     const request = parseInput(SpeechRequestSchema, await readJsonChunks(req, STREAM_BODY_LIMIT));
     if (request.timestamps) {
-      const response = speech.timed(request, headers.get("accept"), aborted.signal);
+      const response = await speech.timed(request, tenant, headers.get("accept"), aborted.signal);
       for (const [name, value] of Object.entries(answerHeaders)) response.headers.set(name, value);
       return await writeResponse(res, response, aborted.signal);
     }

@@ -2,16 +2,17 @@
  * The stream function's speech, shared by its HTTP routes: a tenant's audio opened within its share of streams and
  * through the cache, or audio with word timings; each shaped as the response the routes send.
  */
-import { AccountBudget } from "../../lib/budget/account-budget.js";
+import { AccountBudget, type Lease } from "../../lib/budget/account-budget.js";
 import { interactiveLease } from "../../lib/budget/interactive.js";
 import type { Clients } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
 import { toErrorBody } from "../../lib/errors.js";
 import { streamOf } from "../../lib/http/response.js";
 import type { Logger } from "../../lib/log.js";
+import type { StreamProviderName } from "../../lib/provider-registry.js";
 import { SpeechCache } from "../../lib/speech/cache.js";
 import type { SpeechRequest } from "../../lib/speech/request.js";
-import { checkStreamLength, type OpenedSpeech, openShortSpeech } from "../../lib/speech/short.js";
+import { checkStreamLength, leaseWeight, type OpenedSpeech, openShortSpeech } from "../../lib/speech/short.js";
 import { TenantSlots } from "../../lib/speech/tenant-slots.js";
 import { openTimedSpeech, serializeTimed } from "../../lib/speech/timed.js";
 
@@ -56,7 +57,7 @@ export class StreamSpeech {
         minimax: this.clients.minimax,
         cache: this.#cache,
         tenant,
-        lease: (provider, weight) => interactiveLease(this.#budget, { provider, tenant, weight }),
+        lease: (provider, weight) => this.lease(provider, weight, tenant),
         maxChars: this.config.STREAM_MAX_CHARS,
         textField,
         aigcProducer: this.config.AIGC_PROVIDER_NAME,
@@ -77,15 +78,18 @@ export class StreamSpeech {
   }
 
   /** Audio with its word and sentence timings (`timestamps: true`), as NDJSON or, when `accept` asks, SSE. */
-  timed(req: SpeechRequest, accept: string | null, signal: AbortSignal): Response {
+  async timed(req: SpeechRequest, tenant: string, accept: string | null, signal: AbortSignal): Promise<Response> {
     checkStreamLength(req, this.config.STREAM_MAX_CHARS);
     const timed = openTimedSpeech(
       req,
       { nls: this.clients.nls, cosyvoice: this.clients.cosyvoice, aigcProducer: this.config.AIGC_PROVIDER_NAME },
       signal,
     );
+    // Its lease before any provider task (429 past the budget, as JSON: nothing is sent yet), given back at its end.
+    const lease = await this.lease(req.provider, leaseWeight(req), tenant);
+    signal.addEventListener("abort", () => void lease.give().catch(() => undefined), { once: true });
     const sse = /text\/event-stream/i.test(accept ?? "");
-    const body = serializeTimed(timed.events, sse ? "sse" : "ndjson", (error) => {
+    const body = serializeTimed(giving(timed.events, lease), sse ? "sse" : "ndjson", (error) => {
       this.log.warn("timed stream failed", { error });
       return toErrorBody(error).body.error;
     });
@@ -97,6 +101,11 @@ export class StreamSpeech {
         "x-content-type-options": "nosniff",
       },
     });
+  }
+
+  /** A stream's lease from the account's budget (429 past it): every path that starts a provider task takes one. */
+  lease(provider: StreamProviderName, weight: number, tenant: string): Promise<Lease> {
+    return interactiveLease(this.#budget, { provider, tenant, weight });
   }
 
   /** Waits for cache writes under way. */
@@ -112,6 +121,15 @@ export function audioHeaders(speech: OpenedSpeech): Record<string, string> {
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
   };
+}
+
+/** `events`, the lease given back once they end, fail or are returned early. */
+async function* giving<T>(events: AsyncIterable<T>, lease: Lease): AsyncGenerator<T> {
+  try {
+    yield* events;
+  } finally {
+    await lease.give();
+  }
 }
 
 /** `iterator`, calling `release` once when it ends, fails or is returned early. */

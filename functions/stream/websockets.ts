@@ -6,10 +6,12 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import type { ApiAuth } from "../../lib/auth.js";
+import type { Lease } from "../../lib/budget/account-budget.js";
 import type { Clients } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
 import { headersOf, rawHttpError, requestUrl } from "../../lib/http/boundary.js";
 import type { Logger } from "../../lib/log.js";
+import type { StreamProviderName } from "../../lib/provider-registry.js";
 import { serveCosyVoiceProxy } from "../../lib/speech/cosyvoice-proxy.js";
 import { serveNlsProxy } from "../../lib/speech/nls-proxy.js";
 
@@ -39,12 +41,14 @@ export class StreamSockets {
       readonly auth: ApiAuth;
       readonly log: Logger;
       readonly limits: StreamLimits;
+      /** A task's lease from the account's budget (AppError 429 past it). */
+      readonly lease: (provider: StreamProviderName, tenant: string) => Promise<Lease>;
     },
   ) {}
 
   /** Takes an upgrade request; false when the path is not one of ours. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const { config, clients, auth, log, limits } = this.deps;
+    const { config, clients, auth, log, limits, lease } = this.deps;
     const url = requestUrl(req);
     if (!url) {
       socket.end(rawHttpError(400, "BadRequest", "the request target is not a path or an absolute http(s) URL"));
@@ -62,6 +66,7 @@ export class StreamSockets {
           nls: clients.nls,
           log: log.child({ endpoint: path }),
           authorized: Boolean(owner),
+          lease: () => lease("nls", owner!),
           aigcProducer: config.AIGC_PROVIDER_NAME,
           ...limits,
         }),
@@ -81,6 +86,7 @@ export class StreamSockets {
         upstream,
         extraVoices: config.COSYVOICE_VOICES,
         log: log.child({ endpoint: path }),
+        lease: () => lease("cosyvoice", owner),
         aigcProducer: config.AIGC_PROVIDER_NAME,
         ...limits,
       }),

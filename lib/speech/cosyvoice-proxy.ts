@@ -7,6 +7,8 @@
 import WebSocket from "ws";
 import { contentAddress, type OutputLabel, outputLabel } from "../audio/aigc-label.js";
 import { labelFirstChunk } from "../audio/label-container.js";
+import type { Lease } from "../budget/account-budget.js";
+import { AppError } from "../errors.js";
 import { guarded } from "../http/boundary.js";
 import type { Logger } from "../log.js";
 import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "../providers/dashscope/cosyvoice.js";
@@ -28,6 +30,8 @@ export interface CosyVoiceProxyOptions {
   readonly stallTimeoutMs?: number;
   /** Who the AI-generated-content label names as the service provider (AIGC_PROVIDER_NAME). */
   readonly aigcProducer?: string;
+  /** A task's lease from the account's budget, taken before its run-task goes upstream (AppError 429 past it). */
+  readonly lease?: () => Promise<Lease>;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -40,6 +44,15 @@ interface TaskState {
   characters: number;
   /** The label the task's audio carries in its first binary frame, until that frame has gone. */
   label?: { readonly format: string; readonly value: OutputLabel };
+  /** Its lease from the account's budget, given back when the task ends, fails or the client goes. */
+  lease?: Lease;
+}
+
+/** Gives a task's lease back (once; a lapsed or failed delete only leaves it to lapse). */
+function release(task: TaskState | undefined): void {
+  const lease = task?.lease;
+  if (task) task.lease = undefined;
+  void lease?.give().catch(() => undefined);
 }
 
 export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptions): void {
@@ -50,6 +63,8 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
   const stallTimeoutMs = opts.stallTimeoutMs ?? 30_000;
   const idleTimeoutMs = opts.idleTimeoutMs ?? 60_000;
   const outbox: string[] = [];
+  /** A task's messages held while its lease is asked for (its run-task first). */
+  let held: string[] | undefined;
   let stalled: NodeJS.Timeout | undefined;
   let idle: NodeJS.Timeout | undefined;
   const touch = (): void => {
@@ -110,12 +125,42 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
       }),
       false,
     );
+    release(task);
     task = undefined;
+    held = undefined;
     dropUpstream();
   };
   const forward = (text: string): void => {
-    if (upstream?.readyState === WebSocket.OPEN) upstream.send(text);
+    if (held) held.push(text);
+    else if (upstream?.readyState === WebSocket.OPEN) upstream.send(text);
     else outbox.push(text);
+  };
+  /** Sends the task upstream once it holds its lease: on the idle connection it may reuse, or a new one. */
+  const start = (idleUpstream: WebSocket | undefined, target: NonNullable<CosyVoiceProxyOptions["upstream"]>): void => {
+    const messages = held ?? [];
+    held = undefined;
+    if (idleUpstream && upstream === idleUpstream && idleUpstream.readyState === WebSocket.OPEN) {
+      for (const m of messages) idleUpstream.send(m);
+      return;
+    }
+    dropUpstream();
+    outbox.push(...messages);
+    upstream = connect(
+      target,
+      opts.log,
+      toClient,
+      () => {
+        for (const queued of outbox.splice(0)) upstream?.send(queued);
+      },
+      (reason) => {
+        if (task) fail(task.id, "ConnectionClosed", reason);
+        else if (client.readyState === WebSocket.OPEN) client.close(1000);
+      },
+      () => {
+        release(task);
+        task = undefined;
+      },
+    );
   };
 
   const onMessage = (data: Buffer, isBinary: boolean): void => {
@@ -163,22 +208,27 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
         },
       };
       // A connection is reusable after task-finished (the SDK's pool keeps it, close_ws_after_use=False): so is ours.
-      if (idleUpstream) return forward(text);
-      dropUpstream();
-      upstream = connect(
-        opts.upstream,
-        opts.log,
-        toClient,
-        () => {
-          for (const queued of outbox.splice(0)) upstream?.send(queued);
+      // Nothing goes upstream before the task holds its lease; what the client sends meanwhile waits with the run-task.
+      const current = task;
+      const target = opts.upstream;
+      held = [text];
+      if (!opts.lease) return start(idleUpstream, target);
+      opts.lease().then(
+        (lease) => {
+          if (task !== current || client.readyState !== WebSocket.OPEN) return void lease.give().catch(() => undefined);
+          current.lease = lease;
+          start(idleUpstream, target);
         },
-        (reason) => {
-          if (task) fail(task.id, "ConnectionClosed", reason);
-          else if (client.readyState === WebSocket.OPEN) client.close(1000);
+        (error: unknown) => {
+          if (task !== current) return;
+          // Past the account's budget: DashScope's own code for it, with when to try again; no task was started.
+          if (error instanceof AppError && error.code === "ProviderBudgetSpent")
+            return fail(taskId, "Throttling.RateQuota", error.message);
+          opts.log.error("cosyvoice proxy could not take a lease", { error });
+          fail(taskId, "InternalError", "internal error");
         },
-        () => (task = undefined),
       );
-      return forward(text);
+      return;
     }
     if (!task || task.id !== taskId)
       return fail(taskId, "InvalidParameter", `No running task ${taskId.slice(0, 64)}; send run-task first.`);
@@ -229,6 +279,7 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
   client.on("close", () => {
     clearTimeout(idle);
     clearTimeout(stalled);
+    release(task);
     dropUpstream();
   });
   client.on(

@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto";
 import type { WebSocket } from "ws";
 import { contentAddress, outputLabel } from "../audio/aigc-label.js";
 import { labelFirstChunk } from "../audio/label-container.js";
+import type { Lease } from "../budget/account-budget.js";
 import { AppError, InputError, UpstreamError } from "../errors.js";
 import { guarded } from "../http/boundary.js";
 import type { Logger } from "../log.js";
@@ -52,6 +53,8 @@ export interface NlsProxyOptions {
   readonly stallTimeoutMs?: number;
   /** Who the AI-generated-content label names as the service provider (AIGC_PROVIDER_NAME). */
   readonly aigcProducer?: string;
+  /** The task's lease from the account's budget, taken before the upstream task (AppError 429 past it). */
+  readonly lease?: () => Promise<Lease>;
 }
 
 export function serveNlsProxy(ws: WebSocket, opts: NlsProxyOptions): void {
@@ -148,6 +151,7 @@ async function relay(
     enableSubtitle: p.enable_subtitle,
   };
   const log = opts.log.child({ taskId });
+  let lease: Lease | undefined;
   try {
     // The audio carries its AI-generated-content label as every output does: in the first binary frame.
     const label = outputLabel({
@@ -156,6 +160,7 @@ async function relay(
       synthesis: { provider: "nls", voice: p.voice },
     });
     let first = true;
+    lease = await opts.lease?.();
     for await (const event of opts.nls.synthesize(input, { signal })) {
       if (signal.aborted) return;
       if (event.type === "audio") {
@@ -175,13 +180,21 @@ async function relay(
     await send(frame(taskId, "SynthesisCompleted", 20000000, { status_message: "GATEWAY|SUCCESS|Success." }));
   } catch (error) {
     if (signal.aborted) return;
-    if (error instanceof InputError) return fail(40000003, `PARAMETER_INVALID:${error.message}`);
+    if (error instanceof InputError) return await fail(40000003, `PARAMETER_INVALID:${error.message}`);
+    // Past the account's budget: the gateway's own words for too many requests, with when to try again.
+    if (error instanceof AppError && error.code === "ProviderBudgetSpent")
+      return await fail(40000005, `Gateway:TOO_MANY_REQUESTS:${error.message}`);
     if (error instanceof UpstreamError)
-      return fail(
+      return await fail(
         /^\d+$/.test(error.providerCode) ? Number(error.providerCode) : 50000000,
         scrubSecrets(error.upstreamMessage),
       );
     log.error("nls proxy failed", { error });
-    return fail(50000000, error instanceof AppError && error.expose ? error.message : "GRPC_ERROR:upstream failed");
+    return await fail(
+      50000000,
+      error instanceof AppError && error.expose ? error.message : "GRPC_ERROR:upstream failed",
+    );
+  } finally {
+    await lease?.give().catch(() => undefined);
   }
 }
