@@ -50,8 +50,36 @@ export function chunkText(text: string, options: ChunkOptions): string[] {
   const pieces =
     (options.ssml ?? looksLikeSsml(text))
       ? ssmlPieces(text, options.max, weight)
-      : textPieces(codePoints(text), options.max, weight);
+      : plainPieces(text, options.max, weight);
   return pack(pieces, options.max);
+}
+
+/**
+ * A sentence of plain text: up to its end (。！？!? or a line break, or a "." before a space or the text's end) and the
+ * closing quotes, brackets and spaces after it; or the text's rest, which has no end.
+ */
+const SENTENCE = /[\s\S]*?(?:[。！？!?\n]|\.(?=\s|$))["'”’」』）)\]》〉\s]*|[\s\S]+/gy;
+
+/**
+ * Plain text's pieces: each sentence whole when it fits (found by one regular expression over the string), cut as
+ * `textPieces` cuts it when it does not. The same pieces as `textPieces` over the whole text (a property test checks
+ * it), without an object per character: a quote of 300,000 characters spent most of its time there.
+ */
+function plainPieces(text: string, max: number, weight: CharWeight): Piece[] {
+  const out: Piece[] = [];
+  SENTENCE.lastIndex = 0;
+  for (let m = SENTENCE.exec(text); m !== null && m[0].length > 0; m = SENTENCE.exec(text)) {
+    const sentence = m[0];
+    const w = weigh(sentence, weight);
+    if (w <= max) out.push({ raw: sentence, weight: w });
+    else out.push(...textPieces(codePoints(sentence), max, weight));
+  }
+  return out;
+}
+
+/** The pieces of plain text as its code points, cut at the strongest boundary: the reference `plainPieces` keeps to. */
+export function chunkPlainByCodePoints(text: string, max: number, weight: CharWeight = nlsWeight): string[] {
+  return pack(textPieces(codePoints(text), max, weight), max);
 }
 
 function codePoints(text: string): Unit[] {

@@ -234,3 +234,51 @@ describe("characters no one means to hear", () => {
     ).toThrow(/input\.text: contains the control character U\+0000/);
   });
 });
+
+describe("plain text's chunks", () => {
+  it("are the same whether found sentence by sentence in the string or code point by code point (property)", async () => {
+    const fc = (await import("fast-check")).default;
+    const { chunkPlainByCodePoints } = await import("../../lib/text/chunk.js");
+    const { cosyVoiceWeight } = await import("../../lib/text/count.js");
+    const piece = fc.constantFrom(
+      "a",
+      "b",
+      " ",
+      ".",
+      "。",
+      "！",
+      "?",
+      "\n",
+      "，",
+      "”",
+      "」",
+      ")",
+      "中",
+      "😀",
+      "\uD800",
+      ",",
+      "x.y",
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 80 }).map((a) => a.join("")),
+        fc.integer({ min: 1, max: 12 }),
+        fc.boolean(),
+        (text, max, cosy) => {
+          const outcome = (f: () => string[]) => {
+            try {
+              return f();
+            } catch (error) {
+              return String(error);
+            }
+          };
+          const weight = cosy ? cosyVoiceWeight : undefined;
+          expect(outcome(() => chunkText(text, { max, ssml: false, ...(weight ? { weight } : {}) }))).toEqual(
+            outcome(() => chunkPlainByCodePoints(text, max, weight)),
+          );
+        },
+      ),
+      { numRuns: 3000, seed: 31 },
+    );
+  });
+});
