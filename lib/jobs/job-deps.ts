@@ -106,7 +106,7 @@ export interface JobSteps {
   driveParentOf(part: Job): Promise<void>;
   fail(job: Job, code: string, reason: string): Promise<Job>;
   /** Ends a cancelled job that has nothing left running: failed with code `Cancelled`, saying what was billed. */
-  endCancelled(job: Job, at: Date, billedCharacters: number, reason: string): Promise<Job>;
+  endCancelled(job: Job, at: Date, billedCharacters?: number, reason?: string): Promise<Job>;
   ended(job: Job): Promise<void>;
   /** A job's synthesis ended: `onSynthesized` is told (once, by the elected caller); a failure is logged. */
   synthesized(job: Job): Promise<void>;

@@ -3,6 +3,9 @@ import { answersBeside, errorKeyFor, reportBeside } from "./error-object.js";
 import type { JobContext, JobSteps } from "./job-deps.js";
 import { type Job, transition } from "./schema.js";
 
+/** Why a job cancelled before its task started ended: the one reason every such end gives. */
+export const CANCELLED_UNSTARTED = "cancelled before it started: nothing was billed";
+
 export class JobEndings {
   constructor(
     private readonly ctx: JobContext,
@@ -25,8 +28,11 @@ export class JobEndings {
     return next;
   }
 
-  /** Ends a cancelled job that has nothing left running: failed with code `Cancelled`, saying what was billed. */
-  async endCancelled(job: Job, at: Date, billedCharacters: number, reason: string): Promise<Job> {
+  /**
+   * Ends a cancelled job that has nothing left running: failed with code `Cancelled`, saying what was billed (by
+   * default, nothing: it never started).
+   */
+  async endCancelled(job: Job, at: Date, billedCharacters = 0, reason = CANCELLED_UNSTARTED): Promise<Job> {
     const { deps } = this.ctx;
     const latest = (await deps.jobs.get(job.id)) ?? job;
     const next = transition(

@@ -20,7 +20,7 @@ export class JobReconciler {
     const parent = await this.ctx.deps.jobs.get(part.parent!.id);
     if (parent && !isTerminal(parent.state)) return false;
     const cancelled = await this.ctx.cancelledAt(part);
-    if (cancelled) await this.steps.endCancelled(part, cancelled, 0, "cancelled before it started: nothing was billed");
+    if (cancelled) await this.steps.endCancelled(part, cancelled);
     else await this.steps.fail(part, "ParentEnded", "the job it is a part of had already ended");
     return true;
   }

@@ -78,7 +78,7 @@ export class JobRecords {
     id: string,
     fingerprint?: string,
   ): Promise<{ id: string; won: boolean; fingerprint?: string }> {
-    const key = `${this.prefix}idem/${createHash("sha256").update(idempotencyKey).digest("hex")}`;
+    const key = this.#idemKey(idempotencyKey);
     const nonce = randomUUID();
     const { created } = await this.storage.put(
       key,
@@ -101,6 +101,15 @@ export class JobRecords {
       won: marker.nonce === nonce,
       ...(marker.fingerprint ? { fingerprint: marker.fingerprint } : {}),
     };
+  }
+
+  /** Whether an idempotency key is held already (by a job made, or being made, for it). */
+  async claimed(idempotencyKey: string): Promise<boolean> {
+    return (await this.storage.head(this.#idemKey(idempotencyKey))) !== undefined;
+  }
+
+  #idemKey(idempotencyKey: string): string {
+    return `${this.prefix}idem/${createHash("sha256").update(idempotencyKey).digest("hex")}`;
   }
 
   /** An object that a 409 says exists, read with a few short retries while its writer commits it. */

@@ -70,7 +70,7 @@ export class JobService implements JobSteps {
     return this.#split.isSplit(input) ? this.#split.create(input) : this.#creation.create(input, opts);
   }
 
-  /** A key's job that would pass one of its caps, whole, is refused up front (402 or 429, naming the cap). */
+  /** A key's new job that would pass one of its caps, whole, is refused up front (402 or 429, naming the cap). */
   async #refuseOverCap(input: NewJob): Promise<void> {
     const caps = this.#ctx.deps.caps;
     const limits = input.owner ? caps?.of(input.owner) : undefined;
@@ -78,7 +78,9 @@ export class JobService implements JobSteps {
     const characters = this.planCharacters(input).reduce((a, b) => a + b, 0);
     const spent = await caps.ledger.spent(input.owner, this.#ctx.now());
     const refusal = capRefusal(limits, spent, { provider: input.provider, characters }, caps.prices);
-    if (refusal) throw refusal;
+    // A replay (its idempotency key is held) bills nothing more: creation answers it with its job, or refuses a
+    // different request under the same key (422). Only a new job is held to the cap.
+    if (refusal && !(await this.#ctx.deps.jobs.claimed(input.idempotencyKey))) throw refusal;
   }
 
   /** Records a job that cannot run (bad file, bad options) as failed, so the failure is visible and final. */
@@ -119,7 +121,7 @@ export class JobService implements JobSteps {
     return this.#endings.fail(job, code, reason);
   }
 
-  endCancelled(job: Job, at: Date, billedCharacters: number, reason: string): Promise<Job> {
+  endCancelled(job: Job, at: Date, billedCharacters?: number, reason?: string): Promise<Job> {
     return this.#endings.endCancelled(job, at, billedCharacters, reason);
   }
 
@@ -135,7 +137,7 @@ export class JobService implements JobSteps {
     // A queued job whose call is noted is asking its provider now (the mark was written before this read, so a
     // submitter that notes its call later sees the mark and stops): its task is made, billed and its audio kept.
     if (latest.state === "queued" && !(await this.#ctx.deps.jobs.callOf(latest.id, latest.retries ?? 0)))
-      return this.endCancelled(latest, at, 0, "cancelled before it started: nothing was billed");
+      return this.endCancelled(latest, at);
     return latest;
   }
 

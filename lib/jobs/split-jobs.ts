@@ -240,8 +240,7 @@ export class SplitJobs {
       return parent;
     }
     // The parts never started end too, billed nothing, so nothing is left pending.
-    for (const part of queued)
-      await this.steps.endCancelled(part, at, 0, "cancelled before it started: nothing was billed");
+    for (const part of queued) await this.steps.endCancelled(part, at);
     // A part is billed once its task has finished: the parent's own figure for it (the provider's count, as quoted).
     const started = parent.parts!.filter(
       (_, i) => children[i]?.task?.finishedAt !== undefined || children[i]?.state === "done",

@@ -71,7 +71,7 @@ export class Submission {
   /** A job (or part) cancelled before its task started: it ends, billed nothing; a part's parent is told. */
   async #cancelled(job: Job): Promise<Job> {
     const at = (await this.ctx.cancelledAt(job)) ?? this.ctx.now();
-    const ended = await this.steps.endCancelled(job, at, 0, "cancelled before it started: nothing was billed");
+    const ended = await this.steps.endCancelled(job, at);
     if (job.parent) await this.steps.driveParentOf(job);
     return ended;
   }

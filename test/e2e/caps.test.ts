@@ -25,10 +25,14 @@ const host = useFunctionHost(cloud, {
 });
 const settle = () => settleAll(host, cloud());
 
-async function post(key: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+async function post(
+  key: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${host.url}/v1/jobs`, {
     method: "POST",
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -50,13 +54,19 @@ describe("spending caps", () => {
       body: { error: { code: "CapExceeded", cap: "moneyPerMonth", limit: 0.01, left: 0.01 } },
     });
     // Within it, it runs, and what it started is counted against the cap.
-    const id = await submitJob(host, CHARS, { voice: "siqi", text: text(80) });
+    const made = await post(CHARS, { voice: "siqi", text: text(80) }, { "idempotency-key": "caps-replay-1" });
+    const id = made.body.id as string;
     await settle();
     expect((await host.platform.jobs().jobs.get(id))?.state).toBe("done");
     expect(await post(CHARS, { voice: "siqi", text: text(30) })).toMatchObject({
       status: 429,
       body: { error: { cap: "charactersPerDay", left: 20 } },
     });
+    // A replay of the job it made (the same request, the same Idempotency-Key) is answered with that job, cap or not:
+    // it bills nothing more.
+    const replay = await post(CHARS, { voice: "siqi", text: text(80) }, { "idempotency-key": "caps-replay-1" });
+    expect(replay.status).toBeLessThan(300);
+    expect(replay.body.id).toBe(id);
   });
 
   it("stops running jobs at the cap: the overshoot is at most the parts in flight, and nothing starts after", async () => {
