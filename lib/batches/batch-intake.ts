@@ -6,12 +6,11 @@
  */
 import { InputError } from "../errors.js";
 import { checkInputKey, checkOutputKey } from "../jobs/intake.js";
-import { JobOptionsSchema } from "../jobs/schema.js";
-import type { ProviderName } from "../provider-registry.js";
 import { isRecord, parseInput } from "../validation.js";
 import * as z from "../zod.js";
 import { type BatchContext, batchIdOf, type ItemSpec, itemJobId } from "./batch-context.js";
 import type { BatchScheduler } from "./batch-scheduler.js";
+import { itemOptionsOf } from "./item-options.js";
 import { batchItemsOf, readItemsFile } from "./items-file.js";
 import {
   BatchHeaderFields,
@@ -115,8 +114,7 @@ export class BatchIntake {
   /** What an item's job will need, checked now: its options, its output key (one item's only), its text or input. */
   #spec(item: BatchItem, req: BatchHeader, claimed: Map<string, string>): NonNullable<ItemSpec> {
     const { deps } = this.ctx;
-    const options = parseInput(JobOptionsSchema, { ...req.defaults, ...item.overrides }, `items[${item.id}].overrides`);
-    const provider = (options.provider ?? deps.defaultProvider) as ProviderName;
+    const { options, provider } = itemOptionsOf(item, req.defaults, deps.defaultProvider);
     const audioKey = checkOutputKey(
       item.output?.key ?? `${req.outputPrefix}${item.id}.${options.format}`,
       deps.outputPrefix,

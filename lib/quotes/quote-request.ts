@@ -3,13 +3,12 @@
  * or a batch (the event's data: `items` or `itemsFrom`) answered with what it would bill and take. It reads the inputs
  * it names from OSS as the job would, and calls no provider.
  */
+import { itemOptionsOf } from "../batches/item-options.js";
 import { batchItemsOf } from "../batches/items-file.js";
 import { BatchRequestSchema } from "../batches/schema.js";
 import { InputError } from "../errors.js";
 import { bookRequestAsJob, checkInputKey, type IntakeContext, jobFromRequest, readInputText } from "../jobs/intake.js";
 import type { NewJob } from "../jobs/job-deps.js";
-import { JobOptionsSchema } from "../jobs/schema.js";
-import type { ProviderName } from "../provider-registry.js";
 import { parseInput } from "../validation.js";
 import { type QuoteContext, quoteBatch, quoteJob } from "./quote.js";
 
@@ -56,12 +55,7 @@ async function quoteBatchRequest(body: unknown, ctx: QuoteRequestContext): Promi
   const quoted = [];
   for (const item of items) {
     try {
-      const options = parseInput(
-        JobOptionsSchema,
-        { ...req.defaults, ...item.overrides },
-        `items[${item.id}].overrides`,
-      );
-      const provider = (options.provider ?? intake.defaultProvider) as ProviderName;
+      const { options, provider } = itemOptionsOf(item, req.defaults, intake.defaultProvider);
       const field = `items[${item.id}].input.key`;
       const text = item.input
         ? (await readInputText(intake.storage, checkInputKey(item.input.key, intake.inputPrefix, field), field)).text
