@@ -102,8 +102,11 @@ export class AccountBudget {
     return this.opts.limits[api];
   }
 
-  /** One attempt: a lease, or why not now. */
-  async tryTake(req: LeaseRequest, since?: number): Promise<Lease | Refusal> {
+  /**
+   * One attempt: a lease, or why not now. `look` (the default) first looks without writing; a waiter just woken by a
+   * lease given back skips the look, as a task is likely free.
+   */
+  async tryTake(req: LeaseRequest, since?: number, look = true): Promise<Lease | Refusal> {
     const limits = this.opts.limits[req.api];
     if (!limits) return NO_LEASE(req.api);
     this.stats.attempts++;
@@ -124,7 +127,7 @@ export class AccountBudget {
       // write, two listings and a delete. Only the check after the write decides.
       // A stream asks without waiting in line: no look first, and no waiters to read (its share is not by tenant).
       const interactive = req.cls === "interactive";
-      if (!interactive) {
+      if (!interactive && look) {
         const early = this.#decide(req, limits, key, since ?? now, await this.snapshot(req.api));
         if (early) return this.#refused(early);
       }
@@ -172,8 +175,9 @@ export class AccountBudget {
     const ttl = this.opts.waiterTtlMs ?? 60_000;
     let marker = await this.#myWaiter(req);
     const since = marker?.since ?? started;
+    let woken = false;
     for (;;) {
-      const got = await this.tryTake(req, since);
+      const got = await this.tryTake(req, since, !woken);
       if (!("refused" in got)) {
         if (marker) await this.opts.bucket.delete(this.#keys.waiter(req.api, marker));
         return got;
@@ -192,9 +196,9 @@ export class AccountBudget {
         marker = renewed;
       }
       if (now - started >= opts.waitMs) return undefined;
-      // Polls at the pace its place in line sets (25 ms at the head, up to 250 ms), with jitter.
+      // Polls at the pace its place in line sets (50 ms at the head, up to a second), with jitter.
       const pause = got.retryAfterMs * (0.75 + 0.5 * this.#random());
-      await this.#nap(req, since, Math.max(1, Math.min(pause, started + opts.waitMs - now)));
+      woken = await this.#nap(req, since, Math.max(1, Math.min(pause, started + opts.waitMs - now)));
     }
   }
 
@@ -356,22 +360,20 @@ export class AccountBudget {
     return sleepers;
   }
 
-  /** Sleeps `ms`, or less if a lease given back in this process wakes it first. */
-  #nap(req: LeaseRequest, since: number, ms: number): Promise<void> {
+  /** Sleeps `ms`, or less if a lease given back in this process wakes it first: true when it did. */
+  #nap(req: LeaseRequest, since: number, ms: number): Promise<boolean> {
     const sleepers = this.#sleepersOf(req.api);
-    return new Promise<void>((resolve) => {
-      const me: Sleeper = {
-        since,
-        line: `${req.tenant}\n${req.group}`,
-        wake: () => {
-          const at = sleepers.indexOf(me);
-          if (at !== -1) sleepers.splice(at, 1);
-          resolve();
-        },
+    return new Promise<boolean>((resolve) => {
+      const end = (woken: boolean) => {
+        const at = sleepers.indexOf(me);
+        if (at === -1) return;
+        sleepers.splice(at, 1);
+        resolve(woken);
       };
+      const me: Sleeper = { since, line: `${req.tenant}\n${req.group}`, wake: () => end(true) };
       const at = sleepers.findIndex((s) => s.since > since);
       sleepers.splice(at === -1 ? sleepers.length : at, 0, me);
-      void this.#sleep(ms).then(me.wake);
+      void this.#sleep(ms).then(() => end(false));
     });
   }
 
