@@ -174,6 +174,12 @@ export class SplitJobs {
     const children = await this.#children(parent, { all: opts.force === true || cancelled !== undefined });
     if (cancelled) return this.#endCancelled(parent, children, cancelled, opts);
     const failedAt = children.findIndex((c) => c?.state === "failed");
+    // A part that ended cancelled saw a cancel this drive's look came too early for: the parent is cancelled (a part
+    // replaced then was made after the cancel had ended the parent, and sat queued until reconcile: seed 3488).
+    const lateCancel = failedAt !== -1 && children[failedAt]!.failure?.code === "Cancelled";
+    const cancelledSince = lateCancel ? await this.ctx.cancelledAt(parent) : undefined;
+    if (cancelledSince)
+      return this.#endCancelled(parent, await this.#children(parent, { all: true }), cancelledSince, opts);
     if (failedAt !== -1) return this.#replaceFailedPart(parent, children, failedAt, opts);
     if (children.every((c) => c?.state === "done")) return this.#assemble(parent, opts);
     await this.#submitQueued(children, opts);
@@ -239,8 +245,12 @@ export class SplitJobs {
         for (const [i, part] of queued.entries()) if (called[i]) await this.steps.submit(part, { force: true });
       return parent;
     }
-    // The parts never started end too, billed nothing, so nothing is left pending.
+    // The parts never started end too, billed nothing, so nothing is left pending (whichever drive sees them).
     for (const part of queued) await this.steps.endCancelled(part, at);
+    // The parent ends once, by this cancel or by its assembly, whichever is elected first: an assembly elected first
+    // (every part had ended before the cancel came) finishes the job as usual. Both writing the record lost one end
+    // (the simulation's seed 8852: a job ended cancelled, then done).
+    if (!(await jobs.elect(parent.id, "assemble", this.ctx.now())) && !opts.force) return parent;
     // A part is billed once its task has finished: the parent's own figure for it (the provider's count, as quoted).
     const started = parent.parts!.filter(
       (_, i) => children[i]?.task?.finishedAt !== undefined || children[i]?.state === "done",
@@ -316,7 +326,9 @@ export class SplitJobs {
     const { deps } = this.ctx;
     const elected = await deps.jobs.elect(parent.id, "assemble", this.ctx.now());
     if (!elected && !opts.force) return parent;
-    const next = transition(parent, "synthesized", {}, this.ctx.now());
+    // From the record as it is now: a forced drive's copy may be older than an end written since.
+    const latest = (await deps.jobs.get(parent.id)) ?? parent;
+    const next = transition(latest, "synthesized", {}, this.ctx.now());
     if (!next) return parent;
     if (elected) await this.steps.synthesized(next);
     await deps.jobs.put(next);
