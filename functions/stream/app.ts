@@ -79,7 +79,11 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
     .on("POST", "/v1/audio/speech", async (request) => {
       const tenant = authorize(request);
       clients.nls.prewarm();
-      return speech.respond(fromOpenAi(parseInput(OpenAiSpeechSchema, await readJson(request))), tenant, "input");
+      const body = parseInput(OpenAiSpeechSchema, await readJson(request));
+      const req = fromOpenAi(body);
+      return body.stream_format === "sse"
+        ? speech.respondOpenAiEvents(req, tenant, "input")
+        : speech.respond(req, tenant, "input");
     });
 
   return {

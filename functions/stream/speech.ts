@@ -11,10 +11,12 @@ import { streamOf } from "../../lib/http/response.js";
 import type { Logger } from "../../lib/log.js";
 import type { StreamProviderName } from "../../lib/provider-registry.js";
 import { SpeechCache } from "../../lib/speech/cache.js";
+import { openAiSpeechEvents } from "../../lib/speech/openai-sse.js";
 import type { SpeechRequest } from "../../lib/speech/request.js";
 import { checkStreamLength, leaseWeight, type OpenedSpeech, openShortSpeech } from "../../lib/speech/short.js";
 import { TenantSlots } from "../../lib/speech/tenant-slots.js";
 import { openTimedSpeech, serializeTimed } from "../../lib/speech/timed.js";
+import { countNlsChars } from "../../lib/text/index.js";
 
 const EXT_TYPES: Record<string, string> = { mp3: "audio/mpeg", wav: "audio/wav", pcm: "application/octet-stream" };
 
@@ -74,6 +76,27 @@ export class StreamSpeech {
     const { speech, release } = await this.open(req, tenant, textField);
     return new Response(streamOf(releasing(speech.body[Symbol.asyncIterator](), release)), {
       headers: audioHeaders(speech),
+    });
+  }
+
+  /** The tenant's audio as OpenAI's server-sent events (`stream_format: "sse"`), its slot given back at the end. */
+  async respondOpenAiEvents(req: SpeechRequest, tenant: string, textField: string): Promise<Response> {
+    const { speech, release } = await this.open(req, tenant, textField);
+    const events = openAiSpeechEvents(
+      { [Symbol.asyncIterator]: () => releasing(speech.body[Symbol.asyncIterator](), release) },
+      countNlsChars(req.text ?? req.ssml ?? ""),
+      (error) => {
+        this.log.warn("openai event stream failed", { error });
+        return toErrorBody(error).body.error;
+      },
+    );
+    return new Response(streamOf(events[Symbol.asyncIterator]()), {
+      headers: {
+        "content-type": "text/event-stream",
+        "x-audio-format": req.format,
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+      },
     });
   }
 

@@ -45,10 +45,12 @@ export function fromOpenAi(body: OpenAiSpeech): SpeechRequest {
       code: "UnsupportedFormat",
     });
   }
-  if (body.stream_format === "sse")
+  // NLS voices are set by voice, rate and pitch; nothing takes a free-text instruction, and one is refused, not dropped.
+  if (body.instructions !== undefined)
     throw new InputError(
-      "stream_format",
-      '"sse" is not supported; audio streams as chunked bytes (stream_format "audio")',
+      "instructions",
+      "NLS voices take no instructions; choose the voice (any NLS voice id, or an OpenAI name) and speed instead",
+      { code: "UnsupportedParameter" },
     );
   const name = typeof body.voice === "string" ? body.voice : body.voice.id;
   const voice = OPENAI_VOICES[name] ?? name;

@@ -101,9 +101,12 @@ describe("OpenAI's speech request", () => {
     expect(() => fromOpenAi(request({ response_format: "opus" }))).toThrow(
       expect.objectContaining({ field: "response_format" }),
     );
-    expect(() => fromOpenAi(request({ stream_format: "sse" }))).toThrow(
-      expect.objectContaining({ field: "stream_format" }),
+    // An instruction is refused, never dropped: NLS voices take none.
+    expect(() => fromOpenAi(request({ instructions: "Speak cheerfully." }))).toThrow(
+      expect.objectContaining({ field: "instructions" }),
     );
+    // Streamed as OpenAI's server-sent events, the request is the same speech.
+    expect(fromOpenAi(request({ stream_format: "sse" }))).toEqual(fromOpenAi(request({})));
     expect(() => fromOpenAi(request({ speed: 4 }))).toThrow(expect.objectContaining({ field: "speed" }));
   });
 });
