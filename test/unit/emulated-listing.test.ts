@@ -41,7 +41,7 @@ describe("the OSS emulator's listing (kept in order, not sorted per request)", (
       forbidOverwrite: false,
     });
 
-  it("returns the plain listing's page, and pages through to the same keys, for any keys, deletes and options", async () => {
+  it("returns the plain listing's page, and pages through to the same keys, for any keys, deletes and options, before and after a restart", async () => {
     const segment = fc.constantFrom("a", "b", "ab", "a/", "/", "z", "中", "-", "0");
     const key = fc.array(segment, { minLength: 1, maxLength: 5 }).map((s) => s.join(""));
     await fc.assert(
@@ -77,6 +77,10 @@ describe("the OSS emulator's listing (kept in order, not sorted per request)", (
             seen.prefixes.push(...next.prefixes);
           }
           expect(seen).toEqual({ keys: all.keys, prefixes: all.prefixes });
+          // A restart loads the same keys from disk, in the same order.
+          const restarted = new BucketFiles(dir, ["b"]);
+          await restarted.init();
+          expect(restarted.list("b", opts)).toEqual(page);
         },
       ),
       { numRuns: 200, seed: 31 },

@@ -83,6 +83,7 @@ export class BucketFiles {
       await mkdir(metaDir, { recursive: true });
       await mkdir(join(this.dir, bucket, "data"), { recursive: true });
       await mkdir(join(this.dir, "tmp"), { recursive: true });
+      const loaded: Array<[string, ObjectMeta]> = [];
       for (const name of await readdir(metaDir)) {
         if (!name.endsWith(".json")) continue;
         const sidecar = join(metaDir, name);
@@ -92,8 +93,9 @@ export class BucketFiles {
         };
         // Sidecars written before objects had `files` name one `file`.
         const files = meta.files ?? [{ path: file!, size: meta.size }];
-        index.set(meta.key, data === undefined ? { ...meta, files } : { ...meta, files, inline: sidecar });
+        loaded.push([meta.key, data === undefined ? { ...meta, files } : { ...meta, files, inline: sidecar }]);
       }
+      index.load(loaded);
     }
   }
 
