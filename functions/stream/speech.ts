@@ -91,12 +91,7 @@ export class StreamSpeech {
       },
     );
     return new Response(streamOf(events[Symbol.asyncIterator]()), {
-      headers: {
-        "content-type": "text/event-stream",
-        "x-audio-format": req.format,
-        "cache-control": "no-store",
-        "x-content-type-options": "nosniff",
-      },
+      headers: eventHeaders("text/event-stream", req.format),
     });
   }
 
@@ -117,12 +112,7 @@ export class StreamSpeech {
       return toErrorBody(error).body.error;
     });
     return new Response(streamOf(body[Symbol.asyncIterator]()), {
-      headers: {
-        "content-type": sse ? "text/event-stream" : "application/x-ndjson",
-        "x-audio-format": timed.audioType,
-        "cache-control": "no-store",
-        "x-content-type-options": "nosniff",
-      },
+      headers: eventHeaders(sse ? "text/event-stream" : "application/x-ndjson", timed.audioType),
     });
   }
 
@@ -141,6 +131,16 @@ export function audioHeaders(speech: OpenedSpeech): Record<string, string> {
   return {
     "content-type": speech.contentType,
     "x-cache": speech.cache,
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+  };
+}
+
+/** An event stream's headers (timed speech, OpenAI's events): its type, and the format of the audio it carries. */
+function eventHeaders(contentType: string, audioFormat: string): Record<string, string> {
+  return {
+    "content-type": contentType,
+    "x-audio-format": audioFormat,
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
   };

@@ -31,6 +31,16 @@ export class BatchMarkers {
     return Math.floor(index / this.groupSize);
   }
 
+  /** The items of `group`: from its first index to before the next group's. */
+  groupRange(group: number): [from: number, to: number] {
+    return [group * this.groupSize, (group + 1) * this.groupSize];
+  }
+
+  /** How many groups `items` items make. */
+  groupCount(items: number): number {
+    return Math.ceil(items / this.groupSize);
+  }
+
   #endedDir(batchId: string, group: number): string {
     return `${this.#dir(batchId)}ended/${pad(group)}/`;
   }

@@ -182,16 +182,13 @@ export class BatchScheduler {
     if (await this.ctx.deps.jobs.cancelledAt("batches", batchId)) return this.redrive(batchId);
     if (first && job.synthesizedAt === undefined) await this.#dispatchNext(batch, index);
     const group = store.groupOf(index);
-    const [from, to] = [group * store.groupSize, (group + 1) * store.groupSize];
-    if (!this.finisher.isComplete(manifest, await store.endedInGroup(batchId, group), from, to)) return;
+    if (!this.finisher.isComplete(manifest, await store.endedInGroup(batchId, group), ...store.groupRange(group)))
+      return;
     await store.markGroupEnded(batchId, group);
     const groups = await store.endedGroups(batchId);
-    for (let g = 0; g * store.groupSize < manifest.items.length; g++)
-      if (
-        !groups.has(g) &&
-        !this.finisher.isComplete(manifest, new Map(), g * store.groupSize, (g + 1) * store.groupSize)
-      )
-        return;
+    // A group of items all refused at the start has no markers, and needs none.
+    for (let g = 0; g < store.groupCount(manifest.items.length); g++)
+      if (!groups.has(g) && !this.finisher.isComplete(manifest, new Map(), ...store.groupRange(g))) return;
     const ended = await store.ended(batchId);
     if (this.finisher.isComplete(manifest, ended)) await this.finisher.finish(manifest, ended);
   }

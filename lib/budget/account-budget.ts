@@ -71,8 +71,8 @@ export interface AccountBudgetOptions {
 const NO_LEASE = (api: BudgetApi): Lease => ({ api, key: undefined, give: async () => undefined });
 
 /**
- * Callers of this process waiting for a lease, by budget and API, oldest first: a lease given back here wakes the
- * oldest to ask at once, not at its next poll. A hint only (the listing still decides); waiters elsewhere poll.
+ * Callers of this process waiting for a lease, by budget and API, oldest first: a lease given back here wakes the head
+ * of each line to ask at once, not at its next poll. A hint only (the listing still decides); waiters elsewhere poll.
  */
 const SLEEPERS = new Map<string, Sleeper[]>();
 interface Sleeper {
@@ -210,19 +210,13 @@ export class AccountBudget {
     const now = this.#now();
     const done = { leases: 0, waiters: 0, tickets: 0 };
     for (const api of Object.keys(this.opts.limits) as BudgetApi[]) {
-      for await (const key of keysUnder(this.opts.bucket, this.#keys.leasePrefix(api))) {
-        const l = this.#keys.parseLease(api, key);
-        if (!l || l.expiresAt <= now) {
-          await this.opts.bucket.delete(key);
-          done.leases++;
-        }
-      }
-      for await (const key of keysUnder(this.opts.bucket, this.#keys.waiterPrefix(api))) {
-        const w = this.#keys.parseWaiter(api, key);
-        if (!w || w.expiresAt <= now) {
-          await this.opts.bucket.delete(key);
-          done.waiters++;
-        }
+      const leasePrefix = this.#keys.leasePrefix(api);
+      for await (const key of keysUnder(this.opts.bucket, this.#keys.livePrefix(api))) {
+        const isLease = key.startsWith(leasePrefix);
+        const live = isLease ? this.#keys.parseLease(api, key) : this.#keys.parseWaiter(api, key);
+        if (live && live.expiresAt > now) continue;
+        await this.opts.bucket.delete(key);
+        done[isLease ? "leases" : "waiters"]++;
       }
       const oldest = Math.floor(now / 1000) - 60;
       for await (const key of keysUnder(this.opts.bucket, this.#keys.tickPrefix(api))) {

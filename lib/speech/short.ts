@@ -257,11 +257,6 @@ export async function openShortSpeech(req: SpeechRequest, deps: ShortSpeechDeps)
 }
 
 /**
- * The synthesis under the account's budget: the lease is taken when the synthesis starts (a cache hit takes none) and
- * given back when its audio ends, fails or is abandoned. A refusal is thrown before the first byte, so it is the
- * answer (429), not a broken stream.
- */
-/**
  * The provider tasks a stream runs at once, which its lease counts: NLS speaks text past one task's 300 characters in
  * pieces, the next one started while the current plays (two tasks); every other stream is one task.
  */
@@ -269,6 +264,11 @@ export function leaseWeight(req: SpeechRequest): number {
   return req.provider === "nls" && countNlsChars(req.text ?? req.ssml ?? "") > NLS_SHORT_TEXT_LIMIT ? 2 : 1;
 }
 
+/**
+ * The synthesis under the account's budget: the lease is taken when the synthesis starts (a cache hit takes none) and
+ * given back when its audio ends, fails or is abandoned. A refusal is thrown before the first byte, so it is the
+ * answer (429), not a broken stream.
+ */
 function leased(planned: Planned, req: SpeechRequest, lease: ShortSpeechDeps["lease"]): Planned {
   if (!lease) return planned;
   const weight = leaseWeight(req);

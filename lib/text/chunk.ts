@@ -58,7 +58,7 @@ export function chunkText(text: string, options: ChunkOptions): string[] {
  * A sentence of plain text: up to its end (。！？!? or a line break, or a "." before a space or the text's end) and the
  * closing quotes, brackets and spaces after it; or the text's rest, which has no end.
  */
-const SENTENCE = /[\s\S]*?(?:[。！？!?\n]|\.(?=\s|$))["'”’」』）)\]》〉\s]*|[\s\S]+/gy;
+const SENTENCE = new RegExp(`[\\s\\S]*?(?:${SENTENCE_END.source}|\\.(?=\\s|$))${CLOSERS.source}*|[\\s\\S]+`, "gy");
 
 /**
  * Plain text's pieces: each sentence whole when it fits (found by one regular expression over the string), cut as

@@ -8,8 +8,7 @@ import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { AccountBudget, type Lease } from "../../lib/budget/account-budget.js";
-import { OssStorage } from "../../lib/storage/oss.js";
-import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
+import { eventually, ownerStorage, useLocalCloud } from "../helpers/local-cloud.js";
 import { API_KEY, useStreamServer } from "../helpers/stream-server.js";
 import { cosyCommand, cosyRunTask, nlsStart } from "../helpers/wire.js";
 
@@ -21,18 +20,7 @@ const cloud = useLocalCloud();
 const stream = useStreamServer(cloud, { TTS_CACHE: "false", PROVIDER_BUDGET: JSON.stringify(LIMITS) });
 
 function budget(): AccountBudget {
-  const env = cloud().env();
-  const storage = new OssStorage({
-    config: {
-      bucket: env.OSS_BUCKET!,
-      region: `oss-${env.REGION}`,
-      accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID!,
-      accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET!,
-      endpoint: env.OSS_ENDPOINT!,
-      pathStyle: true,
-    },
-  });
-  return new AccountBudget({ bucket: storage, root: "jobs/budget/", limits: LIMITS });
+  return new AccountBudget({ bucket: ownerStorage(cloud()), root: "jobs/budget/", limits: LIMITS });
 }
 
 /** Other streams holding all the API's tasks (both: a stream may take any free one); `give()` gives them back. */
@@ -55,12 +43,18 @@ async function holdTheTasks(api: "nls-ws" | "cosyvoice"): Promise<{ give: () => 
 
 const live = async (api: "nls-ws" | "cosyvoice") => (await budget().snapshot(api)).leases.length;
 
-/** The NLS socket's frames until the first TaskFailed or SynthesisCompleted. */
-function nlsSession(text: string): Promise<{ name: string; status: number; text: string; audio: number }> {
+/**
+ * A socket's session: `send` once it opens, the audio bytes counted, until the first text frame `ended` picks out
+ * (the protocol's task failure or completion), which answers with its header and the audio before it.
+ */
+function session(
+  ws: WebSocket,
+  send: () => void,
+  ended: (header: Record<string, unknown>) => boolean,
+): Promise<{ header: Record<string, unknown>; audio: number }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${stream().wsUrl}/ws/v1`, { headers: { "X-NLS-Token": API_KEY } });
     let audio = 0;
-    ws.on("open", () => ws.send(nlsStart(text)));
+    ws.on("open", send);
     ws.on("error", reject);
     ws.on("message", (data, binary) => {
       if (binary) {
@@ -68,41 +62,53 @@ function nlsSession(text: string): Promise<{ name: string; status: number; text:
         return;
       }
       const { header } = JSON.parse(data.toString());
-      if (header.name === "TaskFailed" || header.name === "SynthesisCompleted") {
-        resolve({ name: header.name, status: header.status, text: header.status_text ?? "", audio });
-        ws.close();
-      }
+      if (!ended(header)) return;
+      resolve({ header, audio });
+      ws.close();
     });
   });
 }
 
+/** The NLS socket's frames until the first TaskFailed or SynthesisCompleted. */
+async function nlsSession(text: string): Promise<{ name: string; status: number; text: string; audio: number }> {
+  const ws = new WebSocket(`${stream().wsUrl}/ws/v1`, { headers: { "X-NLS-Token": API_KEY } });
+  const { header, audio } = await session(
+    ws,
+    () => ws.send(nlsStart(text)),
+    (h) => h.name === "TaskFailed" || h.name === "SynthesisCompleted",
+  );
+  return {
+    name: header.name as string,
+    status: header.status as number,
+    text: (header.status_text as string) ?? "",
+    audio,
+  };
+}
+
 /** A CosyVoice task's events until task-failed or task-finished. */
-function cosyvoiceSession(text: string): Promise<{ event: string; code?: string; message?: string; audio: number }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${stream().wsUrl}/api-ws/v1/inference`, {
-      headers: { authorization: `bearer ${API_KEY}` },
-    });
-    const id = randomUUID();
-    let audio = 0;
-    ws.on("open", () => {
+async function cosyvoiceSession(
+  text: string,
+): Promise<{ event: string; code?: string; message?: string; audio: number }> {
+  const ws = new WebSocket(`${stream().wsUrl}/api-ws/v1/inference`, {
+    headers: { authorization: `bearer ${API_KEY}` },
+  });
+  const id = randomUUID();
+  const { header, audio } = await session(
+    ws,
+    () => {
       ws.send(JSON.stringify(cosyRunTask(id, { format: "pcm" })));
       // Sent at once, before task-started: held with the run-task while its lease is asked for, never lost.
       ws.send(JSON.stringify(cosyCommand("continue-task", id, { input: { text } })));
       ws.send(JSON.stringify(cosyCommand("finish-task", id, { input: {} })));
-    });
-    ws.on("error", reject);
-    ws.on("message", (data, binary) => {
-      if (binary) {
-        audio += (data as Buffer).length;
-        return;
-      }
-      const { header } = JSON.parse(data.toString());
-      if (header.event === "task-failed" || header.event === "task-finished") {
-        resolve({ event: header.event, code: header.error_code, message: header.error_message, audio });
-        ws.close();
-      }
-    });
-  });
+    },
+    (h) => h.event === "task-failed" || h.event === "task-finished",
+  );
+  return {
+    event: header.event as string,
+    code: header.error_code as string | undefined,
+    message: header.error_message as string | undefined,
+    audio,
+  };
 }
 
 describe("stream paths and the account's budget", () => {

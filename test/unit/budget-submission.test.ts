@@ -13,57 +13,85 @@ import { createLogger } from "../../lib/log.js";
 import { MemoryBucket } from "../../lib/storage/bucket.js";
 import { countNlsChars } from "../../lib/text/index.js";
 
+/** A MiniMax-shaped provider: what each test sets (how it answers, its part limit) over what they share. */
+function minimaxLike(
+  over: Pick<JobProvider, "synchronous" | "callsBack" | "limit" | "submit" | "status">,
+): JobProvider {
+  return {
+    name: "minimax",
+    api: "minimax",
+    callMs: 60_000,
+    paceMsPerCharacter: 25,
+    audio: "url",
+    deadline: { ms: 3 * 3600_000, says: "3 hours" },
+    validate: (text) => ({ characters: countNlsChars(text) }),
+    ...over,
+  };
+}
+
+/** A job service over `storage` with `provider` as MiniMax, and the part bound and budget a test gives. */
+function serviceOf(
+  storage: MemoryBucket,
+  provider: JobProvider,
+  over: Pick<ConstructorParameters<typeof JobService>[0], "partConcurrency" | "invoker" | "budget" | "budgetWaitMs">,
+): { jobs: JobRecords; service: JobService } {
+  const jobs = new JobRecords(storage, "jobs/");
+  const service = new JobService({
+    jobs,
+    storage,
+    providers: { nls: undefined, ice: undefined, minimax: provider },
+    log: createLogger({ level: "error", write: () => undefined }),
+    callbackSecret: "c".repeat(40),
+    outputPrefix: "output/",
+    partsPrefix: "jobs/parts/",
+    ...over,
+  });
+  return { jobs, service };
+}
+
+/** Creates a MiniMax job of `text` (split into parts past the provider's limit). */
+function createJob(service: JobService, text: string) {
+  return service.create({
+    provider: "minimax",
+    text,
+    ssml: false,
+    options: JobOptionsSchema.parse({ voice: "male-qn-qingse", subtitles: [] }),
+    audioKey: "output/a.mp3",
+    idempotencyKey: "k",
+    source: { kind: "inline" },
+  });
+}
+
 describe("the budget around a job's provider calls", () => {
   it("holds a lease for the provider call only: a split job's parts run one after another at concurrency 1", async () => {
     const storage = new MemoryBucket("bucket");
-    const jobs = new JobRecords(storage, "jobs/");
     const budget = new AccountBudget({
       bucket: storage,
       root: "jobs/budget/",
       limits: { minimax: { concurrency: 1, interactive: 0, interactivePerSecond: 0 } },
     });
     const liveAtCall: number[] = [];
-    const provider: JobProvider = {
-      name: "minimax",
-      api: "minimax",
-      callMs: 60_000,
-      paceMsPerCharacter: 25,
+    const provider = minimaxLike({
       synchronous: true,
-      audio: "url",
       callsBack: false,
       limit: 40,
-      deadline: { ms: 3 * 3600_000, says: "3 hours" },
-      validate: (text) => ({ characters: countNlsChars(text) }),
       submit: async (job) => {
         liveAtCall.push((await budget.snapshot("minimax")).leases.length);
         return `url:${Buffer.from(`https://audio.example.com/${job.id}.mp3`).toString("base64url")}`;
       },
       status: async () => ({ state: "success", audioAddress: "https://audio.example.com/a.mp3", sentences: [] }),
-    };
+    });
     const invoked: Array<{ name: string; payload: unknown }> = [];
-    const service = new JobService({
-      jobs,
-      storage,
-      providers: { nls: undefined, ice: undefined, minimax: provider },
+    const { service } = serviceOf(storage, provider, {
       invoker: { invokeAsync: async (name, payload) => void invoked.push({ name, payload }) },
-      log: createLogger({ level: "error", write: () => undefined }),
-      callbackSecret: "c".repeat(40),
-      outputPrefix: "output/",
-      partsPrefix: "jobs/parts/",
       partConcurrency: 1,
       budget,
       budgetWaitMs: 0,
     });
-    const text = Array.from({ length: 4 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join("");
-    const { job } = await service.create({
-      provider: "minimax",
-      text,
-      ssml: false,
-      options: JobOptionsSchema.parse({ voice: "male-qn-qingse", subtitles: [] }),
-      audioKey: "output/a.mp3",
-      idempotencyKey: "k",
-      source: { kind: "inline" },
-    });
+    const { job } = await createJob(
+      service,
+      Array.from({ length: 4 }, (_, i) => `这是第${i}个很长的句子，它需要被分开处理。`).join(""),
+    );
     // Every part was called, each with its own lease the only one live; none waited, none was handed to FC's queue.
     expect(liveAtCall).toEqual(Array(job.parts!.length).fill(1));
     expect(invoked.filter((i) => i.name === "submit")).toEqual([]);
@@ -84,43 +112,22 @@ describe("where a submission waits in line", () => {
 describe("driving a split job", () => {
   it("reads the parts it may start, not every part on every drive: reads grow with the parts, not their square", async () => {
     const storage = new MemoryBucket("bucket");
-    const jobs = new JobRecords(storage, "jobs/");
     let tasks = 0;
-    const provider: JobProvider = {
-      name: "minimax",
-      api: "minimax",
-      callMs: 60_000,
-      paceMsPerCharacter: 25,
+    const provider = minimaxLike({
       synchronous: false,
-      audio: "url",
       callsBack: true,
       limit: 20,
-      deadline: { ms: 3 * 3600_000, says: "3 hours" },
-      validate: (text) => ({ characters: countNlsChars(text) }),
       submit: async () => `task-${++tasks}`,
       status: async () => ({ state: "pending" }),
-    };
-    const service = new JobService({
-      jobs,
-      storage,
-      providers: { nls: undefined, ice: undefined, minimax: provider },
+    });
+    const { jobs, service } = serviceOf(storage, provider, {
       invoker: { invokeAsync: async () => undefined },
-      log: createLogger({ level: "error", write: () => undefined }),
-      callbackSecret: "c".repeat(40),
-      outputPrefix: "output/",
-      partsPrefix: "jobs/parts/",
       partConcurrency: 4,
     });
-    const text = Array.from({ length: 60 }, (_, i) => `这是第${i}个句子，内容不同。`).join("");
-    const { job } = await service.create({
-      provider: "minimax",
-      text,
-      ssml: false,
-      options: JobOptionsSchema.parse({ voice: "male-qn-qingse", subtitles: [] }),
-      audioKey: "output/a.mp3",
-      idempotencyKey: "k",
-      source: { kind: "inline" },
-    });
+    const { job } = await createJob(
+      service,
+      Array.from({ length: 60 }, (_, i) => `这是第${i}个句子，内容不同。`).join(""),
+    );
     const parts = job.parts!.map((p) => p.jobId);
     expect(parts.length).toBeGreaterThanOrEqual(30);
     let partReads = 0;
