@@ -11,7 +11,8 @@ import { PriceTableSchema } from "./billing/prices.js";
 import { ProviderBudgetSchema } from "./budget/schema.js";
 import { KeyCapsSchema } from "./caps/caps.js";
 import { ConfigError } from "./errors.js";
-import { ProviderNameSchema } from "./provider-registry.js";
+import { ProviderNameSchema, type StreamProviderName, StreamProviderSchema } from "./provider-registry.js";
+import { COSYVOICE_TASK_LIMIT } from "./providers/dashscope/limits.js";
 import { registerSecret } from "./secrets.js";
 import * as z from "./zod.js";
 
@@ -64,6 +65,35 @@ const jsonOf = <T extends z.ZodMiniType>(schema: T, example: string, fallback: s
       }),
     ),
     schema,
+  );
+
+/** A whole number per stream provider: one number for all, or `name=number` pairs (4,096 for a provider not named). */
+const perStreamProvider = (fallback: string) =>
+  z.pipe(
+    z._default(z.string(), fallback),
+    z.transform((v, ctx): Record<StreamProviderName, number> => {
+      const out = Object.fromEntries(StreamProviderSchema.options.map((p) => [p, 4096])) as Record<
+        StreamProviderName,
+        number
+      >;
+      if (/^[1-9]\d*$/.test(v.trim())) {
+        for (const p of StreamProviderSchema.options) out[p] = Number(v);
+        return out;
+      }
+      for (const pair of splitList(v)) {
+        const m = /^(\w+)=([1-9]\d*)$/.exec(pair);
+        if (!m || !(StreamProviderSchema.options as readonly string[]).includes(m[1]!)) {
+          ctx.issues.push({
+            code: "custom",
+            message: `a whole number, or provider=number pairs such as nls=4096,cosyvoice=200000 (providers: ${StreamProviderSchema.options.join(", ")})`,
+            input: v,
+          });
+          return z.NEVER;
+        }
+        out[m[1] as StreamProviderName] = Number(m[2]);
+      }
+      return out;
+    }),
   );
 
 const prefix = (fallback: string) =>
@@ -189,10 +219,12 @@ export const ConfigSchema = z.object({
    */
   NLS_WARM_SOCKETS: numberOf(/^\d$/, "a number of connections, 0 to 9", "0"),
   /**
-   * The most characters one stream takes (default 4,096, OpenAI's limit for a speech request); NLS text beyond its 300
-   * a request is spoken in pieces as one stream. Longer text is refused with 413, pointing to the job API.
+   * The most characters one stream takes, by provider: `4096` for every one, or `nls=4096,cosyvoice=200000`, a
+   * provider not named taking 4,096 (OpenAI's limit for a speech request). By default NLS and MiniMax take 4,096 (NLS
+   * text beyond its 300 a request is spoken in pieces as one stream) and CosyVoice 200,000, one duplex task's limit
+   * (a Han character counts 2 there). Longer text is refused with 413, pointing to the job API.
    */
-  STREAM_MAX_CHARS: numberOf(/^[1-9]\d*$/, "a whole number of characters", "4096"),
+  STREAM_MAX_CHARS: perStreamProvider(`nls=4096,cosyvoice=${COSYVOICE_TASK_LIMIT},minimax=4096`),
   /** Streams one API key may have open at once on one instance: its share of the account's provider tasks. */
   STREAM_KEY_CONCURRENCY: numberOf(/^[1-9]\d*$/, "a whole number of streams", "4"),
 

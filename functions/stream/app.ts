@@ -18,6 +18,7 @@ import { fromQuery, SpeechRequestSchema } from "../../lib/speech/request.js";
 import { parseInput } from "../../lib/validation.js";
 import { voiceCatalogue } from "../../lib/voices/voice-list.js";
 import { PLAYGROUND_HTML } from "./playground.js";
+import { servePostLive } from "./post-live.js";
 import { servePostStream } from "./post-stream.js";
 import { StreamSpeech } from "./speech.js";
 import { type StreamLimits, StreamSockets } from "./websockets.js";
@@ -44,6 +45,10 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
     log,
     limits,
     lease: (provider, tenant) => speech.lease(provider, 1, tenant),
+    live: {
+      open: (options, tenant) => speech.openLive(options, tenant),
+      records: speech.liveRecords,
+    },
   });
   const authorize = (request: Request): string => auth.check(auth.credentialOf(request.headers, new URL(request.url)));
 
@@ -76,6 +81,13 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
         ? speech.timed(req, tenant, request.headers.get("accept"), signal)
         : speech.respond(req, tenant);
     })
+    .on("GET", "/v1/live/:session", async (request, { params }) => {
+      const tenant = authorize(request);
+      const record = await speech.liveRecords.get(tenant, params.session!);
+      if (!record)
+        return json(404, { error: { code: "NotFound", message: "no live stream of this key has that session" } });
+      return json(200, record);
+    })
     .on("POST", "/v1/audio/speech", async (request) => {
       const tenant = authorize(request);
       clients.nls.prewarm();
@@ -91,6 +103,19 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
     serveStream(req, res) {
       if (req.method !== "POST") return false;
       const url = requestUrl(req);
+      if (url?.pathname === "/v1/live") {
+        void servePostLive(req, res, url, {
+          auth,
+          open: (options, tenant) => speech.openLive(options, tenant),
+          records: speech.liveRecords,
+          cors,
+          log,
+        }).catch((error: unknown) => {
+          log.error("live request failed", { error });
+          res.destroy();
+        });
+        return true;
+      }
       if (url?.pathname !== "/v1/stream") return false;
       // An error boundary: nothing a request carries may throw out of the listener.
       void servePostStream(req, res, url, { auth, clients, speech, cors, log }).catch((error: unknown) => {

@@ -11,6 +11,9 @@ import { streamOf } from "../../lib/http/response.js";
 import type { Logger } from "../../lib/log.js";
 import type { StreamProviderName } from "../../lib/provider-registry.js";
 import { SpeechCache } from "../../lib/speech/cache.js";
+import { LiveRecords } from "../../lib/speech/live/live-records.js";
+import type { LiveOptions } from "../../lib/speech/live/live-request.js";
+import { type OpenedLive, openLive } from "../../lib/speech/live/open-live.js";
 import { openAiSpeechEvents } from "../../lib/speech/openai-sse.js";
 import type { SpeechRequest } from "../../lib/speech/request.js";
 import { checkStreamLength, leaseWeight, type OpenedSpeech, openShortSpeech } from "../../lib/speech/short.js";
@@ -24,6 +27,7 @@ export class StreamSpeech {
   readonly #cache: SpeechCache | undefined;
   readonly #slots: TenantSlots;
   readonly #budget: AccountBudget;
+  readonly #liveRecords: LiveRecords;
 
   constructor(
     private readonly config: Config,
@@ -38,6 +42,7 @@ export class StreamSpeech {
         )
       : undefined;
     this.#slots = new TenantSlots(config.STREAM_KEY_CONCURRENCY);
+    this.#liveRecords = new LiveRecords(clients.storage, `${config.JOBS_PREFIX}live/`);
     this.#budget = new AccountBudget({
       bucket: clients.storage,
       root: `${config.JOBS_PREFIX}budget/`,
@@ -60,7 +65,7 @@ export class StreamSpeech {
         cache: this.#cache,
         tenant,
         lease: (provider, weight) => this.lease(provider, weight, tenant),
-        maxChars: this.config.STREAM_MAX_CHARS,
+        maxChars: this.config.STREAM_MAX_CHARS[req.provider],
         textField,
         aigcProducer: this.config.AIGC_PROVIDER_NAME,
       });
@@ -97,7 +102,7 @@ export class StreamSpeech {
 
   /** Audio with its word and sentence timings (`timestamps: true`), as NDJSON or, when `accept` asks, SSE. */
   async timed(req: SpeechRequest, tenant: string, accept: string | null, signal: AbortSignal): Promise<Response> {
-    checkStreamLength(req, this.config.STREAM_MAX_CHARS);
+    checkStreamLength(req, this.config.STREAM_MAX_CHARS[req.provider]);
     const timed = openTimedSpeech(
       req,
       { nls: this.clients.nls, cosyvoice: this.clients.cosyvoice, aigcProducer: this.config.AIGC_PROVIDER_NAME },
@@ -114,6 +119,22 @@ export class StreamSpeech {
     return new Response(streamOf(body[Symbol.asyncIterator]()), {
       headers: eventHeaders(sse ? "text/event-stream" : "application/x-ndjson", timed.audioType),
     });
+  }
+
+  /** A live stream for a tenant, its options checked before its lease and its provider task. */
+  openLive(options: LiveOptions, tenant: string): Promise<OpenedLive> {
+    return openLive(options, {
+      nls: this.clients.nls,
+      cosyvoice: this.clients.cosyvoice,
+      maxChars: this.config.STREAM_MAX_CHARS,
+      lease: (provider, weight) => this.lease(provider, weight, tenant),
+      aigcProducer: this.config.AIGC_PROVIDER_NAME,
+    });
+  }
+
+  /** Where live streams' records are kept. */
+  get liveRecords(): LiveRecords {
+    return this.#liveRecords;
   }
 
   /** A stream's lease from the account's budget (429 past it): every path that starts a provider task takes one. */

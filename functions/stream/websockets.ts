@@ -13,6 +13,10 @@ import { headersOf, rawHttpError, requestUrl } from "../../lib/http/boundary.js"
 import type { Logger } from "../../lib/log.js";
 import type { StreamProviderName } from "../../lib/provider-registry.js";
 import { serveCosyVoiceProxy } from "../../lib/speech/cosyvoice-proxy.js";
+import type { LiveRecords } from "../../lib/speech/live/live-records.js";
+import type { LiveOptions } from "../../lib/speech/live/live-request.js";
+import { serveLiveSocket } from "../../lib/speech/live/live-socket.js";
+import type { OpenedLive } from "../../lib/speech/live/open-live.js";
 import { serveNlsProxy } from "../../lib/speech/nls-proxy.js";
 
 /** Time limits of the WebSocket endpoints (tests shorten them). */
@@ -32,6 +36,8 @@ export class StreamSockets {
     nls: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 }),
     nlsRefused: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 8 * 1024 }),
     cosyvoice: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 256 * 1024 }),
+    // A live text message carries at most 20,000 characters (LIVE_FRAGMENT_LIMIT), up to 120 KB as \u escapes.
+    live: new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 128 * 1024 }),
   };
 
   constructor(
@@ -43,6 +49,11 @@ export class StreamSockets {
       readonly limits: StreamLimits;
       /** A task's lease from the account's budget (AppError 429 past it). */
       readonly lease: (provider: StreamProviderName, tenant: string) => Promise<Lease>;
+      /** Live streams: how one opens for a tenant, and where their records go. */
+      readonly live: {
+        readonly open: (options: LiveOptions, tenant: string) => Promise<OpenedLive>;
+        readonly records: LiveRecords;
+      };
     },
   ) {}
 
@@ -55,7 +66,7 @@ export class StreamSockets {
       return true;
     }
     const path = url.pathname.replace(/\/$/, "");
-    if (path !== "/ws/v1" && path !== "/api-ws/v1/inference") return false;
+    if (path !== "/ws/v1" && path !== "/api-ws/v1/inference" && path !== "/v1/live") return false;
     const credential = auth.credentialOf(headersOf(req), url);
     const owner = credential ? auth.ownerOf(credential) : undefined;
     if (path === "/ws/v1") {
@@ -76,6 +87,18 @@ export class StreamSockets {
     if (!owner) {
       // DashScope refuses a bad key at the upgrade with 401; so do we, before any upstream connection.
       socket.end(rawHttpError(401, "Unauthorized", "missing or invalid API key or token"));
+      return true;
+    }
+    if (path === "/v1/live") {
+      this.#servers.live.handleUpgrade(req, socket, head, (ws) =>
+        serveLiveSocket(ws, {
+          open: (options) => this.deps.live.open(options, owner),
+          owner,
+          records: this.deps.live.records,
+          log: log.child({ endpoint: path }),
+          idleTimeoutMs: limits.idleTimeoutMs,
+        }),
+      );
       return true;
     }
     const upstream = config.DASHSCOPE_API_KEY

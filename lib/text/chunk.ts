@@ -35,11 +35,14 @@ interface Piece {
   readonly close?: boolean;
 }
 
-const SENTENCE_END = /[。！？!?\n]/;
+/** The marks that end a sentence wherever they stand; "." ends one only before a space or the text's end. */
+export const SENTENCE_END = /[。！？!?\n]/;
 const ASCII_PERIOD = ".";
-const CLAUSE = /[，；,;、：:]/;
+/** The marks that end a clause. */
+export const CLAUSE = /[，；,;、：:]/;
 const SPACE = /\s/;
-const CLOSERS = /["'”’」』）)\]》〉\s]/;
+/** What may follow a sentence's end and still belong to it: closing quotes and brackets, and spaces. */
+export const CLOSERS = /["'”’」』）)\]》〉\s]/;
 /** Elements whose content may be cut; everything else is kept whole. */
 const CONTAINERS = new Set(["speak", "emotion"]);
 

@@ -17,8 +17,8 @@ const MINIMAX_SAMPLE_RATES = [8000, 16000, 22050, 24000, 32000, 44100] as const;
 export function voiceCatalogue(opts: {
   dashscope: boolean;
   extraCosyVoices: readonly string[];
-  /** The most characters one stream takes (STREAM_MAX_CHARS), so a client can say so before it sends. */
-  streamMaxChars?: number;
+  /** The most characters one stream takes by provider (STREAM_MAX_CHARS), so a client can say so before it sends. */
+  streamMaxChars?: Readonly<Record<string, number>>;
 }): Record<string, unknown> {
   const nls = NLS_VOICES.map(({ seeds: _s, ...v }) => ({ provider: "nls", ...v, ssml: true }));
   const cosyvoice = [
@@ -33,7 +33,10 @@ export function voiceCatalogue(opts: {
     configured: opts.dashscope,
   }));
   return {
-    ...(opts.streamMaxChars ? { stream: { maxChars: opts.streamMaxChars } } : {}),
+    // maxChars is NLS's, the default provider's: what a client that knows one number counts against.
+    ...(opts.streamMaxChars
+      ? { stream: { maxChars: opts.streamMaxChars.nls, maxCharsByProvider: opts.streamMaxChars } }
+      : {}),
     voices: [...nls, ...cosyvoice],
     providers: withRoles({
       nls: {

@@ -11,8 +11,8 @@ const WORDS = (
   "was ready and the lamps were lit one by one in the quiet village below"
 ).split(" ");
 
-/** A small deterministic generator (mulberry32). */
-function random(seed: number): () => number {
+/** A small deterministic generator (mulberry32): numbers in [0, 1). */
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -56,7 +56,8 @@ const SENTENCE = /[^。！？!?.\n]*[。！？!?.\n]+/gu;
 
 export class CosyVoiceEmulator {
   readonly faults = new CosyVoiceFaults();
-  readonly stats = { connections: 0, open: 0, tasks: 0 };
+  /** `characters`: text received in continue-tasks, as CosyVoice counts it (a Han character 2). */
+  readonly stats = { connections: 0, open: 0, tasks: 0, characters: 0 };
   readonly #wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 
   constructor(
@@ -205,6 +206,7 @@ export class CosyVoiceEmulator {
         `[tts:]text length exceeds the limit of ${COSYVOICE_TASK_LIMIT} characters per task.`,
       );
     task.characters += weight;
+    this.stats.characters += weight;
     task.pending += text;
     task.chain = task.chain.then(() => this.#flush(ws, task, false));
   }

@@ -55,6 +55,8 @@ export interface GatewayStats {
   /** The most connections open at once since the last reset (a stream's look-ahead shows here as 2). */
   peakOpen: number;
   tasks: number;
+  /** Characters of the tasks started (as NLS counts them): what the account is billed for. */
+  characters: number;
 }
 
 const NAMESPACES = new Set(["SpeechSynthesizer", "SpeechLongSynthesizer"]);
@@ -65,7 +67,7 @@ const LATER_PIECE_CHARS = 150;
 
 export class NlsGateway {
   readonly faults = new GatewayFaults();
-  readonly stats: GatewayStats = { connections: 0, open: 0, peakOpen: 0, tasks: 0 };
+  readonly stats: GatewayStats = { connections: 0, open: 0, peakOpen: 0, tasks: 0, characters: 0 };
   readonly #wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 
   constructor(private readonly opts: GatewayOptions) {}
@@ -198,6 +200,7 @@ export class NlsGateway {
     }
 
     this.stats.tasks++;
+    this.stats.characters += countNlsChars(input);
     const sent = { bytes: 0 };
     try {
       const format = String(p.format ?? "pcm") as AudioFormat;

@@ -19,9 +19,12 @@ import { parseInput, textXorSsml } from "../../validation.js";
 import { checkCosyVoice, cosyVoiceModelFor } from "../../voices/cosyvoice.js";
 import * as z from "../../zod.js";
 import { WarmSockets } from "../warm-sockets.js";
-import { OPEN } from "../ws-loader.js";
+import { loadWebSocket, OPEN } from "../ws-loader.js";
 import { runSession, WsSession } from "../ws-session.js";
+import { CosyVoiceDuplexTask } from "./cosyvoice-duplex.js";
+import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "./limits.js";
 import {
+  COSYVOICE_RETRYABLE,
   type CosyVoiceParameters,
   CosyVoiceParametersSchema,
   type CosyVoiceServerEvent,
@@ -31,9 +34,7 @@ import {
   type WordSchema,
 } from "./messages.js";
 
-/** Seed 001 / facts §8: per continue-task and per task, with a Han character counted twice. */
-export const COSYVOICE_MESSAGE_LIMIT = 20_000;
-export const COSYVOICE_TASK_LIMIT = 200_000;
+export { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "./limits.js";
 
 const wire = CosyVoiceParametersSchema.shape;
 
@@ -67,6 +68,12 @@ export interface CosyVoicePlan {
   readonly characters: number;
 }
 
+/** A duplex task's model and run-task parameters, checked. */
+export interface CosyVoiceDuplexPlan {
+  readonly model: string;
+  readonly parameters: CosyVoiceParameters;
+}
+
 export interface CosyVoiceOptions {
   /** wss://dashscope.aliyuncs.com/api-ws/v1/inference (Beijing) or the international / workspace URL. */
   readonly url: string;
@@ -85,8 +92,6 @@ export class CosyVoiceSynthesizer {
   /** Validates and plans the task; throws InputError naming the field and the limit. No I/O. */
   prepare(input: CosyVoiceInput): CosyVoicePlan {
     const req = parseInput(CosyVoiceInputSchema, input);
-    const model = req.model ?? cosyVoiceModelFor(req.voice);
-    checkCosyVoice(model, req.voice, this.opts.extraVoices);
     const field = req.ssml !== undefined ? "ssml" : "text";
     const ssml = req.ssml !== undefined;
     // CosyVoice reads SSML only with enable_ssml, so plain text is sent as it is; markup characters are harmless.
@@ -104,6 +109,15 @@ export class CosyVoiceSynthesizer {
       );
     }
     if (ssml) assertValidSsml(text, { flavor: "cosyvoice", sampleRate: req.sampleRate }, "ssml");
+    const { model, parameters } = this.#task(req, ssml);
+    const messages = ssml ? [text] : chunkText(text, { max: COSYVOICE_MESSAGE_LIMIT, weight: cosyVoiceWeight });
+    return { model, parameters, messages, characters };
+  }
+
+  /** The model and run-task parameters of a request (its voice checked against the model). */
+  #task(req: z.output<typeof CosyVoiceInputSchema>, ssml: boolean): { model: string; parameters: CosyVoiceParameters } {
+    const model = req.model ?? cosyVoiceModelFor(req.voice);
+    checkCosyVoice(model, req.voice, this.opts.extraVoices);
     const parameters = CosyVoiceParametersSchema.parse({
       voice: req.voice,
       format: req.format,
@@ -114,8 +128,22 @@ export class CosyVoiceSynthesizer {
       enable_ssml: ssml,
       word_timestamp_enabled: req.wordTimestamps,
     });
-    const messages = ssml ? [text] : chunkText(text, { max: COSYVOICE_MESSAGE_LIMIT, weight: cosyVoiceWeight });
-    return { model, parameters, messages, characters };
+    return { model, parameters };
+  }
+
+  /**
+   * A task whose text comes later, a piece at a time (seed 001's duplex streaming: continue-task as often as needed,
+   * at most 20,000 characters each and 200,000 in all). Validated now (model, voice, parameters); nothing is sent
+   * until the caller says something. Not retried: the caller's text is spoken as it comes, once.
+   */
+  async openDuplex(plan: CosyVoiceDuplexPlan, signal?: AbortSignal): Promise<CosyVoiceDuplexTask> {
+    await loadWebSocket();
+    return new CosyVoiceDuplexTask(this.opts, plan.model, plan.parameters, signal, await this.#idle.take(), this.#idle);
+  }
+
+  /** Validates a duplex task's options (model, voice, parameters); throws InputError naming the field. No I/O. */
+  prepareDuplex(input: Omit<CosyVoiceInput, "text" | "ssml">): CosyVoiceDuplexPlan {
+    return this.#task(parseInput(CosyVoiceInputSchema, { ...input, text: " " }), false);
   }
 
   /**
@@ -146,9 +174,6 @@ export class CosyVoiceSynthesizer {
     return this.#idle.stats;
   }
 }
-
-/** DashScope's transient errors; everything else (InvalidParameter, auth, quota) fails at once. */
-const RETRYABLE = /^(Throttling|InternalError|ServiceUnavailable|RequestTimeOut|ModelServingError)/;
 
 /** One CosyVoice task: run-task on open, the text after task-started, then finish-task. */
 class CosyVoiceSession extends WsSession<CosyVoiceEvent, CosyVoiceServerEvent> {
@@ -201,7 +226,7 @@ class CosyVoiceSession extends WsSession<CosyVoiceEvent, CosyVoiceServerEvent> {
           provider: "cosyvoice",
           code: h.error_code ?? "TaskFailed",
           upstreamMessage: h.error_message ?? "",
-          retryable: RETRYABLE.test(h.error_code ?? ""),
+          retryable: COSYVOICE_RETRYABLE.test(h.error_code ?? ""),
           taskId: this.#taskId,
         }),
       );

@@ -86,6 +86,9 @@ export function runTask(taskId: string, model: string, parameters: Record<string
   });
 }
 
+/** DashScope's transient errors; everything else (InvalidParameter, auth, quota) fails at once. */
+export const COSYVOICE_RETRYABLE = /^(Throttling|InternalError|ServiceUnavailable|RequestTimeOut|ModelServingError)/;
+
 export const WordSchema = z.object({
   text: z.string(),
   begin_index: z.number(),
