@@ -269,7 +269,10 @@ export class CosyVoiceEmulator {
     });
     if (task.failed || ws.readyState !== ws.OPEN) return;
     generated({ sentence: { index, words: [] }, type: "sentence-synthesis" });
-    ws.send(result.audio, { binary: true });
+    // Sent as TCP sends it: the next sentence waits for this one to leave, so a client that pauses its socket holds
+    // DashScope back (a service does not buffer a task's audio without bound for a reader that does not read).
+    await new Promise<void>((resolve) => ws.send(result.audio, { binary: true }, () => resolve()));
+    if (task.failed || ws.readyState !== ws.OPEN) return;
     for (let sent = 0; sent < this.faults.padBytes; sent += 64 * 1024)
       ws.send(Buffer.alloc(Math.min(64 * 1024, this.faults.padBytes - sent)), { binary: true });
     let at = 0;

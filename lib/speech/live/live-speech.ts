@@ -64,10 +64,8 @@ export class LiveSpeech {
   #durationMs = 0;
   #reason: LiveEnd["reason"] | undefined;
   #clause: NodeJS.Timeout | undefined;
-  #stop!: (value: typeof STOP) => void;
-  readonly #stopped = new Promise<typeof STOP>((resolve) => {
-    this.#stop = resolve;
-  });
+  /** Wakes the wait under way when the stream is interrupted. */
+  #wake: ((value: typeof STOP) => void) | undefined;
 
   constructor(
     private readonly voice: LiveVoice,
@@ -112,7 +110,7 @@ export class LiveSpeech {
     this.#ended = true;
     this.#reason ??= "interrupted";
     clearTimeout(this.#clause);
-    this.#stop(STOP);
+    this.#wake?.(STOP);
   }
 
   /** What was heard so far, and what was sent: the record of a stream whose client has gone. */
@@ -139,7 +137,7 @@ export class LiveSpeech {
       for (;;) {
         // The stop is looked at first: a race between two settled promises goes to the first in the list.
         if (this.#interrupted()) break;
-        const step = await Promise.race([next, this.#stopped]);
+        const step = await this.#nextOrStop(next);
         if (step === STOP) break;
         if (this.#interrupted()) {
           // Taken after the interrupt: its audio is not relayed, its marks still count.
@@ -208,6 +206,23 @@ export class LiveSpeech {
       for (const s of sentences) yield { type: "sentence", ...s };
     } else if (e.type === "unit-end") {
       for (const s of this.#ledger.unitEnd(e.endMs)) yield { type: "sentence", ...s };
+    }
+  }
+
+  /**
+   * The next event, or STOP when the stream is interrupted first. Each wait has a promise of its own: racing every
+   * event against one long-lived promise would keep every event (and its audio) reachable from it until the end.
+   */
+  async #nextOrStop<T>(next: Promise<T>): Promise<T | typeof STOP> {
+    try {
+      return await Promise.race([
+        next,
+        new Promise<typeof STOP>((resolve) => {
+          this.#wake = resolve;
+        }),
+      ]);
+    } finally {
+      this.#wake = undefined;
     }
   }
 
