@@ -5,6 +5,7 @@ import { benchBatchScale } from "./batch-scale.js";
 import { benchBudget } from "./budget.js";
 import { benchColdStart } from "./coldstart.js";
 import { benchCoverage } from "./coverage.js";
+import { benchLive } from "./live.js";
 import { benchNlsShort } from "./nls-short.js";
 import { benchSeams } from "./seams.js";
 import { benchStore } from "./store.js";
@@ -16,6 +17,7 @@ printTable([
   ...(await benchNlsShort()),
   ...(await benchStreamRtt()),
   ...(await benchStream()),
+  ...(await benchLive()),
   ...(await benchStore()),
   ...(await benchColdStart()),
   ...(await benchBatch()),

@@ -2,7 +2,7 @@
  * Child processes of the benches (bench/children.ts starts them), one role each, so what is measured and what it talks
  * to do not share an event loop (as in the cloud, where they are different machines) and each one's peak RSS can be
  * read from /proc:
- *  - `--role cloud`: the local cloud with the tone engine. `--rtt <ms>` models the network to NLS: each connection's
+ *  - `--role cloud`: the local cloud with the tone engine. `--rtt <ms>` models the network to NLS and DashScope: each connection's
  *    TCP, TLS and WebSocket handshakes cost 3 round trips, each request frame one. `--oss-rtt <ms>`: each OSS request
  *    is answered one round trip later (a kept-alive connection). `--synth-ms-per-char <ms>`: the tone engine's
  *    synthesis rate (0: instant); long-text tasks then run as soon as they are made (no modelled queue). Prints
@@ -91,6 +91,8 @@ if (values.role === "sink") {
   });
   cloud.nls.gateway.faults.handshakeDelayMs = 3 * rtt;
   cloud.nls.gateway.faults.messageDelayMs = rtt;
+  cloud.dashscope.cosyvoice.faults.handshakeDelayMs = 3 * rtt;
+  cloud.dashscope.cosyvoice.faults.messageDelayMs = rtt;
   cloud.oss.faults.latencyMs = Number(values["oss-rtt"]);
   // How many OSS requests the cloud has answered, for benches that count them (GET <statsUrl>).
   let ossRequests = 0;

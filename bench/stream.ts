@@ -14,7 +14,7 @@ import { startChild } from "./children.js";
 import type { Row } from "./nls-short.js";
 
 const TEXT = "短文本流式合成的首字节时间测试。";
-const quantile = (xs: number[], q: number): number =>
+export const quantile = (xs: number[], q: number): number =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
 async function peakRssMb(pid: number): Promise<number> {
@@ -31,7 +31,7 @@ async function resetPeak(pid: number): Promise<void> {
  * The emulators and the stream server in processes of their own, for one network model. `server` is the stream
  * function's process (its RSS is the function's), `env` the cloud's settings; `stop` ends both.
  */
-async function startStack(rtt = 0, cache = false, ossRtt = 0) {
+export async function startStack(rtt = 0, cache = false, ossRtt = 0) {
   const cloud = await startChild<{ env: Record<string, string> }>([
     "--role",
     "cloud",

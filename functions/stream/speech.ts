@@ -123,6 +123,8 @@ export class StreamSpeech {
 
   /** A live stream for a tenant, its options checked before its lease and its provider task. */
   openLive(options: LiveOptions, tenant: string): Promise<OpenedLive> {
+    // The first unit's connection opens while the client writes it, as a stream request's does.
+    if (options.provider === "nls") this.clients.nls.prewarm();
     return openLive(options, {
       nls: this.clients.nls,
       cosyvoice: this.clients.cosyvoice,

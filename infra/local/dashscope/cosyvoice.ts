@@ -28,6 +28,10 @@ export class CosyVoiceFaults {
   quirks = false;
   /** Silence (bytes) sent after each sentence's audio: a very long answer, to fill a client's socket buffers. */
   padBytes = 0;
+  /** The network to DashScope, as the NLS gateway models it: the TCP, TLS and WebSocket handshakes before the upgrade. */
+  handshakeDelayMs = 0;
+  /** And one round trip before each client message is acted on (messages keep their order). */
+  messageDelayMs = 0;
 }
 
 interface Task {
@@ -80,7 +84,9 @@ export class CosyVoiceEmulator {
       );
       return true;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#session(ws));
+    const upgrade = (): void => this.#wss.handleUpgrade(req, socket, head, (ws) => this.#session(ws));
+    if (this.faults.handshakeDelayMs > 0) setTimeout(upgrade, this.faults.handshakeDelayMs);
+    else upgrade();
     return true;
   }
 
@@ -92,8 +98,18 @@ export class CosyVoiceEmulator {
       this.stats.open--;
       task?.quota.end();
     });
+    // Each message is acted on one modelled round trip after it came, in the order they came.
+    let inbox = Promise.resolve();
     ws.on("message", (data, isBinary) => {
-      if (isBinary) return;
+      const delay = this.faults.messageDelayMs;
+      if (delay <= 0) return handle(data as Buffer, isBinary);
+      const due = Date.now() + delay;
+      inbox = inbox
+        .then(() => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, due - Date.now()))))
+        .then(() => handle(data as Buffer, isBinary));
+    });
+    const handle = (data: Buffer, isBinary: boolean): void => {
+      if (isBinary || ws.readyState !== ws.OPEN) return;
       let msg: { header?: { action?: string; task_id?: string } } | null;
       try {
         msg = JSON.parse(data.toString());
@@ -120,7 +136,7 @@ export class CosyVoiceEmulator {
       } else {
         failTask(ws, taskId, "InvalidParameter", `Unknown action '${String(action)}'.`);
       }
-    });
+    };
   }
 
   #run(ws: WebSocket, msg: unknown): Task | undefined {
