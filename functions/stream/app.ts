@@ -46,7 +46,7 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
     limits,
     lease: (provider, tenant) => speech.lease(provider, 1, tenant),
     live: {
-      open: (options, tenant) => speech.openLive(options, tenant),
+      open: (options, tenant) => speech.openLive(options, tenant, limits.liveKeepAliveMs),
       records: speech.liveRecords,
     },
   });
@@ -106,7 +106,7 @@ export function createStreamApp(config: Config, clients: Clients, log: Logger, l
       if (url?.pathname === "/v1/live") {
         void servePostLive(req, res, url, {
           auth,
-          open: (options, tenant) => speech.openLive(options, tenant),
+          open: (options, tenant) => speech.openLive(options, tenant, limits.liveKeepAliveMs),
           records: speech.liveRecords,
           cors,
           log,

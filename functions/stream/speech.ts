@@ -122,7 +122,7 @@ export class StreamSpeech {
   }
 
   /** A live stream for a tenant, its options checked before its lease and its provider task. */
-  openLive(options: LiveOptions, tenant: string): Promise<OpenedLive> {
+  openLive(options: LiveOptions, tenant: string, keepAliveMs?: number): Promise<OpenedLive> {
     // The first unit's connection opens while the client writes it, as a stream request's does.
     if (options.provider === "nls") this.clients.nls.prewarm();
     return openLive(options, {
@@ -131,6 +131,7 @@ export class StreamSpeech {
       maxChars: this.config.STREAM_MAX_CHARS,
       lease: (provider, weight) => this.lease(provider, weight, tenant),
       aigcProducer: this.config.AIGC_PROVIDER_NAME,
+      keepAliveMs,
     });
   }
 

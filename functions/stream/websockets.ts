@@ -25,6 +25,8 @@ export interface StreamLimits {
   readonly idleTimeoutMs?: number;
   /** How long audio may wait for a client that does not read before the session is closed. */
   readonly stallTimeoutMs?: number;
+  /** How long a live CosyVoice task may be quiet before a flush keeps it alive (DashScope allows 23 s). */
+  readonly liveKeepAliveMs?: number;
 }
 
 export class StreamSockets {

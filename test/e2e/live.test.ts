@@ -21,6 +21,9 @@ const stream = useStreamServer(cloud, {
   STREAM_MAX_CHARS: "nls=600,cosyvoice=200000",
 });
 
+/** The same server, its live CosyVoice tasks kept alive after 100 ms of quiet instead of 18 s. */
+const eager = useStreamServer(cloud, { TTS_CACHE: "false", TTS_API_KEYS: API_KEY }, { liveKeepAliveMs: 100 });
+
 interface Mark {
   text: string;
   beginMs: number;
@@ -51,9 +54,9 @@ interface LiveResult {
 function speakLive(
   options: Record<string, unknown>,
   fragments: readonly Fragment[],
-  opts: { interruptAfterMs?: number; close?: boolean; key?: string } = {},
+  opts: { interruptAfterMs?: number; close?: boolean; key?: string; server?: typeof stream } = {},
 ): Promise<LiveResult> {
-  const ws = new WebSocket(`${stream().wsUrl}/v1/live`, {
+  const ws = new WebSocket(`${(opts.server ?? stream)().wsUrl}/v1/live`, {
     headers: { authorization: `Bearer ${opts.key ?? API_KEY}` },
   });
   const result: LiveResult = { audio: Buffer.alloc(0), words: [], sentences: [], errors: [], written: "" };
@@ -170,6 +173,27 @@ describe.each(PROVIDERS)("live speech from a simulated language model, $provider
       expect(billed(provider)).toBe(after);
     },
   );
+});
+
+describe("a language model that pauses longer than DashScope waits", () => {
+  it("keeps the CosyVoice task alive with a flush, where a task left quiet is timed out", async () => {
+    const faults = cloud().dashscope.cosyvoice.faults;
+    faults.taskIdleMs = 300;
+    try {
+      // A tool call: one sentence, a second of nothing, then the rest.
+      const fragments = [
+        { text: "Let me look that up. ", delayMs: 0 },
+        { text: "Here it is.", delayMs: 1000 },
+      ];
+      const kept = await speakLive({ provider: "cosyvoice", format: "pcm" }, fragments, { server: eager });
+      expect(kept.end).toMatchObject({ reason: "done", textSpoken: "Let me look that up. Here it is." });
+      const dropped = await speakLive({ provider: "cosyvoice", format: "pcm" }, fragments);
+      expect(dropped.end?.reason).toBe("failed");
+      expect(dropped.end?.textSpoken).toBe("Let me look that up.");
+    } finally {
+      faults.taskIdleMs = 23_000;
+    }
+  });
 });
 
 describe("a live stream's record", () => {

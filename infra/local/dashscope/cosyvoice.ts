@@ -9,7 +9,11 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "../../../lib/providers/dashscope/cosyvoice.js";
+import {
+  COSYVOICE_MESSAGE_LIMIT,
+  COSYVOICE_SEND_INTERVAL_LIMIT_MS,
+  COSYVOICE_TASK_LIMIT,
+} from "../../../lib/providers/dashscope/limits.js";
 import { chunkText, cosyVoiceWeight, countCosyVoiceChars, validateSsml } from "../../../lib/text/index.js";
 import { rateFromMultiplier } from "../../../lib/text/speech-rate.js";
 import { checkCosyVoice } from "../../../lib/voices/cosyvoice.js";
@@ -32,6 +36,8 @@ export class CosyVoiceFaults {
   handshakeDelayMs = 0;
   /** And one round trip before each client message is acted on (messages keep their order). */
   messageDelayMs = 0;
+  /** How long a running task may go without a client message before DashScope gives up on it (23 s). */
+  taskIdleMs = COSYVOICE_SEND_INTERVAL_LIMIT_MS;
 }
 
 interface Task {
@@ -52,6 +58,8 @@ interface Task {
   chain: Promise<void>;
   failed: boolean;
   finished?: boolean;
+  /** finish-task has come: the task ends once its text is spoken, whatever the client says meanwhile. */
+  finishing?: boolean;
   /** Its place in the account's quota until it finishes, fails or its connection closes. */
   quota: { end(): void };
 }
@@ -94,7 +102,20 @@ export class CosyVoiceEmulator {
     this.stats.connections++;
     this.stats.open++;
     let task: Task | undefined;
+    // A running task whose client says nothing for taskIdleMs times out, as DashScope's does (its message and code
+    // are not documented: ours say what happened).
+    let quiet: NodeJS.Timeout | undefined;
+    const listen = (): void => {
+      clearTimeout(quiet);
+      if (!task || task.failed || task.finishing) return;
+      const t = task;
+      quiet = setTimeout(() => {
+        this.#fail(ws, t, "RequestTimeOut", `[tts:]No message from the client for ${this.faults.taskIdleMs / 1000} s.`);
+        ws.close(1000);
+      }, this.faults.taskIdleMs);
+    };
     ws.on("close", () => {
+      clearTimeout(quiet);
       this.stats.open--;
       task?.quota.end();
     });
@@ -132,10 +153,12 @@ export class CosyVoiceEmulator {
       } else if (action === "finish-task") {
         if (!isFinishTask(msg)) return this.#fail(ws, task, "InvalidParameter", "finish-task is malformed.");
         const t = task;
+        t.finishing = true;
         t.chain = t.chain.then(() => this.#flush(ws, t, true));
       } else {
         failTask(ws, taskId, "InvalidParameter", `Unknown action '${String(action)}'.`);
       }
+      listen();
     };
   }
 

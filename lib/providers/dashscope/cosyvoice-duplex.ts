@@ -13,6 +13,7 @@ import type { WarmSockets } from "../warm-sockets.js";
 import { OPEN } from "../ws-loader.js";
 import { WsSession } from "../ws-session.js";
 import type { CosyVoiceOptions } from "./cosyvoice.js";
+import { COSYVOICE_SEND_INTERVAL_LIMIT_MS } from "./limits.js";
 import {
   COSYVOICE_RETRYABLE,
   type CosyVoiceParameters,
@@ -37,6 +38,8 @@ export class CosyVoiceDuplexTask extends WsSession<CosyVoiceDuplexEvent, CosyVoi
   /** Commands said before task-started, sent when it comes (the seed: nothing before task-started). */
   #waiting: string[] | undefined = [];
   #finished = false;
+  /** Sends a flush when the task has been quiet for `keepAliveMs`: DashScope closes one quiet for 23 s. */
+  #keepAlive: NodeJS.Timeout | undefined;
 
   constructor(
     opts: CosyVoiceOptions,
@@ -45,6 +48,7 @@ export class CosyVoiceDuplexTask extends WsSession<CosyVoiceDuplexEvent, CosyVoi
     signal?: AbortSignal,
     socket?: WebSocket,
     private readonly pool?: WarmSockets,
+    private readonly keepAliveMs = COSYVOICE_SEND_INTERVAL_LIMIT_MS - 5_000,
   ) {
     super({
       provider: "cosyvoice",
@@ -94,7 +98,23 @@ export class CosyVoiceDuplexTask extends WsSession<CosyVoiceDuplexEvent, CosyVoi
   #command(command: ReturnType<typeof clientCommand>): void {
     const text = JSON.stringify(command);
     if (this.#waiting) this.#waiting.push(text);
-    else if (this.ws.readyState === OPEN) this.ws.send(text);
+    else if (this.ws.readyState === OPEN) {
+      this.ws.send(text);
+      this.#armKeepAlive();
+    }
+  }
+
+  /** A writer may pause for longer than DashScope waits (a model calling a tool): a flush says the task is alive. */
+  #armKeepAlive(): void {
+    clearTimeout(this.#keepAlive);
+    if (this.#finished) return;
+    this.#keepAlive = setTimeout(() => this.flush(), this.keepAliveMs);
+    this.#keepAlive.unref();
+  }
+
+  override close(): void {
+    clearTimeout(this.#keepAlive);
+    super.close();
   }
 
   protected onOpen(): void {
@@ -107,6 +127,7 @@ export class CosyVoiceDuplexTask extends WsSession<CosyVoiceDuplexEvent, CosyVoi
       const waiting = this.#waiting ?? [];
       this.#waiting = undefined;
       for (const text of waiting) if (this.ws.readyState === OPEN) this.ws.send(text);
+      this.#armKeepAlive();
     } else if (h.event === "task-failed") {
       this.queue.fail(
         new UpstreamError({
@@ -119,6 +140,7 @@ export class CosyVoiceDuplexTask extends WsSession<CosyVoiceDuplexEvent, CosyVoi
       );
       this.close();
     } else if (h.event === "task-finished") {
+      clearTimeout(this.#keepAlive);
       this.queue.end();
       const open = this.pool ? this.release() : undefined;
       if (open) this.pool!.put(open);

@@ -136,9 +136,20 @@ export class CosyVoiceSynthesizer {
    * at most 20,000 characters each and 200,000 in all). Validated now (model, voice, parameters); nothing is sent
    * until the caller says something. Not retried: the caller's text is spoken as it comes, once.
    */
-  async openDuplex(plan: CosyVoiceDuplexPlan, signal?: AbortSignal): Promise<CosyVoiceDuplexTask> {
+  async openDuplex(
+    plan: CosyVoiceDuplexPlan,
+    options: { signal?: AbortSignal; keepAliveMs?: number } = {},
+  ): Promise<CosyVoiceDuplexTask> {
     await loadWebSocket();
-    return new CosyVoiceDuplexTask(this.opts, plan.model, plan.parameters, signal, await this.#idle.take(), this.#idle);
+    return new CosyVoiceDuplexTask(
+      this.opts,
+      plan.model,
+      plan.parameters,
+      options.signal,
+      await this.#idle.take(),
+      this.#idle,
+      options.keepAliveMs,
+    );
   }
 
   /** Validates a duplex task's options (model, voice, parameters); throws InputError naming the field. No I/O. */

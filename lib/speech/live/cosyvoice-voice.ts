@@ -16,6 +16,7 @@ import type { LiveVoice, LiveVoiceEvent } from "./live-voice.js";
 export function planCosyVoiceVoice(
   cosyvoice: CosyVoiceSynthesizer,
   options: LiveOptions,
+  keepAliveMs?: number,
 ): { readonly sampleRate: number; open(): Promise<LiveVoice> } {
   const format = options.format === "mp3" ? "mp3" : "pcm";
   const plan = cosyvoice.prepareDuplex({
@@ -30,7 +31,7 @@ export function planCosyVoiceVoice(
   });
   return {
     sampleRate: plan.parameters.sample_rate,
-    open: async () => openVoice(await cosyvoice.openDuplex(plan, undefined), format),
+    open: async () => openVoice(await cosyvoice.openDuplex(plan, { keepAliveMs }), format),
   };
 }
 

@@ -26,6 +26,8 @@ export interface LiveDeps {
   /** The stream's lease from the account's budget, taken before any provider task (AppError 429 past it). */
   readonly lease: (provider: LiveProvider, weight: number) => Promise<Lease>;
   readonly aigcProducer?: string;
+  /** How long a CosyVoice task may be quiet before a flush keeps it alive (tests shorten it). */
+  readonly keepAliveMs?: number;
 }
 
 export interface OpenedLive {
@@ -58,7 +60,7 @@ export async function openLive(options: LiveOptions, deps: LiveDeps): Promise<Op
   let sampleRate: number;
   let open: () => Promise<LiveVoice>;
   if (options.provider === "cosyvoice") {
-    const planned = planCosyVoiceVoice(requireCosyVoice(deps.cosyvoice), options);
+    const planned = planCosyVoiceVoice(requireCosyVoice(deps.cosyvoice), options, deps.keepAliveMs);
     sampleRate = planned.sampleRate;
     open = () => planned.open();
   } else {
