@@ -22,6 +22,8 @@ export interface CacheKeyFields {
   readonly kind: "text" | "ssml";
   /** Whose request (the owner digest): one tenant's cached speech is never served to another. */
   readonly tenant: string;
+  /** A provider's further options that change the audio (CosyVoice's seed, language, instruction), when given. */
+  readonly options?: string;
 }
 
 export function cacheKey(fields: CacheKeyFields, prefix = "cache/"): string {
@@ -37,6 +39,8 @@ export function cacheKey(fields: CacheKeyFields, prefix = "cache/"): string {
     fields.text,
     fields.kind,
     fields.tenant,
+    // Only when given: every key made before options existed stays the same.
+    ...(fields.options === undefined ? [] : [fields.options]),
   ]);
   return `${prefix}${createHash("sha256").update(canonical).digest("hex")}.${fields.format}`;
 }

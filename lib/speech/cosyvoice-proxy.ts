@@ -15,7 +15,7 @@ import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "../providers/dash
 import { ContinueTaskSchema, RunTaskSchema } from "../providers/dashscope/messages.js";
 import { scrubSecrets } from "../secrets.js";
 import { countCosyVoiceChars, validateSsml } from "../text/index.js";
-import { checkCosyVoice } from "../voices/cosyvoice.js";
+import { checkCosyVoice, checkCosyVoiceInstruction } from "../voices/cosyvoice.js";
 
 export interface CosyVoiceProxyOptions {
   /** Upstream endpoint and key; absent when this deployment has no DashScope key. */
@@ -187,6 +187,7 @@ export function serveCosyVoiceProxy(client: WebSocket, opts: CosyVoiceProxyOptio
       const { model, parameters } = parsed.data.payload;
       try {
         checkCosyVoice(model, parameters.voice, opts.extraVoices);
+        if (parameters.instruction !== undefined) checkCosyVoiceInstruction(model, "parameters.instruction");
       } catch (error) {
         return fail(taskId, "InvalidParameter", (error as Error).message);
       }

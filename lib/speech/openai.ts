@@ -1,9 +1,11 @@
 /**
  * The OpenAI-compatible `POST /v1/audio/speech` body, mapped onto our speech request, so the official `openai` SDK
- * (and every tool built on it) can use NLS voices without holding Alibaba credentials.
+ * (and every tool built on it) can use NLS voices, and CosyVoice's (with `instructions` on its v3 models), without
+ * holding Alibaba credentials.
  */
 import { InputError } from "../errors.js";
 import { rateFromMultiplier } from "../text/speech-rate.js";
+import { checkCosyVoiceInstruction, cosyVoiceModelFor, isCosyVoiceVoice } from "../voices/cosyvoice.js";
 import { findNlsVoice } from "../voices/index.js";
 import * as z from "../zod.js";
 import type { SpeechRequest } from "./request.js";
@@ -45,14 +47,30 @@ export function fromOpenAi(body: OpenAiSpeech): SpeechRequest {
       code: "UnsupportedFormat",
     });
   }
+  const name = typeof body.voice === "string" ? body.voice : body.voice.id;
+  // A CosyVoice voice (a system voice, or a cloned one) is spoken by CosyVoice, its v3 models taking `instructions`.
+  if (isCosyVoiceVoice(name)) {
+    const model = cosyVoiceModelFor(name);
+    if (body.instructions !== undefined) checkCosyVoiceInstruction(model, "instructions");
+    return {
+      provider: "cosyvoice",
+      text: body.input,
+      voice: name,
+      model,
+      format,
+      // OpenAI's pcm is 24 kHz, which CosyVoice has.
+      sampleRate: format === "pcm" ? 24000 : 22050,
+      speechRate: rateFromMultiplier(body.speed, "speed"),
+      ...(body.instructions !== undefined ? { instruction: body.instructions } : {}),
+    };
+  }
   // NLS voices are set by voice, rate and pitch; nothing takes a free-text instruction, and one is refused, not dropped.
   if (body.instructions !== undefined)
     throw new InputError(
       "instructions",
-      "NLS voices take no instructions; choose the voice (any NLS voice id, or an OpenAI name) and speed instead",
+      "NLS voices take no instructions; choose a CosyVoice v3 voice (e.g. longanyang), or an NLS voice and speed without them",
       { code: "UnsupportedParameter" },
     );
-  const name = typeof body.voice === "string" ? body.voice : body.voice.id;
   const voice = OPENAI_VOICES[name] ?? name;
   // OpenAI's pcm is 24 kHz; use it where the voice has it.
   const sampleRate = format === "pcm" && findNlsVoice(voice)?.sampleRates.includes(24000) ? 24000 : 16000;

@@ -15,7 +15,7 @@ import { chunkText, codePointCount, countNlsChars } from "../text/index.js";
 import { multiplierFromRate } from "../text/speech-rate.js";
 import { type CacheKeyFields, cacheKey, prefetched, type SpeechCache } from "./cache.js";
 import { finalizeWav, speakPieces } from "./pieces.js";
-import { contentTypeOf, type SpeechRequest } from "./request.js";
+import { contentTypeOf, refuseCosyVoiceOptions, type SpeechRequest } from "./request.js";
 
 export interface ShortSpeechDeps {
   readonly nls: NlsSynthesizer;
@@ -141,6 +141,9 @@ export function cosyVoiceInput(req: SpeechRequest): CosyVoiceInput {
     volume: req.volume,
     rate: req.speechRate === undefined ? undefined : multiplierFromRate(req.speechRate),
     pitch: req.pitchRate === undefined ? undefined : multiplierFromRate(req.pitchRate),
+    seed: req.seed,
+    languageHints: req.languageHints,
+    instruction: req.instruction,
   };
 }
 
@@ -188,6 +191,10 @@ function planCosyVoice(req: SpeechRequest, client: CosyVoiceSynthesizer | undefi
       speechRate: p.rate,
       pitchRate: p.pitch,
       text: plan.messages.join(""),
+      // Another seed, language or instruction is other audio.
+      ...(p.seed !== undefined || p.language_hints || p.instruction
+        ? { options: JSON.stringify([p.seed ?? null, p.language_hints ?? null, p.instruction ?? null]) }
+        : {}),
     },
     start: (signal) => audioOf(cosyvoice.synthesize(input, { signal }))[Symbol.asyncIterator](),
   };
@@ -248,6 +255,7 @@ export function checkStreamLength(req: SpeechRequest, maxChars = STREAM_MAX_CHAR
 export async function openShortSpeech(req: SpeechRequest, deps: ShortSpeechDeps): Promise<OpenedSpeech> {
   if (req.provider === "nls" && req.model !== undefined)
     throw new InputError("model", "applies to provider cosyvoice only");
+  if (req.provider !== "cosyvoice") refuseCosyVoiceOptions(req, req.provider);
   checkStreamLength(req, deps.maxChars, deps.textField);
   const planned = leased(labelled(PLANNERS[req.provider](req, deps), req.format, deps.aigcProducer), req, deps.lease);
   if (!deps.cache) return { contentType: planned.contentType, cache: "off", body: await prefetched(planned.start()) };

@@ -15,7 +15,7 @@ import type { NlsSynthesizer } from "../providers/nls/synthesizer.js";
 import { spokenText } from "../text/index.js";
 import { findNlsVoice } from "../voices/index.js";
 import { LOOK_AHEAD_BYTES, ReadAhead, streamingWavHeader } from "./pieces.js";
-import type { SpeechRequest } from "./request.js";
+import { refuseCosyVoiceOptions, type SpeechRequest } from "./request.js";
 import { SentenceGrouper } from "./sentence-grouper.js";
 import { cosyVoiceInput, nlsPieceInputs, requireCosyVoice } from "./short.js";
 
@@ -128,6 +128,7 @@ function timedCosyVoice(req: SpeechRequest, deps: TimedDeps, signal: AbortSignal
 function timedNls(req: SpeechRequest, deps: TimedDeps, signal: AbortSignal): TimedSpeech {
   const format = req.format;
   if (req.model !== undefined) throw new InputError("model", "applies to provider cosyvoice only");
+  refuseCosyVoiceOptions(req, "nls");
   const voice = req.voice ?? "xiaoyun";
   if (findNlsVoice(voice) && !findNlsVoice(voice)!.timestamps)
     throw new InputError(

@@ -25,6 +25,11 @@ export const COSYVOICE_VOICES: Readonly<Record<string, readonly CosyVoiceModel[]
 
 const CLONED = /^cosyvoice-(v2|v3-flash|v3-plus)-[a-z0-9]+-[a-z0-9]+$/;
 
+/** Whether `voice` is a CosyVoice voice: a system voice we know, or a cloned one. */
+export function isCosyVoiceVoice(voice: string): boolean {
+  return Object.hasOwn(COSYVOICE_VOICES, voice) || CLONED.test(voice);
+}
+
 /** The model a request naming `voice` and no model gets: a cloned voice's own, a known voice's first, else v3-flash. */
 export function cosyVoiceModelFor(voice: string): CosyVoiceModel {
   const cloned = CLONED.exec(voice);
@@ -33,6 +38,31 @@ export function cosyVoiceModelFor(voice: string): CosyVoiceModel {
 }
 
 export const COSYVOICE_SAMPLE_RATES = [8000, 16000, 22050, 24000, 44100, 48000] as const;
+
+/**
+ * run-task's `language_hints`: the language to speak, for digits, abbreviations, symbols and less common languages
+ * (Model Studio, "CosyVoice client events"). An array of which CosyVoice reads only the first element.
+ */
+export const COSYVOICE_LANGUAGES = ["zh", "en", "fr", "de", "ja", "ko", "ru", "pt", "th", "id", "vi"] as const;
+
+/** run-task's `seed`: the same seed, text, voice and parameters give the same audio (0 to 65535, default 0). */
+export const COSYVOICE_SEED_MAX = 65_535;
+
+/**
+ * The models that take an `instruction` (a free-text direction of style, emotion or dialect): the v3 models; v2 takes
+ * none (Model Studio, "CosyVoice client events"; unconfirmed per voice, docs/sources.md).
+ */
+export const COSYVOICE_INSTRUCTION_MODELS: readonly CosyVoiceModel[] = ["cosyvoice-v3-flash", "cosyvoice-v3-plus"];
+
+/** Refuses an instruction for a model that takes none, naming `field` (the caller's name for it). */
+export function checkCosyVoiceInstruction(model: string, field = "instruction"): void {
+  if (!(COSYVOICE_INSTRUCTION_MODELS as readonly string[]).includes(model))
+    throw new InputError(
+      field,
+      `${model} takes no instruction; use ${COSYVOICE_INSTRUCTION_MODELS.join(" or ")} (e.g. voice longanyang)`,
+      { code: "UnsupportedParameter" },
+    );
+}
 
 /** The models a voice works with; throws InputError naming the field otherwise. */
 export function checkCosyVoice(model: string, voice: string, extraVoices: readonly string[] = []): void {

@@ -4,10 +4,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { ownerOfKey } from "../../lib/auth.js";
-import { jobFromRequest, readInputText } from "../../lib/jobs/intake.js";
+import { JobRequestSchema, jobFromRequest, readInputText } from "../../lib/jobs/intake.js";
 import type { JobService, NewJob } from "../../lib/jobs/service.js";
 import { jobFromObject, optionsForObject } from "../../lib/jobs/upload-intake.js";
 import { MemoryBucket } from "../../lib/storage/bucket.js";
+import { parseInput } from "../../lib/validation.js";
 import { jobRecord } from "../helpers/job-record.js";
 
 const owner = ownerOfKey("intake-key-1");
@@ -108,4 +109,16 @@ describe("an upload's options and job", () => {
     expect(failed.state).toBe("failed");
     expect(made[1]).toMatchObject({ kind: "failed", input: { code: "EmptyText" } });
   });
+});
+
+describe("CosyVoice's own options on the job path", () => {
+  it.each(["seed", "languageHints", "instruction"])(
+    "refuses %s naming it: no job provider takes it, and it is never dropped",
+    (field) => {
+      const value = field === "seed" ? 1 : field === "languageHints" ? ["zh"] : "Be warm.";
+      expect(() => parseInput(JobRequestSchema, { text: "你好。", [field]: value })).toThrow(
+        expect.objectContaining({ field }),
+      );
+    },
+  );
 });

@@ -1,4 +1,5 @@
 /** The stream cache keeps tenants and text/SSML apart, and plain text is cut as text (issue 26, defects 6 and 7). */
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { cacheKey } from "../../lib/speech/cache.js";
 import { SpeechRequestSchema } from "../../lib/speech/request.js";
@@ -23,6 +24,22 @@ describe("the speech cache key", () => {
     expect(cacheKey({ ...fields, kind: "ssml", tenant: "a" })).not.toBe(asText);
     expect(cacheKey({ ...fields, kind: "text", tenant: "b" })).not.toBe(asText);
     expect(cacheKey({ ...fields, kind: "text", tenant: "a" })).toBe(asText);
+  });
+
+  it("differs for another seed, language or instruction, and stays what it was for a request with none", () => {
+    const none = cacheKey({ ...fields, kind: "text", tenant: "a" });
+    // The key of a request without options is the one every key was before options existed (a changed key would be
+    // a cold cache after the deploy): the digest of the same eleven fields.
+    const { provider, model, voice, format, sampleRate, volume, speechRate, pitchRate, text } = fields;
+    const before = createHash("sha256")
+      .update(
+        JSON.stringify([provider, model, voice, format, sampleRate, volume, speechRate, pitchRate, text, "text", "a"]),
+      )
+      .digest("hex");
+    expect(none).toBe(`cache/${before}.mp3`);
+    const seeded = cacheKey({ ...fields, kind: "text", tenant: "a", options: JSON.stringify([1, null, null]) });
+    const reseeded = cacheKey({ ...fields, kind: "text", tenant: "a", options: JSON.stringify([2, null, null]) });
+    expect(new Set([none, seeded, reseeded]).size).toBe(3);
   });
 });
 

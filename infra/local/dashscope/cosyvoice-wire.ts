@@ -7,7 +7,13 @@
  * `word_timestamp_enabled`, `bit_rate` for opus) and `input` {}. continue-task carries `input.text`, or
  * `input.flush: true` (the SDK's streaming_flush); finish-task an empty `input`.
  */
+
 import { isRecord } from "../../../lib/validation.js";
+import {
+  COSYVOICE_INSTRUCTION_MODELS,
+  COSYVOICE_LANGUAGES,
+  COSYVOICE_SEED_MAX,
+} from "../../../lib/voices/cosyvoice.js";
 import { between, intIn } from "../wire-checks.js";
 
 export interface RunTask {
@@ -67,6 +73,19 @@ export function checkRunTask(msg: unknown): RunTask | { problem: string } {
       return { problem: `parameters.${flag}: must be true or false` };
   if (p.bit_rate !== undefined && !Number.isInteger(p.bit_rate))
     return { problem: "parameters.bit_rate: must be a whole number" };
+  if (p.seed !== undefined && !intIn(p.seed, 0, COSYVOICE_SEED_MAX))
+    return { problem: `parameters.seed: must be a whole number from 0 to ${COSYVOICE_SEED_MAX}` };
+  if (
+    p.language_hints !== undefined &&
+    (!Array.isArray(p.language_hints) ||
+      !p.language_hints.every((l) => (COSYVOICE_LANGUAGES as readonly unknown[]).includes(l)))
+  )
+    return { problem: `parameters.language_hints: must be an array of ${COSYVOICE_LANGUAGES.join(", ")}` };
+  if (p.instruction !== undefined) {
+    if (typeof p.instruction !== "string") return { problem: "parameters.instruction: must be a string" };
+    if (!(COSYVOICE_INSTRUCTION_MODELS as readonly string[]).includes(payload.model))
+      return { problem: `parameters.instruction: ${payload.model} does not support instruction` };
+  }
   return {
     model: payload.model,
     voice: p.voice,

@@ -70,6 +70,8 @@ export class CosyVoiceEmulator {
   readonly faults = new CosyVoiceFaults();
   /** `characters`: text received in continue-tasks, as CosyVoice counts it (a Han character 2). */
   readonly stats = { connections: 0, open: 0, tasks: 0, characters: 0 };
+  /** The parameters of the last run-tasks taken (the newest last, at most 20): what a client really sent. */
+  readonly runTasks: Array<{ model: string; parameters: Record<string, unknown> }> = [];
   readonly #wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 
   constructor(
@@ -165,6 +167,9 @@ export class CosyVoiceEmulator {
   #run(ws: WebSocket, msg: unknown): Task | undefined {
     const taskId = String((msg as { header?: { task_id?: unknown } }).header?.task_id ?? "");
     const p = checkRunTask(msg);
+    const payload = (msg as { payload?: { model?: unknown; parameters?: unknown } }).payload;
+    this.runTasks.push({ model: String(payload?.model), parameters: { ...(payload?.parameters as object) } });
+    if (this.runTasks.length > 20) this.runTasks.shift();
     if ("problem" in p) {
       failTask(ws, taskId, "InvalidParameter", p.problem);
       return undefined;

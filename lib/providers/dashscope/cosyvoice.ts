@@ -16,7 +16,7 @@ import {
   spokenText,
 } from "../../text/index.js";
 import { parseInput, textXorSsml } from "../../validation.js";
-import { checkCosyVoice, cosyVoiceModelFor } from "../../voices/cosyvoice.js";
+import { checkCosyVoice, checkCosyVoiceInstruction, cosyVoiceModelFor } from "../../voices/cosyvoice.js";
 import * as z from "../../zod.js";
 import { WarmSockets } from "../warm-sockets.js";
 import { loadWebSocket, OPEN } from "../ws-loader.js";
@@ -52,6 +52,9 @@ export const CosyVoiceInputSchema = z
     rate: wire.rate,
     pitch: wire.pitch,
     wordTimestamps: z._default(z.boolean(), false),
+    seed: wire.seed,
+    languageHints: wire.language_hints,
+    instruction: wire.instruction,
   })
   .check(textXorSsml());
 export type CosyVoiceInput = z.input<typeof CosyVoiceInputSchema>;
@@ -118,6 +121,7 @@ export class CosyVoiceSynthesizer {
   #task(req: z.output<typeof CosyVoiceInputSchema>, ssml: boolean): { model: string; parameters: CosyVoiceParameters } {
     const model = req.model ?? cosyVoiceModelFor(req.voice);
     checkCosyVoice(model, req.voice, this.opts.extraVoices);
+    if (req.instruction !== undefined) checkCosyVoiceInstruction(model);
     const parameters = CosyVoiceParametersSchema.parse({
       voice: req.voice,
       format: req.format,
@@ -127,6 +131,9 @@ export class CosyVoiceSynthesizer {
       pitch: req.pitch,
       enable_ssml: ssml,
       word_timestamp_enabled: req.wordTimestamps,
+      seed: req.seed,
+      language_hints: req.languageHints,
+      instruction: req.instruction,
     });
     return { model, parameters };
   }

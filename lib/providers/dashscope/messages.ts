@@ -1,7 +1,11 @@
 /**
  * DashScope CosyVoice WebSocket messages (seed 001, facts §8), as zod schemas.
  */
+import { COSYVOICE_LANGUAGES, COSYVOICE_SEED_MAX } from "../../voices/cosyvoice.js";
 import * as z from "../../zod.js";
+
+/** The longest instruction taken; DashScope documents no limit, so a generous one keeps a run-task frame small. */
+export const COSYVOICE_INSTRUCTION_MAX = 500;
 
 /**
  * run-task's parameters, with the seed's ranges.
@@ -28,6 +32,10 @@ export const CosyVoiceParametersSchema = z.object({
   enable_ssml: z._default(z.boolean(), false),
   word_timestamp_enabled: z._default(z.boolean(), false),
   bit_rate: z.optional(z.int()),
+  seed: z.optional(z.int().check(z.gte(0), z.lte(COSYVOICE_SEED_MAX))),
+  // An array of which CosyVoice reads only the first element (the rest pass unread, as DashScope lets them).
+  language_hints: z.optional(z.array(z.enum(COSYVOICE_LANGUAGES)).check(z.minLength(1))),
+  instruction: z.optional(z.string().check(z.minLength(1), z.maxLength(COSYVOICE_INSTRUCTION_MAX))),
 });
 export type CosyVoiceParameters = z.infer<typeof CosyVoiceParametersSchema>;
 

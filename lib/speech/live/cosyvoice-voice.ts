@@ -28,6 +28,9 @@ export function planCosyVoiceVoice(
     rate: options.speechRate === undefined ? undefined : multiplierFromRate(options.speechRate),
     pitch: options.pitchRate === undefined ? undefined : multiplierFromRate(options.pitchRate),
     wordTimestamps: true,
+    seed: options.seed,
+    languageHints: options.languageHints,
+    instruction: options.instruction,
   });
   return {
     sampleRate: plan.parameters.sample_rate,

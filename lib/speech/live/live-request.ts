@@ -4,7 +4,7 @@
  * now). The HTTP variant takes the same options in its query and the text as its body.
  */
 import * as z from "../../zod.js";
-import { SpeechFormatSchema } from "../request.js";
+import { COSYVOICE_OPTIONS, SpeechFormatSchema } from "../request.js";
 
 /** The providers that take text as it is written: NLS in pieces, CosyVoice in one duplex task. */
 export const LiveProviderSchema = z.enum(["nls", "cosyvoice"]);
@@ -24,6 +24,7 @@ export const LiveOptionsSchema = z.strictObject({
   speechRate: z.optional(z.int()),
   pitchRate: z.optional(z.int()),
   clauseWaitMs: z._default(z.int().check(z.gte(0), z.lte(10_000)), CLAUSE_WAIT_MS_DEFAULT),
+  ...COSYVOICE_OPTIONS.shape,
 });
 export type LiveOptions = z.infer<typeof LiveOptionsSchema>;
 
@@ -39,12 +40,16 @@ export const LiveClientMessageSchema = z.discriminatedUnion("type", [
 ]);
 export type LiveClientMessage = z.infer<typeof LiveClientMessageSchema>;
 
+/** Options whose values are text even when they look like numbers. */
+const TEXTUAL = new Set(["voice", "model", "instruction"]);
+
 /** Query parameters (the HTTP variant) as options. */
 export function liveOptionsFromQuery(params: URLSearchParams): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of params) {
     if (k === "token") continue;
-    out[k] = /^-?\d+$/.test(v) && k !== "voice" && k !== "model" ? Number(v) : v;
+    if (k === "languageHints") out[k] = v.split(",");
+    else out[k] = /^-?\d+$/.test(v) && !TEXTUAL.has(k) ? Number(v) : v;
   }
   return out;
 }

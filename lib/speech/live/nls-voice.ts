@@ -10,6 +10,7 @@ import type { NlsSynthesisEvent, NlsSynthesizer } from "../../providers/nls/synt
 import { countNlsChars } from "../../text/index.js";
 import { findNlsVoice } from "../../voices/index.js";
 import { LOOK_AHEAD_BYTES, ReadAhead } from "../pieces.js";
+import { refuseCosyVoiceOptions } from "../request.js";
 import type { LiveOptions } from "./live-request.js";
 import type { LiveVoice, LiveVoiceEvent } from "./live-voice.js";
 
@@ -21,6 +22,7 @@ const PIECES_AHEAD = 2;
 
 export function openNlsVoice(nls: NlsSynthesizer, options: LiveOptions): LiveVoice {
   if (options.model !== undefined) throw new InputError("model", "applies to provider cosyvoice only");
+  refuseCosyVoiceOptions(options, "nls");
   const voice = options.voice ?? NLS_LIVE_VOICE;
   if (findNlsVoice(voice) && !findNlsVoice(voice)!.timestamps)
     throw new InputError(
