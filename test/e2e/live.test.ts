@@ -5,6 +5,8 @@
  * and CosyVoice (one duplex task). Also the HTTP variant (a chunked body), the record kept for a client that has gone,
  * and the refusals.
  */
+import { randomUUID } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { countCosyVoiceChars, countNlsChars } from "../../lib/text/index.js";
@@ -260,6 +262,35 @@ describe("live speech over HTTP, the text as a chunked request body", () => {
     const words = events.filter((e) => e.type === "word");
     expectMonotonic(words);
     expect(events.at(-1)).toMatchObject({ type: "end", reason: "done", textSpoken: text, textUnspoken: "" });
+  });
+});
+
+describe("the README's live client", () => {
+  it("runs as written, pointed at this server: all of the text spoken, its audio delivered", async () => {
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    const code = /<!-- live-client -->\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(code).toContain('import WebSocket from "ws";');
+    // Beside node_modules, so the package resolves as in a user's project.
+    const dir = new URL("../../node_modules/.cache/readme-snippets/", import.meta.url);
+    await mkdir(dir, { recursive: true });
+    const file = new URL(`live-client-${randomUUID()}.mjs`, dir);
+    await writeFile(file, code!.replaceAll("ws://127.0.0.1:9000", stream().wsUrl).replaceAll("dev-key", API_KEY));
+    const { speakLive: readmeClient } = (await import(file.href)) as {
+      speakLive: (tokens: AsyncIterable<string>, onAudio: (data: Buffer) => void) => Promise<Record<string, unknown>>;
+    };
+    const text = "你好，这是实时合成。It speaks as the model writes.";
+    async function* tokens() {
+      for (const f of fragmentsOf(text, 4)) {
+        await sleep(f.delayMs);
+        yield f.text;
+      }
+    }
+    let bytes = 0;
+    const end = await readmeClient(tokens(), (data) => {
+      bytes += data.length;
+    });
+    expect(end).toMatchObject({ type: "end", reason: "done", textSpoken: text, textUnspoken: "" });
+    expect(bytes).toBeGreaterThan(10_000);
   });
 });
 
