@@ -337,6 +337,30 @@ describe("what a live stream refuses", () => {
     expect(messages.at(-1)).toMatchObject({ type: "end", reason: "done", textSpoken: "Fine." });
   });
 
+  it("speaks what is held at a flush, with no sentence end and no clause wait to come", async () => {
+    const ws = new WebSocket(`${stream().wsUrl}/v1/live`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    let end: Record<string, unknown> | undefined;
+    const firstAudio = new Promise<void>((resolve, reject) => {
+      ws.on("error", reject);
+      ws.on("open", () => {
+        ws.send(JSON.stringify({ type: "start", format: "pcm", clauseWaitMs: 10_000 }));
+        ws.send(JSON.stringify({ type: "text", text: "An unfinished thought without an end" }));
+        ws.send(JSON.stringify({ type: "flush" }));
+      });
+      ws.on("message", (d, binary) => {
+        if (binary) resolve();
+        else if (JSON.parse(d.toString()).type === "end") end = JSON.parse(d.toString());
+      });
+    });
+    // Audio comes before any `end`: the flush, nothing else, made the held text speakable.
+    await firstAudio;
+    expect(end).toBeUndefined();
+    const closed = new Promise((r) => ws.once("close", r));
+    ws.send(JSON.stringify({ type: "end" }));
+    await closed;
+    expect(end).toMatchObject({ reason: "done", textSpoken: "An unfinished thought without an end" });
+  });
+
   it("refuses an upgrade without a key, before anything else", async () => {
     const ws = new WebSocket(`${stream().wsUrl}/v1/live`);
     const status = await new Promise<number>((resolve) => {

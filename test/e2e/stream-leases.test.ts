@@ -111,6 +111,24 @@ async function cosyvoiceSession(
   };
 }
 
+/** A live stream's messages: start, one sentence, end; until the service closes the socket. */
+function liveSession(provider: "nls" | "cosyvoice"): Promise<Array<Record<string, unknown>>> {
+  const ws = new WebSocket(`${stream().wsUrl}/v1/live`, { headers: { authorization: `Bearer ${API_KEY}` } });
+  const messages: Array<Record<string, unknown>> = [];
+  return new Promise((resolve, reject) => {
+    ws.on("error", reject);
+    ws.on("open", () => {
+      ws.send(JSON.stringify({ type: "start", provider, format: "pcm" }));
+      ws.send(JSON.stringify({ type: "text", text: "实时的一句话。" }));
+      ws.send(JSON.stringify({ type: "end" }));
+    });
+    ws.on("message", (d, binary) => {
+      if (!binary) messages.push(JSON.parse(d.toString()));
+    });
+    ws.on("close", () => resolve(messages));
+  });
+}
+
 describe("stream paths and the account's budget", () => {
   afterEach(async () => {
     await eventually(async () => (await live("nls-ws")) === 0 && (await live("cosyvoice")) === 0, 3000);
@@ -146,6 +164,30 @@ describe("stream paths and the account's budget", () => {
     expect(spoken.audio).toBeGreaterThan(0);
     expect(cloud().dashscope.cosyvoice.stats.tasks).toBe(tasks + 1);
   });
+
+  it.each([
+    ["nls", "nls-ws"],
+    ["cosyvoice", "cosyvoice"],
+  ] as const)(
+    "live stream (%s): refused past the budget before any task, saying when to retry; within it, its lease given back at the end",
+    async (provider, api) => {
+      const tasks = () => cloud().nls.gateway.stats.tasks + cloud().dashscope.cosyvoice.stats.tasks;
+      const before = tasks();
+      const held = await holdTheTasks(api);
+      const refused = await liveSession(provider);
+      await held.give();
+      expect(refused).toEqual([
+        expect.objectContaining({ type: "error", error: expect.objectContaining({ code: "ProviderBudgetSpent" }) }),
+      ]);
+      expect(tasks()).toBe(before);
+
+      const spoken = await liveSession(provider);
+      expect(spoken[0]).toMatchObject({ type: "started" });
+      expect(spoken.at(-1)).toMatchObject({ type: "end", reason: "done" });
+      await eventually(async () => (await live(api)) === 0, 2000);
+      expect(await live(api)).toBe(0);
+    },
+  );
 
   it("timed stream (word timings): 429 with Retry-After past the budget; within it, the lease given back at the end", async () => {
     const tasks = cloud().nls.gateway.stats.tasks;

@@ -276,3 +276,68 @@ describe("a live stream", () => {
     expect(got.at(-1)).toMatchObject({ reason: "interrupted", textSpoken: "one", textUnspoken: " two. three four. " });
   });
 });
+
+describe("a live stream's invariants (property)", () => {
+  const letters = (s: string): string => (s.match(/[\p{L}\p{N}]+/gu) ?? []).join("");
+  const piece = fc.constantFrom("one", "two", "three", "十二", "你好", " ", ", ", ". ", "。", "!", "? ", "\n", "3.14");
+
+  it("says as spoken exactly the words whose audio was delivered, and accounts for every character written", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(piece, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 12 }),
+        fc.boolean(),
+        fc.option(fc.nat(40)),
+        fc.array(fc.boolean(), { maxLength: 12 }),
+        async (fragments, wordsAfterAudio, interruptAt, flushes) => {
+          const voice = new FakeVoice(wordsAfterAudio);
+          const s = new LiveSpeech(voice, {
+            format: "pcm",
+            clauseWaitMs: 10_000,
+            maxUnit: 12,
+            weight: nlsWeight,
+            maxChars: 10_000,
+            label: outputLabel({ contentId: "p", synthesis: { provider: "nls" } }),
+            timingGraceMs: 50,
+          });
+          let written = "";
+          fragments.forEach((parts, i) => {
+            const f = parts.join("");
+            s.write(f);
+            written += f;
+            if (flushes[i]) s.flush();
+          });
+          s.end();
+          const got: LiveEvent[] = [];
+          let audioAtInterrupt: number | undefined;
+          for await (const e of s.events()) {
+            got.push(e);
+            const audio = got.filter((x) => x.type === "audio").length;
+            if (interruptAt !== null && audio === interruptAt && audioAtInterrupt === undefined) {
+              audioAtInterrupt = audio;
+              s.interrupt();
+            }
+          }
+          const end = got.at(-1) as Extract<LiveEvent, { type: "end" }>;
+          // Every character written is accounted for, in order.
+          expect(end.textSpoken + end.textUnspoken).toBe(written);
+          if (end.reason === "done") expect(end.textUnspoken).toBe("");
+          // Nothing is relayed after an interrupt.
+          if (audioAtInterrupt !== undefined)
+            expect(got.filter((x) => x.type === "audio").length).toBe(audioAtInterrupt);
+          // What was spoken is exactly the words whose audio ended within what was delivered (1 byte a millisecond).
+          const deliveredMs = got.reduce((n, x) => n + (x.type === "audio" ? x.data.length : 0), 0);
+          const heard = got.filter((x): x is Extract<LiveEvent, { type: "word" }> => x.type === "word");
+          expect(letters(end.textSpoken)).toBe(
+            heard
+              .filter((w) => w.endMs <= deliveredMs)
+              .map((w) => w.text)
+              .join(""),
+          );
+          // The voice was given the text in order, nothing added.
+          expect(letters(written).startsWith(letters(voice.said.join("")))).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
