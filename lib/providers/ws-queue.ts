@@ -47,7 +47,15 @@ export class SocketQueue<T> {
     if (this.#finished) return;
     this.#finished = true;
     this.#enqueue({ kind: "error", error });
+    this.#failed?.(error);
   }
+
+  #failed: ((error: Error) => void) | undefined;
+
+  /** Resolves with the error the queue fails with (never, if it ends well): for a wait on something besides items. */
+  readonly failure: Promise<Error> = new Promise((resolve) => {
+    this.#failed = resolve;
+  });
 
   #enqueue(item: Item<T>): void {
     this.#items.push(item);

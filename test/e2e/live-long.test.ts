@@ -77,13 +77,18 @@ describe("a 200,000-character live stream on CosyVoice", () => {
     const audioMs = (bytes / 2 / sampleRate) * 1000;
     expect(audioMs).toBeGreaterThan(3 * 3600_000);
     expect(Math.abs(audioMs - Number(end!.durationMs))).toBeLessThanOrEqual(1);
-    // ...while what the process holds stayed flat: as much in the stream's second half as in its first quarter, and
-    // a small fraction of the audio throughout (nothing keeps the audio).
+    // ...while what the process holds stayed flat: no more in the stream's second half than in its first quarter
+    // (medians: a sample may catch a sentence's audio in flight), and never more than a small fraction of the audio.
     expect(bytes).toBeGreaterThan(300 * 1024 * 1024);
-    const heldWhile = (from: number, to: number): number =>
-      Math.max(...samples.filter((x) => x.bytes >= from * bytes && x.bytes < to * bytes).map((x) => x.held));
-    expect(samples.length).toBeGreaterThan(8);
-    expect(heldWhile(0.5, 1)).toBeLessThan(heldWhile(0, 0.25) + 16 * 1024 * 1024);
-    expect(heldWhile(0, 1)).toBeLessThan(48 * 1024 * 1024);
+    const held = (from: number, to: number): number[] =>
+      samples
+        .filter((x) => x.bytes >= from * bytes && x.bytes < to * bytes)
+        .map((x) => x.held)
+        .sort((a, b) => a - b);
+    const median = (xs: number[]): number => xs[Math.floor(xs.length / 2)]!;
+    expect(held(0, 0.25).length).toBeGreaterThan(2);
+    expect(held(0.5, 1).length).toBeGreaterThan(4);
+    expect(median(held(0.5, 1))).toBeLessThan(median(held(0, 0.25)) + 8 * 1024 * 1024);
+    expect(Math.max(...held(0, 1))).toBeLessThan(64 * 1024 * 1024);
   });
 });

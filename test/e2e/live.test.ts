@@ -180,12 +180,13 @@ describe.each(PROVIDERS)("live speech from a simulated language model, $provider
 describe("a language model that pauses longer than DashScope waits", () => {
   it("keeps the CosyVoice task alive with a flush, where a task left quiet is timed out", async () => {
     const faults = cloud().dashscope.cosyvoice.faults;
-    faults.taskIdleMs = 300;
+    // Margins wide enough for a loaded machine: a flush every 100 ms against DashScope's patience of 800 ms.
+    faults.taskIdleMs = 800;
     try {
       // A tool call: one sentence, a second of nothing, then the rest.
       const fragments = [
         { text: "Let me look that up. ", delayMs: 0 },
-        { text: "Here it is.", delayMs: 1000 },
+        { text: "Here it is.", delayMs: 2000 },
       ];
       const kept = await speakLive({ provider: "cosyvoice", format: "pcm" }, fragments, { server: eager });
       expect(kept.end).toMatchObject({ reason: "done", textSpoken: "Let me look that up. Here it is." });
@@ -194,6 +195,35 @@ describe("a language model that pauses longer than DashScope waits", () => {
       expect(dropped.end?.textSpoken).toBe("Let me look that up.");
     } finally {
       faults.taskIdleMs = 23_000;
+    }
+  });
+});
+
+describe("a CosyVoice task refused for the account's quota", () => {
+  it("is asked for again with backoff before the stream starts; one always refused is told the client, naming it", async () => {
+    const gate = cloud().quotas.cosyvoice;
+    const admit = gate.admit.bind(gate);
+    let refusals = 1;
+    let asked = 0;
+    gate.admit = () => {
+      asked++;
+      return refusals-- > 0 ? undefined : admit();
+    };
+    try {
+      const retried = await speakLive({ provider: "cosyvoice", format: "pcm" }, [
+        { text: "Room at last.", delayMs: 0 },
+      ]);
+      expect(asked).toBe(2);
+      expect(retried.end).toMatchObject({ reason: "done", textSpoken: "Room at last." });
+
+      refusals = Number.POSITIVE_INFINITY;
+      asked = 0;
+      const refused = await speakLive({ provider: "cosyvoice", format: "pcm" }, [{ text: "No room.", delayMs: 0 }]);
+      expect(asked).toBe(3);
+      expect(refused.started).toBeUndefined();
+      expect(refused.errors[0]!.error).toMatchObject({ code: "UpstreamBusy" });
+    } finally {
+      gate.admit = admit;
     }
   });
 });

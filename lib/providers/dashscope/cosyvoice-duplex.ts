@@ -38,6 +38,10 @@ export class CosyVoiceDuplexTask extends WsSession<CosyVoiceDuplexEvent, CosyVoi
   /** Commands said before task-started, sent when it comes (the seed: nothing before task-started). */
   #waiting: string[] | undefined = [];
   #finished = false;
+  #onStarted: (() => void) | undefined;
+  readonly #started = new Promise<void>((resolve) => {
+    this.#onStarted = resolve;
+  });
   /** Sends a flush when the task has been quiet for `keepAliveMs`: DashScope closes one quiet for 23 s. */
   #keepAlive: NodeJS.Timeout | undefined;
 
@@ -68,6 +72,16 @@ export class CosyVoiceDuplexTask extends WsSession<CosyVoiceDuplexEvent, CosyVoi
       completion: "task-finished",
       ...(socket ? { socket } : {}),
     });
+  }
+
+  /** Resolves once DashScope has started the task; rejects with its refusal or the connection's failure before that. */
+  started(): Promise<void> {
+    return Promise.race([
+      this.#started,
+      this.queue.failure.then((error) => {
+        throw error;
+      }),
+    ]);
   }
 
   get sampleRate(): number {
@@ -126,6 +140,7 @@ export class CosyVoiceDuplexTask extends WsSession<CosyVoiceDuplexEvent, CosyVoi
     if (h.event === "task-started") {
       const waiting = this.#waiting ?? [];
       this.#waiting = undefined;
+      this.#onStarted?.();
       for (const text of waiting) if (this.ws.readyState === OPEN) this.ws.send(text);
       this.#armKeepAlive();
     } else if (h.event === "task-failed") {

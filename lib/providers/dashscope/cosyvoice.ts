@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type WebSocket from "ws";
 import { InputError, UpstreamError } from "../../errors.js";
-import type { RetryOptions } from "../../retry.js";
+import { type RetryOptions, withRetry } from "../../retry.js";
 import {
   assertSpeakableCharacters,
   assertValidSsml,
@@ -148,14 +148,28 @@ export class CosyVoiceSynthesizer {
     options: { signal?: AbortSignal; keepAliveMs?: number } = {},
   ): Promise<CosyVoiceDuplexTask> {
     await loadWebSocket();
-    return new CosyVoiceDuplexTask(
-      this.opts,
-      plan.model,
-      plan.parameters,
-      options.signal,
-      await this.#idle.take(),
-      this.#idle,
-      options.keepAliveMs,
+    // Started before it is handed over, so a connection that fails or a transient refusal (Throttling) is retried
+    // with backoff while nothing has been said; a refusal of the parameters fails at once.
+    return withRetry(
+      async () => {
+        const task = new CosyVoiceDuplexTask(
+          this.opts,
+          plan.model,
+          plan.parameters,
+          options.signal,
+          await this.#idle.take(),
+          this.#idle,
+          options.keepAliveMs,
+        );
+        try {
+          await task.started();
+          return task;
+        } catch (error) {
+          task.close();
+          throw error;
+        }
+      },
+      { attempts: 3, baseMs: 200, ...this.opts.retry, signal: options.signal },
     );
   }
 
