@@ -135,3 +135,25 @@ describe("the configuration's secrets", () => {
     });
   });
 });
+
+describe("STREAM_MAX_CHARS, by provider", () => {
+  it("defaults to 4,096 on NLS and MiniMax and to a CosyVoice task's 200,000", () => {
+    expect(parseConfig(valid).STREAM_MAX_CHARS).toEqual({ nls: 4096, cosyvoice: 200_000, minimax: 4096 });
+  });
+  it("takes one number for every provider, or name=number pairs (4,096 for a provider not named)", () => {
+    expect(parseConfig({ ...valid, STREAM_MAX_CHARS: "2000" }).STREAM_MAX_CHARS).toEqual({
+      nls: 2000,
+      cosyvoice: 2000,
+      minimax: 2000,
+    });
+    expect(parseConfig({ ...valid, STREAM_MAX_CHARS: "nls=8000, cosyvoice=50000" }).STREAM_MAX_CHARS).toEqual({
+      nls: 8000,
+      cosyvoice: 50_000,
+      minimax: 4096,
+    });
+  });
+  it("refuses a provider it does not know, or a number that is not whole, naming the variable", () => {
+    for (const bad of ["ice=100", "nls=0", "nls=4.5", "lots"])
+      expect(() => parseConfig({ ...valid, STREAM_MAX_CHARS: bad })).toThrow(/STREAM_MAX_CHARS/);
+  });
+});
