@@ -324,6 +324,51 @@ describe("the README's live client", () => {
   });
 });
 
+describe("live speech over HTTP, left mid-stream", () => {
+  it("stops when the client leaves, and its record says what it heard; SSE when asked for", async () => {
+    const text = prose(5, 400).join(" ");
+    const fragments = fragmentsOf(text, 12);
+    const encoder = new TextEncoder();
+    let sent = "";
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const f = fragments.shift();
+        if (!f) return controller.close();
+        await sleep(f.delayMs);
+        sent += f.text;
+        controller.enqueue(encoder.encode(f.text));
+      },
+    });
+    const aborter = new AbortController();
+    const res = await fetch(`${stream().url}/v1/live?format=pcm`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_KEY}`, accept: "text/event-stream" },
+      body,
+      duplex: "half",
+      signal: aborter.signal,
+    } as RequestInit);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    const session = res.headers.get("x-live-session")!;
+    // Read until some audio has come, then leave.
+    const reader = res.body!.getReader();
+    let seen = "";
+    while (!seen.includes("event: audio")) seen += new TextDecoder().decode((await reader.read()).value);
+    aborter.abort();
+    let record: Record<string, unknown> = {};
+    await eventually(async () => {
+      const r = await fetch(`${stream().url}/v1/live/${session}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+      if (r.status !== 200) return false;
+      record = (await r.json()) as Record<string, unknown>;
+      return true;
+    }, 5000);
+    expect(record).toMatchObject({ session, reason: "interrupted" });
+    // Everything the service took is accounted for: a prefix of what was sent, spoken and unspoken in order.
+    const taken = String(record.textSpoken) + String(record.textUnspoken);
+    expect(sent.startsWith(taken)).toBe(true);
+    expect(String(record.textUnspoken).length).toBeGreaterThan(0);
+  });
+});
+
 describe("what a live stream refuses", () => {
   it("refuses a voice NLS gives no word timings for, naming the field, before any task starts", async () => {
     const tasks = cloud().nls.gateway.stats.tasks;
