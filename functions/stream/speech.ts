@@ -3,7 +3,7 @@
  * through the cache, or audio with word timings; each shaped as the response the routes send.
  */
 import { AccountBudget, type Lease } from "../../lib/budget/account-budget.js";
-import { interactiveLease, LIVE_LEASE_MS } from "../../lib/budget/interactive.js";
+import { interactiveLease } from "../../lib/budget/interactive.js";
 import type { Clients } from "../../lib/clients.js";
 import type { Config } from "../../lib/config.js";
 import { toErrorBody } from "../../lib/errors.js";
@@ -129,7 +129,7 @@ export class StreamSpeech {
       nls: this.clients.nls,
       cosyvoice: this.clients.cosyvoice,
       maxChars: this.config.STREAM_MAX_CHARS,
-      lease: (provider, weight) => this.lease(provider, weight, tenant, LIVE_LEASE_MS),
+      lease: (provider, weight) => this.lease(provider, weight, tenant),
       aigcProducer: this.config.AIGC_PROVIDER_NAME,
       keepAliveMs,
     });
@@ -141,8 +141,8 @@ export class StreamSpeech {
   }
 
   /** A stream's lease from the account's budget (429 past it): every path that starts a provider task takes one. */
-  lease(provider: StreamProviderName, weight: number, tenant: string, ttlMs?: number): Promise<Lease> {
-    return interactiveLease(this.#budget, { provider, tenant, weight, ...(ttlMs ? { ttlMs } : {}) });
+  lease(provider: StreamProviderName, weight: number, tenant: string): Promise<Lease> {
+    return interactiveLease(this.#budget, { provider, tenant, weight });
   }
 
   /** Waits for cache writes under way. */

@@ -42,6 +42,11 @@ export interface Lease {
   /** Undefined when the API is not budgeted: nothing was written. */
   readonly key: string | undefined;
   give(): Promise<void>;
+  /**
+   * A stream's lease (interactive) lapses `ttlMs` from now instead: a live stream outlasting its first term renews it
+   * every half term, so a holder that dies stops counting within one term. A no-op for any other lease.
+   */
+  renew(ttlMs: number): Promise<void>;
 }
 
 /** Why a lease was not granted now, and when asking again may succeed. */
@@ -68,7 +73,13 @@ export interface AccountBudgetOptions {
   readonly waiterTtlMs?: number;
 }
 
-const NO_LEASE = (api: BudgetApi): Lease => ({ api, key: undefined, give: async () => undefined });
+/** The lease of an API without a budget: nothing written, nothing to give back or renew. */
+export const NO_LEASE = (api: BudgetApi): Lease => ({
+  api,
+  key: undefined,
+  give: async () => undefined,
+  renew: async () => undefined,
+});
 
 /**
  * Callers of this process waiting for a lease, by budget and API, oldest first: a lease given back here wakes the head
@@ -153,14 +164,40 @@ export class AccountBudget {
     }
     this.stats.granted++;
     let given = false;
+    // A renewal writes the new lease before it deletes the old: in between, listings see two of one holder's stream
+    // leases and count them once (`snapshot`). A give waits for a renewal under way, then deletes what is current.
+    let renewing: Promise<void> = Promise.resolve();
+    let current = key;
     return {
       api: req.api,
-      key,
+      get key() {
+        return current;
+      },
       give: async () => {
-        if (given || !key) return;
+        if (given || !current) return;
         given = true;
-        await bucket.delete(key);
+        await renewing.catch(() => undefined);
+        await bucket.delete(current);
         this.#wakeHeads(req.api, req.weight ?? 1);
+      },
+      renew: (ttlMs: number) => {
+        if (given || !current || req.cls !== "interactive") return Promise.resolve();
+        const old = current;
+        const renewed = this.#keys.lease(req.api, {
+          ...this.#keys.parseLease(req.api, old)!,
+          expiresAt: this.#now() + ttlMs,
+        });
+        // The same term again (a clock that has not moved) is the same key: nothing to write, and nothing to delete.
+        if (renewed === old) return renewing;
+        renewing = renewing
+          .catch(() => undefined)
+          .then(async () => {
+            if (given) return;
+            await bucket.put(renewed, "");
+            current = renewed;
+            await bucket.delete(old);
+          });
+        return renewing;
       },
     };
   }
@@ -238,10 +275,18 @@ export class AccountBudget {
     const leases: Array<LeaseKey & { key: string }> = [];
     const waiters: WaiterKey[] = [];
     const leasePrefix = this.#keys.leasePrefix(api);
+    // A stream's lease being renewed shows twice for a moment (the new one written, the old not yet deleted): a stream's
+    // holder is unique to it, so its leases count once, as the one that lapses last.
+    const streams = new Map<string, number>();
     for await (const key of keysUnder(this.opts.bucket, this.#keys.livePrefix(api))) {
       if (key.startsWith(leasePrefix)) {
         const l = this.#keys.parseLease(api, key);
-        if (l && l.expiresAt > now) leases.push({ ...l, key });
+        if (!l || l.expiresAt <= now) continue;
+        const seen = l.cls === "interactive" ? streams.get(l.holder) : undefined;
+        if (seen === undefined) {
+          if (l.cls === "interactive") streams.set(l.holder, leases.length);
+          leases.push({ ...l, key });
+        } else if (l.expiresAt > leases[seen]!.expiresAt) leases[seen] = { ...l, key };
       } else if (opts.waiters !== false) {
         const w = this.#keys.parseWaiter(api, key);
         if (w && w.expiresAt > now) waiters.push(w);

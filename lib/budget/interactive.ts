@@ -19,19 +19,17 @@ export const STREAM_API: Record<StreamProviderName, BudgetApi> = {
 
 /**
  * How long a stream may hold its lease before it lapses: a request's stream ends within 300 s (its text is at most
- * STREAM_MAX_CHARS, and a client that stops reading is closed after 30 s).
+ * STREAM_MAX_CHARS, and a client that stops reading is closed after 30 s); a live stream, which may run for the stream
+ * function's hour, renews its lease every half term. A holder that dies stops counting within one term.
  */
 export const STREAM_LEASE_MS = 300_000;
-
-/** A live stream's: the stream function's timeout (s.yaml, 3600 s), past which FC closes its socket. */
-export const LIVE_LEASE_MS = 3_600_000;
 
 /** How long a stream asks again before it is refused, and how often. */
 export const STREAM_LEASE_PATIENCE = { ms: 500, everyMs: 25 } as const;
 
 export async function interactiveLease(
   budget: AccountBudget,
-  call: { provider: StreamProviderName; tenant: string; weight?: number; ttlMs?: number },
+  call: { provider: StreamProviderName; tenant: string; weight?: number },
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
 ): Promise<Lease> {
   const api = STREAM_API[call.provider];
@@ -41,7 +39,7 @@ export async function interactiveLease(
     tenant: call.tenant,
     group: call.tenant,
     cls: "interactive" as const,
-    ttlMs: call.ttlMs ?? STREAM_LEASE_MS,
+    ttlMs: STREAM_LEASE_MS,
     weight: call.weight ?? 1,
   };
   let got = await budget.tryTake(req);

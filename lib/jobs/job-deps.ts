@@ -6,7 +6,7 @@
 
 import type { PriceTable } from "../billing/prices.js";
 import type { BookCover } from "../books/book.js";
-import type { AccountBudget, Lease } from "../budget/account-budget.js";
+import { type AccountBudget, type Lease, NO_LEASE } from "../budget/account-budget.js";
 import { capRefusal } from "../caps/cap-check.js";
 import type { Caps } from "../caps/caps.js";
 import type { UsageLedger } from "../caps/usage.js";
@@ -153,7 +153,7 @@ export class JobContext {
   async leaseFor(job: Job): Promise<Lease | undefined> {
     const budget = this.deps.budget;
     const provider = this.provider(job.provider);
-    if (!budget) return { api: provider.api, key: undefined, give: async () => undefined };
+    if (!budget) return NO_LEASE(provider.api);
     return budget.take(
       {
         api: provider.api,

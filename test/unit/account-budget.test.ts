@@ -122,6 +122,40 @@ describe("AccountBudget", () => {
     expect((await budget.snapshot("minimax")).leases).toHaveLength(3);
   });
 
+  it("renews a stream's lease past its first term, counting it once throughout; give deletes the renewed one", async () => {
+    const { budget, clock } = setup({ minimax: { concurrency: 1, interactive: 1, interactivePerSecond: 0 } });
+    const stream = (holder: string) => req({ holder, cls: "interactive", ttlMs: 60_000 });
+    const lease = (await take(budget, stream("live")))!;
+    const first = lease.key;
+    clock.now += 40_000;
+    await lease.renew(60_000);
+    expect(lease.key).not.toBe(first);
+    // Past the first term, the renewed lease still counts: the task is still taken.
+    clock.now += 30_000;
+    const { leases } = await budget.snapshot("minimax");
+    expect(leases.map((l) => l.key)).toEqual([lease.key]);
+    expect(await budget.tryTake(stream("other"))).toMatchObject({ refused: "concurrency" });
+    await lease.give();
+    expect((await budget.snapshot("minimax")).leases).toEqual([]);
+    expect(await take(budget, stream("other"))).toBeDefined();
+  });
+
+  it("counts a stream's lease once while a renewal has written the new key and not yet deleted the old", async () => {
+    const { budget, bucket } = setup({ minimax: { concurrency: 2, interactive: 0, interactivePerSecond: 0 } });
+    const lease = (await take(budget, req({ holder: "live", cls: "interactive" })))!;
+    // The renewed key is written, the old one still there: what a listing between the two steps sees.
+    const keys = new BudgetKeys("jobs/budget/");
+    const renewed = keys.lease("minimax", { ...keys.parseLease("minimax", lease.key!)!, expiresAt: 1_000_090_100 });
+    await bucket.put(renewed, "");
+    expect((await budget.snapshot("minimax")).leases.map((l) => l.key)).toEqual([renewed]);
+    expect(await take(budget, req({ holder: "next", cls: "interactive" }))).toBeDefined();
+    // Background leases are never merged: a retried attempt's two leases both count.
+    const { budget: b2, bucket: k2 } = setup({ minimax: { concurrency: 3, interactive: 0, interactivePerSecond: 0 } });
+    const job = (await take(b2, req({ holder: "job.0" })))!;
+    await k2.put(keys.lease("minimax", { ...keys.parseLease("minimax", job.key!)!, expiresAt: 1_000_090_100 }), "");
+    expect((await b2.snapshot("minimax")).leases).toHaveLength(2);
+  });
+
   it("keeps the interactive share from batches and jobs; streams may take any free task, and are refused past all", async () => {
     const { budget } = setup({ minimax: { concurrency: 4, interactive: 1, interactivePerSecond: 0 } });
     for (const [i, t] of ["t1", "t2", "t3"].entries())
@@ -242,6 +276,7 @@ describe("AccountBudget", () => {
             tenant: fc.constantFrom("a", "b", "c"),
             weight: fc.integer({ min: 1, max: 2 }),
             delays: fc.array(fc.nat(3), { minLength: 8, maxLength: 8 }),
+            renewals: fc.nat(2),
           }),
           { minLength: 1, maxLength: 12 },
         ),
@@ -272,13 +307,15 @@ describe("AccountBudget", () => {
           let background = 0;
           let worst = 0;
           let worstBackground = 0;
+          const granted: Array<Lease & { holder: string }> = [];
+          let clock = 5_000_000;
           await Promise.all(
             calls.map(async (c, i) => {
               const budget = new AccountBudget({
                 bucket: slowed(c.delays),
                 root: "jobs/budget/",
                 limits,
-                now: () => 5_000_000,
+                now: () => clock,
               });
               const got = await budget.tryTake(
                 req({ holder: `h${i}`, tenant: c.tenant, cls: c.cls, weight: c.weight }),
@@ -288,10 +325,27 @@ describe("AccountBudget", () => {
               if (c.cls === "background") background += c.weight;
               worst = Math.max(worst, live);
               worstBackground = Math.max(worstBackground, background);
+              granted.push(Object.assign(got, { holder: `h${i}` }));
+              // A live stream renews its lease while others ask (a no-op for a batch's), the clock moving on.
+              for (let r = 0; r < c.renewals; r++) {
+                clock += 1000;
+                await got.renew(60_000);
+              }
             }),
           );
           expect(worst).toBeLessThanOrEqual(concurrency);
           expect(worstBackground).toBeLessThanOrEqual(concurrency - interactive);
+          // Every lease granted still counts, once, however often it was renewed...
+          const listed = await new AccountBudget({
+            bucket: inner,
+            root: "jobs/budget/",
+            limits,
+            now: () => clock,
+          }).snapshot("minimax");
+          expect(listed.leases.map((l) => l.holder).sort()).toEqual(granted.map((l) => l.holder).sort());
+          // ...and every lease given back leaves nothing behind.
+          await Promise.all(granted.map((l) => l.give()));
+          expect((await inner.list("jobs/budget/minimax/live/lease/")).objects).toEqual([]);
         },
       ),
       { numRuns: 300 },

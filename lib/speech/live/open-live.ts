@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { outputLabel } from "../../audio/aigc-label.js";
 import type { Lease } from "../../budget/account-budget.js";
+import { STREAM_LEASE_MS } from "../../budget/interactive.js";
 import type { CosyVoiceSynthesizer } from "../../providers/dashscope/cosyvoice.js";
 import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "../../providers/dashscope/limits.js";
 import { NLS_SHORT_TEXT_LIMIT, type NlsSynthesizer } from "../../providers/nls/synthesizer.js";
@@ -86,6 +87,10 @@ export async function openLive(options: LiveOptions, deps: LiveDeps): Promise<Op
     // A live stream's text is not known when its audio starts: its content number is the session's.
     label: outputLabel({ producer: deps.aigcProducer, contentId: session, synthesis: voice.synthesis }),
   });
+  // The stream may outlast its lease's term: renewed every half term while it runs, so the budget keeps counting it,
+  // and a stream whose instance dies stops counting within one term.
+  const renewal = setInterval(() => void lease.renew(STREAM_LEASE_MS).catch(() => undefined), STREAM_LEASE_MS / 2);
+  renewal.unref();
   let given = false;
   return {
     session,
@@ -97,6 +102,7 @@ export async function openLive(options: LiveOptions, deps: LiveDeps): Promise<Op
     release: async () => {
       if (given) return;
       given = true;
+      clearInterval(renewal);
       await lease.give().catch(() => undefined);
     },
   };
