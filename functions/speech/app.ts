@@ -16,7 +16,7 @@ import { storedLabel } from "../../lib/jobs/label-view.js";
 import { listJobs, subtitlesOf, viewJob } from "../../lib/jobs/listing.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { NLS_SHORT_TEXT_LIMIT } from "../../lib/providers/nls/synthesizer.js";
-import { quoteRequest } from "../../lib/quotes/quote-request.js";
+import { quoteContextOf, quoteRequest } from "../../lib/quotes/quote-request.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 import { SpeechRequestSchema } from "../../lib/speech/request.js";
 import { openShortSpeech } from "../../lib/speech/short.js";
@@ -46,14 +46,7 @@ export function createSpeechRouter(rt: JobRuntime): Router {
     defaultProvider: rt.config.JOBS_DEFAULT_PROVIDER,
   };
 
-  const quoteCtx = {
-    service: rt.service,
-    prices: rt.config.PRICES,
-    budget: rt.config.PROVIDER_BUDGET,
-    partConcurrency: rt.config.JOBS_PART_CONCURRENCY,
-    batchConcurrency: rt.config.BATCH_CONCURRENCY,
-    intake: ctx,
-  };
+  const quoteCtx = quoteContextOf(rt.config, ctx);
 
   const submitJob = async (body: unknown, request: Request, owner: string): Promise<Response> => {
     // `dryRun: true`: the quote, and nothing made.

@@ -4,7 +4,9 @@
  * `.batch.jsonl` starts a batch. The input object is only read, never changed.
  */
 import { InputError } from "../../lib/errors.js";
+import type { IntakeContext } from "../../lib/jobs/intake.js";
 import { applyOptionsFile, jobFromObject } from "../../lib/jobs/upload-intake.js";
+import { quoteContextOf, quoteRequest } from "../../lib/quotes/quote-request.js";
 import type { JobRuntime } from "../../lib/runtime.js";
 import { isRecord } from "../../lib/validation.js";
 import * as z from "../../lib/zod.js";
@@ -61,6 +63,19 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
     }
   };
 
+  /** Where uploads and batches read their inputs and put their outputs, as the job intake needs it. */
+  const intakeOf = (
+    config: JobRuntime["config"],
+    clients: JobRuntime["clients"],
+    service: JobRuntime["service"],
+  ): IntakeContext => ({
+    storage: clients.storage,
+    service,
+    inputPrefix: config.OSS_INPUT_PREFIX,
+    outputPrefix: config.OSS_OUTPUT_PREFIX,
+    defaultProvider: config.JOBS_DEFAULT_PROVIDER,
+  });
+
   const dispatch = async (event: unknown): Promise<unknown> => {
     // Dispatch on shape, so a malformed event is reported against the schema it meant to follow, not a union.
     if (isRecord(event) && "events" in event) return ossEvents(unwrap(event, OssEventSchema));
@@ -76,7 +91,14 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
       return rt().batches.runItem(batchItem.batchId, batchItem.index);
     }
     try {
-      const manifest = await rt().batches.start(batchEventOf(event));
+      const batch = batchEventOf(event);
+      // `dryRun: true`: the batch's quote, told to its webhook; nothing is made.
+      if (isRecord(batch.data) && batch.data.dryRun === true) {
+        const { config, clients, service } = rt();
+        const quote = await quoteRequest(batch.data, "", quoteContextOf(config, intakeOf(config, clients, service)));
+        return rt().batches.quoted(batch, quote);
+      }
+      const manifest = await rt().batches.start(batch);
       return { batchId: manifest.batchId, items: manifest.items.length };
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
@@ -97,13 +119,7 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
         results.push({ key, state: "ignored" });
         continue;
       }
-      const intake = {
-        storage: clients.storage,
-        service,
-        inputPrefix: config.OSS_INPUT_PREFIX,
-        outputPrefix: config.OSS_OUTPUT_PREFIX,
-        defaultProvider: config.JOBS_DEFAULT_PROVIDER,
-      };
+      const intake = intakeOf(config, clients, service);
       if (key.endsWith(".json")) {
         // An options file: the text beside it is made again with these options, or waits for its text.
         for (const outcome of await applyOptionsFile(key, intake)) {

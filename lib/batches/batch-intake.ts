@@ -20,6 +20,7 @@ import {
   type Manifest,
   type Rejection,
 } from "./schema.js";
+import type { WebhookOutcome } from "./webhook.js";
 
 /** A batch's header fields once checked: all but its items. */
 type BatchHeader = { defaults: Record<string, unknown>; outputPrefix: string; notify?: { url: string } };
@@ -48,6 +49,29 @@ export class BatchIntake {
       field: "data.itemsFrom.key",
     });
     return this.#begin(batchId, event.id, { ...req, items });
+  }
+
+  /**
+   * A batch event with `dryRun: true`, quoted: the quote goes to its webhook as `tts.batch.quoted`, under the batch id
+   * the batch would have had. Nothing is recorded and nothing starts, so the same event sent again without `dryRun`
+   * starts the batch it quoted.
+   */
+  async quoted(
+    event: { readonly id: string; readonly data: unknown },
+    quote: Record<string, unknown>,
+  ): Promise<{ state: "quoted"; batchId: string; quote: Record<string, unknown>; webhook?: WebhookOutcome }> {
+    const data = isRecord(event.data) ? event.data : {};
+    const batchId = typeof data.batchId === "string" && isBatchKey(data.batchId) ? data.batchId : batchIdOf(event.id);
+    const notify = isRecord(data.notify) ? z.safeParse(BatchHeaderFields.notify, data.notify) : undefined;
+    if (!notify?.success || !notify.data) return { state: "quoted", batchId, quote };
+    this.ctx.webhooks.check(notify.data.url);
+    const outcome = await this.ctx.webhooks.send(notify.data.url, `${batchId}:quoted:${event.id.slice(0, 256)}`, {
+      type: "tts.batch.quoted",
+      batchId,
+      state: "quoted",
+      quote,
+    });
+    return { state: "quoted", batchId, quote, webhook: outcome };
   }
 
   /**

@@ -50,6 +50,14 @@ export class BatchService {
     return this.#intake.startFromUpload(key, etag);
   }
 
+  /** A dry run of a batch event (`dryRun: true`): its quote told to its webhook; nothing is recorded or started. */
+  quoted(
+    event: { readonly id: string; readonly data: unknown },
+    quote: Record<string, unknown>,
+  ): ReturnType<BatchIntake["quoted"]> {
+    return this.#intake.quoted(event, quote);
+  }
+
   rejectUpload(key: string, etag: string, error: InputError): ReturnType<BatchIntake["rejectUpload"]> {
     return this.#intake.rejectUpload(key, etag, error);
   }

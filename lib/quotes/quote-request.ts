@@ -18,6 +18,26 @@ export interface QuoteRequestContext extends QuoteContext {
   readonly batchConcurrency: number;
 }
 
+/** The quote context of a deployment: its price table, budget and concurrencies, and where inputs are read from. */
+export function quoteContextOf(
+  config: {
+    readonly PRICES?: QuoteContext["prices"];
+    readonly PROVIDER_BUDGET: QuoteContext["budget"];
+    readonly JOBS_PART_CONCURRENCY: number;
+    readonly BATCH_CONCURRENCY: number;
+  },
+  intake: IntakeContext,
+): QuoteRequestContext {
+  return {
+    service: intake.service,
+    prices: config.PRICES,
+    budget: config.PROVIDER_BUDGET,
+    partConcurrency: config.JOBS_PART_CONCURRENCY,
+    batchConcurrency: config.BATCH_CONCURRENCY,
+    intake,
+  };
+}
+
 const BOOK_FIELDS = ["epub", "markdown", "chapters"] as const;
 
 /** Which kind of body this is: a batch has items, a book its book at the top; anything else is a job. */

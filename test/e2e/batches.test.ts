@@ -216,6 +216,45 @@ describe("batch narration from EventBridge", () => {
     expect(view.notify).toMatchObject({ status: 302, error: expect.stringMatching(/redirect/) });
   });
 
+  it("answers a dry run (dryRun: true) with its quote at its webhook, making nothing; the same event then starts it", async () => {
+    const before = cloud().nls.longText.stats.submitted;
+    const data = {
+      batchId: "dry-run",
+      defaults: { voice: "siqi" },
+      items: [
+        { id: "a", text: "第一条，试算。" },
+        { id: "b", text: "第二条，也是试算。" },
+      ],
+      outputPrefix: "output/dry-run/",
+      notify: { url: hookAt("/dry-run") },
+    };
+    await deliver(event("evt-dry-run", { ...data, dryRun: true }));
+    await settle();
+    const hook = hooks.find((h) => h.path === "/dry-run");
+    expect(hook?.headers["x-tts-signature"]).toMatch(/^v1=[0-9a-f]{64}$/);
+    const quoted = JSON.parse(hook!.body) as { type: string; batchId: string; quote: Record<string, unknown> };
+    expect(quoted).toMatchObject({ type: "tts.batch.quoted", batchId: "dry-run", quote: { kind: "batch" } });
+    // The quote POST /v1/quotes gives for the same body.
+    const viaApi = await fetch(`${host.url}/v1/quotes`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify(data),
+    });
+    expect(quoted.quote).toEqual(await viaApi.json());
+    // Nothing was made: no task, no batch.
+    expect(cloud().nls.longText.stats.submitted).toBe(before);
+    const none = await fetch(`${host.url}/v1/batches/dry-run`, { headers: { authorization: `Bearer ${KEY}` } });
+    expect(none.status).toBe(404);
+    // The same event without dryRun starts the batch it quoted.
+    await deliver(event("evt-dry-run", data));
+    await settle();
+    const view = (await (
+      await fetch(`${host.url}/v1/batches/dry-run`, { headers: { authorization: `Bearer ${KEY}` } })
+    ).json()) as { state: string };
+    expect(view.state).toBe("done");
+    expect(cloud().nls.longText.stats.submitted - before).toBe(2);
+  });
+
   it("refuses a batch writing outside the output prefix", async () => {
     const res = await host.invoke(
       "submit",
