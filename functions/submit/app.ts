@@ -96,7 +96,7 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
       if (isRecord(batch.data) && batch.data.dryRun === true) {
         const { config, clients, service } = rt();
         const quote = await quoteRequest(batch.data, "", quoteContextOf(config, intakeOf(config, clients, service)));
-        return rt().batches.quoted(batch, quote);
+        return await rt().batches.quoted(batch, quote);
       }
       const manifest = await rt().batches.start(batch);
       return { batchId: manifest.batchId, items: manifest.items.length };
