@@ -79,6 +79,7 @@ export async function servePostLive(
         format: opened.format,
         sampleRate: opened.sampleRate,
         contentType: opened.contentType,
+        label: opened.label,
       }),
     ),
   );

@@ -9,6 +9,9 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { readLabel } from "../../lib/audio/label-container.js";
+import { mp3DurationMs } from "../../lib/audio/mp3.js";
+import { readWav } from "../../lib/audio/wav.js";
 import { countCosyVoiceChars, countNlsChars } from "../../lib/text/index.js";
 import { prose, random } from "../helpers/book-fixture.js";
 import { type Fragment, fragmentsOf, sleep } from "../helpers/language-model.js";
@@ -33,7 +36,7 @@ interface Mark {
 }
 
 interface LiveResult {
-  started?: { session: string; sampleRate: number; format: string };
+  started?: { session: string; sampleRate: number; format: string; label?: unknown };
   audio: Buffer;
   words: Mark[];
   sentences: Mark[];
@@ -134,6 +137,11 @@ describe.each(PROVIDERS)("live speech from a simulated language model, $provider
     const r = await speakLive({ provider, format: "pcm" }, fragmentsOf(text, 11));
     expect(r.errors).toEqual([]);
     expect(r.started?.session).toMatch(/^[0-9a-f-]{36}$/);
+    // PCM has no container: the started message carries the AI-generated-content label, numbered by the session.
+    expect(r.started?.label).toMatchObject({
+      aigc: { Label: "1", ProduceID: r.started!.session },
+      synthesis: { provider },
+    });
     expect(r.end).toMatchObject({ reason: "done", textSpoken: text, textUnspoken: "" });
     // The audio is speech, as long as the end says, and every word of the text was timed within it.
     expect(rms(r.audio)).toBeGreaterThan(100);
@@ -173,6 +181,19 @@ describe.each(PROVIDERS)("live speech from a simulated language model, $provider
       const after = billed(provider);
       await sleep(300);
       expect(billed(provider)).toBe(after);
+    },
+  );
+});
+
+describe("a live stream's containers", () => {
+  it.each(["mp3", "wav"] as const)(
+    "carry the AI-generated-content label in %s, as every output does",
+    async (format) => {
+      const r = await speakLive({ format }, [{ text: "A labelled stream.", delayMs: 0 }]);
+      expect(r.end?.reason).toBe("done");
+      expect(readLabel(r.audio)).toEqual(r.started?.label);
+      if (format === "mp3") expect(mp3DurationMs(r.audio)).toBeGreaterThan(500);
+      else expect(readWav(r.audio)?.sampleRate).toBe(r.started?.sampleRate);
     },
   );
 });

@@ -79,6 +79,7 @@ export function serveLiveSocket(ws: WebSocket, opts: LiveSocketOptions): void {
           format: o.format,
           sampleRate: o.sampleRate,
           contentType: o.contentType,
+          label: o.label,
         });
         for (const m of waiting) apply(m);
         waiting = [];

@@ -4,7 +4,7 @@
  * takes, how it weighs a character, and the most one stream takes (STREAM_MAX_CHARS, never past a CosyVoice task's).
  */
 import { randomUUID } from "node:crypto";
-import { outputLabel } from "../../audio/aigc-label.js";
+import { type OutputLabel, outputLabel } from "../../audio/aigc-label.js";
 import type { Lease } from "../../budget/account-budget.js";
 import { STREAM_LEASE_MS } from "../../budget/interactive.js";
 import type { CosyVoiceSynthesizer } from "../../providers/dashscope/cosyvoice.js";
@@ -38,6 +38,11 @@ export interface OpenedLive {
   readonly format: LiveOptions["format"];
   readonly sampleRate: number;
   readonly contentType: string;
+  /**
+   * The stream's AI-generated-content label: MP3 and WAV carry it in their container too; PCM has none, so the
+   * `started` message is where a PCM stream's label is.
+   */
+  readonly label: OutputLabel;
   /** Gives the lease back: when the stream has ended. */
   readonly release: () => Promise<void>;
 }
@@ -78,14 +83,15 @@ export async function openLive(options: LiveOptions, deps: LiveDeps): Promise<Op
     throw error;
   }
   const session = randomUUID();
+  // A live stream's text is not known when its audio starts: its content number is the session's.
+  const label = outputLabel({ producer: deps.aigcProducer, contentId: session, synthesis: voice.synthesis });
   const speech = new LiveSpeech(voice, {
     format: options.format,
     clauseWaitMs: options.clauseWaitMs,
     maxUnit: facts.maxUnit,
     weight: facts.weight,
     maxChars: Math.min(deps.maxChars[options.provider], facts.taskLimit),
-    // A live stream's text is not known when its audio starts: its content number is the session's.
-    label: outputLabel({ producer: deps.aigcProducer, contentId: session, synthesis: voice.synthesis }),
+    label,
   });
   // The stream may outlast its lease's term: renewed every half term while it runs, so the budget keeps counting it,
   // and a stream whose instance dies stops counting within one term.
@@ -99,6 +105,7 @@ export async function openLive(options: LiveOptions, deps: LiveDeps): Promise<Op
     format: options.format,
     sampleRate,
     contentType: contentTypeOf(options.format, sampleRate),
+    label,
     release: async () => {
       if (given) return;
       given = true;
