@@ -9,6 +9,7 @@ import type { Clients } from "./clients.js";
 import type { Config } from "./config.js";
 import { ConfigError } from "./errors.js";
 import type { Invoker } from "./invoke.js";
+import type { IntakeContext } from "./jobs/intake.js";
 import { iceProvider, minimaxProvider, nlsProvider } from "./jobs/providers.js";
 import { JobRecords } from "./jobs/records.js";
 import { JobService } from "./jobs/service.js";
@@ -26,6 +27,17 @@ export interface JobRuntime {
   readonly budget: AccountBudget;
   readonly log: Logger;
   storeOutputs(jobId: string): Promise<"done" | "skipped">;
+}
+
+/** Where jobs from requests, uploads and batches read their inputs and put their outputs, as the intake needs it. */
+export function intakeOf(rt: Pick<JobRuntime, "config" | "clients" | "service">): IntakeContext {
+  return {
+    storage: rt.clients.storage,
+    service: rt.service,
+    inputPrefix: rt.config.OSS_INPUT_PREFIX,
+    outputPrefix: rt.config.OSS_OUTPUT_PREFIX,
+    defaultProvider: rt.config.JOBS_DEFAULT_PROVIDER,
+  };
 }
 
 /**

@@ -17,7 +17,7 @@ import { listJobs, subtitlesOf, viewJob } from "../../lib/jobs/listing.js";
 import type { Job } from "../../lib/jobs/schema.js";
 import { NLS_SHORT_TEXT_LIMIT } from "../../lib/providers/nls/synthesizer.js";
 import { quoteContextOf, quoteRequest } from "../../lib/quotes/quote-request.js";
-import type { JobRuntime } from "../../lib/runtime.js";
+import { intakeOf, type JobRuntime } from "../../lib/runtime.js";
 import { SpeechRequestSchema } from "../../lib/speech/request.js";
 import { openShortSpeech } from "../../lib/speech/short.js";
 import { countNlsChars } from "../../lib/text/index.js";
@@ -38,13 +38,7 @@ export function speechGate(rt: JobRuntime): (headers: Headers, url: URL) => void
 export function createSpeechRouter(rt: JobRuntime): Router {
   const auth = new ApiAuth({ keys: rt.config.TTS_API_KEYS, tokenSecret: rt.config.TTS_TOKEN_SECRET });
   const authorize = (request: Request): string => auth.check(auth.credentialOf(request.headers, new URL(request.url)));
-  const ctx = {
-    storage: rt.clients.storage,
-    service: rt.service,
-    inputPrefix: rt.config.OSS_INPUT_PREFIX,
-    outputPrefix: rt.config.OSS_OUTPUT_PREFIX,
-    defaultProvider: rt.config.JOBS_DEFAULT_PROVIDER,
-  };
+  const ctx = intakeOf(rt);
 
   const quoteCtx = quoteContextOf(rt.config, ctx);
 

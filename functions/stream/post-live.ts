@@ -15,9 +15,10 @@ import { writeError } from "../../lib/http/node.js";
 import type { Logger } from "../../lib/log.js";
 import type { LiveRecords } from "../../lib/speech/live/live-records.js";
 import type { LiveOptions } from "../../lib/speech/live/live-request.js";
-import { LiveOptionsSchema, liveOptionsFromQuery } from "../../lib/speech/live/live-request.js";
+import { LiveOptionsSchema } from "../../lib/speech/live/live-request.js";
 import { liveMessage, runLive } from "../../lib/speech/live/live-session.js";
 import type { OpenedLive } from "../../lib/speech/live/open-live.js";
+import { fromQuery } from "../../lib/speech/request.js";
 import { parseInput } from "../../lib/validation.js";
 
 export async function servePostLive(
@@ -40,7 +41,7 @@ export async function servePostLive(
   try {
     const headers = headersOf(req);
     tenant = deps.auth.check(deps.auth.credentialOf(headers, url));
-    opened = await deps.open(parseInput(LiveOptionsSchema, liveOptionsFromQuery(url.searchParams)), tenant);
+    opened = await deps.open(parseInput(LiveOptionsSchema, fromQuery(url.searchParams)), tenant);
   } catch (error) {
     req.resume();
     return writeError(res, error, log, answerHeaders);

@@ -4,10 +4,9 @@
  * `.batch.jsonl` starts a batch. The input object is only read, never changed.
  */
 import { InputError } from "../../lib/errors.js";
-import type { IntakeContext } from "../../lib/jobs/intake.js";
 import { applyOptionsFile, jobFromObject } from "../../lib/jobs/upload-intake.js";
 import { quoteContextOf, quoteRequest } from "../../lib/quotes/quote-request.js";
-import type { JobRuntime } from "../../lib/runtime.js";
+import { intakeOf, type JobRuntime } from "../../lib/runtime.js";
 import { isRecord } from "../../lib/validation.js";
 import * as z from "../../lib/zod.js";
 import {
@@ -63,19 +62,6 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
     }
   };
 
-  /** Where uploads and batches read their inputs and put their outputs, as the job intake needs it. */
-  const intakeOf = (
-    config: JobRuntime["config"],
-    clients: JobRuntime["clients"],
-    service: JobRuntime["service"],
-  ): IntakeContext => ({
-    storage: clients.storage,
-    service,
-    inputPrefix: config.OSS_INPUT_PREFIX,
-    outputPrefix: config.OSS_OUTPUT_PREFIX,
-    defaultProvider: config.JOBS_DEFAULT_PROVIDER,
-  });
-
   const dispatch = async (event: unknown): Promise<unknown> => {
     // Dispatch on shape, so a malformed event is reported against the schema it meant to follow, not a union.
     if (isRecord(event) && "events" in event) return ossEvents(unwrap(event, OssEventSchema));
@@ -94,8 +80,7 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
       const batch = batchEventOf(event);
       // `dryRun: true`: the batch's quote, told to its webhook; nothing is made.
       if (isRecord(batch.data) && batch.data.dryRun === true) {
-        const { config, clients, service } = rt();
-        const quote = await quoteRequest(batch.data, "", quoteContextOf(config, intakeOf(config, clients, service)));
+        const quote = await quoteRequest(batch.data, "", quoteContextOf(rt().config, intakeOf(rt())));
         return await rt().batches.quoted(batch, quote);
       }
       const manifest = await rt().batches.start(batch);
@@ -107,7 +92,8 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
   };
 
   const ossEvents = async ({ events }: z.infer<typeof OssEventSchema>): Promise<unknown> => {
-    const { config, clients, service } = rt();
+    const { config, clients } = rt();
+    const intake = intakeOf(rt());
     const results = [];
     for (const e of events) {
       const key = await resolveKey(e.oss.object.key, clients.storage);
@@ -119,7 +105,6 @@ export function createSubmitHandler(rt: () => JobRuntime): (event: unknown) => P
         results.push({ key, state: "ignored" });
         continue;
       }
-      const intake = intakeOf(config, clients, service);
       if (key.endsWith(".json")) {
         // An options file: the text beside it is made again with these options, or waits for its text.
         for (const outcome of await applyOptionsFile(key, intake)) {

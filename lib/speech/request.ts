@@ -39,6 +39,21 @@ export function refuseCosyVoiceOptions(
 export type SpeechFormat = z.infer<typeof SpeechFormatSchema>;
 
 /**
+ * How the speech sounds and is encoded, on every stream path (a request's, a live stream's): one rate scale for every
+ * provider (NLS's -500..500), and CosyVoice's own options.
+ */
+export const VOICE_OPTIONS = z.object({
+  model: z.optional(z.string()),
+  voice: z.optional(z.string()),
+  format: z._default(SpeechFormatSchema, "mp3"),
+  sampleRate: z.optional(z.int()),
+  volume: z.optional(z.int()),
+  speechRate: z.optional(z.int()),
+  pitchRate: z.optional(z.int()),
+  ...COSYVOICE_OPTIONS.shape,
+});
+
+/**
  * @example { "text": "你好", "voice": "siqi", "format": "mp3", "sampleRate": 16000 }
  */
 export const SpeechRequestSchema = z
@@ -46,23 +61,19 @@ export const SpeechRequestSchema = z
     text: z.optional(z.string()),
     ssml: z.optional(z.string()),
     provider: z._default(StreamProviderSchema, "nls"),
-    model: z.optional(z.string()),
-    voice: z.optional(z.string()),
-    format: z._default(SpeechFormatSchema, "mp3"),
-    sampleRate: z.optional(z.int()),
-    volume: z.optional(z.int()),
-    speechRate: z.optional(z.int()),
-    pitchRate: z.optional(z.int()),
+    ...VOICE_OPTIONS.shape,
     /** Word and sentence timings with the audio, as NDJSON (or SSE with `Accept: text/event-stream`). */
     timestamps: z.optional(z.boolean()),
-    ...COSYVOICE_OPTIONS.shape,
   })
   .check(textXorSsml());
 export type SpeechRequest = z.infer<typeof SpeechRequestSchema>;
 
-const NUMERIC = new Set(["sampleRate", "volume", "speechRate", "pitchRate", "seed"]);
+const NUMERIC = new Set(["sampleRate", "volume", "speechRate", "pitchRate", "seed", "clauseWaitMs"]);
 
-/** Query parameters (for `GET /v1/stream`, so `<audio src>` works) as a request object; `token` is auth, not input. */
+/**
+ * Query parameters (for `GET /v1/stream`, so `<audio src>` works, and `POST /v1/live`'s options) as a request object;
+ * `token` is auth, not input.
+ */
 export function fromQuery(params: URLSearchParams): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of params) {

@@ -1,14 +1,11 @@
 import { createHmac } from "node:crypto";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { FastEngine } from "../../infra/local/audio/fast-engine.js";
 import { batchEvent, publish } from "../helpers/eventbridge.js";
 import { useFunctionHost } from "../helpers/function-host.js";
 import { settle as settleAll } from "../helpers/jobs.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
+import { importSnippet, readmeSnippet } from "../helpers/readme-snippet.js";
 import { useWebhookSink } from "../helpers/webhooks.js";
 
 const cloud = useLocalCloud({ engine: new FastEngine(), longText: { queueMs: 5, runMs: 5 } });
@@ -268,11 +265,6 @@ describe("batch narration from EventBridge", () => {
 async function readmeWebhookVerifier(): Promise<
   (headers: Record<string, unknown>, body: string, secret: string, nowMs?: number) => boolean
 > {
-  const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
-  const code = /<!-- webhook-verify -->\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
-  if (!code) throw new Error("the README has no webhook verifier");
-  const dir = await mkdtemp(join(tmpdir(), "readme-webhook-"));
-  const file = join(dir, "verify.mjs");
-  await writeFile(file, code.replace(/^ {2}/gm, ""));
-  return ((await import(pathToFileURL(file).href)) as { verifyWebhook: never }).verifyWebhook;
+  const code = await readmeSnippet("webhook-verify");
+  return (await importSnippet<{ verifyWebhook: never }>("webhook-verify", code.replace(/^ {2}/gm, ""))).verifyWebhook;
 }

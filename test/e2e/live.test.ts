@@ -5,8 +5,6 @@
  * and CosyVoice (one duplex task). Also the HTTP variant (a chunked body), the record kept for a client that has gone,
  * and the refusals.
  */
-import { randomUUID } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { readLabel } from "../../lib/audio/label-container.js";
@@ -16,6 +14,7 @@ import { countCosyVoiceChars, countNlsChars } from "../../lib/text/index.js";
 import { prose, random } from "../helpers/book-fixture.js";
 import { type Fragment, fragmentsOf, sleep } from "../helpers/language-model.js";
 import { eventually, useLocalCloud } from "../helpers/local-cloud.js";
+import { importSnippet, readmeSnippet } from "../helpers/readme-snippet.js";
 import { API_KEY, useStreamServer } from "../helpers/stream-server.js";
 
 const OTHER_KEY = "other-key-0123456789";
@@ -318,17 +317,11 @@ describe("live speech over HTTP, the text as a chunked request body", () => {
 
 describe("the README's live client", () => {
   it("runs as written, pointed at this server: all of the text spoken, its audio delivered", async () => {
-    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
-    const code = /<!-- live-client -->\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    const code = await readmeSnippet("live-client");
     expect(code).toContain('import WebSocket from "ws";');
-    // Beside node_modules, so the package resolves as in a user's project.
-    const dir = new URL("../../node_modules/.cache/readme-snippets/", import.meta.url);
-    await mkdir(dir, { recursive: true });
-    const file = new URL(`live-client-${randomUUID()}.mjs`, dir);
-    await writeFile(file, code!.replaceAll("ws://127.0.0.1:9000", stream().wsUrl).replaceAll("dev-key", API_KEY));
-    const { speakLive: readmeClient } = (await import(file.href)) as {
+    const { speakLive: readmeClient } = await importSnippet<{
       speakLive: (tokens: AsyncIterable<string>, onAudio: (data: Buffer) => void) => Promise<Record<string, unknown>>;
-    };
+    }>("live-client", code.replaceAll("ws://127.0.0.1:9000", stream().wsUrl).replaceAll("dev-key", API_KEY));
     const text = "你好，这是实时合成。It speaks as the model writes.";
     async function* tokens() {
       for (const f of fragmentsOf(text, 4)) {

@@ -4,7 +4,6 @@
  * e2e tests hear the same surfaces with real speech.
  */
 import { randomUUID } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { SpeechSynthesizer } from "alibabacloud-nls";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import { readLabel } from "../../lib/audio/label-container.js";
 import { mp3Frames } from "../../lib/audio/mp3.js";
 import { readWav } from "../../lib/audio/wav.js";
 import { useLocalCloud } from "../helpers/local-cloud.js";
+import { importSnippet, readmeSnippet } from "../helpers/readme-snippet.js";
 import { API_KEY, useStreamServer } from "../helpers/stream-server.js";
 import { cosyCommand, cosyRunTask, nlsStart } from "../helpers/wire.js";
 
@@ -284,16 +284,13 @@ describe("NLS-compatible WebSocket /ws/v1", () => {
   });
 
   it("runs the README's SDK snippet as written (a named import), pointed at this server", async () => {
-    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
-    const code = /<!-- nls-sdk -->\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    const code = await readmeSnippet("nls-sdk");
     expect(code).toContain('import { SpeechSynthesizer } from "alibabacloud-nls";');
-    // Beside node_modules, so the package resolves as in a user's project.
-    const dir = new URL("../../node_modules/.cache/readme-snippets/", import.meta.url);
-    await mkdir(dir, { recursive: true });
-    const file = new URL(`nls-sdk-${randomUUID()}.mjs`, dir);
-    const pointed = code!.replaceAll("ws://127.0.0.1:9000", stream().wsUrl).replaceAll('"dev-key"', `"${API_KEY}"`);
-    await writeFile(file, `${pointed}\nexport { tts };\n`);
-    const { tts } = (await import(file.href)) as { tts: InstanceType<typeof SpeechSynthesizer> };
+    const pointed = code.replaceAll("ws://127.0.0.1:9000", stream().wsUrl).replaceAll('"dev-key"', `"${API_KEY}"`);
+    const { tts } = await importSnippet<{ tts: InstanceType<typeof SpeechSynthesizer> }>(
+      "nls-sdk",
+      `${pointed}\nexport { tts };\n`,
+    );
     const chunks: Buffer[] = [];
     tts.on("data", (d: Buffer) => chunks.push(d));
     await tts.start({ ...tts.defaultStartParams("xiaoyun"), text: "你好。", format: "pcm" }, false, 6000);

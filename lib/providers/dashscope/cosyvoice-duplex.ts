@@ -2,39 +2,29 @@
  * One CosyVoice task whose text comes a piece at a time (seed 001's duplex streaming): run-task when the connection
  * is open, then, once task-started has come, each piece as a continue-task in the order said, `flush` as DashScope's
  * `{"flush": true}` (speak what is buffered, sentence end or not), and finish-task at the end. Audio arrives in binary
- * frames as it is made; each sentence's words (`word_timestamp_enabled`) at its sentence-end, with the characters
- * billed so far.
+ * frames as it is made; each sentence's words (`word_timestamp_enabled`) at its sentence-end.
  */
-import { randomUUID } from "node:crypto";
 import type WebSocket from "ws";
-import { UpstreamError } from "../../errors.js";
 import type * as z from "../../zod.js";
 import type { WarmSockets } from "../warm-sockets.js";
 import { OPEN } from "../ws-loader.js";
-import { WsSession } from "../ws-session.js";
 import type { CosyVoiceOptions } from "./cosyvoice.js";
+import { DashScopeTask } from "./dashscope-task.js";
 import { COSYVOICE_SEND_INTERVAL_LIMIT_MS } from "./limits.js";
 import {
-  COSYVOICE_RETRYABLE,
   type CosyVoiceParameters,
   type CosyVoiceServerEvent,
   clientCommand,
   runTask,
-  ServerEventSchema,
   type WordSchema,
 } from "./messages.js";
 
 export type CosyVoiceDuplexEvent =
   | { readonly type: "audio"; readonly data: Buffer }
-  /** A sentence has been spoken: its words (empty without word timestamps), and the characters billed so far. */
-  | {
-      readonly type: "sentence-end";
-      readonly words: ReadonlyArray<z.infer<typeof WordSchema>>;
-      readonly billed?: number;
-    };
+  /** A sentence has been spoken: its words (empty without word timestamps). */
+  | { readonly type: "sentence-end"; readonly words: ReadonlyArray<z.infer<typeof WordSchema>> };
 
-export class CosyVoiceDuplexTask extends WsSession<CosyVoiceDuplexEvent, CosyVoiceServerEvent> {
-  readonly #taskId = randomUUID();
+export class CosyVoiceDuplexTask extends DashScopeTask<CosyVoiceDuplexEvent> {
   /** Commands said before task-started, sent when it comes (the seed: nothing before task-started). */
   #waiting: string[] | undefined = [];
   #finished = false;
@@ -51,27 +41,11 @@ export class CosyVoiceDuplexTask extends WsSession<CosyVoiceDuplexEvent, CosyVoi
     readonly parameters: CosyVoiceParameters,
     signal?: AbortSignal,
     socket?: WebSocket,
-    private readonly pool?: WarmSockets,
+    pool?: WarmSockets,
     private readonly keepAliveMs = COSYVOICE_SEND_INTERVAL_LIMIT_MS - 5_000,
   ) {
-    super({
-      provider: "cosyvoice",
-      peer: "DashScope",
-      events: ServerEventSchema,
-      url: opts.url,
-      headers: {
-        authorization: `bearer ${opts.apiKey}`,
-        ...(opts.workspace ? { "X-DashScope-WorkSpace": opts.workspace } : {}),
-      },
-      connectTimeoutMs: opts.connectTimeoutMs,
-      // A live task waits on its writer: DashScope's own limit for a silent task applies, not a synthesis's.
-      idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
-      highWaterMark: opts.highWaterMark,
-      signal,
-      refusal: (status) => (status === 401 ? "InvalidApiKey" : `HTTP${status}`),
-      completion: "task-finished",
-      ...(socket ? { socket } : {}),
-    });
+    // A live task waits on its writer: DashScope's own limit for a silent task applies, not a synthesis's.
+    super(opts, { idleTimeoutMs: opts.idleTimeoutMs ?? 60_000, signal, socket, pool });
   }
 
   /** Resolves once DashScope has started the task; rejects with its refusal or the connection's failure before that. */
@@ -94,19 +68,19 @@ export class CosyVoiceDuplexTask extends WsSession<CosyVoiceDuplexEvent, CosyVoi
 
   /** Speaks `text` after what was said before (one continue-task; at most 20,000 characters). */
   say(text: string): void {
-    this.#command(clientCommand("continue-task", this.#taskId, { input: { text } }));
+    this.#command(clientCommand("continue-task", this.taskId, { input: { text } }));
   }
 
   /** Speaks what DashScope holds now, sentence end or not. */
   flush(): void {
-    this.#command(clientCommand("continue-task", this.#taskId, { input: { flush: true } }));
+    this.#command(clientCommand("continue-task", this.taskId, { input: { flush: true } }));
   }
 
   /** Nothing more will be said: the task ends once all of it is spoken. */
   finish(): void {
     if (this.#finished) return;
     this.#finished = true;
-    this.#command(clientCommand("finish-task", this.#taskId, { input: {} }));
+    this.#command(clientCommand("finish-task", this.taskId, { input: {} }));
   }
 
   #command(command: ReturnType<typeof clientCommand>): void {
@@ -132,7 +106,7 @@ export class CosyVoiceDuplexTask extends WsSession<CosyVoiceDuplexEvent, CosyVoi
   }
 
   protected onOpen(): void {
-    this.ws.send(JSON.stringify(runTask(this.#taskId, this.model, this.parameters)));
+    this.ws.send(JSON.stringify(runTask(this.taskId, this.model, this.parameters)));
   }
 
   protected onEvent(event: CosyVoiceServerEvent): void {
@@ -144,28 +118,12 @@ export class CosyVoiceDuplexTask extends WsSession<CosyVoiceDuplexEvent, CosyVoi
       for (const text of waiting) if (this.ws.readyState === OPEN) this.ws.send(text);
       this.#armKeepAlive();
     } else if (h.event === "task-failed") {
-      this.queue.fail(
-        new UpstreamError({
-          provider: "cosyvoice",
-          code: h.error_code ?? "TaskFailed",
-          upstreamMessage: h.error_message ?? "",
-          retryable: COSYVOICE_RETRYABLE.test(h.error_code ?? ""),
-          taskId: this.#taskId,
-        }),
-      );
-      this.close();
+      this.failed(h);
     } else if (h.event === "task-finished") {
       clearTimeout(this.#keepAlive);
-      this.queue.end();
-      const open = this.pool ? this.release() : undefined;
-      if (open) this.pool!.put(open);
-      else this.close();
+      this.finished();
     } else if (payload.output?.type === "sentence-end") {
-      this.queue.push({
-        type: "sentence-end",
-        words: payload.output.sentence?.words ?? [],
-        ...(payload.usage ? { billed: payload.usage.characters } : {}),
-      });
+      this.queue.push({ type: "sentence-end", words: payload.output.sentence?.words ?? [] });
     }
   }
 }

@@ -3,9 +3,8 @@
  * the text (one message with SSML, at most 20,000 characters each otherwise), finish-task; audio arrives as one binary
  * frame after each sentence-synthesis event, the task ends with task-finished or task-failed.
  */
-import { randomUUID } from "node:crypto";
 import type WebSocket from "ws";
-import { InputError, UpstreamError } from "../../errors.js";
+import { InputError } from "../../errors.js";
 import { type RetryOptions, withRetry } from "../../retry.js";
 import {
   assertSpeakableCharacters,
@@ -20,17 +19,16 @@ import { checkCosyVoice, checkCosyVoiceInstruction, cosyVoiceModelFor } from "..
 import * as z from "../../zod.js";
 import { WarmSockets } from "../warm-sockets.js";
 import { loadWebSocket, OPEN } from "../ws-loader.js";
-import { runSession, WsSession } from "../ws-session.js";
+import { runSession } from "../ws-session.js";
 import { CosyVoiceDuplexTask } from "./cosyvoice-duplex.js";
+import { DashScopeTask } from "./dashscope-task.js";
 import { COSYVOICE_MESSAGE_LIMIT, COSYVOICE_TASK_LIMIT } from "./limits.js";
 import {
-  COSYVOICE_RETRYABLE,
   type CosyVoiceParameters,
   CosyVoiceParametersSchema,
   type CosyVoiceServerEvent,
   clientCommand,
   runTask,
-  ServerEventSchema,
   type WordSchema,
 } from "./messages.js";
 
@@ -208,33 +206,15 @@ export class CosyVoiceSynthesizer {
 }
 
 /** One CosyVoice task: run-task on open, the text after task-started, then finish-task. */
-class CosyVoiceSession extends WsSession<CosyVoiceEvent, CosyVoiceServerEvent> {
-  readonly #taskId = randomUUID();
-
+class CosyVoiceSession extends DashScopeTask<CosyVoiceEvent> {
   constructor(
     opts: CosyVoiceOptions,
     private readonly plan: CosyVoicePlan,
     signal?: AbortSignal,
     socket?: WebSocket,
-    private readonly pool?: WarmSockets,
+    pool?: WarmSockets,
   ) {
-    super({
-      provider: "cosyvoice",
-      peer: "DashScope",
-      events: ServerEventSchema,
-      url: opts.url,
-      headers: {
-        authorization: `bearer ${opts.apiKey}`,
-        ...(opts.workspace ? { "X-DashScope-WorkSpace": opts.workspace } : {}),
-      },
-      connectTimeoutMs: opts.connectTimeoutMs,
-      idleTimeoutMs: opts.idleTimeoutMs ?? 20_000,
-      highWaterMark: opts.highWaterMark,
-      signal,
-      refusal: (status) => (status === 401 ? "InvalidApiKey" : `HTTP${status}`),
-      completion: "task-finished",
-      ...(socket ? { socket } : {}),
-    });
+    super(opts, { idleTimeoutMs: opts.idleTimeoutMs ?? 20_000, signal, socket, pool });
   }
 
   #send(command: ReturnType<typeof clientCommand>): void {
@@ -242,7 +222,7 @@ class CosyVoiceSession extends WsSession<CosyVoiceEvent, CosyVoiceServerEvent> {
   }
 
   protected onOpen(): void {
-    this.#send(runTask(this.#taskId, this.plan.model, this.plan.parameters));
+    this.#send(runTask(this.taskId, this.plan.model, this.plan.parameters));
   }
 
   protected onEvent(event: CosyVoiceServerEvent): void {
@@ -250,25 +230,12 @@ class CosyVoiceSession extends WsSession<CosyVoiceEvent, CosyVoiceServerEvent> {
     if (h.event === "task-started") {
       // The seed: wait for task-started before sending continue-task.
       for (const message of this.plan.messages)
-        this.#send(clientCommand("continue-task", this.#taskId, { input: { text: message } }));
-      this.#send(clientCommand("finish-task", this.#taskId, { input: {} }));
+        this.#send(clientCommand("continue-task", this.taskId, { input: { text: message } }));
+      this.#send(clientCommand("finish-task", this.taskId, { input: {} }));
     } else if (h.event === "task-failed") {
-      this.queue.fail(
-        new UpstreamError({
-          provider: "cosyvoice",
-          code: h.error_code ?? "TaskFailed",
-          upstreamMessage: h.error_message ?? "",
-          retryable: COSYVOICE_RETRYABLE.test(h.error_code ?? ""),
-          taskId: this.#taskId,
-        }),
-      );
-      this.close();
+      this.failed(h);
     } else if (h.event === "task-finished") {
-      this.queue.end();
-      // The connection may serve the next task.
-      const open = this.pool ? this.release() : undefined;
-      if (open) this.pool!.put(open);
-      else this.close();
+      this.finished();
     } else if (payload.output?.type === "sentence-end" && payload.output.sentence?.words.length) {
       this.queue.push({ type: "words", words: payload.output.sentence.words });
     }

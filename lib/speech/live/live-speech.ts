@@ -135,7 +135,7 @@ export class LiveSpeech {
     let error: unknown;
     try {
       for (;;) {
-        // The stop is looked at first: a race between two settled promises goes to the first in the list.
+        // An interrupt that came while an event was being handed on found no wait to wake: it is looked at here.
         if (this.#interrupted()) break;
         const step = await this.#nextOrStop(next);
         if (step === STOP) break;

@@ -43,16 +43,6 @@ export class SpokenLedger {
   readonly #ahead: PositionedMark[] = [];
   readonly #units: OpenUnit[] = [];
 
-  /** Everything written so far. */
-  get text(): string {
-    return this.#text;
-  }
-
-  /** How many characters went to the voice. */
-  get sentLength(): number {
-    return this.#sent;
-  }
-
   write(fragment: string): void {
     this.#text += fragment;
   }
